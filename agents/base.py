@@ -1,0 +1,103 @@
+"""What every agent shares in one worker process: the Faust app, topics, the
+PostgreSQL pool, and the loop that feeds batches to the stage runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from typing import Any, Awaitable, Callable
+
+import faust
+from faust.streams import _current_event  # the context var Faust tables read to pick a partition
+
+from leadstream.settings import Settings
+from storage.db import create_pool, migrate
+from storage.records import LeadRecords
+from streams.runner import RetryPolicy, StageRunner
+from streams.stage import Stage
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def event_scope(event: Any):
+    """Make `event` the current event while a batch is handled one event at a time.
+
+    Faust sets the current event per message for plain `async for` loops, but a
+    `take_events` batch body runs outside that; table writes would then go to
+    the changelog partition of whichever event Faust saw last. Ordered stages
+    wrap each event in this scope so table state stays on its own partition.
+    """
+    token = _current_event.set(weakref.ref(event)) if event is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _current_event.reset(token)
+
+
+class WorkerRuntime:
+    """Per-process resources, created on first use by the first agent that needs them."""
+
+    def __init__(self, app: faust.App, settings: Settings) -> None:
+        self.app, self.settings = app, settings
+        self._topics: dict[str, faust.TopicT] = {}
+        self._pool = None
+        self._pool_lock = asyncio.Lock()
+        self._stages: list[Stage] = []
+        app.on_before_shutdown.connect(self._on_shutdown)
+
+    def topic(self, name: str) -> faust.TopicT:
+        if name not in self._topics:
+            self._topics[name] = self.app.topic(
+                self.settings.topic_prefix + name,
+                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                partitions=self.settings.partitions, replicas=self.settings.replication_factor,
+            )
+        return self._topics[name]
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, bytes]):
+        """Hand a message to the producer now (not attached to the commit), return its delivery future."""
+        return await self.topic(topic).send(key=key, value=value, headers=headers, force=True)
+
+    async def pool(self):
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await create_pool(self.settings.database_url, size=self.settings.db_pool_size)
+                applied = await migrate(self._pool)
+                if applied:
+                    log.info("applied migrations: %s", ", ".join(applied))
+        return self._pool
+
+    async def start_stage(self, stage: Stage) -> StageRunner:
+        await stage.start()
+        self._stages.append(stage)
+        s = self.settings
+        return StageRunner(
+            stage, LeadRecords(await self.pool()), self.send,
+            retry=RetryPolicy(max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s),
+            concurrency=s.concurrency, event_scope=event_scope,
+        )
+
+    def stage_agent(self, stage_factory: Callable[["WorkerRuntime"], Awaitable[Stage]], source: str, name: str) -> None:
+        """Register an agent that feeds `source` to the stage (built by the async `stage_factory`) in batches."""
+        settings = self.settings
+
+        async def run(stream):
+            runner = await self.start_stage(await stage_factory(self))
+            max_batch = runner.stage.max_batch or settings.batch_size
+            async for events in stream.take_events(max_batch, within=settings.batch_within_s):
+                await runner.process_batch(events)
+
+        run.__name__ = f"{name}_agent"
+        self.app.agent(self.topic(source), name=f"leadstream.{name}")(run)
+
+    async def _on_shutdown(self, app: Any = None, **kwargs: Any) -> None:
+        for stage in self._stages:
+            with contextlib.suppress(Exception):
+                await stage.stop()
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.close()

@@ -1,0 +1,59 @@
+"""Scrape: a ZIP × vertical job → one lead per business found, into leads.scraped.
+
+Lead ids derive from the source ids, so running a job again produces the same
+ids: the system of record upserts them and dedupe recognizes them, so a re-run
+creates no duplicate leads.
+"""
+
+from __future__ import annotations
+
+from schemas import Lead, ScrapeJob
+from streams.envelope import Envelope, new_trace_id, now_ms
+from streams.stage import InvalidMessage, Output, Stage
+from streams.topology import LEADS_SCRAPED, SCRAPE_REQUESTS
+
+
+class ScrapeStage(Stage[ScrapeJob]):
+    name = "scrape"
+
+    def __init__(self, searchers: list) -> None:
+        self.searchers = searchers  # providers.search adapters: async search(zip, vertical, max_results)
+
+    async def stop(self) -> None:
+        for searcher in self.searchers:
+            await searcher.aclose()
+
+    def decode(self, envelope: Envelope) -> ScrapeJob:
+        try:
+            return ScrapeJob.model_validate_json(envelope.payload)
+        except ValueError as exc:
+            raise InvalidMessage(f"not a valid scrape job: {exc}") from exc
+
+    async def handle(self, job: ScrapeJob, envelope: Envelope) -> list[Output]:
+        outputs: list[Output] = []
+        seen: set[str] = set()
+        for searcher in self.searchers:
+            if searcher.source not in job.sources:
+                continue
+            for raw in await searcher.search(job.zip, job.vertical, job.max_results):
+                lead = Lead.from_raw(raw)
+                if lead.lead_id in seen:
+                    continue
+                seen.add(lead.lead_id)
+                # Each business starts its own trace and clock: its latency is its own.
+                outputs.append(Output(lead, topics=(LEADS_SCRAPED,), trace_id=new_trace_id(), ingest_ms=now_ms()))
+        return outputs
+
+
+def register(rt) -> None:
+    from providers.search import GooglePlacesSearch, YelpSearch
+
+    s = rt.settings
+
+    async def factory(_rt) -> ScrapeStage:
+        return ScrapeStage([
+            YelpSearch(s.yelp_base_url, s.yelp_api_key, s.http_timeout_s),
+            GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),
+        ])
+
+    rt.stage_agent(factory, SCRAPE_REQUESTS, "scrape")

@@ -1,0 +1,11 @@
+"""The Faust app: `faust -A app worker -l info` starts a worker.
+
+Which stages it runs comes from LEADSTREAM_STAGES (default: all), so the GPU
+group is `LEADSTREAM_STAGES=mockup faust -A app worker` or
+`leadstream worker --stages mockup`.
+"""
+
+from leadstream.faustapp import create_app
+from leadstream.settings import get_settings
+
+app = create_app(get_settings())

@@ -1,0 +1,193 @@
+"""The `leadstream` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from leadstream.settings import Settings, get_settings
+
+cli = typer.Typer(help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
+                  no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="The system of record (PostgreSQL).", no_args_is_help=True)
+schema_cli = typer.Typer(help="Message schemas.", no_args_is_help=True)
+topics_cli = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(schema_cli, name="schema")
+cli.add_typer(topics_cli, name="topics")
+console = Console(stderr=True)
+
+
+def main() -> None:
+    cli()
+
+
+@cli.command()
+def worker(
+    stages: Optional[str] = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
+    loglevel: str = typer.Option("info", help="Log level."),
+) -> None:
+    """Run a Faust worker for some or all stages (e.g. `--stages mockup` for the GPU group)."""
+    import faust
+
+    from leadstream.faustapp import create_app
+    from streams.admin import ensure_topics
+
+    if stages:
+        os.environ["LEADSTREAM_STAGES"] = stages
+    settings = Settings()
+    chosen = settings.stage_list
+    asyncio.run(ensure_topics(settings.kafka_broker, partitions=settings.partitions,
+                              replication=settings.replication_factor, prefix=settings.topic_prefix))
+    app = create_app(settings, chosen)
+    faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+
+
+@cli.command()
+def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSONL of raw leads.")) -> None:
+    """Push leads from a CSV or JSONL file into leads.scraped (invalid rows are reported and dead-lettered)."""
+    from leadstream.producer import LeadProducer, prepare
+
+    settings = get_settings()
+    items = prepare(file)
+    for item in items:
+        if item.problem:
+            console.print(f"[yellow]{file}:{item.line}: {item.problem} (will be dead-lettered)[/yellow]")
+
+    async def push() -> int:
+        async with LeadProducer(settings.kafka_broker, settings.topic_prefix) as producer:
+            return await producer.push_leads((i.lead_id, i.geo_key, i.payload) for i in items)
+
+    count = asyncio.run(push())
+    bad = sum(1 for i in items if i.problem)
+    console.print(f"pushed {count} leads to {settings.topic_prefix}leads.scraped ({bad} invalid)")
+
+
+@cli.command()
+def scrape(
+    zip_code: str = typer.Argument(..., metavar="ZIP"), vertical: str = typer.Argument(...),
+    max_results: int = typer.Option(100),
+) -> None:
+    """Queue one ZIP × vertical scrape job."""
+    from leadstream.producer import LeadProducer
+    from schemas import ScrapeJob
+
+    settings = get_settings()
+    job = ScrapeJob(zip=zip_code, vertical=vertical, max_results=max_results)
+
+    async def push() -> None:
+        async with LeadProducer(settings.kafka_broker, settings.topic_prefix) as producer:
+            await producer.push_jobs([job])
+
+    asyncio.run(push())
+    console.print(f"queued {job.job_id}")
+
+
+@cli.command()
+def demo(
+    leads: int = typer.Option(1000, help="Generated leads to push."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    out: Optional[Path] = typer.Option(None, help="Keep artefacts here: mockup PNGs and emails as .eml."),
+    seed: int = typer.Option(7),
+    timeout: float = typer.Option(600.0, help="Give up waiting after this many seconds."),
+) -> None:
+    """Run the whole pipeline on the embedded default (or on LEADSTREAM_KAFKA_BROKER / LEADSTREAM_DATABASE_URL)."""
+    from leadstream.demo import Demo, DemoOptions
+
+    table_holder: dict = {}
+
+    def render(snap, elapsed: float) -> Table:
+        table = Table(title=f"leadstream demo — {elapsed:5.1f}s")
+        table.add_column("stage")
+        table.add_column("in flight (last stage)", justify="right")
+        table.add_column("kafka lag", justify="right")
+        for stage in ("scrape", "enrich", "dedupe", "score", "mockup", "email"):
+            table.add_row(stage, str(snap.in_flight_by_stage.get(stage, 0)), str(snap.lag.get(stage, "-")))
+        table.add_row("terminal", ", ".join(f"{k}={v}" for k, v in sorted(snap.terminal.items())) or "-", "")
+        return table
+
+    live = Live(console=console, refresh_per_second=4, transient=False)
+
+    def on_progress(snap, elapsed: float) -> None:
+        table_holder["t"] = render(snap, elapsed)
+        live.update(table_holder["t"])
+
+    with live:
+        summary = asyncio.run(Demo(DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout), on_progress).run())
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        table = Table(title="summary")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in summary.items():
+            table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+        Console().print(table)
+    if summary["lost"]:
+        raise typer.Exit(1)
+
+
+@db_cli.command("migrate")
+def db_migrate() -> None:
+    """Apply pending SQL migrations."""
+    from storage.db import create_pool, migrate
+
+    async def run() -> list[str]:
+        pool = await create_pool(get_settings().database_url, size=1)
+        try:
+            return await migrate(pool)
+        finally:
+            await pool.close()
+
+    applied = asyncio.run(run())
+    console.print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+@schema_cli.command("export")
+def schema_export(out: Path = typer.Option(Path("docs/raw-lead.schema.json"))) -> None:
+    """Write the JSON Schema of a raw lead (the leads.scraped contract)."""
+    from schemas.export import raw_lead_schema
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(raw_lead_schema(), indent=2) + "\n")
+    console.print(f"wrote {out}")
+
+
+@topics_cli.command("create")
+def topics_create() -> None:
+    """Create every pipeline topic with LEADSTREAM_PARTITIONS partitions."""
+    from streams.admin import ensure_topics
+
+    s = get_settings()
+    created = asyncio.run(ensure_topics(s.kafka_broker, partitions=s.partitions, replication=s.replication_factor,
+                                        prefix=s.topic_prefix))
+    console.print("created: " + (", ".join(created) if created else "nothing (all exist)"))
+
+
+@cli.command("settings")
+def show_settings() -> None:
+    """Every setting with its environment variable, value and meaning."""
+    settings = get_settings()
+    table = Table()
+    for col in ("variable", "value", "description"):
+        table.add_column(col)
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "***" if ("key" in name or "secret" in name) and value else str(value)
+        table.add_row(f"LEADSTREAM_{name.upper()}", shown, field.description or "")
+    Console().print(table)
+
+
+@cli.command()
+def simulator(port: int = typer.Option(8089), seed: int = typer.Option(7)) -> None:
+    """Run the provider simulator on loopback."""
+    os.execvp(sys.executable, [sys.executable, "-m", "simulator", "--port", str(port), "--seed", str(seed)])

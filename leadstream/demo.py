@@ -1,0 +1,206 @@
+"""`leadstream demo`: the whole pipeline on one machine, end to end.
+
+Starts what is not given from outside (the tansu broker, an embedded
+PostgreSQL) plus the provider simulator, runs a worker process with all six
+stages, pushes scrape jobs and N generated leads (with duplicates, malformed
+records and variety), shows progress until the pipeline drains, and reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
+from leadstream.producer import LeadProducer
+from leadstream.progress import LagReader, Snapshot, latency_percentiles, missing_terminal, record_counts
+from schemas import ScrapeJob
+from storage.db import create_pool, migrate
+from streams.admin import ensure_topics
+
+DEFAULT_JOBS = [("10002", "plumber"), ("98908", "hvac"), ("46032", "vet")]
+
+
+@dataclass
+class DemoOptions:
+    leads: int = 1000
+    seed: int = 7
+    out: Path | None = None
+    timeout_s: float = 600.0
+    partitions: int = 12
+    scrape_results: int = 10
+    workdir: Path | None = None
+
+
+class Demo:
+    def __init__(self, options: DemoOptions, on_progress=None) -> None:
+        self.options = options
+        self.on_progress = on_progress or (lambda snap, elapsed: None)
+        self.services = EmbeddedServices(
+            kafka_broker=os.environ.get("LEADSTREAM_KAFKA_BROKER") or None,
+            database_url=os.environ.get("LEADSTREAM_DATABASE_URL") or None,
+        )
+        if options.workdir:
+            options.workdir.mkdir(parents=True, exist_ok=True)
+            self.services.workdir = options.workdir
+        self.run_id = uuid.uuid4().hex[:8]
+        self.worker: subprocess.Popen | None = None
+
+    async def run(self) -> dict:
+        from simulator.app import start_simulator
+        from simulator.core import SimConfig, Simulator
+        from simulator.leads import generate_leads
+
+        opts = self.options
+        self.services.start()
+        sim = Simulator(SimConfig(seed=opts.seed))
+        sim_runner, sim_url = await start_simulator(sim)
+        pool = await create_pool(self.services.database_url, size=4)
+        try:
+            await migrate(pool)
+            await pool.execute("TRUNCATE leads, dead_letters, email_outbox")
+            env = self._worker_env(sim_url)
+            await ensure_topics(env["LEADSTREAM_KAFKA_BROKER"], partitions=opts.partitions, replication=1,
+                                prefix=env["LEADSTREAM_TOPIC_PREFIX"])
+            self._start_worker(env)
+            await wait_for_http(f"http://127.0.0.1:{env['LEADSTREAM_WEB_PORT']}/health", timeout_s=120)
+
+            generated = generate_leads(opts.leads, opts.seed)
+            started = time.monotonic()
+            async with LeadProducer(env["LEADSTREAM_KAFKA_BROKER"], env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
+                await producer.push_jobs(ScrapeJob(zip=z, vertical=v, max_results=opts.scrape_results) for z, v in DEFAULT_JOBS)
+                await producer.push_leads((g.lead_id, _geo_of(g), g.payload) for g in generated)
+            pushed_ids = [g.lead_id for g in generated]
+            snap = await self._wait_until_drained(pool, env, pushed_ids, started)
+            summary = await self._summary(pool, sim, snap, pushed_ids)
+            if opts.out:
+                await self._write_artefacts(sim, Path(env["LEADSTREAM_DATA_DIR"]), opts.out)
+            return summary
+        finally:
+            self._stop_worker()
+            await pool.close()
+            await sim_runner.cleanup()
+            self.services.stop()
+
+    def _worker_env(self, sim_url: str) -> dict[str, str]:
+        opts = self.options
+        data_dir = self.services.workdir / "worker"
+        return {
+            **os.environ,
+            "LEADSTREAM_KAFKA_BROKER": self.services.kafka_broker,
+            "LEADSTREAM_DATABASE_URL": self.services.database_url,
+            "LEADSTREAM_APP_ID": f"leadstream-demo-{self.run_id}",
+            "LEADSTREAM_TOPIC_PREFIX": f"demo-{self.run_id}.",
+            "LEADSTREAM_PARTITIONS": str(opts.partitions),
+            "LEADSTREAM_DATA_DIR": str(data_dir),
+            "LEADSTREAM_WEB_PORT": str(free_port()),
+            "LEADSTREAM_YELP_BASE_URL": sim_url, "LEADSTREAM_YELP_API_KEY": "sim-key",
+            "LEADSTREAM_GOOGLE_BASE_URL": sim_url, "LEADSTREAM_GOOGLE_API_KEY": "sim-key",
+            "LEADSTREAM_WEB_PROXY": sim_url, "LEADSTREAM_FETCH_ALLOWLIST": sim_url.split("://", 1)[1],
+            "LEADSTREAM_OPENAI_BASE_URL": f"{sim_url}/v1", "LEADSTREAM_OPENAI_API_KEY": "sim-key",
+            "LEADSTREAM_OLLAMA_HOST": sim_url,
+            "LEADSTREAM_SENDGRID_BASE_URL": sim_url, "LEADSTREAM_SENDGRID_API_KEY": "SG.sim-key",
+        }
+
+    def _start_worker(self, env: dict[str, str]) -> None:
+        log_path = self.services.workdir / "worker.log"
+        self.worker_log = log_path
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "leadstream", "worker", "--loglevel", "warning"],
+            env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def _stop_worker(self) -> None:
+        if self.worker and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            try:
+                self.worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+
+    async def _wait_until_drained(self, pool, env, pushed_ids: list[str], started: float) -> Snapshot:
+        lag_reader = LagReader(env["LEADSTREAM_KAFKA_BROKER"], env["LEADSTREAM_APP_ID"], env["LEADSTREAM_TOPIC_PREFIX"])
+        await lag_reader.start()
+        try:
+            quiet_since = None
+            while True:
+                snap = await record_counts(pool)
+                with contextlib.suppress(Exception):
+                    snap.lag = await lag_reader.lag()
+                elapsed = time.monotonic() - started
+                self.on_progress(snap, elapsed)
+                if self.worker and self.worker.poll() is not None:
+                    raise RuntimeError(f"the worker exited with {self.worker.returncode}; see {self.worker_log}")
+                drained = snap.in_flight == 0 and snap.total_lag == 0 and not await missing_terminal(pool, pushed_ids)
+                if drained:
+                    quiet_since = quiet_since or time.monotonic()
+                    if time.monotonic() - quiet_since > 1.5:  # committed offsets trail processing a little
+                        return snap
+                else:
+                    quiet_since = None
+                if elapsed > self.options.timeout_s:
+                    return snap
+                await asyncio.sleep(0.5)
+        finally:
+            await lag_reader.stop()
+
+    async def _summary(self, pool, sim, snap: Snapshot, pushed_ids: list[str]) -> dict:
+        from simulator.sendgrid import email_summary
+
+        missing = await missing_terminal(pool, pushed_ids)
+        in_flight = await pool.fetchval("SELECT count(*) FROM leads WHERE state IS NULL")
+        lost = len(set(missing) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads WHERE state IS NULL")})
+        leads_in = len(set(pushed_ids) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads")})
+        stats = await latency_percentiles(pool)
+        emails = email_summary(sim)
+        span = stats["span_s"] or 0.0
+        stages_visited = [r["stage"] for r in await pool.fetch("SELECT DISTINCT stage FROM leads")]
+        visited = sorted(set(stages_visited) | ({"scrape"} if await pool.fetchval(
+            "SELECT count(*) FROM leads WHERE source IN ('yelp','google')") else set()))
+        return {
+            "leads_in": leads_in,
+            "terminal": dict(sorted(snap.terminal.items())),
+            "lost": lost,
+            "in_flight": in_flight,
+            "emails_sent": emails["sent"],
+            "duplicate_emails": emails["duplicate_sends"],
+            "recipients_emailed_twice": emails["recipients_emailed_twice"],
+            "leads_per_min": round(leads_in / span * 60, 1) if span else None,
+            "p50_latency_s": round(stats["p50"], 2) if stats["p50"] is not None else None,
+            "p95_latency_s": round(stats["p95"], 2) if stats["p95"] is not None else None,
+            "stages_visited": visited,
+            "dead_letters": await pool.fetchval("SELECT count(*) FROM dead_letters"),
+        }
+
+    async def _write_artefacts(self, sim, data_dir: Path, out: Path) -> None:
+        from simulator.sendgrid import received_as_eml
+
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "emails").mkdir(exist_ok=True)
+        for n, eml in enumerate(received_as_eml(sim)):
+            (out / "emails" / f"{n:05d}.eml").write_bytes(eml)
+        mockups = out / "mockups"
+        mockups.mkdir(exist_ok=True)
+        for png in data_dir.rglob("*.png"):
+            target = mockups / f"{png.parent.name}-{png.name}"
+            target.write_bytes(png.read_bytes())
+
+
+def _geo_of(generated) -> str:
+    import orjson
+
+    from schemas.geo import geo_key
+
+    try:
+        row = orjson.loads(generated.payload)
+        return geo_key(str(row.get("zip") or "")[:5] or None, row.get("state"), row.get("phone"))
+    except Exception:  # malformed on purpose: any key will do, it is dead-lettered
+        return "unknown"

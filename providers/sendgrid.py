@@ -1,0 +1,111 @@
+"""SendGrid v3 through the official `sendgrid` library (base URL configurable).
+
+The library is synchronous, so calls run in a worker thread. SendGrid has no
+idempotency key: the outbox (storage/outbox.py) provides one, carried here in
+``custom_args`` and used to look a send up in the Email Activity API when its
+outcome is unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import urllib.error
+from dataclasses import dataclass, field
+
+from python_http_client import exceptions as http_errors
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import (
+    Attachment, Category, ContentId, CustomArg, Disposition, FileContent, FileName, FileType, Header, Mail,
+)
+
+from providers.http import PermanentProviderError, TransientProviderError
+
+PROVIDER = "sendgrid"
+
+
+class SendOutcomeUnknown(TransientProviderError):
+    """The request may have reached SendGrid (e.g. a read timeout): reconcile before sending again."""
+
+
+@dataclass
+class InlineImage:
+    content: bytes
+    filename: str
+    content_id: str
+    mime_type: str = "image/png"
+
+
+@dataclass
+class OutgoingEmail:
+    to: str
+    subject: str
+    html: str
+    text: str
+    idempotency_key: str
+    lead_id: str
+    categories: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    images: list[InlineImage] = field(default_factory=list)
+
+
+class SendGridMailer:
+    def __init__(self, base_url: str, api_key: str, from_email: str, from_name: str, timeout_s: float = 10.0) -> None:
+        self.client = SendGridAPIClient(api_key=api_key, host=base_url.rstrip("/"))
+        self.client.client.timeout = timeout_s
+        self.from_email, self.from_name = from_email, from_name
+
+    def build(self, email: OutgoingEmail) -> Mail:
+        mail = Mail(from_email=(self.from_email, self.from_name), to_emails=email.to, subject=email.subject,
+                    plain_text_content=email.text, html_content=email.html)
+        # custom_args are kept long-term by SendGrid: opaque ids only, no personal data.
+        mail.custom_arg = [CustomArg("idempotency_key", email.idempotency_key), CustomArg("lead_id", email.lead_id)]
+        mail.category = [Category(c) for c in email.categories[:10]]
+        for name, value in email.headers.items():
+            mail.header = Header(name, value)
+        for image in email.images:
+            mail.attachment = Attachment(
+                FileContent(base64.b64encode(image.content).decode()), FileName(image.filename),
+                FileType(image.mime_type), Disposition("inline"), ContentId(image.content_id),
+            )
+        return mail
+
+    async def send(self, email: OutgoingEmail) -> str | None:
+        """Send; return SendGrid's message id. Raises on refusal; `SendOutcomeUnknown` when it cannot tell."""
+        mail = self.build(email)
+        return await asyncio.to_thread(self._send_sync, mail)
+
+    def _send_sync(self, mail: Mail) -> str | None:
+        try:
+            response = self.client.send(mail)
+        except http_errors.HTTPError as exc:
+            status = getattr(exc, "status_code", 0)
+            body = (getattr(exc, "body", b"") or b"")[:300]
+            if status == 429 or status >= 500:
+                raise TransientProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
+            raise PermanentProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
+        except (socket.timeout, TimeoutError) as exc:
+            raise SendOutcomeUnknown(PROVIDER, "timed out waiting for the response") from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, (socket.timeout, TimeoutError)):
+                raise SendOutcomeUnknown(PROVIDER, "timed out waiting for the response") from exc
+            raise TransientProviderError(PROVIDER, f"connection failed: {exc.reason}") from exc
+        headers = getattr(response, "headers", None) or {}
+        return headers.get("X-Message-Id") if hasattr(headers, "get") else None
+
+    async def find_sent(self, idempotency_key: str) -> str | None:
+        """Message id of a send carrying this key, per the Email Activity API; None when there is none."""
+        return await asyncio.to_thread(self._find_sync, idempotency_key)
+
+    def _find_sync(self, key: str) -> str | None:
+        query = f"unique_args['idempotency_key']=\"{key}\""
+        try:
+            response = self.client.client.messages.get(query_params={"query": query, "limit": 10})
+        except http_errors.HTTPError as exc:
+            raise TransientProviderError(PROVIDER, f"activity lookup HTTP {getattr(exc, 'status_code', 0)}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise TransientProviderError(PROVIDER, f"activity lookup failed: {exc}") from exc
+        messages = json.loads(response.body or b"{}").get("messages", [])
+        return messages[0].get("msg_id") if messages else None

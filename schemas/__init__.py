@@ -1,0 +1,31 @@
+"""The lead record and the messages that carry it between stages.
+
+`Lead` is the one record every stage adds to; `RawLead` is the public contract
+for producers that push into ``leads.scraped`` (exported as JSON Schema by
+``leadstream schema export``); `ScrapeJob` is a ``scrape.requests`` message.
+"""
+
+from schemas.lead import (
+    SCHEMA_VERSION,
+    Contact,
+    DedupeDecision,
+    EmailOutcome,
+    Enrichment,
+    Lead,
+    MockupRef,
+    MultiplierHit,
+    Performance,
+    RawLead,
+    RuleHit,
+    Score,
+    ScrapeJob,
+    Tech,
+    TerminalState,
+)
+from schemas.geo import geo_key
+
+__all__ = [
+    "SCHEMA_VERSION", "Contact", "DedupeDecision", "EmailOutcome", "Enrichment", "Lead",
+    "MockupRef", "MultiplierHit", "Performance", "RawLead", "RuleHit", "Score", "ScrapeJob",
+    "Tech", "TerminalState", "geo_key",
+]

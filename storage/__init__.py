@@ -1,0 +1,1 @@
+"""PostgreSQL, the system of record: migrations, lead records, the email outbox."""

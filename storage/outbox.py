@@ -1,0 +1,88 @@
+"""The email outbox: claim a key before sending, so no key is ever sent twice.
+
+States of a key: ``pending`` (claimed; the send's outcome is unknown until it
+is marked), ``sent``, ``retryable`` (the provider answered with a refusal that
+is safe to retry), ``failed`` (permanently refused). Only a ``retryable`` key
+can be claimed again; a ``pending`` one is reconciled with the provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+_CLAIM = """
+INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status)
+VALUES ($1, $2, $3, $4, 'pending')
+ON CONFLICT (idempotency_key) DO UPDATE
+    SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL
+    WHERE o.status = 'retryable'
+RETURNING status, attempts, message_id, claimed_at
+"""
+
+
+@dataclass
+class OutboxEntry:
+    key: str
+    status: str
+    attempts: int
+    message_id: str | None
+    claimed_at: datetime
+    owned: bool  # True: this caller claimed the key now and must send
+
+
+class Outbox:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def claim(self, key: str, lead_id: str, step: str, recipient: str) -> OutboxEntry:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient)
+            if row is not None:
+                return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True)
+            row = await conn.fetchrow(
+                "SELECT status, attempts, message_id, claimed_at FROM email_outbox WHERE idempotency_key = $1", key
+            )
+        return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=False)
+
+    async def seconds_since_claim(self, key: str) -> float:
+        async with self.pool.acquire() as conn:
+            return float(await conn.fetchval(
+                "SELECT extract(epoch FROM now() - claimed_at) FROM email_outbox WHERE idempotency_key = $1", key
+            ))
+
+    async def mark_sent(self, key: str, message_id: str | None) -> None:
+        await self._set(key, "sent", message_id=message_id)
+
+    async def mark_retryable(self, key: str, error: str) -> None:
+        await self._set(key, "retryable", error=error)
+
+    async def mark_failed(self, key: str, error: str) -> None:
+        await self._set(key, "failed", error=error)
+
+    async def _set(self, key: str, status: str, *, message_id: str | None = None, error: str | None = None) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                """UPDATE email_outbox SET status = $2, message_id = COALESCE($3, message_id), last_error = $4,
+                       sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+                   WHERE idempotency_key = $1 AND status <> 'sent'""",
+                key, status, message_id, error,
+            )
+
+    async def suppression_reason(self, address: str) -> str | None:
+        """Why `address` must not be emailed (exact address, its domain, or a *.parent wildcard), if it must not."""
+        address = address.strip().lower()
+        domain = address.rpartition("@")[2]
+        labels = domain.split(".")
+        patterns = [address, domain] + ["*." + ".".join(labels[i:]) for i in range(len(labels) - 1)]
+        async with self.pool.acquire() as conn:
+            return await conn.fetchval("SELECT reason FROM suppressions WHERE pattern = ANY($1::text[]) LIMIT 1", patterns)
+
+    async def suppress(self, pattern: str, reason: str) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO suppressions (pattern, reason) VALUES ($1, $2) ON CONFLICT (pattern) DO NOTHING",
+                pattern.strip().lower(), reason,
+            )

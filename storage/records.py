@@ -1,0 +1,119 @@
+"""Lead records in PostgreSQL: one idempotent, batched upsert per stage batch.
+
+The upsert is keyed by lead id. A row's stage only moves forward (a redelivered
+older message cannot roll a lead back) and its terminal state is written once:
+the first terminal outcome wins, so every lead ends in exactly one state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import asyncpg
+
+from schemas import Lead, TerminalState
+from streams.topology import STAGE_RANK
+
+_UPSERT = """
+INSERT INTO leads AS l (lead_id, geo_key, source, name, vertical, stage, stage_rank, state, state_reason,
+                        entity_id, score, tier, trace_id, ingested_at, terminal_at, record)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+        CASE WHEN $8::text IS NULL THEN NULL ELSE now() END, $15)
+ON CONFLICT (lead_id) DO UPDATE SET
+    geo_key = EXCLUDED.geo_key, source = EXCLUDED.source, name = EXCLUDED.name, vertical = EXCLUDED.vertical,
+    stage = EXCLUDED.stage, stage_rank = EXCLUDED.stage_rank,
+    state = COALESCE(l.state, EXCLUDED.state),
+    state_reason = CASE WHEN l.state IS NULL THEN EXCLUDED.state_reason ELSE l.state_reason END,
+    terminal_at = COALESCE(l.terminal_at, EXCLUDED.terminal_at),
+    entity_id = COALESCE(EXCLUDED.entity_id, l.entity_id),
+    score = COALESCE(EXCLUDED.score, l.score), tier = COALESCE(EXCLUDED.tier, l.tier),
+    trace_id = COALESCE(l.trace_id, EXCLUDED.trace_id),
+    ingested_at = LEAST(l.ingested_at, EXCLUDED.ingested_at),
+    updated_at = now(), record = EXCLUDED.record
+WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank
+"""
+
+_DEAD_LETTER = """
+INSERT INTO dead_letters (stage, lead_id, topic, kafka_partition, kafka_offset, error_type, reason, attempts, payload)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (topic, kafka_partition, kafka_offset, stage) DO NOTHING
+"""
+
+_DEAD_LEAD = """
+INSERT INTO leads AS l (lead_id, geo_key, stage, stage_rank, state, state_reason, trace_id, ingested_at, terminal_at, record)
+VALUES ($1, $2, $3, $4, 'dead_lettered', $5, $6, $7, now(), $8)
+ON CONFLICT (lead_id) DO UPDATE SET state = 'dead_lettered', state_reason = EXCLUDED.state_reason,
+    terminal_at = now(), updated_at = now(), stage = EXCLUDED.stage
+WHERE l.state IS NULL
+"""
+
+
+@dataclass
+class RecordUpdate:
+    """A lead's state after a stage, and its terminal outcome if it ended there."""
+
+    lead: Lead
+    stage: str
+    trace_id: str
+    ingest_ms: int
+    state: TerminalState | None = None
+    reason: str | None = None
+
+
+@dataclass
+class DeadLetter:
+    stage: str
+    lead_id: str | None
+    geo_key: str
+    topic: str
+    partition: int
+    offset: int
+    error_type: str
+    reason: str
+    attempts: int
+    payload: bytes
+    trace_id: str
+    ingest_ms: int
+
+
+def _ts(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+class LeadRecords:
+    """Writes lead state and dead letters in batches (one round trip per batch)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def write(self, updates: list[RecordUpdate]) -> None:
+        if not updates:
+            return
+        rows = []
+        for u in updates:
+            lead = u.lead
+            score = lead.score
+            rows.append((
+                lead.lead_id, lead.geo_key, lead.source, lead.name, lead.vertical, u.stage, STAGE_RANK[u.stage],
+                u.state.value if u.state else None, u.reason,
+                lead.dedupe.entity_id if lead.dedupe else None,
+                score.value if score else None, score.tier if score else None,
+                u.trace_id, _ts(u.ingest_ms), lead.model_dump(mode="json", exclude_none=True),
+            ))
+        async with self.pool.acquire() as conn:
+            await conn.executemany(_UPSERT, rows)
+
+    async def dead_letter(self, letters: list[DeadLetter]) -> None:
+        if not letters:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(_DEAD_LETTER, [
+                (d.stage, d.lead_id, d.topic, d.partition, d.offset, d.error_type, d.reason[:2000], d.attempts, d.payload)
+                for d in letters
+            ])
+            await conn.executemany(_DEAD_LEAD, [
+                (d.lead_id, d.geo_key, d.stage, STAGE_RANK[d.stage], f"{d.error_type}: {d.reason}"[:500], d.trace_id,
+                 _ts(d.ingest_ms), {"lead_id": d.lead_id, "dead_letter": {"stage": d.stage, "reason": d.reason[:500]}})
+                for d in letters if d.lead_id
+            ])

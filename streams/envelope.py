@@ -1,0 +1,86 @@
+"""What travels with every message: the lead id, a trace id and the ingest time.
+
+They ride in Kafka headers so any producer (kcat, a Java client) can set them
+and any consumer can read them without parsing the payload:
+
+    lead-id     the lead's id (UTF-8)
+    trace-id    32 hex chars, W3C trace-id compatible; kept for a lead's life
+    ingest-ts   milliseconds since the epoch when the lead entered the pipeline
+
+Messages without them still work: the lead id comes from the payload, the
+trace id is minted, and the ingest time falls back to the Kafka timestamp.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+H_LEAD_ID = "lead-id"
+H_TRACE_ID = "trace-id"
+H_INGEST_TS = "ingest-ts"
+H_DLQ_REASON = "dlq-reason"
+
+
+def new_trace_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+@dataclass
+class Envelope:
+    """One consumed message: raw payload plus the propagated context."""
+
+    payload: bytes
+    key: bytes | None = None
+    lead_id: str | None = None
+    trace_id: str = field(default_factory=new_trace_id)
+    ingest_ms: int = field(default_factory=now_ms)
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_event(cls, event) -> "Envelope":
+        """Build from a Faust event (value is raw bytes)."""
+        message = event.message
+        raw_headers = message.headers or []
+        items = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
+        headers = {str(k): _text(v) or "" for k, v in items}
+        ingest = headers.get(H_INGEST_TS)
+        try:
+            ingest_ms = int(ingest) if ingest else int((message.timestamp or time.time()) * 1000)
+        except ValueError:
+            ingest_ms = int((message.timestamp or time.time()) * 1000)
+        value = event.value
+        payload = value if isinstance(value, (bytes, bytearray)) else (_text(value) or "").encode()
+        return cls(
+            payload=bytes(payload),
+            key=message.key if isinstance(message.key, (bytes, type(None))) else str(message.key).encode(),
+            lead_id=headers.get(H_LEAD_ID) or None,
+            trace_id=headers.get(H_TRACE_ID) or new_trace_id(),
+            ingest_ms=ingest_ms,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            headers=headers,
+        )
+
+    def context_headers(self, lead_id: str | None = None) -> dict[str, bytes]:
+        """Headers for a message derived from this one (same trace, same ingest time)."""
+        return make_headers(lead_id or self.lead_id or "", self.trace_id, self.ingest_ms)
+
+
+def make_headers(lead_id: str, trace_id: str, ingest_ms: int) -> dict[str, bytes]:
+    return {H_LEAD_ID: lead_id.encode(), H_TRACE_ID: trace_id.encode(), H_INGEST_TS: str(ingest_ms).encode()}

@@ -1,0 +1,214 @@
+"""The one path every stage's events take: decode → handle with retries →
+record → send → (the agent acks). Shared by all stages so retry, dead-letter
+and metrics behave the same everywhere.
+
+Delivery guarantee: at-least-once. A batch's records are written to PostgreSQL
+and its output messages acknowledged by the broker before the agent acks the
+batch's offsets. A crash in between redelivers the batch; every effect is
+idempotent (upserts keyed by lead id, the email outbox), so that is harmless.
+
+Errors:
+- `InvalidMessage` / validation errors → dead letter at once.
+- `TransientProviderError` → retried with exponential backoff and jitter (and
+  the provider's Retry-After), then dead-lettered after `max_attempts`.
+- Infrastructure errors (PostgreSQL or Redis unreachable) → retried without a
+  limit: dead-lettering a whole outage would lose nothing but would bury
+  good leads; waiting keeps them in Kafka.
+- Any other exception is a bug or a permanent failure → dead letter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable, Protocol
+
+import asyncpg
+import orjson
+from pydantic import ValidationError
+
+from providers.http import TransientProviderError
+from schemas import Lead, RawLead
+from storage.records import DeadLetter, LeadRecords, RecordUpdate
+from streams import metrics
+from streams.envelope import H_DLQ_REASON, Envelope, make_headers, now_ms
+from streams.stage import InvalidMessage, Output, Stage, _short
+from streams.topology import LEADS_SCRAPED, dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+INFRA_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError)
+try:  # redis is optional for stages that do not use it
+    import redis.exceptions
+
+    INFRA_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+except ImportError:  # pragma: no cover
+    pass
+
+
+class Sender(Protocol):
+    async def __call__(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, bytes]) -> Awaitable[Any]:
+        """Hand a message to the producer; return an awaitable that resolves once the broker has it."""
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4
+    backoff_s: float = 0.2
+    max_backoff_s: float = 10.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        base = min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1)))
+        jittered = base * (0.5 + random.random())
+        return max(jittered, min(retry_after or 0.0, self.max_backoff_s))
+
+
+_RAW_FIELDS = set(RawLead.model_fields)
+
+
+def encode_lead(lead: Lead, topic: str = "") -> bytes:
+    """Serialize for `topic`: leads.scraped carries the public RawLead contract, the rest the full Lead."""
+    if topic == LEADS_SCRAPED:
+        return orjson.dumps(lead.model_dump(mode="json", exclude_none=True, include=_RAW_FIELDS))
+    return orjson.dumps(lead.model_dump(mode="json", exclude_none=True))
+
+
+class StageRunner:
+    """Runs one stage's batches. Owned by that stage's agent."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        records: LeadRecords,
+        send: Sender,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 32,
+        event_scope: Callable[[Any], contextlib.AbstractContextManager] | None = None,
+    ) -> None:
+        self.stage = stage
+        self.records = records
+        self.send = send
+        self.retry = retry or RetryPolicy()
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
+
+    async def process_batch(self, events: Iterable[Any], envelopes: list[Envelope] | None = None) -> None:
+        """Handle a batch of Faust events (or ready envelopes, in tests). Never raises for a bad event."""
+        started = time.perf_counter()
+        events = list(events)
+        envelopes = envelopes or [Envelope.from_event(e) for e in events]
+        if self.stage.ordered:
+            results = []
+            for event, env in zip(events or [None] * len(envelopes), envelopes):
+                with self.event_scope(event):
+                    results.append(await self._run_one(env))
+        else:
+            results = await asyncio.gather(*(self._bounded(env) for env in envelopes))
+
+        updates: list[RecordUpdate] = []
+        letters: list[DeadLetter] = []
+        sends: list[tuple[str, bytes | None, bytes, dict[str, bytes]]] = []
+        for env, result in zip(envelopes, results):
+            if isinstance(result, DeadLetter):
+                letters.append(result)
+                sends.append(self._dead_letter_message(env, result))
+                continue
+            for out in result:
+                trace_id = out.trace_id or env.trace_id
+                ingest_ms = out.ingest_ms or env.ingest_ms
+                updates.append(RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason))
+                headers = make_headers(out.lead.lead_id, trace_id, ingest_ms)
+                for topic in out.topics:
+                    sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
+
+        await self._until_done(self.records.write, updates)
+        await self._until_done(self.records.dead_letter, letters)
+        pending = [await self.send(*message) for message in sends]
+        await asyncio.gather(*pending)
+        self._observe(updates, letters, time.perf_counter() - started)
+
+    async def _bounded(self, env: Envelope) -> list[Output] | DeadLetter:
+        async with self.semaphore:
+            return await self._run_one(env)
+
+    async def _run_one(self, env: Envelope) -> list[Output] | DeadLetter:
+        stage = self.stage
+        try:
+            item = stage.decode(env)
+        except (InvalidMessage, ValidationError, ValueError) as exc:
+            return self._letter(env, "InvalidMessage", _short(exc), attempts=1)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await stage.handle(item, env)
+            except TransientProviderError as exc:
+                metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                if attempt >= self.retry.max_attempts:
+                    return self._letter(env, type(exc).__name__, f"gave up after {attempt} attempts: {exc}", attempt, item)
+                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after_s))
+            except INFRA_ERRORS as exc:
+                metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                log.warning("%s: infrastructure error, retrying (lead %s): %r", stage.name, env.lead_id, exc)
+                await asyncio.sleep(self.retry.delay(min(attempt, 6)))
+            except (InvalidMessage, ValidationError) as exc:
+                return self._letter(env, "InvalidMessage", _short(exc), attempt, item)
+            except Exception as exc:  # a bug or a permanent provider failure: keep the worker going
+                log.exception("%s: failed on lead %s", stage.name, env.lead_id)
+                return self._letter(env, type(exc).__name__, _short(exc), attempt, item)
+
+    def _letter(self, env: Envelope, error_type: str, reason: str, attempts: int, item: Any = None) -> DeadLetter:
+        lead_id = getattr(item, "lead_id", None) or env.lead_id
+        geo = getattr(item, "geo_key", None) or (env.key.decode("utf-8", "replace") if env.key else "unknown")
+        return DeadLetter(
+            stage=self.stage.name, lead_id=lead_id, geo_key=geo, topic=env.topic, partition=env.partition,
+            offset=env.offset, error_type=error_type, reason=reason, attempts=attempts, payload=env.payload,
+            trace_id=env.trace_id, ingest_ms=env.ingest_ms,
+        )
+
+    def _dead_letter_message(self, env: Envelope, letter: DeadLetter) -> tuple[str, bytes | None, bytes, dict[str, bytes]]:
+        try:
+            payload: dict[str, Any] = {"payload": env.payload.decode("utf-8"), "payload_encoding": "utf-8"}
+        except UnicodeDecodeError:
+            payload = {"payload": base64.b64encode(env.payload).decode(), "payload_encoding": "base64"}
+        body = {
+            "stage": letter.stage, "lead_id": letter.lead_id, "error_type": letter.error_type, "reason": letter.reason,
+            "attempts": letter.attempts, "source_topic": env.topic, "source_partition": env.partition,
+            "source_offset": env.offset, "failed_at_ms": now_ms(), "headers": env.headers, **payload,
+        }
+        headers = make_headers(letter.lead_id or "", env.trace_id, env.ingest_ms)
+        headers[H_DLQ_REASON] = f"{letter.error_type}: {letter.reason}"[:1000].encode()
+        return dead_letter_topic(self.stage.name), env.key, orjson.dumps(body), headers
+
+    async def _until_done(self, write: Callable[[list], Awaitable[None]], items: list) -> None:
+        """Retry a system-of-record write until it lands: offsets must not be acked before it."""
+        attempt = 0
+        while True:
+            try:
+                return await write(items)
+            except INFRA_ERRORS as exc:
+                attempt += 1
+                log.warning("%s: record write failed (attempt %d), retrying: %r", self.stage.name, attempt, exc)
+                await asyncio.sleep(self.retry.delay(min(attempt, 6)))
+
+    def _observe(self, updates: list[RecordUpdate], letters: list[DeadLetter], seconds: float) -> None:
+        name = self.stage.name
+        metrics.BATCH_SECONDS.labels(name).observe(seconds)
+        now = now_ms()
+        for u in updates:
+            if u.state is not None:
+                metrics.EVENTS.labels(name, "terminal").inc()
+                metrics.TERMINAL.labels(u.state.value).inc()
+                metrics.E2E_SECONDS.labels(u.state.value).observe(max(0.0, (now - u.ingest_ms) / 1000))
+            else:
+                metrics.EVENTS.labels(name, "forwarded").inc()
+        for d in letters:
+            metrics.EVENTS.labels(name, "dead_lettered").inc()
+            metrics.TERMINAL.labels("dead_lettered").inc()
+            metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now - d.ingest_ms) / 1000))
+            log.warning("%s: dead-lettered lead %s: %s: %s", name, d.lead_id, d.error_type, d.reason)

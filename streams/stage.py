@@ -1,0 +1,62 @@
+"""What a stage is: plain logic the runner drives, testable without Kafka.
+
+A stage decodes a message into its input type and turns one input into a list
+of `Output`s: the lead as it now stands, the topics it goes to next, and the
+terminal state when its journey ends here. It never talks to Kafka or to the
+system of record itself; the runner does, for every stage the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from schemas import Lead, TerminalState
+from streams.envelope import Envelope
+
+T = TypeVar("T")
+
+
+@dataclass
+class Output:
+    lead: Lead
+    topics: tuple[str, ...] = ()
+    terminal: TerminalState | None = None
+    reason: str | None = None
+    trace_id: str | None = None   # a new lead (scrape) starts its own trace
+    ingest_ms: int | None = None  # ... and its own clock
+
+
+class InvalidMessage(ValueError):
+    """The message can never be processed (bad payload): dead-letter it at once."""
+
+
+class Stage(Generic[T]):
+    """Base class: override `handle`; override `decode` when the input is not a Lead."""
+
+    name: str = ""
+    ordered: bool = False        # True: events are handled one at a time in offset order (stateful stages)
+    max_batch: int | None = None  # cap on events per batch (slow stages keep batches short)
+
+    async def start(self) -> None:
+        """Open clients (HTTP pools, browsers). Called once per worker before the first event."""
+
+    async def stop(self) -> None:
+        """Release what `start` opened."""
+
+    def decode(self, envelope: Envelope) -> Any:
+        try:
+            lead = Lead.model_validate_json(envelope.payload)
+        except ValueError as exc:
+            raise InvalidMessage(f"not a valid lead record: {_short(exc)}") from exc
+        if envelope.lead_id and envelope.lead_id != lead.lead_id:
+            raise InvalidMessage(f"lead-id header {envelope.lead_id!r} does not match payload lead_id {lead.lead_id!r}")
+        return lead
+
+    async def handle(self, item: T, envelope: Envelope) -> list[Output]:
+        raise NotImplementedError
+
+
+def _short(exc: Exception, limit: int = 600) -> str:
+    text = str(exc).replace("\n", "; ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

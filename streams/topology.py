@@ -1,0 +1,61 @@
+"""Topic names and how stages connect.
+
+    scrape.requests → [scrape] → leads.scraped → [enrich] → leads.enriched
+      → [dedupe] → leads.deduplicated → [score] → leads.scored (every score)
+                                              ├→ mockups.requested → [mockup] → emails.queued
+                                              └→ emails.queued (qualified, no mockup tier)
+      emails.queued → [email] → terminal
+
+Every lead topic is keyed by the geography key (`schemas.geo.geo_key`) and has
+the same partition count, so all lead topics are co-partitioned with the
+dedupe tables. Each stage has a dead-letter topic ``deadletter.<stage>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STAGES = ("scrape", "enrich", "dedupe", "score", "mockup", "email")
+
+SCRAPE_REQUESTS = "scrape.requests"
+LEADS_SCRAPED = "leads.scraped"
+LEADS_ENRICHED = "leads.enriched"
+LEADS_DEDUPLICATED = "leads.deduplicated"
+LEADS_SCORED = "leads.scored"
+MOCKUPS_REQUESTED = "mockups.requested"
+EMAILS_QUEUED = "emails.queued"
+
+LEAD_TOPICS = (LEADS_SCRAPED, LEADS_ENRICHED, LEADS_DEDUPLICATED, LEADS_SCORED, MOCKUPS_REQUESTED, EMAILS_QUEUED)
+
+
+@dataclass(frozen=True)
+class StageTopics:
+    stage: str
+    source: str
+    sinks: tuple[str, ...]
+
+    @property
+    def dead_letter(self) -> str:
+        return dead_letter_topic(self.stage)
+
+
+TOPOLOGY: dict[str, StageTopics] = {
+    "scrape": StageTopics("scrape", SCRAPE_REQUESTS, (LEADS_SCRAPED,)),
+    "enrich": StageTopics("enrich", LEADS_SCRAPED, (LEADS_ENRICHED,)),
+    "dedupe": StageTopics("dedupe", LEADS_ENRICHED, (LEADS_DEDUPLICATED,)),
+    "score": StageTopics("score", LEADS_DEDUPLICATED, (LEADS_SCORED, MOCKUPS_REQUESTED, EMAILS_QUEUED)),
+    "mockup": StageTopics("mockup", MOCKUPS_REQUESTED, (EMAILS_QUEUED,)),
+    "email": StageTopics("email", EMAILS_QUEUED, ()),
+}
+
+# Order of stages in a lead's life: the system of record never lets an older
+# stage's write overwrite a newer one (redeliveries arrive out of order).
+STAGE_RANK = {"ingest": 0, **{stage: i + 1 for i, stage in enumerate(STAGES)}}
+
+
+def dead_letter_topic(stage: str) -> str:
+    return f"deadletter.{stage}"
+
+
+def all_topics() -> list[str]:
+    return [SCRAPE_REQUESTS, *LEAD_TOPICS, *(dead_letter_topic(s) for s in STAGES)]

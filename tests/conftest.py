@@ -1,0 +1,90 @@
+"""Shared fixtures: the real services (started by scripts/services) and the simulator.
+
+Tests that need Kafka, PostgreSQL or Redis read their addresses from the same
+``LEADSTREAM_*`` variables the app uses; ``scripts/test`` exports them. A test
+that needs a service which is not reachable fails (it is never skipped), so a
+CI run cannot pass while testing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from simulator.core import SimConfig, Simulator
+
+
+def _require(var: str) -> str:
+    value = os.environ.get(var)
+    if not value:
+        pytest.fail(f"{var} is not set: run the tests through scripts/test (it starts the services)")
+    return value
+
+
+def _reachable(url: str, default_port: int) -> None:
+    parsed = urlparse(url.replace("kafka://", "tcp://"))
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        pytest.fail(f"{url} is not reachable ({exc}): start it with scripts/services up")
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> str:
+    url = _require("LEADSTREAM_KAFKA_BROKER")
+    _reachable(url.split(";")[0], 9092)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = _require("LEADSTREAM_DATABASE_URL")
+    _reachable(url, 5432)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = _require("LEADSTREAM_REDIS_URL")
+    _reachable(url, 6379)
+    return url
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique token for topic prefixes, keys and schemas."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def simulator():
+    """The provider simulator on a loopback port: yields (base_url, Simulator)."""
+    from simulator.app import make_app
+
+    sim = Simulator(SimConfig(seed=7))
+    runner = web.AppRunner(make_app(sim))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", sim
+    await runner.cleanup()
+
+
+@pytest.fixture
+def fresh_sim(simulator):
+    """The session simulator with counters, records and faults reset for this test."""
+    base_url, sim = simulator
+    sim.reset()
+    saved = sim.config
+    sim.config = SimConfig(seed=saved.seed)
+    yield base_url, sim
+    sim.config = saved
+    sim.reset()
