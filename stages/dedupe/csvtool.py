@@ -1,0 +1,59 @@
+"""``leadstream dedupe INPUT.csv --out OUT.csv``: the streaming engine over a CSV file.
+
+The same `EntityResolver` as the stream stage, over an in-memory dict and one
+row at a time in file order; rows of every geography share the one engine (a
+CSV has no partitions) and the same blocking keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.record import DedupeInput
+
+if TYPE_CHECKING:
+    from stages.dedupe.judge import OllamaJudge
+
+
+def resolve_rows(rows: list[dict], judge: "OllamaJudge | None" = None,
+                 resolver: EntityResolver | None = None) -> tuple[list[str], dict]:
+    """Entity id per row (input order) and counts; with a judge, gray pairs are asked about."""
+    resolver = resolver or EntityResolver({})
+    if judge is not None:
+        return asyncio.run(_resolve_rows_judged(rows, judge, resolver))
+    return _summary(resolver, rows, [resolver.resolve(DedupeInput.from_row(row)) for row in rows], 0)
+
+
+async def _resolve_rows_judged(rows: list[dict], judge: "OllamaJudge", resolver: EntityResolver) -> tuple[list[str], dict]:
+    review: list[dict] = []
+    results = [await resolver.resolve_with_judge(DedupeInput.from_row(row), judge, review) for row in rows]
+    return _summary(resolver, rows, results, len(review))
+
+
+def _summary(resolver: EntityResolver, rows: list[dict], results: list, review_items: int) -> tuple[list[str], dict]:
+    counts = Counter(r.decision for r in results)
+    # Later merges can move earlier rows: report every row's final entity.
+    ids = [resolver.entity_of(r.lead_id) for r in results]
+    summary = {"rows": len(rows), "new": counts["new"], "duplicate": counts["duplicate"], "gray": counts["gray"],
+               "entities": len(set(ids)), "merges": sum(len(r.audit) for r in results), "review_items": review_items}
+    return ids, summary
+
+
+def dedupe_csv(input_path: str | Path, output_path: str | Path, judge: "OllamaJudge | None" = None) -> dict:
+    """Write ``id,entity_id`` (one row per input row, input order); returns counts."""
+    with open(input_path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "id" not in reader.fieldnames:
+            raise ValueError(f"{input_path}: an `id` column is required")
+        rows = list(reader)
+    ids, counts = resolve_rows(rows, judge)
+    with open(output_path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "entity_id"])
+        writer.writerows((row["id"], entity_id) for row, entity_id in zip(rows, ids))
+    return counts

@@ -1,0 +1,210 @@
+"""Streaming entity resolution: one lead at a time, incrementally, over a KV store.
+
+`EntityResolver.resolve` is synchronous (Faust table operations are) and touches
+only the entities found through the lead's blocking keys. A lead that matches
+one entity joins it; one that matches several merges them (union-find; the
+older entity survives). Chains never merge: two known, different street lines
+veto any pair, and any merge. Gray-zone pairs are returned for the async judge
+step (`resolve_with_judge`), which merges on a confident "same" and queues
+everything else for human review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from schemas.lead import DedupeDecision
+from stages.dedupe import merge
+from stages.dedupe.blocking import MIN_SUPPORT, blocking_keys, key_weights
+from stages.dedupe.features import addresses_conflict, compare, matched_on
+from stages.dedupe.model import PairModel, Thresholds
+from stages.dedupe.record import DedupeInput, Profile
+from stages.dedupe.state import EntityState, KeyValueStore, entity_id_for
+
+if TYPE_CHECKING:
+    from stages.dedupe.judge import OllamaJudge
+
+MAX_CANDIDATES = 12
+
+
+@dataclass
+class GrayPair:
+    """A lead and an entity the model could not decide on."""
+
+    lead_id: str
+    entity_id: str
+    candidate_entity_id: str
+    probability: float
+    lead: dict[str, str]
+    candidate: dict[str, str]
+
+    def as_review_item(self, reason: str) -> dict:
+        return {"lead_id": self.lead_id, "entity_id": self.entity_id, "candidate_entity_id": self.candidate_entity_id,
+                "probability": self.probability, "lead": self.lead, "candidate": self.candidate, "reason": reason}
+
+
+@dataclass
+class Resolution:
+    lead_id: str
+    decision: Literal["new", "duplicate", "gray"]
+    entity_id: str
+    duplicate_of: str | None = None
+    probability: float | None = None
+    matched_on: list[str] = field(default_factory=list)
+    audit: list[dict] = field(default_factory=list)
+    gray_pairs: list[GrayPair] = field(default_factory=list)
+
+
+def to_decision(resolution: Resolution) -> DedupeDecision:
+    """The `Lead.dedupe` value; a still-undecided gray lead travels on as new."""
+    return DedupeDecision(
+        decision="duplicate" if resolution.decision == "duplicate" else "new",
+        entity_id=resolution.entity_id, matched_on=resolution.matched_on,
+        duplicate_of=resolution.duplicate_of, probability=resolution.probability,
+    )
+
+
+class EntityResolver:
+    def __init__(self, store: KeyValueStore, model: PairModel | None = None, thresholds: Thresholds | None = None,
+                 source_priority: tuple[str, ...] = merge.DEFAULT_SOURCE_PRIORITY, index_cap: int = 50) -> None:
+        self.state = EntityState(store, index_cap=index_cap)
+        self.model = model or PairModel.load()
+        self.thresholds = thresholds or self.model.thresholds
+        self.priority = tuple(s.lower() for s in source_priority)
+
+    # -- the synchronous fast path -------------------------------------------------
+    def resolve(self, record: DedupeInput) -> Resolution:
+        done = self.state.lead(record.lead_id)
+        if done is not None:  # redelivery: answer again, change nothing
+            return self._replay(record.lead_id, done)
+        profile = Profile.of(record)
+        keys = blocking_keys(profile)
+        scored = self._score(profile, keys)
+        matches = [s for s in scored if s[1] >= self.thresholds.match]
+        gray = [s for s in scored if self.thresholds.review <= s[1] < self.thresholds.match]
+        if matches:
+            res = self._join(record, profile, matches)
+        else:
+            res = self._create(record, profile, gray)
+        self.state.index(keys, res.entity_id)
+        self.state.save_lead(record.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability,
+                                              "m": res.matched_on})
+        return res
+
+    def _score(self, profile: Profile, keys: list[str]) -> list[tuple[dict, float, list[str]]]:
+        scored = []
+        for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
+            entity = self.state.entity(entity_id)
+            if entity is None:
+                continue
+            best, best_on = 0.0, []
+            for stored in entity["profiles"]:
+                other = Profile.from_list(stored)
+                if addresses_conflict(profile, other):  # chain or neighbour: veto the whole entity
+                    best = -1.0
+                    break
+                p = self.model.probability(compare(profile, other))
+                if p > best:
+                    best, best_on = p, matched_on(profile, other)
+            if best >= 0:
+                scored.append((entity, best, best_on))
+        scored.sort(key=lambda s: (-s[1], s[0]["seq"]))
+        return scored
+
+    def _create(self, record: DedupeInput, profile: Profile, gray: list) -> Resolution:
+        entity_id = entity_id_for(record.lead_id)
+        entity = merge.new_entity(entity_id, self.state.next_seq(), record, profile)
+        self.state.save_entity(entity)
+        lead_values = merge.best_values(entity)
+        pairs = [GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
+                 for e, p, _ in gray]
+        best = round(gray[0][1], 4) if gray else None
+        return Resolution(record.lead_id, "gray" if pairs else "new", entity_id, None, best, [], [], pairs)
+
+    def _join(self, record: DedupeInput, profile: Profile, matches: list) -> Resolution:
+        matches = sorted(matches, key=lambda s: s[0]["seq"])  # the oldest entity survives
+        target, probability, on = matches[0]
+        target["size"] += 1
+        merge.add_profile(target, profile.to_list())
+        changed = merge.absorb(target, merge.field_values(record), self.priority)
+        audit = [{"kind": "join", "entity_id": target["id"], "lead_id": record.lead_id, "merged_entity_id": None,
+                  "probability": round(probability, 4), "matched_on": on, "decided_by": "model", "fields": changed}]
+        for other, p, other_on in matches[1:]:
+            audit.extend(self._merge_records(target, other, record.lead_id, p, other_on, "model"))
+        self.state.save_entity(target)
+        return Resolution(record.lead_id, "duplicate", target["id"], target["first"], round(probability, 4), on, audit)
+
+    # -- merging entities ----------------------------------------------------------
+    def _conflict(self, a: dict, b: dict) -> bool:
+        return any(addresses_conflict(Profile.from_list(x), Profile.from_list(y))
+                   for x in a["profiles"] for y in b["profiles"])
+
+    def _merge_records(self, winner: dict, loser: dict, lead_id: str | None, probability: float | None,
+                       on: list[str], decided_by: str) -> list[dict]:
+        """Fold ``loser`` into ``winner`` (caller saves winner); refuses when their addresses conflict."""
+        if winner["id"] == loser["id"] or self._conflict(winner, loser):
+            return []
+        winner["size"] += loser["size"]
+        for stored in loser["profiles"]:
+            merge.add_profile(winner, stored)
+        changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)
+        self.state.point(loser["id"], winner["id"])
+        return [{"kind": "merge", "entity_id": winner["id"], "merged_entity_id": loser["id"], "lead_id": lead_id,
+                 "probability": None if probability is None else round(probability, 4), "matched_on": on,
+                 "decided_by": decided_by, "fields": changed}]
+
+    def merge_entities(self, a: str, b: str, lead_id: str | None = None, probability: float | None = None,
+                       decided_by: str = "review") -> list[dict]:
+        """Merge two entities (e.g. an accepted review item); the older survives. Returns audit entries."""
+        (_, ea), (_, eb) = self.state.find(a), self.state.find(b)
+        if ea is None or eb is None or ea["id"] == eb["id"]:
+            return []
+        winner, loser = (ea, eb) if (ea["seq"], ea["id"]) <= (eb["seq"], eb["id"]) else (eb, ea)
+        audit = self._merge_records(winner, loser, lead_id, probability, [], decided_by)
+        if audit:
+            self.state.save_entity(winner)
+        return audit
+
+    def entity_of(self, lead_id: str) -> str | None:
+        done = self.state.lead(lead_id)
+        return self.state.find(done["e"])[0] if done else None
+
+    def entity(self, entity_id: str) -> dict | None:
+        """The entity record: ``fields`` (value, source, lead id), ``first``, ``size``, ``profiles``."""
+        return self.state.entity(entity_id)
+
+    def _replay(self, lead_id: str, done: dict) -> Resolution:
+        root, entity = self.state.find(done["e"])
+        first = entity["first"] if entity else None
+        decision = "duplicate" if first and first != lead_id else done["d"]
+        return Resolution(lead_id, decision, root, first if decision == "duplicate" else None, done["p"], done["m"])
+
+    # -- the async gray-zone step ---------------------------------------------------
+    async def resolve_with_judge(self, record: DedupeInput, judge: "OllamaJudge | None",
+                                 review_items_out: list[dict]) -> Resolution:
+        """Resolve; ask the LLM about gray pairs; unsure or unavailable → ``review_items_out``."""
+        res = self.resolve(record)
+        if res.decision != "gray":
+            return res
+        return await self.judge_gray(res, judge, review_items_out)
+
+    async def judge_gray(self, res: Resolution, judge: "OllamaJudge | None", review_items_out: list[dict]) -> Resolution:
+        pending = []
+        for pair in res.gray_pairs:
+            verdict = await judge.judge(pair.lead, pair.candidate) if judge else None
+            if verdict is None or verdict.confidence < judge.min_confidence:
+                reason = "llm unavailable" if verdict is None else f"llm unsure ({verdict.confidence:.2f})"
+                pending.append(pair.as_review_item(reason))
+                continue
+            if not verdict.same_business:
+                continue
+            audit = self.merge_entities(pair.entity_id, pair.candidate_entity_id, res.lead_id, verdict.confidence, "llm")
+            if audit:
+                root, entity = self.state.find(pair.entity_id)
+                self.state.save_lead(res.lead_id, {"d": "duplicate", "e": root, "p": pair.probability, "m": ["llm"]})
+                return Resolution(res.lead_id, "duplicate", root, entity["first"], pair.probability, ["llm"], audit)
+        review_items_out.extend(pending)
+        res.decision = "gray" if pending else "new"
+        self.state.save_lead(res.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability, "m": []})
+        return res

@@ -1,0 +1,68 @@
+"""Entity records and the survivorship rule that merges them.
+
+Per field, the value from the highest-priority source wins; between equally
+trusted sources, the more complete (longer) value wins; on a full tie the value
+already held stays, so the result does not depend on arrival order for ties.
+Every kept value remembers the lead it came from (provenance).
+"""
+
+from __future__ import annotations
+
+from stages.dedupe.record import DedupeInput, Profile
+
+DEFAULT_SOURCE_PRIORITY = ("google", "yelp", "csv", "other")
+MAX_PROFILES = 6  # distinct spellings kept per entity for matching
+
+
+def source_rank(source: str, priority: tuple[str, ...]) -> int:
+    """Lower is more trusted; unknown sources rank with "other" (or last)."""
+    source = (source or "other").lower()
+    if source in priority:
+        return priority.index(source)
+    return priority.index("other") if "other" in priority else len(priority)
+
+
+def field_values(record: DedupeInput) -> dict[str, list]:
+    """``{field: [value, source, lead_id]}`` for the fields this lead has."""
+    return {f: [v, record.source, record.lead_id] for f, v in record.field_values().items() if v}
+
+
+def better(new: list, old: list | None, priority: tuple[str, ...]) -> bool:
+    if old is None:
+        return True
+    new_rank, old_rank = source_rank(new[1], priority), source_rank(old[1], priority)
+    if new_rank != old_rank:
+        return new_rank < old_rank
+    return len(new[0]) > len(old[0])
+
+
+def absorb(target: dict, incoming: dict[str, list], priority: tuple[str, ...]) -> dict[str, str]:
+    """Fold ``incoming`` field values into the entity ``target``; returns field → lead id taken."""
+    fields = target["fields"]
+    changed = {}
+    for name, value in incoming.items():
+        if better(value, fields.get(name), priority):
+            fields[name] = value
+            changed[name] = value[2]
+    return changed
+
+
+def add_profile(target: dict, profile_list: list) -> None:
+    if profile_list not in target["profiles"] and len(target["profiles"]) < MAX_PROFILES:
+        target["profiles"].append(profile_list)
+
+
+def new_entity(entity_id: str, seq: int, record: DedupeInput, profile: Profile) -> dict:
+    return {
+        "id": entity_id, "seq": seq, "first": record.lead_id, "size": 1,
+        "profiles": [profile.to_list()], "fields": field_values(record),
+    }
+
+
+def provenance(entity: dict) -> dict[str, str]:
+    """field → id of the lead the kept value came from."""
+    return {name: value[2] for name, value in entity["fields"].items()}
+
+
+def best_values(entity: dict) -> dict[str, str]:
+    return {name: value[0] for name, value in entity["fields"].items()}

@@ -1,0 +1,172 @@
+"""Field normalization: one canonical spelling per business attribute.
+
+Every comparison and blocking key works on these forms, so two sources that
+write the same phone, site, mailbox or name differently agree here. Results are
+memoized because the same strings recur (a business is found by several
+sources, and re-sent on retries).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import phonenumbers
+import tldextract
+from cleanco.clean import custom_basename, normalize_terms
+from cleanco.termdata import terms_by_country
+
+# Bundled public-suffix snapshot only: there is no network, and lookups must not block.
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+# Hosts that list many businesses: a link there says nothing about which business it is.
+LISTING_DOMAINS = frozenset({
+    "yelp.com", "facebook.com", "fb.com", "fb.me", "google.com", "goo.gl", "g.page", "instagram.com",
+    "linktr.ee", "yellowpages.com", "nextdoor.com", "twitter.com", "x.com", "tiktok.com", "linkedin.com",
+    "youtube.com", "tripadvisor.com", "foursquare.com", "angi.com", "angieslist.com", "homeadvisor.com",
+    "thumbtack.com", "houzz.com", "bbb.org", "mapquest.com", "opentable.com", "grubhub.com",
+    "doordash.com", "ubereats.com", "seamless.com", "superpages.com", "manta.com", "yahoo.com",
+    "bing.com", "apple.com", "porch.com", "zocdoc.com", "healthgrades.com", "vitals.com", "avvo.com",
+    "birdeye.com", "chamberofcommerce.com", "citysearch.com", "allmenus.com", "menupages.com",
+})
+# Site builders whose customers share one registrable domain: the host names the business.
+HOSTING_DOMAINS = frozenset({"godaddysites.com", "business.site", "wix.com", "weebly.com", "square.site", "wordpress.com"})
+FREE_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "rocketmail.com", "hotmail.com", "outlook.com",
+    "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me",
+    "comcast.net", "att.net", "sbcglobal.net", "verizon.net", "gmx.com", "gmx.us", "mail.com", "zoho.com",
+    "yandex.com", "cox.net", "charter.net", "bellsouth.net", "earthlink.net", "optonline.net", "frontier.com",
+    "juno.com", "netzero.net", "windstream.net", "centurylink.net", "q.com", "roadrunner.com", "rr.com",
+})
+
+# US legal forms only: cleanco's full list strips words like "spa" (Italian S.p.A.) from US names.
+_LEGAL_TERMS = sorted(
+    {tuple(t.split()) for t in normalize_terms(terms_by_country["United States of America"] + ["l.l.c.", "p.c.", "pc", "pa", "p.a."])},
+    key=lambda parts: (-len(parts), parts),
+)
+_LEGAL_TERMS = [(len(parts), list(parts)) for parts in _LEGAL_TERMS]
+NAME_SYNONYMS = {
+    "bros": "brothers", "bro": "brothers", "svc": "services", "svcs": "services", "srvc": "services",
+    "ctr": "center", "centre": "center", "intl": "international", "assoc": "associates", "assocs": "associates",
+    "mfg": "manufacturing", "mt": "mount", "ft": "fort", "dept": "department", "hts": "heights",
+    "natl": "national", "univ": "university", "ste": "saint", "st": "saint", "dr": "doctor", "drs": "doctors",
+    "restaurante": "restaurant", "rest": "restaurant", "grille": "grill", "cafe": "cafe", "caffe": "cafe",
+    "n": "north", "s": "south", "e": "east", "w": "west", "no": "number", "1st": "first",
+}
+NAME_STOPWORDS = frozenset({"the", "and", "of", "a", "an", "at", "on", "in"})
+CITY_ALIASES = {
+    "la": "los angeles", "l a": "los angeles", "nyc": "new york", "new york city": "new york", "sf": "san francisco",
+    "st": "saint", "ft": "fort", "mt": "mount", "w": "west", "e": "east", "n": "north", "s": "south",
+}
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+_POSSESSIVE = re.compile(r"(\w)['’`]s\b")
+_APOSTROPHE = re.compile(r"['’`]")
+_SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"\D+")
+
+
+def fold(text: str) -> str:
+    """Lowercase ASCII: accents removed ("Café" → "cafe")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+_NANP_FORMATTING = str.maketrans("", "", " ()-./+")
+
+
+@lru_cache(maxsize=200_000)
+def normalize_phone(phone: str | None, region: str = "US") -> str | None:
+    """E.164 ("+13102461501") or None when the text is not a possible number."""
+    if not phone or not phone.strip():
+        return None
+    digits = phone.translate(_NANP_FORMATTING)
+    if region == "US" and digits.isdigit() and (len(digits) == 10 or (len(digits) == 11 and digits[0] == "1")) \
+            and (len(digits) == 10 or phone.lstrip()[:1] in "+1("):
+        # Plain NANP digits: what phonenumbers returns for them, without its parse cost (tests check agreement).
+        return "+1" + digits[-10:]
+    try:
+        parsed = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    if parsed.country_code == 1 and len(str(parsed.national_number)) != 10:  # a 7-digit local number is no key
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_domain(website: str | None) -> str | None:
+    """The business's registrable domain, or None for listing/social pages and junk."""
+    if not website or not website.strip():
+        return None
+    text = website.strip().lower()
+    if "@" in text and "/" not in text:  # an email address typed into the website field
+        text = text.split("@", 1)[1]
+    if "://" not in text:
+        text = "http://" + text
+    host = text.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+    parts = _EXTRACT(text)
+    domain = parts.top_domain_under_public_suffix
+    if not domain or not parts.suffix:
+        return None
+    if domain in LISTING_DOMAINS or f"{parts.domain}.{parts.suffix.split('.')[-1]}" in LISTING_DOMAINS:
+        return None
+    if domain in HOSTING_DOMAINS:
+        return host.removeprefix("www.")
+    return domain
+
+
+@lru_cache(maxsize=200_000)
+def normalize_email(email: str | None) -> tuple[str | None, str | None]:
+    """(lowercased address, its domain unless a free-mail provider)."""
+    if not email or "@" not in email:
+        return None, None
+    address = email.strip().lower().removeprefix("mailto:")
+    domain = address.rsplit("@", 1)[1]
+    if domain in FREE_MAIL_DOMAINS:
+        return address, None
+    return address, normalize_domain(domain)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_name(name: str | None) -> str:
+    """Comparable business name: "The Apple Pan, Inc." and "apple pan, the" both give "apple pan"."""
+    if not name:
+        return ""
+    text = fold(name).replace("&", " and ").replace("+", " and ").replace("@", " at ")
+    text = _POSSESSIVE.sub(r"\1", text)
+    text = _APOSTROPHE.sub("", text)
+    text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
+    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
+    words = [NAME_SYNONYMS.get(w, w) for w in text.split()]
+    while words and words[0] == "the":
+        words.pop(0)
+    while words and words[-1] == "the":
+        words.pop()
+    kept = [w for w in words if w not in NAME_STOPWORDS] or words
+    # Plural/possessive-free tokens: "Mamas" == "Mama's" == "Mama"; symmetric, so harmless for "glass".
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in kept)
+
+
+@lru_cache(maxsize=50_000)
+def normalize_city(city: str | None) -> str:
+    if not city:
+        return ""
+    text = _SPACES.sub(" ", _NON_WORD.sub(" ", fold(city).replace(".", " "))).strip()
+    if text in CITY_ALIASES:
+        return CITY_ALIASES[text]
+    return " ".join(CITY_ALIASES.get(w, w) for w in text.split())
+
+
+@lru_cache(maxsize=50_000)
+def normalize_category(category: str | None) -> str:
+    if not category:
+        return ""
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", fold(category).replace("&", " and "))).strip()
+
+
+def normalize_zip(zip_code: str | None) -> str:
+    digits = _DIGITS.sub("", zip_code or "")[:5]
+    return digits.zfill(5) if len(digits) >= 4 else ""

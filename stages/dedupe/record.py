@@ -1,0 +1,107 @@
+"""What the engine reads about a lead (`DedupeInput`) and its normalized form (`Profile`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from schemas.geo import geo_key as make_geo_key
+from stages.dedupe.address import Address, parse_address
+from stages.dedupe.normalize import (
+    normalize_category, normalize_city, normalize_domain, normalize_email, normalize_name,
+    normalize_phone, normalize_zip,
+)
+
+if TYPE_CHECKING:
+    from schemas.lead import Lead
+
+FIELDS = ("name", "street", "city", "state", "zip", "phone", "website", "email", "category")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass(slots=True)
+class DedupeInput:
+    """One lead as the engine sees it, from a `Lead` or a CSV row."""
+
+    lead_id: str
+    name: str | None = None
+    source: str = "other"
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    email: str | None = None
+    category: str | None = None
+    geo_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.geo_key:
+            zip5 = normalize_zip(self.zip)
+            state = self.state.strip().upper() if self.state and len(self.state.strip()) == 2 else None
+            self.geo_key = make_geo_key(zip5 or None, state, self.phone)
+
+    @classmethod
+    def from_lead(cls, lead: "Lead") -> "DedupeInput":
+        return cls(
+            lead_id=lead.lead_id, name=lead.name, source=lead.source, street=lead.street, city=lead.city,
+            state=lead.state, zip=lead.zip, phone=lead.phone, website=lead.website, email=lead.email,
+            category=lead.category or lead.vertical, geo_key=lead.geo_key,
+        )
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], source: str = "csv") -> "DedupeInput":
+        """A CSV row: any column but ``id`` may be absent or empty; ``address`` is the street line."""
+        values = {f: _text(row.get(f)) for f in FIELDS if f != "street"}
+        values["street"] = _text(row.get("address")) or _text(row.get("street"))
+        return cls(lead_id=str(row["id"]).strip(), source=_text(row.get("source")) or source, **values)
+
+    def field_values(self) -> dict[str, str | None]:
+        return {f: getattr(self, f) for f in FIELDS}
+
+
+@dataclass(slots=True)
+class Profile:
+    """Normalized, comparable form of a lead; stored per entity as a compact list."""
+
+    name: str = ""
+    phone: str | None = None
+    domains: tuple[str, ...] = ()
+    email: str | None = None
+    address: Address = field(default_factory=Address)
+    city: str = ""
+    zip: str = ""
+    state: str = ""
+    category: str = ""
+    geo: str = ""
+
+    @classmethod
+    def of(cls, record: DedupeInput) -> "Profile":
+        email, email_domain = normalize_email(record.email)
+        domains = {d for d in (normalize_domain(record.website), email_domain) if d}
+        return cls(
+            name=normalize_name(record.name), phone=normalize_phone(record.phone), domains=tuple(sorted(domains)),
+            email=email, address=parse_address(record.street), city=normalize_city(record.city),
+            zip=normalize_zip(record.zip), state=(record.state or "").strip().lower(),
+            category=normalize_category(record.category), geo=record.geo_key,
+        )
+
+    def to_list(self) -> list:
+        a = self.address
+        return [self.name, self.phone, list(self.domains), self.email, a.number, a.predir, a.street, a.street_type,
+                a.postdir, a.unit, self.city, self.zip, self.state, self.category, self.geo]
+
+    @classmethod
+    def from_list(cls, data: list) -> "Profile":
+        (name, phone, domains, email, number, predir, street, street_type, postdir, unit, city, zip_code, state,
+         category, geo) = data
+        return cls(name, phone, tuple(domains), email, Address(number, predir, street, street_type, postdir, unit),
+                   city, zip_code, state, category, geo)

@@ -1,0 +1,108 @@
+"""Engine state over a tiny key-value store (a dict or a Faust table).
+
+The store only needs ``get(key)``, ``store[key] = value`` and ``del store[key]``.
+Values are JSON text (str), so a Faust table with its default json value
+serializer stores them as they are (bytes would not survive it). Keys:
+
+- ``e:<entity id>``: the entity record, or ``{"into": <id>}`` once merged away
+  (union-find parent pointer; `find` follows and compresses them);
+- ``p:`` ``d:`` ``m:`` ``a:`` ``n…:`` blocking keys: a capped list of entity ids;
+- ``l:<lead id>``: the lead's resolution, so a redelivered lead changes nothing;
+- ``seq``: creation counter, which decides the older entity in a merge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import MutableMapping
+from typing import Any, Protocol
+
+import orjson
+
+
+class KeyValueStore(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __delitem__(self, key: str) -> None: ...
+
+
+def entity_id_for(lead_id: str) -> str:
+    """Stable entity id derived from the entity's first lead."""
+    return "ent_" + hashlib.blake2b(lead_id.encode(), digest_size=8).hexdigest()
+
+
+class EntityState:
+    """Typed access to the engine's keys; every call is synchronous and O(1)."""
+
+    def __init__(self, store: KeyValueStore | MutableMapping, index_cap: int = 50) -> None:
+        self.store = store
+        self.index_cap = index_cap
+
+    def _get(self, key: str) -> Any:
+        raw = self.store.get(key)
+        if raw is None:
+            return None
+        return orjson.loads(raw)
+
+    def _set(self, key: str, value: Any) -> None:
+        self.store[key] = orjson.dumps(value).decode()
+
+    def next_seq(self) -> int:
+        seq = (self._get("seq") or 0) + 1
+        self._set("seq", seq)
+        return seq
+
+    def find(self, entity_id: str) -> tuple[str, dict | None]:
+        """Root entity id and record; compresses the path it walked."""
+        walked = []
+        record = self._get("e:" + entity_id)
+        while record is not None and "into" in record:
+            walked.append(entity_id)
+            entity_id = record["into"]
+            record = self._get("e:" + entity_id)
+        for stale in walked[:-1]:
+            self._set("e:" + stale, {"into": entity_id})
+        return entity_id, record
+
+    def entity(self, entity_id: str) -> dict | None:
+        return self.find(entity_id)[1]
+
+    def save_entity(self, record: dict) -> None:
+        self._set("e:" + record["id"], record)
+
+    def point(self, loser: str, winner: str) -> None:
+        self._set("e:" + loser, {"into": winner})
+
+    def candidates(self, keys: list[str], weights: list[int], limit: int, min_weight: int) -> list[str]:
+        """Root ids of the entities best supported by ``keys`` (summed key weights ≥ ``min_weight``).
+
+        Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
+        """
+        support: dict[str, int] = {}
+        for key, weight in zip(keys, weights):
+            ids = self._get(key)
+            if ids:
+                for entity_id in ids:
+                    support[entity_id] = support.get(entity_id, 0) + weight
+        ranked = sorted((e for e, w in support.items() if w >= min_weight), key=lambda e: -support[e])
+        roots: list[str] = []
+        for entity_id in ranked[:limit]:
+            root = self.find(entity_id)[0]
+            if root not in roots:
+                roots.append(root)
+        return roots
+
+    def index(self, keys: list[str], entity_id: str) -> None:
+        """Add the entity under each key; a full key (a very common value) stops growing."""
+        for key in keys:
+            ids = self._get(key) or []
+            if entity_id in ids or len(ids) >= self.index_cap:
+                continue
+            ids.append(entity_id)
+            self._set(key, ids)
+
+    def lead(self, lead_id: str) -> dict | None:
+        return self._get("l:" + lead_id)
+
+    def save_lead(self, lead_id: str, outcome: dict) -> None:
+        self._set("l:" + lead_id, outcome)

@@ -1,0 +1,107 @@
+from schemas.lead import Lead, RawLead
+from stages.dedupe.engine import EntityResolver, to_decision
+from stages.dedupe.model import Thresholds
+from stages.dedupe.record import DedupeInput
+from stages.dedupe.state import entity_id_for
+
+
+def lead(lead_id, name, source="csv", **fields):
+    return DedupeInput(lead_id=lead_id, name=name, source=source, **fields)
+
+
+def test_duplicate_joins_with_stable_entity_id():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "Joe's Plumbing", street="12 Main St", zip="90210", phone="310-555-0101"))
+    again = resolver.resolve(lead("b", "JOES PLUMBING LLC", street="12 Main Street", zip="90210", phone="(310) 555-0101"))
+    assert first.decision == "new" and first.entity_id == entity_id_for("a")
+    assert again.decision == "duplicate" and again.entity_id == first.entity_id and again.duplicate_of == "a"
+    assert "phone" in again.matched_on and again.probability >= resolver.thresholds.match
+    decision = to_decision(again)
+    assert decision.decision == "duplicate" and decision.entity_id == first.entity_id
+
+
+def test_redelivered_lead_changes_nothing():
+    store = {}
+    resolver = EntityResolver(store)
+    resolver.resolve(lead("a", "Joe's Plumbing", street="12 Main St", phone="310-555-0101"))
+    dup = resolver.resolve(lead("b", "Joes Plumbing", street="12 Main St", phone="310-555-0101"))
+    snapshot = dict(store)
+    replay = resolver.resolve(lead("b", "Joes Plumbing", street="12 Main St", phone="310-555-0101"))
+    assert store == snapshot
+    assert (replay.decision, replay.entity_id, replay.duplicate_of) == (dup.decision, dup.entity_id, "a")
+
+
+def test_chains_never_merge():
+    resolver = EntityResolver({})
+    a = resolver.resolve(lead("a", "Roto-Rooter Plumbing", street="1550 S Sepulveda Blvd", zip="90025", phone="800-768-6911",
+                              website="rotorooter.com"))
+    b = resolver.resolve(lead("b", "Roto-Rooter Plumbing", street="2340 Colorado Ave", zip="90025", phone="800-768-6911",
+                              website="rotorooter.com"))
+    assert b.decision == "new" and b.entity_id != a.entity_id
+
+
+def test_transitive_match_merges_entities_and_the_older_survives():
+    resolver = EntityResolver({})
+    a = resolver.resolve(lead("a", "Harbor Auto Repair", phone="614-555-0199", zip="43215"))
+    # No ZIP, state or phone: another geography key, so the name block cannot find "a".
+    b = resolver.resolve(lead("b", "Harbor Auto Repair", street="3151 W Hill St", website="harborauto.com"))
+    assert b.decision == "new" and b.entity_id != a.entity_id
+    c = resolver.resolve(lead("c", "Harbor Auto Repair", street="3151 West Hill Street", phone="(614) 555-0199",
+                              website="https://www.harborauto.com/", zip="43215"))
+    assert c.decision == "duplicate" and c.entity_id == a.entity_id
+    assert [e["kind"] for e in c.audit] == ["join", "merge"]
+    assert c.audit[1]["merged_entity_id"] == b.entity_id and c.audit[1]["entity_id"] == a.entity_id
+    assert resolver.entity_of("b") == a.entity_id
+    assert resolver.entity(b.entity_id)["id"] == a.entity_id and resolver.entity(a.entity_id)["size"] == 3
+
+
+def test_a_lead_without_address_does_not_bridge_two_branches():
+    resolver = EntityResolver({})
+    a = resolver.resolve(lead("a", "Tacos El Gordo", street="1201 E Broadway", zip="90802", phone="562-555-0101"))
+    b = resolver.resolve(lead("b", "Tacos El Gordo", street="3400 Atlantic Ave", zip="90807", phone="562-555-0102",
+                              email="hola@tacoselgordo.com"))
+    c = resolver.resolve(lead("c", "Tacos El Gordo", zip="90802", phone="562-555-0101", email="hola@tacoselgordo.com"))
+    assert a.entity_id != b.entity_id
+    assert resolver.entity_of("a") != resolver.entity_of("b")
+    assert c.entity_id in (a.entity_id, b.entity_id)
+
+
+def test_merge_keeps_best_value_per_field_with_provenance():
+    resolver = EntityResolver({})
+    resolver.resolve(lead("c1", "Smith Electric", source="csv", street="450 N Main St", phone="831-555-0123", zip="93901"))
+    resolver.resolve(lead("y1", "Smith & Sons Electric", source="yelp", street="450 North Main Street", phone="831-555-0123",
+                          zip="93901", website="smithelectric.com"))
+    res = resolver.resolve(lead("g1", "Smith Electric", source="google", phone="(831) 555-0123", zip="93901"))
+    entity = resolver.entity(res.entity_id)
+    fields = entity["fields"]
+    assert fields["name"] == ["Smith Electric", "google", "g1"]  # highest-priority source wins
+    assert fields["street"][2] == "y1"  # yelp outranks csv; google had no street
+    assert fields["website"] == ["smithelectric.com", "yelp", "y1"]
+    assert res.audit[0]["fields"]["name"] == "g1"
+
+
+def test_gray_zone_pairs_are_returned_not_merged():
+    resolver = EntityResolver({}, thresholds=Thresholds(match=0.999, review=0.2))
+    a = resolver.resolve(lead("a", "Golden Dragon Restaurant", street="88 Grant Ave", zip="94108"))
+    b = resolver.resolve(lead("b", "Golden Dragon", street="88 Grant Avenue", zip="94108"))
+    assert b.decision == "gray" and b.entity_id != a.entity_id
+    assert [(p.lead_id, p.candidate_entity_id) for p in b.gray_pairs] == [("b", a.entity_id)]
+    assert to_decision(b).decision == "new"
+
+
+def test_from_lead_uses_the_kafka_geo_key():
+    raw = RawLead(source="yelp", source_ids={"yelp": "x1"}, name="Blue Door Cafe", street="8305 Beverly Blvd",
+                  zip="90048", phone="323-555-0195")
+    record = DedupeInput.from_lead(Lead.from_raw(raw))
+    assert record.geo_key == "z900" and record.lead_id == raw.derived_lead_id() and record.source == "yelp"
+
+
+def test_state_values_are_json_text_and_records_replace_cleanly():
+    import dataclasses
+
+    store = {}
+    resolver = EntityResolver(store)
+    record = lead("a", "Joe's Plumbing", street="12 Main St", zip="90210")
+    resolver.resolve(dataclasses.replace(record, email="joe@joesplumbing.com"))
+    assert store and all(isinstance(v, str) for v in store.values())
+    assert "m:joe@joesplumbing.com" in store and "d:joesplumbing.com" in store

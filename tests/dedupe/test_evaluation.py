@@ -1,0 +1,52 @@
+import csv
+from collections import Counter
+
+from stages.dedupe.evalset import OUT, generate
+from stages.dedupe.evaluate import DEFAULT_FILES, evaluate_file, pairwise_scores
+from stages.dedupe.features import FEATURES
+from stages.dedupe.model import PairModel
+from stages.dedupe.train import fit, labelled_pairs
+from stages.dedupe.traindata import generate as generate_training
+
+
+def test_targets_on_the_shipped_files():
+    for path in DEFAULT_FILES:
+        scores = evaluate_file(path)
+        assert scores["precision"] >= 0.98, (path, scores)
+        assert scores["f1"] >= 0.97, (path, scores)
+
+
+def test_handmade_set_is_big_and_tricky():
+    rows = list(csv.DictReader(open(DEFAULT_FILES[1])))
+    assert len(rows) >= 40
+    clusters = Counter(r["cluster"] for r in rows)
+    names = Counter(r["name"].lower() for r in rows)
+    assert sum(1 for n in clusters.values() if n > 1) >= 10
+    assert any(n > 1 and len({r["cluster"] for r in rows if r["name"].lower() == name}) > 1 for name, n in names.items())
+
+
+def test_eval_file_is_the_seeded_generator_output():
+    rows = list(csv.DictReader(open(OUT)))
+    generated = generate()
+    assert len(rows) == len(generated)
+    assert rows[:50] == [{k: str(v) for k, v in g.items()} for g in generated[:50]]
+
+
+def test_pairwise_scores():
+    s = pairwise_scores(["a", "a", "b", "b"], ["x", "x", "x", "y"])
+    assert s["true_pairs"] == 2 and s["predicted_pairs"] == 3 and s["correct_pairs"] == 1
+    assert abs(s["precision"] - 1 / 3) < 1e-9 and abs(s["recall"] - 0.5) < 1e-9
+
+
+def test_shipped_model_is_fitted_and_a_small_refit_separates_pairs():
+    model = PairModel.load()
+    assert len(model.weights) == len(FEATURES) and 0 < model.thresholds.review <= model.thresholds.match < 1
+    data = labelled_pairs(generate_training(seed=7, entities=300))
+    weights, bias = fit(data, steps=150)
+    scored = [(bias + sum(w * x for w, x in zip(weights, feats)), label, n) for (feats, label), n in data.items()]
+    pos = [z for z, y, n in scored if y for _ in range(n)]
+    neg = [z for z, y, n in scored if not y for _ in range(n)]
+    assert pos and neg
+    wins = sum(1 for p in pos[:300] for q in neg[:300] if p > q) / (min(len(pos), 300) * min(len(neg), 300))
+    assert wins > 0.95  # AUC of the refit on its own sample
+    assert weights[FEATURES.index("phone")] > 0 and weights[FEATURES.index("name_low")] < 0

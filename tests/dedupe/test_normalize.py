@@ -1,0 +1,108 @@
+import csv
+from pathlib import Path
+
+import pytest
+
+from stages.dedupe.address import _simple, parse_address, parse_with_usaddress
+from stages.dedupe.normalize import normalize_city, normalize_domain, normalize_email, normalize_name, normalize_phone
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "dedupe"
+
+
+@pytest.mark.parametrize("a, b", [
+    ("100 Main St", "100 Main Street"),
+    ("435 S. La Cienega Blv.", "435 South La Cienega Boulevard"),
+    ("435 s. la cienega blv.", "435 S La Cienega Blvd"),
+    ("100 N. Main St Ste 5", "100 North Main Street, Suite 5"),
+    ("100 N Main St #5", "100 N Main St Unit 5"),
+    ("8638 W. Third St.", "8638 W 3rd Street"),
+    ("2 E 42 St", "2 East 42nd Street"),
+    ("1 Ritz-Carlton Dr", "1 Ritz Carlton Drive"),
+    ("77 W 9th St", "77 West Ninth Street"),
+])
+def test_same_address_spellings_agree(a, b):
+    assert parse_address(a) == parse_address(b)
+    assert parse_address(a).known
+
+
+@pytest.mark.parametrize("a, b", [("100 Main St Ste 5", "100 Main St Ste 6"), ("100 Main St", "102 Main St"),
+                                  ("100 Main St", "100 Oak Ave")])
+def test_different_addresses_differ(a, b):
+    assert parse_address(a) != parse_address(b)
+
+
+def test_address_parts_and_fallback():
+    parsed = parse_address("435 S. La Cienega Blv. Suite 200")
+    assert (parsed.number, parsed.predir, parsed.street, parsed.street_type, parsed.unit) == ("435", "s", "la cienega", "blvd", "200")
+    assert parse_address("") == parse_address(None) and not parse_address(None).known
+    odd = parse_address("12 Main St Main St")  # usaddress raises RepeatedLabelError: the fallback still reads it
+    assert odd.number == "12"
+
+
+def test_fast_path_agrees_with_usaddress_on_the_evaluation_addresses():
+    rows = [r for f in ("eval.csv", "handmade.csv") for r in csv.DictReader(open(DATA / f)) if r["address"]]
+    fast = [(r["address"], _simple(r["address"])) for r in rows]
+    checked = [(a, s) for a, s in fast if s is not None]
+    assert len(checked) > 0.5 * len(rows)
+    assert [a for a, s in checked if s != parse_with_usaddress(a)] == []
+
+
+@pytest.mark.parametrize("a, b", [
+    ("The Apple Pan", "apple pan, the"), ("The Apple Pan", "Apple Pan"), ("Joe & Sons", "Joe and Sons"),
+    ("Art's Deli", "Arts Deli"), ("Smith Plumbing, LLC", "smith plumbing"), ("ACME Corp.", "Acme"),
+    ("Café Bizou", "Cafe Bizou"), ("Smith Bros. Inc", "Smith Brothers"),
+])
+def test_name_variants_agree(a, b):
+    assert normalize_name(a) == normalize_name(b)
+
+
+def test_names_keep_meaningful_words():
+    assert normalize_name("Luxe Day Spa") == "luxe day spa"  # cleanco's "S.p.A." is not a US legal form
+    assert normalize_name("Theater Bar") == "theater bar"
+
+
+@pytest.mark.parametrize("text", ["310/246-1501", "(310) 246-1501", "310.246.1501", "+1 310 246 1501", "1-310-246-1501",
+                                  "310-246-1501 ext. 12"])
+def test_phone_formats(text):
+    assert normalize_phone(text) == "+13102461501"
+
+
+def test_bad_phone_is_none():
+    assert normalize_phone("12") is None and normalize_phone("") is None and normalize_phone("call us") is None
+
+
+@pytest.mark.parametrize("url, domain", [
+    ("https://www.joesplumbing.com/contact", "joesplumbing.com"), ("JoesPlumbing.COM", "joesplumbing.com"),
+    ("http://shop.joes-plumbing.co.uk/a", "joes-plumbing.co.uk"), ("https://www.yelp.com/biz/joes", None),
+    ("facebook.com/joes", None), ("https://www.google.com/maps/place/x", None), ("instagram.com/joes", None),
+    ("linktr.ee/joes", None), ("yellowpages.com/x", None), ("nextdoor.com/pages/x", None),
+    ("joes.wixsite.com/home", "joes.wixsite.com"), ("", None),
+])
+def test_domains(url, domain):
+    assert normalize_domain(url) == domain
+
+
+def test_email_domain_unless_free_mail():
+    assert normalize_email("Joe@JoesPlumbing.com") == ("joe@joesplumbing.com", "joesplumbing.com")
+    assert normalize_email("joe@gmail.com") == ("joe@gmail.com", None)
+    assert normalize_email("not an email") == (None, None)
+
+
+def test_city_aliases():
+    assert normalize_city("LA") == normalize_city("Los Angeles")
+    assert normalize_city("W. Hollywood") == normalize_city("West Hollywood")
+
+
+def test_phone_fast_path_agrees_with_phonenumbers():
+    import phonenumbers
+
+    from stages.dedupe.normalize import _NANP_FORMATTING
+
+    rows = [r for f in ("eval.csv", "handmade.csv") for r in csv.DictReader(open(DATA / f)) if r["phone"]]
+    for text in {r["phone"] for r in rows} | {"1 (310) 246-1501", "+1-310-246-1501"}:
+        digits = text.translate(_NANP_FORMATTING)
+        assert digits.isdigit()
+        slow = phonenumbers.format_number(phonenumbers.parse(text, "US"), phonenumbers.PhoneNumberFormat.E164)
+        assert normalize_phone(text) == slow, text
+    assert normalize_phone("246-1501") is None  # no area code: not a usable key
+    assert normalize_phone("+44 20 7946 0958") == "+442079460958"
