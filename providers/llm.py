@@ -1,0 +1,188 @@
+"""LLM adapters that turn a lead and its detected problems into a `Concept`.
+
+Two real clients: `OpenAIConcepts` (any OpenAI-compatible API, strict JSON
+schema output) and `OllamaConcepts` (Ollama's `format` schema). Both map
+failures onto the project's error types: unusable output is a
+`PermanentProviderError` (asking again rarely helps and the stage falls back to
+the template), timeouts/5xx/429/connection trouble a `TransientProviderError`.
+Like every adapter they do not retry themselves.
+
+Prompts carry only the business's public name, vertical and city/state plus
+the problem codes: never phone numbers, emails, or people's names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Protocol, Sequence, runtime_checkable
+
+import httpx
+import ollama
+import openai
+from pydantic import ValidationError
+
+from providers.http import PermanentProviderError, ProviderError, TransientProviderError, retry_after_seconds
+from schemas.concept import PROBLEM_COPY, Concept, concept_json_schema
+from schemas.lead import Lead
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = (
+    "You are a senior web designer writing a one-page redesign concept for a small local business. "
+    "Answer with one JSON object that follows the given JSON schema exactly, and nothing else. "
+    "Write plain text only: no HTML, no markdown, no links, no images. "
+    "Include a hero section and a contact or cta section, 3 to 7 sections in all. "
+    "Add exactly one improvement for each detected problem code listed, using that code."
+)
+
+
+@runtime_checkable
+class ConceptProvider(Protocol):
+    """Anything that can propose a redesign concept for a lead."""
+
+    name: str
+
+    async def concept(self, lead: Lead, problems: Sequence[str]) -> Concept: ...
+
+
+def concept_prompt(lead: Lead, problems: Sequence[str]) -> str:
+    """The user message: public business facts and detected problems, as JSON."""
+    business = {"name": lead.name, "vertical": lead.vertical or lead.category, "city": lead.city, "state": lead.state}
+    detected = [{"code": code, "meaning": PROBLEM_COPY.get(code, code)} for code in problems]
+    return (
+        "Business:\n" + json.dumps(business, ensure_ascii=False) + "\n"
+        "Detected problems:\n" + json.dumps(detected, ensure_ascii=False) + "\n"
+        "Write the redesign concept for this business."
+    )
+
+
+def parse_concept(provider: str, content: str | None) -> Concept:
+    """Validate the model's text as a Concept, or raise PermanentProviderError."""
+    if not content or not content.strip():
+        raise PermanentProviderError(provider, "empty answer")
+    try:
+        return Concept.model_validate_json(content)
+    except ValidationError as exc:
+        kind = "not JSON" if any(e["type"] == "json_invalid" for e in exc.errors()) else "schema mismatch"
+        raise PermanentProviderError(provider, f"{kind}: {exc.error_count()} error(s), e.g. {exc.errors()[0]['msg']}") from exc
+
+
+class OpenAIConcepts:
+    """Concepts from an OpenAI-compatible chat completions API with strict structured output.
+
+    `max_retries` defaults to 0 because the stage runner owns the retry policy.
+    """
+
+    def __init__(self, base_url: str, api_key: str, model: str, timeout_s: float = 60.0, max_retries: int = 0) -> None:
+        self.model = model
+        self.name = f"openai:{model}"
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout_s,
+            max_retries=max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
+        )
+        self._response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "concept", "strict": True, "schema": concept_json_schema()},
+        }
+
+    async def concept(self, lead: Lead, problems: Sequence[str]) -> Concept:
+        try:
+            completion = await self._client.chat.completions.create(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": SYSTEM_PROMPT},
+                    {"role": "user", "content": concept_prompt(lead, problems)},
+                ],
+                response_format=self._response_format,
+                temperature=0.7,
+            )
+        except openai.APITimeoutError as exc:
+            raise TransientProviderError(self.name, "timeout") from exc
+        except openai.APIConnectionError as exc:
+            raise TransientProviderError(self.name, f"connection error: {exc}") from exc
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            if status in (408, 409, 429) or status >= 500:
+                retry_after = retry_after_seconds(exc.response.headers.get("Retry-After"))
+                raise TransientProviderError(self.name, f"HTTP {status}", retry_after_s=retry_after) from exc
+            raise PermanentProviderError(self.name, f"HTTP {status}: {exc.message}") from exc
+        except openai.OpenAIError as exc:  # malformed response bodies and the like
+            raise PermanentProviderError(self.name, f"{type(exc).__name__}: {exc}") from exc
+        if not completion.choices:
+            raise PermanentProviderError(self.name, "no choices in the answer")
+        choice = completion.choices[0]
+        if choice.message.refusal:
+            raise PermanentProviderError(self.name, f"refused: {choice.message.refusal[:120]}")
+        if choice.finish_reason == "length":
+            raise PermanentProviderError(self.name, "answer cut off at the token limit")
+        return parse_concept(self.name, choice.message.content).with_provider(self.name)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+class OllamaConcepts:
+    """Concepts from an Ollama server, constrained by the Concept JSON schema."""
+
+    def __init__(self, host: str, model: str, timeout_s: float = 120.0) -> None:
+        self.model = model
+        self.name = f"ollama:{model}"
+        self._client = ollama.AsyncClient(host=host, timeout=timeout_s, trust_env=False)
+        self._schema = concept_json_schema()
+
+    async def concept(self, lead: Lead, problems: Sequence[str]) -> Concept:
+        try:
+            response = await self._client.chat(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": SYSTEM_PROMPT},
+                    {"role": "user", "content": concept_prompt(lead, problems)},
+                ],
+                format=self._schema,
+                stream=False,
+                options={"temperature": 0.7},
+            )
+        except ollama.ResponseError as exc:
+            status = exc.status_code
+            if status in (408, 429) or status >= 500:
+                raise TransientProviderError(self.name, f"HTTP {status}: {exc.error}") from exc
+            raise PermanentProviderError(self.name, f"HTTP {status}: {exc.error}") from exc
+        except (ConnectionError, httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientProviderError(self.name, f"{type(exc).__name__}: {exc}") from exc
+        except (ollama.RequestError, ValidationError, ValueError) as exc:
+            raise PermanentProviderError(self.name, f"{type(exc).__name__}: {exc}") from exc
+        return parse_concept(self.name, response.message.content).with_provider(self.name)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+class FallbackConcepts:
+    """Try each provider in order; the first concept wins, the last error is raised."""
+
+    def __init__(self, providers: Sequence[ConceptProvider]) -> None:
+        if not providers:
+            raise ValueError("FallbackConcepts needs at least one provider")
+        self.providers = list(providers)
+        self.name = ">".join(p.name for p in self.providers)
+
+    async def concept(self, lead: Lead, problems: Sequence[str]) -> Concept:
+        last: ProviderError | None = None
+        for provider in self.providers:
+            try:
+                return await provider.concept(lead, problems)
+            except ProviderError as exc:
+                log.info("concept provider %s failed for %s: %s", provider.name, lead.lead_id, exc)
+                last = exc
+        assert last is not None
+        raise last
+
+    async def aclose(self) -> None:
+        for provider in self.providers:
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()

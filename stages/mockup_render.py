@@ -1,0 +1,161 @@
+"""Screenshots of mockup HTML with one headless Chromium per worker process.
+
+Each render gets a fresh browser context (no shared cookies, cache or storage)
+with JavaScript off, the context offline, and every request that is not
+``data:``/``about:`` aborted by a route: a mockup can never fetch anything.
+Renders are bounded by a semaphore; if the browser process died it is
+relaunched once and the render retried. Failures surface as
+`TransientProviderError("chromium", ...)` so the stage runner retries them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Sequence
+
+from playwright.async_api import Browser, Playwright, Route, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from providers.http import TransientProviderError
+
+log = logging.getLogger(__name__)
+
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--dns-prefetch-disable",
+)
+DESKTOP = (1200, 800)
+MOBILE = (390, 844)
+MOBILE_SCALE = 2
+
+
+class ChromiumRenderer:
+    """One Chromium for this process; one context per render; at most `max_concurrency` at once."""
+
+    def __init__(
+        self,
+        executable_path: str = "/usr/bin/chromium",
+        max_concurrency: int = 3,
+        args: Sequence[str] = CHROMIUM_ARGS,
+        render_timeout_s: float = 20.0,
+    ) -> None:
+        self.executable_path = executable_path
+        self.args = list(args)
+        self.render_timeout_ms = render_timeout_s * 1000
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._lock = asyncio.Lock()
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self.restarts = 0
+        self.renders = 0
+        self.blocked_urls: list[str] = []  # requests a page tried to make (all aborted)
+
+    async def start(self) -> "ChromiumRenderer":
+        async with self._lock:
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            if self._browser is None or not self._browser.is_connected():
+                self._browser = await self._launch()
+        return self
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._browser is not None:
+                try:
+                    await self._browser.close()
+                except PlaywrightError:
+                    pass
+                self._browser = None
+            if self._playwright is not None:
+                await self._playwright.stop()
+                self._playwright = None
+
+    async def __aenter__(self) -> "ChromiumRenderer":
+        return await self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @property
+    def browser(self) -> Browser | None:
+        return self._browser
+
+    async def _launch(self) -> Browser:
+        assert self._playwright is not None
+        try:
+            return await self._playwright.chromium.launch(
+                executable_path=self.executable_path, args=self.args, headless=True
+            )
+        except PlaywrightError as exc:
+            raise TransientProviderError("chromium", f"launch failed: {exc.message[:200]}") from exc
+
+    async def _live_browser(self) -> Browser:
+        async with self._lock:
+            if self._playwright is None:
+                raise RuntimeError("ChromiumRenderer.start() was not called")
+            if self._browser is None or not self._browser.is_connected():
+                if self._browser is not None:
+                    log.warning("chromium is gone; relaunching")
+                    self.restarts += 1
+                self._browser = await self._launch()
+            return self._browser
+
+    async def render(self, html: str, width: int, height: int, mobile: bool = False) -> bytes:
+        """A PNG of the first `width`×`height` CSS pixels (×2 device pixels on mobile)."""
+        async with self._semaphore:
+            for attempt in (1, 2):
+                browser = await self._live_browser()
+                try:
+                    png = await self._render_once(browser, html, width, height, mobile)
+                    self.renders += 1
+                    return png
+                except PlaywrightError as exc:
+                    if attempt == 1 and not browser.is_connected():
+                        continue  # the browser died under us: relaunch and try once more
+                    raise TransientProviderError("chromium", f"render failed: {exc.message[:200]}") from exc
+        raise AssertionError("unreachable")
+
+    async def render_desktop(self, html: str) -> bytes:
+        return await self.render(html, *DESKTOP)
+
+    async def render_mobile(self, html: str) -> bytes:
+        return await self.render(html, *MOBILE, mobile=True)
+
+    async def _render_once(self, browser: Browser, html: str, width: int, height: int, mobile: bool) -> bytes:
+        context = await browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=MOBILE_SCALE if mobile else 1,
+            is_mobile=mobile,
+            has_touch=mobile,
+            java_script_enabled=False,
+            offline=True,
+            service_workers="block",
+            accept_downloads=False,
+        )
+        try:
+            context.set_default_timeout(self.render_timeout_ms)
+            await context.route("**/*", self._only_inline)
+            page = await context.new_page()
+            await page.set_content(html, wait_until="load")
+            return await page.screenshot(full_page=False, type="png", animations="disabled")
+        finally:
+            try:
+                await context.close()
+            except PlaywrightError:
+                pass
+
+    async def _only_inline(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "about:")):
+            await route.continue_()
+            return
+        self.blocked_urls.append(url)
+        await route.abort("blockedbyclient")
