@@ -46,6 +46,14 @@ def worker(
         os.environ["LEADSTREAM_STAGES"] = stages
     settings = Settings()
     chosen = settings.stage_list
+    if "score" in chosen:  # a worker refuses to start with invalid rules
+        from stages.rules import RulesError, load_rules
+
+        try:
+            load_rules(settings.rules_file)
+        except RulesError as exc:
+            console.print(f"[red]refusing to start: invalid rules[/red]\n{exc}")
+            raise typer.Exit(2)
     asyncio.run(ensure_topics(settings.kafka_broker, partitions=settings.partitions,
                               replication=settings.replication_factor, prefix=settings.topic_prefix))
     app = create_app(settings, chosen)
@@ -191,3 +199,105 @@ def show_settings() -> None:
 def simulator(port: int = typer.Option(8089), seed: int = typer.Option(7)) -> None:
     """Run the provider simulator on loopback."""
     os.execvp(sys.executable, [sys.executable, "-m", "simulator", "--port", str(port), "--seed", str(seed)])
+
+
+rules_cli = typer.Typer(help="Scoring rules.", no_args_is_help=True)
+review_cli = typer.Typer(help="The dedupe review queue (gray-zone pairs).", no_args_is_help=True)
+cli.add_typer(rules_cli, name="rules")
+cli.add_typer(review_cli, name="review")
+
+
+@cli.command()
+def dedupe(
+    input_csv: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="INPUT.csv"),
+    out: Path = typer.Option(..., "--out", help="Output CSV: id,entity_id, one row per input row."),
+    llm: bool = typer.Option(False, help="Ask the Ollama model (LEADSTREAM_OLLAMA_HOST) about gray-zone pairs."),
+) -> None:
+    """Resolve the rows of a CSV into entities with the same engine as the stream stage."""
+    from stages.dedupe.csvtool import dedupe_csv
+
+    judge = None
+    if llm:
+        from stages.dedupe.judge import OllamaJudge
+
+        s = get_settings()
+        judge = OllamaJudge(s.ollama_host, s.ollama_model)
+    try:
+        counts = dedupe_csv(input_csv, out, judge=judge)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+    console.print(f"wrote {out}: {counts}")
+
+
+@rules_cli.command("check")
+def rules_check(file: Path = typer.Argument(..., help="Rules YAML.")) -> None:
+    """Validate a rules file; report every problem as FILE:LINE: what is wrong."""
+    from stages.rules import check_rules_file
+
+    issues = check_rules_file(file)
+    for issue in issues:
+        print(issue)
+    if issues:
+        console.print(f"[red]{len(issues)} problem(s)[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]{file}: valid[/green]")
+
+
+@cli.command()
+def score(
+    input_jsonl: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="INPUT.jsonl"),
+    rules: Path = typer.Option(None, "--rules", help="Rules YAML (default: LEADSTREAM_RULES_FILE)."),
+) -> None:
+    """Score leads offline and print each score with its explanation."""
+    from stages.rules import RulesError, format_explanation
+    from stages.score import score_jsonl
+
+    try:
+        for lead_id, result in score_jsonl(input_jsonl, rules or get_settings().rules_file):
+            print(f"{lead_id}\n{format_explanation(result)}\n")
+    except (RulesError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+
+
+def _with_review_queue(action):
+    from stages.dedupe.review import ReviewQueue
+    from storage.db import create_pool, migrate
+
+    async def run():
+        pool = await create_pool(get_settings().database_url, size=1)
+        try:
+            await migrate(pool)
+            return await action(ReviewQueue(pool))
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+@review_cli.command("list")
+def review_list(limit: int = typer.Option(50)) -> None:
+    """Pending gray-zone pairs."""
+    items = _with_review_queue(lambda q: q.list(limit=limit))
+    table = Table()
+    for col in ("id", "lead", "candidate entity", "p", "reason"):
+        table.add_column(col)
+    for item in items:
+        table.add_row(str(item["id"]), str(item["lead_id"]), str(item["candidate_entity_id"]),
+                      f"{item['probability']:.2f}", str(item["reason"]))
+    Console().print(table)
+
+
+@review_cli.command("accept")
+def review_accept(item_id: int) -> None:
+    """Mark a pair as the same business."""
+    item = _with_review_queue(lambda q: q.accept(item_id))
+    console.print(f"accepted {item_id}" if item else f"[red]no pending item {item_id}[/red]")
+
+
+@review_cli.command("reject")
+def review_reject(item_id: int) -> None:
+    """Mark a pair as different businesses."""
+    item = _with_review_queue(lambda q: q.reject(item_id))
+    console.print(f"rejected {item_id}" if item else f"[red]no pending item {item_id}[/red]")

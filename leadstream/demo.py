@@ -55,40 +55,69 @@ class Demo:
         self.worker: subprocess.Popen | None = None
 
     async def run(self) -> dict:
-        from simulator.app import start_simulator
-        from simulator.core import SimConfig, Simulator
+        """The demo: start, push scrape jobs and generated leads, wait until drained, report, stop."""
         from simulator.leads import generate_leads
 
         opts = self.options
-        self.services.start()
-        sim = Simulator(SimConfig(seed=opts.seed))
-        sim_runner, sim_url = await start_simulator(sim)
-        pool = await create_pool(self.services.database_url, size=4)
+        await self.start()
         try:
-            await migrate(pool)
-            await pool.execute("TRUNCATE leads, dead_letters, email_outbox")
-            env = self._worker_env(sim_url)
-            await ensure_topics(env["LEADSTREAM_KAFKA_BROKER"], partitions=opts.partitions, replication=1,
-                                prefix=env["LEADSTREAM_TOPIC_PREFIX"])
-            self._start_worker(env)
-            await wait_for_http(f"http://127.0.0.1:{env['LEADSTREAM_WEB_PORT']}/health", timeout_s=120)
-
             generated = generate_leads(opts.leads, opts.seed)
             started = time.monotonic()
-            async with LeadProducer(env["LEADSTREAM_KAFKA_BROKER"], env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
-                await producer.push_jobs(ScrapeJob(zip=z, vertical=v, max_results=opts.scrape_results) for z, v in DEFAULT_JOBS)
-                await producer.push_leads((g.lead_id, _geo_of(g), g.payload) for g in generated)
-            pushed_ids = [g.lead_id for g in generated]
-            snap = await self._wait_until_drained(pool, env, pushed_ids, started)
-            summary = await self._summary(pool, sim, snap, pushed_ids)
+            await self.push_jobs([ScrapeJob(zip=z, vertical=v, max_results=opts.scrape_results) for z, v in DEFAULT_JOBS])
+            await self.push_generated(generated)
+            snap = await self.wait_until_drained([g.lead_id for g in generated], started)
+            summary = await self.summary(snap, [g.lead_id for g in generated])
             if opts.out:
-                await self._write_artefacts(sim, Path(env["LEADSTREAM_DATA_DIR"]), opts.out)
+                await self._write_artefacts(self.sim, Path(self.env["LEADSTREAM_DATA_DIR"]), opts.out)
             return summary
         finally:
-            self._stop_worker()
-            await pool.close()
-            await sim_runner.cleanup()
-            self.services.stop()
+            await self.stop()
+
+    async def start(self, sim_config=None) -> None:
+        """Services, simulator, schema, topics and one worker; returns when the worker answers."""
+        from simulator.app import start_simulator
+        from simulator.core import SimConfig, Simulator
+
+        self.services.start()
+        self.sim = Simulator(sim_config or SimConfig(seed=self.options.seed))
+        self.sim_runner, self.sim_url = await start_simulator(self.sim)
+        schema = f"run_{self.run_id}"
+        self.database_url = _with_search_path(self.services.database_url, schema)
+        admin_pool = await create_pool(self.services.database_url, size=1)
+        await admin_pool.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await admin_pool.close()
+        self.pool = await create_pool(self.database_url, size=4)
+        await migrate(self.pool)
+        self.env = self._worker_env(self.sim_url)
+        await ensure_topics(self.env["LEADSTREAM_KAFKA_BROKER"], partitions=self.options.partitions, replication=1,
+                            prefix=self.env["LEADSTREAM_TOPIC_PREFIX"])
+        await self.start_worker()
+
+    async def start_worker(self) -> None:
+        self._start_worker(self.env)
+        await wait_for_http(f"http://127.0.0.1:{self.env['LEADSTREAM_WEB_PORT']}/health", timeout_s=120)
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker (fault tests): no shutdown, no final commit."""
+        if self.worker and self.worker.poll() is None:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait()
+
+    async def push_jobs(self, jobs) -> None:
+        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
+            await producer.push_jobs(jobs)
+
+    async def push_generated(self, generated) -> None:
+        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
+            await producer.push_leads((g.lead_id, _geo_of(g), g.payload) for g in generated)
+
+    async def stop(self) -> None:
+        self._stop_worker()
+        for closer in (getattr(self, "pool", None) and self.pool.close, getattr(self, "sim_runner", None) and self.sim_runner.cleanup):
+            if closer:
+                with contextlib.suppress(Exception):
+                    await closer()
+        self.services.stop()
 
     def _worker_env(self, sim_url: str) -> dict[str, str]:
         opts = self.options
@@ -96,7 +125,7 @@ class Demo:
         return {
             **os.environ,
             "LEADSTREAM_KAFKA_BROKER": self.services.kafka_broker,
-            "LEADSTREAM_DATABASE_URL": self.services.database_url,
+            "LEADSTREAM_DATABASE_URL": self.database_url,
             "LEADSTREAM_APP_ID": f"leadstream-demo-{self.run_id}",
             "LEADSTREAM_TOPIC_PREFIX": f"demo-{self.run_id}.",
             "LEADSTREAM_PARTITIONS": str(opts.partitions),
@@ -126,7 +155,9 @@ class Demo:
             except subprocess.TimeoutExpired:
                 self.worker.kill()
 
-    async def _wait_until_drained(self, pool, env, pushed_ids: list[str], started: float) -> Snapshot:
+    async def wait_until_drained(self, pushed_ids: list[str], started: float | None = None) -> Snapshot:
+        pool, env = self.pool, self.env
+        started = started or time.monotonic()
         lag_reader = LagReader(env["LEADSTREAM_KAFKA_BROKER"], env["LEADSTREAM_APP_ID"], env["LEADSTREAM_TOPIC_PREFIX"])
         await lag_reader.start()
         try:
@@ -152,15 +183,16 @@ class Demo:
         finally:
             await lag_reader.stop()
 
-    async def _summary(self, pool, sim, snap: Snapshot, pushed_ids: list[str]) -> dict:
-        from simulator.sendgrid import email_summary
+    async def summary(self, snap: Snapshot, pushed_ids: list[str]) -> dict:
+        pool, sim = self.pool, self.sim
+        from simulator import sendgrid as sim_sendgrid
 
         missing = await missing_terminal(pool, pushed_ids)
         in_flight = await pool.fetchval("SELECT count(*) FROM leads WHERE state IS NULL")
         lost = len(set(missing) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads WHERE state IS NULL")})
         leads_in = len(set(pushed_ids) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads")})
         stats = await latency_percentiles(pool)
-        emails = email_summary(sim)
+        emails = sim_sendgrid.summary(sim)
         span = stats["span_s"] or 0.0
         stages_visited = [r["stage"] for r in await pool.fetch("SELECT DISTINCT stage FROM leads")]
         visited = sorted(set(stages_visited) | ({"scrape"} if await pool.fetchval(
@@ -170,9 +202,9 @@ class Demo:
             "terminal": dict(sorted(snap.terminal.items())),
             "lost": lost,
             "in_flight": in_flight,
-            "emails_sent": emails["sent"],
-            "duplicate_emails": emails["duplicate_sends"],
-            "recipients_emailed_twice": emails["recipients_emailed_twice"],
+            "emails_sent": emails["messages"],
+            "duplicate_emails": sum(n - 1 for n in emails["by_idempotency_key"].values() if n > 1),
+            "recipients_emailed_twice": sum(1 for n in emails["by_recipient"].values() if n > 1),
             "leads_per_min": round(leads_in / span * 60, 1) if span else None,
             "p50_latency_s": round(stats["p50"], 2) if stats["p50"] is not None else None,
             "p95_latency_s": round(stats["p95"], 2) if stats["p95"] is not None else None,
@@ -181,17 +213,23 @@ class Demo:
         }
 
     async def _write_artefacts(self, sim, data_dir: Path, out: Path) -> None:
-        from simulator.sendgrid import received_as_eml
+        from simulator.sendgrid import sent_messages
+        from simulator.sendgrid_eml import build_eml
 
         out.mkdir(parents=True, exist_ok=True)
         (out / "emails").mkdir(exist_ok=True)
-        for n, eml in enumerate(received_as_eml(sim)):
-            (out / "emails" / f"{n:05d}.eml").write_bytes(eml)
+        for n, record in enumerate(sent_messages(sim)):
+            (out / "emails" / f"{n:05d}.eml").write_bytes(build_eml(record))
         mockups = out / "mockups"
         mockups.mkdir(exist_ok=True)
         for png in data_dir.rglob("*.png"):
             target = mockups / f"{png.parent.name}-{png.name}"
             target.write_bytes(png.read_bytes())
+
+
+def _with_search_path(dsn: str, schema: str) -> str:
+    """asyncpg passes unknown DSN query parameters as server settings: each run gets its own schema."""
+    return f"{dsn}{'&' if '?' in dsn else '?'}search_path={schema}"
 
 
 def _geo_of(generated) -> str:

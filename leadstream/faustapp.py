@@ -24,6 +24,7 @@ def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App
         table_cleanup_interval=60,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
+        web_tables_enabled=True,
         web_host="127.0.0.1",
         autodiscover=False,
         stream_buffer_maxsize=4096,

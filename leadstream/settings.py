@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     sendgrid_base_url: str = Field("https://api.sendgrid.com", description="SendGrid v3 API base URL.")
     sendgrid_api_key: str = Field("", description="SendGrid API key.")
 
+    dedupe_llm: bool = Field(True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review).")
+
     # --- Scoring / mockups / email --------------------------------------
     rules_file: Path = Field(PACKAGE_DIR / "defaults" / "rules.yaml", description="Scoring rules (YAML).")
     mockup_tiers: str = Field("A,B", description="Tiers whose leads get a mockup before the email.")

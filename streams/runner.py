@@ -126,6 +126,7 @@ class StageRunner:
                 for topic in out.topics:
                     sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
 
+        await self._until_done(lambda _: self.stage.after_batch(), [])
         await self._until_done(self.records.write, updates)
         await self._until_done(self.records.dead_letter, letters)
         pending = [await self.send(*message) for message in sends]

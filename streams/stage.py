@@ -44,6 +44,9 @@ class Stage(Generic[T]):
     async def stop(self) -> None:
         """Release what `start` opened."""
 
+    async def after_batch(self) -> None:
+        """Persist side records the batch produced (audit logs, review items) before offsets are acked."""
+
     def decode(self, envelope: Envelope) -> Any:
         try:
             lead = Lead.model_validate_json(envelope.payload)

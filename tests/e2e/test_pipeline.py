@@ -1,0 +1,141 @@
+"""End to end on the real broker, PostgreSQL and Chromium: a worker process runs
+all six stages while the simulator plays the outside world (with faults)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from leadstream.demo import DEFAULT_JOBS, Demo, DemoOptions
+from schemas import ScrapeJob
+from simulator import sendgrid as sim_sendgrid
+from simulator.core import SimConfig
+from simulator.leads import generate_leads
+from streams.admin import bootstrap_servers
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+def faulty_world(seed: int) -> SimConfig:
+    config = SimConfig(seed=seed)
+    config.update({
+        "search": {"error_rate": 0.1},
+        "web": {"error_rate": 0.03},
+        "openai": {"garbage_rate": 0.2, "error_rate": 0.05},
+        "sendgrid": {"error_rate": 0.05},
+    })
+    return config
+
+
+async def lead_states(demo: Demo) -> dict[str, str | None]:
+    return {r["lead_id"]: r["state"] for r in await demo.pool.fetch("SELECT lead_id, state FROM leads")}
+
+
+async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, database_url):
+    seed = 11
+    demo = Demo(DemoOptions(leads=1000, seed=seed, partitions=6, timeout_s=420))
+    await demo.start(faulty_world(seed))
+    try:
+        generated = generate_leads(1000, seed)
+        ids = [g.lead_id for g in generated]
+        await demo.push_jobs([ScrapeJob(zip=z, vertical=v, max_results=10) for z, v in DEFAULT_JOBS])
+        await demo.push_generated(generated)
+        snap = await demo.wait_until_drained(ids)
+        summary = await demo.summary(snap, ids)
+        states = await lead_states(demo)
+        outbox = {r["status"]: r["n"] for r in await demo.pool.fetch(
+            "SELECT status, count(*) AS n FROM email_outbox GROUP BY status")}
+        emails = sim_sendgrid.summary(demo.sim)
+    finally:
+        await demo.stop()
+
+    assert summary["lost"] == 0, summary
+    assert summary["duplicate_emails"] == 0 and emails["duplicate_keys"] == []
+    assert set(summary["stages_visited"]) >= {"scrape", "enrich", "dedupe", "score", "mockup", "email"}
+    # Counts reconcile: every lead in the record has exactly one terminal state.
+    assert sum(summary["terminal"].values()) == summary["leads_in"] == len(states)
+    assert all(state is not None for state in states.values())
+    # Each generated lead ends where its kind says it must.
+    for g in generated:
+        if g.kind == "malformed":
+            assert states[g.lead_id] == "dead_lettered", g
+        elif g.kind == "duplicate":
+            assert states[g.lead_id] == "duplicate", g
+        else:
+            assert states[g.lead_id] in {"emailed", "disqualified", "suppressed", "duplicate"}, (g, states[g.lead_id])
+    # Effects agree with the record: one accepted send per emailed lead, one outbox row each.
+    emailed = sum(1 for s in states.values() if s == "emailed")
+    assert emailed == outbox.get("sent", 0) == len(emails["by_idempotency_key"])
+    assert emailed > 100
+
+
+async def test_malformed_message_is_dead_lettered_and_worker_goes_on(kafka_broker, database_url):
+    demo = Demo(DemoOptions(leads=0, seed=3, partitions=2))
+    await demo.start()
+    try:
+        good = [g for g in generate_leads(40, 3) if g.kind == "original"][:5]
+        from leadstream.producer import LeadProducer
+
+        async with LeadProducer(demo.env["LEADSTREAM_KAFKA_BROKER"], demo.env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
+            await producer.push_leads([("ld_broken_json", "z100", b"{not json at all"),
+                                       ("ld_no_name", "z100", orjson.dumps({"source": "csv", "zip": "10002"}))])
+        await demo.push_generated(good)
+        await demo.wait_until_drained(["ld_broken_json", "ld_no_name"] + [g.lead_id for g in good])
+        states = await lead_states(demo)
+        letters = await _read_topic(demo, demo.env["LEADSTREAM_TOPIC_PREFIX"] + "deadletter.enrich", 2)
+    finally:
+        await demo.stop()
+
+    assert states["ld_broken_json"] == "dead_lettered" and states["ld_no_name"] == "dead_lettered"
+    assert all(states[g.lead_id] not in (None, "dead_lettered") for g in good)
+    by_id = {letter["lead_id"]: letter for letter in letters}
+    assert by_id["ld_broken_json"]["payload"] == "{not json at all"
+    assert "invalid raw lead" in by_id["ld_broken_json"]["reason"]
+    assert "name" in by_id["ld_no_name"]["reason"] and by_id["ld_no_name"]["error_type"] == "InvalidMessage"
+
+
+async def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(kafka_broker, database_url):
+    seed = 23
+    demo = Demo(DemoOptions(leads=400, seed=seed, partitions=4, timeout_s=300))
+    await demo.start()
+    try:
+        generated = generate_leads(400, seed)
+        ids = [g.lead_id for g in generated]
+        await demo.push_generated(generated)
+        deadline = time.monotonic() + 180
+        while await demo.pool.fetchval("SELECT count(*) FROM leads WHERE state = 'emailed'") < 20:
+            assert time.monotonic() < deadline, "no emails within 180 s"
+            await asyncio.sleep(0.2)
+        demo.kill_worker()  # SIGKILL: no shutdown, offsets of in-flight batches not committed
+        in_flight = await demo.pool.fetchval("SELECT count(*) FROM leads WHERE state IS NULL")
+        await demo.start_worker()
+        snap = await demo.wait_until_drained(ids)
+        summary = await demo.summary(snap, ids)
+        emails = sim_sendgrid.summary(demo.sim)
+    finally:
+        await demo.stop()
+
+    assert in_flight > 0 or summary["leads_in"] > 0
+    assert summary["lost"] == 0, summary
+    assert emails["duplicate_keys"] == [], emails["duplicate_keys"]
+    assert summary["recipients_emailed_twice"] == 0
+
+
+async def _read_topic(demo: Demo, topic: str, at_least: int) -> list[dict]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers(demo.env["LEADSTREAM_KAFKA_BROKER"]),
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    out: list[dict] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(out) < at_least and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                out.extend(orjson.loads(r.value) for r in records)
+    finally:
+        await consumer.stop()
+    return out
