@@ -185,6 +185,7 @@ def _look(look: str, rng: random.Random, domain: str) -> tuple[dict[str, str], s
 
 _LOOKS = {"wordpress_legacy", "wordpress_modern", "wix", "squarespace", "shopify", "godaddy", "static_bootstrap",
           "nextjs", "joomla", "weebly"}
+HOME_PATHS = ("/", "/home", "/index.html", "/index.php", "/default.aspx")  # and chains' /locations/<city>
 NOISE = ('<img src="/images/logo@2x.png" alt="logo"><input type="email" placeholder="you@example.com">'
          '<p>&copy; 2024. All rights reserved.</p>')
 
@@ -288,8 +289,9 @@ async def serve(request: web.Request, sim: Simulator, domain: str) -> web.Stream
         if answer is not None:
             return answer
         path = request.path.rstrip("/") or "/"
-        if path in ("/", "/home") or (spec.contact_path and path == spec.contact_path):
-            headers, html = render_page(spec, "/" if path == "/home" else path)
+        home = path in HOME_PATHS or path.startswith("/locations/")
+        if home or (spec.contact_path and path == spec.contact_path):
+            headers, html = render_page(spec, "/" if home else path)
             await asyncio.sleep(random.Random(spec.rng_seed).uniform(0.1, 0.3) if spec.look == "wordpress_legacy" else 0)
             return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
         return web.Response(status=404, text="<h1>Not Found</h1>", content_type="text/html")

@@ -1,0 +1,269 @@
+"""Fetching business websites: SSRF-guarded, robots-aware, size- and time-bounded.
+
+`WebFetcher.fetch(url)` follows redirects itself (max 5) so that every hop goes
+through `NetGuard` and robots.txt. A site's own misbehaviour (refusal, timeout,
+reset, too many redirects) is raised as `FetchRefused` / `RobotsDisallowed` /
+`SiteError`, each with a readable ``reason``; error statuses come back as a
+normal `FetchResult`. Only a problem with our own path to the web (the proxy
+unreachable) or a site's explicit 429 raises `TransientProviderError`, since a
+retry can fix those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from protego import Protego
+
+from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
+from stages.netguard import FetchRefused, NetGuard
+
+PROVIDER = "web"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB
+
+
+class RobotsDisallowed(FetchRefused):
+    """robots.txt does not let us fetch this URL."""
+
+
+class SiteError(Exception):
+    """The site could not be fetched (timeout, reset, redirect loop); `reason` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
+    ttfb_ms: float
+    total_ms: float
+    redirects: list[str] = field(default_factory=list)
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        """The body decoded with the declared charset (UTF-8 otherwise), never failing."""
+        charset = "utf-8"
+        for part in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = part.partition("=")
+            if key.strip().lower() == "charset" and value.strip():
+                charset = value.strip().strip("\"'")
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+@dataclass
+class _Robots:
+    parser: Protego | None  # None: the verdict below applies to every path
+    allow_all: bool
+    reason: str
+    expires: float
+
+
+class _DomainLimiter:
+    """One asyncio semaphore per domain, dropped again when nobody uses it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._users: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        sem = self._sems.setdefault(key, asyncio.Semaphore(self.limit))
+        self._users[key] += 1
+        try:
+            async with sem:
+                yield
+        finally:
+            self._users[key] -= 1
+            if self._users[key] <= 0:
+                del self._users[key]
+                self._sems.pop(key, None)
+
+
+def domain_key(url: str) -> str:
+    """The politeness key: the host without a leading ``www.``."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+class WebFetcher:
+    """Fetch pages through an optional proxy; see the module docstring."""
+
+    def __init__(
+        self,
+        proxy: str | None = None,
+        timeout_s: float = 10.0,
+        max_bytes: int = 2_000_000,
+        user_agent: str | None = None,
+        per_domain_concurrency: int = 2,
+        allowlist: list[str] | None = None,
+        resolver_nameservers: list[str] | None = None,
+        *,
+        max_redirects: int = 5,
+        robots_ttl_s: float = 6 * 3600,
+        robots_error_ttl_s: float = 300.0,
+        max_connections: int = 100,
+    ) -> None:
+        self.proxy = proxy
+        self.timeout_s = timeout_s
+        self.max_bytes = max_bytes
+        self.user_agent = user_agent or USER_AGENT
+        self.max_redirects = max_redirects
+        self.robots_ttl_s = robots_ttl_s
+        self.robots_error_ttl_s = robots_error_ttl_s
+        # With a proxy, the proxy resolves names: see stages.netguard for what is checked then.
+        self.guard = NetGuard(allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers)
+        self._limiter = _DomainLimiter(per_domain_concurrency)
+        self._robots: dict[str, _Robots] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._client = make_client(
+            timeout_s=timeout_s,
+            proxy=proxy,
+            max_connections=max_connections,
+            headers={"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, url: str) -> FetchResult:
+        """GET `url`, following guarded redirects; raises FetchRefused/RobotsDisallowed/SiteError."""
+        current, redirects, spent_ms = url, [], 0.0
+        for _ in range(self.max_redirects + 1):
+            await self.guard.check(current)
+            await self.check_robots(current)
+            hop = await self._get_once(current, self.max_bytes, read_body=True)
+            location = hop.headers.get("location")
+            if hop.status in REDIRECT_STATUSES and location:
+                spent_ms += hop.total_ms
+                current = urljoin(current, location.strip())
+                redirects.append(current)
+                continue
+            hop.url, hop.redirects = url, redirects
+            hop.ttfb_ms += spent_ms
+            hop.total_ms += spent_ms
+            return hop
+        raise SiteError(f"more than {self.max_redirects} redirects")
+
+    async def check_robots(self, url: str) -> None:
+        """Raise `RobotsDisallowed` when the site's robots.txt forbids `url` for our user agent."""
+        robots = await self._robots_for(url)
+        if robots.parser is None:
+            if not robots.allow_all:
+                raise RobotsDisallowed(robots.reason)
+            return
+        if not robots.parser.can_fetch(url, self.user_agent):
+            raise RobotsDisallowed(f"robots.txt disallows {urlsplit(url).path or '/'}")
+
+    async def _robots_for(self, url: str) -> _Robots:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        cached = self._robots.get(origin)
+        if cached and cached.expires > time.monotonic():
+            return cached
+        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            cached = self._robots.get(origin)
+            if cached and cached.expires > time.monotonic():
+                return cached
+            robots = await self._load_robots(origin)
+            self._robots[origin] = robots
+            return robots
+
+    async def _load_robots(self, origin: str) -> _Robots:
+        """RFC 9309: 2xx parse, 4xx allow all, 5xx or unreachable disallow all (cached shorter)."""
+        expires = time.monotonic() + self.robots_ttl_s
+        retry_at = time.monotonic() + min(self.robots_error_ttl_s, self.robots_ttl_s)
+        current = origin + "/robots.txt"
+        try:
+            for _ in range(self.max_redirects + 1):
+                await self.guard.check(current)
+                hop = await self._get_once(current, ROBOTS_MAX_BYTES, read_body=True)
+                location = hop.headers.get("location")
+                if hop.status in REDIRECT_STATUSES and location:
+                    current = urljoin(current, location.strip())
+                    continue
+                break
+            else:
+                return _Robots(None, True, "robots.txt redirects too often: treated as absent", expires)
+        except (SiteError, FetchRefused) as exc:
+            reason = f"robots.txt unreachable ({exc}): treated as disallow all"
+            return _Robots(None, False, reason, retry_at)
+        if 200 <= hop.status < 300:
+            return _Robots(Protego.parse(hop.text()), True, "robots.txt", expires)
+        if 400 <= hop.status < 500:
+            return _Robots(None, True, f"robots.txt answered HTTP {hop.status}: allow all", expires)
+        return _Robots(None, False, f"robots.txt answered HTTP {hop.status}: treated as disallow all", retry_at)
+
+    async def _get_once(self, url: str, max_bytes: int, *, read_body: bool) -> FetchResult:
+        """One GET without redirects, inside the domain's concurrency slot and a whole-request deadline."""
+        async with self._limiter.slot(domain_key(url)):
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    async with self._client.stream("GET", url) as response:
+                        ttfb_ms = (time.perf_counter() - started) * 1000
+                        if response.status_code == 429:
+                            raise TransientProviderError(
+                                PROVIDER,
+                                f"HTTP 429 from {domain_key(url)}",
+                                retry_after_s=retry_after_seconds(response.headers.get("retry-after")),
+                            )
+                        body, truncated = bytearray(), False
+                        if read_body and response.status_code not in REDIRECT_STATUSES:
+                            async for chunk in response.aiter_bytes():
+                                body.extend(chunk)
+                                if len(body) > max_bytes:
+                                    del body[max_bytes:]
+                                    truncated = True
+                                    break
+            except TimeoutError:
+                raise SiteError(f"timeout after {self.timeout_s:g}s") from None
+            except httpx.ProxyError as exc:  # the proxy answered but would not tunnel (https) to the site
+                raise SiteError(f"proxy could not reach the site: {exc}") from None
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if self.proxy:
+                    raise TransientProviderError(PROVIDER, f"proxy unreachable: {type(exc).__name__}: {exc}") from exc
+                raise SiteError(f"connection failed: {exc or type(exc).__name__}") from None
+            except httpx.TimeoutException:
+                raise SiteError(f"timeout after {self.timeout_s:g}s") from None
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                raise SiteError(f"connection reset by the site ({type(exc).__name__})") from None
+            except httpx.DecodingError as exc:
+                raise SiteError(f"undecodable response body: {exc}") from None
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                raise FetchRefused(f"invalid URL {url!r}: {exc}") from None
+            except httpx.TransportError as exc:
+                raise SiteError(f"transport error: {type(exc).__name__}: {exc}") from None
+            total_ms = (time.perf_counter() - started) * 1000
+        headers = {k.lower(): v for k, v in response.headers.multi_items() if k.lower() != "set-cookie"}
+        cookies = {}
+        for raw in response.headers.get_list("set-cookie"):
+            name, _, rest = raw.partition("=")
+            cookies[name.strip()] = rest.split(";")[0].strip()
+        return FetchResult(
+            url, str(response.url), response.status_code, headers, bytes(body), truncated, ttfb_ms, total_ms,
+            cookies=cookies,
+        )
