@@ -16,11 +16,11 @@ from streams.topology import LEADS_SCRAPED, SCRAPE_REQUESTS
 class ScrapeStage(Stage[ScrapeJob]):
     name = "scrape"
 
-    def __init__(self, searchers: list) -> None:
-        self.searchers = searchers  # providers.search adapters: async search(zip, vertical, max_results)
+    def __init__(self, searchers: dict) -> None:
+        self.searchers = searchers  # source name → providers.search adapter: async search(zip, vertical, max_results)
 
     async def stop(self) -> None:
-        for searcher in self.searchers:
+        for searcher in self.searchers.values():
             await searcher.aclose()
 
     def decode(self, envelope: Envelope) -> ScrapeJob:
@@ -32,9 +32,11 @@ class ScrapeStage(Stage[ScrapeJob]):
     async def handle(self, job: ScrapeJob, envelope: Envelope) -> list[Output]:
         outputs: list[Output] = []
         seen: set[str] = set()
-        for searcher in self.searchers:
-            if searcher.source not in job.sources:
-                continue
+        unknown = sorted(set(job.sources) - set(self.searchers))
+        if unknown:
+            raise InvalidMessage(f"unknown sources {unknown}; known: {sorted(self.searchers)}")
+        for source in job.sources:
+            searcher = self.searchers[source]
             for raw in await searcher.search(job.zip, job.vertical, job.max_results):
                 lead = Lead.from_raw(raw)
                 if lead.lead_id in seen:
@@ -51,9 +53,9 @@ def register(rt) -> None:
     s = rt.settings
 
     async def factory(_rt) -> ScrapeStage:
-        return ScrapeStage([
-            YelpSearch(s.yelp_base_url, s.yelp_api_key, s.http_timeout_s),
-            GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),
-        ])
+        return ScrapeStage({
+            "yelp": YelpSearch(s.yelp_base_url, s.yelp_api_key, s.http_timeout_s),
+            "google": GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),
+        })
 
     rt.stage_agent(factory, SCRAPE_REQUESTS, "scrape")

@@ -107,6 +107,7 @@ def demo(
     out: Optional[Path] = typer.Option(None, help="Keep artefacts here: mockup PNGs and emails as .eml."),
     seed: int = typer.Option(7),
     timeout: float = typer.Option(600.0, help="Give up waiting after this many seconds."),
+    rate: float = typer.Option(1200.0, help="Push leads at this many per minute (0: all at once)."),
 ) -> None:
     """Run the whole pipeline on the embedded default (or on LEADSTREAM_KAFKA_BROKER / LEADSTREAM_DATABASE_URL)."""
     from leadstream.demo import Demo, DemoOptions
@@ -130,7 +131,8 @@ def demo(
         live.update(table_holder["t"])
 
     with live:
-        summary = asyncio.run(Demo(DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout), on_progress).run())
+        summary = asyncio.run(Demo(DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout,
+                                                 rate_per_min=rate or None), on_progress).run())
     if as_json:
         print(json.dumps(summary))
     else:

@@ -37,6 +37,7 @@ class DemoOptions:
     timeout_s: float = 600.0
     partitions: int = 12
     scrape_results: int = 10
+    rate_per_min: float | None = 1200.0
     workdir: Path | None = None
 
 
@@ -64,7 +65,7 @@ class Demo:
             generated = generate_leads(opts.leads, opts.seed)
             started = time.monotonic()
             await self.push_jobs([ScrapeJob(zip=z, vertical=v, max_results=opts.scrape_results) for z, v in DEFAULT_JOBS])
-            await self.push_generated(generated)
+            await self.push_generated(generated, opts.rate_per_min)
             snap = await self.wait_until_drained([g.lead_id for g in generated], started)
             summary = await self.summary(snap, [g.lead_id for g in generated])
             if opts.out:
@@ -104,12 +105,20 @@ class Demo:
             self.worker.wait()
 
     async def push_jobs(self, jobs) -> None:
-        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
+        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"],
+                                idempotent=not self.services.embedded_broker) as producer:
             await producer.push_jobs(jobs)
 
-    async def push_generated(self, generated) -> None:
-        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
-            await producer.push_leads((g.lead_id, _geo_of(g), g.payload) for g in generated)
+    async def push_generated(self, generated, per_minute: float | None = None) -> None:
+        """Push generated leads, paced at `per_minute` (all at once when None)."""
+        chunk = 20
+        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"],
+                                idempotent=not self.services.embedded_broker) as producer:
+            began = time.monotonic()
+            for i in range(0, len(generated), chunk):
+                if per_minute:
+                    await asyncio.sleep(max(0.0, began + i / per_minute * 60 - time.monotonic()))
+                await producer.push_leads((g.lead_id, _geo_of(g), g.payload) for g in generated[i:i + chunk])
 
     async def stop(self) -> None:
         self._stop_worker()
@@ -194,9 +203,7 @@ class Demo:
         stats = await latency_percentiles(pool)
         emails = sim_sendgrid.summary(sim)
         span = stats["span_s"] or 0.0
-        stages_visited = [r["stage"] for r in await pool.fetch("SELECT DISTINCT stage FROM leads")]
-        visited = sorted(set(stages_visited) | ({"scrape"} if await pool.fetchval(
-            "SELECT count(*) FROM leads WHERE source IN ('yelp','google')") else set()))
+        visited = await stages_visited(pool)
         return {
             "leads_in": leads_in,
             "terminal": dict(sorted(snap.terminal.items())),
@@ -210,7 +217,27 @@ class Demo:
             "p95_latency_s": round(stats["p95"], 2) if stats["p95"] is not None else None,
             "stages_visited": visited,
             "dead_letters": await pool.fetchval("SELECT count(*) FROM dead_letters"),
+            "stage_busy_s": await self._stage_busy(),
         }
+
+    async def _stage_busy(self) -> dict[str, float]:
+        """Seconds each stage spent in batches, from the worker's /metrics (where a bottleneck shows)."""
+        import httpx
+        from prometheus_client.parser import text_string_to_metric_families
+
+        try:
+            async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+                text = (await client.get(f"http://127.0.0.1:{self.env['LEADSTREAM_WEB_PORT']}/metrics")).text
+            families = list(text_string_to_metric_families(text))
+        except (httpx.HTTPError, ValueError):
+            return {}
+        busy: dict[str, float] = {}
+        for family in families:
+            if family.name == "leadstream_stage_batch_seconds":
+                for sample in family.samples:
+                    if sample.name.endswith("_sum"):
+                        busy[sample.labels["stage"]] = round(sample.value, 1)
+        return busy
 
     async def _write_artefacts(self, sim, data_dir: Path, out: Path) -> None:
         from simulator.sendgrid import sent_messages
@@ -225,6 +252,15 @@ class Demo:
         for png in data_dir.rglob("*.png"):
             target = mockups / f"{png.parent.name}-{png.name}"
             target.write_bytes(png.read_bytes())
+
+
+async def stages_visited(pool) -> list[str]:
+    """Stages that left their mark on at least one lead record."""
+    row = await pool.fetchrow(
+        """SELECT bool_or(source IN ('yelp', 'google')) AS scrape, bool_or(record ? 'enrichment') AS enrich,
+                  bool_or(record ? 'dedupe') AS dedupe, bool_or(record ? 'score') AS score,
+                  bool_or(record ? 'mockup') AS mockup, bool_or(record ? 'email_outcome') AS email FROM leads""")
+    return [stage for stage in ("scrape", "enrich", "dedupe", "score", "mockup", "email") if row[stage]]
 
 
 def _with_search_path(dsn: str, schema: str) -> str:

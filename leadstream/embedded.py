@@ -67,6 +67,10 @@ class EmbeddedServices:
             self.database_url = self._pg.get_uri()
         return self
 
+    @property
+    def embedded_broker(self) -> bool:
+        return self._broker_proc is not None
+
     def stop(self) -> None:
         if self._broker_proc is not None:
             self._broker_proc.terminate()

@@ -32,7 +32,8 @@ def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App
 
     @app.page("/metrics")
     async def metrics(self, request):  # Prometheus scrape endpoint
-        return self.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 text.
+        return self.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0] + "; version=0.0.4")
 
     @app.page("/health")
     async def health(self, request):

@@ -79,10 +79,11 @@ def prepare(path: Path) -> list[IngestItem]:
 
 
 class LeadProducer:
-    def __init__(self, broker_url: str, prefix: str = "") -> None:
+    def __init__(self, broker_url: str, prefix: str = "", idempotent: bool = True) -> None:
+        # Idempotence needs InitProducerId, which the embedded demo broker (tansu) lacks.
         self.prefix = prefix
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers(broker_url), acks="all", enable_idempotence=True, linger_ms=5,
+            bootstrap_servers=bootstrap_servers(broker_url), acks="all", enable_idempotence=idempotent, linger_ms=5,
         )
 
     async def __aenter__(self) -> "LeadProducer":

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
 
     # --- Scoring / mockups / email --------------------------------------
     rules_file: Path = Field(PACKAGE_DIR / "defaults" / "rules.yaml", description="Scoring rules (YAML).")
-    mockup_tiers: str = Field("A,B", description="Tiers whose leads get a mockup before the email.")
+    mockup_tiers: str = Field("A", description="Tiers whose leads get a mockup before the email.")
     chromium_path: str = Field("/usr/bin/chromium", description="Chromium executable Playwright drives.")
     render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
     from_email: str = Field("hello@leadstream.example", description="Sender address.")
