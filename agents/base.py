@@ -87,9 +87,14 @@ class WorkerRuntime:
 
         async def run(stream):
             runner = await self.start_stage(await stage_factory(self))
-            max_batch = runner.stage.max_batch or settings.batch_size
-            async for events in stream.take_events(max_batch, within=settings.batch_within_s):
-                await runner.process_batch(events)
+            if runner.stage.ordered:  # stateful: one event at a time, in offset order, in batches
+                max_batch = runner.stage.max_batch or settings.batch_size
+                async for events in stream.take_events(max_batch, within=settings.batch_within_s):
+                    await runner.process_batch(events)
+            else:  # I/O-bound: each event in flight on its own, acked when done
+                manual = stream.noack()
+                async for event in manual.events():
+                    await runner.submit(event, manual.ack)
 
         run.__name__ = f"{name}_agent"
         self.app.agent(self.topic(source), name=f"leadstream.{name}")(run)

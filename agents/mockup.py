@@ -17,7 +17,6 @@ class MockupStage(Stage[Lead]):
 
     def __init__(self, maker, renderer) -> None:
         self.maker, self.renderer = maker, renderer
-        self.max_batch = None
 
     async def start(self) -> None:
         await self.renderer.start()
@@ -42,9 +41,9 @@ def register(rt) -> None:
         ollama = OllamaConcepts(s.ollama_host, s.ollama_model, timeout_s=60.0)
         chain = [openai, ollama] if s.llm_provider == "openai" else [ollama, openai]
         renderer = ChromiumRenderer(s.chromium_path, max_concurrency=s.render_concurrency)
-        maker = MockupMaker(FallbackConcepts(chain), renderer, LocalBlobStore(s.data_dir / "blobs"))
+        maker = MockupMaker(FallbackConcepts(chain), renderer, LocalBlobStore(s.blob_dir))
         stage = MockupStage(maker, renderer)
-        stage.max_batch = s.render_concurrency * 4  # short batches: renders are slow, keep latency low
+        stage.max_concurrency = s.render_concurrency * 2  # each mockup holds a render slot most of its life
         return stage
 
     rt.stage_agent(factory, MOCKUPS_REQUESTED, "mockup")

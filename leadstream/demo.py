@@ -26,6 +26,14 @@ from schemas import ScrapeJob
 from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
 
+# The demo runs the design's two worker groups: the main one, and the mockup
+# ("GPU") group in its own consumer group, as in production. Two processes
+# also use both cores of a small machine.
+WORKER_GROUPS = {
+    "main": ("scrape,enrich,dedupe,score,email", ""),
+    "mockup": ("mockup", "-mockup"),
+}
+
 DEFAULT_JOBS = [("10002", "plumber"), ("98908", "hvac"), ("46032", "vet")]
 
 
@@ -53,7 +61,9 @@ class Demo:
             options.workdir.mkdir(parents=True, exist_ok=True)
             self.services.workdir = options.workdir
         self.run_id = uuid.uuid4().hex[:8]
-        self.worker: subprocess.Popen | None = None
+        self.workers: dict[str, subprocess.Popen] = {}
+        self.worker_logs: dict[str, Path] = {}
+        self.group_env: dict[str, dict[str, str]] = {}
 
     async def run(self) -> dict:
         """The demo: start, push scrape jobs and generated leads, wait until drained, report, stop."""
@@ -69,7 +79,7 @@ class Demo:
             snap = await self.wait_until_drained([g.lead_id for g in generated], started)
             summary = await self.summary(snap, [g.lead_id for g in generated])
             if opts.out:
-                await self._write_artefacts(self.sim, Path(self.env["LEADSTREAM_DATA_DIR"]), opts.out)
+                await self._write_artefacts(self.sim, self.services.workdir / "blobs", opts.out)
             return summary
         finally:
             await self.stop()
@@ -95,14 +105,19 @@ class Demo:
         await self.start_worker()
 
     async def start_worker(self) -> None:
-        self._start_worker(self.env)
-        await wait_for_http(f"http://127.0.0.1:{self.env['LEADSTREAM_WEB_PORT']}/health", timeout_s=120)
+        """Start both worker groups and wait until each answers."""
+        for group in WORKER_GROUPS:
+            self._start_worker(group)
+        for group in WORKER_GROUPS:
+            await wait_for_http(f"http://127.0.0.1:{self.group_env[group]['LEADSTREAM_WEB_PORT']}/ready", timeout_s=180,
+                                ok_below=300)
 
     def kill_worker(self) -> None:
-        """SIGKILL the worker (fault tests): no shutdown, no final commit."""
-        if self.worker and self.worker.poll() is None:
-            os.killpg(self.worker.pid, signal.SIGKILL)
-            self.worker.wait()
+        """SIGKILL every worker (fault tests): no shutdown, no final commit."""
+        for proc in self.workers.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
     async def push_jobs(self, jobs) -> None:
         async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"],
@@ -130,7 +145,6 @@ class Demo:
 
     def _worker_env(self, sim_url: str) -> dict[str, str]:
         opts = self.options
-        data_dir = self.services.workdir / "worker"
         return {
             **os.environ,
             "LEADSTREAM_KAFKA_BROKER": self.services.kafka_broker,
@@ -138,8 +152,6 @@ class Demo:
             "LEADSTREAM_APP_ID": f"leadstream-demo-{self.run_id}",
             "LEADSTREAM_TOPIC_PREFIX": f"demo-{self.run_id}.",
             "LEADSTREAM_PARTITIONS": str(opts.partitions),
-            "LEADSTREAM_DATA_DIR": str(data_dir),
-            "LEADSTREAM_WEB_PORT": str(free_port()),
             "LEADSTREAM_YELP_BASE_URL": sim_url, "LEADSTREAM_YELP_API_KEY": "sim-key",
             "LEADSTREAM_GOOGLE_BASE_URL": sim_url, "LEADSTREAM_GOOGLE_API_KEY": "sim-key",
             "LEADSTREAM_WEB_PROXY": sim_url, "LEADSTREAM_FETCH_ALLOWLIST": sim_url.split("://", 1)[1],
@@ -148,26 +160,41 @@ class Demo:
             "LEADSTREAM_SENDGRID_BASE_URL": sim_url, "LEADSTREAM_SENDGRID_API_KEY": "SG.sim-key",
         }
 
-    def _start_worker(self, env: dict[str, str]) -> None:
-        log_path = self.services.workdir / "worker.log"
-        self.worker_log = log_path
-        self.worker = subprocess.Popen(
+    def _start_worker(self, group: str) -> None:
+        stages, app_suffix = WORKER_GROUPS[group]
+        if group not in self.group_env:
+            self.group_env[group] = {
+                **self.env, "LEADSTREAM_STAGES": stages, "LEADSTREAM_APP_ID": self.env["LEADSTREAM_APP_ID"] + app_suffix,
+                "LEADSTREAM_WEB_PORT": str(free_port()),
+                "LEADSTREAM_DATA_DIR": str(self.services.workdir / f"worker-{group}"),
+                "LEADSTREAM_BLOB_DIR": str(self.services.workdir / "blobs"),
+            }
+        log_path = self.services.workdir / f"worker-{group}.log"
+        self.worker_logs[group] = log_path
+        self.workers[group] = subprocess.Popen(
             [sys.executable, "-m", "leadstream", "worker", "--loglevel", "warning"],
-            env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.group_env[group], stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def _stop_worker(self) -> None:
-        if self.worker and self.worker.poll() is None:
-            self.worker.send_signal(signal.SIGTERM)
+        for proc in self.workers.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.workers.values():
             try:
-                self.worker.wait(timeout=30)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.worker.kill()
+                proc.kill()
+
+    def stage_groups(self) -> dict[str, str]:
+        """Stage → consumer group id, for lag."""
+        return {stage: self.group_env[group]["LEADSTREAM_APP_ID"]
+                for group, (stages, _) in WORKER_GROUPS.items() for stage in stages.split(",")}
 
     async def wait_until_drained(self, pushed_ids: list[str], started: float | None = None) -> Snapshot:
         pool, env = self.pool, self.env
         started = started or time.monotonic()
-        lag_reader = LagReader(env["LEADSTREAM_KAFKA_BROKER"], env["LEADSTREAM_APP_ID"], env["LEADSTREAM_TOPIC_PREFIX"])
+        lag_reader = LagReader(env["LEADSTREAM_KAFKA_BROKER"], self.stage_groups(), env["LEADSTREAM_TOPIC_PREFIX"])
         await lag_reader.start()
         try:
             quiet_since = None
@@ -177,8 +204,9 @@ class Demo:
                     snap.lag = await lag_reader.lag()
                 elapsed = time.monotonic() - started
                 self.on_progress(snap, elapsed)
-                if self.worker and self.worker.poll() is not None:
-                    raise RuntimeError(f"the worker exited with {self.worker.returncode}; see {self.worker_log}")
+                for group, proc in self.workers.items():
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"the {group} worker exited with {proc.returncode}; see {self.worker_logs[group]}")
                 drained = snap.in_flight == 0 and snap.total_lag == 0 and not await missing_terminal(pool, pushed_ids)
                 if drained:
                     quiet_since = quiet_since or time.monotonic()
@@ -217,6 +245,9 @@ class Demo:
             "p95_latency_s": round(stats["p95"], 2) if stats["p95"] is not None else None,
             "stages_visited": visited,
             "dead_letters": await pool.fetchval("SELECT count(*) FROM dead_letters"),
+            "tiers": {r["tier"]: r["n"] for r in await pool.fetch(
+                "SELECT tier, count(*) AS n FROM leads WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier")},
+            "mockups": await pool.fetchval("SELECT count(*) FROM leads WHERE record ? 'mockup'"),
             "stage_busy_s": await self._stage_busy(),
         }
 
@@ -227,8 +258,10 @@ class Demo:
 
         try:
             async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-                text = (await client.get(f"http://127.0.0.1:{self.env['LEADSTREAM_WEB_PORT']}/metrics")).text
-            families = list(text_string_to_metric_families(text))
+                families = []
+                for env in self.group_env.values():
+                    text = (await client.get(f"http://127.0.0.1:{env['LEADSTREAM_WEB_PORT']}/metrics")).text
+                    families.extend(text_string_to_metric_families(text))
         except (httpx.HTTPError, ValueError):
             return {}
         busy: dict[str, float] = {}
@@ -236,7 +269,8 @@ class Demo:
             if family.name == "leadstream_stage_batch_seconds":
                 for sample in family.samples:
                     if sample.name.endswith("_sum"):
-                        busy[sample.labels["stage"]] = round(sample.value, 1)
+                        stage = sample.labels["stage"]
+                        busy[stage] = round(busy.get(stage, 0.0) + sample.value, 1)
         return busy
 
     async def _write_artefacts(self, sim, data_dir: Path, out: Path) -> None:

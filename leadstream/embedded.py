@@ -83,14 +83,15 @@ class EmbeddedServices:
                 self._pg.cleanup()
 
 
-async def wait_for_http(url: str, timeout_s: float = 60.0) -> None:
+async def wait_for_http(url: str, timeout_s: float = 60.0, ok_below: int = 500) -> None:
+    """Wait until `url` answers with a status below `ok_below`."""
     import httpx
 
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url)).status_code < 500:
+                if (await client.get(url)).status_code < ok_below:
                     return
             await asyncio.sleep(0.3)
     raise TimeoutError(f"{url} did not answer within {timeout_s}s")

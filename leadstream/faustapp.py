@@ -39,6 +39,15 @@ def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App
     async def health(self, request):
         return self.json({"status": "ok", "stages": stages or settings.stage_list})
 
+    @app.page("/ready")
+    async def ready(self, request):
+        """200 once partitions are assigned, tables recovered and streams flowing (a k8s readiness probe)."""
+        consumer = app.consumer if app.producer is not None else None
+        assigned = bool(consumer and consumer.assignment())
+        flowing = app.flow_control.is_active() and not app.rebalancing
+        status = 200 if assigned and flowing else 503
+        return self.json({"ready": status == 200, "assigned": assigned, "rebalancing": app.rebalancing}, status=status)
+
     from agents import WorkerRuntime, register_stages
 
     runtime = WorkerRuntime(app, settings)

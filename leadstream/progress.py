@@ -64,9 +64,10 @@ async def latency_percentiles(pool: asyncpg.Pool) -> dict[str, float | None]:
 class LagReader:
     """Consumer lag of the app's group on every stage's source topic."""
 
-    def __init__(self, broker_url: str, group_id: str, prefix: str = "") -> None:
+    def __init__(self, broker_url: str, groups: dict[str, str], prefix: str = "") -> None:
+        """`groups` maps each stage to the consumer group (app id) of the worker group that runs it."""
         self.servers = bootstrap_servers(broker_url)
-        self.group_id, self.prefix = group_id, prefix
+        self.groups, self.prefix = groups, prefix
         self.admin = AIOKafkaAdminClient(bootstrap_servers=self.servers)
         self.consumer = AIOKafkaConsumer(bootstrap_servers=self.servers, enable_auto_commit=False)
 
@@ -90,7 +91,11 @@ class LagReader:
                 for p in self.consumer.partitions_for_topic(topic) or ():
                     partitions.append(TopicPartition(topic, p))
         ends = await self.consumer.end_offsets(partitions) if partitions else {}
-        committed = await self.admin.list_consumer_group_offsets(self.group_id, partitions=partitions or None)
+        committed = {}
+        for group in set(self.groups.values()):
+            mine = [tp for tp in partitions if self.groups.get(topics[tp.topic]) == group]
+            if mine:
+                committed.update(await self.admin.list_consumer_group_offsets(group, partitions=mine))
         lag: dict[str, int] = {stage: 0 for stage in topics.values()}
         for tp, end in ends.items():
             meta = committed.get(tp)

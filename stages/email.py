@@ -114,6 +114,8 @@ class EmailDelivery:
         if reason:
             return TerminalState.suppressed, reason, EmailOutcome(idempotency_key=key, status="suppressed", to=to)
         entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
+        if entry is None:  # another lead already wrote to this person in this step
+            return TerminalState.suppressed, "already_contacted", EmailOutcome(idempotency_key=key, status="suppressed", to=to)
         if not entry.owned:
             return await self._settle_existing(lead, key, entry.status, entry.message_id, to, mockup_png)
         return await self._send(lead, key, to, mockup_png)
@@ -151,6 +153,6 @@ class EmailDelivery:
         # Not at SendGrid after the grace period: the earlier attempt never reached it.
         await self.outbox.mark_retryable(key, "reconciled: not found at provider")
         entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
-        if not entry.owned:
+        if entry is None or not entry.owned:
             raise TransientProviderError("sendgrid", f"{key} claimed concurrently")
         return await self._send(lead, key, to, mockup_png)

@@ -15,7 +15,7 @@ import logging
 from types import TracebackType
 from typing import Sequence
 
-from playwright.async_api import Browser, Playwright, Route, async_playwright
+from playwright.async_api import Browser, Page, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from providers.http import TransientProviderError
@@ -34,7 +34,7 @@ CHROMIUM_ARGS = (
 )
 DESKTOP = (1200, 800)
 MOBILE = (390, 844)
-MOBILE_SCALE = 2
+MOBILE_SCALE = 1
 
 
 class ChromiumRenderer:
@@ -57,6 +57,7 @@ class ChromiumRenderer:
         self.restarts = 0
         self.renders = 0
         self.blocked_urls: list[str] = []  # requests a page tried to make (all aborted)
+        self._idle: dict[tuple[int, int, bool], list[Page]] = {}
 
     async def start(self) -> "ChromiumRenderer":
         async with self._lock:
@@ -130,6 +131,33 @@ class ChromiumRenderer:
         return await self.render(html, *MOBILE, mobile=True)
 
     async def _render_once(self, browser: Browser, html: str, width: int, height: int, mobile: bool) -> bytes:
+        """Render on an idle page of the same viewport when there is one.
+
+        Creating a context costs more CPU than the screenshot itself, so pages
+        are reused: with JavaScript off, offline and every request aborted, a
+        page keeps nothing from one mockup to the next but its viewport.
+        """
+        idle = self._idle.setdefault((width, height, mobile), [])
+        page = None
+        while idle and page is None:
+            candidate = idle.pop()
+            if candidate.context.browser is browser and not candidate.is_closed():
+                page = candidate
+        if page is None:
+            page = await self._new_page(browser, width, height, mobile)
+        try:
+            await page.set_content(html, wait_until="load")
+            png = await page.screenshot(full_page=False, type="png", animations="disabled")
+        except PlaywrightError:
+            try:
+                await page.context.close()
+            except PlaywrightError:
+                pass
+            raise
+        idle.append(page)
+        return png
+
+    async def _new_page(self, browser: Browser, width: int, height: int, mobile: bool) -> Page:
         context = await browser.new_context(
             viewport={"width": width, "height": height},
             device_scale_factor=MOBILE_SCALE if mobile else 1,
@@ -140,17 +168,9 @@ class ChromiumRenderer:
             service_workers="block",
             accept_downloads=False,
         )
-        try:
-            context.set_default_timeout(self.render_timeout_ms)
-            await context.route("**/*", self._only_inline)
-            page = await context.new_page()
-            await page.set_content(html, wait_until="load")
-            return await page.screenshot(full_page=False, type="png", animations="disabled")
-        finally:
-            try:
-                await context.close()
-            except PlaywrightError:
-                pass
+        context.set_default_timeout(self.render_timeout_ms)
+        await context.route("**/*", self._only_inline)
+        return await context.new_page()
 
     async def _only_inline(self, route: Route) -> None:
         url = route.request.url

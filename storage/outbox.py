@@ -37,9 +37,14 @@ class Outbox:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def claim(self, key: str, lead_id: str, step: str, recipient: str) -> OutboxEntry:
+    async def claim(self, key: str, lead_id: str, step: str, recipient: str) -> OutboxEntry | None:
+        """Claim `key`; None when another lead already holds this address for this step."""
+        recipient = recipient.strip().lower()
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient)
+            try:
+                row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient)
+            except asyncpg.UniqueViolationError:
+                return None
             if row is not None:
                 return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True)
             row = await conn.fetchrow(

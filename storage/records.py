@@ -104,6 +104,15 @@ class LeadRecords:
         async with self.pool.acquire() as conn:
             await conn.executemany(_UPSERT, rows)
 
+    async def ended(self, lead_ids: list[str]) -> set[str]:
+        """Those of `lead_ids` that already have a terminal state."""
+        if not lead_ids:
+            return set()
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT lead_id FROM leads WHERE lead_id = ANY($1::text[]) AND state IS NOT NULL", lead_ids)
+        return {r["lead_id"] for r in rows}
+
     async def dead_letter(self, letters: list[DeadLetter]) -> None:
         if not letters:
             return

@@ -94,7 +94,10 @@ class StageRunner:
         self.records = records
         self.send = send
         self.retry = retry or RetryPolicy()
+        concurrency = stage.max_concurrency or concurrency
         self.semaphore = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task] = set()
         self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
 
     async def process_batch(self, events: Iterable[Any], envelopes: list[Envelope] | None = None) -> None:
@@ -102,6 +105,14 @@ class StageRunner:
         started = time.perf_counter()
         events = list(events)
         envelopes = envelopes or [Envelope.from_event(e) for e in events]
+        # A lead that has ended goes no further: a redelivery, or a second message
+        # with the same lead id, must not act on it again (or email it).
+        ended = await self._until_done(self.records.ended, [e.lead_id for e in envelopes if e.lead_id])
+        if ended:
+            metrics.EVENTS.labels(self.stage.name, "skipped_ended").inc(sum(1 for e in envelopes if e.lead_id in ended))
+            kept = [(ev, env) for ev, env in zip(events or [None] * len(envelopes), envelopes) if env.lead_id not in ended]
+            events = [ev for ev, _ in kept] if events else []
+            envelopes = [env for _, env in kept]
         if self.stage.ordered:
             results = []
             for event, env in zip(events or [None] * len(envelopes), envelopes):
@@ -132,6 +143,30 @@ class StageRunner:
         pending = [await self.send(*message) for message in sends]
         await asyncio.gather(*pending)
         self._observe(updates, letters, time.perf_counter() - started)
+
+    async def submit(self, event: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
+        """Streaming mode (unordered stages): handle `event` in the background, ack it when done.
+
+        Waits for a free slot first, so at most `concurrency` events are in
+        flight (backpressure). Events finish out of order; Faust commits only
+        up to the lowest unacked offset, so a crash replays what was in flight.
+        A slow website delays only its own lead, not a whole batch.
+        """
+        await self._slots.acquire()
+        task = asyncio.create_task(self._handle_and_ack(event, ack))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle_and_ack(self, event: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
+        try:
+            await self.process_batch([event])
+            await ack(event)
+        except asyncio.CancelledError:
+            raise  # shutting down: not acked, so it is redelivered
+        except Exception:  # process_batch handles event errors itself; this is a bug: keep the offset uncommitted
+            log.exception("%s: could not finish an event; it will be redelivered after a restart", self.stage.name)
+        finally:
+            self._slots.release()
 
     async def _bounded(self, env: Envelope) -> list[Output] | DeadLetter:
         async with self.semaphore:
@@ -186,8 +221,8 @@ class StageRunner:
         headers[H_DLQ_REASON] = f"{letter.error_type}: {letter.reason}"[:1000].encode()
         return dead_letter_topic(self.stage.name), env.key, orjson.dumps(body), headers
 
-    async def _until_done(self, write: Callable[[list], Awaitable[None]], items: list) -> None:
-        """Retry a system-of-record write until it lands: offsets must not be acked before it."""
+    async def _until_done(self, write: Callable[[list], Awaitable[Any]], items: list) -> Any:
+        """Retry a system-of-record call until it lands: offsets must not be acked before it."""
         attempt = 0
         while True:
             try:

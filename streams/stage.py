@@ -36,7 +36,8 @@ class Stage(Generic[T]):
 
     name: str = ""
     ordered: bool = False        # True: events are handled one at a time in offset order (stateful stages)
-    max_batch: int | None = None  # cap on events per batch (slow stages keep batches short)
+    max_batch: int | None = None  # cap on events per batch (ordered stages)
+    max_concurrency: int | None = None  # cap on events in flight (default: LEADSTREAM_CONCURRENCY)
 
     async def start(self) -> None:
         """Open clients (HTTP pools, browsers). Called once per worker before the first event."""

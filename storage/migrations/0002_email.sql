@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS email_outbox (
     sent_at         timestamptz
 );
 CREATE INDEX IF NOT EXISTS email_outbox_status_idx ON email_outbox (status);
+-- One email per person per campaign step, even across leads (a chain's branches
+-- share an inbox): a second lead's claim for the same address fails here.
+CREATE UNIQUE INDEX IF NOT EXISTS email_outbox_recipient_step_key ON email_outbox (recipient, campaign_step);
 
 -- Addresses and domains that must never be emailed (unsubscribes, bounces,
 -- spam reports, blocklist). `pattern` is an address, a domain, or *.domain.

@@ -12,7 +12,7 @@ from aiohttp import web
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.concept import Concept, problems_for
 from stages.mockup import MockupMaker, render_html, template_concept
-from stages.mockup_render import ChromiumRenderer
+from stages.mockup_render import MOBILE_SCALE, ChromiumRenderer
 from storage.blobs import LocalBlobStore
 
 DANGEROUS = ("<script", "alert(", "onerror", "onmouseover", "evil.example", "javascript:", "<img", "<iframe", "url(")
@@ -35,7 +35,7 @@ async def test_llm_mockup_renders_two_pngs(llm_sim, renderer, blob_root, make_le
     assert ref.quality >= 0.9
     assert ref.uri.startswith("file://") and ref.uri.endswith("mockups/ld_test1/desktop.png")
     assert png_size(await blobs.get(ref.uri)) == (1200, 800)
-    assert png_size(await blobs.get(ref.mobile_uri)) == (390 * 2, 844 * 2)
+    assert png_size(await blobs.get(ref.mobile_uri)) == (390 * MOBILE_SCALE, 844 * MOBILE_SCALE)
     assert renderer.blocked_urls == []
     assert [r["family"] for r in sim.records["llm"]] == ["openai"]
 
