@@ -15,6 +15,7 @@ from schemas import Lead, TerminalState
 from stages.dedupe.engine import EntityResolver, to_decision
 from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope
+from tables import dedupe_state
 from streams.stage import Output, Stage
 from streams.topology import LEADS_DEDUPLICATED, LEADS_ENRICHED
 
@@ -50,8 +51,7 @@ class DedupeStage(Stage[Lead]):
 
 def register(rt) -> None:
     s = rt.settings
-    state = rt.app.Table("dedupe-state", default=None, partitions=s.partitions,
-                         help="Entity resolution state: blocking index, entities, per-lead outcomes.")
+    state = dedupe_state(rt.app, s.partitions)
 
     async def factory(rt) -> DedupeStage:
         from stages.dedupe.judge import OllamaJudge

@@ -15,6 +15,7 @@ from schemas import Lead, TerminalState
 from stages.score import ScoreStage as ScoreLogic
 from stages.score import counter_keys
 from streams.envelope import Envelope
+from tables import score_counters
 from streams.stage import Output, Stage
 from streams.topology import EMAILS_QUEUED, LEADS_DEDUPLICATED, LEADS_SCORED, MOCKUPS_REQUESTED
 
@@ -54,8 +55,7 @@ class ScoreStage(Stage[Lead]):
 
 def register(rt) -> None:
     s = rt.settings
-    counters = rt.app.Table("score-counters", default=int, partitions=s.partitions,
-                            help="Scored leads per geo × vertical × tier, and a score histogram.")
+    counters = score_counters(rt.app, s.partitions)
 
     async def factory(rt) -> ScoreStage:
         from stages.rules import RulesSource, load_rules

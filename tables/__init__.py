@@ -1,0 +1,32 @@
+"""RocksDB-backed Faust tables: per-partition stream state.
+
+Each table is changelogged to Kafka and co-partitioned with the stream that
+writes it (all lead topics are keyed by the geography key with the same
+partition count), so a restarted or rebalanced worker recovers exactly the
+partitions it now owns. Table writes must happen while the event that caused
+them is current (see `agents.base.event_scope`), which puts the state on that
+event's partition. Served read-only at ``/table/<name>/`` on each worker.
+"""
+
+from __future__ import annotations
+
+import faust
+
+DEDUPE_STATE = "dedupe-state"
+SCORE_COUNTERS = "score-counters"
+
+
+def dedupe_state(app: faust.App, partitions: int) -> faust.Table:
+    """Entity resolution state: blocking index, entities, per-lead outcomes (JSON values)."""
+    return app.Table(DEDUPE_STATE, default=None, partitions=partitions,
+                     help="Entity resolution state: blocking index, entities, per-lead outcomes.")
+
+
+def score_counters(app: faust.App, partitions: int) -> faust.Table:
+    """Counts per ``tier:<geo>:<vertical>:<tier>`` and score histogram buckets ``hist:<geo>:<bucket>``.
+
+    At-least-once: a batch replayed after a crash counts its leads again, so
+    the counters can over-count by at most the uncommitted batch.
+    """
+    return app.Table(SCORE_COUNTERS, default=int, partitions=partitions,
+                     help="Scored leads per geography × vertical × tier, and a score histogram.")

@@ -1,0 +1,70 @@
+"""The producer contract: raw-lead validation, the geography key, headers, ingest files."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from leadstream.producer import prepare
+from schemas import Lead, RawLead, geo_key
+from schemas.export import raw_lead_schema
+from streams.envelope import H_INGEST_TS, H_LEAD_ID, H_TRACE_ID, make_headers
+from streams.runner import encode_lead
+from streams.topology import LEADS_ENRICHED, LEADS_SCRAPED
+
+
+def test_raw_lead_normalizes_and_rejects_clearly():
+    raw = RawLead(source="csv", name="  Joe's Plumbing ", zip="2134", state="ma", phone="")
+    assert (raw.name, raw.zip, raw.state, raw.phone) == ("Joe's Plumbing", "02134", "MA", None)
+    with pytest.raises(ValidationError, match="5-digit"):
+        RawLead(source="csv", name="x", zip="ABCDE")
+    with pytest.raises(ValidationError, match="placed geographically"):
+        RawLead(source="csv", name="x")
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        RawLead(source="csv", name="x", zip="10002", owner="me")
+    with pytest.raises(ValidationError, match="newer than this reader"):
+        RawLead(source="csv", name="x", zip="10002", schema_version=99)
+
+
+def test_lead_ids_are_stable_and_derived_from_source_ids():
+    a = RawLead(source="yelp", source_ids={"yelp": "abc"}, name="A", zip="10002")
+    b = RawLead(source="yelp", source_ids={"yelp": "abc"}, name="A (renamed)", zip="10002")
+    assert a.derived_lead_id() == b.derived_lead_id() != RawLead(source="yelp", name="A", zip="10002").derived_lead_id()
+    assert RawLead(source="csv", lead_id="given", name="A", zip="10002").derived_lead_id() == "given"
+
+
+def test_geo_key_is_coarse_and_shared_by_neighbours():
+    assert geo_key("90025") == geo_key("90064") == "z900"  # West LA and LA: one sectional center
+    assert geo_key(None, "CA", "+1 (310) 555-0101") == "a310"
+    assert geo_key(None, "ca", None) == "sCA"
+    assert geo_key(None) == "unknown"
+
+
+def test_headers_and_topic_encodings():
+    headers = make_headers("ld_1", "t" * 32, 1700000000000)
+    assert headers == {H_LEAD_ID: b"ld_1", H_TRACE_ID: b"t" * 32, H_INGEST_TS: b"1700000000000"}
+    lead = Lead.from_raw(RawLead(source="csv", name="A", zip="10002", lead_id="ld_1"))
+    raw = orjson.loads(encode_lead(lead, LEADS_SCRAPED))
+    assert "geo_key" not in raw and RawLead.model_validate(raw).lead_id == "ld_1"  # leads.scraped keeps the contract
+    assert orjson.loads(encode_lead(lead, LEADS_ENRICHED))["geo_key"] == "z100"
+
+
+def test_exported_schema_matches_the_model(tmp_path):
+    schema = raw_lead_schema()
+    assert schema["required"] == ["source", "name"] and schema["additionalProperties"] is False
+    assert json.loads(open("docs/raw-lead.schema.json").read()) == schema, "run `leadstream schema export`"
+
+
+def test_ingest_prepare_keeps_bad_rows_with_their_line(tmp_path):
+    path = tmp_path / "leads.jsonl"
+    path.write_text('{"source":"csv","name":"A","zip":"10002"}\n{not json\n\n{"source":"csv","zip":"10002"}\n')
+    items = prepare(path)
+    assert [(i.line, i.problem is None) for i in items] == [(1, True), (2, False), (4, False)]
+    assert "name" in items[2].problem and items[0].geo_key == "z100"
+    csv_path = tmp_path / "leads.csv"
+    csv_path.write_text("name,zip,phone\nAcme,10002,2125550101\nNoZip,,\n")
+    rows = prepare(csv_path)
+    assert rows[0].problem is None and rows[1].problem and rows[1].line == 3

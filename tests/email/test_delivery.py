@@ -1,0 +1,114 @@
+"""The email stage's logic against real PostgreSQL and the SendGrid simulator:
+a key is sent at most once, whatever is redelivered or left half-done."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.http import PermanentProviderError, TransientProviderError
+from providers.sendgrid import SendGridMailer
+from schemas import Contact, Enrichment, Lead, TerminalState
+from simulator import sendgrid as sim_sendgrid
+from stages.email import Composer, EmailDelivery, idempotency_key, read_unsubscribe_token
+from storage.db import create_pool, migrate
+from storage.outbox import Outbox
+
+pytestmark = pytest.mark.services
+
+SECRET = "test-secret"
+
+
+@pytest.fixture
+async def pool(database_url, unique):
+    schema = f"email_{unique}"
+    admin = await create_pool(database_url, size=1)
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    pool = await create_pool(database_url, size=4, schema=schema)
+    await migrate(pool)
+    yield pool
+    await pool.close()
+    await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await admin.close()
+
+
+def delivery(pool, base_url: str, reconcile_after_s: float = 5.0) -> EmailDelivery:
+    composer = Composer("leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro")
+    mailer = SendGridMailer(base_url, "SG.test", "hello@leadstream.example", "leadstream", timeout_s=5)
+    return EmailDelivery(Outbox(pool), mailer, composer, reconcile_after_s=reconcile_after_s)
+
+
+def lead(lead_id: str = "ld_mail1", email: str | None = "owner@acmeplumbing.com") -> Lead:
+    return Lead(lead_id=lead_id, geo_key="z100", source="csv", name="Acme Plumbing", zip="10002", vertical="plumber",
+                enrichment=Enrichment(contacts=[Contact(email=email, kind="personal")] if email else []))
+
+
+async def test_redelivery_never_sends_a_key_twice(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    sender = delivery(pool, base_url)
+    first = await sender.deliver(lead(), b"\x89PNG fake")
+    again = await sender.deliver(lead(), b"\x89PNG fake")
+    assert first[0] == again[0] == TerminalState.emailed
+    assert (first[2].status, again[2].status) == ("sent", "skipped_already_sent")
+    summary = sim_sendgrid.summary(sim)
+    assert summary["by_idempotency_key"] == {idempotency_key("ld_mail1", "intro"): 1}
+    payload = sim_sendgrid.sent_messages(sim)[0]["payload"]
+    assert payload["custom_args"] == {"idempotency_key": "ld_mail1:intro", "lead_id": "ld_mail1"}
+    assert payload["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = payload["headers"]["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
+    assert read_unsubscribe_token(SECRET, token) == ("owner@acmeplumbing.com", "ld_mail1")
+    assert read_unsubscribe_token("other-secret", token) is None
+    assert payload["attachments"][0]["content_id"] == "mockup"
+
+
+async def test_pending_claim_is_reconciled_not_resent(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    sender = delivery(pool, base_url, reconcile_after_s=0.0)
+    await sender.deliver(lead(), None)
+    # Simulate a crash between SendGrid's 202 and marking the row sent.
+    await pool.execute("UPDATE email_outbox SET status = 'pending', message_id = NULL")
+    state, _, outcome = await sender.deliver(lead(), None)
+    assert state == TerminalState.emailed and outcome.status == "skipped_already_sent" and outcome.message_id
+    assert len(sim_sendgrid.sent_messages(sim)) == 1
+
+
+async def test_pending_claim_that_never_reached_sendgrid_is_sent_after_grace(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    outbox = Outbox(pool)
+    await outbox.claim("ld_mail2:intro", "ld_mail2", "intro", "owner2@acme.com")  # crashed before sending
+    young = delivery(pool, base_url, reconcile_after_s=60.0)
+    with pytest.raises(TransientProviderError):
+        await young.deliver(lead("ld_mail2", "owner2@acme.com"), None)
+    assert sim_sendgrid.sent_messages(sim) == []
+    state, _, outcome = await delivery(pool, base_url, reconcile_after_s=0.0).deliver(lead("ld_mail2", "owner2@acme.com"), None)
+    assert state == TerminalState.emailed and outcome.status == "sent"
+    assert len(sim_sendgrid.sent_messages(sim)) == 1
+
+
+async def test_one_email_per_address_and_suppression(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    sender = delivery(pool, base_url)
+    await sender.deliver(lead("ld_a", "info@chain.com"), None)
+    state, reason, _ = await sender.deliver(lead("ld_b", "INFO@chain.com"), None)
+    assert (state, reason) == (TerminalState.suppressed, "already_contacted")
+    await Outbox(pool).suppress("*.blocked.com", "blocklist")
+    state, reason, _ = await sender.deliver(lead("ld_c", "x@mail.blocked.com"), None)
+    assert (state, reason) == (TerminalState.suppressed, "blocklist")
+    state, reason, _ = await sender.deliver(lead("ld_d", None), None)
+    assert (state, reason) == (TerminalState.disqualified, "no_contact")
+    assert len(sim_sendgrid.sent_messages(sim)) == 1
+
+
+async def test_refusals_map_to_retry_or_failure(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    sim.config.update({"sendgrid": {"error_rate": 1.0}})
+    sender = delivery(pool, base_url)
+    with pytest.raises(TransientProviderError):
+        await sender.deliver(lead("ld_e", "e@acme.com"), None)
+    assert await pool.fetchval("SELECT status FROM email_outbox WHERE lead_id = 'ld_e'") == "retryable"
+    sim.config.update({"sendgrid": {"error_rate": 0.0}})
+    state, _, outcome = await sender.deliver(lead("ld_e", "e@acme.com"), None)
+    assert state == TerminalState.emailed and outcome.status == "sent"
+    bad = EmailDelivery(Outbox(pool), SendGridMailer(base_url, "invalid-key", "a@b.com", "x"), sender.composer)
+    with pytest.raises(PermanentProviderError):
+        await bad.deliver(lead("ld_f", "f@acme.com"), None)
+    assert await pool.fetchval("SELECT status FROM email_outbox WHERE lead_id = 'ld_f'") == "failed"
