@@ -17,7 +17,8 @@ from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope
 from tables import dedupe_state
 from streams.stage import Output, Stage
-from streams.topology import LEADS_DEDUPLICATED, LEADS_ENRICHED
+from streams.stage import InvalidMessage
+from streams.topology import DEDUPE_DECISIONS, LEADS_DEDUPLICATED, LEADS_ENRICHED
 
 
 class DedupeStage(Stage[Lead]):
@@ -49,9 +50,39 @@ class DedupeStage(Stage[Lead]):
         self._audit, self._review = [], []
 
 
+class ReviewDecisionStage(Stage[dict]):
+    """Applies an operator's accepted review: merges the two entities in this partition's state."""
+
+    name = "dedupe"
+    ordered = True
+
+    def __init__(self, resolver: EntityResolver, sink=None) -> None:
+        self.resolver, self.sink = resolver, sink
+        self._audit: list[dict] = []
+
+    def decode(self, envelope: Envelope) -> dict:
+        import orjson
+
+        try:
+            decision = orjson.loads(envelope.payload)
+            return {k: decision[k] for k in ("entity_id", "candidate_entity_id", "lead_id", "review_id")}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidMessage(f"not a review decision: {exc!r}") from exc
+
+    async def handle(self, decision: dict, envelope: Envelope) -> list[Output]:
+        self._audit.extend(self.resolver.merge_entities(
+            decision["entity_id"], decision["candidate_entity_id"], decision["lead_id"], decided_by="review"))
+        return []
+
+    async def after_batch(self) -> None:
+        if self.sink is not None and self._audit:
+            await self.sink(self._audit, [])
+        self._audit = []
+
+
 def register(rt) -> None:
     s = rt.settings
-    state = dedupe_state(rt.app, s.partitions)
+    resolver = EntityResolver(dedupe_state(rt.app, s.partitions))  # one state, shared by both agents
 
     async def factory(rt) -> DedupeStage:
         from stages.dedupe.judge import OllamaJudge
@@ -59,6 +90,12 @@ def register(rt) -> None:
 
         log = DedupeLog(await rt.pool())
         judge = OllamaJudge(s.ollama_host, s.ollama_model, timeout_s=s.http_timeout_s) if s.dedupe_llm else None
-        return DedupeStage(EntityResolver(state), judge, log.write)
+        return DedupeStage(resolver, judge, log.write)
+
+    async def decisions_factory(rt) -> ReviewDecisionStage:
+        from stages.dedupe.review import DedupeLog
+
+        return ReviewDecisionStage(resolver, DedupeLog(await rt.pool()).write)
 
     rt.stage_agent(factory, LEADS_ENRICHED, "dedupe")
+    rt.stage_agent(decisions_factory, DEDUPE_DECISIONS, "dedupe-decisions")

@@ -293,9 +293,27 @@ def review_list(limit: int = typer.Option(50)) -> None:
 
 @review_cli.command("accept")
 def review_accept(item_id: int) -> None:
-    """Mark a pair as the same business."""
-    item = _with_review_queue(lambda q: q.accept(item_id))
-    console.print(f"accepted {item_id}" if item else f"[red]no pending item {item_id}[/red]")
+    """Mark a pair as the same business; the dedupe stage merges the two entities."""
+    import orjson
+
+    from leadstream.producer import LeadProducer
+    from streams.topology import DEDUPE_DECISIONS
+
+    async def accept(queue):
+        item = await queue.accept(item_id)
+        if item is None:
+            return None
+        geo = await queue.pool.fetchval("SELECT geo_key FROM leads WHERE lead_id = $1", item["lead_id"])
+        decision = {"review_id": item_id, "lead_id": item["lead_id"], "entity_id": item["entity_id"],
+                    "candidate_entity_id": item["candidate_entity_id"]}
+        s = get_settings()
+        async with LeadProducer(s.kafka_broker, s.topic_prefix) as producer:
+            await producer.send(DEDUPE_DECISIONS, (geo or "unknown").encode(), orjson.dumps(decision), item["lead_id"])
+        return item
+
+    item = _with_review_queue(accept)
+    console.print(f"accepted {item_id}: the entities merge in the dedupe stage" if item
+                  else f"[red]no pending item {item_id}[/red]")
 
 
 @review_cli.command("reject")

@@ -104,6 +104,11 @@ class LeadProducer:
             await future
         return len(futures)
 
+    async def send(self, topic: str, key: bytes, value: bytes, lead_id: str = "") -> None:
+        """One message to `topic` (prefixed), with fresh context headers; returns once the broker has it."""
+        headers = make_headers(lead_id, new_trace_id(), now_ms())
+        await (await self.producer.send(self.prefix + topic, value, key=key, headers=list(headers.items())))
+
     async def push_jobs(self, jobs: Iterable[ScrapeJob]) -> int:
         futures = []
         for job in jobs:

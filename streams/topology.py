@@ -25,6 +25,10 @@ LEADS_SCORED = "leads.scored"
 MOCKUPS_REQUESTED = "mockups.requested"
 EMAILS_QUEUED = "emails.queued"
 
+# Internal: operator decisions on gray-zone pairs (`leadstream review accept`),
+# keyed by geography so they reach the partition that owns both entities.
+DEDUPE_DECISIONS = "dedupe.decisions"
+
 LEAD_TOPICS = (LEADS_SCRAPED, LEADS_ENRICHED, LEADS_DEDUPLICATED, LEADS_SCORED, MOCKUPS_REQUESTED, EMAILS_QUEUED)
 
 
@@ -58,4 +62,4 @@ def dead_letter_topic(stage: str) -> str:
 
 
 def all_topics() -> list[str]:
-    return [SCRAPE_REQUESTS, *LEAD_TOPICS, *(dead_letter_topic(s) for s in STAGES)]
+    return [SCRAPE_REQUESTS, *LEAD_TOPICS, DEDUPE_DECISIONS, *(dead_letter_topic(s) for s in STAGES)]

@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from simulator.core import SimConfig, Simulator
 
@@ -66,15 +65,11 @@ def unique() -> str:
 @pytest_asyncio.fixture(scope="session")
 async def simulator():
     """The provider simulator on a loopback port: yields (base_url, Simulator)."""
-    from simulator.app import make_app
+    from simulator.app import start_simulator
 
     sim = Simulator(SimConfig(seed=7))
-    runner = web.AppRunner(make_app(sim))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", sim
+    runner, base_url = await start_simulator(sim)
+    yield base_url, sim
     await runner.cleanup()
 
 
