@@ -25,6 +25,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable, Protocol
 
@@ -78,6 +79,33 @@ def encode_lead(lead: Lead, topic: str = "") -> bytes:
     return orjson.dumps(lead.model_dump(mode="json", exclude_none=True))
 
 
+class InOrderAcks:
+    """Acks events in offset order per partition, whatever order they finish in.
+
+    Faust's consumer assumes acks arrive in order: with acks out of order it
+    can commit past an offset that is still in flight (faust-streaming 0.15.3,
+    `Consumer._new_offset`: the gap check is skipped before the first commit
+    and is off by one after it), and a crash would then lose that event. So a
+    finished event waits here until every earlier event of its partition is
+    finished too.
+    """
+
+    def __init__(self, ack: Callable[[Any], Awaitable[Any]]) -> None:
+        self.ack = ack
+        self.pending: dict[Any, deque[list]] = {}
+
+    def track(self, event: Any) -> list:
+        entry = [event, False]
+        self.pending.setdefault(event.message.tp, deque()).append(entry)
+        return entry
+
+    async def done(self, entry: list) -> None:
+        entry[1] = True
+        queue = self.pending[entry[0].message.tp]
+        while queue and queue[0][1]:
+            await self.ack(queue.popleft()[0])
+
+
 class StageRunner:
     """Runs one stage's batches. Owned by that stage's agent."""
 
@@ -98,6 +126,7 @@ class StageRunner:
         self.semaphore = asyncio.Semaphore(concurrency)
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()
+        self._acks: InOrderAcks | None = None
         self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
 
     async def process_batch(self, events: Iterable[Any], envelopes: list[Envelope] | None = None) -> None:
@@ -148,19 +177,22 @@ class StageRunner:
         """Streaming mode (unordered stages): handle `event` in the background, ack it when done.
 
         Waits for a free slot first, so at most `concurrency` events are in
-        flight (backpressure). Events finish out of order; Faust commits only
-        up to the lowest unacked offset, so a crash replays what was in flight.
-        A slow website delays only its own lead, not a whole batch.
+        flight (backpressure). A slow website delays only its own lead, not a
+        whole batch. Events finish out of order but are acked in offset order
+        per partition (`InOrderAcks`), so a crash replays everything unfinished.
         """
         await self._slots.acquire()
-        task = asyncio.create_task(self._handle_and_ack(event, ack))
+        if self._acks is None:
+            self._acks = InOrderAcks(ack)
+        entry = self._acks.track(event)
+        task = asyncio.create_task(self._handle_and_ack(event, entry))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle_and_ack(self, event: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
+    async def _handle_and_ack(self, event: Any, entry: list) -> None:
         try:
             await self.process_batch([event])
-            await ack(event)
+            await self._acks.done(entry)
         except asyncio.CancelledError:
             raise  # shutting down: not acked, so it is redelivered
         except Exception:  # process_batch handles event errors itself; this is a bug: keep the offset uncommitted
