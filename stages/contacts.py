@@ -115,6 +115,34 @@ def visible_text(html: str) -> str:
     return html_lib.unescape(_TAG.sub(" ", " ".join(pieces)))
 
 
+_AT_SIGN = re.compile("@")
+_AT_WORD = re.compile(r"\bat\b", re.I)
+_BEFORE, _AFTER = 80, 320  # room for a 64-char local part and a long domain around the anchor
+
+
+def _find_near(pattern: re.Pattern, text: str, anchors) -> list:
+    """`pattern.findall`, but only in windows around `anchors` (every match contains one).
+
+    Scanning a whole page with an email regex tries a match at every word
+    character; most pages have a handful of "@" or "at" tokens. Windows are
+    merged so no match is cut or found twice; `finditer(pos, endpos)` keeps
+    lookbehind context at a window's start.
+    """
+    found: list = []
+    window_start = window_end = -1
+    for anchor in anchors:
+        start, end = max(0, anchor - _BEFORE), min(len(text), anchor + _AFTER)
+        if start <= window_end:
+            window_end = max(window_end, end)
+            continue
+        if window_end >= 0:
+            found.extend(m.groups() for m in pattern.finditer(text, window_start, window_end))
+        window_start, window_end = start, end
+    if window_end >= 0:
+        found.extend(m.groups() for m in pattern.finditer(text, window_start, window_end))
+    return found
+
+
 def find_emails(html: str) -> list[FoundEmail]:
     """Every distinct contactable address on the page, in order of first appearance."""
     html = html[:MAX_SCAN_CHARS]
@@ -125,9 +153,9 @@ def find_emails(html: str) -> list[FoundEmail]:
         if decoded := decode_cfemail(hex_a or hex_b):
             candidates.append((decoded, "cfemail"))
     text = visible_text(html)
-    for local, domain in EMAIL_RE.findall(text):
+    for local, domain in _find_near(EMAIL_RE, text, (m.start() for m in _AT_SIGN.finditer(text))):
         candidates.append((f"{local}@{domain}", "text"))
-    for local, domain in _OBFUSCATED.findall(text):
+    for local, domain in _find_near(_OBFUSCATED, text, (m.start() for m in _AT_WORD.finditer(text))):
         domain = re.sub(_DOT, ".", domain, flags=re.I)
         candidates.append((f"{local}@{domain}", "obfuscated"))
     seen: dict[str, FoundEmail] = {}
