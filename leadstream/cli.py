@@ -321,3 +321,39 @@ def review_reject(item_id: int) -> None:
     """Mark a pair as different businesses."""
     item = _with_review_queue(lambda q: q.reject(item_id))
     console.print(f"rejected {item_id}" if item else f"[red]no pending item {item_id}[/red]")
+
+
+@cli.command("enrich-url")
+def enrich_url(
+    url: str = typer.Argument(..., help="A business website."),
+    as_json: bool = typer.Option(False, "--json", help="Print the enrichment as JSON."),
+) -> None:
+    """Enrich one website as the stage would (same fetcher, guard, fingerprints) and show what it found or why not."""
+    from providers.web import WebFetcher
+    from schemas import Lead
+    from stages.enrich import Enricher
+    from stages.techdetect import TechDetector
+
+    s = get_settings()
+
+    async def run():
+        fetcher = WebFetcher(proxy=s.web_proxy, timeout_s=s.http_timeout_s, max_bytes=s.max_page_bytes,
+                             per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist_list)
+        try:
+            lead = Lead(lead_id="ld_cli", geo_key="unknown", source="cli", name=url, website=url)
+            return await Enricher(fetcher, TechDetector.from_file(s.technologies_file)).enrich(lead)
+        finally:
+            await fetcher.aclose()
+
+    enrichment = asyncio.run(run())
+    if as_json:
+        print(enrichment.model_dump_json(indent=2, exclude_none=True))
+        return
+    console.print(f"status: [bold]{enrichment.status}[/bold]" + (f" — {enrichment.reason}" if enrichment.reason else ""))
+    for tech in enrichment.tech:
+        console.print(f"  tech: {tech.name} {tech.version or ''} ({', '.join(tech.categories)})")
+    if enrichment.performance:
+        console.print(f"  performance: {enrichment.performance.model_dump(exclude_none=True)}")
+    for contact in enrichment.contacts:
+        console.print(f"  contact: {contact.email} ({contact.kind}, {contact.source})")
+    console.print(f"  modern_site: {enrichment.modern_site}")
