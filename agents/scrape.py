@@ -1,13 +1,15 @@
 """Scrape: a ZIP × vertical job → one lead per business found, into leads.scraped.
 
-Lead ids derive from the source ids, so running a job again produces the same
-ids: the system of record upserts them and dedupe recognizes them, so a re-run
-creates no duplicate leads.
+A business found by several sources becomes one lead carrying every source id
+(`stages.scrape.merge_sources`). Lead ids derive from the source ids, so
+running a job again produces the same ids: the system of record upserts them
+and dedupe recognizes them, so a re-run creates no duplicate leads.
 """
 
 from __future__ import annotations
 
 from schemas import Lead, ScrapeJob
+from stages.scrape import merge_sources
 from streams.envelope import Envelope, new_trace_id, now_ms
 from streams.stage import InvalidMessage, Output, Stage
 from streams.topology import LEADS_SCRAPED, SCRAPE_REQUESTS
@@ -30,21 +32,15 @@ class ScrapeStage(Stage[ScrapeJob]):
             raise InvalidMessage(f"not a valid scrape job: {exc}") from exc
 
     async def handle(self, job: ScrapeJob, envelope: Envelope) -> list[Output]:
-        outputs: list[Output] = []
-        seen: set[str] = set()
         unknown = sorted(set(job.sources) - set(self.searchers))
         if unknown:
             raise InvalidMessage(f"unknown sources {unknown}; known: {sorted(self.searchers)}")
+        found = []
         for source in job.sources:
-            searcher = self.searchers[source]
-            for raw in await searcher.search(job.zip, job.vertical, job.max_results):
-                lead = Lead.from_raw(raw)
-                if lead.lead_id in seen:
-                    continue
-                seen.add(lead.lead_id)
-                # Each business starts its own trace and clock: its latency is its own.
-                outputs.append(Output(lead, topics=(LEADS_SCRAPED,), trace_id=new_trace_id(), ingest_ms=now_ms()))
-        return outputs
+            found.extend(await self.searchers[source].search(job.zip, job.vertical, job.max_results))
+        # One lead per business; each starts its own trace and clock: its latency is its own.
+        return [Output(Lead.from_raw(raw), topics=(LEADS_SCRAPED,), trace_id=new_trace_id(), ingest_ms=now_ms())
+                for raw in merge_sources(found)]
 
 
 def register(rt) -> None:

@@ -1,0 +1,42 @@
+"""The scrape stage against the simulator's Yelp and Google APIs: one lead per business, re-runs are stable."""
+
+from __future__ import annotations
+
+import orjson
+
+from agents.scrape import ScrapeStage
+from providers.search import GooglePlacesSearch, YelpSearch
+from schemas import RawLead
+from stages.scrape import merge_sources
+from streams.envelope import Envelope
+
+
+def stage(base_url: str) -> ScrapeStage:
+    return ScrapeStage({"yelp": YelpSearch(base_url, "sim-key"), "google": GooglePlacesSearch(base_url, "sim-key")})
+
+
+async def test_a_business_in_both_sources_becomes_one_lead_with_both_ids(fresh_sim):
+    base_url, _ = fresh_sim
+    scrape = stage(base_url)
+    job = scrape.decode(Envelope(payload=orjson.dumps({"zip": "98908", "vertical": "hvac", "max_results": 60})))
+    first = await scrape.handle(job, Envelope(payload=b""))
+    again = await scrape.handle(job, Envelope(payload=b""))
+    await scrape.stop()
+    leads = [o.lead for o in first]
+    assert len({lead.lead_id for lead in leads}) == len(leads)
+    both = [lead for lead in leads if set(lead.source_ids) == {"yelp", "google"}]
+    assert both, "the simulator lists most businesses in both sources"
+    assert all(lead.source == "google" for lead in both)  # Google outranks Yelp
+    phones = [lead.phone[-10:] for lead in leads if lead.phone]
+    assert len(phones) == len(set(phones))  # no business twice
+    assert [o.lead.lead_id for o in again] == [lead.lead_id for lead in leads]  # a re-run makes the same leads
+
+
+def test_merge_keeps_the_best_field_from_each_source():
+    yelp = RawLead(source="yelp", source_ids={"yelp": "y1"}, name="Acme HVAC", zip="98908", phone="(509) 555-0101",
+                   street="1 Main St")
+    google = RawLead(source="google", source_ids={"google": "g1"}, name="Acme Heating & Air", zip="98908",
+                     phone="+15095550101", website="http://acmehvac.com/")
+    [merged] = merge_sources([yelp, google])
+    assert merged.source_ids == {"yelp": "y1", "google": "g1"}
+    assert (merged.name, merged.website, merged.street) == ("Acme Heating & Air", "http://acmehvac.com/", "1 Main St")
