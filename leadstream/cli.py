@@ -82,22 +82,35 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="C
 
 @cli.command()
 def scrape(
-    zip_code: str = typer.Argument(..., metavar="ZIP"), vertical: str = typer.Argument(...),
+    zip_code: Optional[str] = typer.Argument(None, metavar="[ZIP]"),
+    vertical: Optional[str] = typer.Argument(None, metavar="[VERTICAL]"),
+    campaign: Optional[Path] = typer.Option(None, help="YAML of verticals × metros (see leadstream/defaults/campaign.yaml)."),
     max_results: int = typer.Option(100),
 ) -> None:
-    """Queue one ZIP × vertical scrape job."""
+    """Queue scrape jobs: one ZIP × vertical, or every job of a campaign file."""
     from leadstream.producer import LeadProducer
     from schemas import ScrapeJob
+    from schemas.campaign import CampaignError, load_campaign
 
     settings = get_settings()
-    job = ScrapeJob(zip=zip_code, vertical=vertical, max_results=max_results)
+    if campaign:
+        try:
+            jobs = load_campaign(campaign).jobs()
+        except CampaignError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2)
+    elif zip_code and vertical:
+        jobs = [ScrapeJob(zip=zip_code, vertical=vertical, max_results=max_results)]
+    else:
+        console.print("[red]give ZIP and VERTICAL, or --campaign FILE[/red]")
+        raise typer.Exit(2)
 
     async def push() -> None:
         async with LeadProducer(settings.kafka_broker, settings.topic_prefix) as producer:
-            await producer.push_jobs([job])
+            await producer.push_jobs(jobs)
 
     asyncio.run(push())
-    console.print(f"queued {job.job_id}")
+    console.print(f"queued {len(jobs)} job(s): {', '.join(j.job_id for j in jobs)}")
 
 
 @cli.command()

@@ -1,0 +1,28 @@
+"""Campaign files: the default is valid; a bad one names the file, the line and the problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadstream.settings import PACKAGE_DIR
+from schemas.campaign import CampaignError, load_campaign
+
+
+def test_default_campaign_is_the_documented_example():
+    jobs = load_campaign(PACKAGE_DIR / "defaults" / "campaign.yaml").jobs()
+    assert sorted((j.zip, j.vertical) for j in jobs) == sorted(
+        (z, v) for z in ("10002", "98908", "46032") for v in ("hvac", "plumber", "vet"))
+
+
+def test_bad_campaign_reports_file_and_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("verticals: [hvac]\nmetros:\n  - name: Yakima\n    zips: [98908]\nmax_results: 5000\ncolour: red\n")
+    with pytest.raises(CampaignError) as info:
+        load_campaign(path)
+    text = str(info.value)
+    assert f"{path}:4: metros.0.zips" in text  # unquoted ZIP parsed as a number
+    assert f"{path}:5: max_results" in text
+    assert f"{path}:1: colour: Extra inputs are not permitted" in text  # an unknown key: reported at its mapping
+    path.write_text("verticals: [hvac\n")
+    with pytest.raises(CampaignError, match=r"c.yaml:\d+: YAML syntax"):
+        load_campaign(path)
