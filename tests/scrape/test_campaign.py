@@ -20,9 +20,9 @@ def test_bad_campaign_reports_file_and_line(tmp_path):
     with pytest.raises(CampaignError) as info:
         load_campaign(path)
     text = str(info.value)
-    assert f"{path}:4: metros.0.zips" in text  # unquoted ZIP parsed as a number
+    assert f"{path}:4: metros.0.zips.0" in text  # an unquoted ZIP is read as a number
     assert f"{path}:5: max_results" in text
-    assert f"{path}:1: colour: Extra inputs are not permitted" in text  # an unknown key: reported at its mapping
+    assert f"{path}:6: colour: Extra inputs are not permitted" in text
     path.write_text("verticals: [hvac\n")
     with pytest.raises(CampaignError, match=r"c.yaml:\d+: YAML syntax"):
         load_campaign(path)
