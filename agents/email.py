@@ -37,6 +37,24 @@ class EmailStage(Stage[Lead]):
         return [Output(lead, terminal=state, reason=reason)]
 
 
+def send_guards(pool, s):
+    """Deliverability guards from the settings, or None when LEADSTREAM_EMAIL_GUARDS is off."""
+    if not s.email_guards:
+        return None
+    from datetime import date
+
+    from stages.email_guards import SendGuards
+
+    start, _, end = s.email_window_hours.partition("-")
+    return SendGuards(
+        pool, daily_cap=s.email_daily_cap, per_domain_daily_cap=s.email_per_domain_cap,
+        warmup=[int(x) for x in s.email_warmup.split(",") if x.strip()],
+        first_send_date=date.fromisoformat(s.email_first_send_date) if s.email_first_send_date else date.today(),
+        window_start_hour=int(start), window_end_hour=int(end or 24), bounce_pause=s.email_bounce_pause,
+        spam_pause=s.email_spam_pause, sender_tz=s.email_sender_tz,
+    )
+
+
 def register(rt) -> None:
     from providers.sendgrid import SendGridMailer
     from storage.outbox import Outbox
@@ -45,6 +63,7 @@ def register(rt) -> None:
         s = rt.settings
         composer = Composer(s.from_name, s.postal_address, s.unsubscribe_base_url, s.unsubscribe_secret, s.campaign_step)
         mailer = SendGridMailer(s.sendgrid_base_url, s.sendgrid_api_key, s.from_email, s.from_name, s.http_timeout_s)
-        return EmailStage(EmailDelivery(Outbox(await rt.pool()), mailer, composer))
+        pool = await rt.pool()
+        return EmailStage(EmailDelivery(Outbox(pool), mailer, composer, guards=send_guards(pool, s)))
 
     rt.stage_agent(factory, EMAILS_QUEUED, "email")

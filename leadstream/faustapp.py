@@ -53,4 +53,10 @@ def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App
     runtime = WorkerRuntime(app, settings)
     app.leadstream_runtime = runtime  # type: ignore[attr-defined]
     register_stages(runtime, stages or settings.stage_list)
+    if "email" in (stages or settings.stage_list):  # compliance endpoints live with the email stage
+        from leadstream.webhooks import routes
+
+        app.web.web_app.add_routes(routes(
+            runtime.pool, unsubscribe_secret=settings.unsubscribe_secret,
+            webhook_public_key=settings.sendgrid_webhook_public_key or None))
     return app

@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     postal_address: str = Field("leadstream, 100 Main St, Springfield, IL 62701", description="CAN-SPAM postal address in every footer.")
     unsubscribe_base_url: str = Field("https://leadstream.example/u", description="Base of one-click unsubscribe links.")
     unsubscribe_secret: str = Field("change-me", description="HMAC key for unsubscribe tokens.")
+    sendgrid_webhook_public_key: str = Field("", description="SendGrid Event Webhook verification key (base64 DER); empty: webhook not mounted.")
+    email_guards: bool = Field(False, description="Enforce the deliverability guards below (caps, warm-up, send window, auto-pause).")
+    email_daily_cap: int = Field(2000, ge=0, description="Emails per day, all domains.")
+    email_per_domain_cap: int = Field(200, ge=0, description="Emails per day to one recipient domain.")
+    email_warmup: str = Field("50,100,200,400,800", description="Daily caps for the first days of sending (warm-up ramp).")
+    email_first_send_date: str = Field("", description="Day the warm-up started (YYYY-MM-DD); empty: today.")
+    email_window_hours: str = Field("9-17", description="Send window in the recipient's local time, start-end hours.")
+    email_sender_tz: str = Field("America/New_York", description="Sender's zone: the day for caps, and the fallback recipient zone.")
+    email_bounce_pause: float = Field(0.02, description="Pause sending while the hard-bounce rate over the window exceeds this.")
+    email_spam_pause: float = Field(0.001, description="Pause sending while the spam-report rate over the window exceeds this.")
 
     @property
     def stage_list(self) -> list[str]:

@@ -19,6 +19,7 @@ from providers.http import PermanentProviderError, TransientProviderError
 from providers.sendgrid import InlineImage, OutgoingEmail, SendGridMailer, SendOutcomeUnknown
 from schemas import EmailOutcome, Lead, TerminalState
 from storage.outbox import Outbox
+from streams.stage import Deferred
 
 _env = Environment(loader=PackageLoader("stages", "templates/email"), autoescape=select_autoescape(["html", "j2"]))
 
@@ -98,12 +99,23 @@ def _problems(lead: Lead) -> list[str]:
     return found
 
 
+def _recipient_tz(state: str | None) -> str | None:
+    from stages.email_guards import timezone_for_state
+
+    try:
+        return timezone_for_state(state) if state else None
+    except KeyError:
+        return None
+
+
 class EmailDelivery:
     """Sends one lead's email exactly once per idempotency key."""
 
-    def __init__(self, outbox: Outbox, mailer: SendGridMailer, composer: Composer, reconcile_after_s: float = 5.0) -> None:
+    def __init__(self, outbox: Outbox, mailer: SendGridMailer, composer: Composer, reconcile_after_s: float = 5.0,
+                 guards=None) -> None:
         self.outbox, self.mailer, self.composer = outbox, mailer, composer
         self.reconcile_after_s = reconcile_after_s
+        self.guards = guards  # stages.email_guards.SendGuards, or None
 
     async def deliver(self, lead: Lead, mockup_png: bytes | None) -> tuple[TerminalState, str | None, EmailOutcome | None]:
         to = lead.best_email()
@@ -113,6 +125,10 @@ class EmailDelivery:
         reason = await self.outbox.suppression_reason(to)
         if reason:
             return TerminalState.suppressed, reason, EmailOutcome(idempotency_key=key, status="suppressed", to=to)
+        if self.guards is not None:  # checked before the claim: a deferred email never holds its key
+            decision = await self.guards.check(to, _recipient_tz(lead.state))
+            if not decision.allowed:
+                raise Deferred(f"sending deferred: {decision.reason}", decision.retry_after_s)
         entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
         if entry is None:  # another lead already wrote to this person in this step
             return TerminalState.suppressed, "already_contacted", EmailOutcome(idempotency_key=key, status="suppressed", to=to)

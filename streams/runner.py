@@ -14,6 +14,7 @@ Errors:
 - Infrastructure errors (PostgreSQL or Redis unreachable) → retried without a
   limit: dead-lettering a whole outage would lose nothing but would bury
   good leads; waiting keeps them in Kafka.
+- `Deferred` (a send cap, a paused sender) → waits and asks again, without limit.
 - Any other exception is a bug or a permanent failure → dead letter.
 """
 
@@ -38,7 +39,7 @@ from schemas import Lead, RawLead
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from streams import metrics
 from streams.envelope import H_DLQ_REASON, Envelope, make_headers, now_ms
-from streams.stage import InvalidMessage, Output, Stage, _short
+from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
 from streams.topology import LEADS_SCRAPED, dead_letter_topic
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ try:  # redis is optional for stages that do not use it
     INFRA_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 except ImportError:  # pragma: no cover
     pass
+
+
+MAX_DEFER_SLEEP_S = 60.0  # re-check a deferral at least this often (a pause can clear early)
 
 
 class Sender(Protocol):
@@ -220,6 +224,10 @@ class StageRunner:
                 if attempt >= self.retry.max_attempts:
                     return self._letter(env, type(exc).__name__, f"gave up after {attempt} attempts: {exc}", attempt, item)
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after_s))
+            except Deferred as exc:
+                attempt -= 1  # waiting for permission is not a failed attempt
+                metrics.RETRIES.labels(stage.name, "Deferred").inc()
+                await asyncio.sleep(min(max(exc.retry_after_s, 1.0), MAX_DEFER_SLEEP_S))
             except INFRA_ERRORS as exc:
                 metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
                 log.warning("%s: infrastructure error, retrying (lead %s): %r", stage.name, env.lead_id, exc)

@@ -31,6 +31,18 @@ class InvalidMessage(ValueError):
     """The message can never be processed (bad payload): dead-letter it at once."""
 
 
+class Deferred(Exception):
+    """The stage may not act on this event yet (a send cap, a paused sender): retry later, never dead-letter.
+
+    The event keeps its slot and stays unacked, so a stage whose slots are all
+    deferred stops consuming: the work stays queued in Kafka, nothing is dropped.
+    """
+
+    def __init__(self, reason: str, retry_after_s: float = 30.0) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
 class Stage(Generic[T]):
     """Base class: override `handle`; override `decode` when the input is not a Lead."""
 

@@ -112,3 +112,21 @@ async def test_refusals_map_to_retry_or_failure(pool, fresh_sim):
     with pytest.raises(PermanentProviderError):
         await bad.deliver(lead("ld_f", "f@acme.com"), None)
     assert await pool.fetchval("SELECT status FROM email_outbox WHERE lead_id = 'ld_f'") == "failed"
+
+
+async def test_guards_defer_before_claiming_so_nothing_is_dropped(pool, fresh_sim):
+    from datetime import date
+
+    from stages.email_guards import SendGuards
+    from streams.stage import Deferred
+
+    base_url, sim = fresh_sim
+    sender = delivery(pool, base_url)
+    sender.guards = SendGuards(pool, daily_cap=0, per_domain_daily_cap=10, warmup=[], first_send_date=date.today(),
+                               window_start_hour=0, window_end_hour=24)
+    with pytest.raises(Deferred, match="cap"):
+        await sender.deliver(lead("ld_g", "g@acme.com"), None)
+    assert await pool.fetchval("SELECT count(*) FROM email_outbox") == 0  # the key stays free
+    sender.guards.daily_cap = 10
+    state, _, outcome = await sender.deliver(lead("ld_g", "g@acme.com"), None)
+    assert state == TerminalState.emailed and outcome.status == "sent"
