@@ -1,0 +1,107 @@
+"""One provider call with every guard, in the order that wastes nothing:
+
+1. cache hit → return it (ledger: hit, cost 0) — no budget, breaker or slot used;
+2. budget spent → `ProviderPaused` (permanent for today: pause the provider);
+3. circuit open → `ProviderUnavailable` (transient, retry_after_s = time to half-open);
+4. take a shared rate-limit slot (waits; `TransientProviderError` on timeout);
+5. call the adapter; a 429's Retry-After travels on the `TransientProviderError`
+   it raises, and the stage runner backs off by it (with jitter);
+6. breaker learns the outcome; an answered call goes to the ledger with its
+   cost and its result to the cache.
+
+Failed calls are not written to the ledger: providers bill answered requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Generic, TypeVar
+
+from providers.breaker import CircuitBreaker
+from providers.cache import ResponseCache
+from providers.ledger import BudgetGuard, CostLedger
+from providers.limits import SharedRateLimiter
+
+T = TypeVar("T")
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class Guarded(Generic[T]):
+    """Wraps `call` (an adapter's bound coroutine method) for `provider`.
+
+    `cost_usd` is a fixed price per answered call or a function of the result.
+    `encode`/`decode` turn the result into bytes or a JSON-able dict/list for the
+    cache and back; `cache_key` builds the key from the call's arguments (by
+    default: `operation` plus the arguments, which must then be JSON-able).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        call: Callable[..., Awaitable[T]],
+        *,
+        limiter: SharedRateLimiter | None = None,
+        breaker: CircuitBreaker | None = None,
+        ledger: CostLedger | None = None,
+        budget: BudgetGuard | None = None,
+        cache: ResponseCache | None = None,
+        operation: str | None = None,
+        cost_usd: float | Callable[[T], float] = 0.0,
+        encode: Callable[[T], bytes | dict | list] = _identity,
+        decode: Callable[[Any], T] = _identity,
+        cache_key: Callable[..., Any] | None = None,
+        rate_key: str = "",
+        acquire_timeout_s: float = 30.0,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation or getattr(call, "__name__", "call")
+        self._call = call
+        self.limiter, self.breaker, self.ledger, self.budget, self.cache = limiter, breaker, ledger, budget, cache
+        self._cost = cost_usd
+        self._encode, self._decode = encode, decode
+        self._cache_key = cache_key or (lambda *args, **kwargs: [self.operation, list(args), kwargs])
+        self.rate_key = rate_key
+        self.acquire_timeout_s = acquire_timeout_s
+
+    async def __call__(self, *args: Any, lead_id: str | None = None, **kwargs: Any) -> T:
+        key = None
+        if self.cache is not None and self.cache.enabled(self.provider):
+            key = self._cache_key(*args, **kwargs)
+            cached = await self.cache.get(self.provider, key)
+            if cached is not None:
+                await self._record(0.0, True, lead_id)
+                return self._decode(cached)
+        if self.budget is not None:
+            await self.budget.check(self.provider)
+        result = await self._send(args, kwargs)
+        await self._record(self._cost(result) if callable(self._cost) else self._cost, False, lead_id)
+        if key is not None:
+            await self.cache.set(self.provider, key, self._encode(result))
+        return result
+
+    async def _send(self, args: tuple, kwargs: dict) -> T:
+        breaker = self.breaker
+        if breaker is not None:
+            breaker.before_call()
+        try:
+            if self.limiter is not None:
+                await self.limiter.acquire(self.rate_key, self.acquire_timeout_s)
+        except BaseException:
+            if breaker is not None:
+                breaker.abandon()  # nothing was sent: free the half-open trial
+            raise
+        try:
+            result = await self._call(*args, **kwargs)
+        except BaseException as exc:
+            if breaker is not None:
+                breaker.settle(exc)
+            raise
+        if breaker is not None:
+            breaker.settle(None)
+        return result
+
+    async def _record(self, cost_usd: float, hit: bool, lead_id: str | None) -> None:
+        if self.ledger is not None:
+            await self.ledger.record(self.provider, self.operation, cost_usd, hit, lead_id)

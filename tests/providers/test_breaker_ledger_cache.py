@@ -1,0 +1,168 @@
+"""Circuit breaker, cost ledger with budget caps and response cache around the
+real search adapter, against the simulator over HTTP, real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from providers.breaker import BreakerState, CircuitBreaker, ProviderUnavailable
+from providers.cache import ResponseCache
+from providers.guarded import Guarded
+from providers.http import TransientProviderError
+from providers.ledger import BudgetGuard, CostLedger, ProviderPaused
+from providers.limits import SharedRateLimiter
+from providers.search import YelpSearch
+from schemas.lead import RawLead
+from simulator.world_places import KNOWN_ZIPS
+from storage.db import create_pool, migrate
+
+pytestmark = pytest.mark.services
+
+ZIPS = sorted(KNOWN_ZIPS)
+
+
+@pytest.fixture
+async def pool(database_url, unique):
+    schema = f"costs_{unique}"
+    admin = await create_pool(database_url, size=1)
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    pool = await create_pool(database_url, size=2, schema=schema)
+    await migrate(pool)
+    yield pool
+    await pool.close()
+    await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await admin.close()
+
+
+@pytest.fixture
+async def yelp(fresh_sim):
+    client = YelpSearch(fresh_sim[0], "test-key", timeout_s=5)
+    yield client
+    await client.aclose()
+
+
+def encode_leads(leads: list[RawLead]) -> list:
+    return [lead.model_dump(mode="json") for lead in leads]
+
+
+def decode_leads(items: list) -> list[RawLead]:
+    return [RawLead.model_validate(item) for item in items]
+
+
+async def test_breaker_opens_rejects_fast_half_opens_and_closes(fresh_sim, yelp):
+    _, sim = fresh_sim
+    breaker = CircuitBreaker("yelp", failure_threshold=3, window_s=10, open_s=0.6)
+    search = Guarded("yelp", yelp.search, breaker=breaker)
+    sim.config.update({"search": {"down": True}})
+    for _ in range(3):
+        assert breaker.state is BreakerState.closed
+        with pytest.raises(TransientProviderError, match="HTTP 503"):
+            await search(ZIPS[0], "plumber", 5)
+    assert breaker.state is BreakerState.open and sim.counters["search.requests"] == 3
+
+    began = time.monotonic()
+    with pytest.raises(ProviderUnavailable) as caught:
+        await search(ZIPS[0], "plumber", 5)
+    assert time.monotonic() - began < 0.05 and sim.counters["search.requests"] == 3   # nothing sent
+    assert 0 < caught.value.retry_after_s <= 0.6
+
+    await asyncio.sleep(0.65)
+    assert breaker.state is BreakerState.half_open
+    with pytest.raises(TransientProviderError, match="HTTP 503"):                     # trial fails: open again
+        await search(ZIPS[0], "plumber", 5)
+    assert breaker.state is BreakerState.open and sim.counters["search.requests"] == 4
+
+    sim.config.update({"search": {"down": False, "latency_median_ms": 150, "latency_p95_ms": 150}})
+    await asyncio.sleep(0.65)
+    trial = asyncio.create_task(search(ZIPS[0], "plumber", 5))
+    await asyncio.sleep(0.02)                                        # the trial is in flight...
+    with pytest.raises(ProviderUnavailable):                         # ...so a second call is refused
+        await search(ZIPS[1], "plumber", 5)
+    assert await trial and breaker.state is BreakerState.closed
+    assert sim.counters["search.requests"] == 5
+    assert await search(ZIPS[1], "plumber", 5)
+
+
+async def test_failures_outside_the_window_do_not_open(fresh_sim, yelp):
+    _, sim = fresh_sim
+    breaker = CircuitBreaker("yelp", failure_threshold=2, window_s=0.3, open_s=5)
+    sim.config.update({"search": {"down": True}})
+    for _ in range(2):
+        with pytest.raises(TransientProviderError):
+            await breaker.call(yelp.search, ZIPS[0], "plumber", 5)
+        await asyncio.sleep(0.35)
+    assert breaker.state is BreakerState.closed
+
+
+async def test_budget_cap_pauses_its_provider_and_ledger_has_a_row_per_call(fresh_sim, yelp, pool):
+    _, sim = fresh_sim
+    ledger = CostLedger(pool, batch_size=2, flush_interval_s=60)
+    budget = BudgetGuard(pool, {"yelp": 0.025, "google": 1.0}, ledger=ledger, refresh_s=60)
+    search = Guarded("yelp", yelp.search, ledger=ledger, budget=budget, operation="search", cost_usd=0.01)
+    for zip_code in ZIPS[:3]:
+        assert await search(zip_code, "plumber", 5, lead_id=f"ld_{zip_code}")
+    assert ledger.pending() == 1                                  # batch of 2 written, 1 buffered
+    with pytest.raises(ProviderPaused, match="daily budget"):
+        await search(ZIPS[3], "plumber", 5)
+    assert sim.counters["search.requests"] == 3                   # the paused call never went out
+    assert not await budget.allowed("yelp") and await budget.allowed("google") and await budget.allowed("openai")
+
+    assert await ledger.flush() == 1
+    rows = await pool.fetch("SELECT provider, operation, cost_usd::float8 AS cost, hit, lead_id FROM provider_calls ORDER BY id")
+    assert [(r["provider"], r["operation"], r["cost"], r["hit"], r["lead_id"]) for r in rows] == [
+        ("yelp", "search", 0.01, False, f"ld_{z}") for z in ZIPS[:3]]
+
+    # Another worker (fresh guard, nothing buffered) sees the same spend in the table.
+    other = BudgetGuard(pool, {"yelp": 0.025})
+    assert await other.spent_today("yelp") == pytest.approx(0.03)
+    assert not await other.allowed("yelp")
+    assert await BudgetGuard(pool, {"yelp": 0.05}).allowed("yelp")
+
+
+async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, pool, redis_url, unique):
+    _, sim = fresh_sim
+    cache = ResponseCache(redis_url, {"yelp": 1}, prefix=f"test:{unique}")
+    ledger = CostLedger(pool, batch_size=100)
+    search = Guarded("yelp", yelp.search, cache=cache, ledger=ledger, operation="search", cost_usd=0.02,
+                     encode=encode_leads, decode=decode_leads,
+                     limiter=SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second"))
+    try:
+        first = await search(ZIPS[0], "plumber", 5, lead_id="ld_a")
+        again = await search(ZIPS[0], "plumber", 5, lead_id="ld_b")
+        assert first and again == first
+        assert sim.counters["search.requests"] == 1                 # the hit never reached the provider
+        await search(ZIPS[1], "plumber", 5)                          # other arguments: a miss
+        assert sim.counters["search.requests"] == 2
+        await asyncio.sleep(1.1)                                     # the 1 s TTL passed: a miss again
+        await search(ZIPS[0], "plumber", 5)
+        assert sim.counters["search.requests"] == 3
+        await ledger.flush()
+        rows = await pool.fetch("SELECT cost_usd::float8 AS cost, hit, lead_id FROM provider_calls ORDER BY id")
+        assert [(r["cost"], r["hit"], r["lead_id"]) for r in rows] == [
+            (0.02, False, "ld_a"), (0.0, True, "ld_b"), (0.02, False, None), (0.02, False, None)]
+    finally:
+        await cache.aclose()
+
+
+async def test_cache_values_and_in_process_fallback(redis_url, unique):
+    shared = ResponseCache(redis_url, {"web": 30}, prefix=f"test:{unique}")
+    local = ResponseCache("", {"web": 30}, max_local_entries=2)
+    try:
+        for cache in (shared, local):
+            assert await cache.get("web", "https://a.example/") is None
+            await cache.set("web", "https://a.example/", b"<html>a</html>")
+            await cache.set("web", {"url": "b", "ua": "x"}, {"status": 200, "body": "b"})
+            await cache.set("yelp", "no-ttl", b"never stored")
+            assert await cache.get("web", "https://a.example/") == b"<html>a</html>"
+            assert await cache.get("web", {"ua": "x", "url": "b"}) == {"status": 200, "body": "b"}   # key order ignored
+            assert await cache.get("yelp", "no-ttl") is None
+        await local.set("web", "c", b"c")                            # over 2 entries: the least recent goes
+        assert await local.get("web", "https://a.example/") is None
+        keys = [k async for k in shared._redis.scan_iter(f"test:{unique}:*")]
+        assert len(keys) == 2 and all(b"a.example" not in k for k in keys)   # hashed keys
+        assert 0 < await shared._redis.ttl(keys[0]) <= 30
+    finally:
+        await shared.aclose()
