@@ -11,19 +11,23 @@ from __future__ import annotations
 from schemas import Lead, ScrapeJob
 from stages.scrape import merge_sources
 from streams.envelope import Envelope, new_trace_id, now_ms
-from streams.stage import InvalidMessage, Output, Stage
+from providers.ledger import ProviderPaused
+from streams.stage import Deferred, InvalidMessage, Output, Stage
 from streams.topology import LEADS_SCRAPED, SCRAPE_REQUESTS
 
 
 class ScrapeStage(Stage[ScrapeJob]):
     name = "scrape"
 
-    def __init__(self, searchers: dict) -> None:
+    def __init__(self, searchers: dict, ledger=None) -> None:
         self.searchers = searchers  # source name → providers.search adapter: async search(zip, vertical, max_results)
+        self.ledger = ledger
 
     async def stop(self) -> None:
         for searcher in self.searchers.values():
             await searcher.aclose()
+        if self.ledger is not None:
+            await self.ledger.flush()
 
     def decode(self, envelope: Envelope) -> ScrapeJob:
         try:
@@ -37,21 +41,61 @@ class ScrapeStage(Stage[ScrapeJob]):
             raise InvalidMessage(f"unknown sources {unknown}; known: {sorted(self.searchers)}")
         found = []
         for source in job.sources:
-            found.extend(await self.searchers[source].search(job.zip, job.vertical, job.max_results))
+            try:
+                found.extend(await self.searchers[source].search(job.zip, job.vertical, job.max_results))
+            except ProviderPaused as exc:  # today's budget is spent: the job waits, it is not dropped
+                raise Deferred(str(exc), retry_after_s=60.0) from exc
         # One lead per business; each starts its own trace and clock: its latency is its own.
         return [Output(Lead.from_raw(raw), topics=(LEADS_SCRAPED,), trace_id=new_trace_id(), ingest_ms=now_ms())
                 for raw in merge_sources(found)]
 
 
+class GuardedSearch:
+    """A search adapter behind the shared guards: cache, budget, circuit breaker, rate limit, cost ledger."""
+
+    def __init__(self, adapter, guarded) -> None:
+        self.adapter, self.guarded = adapter, guarded
+
+    async def search(self, zip_code: str, vertical: str, max_results: int):
+        return await self.guarded(zip_code, vertical, max_results)
+
+    async def aclose(self) -> None:
+        await self.adapter.aclose()
+
+
 def register(rt) -> None:
+    from providers.breaker import CircuitBreaker
+    from providers.cache import ResponseCache
+    from providers.guarded import Guarded
+    from providers.ledger import BudgetGuard, CostLedger
+    from providers.limits import SharedRateLimiter
     from providers.search import GooglePlacesSearch, YelpSearch
+    from schemas import RawLead
 
-    s = rt.settings
-
-    async def factory(_rt) -> ScrapeStage:
-        return ScrapeStage({
+    async def factory(rt) -> ScrapeStage:
+        s = rt.settings
+        pool = await rt.pool()
+        rates, costs = s.pairs(s.provider_rate_limits), s.pairs(s.provider_cost_usd)
+        budgets = {k: float(v) for k, v in s.pairs(s.provider_daily_budget_usd).items()}
+        ledger = CostLedger(pool)
+        budget = BudgetGuard(pool, budgets, ledger=ledger) if budgets else None
+        cache = ResponseCache(s.redis_url, {k: int(v) for k, v in s.pairs(s.provider_cache_ttl_s).items()})
+        adapters = {
             "yelp": YelpSearch(s.yelp_base_url, s.yelp_api_key, s.http_timeout_s),
             "google": GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),
-        })
+        }
+        searchers = {}
+        for name, adapter in adapters.items():
+            guarded = Guarded(
+                name, adapter.search, operation="search", cost_usd=float(costs.get(name, 0.0)), ledger=ledger,
+                budget=budget, cache=cache,
+                limiter=SharedRateLimiter(s.redis_url, provider=name, rate=rates[name]) if name in rates else None,
+                breaker=CircuitBreaker(name, failure_threshold=s.breaker_failures, window_s=s.breaker_window_s,
+                                       open_s=s.breaker_open_s),
+                encode=lambda leads: [lead.model_dump(mode="json") for lead in leads],
+                decode=lambda rows: [RawLead.model_validate(row) for row in rows],
+            )
+            searchers[name] = GuardedSearch(adapter, guarded)
+        return ScrapeStage(searchers, ledger)
 
     rt.stage_agent(factory, SCRAPE_REQUESTS, "scrape")

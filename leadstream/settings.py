@@ -67,6 +67,14 @@ class Settings(BaseSettings):
 
     dedupe_llm: bool = Field(True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review).")
 
+    provider_rate_limits: str = Field("yelp=5/second,google=10/second", description="Per-provider rate limits shared by all workers (through Redis), `name=N/period,…`.")
+    provider_cache_ttl_s: str = Field("yelp=86400,google=86400", description="Per-provider response cache TTLs in seconds, `name=seconds,…`.")
+    provider_cost_usd: str = Field("yelp=0,google=0.032", description="Price of one answered call per provider (cost ledger), `name=usd,…`.")
+    provider_daily_budget_usd: str = Field("", description="Daily spend cap per provider, `name=usd,…`; reaching it pauses the provider.")
+    breaker_failures: int = Field(5, ge=1, description="Transient failures within the window that open a provider's circuit.")
+    breaker_window_s: float = Field(60.0, description="Window for counting those failures.")
+    breaker_open_s: float = Field(30.0, description="How long an open circuit rejects calls before one trial.")
+
     # --- Scoring / mockups / email --------------------------------------
     rules_file: Path = Field(PACKAGE_DIR / "defaults" / "rules.yaml", description="Scoring rules (YAML).")
     mockup_tiers: str = Field("A", description="Tiers whose leads get a mockup before the email.")
@@ -104,6 +112,18 @@ class Settings(BaseSettings):
     @property
     def fetch_allowlist_list(self) -> list[str]:
         return [item.strip() for item in self.fetch_allowlist.split(",") if item.strip()]
+
+    @staticmethod
+    def pairs(text: str) -> dict[str, str]:
+        """`a=1,b=2` → {"a": "1", "b": "2"} (the form of the per-provider settings)."""
+        out = {}
+        for item in text.split(","):
+            if item.strip():
+                name, sep, value = item.partition("=")
+                if not sep:
+                    raise ValueError(f"expected name=value, got {item!r}")
+                out[name.strip()] = value.strip()
+        return out
 
     @property
     def mockup_tier_set(self) -> frozenset[str]:
