@@ -1,0 +1,46 @@
+"""A suppressed address or domain ends the lead before enrichment spends anything on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.enrich import EnrichStage
+from providers.web import WebFetcher
+from schemas import Lead, TerminalState
+from stages.enrich import Enricher
+from stages.techdetect import TechDetector
+from storage.db import create_pool, migrate
+from storage.outbox import Outbox
+from streams.envelope import Envelope
+
+pytestmark = pytest.mark.services
+
+
+async def test_suppressed_leads_are_not_fetched(database_url, unique, fresh_sim):
+    base_url, sim = fresh_sim
+    admin = await create_pool(database_url, size=1)
+    await admin.execute(f'CREATE SCHEMA "supp_{unique}"')
+    pool = await create_pool(database_url, size=2, schema=f"supp_{unique}")
+    fetcher = WebFetcher(proxy=base_url, timeout_s=5, allowlist=[base_url.split("://")[1]])
+    try:
+        await migrate(pool)
+        outbox = Outbox(pool)
+        await outbox.suppress("owner@gone.com", "unsubscribe")
+        await outbox.suppress("*.blocked-domain.com", "blocklist")
+        stage = EnrichStage(Enricher(fetcher, TechDetector.from_file()), outbox.suppression_reason)
+
+        def lead(i: int, **fields) -> Lead:
+            return Lead(lead_id=f"ld_s{i}", geo_key="z100", source="csv", name="X", **fields)
+
+        [out] = await stage.handle(lead(1, email="Owner@Gone.com", website="http://gone.com/"), Envelope(payload=b""))
+        assert (out.terminal, out.reason) == (TerminalState.suppressed, "unsubscribe")
+        [out] = await stage.handle(lead(2, website="http://www.shop.blocked-domain.com/"), Envelope(payload=b""))
+        assert (out.terminal, out.reason) == (TerminalState.suppressed, "blocklist")
+        assert not sim.records.get("web")  # nothing was fetched for them
+        [out] = await stage.handle(lead(3, website="http://yakimavalleyheating.com/"), Envelope(payload=b""))
+        assert out.terminal is None and out.lead.enrichment is not None and sim.records.get("web")
+    finally:
+        await fetcher.aclose()
+        await pool.close()
+        await admin.execute(f'DROP SCHEMA "supp_{unique}" CASCADE')
+        await admin.close()
