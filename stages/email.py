@@ -21,7 +21,9 @@ from schemas import EmailOutcome, Lead, TerminalState
 from storage.outbox import Outbox
 from streams.stage import Deferred
 
-_env = Environment(loader=PackageLoader("stages", "templates/email"), autoescape=select_autoescape(["html", "j2"]))
+# HTML templates are autoescaped; the plain-text part must not be (it would show &lt;b&gt;).
+_env = Environment(loader=PackageLoader("stages", "templates/email"),
+                   autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))
 
 SUBJECTS = {
     "hvac": "A faster website for {name} before the next heat wave",
@@ -29,6 +31,12 @@ SUBJECTS = {
     "vet": "A friendlier website for {name}'s pet owners",
 }
 DEFAULT_SUBJECT = "A fresh website idea for {name}"
+PITCHES = {
+    "hvac": "When a furnace quits on a cold night, people call the first company whose site loads fast on a phone and makes booking easy.",
+    "plumber": "Emergency jobs go to whoever answers first: a site with the phone number up top and a quick booking form wins those calls.",
+    "vet": "Pet owners choose a clinic they trust: clear hours, online appointments and friendly photos do a lot of that work.",
+}
+DEFAULT_PITCH = "Most customers meet a local business on its website first, usually on a phone."
 
 
 def idempotency_key(lead_id: str, campaign_step: str) -> str:
@@ -66,6 +74,7 @@ class Composer:
         problems = _problems(lead)
         context = {
             "lead": lead, "problems": problems, "has_mockup": mockup_png is not None, "sender": self.from_name,
+            "pitch": PITCHES.get(lead.vertical or "", DEFAULT_PITCH),
             "postal_address": self.postal_address, "unsubscribe_url": unsubscribe_url,
         }
         subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=lead.name)

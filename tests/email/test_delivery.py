@@ -130,3 +130,15 @@ async def test_guards_defer_before_claiming_so_nothing_is_dropped(pool, fresh_si
     sender.guards.daily_cap = 10
     state, _, outcome = await sender.deliver(lead("ld_g", "g@acme.com"), None)
     assert state == TerminalState.emailed and outcome.status == "sent"
+
+
+def test_copy_is_per_vertical_and_only_the_html_is_escaped():
+    from stages.email import PITCHES, Composer
+
+    composer = Composer("leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro")
+    vet = lead("ld_v").model_copy(update={"vertical": "vet", "name": "Paws & <Claws>"})
+    email = composer.compose(vet, "owner@paws.com", None)
+    assert PITCHES["vet"] in email.text and PITCHES["vet"] in email.html
+    assert "Paws & <Claws>" in email.text and "Paws &amp; &lt;Claws&gt;" in email.html
+    assert "1 Test Way, Testville, IL 60000" in email.html and "1 Test Way" in email.text  # CAN-SPAM address
+    assert composer.compose(lead("ld_p"), "o@acme.com", None).subject.startswith("Acme Plumbing: a website")
