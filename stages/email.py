@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.sendgrid import InlineImage, OutgoingEmail, SendGridMailer, SendOutcomeUnknown
 from schemas import EmailOutcome, Lead, TerminalState
+from schemas.concept import problems_for
 from storage.outbox import Outbox
 from streams.stage import Deferred
 
@@ -91,21 +92,20 @@ class Composer:
         )
 
 
+# What the email says it noticed, per problem code of `schemas.concept.problems_for` (the
+# same codes the mockup answers, so the email and its mockup talk about the same things).
+NOTICED = {
+    "slow_lcp": "pages take a while to load",
+    "heavy_page": "the pages are heavy, so they crawl on mobile data",
+    "outdated_jquery": "it runs an old jQuery version with known security holes",
+    "outdated_cms": "it runs an outdated WordPress without current security patches",
+    "not_mobile_friendly": "the site is hard to use on a phone",
+    "no_https": "the site is not served over HTTPS, so browsers mark it 'Not secure'",
+}
+
+
 def _problems(lead: Lead) -> list[str]:
-    found: list[str] = []
-    enrichment = lead.enrichment
-    if enrichment and enrichment.performance:
-        perf = enrichment.performance
-        if perf.mobile_responsive is False:
-            found.append("the site is hard to use on a phone")
-        if perf.https is False:
-            found.append("the site is not served over HTTPS, so browsers mark it 'Not secure'")
-        if (perf.load_ms or 0) > 2500 or (perf.lcp_ms or 0) > 2500:
-            found.append("pages take a while to load")
-    for tech in (enrichment.tech if enrichment else []):
-        if tech.name.lower() == "jquery" and tech.version and tech.version.split(".")[0] in ("1", "2"):
-            found.append(f"it runs jQuery {tech.version}, which is years out of date")
-    return found
+    return [NOTICED[code] for code in problems_for(lead) if code in NOTICED]
 
 
 def _recipient_tz(state: str | None) -> str | None:

@@ -140,7 +140,7 @@ class StageRunner:
         envelopes = envelopes or [Envelope.from_event(e) for e in events]
         # A lead that has ended goes no further: a redelivery, or a second message
         # with the same lead id, must not act on it again (or email it).
-        ended = await self._until_done(self.records.ended, [e.lead_id for e in envelopes if e.lead_id])
+        ended = await self._until_done(lambda: self.records.ended([e.lead_id for e in envelopes if e.lead_id]))
         if ended:
             metrics.EVENTS.labels(self.stage.name, "skipped_ended").inc(sum(1 for e in envelopes if e.lead_id in ended))
             kept = [(ev, env) for ev, env in zip(events or [None] * len(envelopes), envelopes) if env.lead_id not in ended]
@@ -170,9 +170,9 @@ class StageRunner:
                 for topic in out.topics:
                     sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
 
-        await self._until_done(lambda _: self.stage.after_batch(), [])
-        await self._until_done(self.records.write, updates)
-        await self._until_done(self.records.dead_letter, letters)
+        await self._until_done(self.stage.after_batch)
+        await self._until_done(lambda: self.records.write(updates))
+        await self._until_done(lambda: self.records.dead_letter(letters))
         pending = [await self.send(*message) for message in sends]
         await asyncio.gather(*pending)
         self._observe(updates, letters, time.perf_counter() - started)
@@ -261,12 +261,12 @@ class StageRunner:
         headers[H_DLQ_REASON] = f"{letter.error_type}: {letter.reason}"[:1000].encode()
         return dead_letter_topic(self.stage.name), env.key, orjson.dumps(body), headers
 
-    async def _until_done(self, write: Callable[[list], Awaitable[Any]], items: list) -> Any:
+    async def _until_done(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Retry a system-of-record call until it lands: offsets must not be acked before it."""
         attempt = 0
         while True:
             try:
-                return await write(items)
+                return await call()
             except INFRA_ERRORS as exc:
                 attempt += 1
                 log.warning("%s: record write failed (attempt %d), retrying: %r", self.stage.name, attempt, exc)

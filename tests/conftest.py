@@ -56,6 +56,24 @@ def redis_url() -> str:
     return url
 
 
+@pytest_asyncio.fixture
+async def pool(database_url, unique):
+    """An asyncpg pool on a fresh PostgreSQL schema with every migration applied; dropped afterwards."""
+    from storage.db import create_pool, migrate
+
+    schema = f"test_{unique}"
+    admin = await create_pool(database_url, size=1)
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    pool = await create_pool(database_url, size=4, schema=schema)
+    try:
+        await migrate(pool)
+        yield pool
+    finally:
+        await pool.close()
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
+
 @pytest.fixture
 def unique() -> str:
     """A short unique token for topic prefixes, keys and schemas."""

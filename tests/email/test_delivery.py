@@ -10,25 +10,12 @@ from providers.sendgrid import SendGridMailer
 from schemas import Contact, Enrichment, Lead, TerminalState
 from simulator import sendgrid as sim_sendgrid
 from stages.email import Composer, EmailDelivery, idempotency_key, read_unsubscribe_token
-from storage.db import create_pool, migrate
 from storage.outbox import Outbox
 
 pytestmark = pytest.mark.services
 
 SECRET = "test-secret"
 
-
-@pytest.fixture
-async def pool(database_url, unique):
-    schema = f"email_{unique}"
-    admin = await create_pool(database_url, size=1)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    pool = await create_pool(database_url, size=4, schema=schema)
-    await migrate(pool)
-    yield pool
-    await pool.close()
-    await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    await admin.close()
 
 
 def delivery(pool, base_url: str, reconcile_after_s: float = 5.0) -> EmailDelivery:

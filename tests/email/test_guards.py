@@ -10,7 +10,6 @@ import pytest
 
 from stages.email_events import EventStore, SendGridEvent
 from stages.email_guards import STATE_TIMEZONES, SendGuards, timezone_for_state
-from storage.db import create_pool, migrate
 
 pytestmark = pytest.mark.services
 
@@ -18,18 +17,6 @@ NOW = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)  # a Wednesday: 11:00 in New York
 TODAY = date(2026, 6, 10)
 NY = "America/New_York"
 
-
-@pytest.fixture
-async def pool(database_url, unique):
-    schema = f"email_guards_{unique}"
-    admin = await create_pool(database_url, size=1)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    pool = await create_pool(database_url, size=4, schema=schema)
-    await migrate(pool)
-    yield pool
-    await pool.close()
-    await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    await admin.close()
 
 
 def guards(pool, **overrides) -> SendGuards:

@@ -9,21 +9,16 @@ from providers.web import WebFetcher
 from schemas import Lead, TerminalState
 from stages.enrich import Enricher
 from stages.techdetect import TechDetector
-from storage.db import create_pool, migrate
 from storage.outbox import Outbox
 from streams.envelope import Envelope
 
 pytestmark = pytest.mark.services
 
 
-async def test_suppressed_leads_are_not_fetched(database_url, unique, fresh_sim):
+async def test_suppressed_leads_are_not_fetched(pool, fresh_sim):
     base_url, sim = fresh_sim
-    admin = await create_pool(database_url, size=1)
-    await admin.execute(f'CREATE SCHEMA "supp_{unique}"')
-    pool = await create_pool(database_url, size=2, schema=f"supp_{unique}")
     fetcher = WebFetcher(proxy=base_url, timeout_s=5, allowlist=[base_url.split("://")[1]])
     try:
-        await migrate(pool)
         outbox = Outbox(pool)
         await outbox.suppress("owner@gone.com", "unsubscribe")
         await outbox.suppress("*.blocked-domain.com", "blocklist")
@@ -41,6 +36,3 @@ async def test_suppressed_leads_are_not_fetched(database_url, unique, fresh_sim)
         assert out.terminal is None and out.lead.enrichment is not None and sim.records.get("web")
     finally:
         await fetcher.aclose()
-        await pool.close()
-        await admin.execute(f'DROP SCHEMA "supp_{unique}" CASCADE')
-        await admin.close()

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from leadstream.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, routes
 from stages.email import unsubscribe_token
-from storage.db import create_pool, migrate
 from storage.outbox import Outbox
 
 pytestmark = pytest.mark.services
@@ -23,18 +22,6 @@ pytestmark = pytest.mark.services
 SECRET = "unsubscribe-test-secret"
 EVENTS_URL = "/webhooks/sendgrid/events"
 
-
-@pytest.fixture
-async def pool(database_url, unique):
-    schema = f"email_hooks_{unique}"
-    admin = await create_pool(database_url, size=1)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    pool = await create_pool(database_url, size=4, schema=schema)
-    await migrate(pool)
-    yield pool
-    await pool.close()
-    await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    await admin.close()
 
 
 def _public_key_b64(key: ec.EllipticCurvePrivateKey) -> str:

@@ -17,24 +17,11 @@ from providers.limits import SharedRateLimiter
 from providers.search import YelpSearch
 from schemas.lead import RawLead
 from simulator.world_places import KNOWN_ZIPS
-from storage.db import create_pool, migrate
 
 pytestmark = pytest.mark.services
 
 ZIPS = sorted(KNOWN_ZIPS)
 
-
-@pytest.fixture
-async def pool(database_url, unique):
-    schema = f"costs_{unique}"
-    admin = await create_pool(database_url, size=1)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    pool = await create_pool(database_url, size=2, schema=schema)
-    await migrate(pool)
-    yield pool
-    await pool.close()
-    await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    await admin.close()
 
 
 @pytest.fixture

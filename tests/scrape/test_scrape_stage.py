@@ -42,34 +42,24 @@ def test_merge_keeps_the_best_field_from_each_source():
     assert (merged.name, merged.website, merged.street) == ("Acme Heating & Air", "http://acmehvac.com/", "1 Main St")
 
 
-async def test_a_spent_budget_defers_the_job_and_the_ledger_records_calls(fresh_sim, database_url, unique):
+async def test_a_spent_budget_defers_the_job_and_the_ledger_records_calls(fresh_sim, pool):
     import pytest
 
     from agents.scrape import GuardedSearch
     from providers.guarded import Guarded
     from providers.ledger import BudgetGuard, CostLedger
-    from storage.db import create_pool, migrate
     from streams.stage import Deferred
 
     base_url, _ = fresh_sim
-    admin = await create_pool(database_url, size=1)
-    await admin.execute(f'CREATE SCHEMA "scrape_{unique}"')
-    pool = await create_pool(database_url, size=2, schema=f"scrape_{unique}")
-    try:
-        await migrate(pool)
-        ledger = CostLedger(pool)
-        budget = BudgetGuard(pool, {"google": 0.05}, ledger=ledger, refresh_s=0)
-        google = GooglePlacesSearch(base_url, "sim-key")
-        scrape = ScrapeStage({"google": GuardedSearch(google, Guarded(
-            "google", google.search, operation="search", cost_usd=0.032, ledger=ledger, budget=budget))}, ledger)
-        job = scrape.decode(Envelope(payload=orjson.dumps({"zip": "46032", "vertical": "vet", "sources": ["google"]})))
-        assert await scrape.handle(job, Envelope(payload=b""))  # $0.032 spent
-        assert await scrape.handle(job, Envelope(payload=b""))  # $0.064: over the cap after this call
-        with pytest.raises(Deferred, match="google"):
-            await scrape.handle(job, Envelope(payload=b""))
-        await scrape.stop()
-        assert await pool.fetchval("SELECT count(*) FROM provider_calls WHERE provider = 'google'") == 2
-    finally:
-        await pool.close()
-        await admin.execute(f'DROP SCHEMA "scrape_{unique}" CASCADE')
-        await admin.close()
+    ledger = CostLedger(pool)
+    budget = BudgetGuard(pool, {"google": 0.05}, ledger=ledger, refresh_s=0)
+    google = GooglePlacesSearch(base_url, "sim-key")
+    scrape = ScrapeStage({"google": GuardedSearch(google, Guarded(
+        "google", google.search, operation="search", cost_usd=0.032, ledger=ledger, budget=budget))}, ledger)
+    job = scrape.decode(Envelope(payload=orjson.dumps({"zip": "46032", "vertical": "vet", "sources": ["google"]})))
+    assert await scrape.handle(job, Envelope(payload=b""))  # $0.032 spent
+    assert await scrape.handle(job, Envelope(payload=b""))  # $0.064: over the cap after this call
+    with pytest.raises(Deferred, match="google"):
+        await scrape.handle(job, Envelope(payload=b""))
+    await scrape.stop()
+    assert await pool.fetchval("SELECT count(*) FROM provider_calls WHERE provider = 'google'") == 2
