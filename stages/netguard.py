@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 
 import dns.asyncresolver
 import dns.exception
-import dns.nameserver
 import dns.resolver
+
+from providers.dns import make_resolver
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -85,14 +86,6 @@ def parse_ip_literal(host: str) -> IPAddress | None:
     return None
 
 
-def _nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
-    """``1.1.1.1``, ``10.0.0.2:5353`` or ``[::1]:5353`` as a dnspython nameserver."""
-    if parse_ip_literal(entry) is not None and not entry.startswith("["):
-        return dns.nameserver.Do53Nameserver(entry.strip("[]"))
-    parts = urlsplit("//" + entry)
-    return dns.nameserver.Do53Nameserver(parts.hostname or entry, parts.port or 53)
-
-
 @dataclass(frozen=True)
 class _Target:
     scheme: str
@@ -119,9 +112,7 @@ class NetGuard:
             self._add_allow(entry.strip())
         self._resolver: dns.asyncresolver.Resolver | None = None
         if resolver_nameservers:
-            self._resolver = dns.asyncresolver.Resolver(configure=False)
-            self._resolver.nameservers = [_nameserver(ns) for ns in resolver_nameservers]
-            self._resolver.lifetime = resolve_timeout_s
+            self._resolver = make_resolver(resolver_nameservers, resolve_timeout_s)
 
     def _add_allow(self, entry: str) -> None:
         if not entry:

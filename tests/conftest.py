@@ -101,3 +101,14 @@ def fresh_sim(simulator):
     yield base_url, sim
     sim.config = saved
     sim.reset()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def sim_dns(simulator):
+    """The session simulator's fixture DNS server (UDP, loopback): yields its ``127.0.0.1:PORT``."""
+    from simulator.dns import start_dns
+
+    _, sim = simulator
+    transport, address = await start_dns(sim)
+    yield address
+    transport.close()
