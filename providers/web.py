@@ -7,27 +7,69 @@ reset, too many redirects) is raised as `FetchRefused` / `RobotsDisallowed` /
 normal `FetchResult`. Only a problem with our own path to the web (the proxy
 unreachable) or a site's explicit 429 raises `TransientProviderError`, since a
 retry can fix those.
+
+Politeness per domain (`domain_key`: the host without ``www.``), for every
+request including robots.txt and each redirect hop:
+
+* at most `per_domain_concurrency` requests in flight (per process), and
+* with `per_domain_rate` (e.g. ``"2/second"``), at most that many requests
+  started, shared by every worker through Redis when `redis_url` is set
+  (`providers.limits.SharedRateLimiter`, provider ``web``, key the domain).
+
+A request takes its concurrency slot first and waits for its rate slot
+inside it, then sends at once. Holding the slot while waiting costs nothing:
+it is this domain's slot, and every request to the domain needs a rate slot
+anyway; other domains have their own. The other order (rate slot first) is
+worse twice over: a request granted a rate slot while both concurrency slots
+were busy is sent later, so several such late requests can reach the site in
+one burst above the rate; and every queued request would wait on the rate
+limiter at once, each with its own `timeout_s`, so a burst of 40 requests to
+one site would mostly time out instead of queueing. No rate slot within
+`timeout_s` raises `TransientProviderError` (retry later: the site did
+nothing wrong); with Redis unreachable the rate cannot be kept, which is
+transient too.
+
+robots.txt verdicts are cached per origin in process and, with `redis_url`,
+in Redis under ``leadstream:robots:<origin>`` with the same TTLs (shorter for
+failures), so N workers fetch a site's robots.txt once per TTL, not once each.
+The in-process cache stays in front (the hot path never touches Redis), and a
+short Redis lock makes workers that miss at the same moment wait for the one
+that fetches. Redis trouble never fails a fetch: robots.txt is then fetched
+directly (logged once per fetcher).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 import time
 from collections import Counter
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import orjson
+import redis.asyncio as aioredis
+from limits.errors import StorageError
 from protego import Protego
+from redis.exceptions import RedisError
 
 from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
+from providers.limits import SharedRateLimiter
 from stages.netguard import FetchRefused, NetGuard
+
+log = logging.getLogger(__name__)
 
 PROVIDER = "web"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB
+ROBOTS_KEY_PREFIX = "leadstream:robots"
+ROBOTS_SHARED_MAX_CHARS = 128 * 1024  # larger robots.txt files are not put in Redis: each worker fetches its own
+ROBOTS_WAIT_POLL_S = 0.05
+REDIS_ERRORS = (RedisError, StorageError, OSError, asyncio.TimeoutError)
 
 
 class RobotsDisallowed(FetchRefused):
@@ -40,6 +82,54 @@ class SiteError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@contextmanager
+def site_request_errors(url: str, *, timeout_s: float, proxy: str | None, timeout_reason: str | None = None) -> Iterator[None]:
+    """Map the transport errors of one request to a website onto ours.
+
+    The site's own misbehaviour becomes `SiteError`, a URL we cannot fetch
+    `FetchRefused`, and only our proxy being unreachable (which a retry can fix)
+    `TransientProviderError`. Shared by the plain fetcher and the renderer.
+    """
+    try:
+        yield
+    except TimeoutError:
+        raise SiteError(timeout_reason or f"timeout after {timeout_s:g}s") from None
+    except httpx.ProxyError as exc:  # the proxy answered but would not tunnel (https) to the site
+        raise SiteError(f"proxy could not reach the site: {exc}") from None
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        if proxy:
+            raise TransientProviderError(PROVIDER, f"proxy unreachable: {type(exc).__name__}: {exc}") from exc
+        raise SiteError(f"connection failed: {exc or type(exc).__name__}") from None
+    except httpx.TimeoutException:
+        raise SiteError(timeout_reason or f"timeout after {timeout_s:g}s") from None
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise SiteError(f"connection reset by the site ({type(exc).__name__})") from None
+    except httpx.DecodingError as exc:
+        raise SiteError(f"undecodable response body: {exc}") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise FetchRefused(f"invalid URL {url!r}: {exc}") from None
+    except httpx.TransportError as exc:
+        raise SiteError(f"transport error: {type(exc).__name__}: {exc}") from None
+
+
+def raise_for_site_429(response: httpx.Response, domain: str) -> None:
+    """A site's 429 is worth a retry later, after its Retry-After."""
+    if response.status_code == 429:
+        raise TransientProviderError(PROVIDER, f"HTTP 429 from {domain}",
+                                     retry_after_s=retry_after_seconds(response.headers.get("retry-after")))
+
+
+async def read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
+    """The body, cut at `max_bytes`: (body, truncated). Stops reading at the cap."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            del body[max_bytes:]
+            return bytes(body), True
+    return bytes(body), False
 
 
 @dataclass
@@ -77,7 +167,83 @@ class _Robots:
     parser: Protego | None  # None: the verdict below applies to every path
     allow_all: bool
     reason: str
-    expires: float
+    expires: float  # time.monotonic()
+    text: str | None = None  # the robots.txt the parser was built from, shared through Redis
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"allow_all": self.allow_all, "reason": self.reason, "text": self.text})
+
+    @classmethod
+    def from_json(cls, blob: bytes, expires: float) -> _Robots:
+        entry = orjson.loads(blob)
+        text = entry.get("text")
+        return cls(Protego.parse(text) if text is not None else None, bool(entry["allow_all"]), str(entry["reason"]),
+                   expires, text)
+
+
+class _SharedRobots:
+    """robots.txt verdicts in Redis: `get`, `put` with a TTL, and a per-origin fetch lock.
+
+    Every method swallows Redis errors (logged once) and answers as if the
+    cache were empty and the lock free, so the caller simply fetches itself.
+    """
+
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def __init__(self, redis_url: str, prefix: str = ROBOTS_KEY_PREFIX) -> None:
+        self.prefix = prefix
+        self._redis = aioredis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._warned = False
+
+    def key(self, origin: str) -> str:
+        return f"{self.prefix}:{origin}"
+
+    async def get(self, origin: str) -> _Robots | None:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                blob, ttl_ms = await pipe.get(self.key(origin)).pttl(self.key(origin)).execute()
+            if blob is None or ttl_ms <= 0:
+                return None
+            return _Robots.from_json(blob, time.monotonic() + ttl_ms / 1000)
+        except REDIS_ERRORS as exc:
+            self._warn(exc)
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("ignoring unreadable robots.txt cache entry %s: %s", self.key(origin), exc)
+        return None
+
+    async def put(self, origin: str, robots: _Robots) -> None:
+        ttl_ms = int((robots.expires - time.monotonic()) * 1000)
+        if ttl_ms <= 0 or (robots.text is not None and len(robots.text) > ROBOTS_SHARED_MAX_CHARS):
+            return
+        try:
+            await self._redis.set(self.key(origin), robots.to_json(), px=ttl_ms)
+        except REDIS_ERRORS as exc:
+            self._warn(exc)
+
+    async def lock(self, origin: str, hold_s: float) -> str | None:
+        """A token when this caller may fetch (lock taken, or Redis unusable), None while another worker is."""
+        token = secrets.token_hex(8)
+        try:
+            taken = await self._redis.set(self.key(origin) + ":lock", token, nx=True, px=max(1, int(hold_s * 1000)))
+        except REDIS_ERRORS as exc:
+            self._warn(exc)
+            return token
+        return token if taken else None
+
+    async def unlock(self, origin: str, token: str) -> None:
+        try:
+            await self._redis.eval(self._RELEASE, 1, self.key(origin) + ":lock", token)
+        except REDIS_ERRORS as exc:
+            self._warn(exc)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    def _warn(self, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("robots.txt cache in Redis unavailable (%s: %s): fetching robots.txt directly",
+                        type(exc).__name__, exc)
 
 
 class _DomainLimiter:
@@ -125,7 +291,12 @@ class WebFetcher:
         robots_ttl_s: float = 6 * 3600,
         robots_error_ttl_s: float = 300.0,
         max_connections: int = 100,
+        per_domain_rate: str | None = None,
+        redis_url: str = "",
     ) -> None:
+        """`per_domain_rate`: requests started per domain (``"2/second"``, ``"30/minute"``), None for no limit.
+        `redis_url`: shares both that rate and the robots.txt cache across workers; empty keeps them per process.
+        """
         self.proxy = proxy
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
@@ -133,9 +304,12 @@ class WebFetcher:
         self.max_redirects = max_redirects
         self.robots_ttl_s = robots_ttl_s
         self.robots_error_ttl_s = robots_error_ttl_s
+        self.per_domain_rate = per_domain_rate
         # With a proxy, the proxy resolves names: see stages.netguard for what is checked then.
         self.guard = NetGuard(allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers)
         self._limiter = _DomainLimiter(per_domain_concurrency)
+        self._rate = SharedRateLimiter(redis_url, provider=PROVIDER, rate=per_domain_rate) if per_domain_rate else None
+        self._shared_robots = _SharedRobots(redis_url) if redis_url else None
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._client = make_client(
@@ -147,6 +321,8 @@ class WebFetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._shared_robots is not None:
+            await self._shared_robots.aclose()
 
     async def fetch(self, url: str) -> FetchResult:
         """GET `url`, following guarded redirects; raises FetchRefused/RobotsDisallowed/SiteError."""
@@ -188,9 +364,34 @@ class WebFetcher:
             cached = self._robots.get(origin)
             if cached and cached.expires > time.monotonic():
                 return cached
-            robots = await self._load_robots(origin)
+            if self._shared_robots is None:
+                robots = await self._load_robots(origin)
+            else:
+                robots = await self._load_shared_robots(origin, self._shared_robots)
             self._robots[origin] = robots
             return robots
+
+    async def _load_shared_robots(self, origin: str, shared: _SharedRobots) -> _Robots:
+        """The verdict from Redis; else fetch it (one worker at a time per origin) and put it there."""
+        hold_s = 2 * self.timeout_s  # the lock outlives one robots.txt fetch; a crashed holder frees it by then
+        deadline = time.monotonic() + hold_s
+        while True:
+            robots = await shared.get(origin)
+            if robots is not None:
+                return robots
+            token = await shared.lock(origin, hold_s)
+            if token is not None or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(ROBOTS_WAIT_POLL_S)
+        try:
+            if token is not None and (robots := await shared.get(origin)) is not None:
+                return robots  # the previous lock holder put it between our get and our lock
+            robots = await self._load_robots(origin)
+            await shared.put(origin, robots)
+            return robots
+        finally:
+            if token is not None:
+                await shared.unlock(origin, token)
 
     async def _load_robots(self, origin: str) -> _Robots:
         """RFC 9309: 2xx parse, 4xx allow all, 5xx or unreachable disallow all (cached shorter)."""
@@ -212,51 +413,26 @@ class WebFetcher:
             reason = f"robots.txt unreachable ({exc}): treated as disallow all"
             return _Robots(None, False, reason, retry_at)
         if 200 <= hop.status < 300:
-            return _Robots(Protego.parse(hop.text()), True, "robots.txt", expires)
+            text = hop.text()
+            return _Robots(Protego.parse(text), True, "robots.txt", expires, text)
         if 400 <= hop.status < 500:
             return _Robots(None, True, f"robots.txt answered HTTP {hop.status}: allow all", expires)
         return _Robots(None, False, f"robots.txt answered HTTP {hop.status}: treated as disallow all", retry_at)
 
     async def _get_once(self, url: str, max_bytes: int, *, read_body: bool) -> FetchResult:
-        """One GET without redirects, inside the domain's concurrency slot and a whole-request deadline."""
-        async with self._limiter.slot(domain_key(url)):
+        """One GET without redirects, inside the domain's concurrency and rate slots and a whole-request deadline."""
+        domain = domain_key(url)
+        async with self._limiter.slot(domain):
+            await self._take_rate_slot(domain)
             started = time.perf_counter()
-            try:
+            with site_request_errors(url, timeout_s=self.timeout_s, proxy=self.proxy):
                 async with asyncio.timeout(self.timeout_s):
                     async with self._client.stream("GET", url) as response:
                         ttfb_ms = (time.perf_counter() - started) * 1000
-                        if response.status_code == 429:
-                            raise TransientProviderError(
-                                PROVIDER,
-                                f"HTTP 429 from {domain_key(url)}",
-                                retry_after_s=retry_after_seconds(response.headers.get("retry-after")),
-                            )
-                        body, truncated = bytearray(), False
+                        raise_for_site_429(response, domain)
+                        body, truncated = b"", False
                         if read_body and response.status_code not in REDIRECT_STATUSES:
-                            async for chunk in response.aiter_bytes():
-                                body.extend(chunk)
-                                if len(body) > max_bytes:
-                                    del body[max_bytes:]
-                                    truncated = True
-                                    break
-            except TimeoutError:
-                raise SiteError(f"timeout after {self.timeout_s:g}s") from None
-            except httpx.ProxyError as exc:  # the proxy answered but would not tunnel (https) to the site
-                raise SiteError(f"proxy could not reach the site: {exc}") from None
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if self.proxy:
-                    raise TransientProviderError(PROVIDER, f"proxy unreachable: {type(exc).__name__}: {exc}") from exc
-                raise SiteError(f"connection failed: {exc or type(exc).__name__}") from None
-            except httpx.TimeoutException:
-                raise SiteError(f"timeout after {self.timeout_s:g}s") from None
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                raise SiteError(f"connection reset by the site ({type(exc).__name__})") from None
-            except httpx.DecodingError as exc:
-                raise SiteError(f"undecodable response body: {exc}") from None
-            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-                raise FetchRefused(f"invalid URL {url!r}: {exc}") from None
-            except httpx.TransportError as exc:
-                raise SiteError(f"transport error: {type(exc).__name__}: {exc}") from None
+                            body, truncated = await read_capped(response, max_bytes)
             total_ms = (time.perf_counter() - started) * 1000
         headers = {k.lower(): v for k, v in response.headers.multi_items() if k.lower() != "set-cookie"}
         cookies = {}
@@ -267,3 +443,19 @@ class WebFetcher:
             url, str(response.url), response.status_code, headers, bytes(body), truncated, ttfb_ms, total_ms,
             cookies=cookies,
         )
+
+    async def _take_rate_slot(self, domain: str) -> None:
+        """Wait for the domain's rate slot (see the module docstring for why inside the concurrency slot)."""
+        if self._rate is None:
+            return
+        try:
+            await self._rate.acquire(domain, timeout_s=self.timeout_s)
+        except TransientProviderError as exc:
+            raise TransientProviderError(
+                PROVIDER, f"per-domain rate {self.per_domain_rate} for {domain}: no slot within {self.timeout_s:g}s",
+                retry_after_s=exc.retry_after_s,
+            ) from None
+        except REDIS_ERRORS as exc:  # without the shared window we cannot be polite: retry later
+            raise TransientProviderError(
+                PROVIDER, f"per-domain rate limiter unavailable: {type(exc).__name__}: {exc}"
+            ) from exc
