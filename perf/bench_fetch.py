@@ -1,11 +1,20 @@
-"""Benchmark: plain fetch + tech detection through the simulator proxy.
+"""Benchmark: plain fetches (+ tech detection) and Playwright renders (+ lab metrics) through the simulator proxy.
 
-Runs the simulator's websites in a child process (so this process's CPU time is
-the fetcher's and detector's alone), fetches home pages of well-behaved
-simulated sites with bounded concurrency and prints pages/s and CPU seconds per
-page (fetch, and detection on its own).
+Runs the simulator's websites in a child process (so the CPU measured here is
+the fetcher's, detector's and renderer's alone), then:
 
-    python perf/bench_fetch.py --pages 400 --concurrency 32
+* ``http``: fetches home pages of well-behaved simulated sites with bounded
+  concurrency; pages/s and CPU seconds per page (fetch, and detection alone)
+  of this process.
+* ``browser``: renders home pages with `providers.browser.PageRenderer` in the
+  shared headless Chromium (one context per page, `--render-concurrency` at
+  once); pages/s, CPU seconds per page of the whole process tree — this
+  process, the Playwright driver and every Chromium process, exited renderers
+  included (psutil, before/after, the simulator's process excluded) — median
+  and p95 render time, and the median lab values. Chromium's launch and two
+  warm-up renders are not measured.
+
+    python perf/bench_fetch.py --mode both --pages 300 --render-pages 60 --render-concurrency 2
 """
 
 from __future__ import annotations
@@ -15,18 +24,25 @@ import asyncio
 import multiprocessing
 import resource
 import socket
+import statistics
 import sys
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from providers.web import WebFetcher  # noqa: E402
+from providers.browser import PageRenderer, RenderResult  # noqa: E402
+from providers.chromium import close_shared_browser  # noqa: E402
+from providers.web import SiteError, WebFetcher  # noqa: E402
 from simulator.websites import site_profile  # noqa: E402
+from stages.netguard import FetchRefused  # noqa: E402
 from stages.techdetect import TechDetector  # noqa: E402
 
 WELL_BEHAVED = {"wordpress_legacy", "wordpress_modern", "wix", "squarespace", "shopify", "godaddy",
-                "static_bootstrap", "nextjs", "joomla", "weebly"}
+                "static_bootstrap", "nextjs", "joomla", "weebly",
+                "spa_react", "heavy_js", "layout_shift", "fast_modern", "ssrf_assets"}
 
 
 def _serve(port: int, seed: int) -> None:
@@ -60,6 +76,42 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _tree_cpu(exclude_pid: int) -> tuple[float, float]:
+    """(this process, its other descendants) CPU seconds, without `exclude_pid`'s subtree.
+
+    A descendant's reaped children (Chromium renderers that exited when their
+    context closed are reaped by Chromium's zygote) are in its children_* times.
+    """
+    me = psutil.Process()
+    own = me.cpu_times()
+    excluded = {exclude_pid}
+    try:
+        excluded.update(p.pid for p in psutil.Process(exclude_pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        pass
+    others = 0.0
+    for proc in me.children(recursive=True):
+        if proc.pid in excluded:
+            continue
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        others += t.user + t.system + t.children_user + t.children_system
+    return own.user + own.system, others
+
+
+def _domains(seed: int, prefix: str, count: int) -> list[str]:
+    found = []
+    for n in range(count * 20):
+        domain = f"{prefix}{n}.com"
+        if site_profile(seed, domain) in WELL_BEHAVED:
+            found.append(domain)
+            if len(found) == count:
+                break
+    return found
+
+
 async def _wait_ready(port: int) -> None:
     for _ in range(100):
         try:
@@ -72,7 +124,7 @@ async def _wait_ready(port: int) -> None:
 
 
 async def bench(port: int, pages: int, concurrency: int, seed: int) -> None:
-    domains = [d for d in (f"bench{n}.com" for n in range(pages * 4)) if site_profile(seed, d) in WELL_BEHAVED][:pages]
+    domains = _domains(seed, "bench", pages)
     detector = TechDetector.from_file()
     fetcher = WebFetcher(f"http://127.0.0.1:{port}", timeout_s=10.0, max_bytes=2_000_000, per_domain_concurrency=2)
     gate = asyncio.Semaphore(concurrency)
@@ -87,29 +139,102 @@ async def bench(port: int, pages: int, concurrency: int, seed: int) -> None:
             techs += len(detector.detect(result.final_url, result.headers, result.text(), result.cookies))
             detect_cpu += time.process_time() - started
 
-    await _wait_ready(port)
     wall, cpu = time.perf_counter(), _cpu()
     await asyncio.gather(*(one(d) for d in domains))
     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
     await fetcher.aclose()
     n = len(domains)
+    print("== http: WebFetcher + TechDetector ==")
     print(f"pages: {n}  concurrency: {concurrency}  (each page = robots.txt + home page; sites add their own latency)")
     print(f"wall: {wall:.2f}s  pages/s: {n / wall:.1f}")
     print(f"cpu total: {cpu:.2f}s  cpu/page: {cpu / n * 1000:.2f} ms  (of which detection {detect_cpu / n * 1000:.2f} ms)")
     print(f"technologies found: {techs} ({techs / n:.1f}/page)")
 
 
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+async def bench_browser(port: int, pages: int, concurrency: int, seed: int, server_pid: int, chromium: str) -> None:
+    domains = _domains(seed, "render", pages + 2)
+    warmup, domains = domains[:2], domains[2:]
+    detector = TechDetector.from_file()
+    renderer = PageRenderer(chromium, proxy=f"http://127.0.0.1:{port}", max_concurrency=concurrency, timeout_s=20.0)
+    results: list[RenderResult] = []
+    failures: list[str] = []
+
+    async def one(domain: str) -> None:
+        try:
+            results.append(await renderer.render(f"http://{domain}/", js_paths=detector.js_paths))
+        except (SiteError, FetchRefused) as exc:
+            failures.append(f"{domain}: {exc}")
+
+    try:
+        await renderer.start()
+        await asyncio.gather(*(renderer.render(f"http://{d}/") for d in warmup))
+        wall = time.perf_counter()
+        own_before, others_before = _tree_cpu(server_pid)
+        await asyncio.gather(*(one(d) for d in domains))
+        own_after, others_after = _tree_cpu(server_pid)
+        wall = time.perf_counter() - wall
+    finally:
+        await renderer.close()
+        await close_shared_browser()
+    n = len(domains)
+    own, others = own_after - own_before, others_after - others_before
+    profiles = sorted({site_profile(seed, d) for d in domains})
+    print("== browser: PageRenderer (shared headless Chromium, one context per page, unthrottled lab values) ==")
+    print(f"pages: {n}  render concurrency: {concurrency}  failures: {len(failures)}  profiles: {', '.join(profiles)}")
+    print(f"wall: {wall:.2f}s  pages/s: {n / wall:.2f}")
+    print(f"cpu total: {own + others:.2f}s  cpu/page: {(own + others) / n * 1000:.0f} ms"
+          f"  (python {own / n * 1000:.0f} ms, playwright driver + chromium {others / n * 1000:.0f} ms)")
+    render_ms = [r.render_ms for r in results]
+    print(f"render ms: median {_fmt(_median(render_ms))}  p95 {_fmt(_p95(render_ms) if render_ms else None)}")
+    print(f"{'median lab value':<18}{'LCP ms':>9}{'FCP ms':>9}{'CLS':>7}{'TBT ms':>9}{'TTFB ms':>9}{'load ms':>9}"
+          f"{'KB':>8}{'requests':>10}")
+    print(f"{'all pages':<18}{_fmt(_median([r.lcp_ms for r in results])):>9}{_fmt(_median([r.fcp_ms for r in results])):>9}"
+          f"{_fmt(_median([r.cls for r in results]), 3):>7}{_fmt(_median([r.tbt_ms for r in results])):>9}"
+          f"{_fmt(_median([r.ttfb_ms for r in results])):>9}{_fmt(_median([r.load_ms for r in results])):>9}"
+          f"{_fmt(_median([r.page_bytes / 1024 for r in results]), 1):>8}{_fmt(_median([r.requests for r in results])):>10}")
+    responsive = sum(1 for r in results if r.mobile_responsive)
+    print(f"mobile responsive: {responsive}/{len(results)}  blocked requests: {sum(len(r.blocked) for r in results)}")
+    for failure in failures[:5]:
+        print(f"  failed: {failure}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--mode", choices=("http", "browser", "both"), default="both")
+    parser.add_argument("--pages", type=int, default=300, help="http mode: pages fetched")
+    parser.add_argument("--concurrency", type=int, default=32, help="http mode: fetches in flight")
+    parser.add_argument("--render-pages", type=int, default=60, help="browser mode: pages rendered")
+    parser.add_argument("--render-concurrency", type=int, default=2, help="browser mode: pages rendering at once")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     port = _free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port, args.seed), daemon=True)
     server.start()
+
+    async def run() -> None:
+        await _wait_ready(port)
+        if args.mode in ("http", "both"):
+            await bench(port, args.pages, args.concurrency, args.seed)
+        if args.mode in ("browser", "both"):
+            await bench_browser(port, args.render_pages, args.render_concurrency, args.seed, server.pid, args.chromium)
+
     try:
-        asyncio.run(bench(port, args.pages, args.concurrency, args.seed))
+        asyncio.run(run())
     finally:
         server.terminate()
         server.join(5)

@@ -7,6 +7,11 @@ they are written, whether it has a contact page). Profiles carry real-world
 tech signatures (headers, generator metas, script paths); misbehaving ones are
 slow, fail, reset, hang, redirect badly, are huge, malformed or binary, or
 restrict crawling in robots.txt. A leading ``www.`` is the same site.
+
+Profiles that only a browser sees properly (client-rendered, heavy, shifting
+layouts, hostile subresources) live in `simulator.websites_js`; they are
+drawn separately after the classic draw, so adding them left every other
+domain's profile as it was.
 """
 
 from __future__ import annotations
@@ -18,16 +23,19 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from simulator import websites_js
 from simulator.core import Simulator
+from simulator.websites_js import JS_PROFILES
 
 # Well-behaved profiles, then misbehaving ones (which reuse a well-behaved look), with weights.
-PROFILES: dict[str, int] = {
+CLASSIC_PROFILES: dict[str, int] = {
     "wordpress_legacy": 14, "wordpress_modern": 10, "wix": 8, "squarespace": 6, "shopify": 4, "godaddy": 5,
     "static_bootstrap": 9, "nextjs": 7, "joomla": 2, "weebly": 2,
     "slow": 3, "error500": 3, "reset": 2, "hang": 1, "malformed": 3, "huge": 1, "redirect_chain": 3,
     "redirect_loop": 1, "redirect_private": 1, "robots_disallow_all": 3, "robots_partial": 3, "binary": 1,
     "deep_nest": 1,
 }
+PROFILES: dict[str, int] = {**CLASSIC_PROFILES, **JS_PROFILES}
 MISBEHAVING_LOOK = {"slow": "wordpress_legacy", "redirect_chain": "wordpress_modern", "robots_partial": "wordpress_legacy"}
 FIRST_NAMES = ("mike", "sarah", "dave", "jennifer", "tom", "linda", "carlos", "maria", "kevin", "amy", "raj", "emily")
 ROLE_LOCALS = ("info", "office", "contact", "service", "hello", "sales", "team", "support")
@@ -63,9 +71,19 @@ def normalize_domain(domain: str) -> str:
 
 
 def site_profile(seed: int, domain: str) -> str:
-    """The profile of `domain` under `seed` (weighted draw from `PROFILES`)."""
-    rng = _rng(seed, "profile", normalize_domain(domain))
-    return rng.choices(list(PROFILES), weights=list(PROFILES.values()))[0]
+    """The profile of `domain` under `seed` (weighted draw from `PROFILES`).
+
+    Two independent draws, so the classic profiles' draw is the one it always
+    was: first the classic profile, then whether the domain is one of
+    `JS_PROFILES` instead (with their share of the total weight). Overall each
+    profile still comes up with probability weight / total weight.
+    """
+    domain = normalize_domain(domain)
+    classic = _rng(seed, "profile", domain).choices(list(CLASSIC_PROFILES), weights=list(CLASSIC_PROFILES.values()))[0]
+    added = _rng(seed, "profile-js", domain)
+    if added.random() < sum(JS_PROFILES.values()) / sum(PROFILES.values()):
+        return added.choices(list(JS_PROFILES), weights=list(JS_PROFILES.values()))[0]
+    return classic
 
 
 def domain_for_profile(seed: int, profile: str, prefix: str = "testsite") -> str:
@@ -84,7 +102,7 @@ def site_spec(seed: int, domain: str) -> SiteSpec:
     profile = site_profile(seed, domain)
     rng = _rng(seed, "site", domain)
     look = MISBEHAVING_LOOK.get(profile) or (
-        profile if profile in _LOOKS else rng.choice(("wordpress_legacy", "static_bootstrap", "wordpress_modern"))
+        profile if profile in _LOOKS or profile in JS_PROFILES else rng.choice(("wordpress_legacy", "static_bootstrap", "wordpress_modern"))
     )
     contact_path = rng.choice(("/contact", "/contact", "/contact-us", None)) if profile != "robots_partial" else "/contact"
     spec = SiteSpec(domain, profile, look, contact_path, rng_seed=rng.randrange(1 << 30))
@@ -190,7 +208,14 @@ NOISE = ('<img src="/images/logo@2x.png" alt="logo"><input type="email" placehol
          '<p>&copy; 2024. All rights reserved.</p>')
 
 
+def _emails_by_page(spec: SiteSpec) -> dict[str, str]:
+    pages = {e.page for e in spec.emails}
+    return {page: "".join(_write_email(e) for e in spec.emails if e.page == page) for page in pages}
+
+
 def render_page(spec: SiteSpec, path: str) -> tuple[dict[str, str], str]:
+    if spec.profile in JS_PROFILES:
+        return websites_js.render_page(spec, path, _emails_by_page(spec))
     rng = random.Random(spec.rng_seed)
     headers, head, tail = _look(spec.look, rng, spec.domain)
     title = spec.domain.split(".")[0].replace("-", " ").title()
@@ -285,6 +310,10 @@ async def serve(request: web.Request, sim: Simulator, domain: str) -> web.Stream
             return fault
         if request.path == "/robots.txt":
             return web.Response(text=_robots(spec), content_type="text/plain")
+        if spec.profile in JS_PROFILES:
+            answer = await websites_js.answer(request, spec, _emails_by_page(spec))
+            if answer is not None:
+                return answer
         answer = await _misbehave(request, spec, host)
         if answer is not None:
             return answer

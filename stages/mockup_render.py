@@ -6,6 +6,11 @@ with JavaScript off, the context offline, and every request that is not
 Renders are bounded by a semaphore; if the browser process died it is
 relaunched once and the render retried. Failures surface as
 `TransientProviderError("chromium", ...)` so the stage runner retries them.
+
+The browser is the process-wide one of `providers.chromium` (shared with the
+page renderer of the enrich stage): `start()` takes a reference on it and
+`close()` closes this renderer's own contexts and gives the reference back,
+so Chromium only stops when its last user is done.
 """
 
 from __future__ import annotations
@@ -15,23 +20,16 @@ import logging
 from types import TracebackType
 from typing import Sequence
 
-from playwright.async_api import Browser, Page, Playwright, Route, async_playwright
+from playwright.async_api import Browser, Page, Route
 from playwright.async_api import Error as PlaywrightError
 
+from providers.chromium import CHROMIUM_ARGS, acquire_browser, release_browser, shared_browser
 from providers.http import TransientProviderError
 
 log = logging.getLogger(__name__)
 
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--dns-prefetch-disable",
-)
+__all__ = ["CHROMIUM_ARGS", "DESKTOP", "MOBILE", "MOBILE_SCALE", "ChromiumRenderer"]
+
 DESKTOP = (1200, 800)
 MOBILE = (390, 844)
 MOBILE_SCALE = 1
@@ -51,33 +49,31 @@ class ChromiumRenderer:
         self.args = list(args)
         self.render_timeout_ms = render_timeout_s * 1000
         self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._lock = asyncio.Lock()
-        self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._started = False
         self.restarts = 0
         self.renders = 0
         self.blocked_urls: list[str] = []  # requests a page tried to make (all aborted)
         self._idle: dict[tuple[int, int, bool], list[Page]] = {}
 
     async def start(self) -> "ChromiumRenderer":
-        async with self._lock:
-            if self._playwright is None:
-                self._playwright = await async_playwright().start()
-            if self._browser is None or not self._browser.is_connected():
-                self._browser = await self._launch()
+        if not self._started:
+            self._browser = await acquire_browser(self.executable_path, self.args)
+            self._started = True
         return self
 
     async def close(self) -> None:
-        async with self._lock:
-            if self._browser is not None:
-                try:
-                    await self._browser.close()
-                except PlaywrightError:
-                    pass
-                self._browser = None
-            if self._playwright is not None:
-                await self._playwright.stop()
-                self._playwright = None
+        """Close this renderer's idle pages and release the shared browser (it stops with its last user)."""
+        idle, self._idle = self._idle, {}
+        for page in (p for pages in idle.values() for p in pages):
+            try:
+                await page.context.close()
+            except PlaywrightError:
+                pass
+        if self._started:
+            self._started = False
+            self._browser = None
+            await release_browser()
 
     async def __aenter__(self) -> "ChromiumRenderer":
         return await self.start()
@@ -89,25 +85,16 @@ class ChromiumRenderer:
     def browser(self) -> Browser | None:
         return self._browser
 
-    async def _launch(self) -> Browser:
-        assert self._playwright is not None
-        try:
-            return await self._playwright.chromium.launch(
-                executable_path=self.executable_path, args=self.args, headless=True
-            )
-        except PlaywrightError as exc:
-            raise TransientProviderError("chromium", f"launch failed: {exc.message[:200]}") from exc
-
     async def _live_browser(self) -> Browser:
-        async with self._lock:
-            if self._playwright is None:
-                raise RuntimeError("ChromiumRenderer.start() was not called")
-            if self._browser is None or not self._browser.is_connected():
-                if self._browser is not None:
-                    log.warning("chromium is gone; relaunching")
-                    self.restarts += 1
-                self._browser = await self._launch()
-            return self._browser
+        if not self._started:
+            raise RuntimeError("ChromiumRenderer.start() was not called")
+        browser = await shared_browser(self.executable_path, self.args)
+        if browser is not self._browser:
+            if self._browser is not None:
+                log.warning("chromium is gone; rendering on the relaunched browser")
+                self.restarts += 1
+            self._browser = browser
+        return browser
 
     async def render(self, html: str, width: int, height: int, mobile: bool = False) -> bytes:
         """A PNG of the first `width`×`height` CSS pixels (×2 device pixels on mobile)."""

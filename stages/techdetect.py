@@ -148,6 +148,11 @@ class TechDetector:
         self.max_html_chars = max_html_chars
         self.min_confidence = min_confidence
 
+    @property
+    def js_paths(self) -> list[str]:
+        """Every ``js`` property path the fingerprints test (``jQuery.fn.jquery``…): what a renderer should read."""
+        return sorted({path for tech in self.technologies.values() for path in tech.patterns.get("js", {})})
+
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_FILE, **kwargs: Any) -> "TechDetector":
         """Load one fingerprint file, or every ``*.json`` in a directory (``categories.json`` names categories)."""

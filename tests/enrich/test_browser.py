@@ -1,0 +1,238 @@
+"""PageRenderer: real Chromium, the simulator as the websites' proxy, lab metrics of simulated JS sites."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import time
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from providers.browser import MOBILE_VIEWPORT, PageRenderer
+from providers.chromium import HOST
+from providers.web import SiteError, WebFetcher
+from simulator.websites import domain_for_profile, site_profile, site_spec
+from simulator.websites_js import INTERNAL_TARGETS, REDIRECTED_TARGET
+from stages.contacts import find_emails
+from stages.netguard import FetchRefused, NetGuard
+from stages.techdetect import TechDetector
+from tests.enrich.sites import domain
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def renderer(simulator):
+    """One renderer for the module, through the simulator as proxy; its guard (proxy mode) allowlists nothing."""
+    proxy, _ = simulator
+    async with PageRenderer(CHROMIUM, proxy=proxy, max_concurrency=2, timeout_s=15.0) as pages:
+        yield pages
+
+
+@pytest.fixture(scope="module")
+def detector() -> TechDetector:
+    return TechDetector.from_file()
+
+
+def _spa_with_home_emails(seed: int) -> str:
+    """A spa_react domain with a contact page and emails on its home page (most have both; not all)."""
+    for n in range(5000):
+        host = f"spa{n}.com"
+        if site_profile(seed, host) != "spa_react":
+            continue
+        spec = site_spec(seed, host)
+        if spec.contact_path and any(e.page == "/" for e in spec.emails):
+            return host
+    raise LookupError("no spa_react domain with home-page emails")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+async def test_spa_emails_and_react_only_appear_when_rendered(web_sim, renderer, detector) -> None:
+    proxy, sim = web_sim
+    host = _spa_with_home_emails(sim.config.seed)
+    spec = site_spec(sim.config.seed, host)
+    expected = {e.address for e in spec.emails if e.page == "/"}
+    fetcher = WebFetcher(proxy, timeout_s=5.0)
+    try:
+        plain = await fetcher.fetch(f"http://{host}/")
+    finally:
+        await fetcher.aclose()
+    plain_tech = {t.name for t in detector.detect(plain.final_url, plain.headers, plain.text(), plain.cookies)}
+    assert "enable JavaScript" in plain.text() and not {f.email for f in find_emails(plain.text())}
+    assert "React" not in plain_tech
+
+    result = await renderer.render(f"http://{host}/", js_paths=detector.js_paths)
+
+    assert result.status == 200 and result.final_url == f"http://{host}/"
+    assert expected <= {f.email for f in find_emails(result.html)}
+    assert f'href="{spec.contact_path}"' in result.html and f'href="{spec.contact_path}"' not in plain.text()
+    assert result.js["React.version"] == "18.2.0" and "Vue.version" not in result.js
+    tech = {t.name: t.version for t in detector.detect(result.final_url, result.headers, result.html, result.cookies, js=result.js)}
+    assert tech["React"] == "18.2.0" and tech["jQuery"] == "3.6.0"
+    assert result.requests == 2 and result.blocked == []  # the shell and its bundle
+
+
+async def test_heavy_page_has_long_tasks_a_late_lcp_and_overflows(web_sim, renderer) -> None:
+    _, sim = web_sim
+    result = await renderer.render(f"http://{domain(sim, 'heavy_js')}/")
+    assert result.tbt_ms is not None and result.tbt_ms > 600
+    assert result.lcp_ms is not None and result.lcp_ms > 2500 and result.fcp_ms is not None and result.fcp_ms < 1000
+    assert result.page_bytes > 800_000 and result.load_ms is not None and result.load_ms > 2500
+    assert result.mobile_responsive is False  # a viewport meta, but a 640 px image on a 390 px screen
+
+
+async def test_banner_inserted_after_load_shifts_the_layout(web_sim, renderer) -> None:
+    _, sim = web_sim
+    result = await renderer.render(f"http://{domain(sim, 'layout_shift')}/")
+    assert result.cls > 0.25 and result.tbt_ms is not None and result.tbt_ms < 200
+
+
+async def test_fast_modern_site_is_fast_stable_responsive_with_a_screenshot(web_sim, renderer) -> None:
+    _, sim = web_sim
+    host = domain(sim, "fast_modern")
+    result = await renderer.render(f"http://{host}/", screenshot=True)
+    assert result.lcp_ms is not None and result.lcp_ms < 2500 and result.fcp_ms is not None
+    assert result.cls < 0.1 and result.tbt_ms is not None and result.tbt_ms < 200
+    assert result.mobile_responsive is True
+    assert result.ttfb_ms is not None and 0 < result.ttfb_ms <= result.load_ms
+    assert result.headers["cf-ray"] and "set-cookie" not in result.headers
+    assert result.screenshot_png is not None and _png_size(result.screenshot_png) == MOBILE_VIEWPORT
+    assert {r["user_agent"] for r in sim.records["web"] if r["domain"] == host} == {renderer.user_agent}
+
+
+async def test_site_without_viewport_meta_is_not_responsive(web_sim, renderer) -> None:
+    _, sim = web_sim
+    url = f"http://{domain(sim, 'joomla')}/"
+    mobile = await renderer.render(url)
+    desktop = await renderer.render(url, mobile=False)
+    assert mobile.mobile_responsive is False and mobile.status == 200
+    assert desktop.mobile_responsive is None
+
+
+async def test_requests_to_internal_addresses_are_blocked_with_reasons(web_sim, renderer) -> None:
+    _, sim = web_sim
+    host = domain(sim, "ssrf_assets")
+    result = await renderer.render(f"http://{host}/")
+    metadata, loopback, private, localhost = INTERNAL_TARGETS
+    assert sorted(result.blocked) == sorted([
+        (metadata, "address 169.254.169.254 is link-local"),
+        (loopback, "address 127.0.0.1 is loopback"),
+        (private, "address 10.0.0.7 is private"),
+        (localhost, "localhost resolves to 127.0.0.1 (loopback)"),
+        (REDIRECTED_TARGET, "address 169.254.169.254 is link-local"),  # a same-site image redirecting there
+    ])
+    assert result.status == 200 and result.lcp_ms is not None
+    assert {r["path"] for r in sim.records["web"] if r["domain"] == host} == {"/", "/assets/pixel.gif"}
+
+
+async def test_refused_document_raises(web_sim, renderer) -> None:
+    _, sim = web_sim
+    with pytest.raises(FetchRefused, match="address 10.0.0.1 is private"):
+        await renderer.render("http://10.0.0.1/")
+    with pytest.raises(FetchRefused, match="address 169.254.169.254 is link-local"):
+        await renderer.render(f"http://{domain(sim, 'redirect_private')}/")  # refused at the redirect hop
+    chain = await renderer.render(f"http://{domain(sim, 'redirect_chain')}/")
+    assert chain.final_url.endswith("/home/") and len(chain.redirects) == 3 and chain.status == 200
+
+
+async def test_page_that_never_finishes_hits_the_deadline(web_sim) -> None:
+    proxy, sim = web_sim
+    async with PageRenderer(CHROMIUM, proxy=proxy, timeout_s=2.0) as quick:
+        started = time.monotonic()
+        with pytest.raises(SiteError, match=r"^render timeout after 2s$"):
+            await quick.render(f"http://{domain(sim, 'endless_stream')}/")
+        assert time.monotonic() - started < 6.0
+        assert quick.active == 0  # the context was closed
+
+
+async def test_concurrency_bound_holds(web_sim, renderer) -> None:
+    _, sim = web_sim
+    sim.config.family("web").latency_median_ms = 300  # every request to a site waits, so renders overlap
+    sim.config.family("web").latency_p95_ms = 400
+    hosts = [domain_for_profile(sim.config.seed, "fast_modern", prefix=f"c{n}x") for n in range(6)]
+    browser = HOST.running
+    assert browser is not None
+    baseline, peak, done = len(browser.contexts), 0, asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, len(browser.contexts) - baseline)
+            await asyncio.sleep(0.01)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        results = await asyncio.gather(*(renderer.render(f"http://{h}/") for h in hosts))
+    finally:
+        done.set()
+        await sampler
+    assert [r.status for r in results] == [200] * 6
+    assert peak == 2 and renderer.peak_active == 2
+
+
+async def test_browser_dying_mid_render_is_relaunched_and_retried(web_sim) -> None:
+    proxy, sim = web_sim
+    sim.config.family("web").latency_median_ms = 600
+    sim.config.family("web").latency_p95_ms = 700
+    async with PageRenderer(CHROMIUM, proxy=proxy, timeout_s=10.0) as pages:
+        render = asyncio.create_task(pages.render(f"http://{domain(sim, 'fast_modern')}/"))
+        await asyncio.sleep(0.3)
+        doomed = HOST.running
+        assert doomed is not None
+        await doomed.close()  # as if Chromium crashed mid-render
+        result = await render
+    assert result.status == 200 and pages.restarts == 1
+    assert HOST.running is not None and HOST.running is not doomed
+
+
+async def test_websockets_and_webrtc_never_leave_the_page() -> None:
+    """Traffic that is not an HTTP request escapes request routing: it must still go nowhere."""
+    stun = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stun.bind(("127.0.0.1", 0))
+    stun.setblocking(False)
+    hits: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(content_type="text/html", text=f"""<html><body><h1>Chat with us</h1><script>
+            try {{ new WebSocket('ws://' + location.host + '/ws'); }} catch (e) {{}}
+            const peer = new RTCPeerConnection({{iceServers: [{{urls: 'stun:127.0.0.1:{stun.getsockname()[1]}'}}]}});
+            peer.createDataChannel('chat');
+            peer.createOffer().then((offer) => peer.setLocalDescription(offer));
+            </script></body></html>""")
+
+    async def websocket(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(status=400)
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/ws", websocket)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    guard = NetGuard([f"127.0.0.1:{port}"], resolve_names=False)  # the test site itself, nothing else
+    try:
+        async with PageRenderer(CHROMIUM, guard=guard, timeout_s=8.0, quiet_s=1.0) as pages:
+            result = await pages.render(f"http://127.0.0.1:{port}/")
+    finally:
+        await runner.cleanup()
+    packets = 0
+    try:
+        while stun.recvfrom(2048):
+            packets += 1
+    except BlockingIOError:
+        pass
+    finally:
+        stun.close()
+    assert result.status == 200 and "Chat with us" in result.html
+    assert result.blocked == [(f"ws://127.0.0.1:{port}/ws", "websockets are not opened by the renderer")]
+    assert hits == [] and packets == 0
