@@ -106,3 +106,7 @@ class WorkerRuntime:
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.close()
+        from providers.chromium import close_shared_browser  # the process's one Chromium, after its last user
+
+        with contextlib.suppress(Exception):
+            await close_shared_browser()

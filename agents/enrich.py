@@ -39,12 +39,14 @@ def _addresses(lead: Lead) -> list[str]:
 class EnrichStage(Stage[Lead]):
     name = "enrich"
 
-    def __init__(self, enricher, suppression_reason=None) -> None:
+    def __init__(self, enricher, suppression_reason=None, closers=()) -> None:
         self.enricher = enricher  # stages.enrich.Enricher
         self.suppression_reason = suppression_reason  # async (address) -> reason | None: storage.outbox.Outbox
+        self.closers = closers  # async callables releasing the enricher's clients, browser and ledger
 
     async def stop(self) -> None:
-        await self.enricher.fetcher.aclose()
+        for close in self.closers:
+            await close()
 
     def decode(self, envelope: Envelope) -> Lead:
         return decode_raw_lead(envelope)
@@ -59,20 +61,59 @@ class EnrichStage(Stage[Lead]):
         return [Output(lead.model_copy(update={"enrichment": enrichment}), topics=(LEADS_ENRICHED,))]
 
 
+async def build_enricher(settings, pool=None):
+    """The enricher as configured: (Enricher, closers). `pool` None: no cost ledger or budgets (the CLI without a DB)."""
+    import dataclasses
+
+    from providers.browser import PageRenderer
+    from providers.emailfinder import FoundEmail, HunterClient
+    from providers.guards import ProviderGuards
+    from providers.mx import MxChecker
+    from providers.pagespeed import PageSpeedClient, PageSpeedResult
+    from providers.web import WebFetcher
+    from stages.enrich import Enricher
+    from stages.enrich_sources import EnrichSources
+    from stages.techdetect import TechDetector
+    from storage.blobs import LocalBlobStore
+
+    s = settings
+    nameservers = s.dns_nameserver_list or None
+    fetcher = WebFetcher(
+        proxy=s.web_proxy, timeout_s=s.http_timeout_s, max_bytes=s.max_page_bytes, user_agent=None,
+        per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist_list,
+        resolver_nameservers=nameservers, per_domain_rate=s.per_domain_rate or None, redis_url=s.redis_url,
+        robots_ttl_s=s.robots_ttl_s,
+    )
+    guards = ProviderGuards(s, pool)
+    renderer = PageRenderer(s.chromium_path, proxy=s.web_proxy, guard=fetcher.guard,
+                            max_concurrency=s.enrich_render_concurrency, timeout_s=s.render_timeout_s)
+    closers = [fetcher.aclose, renderer.close, guards.aclose]
+    sources = EnrichSources(
+        renderer=renderer, render_js=s.render_js, blobs=LocalBlobStore(s.blob_dir),
+        mx=MxChecker(nameservers, redis_url=s.redis_url) if s.mx_check else None,
+    )
+    if s.pagespeed_api_key:
+        psi = PageSpeedClient(s.pagespeed_base_url, s.pagespeed_api_key, timeout_s=max(s.http_timeout_s, 30.0))
+        sources.pagespeed = guards.wrap("pagespeed", psi.run, operation="runPagespeed", encode=dataclasses.asdict,
+                                        decode=lambda row: PageSpeedResult(**row))
+        closers.append(psi.aclose)
+    if s.hunter_api_key:
+        hunter = HunterClient(s.hunter_base_url, s.hunter_api_key, timeout_s=s.http_timeout_s)
+        sources.hunter = guards.wrap("hunter", hunter.domain_search, operation="domain-search",
+                                     encode=lambda found: [dataclasses.asdict(f) for f in found],
+                                     decode=lambda rows: [FoundEmail(**row) for row in rows])
+        closers.append(hunter.aclose)
+    enricher = Enricher(fetcher, TechDetector.from_file(s.technologies_file), sources=sources,
+                        default_tier=s.enrich_tier, waterfall=s.enrich_waterfall)
+    return enricher, closers
+
+
 def register(rt) -> None:
     async def factory(rt) -> EnrichStage:
-        from providers.web import WebFetcher
-        from stages.enrich import Enricher
-        from stages.techdetect import TechDetector
-
-        s = rt.settings
-        fetcher = WebFetcher(
-            proxy=s.web_proxy, timeout_s=s.http_timeout_s, max_bytes=s.max_page_bytes, user_agent=None,
-            per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist_list, resolver_nameservers=None,
-        )
         from storage.outbox import Outbox
 
-        outbox = Outbox(await rt.pool())
-        return EnrichStage(Enricher(fetcher, TechDetector.from_file(s.technologies_file)), outbox.suppression_reason)
+        pool = await rt.pool()
+        enricher, closers = await build_enricher(rt.settings, pool)
+        return EnrichStage(enricher, Outbox(pool).suppression_reason, closers)
 
     rt.stage_agent(factory, LEADS_SCRAPED, "enrich")

@@ -46,7 +46,9 @@ class ScrapeStage(Stage[ScrapeJob]):
             except ProviderPaused as exc:  # today's budget is spent: the job waits, it is not dropped
                 raise Deferred(str(exc), retry_after_s=60.0) from exc
         # One lead per business; each starts its own trace and clock: its latency is its own.
-        return [Output(Lead.from_raw(raw), topics=(LEADS_SCRAPED,), trace_id=new_trace_id(), ingest_ms=now_ms())
+        tier = {"enrich_tier": job.enrich_tier} if job.enrich_tier else {}
+        return [Output(Lead.from_raw(raw.model_copy(update=tier)), topics=(LEADS_SCRAPED,), trace_id=new_trace_id(),
+                       ingest_ms=now_ms())
                 for raw in merge_sources(found)]
 
 
@@ -64,38 +66,25 @@ class GuardedSearch:
 
 
 def register(rt) -> None:
-    from providers.breaker import CircuitBreaker
-    from providers.cache import ResponseCache
-    from providers.guarded import Guarded
-    from providers.ledger import BudgetGuard, CostLedger
-    from providers.limits import SharedRateLimiter
-    from providers.search import GooglePlacesSearch, YelpSearch
-    from schemas import RawLead
-
     async def factory(rt) -> ScrapeStage:
+        from providers.guards import ProviderGuards
+        from providers.search import GooglePlacesSearch, YelpSearch
+        from schemas import RawLead
+
         s = rt.settings
-        pool = await rt.pool()
-        rates, costs = s.pairs(s.provider_rate_limits), s.pairs(s.provider_cost_usd)
-        budgets = {k: float(v) for k, v in s.pairs(s.provider_daily_budget_usd).items()}
-        ledger = CostLedger(pool)
-        budget = BudgetGuard(pool, budgets, ledger=ledger) if budgets else None
-        cache = ResponseCache(s.redis_url, {k: int(v) for k, v in s.pairs(s.provider_cache_ttl_s).items()})
+        guards = ProviderGuards(s, await rt.pool())
         adapters = {
             "yelp": YelpSearch(s.yelp_base_url, s.yelp_api_key, s.http_timeout_s),
             "google": GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),
         }
-        searchers = {}
-        for name, adapter in adapters.items():
-            guarded = Guarded(
-                name, adapter.search, operation="search", cost_usd=float(costs.get(name, 0.0)), ledger=ledger,
-                budget=budget, cache=cache,
-                limiter=SharedRateLimiter(s.redis_url, provider=name, rate=rates[name]) if name in rates else None,
-                breaker=CircuitBreaker(name, failure_threshold=s.breaker_failures, window_s=s.breaker_window_s,
-                                       open_s=s.breaker_open_s),
+        searchers = {
+            name: GuardedSearch(adapter, guards.wrap(
+                name, adapter.search, operation="search",
                 encode=lambda leads: [lead.model_dump(mode="json") for lead in leads],
                 decode=lambda rows: [RawLead.model_validate(row) for row in rows],
-            )
-            searchers[name] = GuardedSearch(adapter, guarded)
-        return ScrapeStage(searchers, ledger)
+            ))
+            for name, adapter in adapters.items()
+        }
+        return ScrapeStage(searchers, guards.ledger)
 
     rt.stage_agent(factory, SCRAPE_REQUESTS, "scrape")

@@ -340,33 +340,53 @@ def review_reject(item_id: int) -> None:
 def enrich_url(
     url: str = typer.Argument(..., help="A business website."),
     as_json: bool = typer.Option(False, "--json", help="Print the enrichment as JSON."),
+    tier: int = typer.Option(None, min=1, max=3, help="Enrichment tier (default: LEADSTREAM_ENRICH_TIER)."),
 ) -> None:
-    """Enrich one website as the stage would (same fetcher, guard, fingerprints) and show what it found or why not."""
-    from providers.web import WebFetcher
+    """Enrich one website as the stage would (same fetcher, guard, providers, waterfall) and show what it found or why not.
+
+    Provider calls are written to the cost ledger when PostgreSQL is reachable; without it the run still works.
+    """
+    import asyncpg
+
+    from agents.enrich import build_enricher
     from schemas import Lead
-    from stages.enrich import Enricher
-    from stages.techdetect import TechDetector
 
     s = get_settings()
 
     async def run():
-        fetcher = WebFetcher(proxy=s.web_proxy, timeout_s=s.http_timeout_s, max_bytes=s.max_page_bytes,
-                             per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist_list)
         try:
-            lead = Lead(lead_id="ld_cli", geo_key="unknown", source="cli", name=url, website=url)
-            return await Enricher(fetcher, TechDetector.from_file(s.technologies_file)).enrich(lead)
+            pool = await asyncpg.create_pool(s.database_url, min_size=1, max_size=2, timeout=3)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            console.print(f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
+                          highlight=False)
+            pool = None
+        enricher, closers = await build_enricher(s, pool)
+        try:
+            lead = Lead(lead_id="ld_cli", geo_key="unknown", source="cli", name=url, website=url, enrich_tier=tier)
+            return await enricher.enrich(lead)
         finally:
-            await fetcher.aclose()
+            for close in closers:
+                await close()
+            if pool is not None:
+                await pool.close()
 
     enrichment = asyncio.run(run())
     if as_json:
         print(enrichment.model_dump_json(indent=2, exclude_none=True))
         return
-    console.print(f"status: [bold]{enrichment.status}[/bold]" + (f" — {enrichment.reason}" if enrichment.reason else ""))
+    console.print(f"status: [bold]{enrichment.status}[/bold]" + (f" — {enrichment.reason}" if enrichment.reason else ""),
+                  highlight=False)
+    console.print(f"  tier: {enrichment.tier}  rendered: {enrichment.rendered}", highlight=False)
     for tech in enrichment.tech:
-        console.print(f"  tech: {tech.name} {tech.version or ''} ({', '.join(tech.categories)})")
+        console.print(f"  tech: {tech.name} {tech.version or ''} ({', '.join(tech.categories)})", highlight=False)
     if enrichment.performance:
-        console.print(f"  performance: {enrichment.performance.model_dump(exclude_none=True)}")
+        console.print(f"  performance: {enrichment.performance.model_dump(exclude_none=True)}", highlight=False)
     for contact in enrichment.contacts:
-        console.print(f"  contact: {contact.email} ({contact.kind}, {contact.source})")
-    console.print(f"  modern_site: {enrichment.modern_site}")
+        mx = {True: "MX ok", False: "no MX", None: "MX unchecked"}[contact.mx_ok]
+        console.print(f"  contact: {contact.email} ({contact.kind}, {contact.source}, {mx})", highlight=False)
+    if enrichment.screenshot_uri:
+        console.print(f"  screenshot: {enrichment.screenshot_uri}", highlight=False)
+    for attempt in enrichment.attempts:
+        console.print(f"  {attempt.field} ← {attempt.provider}: {attempt.outcome}"
+                      + (f" ({attempt.detail})" if attempt.detail else ""), highlight=False)
+    console.print(f"  modern_site: {enrichment.modern_site}", highlight=False)

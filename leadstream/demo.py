@@ -88,10 +88,12 @@ class Demo:
         """Services, simulator, schema, topics and one worker; returns when the worker answers."""
         from simulator.app import start_simulator
         from simulator.core import SimConfig, Simulator
+        from simulator.dns import start_dns
 
         self.services.start()
         self.sim = Simulator(sim_config or SimConfig(seed=self.options.seed))
         self.sim_runner, self.sim_url = await start_simulator(self.sim)
+        self.sim_dns, self.sim_dns_address = await start_dns(self.sim)
         schema = f"run_{self.run_id}"
         self.database_url = _with_search_path(self.services.database_url, schema)
         admin_pool = await create_pool(self.services.database_url, size=1)
@@ -137,6 +139,8 @@ class Demo:
 
     async def stop(self) -> None:
         self._stop_worker()
+        if getattr(self, "sim_dns", None) is not None:
+            self.sim_dns.close()
         for closer in (getattr(self, "pool", None) and self.pool.close, getattr(self, "sim_runner", None) and self.sim_runner.cleanup):
             if closer:
                 with contextlib.suppress(Exception):
@@ -158,6 +162,9 @@ class Demo:
             "LEADSTREAM_OPENAI_BASE_URL": f"{sim_url}/v1", "LEADSTREAM_OPENAI_API_KEY": "sim-key",
             "LEADSTREAM_OLLAMA_HOST": sim_url,
             "LEADSTREAM_SENDGRID_BASE_URL": sim_url, "LEADSTREAM_SENDGRID_API_KEY": "SG.sim-key",
+            "LEADSTREAM_HUNTER_BASE_URL": sim_url, "LEADSTREAM_HUNTER_API_KEY": "sim-hunter-key-0123456789",
+            "LEADSTREAM_PAGESPEED_BASE_URL": sim_url, "LEADSTREAM_PAGESPEED_API_KEY": "sim-key",
+            "LEADSTREAM_DNS_NAMESERVERS": self.sim_dns_address,
         }
 
     def _start_worker(self, group: str) -> None:

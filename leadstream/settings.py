@@ -65,11 +65,30 @@ class Settings(BaseSettings):
     sendgrid_base_url: str = Field("https://api.sendgrid.com", description="SendGrid v3 API base URL.")
     sendgrid_api_key: str = Field("", description="SendGrid API key.")
 
+    hunter_base_url: str = Field("https://api.hunter.io", description="Hunter email-finder API base URL (domain search).")
+    hunter_api_key: str = Field("", description="Hunter API key; empty: the provider is not configured and the waterfall skips it.")
+    pagespeed_base_url: str = Field("https://www.googleapis.com", description="PageSpeed Insights API base URL.")
+    pagespeed_api_key: str = Field("", description="PageSpeed Insights API key; empty: not configured (site audits use Chromium).")
+    dns_nameservers: str = Field("", description="Comma list of `ip[:port]` resolvers for MX checks and the SSRF guard; empty: the system's.")
+    mx_check: bool = Field(True, description="Check every found email's domain for MX (or A) records; addresses at dead domains are dropped.")
+
+    # --- Enrichment ------------------------------------------------------
+    enrich_tier: int = Field(3, ge=1, le=3, description="Default enrichment tier when a lead names none: 1 basic (fetch, tech, contacts), 2 + a screenshot, 3 + a site audit (lab Core Web Vitals).")
+    enrich_waterfall: str = Field(
+        "email=website,hunter;performance=pagespeed,browser,http;screenshot=pagespeed,browser",
+        description="Provider order per field, `field=p1,p2;…`. Fields: email (website, hunter), performance (pagespeed, browser, http), screenshot (pagespeed, browser). Unconfigured providers are skipped.",
+    )
+    render_js: bool = Field(True, description="Render pages that are empty without JavaScript (single-page apps) in Chromium.")
+    enrich_render_concurrency: int = Field(2, ge=1, description="Pages rendered at once per enrich worker (one Chromium per process).")
+    render_timeout_s: float = Field(20.0, gt=0, description="Deadline for one Chromium page render, load and settle included.")
+    per_domain_rate: str = Field("2/second", description="Requests per website domain, shared by all workers through Redis (`N/second|minute`); empty: no rate limit.")
+    robots_ttl_s: float = Field(6 * 3600, gt=0, description="How long a site's robots.txt verdict is cached (in Redis when configured).")
+
     dedupe_llm: bool = Field(True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review).")
 
-    provider_rate_limits: str = Field("yelp=5/second,google=10/second", description="Per-provider rate limits shared by all workers (through Redis), `name=N/period,…`.")
-    provider_cache_ttl_s: str = Field("yelp=86400,google=86400", description="Per-provider response cache TTLs in seconds, `name=seconds,…`.")
-    provider_cost_usd: str = Field("yelp=0,google=0.032", description="Price of one answered call per provider (cost ledger), `name=usd,…`.")
+    provider_rate_limits: str = Field("yelp=5/second,google=10/second,hunter=10/second,pagespeed=4/second", description="Per-provider rate limits shared by all workers (through Redis), `name=N/period,…`.")
+    provider_cache_ttl_s: str = Field("yelp=86400,google=86400,hunter=604800,pagespeed=86400", description="Per-provider response cache TTLs in seconds, `name=seconds,…`.")
+    provider_cost_usd: str = Field("yelp=0,google=0.032,hunter=0.01,pagespeed=0", description="Price of one answered call per provider (cost ledger), `name=usd,…`.")
     provider_daily_budget_usd: str = Field("", description="Daily spend cap per provider, `name=usd,…`; reaching it pauses the provider.")
     breaker_failures: int = Field(5, ge=1, description="Transient failures within the window that open a provider's circuit.")
     breaker_window_s: float = Field(60.0, description="Window for counting those failures.")
@@ -108,6 +127,10 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"LEADSTREAM_STAGES names unknown stages {unknown}; known: {', '.join(STAGES)}")
         return chosen
+
+    @property
+    def dns_nameserver_list(self) -> list[str]:
+        return [item.strip() for item in self.dns_nameservers.split(",") if item.strip()]
 
     @property
     def fetch_allowlist_list(self) -> list[str]:

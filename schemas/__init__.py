@@ -15,6 +15,7 @@ from schemas.lead import (
     MockupRef,
     MultiplierHit,
     Performance,
+    ProviderAttempt,
     RawLead,
     RuleHit,
     Score,
@@ -26,6 +27,6 @@ from schemas.geo import geo_key
 
 __all__ = [
     "SCHEMA_VERSION", "Contact", "DedupeDecision", "EmailOutcome", "Enrichment", "Lead",
-    "MockupRef", "MultiplierHit", "Performance", "RawLead", "RuleHit", "Score", "ScrapeJob",
+    "MockupRef", "MultiplierHit", "Performance", "ProviderAttempt", "RawLead", "RuleHit", "Score", "ScrapeJob",
     "Tech", "TerminalState", "geo_key",
 ]

@@ -33,9 +33,11 @@ class Campaign(BaseModel):
     metros: list[Metro] = Field(min_length=1)
     sources: list[str] = Field(default_factory=lambda: ["yelp", "google"])
     max_results: int = Field(100, ge=1, le=1000)
+    enrich_tier: int | None = Field(None, ge=1, le=3, description="1 basic, 2 + screenshot, 3 + site audit; default: the worker's.")
 
     def jobs(self) -> list[ScrapeJob]:
-        return [ScrapeJob(zip=z, vertical=v, sources=self.sources, max_results=self.max_results)
+        return [ScrapeJob(zip=z, vertical=v, sources=self.sources, max_results=self.max_results,
+                          enrich_tier=self.enrich_tier)
                 for metro in self.metros for z in metro.zips for v in self.verticals]
 
 

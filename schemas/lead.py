@@ -60,6 +60,7 @@ class RawLead(BaseModel):
     email: str | None = Field(None, max_length=320)
     vertical: str | None = Field(None, max_length=60, description="Normalized vertical, e.g. hvac, plumber, vet.")
     category: str | None = Field(None, max_length=120, description="The source's own category label.")
+    enrich_tier: int | None = Field(None, ge=1, le=3, description="Enrichment tier (1 basic, 2 + screenshot, 3 + site audit); default: the worker's setting.")
 
     @field_validator("zip", mode="before")
     @classmethod
@@ -129,12 +130,23 @@ class Performance(_Model):
     tbt_ms: float | None = None
     https: bool | None = None
     mobile_responsive: bool | None = None
+    score: float | None = Field(None, description="Lighthouse-style performance score 0–1 (PageSpeed API only).")
 
 
 class Contact(_Model):
     email: str
     kind: Literal["role", "personal"] = "role"
-    source: str = "page"
+    source: str = Field("page", description="Where it was found: page, contact page, or the provider's name.")
+    mx_ok: bool | None = Field(None, description="The domain accepts mail (MX or A record); None: not checked or DNS unsure.")
+
+
+class ProviderAttempt(_Model):
+    """One try of one provider for one enrichment field, in waterfall order."""
+
+    field: str
+    provider: str
+    outcome: Literal["accepted", "rejected", "empty", "failed", "paused", "circuit_open", "unavailable"]
+    detail: str | None = None
 
 
 class Enrichment(_Model):
@@ -146,6 +158,11 @@ class Enrichment(_Model):
     performance: Performance | None = None
     contacts: list[Contact] = Field(default_factory=list)
     modern_site: bool = False
+    tier: int = Field(1, ge=1, le=3, description="Enrichment tier that ran: 1 basic, 2 with a screenshot, 3 with a site audit.")
+    rendered: bool = Field(False, description="The page was rendered in Chromium (JavaScript ran).")
+    screenshot_uri: str | None = Field(None, description="Screenshot of the current site (tier 2+), a blob URI.")
+    sources: dict[str, str] = Field(default_factory=dict, description="Field → provider whose value was kept.")
+    attempts: list[ProviderAttempt] = Field(default_factory=list, description="Every provider tried, per field, in order.")
 
 
 class DedupeDecision(_Model):
@@ -210,6 +227,7 @@ class Lead(_Model):
     email: str | None = None
     vertical: str | None = None
     category: str | None = None
+    enrich_tier: int | None = None
     enrichment: Enrichment | None = None
     dedupe: DedupeDecision | None = None
     score: Score | None = None
@@ -250,6 +268,7 @@ class ScrapeJob(BaseModel):
     vertical: str
     sources: list[str] = Field(default_factory=lambda: ["yelp", "google"])
     max_results: int = Field(100, ge=1, le=1000)
+    enrich_tier: int | None = Field(None, ge=1, le=3, description="Enrichment tier for the leads found (default: the worker's).")
     requested_at: datetime | None = None
 
     @field_validator("zip")

@@ -16,7 +16,7 @@ from functools import partial
 
 from aiohttp import web
 
-from simulator import llm, search, sendgrid, websites
+from simulator import hunter, llm, pagespeed, search, sendgrid, websites
 from simulator.core import Simulator
 from simulator.sendgrid_eml import build_eml
 from simulator.world import UnknownLocation, world_for
@@ -56,13 +56,15 @@ def _proxy_middleware(sim: Simulator, own_hosts: frozenset[str]):
 
 
 def make_app(sim: Simulator, own_hosts: Iterable[str] = ()) -> web.Application:
-    """The whole simulator as one app (search, SendGrid, LLMs, websites via proxy, /_sim control)."""
+    """The whole simulator as one app (search, SendGrid, LLMs, PageSpeed, websites via proxy, /_sim control)."""
     app = web.Application(middlewares=[_proxy_middleware(sim, frozenset(h.lower() for h in own_hosts))],
                           client_max_size=64 * 1024 * 1024)
     initial_config = copy.deepcopy(sim.config)
     search.setup(app, sim)
     sendgrid.setup(app, sim)
     llm.setup(app, sim)
+    hunter.setup(app, sim)
+    pagespeed.setup(app, sim)
     app.router.add_get("/_sim/health", health)
     app.router.add_get("/_sim/stats", partial(stats, sim=sim))
     app.router.add_get("/_sim/config", partial(get_config, sim=sim))

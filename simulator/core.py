@@ -40,7 +40,7 @@ class FamilyConfig:
         return rng.lognormvariate(mu, sigma) / 1000.0
 
 
-FAMILIES = ("search", "web", "openai", "ollama", "sendgrid")
+FAMILIES = ("search", "web", "openai", "ollama", "sendgrid", "pagespeed", "dns", "hunter")
 
 
 @dataclass

@@ -1,67 +1,39 @@
-"""The enrich stage: fetch a lead's website, detect its technology, measure it, find contacts.
+"""The enrich stage: fetch a lead's website, detect its technology, audit it, find contacts.
 
 `Enricher.enrich(lead)` always returns an `Enrichment`: a site that refuses,
 fails, times out or is not HTML gives ``status="failed"`` with a readable
 reason, a lead without a website gives ``status="skipped"``. Only a problem a
 retry can fix (our proxy unreachable, a site's 429) raises
 `TransientProviderError` for the stage runner to retry.
+
+The tier (1 basic, 2 + screenshot, 3 + site audit) picks what runs; each
+field (email, performance, screenshot) comes from the first provider in its
+configured order whose value passes the field's check (`stages.waterfall`,
+`stages.enrich_sources`). A page that is empty without JavaScript is rendered
+in Chromium so its contacts and JS-global technologies are seen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from providers.web import FetchResult, RobotsDisallowed, SiteError, WebFetcher, domain_key
-from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
-from stages.contacts import extract_contacts, merge_contacts
+from schemas.lead import Contact, Enrichment, Lead
+from stages.contacts import extract_contacts
+from stages.enrich_sources import EnrichSources, SiteVisit
+from stages.modern import ModernThresholds
 from stages.netguard import FetchRefused
-from stages.techdetect import TechDetector, page_facts, version_key
+from stages.techdetect import TechDetector
+from stages.waterfall import Waterfall, parse_waterfall
 
+DEFAULT_WATERFALL = "email=website,hunter;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+_SPA_MARKERS = ('id="root"', "id='root'", 'id="app"', "id='app'", 'id="__nuxt"', "enable javascript")
+_NON_TEXT = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.S | re.I)
+_TAGS = re.compile(r"<[^>]*>")
 _CONTACT_HREF = re.compile(r"\shref\s*=\s*[\"']?([^\"'\s>]{0,300}contact[^\"'\s>]{0,300})", re.I)
-
-
-@dataclass(frozen=True)
-class ModernThresholds:
-    """When a site counts as modern (``Enrichment.modern_site``).
-
-    Modern = fast (TTFB and full load under the limits) AND small (HTML bytes)
-    AND responsive (a viewport meta) AND (served over https OR built on a
-    modern framework/platform) AND no outdated library (a detected version
-    below `min_versions`, or any version of an end-of-life library).
-    """
-
-    max_ttfb_ms: float = 800.0
-    max_load_ms: float = 2500.0
-    max_page_bytes: int = 400_000
-    modern_stacks: frozenset[str] = frozenset(
-        {"Next.js", "React", "Vue.js", "Angular", "Nuxt.js", "Gatsby", "Svelte", "Wix", "Squarespace", "Shopify"}
-    )
-    min_versions: dict[str, str] = field(
-        default_factory=lambda: {"jQuery": "3.0", "Bootstrap": "4.0", "WordPress": "6.0", "PHP": "8.0",
-                                 "jQuery UI": "1.13", "Font Awesome": "5.0", "Drupal": "9.0", "Joomla": "4.0"}
-    )
-    end_of_life: frozenset[str] = frozenset({"AngularJS", "Moment.js"})
-
-    def outdated(self, tech: list[Tech]) -> list[str]:
-        """Names (with version) of the outdated technologies on the page."""
-        out = []
-        for item in tech:
-            minimum = self.min_versions.get(item.name)
-            if item.name in self.end_of_life:
-                out.append(f"{item.name} {item.version or ''}".strip())
-            elif minimum and item.version and version_key(item.version) < version_key(minimum):
-                out.append(f"{item.name} {item.version}")
-        return out
-
-    def is_modern(self, performance: Performance, tech: list[Tech]) -> bool:
-        fast = (performance.ttfb_ms or 0) <= self.max_ttfb_ms and (performance.load_ms or 0) <= self.max_load_ms
-        small = (performance.page_bytes or 0) <= self.max_page_bytes
-        stack = bool(performance.https) or any(t.name in self.modern_stacks for t in tech)
-        return fast and small and bool(performance.mobile_responsive) and stack and not self.outdated(tech)
 
 
 def website_url(website: str) -> str:
@@ -73,9 +45,12 @@ def website_url(website: str) -> str:
     return website if parts.path else website + "/"
 
 
-def is_responsive(html: str) -> bool:
-    viewports = page_facts(html).metas.get("viewport", [])
-    return any("width=device-width" in v.replace(" ", "").lower() or "initial-scale" in v.lower() for v in viewports)
+def needs_javascript(html: str) -> bool:
+    """A client-rendered shell: next to no visible text, and a mount point or a noscript plea."""
+    lowered = html[:200_000].lower()
+    shell = any(marker in lowered for marker in _SPA_MARKERS)
+    text = _TAGS.sub(" ", _NON_TEXT.sub(" ", lowered))
+    return shell and len(" ".join(text.split())) < 200
 
 
 def _failed(reason: str, result: FetchResult | None = None, **extra) -> Enrichment:
@@ -94,18 +69,31 @@ class Enricher:
         detector: TechDetector,
         contact_paths: tuple[str, ...] = ("/contact", "/contact-us"),
         modern_thresholds: ModernThresholds | None = None,
+        *,
+        sources: EnrichSources | None = None,
+        default_tier: int = 3,
+        waterfall: str = DEFAULT_WATERFALL,
     ) -> None:
         self.fetcher = fetcher
         self.detector = detector
         self.contact_paths = contact_paths
         self.modern = modern_thresholds or ModernThresholds()
+        self.sources = sources or EnrichSources()
+        self.default_tier = default_tier
+        self.orders = parse_waterfall(waterfall)
+        unknown = sorted(set(self.orders) - {"email", "performance", "screenshot"})
+        if unknown:
+            raise ValueError(f"enrich waterfall names unknown fields {unknown}; known: email, performance, screenshot")
+        self.js_paths = sorted(detector.js_paths)
 
     async def enrich(self, lead: Lead) -> Enrichment:
+        tier = lead.enrich_tier or self.default_tier
         if not lead.website:
-            return Enrichment(status="skipped", reason="no website")
-        return await self._enrich_page(website_url(lead.website))
+            return Enrichment(status="skipped", reason="no website", tier=tier)
+        enrichment = await self._enrich_page(lead, website_url(lead.website), tier)
+        return enrichment.model_copy(update={"tier": tier})
 
-    async def _enrich_page(self, url: str) -> Enrichment:
+    async def _enrich_page(self, lead: Lead, url: str, tier: int) -> Enrichment:
         try:
             home = await self.fetcher.fetch(url)
         except RobotsDisallowed as exc:
@@ -115,29 +103,55 @@ class Enricher:
         except SiteError as exc:
             return _failed(exc.reason)
         if home.status == 404 and urlsplit(url).path not in ("", "/"):
-            return await self._enrich_page(urljoin(url, "/"))  # a stale deep link: the site root will do
+            return await self._enrich_page(lead, urljoin(url, "/"), tier)  # a stale deep link: the site root will do
         if home.status >= 400:
             return _failed(f"HTTP {home.status}", home)
         if not self._is_html(home):
             return _failed(f"not HTML ({home.content_type or 'no content type'})", home)
-        html = home.text()
-        tech, contacts, responsive = await asyncio.to_thread(self._analyse, home, html)
-        performance = Performance(
-            source="http", ttfb_ms=round(home.ttfb_ms, 1), load_ms=round(home.total_ms, 1), page_bytes=len(home.body),
-            https=home.final_url.startswith("https://"), mobile_responsive=responsive,
+        visit = SiteVisit(lead, tier, home, home.text(), self.sources, self.js_paths,
+                          contact_pages=lambda: self._contact_page_contacts(home, visit.html),
+                          check_robots=self.fetcher.check_robots)
+        if home.truncated:  # what the first bytes show is kept; the rest of the page is not ours to read
+            tech = await asyncio.to_thread(self.detector.detect, home.final_url, home.headers, visit.html, home.cookies)
+            return _failed(f"page too large (over {self.fetcher.max_bytes} bytes)", home, tech=tech,
+                           performance=await visit.http_performance())
+        try:
+            return await self._enrich_visit(visit)
+        finally:
+            await visit.close()
+
+    async def _enrich_visit(self, visit: SiteVisit) -> Enrichment:
+        if self.sources.render_js and self.sources.renderer is not None and needs_javascript(visit.html):
+            try:  # a single-page app: only the rendered DOM has its contacts and content
+                visit.html = (await visit.render()).html
+            except (FetchRefused, SiteError) as exc:
+                return _failed(f"page needs JavaScript and could not be rendered: {getattr(exc, 'reason', exc)}", visit.home)
+        visit.home_contacts = await asyncio.to_thread(extract_contacts, visit.html, urlsplit(visit.url).path or "/")
+        emails, (shot, performance) = await asyncio.gather(
+            Waterfall("email").run(visit.email_lookups(self.orders.get("email", ["website"])), visit.check_emails),
+            self._screenshot_then_performance(visit),
         )
-        if home.truncated:
-            return _failed(f"page too large (over {self.fetcher.max_bytes} bytes)", home, tech=tech, performance=performance)
-        contacts = merge_contacts(contacts, await self._contact_page_contacts(home, html))
+        rendered = visit.rendered
+        tech = await asyncio.to_thread(
+            self.detector.detect, visit.url, visit.home.headers, visit.html,
+            {**visit.home.cookies, **(rendered.cookies if rendered else {})}, js=rendered.js if rendered else None)
+        sources = {name: r.provider for name, r in (("email", emails), ("screenshot", shot), ("performance", performance))
+                   if r.provider}
+        perf = performance.value
         return Enrichment(
-            status="ok", final_url=home.final_url, http_status=home.status, tech=tech, performance=performance,
-            contacts=contacts, modern_site=self.modern.is_modern(performance, tech),
+            status="ok", final_url=visit.url, http_status=visit.home.status, tech=tech, performance=perf,
+            contacts=emails.value or [], modern_site=perf is not None and self.modern.is_modern(perf, tech),
+            rendered=rendered is not None, screenshot_uri=shot.value, sources=sources,
+            attempts=emails.attempts + shot.attempts + performance.attempts,
         )
 
-    def _analyse(self, page: FetchResult, html: str) -> tuple[list[Tech], list[Contact], bool]:
-        """The CPU part (regex scans), run in a worker thread so the event loop stays responsive."""
-        tech = self.detector.detect(page.final_url, page.headers, html, page.cookies)
-        return tech, extract_contacts(html, urlsplit(page.final_url).path or "/"), is_responsive(html)
+    async def _screenshot_then_performance(self, visit: SiteVisit):
+        """In this order, so a lower tier whose screenshot needed a render also gets that render's lab values."""
+        shot = await Waterfall("screenshot").run(
+            visit.screenshot_lookups(self.orders.get("screenshot", [])), visit.store_screenshot)
+        performance = await Waterfall("performance").run(
+            visit.performance_lookups(self.orders.get("performance", ["http"])), visit.check_performance)
+        return shot, performance
 
     @staticmethod
     def _is_html(page: FetchResult) -> bool:

@@ -1,0 +1,62 @@
+"""Builds the shared guards of every paid provider from the settings, once per worker.
+
+One `ProviderGuards` per worker process holds the cost ledger, the budget
+guard and the response cache, and makes one circuit breaker and one shared
+rate limiter per provider name, so the scrape and enrich stages guard their
+providers the same way (`providers.guarded` says in which order).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, TypeVar
+
+import asyncpg
+
+from leadstream.settings import Settings
+from providers.breaker import CircuitBreaker
+from providers.cache import ResponseCache
+from providers.guarded import Guarded
+from providers.ledger import BudgetGuard, CostLedger
+from providers.limits import SharedRateLimiter
+
+T = TypeVar("T")
+
+
+class ProviderGuards:
+    """Per-provider breakers and limiters plus the shared ledger, budget and cache."""
+
+    def __init__(self, settings: Settings, pool: asyncpg.Pool | None) -> None:
+        s = settings
+        self.settings = s
+        self.rates = s.pairs(s.provider_rate_limits)
+        self.costs = {k: float(v) for k, v in s.pairs(s.provider_cost_usd).items()}
+        budgets = {k: float(v) for k, v in s.pairs(s.provider_daily_budget_usd).items()}
+        # Without a database (an operator's one-off CLI run) nothing is written and no budget applies.
+        self.ledger = CostLedger(pool) if pool is not None else None
+        self.budget = BudgetGuard(pool, budgets, ledger=self.ledger) if budgets and pool is not None else None
+        self.cache = ResponseCache(s.redis_url, {k: int(v) for k, v in s.pairs(s.provider_cache_ttl_s).items()})
+        self.breakers: dict[str, CircuitBreaker] = {}
+
+    def breaker(self, provider: str) -> CircuitBreaker:
+        s = self.settings
+        if provider not in self.breakers:
+            self.breakers[provider] = CircuitBreaker(
+                provider, failure_threshold=s.breaker_failures, window_s=s.breaker_window_s, open_s=s.breaker_open_s)
+        return self.breakers[provider]
+
+    def wrap(self, provider: str, call: Callable[..., Awaitable[T]], *, operation: str,
+             encode: Callable[[T], Any], decode: Callable[[Any], T]) -> Guarded[T]:
+        """`call` behind cache → budget → breaker → shared rate limit → ledger."""
+        limiter = None
+        if provider in self.rates:
+            limiter = SharedRateLimiter(self.settings.redis_url, provider=provider, rate=self.rates[provider])
+        return Guarded(
+            provider, call, operation=operation, cost_usd=self.costs.get(provider, 0.0), ledger=self.ledger,
+            budget=self.budget, cache=self.cache, limiter=limiter, breaker=self.breaker(provider),
+            encode=encode, decode=decode,
+        )
+
+    async def aclose(self) -> None:
+        if self.ledger is not None:
+            await self.ledger.flush()
+        await self.cache.aclose()

@@ -1,0 +1,105 @@
+"""The per-field waterfall on its own: order, checks, skips, in-place retries, breaker."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from providers.breaker import CircuitBreaker
+from providers.guarded import Guarded
+from providers.http import PermanentProviderError, TransientProviderError
+from providers.ledger import ProviderPaused
+from stages.waterfall import ProviderSkipped, Waterfall, parse_waterfall
+
+
+async def _accept_non_empty(value):
+    return value or None
+
+
+def _answers(*values):
+    """A lookup returning `values` one call after another (an exception value is raised)."""
+    calls = []
+
+    async def lookup():
+        value = values[min(len(calls), len(values) - 1)]
+        calls.append(value)
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+    lookup.calls = calls
+    return lookup
+
+
+async def test_first_accepted_value_wins_and_later_providers_are_not_called() -> None:
+    first, second, third = _answers(None), _answers(["a@x.com"]), _answers(["b@x.com"])
+    result = await Waterfall("email").run([("one", first), ("two", second), ("three", third)], _accept_non_empty)
+    assert result.value == ["a@x.com"] and result.provider == "two"
+    assert [(a.provider, a.outcome) for a in result.attempts] == [("one", "empty"), ("two", "accepted")]
+    assert third.calls == []
+
+
+async def test_a_value_failing_the_check_moves_on() -> None:
+    async def only_personal(values):
+        kept = [v for v in values if not v.startswith("info@")]
+        return kept or None
+
+    result = await Waterfall("email").run(
+        [("site", _answers(["info@x.com"])), ("finder", _answers(["info@x.com", "ann@x.com"]))], only_personal)
+    assert result.value == ["ann@x.com"] and result.provider == "finder"
+    assert [a.outcome for a in result.attempts] == ["rejected", "accepted"]
+
+
+async def test_paused_skipped_and_permanent_errors_move_on_without_retry() -> None:
+    paused = _answers(ProviderPaused("hunter", "daily budget of $1.00 spent"))
+    skipped = _answers(ProviderSkipped("no PageSpeed API configured"))
+    broken = _answers(PermanentProviderError("pagespeed", "HTTP 400: bad url"))
+    result = await Waterfall("f").run([("a", paused), ("b", skipped), ("c", broken), ("d", _answers(1))],
+                                      _accept_non_empty)
+    assert [(a.outcome, a.detail) for a in result.attempts] == [
+        ("paused", "hunter: daily budget of $1.00 spent"), ("unavailable", "no PageSpeed API configured"),
+        ("failed", "pagespeed: HTTP 400: bad url"), ("accepted", None)]
+    assert len(paused.calls) == len(skipped.calls) == len(broken.calls) == 1
+
+
+async def test_transient_errors_are_retried_in_place_honouring_retry_after() -> None:
+    flaky = _answers(TransientProviderError("hunter", "HTTP 429", retry_after_s=0.3), ["ok@x.com"])
+    started = time.monotonic()
+    result = await Waterfall("email", tries_per_provider=3).run([("hunter", flaky)], _accept_non_empty)
+    assert result.provider == "hunter" and len(flaky.calls) == 2
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_a_provider_that_keeps_failing_is_given_up_and_the_next_one_answers() -> None:
+    down = _answers(TransientProviderError("pagespeed", "HTTP 503"))
+    result = await Waterfall("performance", tries_per_provider=3, max_wait_s=0.05).run(
+        [("pagespeed", down), ("http", _answers({"ttfb": 1}))], _accept_non_empty)
+    assert result.provider == "http" and len(down.calls) == 3
+    assert result.attempts[0].outcome == "failed"
+
+
+async def test_an_open_circuit_skips_the_provider_at_once() -> None:
+    calls = []
+
+    async def outage(url):
+        calls.append(url)
+        raise TransientProviderError("pagespeed", "HTTP 503")
+
+    guarded = Guarded("pagespeed", outage, breaker=CircuitBreaker("pagespeed", failure_threshold=3, open_s=60))
+    outcomes = []
+    for n in range(5):  # five leads in a row while the provider is down
+        result = await Waterfall("performance", tries_per_provider=2, max_wait_s=0.01).run(
+            [("pagespeed", lambda n=n: guarded(f"http://site{n}.com/")), ("http", _answers("timings"))],
+            _accept_non_empty)
+        assert result.provider == "http"  # every lead still completes
+        outcomes.append(result.attempts[0].outcome)
+    assert outcomes == ["failed", "circuit_open", "circuit_open", "circuit_open", "circuit_open"]
+    assert len(calls) == 3  # two tries for the first lead, the third failure opened the circuit mid-second lead
+
+
+def test_parse_waterfall() -> None:
+    assert parse_waterfall("email=website, hunter; performance=pagespeed,http;") == {
+        "email": ["website", "hunter"], "performance": ["pagespeed", "http"]}
+    with pytest.raises(ValueError, match="expected field=provider"):
+        parse_waterfall("email website")
