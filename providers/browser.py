@@ -208,7 +208,7 @@ class PageRenderer:
         self.quiet_s = quiet_s
         self._slots = asyncio.Semaphore(max_concurrency)
         self._client = make_client(
-            timeout_s=timeout_s, proxy=proxy, headers={"User-Agent": user_agent, "Accept": "*/*"}
+            timeout_s=timeout_s, proxy=proxy, max_keepalive=16, keep_cookies=False, headers={"User-Agent": user_agent, "Accept": "*/*"}
         )
         self._acquired = False
         self._sink: socket.socket | None = None

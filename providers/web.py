@@ -316,6 +316,8 @@ class WebFetcher:
             timeout_s=timeout_s,
             proxy=proxy,
             max_connections=max_connections,
+            max_keepalive=16,  # a lead needs a site for a few requests; see make_client
+            keep_cookies=False,
             headers={"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
         )
 

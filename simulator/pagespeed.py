@@ -23,7 +23,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
+from functools import lru_cache, partial
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -220,8 +220,12 @@ METRIC_AUDITS = {
 
 def _screenshot_png(m: SiteMeasure, strategy: str) -> bytes:
     """A small PNG standing in for the page's final screenshot: a header band over a plain body."""
+    return _band_png(int(m.lcp_ms) % 200, strategy)
+
+
+@lru_cache(maxsize=512)
+def _band_png(shade: int, strategy: str) -> bytes:
     width, height = (412, 823) if strategy == "mobile" else (1350, 940)
-    shade = int(m.lcp_ms) % 200
     header = bytes([0]) + bytes((40, shade, 120)) * width
     body = bytes([0]) + bytes((245, 245, 240)) * width
     raw = header * (height // 8) + body * (height - height // 8)
@@ -230,7 +234,7 @@ def _screenshot_png(m: SiteMeasure, strategy: str) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
 
 
 def _audits(m: SiteMeasure, strategy: str) -> dict[str, dict]:
