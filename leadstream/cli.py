@@ -350,12 +350,14 @@ def enrich_url(
 
     from agents.enrich import build_enricher
     from schemas import Lead
+    from storage.db import create_pool, migrate
 
     s = get_settings()
 
     async def run():
         try:
-            pool = await asyncpg.create_pool(s.database_url, min_size=1, max_size=2, timeout=3)
+            pool = await asyncio.wait_for(create_pool(s.database_url, size=2), timeout=5)
+            await migrate(pool)  # as a worker does at start: the ledger's table must exist
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             console.print(f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
                           highlight=False)
@@ -370,7 +372,13 @@ def enrich_url(
             if pool is not None:
                 await pool.close()
 
-    enrichment = asyncio.run(run())
+    from providers.http import ProviderError
+
+    try:
+        enrichment = asyncio.run(run())
+    except ProviderError as exc:  # what the stage would retry: our proxy down, the site's 429
+        console.print(f"[red]could not enrich now: {exc}[/red] (the stage would retry this later)", highlight=False)
+        raise typer.Exit(1) from None
     if as_json:
         print(enrichment.model_dump_json(indent=2, exclude_none=True))
         return

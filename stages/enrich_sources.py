@@ -137,8 +137,9 @@ class SiteVisit:
 
     async def _performance_api(self) -> Performance:
         r = await self.audit()
-        return Performance(source="api", ttfb_ms=r.ttfb_ms, page_bytes=r.page_bytes, lcp_ms=r.lcp_ms, fcp_ms=r.fcp_ms,
-                           cls=r.cls, tbt_ms=r.tbt_ms, https=self.url.startswith("https://"),
+        return Performance(source="api", ttfb_ms=_round(r.ttfb_ms), page_bytes=r.page_bytes, lcp_ms=_round(r.lcp_ms),
+                           fcp_ms=_round(r.fcp_ms), cls=None if r.cls is None else round(r.cls, 4),
+                           tbt_ms=_round(r.tbt_ms), https=self.url.startswith("https://"),
                            mobile_responsive=r.mobile_responsive, score=r.performance_score)
 
     async def _performance_lab(self) -> Performance:

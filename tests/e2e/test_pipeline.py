@@ -28,6 +28,8 @@ def faulty_world(seed: int) -> SimConfig:
         "web": {"error_rate": 0.03},
         "openai": {"garbage_rate": 0.2, "error_rate": 0.05},
         "sendgrid": {"error_rate": 0.05},
+        "pagespeed": {"error_rate": 0.1},
+        "hunter": {"error_rate": 0.1},
     })
     return config
 
@@ -51,10 +53,19 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
         outbox = {r["status"]: r["n"] for r in await demo.pool.fetch(
             "SELECT status, count(*) AS n FROM email_outbox GROUP BY status")}
         emails = sim_sendgrid.summary(demo.sim)
+        enrichments = [r["e"] for r in await demo.pool.fetch(
+            "SELECT record->'enrichment' AS e FROM leads WHERE record->'enrichment' IS NOT NULL "
+            "AND record->'enrichment' <> 'null'::jsonb")]
     finally:
         await demo.stop()
 
     assert summary["lost"] == 0, summary
+    # Provider faults were absorbed: every enriched site got an audit from some provider, and the
+    # email waterfall reached the finder for sites without addresses.
+    audited = [e for e in enrichments if e["status"] == "ok"]
+    assert len(audited) > 300 and all(e["sources"].get("performance") for e in audited)
+    assert demo.sim.counters["pagespeed.500"] > 0 and demo.sim.counters["hunter.requests"] > 0
+    assert sum(e["sources"]["performance"] == "pagespeed" for e in audited) >= 0.9 * len(audited)
     assert summary["duplicate_emails"] == 0 and emails["duplicate_keys"] == []
     assert set(summary["stages_visited"]) >= {"scrape", "enrich", "dedupe", "score", "mockup", "email"}
     # Counts reconcile: every lead in the record has exactly one terminal state.
