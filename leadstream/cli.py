@@ -41,6 +41,7 @@ def worker(
 
     from leadstream.faustapp import create_app
     from streams.admin import ensure_topics
+    from tables import DEDUPE_STATE, SCORE_COUNTERS
 
     if stages:
         os.environ["LEADSTREAM_STAGES"] = stages
@@ -54,8 +55,10 @@ def worker(
         except RulesError as exc:
             console.print(f"[red]refusing to start: invalid rules[/red]\n{exc}")
             raise typer.Exit(2)
+    tables = tuple(table for stage, table in (("dedupe", DEDUPE_STATE), ("score", SCORE_COUNTERS)) if stage in chosen)
     asyncio.run(ensure_topics(settings.kafka_broker, partitions=settings.partitions,
-                              replication=settings.replication_factor, prefix=settings.topic_prefix))
+                              replication=settings.replication_factor, prefix=settings.topic_prefix,
+                              app_id=settings.app_id, tables=tables))
     app = create_app(settings, chosen)
     faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
 

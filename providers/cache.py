@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
 
 _BYTES, _JSON = b"b", b"j"
+V = TypeVar("V")
 
 
 def cache_key(key: Any) -> str:
@@ -36,14 +37,14 @@ def _decode(blob: bytes) -> bytes | dict | list:
     return blob[1:] if blob[:1] == _BYTES else orjson.loads(blob[1:])
 
 
-class _LocalLRU:
-    """Bounded in-process store with per-entry expiry."""
+class LocalTTLCache(Generic[V]):
+    """Bounded in-process LRU with per-entry expiry (the fallback without Redis, and a hot tier in front of it)."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[float, V]] = OrderedDict()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> V | None:
         item = self._items.get(key)
         if item is None:
             return None
@@ -53,8 +54,8 @@ class _LocalLRU:
         self._items.move_to_end(key)
         return item[1]
 
-    def set(self, key: str, blob: bytes, ttl_s: float) -> None:
-        self._items[key] = (time.monotonic() + ttl_s, blob)
+    def set(self, key: str, value: V, ttl_s: float) -> None:
+        self._items[key] = (time.monotonic() + ttl_s, value)
         self._items.move_to_end(key)
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
@@ -68,7 +69,7 @@ class ResponseCache:
         self.ttl_s = dict(ttl_s)
         self.prefix = prefix
         self._redis = aioredis.from_url(redis_url) if redis_url else None
-        self._local = None if redis_url else _LocalLRU(max_local_entries)
+        self._local = None if redis_url else LocalTTLCache(max_local_entries)
         self.hits = self.misses = 0
 
     def enabled(self, provider: str) -> bool:

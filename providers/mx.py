@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -31,6 +30,7 @@ import redis.asyncio as aioredis
 from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
 
+from providers.cache import LocalTTLCache
 from providers.dns import make_resolver
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class MxChecker:
         self.max_local_entries = max_local_entries
         self._resolver = make_resolver(nameservers, timeout_s)
         self._redis = aioredis.from_url(redis_url) if redis_url else None
-        self._local: dict[str, tuple[float, DomainVerdict]] = {}
+        self._local: LocalTTLCache[DomainVerdict] = LocalTTLCache(max_local_entries)
         self._inflight: dict[str, asyncio.Task[DomainVerdict]] = {}
         self.lookups = 0  # domains resolved in DNS rather than answered from a cache
 
@@ -107,7 +107,7 @@ class MxChecker:
     async def check_domain(self, domain: str) -> DomainVerdict:
         """The mail verdict of `domain`: from the local cache, an in-flight lookup, Redis, or DNS."""
         domain = domain.lower().rstrip(".")
-        cached = self._local_get(domain)
+        cached = self._local.get(domain)
         if cached is not None:
             return cached
         task = self._inflight.get(domain)
@@ -121,12 +121,12 @@ class MxChecker:
     async def _shared_or_resolved(self, domain: str) -> DomainVerdict:
         shared = await self._redis_get(domain)
         if shared is not None:
-            self._local_put(domain, shared, self.cache_ttl_s if shared.ok else self.negative_ttl_s)
+            self._local.set(domain, shared, self.cache_ttl_s if shared.ok else self.negative_ttl_s)
             return shared
         verdict = await self._resolve(domain)
         if verdict.ok is not None:
             ttl_s = self.cache_ttl_s if verdict.ok else self.negative_ttl_s
-            self._local_put(domain, verdict, ttl_s)
+            self._local.set(domain, verdict, ttl_s)
             await self._redis_put(domain, verdict, ttl_s)
         return verdict
 
@@ -157,21 +157,6 @@ class MxChecker:
             reason = IMPLICIT_MX if rdtype == "A" else "no MX; falls back to AAAA record"
             return DomainVerdict(True, reason, (domain,))
         return DomainVerdict(False, "domain has no MX or address records")
-
-    def _local_get(self, domain: str) -> DomainVerdict | None:
-        entry = self._local.get(domain)
-        if entry is None:
-            return None
-        if entry[0] <= time.monotonic():
-            del self._local[domain]
-            return None
-        return entry[1]
-
-    def _local_put(self, domain: str, verdict: DomainVerdict, ttl_s: float) -> None:
-        self._local.pop(domain, None)
-        self._local[domain] = (time.monotonic() + ttl_s, verdict)
-        while len(self._local) > self.max_local_entries:
-            del self._local[next(iter(self._local))]  # oldest insertion first
 
     async def _redis_get(self, domain: str) -> DomainVerdict | None:
         if self._redis is None:

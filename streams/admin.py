@@ -1,6 +1,16 @@
-"""Create the pipeline's topics with the configured partition count."""
+"""Create the pipeline's topics with the configured partition count.
+
+Table changelog topics are created here too, before a worker starts: on a
+freshly started broker, a changelog Faust declares itself can still read as
+0 partitions in the worker's first metadata, and Faust then refuses every
+table write with `PartitionsMismatch`. Creating them first and waiting until
+the broker reports every partition removes that race.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -13,18 +23,43 @@ def bootstrap_servers(broker_url: str) -> str:
     return ",".join(part.split("://", 1)[-1] for part in broker_url.replace(",", ";").split(";") if part)
 
 
-async def ensure_topics(broker_url: str, *, partitions: int, replication: int, prefix: str = "") -> list[str]:
-    """Create any missing pipeline topic; return the names created."""
+def changelog_topic(app_id: str, table: str) -> str:
+    """The name Faust gives a table's changelog."""
+    return f"{app_id}-{table}-changelog"
+
+
+async def ensure_topics(broker_url: str, *, partitions: int, replication: int, prefix: str = "",
+                        app_id: str | None = None, tables: tuple[str, ...] = (), ready_timeout_s: float = 30.0) -> list[str]:
+    """Create any missing pipeline topic (and the changelogs of `tables` for `app_id`); return the names created.
+
+    Returns once the broker's metadata shows every partition of the created topics.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(broker_url))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [prefix + name for name in all_topics() if prefix + name not in existing]
+        new = [NewTopic(prefix + name, partitions, replication) for name in all_topics()]
+        new += [NewTopic(changelog_topic(app_id, table), partitions, replication,
+                         topic_configs={"cleanup.policy": "compact"}) for table in tables if app_id]
+        wanted = [topic for topic in new if topic.name not in existing]
         if wanted:
             try:
-                await admin.create_topics([NewTopic(n, partitions, replication) for n in wanted])
+                await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
-        return wanted
+            await _wait_for_partitions(admin, [t.name for t in wanted], partitions, ready_timeout_s)
+        return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+async def _wait_for_partitions(admin: AIOKafkaAdminClient, names: list[str], partitions: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = await admin.describe_topics(names)
+        ready = {d["topic"] for d in described if not d.get("error_code") and len(d.get("partitions") or ()) >= partitions}
+        if ready >= set(names):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not ready after {timeout_s:g}s: {sorted(set(names) - ready)}")
+        await asyncio.sleep(0.2)

@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable, Iterable, Protocol
 
 import asyncpg
 import orjson
+from faust.exceptions import PartitionsMismatch
 from pydantic import ValidationError
 
 from providers.http import TransientProviderError
@@ -44,7 +45,10 @@ from streams.topology import LEADS_SCRAPED, dead_letter_topic
 
 log = logging.getLogger(__name__)
 
-INFRA_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError)
+# Retried without a limit: the lead is fine, our infrastructure is not (yet). A table's PartitionsMismatch
+# is a changelog whose metadata has not reached this worker yet (streams.admin), not a bad lead.
+INFRA_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError,
+                                                 OSError, PartitionsMismatch)
 try:  # redis is optional for stages that do not use it
     import redis.exceptions
 
