@@ -14,7 +14,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -64,6 +64,15 @@ class SimConfig:
                     setattr(fam, attr, type(getattr(fam, attr))(attr_value))
             else:
                 raise ValueError(f"unknown setting {key}")
+
+
+def first_domain(prefix: str, matches: Callable[[str], bool], what: str, limit: int = 100_000) -> str:
+    """The first ``{prefix}{n}.com`` for which `matches` holds: how tests pick a site of a given kind."""
+    for n in range(limit):
+        domain = f"{prefix}{n}.com"
+        if matches(domain):
+            return domain
+    raise LookupError(what)
 
 
 class Simulator:

@@ -43,7 +43,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from simulator.core import Simulator
+from simulator.core import Simulator, first_domain
 
 MAIL_SETUPS: dict[str, int] = {"mx": 78, "mx_backup": 10, "a_only": 5, "null_mx": 3, "nxdomain": 4}
 NONEXISTENT_TLDS = frozenset({"test", "example", "invalid", "local", "onion", "arpa"})
@@ -79,11 +79,7 @@ def domain_with_mail_setup(seed: int, kind: str, prefix: str = "mailtest") -> st
     """The first ``{prefix}{n}.com`` whose mail setup is `kind` (for tests and generators)."""
     if kind not in MAIL_SETUPS:
         raise ValueError(f"unknown mail setup {kind!r}")
-    for n in range(100_000):
-        domain = f"{prefix}{n}.com"
-        if mail_setup(seed, domain) == kind:
-            return domain
-    raise LookupError(kind)
+    return first_domain(prefix, lambda domain: mail_setup(seed, domain) == kind, kind)
 
 
 def _address(name: str, version: int) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from simulator import websites_js
-from simulator.core import Simulator
+from simulator.core import Simulator, first_domain
 from simulator.websites_js import JS_PROFILES
 
 # Well-behaved profiles, then misbehaving ones (which reuse a well-behaved look), with weights.
@@ -90,11 +90,7 @@ def domain_for_profile(seed: int, profile: str, prefix: str = "testsite") -> str
     """The first ``{prefix}{n}.com`` whose profile is `profile` (for tests and generators)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}")
-    for n in range(100_000):
-        domain = f"{prefix}{n}.com"
-        if site_profile(seed, domain) == profile:
-            return domain
-    raise LookupError(profile)
+    return first_domain(prefix, lambda domain: site_profile(seed, domain) == profile, profile)
 
 
 def site_spec(seed: int, domain: str) -> SiteSpec:
