@@ -30,6 +30,7 @@ from providers.http import (
     make_client,
     raise_for_provider,
     retry_after_seconds,
+    send,
 )
 
 PROVIDER = "hunter"
@@ -118,12 +119,7 @@ class HunterClient:
         if not domain:
             raise ValueError("domain_search needs a domain")
         params = {"domain": domain, "api_key": self.api_key, "limit": max(1, min(limit, MAX_LIMIT))}
-        try:
-            response = await self._client.get("/v2/domain-search", params=params)
-        except httpx.TimeoutException as exc:
-            raise TransientProviderError(PROVIDER, f"timeout: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise TransientProviderError(PROVIDER, f"transport error: {type(exc).__name__}") from exc
+        response = await send(self._client, PROVIDER, "GET", "/v2/domain-search", params=params)
         if raise_for_hunter(response) is None:
             return []
         try:

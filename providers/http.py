@@ -102,12 +102,20 @@ def raise_for_provider(provider: str, response: httpx.Response) -> httpx.Respons
     raise PermanentProviderError(provider, f"HTTP {status}: {detail}")
 
 
-async def request(client: httpx.AsyncClient, provider: str, method: str, url: str, **kwargs) -> httpx.Response:
-    """Send one request; map transport failures and error statuses to provider errors."""
+async def send(client: httpx.AsyncClient, provider: str, method: str, url: str, **kwargs) -> httpx.Response:
+    """Send one request; map transport failures to provider errors and return any response.
+
+    For adapters that must read an error body before `raise_for_provider`
+    classifies it (a Lighthouse failure inside a 500, Hunter's 451).
+    """
     try:
-        response = await client.request(method, url, **kwargs)
+        return await client.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
         raise TransientProviderError(provider, f"timeout: {type(exc).__name__}") from exc
     except httpx.TransportError as exc:
         raise TransientProviderError(provider, f"transport error: {type(exc).__name__}: {exc}") from exc
-    return raise_for_provider(provider, response)
+
+
+async def request(client: httpx.AsyncClient, provider: str, method: str, url: str, **kwargs) -> httpx.Response:
+    """Send one request; map transport failures and error statuses to provider errors."""
+    return raise_for_provider(provider, await send(client, provider, method, url, **kwargs))

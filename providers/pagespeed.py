@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from providers.http import PermanentProviderError, TransientProviderError, make_client, raise_for_provider
+from providers.http import PermanentProviderError, make_client, raise_for_provider, send
 
 PROVIDER = "pagespeed"
 PATH = "/pagespeedonline/v5/runPagespeed"
@@ -150,12 +150,7 @@ class PageSpeedClient:
         params = {"url": url, "strategy": strategy, "category": "performance"}
         if self.api_key:  # PSI also answers keyless callers, on a small shared quota
             params["key"] = self.api_key
-        try:
-            response = await self._client.get(PATH, params=params)
-        except httpx.TimeoutException as exc:
-            raise TransientProviderError(PROVIDER, f"timeout: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise TransientProviderError(PROVIDER, f"transport error: {type(exc).__name__}: {exc}") from exc
+        response = await send(self._client, PROVIDER, "GET", PATH, params=params)
         failure = lighthouse_error(response)
         if failure is not None:
             raise failure

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections import Counter
 from contextlib import asynccontextmanager, contextmanager
@@ -51,14 +50,11 @@ from typing import AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-import orjson
-import redis.asyncio as aioredis
-from limits.errors import StorageError
 from protego import Protego
-from redis.exceptions import RedisError
 
 from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
 from providers.limits import SharedRateLimiter
+from providers.robots import REDIS_ERRORS, RobotsVerdict, SharedRobots
 from stages.netguard import FetchRefused, NetGuard
 
 log = logging.getLogger(__name__)
@@ -66,10 +62,7 @@ log = logging.getLogger(__name__)
 PROVIDER = "web"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB
-ROBOTS_KEY_PREFIX = "leadstream:robots"
-ROBOTS_SHARED_MAX_CHARS = 128 * 1024  # larger robots.txt files are not put in Redis: each worker fetches its own
 ROBOTS_WAIT_POLL_S = 0.05
-REDIS_ERRORS = (RedisError, StorageError, OSError, asyncio.TimeoutError)
 
 
 class RobotsDisallowed(FetchRefused):
@@ -162,90 +155,6 @@ class FetchResult:
             return self.body.decode("utf-8", errors="replace")
 
 
-@dataclass
-class _Robots:
-    parser: Protego | None  # None: the verdict below applies to every path
-    allow_all: bool
-    reason: str
-    expires: float  # time.monotonic()
-    text: str | None = None  # the robots.txt the parser was built from, shared through Redis
-
-    def to_json(self) -> bytes:
-        return orjson.dumps({"allow_all": self.allow_all, "reason": self.reason, "text": self.text})
-
-    @classmethod
-    def from_json(cls, blob: bytes, expires: float) -> _Robots:
-        entry = orjson.loads(blob)
-        text = entry.get("text")
-        return cls(Protego.parse(text) if text is not None else None, bool(entry["allow_all"]), str(entry["reason"]),
-                   expires, text)
-
-
-class _SharedRobots:
-    """robots.txt verdicts in Redis: `get`, `put` with a TTL, and a per-origin fetch lock.
-
-    Every method swallows Redis errors (logged once) and answers as if the
-    cache were empty and the lock free, so the caller simply fetches itself.
-    """
-
-    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-
-    def __init__(self, redis_url: str, prefix: str = ROBOTS_KEY_PREFIX) -> None:
-        self.prefix = prefix
-        self._redis = aioredis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        self._warned = False
-
-    def key(self, origin: str) -> str:
-        return f"{self.prefix}:{origin}"
-
-    async def get(self, origin: str) -> _Robots | None:
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                blob, ttl_ms = await pipe.get(self.key(origin)).pttl(self.key(origin)).execute()
-            if blob is None or ttl_ms <= 0:
-                return None
-            return _Robots.from_json(blob, time.monotonic() + ttl_ms / 1000)
-        except REDIS_ERRORS as exc:
-            self._warn(exc)
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("ignoring unreadable robots.txt cache entry %s: %s", self.key(origin), exc)
-        return None
-
-    async def put(self, origin: str, robots: _Robots) -> None:
-        ttl_ms = int((robots.expires - time.monotonic()) * 1000)
-        if ttl_ms <= 0 or (robots.text is not None and len(robots.text) > ROBOTS_SHARED_MAX_CHARS):
-            return
-        try:
-            await self._redis.set(self.key(origin), robots.to_json(), px=ttl_ms)
-        except REDIS_ERRORS as exc:
-            self._warn(exc)
-
-    async def lock(self, origin: str, hold_s: float) -> str | None:
-        """A token when this caller may fetch (lock taken, or Redis unusable), None while another worker is."""
-        token = secrets.token_hex(8)
-        try:
-            taken = await self._redis.set(self.key(origin) + ":lock", token, nx=True, px=max(1, int(hold_s * 1000)))
-        except REDIS_ERRORS as exc:
-            self._warn(exc)
-            return token
-        return token if taken else None
-
-    async def unlock(self, origin: str, token: str) -> None:
-        try:
-            await self._redis.eval(self._RELEASE, 1, self.key(origin) + ":lock", token)
-        except REDIS_ERRORS as exc:
-            self._warn(exc)
-
-    async def aclose(self) -> None:
-        await self._redis.aclose()
-
-    def _warn(self, exc: BaseException) -> None:
-        if not self._warned:
-            self._warned = True
-            log.warning("robots.txt cache in Redis unavailable (%s: %s): fetching robots.txt directly",
-                        type(exc).__name__, exc)
-
-
 class _DomainLimiter:
     """One asyncio semaphore per domain, dropped again when nobody uses it."""
 
@@ -309,8 +218,8 @@ class WebFetcher:
         self.guard = NetGuard(allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers)
         self._limiter = _DomainLimiter(per_domain_concurrency)
         self._rate = SharedRateLimiter(redis_url, provider=PROVIDER, rate=per_domain_rate) if per_domain_rate else None
-        self._shared_robots = _SharedRobots(redis_url) if redis_url else None
-        self._robots: dict[str, _Robots] = {}
+        self._shared_robots = SharedRobots(redis_url) if redis_url else None
+        self._robots: dict[str, RobotsVerdict] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._client = make_client(
             timeout_s=timeout_s,
@@ -355,7 +264,7 @@ class WebFetcher:
         if not robots.parser.can_fetch(url, self.user_agent):
             raise RobotsDisallowed(f"robots.txt disallows {urlsplit(url).path or '/'}")
 
-    async def _robots_for(self, url: str) -> _Robots:
+    async def _robots_for(self, url: str) -> RobotsVerdict:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
         cached = self._robots.get(origin)
@@ -373,7 +282,7 @@ class WebFetcher:
             self._robots[origin] = robots
             return robots
 
-    async def _load_shared_robots(self, origin: str, shared: _SharedRobots) -> _Robots:
+    async def _load_shared_robots(self, origin: str, shared: SharedRobots) -> RobotsVerdict:
         """The verdict from Redis; else fetch it (one worker at a time per origin) and put it there."""
         hold_s = 2 * self.timeout_s  # the lock outlives one robots.txt fetch; a crashed holder frees it by then
         deadline = time.monotonic() + hold_s
@@ -395,7 +304,7 @@ class WebFetcher:
             if token is not None:
                 await shared.unlock(origin, token)
 
-    async def _load_robots(self, origin: str) -> _Robots:
+    async def _load_robots(self, origin: str) -> RobotsVerdict:
         """RFC 9309: 2xx parse, 4xx allow all, 5xx or unreachable disallow all (cached shorter)."""
         expires = time.monotonic() + self.robots_ttl_s
         retry_at = time.monotonic() + min(self.robots_error_ttl_s, self.robots_ttl_s)
@@ -410,16 +319,16 @@ class WebFetcher:
                     continue
                 break
             else:
-                return _Robots(None, True, "robots.txt redirects too often: treated as absent", expires)
+                return RobotsVerdict(None, True, "robots.txt redirects too often: treated as absent", expires)
         except (SiteError, FetchRefused) as exc:
             reason = f"robots.txt unreachable ({exc}): treated as disallow all"
-            return _Robots(None, False, reason, retry_at)
+            return RobotsVerdict(None, False, reason, retry_at)
         if 200 <= hop.status < 300:
             text = hop.text()
-            return _Robots(Protego.parse(text), True, "robots.txt", expires, text)
+            return RobotsVerdict(Protego.parse(text), True, "robots.txt", expires, text)
         if 400 <= hop.status < 500:
-            return _Robots(None, True, f"robots.txt answered HTTP {hop.status}: allow all", expires)
-        return _Robots(None, False, f"robots.txt answered HTTP {hop.status}: treated as disallow all", retry_at)
+            return RobotsVerdict(None, True, f"robots.txt answered HTTP {hop.status}: allow all", expires)
+        return RobotsVerdict(None, False, f"robots.txt answered HTTP {hop.status}: treated as disallow all", retry_at)
 
     async def _get_once(self, url: str, max_bytes: int, *, read_body: bool) -> FetchResult:
         """One GET without redirects, inside the domain's concurrency and rate slots and a whole-request deadline."""

@@ -18,7 +18,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from providers.http import TransientProviderError
-from providers.web import ROBOTS_KEY_PREFIX, RobotsDisallowed, WebFetcher
+from providers.robots import ROBOTS_KEY_PREFIX
+from providers.web import RobotsDisallowed, WebFetcher
 from simulator.core import Simulator
 from simulator.websites import HOME_PATHS, domain_for_profile
 from tests.providers.test_limits import busiest_window
