@@ -319,6 +319,6 @@ def _geo_of(generated) -> str:
 
     try:
         row = orjson.loads(generated.payload)
-        return geo_key(str(row.get("zip") or "")[:5] or None, row.get("state"), row.get("phone"))
+        return geo_key(str(row.get("zip") or "")[:5] or None, row.get("state"), row.get("phone"), row.get("city"))
     except Exception:  # malformed on purpose: any key will do, it is dead-lettered
         return "unknown"

@@ -70,7 +70,7 @@ def prepare(path: Path) -> list[IngestItem]:
             payload = orjson.dumps({**row, "lead_id": lead_id})
             from schemas.geo import geo_key
 
-            items.append(IngestItem(line, payload, lead_id, geo_key(raw.zip, raw.state, raw.phone), None))
+            items.append(IngestItem(line, payload, lead_id, geo_key(raw.zip, raw.state, raw.phone, raw.city), None))
         except ValidationError as exc:
             reason = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:5])
             lead_id = str(row.get("lead_id") or row.get("id") or f"ld_badline_{path.name}_{line}")

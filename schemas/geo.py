@@ -1,34 +1,150 @@
-"""The geography key: the Kafka message key of every lead topic.
+"""The dedupe partition key: the Kafka message key of every lead topic.
 
-Two leads that could be the same business must land on the same partition, or
-dedupe (whose state is partition-local) cannot see both. City names are not
-robust ("West LA" vs "Los Angeles"), so the key is coarse: the ZIP's 3-digit
-prefix (the USPS sectional center), which every address in a metro shares with
-its neighbours. A lead with no ZIP falls back to its phone's area code mapped
-into the same namespace, then to the state.
+Two listings that could be one business must land on the same partition, or
+dedupe (whose state is partition-local) cannot see both. Any single field can
+be missing or spelled differently (no ZIP, "NYC" vs "Brooklyn", a second phone
+line), so the key is the coarsest place every listing of a business agrees on:
+its **US state** (``"CA"``), read from whichever field the listing has, in this
+order of trust:
 
-Cost: keys are few (about 900 ZIP3s nationally, a few dozen per metro), so a
-campaign that targets one metro uses few partitions. Scale-out is then bounded
-by the number of ZIP3s in play, not by the partition count.
+1. the ZIP (its 3-digit prefix → state, USPS ranges);
+2. the state field (a two-letter code or a full name);
+3. the city, when it is a known city, borough or neighbourhood (`CITY_STATES`);
+4. the phone's area code (NANP area code → state, from `phonenumbers`' geocoding
+   data; toll-free and non-geographic numbers say nothing);
+5. else ``"unknown"``: a listing with no place at all only meets other such listings.
+
+Known limits: a business whose phone area code belongs to another state than its
+address (a New Jersey shop with a 212 number), listed once with and once without
+ZIP/state/city, gets two keys and is not found in the stream. Keys are few (one
+per state), which is affordable because dedupe is cheap (thousands of leads/s per
+core); the costly stateless stages are spread by lead id instead (scale-out issue).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _DIGITS = re.compile(r"\D+")
+_WORDS = re.compile(r"[^a-z ]+")
+
+STATE_NAMES = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA", "colorado": "CO",
+    "connecticut": "CT", "delaware": "DE", "district of columbia": "DC", "washington dc": "DC", "washington d c": "DC",
+    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL", "indiana": "IN", "iowa": "IA",
+    "kansas": "KS", "kentucky": "KY", "louisiana": "LA", "maine": "ME", "maryland": "MD", "massachusetts": "MA",
+    "michigan": "MI", "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT", "nebraska": "NE",
+    "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY",
+    "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
+    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN", "texas": "TX", "utah": "UT",
+    "vermont": "VT", "virginia": "VA", "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
+    "puerto rico": "PR", "guam": "GU", "us virgin islands": "VI",
+}
+STATE_CODES = frozenset(STATE_NAMES.values()) | {"AA", "AE", "AP"}
+
+# USPS ZIP3 ranges (first three digits, inclusive) → state.
+_ZIP3_RANGES = (
+    (5, 5, "NY"), (6, 7, "PR"), (8, 8, "VI"), (9, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"), (30, 38, "NH"),
+    (39, 49, "ME"), (50, 59, "VT"), (60, 69, "CT"), (70, 89, "NJ"), (90, 99, "AE"), (100, 149, "NY"),
+    (150, 196, "PA"), (197, 199, "DE"), (200, 200, "DC"), (201, 201, "VA"), (202, 205, "DC"), (206, 219, "MD"),
+    (220, 246, "VA"), (247, 268, "WV"), (270, 289, "NC"), (290, 299, "SC"), (300, 319, "GA"), (320, 339, "FL"),
+    (340, 340, "AA"), (341, 349, "FL"), (350, 369, "AL"), (370, 385, "TN"), (386, 397, "MS"), (398, 399, "GA"),
+    (400, 427, "KY"), (430, 459, "OH"), (460, 479, "IN"), (480, 499, "MI"), (500, 528, "IA"), (530, 549, "WI"),
+    (550, 567, "MN"), (569, 569, "DC"), (570, 577, "SD"), (580, 588, "ND"), (590, 599, "MT"), (600, 629, "IL"),
+    (630, 658, "MO"), (660, 679, "KS"), (680, 693, "NE"), (700, 714, "LA"), (716, 729, "AR"), (730, 732, "OK"),
+    (733, 733, "TX"), (734, 749, "OK"), (750, 799, "TX"), (800, 816, "CO"), (820, 831, "WY"), (832, 838, "ID"),
+    (840, 847, "UT"), (850, 865, "AZ"), (870, 884, "NM"), (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"),
+    (962, 966, "AP"), (967, 968, "HI"), (969, 969, "GU"), (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
+)
+_ZIP3_STATE = {n: state for low, high, state in _ZIP3_RANGES for n in range(low, high + 1)}
+
+# Cities, boroughs and neighbourhoods that listings use instead of (or as) the city: enough
+# to place a listing without ZIP or state. A name shared by several states is left out.
+CITY_STATES = {
+    "new york": "NY", "new york city": "NY", "nyc": "NY", "manhattan": "NY", "brooklyn": "NY", "queens": "NY",
+    "bronx": "NY", "the bronx": "NY", "staten island": "NY", "harlem": "NY", "long island city": "NY",
+    "flushing": "NY", "astoria": "NY", "los angeles": "CA", "la": "CA", "hollywood": "CA", "west hollywood": "CA",
+    "beverly hills": "CA", "santa monica": "CA", "venice": "CA", "studio city": "CA", "sherman oaks": "CA",
+    "encino": "CA", "van nuys": "CA", "north hollywood": "CA", "pasadena": "CA", "burbank": "CA", "glendale": "CA",
+    "culver city": "CA", "malibu": "CA", "long beach": "CA", "san francisco": "CA", "sf": "CA", "oakland": "CA",
+    "san jose": "CA", "san diego": "CA", "sacramento": "CA", "chicago": "IL", "evanston": "IL", "oak park": "IL",
+    "houston": "TX", "dallas": "TX", "austin": "TX", "san antonio": "TX", "fort worth": "TX", "el paso": "TX",
+    "phoenix": "AZ", "scottsdale": "AZ", "tempe": "AZ", "tucson": "AZ", "philadelphia": "PA", "pittsburgh": "PA",
+    "seattle": "WA", "bellevue": "WA", "tacoma": "WA", "denver": "CO", "boulder": "CO", "boston": "MA",
+    "cambridge": "MA", "atlanta": "GA", "buckhead": "GA", "decatur": "GA", "marietta": "GA", "miami": "FL",
+    "miami beach": "FL", "orlando": "FL", "tampa": "FL", "jacksonville": "FL", "las vegas": "NV", "henderson": "NV",
+    "reno": "NV", "detroit": "MI", "minneapolis": "MN", "saint paul": "MN", "new orleans": "LA", "nashville": "TN",
+    "memphis": "TN", "baltimore": "MD", "washington dc": "DC", "district of columbia": "DC", "honolulu": "HI",
+    "salt lake city": "UT", "albuquerque": "NM", "oklahoma city": "OK", "indianapolis": "IN", "columbus": "OH",
+    "cleveland": "OH", "cincinnati": "OH", "milwaukee": "WI", "charlotte": "NC", "raleigh": "NC", "louisville": "KY",
+    "omaha": "NE", "saint louis": "MO", "st louis": "MO", "anchorage": "AK", "boise": "ID", "providence": "RI",
+    "hartford": "CT", "newark": "NJ", "jersey city": "NJ", "hoboken": "NJ", "buffalo": "NY",
+}
 
 
-def geo_key(zip_code: str | None, state: str | None = None, phone: str | None = None) -> str:
-    """Return ``z<zip3>`` when a ZIP is known, else ``a<area code>``, else ``s<state>``."""
-    if zip_code and len(zip_code) >= 3 and zip_code[:3].isdigit():
-        return "z" + zip_code[:3]
-    if phone:
-        digits = _DIGITS.sub("", phone)
-        if len(digits) == 11 and digits.startswith("1"):
-            digits = digits[1:]
-        if len(digits) == 10:
-            return "a" + digits[:3]
-    if state:
-        return "s" + state.upper()
-    return "unknown"
+def zip_state(zip_code: str | None) -> str | None:
+    digits = _DIGITS.sub("", zip_code or "")
+    if len(digits) == 4:  # a ZIP that lost its leading zero in a spreadsheet
+        digits = "0" + digits
+    if len(digits) < 5:
+        return None
+    return _ZIP3_STATE.get(int(digits[:3]))
+
+
+def state_code(state: str | None) -> str | None:
+    if not state:
+        return None
+    text = state.strip()
+    if len(text) == 2 and text.upper() in STATE_CODES:
+        return text.upper()
+    return STATE_NAMES.get(_WORDS.sub(" ", text.lower().replace(".", " ")).strip().replace("  ", " "))
+
+
+def city_state(city: str | None) -> str | None:
+    if not city:
+        return None
+    text = " ".join(_WORDS.sub(" ", city.lower().replace(".", "")).split())
+    return CITY_STATES.get(text) or CITY_STATES.get(text.removesuffix(" city"))
+
+
+@lru_cache(maxsize=2048)
+def _area_code_state(area_code: str) -> str | None:
+    """The state an NANP area code serves, from phonenumbers' geocoding data ("Chicago, IL", "California")."""
+    import phonenumbers
+    from phonenumbers import geocoder
+
+    try:
+        number = phonenumbers.parse(f"+1{area_code}5550123")
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if region != "US":
+        return {"PR": "PR", "VI": "VI", "GU": "GU"}.get(region or "")
+    text = geocoder.description_for_number(number, "en")
+    if not text:
+        return None
+    tail = text.rsplit(",", 1)[-1].strip()
+    if len(tail) == 2 and tail in STATE_CODES:
+        return tail
+    return state_code(text.replace("D.C.", "DC"))
+
+
+def phone_state(phone: str | None) -> str | None:
+    digits = _DIGITS.sub("", phone or "")
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01":
+        return None
+    return _area_code_state(digits[:3])
+
+
+def dedupe_key(zip_code: str | None = None, state: str | None = None, phone: str | None = None,
+               city: str | None = None) -> str:
+    """The partition key: the listing's US state by ZIP, state, city, then phone; else ``"unknown"``."""
+    return zip_state(zip_code) or state_code(state) or city_state(city) or phone_state(phone) or "unknown"
+
+
+def geo_key(zip_code: str | None, state: str | None = None, phone: str | None = None, city: str | None = None) -> str:
+    """The Kafka key of every lead topic: the dedupe partition key (see `dedupe_key`)."""
+    return dedupe_key(zip_code, state, phone, city)

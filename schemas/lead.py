@@ -245,7 +245,7 @@ class Lead(_Model):
         from schemas.geo import geo_key
 
         data = raw.model_dump(exclude={"lead_id", "schema_version"})
-        return cls(lead_id=raw.derived_lead_id(), geo_key=geo_key(raw.zip, raw.state, raw.phone), **data)
+        return cls(lead_id=raw.derived_lead_id(), geo_key=geo_key(raw.zip, raw.state, raw.phone, raw.city), **data)
 
     def best_email(self) -> str | None:
         """The address to write to: the lead's own, else a personal contact, else a role one."""

@@ -2,16 +2,26 @@
 
 Two spellings of one address must give the same parts: "435 S. La Cienega Blv."
 and "435 South La Cienega Boulevard" both become number ``435``, street
-``la cienega``, type ``blvd``, directional ``s``. usaddress labels the tokens
+``lacienega``, type ``blvd``, directional ``s``. usaddress labels the tokens
 (a CRF parser); this module only canonicalizes the labelled words. When
 usaddress cannot label an address (it raises on repeated labels), a simple
 "number then words" reading is used instead so a lead is never dropped.
+
+Forms that real listings mix, and what they become:
+
+- cross-street and location notes are dropped: "12 W. 34th St. between 5th and
+  6th Ave." and "12 W 34th St (at Fifth Ave)" are "12 W 34th St";
+- spelled ordinals become numerals, compounds too ("Ninth", "Twenty-First");
+- a suite letter glued to the number is the unit: "410-C Main St." and
+  "410C Main" are number 410, unit c; a lone letter ("C Main St.") is a unit
+  without a number (a partial address: it can agree, never conflict);
+- street names are compared without spaces: "Lakeshore" == "Lake Shore".
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import usaddress
@@ -38,6 +48,15 @@ ORDINAL_WORDS = {
     "sixteenth": "16th", "seventeenth": "17th", "eighteenth": "18th", "nineteenth": "19th",
     "twentieth": "20th",
 }
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_UNITS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9}
+# Where a cross-street or location note starts ("between 5th and 6th", "at Main", "near the mall", "(...)").
+_NOTE = re.compile(
+    r"\s*(?:\(.*$|\b(?:between|betw|btwn|bet|b/t|near|nr|off|at|across from|corner of|cor|inside|in the|"
+    r"opposite|opp)\b.*$|\s(?:&|and)\s.*$)"
+)
+_NUMBER_LETTER = re.compile(r"^\s*(\d+)(?:\s*-\s*)?([a-z])\b")
+_LONE_LETTER = re.compile(r"^\s*([a-dfg-mo-rt-vx-z])\.?\s+(?=[a-z0-9])")
 NAME_WORDS = {"mt": "mount", "ft": "fort", "st": "saint", "mlk": "martin luther king"}
 _PUNCT = re.compile(r"[^\w#\s-]")
 _SPACES = re.compile(r"\s+")
@@ -73,10 +92,14 @@ def _ordinal(number: str) -> str:
 
 
 def _street_name(words: list[str]) -> str:
-    out = []
+    """Canonical street name, spaces removed ("Lake Shore" == "Lakeshore")."""
+    out: list[str] = []
     for word in " ".join(words).replace("-", " ").split():
         word = word.strip(".")
         if not word:
+            continue
+        if word in _UNITS and out and out[-1] in _TENS:  # "twenty first" → 21st
+            out[-1] = _ordinal(str(_TENS[out[-1]] + _UNITS[word]))
             continue
         if word in ORDINAL_WORDS:
             word = ORDINAL_WORDS[word]
@@ -85,7 +108,7 @@ def _street_name(words: list[str]) -> str:
         elif word in NAME_WORDS:
             word = NAME_WORDS[word]
         out.append(word)
-    return " ".join(out)
+    return "".join(out)
 
 
 def _unit(text: str) -> str:
@@ -97,7 +120,8 @@ def _clean(text: str) -> str:
 
 
 def _from_tags(tags: dict[str, str]) -> Address:
-    number = tags.get("AddressNumber", "").lower().replace(" ", "")
+    digits = re.match(r"\d+", tags.get("AddressNumber", "").strip())
+    number = digits.group(0) if digits else ""  # "410-412" → 410
     street_words = _clean(tags.get("StreetName", "")).split()
     street_type = _clean(tags.get("StreetNamePostType", "") or tags.get("StreetNamePreType", ""))
     street_type = STREET_TYPES.get(street_type.replace(" ", ""), street_type)
@@ -116,7 +140,7 @@ def _fallback(text: str) -> Address:
     if match:
         unit, text = _unit(match.group(1)), text[: match.start()]
     words = _clean(text).split()
-    number = words.pop(0) if words and _NUMBER.match(words[0]) else ""
+    number = _NUMBER.match(words.pop(0)).group(1) if words and _NUMBER.match(words[0]) else ""
     predir = DIRECTIONS.get(words.pop(0), "") if len(words) > 1 and words[0] in DIRECTIONS else ""
     street_type = STREET_TYPES[words.pop()] if len(words) > 1 and words[-1] in STREET_TYPES else ""
     return Address(number, predir, _street_name(words), street_type, "", unit)
@@ -161,11 +185,31 @@ def parse_address(street: str | None) -> Address:
     """Standardize one street line; an empty or unreadable line gives an unknown Address."""
     if not street or not street.strip():
         return Address()
-    text = street.strip()
-    simple = _simple(text)
-    if simple is not None:
-        return simple
-    return parse_with_usaddress(text)
+    text, unit = _strip_notes(street.strip().lower())
+    if not text:
+        return Address()
+    address = _simple(text)
+    if address is None:
+        address = parse_with_usaddress(text)
+    if unit and not address.unit:
+        address = replace(address, unit=unit)
+    return address
+
+
+def _strip_notes(text: str) -> tuple[str, str]:
+    """(street line without notes, a suite letter found at the number)."""
+    match = _NOTE.search(text)
+    if match and len(text[: match.start()].split()) >= 2:
+        text = text[: match.start()].rstrip(" ,;-")
+    unit = ""
+    glued = _NUMBER_LETTER.match(text)
+    if glued:
+        unit, text = glued.group(2), glued.group(1) + text[glued.end():]
+    else:
+        lone = _LONE_LETTER.match(text)
+        if lone and len(text.split()) >= 3:
+            unit, text = lone.group(1), text[lone.end():]
+    return text.strip(), unit
 
 
 def parse_with_usaddress(text: str) -> Address:

@@ -1,10 +1,15 @@
 """Blocking keys: a new lead is compared only with entities sharing one of these.
 
-Phone, domain, email and street (number + street name) are exact keys and are
-not scoped by geography: they are selective on their own, and they are what
-finds a duplicate whose ZIP is missing (its geography key differs). Name keys
-are phonetic and coarse, so they are scoped by the geography key: "Subway" in
-every ZIP3 would otherwise be one giant block.
+No key depends on one field alone being present or spelled alike: a pair is
+compared when it shares a normalized phone, a site or mailbox, a street number
+and street name, a phonetic name key, or a strong name token together with the
+street number or the street name. So two listings of one business meet even when
+their ZIP, state, city or phone differ or are missing.
+
+Every key is scoped by the dedupe partition key (``geo``, the state; see
+`schemas.geo.dedupe_key`): all listings that can be duplicates share it, so
+scoping changes no answer, and it makes the engine's answers independent of which
+regions share a Kafka partition — `leadstream dedupe` and the stream agree.
 """
 
 from __future__ import annotations
@@ -13,12 +18,32 @@ import jellyfish
 
 from stages.dedupe.record import Profile
 
+# Words that say what kind of business it is, not which one: no blocking key is built on them.
+GENERIC_WORDS = frozenset({
+    "restaurant", "cafe", "grill", "bar", "kitchen", "deli", "delicatessen", "pizza", "pizzeria", "bakery", "diner",
+    "bistro", "house", "room", "dining", "lounge", "tavern", "pub", "club", "hotel", "inn", "steakhouse", "steak",
+    "seafood", "sushi", "taqueria", "trattoria", "noodle", "coffee", "tea", "shop", "store", "market", "center",
+    "services", "service", "company", "co", "group", "associates", "brothers", "plumbing", "electric", "electrical",
+    "dental", "dentistry", "family", "care", "clinic", "hospital", "animal", "pet", "veterinary", "auto", "repair",
+    "salon", "studio", "spa", "law", "office", "school", "academy", "learning", "child", "children", "development",
+    "early", "head", "start", "day", "daycare", "preschool", "church", "community", "association", "public",
+    "chicago", "new", "york", "los", "angeles", "american", "international", "national", "united", "first",
+    "saint", "north", "south", "east", "west", "city", "west", "park", "street", "avenue", "and", "the", "of",
+})
+
+
 def _phonetic(token: str) -> str:
     return jellyfish.nysiis(token) if token.isalpha() else token
 
 
+def strong_tokens(name: str, limit: int = 2) -> list[str]:
+    """The name's most distinctive words: the longest non-generic tokens of three letters or more."""
+    tokens = {t for t in name.split() if len(t) >= 3 and t not in GENERIC_WORDS}
+    return sorted(tokens, key=lambda t: (-len(t), t))[:limit]
+
+
 def name_keys(name: str, geo: str) -> list[str]:
-    """Phonetic keys of a normalized name within a geography."""
+    """Phonetic keys of a normalized name within a region."""
     tokens = name.split()
     if not tokens:
         return []
@@ -31,7 +56,7 @@ def name_keys(name: str, geo: str) -> list[str]:
 
 # How much sharing a key says: candidates are ranked by summed weights, exact
 # contact keys first, and only the best MAX_CANDIDATES are scored.
-KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2}
+KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 2}
 MIN_SUPPORT = 2
 
 
@@ -39,16 +64,31 @@ def key_weights(keys: list[str]) -> list[int]:
     return [KEY_WEIGHTS[key.split(":", 1)[0]] for key in keys]
 
 
+def phone_key(profile: Profile) -> str | None:
+    return f"p:{profile.geo}:{profile.phone}" if profile.phone else None
+
+
+def address_key(profile: Profile) -> str | None:
+    address = profile.address
+    return f"a:{profile.geo}:{address.number}:{address.street}" if address.known else None
+
+
 def blocking_keys(profile: Profile) -> list[str]:
     """Every key under which this profile is indexed and looked up."""
+    geo = profile.geo
     keys: list[str] = []
     if profile.phone:
-        keys.append("p:" + profile.phone)
-    keys.extend("d:" + d for d in profile.domains)
+        keys.append(f"p:{geo}:{profile.phone}")
+    keys.extend(f"d:{geo}:{d}" for d in profile.domains)
     if profile.email:
-        keys.append("m:" + profile.email)
+        keys.append(f"m:{geo}:{profile.email}")
     address = profile.address
     if address.known:
-        keys.append(f"a:{address.number}:{address.street.replace(' ', '')}")
-    keys.extend(name_keys(profile.name, profile.geo))
+        keys.append(f"a:{geo}:{address.number}:{address.street}")
+    keys.extend(name_keys(profile.name, geo))
+    for token in strong_tokens(profile.name):
+        if address.number:
+            keys.append(f"tn:{geo}:{token}:{address.number}")
+        if address.street:
+            keys.append(f"ts:{geo}:{token}:{address.street}")
     return keys

@@ -7,20 +7,29 @@ older entity survives). Chains never merge: two known, different street lines
 veto any pair, and any merge. Gray-zone pairs are returned for the async judge
 step (`resolve_with_judge`), which merges on a confident "same" and queues
 everything else for human review.
+
+Each lead also counts the distinct names at its phone and street address (a
+switchboard or a food hall carries several; their agreement is then weak
+evidence), and ends with a small retention sweep of its region (`retention`):
+entity state lives `RetentionPolicy.ttl_s` (7 days) after it was last seen. The
+clock is injected (``clock``), so tests move time instead of sleeping.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from schemas.lead import DedupeDecision
-from stages.dedupe import merge
-from stages.dedupe.blocking import MIN_SUPPORT, blocking_keys, key_weights
+from stages.dedupe import merge, retention
+from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
 from stages.dedupe.features import addresses_conflict, compare, matched_on
 from stages.dedupe.model import PairModel, Thresholds
 from stages.dedupe.record import DedupeInput, Profile
-from stages.dedupe.state import EntityState, KeyValueStore, entity_id_for
+from stages.dedupe.retention import RetentionPolicy
+from stages.dedupe.state import EntityState, KeyValueStore, entity_id_for, similar_names
 
 if TYPE_CHECKING:
     from stages.dedupe.judge import OllamaJudge
@@ -67,32 +76,55 @@ def to_decision(resolution: Resolution) -> DedupeDecision:
 
 class EntityResolver:
     def __init__(self, store: KeyValueStore, model: PairModel | None = None, thresholds: Thresholds | None = None,
-                 source_priority: tuple[str, ...] = merge.DEFAULT_SOURCE_PRIORITY, index_cap: int = 50) -> None:
+                 source_priority: tuple[str, ...] = merge.DEFAULT_SOURCE_PRIORITY, index_cap: int = 50,
+                 retention_policy: RetentionPolicy | None = None, clock: Callable[[], float] = time.time) -> None:
         self.state = EntityState(store, index_cap=index_cap)
         self.model = model or PairModel.load()
         self.thresholds = thresholds or self.model.thresholds
         self.priority = tuple(s.lower() for s in source_priority)
+        self.retention = retention_policy or RetentionPolicy()
+        self.clock = clock
 
     # -- the synchronous fast path -------------------------------------------------
     def resolve(self, record: DedupeInput) -> Resolution:
         done = self.state.lead(record.lead_id)
         if done is not None:  # redelivery: answer again, change nothing
             return self._replay(record.lead_id, done)
+        now = self.clock()
         profile = Profile.of(record)
         keys = blocking_keys(profile)
-        scored = self._score(profile, keys)
+        contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
+        known_names = {k: self.state.names(k) for k in contacts}
+        shared = {k: self._shared(profile.name, names) for k, names in known_names.items()}
+        scored = self._score(profile, keys, shared.get(phone_key(profile), False),
+                             shared.get(address_key(profile), False))
         matches = [s for s in scored if s[1] >= self.thresholds.match]
         gray = [s for s in scored if self.thresholds.review <= s[1] < self.thresholds.match]
         if matches:
-            res = self._join(record, profile, matches)
+            res = self._join(record, profile, matches, now)
         else:
-            res = self._create(record, profile, gray)
+            res = self._create(record, profile, gray, now)
         self.state.index(keys, res.entity_id)
+        for key, names in known_names.items():
+            self.state.add_name(key, profile.name, names)
         self.state.save_lead(record.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability,
-                                              "m": res.matched_on})
+                                              "m": res.matched_on, "t": int(now)})
+        retention.note(self.state, self.retention, profile.geo, ["e:" + res.entity_id, "l:" + record.lead_id], now)
+        retention.sweep(self.state, self.retention, profile.geo, now)
         return res
 
-    def _score(self, profile: Profile, keys: list[str]) -> list[tuple[dict, float, list[str]]]:
+    @staticmethod
+    def _shared(name: str, known: list[str]) -> bool:
+        """Several distinct names at one phone or address, counting this lead's own."""
+        distinct = len(known) + (1 if name and not any(similar_names(name, k) for k in known) else 0)
+        return distinct >= 2
+
+    def sweep(self, geo: str, budget: int | None = None) -> int:
+        """Run the retention sweep of one region now (the engine also runs it after every lead)."""
+        return retention.sweep(self.state, self.retention, geo, self.clock(), budget)
+
+    def _score(self, profile: Profile, keys: list[str], shared_phone: bool = False,
+               shared_address: bool = False) -> list[tuple[dict, float, list[str]]]:
         scored = []
         for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
             entity = self.state.entity(entity_id)
@@ -104,7 +136,7 @@ class EntityResolver:
                 if addresses_conflict(profile, other):  # chain or neighbour: veto the whole entity
                     best = -1.0
                     break
-                p = self.model.probability(compare(profile, other))
+                p = self.model.probability(compare(profile, other, shared_phone, shared_address))
                 if p > best:
                     best, best_on = p, matched_on(profile, other)
             if best >= 0:
@@ -112,9 +144,10 @@ class EntityResolver:
         scored.sort(key=lambda s: (-s[1], s[0]["seq"]))
         return scored
 
-    def _create(self, record: DedupeInput, profile: Profile, gray: list) -> Resolution:
+    def _create(self, record: DedupeInput, profile: Profile, gray: list, now: float) -> Resolution:
         entity_id = entity_id_for(record.lead_id)
         entity = merge.new_entity(entity_id, self.state.next_seq(), record, profile)
+        entity["seen"] = int(now)
         self.state.save_entity(entity)
         lead_values = merge.best_values(entity)
         pairs = [GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
@@ -122,10 +155,11 @@ class EntityResolver:
         best = round(gray[0][1], 4) if gray else None
         return Resolution(record.lead_id, "gray" if pairs else "new", entity_id, None, best, [], [], pairs)
 
-    def _join(self, record: DedupeInput, profile: Profile, matches: list) -> Resolution:
+    def _join(self, record: DedupeInput, profile: Profile, matches: list, now: float) -> Resolution:
         matches = sorted(matches, key=lambda s: s[0]["seq"])  # the oldest entity survives
         target, probability, on = matches[0]
         target["size"] += 1
+        target["seen"] = int(now)
         merge.add_profile(target, profile.to_list())
         changed = merge.absorb(target, merge.field_values(record), self.priority)
         audit = [{"kind": "join", "entity_id": target["id"], "lead_id": record.lead_id, "merged_entity_id": None,
@@ -146,6 +180,7 @@ class EntityResolver:
         if winner["id"] == loser["id"] or self._conflict(winner, loser):
             return []
         winner["size"] += loser["size"]
+        winner["seen"] = max(winner.get("seen", 0), loser.get("seen", 0))
         for stored in loser["profiles"]:
             merge.add_profile(winner, stored)
         changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)

@@ -4,6 +4,13 @@ Each feature is 0 when a side lacks the field, so a missing value neither helps
 nor hurts; agreement is positive, disagreement negative. Fuzzy similarities are
 binned (Fellegi–Sunter style levels) because "0.85 alike" means very different
 things for a name and for a street.
+
+Agreement on a phone or an address that carries several distinct names (a hotel
+switchboard, a food hall, an office tower) is its own, weaker feature: the
+Fellegi–Sunter term-frequency idea, with the frequency counted in the stream's
+own state. ``name_conflict`` fires when each name has a distinctive word the
+other lacks ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), which separates
+outlets of one brand from a name written longer or shorter.
 """
 
 from __future__ import annotations
@@ -14,9 +21,12 @@ from rapidfuzz import fuzz
 from stages.dedupe.record import Profile
 
 FEATURES = (
-    "name_exact", "name_high", "name_mid", "name_low", "name_jw", "name_partial", "name_sort",
-    "phone", "domain", "email", "street_number", "street_name", "unit", "zip", "city", "category",
+    "name_exact", "name_high", "name_mid", "name_low", "name_jw", "name_partial", "name_sort", "name_conflict",
+    "phone", "phone_shared", "domain", "email", "street_number", "street_name", "address_shared", "unit", "zip",
+    "city", "category",
 )
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
+NAME_NOISE = frozenset({"and", "the", "of", "at", "inc", "llc", "co", "corp", "company", "restaurant", "a"})
 
 
 def _sign(a: object, b: object) -> float:
@@ -37,8 +47,36 @@ def addresses_conflict(a: Profile, b: Profile) -> bool:
     return bool(x.unit and y.unit and x.unit != y.unit)
 
 
-def compare(a: Profile, b: Profile) -> list[float]:
-    """The feature vector of one pair, in `FEATURES` order."""
+def _same_token(t: str, others: list[str]) -> bool:
+    for o in others:
+        if t == o or (min(len(t), len(o)) >= 3 and (t.startswith(o) or o.startswith(t))):
+            return True  # "deli" / "delicatessen", "acad" / "academy"
+        if min(len(t), len(o)) >= 5 and jaro_winkler_similarity(t, o) >= 0.92:
+            return True  # a typo
+    return False
+
+
+def names_conflict(a: str, b: str) -> bool:
+    """Each name has a word the other lacks: two outlets, not one name written two ways."""
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return False
+    ta = [t for t in a.split() if t not in NAME_NOISE]
+    tb = [t for t in b.split() if t not in NAME_NOISE]
+    extra_a = any(not _same_token(t, tb) for t in ta)
+    extra_b = any(not _same_token(t, ta) for t in tb)
+    if not (extra_a and extra_b):
+        return False
+    # Glued or split words ("roto rooter" / "rotorooter") are not a conflict.
+    return fuzz.partial_ratio(a.replace(" ", ""), b.replace(" ", "")) < 95
+
+
+def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:
+    """The feature vector of one pair, in `FEATURES` order.
+
+    ``shared_phone`` / ``shared_address``: the phone or street address carries
+    several distinct names in the state (a switchboard, a mall); their agreement
+    then counts as the weaker ``phone_shared`` / ``address_shared``.
+    """
     features = [0.0] * len(FEATURES)
     if a.name and b.name:
         tset = fuzz.token_set_ratio(a.name, b.name) / 100.0
@@ -54,20 +92,28 @@ def compare(a: Profile, b: Profile) -> list[float]:
         features[4] = 2.0 * jaro_winkler_similarity(compact_a, compact_b) - 1.0
         features[5] = 2.0 * fuzz.partial_ratio(compact_a, compact_b) / 100.0 - 1.0
         features[6] = 2.0 * fuzz.token_sort_ratio(a.name, b.name) / 100.0 - 1.0
-    features[7] = _sign(a.phone, b.phone)
+        features[7] = 1.0 if names_conflict(a.name, b.name) else 0.0
+    phone = _sign(a.phone, b.phone)
+    if phone > 0 and shared_phone:
+        features[_INDEX["phone_shared"]] = 1.0
+    else:
+        features[_INDEX["phone"]] = phone
     if a.domains and b.domains:
-        features[8] = 1.0 if set(a.domains) & set(b.domains) else -1.0
-    features[9] = _sign(a.email, b.email)
+        features[_INDEX["domain"]] = 1.0 if set(a.domains) & set(b.domains) else -1.0
+    features[_INDEX["email"]] = _sign(a.email, b.email)
     x, y = a.address, b.address
-    features[10] = _sign(x.number, y.number)
-    if x.street and y.street:
-        features[11] = 2.0 * fuzz.ratio(x.street, y.street) / 100.0 - 1.0
-    features[12] = _sign(x.unit, y.unit)
-    features[13] = _sign(a.zip, b.zip)
+    if shared_address and x.known and x.number == y.number and x.street == y.street:
+        features[_INDEX["address_shared"]] = 1.0
+    else:
+        features[_INDEX["street_number"]] = _sign(x.number, y.number)
+        if x.street and y.street:
+            features[_INDEX["street_name"]] = 2.0 * fuzz.ratio(x.street, y.street) / 100.0 - 1.0
+    features[_INDEX["unit"]] = _sign(x.unit, y.unit)
+    features[_INDEX["zip"]] = _sign(a.zip, b.zip)
     if a.city and b.city:
-        features[14] = 2.0 * fuzz.ratio(a.city, b.city) / 100.0 - 1.0
+        features[_INDEX["city"]] = 2.0 * fuzz.ratio(a.city, b.city) / 100.0 - 1.0
     if a.category and b.category:
-        features[15] = 2.0 * fuzz.token_set_ratio(a.category, b.category) / 100.0 - 1.0
+        features[_INDEX["category"]] = 2.0 * fuzz.token_set_ratio(a.category, b.category) / 100.0 - 1.0
     return features
 
 

@@ -59,6 +59,16 @@ CITY_ALIASES = {
     "la": "los angeles", "l a": "los angeles", "nyc": "new york", "new york city": "new york", "sf": "san francisco",
     "st": "saint", "ft": "fort", "mt": "mount", "w": "west", "e": "east", "n": "north", "s": "south",
 }
+# Boroughs and neighbourhoods that listings give instead of the city (compared as the city).
+CITY_PARTS = {
+    "manhattan": "new york", "brooklyn": "new york", "queens": "new york", "bronx": "new york",
+    "the bronx": "new york", "staten island": "new york", "harlem": "new york", "long island city": "new york",
+    "flushing": "new york", "astoria": "new york", "hollywood": "los angeles", "studio city": "los angeles",
+    "sherman oaks": "los angeles", "encino": "los angeles", "van nuys": "los angeles", "venice": "los angeles",
+    "north hollywood": "los angeles", "westwood": "los angeles", "brentwood": "los angeles",
+    "bel air": "los angeles", "silver lake": "los angeles", "los feliz": "los angeles", "echo park": "los angeles",
+    "downtown los angeles": "los angeles", "buckhead": "atlanta", "midtown": "atlanta",
+}
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 _POSSESSIVE = re.compile(r"(\w)['’`]s\b")
 _APOSTROPHE = re.compile(r"['’`]")
@@ -157,7 +167,12 @@ def normalize_city(city: str | None) -> str:
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", fold(city).replace(".", " "))).strip()
     if text in CITY_ALIASES:
         return CITY_ALIASES[text]
-    return " ".join(CITY_ALIASES.get(w, w) for w in text.split())
+    text = " ".join(CITY_ALIASES.get(w, w) for w in text.split())
+    if text in CITY_PARTS:
+        return CITY_PARTS[text]
+    if text.endswith(" city") and text[:-5] == "new york":
+        return "new york"
+    return text
 
 
 @lru_cache(maxsize=50_000)

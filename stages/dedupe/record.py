@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from schemas.geo import geo_key as make_geo_key
+from schemas.geo import dedupe_key
 from stages.dedupe.address import Address, parse_address
 from stages.dedupe.normalize import (
     normalize_category, normalize_city, normalize_domain, normalize_email, normalize_name,
@@ -41,13 +41,11 @@ class DedupeInput:
     website: str | None = None
     email: str | None = None
     category: str | None = None
-    geo_key: str = ""
+    geo_key: str = ""  # the dedupe partition key; from a Lead, its Kafka key
 
     def __post_init__(self) -> None:
-        if not self.geo_key:
-            zip5 = normalize_zip(self.zip)
-            state = self.state.strip().upper() if self.state and len(self.state.strip()) == 2 else None
-            self.geo_key = make_geo_key(zip5 or None, state, self.phone)
+        if not self.geo_key:  # a CSV row: the key the stream would give it (`schemas.geo.dedupe_key`)
+            self.geo_key = dedupe_key(self.zip, self.state, self.phone, self.city)
 
     @classmethod
     def from_lead(cls, lead: "Lead") -> "DedupeInput":

@@ -6,8 +6,12 @@ serializer stores them as they are (bytes would not survive it). Keys:
 
 - ``e:<entity id>``: the entity record, or ``{"into": <id>}`` once merged away
   (union-find parent pointer; `find` follows and compresses them);
-- ``p:`` ``d:`` ``m:`` ``a:`` ``n…:`` blocking keys: a capped list of entity ids;
+- ``p:`` ``d:`` ``m:`` ``a:`` ``n…:`` ``t…:`` blocking keys (all scoped by the
+  partition key): a capped list of entity ids;
+- ``Np:…`` ``Na:…``: the distinct names seen at a phone or a street address
+  (capped), so a switchboard or a food hall is recognised as shared;
 - ``l:<lead id>``: the lead's resolution, so a redelivered lead changes nothing;
+- ``x:…`` ``xc:…``: the retention buckets and their sweep cursor (`retention`);
 - ``seq``: creation counter, which decides the older entity in a merge.
 """
 
@@ -18,6 +22,14 @@ from collections.abc import MutableMapping
 from typing import Any, Protocol
 
 import orjson
+from rapidfuzz import fuzz
+
+NAMES_CAP = 12
+
+
+def similar_names(a: str, b: str) -> bool:
+    """One business's name written two ways ("Jenner" / "CPS Jenner Academy"), not two businesses."""
+    return a == b or fuzz.token_set_ratio(a, b) >= 80
 
 
 class KeyValueStore(Protocol):
@@ -100,6 +112,44 @@ class EntityState:
                 continue
             ids.append(entity_id)
             self._set(key, ids)
+
+    def remove_from_index(self, keys: list[str], entity_id: str) -> None:
+        for key in keys:
+            ids = self._get(key)
+            if ids and entity_id in ids:
+                ids.remove(entity_id)
+                if ids:
+                    self._set(key, ids)
+                else:
+                    self.delete(key)
+
+    def names(self, key: str) -> list[str]:
+        """Distinct names seen at a phone or address key."""
+        return self._get("N" + key) or []
+
+    def add_name(self, key: str, name: str, known: list[str] | None = None) -> None:
+        known = self.names(key) if known is None else known
+        if name and len(known) < NAMES_CAP and not any(similar_names(name, other) for other in known):
+            self._set("N" + key, [*known, name])
+
+    def remove_name(self, key: str, name: str) -> None:
+        known = self.names(key)
+        if name in known:
+            known.remove(name)
+            if known:
+                self._set("N" + key, known)
+            else:
+                self.delete("N" + key)
+
+    def get(self, key: str) -> Any:
+        return self._get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        self._set(key, value)
+
+    def delete(self, key: str) -> None:
+        if self.store.get(key) is not None:
+            del self.store[key]
 
     def lead(self, lead_id: str) -> dict | None:
         return self._get("l:" + lead_id)

@@ -15,11 +15,27 @@ import math
 from collections import Counter
 from itertools import combinations
 
-from stages.dedupe.blocking import blocking_keys
+from stages.dedupe.blocking import address_key, blocking_keys, phone_key
 from stages.dedupe.features import FEATURES, addresses_conflict, compare
 from stages.dedupe.model import MODEL_PATH
 from stages.dedupe.record import DedupeInput, Profile
+from stages.dedupe.state import similar_names
 from stages.dedupe.traindata import generate
+
+
+def shared_flags(profiles: list[Profile]) -> dict[tuple[str, int], bool]:
+    """(contact key, row) → the key carried several distinct names once that row had arrived (as the stream counts)."""
+    seen: dict[str, list[str]] = {}
+    flags = {}
+    for i, profile in enumerate(profiles):
+        for key in (phone_key(profile), address_key(profile)):
+            if not key:
+                continue
+            names = seen.setdefault(key, [])
+            if profile.name and not any(similar_names(profile.name, n) for n in names):
+                names.append(profile.name)
+            flags[(key, i)] = len(names) >= 2
+    return flags
 
 
 def labelled_pairs(rows: list[dict]) -> Counter:
@@ -32,11 +48,14 @@ def labelled_pairs(rows: list[dict]) -> Counter:
     pairs = set()
     for members in blocks.values():
         pairs.update(combinations(members[:60], 2))
+    shared = shared_flags(profiles)
     data: Counter = Counter()
-    for i, j in pairs:
+    for i, j in pairs:  # i < j: row j is the lead, row i the stored entity
         if addresses_conflict(profiles[i], profiles[j]):
             continue
-        features = tuple(round(x, 1) for x in compare(profiles[i], profiles[j]))
+        lead = profiles[j]
+        flags = (shared.get((phone_key(lead), j), False), shared.get((address_key(lead), j), False))
+        features = tuple(round(x, 1) for x in compare(profiles[i], lead, *flags))
         data[(features, int(rows[i]["cluster"] == rows[j]["cluster"]))] += 1
     return data
 

@@ -19,6 +19,12 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "dedupe"
     ("2 E 42 St", "2 East 42nd Street"),
     ("1 Ritz-Carlton Dr", "1 Ritz Carlton Drive"),
     ("77 W 9th St", "77 West Ninth Street"),
+    ("12 W. 34th St. between 5th and 6th Ave.", "12 W 34th St"),
+    ("12 W 34th St (at Fifth Ave)", "12 West 34th Street"),
+    ("900 Ninth Ave.", "900 9th Avenue"),
+    ("100 Twenty-First St", "100 21st Street"),
+    ("410-C Main St.", "410C Main Street"),
+    ("1 Lakeshore Dr.", "1 Lake Shore Drive"),
 ])
 def test_same_address_spellings_agree(a, b):
     assert parse_address(a) == parse_address(b)
@@ -31,9 +37,15 @@ def test_different_addresses_differ(a, b):
     assert parse_address(a) != parse_address(b)
 
 
+def test_partial_address_agrees_without_a_number():
+    partial, full = parse_address("C Main St."), parse_address("410-C Main St.")
+    assert (partial.number, partial.street, partial.unit) == ("", "main", "c") and not partial.known
+    assert (full.number, full.street, full.unit) == ("410", "main", "c")
+
+
 def test_address_parts_and_fallback():
     parsed = parse_address("435 S. La Cienega Blv. Suite 200")
-    assert (parsed.number, parsed.predir, parsed.street, parsed.street_type, parsed.unit) == ("435", "s", "la cienega", "blvd", "200")
+    assert (parsed.number, parsed.predir, parsed.street, parsed.street_type, parsed.unit) == ("435", "s", "lacienega", "blvd", "200")
     assert parse_address("") == parse_address(None) and not parse_address(None).known
     odd = parse_address("12 Main St Main St")  # usaddress raises RepeatedLabelError: the fallback still reads it
     assert odd.number == "12"
@@ -91,6 +103,9 @@ def test_email_domain_unless_free_mail():
 def test_city_aliases():
     assert normalize_city("LA") == normalize_city("Los Angeles")
     assert normalize_city("W. Hollywood") == normalize_city("West Hollywood")
+    assert normalize_city("New York City") == normalize_city("New York") == normalize_city("Brooklyn")
+    assert normalize_city("Hollywood") == normalize_city("Los Angeles")
+    assert normalize_city("Kansas City") == "kansas city"  # "City" is only dropped from a known city
 
 
 def test_phone_fast_path_agrees_with_phonenumbers():
