@@ -16,21 +16,8 @@ from __future__ import annotations
 
 import jellyfish
 
+from stages.dedupe.normalize import GENERIC_WORDS
 from stages.dedupe.record import Profile
-
-# Words that say what kind of business it is, not which one: no blocking key is built on them.
-GENERIC_WORDS = frozenset({
-    "restaurant", "cafe", "grill", "bar", "kitchen", "deli", "delicatessen", "pizza", "pizzeria", "bakery", "diner",
-    "bistro", "house", "room", "dining", "lounge", "tavern", "pub", "club", "hotel", "inn", "steakhouse", "steak",
-    "seafood", "sushi", "taqueria", "trattoria", "noodle", "coffee", "tea", "shop", "store", "market", "center",
-    "services", "service", "company", "co", "group", "associates", "brothers", "plumbing", "electric", "electrical",
-    "dental", "dentistry", "family", "care", "clinic", "hospital", "animal", "pet", "veterinary", "auto", "repair",
-    "salon", "studio", "spa", "law", "office", "school", "academy", "learning", "child", "children", "development",
-    "early", "head", "start", "day", "daycare", "preschool", "church", "community", "association", "public",
-    "chicago", "new", "york", "los", "angeles", "american", "international", "national", "united", "first",
-    "saint", "north", "south", "east", "west", "city", "west", "park", "street", "avenue", "and", "the", "of",
-})
-
 
 def _phonetic(token: str) -> str:
     return jellyfish.nysiis(token) if token.isalpha() else token

@@ -18,10 +18,12 @@ from __future__ import annotations
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
 
+from stages.dedupe.normalize import GENERIC_WORDS, KIND_WORDS, PLACE_WORDS
 from stages.dedupe.record import Profile
 
 FEATURES = (
     "name_exact", "name_high", "name_mid", "name_low", "name_jw", "name_partial", "name_sort", "name_conflict",
+    "name_cover",
     "phone", "phone_shared", "domain", "email", "street_number", "street_name", "address_shared", "unit", "zip",
     "city", "category",
 )
@@ -57,17 +59,39 @@ def _same_token(t: str, others: list[str]) -> bool:
 
 
 def names_conflict(a: str, b: str) -> bool:
-    """Each name has a word the other lacks: two outlets, not one name written two ways."""
+    """Both names add a word of the same kind that the other lacks: two businesses, not one name written two ways.
+
+    Both add a distinctive word ("Joe's Steakhouse" / "Wing Lei Noodle Bar"), or both add a
+    kind-of-business word ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room": two outlets). An
+    operator's name on one side and a kind word on the other ("Easter Seals - It Takes a Village" /
+    "It Takes a Village Child Care") is one business written two ways.
+    """
     if a.replace(" ", "") == b.replace(" ", ""):
         return False
-    ta = [t for t in a.split() if t not in NAME_NOISE]
-    tb = [t for t in b.split() if t not in NAME_NOISE]
-    extra_a = any(not _same_token(t, tb) for t in ta)
-    extra_b = any(not _same_token(t, ta) for t in tb)
+    for x, y in ((a, b), (b, a)):  # "The Terrace at Hotel X" is an outlet of "Hotel X", not the hotel
+        outlet, at, venue = x.partition(" at ")
+        if at and name_cover(venue, y) == 1.0 and name_cover(outlet, y) < 1.0:
+            return True
+    ta = [t for t in a.split() if t not in NAME_NOISE and t not in PLACE_WORDS]
+    tb = [t for t in b.split() if t not in NAME_NOISE and t not in PLACE_WORDS]
+    extra_a = [t for t in ta if not _same_token(t, tb)]
+    extra_b = [t for t in tb if not _same_token(t, ta)]
     if not (extra_a and extra_b):
+        return False
+    kind_a, kind_b = any(t in KIND_WORDS for t in extra_a), any(t in KIND_WORDS for t in extra_b)
+    own_a, own_b = any(t not in KIND_WORDS for t in extra_a), any(t not in KIND_WORDS for t in extra_b)
+    if not ((kind_a and kind_b) or (own_a and own_b)):
         return False
     # Glued or split words ("roto rooter" / "rotorooter") are not a conflict.
     return fuzz.partial_ratio(a.replace(" ", ""), b.replace(" ", "")) < 95
+
+
+def name_cover(a: str, b: str) -> float:
+    """Share of the distinctive words of the name with fewer of them that the other name has."""
+    da = [t for t in a.split() if t not in GENERIC_WORDS] or a.split()
+    db = [t for t in b.split() if t not in GENERIC_WORDS] or b.split()
+    short, long_ = (da, db) if len(da) <= len(db) else (db, da)
+    return sum(1 for t in short if _same_token(t, long_)) / len(short) if short else 0.0
 
 
 def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:
@@ -93,6 +117,7 @@ def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: 
         features[5] = 2.0 * fuzz.partial_ratio(compact_a, compact_b) / 100.0 - 1.0
         features[6] = 2.0 * fuzz.token_sort_ratio(a.name, b.name) / 100.0 - 1.0
         features[7] = 1.0 if names_conflict(a.name, b.name) else 0.0
+        features[8] = 2.0 * name_cover(a.name, b.name) - 1.0
     phone = _sign(a.phone, b.phone)
     if phone > 0 and shared_phone:
         features[_INDEX["phone_shared"]] = 1.0

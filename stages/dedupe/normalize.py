@@ -54,7 +54,23 @@ NAME_SYNONYMS = {
     "restaurante": "restaurant", "rest": "restaurant", "grille": "grill", "cafe": "cafe", "caffe": "cafe",
     "n": "north", "s": "south", "e": "east", "w": "west", "no": "number", "1st": "first",
 }
-NAME_STOPWORDS = frozenset({"the", "and", "of", "a", "an", "at", "on", "in"})
+# Words that say what kind of business it is, not which one: no blocking key is built on them, and
+# two names that differ only in them are one business unless both sides add such a word (two outlets).
+KIND_WORDS = frozenset({
+    "restaurant", "cafe", "grill", "bar", "kitchen", "deli", "delicatessen", "pizza", "pizzeria", "bakery", "diner",
+    "bistro", "house", "room", "dining", "lounge", "tavern", "pub", "club", "hotel", "inn", "steakhouse", "steak",
+    "seafood", "sushi", "taqueria", "trattoria", "noodle", "coffee", "tea", "shop", "store", "market", "center",
+    "services", "service", "company", "co", "group", "associates", "brothers", "plumbing", "electric", "electrical",
+    "dental", "dentistry", "family", "care", "clinic", "hospital", "animal", "pet", "veterinary", "auto", "repair",
+    "salon", "studio", "spa", "law", "office", "school", "academy", "learning", "child", "children", "development",
+    "early", "head", "start", "day", "daycare", "preschool", "church", "community", "association",
+})
+PLACE_WORDS = frozenset({
+    "chicago", "new", "york", "los", "angeles", "american", "international", "national", "united", "first", "public",
+    "metropolitan", "saint", "north", "south", "east", "west", "city", "park", "street", "avenue",
+})
+GENERIC_WORDS = KIND_WORDS | PLACE_WORDS | {"and", "the", "of", "inc", "llc"}
+NAME_STOPWORDS = frozenset({"the", "and", "of", "a", "an", "on", "in"})  # "at" stays: "The Terrace at Hotel X" is an outlet
 CITY_ALIASES = {
     "la": "los angeles", "l a": "los angeles", "nyc": "new york", "new york city": "new york", "sf": "san francisco",
     "st": "saint", "ft": "fort", "mt": "mount", "w": "west", "e": "east", "n": "north", "s": "south",

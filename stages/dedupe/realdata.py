@@ -15,7 +15,9 @@ Datasets:
   with a true site id. From the `dedupe` library's examples
   (``dedupeio/dedupe-examples``, ``csv_example/csv_example_input_with_true_ids.csv``,
   MIT licence). Phones are 7-digit local numbers (the sources dropped the area
-  code): the converter prefixes 773 to every one, which keeps equality as it was.
+  code): the converter prefixes 773 to every one, which keeps equality as it was;
+  the sources have no city column, and every listing is a Chicago-area site, so
+  the city is "Chicago" (a lead always has a place: ZIP, city + state, or phone).
 - ``patstat_organisations``: Dutch patent applicants (mostly companies), 2,379
   name records of 102 organisations hand-disambiguated by KU Leuven, from the same
   repository (``patent_example/patstat_reference.csv``, MIT licence). Names only
@@ -52,7 +54,7 @@ def chicago_early_childhood(root: Path = DATA_ROOT) -> list[dict]:
         website = _clean(r.get("Website"))
         rows.append({
             "id": f"cec{r['Id']}", "cluster": r["True Id"], "source": _clean(r.get("Source")),
-            "name": _clean(r.get("Site name")), "address": _clean(r.get("Address")), "city": "", "state": "",
+            "name": _clean(r.get("Site name")), "address": _clean(r.get("Address")), "city": "Chicago", "state": "",
             "zip": _clean(r.get("Zip")), "phone": phone, "website": "" if website.lower() in ("yes", "no") else website,
             "email": _clean(r.get("Email Address")), "category": "",
         })

@@ -24,12 +24,16 @@ from typing import Any, Protocol
 import orjson
 from rapidfuzz import fuzz
 
+from stages.dedupe.features import name_cover, names_conflict
+
 NAMES_CAP = 12
 
 
 def similar_names(a: str, b: str) -> bool:
     """One business's name written two ways ("Jenner" / "CPS Jenner Academy"), not two businesses."""
-    return a == b or fuzz.token_set_ratio(a, b) >= 80
+    if a == b or fuzz.token_set_ratio(a, b) >= 80:
+        return True
+    return name_cover(a, b) == 1.0 and not names_conflict(a, b)  # "Art's Delicatessen" / "Arts Deli"
 
 
 class KeyValueStore(Protocol):

@@ -34,6 +34,7 @@ CITY_FORMS = {"Denver": ["Denver", "denver", "Capitol Hill", ""], "Austin": ["Au
               "Tampa": ["Tampa", "Ybor City", "tampa", ""], "Sacramento": ["Sacramento", "Sac", "sacramento", ""]}
 VENUE_HEADS = ["Grand Meridian", "Harborview", "Union Station", "Crystal Pavilion", "Parkside Tower", "Riverside Mall"]
 OUTLETS = ["Cafe", "Grill", "Lounge", "Steakhouse", "Spa", "Bar", "Dining Room", "Bakery", "Deli"]
+OPERATORS = ["Lutheran Social Services", "Catholic Charities", "Metro YMCA", "United Way Partners", "County Health Dept"]
 OTHER_TENANTS = ["Noodle Bar", "Shoe Repair", "Nail Studio", "Eye Care", "Tax Services", "Sushi", "Florist", "Bank"]
 TYPES = [("St", "Street"), ("Ave", "Avenue"), ("Blvd", "Boulevard"), ("Rd", "Road"), ("Dr", "Drive"), ("Ln", "Lane")]
 METROS = [("Denver", "CO", "802", "303"), ("Austin", "TX", "787", "512"), ("Portland", "OR", "972", "503"),
@@ -96,6 +97,8 @@ def _render(rng: random.Random, e: dict, noisy: bool, guide: bool = False) -> di
             name = name.split()[0] + " " + name.split()[-1]
         elif roll < 0.58:
             name = f"{name} {rng.choice(['Services', 'Company', 'of ' + e['city'], 'Group'])}"
+        elif roll < 0.64 and e.get("operator"):  # the operator's name in front: "Metro YMCA - Oak Tree Dental"
+            name = f"{e['operator']} - {name}"
     street = _street_line(rng, e, noisy)
     p = e["phone2"] if noisy and rng.random() < 0.15 else e["phone"]  # a second line (reservations, fax)
     phone = rng.choice([f"({p[:3]}) {p[3:6]}-{p[6:]}", f"{p[:3]}-{p[3:6]}-{p[6:]}", f"{p[:3]}.{p[3:6]}.{p[6:]}", f"+1{p}"])
@@ -144,6 +147,8 @@ def generate(seed: int, entities: int) -> list[dict]:
         e = _entity(rng, metro)
         if rng.random() < 0.08:
             e["letter"] = rng.choice("ABCD")
+        if rng.random() < 0.15:
+            e["operator"] = rng.choice(OPERATORS)
         guide = rng.random() < 0.3
         copies = rng.choice([1, 1, 2, 2, 3, 4])
         for i in range(copies):
