@@ -38,7 +38,7 @@ STATE_NAMES = {
     "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY",
     "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
     "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN", "texas": "TX", "utah": "UT",
-    "vermont": "VT", "virginia": "VA", "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
+    "vermont": "VT", "virginia": "VA", "washington": "WA", "washington state": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
     "puerto rico": "PR", "guam": "GU", "us virgin islands": "VI",
 }
 STATE_CODES = frozenset(STATE_NAMES.values()) | {"AA", "AE", "AP"}

@@ -4,7 +4,13 @@ Independent of `traindata` (own vocabulary, templates, noise and seed). Writes
 ``tests/data/dedupe/eval.csv`` with a ``cluster`` column (rows of one business
 share it). Covers typos, abbreviations, phone formats, missing fields, chains
 (same name, other address), near neighbours (look-alike next door, another
-suite in the same building) and name variants ("The X" / "X, The", & / and).
+suite in the same building) and name variants ("The X" / "X, The", & / and);
+and the forms of real guides: listings with only name, street, city, phone and
+category; the city as a borough or neighbourhood, with or without "City", or
+missing; cross-street notes; spelled ordinals; suite letters and partial
+numbers; "Lakeshore" / "Lake Shore Dr."; a second phone line; and venues (a
+casino, a hotel, a food hall) whose businesses share one address and one
+switchboard phone, outlets of the venue's own brand among them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,16 @@ PLACES = [("Los Angeles", ["LA", "L.A.", "los angeles"], "CA", "900", "213"), ("
           ("Santa Monica", ["Santa Monica", "santa monica"], "CA", "904", "310"), ("Chicago", ["Chicago", "chicago"], "IL", "606", "312"),
           ("Atlanta", ["ATL", "atlanta"], "GA", "303", "404"), ("Seattle", ["Seattle", "seattle"], "WA", "981", "206")]
 ORDINALS = {"Third": "3rd", "Ninth": "9th"}
+ROADS += [("Lake Shore", "Dr", "Drive", "Dr."), ("Twenty-Third", "St", "Street", "St."), ("Sea Cliff", "Ave", "Avenue", "Ave.")]
+ORDINALS.update({"Twenty-Third": "23rd"})
+JOINED = {"Lake Shore": "Lakeshore", "Sea Cliff": "Seacliff"}
+GUIDE_CITY = {"Los Angeles": ["Hollywood", "Studio City", "Los Angeles", ""], "West Hollywood": ["West Hollywood", "W. Hollywood", ""],
+              "Santa Monica": ["Santa Monica", ""], "Chicago": ["Chicago", "chicago", ""], "Atlanta": ["Atlanta", "Buckhead", ""],
+              "Seattle": ["Seattle", ""], "New York": ["New York City", "New York", "Manhattan", "NYC", ""]}
+PLACES.append(("New York", ["NYC", "New York City", "Manhattan"], "NY", "100", "212"))
+VENUES = ["Bellmont Casino", "Harbor Plaza Hotel", "Union Market Hall", "Meridian Tower", "Galleria Commons"]
+VENUE_OUTLETS = ["Cafe", "Steakhouse", "Noodle Bar", "Buffet", "Lobby Bar", "Dining Room", "Sports Book Grill"]
+INDEPENDENTS = ["Wing Lei", "Sakura Ramen", "Olive & Vine", "Bluefin Sushi", "Tio Pepe Tapas", "Jade Garden"]
 TYPO_KEYS = "qwertyuiopasdfghjklzxcvbnm"
 
 
@@ -64,6 +80,7 @@ def _business(rng: random.Random) -> dict:
     area = place[4]
     slug = "".join(c for c in name.lower().removeprefix("the ") if c.isalnum())[:20]
     return {"name": name, "number": rng.randint(100, 19999), "road": rng.choice(ROADS), "dir": rng.choice(["", "", "N", "S", "W"]),
+            "alt_phone": f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}", "letter": rng.choice("ABC") if rng.random() < 0.07 else "",
             "suite": rng.choice(["", "", "", "", str(rng.randint(100, 450))]), "place": place,
             "zip": place[3] + f"{rng.randint(1, 98):02d}", "phone": f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
             "domain": rng.choice([f"{slug}.com", f"{slug}la.com", f"{slug}.us", "", ""]), "category": category, "kind": kind}
@@ -84,15 +101,21 @@ def _name_variant(rng: random.Random, name: str) -> str:
     return name
 
 
-def _row(rng: random.Random, b: dict, noisy: bool) -> dict:
+def _row(rng: random.Random, b: dict, noisy: bool, guide: bool = False) -> dict:
     road, short, long_, odd = b["road"]
-    road_name = ORDINALS.get(road, road) if noisy and rng.random() < 0.4 else road
+    road_name = ORDINALS.get(road, JOINED.get(road, road)) if noisy and rng.random() < 0.4 else road
     road_type = rng.choice([short, long_, odd]) if noisy else short
     direction = {"N": rng.choice(["N", "N.", "North"]), "S": rng.choice(["S", "s.", "South"]), "W": rng.choice(["W", "W.", "West"])}.get(b["dir"], "")
-    street = " ".join(x for x in (str(b["number"]), direction, road_name, road_type) if x)
+    number = str(b["number"])
+    if b.get("letter"):
+        number = rng.choice([f"{number}-{b['letter']}", f"{number}{b['letter']}", b["letter"]]) if noisy else f"{number}-{b['letter']}"
+    street = " ".join(x for x in (number, direction, road_name, road_type) if x)
+    if noisy and rng.random() < 0.12:
+        street += rng.choice([f" between {rng.choice(ROADS)[0]} and {rng.choice(ROADS)[0]}", f" (near {rng.choice(ROADS)[0]})",
+                              f" at {rng.choice(ROADS)[0]} St."])
     if b["suite"] and (not noisy or rng.random() < 0.7):
         street += rng.choice([f" Ste {b['suite']}", f", Suite {b['suite']}", f" #{b['suite']}"])
-    p = b["phone"]
+    p = b["alt_phone"] if noisy and rng.random() < 0.12 else b["phone"]
     phone = rng.choice([f"{p[:3]}/{p[3:6]}-{p[6:]}", f"({p[:3]}) {p[3:6]}-{p[6:]}", f"{p[:3]}-{p[3:6]}-{p[6:]}", f"1 {p[:3]} {p[3:6]} {p[6:]}"])
     city_name, aliases, state, _, _ = b["place"]
     website = f"http://www.{b['domain']}" if b["domain"] else ""
@@ -107,16 +130,38 @@ def _row(rng: random.Random, b: dict, noisy: bool) -> dict:
                 row[column] = ""
         if not row["phone"] and not row["address"] and not row["website"]:
             row["address"] = street
+    if guide:
+        row.update(zip="", state="", website="", email="", city=rng.choice(GUIDE_CITY.get(city_name, [city_name, ""])))
+        if not row["phone"] and not row["city"]:
+            row["phone"] = phone
     return row
+
+
+def _venue_rows(rng: random.Random, n: int) -> list[dict]:
+    """One address, one switchboard: the venue's own outlets and independent tenants stay apart."""
+    venue = rng.choice(VENUES)
+    base = _business(rng)
+    tenants = [f"{venue} {o}" for o in rng.sample(VENUE_OUTLETS, 2)]
+    tenants += rng.sample(INDEPENDENTS, rng.choice([1, 2]))
+    rows = []
+    for k, name in enumerate(dict.fromkeys(tenants)):
+        tenant = dict(base, name=name, suite="", letter="", domain="", category="restaurant", kind="")
+        for i in range(rng.choice([1, 1, 2])):
+            rows.append({"cluster": f"b{n}v{k}", **_row(rng, tenant, noisy=i > 0, guide=rng.random() < 0.6)})
+    return rows
 
 
 def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     rng = random.Random(seed)
     rows: list[dict] = []
     for n in range(businesses):
+        if rng.random() < 0.05:
+            rows.extend(_venue_rows(rng, n))
+            continue
         b = _business(rng)
+        guide = rng.random() < 0.3
         for i in range(rng.choice([1, 1, 2, 2, 2, 3])):
-            rows.append({"cluster": f"b{n}", **_row(rng, b, noisy=i > 0)})
+            rows.append({"cluster": f"b{n}", **_row(rng, b, noisy=i > 0, guide=guide and rng.random() < 0.7)})
         roll = rng.random()
         other = dict(b, domain="", phone=b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}")
         if roll < 0.12:  # chain: same name elsewhere (sometimes the same corporate site)

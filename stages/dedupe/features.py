@@ -46,7 +46,8 @@ def addresses_conflict(a: Profile, b: Profile) -> bool:
         return True
     if x.street != y.street and fuzz.ratio(x.street, y.street) < 70:
         return True
-    return bool(x.unit and y.unit and x.unit != y.unit)
+    # Two suites differ; a suite letter glued to the number and a suite number are not comparable.
+    return bool(x.unit and y.unit and x.unit != y.unit and x.unit.isdigit() == y.unit.isdigit())
 
 
 def _same_token(t: str, others: list[str]) -> bool:

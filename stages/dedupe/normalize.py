@@ -63,7 +63,9 @@ KIND_WORDS = frozenset({
     "services", "service", "company", "co", "group", "associates", "brothers", "plumbing", "electric", "electrical",
     "dental", "dentistry", "family", "care", "clinic", "hospital", "animal", "pet", "veterinary", "auto", "repair",
     "salon", "studio", "spa", "law", "office", "school", "academy", "learning", "child", "children", "development",
-    "early", "head", "start", "day", "daycare", "preschool", "church", "community", "association",
+    "early", "head", "start", "day", "daycare", "preschool", "church", "community", "association", "buffet",
+    "terrace", "patio", "brasserie", "cantina", "lobby", "sports", "book", "tapas", "ramen", "express", "gallery",
+    "boutique", "pharmacy", "bank", "florist", "gym", "fitness", "theater", "theatre", "casino", "resort", "suites",
 })
 PLACE_WORDS = frozenset({
     "chicago", "new", "york", "los", "angeles", "american", "international", "national", "united", "first", "public",
