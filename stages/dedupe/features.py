@@ -24,7 +24,7 @@ from stages.dedupe.record import Profile
 FEATURES = (
     "name_exact", "name_high", "name_mid", "name_low", "name_jw", "name_partial", "name_sort", "name_conflict",
     "name_cover",
-    "phone", "phone_shared", "domain", "email", "street_number", "street_name", "address_shared", "unit", "zip",
+    "phone", "phone_shared", "phone_differ", "domain", "email", "street_number", "street_name", "address_shared", "unit", "zip",
     "city", "category",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
@@ -87,6 +87,22 @@ def names_conflict(a: str, b: str) -> bool:
     return fuzz.partial_ratio(a.replace(" ", ""), b.replace(" ", "")) < 95
 
 
+def _unabbreviate(name: str, other: str) -> str:
+    """``name`` with each word that shortens a word of ``other`` written out ("deli" → "delicatessen")."""
+    longer = other.split()
+    out = []
+    for t in name.split():
+        full = next((o for o in longer if len(o) > len(t) >= 3 and o.startswith(t)), t)
+        out.append(full)
+    return " ".join(out)
+
+
+def _abbreviates(a: str, b: str) -> bool:
+    """Same words, some shortened: "Art's Delicatessen" / "Arts Deli", "West Side Animal Hosp." / "Westside Animal Hospital"."""
+    ta, tb = a.split(), b.split()
+    return len(ta) == len(tb) and all(_same_token(t, tb) for t in ta) and all(_same_token(t, ta) for t in tb)
+
+
 def name_cover(a: str, b: str) -> float:
     """Share of the distinctive words of the name with fewer of them that the other name has."""
     da = [t for t in a.split() if t not in GENERIC_WORDS] or a.split()
@@ -104,11 +120,14 @@ def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: 
     """
     features = [0.0] * len(FEATURES)
     if a.name and b.name:
-        tset = fuzz.token_set_ratio(a.name, b.name) / 100.0
-        compact_a, compact_b = a.name.replace(" ", ""), b.name.replace(" ", "")
+        name_a, name_b = _unabbreviate(a.name, b.name), _unabbreviate(b.name, a.name)
+        tset = fuzz.token_set_ratio(name_a, name_b) / 100.0
+        compact_a, compact_b = name_a.replace(" ", ""), name_b.replace(" ", "")
+        conflict = names_conflict(a.name, b.name)
+        cover = name_cover(a.name, b.name)
         if compact_a == compact_b:
             features[0] = 1.0
-        elif tset >= 0.92:
+        elif tset >= 0.92 or (not conflict and _abbreviates(a.name, b.name)):
             features[1] = 1.0
         elif tset >= 0.75:
             features[2] = 1.0
@@ -116,14 +135,15 @@ def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: 
             features[3] = 1.0
         features[4] = 2.0 * jaro_winkler_similarity(compact_a, compact_b) - 1.0
         features[5] = 2.0 * fuzz.partial_ratio(compact_a, compact_b) / 100.0 - 1.0
-        features[6] = 2.0 * fuzz.token_sort_ratio(a.name, b.name) / 100.0 - 1.0
-        features[7] = 1.0 if names_conflict(a.name, b.name) else 0.0
-        features[8] = 2.0 * name_cover(a.name, b.name) - 1.0
+        sort = max(fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(compact_a, compact_b)) / 100.0
+        features[6] = 2.0 * sort - 1.0
+        features[7] = 1.0 if conflict else 0.0
+        features[8] = 2.0 * cover - 1.0
     phone = _sign(a.phone, b.phone)
-    if phone > 0 and shared_phone:
-        features[_INDEX["phone_shared"]] = 1.0
-    else:
-        features[_INDEX["phone"]] = phone
+    if phone < 0:  # a second line (reservations, fax) is common: its own, smaller weight
+        features[_INDEX["phone_differ"]] = 1.0
+    elif phone > 0:
+        features[_INDEX["phone_shared" if shared_phone else "phone"]] = 1.0
     if a.domains and b.domains:
         features[_INDEX["domain"]] = 1.0 if set(a.domains) & set(b.domains) else -1.0
     features[_INDEX["email"]] = _sign(a.email, b.email)

@@ -3,7 +3,8 @@
 Every resolved lead notes the keys it touched (its entity and its outcome) in an
 hourly bucket of its region: ``x:<geo>:<hour>`` holds the number of chunks and
 ``x:<geo>:<hour>:<n>`` up to `CHUNK` keys each, so no value grows without bound.
-``xc:<geo>`` is the sweep cursor: the oldest bucket not yet swept.
+``xc:<geo>`` is the sweep cursor: the oldest bucket not yet swept, its chunk and
+the position in that chunk.
 
 The sweep runs inside `EntityResolver.resolve`, after each lead, on the lead's own
 region and with a small budget of listed keys, so:
@@ -51,7 +52,7 @@ def note(state: EntityState, policy: RetentionPolicy, geo: str, keys: list[str],
     """List ``keys`` (``e:…`` / ``l:…``) in the current bucket of ``geo``."""
     bucket = _bucket(policy, now)
     if state.get(f"xc:{geo}") is None:
-        state.set(f"xc:{geo}", [bucket, 0])
+        state.set(f"xc:{geo}", [bucket, 0, 0])
     head = f"x:{geo}:{bucket}"
     chunks = state.get(head) or 0
     listed = state.get(f"{head}:{chunks - 1}") if chunks else None
@@ -68,7 +69,9 @@ def sweep(state: EntityState, policy: RetentionPolicy, geo: str, now: float, bud
         return 0
     cutoff = now - policy.ttl_s
     last_full = _bucket(policy, cutoff)  # buckets before this one hold nothing newer than the cutoff
-    bucket, chunk = cursor
+    if bucket_of(cursor) >= last_full:
+        return 0
+    bucket, chunk, offset = cursor
     budget = policy.budget if budget is None else budget
     deleted = 0
     while bucket < last_full and budget > 0:
@@ -76,17 +79,24 @@ def sweep(state: EntityState, policy: RetentionPolicy, geo: str, now: float, bud
         chunks = state.get(head) or 0
         if chunk >= chunks:
             state.delete(head)
-            bucket, chunk = bucket + 1, 0
+            bucket, chunk, offset = bucket + 1, 0, 0
             budget -= 1
             continue
         listed = state.get(f"{head}:{chunk}") or []
-        for key in listed:
+        for key in listed[offset : offset + budget]:
             deleted += _expire(state, policy, geo, key, cutoff, now)
-        budget -= max(1, len(listed))
-        state.delete(f"{head}:{chunk}")
-        chunk += 1
-    state.set(f"xc:{geo}", [bucket, chunk])
+        taken = min(budget, len(listed) - offset)
+        budget -= max(1, taken)
+        offset += taken
+        if offset >= len(listed):
+            state.delete(f"{head}:{chunk}")
+            chunk, offset = chunk + 1, 0
+    state.set(f"xc:{geo}", [bucket, chunk, offset])
     return deleted
+
+
+def bucket_of(cursor: list) -> int:
+    return cursor[0]
 
 
 def _expire(state: EntityState, policy: RetentionPolicy, geo: str, key: str, cutoff: float, now: float) -> int:

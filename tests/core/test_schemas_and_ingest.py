@@ -37,9 +37,9 @@ def test_lead_ids_are_stable_and_derived_from_source_ids():
 
 
 def test_geo_key_is_coarse_and_shared_by_neighbours():
-    assert geo_key("90025") == geo_key("90064") == "z900"  # West LA and LA: one sectional center
-    assert geo_key(None, "CA", "+1 (310) 555-0101") == "a310"
-    assert geo_key(None, "ca", None) == "sCA"
+    assert geo_key("90025") == geo_key("90064") == "CA"  # the dedupe partition key: the state
+    assert geo_key(None, None, "+1 (310) 555-0101") == geo_key(None, "ca", None) == "CA"
+    assert geo_key(None, None, None, "Brooklyn") == geo_key("10002") == "NY"
     assert geo_key(None) == "unknown"
 
 
@@ -49,7 +49,7 @@ def test_headers_and_topic_encodings():
     lead = Lead.from_raw(RawLead(source="csv", name="A", zip="10002", lead_id="ld_1"))
     raw = orjson.loads(encode_lead(lead, LEADS_SCRAPED))
     assert "geo_key" not in raw and RawLead.model_validate(raw).lead_id == "ld_1"  # leads.scraped keeps the contract
-    assert orjson.loads(encode_lead(lead, LEADS_ENRICHED))["geo_key"] == "z100"
+    assert orjson.loads(encode_lead(lead, LEADS_ENRICHED))["geo_key"] == "NY"
 
 
 def test_exported_schema_matches_the_model(tmp_path):
@@ -63,7 +63,7 @@ def test_ingest_prepare_keeps_bad_rows_with_their_line(tmp_path):
     path.write_text('{"source":"csv","name":"A","zip":"10002"}\n{not json\n\n{"source":"csv","zip":"10002"}\n')
     items = prepare(path)
     assert [(i.line, i.problem is None) for i in items] == [(1, True), (2, False), (4, False)]
-    assert "name" in items[2].problem and items[0].geo_key == "z100"
+    assert "name" in items[2].problem and items[0].geo_key == "NY"
     csv_path = tmp_path / "leads.csv"
     csv_path.write_text("name,zip,phone\nAcme,10002,2125550101\nNoZip,,\n")
     rows = prepare(csv_path)
