@@ -82,7 +82,7 @@ _SPECS = [
     FieldSpec("state", TEXT, "Two-letter US state code.", lambda l: _text(l.state)),
     FieldSpec("city", TEXT, "City.", lambda l: _text(l.city)),
     FieldSpec("zip", TEXT, "5-digit ZIP (quote it in YAML: \"02134\").", lambda l: l.zip),
-    FieldSpec("geo_key", TEXT, "Partition key: z<zip3>, a<area code> or s<state>.", lambda l: _text(l.geo_key)),
+    FieldSpec("geo_key", TEXT, "Partition key: the lead's US state (from ZIP, state, city or phone area code), or unknown.", lambda l: _text(l.geo_key)),
     FieldSpec("has_website", BOOL, "A website is known (listed or found by enrichment).",
               lambda l: bool(l.website or (l.enrichment and l.enrichment.final_url))),
     FieldSpec("has_email", BOOL, "There is an address to write to (Lead.best_email()).", lambda l: l.best_email() is not None),
