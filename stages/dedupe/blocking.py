@@ -43,7 +43,8 @@ def name_keys(name: str, geo: str) -> list[str]:
 
 # How much sharing a key says: candidates are ranked by summed weights, exact
 # contact keys first, and only the best MAX_CANDIDATES are scored.
-KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 1}  # ts alone (token + street) is too common
+# A token with the street name alone ("ts") is common: it needs a second key to reach MIN_SUPPORT.
+KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 1}
 MIN_SUPPORT = 2
 
 

@@ -45,8 +45,14 @@ def pairwise_scores(truth: list[str], predicted: list[str]) -> dict[str, float]:
     precision = both / predicted_pairs if predicted_pairs else 1.0
     recall = both / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "true_pairs": true_pairs,
-            "predicted_pairs": predicted_pairs, "correct_pairs": both}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_pairs": true_pairs,
+        "predicted_pairs": predicted_pairs,
+        "correct_pairs": both,
+    }
 
 
 def blocking_recall(rows: list[dict]) -> dict[str, float]:
@@ -74,8 +80,10 @@ def blocking_recall(rows: list[dict]) -> dict[str, float]:
                 parent[root(a)] = root(b)
         sizes = Counter(root(m) for m in members)
         reachable += sum(n * (n - 1) // 2 for n in sizes.values())
-    return {"blocking_direct": direct / true_pairs if true_pairs else 1.0,
-            "blocking_recall": reachable / true_pairs if true_pairs else 1.0}
+    return {
+        "blocking_direct": direct / true_pairs if true_pairs else 1.0,
+        "blocking_recall": reachable / true_pairs if true_pairs else 1.0,
+    }
 
 
 def evaluate_rows(rows: list[dict]) -> dict:
@@ -106,9 +114,11 @@ def real_sets(root: Path = realdata.DATA_ROOT) -> tuple[dict[str, list[dict]], l
 
 
 def _line(label: str, s: dict) -> str:
-    return (f"{label}: rows={s['rows']} true_pairs={s['true_pairs']} predicted={s['predicted_pairs']} "
-            f"precision={s['precision']:.4f} recall={s['recall']:.4f} f1={s['f1']:.4f} "
-            f"blocking_recall={s['blocking_recall']:.4f} (direct {s['blocking_direct']:.4f}) gray={s['gray']}")
+    return (
+        f"{label}: rows={s['rows']} true_pairs={s['true_pairs']} predicted={s['predicted_pairs']} "
+        f"precision={s['precision']:.4f} recall={s['recall']:.4f} f1={s['f1']:.4f} "
+        f"blocking_recall={s['blocking_recall']:.4f} (direct {s['blocking_direct']:.4f}) gray={s['gray']}"
+    )
 
 
 def main() -> None:

@@ -52,21 +52,44 @@ def chicago_early_childhood(root: Path = DATA_ROOT) -> list[dict]:
         if len(phone) == 7:
             phone = "773" + phone
         website = _clean(r.get("Website"))
-        rows.append({
-            "id": f"cec{r['Id']}", "cluster": r["True Id"], "source": _clean(r.get("Source")),
-            "name": _clean(r.get("Site name")), "address": _clean(r.get("Address")), "city": "Chicago", "state": "",
-            "zip": _clean(r.get("Zip")), "phone": phone, "website": "" if website.lower() in ("yes", "no") else website,
-            "email": _clean(r.get("Email Address")), "category": "",
-        })
+        rows.append(
+            {
+                "id": f"cec{r['Id']}",
+                "cluster": r["True Id"],
+                "source": _clean(r.get("Source")),
+                "name": _clean(r.get("Site name")),
+                "address": _clean(r.get("Address")),
+                "city": "Chicago",
+                "state": "",
+                "zip": _clean(r.get("Zip")),
+                "phone": phone,
+                "website": "" if website.lower() in ("yes", "no") else website,
+                "email": _clean(r.get("Email Address")),
+                "category": "",
+            }
+        )
     return rows
 
 
 def patstat_organisations(root: Path = DATA_ROOT) -> list[dict]:
     rows = []
     for r in _read(root / "patstat" / "patstat_reference.csv"):
-        rows.append({"id": f"pat{r['person_id']}", "cluster": r["leuven_id"], "source": "patstat",
-                     "name": _clean(r["person_name"].lstrip("* ")), "address": "", "city": "", "state": "", "zip": "",
-                     "phone": "", "website": "", "email": "", "category": ""})
+        rows.append(
+            {
+                "id": f"pat{r['person_id']}",
+                "cluster": r["leuven_id"],
+                "source": "patstat",
+                "name": _clean(r["person_name"].lstrip("* ")),
+                "address": "",
+                "city": "",
+                "state": "",
+                "zip": "",
+                "phone": "",
+                "website": "",
+                "email": "",
+                "category": "",
+            }
+        )
     return rows
 
 

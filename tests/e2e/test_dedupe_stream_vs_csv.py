@@ -28,9 +28,17 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 def labelled_rows(businesses: int = 120) -> list[dict]:
     rows = []
     for row in generate(seed=31337, businesses=businesses):
-        raw = {"source": "csv", "name": row["name"], "street": row["address"] or None, "city": row["city"] or None,
-               "state": row["state"] or None, "zip": row["zip"] or None, "phone": row["phone"] or None,
-               "category": row["category"] or None, "lead_id": f"ld_er_{row['id']}"}
+        raw = {
+            "source": "csv",
+            "name": row["name"],
+            "street": row["address"] or None,
+            "city": row["city"] or None,
+            "state": row["state"] or None,
+            "zip": row["zip"] or None,
+            "phone": row["phone"] or None,
+            "category": row["category"] or None,
+            "lead_id": f"ld_er_{row['id']}",
+        }
         try:
             RawLead.model_validate({k: v for k, v in raw.items() if v is not None})
         except ValidationError:
@@ -55,19 +63,36 @@ async def test_stream_and_csv_tool_group_the_same_leads(kafka_broker, database_u
     demo = Demo(DemoOptions(leads=len(rows), seed=5, partitions=4, timeout_s=420))
     await demo.start()
     try:
-        async with LeadProducer(demo.env["LEADSTREAM_KAFKA_BROKER"], demo.env["LEADSTREAM_TOPIC_PREFIX"],
-                                idempotent=not demo.services.embedded_broker) as producer:
+        async with LeadProducer(
+            demo.env["LEADSTREAM_KAFKA_BROKER"],
+            demo.env["LEADSTREAM_TOPIC_PREFIX"],
+            idempotent=not demo.services.embedded_broker,
+        ) as producer:
             items = []
             for r in rows:
                 raw = {k: v for k, v in r["raw"].items() if v is not None}
-                items.append((r["id"], geo_key(raw.get("zip"), raw.get("state"), raw.get("phone"), raw.get("city")),
-                              orjson.dumps(raw)))
+                items.append(
+                    (
+                        r["id"],
+                        geo_key(raw.get("zip"), raw.get("state"), raw.get("phone"), raw.get("city")),
+                        orjson.dumps(raw),
+                    )
+                )
             await producer.push_leads(items)
         await demo.wait_until_drained(ids)
-        decided = {r["lead_id"]: r["entity_id"] for r in await demo.pool.fetch(
-            "SELECT lead_id, record->'dedupe'->>'entity_id' AS entity_id FROM leads WHERE lead_id = ANY($1::text[])", ids)}
-        merges = [(r["merged_entity_id"], r["entity_id"]) for r in await demo.pool.fetch(
-            "SELECT merged_entity_id, entity_id FROM dedupe_merges WHERE kind = 'merge' ORDER BY id")]
+        decided = {
+            r["lead_id"]: r["entity_id"]
+            for r in await demo.pool.fetch(
+                "SELECT lead_id, record->'dedupe'->>'entity_id' AS entity_id FROM leads WHERE lead_id = ANY($1::text[])",
+                ids,
+            )
+        }
+        merges = [
+            (r["merged_entity_id"], r["entity_id"])
+            for r in await demo.pool.fetch(
+                "SELECT merged_entity_id, entity_id FROM dedupe_merges WHERE kind = 'merge' ORDER BY id"
+            )
+        ]
     finally:
         await demo.stop()
 
