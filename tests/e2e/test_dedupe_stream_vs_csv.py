@@ -83,7 +83,8 @@ async def test_stream_and_csv_tool_group_the_same_leads(kafka_broker, database_u
         decided = {
             r["lead_id"]: r["entity_id"]
             for r in await demo.pool.fetch(
-                "SELECT lead_id, record->'dedupe'->>'entity_id' AS entity_id FROM leads WHERE lead_id = ANY($1::text[])",
+                "SELECT lead_id, record->'dedupe'->>'entity_id' AS entity_id FROM leads "
+                "WHERE lead_id = ANY($1::text[])",
                 ids,
             )
         }
