@@ -6,6 +6,6 @@ group is `LEADSTREAM_STAGES=mockup faust -A app worker` or
 """
 
 from leadstream.faustapp import create_app
-from leadstream.settings import get_settings
+from config import get_settings
 
 app = create_app(get_settings())

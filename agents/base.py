@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable
 import faust
 from faust.streams import _current_event  # the context var Faust tables read to pick a partition
 
-from leadstream.settings import Settings
+from config import Settings
 from storage.db import create_pool, migrate
 from storage.records import LeadRecords
 from streams.runner import RetryPolicy, StageRunner

@@ -39,19 +39,18 @@ class EmailStage(Stage[Lead]):
 
 def send_guards(pool, s):
     """Deliverability guards from the settings, or None when LEADSTREAM_EMAIL_GUARDS is off."""
-    if not s.email_guards:
+    e = s.email
+    if not e.guards:
         return None
     from datetime import date
 
     from stages.email_guards import SendGuards
 
-    start, _, end = s.email_window_hours.partition("-")
+    start_hour, end_hour = e.window_hours
     return SendGuards(
-        pool, daily_cap=s.email_daily_cap, per_domain_daily_cap=s.email_per_domain_cap,
-        warmup=[int(x) for x in s.email_warmup.split(",") if x.strip()],
-        first_send_date=date.fromisoformat(s.email_first_send_date) if s.email_first_send_date else date.today(),
-        window_start_hour=int(start), window_end_hour=int(end or 24), bounce_pause=s.email_bounce_pause,
-        spam_pause=s.email_spam_pause, sender_tz=s.email_sender_tz,
+        pool, daily_cap=e.daily_cap, per_domain_daily_cap=e.per_domain_cap, warmup=e.warmup,
+        first_send_date=e.first_send_date or date.today(), window_start_hour=start_hour, window_end_hour=end_hour,
+        bounce_pause=e.bounce_pause, spam_pause=e.spam_pause, sender_tz=e.sender_tz,
     )
 
 
@@ -61,8 +60,9 @@ def register(rt) -> None:
 
     async def factory(rt) -> EmailStage:
         s = rt.settings
-        composer = Composer(s.from_name, s.postal_address, s.unsubscribe_base_url, s.unsubscribe_secret, s.campaign_step)
-        mailer = SendGridMailer(s.sendgrid_base_url, s.sendgrid_api_key, s.from_email, s.from_name, s.http_timeout_s)
+        e = s.email
+        composer = Composer(e.from_name, e.postal_address, e.unsubscribe_base_url, e.unsubscribe_secret, e.campaign_step)
+        mailer = SendGridMailer(s.sendgrid_base_url, s.sendgrid_api_key, e.from_email, e.from_name, s.http_timeout_s)
         pool = await rt.pool()
         return EmailStage(EmailDelivery(Outbox(pool), mailer, composer, guards=send_guards(pool, s)))
 

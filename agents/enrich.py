@@ -77,11 +77,11 @@ async def build_enricher(settings, pool=None):
     from storage.blobs import LocalBlobStore
 
     s = settings
-    nameservers = s.dns_nameserver_list or None
+    nameservers = s.dns_nameservers or None
     fetcher = WebFetcher(
         proxy=s.web_proxy, timeout_s=s.http_timeout_s, max_bytes=s.max_page_bytes, user_agent=None,
-        per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist_list,
-        resolver_nameservers=nameservers, per_domain_rate=s.per_domain_rate or None, redis_url=s.redis_url,
+        per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist,
+        resolver_nameservers=nameservers, per_domain_rate=s.per_domain_rate, redis_url=s.redis_url,
         robots_ttl_s=s.robots_ttl_s,
     )
     guards = ProviderGuards(s, pool)

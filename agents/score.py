@@ -65,6 +65,6 @@ def register(rt) -> None:
             await source.start()  # refuses to start on invalid rules
         else:  # no Redis (the embedded demo): the file's rules, no shared reload
             source = load_rules(s.rules_file)
-        return ScoreStage(ScoreLogic(source), s.mockup_tier_set, counters, source)
+        return ScoreStage(ScoreLogic(source), s.mockup_tiers, counters, source)
 
     rt.stage_agent(factory, LEADS_DEDUPLICATED, "score")

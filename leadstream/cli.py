@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from leadstream.settings import Settings, get_settings
+from config import Settings, SettingsError, get_settings, load_settings
 
 cli = typer.Typer(help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
                   no_args_is_help=True, add_completion=False)
@@ -31,6 +31,15 @@ def main() -> None:
     cli()
 
 
+def _settings(**overrides: object) -> Settings:
+    """The settings (with `overrides`); invalid ones end the command with the message naming each variable."""
+    try:
+        return load_settings(**overrides) if overrides else get_settings()
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
 @cli.command()
 def worker(
     stages: Optional[str] = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
@@ -43,9 +52,7 @@ def worker(
     from streams.admin import ensure_topics
     from tables import DEDUPE_STATE, SCORE_COUNTERS
 
-    if stages:
-        os.environ["LEADSTREAM_STAGES"] = stages
-    settings = Settings()
+    settings = _settings(stages=stages) if stages else _settings()
     chosen = settings.stage_list
     if "score" in chosen:  # a worker refuses to start with invalid rules
         from stages.rules import RulesError, load_rules
@@ -68,7 +75,7 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="C
     """Push leads from a CSV or JSONL file into leads.scraped (invalid rows are reported and dead-lettered)."""
     from leadstream.producer import LeadProducer, prepare
 
-    settings = get_settings()
+    settings = _settings()
     items = prepare(file)
     for item in items:
         if item.problem:
@@ -95,7 +102,7 @@ def scrape(
     from schemas import ScrapeJob
     from schemas.campaign import CampaignError, load_campaign
 
-    settings = get_settings()
+    settings = _settings()
     if campaign:
         try:
             jobs = load_campaign(campaign).jobs()
@@ -168,7 +175,7 @@ def db_migrate() -> None:
     from storage.db import create_pool, migrate
 
     async def run() -> list[str]:
-        pool = await create_pool(get_settings().database_url, size=1)
+        pool = await create_pool(_settings().database_url, size=1)
         try:
             return await migrate(pool)
         finally:
@@ -193,7 +200,7 @@ def topics_create() -> None:
     """Create every pipeline topic with LEADSTREAM_PARTITIONS partitions."""
     from streams.admin import ensure_topics
 
-    s = get_settings()
+    s = _settings()
     created = asyncio.run(ensure_topics(s.kafka_broker, partitions=s.partitions, replication=s.replication_factor,
                                         prefix=s.topic_prefix))
     console.print("created: " + (", ".join(created) if created else "nothing (all exist)"))
@@ -202,14 +209,13 @@ def topics_create() -> None:
 @cli.command("settings")
 def show_settings() -> None:
     """Every setting with its environment variable, value and meaning."""
-    settings = get_settings()
+    from config.settings import listing
+
     table = Table()
     for col in ("variable", "value", "description"):
         table.add_column(col)
-    for name, field in Settings.model_fields.items():
-        value = getattr(settings, name)
-        shown = "***" if ("key" in name or "secret" in name) and value else str(value)
-        table.add_row(f"LEADSTREAM_{name.upper()}", shown, field.description or "")
+    for row in listing(_settings()):
+        table.add_row(*row)
     Console().print(table)
 
 
@@ -238,7 +244,7 @@ def dedupe(
     if llm:
         from stages.dedupe.judge import OllamaJudge
 
-        s = get_settings()
+        s = _settings()
         judge = OllamaJudge(s.ollama_host, s.ollama_model)
     try:
         counts = dedupe_csv(input_csv, out, judge=judge)
@@ -272,7 +278,7 @@ def score(
     from stages.score import score_jsonl
 
     try:
-        for lead_id, result in score_jsonl(input_jsonl, rules or get_settings().rules_file):
+        for lead_id, result in score_jsonl(input_jsonl, rules or _settings().rules_file):
             print(f"{lead_id}\n{format_explanation(result)}\n")
     except (RulesError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
@@ -284,7 +290,7 @@ def _with_review_queue(action):
     from storage.db import create_pool, migrate
 
     async def run():
-        pool = await create_pool(get_settings().database_url, size=1)
+        pool = await create_pool(_settings().database_url, size=1)
         try:
             await migrate(pool)
             return await action(ReviewQueue(pool))
@@ -322,7 +328,7 @@ def review_accept(item_id: int) -> None:
         geo = await queue.pool.fetchval("SELECT geo_key FROM leads WHERE lead_id = $1", item["lead_id"])
         decision = {"review_id": item_id, "lead_id": item["lead_id"], "entity_id": item["entity_id"],
                     "candidate_entity_id": item["candidate_entity_id"]}
-        s = get_settings()
+        s = _settings()
         async with LeadProducer(s.kafka_broker, s.topic_prefix) as producer:
             await producer.send(DEDUPE_DECISIONS, (geo or "unknown").encode(), orjson.dumps(decision), item["lead_id"])
         return item
@@ -355,7 +361,7 @@ def enrich_url(
     from schemas import Lead
     from storage.db import create_pool, migrate
 
-    s = get_settings()
+    s = _settings()
 
     async def run():
         try:

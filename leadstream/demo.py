@@ -167,7 +167,7 @@ class Demo:
             "LEADSTREAM_DNS_NAMESERVERS": self.sim_dns_address,
             # The real PageSpeed quota (400 per 100 s) would cap tier-3 audits at 240 leads/min: the demo
             # runs as if a raised quota had been granted (see docs/enrichment.md).
-            "LEADSTREAM_PROVIDER_RATE_LIMITS": "yelp=5/second,google=10/second,hunter=50/second,pagespeed=50/second",
+            "LEADSTREAM_PROVIDERS__HUNTER__RATE": "50/second", "LEADSTREAM_PROVIDERS__PAGESPEED__RATE": "50/second",
         }
 
     def _start_worker(self, group: str) -> None:

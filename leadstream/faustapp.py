@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from leadstream.settings import Settings
+from config import Settings
 
 
 def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App:
@@ -57,6 +57,6 @@ def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App
         from leadstream.webhooks import routes
 
         app.web.web_app.add_routes(routes(
-            runtime.pool, unsubscribe_secret=settings.unsubscribe_secret,
-            webhook_public_key=settings.sendgrid_webhook_public_key or None))
+            runtime.pool, unsubscribe_secret=settings.email.unsubscribe_secret,
+            webhook_public_key=settings.email.webhook_public_key or None))
     return app

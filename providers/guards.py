@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import asyncpg
 
-from leadstream.settings import Settings
+from config import Settings
 from providers.breaker import CircuitBreaker
 from providers.cache import ResponseCache
 from providers.guarded import Guarded
@@ -28,13 +28,13 @@ class ProviderGuards:
     def __init__(self, settings: Settings, pool: asyncpg.Pool | None) -> None:
         s = settings
         self.settings = s
-        self.rates = s.pairs(s.provider_rate_limits)
-        self.costs = {k: float(v) for k, v in s.pairs(s.provider_cost_usd).items()}
-        budgets = {k: float(v) for k, v in s.pairs(s.provider_daily_budget_usd).items()}
+        self.rates = {name: p.rate for name, p in s.providers.items() if p.rate}
+        self.costs = {name: p.cost_usd for name, p in s.providers.items()}
+        budgets = {name: p.daily_budget_usd for name, p in s.providers.items() if p.daily_budget_usd is not None}
         # Without a database (an operator's one-off CLI run) nothing is written and no budget applies.
         self.ledger = CostLedger(pool) if pool is not None else None
         self.budget = BudgetGuard(pool, budgets, ledger=self.ledger) if budgets and pool is not None else None
-        self.cache = ResponseCache(s.redis_url, {k: int(v) for k, v in s.pairs(s.provider_cache_ttl_s).items()})
+        self.cache = ResponseCache(s.redis_url, {name: p.cache_ttl_s for name, p in s.providers.items() if p.cache_ttl_s})
         self.breakers: dict[str, CircuitBreaker] = {}
 
     def breaker(self, provider: str) -> CircuitBreaker:

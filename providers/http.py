@@ -14,9 +14,9 @@ import time
 
 import httpx
 
-from leadstream import __version__
+from config import VERSION
 
-USER_AGENT = f"leadstream/{__version__} (+https://leadstream.example/bot)"
+USER_AGENT = f"leadstream/{VERSION} (+https://leadstream.example/bot)"
 
 
 class ProviderError(Exception):

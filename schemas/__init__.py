@@ -24,9 +24,10 @@ from schemas.lead import (
     TerminalState,
 )
 from schemas.geo import geo_key
+from schemas.lifecycle import STAGE_RANK, STAGES
 
 __all__ = [
-    "SCHEMA_VERSION", "Contact", "DedupeDecision", "EmailOutcome", "Enrichment", "Lead",
+    "SCHEMA_VERSION", "STAGES", "STAGE_RANK", "Contact", "DedupeDecision", "EmailOutcome", "Enrichment", "Lead",
     "MockupRef", "MultiplierHit", "Performance", "ProviderAttempt", "RawLead", "RuleHit", "Score", "ScrapeJob",
     "Tech", "TerminalState", "geo_key",
 ]

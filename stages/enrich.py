@@ -26,9 +26,9 @@ from stages.enrich_sources import EnrichSources, SiteVisit
 from stages.modern import ModernThresholds
 from stages.netguard import FetchRefused
 from stages.techdetect import TechDetector
-from stages.waterfall import Waterfall, parse_waterfall
+from config.settings import DEFAULT_WATERFALL, WATERFALL_PROVIDERS, parse_waterfall
+from stages.waterfall import Waterfall
 
-DEFAULT_WATERFALL = "email=website,hunter;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SPA_MARKERS = ('id="root"', "id='root'", 'id="app"', "id='app'", 'id="__nuxt"', "enable javascript")
 _NON_TEXT = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.S | re.I)
@@ -72,7 +72,7 @@ class Enricher:
         *,
         sources: EnrichSources | None = None,
         default_tier: int = 3,
-        waterfall: str = DEFAULT_WATERFALL,
+        waterfall: str | dict[str, list[str]] = DEFAULT_WATERFALL,
     ) -> None:
         self.fetcher = fetcher
         self.detector = detector
@@ -80,10 +80,10 @@ class Enricher:
         self.modern = modern_thresholds or ModernThresholds()
         self.sources = sources or EnrichSources()
         self.default_tier = default_tier
-        self.orders = parse_waterfall(waterfall)
-        unknown = sorted(set(self.orders) - {"email", "performance", "screenshot"})
+        self.orders = parse_waterfall(waterfall) if isinstance(waterfall, str) else {k: list(v) for k, v in waterfall.items()}
+        unknown = sorted(set(self.orders) - set(WATERFALL_PROVIDERS))
         if unknown:
-            raise ValueError(f"enrich waterfall names unknown fields {unknown}; known: email, performance, screenshot")
+            raise ValueError(f"enrich waterfall names unknown fields {unknown}; known: {', '.join(WATERFALL_PROVIDERS)}")
         self.js_paths = sorted(detector.js_paths)
 
     async def enrich(self, lead: Lead) -> Enrichment:

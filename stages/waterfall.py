@@ -32,19 +32,6 @@ class ProviderSkipped(Exception):
     """A provider cannot answer for this lead (not configured, no website, nothing rendered)."""
 
 
-def parse_waterfall(text: str) -> dict[str, list[str]]:
-    """`email=website,hunter;performance=pagespeed,http` → {"email": ["website", "hunter"], ...}."""
-    orders: dict[str, list[str]] = {}
-    for part in text.split(";"):
-        if not part.strip():
-            continue
-        name, sep, providers = part.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"waterfall entry {part.strip()!r}: expected field=provider,provider")
-        orders[name.strip()] = [p.strip() for p in providers.split(",") if p.strip()]
-    return orders
-
-
 def _retry_wait(max_wait_s: float):
     backoff = wait_exponential(multiplier=0.2, max=max_wait_s) + wait_random(0, 0.2)
 

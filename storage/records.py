@@ -12,8 +12,7 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from schemas import Lead, TerminalState
-from streams.topology import STAGE_RANK
+from schemas import STAGE_RANK, Lead, TerminalState
 
 _UPSERT = """
 INSERT INTO leads AS l (lead_id, geo_key, source, name, vertical, stage, stage_rank, state, state_reason,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STAGES = ("scrape", "enrich", "dedupe", "score", "mockup", "email")
+from schemas.lifecycle import STAGES  # the stages, in a lead's order
 
 SCRAPE_REQUESTS = "scrape.requests"
 LEADS_SCRAPED = "leads.scraped"
@@ -51,11 +51,6 @@ TOPOLOGY: dict[str, StageTopics] = {
     "mockup": StageTopics("mockup", MOCKUPS_REQUESTED, (EMAILS_QUEUED,)),
     "email": StageTopics("email", EMAILS_QUEUED, ()),
 }
-
-# Order of stages in a lead's life: the system of record never lets an older
-# stage's write overwrite a newer one (redeliveries arrive out of order).
-STAGE_RANK = {"ingest": 0, **{stage: i + 1 for i, stage in enumerate(STAGES)}}
-
 
 def dead_letter_topic(stage: str) -> str:
     return f"deadletter.{stage}"

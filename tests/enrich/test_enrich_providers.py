@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.enrich import build_enricher
-from leadstream.settings import Settings
+from config import Settings
 from schemas.lead import Lead
 from simulator.dns import mail_setup
 from simulator.hunter import known_emails
@@ -120,7 +120,7 @@ async def test_pagespeed_outage_opens_its_breaker_and_leads_complete_with_the_ne
 async def test_a_spent_budget_pauses_the_provider_and_leads_carry_on(settings_for, enrich_with, fresh_sim, pool, unique):
     _, sim = fresh_sim
     settings = settings_for(enrich_waterfall="email=hunter,website;performance=http",
-                            provider_cost_usd="hunter=0.01", provider_daily_budget_usd="hunter=0.03")
+                            providers={"hunter": {"cost_usd": 0.01, "daily_budget_usd": 0.03}})
     enricher = await enrich_with(settings)
     enricher.sources.hunter.budget.refresh_s = 0.0
     results = [await enricher.enrich(_lead(_site(sim.config.seed, WELL_BEHAVED[n % 6], unique, n), tier=1, n=n))

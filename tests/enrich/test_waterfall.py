@@ -10,7 +10,8 @@ from providers.breaker import CircuitBreaker
 from providers.guarded import Guarded
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.ledger import ProviderPaused
-from stages.waterfall import ProviderSkipped, Waterfall, parse_waterfall
+from config import parse_waterfall
+from stages.waterfall import ProviderSkipped, Waterfall
 
 
 async def _accept_non_empty(value):
