@@ -75,6 +75,7 @@ async def build_enricher(settings, pool=None):
     from stages.enrich_sources import EnrichSources
     from stages.techdetect import TechDetector
     from storage.blobs import LocalBlobStore
+    from storage.provider_calls import ProviderCalls
 
     s = settings
     nameservers = s.dns_nameservers or None
@@ -84,7 +85,7 @@ async def build_enricher(settings, pool=None):
         resolver_nameservers=nameservers, per_domain_rate=s.per_domain_rate, redis_url=s.redis_url,
         robots_ttl_s=s.robots_ttl_s,
     )
-    guards = ProviderGuards(s, pool)
+    guards = ProviderGuards(s, ProviderCalls(pool) if pool is not None else None)
     renderer = PageRenderer(s.chromium_path, proxy=s.web_proxy, guard=fetcher.guard,
                             max_concurrency=s.enrich_render_concurrency, timeout_s=s.render_timeout_s)
     closers = [fetcher.aclose, renderer.close, guards.aclose]

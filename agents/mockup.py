@@ -33,7 +33,7 @@ def register(rt) -> None:
     async def factory(rt) -> MockupStage:
         from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
         from stages.mockup import MockupMaker
-        from stages.mockup_render import ChromiumRenderer
+        from providers.html_render import ChromiumRenderer
         from storage.blobs import LocalBlobStore
 
         s = rt.settings

@@ -70,9 +70,10 @@ def register(rt) -> None:
         from providers.guards import ProviderGuards
         from providers.search import GooglePlacesSearch, YelpSearch
         from schemas import RawLead
+        from storage.provider_calls import ProviderCalls
 
         s = rt.settings
-        guards = ProviderGuards(s, await rt.pool())
+        guards = ProviderGuards(s, ProviderCalls(await rt.pool()))
         adapters = {
             "yelp": YelpSearch(s.yelp_base_url, s.yelp_api_key, s.http_timeout_s),
             "google": GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),

@@ -28,7 +28,7 @@ from schemas.lead import Enrichment, Lead, Performance, Tech  # noqa: E402
 from simulator.app import make_app  # noqa: E402
 from simulator.core import SimConfig, Simulator  # noqa: E402
 from stages.mockup import MockupMaker  # noqa: E402
-from stages.mockup_render import ChromiumRenderer  # noqa: E402
+from providers.html_render import ChromiumRenderer  # noqa: E402
 from storage.blobs import LocalBlobStore  # noqa: E402
 
 try:

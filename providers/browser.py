@@ -86,7 +86,7 @@ from providers.chromium import DEFAULT_EXECUTABLE, acquire_browser, discard_brow
 from providers.http import USER_AGENT, TransientProviderError, make_client
 from providers.browser_scripts import READ_SCRIPT, VITALS_SCRIPT
 from providers.web import REDIRECT_STATUSES, SiteError, raise_for_site_429, read_capped, site_request_errors
-from stages.netguard import FetchRefused, NetGuard
+from providers.netguard import FetchRefused, NetGuard
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ class PageRenderer:
     ) -> None:
         self.executable_path = executable_path
         self.proxy = proxy
-        # With a proxy, the proxy resolves names: see stages.netguard for what is checked then.
+        # With a proxy, the proxy resolves names: see providers.netguard for what is checked then.
         self.guard = guard or NetGuard(resolve_names=proxy is None)
         self.timeout_s = timeout_s
         self.user_agent = user_agent

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, TypeVar
 
-import asyncpg
-
 from config import Settings
 from providers.breaker import CircuitBreaker
 from providers.cache import ResponseCache
 from providers.guarded import Guarded
-from providers.ledger import BudgetGuard, CostLedger
+from providers.ledger import BudgetGuard, CallStore, CostLedger
 from providers.limits import SharedRateLimiter
 
 T = TypeVar("T")
@@ -25,15 +23,15 @@ T = TypeVar("T")
 class ProviderGuards:
     """Per-provider breakers and limiters plus the shared ledger, budget and cache."""
 
-    def __init__(self, settings: Settings, pool: asyncpg.Pool | None) -> None:
+    def __init__(self, settings: Settings, calls: CallStore | None) -> None:
         s = settings
         self.settings = s
         self.rates = {name: p.rate for name, p in s.providers.items() if p.rate}
         self.costs = {name: p.cost_usd for name, p in s.providers.items()}
         budgets = {name: p.daily_budget_usd for name, p in s.providers.items() if p.daily_budget_usd is not None}
         # Without a database (an operator's one-off CLI run) nothing is written and no budget applies.
-        self.ledger = CostLedger(pool) if pool is not None else None
-        self.budget = BudgetGuard(pool, budgets, ledger=self.ledger) if budgets and pool is not None else None
+        self.ledger = CostLedger(calls) if calls is not None else None
+        self.budget = BudgetGuard(calls, budgets, ledger=self.ledger) if budgets and calls is not None else None
         self.cache = ResponseCache(s.redis_url, {name: p.cache_ttl_s for name, p in s.providers.items() if p.cache_ttl_s})
         self.breakers: dict[str, CircuitBreaker] = {}
 

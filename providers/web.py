@@ -55,7 +55,7 @@ from protego import Protego
 from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
 from providers.limits import SharedRateLimiter
 from providers.robots import REDIS_ERRORS, RobotsVerdict, SharedRobots
-from stages.netguard import FetchRefused, NetGuard
+from providers.netguard import FetchRefused, NetGuard
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class WebFetcher:
         self.robots_ttl_s = robots_ttl_s
         self.robots_error_ttl_s = robots_error_ttl_s
         self.per_domain_rate = per_domain_rate
-        # With a proxy, the proxy resolves names: see stages.netguard for what is checked then.
+        # With a proxy, the proxy resolves names: see providers.netguard for what is checked then.
         self.guard = NetGuard(allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers)
         self._limiter = _DomainLimiter(per_domain_concurrency)
         self._rate = SharedRateLimiter(redis_url, provider=PROVIDER, rate=per_domain_rate) if per_domain_rate else None

@@ -24,7 +24,7 @@ from schemas.lead import Contact, Enrichment, Lead
 from stages.contacts import extract_contacts
 from stages.enrich_sources import EnrichSources, SiteVisit
 from stages.modern import ModernThresholds
-from stages.netguard import FetchRefused
+from providers.netguard import FetchRefused
 from stages.techdetect import TechDetector
 from config.settings import DEFAULT_WATERFALL, WATERFALL_PROVIDERS, parse_waterfall
 from stages.waterfall import Waterfall

@@ -20,7 +20,7 @@ from providers.http import PermanentProviderError, TransientProviderError
 from providers.web import FetchResult, SiteError, domain_key
 from schemas.lead import Contact, Lead, Performance
 from stages.contacts import merge_contacts
-from stages.netguard import FetchRefused
+from providers.netguard import FetchRefused
 from stages.waterfall import Lookup, ProviderSkipped
 
 AUDIT_TIER, SCREENSHOT_TIER = 3, 2

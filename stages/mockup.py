@@ -21,7 +21,7 @@ from schemas.concept import Concept, problems_for
 from schemas.lead import Lead, MockupRef
 from stages.mockup_content import render_html, template_concept
 from stages.mockup_quality import Quality, score_concept
-from stages.mockup_render import DESKTOP, MOBILE, ChromiumRenderer
+from providers.html_render import DESKTOP, MOBILE, ChromiumRenderer
 from storage.blobs import BlobStore
 
 __all__ = ["MockupMaker", "render_html", "template_concept", "score_concept", "blob_keys"]

@@ -9,7 +9,7 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from stages.netguard import FetchRefused, NetGuard
+from providers.netguard import FetchRefused, NetGuard
 
 
 async def _refused(guard: NetGuard, url: str) -> str:

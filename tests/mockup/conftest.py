@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
-from stages.mockup_render import ChromiumRenderer
+from providers.html_render import ChromiumRenderer
 
 CHROMIUM = "/usr/bin/chromium"
 

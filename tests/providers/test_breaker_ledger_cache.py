@@ -13,6 +13,7 @@ from providers.cache import ResponseCache
 from providers.guarded import Guarded
 from providers.http import TransientProviderError
 from providers.ledger import BudgetGuard, CostLedger, ProviderPaused
+from storage.provider_calls import ProviderCalls
 from providers.limits import SharedRateLimiter
 from providers.search import YelpSearch
 from schemas.lead import RawLead
@@ -86,8 +87,8 @@ async def test_failures_outside_the_window_do_not_open(fresh_sim, yelp):
 
 async def test_budget_cap_pauses_its_provider_and_ledger_has_a_row_per_call(fresh_sim, yelp, pool):
     _, sim = fresh_sim
-    ledger = CostLedger(pool, batch_size=2, flush_interval_s=60)
-    budget = BudgetGuard(pool, {"yelp": 0.025, "google": 1.0}, ledger=ledger, refresh_s=60)
+    ledger = CostLedger(ProviderCalls(pool), batch_size=2, flush_interval_s=60)
+    budget = BudgetGuard(ProviderCalls(pool), {"yelp": 0.025, "google": 1.0}, ledger=ledger, refresh_s=60)
     search = Guarded("yelp", yelp.search, ledger=ledger, budget=budget, operation="search", cost_usd=0.01)
     for zip_code in ZIPS[:3]:
         assert await search(zip_code, "plumber", 5, lead_id=f"ld_{zip_code}")
@@ -103,16 +104,16 @@ async def test_budget_cap_pauses_its_provider_and_ledger_has_a_row_per_call(fres
         ("yelp", "search", 0.01, False, f"ld_{z}") for z in ZIPS[:3]]
 
     # Another worker (fresh guard, nothing buffered) sees the same spend in the table.
-    other = BudgetGuard(pool, {"yelp": 0.025})
+    other = BudgetGuard(ProviderCalls(pool), {"yelp": 0.025})
     assert await other.spent_today("yelp") == pytest.approx(0.03)
     assert not await other.allowed("yelp")
-    assert await BudgetGuard(pool, {"yelp": 0.05}).allowed("yelp")
+    assert await BudgetGuard(ProviderCalls(pool), {"yelp": 0.05}).allowed("yelp")
 
 
 async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, pool, redis_url, unique):
     _, sim = fresh_sim
     cache = ResponseCache(redis_url, {"yelp": 1}, prefix=f"test:{unique}")
-    ledger = CostLedger(pool, batch_size=100)
+    ledger = CostLedger(ProviderCalls(pool), batch_size=100)
     search = Guarded("yelp", yelp.search, cache=cache, ledger=ledger, operation="search", cost_usd=0.02,
                      encode=encode_leads, decode=decode_leads,
                      limiter=SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second"))

@@ -48,11 +48,12 @@ async def test_a_spent_budget_defers_the_job_and_the_ledger_records_calls(fresh_
     from agents.scrape import GuardedSearch
     from providers.guarded import Guarded
     from providers.ledger import BudgetGuard, CostLedger
+    from storage.provider_calls import ProviderCalls
     from streams.stage import Deferred
 
     base_url, _ = fresh_sim
-    ledger = CostLedger(pool)
-    budget = BudgetGuard(pool, {"google": 0.05}, ledger=ledger, refresh_s=0)
+    ledger = CostLedger(ProviderCalls(pool))
+    budget = BudgetGuard(ProviderCalls(pool), {"google": 0.05}, ledger=ledger, refresh_s=0)
     google = GooglePlacesSearch(base_url, "sim-key")
     scrape = ScrapeStage({"google": GuardedSearch(google, Guarded(
         "google", google.search, operation="search", cost_usd=0.032, ledger=ledger, budget=budget))}, ledger)

@@ -111,12 +111,6 @@ class ChromiumRenderer:
                     raise TransientProviderError("chromium", f"render failed: {exc.message[:200]}") from exc
         raise AssertionError("unreachable")
 
-    async def render_desktop(self, html: str) -> bytes:
-        return await self.render(html, *DESKTOP)
-
-    async def render_mobile(self, html: str) -> bytes:
-        return await self.render(html, *MOBILE, mobile=True)
-
     async def _render_once(self, browser: Browser, html: str, width: int, height: int, mobile: bool) -> bytes:
         """Render on an idle page of the same viewport when there is one.
 
