@@ -245,7 +245,7 @@ class Settings(BaseSettings):
     max_page_bytes: int = Field(2_000_000, description="Largest website body read; the rest is cut off.")
     per_domain_concurrency: int = Field(2, ge=1, description="Concurrent requests to one website domain per worker.")
     technologies_file: Path = Field(
-        ROOT_DIR / "stages" / "data" / "technologies.json",
+        ROOT_DIR / "stages" / "enrich" / "data" / "technologies.json",
         description="Wappalyzer-format fingerprints (a file or a folder of files).",
     )
     http_timeout_s: float = Field(10.0, description="Timeout for one provider or website request.")

@@ -45,29 +45,16 @@ def worker(
     stages: Optional[str] = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
     loglevel: str = typer.Option("info", help="Log level."),
 ) -> None:
-    """Run a Faust worker for some or all stages (e.g. `--stages mockup` for the GPU group)."""
+    """Run a Faust worker for some or all stages (e.g. `--stages mockup` for the GPU group).
+
+    The same app as `faust -A app worker`: it checks the rules, migrates and creates topics as it starts.
+    """
     import faust
 
     from leadstream.faustapp import create_app
-    from streams.admin import ensure_topics
-    from tables import DEDUPE_STATE, SCORE_COUNTERS
 
     settings = _settings(stages=stages) if stages else _settings()
-    chosen = settings.stage_list
-    if "score" in chosen:  # a worker refuses to start with invalid rules
-        from stages.rules import RulesError, load_rules
-
-        try:
-            load_rules(settings.rules_file)
-        except RulesError as exc:
-            console.print(f"[red]refusing to start: invalid rules[/red]\n{exc}")
-            raise typer.Exit(2)
-    tables = tuple(table for stage, table in (("dedupe", DEDUPE_STATE), ("score", SCORE_COUNTERS)) if stage in chosen)
-    asyncio.run(ensure_topics(settings.kafka_broker, partitions=settings.partitions,
-                              replication=settings.replication_factor, prefix=settings.topic_prefix,
-                              app_id=settings.app_id, tables=tables))
-    app = create_app(settings, chosen)
-    faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+    faust.Worker(create_app(settings), loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
 
 
 @cli.command()
@@ -257,7 +244,7 @@ def dedupe(
 @rules_cli.command("check")
 def rules_check(file: Path = typer.Argument(..., help="Rules YAML.")) -> None:
     """Validate a rules file; report every problem as FILE:LINE: what is wrong."""
-    from stages.rules import check_rules_file
+    from stages.score.rules import check_rules_file
 
     issues = check_rules_file(file)
     for issue in issues:
@@ -274,8 +261,8 @@ def score(
     rules: Path = typer.Option(None, "--rules", help="Rules YAML (default: LEADSTREAM_RULES_FILE)."),
 ) -> None:
     """Score leads offline and print each score with its explanation."""
-    from stages.rules import RulesError, format_explanation
-    from stages.score import score_jsonl
+    from stages.score.rules import RulesError, format_explanation
+    from stages.score.scorer import score_jsonl
 
     try:
         for lead_id, result in score_jsonl(input_jsonl, rules or _settings().rules_file):
@@ -286,7 +273,7 @@ def score(
 
 
 def _with_review_queue(action):
-    from stages.dedupe.review import ReviewQueue
+    from storage.dedupe_review import ReviewQueue
     from storage.db import create_pool, migrate
 
     async def run():
@@ -319,13 +306,14 @@ def review_accept(item_id: int) -> None:
     import orjson
 
     from leadstream.producer import LeadProducer
+    from storage.lead_queries import LeadQueries
     from streams.topology import DEDUPE_DECISIONS
 
     async def accept(queue):
         item = await queue.accept(item_id)
         if item is None:
             return None
-        geo = await queue.pool.fetchval("SELECT geo_key FROM leads WHERE lead_id = $1", item["lead_id"])
+        geo = await LeadQueries(queue.pool).geo_key(item["lead_id"])
         decision = {"review_id": item_id, "lead_id": item["lead_id"], "entity_id": item["entity_id"],
                     "candidate_entity_id": item["candidate_entity_id"]}
         s = _settings()
@@ -355,11 +343,10 @@ def enrich_url(
 
     Provider calls are written to the cost ledger when PostgreSQL is reachable; without it the run still works.
     """
-    import asyncpg
-
-    from agents.enrich import build_enricher
     from schemas import Lead
+    from stages.enrich.build import build_enricher
     from storage.db import create_pool, migrate
+    from storage.errors import WRITE_ERRORS
 
     s = _settings()
 
@@ -367,7 +354,7 @@ def enrich_url(
         try:
             pool = await asyncio.wait_for(create_pool(s.database_url, size=2), timeout=5)
             await migrate(pool)  # as a worker does at start: the ledger's table must exist
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except (*WRITE_ERRORS, TimeoutError) as exc:
             console.print(f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
                           highlight=False)
             pool = None

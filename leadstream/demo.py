@@ -23,7 +23,8 @@ from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
 from leadstream.producer import LeadProducer
 from leadstream.progress import LagReader, Snapshot, latency_percentiles, missing_terminal, record_counts
 from schemas import ScrapeJob
-from storage.db import create_pool, migrate
+from storage.db import create_pool, create_schema, migrate
+from storage.lead_queries import LeadQueries
 from streams.admin import ensure_topics
 
 # The demo runs the design's two worker groups: the main one, and the mockup
@@ -96,9 +97,7 @@ class Demo:
         self.sim_dns, self.sim_dns_address = await start_dns(self.sim)
         schema = f"run_{self.run_id}"
         self.database_url = _with_search_path(self.services.database_url, schema)
-        admin_pool = await create_pool(self.services.database_url, size=1)
-        await admin_pool.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        await admin_pool.close()
+        await create_schema(self.services.database_url, schema)
         self.pool = await create_pool(self.database_url, size=4)
         await migrate(self.pool)
         self.env = self._worker_env(self.sim_url)
@@ -234,14 +233,15 @@ class Demo:
         pool, sim = self.pool, self.sim
         from simulator import sendgrid as sim_sendgrid
 
+        leads = LeadQueries(pool)
         missing = await missing_terminal(pool, pushed_ids)
-        in_flight = await pool.fetchval("SELECT count(*) FROM leads WHERE state IS NULL")
-        lost = len(set(missing) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads WHERE state IS NULL")})
-        leads_in = len(set(pushed_ids) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads")})
+        in_flight = await leads.in_flight()
+        lost = len(set(missing) | await leads.lead_ids(in_flight=True))
+        leads_in = len(set(pushed_ids) | await leads.lead_ids())
         stats = await latency_percentiles(pool)
         emails = sim_sendgrid.summary(sim)
         span = stats["span_s"] or 0.0
-        visited = await stages_visited(pool)
+        visited = await leads.stages_visited()
         return {
             "leads_in": leads_in,
             "terminal": dict(sorted(snap.terminal.items())),
@@ -254,10 +254,9 @@ class Demo:
             "p50_latency_s": round(stats["p50"], 2) if stats["p50"] is not None else None,
             "p95_latency_s": round(stats["p95"], 2) if stats["p95"] is not None else None,
             "stages_visited": visited,
-            "dead_letters": await pool.fetchval("SELECT count(*) FROM dead_letters"),
-            "tiers": {r["tier"]: r["n"] for r in await pool.fetch(
-                "SELECT tier, count(*) AS n FROM leads WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier")},
-            "mockups": await pool.fetchval("SELECT count(*) FROM leads WHERE record ? 'mockup'"),
+            "dead_letters": await leads.dead_letters(),
+            "tiers": await leads.tiers(),
+            "mockups": await leads.with_mockup(),
             "stage_busy_s": await self._stage_busy(),
         }
 
@@ -296,15 +295,6 @@ class Demo:
         for png in data_dir.rglob("*.png"):
             target = mockups / f"{png.parent.name}-{png.name}"
             target.write_bytes(png.read_bytes())
-
-
-async def stages_visited(pool) -> list[str]:
-    """Stages that left their mark on at least one lead record."""
-    row = await pool.fetchrow(
-        """SELECT bool_or(source IN ('yelp', 'google')) AS scrape, bool_or(record ? 'enrichment') AS enrich,
-                  bool_or(record ? 'dedupe') AS dedupe, bool_or(record ? 'score') AS score,
-                  bool_or(record ? 'mockup') AS mockup, bool_or(record ? 'email_outcome') AS email FROM leads""")
-    return [stage for stage in ("scrape", "enrich", "dedupe", "score", "mockup", "email") if row[stage]]
 
 
 def _with_search_path(dsn: str, schema: str) -> str:

@@ -12,17 +12,17 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import asyncpg
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
-from stages.email import read_unsubscribe_token
-from stages.email_events import EventStore, ReplayedRequest, parse_events
+from stages.email.delivery import read_unsubscribe_token
+from stages.email.events import EventStore, ReplayedRequest, parse_events
 from storage.outbox import Outbox
+from storage.db import Pool
 
-PoolProvider = Callable[[], Awaitable[asyncpg.Pool]]
+PoolProvider = Callable[[], Awaitable[Pool]]
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = EventWebhookHeader.SIGNATURE  # X-Twilio-Email-Event-Webhook-Signature

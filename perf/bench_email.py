@@ -19,7 +19,7 @@ from schemas import Contact, Enrichment, Lead
 from simulator import sendgrid as sim_sendgrid
 from simulator.app import start_simulator
 from simulator.core import SimConfig, Simulator
-from stages.email import Composer, EmailDelivery
+from stages.email.delivery import Composer, EmailDelivery
 from storage.db import create_pool, migrate
 from storage.outbox import Outbox
 

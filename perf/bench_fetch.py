@@ -38,7 +38,7 @@ from providers.chromium import close_shared_browser  # noqa: E402
 from providers.web import SiteError, WebFetcher  # noqa: E402
 from simulator.websites import site_profile  # noqa: E402
 from providers.netguard import FetchRefused  # noqa: E402
-from stages.techdetect import TechDetector  # noqa: E402
+from stages.enrich.detect import TechDetector  # noqa: E402
 
 WELL_BEHAVED = {"wordpress_legacy", "wordpress_modern", "wix", "squarespace", "shopify", "godaddy",
                 "static_bootstrap", "nextjs", "joomla", "weebly",

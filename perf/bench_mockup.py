@@ -27,7 +27,7 @@ from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts  # no
 from schemas.lead import Enrichment, Lead, Performance, Tech  # noqa: E402
 from simulator.app import make_app  # noqa: E402
 from simulator.core import SimConfig, Simulator  # noqa: E402
-from stages.mockup import MockupMaker  # noqa: E402
+from stages.mockup.maker import MockupMaker  # noqa: E402
 from providers.html_render import ChromiumRenderer  # noqa: E402
 from storage.blobs import LocalBlobStore  # noqa: E402
 

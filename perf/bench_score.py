@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schemas.lead import Contact, Enrichment, Lead, Performance, Tech  # noqa: E402
-from stages.rules import load_rules  # noqa: E402
-from stages.score import ScoreStage  # noqa: E402
+from stages.score.rules import load_rules  # noqa: E402
+from stages.score.scorer import Scorer  # noqa: E402
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "leadstream" / "defaults" / "rules.yaml"
 VERTICALS = ["hvac", "plumber", "vet", "dentist", "bank", "restaurant", "roofer", None]
@@ -75,7 +75,7 @@ def main() -> None:
           f"{len(leads)} leads; tiers {dict(sorted(tiers.items()))}")
     print(f"facts only      {best_rate(rules.extract, leads, args.rounds):>10,.0f} leads/s")
     print(f"RuleSet.score   {best_rate(rules.score, leads, args.rounds):>10,.0f} leads/s")
-    print(f"ScoreStage      {best_rate(ScoreStage(rules).score, leads, args.rounds):>10,.0f} leads/s")
+    print(f"Scorer      {best_rate(Scorer(rules).score, leads, args.rounds):>10,.0f} leads/s")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+Pool = asyncpg.Pool  # the type the other layers name, so only storage imports the driver
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 7_240_531  # arbitrary, fixed: serializes migrate() across processes
 log = logging.getLogger(__name__)
@@ -29,6 +31,15 @@ async def create_pool(dsn: str, *, size: int = 8, schema: str | None = None) -> 
     return await asyncpg.create_pool(
         dsn, min_size=1, max_size=size, init=_init_connection, server_settings=settings, command_timeout=60
     )
+
+
+async def create_schema(dsn: str, schema: str) -> None:
+    """Create `schema` if missing (a demo run or a test gets its own)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        await conn.close()
 
 
 def migration_files() -> list[Path]:

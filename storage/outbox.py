@@ -21,6 +21,12 @@ ON CONFLICT (idempotency_key) DO UPDATE
     WHERE o.status = 'retryable'
 RETURNING status, attempts, message_id, claimed_at
 """
+_SENDS_BETWEEN = """
+SELECT count(*) AS total, count(*) FILTER (WHERE split_part(recipient, '@', 2) = $3) AS domain
+FROM email_outbox
+WHERE (status = 'sent' AND sent_at >= $1 AND sent_at < $2)
+   OR (status = 'pending' AND claimed_at >= $1 AND claimed_at < $2)
+"""
 
 
 @dataclass
@@ -75,6 +81,12 @@ class Outbox:
                    WHERE idempotency_key = $1 AND status <> 'sent'""",
                 key, status, message_id, error,
             )
+
+    async def sends_between(self, start: datetime, end: datetime, domain: str) -> tuple[int, int]:
+        """(all sends, sends to `domain`) in [start, end): sent ones, and claimed ones not yet marked (the send guards' caps)."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(_SENDS_BETWEEN, start, end, domain)
+        return int(row["total"]), int(row["domain"])
 
     async def suppression_reason(self, address: str) -> str | None:
         """Why `address` must not be emailed (exact address, its domain, or a *.parent wildcard), if it must not."""

@@ -1,4 +1,4 @@
-"""Topic names and how stages connect.
+"""Topic names and how stages connect: the one declaration the agents read.
 
     scrape.requests → [scrape] → leads.scraped → [enrich] → leads.enriched
       → [dedupe] → leads.deduplicated → [score] → leads.scored (every score)
@@ -9,6 +9,10 @@
 Every lead topic is keyed by the geography key (`schemas.geo.geo_key`) and has
 the same partition count, so all lead topics are co-partitioned with the
 dedupe tables. Each stage has a dead-letter topic ``deadletter.<stage>``.
+
+An agent subscribes to its stage's `source`; the runner refuses an output to
+any topic that is not one of the stage's `sinks` (a bug: dead-lettered with
+the reason). Stages name topics by these constants, never by string.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ LEAD_TOPICS = (LEADS_SCRAPED, LEADS_ENRICHED, LEADS_DEDUPLICATED, LEADS_SCORED, 
 
 @dataclass(frozen=True)
 class StageTopics:
+    """What a stage's agent reads (`source`) and the only topics it may write (`sinks`)."""
+
     stage: str
     source: str
     sinks: tuple[str, ...]
@@ -51,6 +57,9 @@ TOPOLOGY: dict[str, StageTopics] = {
     "mockup": StageTopics("mockup", MOCKUPS_REQUESTED, (EMAILS_QUEUED,)),
     "email": StageTopics("email", EMAILS_QUEUED, ()),
 }
+
+# The dedupe stage's second input: operators' accepted reviews (it writes no topic, only its table).
+DEDUPE_DECISIONS_INPUT = StageTopics("dedupe", DEDUPE_DECISIONS, ())
 
 def dead_letter_topic(stage: str) -> str:
     return f"deadletter.{stage}"

@@ -1,4 +1,4 @@
-"""Dedupe: streaming entity resolution against RocksDB-backed state.
+"""The dedupe stage: streaming entity resolution against RocksDB-backed state.
 
 The state (blocking index, entities, per-lead outcomes) is a Faust table
 co-partitioned with leads.enriched: both are keyed by the geography key, so
@@ -10,25 +10,35 @@ Duplicates end here; new entities go on to leads.deduplicated.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
 
 from schemas import Lead, TerminalState
 from stages.dedupe.engine import EntityResolver, to_decision
+from stages.dedupe.judge import OllamaJudge
 from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope
-from tables import dedupe_state
-from streams.stage import Output, Stage
-from streams.stage import InvalidMessage
-from streams.topology import DEDUPE_DECISIONS, LEADS_DEDUPLICATED, LEADS_ENRICHED
+from streams.stage import InvalidMessage, Output, Stage
+from streams.topology import LEADS_DEDUPLICATED
+
+# Persists a batch's merge audit entries and gray pairs for review (`storage.dedupe_review.DedupeLog.write`).
+DedupeSink = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Awaitable[None]]
 
 
 class DedupeStage(Stage[Lead]):
     name = "dedupe"
     ordered = True
 
-    def __init__(self, resolver: EntityResolver, judge=None, sink=None) -> None:
+    def __init__(self, resolver: EntityResolver, judge: OllamaJudge | None = None, sink: DedupeSink | None = None) -> None:
         self.resolver, self.judge, self.sink = resolver, judge, sink
-        self._audit: list[dict] = []
-        self._review: list[dict] = []
+        self._audit: list[dict[str, Any]] = []
+        self._review: list[dict[str, Any]] = []
+
+    async def stop(self) -> None:
+        if self.judge is not None:
+            await self.judge.aclose()
 
     async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
         record = DedupeInput.from_lead(lead)
@@ -56,13 +66,11 @@ class ReviewDecisionStage(Stage[dict]):
     name = "dedupe"
     ordered = True
 
-    def __init__(self, resolver: EntityResolver, sink=None) -> None:
+    def __init__(self, resolver: EntityResolver, sink: DedupeSink | None = None) -> None:
         self.resolver, self.sink = resolver, sink
-        self._audit: list[dict] = []
+        self._audit: list[dict[str, Any]] = []
 
-    def decode(self, envelope: Envelope) -> dict:
-        import orjson
-
+    def decode(self, envelope: Envelope) -> dict[str, Any]:
         try:
             decision = orjson.loads(envelope.payload)
             return {k: decision[k] for k in ("entity_id", "candidate_entity_id", "lead_id", "review_id")}
@@ -78,24 +86,3 @@ class ReviewDecisionStage(Stage[dict]):
         if self.sink is not None and self._audit:
             await self.sink(self._audit, [])
         self._audit = []
-
-
-def register(rt) -> None:
-    s = rt.settings
-    resolver = EntityResolver(dedupe_state(rt.app, s.partitions))  # one state, shared by both agents
-
-    async def factory(rt) -> DedupeStage:
-        from stages.dedupe.judge import OllamaJudge
-        from stages.dedupe.review import DedupeLog
-
-        log = DedupeLog(await rt.pool())
-        judge = OllamaJudge(s.ollama_host, s.ollama_model, timeout_s=s.http_timeout_s) if s.dedupe_llm else None
-        return DedupeStage(resolver, judge, log.write)
-
-    async def decisions_factory(rt) -> ReviewDecisionStage:
-        from stages.dedupe.review import DedupeLog
-
-        return ReviewDecisionStage(resolver, DedupeLog(await rt.pool()).write)
-
-    rt.stage_agent(factory, LEADS_ENRICHED, "dedupe")
-    rt.stage_agent(decisions_factory, DEDUPE_DECISIONS, "dedupe-decisions")

@@ -19,11 +19,12 @@ from providers.http import PermanentProviderError, TransientProviderError
 from providers.sendgrid import InlineImage, OutgoingEmail, SendGridMailer, SendOutcomeUnknown
 from schemas import EmailOutcome, Lead, TerminalState
 from schemas.concept import problems_for
+from stages.email.guards import SendGuards, timezone_for_state
 from storage.outbox import Outbox
 from streams.stage import Deferred
 
 # HTML templates are autoescaped; the plain-text part must not be (it would show &lt;b&gt;).
-_env = Environment(loader=PackageLoader("stages", "templates/email"),
+_env = Environment(loader=PackageLoader("stages.email", "templates"),
                    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))
 
 SUBJECTS = {
@@ -109,8 +110,6 @@ def _problems(lead: Lead) -> list[str]:
 
 
 def _recipient_tz(state: str | None) -> str | None:
-    from stages.email_guards import timezone_for_state
-
     try:
         return timezone_for_state(state) if state else None
     except KeyError:
@@ -121,10 +120,10 @@ class EmailDelivery:
     """Sends one lead's email exactly once per idempotency key."""
 
     def __init__(self, outbox: Outbox, mailer: SendGridMailer, composer: Composer, reconcile_after_s: float = 5.0,
-                 guards=None) -> None:
+                 guards: SendGuards | None = None) -> None:
         self.outbox, self.mailer, self.composer = outbox, mailer, composer
         self.reconcile_after_s = reconcile_after_s
-        self.guards = guards  # stages.email_guards.SendGuards, or None
+        self.guards = guards
 
     async def deliver(self, lead: Lead, mockup_png: bytes | None) -> tuple[TerminalState, str | None, EmailOutcome | None]:
         to = lead.best_email()

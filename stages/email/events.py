@@ -1,45 +1,30 @@
-"""SendGrid Event Webhook logic: parse events, record each one once, apply its effect.
+"""SendGrid Event Webhook logic: parse events, decide each one's effect, record each one once.
 
 SendGrid may post the same event more than once (retries, and `sg_event_id`
 changes between them), so an event is keyed on (sg_message_id, event,
 timestamp) and only a newly inserted row has an effect. The request's
 signature, the new events and the suppressions they cause are written in one
 transaction: a crash half-way leaves nothing behind, so SendGrid's retry is
-processed in full.
+processed in full (`storage.email_events.EmailEvents` holds the SQL).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import orjson
+
+from schemas.email_event import SendGridEvent
+from storage.email_events import EmailEvents, ReplayedRequest
+from storage.db import Pool
+
+__all__ = ["EventStore", "RecordResult", "ReplayedRequest", "SendGridEvent", "parse_events", "suppression_for"]
 
 COUNTED_ONLY = frozenset({"processed", "deferred", "delivered", "open", "click", "group_resubscribe"})
 SUPPRESSING = frozenset({"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"})
-
-
-class ReplayedRequest(Exception):
-    """The webhook request's signature was accepted before."""
-
-
-@dataclass(frozen=True)
-class SendGridEvent:
-    sg_message_id: str
-    event: str
-    occurred_at: datetime
-    email: str | None
-    bounce_type: str | None = None
-    reason: str | None = None
-    sg_event_id: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def key(self) -> tuple[str, str, datetime]:
-        return self.sg_message_id, self.event, self.occurred_at
 
 
 @dataclass
@@ -104,74 +89,28 @@ def suppression_for(event: SendGridEvent) -> str | None:
     return event.event
 
 
-_INSERT_EVENT = """
-INSERT INTO email_events (sg_message_id, event, event_at, email, bounce_type, reason, sg_event_id, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (sg_message_id, event, event_at) DO NOTHING
-RETURNING id
-"""
-_SUPPRESS = """
-INSERT INTO suppressions (pattern, reason) VALUES ($1, $2) ON CONFLICT (pattern) DO NOTHING RETURNING pattern
-"""
-_RATES = """
-SELECT
-  (SELECT count(*) FROM email_outbox WHERE status = 'sent' AND sent_at > $1 AND sent_at <= $2) AS sent,
-  (SELECT count(*) FROM email_events WHERE event = 'bounce' AND coalesce(bounce_type, 'bounce') IN ('bounce', 'hard')
-      AND event_at > $1 AND event_at <= $2) AS bounced,
-  (SELECT count(*) FROM email_events WHERE event = 'spamreport' AND event_at > $1 AND event_at <= $2) AS spam
-"""
-
-
 class EventStore:
-    """Email events in PostgreSQL (tables from migration 0004)."""
+    """Records webhook events once each, with the suppressions they call for, atomically.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    With `signature`, it is remembered in the same transaction; a signature
+    seen before raises ReplayedRequest and nothing is written.
+    """
+
+    def __init__(self, pool: Pool) -> None:
+        self.events = EmailEvents(pool)
 
     async def record(
         self, events: list[SendGridEvent], *, signature: str | None = None, signed_at: datetime | None = None,
         invalid: int = 0,
     ) -> RecordResult:
-        """Insert `events` once each and suppress addresses for the new ones, atomically.
-
-        With `signature`, it is remembered in the same transaction; a signature
-        seen before raises ReplayedRequest and nothing is written.
-        """
-        new: list[SendGridEvent] = []
-        suppressed: list[tuple[str, str]] = []
-        async with self.pool.acquire() as conn, conn.transaction():
-            if signature is not None:
-                fresh = await conn.fetchval(
-                    "INSERT INTO webhook_signatures (signature, signed_at) VALUES ($1, $2) "
-                    "ON CONFLICT (signature) DO NOTHING RETURNING true",
-                    signature, signed_at or datetime.now(UTC),
-                )
-                if not fresh:
-                    raise ReplayedRequest(signature[:16])
-            for event in events:
-                inserted = await conn.fetchval(
-                    _INSERT_EVENT, event.sg_message_id, event.event, event.occurred_at, event.email,
-                    event.bounce_type, event.reason, event.sg_event_id, event.payload,
-                )
-                if inserted is None:
-                    continue
-                new.append(event)
-                reason = suppression_for(event)
-                if reason and await conn.fetchval(_SUPPRESS, event.email, reason):
-                    suppressed.append((event.email, reason))
+        new, suppressed = await self.events.record(
+            [(event, suppression_for(event)) for event in events], signature=signature, signed_at=signed_at)
         return RecordResult(received=len(events) + invalid, new=new, suppressed=suppressed, invalid=invalid)
 
     async def rates(self, window_s: float, *, now: datetime | None = None) -> tuple[int, int, int]:
         """(sent, hard-bounced, spam-reported) within the last `window_s` seconds."""
-        end = now or datetime.now(UTC)
-        start = end - timedelta(seconds=window_s)
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(_RATES, start, end)
-        return int(row["sent"]), int(row["bounced"]), int(row["spam"])
+        return await self.events.rates(window_s, now=now)
 
     async def prune_signatures(self, older_than_s: float) -> int:
         """Forget signatures older than any request still fresh enough to be accepted."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
-        async with self.pool.acquire() as conn:
-            status = await conn.execute("DELETE FROM webhook_signatures WHERE signed_at < $1", cutoff)
-        return int(status.split()[-1])
+        return await self.events.prune_signatures(older_than_s)

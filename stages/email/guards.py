@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import asyncpg
 
-from stages.email_events import EventStore
+from storage.email_events import EmailEvents
+from storage.outbox import Outbox
+from storage.db import Pool
 
 PAUSE_RECHECK_S = 300.0
 
@@ -49,23 +50,15 @@ class GuardDecision:
 
 ALLOW = GuardDecision(True)
 
-_DAY_COUNTS = """
-SELECT count(*) AS total, count(*) FILTER (WHERE split_part(recipient, '@', 2) = $3) AS domain
-FROM email_outbox
-WHERE (status = 'sent' AND sent_at >= $1 AND sent_at < $2)
-   OR (status = 'pending' AND claimed_at >= $1 AND claimed_at < $2)
-"""
-
-
 class SendGuards:
     def __init__(
-        self, pool: asyncpg.Pool, *, daily_cap: int, per_domain_daily_cap: int, warmup: list[int], first_send_date: date,
+        self, pool: Pool, *, daily_cap: int, per_domain_daily_cap: int, warmup: list[int], first_send_date: date,
         window_start_hour: int = 9, window_end_hour: int = 17, bounce_pause: float = 0.02, spam_pause: float = 0.001,
         window_s: float = 3600, min_sample: int = 50, sender_tz: str = "UTC",
     ) -> None:
         if not 0 <= window_start_hour < window_end_hour <= 24:
             raise ValueError("send window must satisfy 0 <= start < end <= 24")
-        self.pool, self.events = pool, EventStore(pool)
+        self.outbox, self.events = Outbox(pool), EmailEvents(pool)
         self.daily_cap, self.per_domain_daily_cap = daily_cap, per_domain_daily_cap
         self.warmup, self.first_send_date = list(warmup), first_send_date
         self.window_start_hour, self.window_end_hour = window_start_hour, window_end_hour
@@ -112,14 +105,13 @@ class SendGuards:
         day_start = datetime.combine(today, time(0), tzinfo=self.sender_zone)
         day_end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=self.sender_zone)
         domain = recipient.strip().lower().rpartition("@")[2]
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(_DAY_COUNTS, day_start, day_end, domain)
+        total, to_domain = await self.outbox.sends_between(day_start, day_end, domain)
         until_tomorrow = (day_end - now).total_seconds()
         cap = self.cap_for(today)
-        if row["total"] >= cap:
+        if total >= cap:
             kind = "warm-up cap" if cap < self.daily_cap else "daily cap"
             return GuardDecision(False, f"{kind} of {cap} reached", until_tomorrow)
-        if row["domain"] >= self.per_domain_daily_cap:
+        if to_domain >= self.per_domain_daily_cap:
             return GuardDecision(False, f"per-domain cap of {self.per_domain_daily_cap} reached for {domain}", until_tomorrow)
         return ALLOW
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemas.lead import Performance, Tech
-from stages.techdetect import page_facts, version_key
+from stages.enrich.detect import page_facts, version_key
 
 
 def is_responsive(html: str) -> bool:

@@ -4,7 +4,7 @@
 an email finder, the MX checker, the blob store); `SiteVisit` is one lead's
 visit: it remembers the fetched page and makes at most one Chromium render and
 one PageSpeed call however many fields ask for them. The lookups below are the
-waterfall's providers (`stages.waterfall`); each raises `ProviderSkipped` when
+waterfall's providers (`stages.enrich.waterfall`); each raises `ProviderSkipped` when
 it cannot answer for this lead, so the waterfall records why and moves on.
 """
 
@@ -13,15 +13,22 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from providers.breaker import ProviderUnavailable
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.web import FetchResult, SiteError, domain_key
 from schemas.lead import Contact, Lead, Performance
-from stages.contacts import merge_contacts
+from stages.enrich.contacts import merge_contacts
 from providers.netguard import FetchRefused
-from stages.waterfall import Lookup, ProviderSkipped
+from stages.enrich.waterfall import Lookup, ProviderSkipped
+
+if TYPE_CHECKING:
+    from providers.browser import PageRenderer
+    from providers.emailfinder import FoundEmail
+    from providers.mx import MxChecker
+    from providers.pagespeed import PageSpeedResult
+    from storage.blobs import BlobStore
 
 AUDIT_TIER, SCREENSHOT_TIER = 3, 2
 MIN_FINDER_CONFIDENCE = 50
@@ -35,11 +42,11 @@ class EnrichSources:
     ``pagespeed(url, lead_id=…) -> PageSpeedResult``, ``hunter(domain, lead_id=…) -> [FoundEmail]``.
     """
 
-    renderer: Any | None = None        # providers.browser.PageRenderer
-    pagespeed: Callable[..., Awaitable[Any]] | None = None
-    hunter: Callable[..., Awaitable[list]] | None = None
-    mx: Any | None = None              # providers.mx.MxChecker
-    blobs: Any | None = None           # storage.blobs.BlobStore
+    renderer: PageRenderer | None = None
+    pagespeed: Callable[..., Awaitable[PageSpeedResult]] | None = None
+    hunter: Callable[..., Awaitable[list[FoundEmail]]] | None = None
+    mx: MxChecker | None = None
+    blobs: BlobStore | None = None
     render_js: bool = True
 
 
@@ -150,7 +157,7 @@ class SiteVisit:
                            https=r.final_url.startswith("https://"), mobile_responsive=r.mobile_responsive)
 
     async def http_performance(self) -> Performance:
-        from stages.modern import is_responsive
+        from stages.enrich.performance import is_responsive
 
         home = self.home
         return Performance(source="http", ttfb_ms=round(home.ttfb_ms, 1), load_ms=round(home.total_ms, 1),

@@ -1,7 +1,9 @@
-"""Enrich: leads.scraped (the public RawLead contract) → website facts → leads.enriched."""
+"""The enrich stage: leads.scraped (the public RawLead contract) → website facts → leads.enriched."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -9,7 +11,13 @@ from pydantic import ValidationError
 from schemas import Lead, RawLead, TerminalState
 from streams.envelope import Envelope
 from streams.stage import InvalidMessage, Output, Stage
-from streams.topology import LEADS_ENRICHED, LEADS_SCRAPED
+from streams.topology import LEADS_ENRICHED
+
+if TYPE_CHECKING:
+    from stages.enrich.enricher import Enricher
+
+SuppressionCheck = Callable[[str], Awaitable[str | None]]  # address or @domain → why it must not be contacted
+Closer = Callable[[], Awaitable[None]]
 
 
 def decode_raw_lead(envelope: Envelope) -> Lead:
@@ -39,10 +47,11 @@ def _addresses(lead: Lead) -> list[str]:
 class EnrichStage(Stage[Lead]):
     name = "enrich"
 
-    def __init__(self, enricher, suppression_reason=None, closers=()) -> None:
-        self.enricher = enricher  # stages.enrich.Enricher
-        self.suppression_reason = suppression_reason  # async (address) -> reason | None: storage.outbox.Outbox
-        self.closers = closers  # async callables releasing the enricher's clients, browser and ledger
+    def __init__(self, enricher: Enricher, suppression_reason: SuppressionCheck | None = None,
+                 closers: Sequence[Closer] = ()) -> None:
+        self.enricher = enricher
+        self.suppression_reason = suppression_reason  # e.g. storage.outbox.Outbox.suppression_reason
+        self.closers = closers  # release the enricher's clients, browser and ledger
 
     async def stop(self) -> None:
         for close in self.closers:
@@ -59,62 +68,3 @@ class EnrichStage(Stage[Lead]):
                     return [Output(lead, terminal=TerminalState.suppressed, reason=reason)]
         enrichment = await self.enricher.enrich(lead)
         return [Output(lead.model_copy(update={"enrichment": enrichment}), topics=(LEADS_ENRICHED,))]
-
-
-async def build_enricher(settings, pool=None):
-    """The enricher as configured: (Enricher, closers). `pool` None: no cost ledger or budgets (the CLI without a DB)."""
-    import dataclasses
-
-    from providers.browser import PageRenderer
-    from providers.emailfinder import FoundEmail, HunterClient
-    from providers.guards import ProviderGuards
-    from providers.mx import MxChecker
-    from providers.pagespeed import PageSpeedClient, PageSpeedResult
-    from providers.web import WebFetcher
-    from stages.enrich import Enricher
-    from stages.enrich_sources import EnrichSources
-    from stages.techdetect import TechDetector
-    from storage.blobs import LocalBlobStore
-    from storage.provider_calls import ProviderCalls
-
-    s = settings
-    nameservers = s.dns_nameservers or None
-    fetcher = WebFetcher(
-        proxy=s.web_proxy, timeout_s=s.http_timeout_s, max_bytes=s.max_page_bytes, user_agent=None,
-        per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist,
-        resolver_nameservers=nameservers, per_domain_rate=s.per_domain_rate, redis_url=s.redis_url,
-        robots_ttl_s=s.robots_ttl_s,
-    )
-    guards = ProviderGuards(s, ProviderCalls(pool) if pool is not None else None)
-    renderer = PageRenderer(s.chromium_path, proxy=s.web_proxy, guard=fetcher.guard,
-                            max_concurrency=s.enrich_render_concurrency, timeout_s=s.render_timeout_s)
-    closers = [fetcher.aclose, renderer.close, guards.aclose]
-    sources = EnrichSources(
-        renderer=renderer, render_js=s.render_js, blobs=LocalBlobStore(s.blob_dir),
-        mx=MxChecker(nameservers, redis_url=s.redis_url) if s.mx_check else None,
-    )
-    if s.pagespeed_api_key:
-        psi = PageSpeedClient(s.pagespeed_base_url, s.pagespeed_api_key, timeout_s=max(s.http_timeout_s, 30.0))
-        sources.pagespeed = guards.wrap("pagespeed", psi.run, operation="runPagespeed", encode=dataclasses.asdict,
-                                        decode=lambda row: PageSpeedResult(**row))
-        closers.append(psi.aclose)
-    if s.hunter_api_key:
-        hunter = HunterClient(s.hunter_base_url, s.hunter_api_key, timeout_s=s.http_timeout_s)
-        sources.hunter = guards.wrap("hunter", hunter.domain_search, operation="domain-search",
-                                     encode=lambda found: [dataclasses.asdict(f) for f in found],
-                                     decode=lambda rows: [FoundEmail(**row) for row in rows])
-        closers.append(hunter.aclose)
-    enricher = Enricher(fetcher, TechDetector.from_file(s.technologies_file), sources=sources,
-                        default_tier=s.enrich_tier, waterfall=s.enrich_waterfall)
-    return enricher, closers
-
-
-def register(rt) -> None:
-    async def factory(rt) -> EnrichStage:
-        from storage.outbox import Outbox
-
-        pool = await rt.pool()
-        enricher, closers = await build_enricher(rt.settings, pool)
-        return EnrichStage(enricher, Outbox(pool).suppression_reason, closers)
-
-    rt.stage_agent(factory, LEADS_SCRAPED, "enrich")

@@ -19,8 +19,8 @@ from providers.http import ProviderError
 from providers.llm import ConceptProvider
 from schemas.concept import Concept, problems_for
 from schemas.lead import Lead, MockupRef
-from stages.mockup_content import render_html, template_concept
-from stages.mockup_quality import Quality, score_concept
+from stages.mockup.content import render_html, template_concept
+from stages.mockup.quality import Quality, score_concept
 from providers.html_render import DESKTOP, MOBILE, ChromiumRenderer
 from storage.blobs import BlobStore
 

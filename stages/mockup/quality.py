@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from schemas.concept import Concept
-from stages.mockup_content import concept_texts, has_active_content, plain_text
+from stages.mockup.content import concept_texts, has_active_content, plain_text
 
 WEIGHTS = {"layout": 0.35, "copy": 0.30, "relevance": 0.35}
 MIN_IMPROVEMENT_CHARS = 15

@@ -1,4 +1,4 @@
-"""The score stage: rules score every lead, then the stage decides whether it goes on to outreach.
+"""Scoring: rules score every lead, then `Scorer` decides whether it goes on to outreach.
 
 Disqualification reasons, checked in this order (the first that applies wins):
 ``modern_site`` (enrichment judged the site modern: nothing to sell),
@@ -17,20 +17,20 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.lead import Lead, RawLead, Score
-from stages.rules import BELOW_THRESHOLD, RuleSet, format_explanation, load_rules
+from stages.score.rules import BELOW_THRESHOLD, RuleSet, format_explanation, load_rules
 
 MODERN_SITE = "modern_site"
 NO_CONTACT = "no_contact"
 HISTOGRAM_BUCKET = 10  # width of a score-histogram bucket
 
-__all__ = ["MODERN_SITE", "NO_CONTACT", "BELOW_THRESHOLD", "ScoreStage", "counter_keys", "score_jsonl", "format_explanation"]
+__all__ = ["MODERN_SITE", "NO_CONTACT", "BELOW_THRESHOLD", "Scorer", "counter_keys", "score_jsonl", "format_explanation"]
 
 
 class RulesProvider(Protocol):
     def current(self) -> RuleSet: ...
 
 
-class ScoreStage:
+class Scorer:
     """Scores leads with whatever rules the provider holds now (a `RulesSource`, or a fixed `RuleSet`)."""
 
     def __init__(self, rules_provider: RulesProvider):
@@ -94,7 +94,7 @@ def score_jsonl(input_path: str | Path, rules_path: str | Path) -> Iterator[tupl
     as the pipeline would. Raises RulesError for invalid rules and ValueError naming the
     line for a record that is not a lead.
     """
-    stage = ScoreStage(load_rules(rules_path))
+    scorer = Scorer(load_rules(rules_path))
     with open(input_path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -103,4 +103,4 @@ def score_jsonl(input_path: str | Path, rules_path: str | Path) -> Iterator[tupl
                 lead = _parse_lead(line)
             except (orjson.JSONDecodeError, ValidationError, TypeError) as exc:
                 raise ValueError(f"{input_path}:{number}: not a lead record: {exc}") from exc
-            yield lead.lead_id, stage.score(lead)[0]
+            yield lead.lead_id, scorer.score(lead)[0]

@@ -8,7 +8,7 @@ import pytest_asyncio
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.model import Thresholds
 from stages.dedupe.record import DedupeInput
-from stages.dedupe.review import DedupeLog, ReviewQueue, save_merges
+from storage.dedupe_review import DedupeLog, ReviewQueue, save_merges
 
 MIGRATION = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "0003_dedupe.sql"
 

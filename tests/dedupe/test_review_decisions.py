@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from agents.dedupe import ReviewDecisionStage
+from stages.dedupe.stage import ReviewDecisionStage
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope

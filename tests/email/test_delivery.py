@@ -9,7 +9,7 @@ from providers.http import PermanentProviderError, TransientProviderError
 from providers.sendgrid import SendGridMailer
 from schemas import Contact, Enrichment, Lead, TerminalState
 from simulator import sendgrid as sim_sendgrid
-from stages.email import Composer, EmailDelivery, idempotency_key, read_unsubscribe_token
+from stages.email.delivery import Composer, EmailDelivery, idempotency_key, read_unsubscribe_token
 from storage.outbox import Outbox
 
 pytestmark = pytest.mark.services
@@ -104,7 +104,7 @@ async def test_refusals_map_to_retry_or_failure(pool, fresh_sim):
 async def test_guards_defer_before_claiming_so_nothing_is_dropped(pool, fresh_sim):
     from datetime import date
 
-    from stages.email_guards import SendGuards
+    from stages.email.guards import SendGuards
     from streams.stage import Deferred
 
     base_url, sim = fresh_sim
@@ -120,7 +120,7 @@ async def test_guards_defer_before_claiming_so_nothing_is_dropped(pool, fresh_si
 
 
 def test_copy_is_per_vertical_and_only_the_html_is_escaped():
-    from stages.email import PITCHES, Composer
+    from stages.email.delivery import PITCHES, Composer
 
     composer = Composer("leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro")
     vet = lead("ld_v").model_copy(update={"vertical": "vet", "name": "Paws & <Claws>"})

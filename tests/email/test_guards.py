@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from stages.email_events import EventStore, SendGridEvent
-from stages.email_guards import STATE_TIMEZONES, SendGuards, timezone_for_state
+from stages.email.events import EventStore, SendGridEvent
+from stages.email.guards import STATE_TIMEZONES, SendGuards, timezone_for_state
 
 pytestmark = pytest.mark.services
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from leadstream.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, routes
-from stages.email import unsubscribe_token
+from stages.email.delivery import unsubscribe_token
 from storage.outbox import Outbox
 
 pytestmark = pytest.mark.services

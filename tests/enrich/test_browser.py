@@ -16,9 +16,9 @@ from providers.chromium import HOST
 from providers.web import SiteError, WebFetcher
 from simulator.websites import domain_for_profile, site_profile, site_spec
 from simulator.websites_js import INTERNAL_TARGETS, REDIRECTED_TARGET
-from stages.contacts import find_emails
+from stages.enrich.contacts import find_emails
 from providers.netguard import FetchRefused, NetGuard
-from stages.techdetect import TechDetector
+from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
 
 CHROMIUM = "/usr/bin/chromium"

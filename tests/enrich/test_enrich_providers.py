@@ -1,4 +1,4 @@
-"""The enrich stage's providers as wired for a worker (`agents.enrich.build_enricher`): tiers,
+"""The enrich stage's providers as wired for a worker (`stages.enrich.build.build_enricher`): tiers,
 the per-field waterfall, MX checks, and the guards (breaker, budget, cache, ledger) — against the
 simulator (PageSpeed, Hunter, websites, DNS), real Redis and real PostgreSQL."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.enrich import build_enricher
+from stages.enrich.build import build_enricher
 from config import Settings
 from schemas.lead import Lead
 from simulator.dns import mail_setup

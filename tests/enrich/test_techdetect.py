@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.techdetect import TechDetector
+from stages.enrich.detect import TechDetector
 
 PAGES = Path(__file__).with_name("pages")
 

@@ -11,7 +11,7 @@ from providers.guarded import Guarded
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.ledger import ProviderPaused
 from config import parse_waterfall
-from stages.waterfall import ProviderSkipped, Waterfall
+from stages.enrich.waterfall import ProviderSkipped, Waterfall
 
 
 async def _accept_non_empty(value):

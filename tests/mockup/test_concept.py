@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from schemas.concept import Concept, problems_for
 from schemas.lead import Enrichment, Performance, Tech
-from stages.mockup import score_concept, template_concept
+from stages.mockup.maker import score_concept, template_concept
 
 
 def test_problems_from_enrichment(make_lead):

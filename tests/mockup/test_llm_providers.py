@@ -13,7 +13,7 @@ import pytest
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts, concept_prompt
 from schemas.concept import problems_for
-from stages.mockup import score_concept
+from stages.mockup.maker import score_concept
 
 JUDGE_SCHEMA = {
     "type": "object",

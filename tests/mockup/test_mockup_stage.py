@@ -11,7 +11,7 @@ from aiohttp import web
 
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.concept import Concept, problems_for
-from stages.mockup import MockupMaker, render_html, template_concept
+from stages.mockup.maker import MockupMaker, render_html, template_concept
 from providers.html_render import MOBILE_SCALE, ChromiumRenderer
 from storage.blobs import LocalBlobStore
 

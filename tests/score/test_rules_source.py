@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from score_helpers import dedent, make_lead
-from stages.rules import RulesError, RulesSource
+from stages.score.rules import RulesError, RulesSource
 
 RULES = """
 version: "{version}"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from stages.rules.conditions import ConditionCompiler
-from stages.rules.engine import RuleSet
-from stages.rules.fields import make_extractor
-from stages.rules.loader import Issues, check_keys, compose, did_you_mean, is_number, kind_name, line_of, mapping_items, scalar
-from stages.rules.model import Rule, RuleIssue, RulesError, ScoreSettings, Tier
+from stages.score.rules.conditions import ConditionCompiler
+from stages.score.rules.engine import RuleSet
+from stages.score.rules.fields import make_extractor
+from stages.score.rules.loader import Issues, check_keys, compose, did_you_mean, is_number, kind_name, line_of, mapping_items, scalar
+from stages.score.rules.model import Rule, RuleIssue, RulesError, ScoreSettings, Tier
 
 LIMIT = 1_000_000  # |base|, |min|, |max|, |delta| bound: keeps arithmetic far from overflow
 MAX_FACTOR = 1000

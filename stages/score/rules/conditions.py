@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from stages.rules import fields as F
-from stages.rules.loader import Issues, did_you_mean, is_number, kind_name, mapping_items, scalar
-from stages.rules.model import Predicate
-from stages.rules.versions import parse_expression, parse_strict
+from stages.score.rules import fields as F
+from stages.score.rules.loader import Issues, did_you_mean, is_number, kind_name, mapping_items, scalar
+from stages.score.rules.model import Predicate
+from stages.score.rules.versions import parse_expression, parse_strict
 
 COMBINATORS = ("all", "any", "not")
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {

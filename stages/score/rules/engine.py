@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from schemas.lead import Lead, Score
-from stages.rules.model import Rule, ScoreSettings
+from stages.score.rules.model import Rule, ScoreSettings
 
 BELOW_THRESHOLD = "below_threshold"
 DECIMALS = 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.lead import Score
-from stages.rules.engine import RuleSet
+from stages.score.rules.engine import RuleSet
 
 
 def _num(value: float) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from packaging.version import Version
 
 from schemas.lead import Lead
-from stages.rules.versions import parse_detected
+from stages.score.rules.versions import parse_detected
 
 TEXT, NUMBER, BOOL, TEXT_LIST, VERSION = "text", "number", "bool", "text list", "version"
 TECH_PREFIX = "tech."

@@ -23,9 +23,9 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from stages.rules.compiler import parse_rules
-from stages.rules.engine import RuleSet
-from stages.rules.model import RuleIssue, RulesError
+from stages.score.rules.compiler import parse_rules
+from stages.score.rules.engine import RuleSet
+from stages.score.rules.model import RuleIssue, RulesError
 
 log = logging.getLogger(__name__)
 

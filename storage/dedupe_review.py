@@ -1,4 +1,4 @@
-"""Human review of gray-zone pairs, and the merge audit log, in PostgreSQL.
+"""The dedupe stage's tables: human review of gray-zone pairs, and the merge audit log.
 
 Tables come from ``storage/migrations/0003_dedupe.sql``. Adding is idempotent
 per (lead, candidate entity), so a redelivered lead does not queue twice.
