@@ -90,7 +90,6 @@ from providers.netguard import FetchRefused, NetGuard
 
 log = logging.getLogger(__name__)
 
-WEB = "web"
 CHROMIUM = "chromium"
 MOBILE_VIEWPORT = (390, 844)
 DESKTOP_VIEWPORT = (1350, 940)

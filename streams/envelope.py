@@ -77,10 +77,6 @@ class Envelope:
             headers=headers,
         )
 
-    def context_headers(self, lead_id: str | None = None) -> dict[str, bytes]:
-        """Headers for a message derived from this one (same trace, same ingest time)."""
-        return make_headers(lead_id or self.lead_id or "", self.trace_id, self.ingest_ms)
-
 
 def make_headers(lead_id: str, trace_id: str, ingest_ms: int) -> dict[str, bytes]:
     return {H_LEAD_ID: lead_id.encode(), H_TRACE_ID: trace_id.encode(), H_INGEST_TS: str(ingest_ms).encode()}

@@ -23,7 +23,7 @@ from storage.db import Pool
 
 __all__ = ["EventStore", "RecordResult", "ReplayedRequest", "SendGridEvent", "parse_events", "suppression_for"]
 
-COUNTED_ONLY = frozenset({"processed", "deferred", "delivered", "open", "click", "group_resubscribe"})
+# These end an address's mail for good; every other event (processed, delivered, open, …) is only counted.
 SUPPRESSING = frozenset({"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"})
 
 

@@ -21,7 +21,6 @@ from stages.score.rules.loader import Issues, did_you_mean, is_number, kind_name
 from stages.score.rules.model import Predicate
 from stages.score.rules.versions import parse_expression, parse_strict
 
-COMBINATORS = ("all", "any", "not")
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     F.TEXT: ("equals", "in", "contains", "contains_any", "exists", "missing"),
     F.NUMBER: ("equals", "in", "lt", "le", "gt", "ge", "between", "exists", "missing"),

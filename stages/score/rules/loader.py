@@ -56,10 +56,6 @@ def scalar(node: ScalarNode) -> Any:
     return _constructor.construct_object(node, deep=True)
 
 
-def is_text(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and isinstance(scalar(node), str)
-
-
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
