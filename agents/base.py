@@ -59,7 +59,7 @@ class WorkerRuntime:
         self._pool: Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._stages: list[Stage[Any]] = []
-        app.on_before_shutdown.connect(self._on_shutdown)
+        app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]  # faust's stub wants `signal=`
 
     def topic(self, name: str) -> faust.TopicT:
         if name not in self._topics:
@@ -98,7 +98,7 @@ class WorkerRuntime:
         settings = self.settings
         name = name or topics.stage
 
-        async def run(stream: faust.StreamT[Any]) -> None:
+        async def run(stream: Any) -> None:  # a faust Stream (StreamT's stub lacks take_events and noack)
             runner = await self.start_stage(await build(await self.pool()), topics)
             if runner.stage.ordered:  # stateful: one event at a time, in offset order, in batches
                 async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):

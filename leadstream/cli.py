@@ -354,7 +354,7 @@ def enrich_url(
         try:
             pool = await asyncio.wait_for(create_pool(s.database_url, size=2), timeout=5)
             await migrate(pool)  # as a worker does at start: the ledger's table must exist
-        except (*WRITE_ERRORS, TimeoutError) as exc:
+        except (*WRITE_ERRORS, TimeoutError) as exc:  # type: ignore[misc]  # mypy cannot read a starred tuple
             console.print(f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
                           highlight=False)
             pool = None

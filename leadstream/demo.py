@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
@@ -96,6 +97,7 @@ class Demo:
         self.sim_runner, self.sim_url = await start_simulator(self.sim)
         self.sim_dns, self.sim_dns_address = await start_dns(self.sim)
         schema = f"run_{self.run_id}"
+        assert self.services.database_url and self.services.kafka_broker  # set by start()
         self.database_url = _with_search_path(self.services.database_url, schema)
         await create_schema(self.services.database_url, schema)
         self.pool = await create_pool(self.database_url, size=4)
@@ -148,6 +150,7 @@ class Demo:
 
     def _worker_env(self, sim_url: str) -> dict[str, str]:
         opts = self.options
+        assert self.services.kafka_broker  # set by start()
         return {
             **os.environ,
             "LEADSTREAM_KAFKA_BROKER": self.services.kafka_broker,
@@ -267,7 +270,7 @@ class Demo:
 
         try:
             async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-                families = []
+                families: list[Any] = []
                 for env in self.group_env.values():
                     text = (await client.get(f"http://127.0.0.1:{env['LEADSTREAM_WEB_PORT']}/metrics")).text
                     families.extend(text_string_to_metric_families(text))

@@ -20,7 +20,7 @@ from simulator import sendgrid as sim_sendgrid
 from simulator.app import start_simulator
 from simulator.core import SimConfig, Simulator
 from stages.email.delivery import Composer, EmailDelivery
-from storage.db import create_pool, migrate
+from storage.db import create_pool, create_schema, drop_schema, migrate
 from storage.outbox import Outbox
 
 
@@ -28,8 +28,7 @@ async def main(args: argparse.Namespace) -> None:
     sim = Simulator(SimConfig(seed=1))
     runner, base_url = await start_simulator(sim)
     schema = f"bench_email_{uuid.uuid4().hex[:8]}"
-    admin = await create_pool(os.environ["LEADSTREAM_DATABASE_URL"], size=1)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    await create_schema(os.environ["LEADSTREAM_DATABASE_URL"], schema)
     pool = await create_pool(os.environ["LEADSTREAM_DATABASE_URL"], size=8, schema=schema)
     try:
         await migrate(pool)
@@ -58,8 +57,7 @@ async def main(args: argparse.Namespace) -> None:
               f"{len(summary['duplicate_keys'])} keys sent twice")
     finally:
         await pool.close()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
+        await drop_schema(os.environ["LEADSTREAM_DATABASE_URL"], schema)
         await runner.cleanup()
 
 

@@ -357,7 +357,7 @@ class PageRenderer:
 
     async def _navigate(self, page: Page, url: str, state: _RenderState) -> tuple[list[str], float]:
         """Open the document, following its redirects ourselves; (redirect hops, when the last navigation began)."""
-        current, redirects = url, []
+        current, redirects = url, list[str]()
         for _ in range(self.max_redirects + 1):
             await self.guard.check(current)
             state.next_document = None

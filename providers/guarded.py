@@ -54,7 +54,7 @@ class Guarded(Generic[T]):
         decode: Callable[[Any], T] = _identity,
     ) -> None:
         self.provider = provider
-        self.operation = operation or getattr(call, "__name__", "call")
+        self.operation: str = operation or str(getattr(call, "__name__", "call"))
         self._call = call
         self.limiter, self.breaker, self.ledger, self.budget, self.cache = limiter, breaker, ledger, budget, cache
         self.cost_usd = cost_usd

@@ -88,7 +88,7 @@ class OpenAIConcepts:
             max_retries=max_retries,
             http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
         )
-        self._response_format = {
+        self._response_format: Any = {
             "type": "json_schema",
             "json_schema": {"name": "concept", "strict": True, "schema": concept_json_schema()},
         }

@@ -19,6 +19,7 @@ or the system configuration.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 import logging
 from dataclasses import dataclass, field
 
@@ -114,9 +115,12 @@ class MxChecker:
         if task is None:
             task = asyncio.ensure_future(self._shared_or_resolved(domain))
             self._inflight[domain] = task
-            task.add_done_callback(lambda _done, key=domain: self._inflight.pop(key, None))
+            task.add_done_callback(partial(self._forget, domain))
         # shield: one caller giving up must not cancel the lookup the others wait for
         return await asyncio.shield(task)
+
+    def _forget(self, domain: str, _done: object) -> None:
+        self._inflight.pop(domain, None)
 
     async def _shared_or_resolved(self, domain: str) -> DomainVerdict:
         shared = await self._redis_get(domain)

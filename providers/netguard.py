@@ -179,7 +179,7 @@ class NetGuard:
                 )
             except (socket.gaierror, TimeoutError) as exc:
                 raise FetchRefused(f"{host} does not resolve ({exc or 'timeout'})") from None
-            found = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+            found = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
         else:
             found = set()
             for rdtype in ("A", "AAAA"):

@@ -97,7 +97,7 @@ def _field(loading: dict[str, Any] | None) -> dict[str, Any] | None:
         percentile = (metrics.get(name) or {}).get("percentile")
         if isinstance(percentile, (int, float)):
             field[key] = percentile / divisor
-    if not field:
+    if not field or loading is None:
         return None
     field["overall_category"] = loading.get("overall_category")
     field["origin_fallback"] = bool(loading.get("origin_fallback"))

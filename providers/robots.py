@@ -68,7 +68,9 @@ class SharedRobots:
     async def get(self, origin: str) -> RobotsVerdict | None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                blob, ttl_ms = await pipe.get(self.key(origin)).pttl(self.key(origin)).execute()
+                pipe.get(self.key(origin))
+                pipe.pttl(self.key(origin))
+                blob, ttl_ms = await pipe.execute()
             if blob is None or ttl_ms <= 0:
                 return None
             return RobotsVerdict.from_json(blob, time.monotonic() + ttl_ms / 1000)

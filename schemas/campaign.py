@@ -45,7 +45,7 @@ class CampaignError(ValueError):
     """Every problem of a campaign file, one `FILE:LINE: problem` per line."""
 
 
-def _line_of(node: yaml.Node, loc: tuple) -> int:
+def _line_of(node: yaml.Node, loc: tuple[int | str, ...]) -> int:
     """The 1-based line of the YAML node at pydantic location `loc` (the closest existing parent)."""
     for part in loc:
         if isinstance(node, yaml.MappingNode):

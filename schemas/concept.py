@@ -10,7 +10,7 @@ so strict mode never rejects the schema itself.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -165,6 +165,6 @@ def problems_for(lead: Lead) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def concept_json_schema() -> dict:
+def concept_json_schema() -> dict[str, Any]:
     """The JSON schema sent to the LLM as the response format."""
     return Concept.model_json_schema()

@@ -42,6 +42,15 @@ async def create_schema(dsn: str, schema: str) -> None:
         await conn.close()
 
 
+async def drop_schema(dsn: str, schema: str) -> None:
+    """Drop `schema` and everything in it (the end of a benchmark's or a test's own schema)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
 def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("*.sql"))
 

@@ -26,7 +26,7 @@ class ReviewQueue:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def add(self, items: list[dict]) -> int:
+    async def add(self, items: list[dict[str, Any]]) -> int:
         """Queue gray pairs (`GrayPair.as_review_item` dicts); returns how many were new."""
         if not items:
             return 0
@@ -41,26 +41,26 @@ class ReviewQueue:
             )
         return len(added)
 
-    async def list(self, limit: int = 50, status: str = "pending") -> list[dict]:
+    async def list(self, limit: int = 50, status: str = "pending") -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} FROM dedupe_review WHERE status = $1 ORDER BY created_at, id LIMIT $2", status, limit)
         return [_row(r) for r in rows]
 
-    async def _decide(self, item_id: int, status: str) -> dict | None:
+    async def _decide(self, item_id: int, status: str) -> dict[str, Any] | None:
         row = await self.pool.fetchrow(
             f"""UPDATE dedupe_review SET status = $2, decided_at = now()
                 WHERE id = $1 AND status = 'pending' RETURNING {_COLUMNS}""", item_id, status)
         return _row(row) if row else None
 
-    async def accept(self, item_id: int) -> dict | None:
+    async def accept(self, item_id: int) -> dict[str, Any] | None:
         """Mark the pair as one business; returns the item (None if unknown or already decided)."""
         return await self._decide(item_id, "accepted")
 
-    async def reject(self, item_id: int) -> dict | None:
+    async def reject(self, item_id: int) -> dict[str, Any] | None:
         return await self._decide(item_id, "rejected")
 
 
-async def save_merges(pool: asyncpg.Pool, audit: list[dict]) -> None:
+async def save_merges(pool: asyncpg.Pool, audit: list[dict[str, Any]]) -> None:
     """Persist `Resolution.audit` entries to ``dedupe_merges``."""
     if not audit:
         return
@@ -79,6 +79,6 @@ class DedupeLog:
         self.pool = pool
         self.queue = ReviewQueue(pool)
 
-    async def write(self, audit: list[dict], review: list[dict]) -> None:
+    async def write(self, audit: list[dict[str, Any]], review: list[dict[str, Any]]) -> None:
         await save_merges(self.pool, audit)
         await self.queue.add(review)

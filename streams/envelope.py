@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 H_LEAD_ID = "lead-id"
 H_TRACE_ID = "trace-id"
@@ -52,7 +53,7 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_event(cls, event) -> "Envelope":
+    def from_event(cls, event: Any) -> Envelope:
         """Build from a Faust event (value is raw bytes)."""
         message = event.message
         raw_headers = message.headers or []

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import MutableMapping
-from typing import Any
-
+from typing import Any, cast
 
 from config import Settings
 from providers.guards import ProviderGuards
@@ -14,6 +13,7 @@ from providers.llm import Verdict
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.judge import Ask, OllamaJudge
 from stages.dedupe.stage import DedupeStage, ReviewDecisionStage
+from stages.dedupe.state import KeyValueStore
 from storage.dedupe_review import DedupeLog
 from storage.provider_calls import ProviderCalls
 from storage.db import Pool
@@ -38,7 +38,7 @@ def build_judge(settings: Settings, guards: ProviderGuards | None) -> OllamaJudg
 
 def build_resolver(state: MutableMapping[str, Any]) -> EntityResolver:
     """One resolver over the dedupe-state table (`tables.dedupe_state`), shared by the stage and the review decisions."""
-    return EntityResolver(state)
+    return EntityResolver(cast(KeyValueStore, state))  # a Faust table is a mapping with .get(key, default)
 
 
 async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver) -> DedupeStage:

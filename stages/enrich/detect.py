@@ -115,7 +115,7 @@ def _strip_tags(names: Iterable[str]) -> list[tuple[str, int]]:
 
 def inline_scripts(html: str, limit: int = 200) -> list[str]:
     """Bodies of ``<script>`` elements without src, found in one linear pass."""
-    lower, out, pos = html.lower(), [], 0
+    lower, out, pos = html.lower(), list[str](), 0
     while len(out) < limit:
         start = lower.find("<script", pos)
         if start < 0:

@@ -63,7 +63,7 @@ class Waterfall:
     max_wait_s: float = 5.0
 
     async def run(self, providers: Sequence[tuple[str, Lookup]], check: Check) -> FieldResult:
-        result = FieldResult()
+        result: FieldResult[Any] = FieldResult()
         for name, lookup in providers:
             outcome, detail, value = await self._try(lookup, check)
             result.attempts.append(ProviderAttempt(field=self.field, provider=name, outcome=outcome, detail=detail))

@@ -15,7 +15,7 @@ from storage.db import Pool
 async def build_scrape(settings: Settings, pool: Pool) -> ScrapeStage:
     s = settings
     guards = ProviderGuards(s, ProviderCalls(pool))
-    adapters = {
+    adapters: dict[str, YelpSearch | GooglePlacesSearch] = {
         "yelp": YelpSearch(s.yelp_base_url, s.yelp_api_key, s.http_timeout_s),
         "google": GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),
     }
