@@ -95,7 +95,7 @@ def scrape(
             jobs = load_campaign(campaign).jobs()
         except CampaignError as exc:
             console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     elif zip_code and vertical:
         jobs = [ScrapeJob(zip=zip_code, vertical=vertical, max_results=max_results)]
     else:
@@ -237,7 +237,7 @@ def dedupe(
         counts = dedupe_csv(input_csv, out, judge=judge)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"wrote {out}: {counts}")
 
 
@@ -269,7 +269,7 @@ def score(
             print(f"{lead_id}\n{format_explanation(result)}\n")
     except (RulesError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _with_review_queue(action):

@@ -275,7 +275,7 @@ def _crux(m: SiteMeasure, url: str) -> dict:
         shares = {"FAST": (0.8, 0.15, 0.05), "AVERAGE": (0.55, 0.3, 0.15), "SLOW": (0.3, 0.3, 0.4)}[category]
         bounds = [(0, good * scale), (good * scale, poor * scale), (poor * scale, None)]
         metrics[name] = {
-            "percentile": int(round(value * scale)), "category": category,
+            "percentile": round(value * scale), "category": category,
             "distributions": [{"min": int(lo), **({"max": int(hi)} if hi is not None else {}), "proportion": share}
                               for (lo, hi), share in zip(bounds, shares)],
         }

@@ -96,8 +96,8 @@ def validate_mail(body: Any) -> list[tuple[str, str | None]]:
                 recipients += 1
                 if email in seen:
                     errors.append(("Each email address in the personalization block should be unique between to, cc, "
-                                   "and bcc. We found the first duplicate instance of [%s] in the "
-                                   "personalizations.%d.%s field." % (email, i, kind), f"{field}.{kind}"))
+                                   f"and bcc. We found the first duplicate instance of [{email}] in the "
+                                   f"personalizations.{i}.{kind} field.", f"{field}.{kind}"))
                 seen.add(email or f"#{j}")
         if not (isinstance(p.get("subject"), str) and p["subject"]):
             all_have_subject = False

@@ -20,7 +20,7 @@ def format_explanation(score: Score, rules: RuleSet | None = None) -> str:
              f"  {'base':>10}  {_num(score.base)}"]
     for hit in score.rules:
         note = rules.describe(hit.rule) if rules else None
-        lines.append(f"  {'%+g' % hit.delta:>10}  {hit.rule}" + (f"  — {note}" if note else ""))
+        lines.append(f"  {format(hit.delta, '+g'):>10}  {hit.rule}" + (f"  — {note}" if note else ""))
     for hit in score.multipliers:
         note = rules.describe(hit.multiplier) if rules else None
         lines.append(f"  {'×' + _num(hit.factor):>10}  {hit.multiplier}" + (f"  — {note}" if note else ""))
