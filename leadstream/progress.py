@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from storage.db import Pool
 from storage.lead_queries import LeadQueries
 from streams.admin import bootstrap_servers
 from streams.topology import TOPOLOGY
-from storage.db import Pool
 
 
 @dataclass
@@ -78,7 +78,7 @@ class LagReader:
             for p in self.consumer.partitions_for_topic(topic) or ():
                 partitions.append(TopicPartition(topic, p))
         if not partitions:
-            await self.consumer._client.force_metadata_update()  # noqa: SLF001 - new topics appear late
+            await self.consumer._client.force_metadata_update()
             for topic in topics:
                 for p in self.consumer.partitions_for_topic(topic) or ():
                     partitions.append(TopicPartition(topic, p))

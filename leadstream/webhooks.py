@@ -19,8 +19,8 @@ from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
 from stages.email.delivery import read_unsubscribe_token
 from stages.email.events import EventStore, ReplayedRequest, parse_events
-from storage.outbox import Outbox
 from storage.db import Pool
+from storage.outbox import Outbox
 
 PoolProvider = Callable[[], Awaitable[Pool]]
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faker import Faker  # noqa: E402
+from faker import Faker
 
-from stages.dedupe.engine import EntityResolver  # noqa: E402
-from stages.dedupe.record import DedupeInput  # noqa: E402
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.record import DedupeInput
 
 WORDS = ["acme", "summit", "harbor", "maple", "golden", "river", "pioneer", "cedar", "atlas", "beacon", "crown",
          "delta", "eagle", "falcon", "granite", "horizon", "liberty", "metro", "north", "orchard", "prairie", "quest"]

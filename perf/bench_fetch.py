@@ -33,12 +33,12 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from providers.browser import PageRenderer, RenderResult  # noqa: E402
-from providers.chromium import close_shared_browser  # noqa: E402
-from providers.web import SiteError, WebFetcher  # noqa: E402
-from simulator.websites import site_profile  # noqa: E402
-from providers.netguard import FetchRefused  # noqa: E402
-from stages.enrich.detect import TechDetector  # noqa: E402
+from providers.browser import PageRenderer, RenderResult
+from providers.chromium import close_shared_browser
+from providers.netguard import FetchRefused
+from providers.web import SiteError, WebFetcher
+from simulator.websites import site_profile
+from stages.enrich.detect import TechDetector
 
 WELL_BEHAVED = {"wordpress_legacy", "wordpress_modern", "wix", "squarespace", "shopify", "godaddy",
                 "static_bootstrap", "nextjs", "joomla", "weebly",

@@ -23,13 +23,13 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts  # noqa: E402
-from schemas.lead import Enrichment, Lead, Performance, Tech  # noqa: E402
-from simulator.app import make_app  # noqa: E402
-from simulator.core import SimConfig, Simulator  # noqa: E402
-from stages.mockup.maker import MockupMaker  # noqa: E402
-from providers.html_render import ChromiumRenderer  # noqa: E402
-from storage.blobs import LocalBlobStore  # noqa: E402
+from providers.html_render import ChromiumRenderer
+from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
+from schemas.lead import Enrichment, Lead, Performance, Tech
+from simulator.app import make_app
+from simulator.core import SimConfig, Simulator
+from stages.mockup.maker import MockupMaker
+from storage.blobs import LocalBlobStore
 
 try:
     import psutil

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from schemas.lead import Contact, Enrichment, Lead, Performance, Tech  # noqa: E402
-from stages.score.rules import load_rules  # noqa: E402
-from stages.score.scorer import Scorer  # noqa: E402
+from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
+from stages.score.rules import load_rules
+from stages.score.scorer import Scorer
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "leadstream" / "defaults" / "rules.yaml"
 VERTICALS = ["hvac", "plumber", "vet", "dentist", "bank", "restaurant", "roofer", None]

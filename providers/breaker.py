@@ -16,7 +16,8 @@ from __future__ import annotations
 import enum
 import time
 from collections import deque
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from providers.http import PermanentProviderError, TransientProviderError
 

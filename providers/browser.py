@@ -73,20 +73,21 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from providers.browser_scripts import READ_SCRIPT, VITALS_SCRIPT
 from providers.chromium import DEFAULT_EXECUTABLE, acquire_browser, discard_browser, release_browser, shared_browser
 from providers.http import USER_AGENT, TransientProviderError, make_client
-from providers.browser_scripts import READ_SCRIPT, VITALS_SCRIPT
-from providers.web import REDIRECT_STATUSES, SiteError, raise_for_site_429, read_capped, site_request_errors
 from providers.netguard import FetchRefused, NetGuard
+from providers.web import REDIRECT_STATUSES, SiteError, raise_for_site_429, read_capped, site_request_errors
 
 log = logging.getLogger(__name__)
 

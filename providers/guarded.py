@@ -14,7 +14,8 @@ Failed calls are not written to the ledger: providers bill answered requests.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from providers.breaker import CircuitBreaker
 from providers.cache import ResponseCache

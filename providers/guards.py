@@ -8,7 +8,8 @@ providers the same way (`providers.guarded` says in which order).
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from config import Settings
 from providers.breaker import CircuitBreaker

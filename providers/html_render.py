@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Sequence
 
 from playwright.async_api import Browser, Page, Route
 from playwright.async_api import Error as PlaywrightError
@@ -56,7 +56,7 @@ class ChromiumRenderer:
         self.blocked_urls: list[str] = []  # requests a page tried to make (all aborted)
         self._idle: dict[tuple[int, int, bool], list[Page]] = {}
 
-    async def start(self) -> "ChromiumRenderer":
+    async def start(self) -> ChromiumRenderer:
         if not self._started:
             self._browser = await acquire_browser(self.executable_path, self.args)
             self._started = True
@@ -75,7 +75,7 @@ class ChromiumRenderer:
             self._browser = None
             await release_browser()
 
-    async def __aenter__(self) -> "ChromiumRenderer":
+    async def __aenter__(self) -> ChromiumRenderer:
         return await self.start()
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -9,8 +9,8 @@ there is exactly one retry policy (and one place that counts attempts).
 from __future__ import annotations
 
 import email.utils
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 import time
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 

@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from providers.http import PermanentProviderError
@@ -69,7 +69,7 @@ class CostLedger:
         (up to `max_buffer`) and go out with the next successful flush."""
         if not self._buffer:
             self._oldest_at = time.monotonic()
-        self._buffer.append(_Row(datetime.now(timezone.utc), provider, operation, float(cost_usd), hit, lead_id))
+        self._buffer.append(_Row(datetime.now(UTC), provider, operation, float(cost_usd), hit, lead_id))
         self.recorded_usd[provider] += float(cost_usd)
         if len(self._buffer) > self.max_buffer:
             dropped = self._buffer[: len(self._buffer) - self.max_buffer]

@@ -19,9 +19,9 @@ or the system configuration.
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 import dns.exception
 import dns.name

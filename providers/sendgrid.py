@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
-    Attachment, Category, ContentId, CustomArg, Disposition, FileContent, FileName, FileType, Header, Mail,
+    Attachment,
+    Category,
+    ContentId,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    Header,
+    Mail,
 )
 
 from providers.http import PermanentProviderError, TransientProviderError
@@ -86,7 +95,7 @@ class SendGridMailer:
             if status == 429 or status >= 500:
                 raise TransientProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
             raise PermanentProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             raise SendOutcomeUnknown(PROVIDER, "timed out waiting for the response") from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (socket.timeout, TimeoutError)):

@@ -44,9 +44,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -54,8 +54,8 @@ from protego import Protego
 
 from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
 from providers.limits import SharedRateLimiter
-from providers.robots import REDIS_ERRORS, RobotsVerdict, SharedRobots
 from providers.netguard import FetchRefused, NetGuard
+from providers.robots import REDIS_ERRORS, RobotsVerdict, SharedRobots
 
 log = logging.getLogger(__name__)
 

@@ -113,7 +113,7 @@ class Concept(_Strict):
     _provider: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _has_sections(self) -> "Concept":
+    def _has_sections(self) -> Concept:
         if not self.sections:
             raise ValueError("a concept needs at least one section")
         return self
@@ -122,7 +122,7 @@ class Concept(_Strict):
     def provider(self) -> str | None:
         return self._provider
 
-    def with_provider(self, name: str) -> "Concept":
+    def with_provider(self, name: str) -> Concept:
         self._provider = name
         return self
 

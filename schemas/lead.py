@@ -91,7 +91,7 @@ class RawLead(BaseModel):
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
-    def _locatable(self) -> "RawLead":
+    def _locatable(self) -> RawLead:
         if self.schema_version > SCHEMA_VERSION:
             raise ValueError(f"schema_version {self.schema_version} is newer than this reader ({SCHEMA_VERSION})")
         if not (self.zip or (self.city and self.state) or self.phone):
@@ -235,13 +235,13 @@ class Lead(_Model):
     email_outcome: EmailOutcome | None = None
 
     @model_validator(mode="after")
-    def _version(self) -> "Lead":
+    def _version(self) -> Lead:
         if self.schema_version > SCHEMA_VERSION:
             raise ValueError(f"schema_version {self.schema_version} is newer than this reader ({SCHEMA_VERSION})")
         return self
 
     @classmethod
-    def from_raw(cls, raw: RawLead) -> "Lead":
+    def from_raw(cls, raw: RawLead) -> Lead:
         from schemas.geo import geo_key
 
         data = raw.model_dump(exclude={"lead_id", "schema_version"})

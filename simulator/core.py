@@ -13,8 +13,9 @@ import math
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -102,7 +103,7 @@ class Simulator:
         self.max_inflight.clear()
         self._request_no.clear()
 
-    def track(self, key: str) -> "_Inflight":
+    def track(self, key: str) -> _Inflight:
         """Context manager counting concurrent requests per key (e.g. per website domain)."""
         return _Inflight(self, key)
 

@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -112,7 +112,7 @@ async def _ollama_chat(request: web.Request, *, sim: Simulator) -> web.StreamRes
     sim.record("llm", family="ollama", model=model, purpose=purpose, garbage=garbage)
     final = {
         "model": model,
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
         "message": {"role": "assistant", "content": content},
         "done": True,
         "done_reason": "stop",

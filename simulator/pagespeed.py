@@ -22,7 +22,7 @@ import random
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from urllib.parse import urlsplit
 
@@ -288,7 +288,7 @@ def _crux(m: SiteMeasure, url: str) -> dict:
 def result_json(url: str, strategy: str, m: SiteMeasure) -> dict:
     """The runPagespeed response body for a page Lighthouse could load."""
     refs = [{"id": audit_id, "weight": weight * 100, "group": "metrics"} for audit_id, weight in WEIGHTS.items()]
-    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return {
         "captchaResult": "CAPTCHA_NOT_NEEDED",
         "kind": "pagespeedonline#result",

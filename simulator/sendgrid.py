@@ -15,9 +15,10 @@ import re
 import secrets
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Iterator
+from typing import Any
 
 from aiohttp import web
 
@@ -259,7 +260,7 @@ def deliveries(sim: Simulator) -> Iterator[dict]:
                     "status": "delivered",
                     "opens_count": 0,
                     "clicks_count": 0,
-                    "last_event_time": datetime.fromtimestamp(record["at"], timezone.utc).isoformat(),
+                    "last_event_time": datetime.fromtimestamp(record["at"], UTC).isoformat(),
                     "unique_args": args,
                 }
 

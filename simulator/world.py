@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from simulator.world_places import GENERIC_STREETS, KNOWN_ZIPS, Place, UnknownLocation, place_for_zip
 from simulator.world_verticals import CHAINS, VerticalSpec, vertical_spec
 
-__all__ = ["Business", "World", "world_for", "UnknownLocation", "Place", "VerticalSpec"]
+__all__ = ["Business", "Place", "UnknownLocation", "VerticalSpec", "World", "world_for"]
 
 _ADJECTIVES = (
     "Precision", "Reliable", "Premier", "All Seasons", "Summit", "Evergreen", "Blue Sky", "Golden",
@@ -116,7 +116,7 @@ class World:
 
     @staticmethod
     @functools.lru_cache(maxsize=8)
-    def for_seed(seed: int) -> "World":
+    def for_seed(seed: int) -> World:
         return World(seed)
 
     def rng(self, *parts: object) -> random.Random:

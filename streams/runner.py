@@ -33,8 +33,8 @@ import logging
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson

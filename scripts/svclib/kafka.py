@@ -17,8 +17,22 @@ import time
 import uuid
 from pathlib import Path
 
-from .common import (HOST, KAFKA_CONTROLLER_PORT, KAFKA_PORT, REPO, STATE, ServiceError, pid_alive,
-                     pid_matches, port_open, read_pid, rss_mb, run, stop_pid, tail)
+from .common import (
+    HOST,
+    KAFKA_CONTROLLER_PORT,
+    KAFKA_PORT,
+    REPO,
+    STATE,
+    ServiceError,
+    pid_alive,
+    pid_matches,
+    port_open,
+    read_pid,
+    rss_mb,
+    run,
+    stop_pid,
+    tail,
+)
 
 POM = REPO / "scripts" / "kafka" / "pom.xml"
 HOME = STATE / "kafka"

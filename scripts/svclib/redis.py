@@ -6,8 +6,7 @@ import shutil
 import socket
 import time
 
-from .common import (HOST, REDIS_PORT, STATE, ServiceError, pid_matches, port_open, read_pid, rss_mb, run,
-                     stop_pid, tail)
+from .common import HOST, REDIS_PORT, STATE, ServiceError, pid_matches, port_open, read_pid, rss_mb, run, stop_pid, tail
 
 HOME = STATE / "redis"
 PIDFILE = HOME / "redis.pid"

@@ -14,9 +14,9 @@ from stages.dedupe.engine import EntityResolver
 from stages.dedupe.judge import Ask, OllamaJudge
 from stages.dedupe.stage import DedupeStage, ReviewDecisionStage
 from stages.dedupe.state import KeyValueStore
+from storage.db import Pool
 from storage.dedupe_review import DedupeLog
 from storage.provider_calls import ProviderCalls
-from storage.db import Pool
 
 JUDGE_PROVIDER = "ollama"  # its guards: LEADSTREAM_PROVIDERS__OLLAMA__* (rate, cache_ttl_s, cost_usd, budget)
 

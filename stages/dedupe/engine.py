@@ -181,7 +181,7 @@ class EntityResolver:
         return Resolution(lead_id, decision, root, first if decision == "duplicate" else None, done["p"], done["m"])
 
     # -- the async gray-zone step ---------------------------------------------------
-    async def resolve_with_judge(self, record: DedupeInput, judge: "OllamaJudge | None",
+    async def resolve_with_judge(self, record: DedupeInput, judge: OllamaJudge | None,
                                  review_items_out: list[dict]) -> Resolution:
         """Resolve; ask the LLM about gray pairs; unsure or unavailable → ``review_items_out``."""
         res = self.resolve(record)
@@ -189,7 +189,7 @@ class EntityResolver:
             return res
         return await self.judge_gray(res, judge, review_items_out)
 
-    async def judge_gray(self, res: Resolution, judge: "OllamaJudge | None", review_items_out: list[dict]) -> Resolution:
+    async def judge_gray(self, res: Resolution, judge: OllamaJudge | None, review_items_out: list[dict]) -> Resolution:
         pending = []
         for pair in res.gray_pairs:
             verdict = await judge.judge(pair.lead, pair.candidate) if judge else None

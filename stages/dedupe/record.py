@@ -9,8 +9,13 @@ from typing import TYPE_CHECKING, Any
 from schemas.geo import geo_key as make_geo_key
 from stages.dedupe.address import Address, parse_address
 from stages.dedupe.normalize import (
-    normalize_category, normalize_city, normalize_domain, normalize_email, normalize_name,
-    normalize_phone, normalize_zip,
+    normalize_category,
+    normalize_city,
+    normalize_domain,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_zip,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +55,7 @@ class DedupeInput:
             self.geo_key = make_geo_key(zip5 or None, state, self.phone)
 
     @classmethod
-    def from_lead(cls, lead: "Lead") -> "DedupeInput":
+    def from_lead(cls, lead: Lead) -> DedupeInput:
         return cls(
             lead_id=lead.lead_id, name=lead.name, source=lead.source, street=lead.street, city=lead.city,
             state=lead.state, zip=lead.zip, phone=lead.phone, website=lead.website, email=lead.email,
@@ -58,7 +63,7 @@ class DedupeInput:
         )
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], source: str = "csv") -> "DedupeInput":
+    def from_row(cls, row: Mapping[str, Any], source: str = "csv") -> DedupeInput:
         """A CSV row: any column but ``id`` may be absent or empty; ``address`` is the street line."""
         values = {f: _text(row.get(f)) for f in FIELDS if f != "street"}
         values["street"] = _text(row.get("address")) or _text(row.get("street"))
@@ -84,7 +89,7 @@ class Profile:
     geo: str = ""
 
     @classmethod
-    def of(cls, record: DedupeInput) -> "Profile":
+    def of(cls, record: DedupeInput) -> Profile:
         email, email_domain = normalize_email(record.email)
         domains = {d for d in (normalize_domain(record.website), email_domain) if d}
         return cls(
@@ -100,7 +105,7 @@ class Profile:
                 a.postdir, a.unit, self.city, self.zip, self.state, self.category, self.geo]
 
     @classmethod
-    def from_list(cls, data: list) -> "Profile":
+    def from_list(cls, data: list) -> Profile:
         (name, phone, domains, email, number, predir, street, street_type, postdir, unit, city, zip_code, state,
          category, geo) = data
         return cls(name, phone, tuple(domains), email, Address(number, predir, street, street_type, postdir, unit),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-
 from config import Settings
 from providers.sendgrid import SendGridMailer
 from stages.email.delivery import Composer, EmailDelivery
 from stages.email.guards import SendGuards
 from stages.email.stage import EmailStage
-from storage.outbox import Outbox
 from storage.db import Pool
+from storage.outbox import Outbox
 
 
 def build_send_guards(settings: Settings, pool: Pool) -> SendGuards | None:

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from schemas.email_event import SendGridEvent
-from storage.email_events import EmailEvents, ReplayedRequest
 from storage.db import Pool
+from storage.email_events import EmailEvents, ReplayedRequest
 
 __all__ = ["EventStore", "RecordResult", "ReplayedRequest", "SendGridEvent", "parse_events", "suppression_for"]
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
+from storage.db import Pool
 from storage.email_events import EmailEvents
 from storage.outbox import Outbox
-from storage.db import Pool
 
 PAUSE_RECHECK_S = 300.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from schemas import Lead
-from stages.email.delivery import Composer, EmailDelivery
+from stages.email.delivery import EmailDelivery
 from streams.envelope import Envelope
 from streams.stage import Output, Stage
 

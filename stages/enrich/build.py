@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 
-
 from config import Settings
 from providers.browser import PageRenderer
 from providers.emailfinder import FoundEmail, HunterClient
@@ -21,9 +20,9 @@ from stages.enrich.enricher import Enricher
 from stages.enrich.sources import EnrichSources
 from stages.enrich.stage import Closer, EnrichStage
 from storage.blobs import LocalBlobStore
+from storage.db import Pool
 from storage.outbox import Outbox
 from storage.provider_calls import ProviderCalls
-from storage.db import Pool
 
 
 async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[Enricher, list[Closer]]:

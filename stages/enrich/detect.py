@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from schemas.lead import Tech
 
@@ -46,7 +47,7 @@ class Pattern:
     confidence: int = 100
 
     @classmethod
-    def parse(cls, text: str) -> "Pattern":
+    def parse(cls, text: str) -> Pattern:
         source, *tags = str(text).split("\\;")
         if _NESTED_QUANTIFIER.search(source):
             raise ValueError(f"pattern {source!r} has nested quantifiers (catastrophic backtracking risk)")
@@ -154,7 +155,7 @@ class TechDetector:
         return sorted({path for tech in self.technologies.values() for path in tech.patterns.get("js", {})})
 
     @classmethod
-    def from_file(cls, path: str | Path = DEFAULT_FILE, **kwargs: Any) -> "TechDetector":
+    def from_file(cls, path: str | Path = DEFAULT_FILE, **kwargs: Any) -> TechDetector:
         """Load one fingerprint file, or every ``*.json`` in a directory (``categories.json`` names categories)."""
         path = Path(path)
         files = sorted(path.glob("*.json")) if path.is_dir() else [path]

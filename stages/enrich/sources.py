@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from providers.breaker import ProviderUnavailable
 from providers.http import PermanentProviderError, TransientProviderError
+from providers.netguard import FetchRefused
 from providers.web import FetchResult, SiteError, domain_key
 from schemas.lead import Contact, Lead, Performance
 from stages.enrich.contacts import merge_contacts
-from providers.netguard import FetchRefused
 from stages.enrich.waterfall import Lookup, ProviderSkipped
 
 if TYPE_CHECKING:
@@ -63,8 +64,8 @@ class SiteVisit:
     contact_pages: Callable[[], Awaitable[list[Contact]]]
     check_robots: Callable[[str], Awaitable[None]]
     home_contacts: list[Contact] = field(default_factory=list)
-    _render: "_SharedCall | None" = None
-    _audit: "_SharedCall | None" = None
+    _render: _SharedCall | None = None
+    _audit: _SharedCall | None = None
 
     @property
     def url(self) -> str:

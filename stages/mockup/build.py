@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from config import Settings
 from providers.html_render import ChromiumRenderer
 from providers.llm import ConceptProvider, FallbackConcepts, OllamaConcepts, OpenAIConcepts

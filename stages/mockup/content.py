@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined

@@ -15,16 +15,16 @@ import asyncio
 import logging
 from urllib.parse import quote
 
+from providers.html_render import DESKTOP, MOBILE, ChromiumRenderer
 from providers.http import ProviderError
 from providers.llm import ConceptProvider
 from schemas.concept import Concept, problems_for
 from schemas.lead import Lead, MockupRef
 from stages.mockup.content import render_html, template_concept
 from stages.mockup.quality import Quality, score_concept
-from providers.html_render import DESKTOP, MOBILE, ChromiumRenderer
 from storage.blobs import BlobStore
 
-__all__ = ["MockupMaker", "render_html", "template_concept", "score_concept", "blob_keys"]
+__all__ = ["MockupMaker", "blob_keys", "render_html", "score_concept", "template_concept"]
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ score 0: such output is not trusted even once cleaned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from schemas.concept import Concept
 from stages.mockup.content import concept_texts, has_active_content, plain_text

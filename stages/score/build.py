@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-
 from config import Settings
 from stages.score.rules import RuleSet, RulesSource, load_rules
 from stages.score.scorer import Scorer

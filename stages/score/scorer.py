@@ -10,8 +10,9 @@ histograms see the whole population.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -23,7 +24,7 @@ MODERN_SITE = "modern_site"
 NO_CONTACT = "no_contact"
 HISTOGRAM_BUCKET = 10  # width of a score-histogram bucket
 
-__all__ = ["MODERN_SITE", "NO_CONTACT", "BELOW_THRESHOLD", "Scorer", "counter_keys", "score_jsonl", "format_explanation"]
+__all__ = ["BELOW_THRESHOLD", "MODERN_SITE", "NO_CONTACT", "Scorer", "counter_keys", "format_explanation", "score_jsonl"]
 
 
 class RulesProvider(Protocol):

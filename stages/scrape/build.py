@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 from config import Settings
 from providers.guards import ProviderGuards
 from providers.search import GooglePlacesSearch, YelpSearch
 from schemas import RawLead
 from stages.scrape.stage import GuardedSearch, ScrapeStage, Searcher
-from storage.provider_calls import ProviderCalls
 from storage.db import Pool
+from storage.provider_calls import ProviderCalls
 
 
 async def build_scrape(settings: Settings, pool: Pool) -> ScrapeStage:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 
-from stages.dedupe.stage import ReviewDecisionStage
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.record import DedupeInput
+from stages.dedupe.stage import ReviewDecisionStage
 from streams.envelope import Envelope
 
 

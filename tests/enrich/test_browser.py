@@ -13,11 +13,11 @@ from aiohttp import web
 
 from providers.browser import MOBILE_VIEWPORT, PageRenderer
 from providers.chromium import HOST
+from providers.netguard import FetchRefused, NetGuard
 from providers.web import SiteError, WebFetcher
 from simulator.websites import domain_for_profile, site_profile, site_spec
 from simulator.websites_js import INTERNAL_TARGETS, REDIRECTED_TARGET
 from stages.enrich.contacts import find_emails
-from providers.netguard import FetchRefused, NetGuard
 from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
 

@@ -8,9 +8,9 @@ from providers.http import TransientProviderError
 from providers.web import WebFetcher
 from schemas.lead import Lead
 from simulator.websites import site_spec
+from stages.enrich.detect import TechDetector
 from stages.enrich.enricher import Enricher, website_url
 from stages.enrich.performance import ModernThresholds
-from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
 
 # Technologies each well-behaved look must show (names and versions from simulator/websites.py's signatures).

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from stages.enrich.build import build_enricher
 from config import Settings
 from schemas.lead import Lead
 from simulator.dns import mail_setup
 from simulator.hunter import known_emails
 from simulator.pagespeed import measure
 from simulator.websites import PROFILES, domain_for_profile, site_spec
+from stages.enrich.build import build_enricher
 
 WELL_BEHAVED = ("wordpress_legacy", "wordpress_modern", "wix", "static_bootstrap", "nextjs", "joomla")
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
+from config import parse_waterfall
 from providers.breaker import CircuitBreaker
 from providers.guarded import Guarded
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.ledger import ProviderPaused
-from config import parse_waterfall
 from stages.enrich.waterfall import ProviderSkipped, Waterfall
 
 

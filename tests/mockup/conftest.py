@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
 from providers.html_render import ChromiumRenderer
+from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -9,10 +9,10 @@ from urllib.parse import unquote, urlparse
 import pytest
 from aiohttp import web
 
+from providers.html_render import MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.concept import Concept, problems_for
 from stages.mockup.maker import MockupMaker, render_html, template_concept
-from providers.html_render import MOBILE_SCALE, ChromiumRenderer
 from storage.blobs import LocalBlobStore
 
 DANGEROUS = ("<script", "alert(", "onerror", "onmouseover", "evil.example", "javascript:", "<img", "<iframe", "url(")

@@ -18,8 +18,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
-from providers.limits import SharedRateLimiter  # noqa: E402
-from providers.search import YelpSearch  # noqa: E402
+from providers.limits import SharedRateLimiter
+from providers.search import YelpSearch
 
 
 async def main(base_url: str, redis_url: str, provider: str, rate: str, start: float, duration_s: float,

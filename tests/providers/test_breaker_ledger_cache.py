@@ -13,11 +13,11 @@ from providers.cache import ResponseCache
 from providers.guarded import Guarded
 from providers.http import TransientProviderError
 from providers.ledger import BudgetGuard, CostLedger, ProviderPaused
-from storage.provider_calls import ProviderCalls
 from providers.limits import SharedRateLimiter
 from providers.search import YelpSearch
 from schemas.lead import RawLead
 from simulator.world_places import KNOWN_ZIPS
+from storage.provider_calls import ProviderCalls
 
 pytestmark = pytest.mark.services
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from score_helpers import make_lead, matches, one_rule
 
 

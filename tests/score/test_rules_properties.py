@@ -7,8 +7,8 @@ from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from score_strategies import conditions, dump, leads, oracle, rule_docs
+
 from stages.score.rules import parse_rules, reproduce_value
 
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,8 +8,8 @@ import time
 
 import pytest
 import redis.asyncio as aioredis
-
 from score_helpers import dedent, make_lead
+
 from stages.score.rules import RulesError, RulesSource
 
 RULES = """

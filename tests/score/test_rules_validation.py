@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from score_helpers import dedent
+
 from stages.score.rules import RulesError, check_rules_file, load_rules, parse_rules
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "leadstream" / "defaults" / "rules.yaml"

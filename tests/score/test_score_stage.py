@@ -6,9 +6,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from score_helpers import make_lead, one_rule
 
 from schemas.lead import RawLead
-from score_helpers import make_lead, one_rule
 from stages.score.rules import RulesError, load_rules, reproduce_value
 from stages.score.scorer import Scorer, counter_keys, format_explanation, score_jsonl
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from stages.scrape.stage import ScrapeStage
 from providers.search import GooglePlacesSearch, YelpSearch
 from schemas import RawLead
 from stages.scrape.sources import merge_sources
+from stages.scrape.stage import ScrapeStage
 from streams.envelope import Envelope
 
 
@@ -45,9 +45,9 @@ def test_merge_keeps_the_best_field_from_each_source():
 async def test_a_spent_budget_defers_the_job_and_the_ledger_records_calls(fresh_sim, pool):
     import pytest
 
-    from stages.scrape.stage import GuardedSearch
     from providers.guarded import Guarded
     from providers.ledger import BudgetGuard, CostLedger
+    from stages.scrape.stage import GuardedSearch
     from storage.provider_calls import ProviderCalls
     from streams.stage import Deferred
 

@@ -10,7 +10,17 @@ import email.policy
 import httpx
 import pytest
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Attachment, ContentId, CustomArg, Disposition, FileContent, FileName, FileType, Header, Mail
+from sendgrid.helpers.mail import (
+    Attachment,
+    ContentId,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    Header,
+    Mail,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 AUTH = {"Authorization": "Bearer SG.test"}

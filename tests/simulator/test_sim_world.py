@@ -41,7 +41,7 @@ def test_businesses_are_placed_where_their_zip_is(zip_code, city, state, area_co
 def test_world_shape_websites_sources_and_unique_domains():
     world = World(7)
     everyone = [b for z in KNOWN_ZIPS for v in ("hvac", "plumber", "vet") for b in world.businesses(z, v)]
-    share = lambda pred: sum(map(pred, everyone)) / len(everyone)  # noqa: E731
+    share = lambda pred: sum(map(pred, everyone)) / len(everyone)
     assert 0.05 < share(lambda b: b.website is None) < 0.16
     assert 0.6 < share(lambda b: b.on_yelp and b.on_google) < 0.8
     assert share(lambda b: not (b.on_yelp or b.on_google)) == 0

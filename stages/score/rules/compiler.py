@@ -11,7 +11,17 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from stages.score.rules.conditions import ConditionCompiler
 from stages.score.rules.engine import RuleSet
 from stages.score.rules.fields import make_extractor
-from stages.score.rules.loader import Issues, check_keys, compose, did_you_mean, is_number, kind_name, line_of, mapping_items, scalar
+from stages.score.rules.loader import (
+    Issues,
+    check_keys,
+    compose,
+    did_you_mean,
+    is_number,
+    kind_name,
+    line_of,
+    mapping_items,
+    scalar,
+)
 from stages.score.rules.model import Rule, RuleIssue, RulesError, ScoreSettings, Tier
 
 LIMIT = 1_000_000  # |base|, |min|, |max|, |delta| bound: keeps arithmetic far from overflow

@@ -12,7 +12,8 @@ plain Python closures over a dict of facts: no parsing, no lookups by name.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 

@@ -12,8 +12,9 @@ value exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from schemas.lead import Lead, Score
 from stages.score.rules.model import Rule, ScoreSettings
@@ -69,7 +70,7 @@ class RuleSet:
             "multipliers": [{"multiplier": m.name, "factor": m.amount} for m in factors],
         })
 
-    def current(self) -> "RuleSet":
+    def current(self) -> RuleSet:
         """A fixed rule set is its own rules provider (see `stages.score.ScoreStage`)."""
         return self
 

@@ -9,8 +9,9 @@ Text is compared without regard to case, so facts are stored casefolded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from packaging.version import Version
 
