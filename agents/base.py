@@ -65,8 +65,12 @@ class WorkerRuntime:
         if name not in self._topics:
             self._topics[name] = self.app.topic(
                 self.settings.topic_prefix + name,
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-                partitions=self.settings.partitions, replicas=self.settings.replication_factor,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=self.settings.partitions,
+                replicas=self.settings.replication_factor,
             )
         return self._topics[name]
 
@@ -85,9 +89,13 @@ class WorkerRuntime:
         self._stages.append(stage)
         s = self.settings
         return StageRunner(
-            stage, LeadRecords(await self.pool()), self.send,
+            stage,
+            LeadRecords(await self.pool()),
+            self.send,
             retry=RetryPolicy(max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s),
-            concurrency=s.concurrency, event_scope=event_scope, sinks=topics.sinks,
+            concurrency=s.concurrency,
+            event_scope=event_scope,
+            sinks=topics.sinks,
         )
 
     def stage_agent(self, topics: StageTopics, build: StageBuilder, name: str | None = None) -> None:

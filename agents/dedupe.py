@@ -17,5 +17,6 @@ if TYPE_CHECKING:
 def register(runtime: WorkerRuntime) -> None:
     resolver = build_resolver(dedupe_state(runtime.app, runtime.settings.partitions))
     runtime.stage_agent(TOPOLOGY["dedupe"], lambda pool: build_dedupe(runtime.settings, pool, resolver))
-    runtime.stage_agent(DEDUPE_DECISIONS_INPUT, lambda pool: build_review_decisions(pool, resolver),
-                        name="dedupe-decisions")
+    runtime.stage_agent(
+        DEDUPE_DECISIONS_INPUT, lambda pool: build_review_decisions(pool, resolver), name="dedupe-decisions"
+    )

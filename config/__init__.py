@@ -16,6 +16,16 @@ from config.settings import (
 )
 
 __all__ = [
-    "DEFAULT_PROVIDERS", "VERSION", "WATERFALL_PROVIDERS", "EmailSettings", "ProviderConfig", "Settings", "SettingsError",
-    "describe_errors", "env_var", "get_settings", "load_settings", "parse_waterfall",
+    "DEFAULT_PROVIDERS",
+    "VERSION",
+    "WATERFALL_PROVIDERS",
+    "EmailSettings",
+    "ProviderConfig",
+    "Settings",
+    "SettingsError",
+    "describe_errors",
+    "env_var",
+    "get_settings",
+    "load_settings",
+    "parse_waterfall",
 ]

@@ -129,16 +129,22 @@ class EmailSettings(BaseModel):
 
     from_email: str = Field("hello@leadstream.example", description="Sender address.")
     from_name: str = Field("leadstream", description="Sender display name.")
-    campaign_step: str = Field("intro", description="Campaign step; with the lead id it forms the email idempotency key.")
+    campaign_step: str = Field(
+        "intro", description="Campaign step; with the lead id it forms the email idempotency key."
+    )
     postal_address: str = Field(
         "leadstream, 100 Main St, Springfield, IL 62701", description="CAN-SPAM postal address in every footer."
     )
-    unsubscribe_base_url: str = Field("https://leadstream.example/u", description="Base of one-click unsubscribe links.")
+    unsubscribe_base_url: str = Field(
+        "https://leadstream.example/u", description="Base of one-click unsubscribe links."
+    )
     unsubscribe_secret: str = Field("change-me", description="HMAC key for unsubscribe tokens.")
     webhook_public_key: str = Field(
         "", description="SendGrid Event Webhook verification key (base64 DER); empty: webhook not mounted."
     )
-    guards: bool = Field(False, description="Enforce the deliverability guards (caps, warm-up, send window, auto-pause).")
+    guards: bool = Field(
+        False, description="Enforce the deliverability guards (caps, warm-up, send window, auto-pause)."
+    )
     daily_cap: int = Field(2000, ge=0, description="Emails per day, all domains.")
     per_domain_cap: int = Field(200, ge=0, description="Emails per day to one recipient domain.")
     warmup: Annotated[list[int], NoDecode] = Field(
@@ -148,9 +154,15 @@ class EmailSettings(BaseModel):
     send_window: Annotated[tuple[time, time], NoDecode] = Field(
         (time(9), time(17)), description="Send window in the recipient's local time, `start-end` whole hours (9-17)."
     )
-    sender_tz: str = Field("America/New_York", description="Sender's zone: the day for caps, and the fallback recipient zone.")
-    bounce_pause: float = Field(0.02, ge=0, description="Pause sending while the hard-bounce rate over the window exceeds this.")
-    spam_pause: float = Field(0.001, ge=0, description="Pause sending while the spam-report rate over the window exceeds this.")
+    sender_tz: str = Field(
+        "America/New_York", description="Sender's zone: the day for caps, and the fallback recipient zone."
+    )
+    bounce_pause: float = Field(
+        0.02, ge=0, description="Pause sending while the hard-bounce rate over the window exceeds this."
+    )
+    spam_pause: float = Field(
+        0.001, ge=0, description="Pause sending while the spam-report rate over the window exceeds this."
+    )
 
     @field_validator("warmup", mode="before")
     @classmethod
@@ -199,14 +211,20 @@ class Settings(BaseSettings):
     )
 
     # --- Kafka / Faust --------------------------------------------------
-    kafka_broker: str = Field("kafka://127.0.0.1:9092", description="Bootstrap servers, `kafka://host:port[;host:port]`.")
+    kafka_broker: str = Field(
+        "kafka://127.0.0.1:9092", description="Bootstrap servers, `kafka://host:port[;host:port]`."
+    )
     app_id: str = Field("leadstream", description="Faust app id: consumer group and changelog topic prefix.")
     partitions: int = Field(12, ge=1, description="Partitions of every lead topic; the ceiling on worker instances.")
     replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
     topic_prefix: str = Field("", description="Prefix for every topic name (isolates runs sharing a broker).")
-    store: str = Field("rocksdb://", description="Faust table store: `rocksdb://` in production, `memory://` for tests.")
+    store: str = Field(
+        "rocksdb://", description="Faust table store: `rocksdb://` in production, `memory://` for tests."
+    )
     data_dir: Path = Field(Path(".leadstream"), description="Worker data dir: RocksDB tables.")
-    blob_dir: Path = Field(Path(".leadstream/blobs"), description="Local blob store (mockup PNGs); object storage later.")
+    blob_dir: Path = Field(
+        Path(".leadstream/blobs"), description="Local blob store (mockup PNGs); object storage later."
+    )
     web_port: int = Field(6066, description="Worker web port: table views, /metrics, /health.")
     web_enabled: bool = Field(True, description="Serve the worker's web views.")
     stages: Annotated[tuple[str, ...], NoDecode] = Field(
@@ -249,7 +267,9 @@ class Settings(BaseSettings):
         description="Wappalyzer-format fingerprints (a file or a folder of files).",
     )
     http_timeout_s: float = Field(10.0, description="Timeout for one provider or website request.")
-    llm_provider: str = Field("openai", description="Mockup concept LLM: `openai` (any OpenAI-compatible API) or `ollama`.")
+    llm_provider: str = Field(
+        "openai", description="Mockup concept LLM: `openai` (any OpenAI-compatible API) or `ollama`."
+    )
     openai_base_url: str = Field("https://api.openai.com/v1", description="OpenAI-compatible API base URL.")
     openai_api_key: str = Field("", description="OpenAI-compatible API key.")
     openai_model: str = Field("gpt-4o", description="Model for mockup concepts.")
@@ -257,7 +277,9 @@ class Settings(BaseSettings):
     ollama_model: str = Field("llama3.1", description="Ollama model for concepts and gray-zone dedupe decisions.")
     sendgrid_base_url: str = Field("https://api.sendgrid.com", description="SendGrid v3 API base URL.")
     sendgrid_api_key: str = Field("", description="SendGrid API key.")
-    hunter_base_url: str = Field("https://api.hunter.io", description="Hunter email-finder API base URL (domain search).")
+    hunter_base_url: str = Field(
+        "https://api.hunter.io", description="Hunter email-finder API base URL (domain search)."
+    )
     hunter_api_key: str = Field(
         "", description="Hunter API key; empty: the provider is not configured and the waterfall skips it."
     )
@@ -269,20 +291,25 @@ class Settings(BaseSettings):
         [], description="Comma list of `ip[:port]` resolvers for MX checks and the SSRF guard; empty: the system's."
     )
     mx_check: bool = Field(
-        True, description="Check every found email's domain for MX (or A) records; addresses at dead domains are dropped."
+        True,
+        description="Check every found email's domain for MX (or A) records; addresses at dead domains are dropped.",
     )
     providers: dict[str, ProviderConfig] = Field(
         default_factory=lambda: {name: ProviderConfig(**values) for name, values in DEFAULT_PROVIDERS.items()},
         description="Per provider: rate (shared through Redis), cache_ttl_s, cost_usd, daily_budget_usd. "
         "Set one field with LEADSTREAM_PROVIDERS__<NAME>__<FIELD>; the other providers keep their defaults.",
     )
-    breaker_failures: int = Field(5, ge=1, description="Transient failures within the window that open a provider's circuit.")
+    breaker_failures: int = Field(
+        5, ge=1, description="Transient failures within the window that open a provider's circuit."
+    )
     breaker_window_s: float = Field(60.0, description="Window for counting those failures.")
     breaker_open_s: float = Field(30.0, description="How long an open circuit rejects calls before one trial.")
 
     # --- Enrichment ------------------------------------------------------
     enrich_tier: int = Field(
-        3, ge=1, le=3,
+        3,
+        ge=1,
+        le=3,
         description="Default enrichment tier when a lead names none: 1 basic (fetch, tech, contacts), "
         "2 + a screenshot, 3 + a site audit (lab Core Web Vitals).",
     )
@@ -291,16 +318,26 @@ class Settings(BaseSettings):
         description="Provider order per field, `field=p1,p2;…`. Fields: email (website, hunter), performance "
         "(pagespeed, browser, http), screenshot (pagespeed, browser). Unconfigured providers are skipped.",
     )
-    render_js: bool = Field(True, description="Render pages that are empty without JavaScript (single-page apps) in Chromium.")
-    enrich_render_concurrency: int = Field(2, ge=1, description="Pages rendered at once per enrich worker (one Chromium per process).")
-    render_timeout_s: float = Field(20.0, gt=0, description="Deadline for one Chromium page render, load and settle included.")
+    render_js: bool = Field(
+        True, description="Render pages that are empty without JavaScript (single-page apps) in Chromium."
+    )
+    enrich_render_concurrency: int = Field(
+        2, ge=1, description="Pages rendered at once per enrich worker (one Chromium per process)."
+    )
+    render_timeout_s: float = Field(
+        20.0, gt=0, description="Deadline for one Chromium page render, load and settle included."
+    )
     per_domain_rate: str | None = Field(
         "2/second",
         description="Requests per website domain, shared by all workers through Redis (`N/second|minute`); empty: no rate limit.",
     )
-    robots_ttl_s: float = Field(6 * 3600, gt=0, description="How long a site's robots.txt verdict is cached (in Redis when configured).")
+    robots_ttl_s: float = Field(
+        6 * 3600, gt=0, description="How long a site's robots.txt verdict is cached (in Redis when configured)."
+    )
 
-    dedupe_llm: bool = Field(True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review).")
+    dedupe_llm: bool = Field(
+        True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review)."
+    )
 
     # --- Scoring / mockups -------------------------------------------------
     rules_file: Path = Field(DEFAULTS_DIR / "rules.yaml", description="Scoring rules (YAML).")
@@ -311,7 +348,9 @@ class Settings(BaseSettings):
     render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
 
     # --- Email -----------------------------------------------------------------
-    email: EmailSettings = Field(default_factory=EmailSettings, description="The email stage (LEADSTREAM_EMAIL__<FIELD>).")
+    email: EmailSettings = Field(
+        default_factory=EmailSettings, description="The email stage (LEADSTREAM_EMAIL__<FIELD>)."
+    )
 
     # --- validation of the mini-formats, at start -------------------------------
     @field_validator("stages", mode="before")
@@ -350,7 +389,9 @@ class Settings(BaseSettings):
         for name, given in (value or {}).items():
             given = given.model_dump(exclude_unset=True) if isinstance(given, ProviderConfig) else given
             if not isinstance(given, dict):
-                raise ValueError(f"provider {name!r}: expected its fields (rate, cache_ttl_s, cost_usd, daily_budget_usd)")
+                raise ValueError(
+                    f"provider {name!r}: expected its fields (rate, cache_ttl_s, cost_usd, daily_budget_usd)"
+                )
             merged.setdefault(name.lower(), {}).update(given)
         return merged
 
@@ -397,10 +438,30 @@ RENAMED = {
     "LEADSTREAM_PROVIDER_DAILY_BUDGET_USD": "LEADSTREAM_PROVIDERS__<NAME>__DAILY_BUDGET_USD",
     "LEADSTREAM_EMAIL_WINDOW_HOURS": "LEADSTREAM_EMAIL__SEND_WINDOW",
     "LEADSTREAM_SENDGRID_WEBHOOK_PUBLIC_KEY": "LEADSTREAM_EMAIL__WEBHOOK_PUBLIC_KEY",
-    **{f"LEADSTREAM_{name.upper()}": f"LEADSTREAM_EMAIL__{name.upper()}" for name in (
-        "from_email", "from_name", "campaign_step", "postal_address", "unsubscribe_base_url", "unsubscribe_secret")},
-    **{f"LEADSTREAM_EMAIL_{name.upper()}": f"LEADSTREAM_EMAIL__{name.upper()}" for name in (
-        "guards", "daily_cap", "per_domain_cap", "warmup", "first_send_date", "sender_tz", "bounce_pause", "spam_pause")},
+    **{
+        f"LEADSTREAM_{name.upper()}": f"LEADSTREAM_EMAIL__{name.upper()}"
+        for name in (
+            "from_email",
+            "from_name",
+            "campaign_step",
+            "postal_address",
+            "unsubscribe_base_url",
+            "unsubscribe_secret",
+        )
+    },
+    **{
+        f"LEADSTREAM_EMAIL_{name.upper()}": f"LEADSTREAM_EMAIL__{name.upper()}"
+        for name in (
+            "guards",
+            "daily_cap",
+            "per_domain_cap",
+            "warmup",
+            "first_send_date",
+            "sender_tz",
+            "bounce_pause",
+            "spam_pause",
+        )
+    },
 }
 
 

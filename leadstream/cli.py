@@ -15,8 +15,11 @@ from rich.table import Table
 
 from config import Settings, SettingsError, get_settings, load_settings
 
-cli = typer.Typer(help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
-                  no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_cli = typer.Typer(help="The system of record (PostgreSQL).", no_args_is_help=True)
 schema_cli = typer.Typer(help="Message schemas.", no_args_is_help=True)
 topics_cli = typer.Typer(help="Kafka topics.", no_args_is_help=True)
@@ -80,7 +83,9 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="C
 def scrape(
     zip_code: str | None = typer.Argument(None, metavar="[ZIP]"),
     vertical: str | None = typer.Argument(None, metavar="[VERTICAL]"),
-    campaign: Path | None = typer.Option(None, help="YAML of verticals × metros (see leadstream/defaults/campaign.yaml)."),
+    campaign: Path | None = typer.Option(
+        None, help="YAML of verticals × metros (see leadstream/defaults/campaign.yaml)."
+    ),
     max_results: int = typer.Option(100),
 ) -> None:
     """Queue scrape jobs: one ZIP × vertical, or every job of a campaign file."""
@@ -140,8 +145,11 @@ def demo(
         live.update(table_holder["t"])
 
     with live:
-        summary = asyncio.run(Demo(DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout,
-                                                 rate_per_min=rate or None), on_progress).run())
+        summary = asyncio.run(
+            Demo(
+                DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout, rate_per_min=rate or None), on_progress
+            ).run()
+        )
     if as_json:
         print(json.dumps(summary))
     else:
@@ -187,8 +195,9 @@ def topics_create() -> None:
     from streams.admin import ensure_topics
 
     s = _settings()
-    created = asyncio.run(ensure_topics(s.kafka_broker, partitions=s.partitions, replication=s.replication_factor,
-                                        prefix=s.topic_prefix))
+    created = asyncio.run(
+        ensure_topics(s.kafka_broker, partitions=s.partitions, replication=s.replication_factor, prefix=s.topic_prefix)
+    )
     console.print("created: " + (", ".join(created) if created else "nothing (all exist)"))
 
 
@@ -294,8 +303,13 @@ def review_list(limit: int = typer.Option(50)) -> None:
     for col in ("id", "lead", "candidate entity", "p", "reason"):
         table.add_column(col)
     for item in items:
-        table.add_row(str(item["id"]), str(item["lead_id"]), str(item["candidate_entity_id"]),
-                      f"{item['probability']:.2f}", str(item["reason"]))
+        table.add_row(
+            str(item["id"]),
+            str(item["lead_id"]),
+            str(item["candidate_entity_id"]),
+            f"{item['probability']:.2f}",
+            str(item["reason"]),
+        )
     Console().print(table)
 
 
@@ -313,16 +327,23 @@ def review_accept(item_id: int) -> None:
         if item is None:
             return None
         geo = await LeadQueries(queue.pool).geo_key(item["lead_id"])
-        decision = {"review_id": item_id, "lead_id": item["lead_id"], "entity_id": item["entity_id"],
-                    "candidate_entity_id": item["candidate_entity_id"]}
+        decision = {
+            "review_id": item_id,
+            "lead_id": item["lead_id"],
+            "entity_id": item["entity_id"],
+            "candidate_entity_id": item["candidate_entity_id"],
+        }
         s = _settings()
         async with LeadProducer(s.kafka_broker, s.topic_prefix) as producer:
             await producer.send(DEDUPE_DECISIONS, (geo or "unknown").encode(), orjson.dumps(decision), item["lead_id"])
         return item
 
     item = _with_review_queue(accept)
-    console.print(f"accepted {item_id}: the entities merge in the dedupe stage" if item
-                  else f"[red]no pending item {item_id}[/red]")
+    console.print(
+        f"accepted {item_id}: the entities merge in the dedupe stage"
+        if item
+        else f"[red]no pending item {item_id}[/red]"
+    )
 
 
 @review_cli.command("reject")
@@ -354,8 +375,10 @@ def enrich_url(
             pool = await asyncio.wait_for(create_pool(s.database_url, size=2), timeout=5)
             await migrate(pool)  # as a worker does at start: the ledger's table must exist
         except (*WRITE_ERRORS, TimeoutError) as exc:  # type: ignore[misc]  # mypy cannot read a starred tuple
-            console.print(f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
-                          highlight=False)
+            console.print(
+                f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
+                highlight=False,
+            )
             pool = None
         enricher, closers = await build_enricher(s, pool)
         try:
@@ -377,8 +400,10 @@ def enrich_url(
     if as_json:
         print(enrichment.model_dump_json(indent=2, exclude_none=True))
         return
-    console.print(f"status: [bold]{enrichment.status}[/bold]" + (f" — {enrichment.reason}" if enrichment.reason else ""),
-                  highlight=False)
+    console.print(
+        f"status: [bold]{enrichment.status}[/bold]" + (f" — {enrichment.reason}" if enrichment.reason else ""),
+        highlight=False,
+    )
     console.print(f"  tier: {enrichment.tier}  rendered: {enrichment.rendered}", highlight=False)
     for tech in enrichment.tech:
         console.print(f"  tech: {tech.name} {tech.version or ''} ({', '.join(tech.categories)})", highlight=False)
@@ -390,6 +415,9 @@ def enrich_url(
     if enrichment.screenshot_uri:
         console.print(f"  screenshot: {enrichment.screenshot_uri}", highlight=False)
     for attempt in enrichment.attempts:
-        console.print(f"  {attempt.field} ← {attempt.provider}: {attempt.outcome}"
-                      + (f" ({attempt.detail})" if attempt.detail else ""), highlight=False)
+        console.print(
+            f"  {attempt.field} ← {attempt.provider}: {attempt.outcome}"
+            + (f" ({attempt.detail})" if attempt.detail else ""),
+            highlight=False,
+        )
     console.print(f"  modern_site: {enrichment.modern_site}", highlight=False)

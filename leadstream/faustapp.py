@@ -46,9 +46,14 @@ async def prepare_start(settings: Settings) -> None:
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     tables = tuple(table for stage, table in TABLES_OF_STAGE.items() if stage in settings.stages)
-    created = await ensure_topics(settings.kafka_broker, partitions=settings.partitions,
-                                  replication=settings.replication_factor, prefix=settings.topic_prefix,
-                                  app_id=settings.app_id, tables=tables)
+    created = await ensure_topics(
+        settings.kafka_broker,
+        partitions=settings.partitions,
+        replication=settings.replication_factor,
+        prefix=settings.topic_prefix,
+        app_id=settings.app_id,
+        tables=tables,
+    )
     if created:
         log.info("created topics: %s", ", ".join(created))
 
@@ -111,7 +116,11 @@ def create_app(settings: Settings) -> LeadstreamApp:
     if "email" in settings.stages:  # compliance endpoints live with the email stage
         from leadstream.webhooks import routes
 
-        app.web.web_app.add_routes(routes(  # type: ignore[attr-defined]  # the aiohttp driver's application
-            runtime.pool, unsubscribe_secret=settings.email.unsubscribe_secret,
-            webhook_public_key=settings.email.webhook_public_key or None))
+        app.web.web_app.add_routes(
+            routes(  # type: ignore[attr-defined]  # the aiohttp driver's application
+                runtime.pool,
+                unsubscribe_secret=settings.email.unsubscribe_secret,
+                webhook_public_key=settings.email.webhook_public_key or None,
+            )
+        )
     return app

@@ -64,8 +64,14 @@ class LocalTTLCache(Generic[V]):
 class ResponseCache:
     """`get`/`set` provider responses (bytes, or JSON-able dict/list) under hashed keys."""
 
-    def __init__(self, redis_url: str, ttl_s: dict[str, int], *, prefix: str = "leadstream:cache",
-                 max_local_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        ttl_s: dict[str, int],
+        *,
+        prefix: str = "leadstream:cache",
+        max_local_entries: int = 10_000,
+    ) -> None:
         self.ttl_s = dict(ttl_s)
         self.prefix = prefix
         self._redis = aioredis.from_url(redis_url) if redis_url else None

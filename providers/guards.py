@@ -33,26 +33,44 @@ class ProviderGuards:
         # Without a database (an operator's one-off CLI run) nothing is written and no budget applies.
         self.ledger = CostLedger(calls) if calls is not None else None
         self.budget = BudgetGuard(calls, budgets, ledger=self.ledger) if budgets and calls is not None else None
-        self.cache = ResponseCache(s.redis_url, {name: p.cache_ttl_s for name, p in s.providers.items() if p.cache_ttl_s})
+        self.cache = ResponseCache(
+            s.redis_url, {name: p.cache_ttl_s for name, p in s.providers.items() if p.cache_ttl_s}
+        )
         self.breakers: dict[str, CircuitBreaker] = {}
 
     def breaker(self, provider: str) -> CircuitBreaker:
         s = self.settings
         if provider not in self.breakers:
             self.breakers[provider] = CircuitBreaker(
-                provider, failure_threshold=s.breaker_failures, window_s=s.breaker_window_s, open_s=s.breaker_open_s)
+                provider, failure_threshold=s.breaker_failures, window_s=s.breaker_window_s, open_s=s.breaker_open_s
+            )
         return self.breakers[provider]
 
-    def wrap(self, provider: str, call: Callable[..., Awaitable[T]], *, operation: str,
-             encode: Callable[[T], Any], decode: Callable[[Any], T]) -> Guarded[T]:
+    def wrap(
+        self,
+        provider: str,
+        call: Callable[..., Awaitable[T]],
+        *,
+        operation: str,
+        encode: Callable[[T], Any],
+        decode: Callable[[Any], T],
+    ) -> Guarded[T]:
         """`call` behind cache → budget → breaker → shared rate limit → ledger."""
         limiter = None
         if provider in self.rates:
             limiter = SharedRateLimiter(self.settings.redis_url, provider=provider, rate=self.rates[provider])
         return Guarded(
-            provider, call, operation=operation, cost_usd=self.costs.get(provider, 0.0), ledger=self.ledger,
-            budget=self.budget, cache=self.cache, limiter=limiter, breaker=self.breaker(provider),
-            encode=encode, decode=decode,
+            provider,
+            call,
+            operation=operation,
+            cost_usd=self.costs.get(provider, 0.0),
+            ledger=self.ledger,
+            budget=self.budget,
+            cache=self.cache,
+            limiter=limiter,
+            breaker=self.breaker(provider),
+            encode=encode,
+            decode=decode,
         )
 
     async def aclose(self) -> None:

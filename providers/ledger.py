@@ -52,8 +52,9 @@ class CostLedger:
     """Buffered writer of ``provider_calls`` rows: flushed every `batch_size` rows,
     when the oldest buffered row is `flush_interval_s` old, or on `flush()`."""
 
-    def __init__(self, store: CallStore, *, batch_size: int = 100, flush_interval_s: float = 5.0,
-                 max_buffer: int = 50_000) -> None:
+    def __init__(
+        self, store: CallStore, *, batch_size: int = 100, flush_interval_s: float = 5.0, max_buffer: int = 50_000
+    ) -> None:
         self._store = store
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
@@ -64,7 +65,9 @@ class CostLedger:
         self.recorded_usd: defaultdict[str, float] = defaultdict(float)  # cumulative, this process
         self.flushed_usd: defaultdict[str, float] = defaultdict(float)
 
-    async def record(self, provider: str, operation: str, cost_usd: float, hit: bool, lead_id: str | None = None) -> None:
+    async def record(
+        self, provider: str, operation: str, cost_usd: float, hit: bool, lead_id: str | None = None
+    ) -> None:
         """Buffer one call. Never raises for a database outage: the rows stay buffered
         (up to `max_buffer`) and go out with the next successful flush."""
         if not self._buffer:
@@ -110,8 +113,9 @@ class BudgetGuard:
     the cap is exact per process and at most `refresh_s` of others' spend late.
     """
 
-    def __init__(self, store: CallStore, caps: dict[str, float], *, ledger: CostLedger | None = None,
-                 refresh_s: float = 5.0) -> None:
+    def __init__(
+        self, store: CallStore, caps: dict[str, float], *, ledger: CostLedger | None = None, refresh_s: float = 5.0
+    ) -> None:
         self._store = store
         self.caps = dict(caps)
         self._ledger = ledger

@@ -70,7 +70,9 @@ def parse_concept(provider: str, content: str | None) -> Concept:
         return Concept.model_validate_json(content)
     except ValidationError as exc:
         kind = "not JSON" if any(e["type"] == "json_invalid" for e in exc.errors()) else "schema mismatch"
-        raise PermanentProviderError(provider, f"{kind}: {exc.error_count()} error(s), e.g. {exc.errors()[0]['msg']}") from exc
+        raise PermanentProviderError(
+            provider, f"{kind}: {exc.error_count()} error(s), e.g. {exc.errors()[0]['msg']}"
+        ) from exc
 
 
 class OpenAIConcepts:
@@ -144,15 +146,23 @@ class OllamaConcepts:
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": concept_prompt(lead, problems)},
         ]
-        content = await _ollama_chat(self._client, self.name, model=self.model, messages=messages,
-                                     format=self._schema, options={"temperature": 0.7})
+        content = await _ollama_chat(
+            self._client,
+            self.name,
+            model=self.model,
+            messages=messages,
+            format=self._schema,
+            options={"temperature": 0.7},
+        )
         return parse_concept(self.name, content).with_provider(self.name)
 
     async def aclose(self) -> None:
         await self._client.close()
 
 
-async def _ollama_chat(client: ollama.AsyncClient, name: str, *, timeout_s: float | None = None, **request: Any) -> str | None:
+async def _ollama_chat(
+    client: ollama.AsyncClient, name: str, *, timeout_s: float | None = None, **request: Any
+) -> str | None:
     """One non-streaming chat call; failures mapped onto the provider error types."""
     try:
         call = client.chat(stream=False, **request)
@@ -201,10 +211,16 @@ class OllamaVerdicts:
         self._client = ollama.AsyncClient(host=host, timeout=timeout_s, trust_env=False)
 
     async def same_business(self, first: dict[str, Any], second: dict[str, Any]) -> Verdict:
-        prompt = ("Are these two listings the same business?\n"
-                  f"Listing A: {json.dumps(first, sort_keys=True)}\nListing B: {json.dumps(second, sort_keys=True)}")
+        prompt = (
+            "Are these two listings the same business?\n"
+            f"Listing A: {json.dumps(first, sort_keys=True)}\nListing B: {json.dumps(second, sort_keys=True)}"
+        )
         content = await _ollama_chat(
-            self._client, self.name, timeout_s=self.timeout_s, model=self.model, format=VERDICT_SCHEMA,
+            self._client,
+            self.name,
+            timeout_s=self.timeout_s,
+            model=self.model,
+            format=VERDICT_SCHEMA,
             options={"temperature": 0},
             messages=[{"role": "system", "content": VERDICT_SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
         )

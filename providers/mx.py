@@ -44,8 +44,8 @@ DNS_TIMEOUT = "DNS timeout"
 
 @dataclass
 class EmailCheck:
-    email: str               # normalized when the syntax is valid, else as given
-    ok: bool | None          # None: DNS gave no verdict; keep the address, do not count it as verified
+    email: str  # normalized when the syntax is valid, else as given
+    ok: bool | None  # None: DNS gave no verdict; keep the address, do not count it as verified
     reason: str | None
     mx_hosts: list[str] = field(default_factory=list)
     syntax_ok: bool = True

@@ -44,8 +44,13 @@ class RobotsVerdict:
     def from_json(cls, blob: bytes, expires: float) -> RobotsVerdict:
         entry = orjson.loads(blob)
         text = entry.get("text")
-        return cls(Protego.parse(text) if text is not None else None, bool(entry["allow_all"]), str(entry["reason"]),
-                   expires, text)
+        return cls(
+            Protego.parse(text) if text is not None else None,
+            bool(entry["allow_all"]),
+            str(entry["reason"]),
+            expires,
+            text,
+        )
 
 
 class SharedRobots:
@@ -111,5 +116,6 @@ class SharedRobots:
     def _warn(self, exc: BaseException) -> None:
         if not self._warned:
             self._warned = True
-            log.warning("robots.txt cache in Redis unavailable (%s: %s): fetching robots.txt directly",
-                        type(exc).__name__, exc)
+            log.warning(
+                "robots.txt cache in Redis unavailable (%s: %s): fetching robots.txt directly", type(exc).__name__, exc
+            )

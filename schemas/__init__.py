@@ -27,7 +27,23 @@ from schemas.lead import (
 from schemas.lifecycle import STAGE_RANK, STAGES
 
 __all__ = [
-    "SCHEMA_VERSION", "STAGES", "STAGE_RANK", "Contact", "DedupeDecision", "EmailOutcome", "Enrichment", "Lead",
-    "MockupRef", "MultiplierHit", "Performance", "ProviderAttempt", "RawLead", "RuleHit", "Score", "ScrapeJob",
-    "Tech", "TerminalState", "geo_key",
+    "SCHEMA_VERSION",
+    "STAGES",
+    "STAGE_RANK",
+    "Contact",
+    "DedupeDecision",
+    "EmailOutcome",
+    "Enrichment",
+    "Lead",
+    "MockupRef",
+    "MultiplierHit",
+    "Performance",
+    "ProviderAttempt",
+    "RawLead",
+    "RuleHit",
+    "Score",
+    "ScrapeJob",
+    "Tech",
+    "TerminalState",
+    "geo_key",
 ]

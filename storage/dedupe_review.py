@@ -13,7 +13,9 @@ from typing import Any
 
 import asyncpg
 
-_COLUMNS = "id, lead_id, entity_id, candidate_entity_id, probability, reason, lead, candidate, status, created_at, decided_at"
+_COLUMNS = (
+    "id, lead_id, entity_id, candidate_entity_id, probability, reason, lead, candidate, status, created_at, decided_at"
+)
 
 
 def _row(record: asyncpg.Record) -> dict[str, Any]:
@@ -30,8 +32,18 @@ class ReviewQueue:
         """Queue gray pairs (`GrayPair.as_review_item` dicts); returns how many were new."""
         if not items:
             return 0
-        rows = [(i["lead_id"], i["entity_id"], i["candidate_entity_id"], i.get("probability"), i.get("reason"),
-                 json.dumps(i.get("lead") or {}), json.dumps(i.get("candidate") or {})) for i in items]
+        rows = [
+            (
+                i["lead_id"],
+                i["entity_id"],
+                i["candidate_entity_id"],
+                i.get("probability"),
+                i.get("reason"),
+                json.dumps(i.get("lead") or {}),
+                json.dumps(i.get("candidate") or {}),
+            )
+            for i in items
+        ]
         async with self.pool.acquire() as conn:
             added = await conn.fetch(
                 """INSERT INTO dedupe_review (lead_id, entity_id, candidate_entity_id, probability, reason, lead, candidate)
@@ -43,13 +55,17 @@ class ReviewQueue:
 
     async def list(self, limit: int = 50, status: str = "pending") -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM dedupe_review WHERE status = $1 ORDER BY created_at, id LIMIT $2", status, limit)
+            f"SELECT {_COLUMNS} FROM dedupe_review WHERE status = $1 ORDER BY created_at, id LIMIT $2", status, limit
+        )
         return [_row(r) for r in rows]
 
     async def _decide(self, item_id: int, status: str) -> dict[str, Any] | None:
         row = await self.pool.fetchrow(
             f"""UPDATE dedupe_review SET status = $2, decided_at = now()
-                WHERE id = $1 AND status = 'pending' RETURNING {_COLUMNS}""", item_id, status)
+                WHERE id = $1 AND status = 'pending' RETURNING {_COLUMNS}""",
+            item_id,
+            status,
+        )
         return _row(row) if row else None
 
     async def accept(self, item_id: int) -> dict[str, Any] | None:
@@ -67,8 +83,19 @@ async def save_merges(pool: asyncpg.Pool, audit: list[dict[str, Any]]) -> None:
     await pool.executemany(
         """INSERT INTO dedupe_merges (kind, entity_id, merged_entity_id, lead_id, probability, matched_on, decided_by, fields)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)""",
-        [(a["kind"], a["entity_id"], a.get("merged_entity_id"), a.get("lead_id"), a.get("probability"),
-          list(a.get("matched_on") or []), a["decided_by"], json.dumps(a.get("fields") or {})) for a in audit],
+        [
+            (
+                a["kind"],
+                a["entity_id"],
+                a.get("merged_entity_id"),
+                a.get("lead_id"),
+                a.get("probability"),
+                list(a.get("matched_on") or []),
+                a["decided_by"],
+                json.dumps(a.get("fields") or {}),
+            )
+            for a in audit
+        ],
     )
 
 

@@ -44,7 +44,10 @@ class EmailEvents:
         self.pool = pool
 
     async def record(
-        self, events: Sequence[tuple[SendGridEvent, str | None]], *, signature: str | None = None,
+        self,
+        events: Sequence[tuple[SendGridEvent, str | None]],
+        *,
+        signature: str | None = None,
         signed_at: datetime | None = None,
     ) -> tuple[list[SendGridEvent], list[tuple[str, str]]]:
         """Insert each (event, suppression reason or None) once; returns (new events, newly suppressed (address, reason)).
@@ -60,8 +63,15 @@ class EmailEvents:
                     raise ReplayedRequest(signature[:16])
             for event, reason in events:
                 inserted = await conn.fetchval(
-                    _INSERT_EVENT, event.sg_message_id, event.event, event.occurred_at, event.email,
-                    event.bounce_type, event.reason, event.sg_event_id, event.payload,
+                    _INSERT_EVENT,
+                    event.sg_message_id,
+                    event.event,
+                    event.occurred_at,
+                    event.email,
+                    event.bounce_type,
+                    event.reason,
+                    event.sg_event_id,
+                    event.payload,
                 )
                 if inserted is None:
                     continue

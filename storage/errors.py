@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncpg
 
 STORE_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
 )
 # The ledger also keeps its rows when a write is refused for any database reason.
 WRITE_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)

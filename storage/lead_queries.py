@@ -40,7 +40,9 @@ class LeadQueries:
         """Those of `lead_ids` that have no terminal state (absent or in flight)."""
         rows = await self.pool.fetch(
             "SELECT id FROM unnest($1::text[]) AS id WHERE NOT EXISTS "
-            "(SELECT 1 FROM leads WHERE lead_id = id AND state IS NOT NULL)", lead_ids)
+            "(SELECT 1 FROM leads WHERE lead_id = id AND state IS NOT NULL)",
+            lead_ids,
+        )
         return [r["id"] for r in rows]
 
     async def latency_percentiles(self) -> dict[str, float | None]:
@@ -66,7 +68,8 @@ class LeadQueries:
 
     async def tiers(self) -> dict[str, int]:
         rows = await self.pool.fetch(
-            "SELECT tier, count(*) AS n FROM leads WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier")
+            "SELECT tier, count(*) AS n FROM leads WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier"
+        )
         return {r["tier"]: r["n"] for r in rows}
 
     async def with_mockup(self) -> int:

@@ -56,7 +56,10 @@ log = logging.getLogger(__name__)
 # Retried without a limit: the lead is fine, our infrastructure is not (yet). A table's PartitionsMismatch
 # is a changelog whose metadata has not reached this worker yet (streams.admin), not a bad lead.
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
-    *STORE_ERRORS, PartitionsMismatch, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    *STORE_ERRORS,
+    PartitionsMismatch,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
 )
 
 
@@ -64,8 +67,7 @@ MAX_DEFER_SLEEP_S = 60.0  # re-check a deferral at least this often (a pause can
 
 
 class Sender(Protocol):
-    async def __call__(self, topic: str, key: bytes | None, value: bytes,
-                       headers: dict[str, bytes]) -> Awaitable[Any]:
+    async def __call__(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, bytes]) -> Awaitable[Any]:
         """Hand a message to the producer; return an awaitable that resolves once the broker has it."""
 
 
@@ -222,13 +224,21 @@ class StageRunner:
                 outputs = await stage.handle(item, env)
                 undeclared = self._undeclared(outputs)
                 if undeclared:
-                    return self._letter(env, "UndeclaredTopic", f"bug: stage {stage.name!r} sent to {undeclared}, "
-                                        f"not among its sinks {sorted(self.sinks or ())} (streams.topology)", attempt, item)
+                    return self._letter(
+                        env,
+                        "UndeclaredTopic",
+                        f"bug: stage {stage.name!r} sent to {undeclared}, "
+                        f"not among its sinks {sorted(self.sinks or ())} (streams.topology)",
+                        attempt,
+                        item,
+                    )
                 return outputs
             except TransientProviderError as exc:
                 metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
                 if attempt >= self.retry.max_attempts:
-                    return self._letter(env, type(exc).__name__, f"gave up after {attempt} attempts: {exc}", attempt, item)
+                    return self._letter(
+                        env, type(exc).__name__, f"gave up after {attempt} attempts: {exc}", attempt, item
+                    )
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after_s))
             except Deferred as exc:
                 attempt -= 1  # waiting for permission is not a failed attempt
@@ -253,20 +263,39 @@ class StageRunner:
         lead_id = getattr(item, "lead_id", None) or env.lead_id
         geo = getattr(item, "geo_key", None) or (env.key.decode("utf-8", "replace") if env.key else "unknown")
         return DeadLetter(
-            stage=self.stage.name, lead_id=lead_id, geo_key=geo, topic=env.topic, partition=env.partition,
-            offset=env.offset, error_type=error_type, reason=reason, attempts=attempts, payload=env.payload,
-            trace_id=env.trace_id, ingest_ms=env.ingest_ms,
+            stage=self.stage.name,
+            lead_id=lead_id,
+            geo_key=geo,
+            topic=env.topic,
+            partition=env.partition,
+            offset=env.offset,
+            error_type=error_type,
+            reason=reason,
+            attempts=attempts,
+            payload=env.payload,
+            trace_id=env.trace_id,
+            ingest_ms=env.ingest_ms,
         )
 
-    def _dead_letter_message(self, env: Envelope, letter: DeadLetter) -> tuple[str, bytes | None, bytes, dict[str, bytes]]:
+    def _dead_letter_message(
+        self, env: Envelope, letter: DeadLetter
+    ) -> tuple[str, bytes | None, bytes, dict[str, bytes]]:
         try:
             payload: dict[str, Any] = {"payload": env.payload.decode("utf-8"), "payload_encoding": "utf-8"}
         except UnicodeDecodeError:
             payload = {"payload": base64.b64encode(env.payload).decode(), "payload_encoding": "base64"}
         body = {
-            "stage": letter.stage, "lead_id": letter.lead_id, "error_type": letter.error_type, "reason": letter.reason,
-            "attempts": letter.attempts, "source_topic": env.topic, "source_partition": env.partition,
-            "source_offset": env.offset, "failed_at_ms": now_ms(), "headers": env.headers, **payload,
+            "stage": letter.stage,
+            "lead_id": letter.lead_id,
+            "error_type": letter.error_type,
+            "reason": letter.reason,
+            "attempts": letter.attempts,
+            "source_topic": env.topic,
+            "source_partition": env.partition,
+            "source_offset": env.offset,
+            "failed_at_ms": now_ms(),
+            "headers": env.headers,
+            **payload,
         }
         headers = make_headers(letter.lead_id or "", env.trace_id, env.ingest_ms)
         headers[H_DLQ_REASON] = f"{letter.error_type}: {letter.reason}"[:1000].encode()

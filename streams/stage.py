@@ -23,7 +23,7 @@ class Output:
     topics: tuple[str, ...] = ()
     terminal: TerminalState | None = None
     reason: str | None = None
-    trace_id: str | None = None   # a new lead (scrape) starts its own trace
+    trace_id: str | None = None  # a new lead (scrape) starts its own trace
     ingest_ms: int | None = None  # ... and its own clock
 
 

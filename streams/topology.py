@@ -61,6 +61,7 @@ TOPOLOGY: dict[str, StageTopics] = {
 # The dedupe stage's second input: operators' accepted reviews (it writes no topic, only its table).
 DEDUPE_DECISIONS_INPUT = StageTopics("dedupe", DEDUPE_DECISIONS, ())
 
+
 def dead_letter_topic(stage: str) -> str:
     return f"deadletter.{stage}"
 

@@ -21,8 +21,12 @@ SCORE_COUNTERS = "score-counters"
 
 def dedupe_state(app: faust.App, partitions: int) -> TableT[str, Any]:
     """Entity resolution state: blocking index, entities, per-lead outcomes (JSON values)."""
-    return app.Table(DEDUPE_STATE, default=None, partitions=partitions,
-                     help="Entity resolution state: blocking index, entities, per-lead outcomes.")
+    return app.Table(
+        DEDUPE_STATE,
+        default=None,
+        partitions=partitions,
+        help="Entity resolution state: blocking index, entities, per-lead outcomes.",
+    )
 
 
 def score_counters(app: faust.App, partitions: int) -> TableT[str, int]:
@@ -31,5 +35,9 @@ def score_counters(app: faust.App, partitions: int) -> TableT[str, int]:
     At-least-once: a batch replayed after a crash counts its leads again, so
     the counters can over-count by at most the uncommitted batch.
     """
-    return app.Table(SCORE_COUNTERS, default=int, partitions=partitions,
-                     help="Scored leads per geography × vertical × tier, and a score histogram.")
+    return app.Table(
+        SCORE_COUNTERS,
+        default=int,
+        partitions=partitions,
+        help="Scored leads per geography × vertical × tier, and a score histogram.",
+    )

@@ -35,8 +35,11 @@ def test_the_pattern_finds_sql():
 
 
 def test_no_sql_outside_storage():
-    offenders = [f"{path.relative_to(ROOT)}:{line}: {text}"
-                 for package in CHECKED for path in sorted((ROOT / package).rglob("*.py"))
-                 for line, text in sql_literals(path)]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {text}"
+        for package in CHECKED
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line, text in sql_literals(path)
+    ]
     offenders += [f"app.py:{line}: {text}" for line, text in sql_literals(ROOT / "app.py")]
     assert offenders == [], "SQL belongs in storage/ (a repository class):\n" + "\n".join(offenders)

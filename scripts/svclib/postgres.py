@@ -53,8 +53,12 @@ def _base() -> Path:
 
 def _postgres_can_traverse(path: Path) -> bool:
     STATE.mkdir(exist_ok=True)
-    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)],
-                          stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(path)], stdin=subprocess.DEVNULL, capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def _as_owner(cmd: list[str]) -> list[str]:
@@ -78,15 +82,34 @@ def _initdb(data: Path, rundir: Path) -> None:
         for d in (data, rundir):
             shutil.chown(d, "postgres", "postgres")
     # trust auth: loopback-only test cluster with no secrets; UTF8 with the C locale avoids locale packages.
-    run(_as_owner([str(_bin_dir() / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                   "-E", "UTF8", "--no-locale", "--no-sync"]), "initdb")
+    run(
+        _as_owner(
+            [
+                str(_bin_dir() / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        ),
+        "initdb",
+    )
     with open(data / "postgresql.conf", "a") as conf:
         conf.write(TEST_SETTINGS)
 
 
 def _pg_ctl(*args: str, data: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(_as_owner([str(_bin_dir() / "pg_ctl"), "-D", str(data), *args]),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    return subprocess.run(
+        _as_owner([str(_bin_dir() / "pg_ctl"), "-D", str(data), *args]),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
 
 
 def is_running() -> bool:
@@ -104,8 +127,7 @@ def up() -> bool:
         raise ServiceError(f"port {PG_PORT} is in use by another process: set LEADSTREAM_SVC_PG_PORT to a free port")
     _initdb(data, rundir)
     # Port, socket dir and listen address are passed per start so LEADSTREAM_SVC_PG_PORT can change.
-    result = _pg_ctl("-l", str(log), "-w", "-t", "60", "-o", f"-p {PG_PORT} -k {rundir} -h {HOST}", "start",
-                     data=data)
+    result = _pg_ctl("-l", str(log), "-w", "-t", "60", "-o", f"-p {PG_PORT} -k {rundir} -h {HOST}", "start", data=data)
     if result.returncode != 0:
         raise ServiceError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n--- {log}\n{tail(log)}")
     _ensure_role_and_db()
@@ -113,8 +135,24 @@ def up() -> bool:
 
 
 def _psql(sql: str, database: str = "postgres") -> str:
-    cmd = [str(_bin_dir() / "psql"), "-X", "-q", "-tA", "-h", HOST, "-p", str(PG_PORT), "-U", "postgres",
-           "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql]
+    cmd = [
+        str(_bin_dir() / "psql"),
+        "-X",
+        "-q",
+        "-tA",
+        "-h",
+        HOST,
+        "-p",
+        str(PG_PORT),
+        "-U",
+        "postgres",
+        "-d",
+        database,
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        sql,
+    ]
     return run(cmd, f"psql {sql!r}").stdout.strip()
 
 

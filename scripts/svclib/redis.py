@@ -41,9 +41,28 @@ def up() -> bool:
     HOME.mkdir(parents=True, exist_ok=True)
     PIDFILE.unlink(missing_ok=True)
     # Cache/limits store for tests: no RDB snapshots, no AOF; daemonize so `up` returns.
-    run([server, "--bind", HOST, "--port", str(REDIS_PORT), "--save", "", "--appendonly", "no",
-         "--daemonize", "yes", "--pidfile", str(PIDFILE), "--logfile", str(LOG), "--dir", str(HOME)],
-        "starting redis-server")
+    run(
+        [
+            server,
+            "--bind",
+            HOST,
+            "--port",
+            str(REDIS_PORT),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(PIDFILE),
+            "--logfile",
+            str(LOG),
+            "--dir",
+            str(HOME),
+        ],
+        "starting redis-server",
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if _ping():

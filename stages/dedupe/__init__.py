@@ -17,5 +17,15 @@ from stages.dedupe.judge import OllamaJudge, Verdict
 from stages.dedupe.model import PairModel, Thresholds
 from stages.dedupe.record import DedupeInput
 
-__all__ = ["DedupeInput", "EntityResolver", "GrayPair", "OllamaJudge", "PairModel", "Resolution", "Thresholds",
-           "Verdict", "dedupe_csv", "to_decision"]
+__all__ = [
+    "DedupeInput",
+    "EntityResolver",
+    "GrayPair",
+    "OllamaJudge",
+    "PairModel",
+    "Resolution",
+    "Thresholds",
+    "Verdict",
+    "dedupe_csv",
+    "to_decision",
+]

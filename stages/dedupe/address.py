@@ -17,25 +17,94 @@ from functools import lru_cache
 import usaddress
 
 STREET_TYPES = {
-    "street": "st", "st": "st", "str": "st", "avenue": "ave", "ave": "ave", "av": "ave", "aven": "ave",
-    "boulevard": "blvd", "blvd": "blvd", "blv": "blvd", "boul": "blvd", "road": "rd", "rd": "rd",
-    "drive": "dr", "dr": "dr", "drv": "dr", "lane": "ln", "ln": "ln", "court": "ct", "ct": "ct",
-    "place": "pl", "pl": "pl", "parkway": "pkwy", "pkwy": "pkwy", "pky": "pkwy", "highway": "hwy",
-    "hwy": "hwy", "circle": "cir", "cir": "cir", "terrace": "ter", "ter": "ter", "way": "way",
-    "square": "sq", "sq": "sq", "trail": "trl", "trl": "trl", "plaza": "plz", "plz": "plz",
-    "center": "ctr", "ctr": "ctr", "alley": "aly", "expressway": "expy", "expy": "expy",
-    "freeway": "fwy", "fwy": "fwy", "pike": "pike", "turnpike": "tpke", "row": "row", "loop": "loop",
+    "street": "st",
+    "st": "st",
+    "str": "st",
+    "avenue": "ave",
+    "ave": "ave",
+    "av": "ave",
+    "aven": "ave",
+    "boulevard": "blvd",
+    "blvd": "blvd",
+    "blv": "blvd",
+    "boul": "blvd",
+    "road": "rd",
+    "rd": "rd",
+    "drive": "dr",
+    "dr": "dr",
+    "drv": "dr",
+    "lane": "ln",
+    "ln": "ln",
+    "court": "ct",
+    "ct": "ct",
+    "place": "pl",
+    "pl": "pl",
+    "parkway": "pkwy",
+    "pkwy": "pkwy",
+    "pky": "pkwy",
+    "highway": "hwy",
+    "hwy": "hwy",
+    "circle": "cir",
+    "cir": "cir",
+    "terrace": "ter",
+    "ter": "ter",
+    "way": "way",
+    "square": "sq",
+    "sq": "sq",
+    "trail": "trl",
+    "trl": "trl",
+    "plaza": "plz",
+    "plz": "plz",
+    "center": "ctr",
+    "ctr": "ctr",
+    "alley": "aly",
+    "expressway": "expy",
+    "expy": "expy",
+    "freeway": "fwy",
+    "fwy": "fwy",
+    "pike": "pike",
+    "turnpike": "tpke",
+    "row": "row",
+    "loop": "loop",
 }
 DIRECTIONS = {
-    "n": "n", "north": "n", "s": "s", "south": "s", "e": "e", "east": "e", "w": "w", "west": "w",
-    "ne": "ne", "northeast": "ne", "nw": "nw", "northwest": "nw", "se": "se", "southeast": "se",
-    "sw": "sw", "southwest": "sw",
+    "n": "n",
+    "north": "n",
+    "s": "s",
+    "south": "s",
+    "e": "e",
+    "east": "e",
+    "w": "w",
+    "west": "w",
+    "ne": "ne",
+    "northeast": "ne",
+    "nw": "nw",
+    "northwest": "nw",
+    "se": "se",
+    "southeast": "se",
+    "sw": "sw",
+    "southwest": "sw",
 }
 ORDINAL_WORDS = {
-    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th", "sixth": "6th",
-    "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th", "eleventh": "11th",
-    "twelfth": "12th", "thirteenth": "13th", "fourteenth": "14th", "fifteenth": "15th",
-    "sixteenth": "16th", "seventeenth": "17th", "eighteenth": "18th", "nineteenth": "19th",
+    "first": "1st",
+    "second": "2nd",
+    "third": "3rd",
+    "fourth": "4th",
+    "fifth": "5th",
+    "sixth": "6th",
+    "seventh": "7th",
+    "eighth": "8th",
+    "ninth": "9th",
+    "tenth": "10th",
+    "eleventh": "11th",
+    "twelfth": "12th",
+    "thirteenth": "13th",
+    "fourteenth": "14th",
+    "fifteenth": "15th",
+    "sixteenth": "16th",
+    "seventeenth": "17th",
+    "eighteenth": "18th",
+    "nineteenth": "19th",
     "twentieth": "20th",
 }
 NAME_WORDS = {"mt": "mount", "ft": "fort", "st": "saint", "mlk": "martin luther king"}
@@ -122,7 +191,9 @@ def _fallback(text: str) -> Address:
     return Address(number, predir, _street_name(words), street_type, "", unit)
 
 
-_UNIT_WORDS = frozenset({"suite", "ste", "unit", "apt", "rm", "room", "fl", "floor", "bldg", "building", "po", "box", "pier"})
+_UNIT_WORDS = frozenset(
+    {"suite", "ste", "unit", "apt", "rm", "room", "fl", "floor", "bldg", "building", "po", "box", "pier"}
+)
 _SIMPLE_UNIT = re.compile(r"(?:,?\s*(?:#\s*|\b(?:suite|ste|unit)\.?\s+#?)([a-z0-9]+))?\s*$")
 
 
@@ -147,8 +218,14 @@ def _simple(text: str) -> Address | None:
     else:
         middle = words[1:-1]
     for word in middle:
-        if (word in STREET_TYPES or word in DIRECTIONS or word in _UNIT_WORDS or word in ORDINAL_WORDS
-                or word in NAME_WORDS or not word.isalpha()) and not _ORDINAL.match(word):
+        if (
+            word in STREET_TYPES
+            or word in DIRECTIONS
+            or word in _UNIT_WORDS
+            or word in ORDINAL_WORDS
+            or word in NAME_WORDS
+            or not word.isalpha()
+        ) and not _ORDINAL.match(word):
             return None
     return Address(words[0], predir, _street_name(middle), STREET_TYPES[words[-1]], "", unit)
 

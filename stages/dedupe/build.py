@@ -30,8 +30,9 @@ def build_judge(settings: Settings, guards: ProviderGuards | None) -> OllamaJudg
     def guard(ask: Ask) -> Ask:
         if guards is None:
             return ask
-        return guards.wrap(JUDGE_PROVIDER, ask, operation="chat", encode=dataclasses.asdict,
-                           decode=lambda row: Verdict(**row))
+        return guards.wrap(
+            JUDGE_PROVIDER, ask, operation="chat", encode=dataclasses.asdict, decode=lambda row: Verdict(**row)
+        )
 
     return OllamaJudge(s.ollama_host, s.ollama_model, timeout_s=s.http_timeout_s, guard=guard)
 

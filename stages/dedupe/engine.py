@@ -40,8 +40,15 @@ class GrayPair:
     candidate: dict[str, str]
 
     def as_review_item(self, reason: str) -> dict:
-        return {"lead_id": self.lead_id, "entity_id": self.entity_id, "candidate_entity_id": self.candidate_entity_id,
-                "probability": self.probability, "lead": self.lead, "candidate": self.candidate, "reason": reason}
+        return {
+            "lead_id": self.lead_id,
+            "entity_id": self.entity_id,
+            "candidate_entity_id": self.candidate_entity_id,
+            "probability": self.probability,
+            "lead": self.lead,
+            "candidate": self.candidate,
+            "reason": reason,
+        }
 
 
 @dataclass
@@ -60,14 +67,22 @@ def to_decision(resolution: Resolution) -> DedupeDecision:
     """The `Lead.dedupe` value; a still-undecided gray lead travels on as new."""
     return DedupeDecision(
         decision="duplicate" if resolution.decision == "duplicate" else "new",
-        entity_id=resolution.entity_id, matched_on=resolution.matched_on,
-        duplicate_of=resolution.duplicate_of, probability=resolution.probability,
+        entity_id=resolution.entity_id,
+        matched_on=resolution.matched_on,
+        duplicate_of=resolution.duplicate_of,
+        probability=resolution.probability,
     )
 
 
 class EntityResolver:
-    def __init__(self, store: KeyValueStore, model: PairModel | None = None, thresholds: Thresholds | None = None,
-                 source_priority: tuple[str, ...] = merge.DEFAULT_SOURCE_PRIORITY, index_cap: int = 50) -> None:
+    def __init__(
+        self,
+        store: KeyValueStore,
+        model: PairModel | None = None,
+        thresholds: Thresholds | None = None,
+        source_priority: tuple[str, ...] = merge.DEFAULT_SOURCE_PRIORITY,
+        index_cap: int = 50,
+    ) -> None:
         self.state = EntityState(store, index_cap=index_cap)
         self.model = model or PairModel.load()
         self.thresholds = thresholds or self.model.thresholds
@@ -88,8 +103,9 @@ class EntityResolver:
         else:
             res = self._create(record, profile, gray)
         self.state.index(keys, res.entity_id)
-        self.state.save_lead(record.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability,
-                                              "m": res.matched_on})
+        self.state.save_lead(
+            record.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability, "m": res.matched_on}
+        )
         return res
 
     def _score(self, profile: Profile, keys: list[str]) -> list[tuple[dict, float, list[str]]]:
@@ -117,8 +133,10 @@ class EntityResolver:
         entity = merge.new_entity(entity_id, self.state.next_seq(), record, profile)
         self.state.save_entity(entity)
         lead_values = merge.best_values(entity)
-        pairs = [GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
-                 for e, p, _ in gray]
+        pairs = [
+            GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
+            for e, p, _ in gray
+        ]
         best = round(gray[0][1], 4) if gray else None
         return Resolution(record.lead_id, "gray" if pairs else "new", entity_id, None, best, [], [], pairs)
 
@@ -128,8 +146,18 @@ class EntityResolver:
         target["size"] += 1
         merge.add_profile(target, profile.to_list())
         changed = merge.absorb(target, merge.field_values(record), self.priority)
-        audit = [{"kind": "join", "entity_id": target["id"], "lead_id": record.lead_id, "merged_entity_id": None,
-                  "probability": round(probability, 4), "matched_on": on, "decided_by": "model", "fields": changed}]
+        audit = [
+            {
+                "kind": "join",
+                "entity_id": target["id"],
+                "lead_id": record.lead_id,
+                "merged_entity_id": None,
+                "probability": round(probability, 4),
+                "matched_on": on,
+                "decided_by": "model",
+                "fields": changed,
+            }
+        ]
         for other, p, other_on in matches[1:]:
             audit.extend(self._merge_records(target, other, record.lead_id, p, other_on, "model"))
         self.state.save_entity(target)
@@ -137,11 +165,13 @@ class EntityResolver:
 
     # -- merging entities ----------------------------------------------------------
     def _conflict(self, a: dict, b: dict) -> bool:
-        return any(addresses_conflict(Profile.from_list(x), Profile.from_list(y))
-                   for x in a["profiles"] for y in b["profiles"])
+        return any(
+            addresses_conflict(Profile.from_list(x), Profile.from_list(y)) for x in a["profiles"] for y in b["profiles"]
+        )
 
-    def _merge_records(self, winner: dict, loser: dict, lead_id: str | None, probability: float | None,
-                       on: list[str], decided_by: str) -> list[dict]:
+    def _merge_records(
+        self, winner: dict, loser: dict, lead_id: str | None, probability: float | None, on: list[str], decided_by: str
+    ) -> list[dict]:
         """Fold ``loser`` into ``winner`` (caller saves winner); refuses when their addresses conflict."""
         if winner["id"] == loser["id"] or self._conflict(winner, loser):
             return []
@@ -150,12 +180,22 @@ class EntityResolver:
             merge.add_profile(winner, stored)
         changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)
         self.state.point(loser["id"], winner["id"])
-        return [{"kind": "merge", "entity_id": winner["id"], "merged_entity_id": loser["id"], "lead_id": lead_id,
-                 "probability": None if probability is None else round(probability, 4), "matched_on": on,
-                 "decided_by": decided_by, "fields": changed}]
+        return [
+            {
+                "kind": "merge",
+                "entity_id": winner["id"],
+                "merged_entity_id": loser["id"],
+                "lead_id": lead_id,
+                "probability": None if probability is None else round(probability, 4),
+                "matched_on": on,
+                "decided_by": decided_by,
+                "fields": changed,
+            }
+        ]
 
-    def merge_entities(self, a: str, b: str, lead_id: str | None = None, probability: float | None = None,
-                       decided_by: str = "review") -> list[dict]:
+    def merge_entities(
+        self, a: str, b: str, lead_id: str | None = None, probability: float | None = None, decided_by: str = "review"
+    ) -> list[dict]:
         """Merge two entities (e.g. an accepted review item); the older survives. Returns audit entries."""
         (_, ea), (_, eb) = self.state.find(a), self.state.find(b)
         if ea is None or eb is None or ea["id"] == eb["id"]:
@@ -181,8 +221,9 @@ class EntityResolver:
         return Resolution(lead_id, decision, root, first if decision == "duplicate" else None, done["p"], done["m"])
 
     # -- the async gray-zone step ---------------------------------------------------
-    async def resolve_with_judge(self, record: DedupeInput, judge: OllamaJudge | None,
-                                 review_items_out: list[dict]) -> Resolution:
+    async def resolve_with_judge(
+        self, record: DedupeInput, judge: OllamaJudge | None, review_items_out: list[dict]
+    ) -> Resolution:
         """Resolve; ask the LLM about gray pairs; unsure or unavailable → ``review_items_out``."""
         res = self.resolve(record)
         if res.decision != "gray":
@@ -199,7 +240,9 @@ class EntityResolver:
                 continue
             if not verdict.same_business:
                 continue
-            audit = self.merge_entities(pair.entity_id, pair.candidate_entity_id, res.lead_id, verdict.confidence, "llm")
+            audit = self.merge_entities(
+                pair.entity_id, pair.candidate_entity_id, res.lead_id, verdict.confidence, "llm"
+            )
             if audit:
                 root, entity = self.state.find(pair.entity_id)
                 self.state.save_lead(res.lead_id, {"d": "duplicate", "e": root, "p": pair.probability, "m": ["llm"]})

@@ -30,8 +30,14 @@ def pairwise_scores(truth: list[str], predicted: list[str]) -> dict[str, float]:
     precision = both / predicted_pairs if predicted_pairs else 1.0
     recall = both / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "true_pairs": true_pairs,
-            "predicted_pairs": predicted_pairs, "correct_pairs": both}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_pairs": true_pairs,
+        "predicted_pairs": predicted_pairs,
+        "correct_pairs": both,
+    }
 
 
 def evaluate_file(path: str | Path) -> dict:
@@ -50,8 +56,10 @@ def main() -> None:
     args = parser.parse_args()
     for path in args.files:
         s = evaluate_file(path)
-        print(f"{path}: rows={s['rows']} pairs true={s['true_pairs']} predicted={s['predicted_pairs']} "
-              f"precision={s['precision']:.4f} recall={s['recall']:.4f} f1={s['f1']:.4f} gray={s['gray']}")
+        print(
+            f"{path}: rows={s['rows']} pairs true={s['true_pairs']} predicted={s['predicted_pairs']} "
+            f"precision={s['precision']:.4f} recall={s['recall']:.4f} f1={s['f1']:.4f} gray={s['gray']}"
+        )
 
 
 if __name__ == "__main__":

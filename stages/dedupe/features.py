@@ -14,8 +14,22 @@ from rapidfuzz import fuzz
 from stages.dedupe.record import Profile
 
 FEATURES = (
-    "name_exact", "name_high", "name_mid", "name_low", "name_jw", "name_partial", "name_sort",
-    "phone", "domain", "email", "street_number", "street_name", "unit", "zip", "city", "category",
+    "name_exact",
+    "name_high",
+    "name_mid",
+    "name_low",
+    "name_jw",
+    "name_partial",
+    "name_sort",
+    "phone",
+    "domain",
+    "email",
+    "street_number",
+    "street_name",
+    "unit",
+    "zip",
+    "city",
+    "category",
 )
 
 

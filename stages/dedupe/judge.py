@@ -29,8 +29,15 @@ class OllamaJudge:
     `guard` wraps the adapter's call (e.g. `ProviderGuards.wrap`: breaker, rate limit, cost ledger).
     """
 
-    def __init__(self, host: str, model: str, timeout_s: float = 20.0, min_confidence: float = 0.8, *,
-                 guard: Callable[[Ask], Ask] | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        model: str,
+        timeout_s: float = 20.0,
+        min_confidence: float = 0.8,
+        *,
+        guard: Callable[[Ask], Ask] | None = None,
+    ) -> None:
         self.min_confidence = min_confidence
         self.client = OllamaVerdicts(host, model, timeout_s=timeout_s)
         self._ask: Ask = guard(self.client.same_business) if guard else self.client.same_business

@@ -21,43 +21,158 @@ from cleanco.termdata import terms_by_country
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 # Hosts that list many businesses: a link there says nothing about which business it is.
-LISTING_DOMAINS = frozenset({
-    "yelp.com", "facebook.com", "fb.com", "fb.me", "google.com", "goo.gl", "g.page", "instagram.com",
-    "linktr.ee", "yellowpages.com", "nextdoor.com", "twitter.com", "x.com", "tiktok.com", "linkedin.com",
-    "youtube.com", "tripadvisor.com", "foursquare.com", "angi.com", "angieslist.com", "homeadvisor.com",
-    "thumbtack.com", "houzz.com", "bbb.org", "mapquest.com", "opentable.com", "grubhub.com",
-    "doordash.com", "ubereats.com", "seamless.com", "superpages.com", "manta.com", "yahoo.com",
-    "bing.com", "apple.com", "porch.com", "zocdoc.com", "healthgrades.com", "vitals.com", "avvo.com",
-    "birdeye.com", "chamberofcommerce.com", "citysearch.com", "allmenus.com", "menupages.com",
-})
+LISTING_DOMAINS = frozenset(
+    {
+        "yelp.com",
+        "facebook.com",
+        "fb.com",
+        "fb.me",
+        "google.com",
+        "goo.gl",
+        "g.page",
+        "instagram.com",
+        "linktr.ee",
+        "yellowpages.com",
+        "nextdoor.com",
+        "twitter.com",
+        "x.com",
+        "tiktok.com",
+        "linkedin.com",
+        "youtube.com",
+        "tripadvisor.com",
+        "foursquare.com",
+        "angi.com",
+        "angieslist.com",
+        "homeadvisor.com",
+        "thumbtack.com",
+        "houzz.com",
+        "bbb.org",
+        "mapquest.com",
+        "opentable.com",
+        "grubhub.com",
+        "doordash.com",
+        "ubereats.com",
+        "seamless.com",
+        "superpages.com",
+        "manta.com",
+        "yahoo.com",
+        "bing.com",
+        "apple.com",
+        "porch.com",
+        "zocdoc.com",
+        "healthgrades.com",
+        "vitals.com",
+        "avvo.com",
+        "birdeye.com",
+        "chamberofcommerce.com",
+        "citysearch.com",
+        "allmenus.com",
+        "menupages.com",
+    }
+)
 # Site builders whose customers share one registrable domain: the host names the business.
-HOSTING_DOMAINS = frozenset({"godaddysites.com", "business.site", "wix.com", "weebly.com", "square.site", "wordpress.com"})
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "rocketmail.com", "hotmail.com", "outlook.com",
-    "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me",
-    "comcast.net", "att.net", "sbcglobal.net", "verizon.net", "gmx.com", "gmx.us", "mail.com", "zoho.com",
-    "yandex.com", "cox.net", "charter.net", "bellsouth.net", "earthlink.net", "optonline.net", "frontier.com",
-    "juno.com", "netzero.net", "windstream.net", "centurylink.net", "q.com", "roadrunner.com", "rr.com",
-})
+HOSTING_DOMAINS = frozenset(
+    {"godaddysites.com", "business.site", "wix.com", "weebly.com", "square.site", "wordpress.com"}
+)
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "ymail.com",
+        "rocketmail.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "protonmail.com",
+        "proton.me",
+        "comcast.net",
+        "att.net",
+        "sbcglobal.net",
+        "verizon.net",
+        "gmx.com",
+        "gmx.us",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "cox.net",
+        "charter.net",
+        "bellsouth.net",
+        "earthlink.net",
+        "optonline.net",
+        "frontier.com",
+        "juno.com",
+        "netzero.net",
+        "windstream.net",
+        "centurylink.net",
+        "q.com",
+        "roadrunner.com",
+        "rr.com",
+    }
+)
 
 # US legal forms only: cleanco's full list strips words like "spa" (Italian S.p.A.) from US names.
 _LEGAL_TERMS = sorted(
-    {tuple(t.split()) for t in normalize_terms(terms_by_country["United States of America"] + ["l.l.c.", "p.c.", "pc", "pa", "p.a."])},
+    {
+        tuple(t.split())
+        for t in normalize_terms(terms_by_country["United States of America"] + ["l.l.c.", "p.c.", "pc", "pa", "p.a."])
+    },
     key=lambda parts: (-len(parts), parts),
 )
 _LEGAL_TERMS = [(len(parts), list(parts)) for parts in _LEGAL_TERMS]
 NAME_SYNONYMS = {
-    "bros": "brothers", "bro": "brothers", "svc": "services", "svcs": "services", "srvc": "services",
-    "ctr": "center", "centre": "center", "intl": "international", "assoc": "associates", "assocs": "associates",
-    "mfg": "manufacturing", "mt": "mount", "ft": "fort", "dept": "department", "hts": "heights",
-    "natl": "national", "univ": "university", "ste": "saint", "st": "saint", "dr": "doctor", "drs": "doctors",
-    "restaurante": "restaurant", "rest": "restaurant", "grille": "grill", "cafe": "cafe", "caffe": "cafe",
-    "n": "north", "s": "south", "e": "east", "w": "west", "no": "number", "1st": "first",
+    "bros": "brothers",
+    "bro": "brothers",
+    "svc": "services",
+    "svcs": "services",
+    "srvc": "services",
+    "ctr": "center",
+    "centre": "center",
+    "intl": "international",
+    "assoc": "associates",
+    "assocs": "associates",
+    "mfg": "manufacturing",
+    "mt": "mount",
+    "ft": "fort",
+    "dept": "department",
+    "hts": "heights",
+    "natl": "national",
+    "univ": "university",
+    "ste": "saint",
+    "st": "saint",
+    "dr": "doctor",
+    "drs": "doctors",
+    "restaurante": "restaurant",
+    "rest": "restaurant",
+    "grille": "grill",
+    "cafe": "cafe",
+    "caffe": "cafe",
+    "n": "north",
+    "s": "south",
+    "e": "east",
+    "w": "west",
+    "no": "number",
+    "1st": "first",
 }
 NAME_STOPWORDS = frozenset({"the", "and", "of", "a", "an", "at", "on", "in"})
 CITY_ALIASES = {
-    "la": "los angeles", "l a": "los angeles", "nyc": "new york", "new york city": "new york", "sf": "san francisco",
-    "st": "saint", "ft": "fort", "mt": "mount", "w": "west", "e": "east", "n": "north", "s": "south",
+    "la": "los angeles",
+    "l a": "los angeles",
+    "nyc": "new york",
+    "new york city": "new york",
+    "sf": "san francisco",
+    "st": "saint",
+    "ft": "fort",
+    "mt": "mount",
+    "w": "west",
+    "e": "east",
+    "n": "north",
+    "s": "south",
 }
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 _POSSESSIVE = re.compile(r"(\w)['’`]s\b")
@@ -81,8 +196,12 @@ def normalize_phone(phone: str | None, region: str = "US") -> str | None:
     if not phone or not phone.strip():
         return None
     digits = phone.translate(_NANP_FORMATTING)
-    if region == "US" and digits.isdigit() and (len(digits) == 10 or (len(digits) == 11 and digits[0] == "1")) \
-            and (len(digits) == 10 or phone.lstrip()[:1] in "+1("):
+    if (
+        region == "US"
+        and digits.isdigit()
+        and (len(digits) == 10 or (len(digits) == 11 and digits[0] == "1"))
+        and (len(digits) == 10 or phone.lstrip()[:1] in "+1(")
+    ):
         # Plain NANP digits: what phonenumbers returns for them, without its parse cost (tests check agreement).
         return "+1" + digits[-10:]
     try:

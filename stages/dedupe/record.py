@@ -57,9 +57,18 @@ class DedupeInput:
     @classmethod
     def from_lead(cls, lead: Lead) -> DedupeInput:
         return cls(
-            lead_id=lead.lead_id, name=lead.name, source=lead.source, street=lead.street, city=lead.city,
-            state=lead.state, zip=lead.zip, phone=lead.phone, website=lead.website, email=lead.email,
-            category=lead.category or lead.vertical, geo_key=lead.geo_key,
+            lead_id=lead.lead_id,
+            name=lead.name,
+            source=lead.source,
+            street=lead.street,
+            city=lead.city,
+            state=lead.state,
+            zip=lead.zip,
+            phone=lead.phone,
+            website=lead.website,
+            email=lead.email,
+            category=lead.category or lead.vertical,
+            geo_key=lead.geo_key,
         )
 
     @classmethod
@@ -93,20 +102,66 @@ class Profile:
         email, email_domain = normalize_email(record.email)
         domains = {d for d in (normalize_domain(record.website), email_domain) if d}
         return cls(
-            name=normalize_name(record.name), phone=normalize_phone(record.phone), domains=tuple(sorted(domains)),
-            email=email, address=parse_address(record.street), city=normalize_city(record.city),
-            zip=normalize_zip(record.zip), state=(record.state or "").strip().lower(),
-            category=normalize_category(record.category), geo=record.geo_key,
+            name=normalize_name(record.name),
+            phone=normalize_phone(record.phone),
+            domains=tuple(sorted(domains)),
+            email=email,
+            address=parse_address(record.street),
+            city=normalize_city(record.city),
+            zip=normalize_zip(record.zip),
+            state=(record.state or "").strip().lower(),
+            category=normalize_category(record.category),
+            geo=record.geo_key,
         )
 
     def to_list(self) -> list:
         a = self.address
-        return [self.name, self.phone, list(self.domains), self.email, a.number, a.predir, a.street, a.street_type,
-                a.postdir, a.unit, self.city, self.zip, self.state, self.category, self.geo]
+        return [
+            self.name,
+            self.phone,
+            list(self.domains),
+            self.email,
+            a.number,
+            a.predir,
+            a.street,
+            a.street_type,
+            a.postdir,
+            a.unit,
+            self.city,
+            self.zip,
+            self.state,
+            self.category,
+            self.geo,
+        ]
 
     @classmethod
     def from_list(cls, data: list) -> Profile:
-        (name, phone, domains, email, number, predir, street, street_type, postdir, unit, city, zip_code, state,
-         category, geo) = data
-        return cls(name, phone, tuple(domains), email, Address(number, predir, street, street_type, postdir, unit),
-                   city, zip_code, state, category, geo)
+        (
+            name,
+            phone,
+            domains,
+            email,
+            number,
+            predir,
+            street,
+            street_type,
+            postdir,
+            unit,
+            city,
+            zip_code,
+            state,
+            category,
+            geo,
+        ) = data
+        return cls(
+            name,
+            phone,
+            tuple(domains),
+            email,
+            Address(number, predir, street, street_type, postdir, unit),
+            city,
+            zip_code,
+            state,
+            category,
+            geo,
+        )

@@ -31,7 +31,9 @@ class DedupeStage(Stage[Lead]):
     name = "dedupe"
     ordered = True
 
-    def __init__(self, resolver: EntityResolver, judge: OllamaJudge | None = None, sink: DedupeSink | None = None) -> None:
+    def __init__(
+        self, resolver: EntityResolver, judge: OllamaJudge | None = None, sink: DedupeSink | None = None
+    ) -> None:
         self.resolver, self.judge, self.sink = resolver, judge, sink
         self._audit: list[dict[str, Any]] = []
         self._review: list[dict[str, Any]] = []
@@ -78,8 +80,11 @@ class ReviewDecisionStage(Stage[dict]):
             raise InvalidMessage(f"not a review decision: {exc!r}") from exc
 
     async def handle(self, decision: dict, envelope: Envelope) -> list[Output]:
-        self._audit.extend(self.resolver.merge_entities(
-            decision["entity_id"], decision["candidate_entity_id"], decision["lead_id"], decided_by="review"))
+        self._audit.extend(
+            self.resolver.merge_entities(
+                decision["entity_id"], decision["candidate_entity_id"], decision["lead_id"], decided_by="review"
+            )
+        )
         return []
 
     async def after_batch(self) -> None:

@@ -20,9 +20,16 @@ def build_send_guards(settings: Settings, pool: Pool) -> SendGuards | None:
         return None
     start_hour, end_hour = e.window_hours
     return SendGuards(
-        pool, daily_cap=e.daily_cap, per_domain_daily_cap=e.per_domain_cap, warmup=e.warmup,
-        first_send_date=e.first_send_date or date.today(), window_start_hour=start_hour, window_end_hour=end_hour,
-        bounce_pause=e.bounce_pause, spam_pause=e.spam_pause, sender_tz=e.sender_tz,
+        pool,
+        daily_cap=e.daily_cap,
+        per_domain_daily_cap=e.per_domain_cap,
+        warmup=e.warmup,
+        first_send_date=e.first_send_date or date.today(),
+        window_start_hour=start_hour,
+        window_end_hour=end_hour,
+        bounce_pause=e.bounce_pause,
+        spam_pause=e.spam_pause,
+        sender_tz=e.sender_tz,
     )
 
 

@@ -24,8 +24,10 @@ from storage.outbox import Outbox
 from streams.stage import Deferred
 
 # HTML templates are autoescaped; the plain-text part must not be (it would show &lt;b&gt;).
-_env = Environment(loader=PackageLoader("stages.email", "templates"),
-                   autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))
+_env = Environment(
+    loader=PackageLoader("stages.email", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+)
 
 SUBJECTS = {
     "hvac": "A faster website for {name} before the next heat wave",
@@ -75,15 +77,23 @@ class Composer:
         unsubscribe_url = f"{self.unsubscribe_base_url.rstrip('/')}/{token}"
         problems = _problems(lead)
         context = {
-            "lead": lead, "problems": problems, "has_mockup": mockup_png is not None, "sender": self.from_name,
+            "lead": lead,
+            "problems": problems,
+            "has_mockup": mockup_png is not None,
+            "sender": self.from_name,
             "pitch": PITCHES.get(lead.vertical or "", DEFAULT_PITCH),
-            "postal_address": self.postal_address, "unsubscribe_url": unsubscribe_url,
+            "postal_address": self.postal_address,
+            "unsubscribe_url": unsubscribe_url,
         }
         subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=lead.name)
         images = [InlineImage(mockup_png, "mockup.png", "mockup")] if mockup_png else []
         return OutgoingEmail(
-            to=to, subject=subject, html=_env.get_template("intro.html.j2").render(context),
-            text=_env.get_template("intro.txt.j2").render(context), idempotency_key=key, lead_id=lead.lead_id,
+            to=to,
+            subject=subject,
+            html=_env.get_template("intro.html.j2").render(context),
+            text=_env.get_template("intro.txt.j2").render(context),
+            idempotency_key=key,
+            lead_id=lead.lead_id,
             categories=["leadstream", self.campaign_step, lead.vertical or "general"],
             headers={  # RFC 8058 one-click unsubscribe
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
@@ -119,13 +129,21 @@ def _recipient_tz(state: str | None) -> str | None:
 class EmailDelivery:
     """Sends one lead's email exactly once per idempotency key."""
 
-    def __init__(self, outbox: Outbox, mailer: SendGridMailer, composer: Composer, reconcile_after_s: float = 5.0,
-                 guards: SendGuards | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        mailer: SendGridMailer,
+        composer: Composer,
+        reconcile_after_s: float = 5.0,
+        guards: SendGuards | None = None,
+    ) -> None:
         self.outbox, self.mailer, self.composer = outbox, mailer, composer
         self.reconcile_after_s = reconcile_after_s
         self.guards = guards
 
-    async def deliver(self, lead: Lead, mockup_png: bytes | None) -> tuple[TerminalState, str | None, EmailOutcome | None]:
+    async def deliver(
+        self, lead: Lead, mockup_png: bytes | None
+    ) -> tuple[TerminalState, str | None, EmailOutcome | None]:
         to = lead.best_email()
         if to is None:
             return TerminalState.disqualified, "no_contact", None
@@ -139,7 +157,11 @@ class EmailDelivery:
                 raise Deferred(f"sending deferred: {decision.reason}", decision.retry_after_s)
         entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
         if entry is None:  # another lead already wrote to this person in this step
-            return TerminalState.suppressed, "already_contacted", EmailOutcome(idempotency_key=key, status="suppressed", to=to)
+            return (
+                TerminalState.suppressed,
+                "already_contacted",
+                EmailOutcome(idempotency_key=key, status="suppressed", to=to),
+            )
         if not entry.owned:
             return await self._settle_existing(lead, key, entry.status, entry.message_id, to, mockup_png)
         return await self._send(lead, key, to, mockup_png)
@@ -157,23 +179,37 @@ class EmailDelivery:
             await self.outbox.mark_failed(key, str(exc))
             raise
         await self.outbox.mark_sent(key, message_id)
-        return TerminalState.emailed, None, EmailOutcome(idempotency_key=key, status="sent", message_id=message_id, to=to)
+        return (
+            TerminalState.emailed,
+            None,
+            EmailOutcome(idempotency_key=key, status="sent", message_id=message_id, to=to),
+        )
 
-    async def _settle_existing(self, lead: Lead, key: str, status: str, message_id: str | None, to: str, mockup_png: bytes | None):
+    async def _settle_existing(
+        self, lead: Lead, key: str, status: str, message_id: str | None, to: str, mockup_png: bytes | None
+    ):
         if status == "sent":
-            return TerminalState.emailed, None, EmailOutcome(
-                idempotency_key=key, status="skipped_already_sent", message_id=message_id, to=to)
+            return (
+                TerminalState.emailed,
+                None,
+                EmailOutcome(idempotency_key=key, status="skipped_already_sent", message_id=message_id, to=to),
+            )
         if status == "failed":
             raise PermanentProviderError("sendgrid", f"key {key} was refused earlier; not sending again")
         # pending: an earlier attempt's outcome is unknown. Ask SendGrid before anything else.
         found = await self.mailer.find_sent(key)
         if found:
             await self.outbox.mark_sent(key, found)
-            return TerminalState.emailed, None, EmailOutcome(
-                idempotency_key=key, status="skipped_already_sent", message_id=found, to=to)
+            return (
+                TerminalState.emailed,
+                None,
+                EmailOutcome(idempotency_key=key, status="skipped_already_sent", message_id=found, to=to),
+            )
         age = await self.outbox.seconds_since_claim(key)
         if age < self.reconcile_after_s:
-            raise TransientProviderError("sendgrid", f"send of {key} still in flight elsewhere", retry_after_s=self.reconcile_after_s - age)
+            raise TransientProviderError(
+                "sendgrid", f"send of {key} still in flight elsewhere", retry_after_s=self.reconcile_after_s - age
+            )
         # Not at SendGrid after the grace period: the earlier attempt never reached it.
         await self.outbox.mark_retryable(key, "reconciled: not found at provider")
         entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)

@@ -36,8 +36,11 @@ class RecordResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "received": self.received, "new": len(self.new), "duplicates": self.received - self.invalid - len(self.new),
-            "invalid": self.invalid, "suppressed": len(self.suppressed),
+            "received": self.received,
+            "new": len(self.new),
+            "duplicates": self.received - self.invalid - len(self.new),
+            "invalid": self.invalid,
+            "suppressed": len(self.suppressed),
             "counts": dict(Counter(e.event for e in self.new)),
         }
 
@@ -70,8 +73,13 @@ def _parse_one(item: Any) -> SendGridEvent | None:
     if not isinstance(message_id, str) or not message_id:
         message_id = ""
     return SendGridEvent(
-        sg_message_id=message_id, event=item["event"], occurred_at=datetime.fromtimestamp(int(stamp), UTC), email=email,
-        bounce_type=_str(item.get("type")), reason=_str(item.get("reason")), sg_event_id=_str(item.get("sg_event_id")),
+        sg_message_id=message_id,
+        event=item["event"],
+        occurred_at=datetime.fromtimestamp(int(stamp), UTC),
+        email=email,
+        bounce_type=_str(item.get("type")),
+        reason=_str(item.get("reason")),
+        sg_event_id=_str(item.get("sg_event_id")),
         payload=item,
     )
 
@@ -100,11 +108,16 @@ class EventStore:
         self.events = EmailEvents(pool)
 
     async def record(
-        self, events: list[SendGridEvent], *, signature: str | None = None, signed_at: datetime | None = None,
+        self,
+        events: list[SendGridEvent],
+        *,
+        signature: str | None = None,
+        signed_at: datetime | None = None,
         invalid: int = 0,
     ) -> RecordResult:
         new, suppressed = await self.events.record(
-            [(event, suppression_for(event)) for event in events], signature=signature, signed_at=signed_at)
+            [(event, suppression_for(event)) for event in events], signature=signature, signed_at=signed_at
+        )
         return RecordResult(received=len(events) + invalid, new=new, suppressed=suppressed, invalid=invalid)
 
     async def rates(self, window_s: float, *, now: datetime | None = None) -> tuple[int, int, int]:

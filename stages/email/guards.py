@@ -49,11 +49,23 @@ class GuardDecision:
 
 ALLOW = GuardDecision(True)
 
+
 class SendGuards:
     def __init__(
-        self, pool: Pool, *, daily_cap: int, per_domain_daily_cap: int, warmup: list[int], first_send_date: date,
-        window_start_hour: int = 9, window_end_hour: int = 17, bounce_pause: float = 0.02, spam_pause: float = 0.001,
-        window_s: float = 3600, min_sample: int = 50, sender_tz: str = "UTC",
+        self,
+        pool: Pool,
+        *,
+        daily_cap: int,
+        per_domain_daily_cap: int,
+        warmup: list[int],
+        first_send_date: date,
+        window_start_hour: int = 9,
+        window_end_hour: int = 17,
+        bounce_pause: float = 0.02,
+        spam_pause: float = 0.001,
+        window_s: float = 3600,
+        min_sample: int = 50,
+        sender_tz: str = "UTC",
     ) -> None:
         if not 0 <= window_start_hour < window_end_hour <= 24:
             raise ValueError("send window must satisfy 0 <= start < end <= 24")
@@ -86,7 +98,9 @@ class SendGuards:
             return ALLOW
         retry = min(PAUSE_RECHECK_S, self.window_s)
         if bounced / sent > self.bounce_pause:
-            return GuardDecision(False, f"paused: bounce rate {bounced / sent:.2%} over the last {self.window_s:g}s", retry)
+            return GuardDecision(
+                False, f"paused: bounce rate {bounced / sent:.2%} over the last {self.window_s:g}s", retry
+            )
         if spam / sent > self.spam_pause:
             return GuardDecision(False, f"paused: spam rate {spam / sent:.2%} over the last {self.window_s:g}s", retry)
         return ALLOW
@@ -111,7 +125,9 @@ class SendGuards:
             kind = "warm-up cap" if cap < self.daily_cap else "daily cap"
             return GuardDecision(False, f"{kind} of {cap} reached", until_tomorrow)
         if to_domain >= self.per_domain_daily_cap:
-            return GuardDecision(False, f"per-domain cap of {self.per_domain_daily_cap} reached for {domain}", until_tomorrow)
+            return GuardDecision(
+                False, f"per-domain cap of {self.per_domain_daily_cap} reached for {domain}", until_tomorrow
+            )
         return ALLOW
 
     def _zone(self, name: str | None) -> ZoneInfo:

@@ -30,32 +30,59 @@ async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[
     s = settings
     nameservers = s.dns_nameservers or None
     fetcher = WebFetcher(
-        proxy=s.web_proxy, timeout_s=s.http_timeout_s, max_bytes=s.max_page_bytes, user_agent=None,
-        per_domain_concurrency=s.per_domain_concurrency, allowlist=s.fetch_allowlist,
-        resolver_nameservers=nameservers, per_domain_rate=s.per_domain_rate, redis_url=s.redis_url,
+        proxy=s.web_proxy,
+        timeout_s=s.http_timeout_s,
+        max_bytes=s.max_page_bytes,
+        user_agent=None,
+        per_domain_concurrency=s.per_domain_concurrency,
+        allowlist=s.fetch_allowlist,
+        resolver_nameservers=nameservers,
+        per_domain_rate=s.per_domain_rate,
+        redis_url=s.redis_url,
         robots_ttl_s=s.robots_ttl_s,
     )
     guards = ProviderGuards(s, ProviderCalls(pool) if pool is not None else None)
-    renderer = PageRenderer(s.chromium_path, proxy=s.web_proxy, guard=fetcher.guard,
-                            max_concurrency=s.enrich_render_concurrency, timeout_s=s.render_timeout_s)
+    renderer = PageRenderer(
+        s.chromium_path,
+        proxy=s.web_proxy,
+        guard=fetcher.guard,
+        max_concurrency=s.enrich_render_concurrency,
+        timeout_s=s.render_timeout_s,
+    )
     closers: list[Closer] = [fetcher.aclose, renderer.close, guards.aclose]
     sources = EnrichSources(
-        renderer=renderer, render_js=s.render_js, blobs=LocalBlobStore(s.blob_dir),
+        renderer=renderer,
+        render_js=s.render_js,
+        blobs=LocalBlobStore(s.blob_dir),
         mx=MxChecker(nameservers, redis_url=s.redis_url) if s.mx_check else None,
     )
     if s.pagespeed_api_key:
         psi = PageSpeedClient(s.pagespeed_base_url, s.pagespeed_api_key, timeout_s=max(s.http_timeout_s, 30.0))
-        sources.pagespeed = guards.wrap("pagespeed", psi.run, operation="runPagespeed", encode=dataclasses.asdict,
-                                        decode=lambda row: PageSpeedResult(**row))
+        sources.pagespeed = guards.wrap(
+            "pagespeed",
+            psi.run,
+            operation="runPagespeed",
+            encode=dataclasses.asdict,
+            decode=lambda row: PageSpeedResult(**row),
+        )
         closers.append(psi.aclose)
     if s.hunter_api_key:
         hunter = HunterClient(s.hunter_base_url, s.hunter_api_key, timeout_s=s.http_timeout_s)
-        sources.hunter = guards.wrap("hunter", hunter.domain_search, operation="domain-search",
-                                     encode=lambda found: [dataclasses.asdict(f) for f in found],
-                                     decode=lambda rows: [FoundEmail(**row) for row in rows])
+        sources.hunter = guards.wrap(
+            "hunter",
+            hunter.domain_search,
+            operation="domain-search",
+            encode=lambda found: [dataclasses.asdict(f) for f in found],
+            decode=lambda rows: [FoundEmail(**row) for row in rows],
+        )
         closers.append(hunter.aclose)
-    enricher = Enricher(fetcher, TechDetector.from_file(s.technologies_file), sources=sources,
-                        default_tier=s.enrich_tier, waterfall=s.enrich_waterfall)
+    enricher = Enricher(
+        fetcher,
+        TechDetector.from_file(s.technologies_file),
+        sources=sources,
+        default_tier=s.enrich_tier,
+        waterfall=s.enrich_waterfall,
+    )
     return enricher, closers
 
 

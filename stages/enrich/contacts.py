@@ -21,20 +21,87 @@ import tldextract
 
 from schemas.lead import Contact
 
-ROLE_LOCALS = frozenset({
-    "info", "office", "contact", "contactus", "sales", "support", "admin", "administrator", "hello", "service",
-    "services", "team", "billing", "accounts", "accounting", "help", "mail", "enquiries", "enquiry", "inquiries",
-    "inquiry", "booking", "bookings", "appointments", "reception", "frontdesk", "hr", "jobs", "careers",
-    "marketing", "orders", "estimates", "quotes", "scheduling", "dispatch", "customerservice", "customercare",
-    "webmaster", "general", "main", "shop", "store", "care", "feedback", "media", "press", "events", "hiring",
-})
-UNCONTACTABLE_LOCALS = frozenset({"noreply", "no-reply", "donotreply", "do-not-reply", "postmaster", "abuse", "mailer-daemon"})
-PLACEHOLDER_DOMAINS = frozenset({
-    "example.com", "example.org", "example.net", "domain.com", "yourdomain.com", "yoursite.com", "yourcompany.com",
-    "email.com", "company.com", "website.com", "test.com", "sentry.io", "wixpress.com", "sentry-next.wixpress.com",
-    "sentry.wixpress.com", "mysite.com", "address.com", "godaddy.com", "squarespace.com",
-})
-PLACEHOLDER_LOCALS = frozenset({"you", "your", "yourname", "your.name", "name", "email", "user", "username", "firstname", "john.doe", "jane.doe"})
+ROLE_LOCALS = frozenset(
+    {
+        "info",
+        "office",
+        "contact",
+        "contactus",
+        "sales",
+        "support",
+        "admin",
+        "administrator",
+        "hello",
+        "service",
+        "services",
+        "team",
+        "billing",
+        "accounts",
+        "accounting",
+        "help",
+        "mail",
+        "enquiries",
+        "enquiry",
+        "inquiries",
+        "inquiry",
+        "booking",
+        "bookings",
+        "appointments",
+        "reception",
+        "frontdesk",
+        "hr",
+        "jobs",
+        "careers",
+        "marketing",
+        "orders",
+        "estimates",
+        "quotes",
+        "scheduling",
+        "dispatch",
+        "customerservice",
+        "customercare",
+        "webmaster",
+        "general",
+        "main",
+        "shop",
+        "store",
+        "care",
+        "feedback",
+        "media",
+        "press",
+        "events",
+        "hiring",
+    }
+)
+UNCONTACTABLE_LOCALS = frozenset(
+    {"noreply", "no-reply", "donotreply", "do-not-reply", "postmaster", "abuse", "mailer-daemon"}
+)
+PLACEHOLDER_DOMAINS = frozenset(
+    {
+        "example.com",
+        "example.org",
+        "example.net",
+        "domain.com",
+        "yourdomain.com",
+        "yoursite.com",
+        "yourcompany.com",
+        "email.com",
+        "company.com",
+        "website.com",
+        "test.com",
+        "sentry.io",
+        "wixpress.com",
+        "sentry-next.wixpress.com",
+        "sentry.wixpress.com",
+        "mysite.com",
+        "address.com",
+        "godaddy.com",
+        "squarespace.com",
+    }
+)
+PLACEHOLDER_LOCALS = frozenset(
+    {"you", "your", "yourname", "your.name", "name", "email", "user", "username", "firstname", "john.doe", "jane.doe"}
+)
 FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".css", ".js", ".avif", ".tif")
 
 _LOCAL = r"[a-z0-9](?:[a-z0-9._%+-]{0,62}[a-z0-9_%+-])?"
@@ -57,7 +124,7 @@ MAX_SCAN_CHARS = 600_000
 @dataclass(frozen=True)
 class FoundEmail:
     email: str
-    kind: str    # role | personal
+    kind: str  # role | personal
     method: str  # mailto | text | obfuscated | cfemail
 
 

@@ -144,7 +144,9 @@ def page_facts(html: str) -> PageFacts:
 class TechDetector:
     """Matches pages against compiled fingerprints; `detect` returns `schemas.Tech` records."""
 
-    def __init__(self, technologies: dict[str, Technology], *, max_html_chars: int = 300_000, min_confidence: int = 50) -> None:
+    def __init__(
+        self, technologies: dict[str, Technology], *, max_html_chars: int = 300_000, min_confidence: int = 50
+    ) -> None:
         self.technologies = technologies
         self.max_html_chars = max_html_chars
         self.min_confidence = min_confidence
@@ -167,7 +169,11 @@ class TechDetector:
                 categories.update({str(k): v.get("name", str(k)) for k, v in data.items()})
                 continue
             categories.update({str(k): v.get("name", str(k)) for k, v in data.get("categories", {}).items()})
-            techs = data.get("technologies") or data.get("apps") or {k: v for k, v in data.items() if isinstance(v, dict) and k != "categories"}
+            techs = (
+                data.get("technologies")
+                or data.get("apps")
+                or {k: v for k, v in data.items() if isinstance(v, dict) and k != "categories"}
+            )
             raw_techs.update(techs)
         if not raw_techs:
             raise ValueError(f"no technologies found in {path}")
@@ -210,7 +216,10 @@ class TechDetector:
         lower_headers = {k.lower(): str(v)[:MAX_VALUE_CHARS] for k, v in headers.items()}
         lower_cookies = {k.lower(): str(v)[:MAX_VALUE_CHARS] for k, v in (cookies or {}).items()}
         inputs: dict[str, Any] = {
-            "html": [html], "scriptSrc": facts.script_srcs, "scripts": facts.inline_scripts, "url": [url],
+            "html": [html],
+            "scriptSrc": facts.script_srcs,
+            "scripts": facts.inline_scripts,
+            "url": [url],
             "headers": {k: [v] for k, v in lower_headers.items()},
             "cookies": {k: [v] for k, v in lower_cookies.items()},
             "meta": facts.metas,
@@ -259,7 +268,14 @@ class TechDetector:
             if confidence < self.min_confidence:
                 continue
             tech = self.technologies.get(name)
-            result.append(Tech(name=name, version=best_version(versions), categories=tech.categories if tech else [], confidence=confidence))
+            result.append(
+                Tech(
+                    name=name,
+                    version=best_version(versions),
+                    categories=tech.categories if tech else [],
+                    confidence=confidence,
+                )
+            )
         return result
 
 

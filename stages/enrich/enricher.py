@@ -32,7 +32,6 @@ from stages.enrich.waterfall import Waterfall
 __all__ = ["Enricher", "website_url"]
 
 
-
 class Enricher:
     """Turns a lead's website into an `Enrichment`; see the module docstring."""
 
@@ -53,10 +52,14 @@ class Enricher:
         self.modern = modern_thresholds or ModernThresholds()
         self.sources = sources or EnrichSources()
         self.default_tier = default_tier
-        self.orders = parse_waterfall(waterfall) if isinstance(waterfall, str) else {k: list(v) for k, v in waterfall.items()}
+        self.orders = (
+            parse_waterfall(waterfall) if isinstance(waterfall, str) else {k: list(v) for k, v in waterfall.items()}
+        )
         unknown = sorted(set(self.orders) - set(WATERFALL_PROVIDERS))
         if unknown:
-            raise ValueError(f"enrich waterfall names unknown fields {unknown}; known: {', '.join(WATERFALL_PROVIDERS)}")
+            raise ValueError(
+                f"enrich waterfall names unknown fields {unknown}; known: {', '.join(WATERFALL_PROVIDERS)}"
+            )
         self.js_paths = sorted(detector.js_paths)
 
     async def enrich(self, lead: Lead) -> Enrichment:
@@ -81,13 +84,24 @@ class Enricher:
             return failed_enrichment(f"HTTP {home.status}", home)
         if not is_html(home):
             return failed_enrichment(f"not HTML ({home.content_type or 'no content type'})", home)
-        visit = SiteVisit(lead, tier, home, home.text(), self.sources, self.js_paths,
-                          contact_pages=lambda: self._contact_page_contacts(home, visit.html),
-                          check_robots=self.fetcher.check_robots)
+        visit = SiteVisit(
+            lead,
+            tier,
+            home,
+            home.text(),
+            self.sources,
+            self.js_paths,
+            contact_pages=lambda: self._contact_page_contacts(home, visit.html),
+            check_robots=self.fetcher.check_robots,
+        )
         if home.truncated:  # what the first bytes show is kept; the rest of the page is not ours to read
             tech = await asyncio.to_thread(self.detector.detect, home.final_url, home.headers, visit.html, home.cookies)
-            return failed_enrichment(f"page too large (over {self.fetcher.max_bytes} bytes)", home, tech=tech,
-                           performance=await visit.http_performance())
+            return failed_enrichment(
+                f"page too large (over {self.fetcher.max_bytes} bytes)",
+                home,
+                tech=tech,
+                performance=await visit.http_performance(),
+            )
         try:
             return await self._enrich_visit(visit)
         finally:
@@ -98,7 +112,9 @@ class Enricher:
             try:  # a single-page app: only the rendered DOM has its contacts and content
                 visit.html = (await visit.render()).html
             except (FetchRefused, SiteError) as exc:
-                return failed_enrichment(f"page needs JavaScript and could not be rendered: {getattr(exc, 'reason', exc)}", visit.home)
+                return failed_enrichment(
+                    f"page needs JavaScript and could not be rendered: {getattr(exc, 'reason', exc)}", visit.home
+                )
         visit.home_contacts = await asyncio.to_thread(extract_contacts, visit.html, urlsplit(visit.url).path or "/")
         emails, (shot, performance) = await asyncio.gather(
             Waterfall("email").run(visit.email_lookups(self.orders.get("email", ["website"])), visit.check_emails),
@@ -106,24 +122,41 @@ class Enricher:
         )
         rendered = visit.rendered
         tech = await asyncio.to_thread(
-            self.detector.detect, visit.url, visit.home.headers, visit.html,
-            {**visit.home.cookies, **(rendered.cookies if rendered else {})}, js=rendered.js if rendered else None)
-        sources = {name: r.provider for name, r in (("email", emails), ("screenshot", shot), ("performance", performance))
-                   if r.provider}
+            self.detector.detect,
+            visit.url,
+            visit.home.headers,
+            visit.html,
+            {**visit.home.cookies, **(rendered.cookies if rendered else {})},
+            js=rendered.js if rendered else None,
+        )
+        sources = {
+            name: r.provider
+            for name, r in (("email", emails), ("screenshot", shot), ("performance", performance))
+            if r.provider
+        }
         perf = performance.value
         return Enrichment(
-            status="ok", final_url=visit.url, http_status=visit.home.status, tech=tech, performance=perf,
-            contacts=emails.value or [], modern_site=perf is not None and self.modern.is_modern(perf, tech),
-            rendered=rendered is not None, screenshot_uri=shot.value, sources=sources,
+            status="ok",
+            final_url=visit.url,
+            http_status=visit.home.status,
+            tech=tech,
+            performance=perf,
+            contacts=emails.value or [],
+            modern_site=perf is not None and self.modern.is_modern(perf, tech),
+            rendered=rendered is not None,
+            screenshot_uri=shot.value,
+            sources=sources,
             attempts=emails.attempts + shot.attempts + performance.attempts,
         )
 
     async def _screenshot_then_performance(self, visit: SiteVisit):
         """In this order, so a lower tier whose screenshot needed a render also gets that render's lab values."""
         shot = await Waterfall("screenshot").run(
-            visit.screenshot_lookups(self.orders.get("screenshot", [])), visit.store_screenshot)
+            visit.screenshot_lookups(self.orders.get("screenshot", [])), visit.store_screenshot
+        )
         performance = await Waterfall("performance").run(
-            visit.performance_lookups(self.orders.get("performance", ["http"])), visit.check_performance)
+            visit.performance_lookups(self.orders.get("performance", ["http"])), visit.check_performance
+        )
         return shot, performance
 
     def contact_urls(self, home: FetchResult, html: str) -> list[str]:

@@ -59,6 +59,9 @@ def contact_page_urls(home: FetchResult, html: str, contact_paths: tuple[str, ..
 
 def failed_enrichment(reason: str, result: FetchResult | None = None, **extra: Any) -> Enrichment:
     return Enrichment(
-        status="failed", reason=reason, final_url=result.final_url if result else None,
-        http_status=result.status if result else None, **extra,
+        status="failed",
+        reason=reason,
+        final_url=result.final_url if result else None,
+        http_status=result.status if result else None,
+        **extra,
     )

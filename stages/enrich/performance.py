@@ -36,8 +36,16 @@ class ModernThresholds:
         {"Next.js", "React", "Vue.js", "Angular", "Nuxt.js", "Gatsby", "Svelte", "Wix", "Squarespace", "Shopify"}
     )
     min_versions: dict[str, str] = field(
-        default_factory=lambda: {"jQuery": "3.0", "Bootstrap": "4.0", "WordPress": "6.0", "PHP": "8.0",
-                                 "jQuery UI": "1.13", "Font Awesome": "5.0", "Drupal": "9.0", "Joomla": "4.0"}
+        default_factory=lambda: {
+            "jQuery": "3.0",
+            "Bootstrap": "4.0",
+            "WordPress": "6.0",
+            "PHP": "8.0",
+            "jQuery UI": "1.13",
+            "Font Awesome": "5.0",
+            "Drupal": "9.0",
+            "Joomla": "4.0",
+        }
     )
     end_of_life: frozenset[str] = frozenset({"AngularJS", "Moment.js"})
 
@@ -54,12 +62,18 @@ class ModernThresholds:
 
     def is_fast(self, p: Performance) -> bool:
         if p.lcp_ms is not None:
-            return (p.lcp_ms <= self.max_lcp_ms and (p.cls or 0.0) <= self.max_cls
-                    and (p.tbt_ms or 0.0) <= self.max_tbt_ms and (p.page_bytes or 0) <= self.max_total_bytes)
-        return ((p.ttfb_ms or 0) <= self.max_ttfb_ms and (p.load_ms or 0) <= self.max_load_ms
-                and (p.page_bytes or 0) <= self.max_page_bytes)
+            return (
+                p.lcp_ms <= self.max_lcp_ms
+                and (p.cls or 0.0) <= self.max_cls
+                and (p.tbt_ms or 0.0) <= self.max_tbt_ms
+                and (p.page_bytes or 0) <= self.max_total_bytes
+            )
+        return (
+            (p.ttfb_ms or 0) <= self.max_ttfb_ms
+            and (p.load_ms or 0) <= self.max_load_ms
+            and (p.page_bytes or 0) <= self.max_page_bytes
+        )
 
     def is_modern(self, performance: Performance, tech: list[Tech]) -> bool:
         stack = bool(performance.https) or any(t.name in self.modern_stacks for t in tech)
-        return (self.is_fast(performance) and bool(performance.mobile_responsive) and stack
-                and not self.outdated(tech))
+        return self.is_fast(performance) and bool(performance.mobile_responsive) and stack and not self.outdated(tech)

@@ -77,6 +77,7 @@ class SiteVisit:
         renderer = self.sources.renderer
         if renderer is None:
             raise ProviderSkipped("Chromium not configured")
+
         async def render() -> Any:
             await self.check_robots(self.url)  # cached since the plain fetch; the renderer's requests skip robots
             return await renderer.render(self.url, js_paths=self.js_paths, screenshot=self.tier >= SCREENSHOT_TIER)
@@ -123,8 +124,11 @@ class SiteVisit:
         if self.sources.hunter is None:
             raise ProviderSkipped("no email finder configured")
         found = await self.sources.hunter(domain_key(self.url), lead_id=self.lead.lead_id)
-        return [Contact(email=f.email.lower(), kind=f.kind, source="hunter")
-                for f in found if (f.confidence or 0) >= MIN_FINDER_CONFIDENCE]
+        return [
+            Contact(email=f.email.lower(), kind=f.kind, source="hunter")
+            for f in found
+            if (f.confidence or 0) >= MIN_FINDER_CONFIDENCE
+        ]
 
     async def check_emails(self, contacts: list[Contact]) -> list[Contact] | None:
         """Keep addresses whose syntax is valid and whose domain takes mail; None when none is left."""
@@ -139,31 +143,55 @@ class SiteVisit:
         """Below the audit tier only what is already at hand: a render made anyway, and the fetch timings."""
         known = {"pagespeed": self._performance_api, "browser": self._performance_lab, "http": self.http_performance}
         if self.tier < AUDIT_TIER:
-            known = {"browser": self._performance_lab, "http": self.http_performance} if self._render is not None else \
-                {"http": self.http_performance}
+            known = (
+                {"browser": self._performance_lab, "http": self.http_performance}
+                if self._render is not None
+                else {"http": self.http_performance}
+            )
         return [(name, known[name]) for name in order if name in known]
 
     async def _performance_api(self) -> Performance:
         r = await self.audit()
-        return Performance(source="api", ttfb_ms=_round(r.ttfb_ms), page_bytes=r.page_bytes, lcp_ms=_round(r.lcp_ms),
-                           fcp_ms=_round(r.fcp_ms), cls=None if r.cls is None else round(r.cls, 4),
-                           tbt_ms=_round(r.tbt_ms), https=self.url.startswith("https://"),
-                           mobile_responsive=r.mobile_responsive, score=r.performance_score)
+        return Performance(
+            source="api",
+            ttfb_ms=_round(r.ttfb_ms),
+            page_bytes=r.page_bytes,
+            lcp_ms=_round(r.lcp_ms),
+            fcp_ms=_round(r.fcp_ms),
+            cls=None if r.cls is None else round(r.cls, 4),
+            tbt_ms=_round(r.tbt_ms),
+            https=self.url.startswith("https://"),
+            mobile_responsive=r.mobile_responsive,
+            score=r.performance_score,
+        )
 
     async def _performance_lab(self) -> Performance:
         r = await self._lab_render()
-        return Performance(source="browser", ttfb_ms=_round(r.ttfb_ms), load_ms=_round(r.load_ms),
-                           page_bytes=r.page_bytes, lcp_ms=_round(r.lcp_ms), fcp_ms=_round(r.fcp_ms),
-                           cls=None if r.cls is None else round(r.cls, 4), tbt_ms=_round(r.tbt_ms),
-                           https=r.final_url.startswith("https://"), mobile_responsive=r.mobile_responsive)
+        return Performance(
+            source="browser",
+            ttfb_ms=_round(r.ttfb_ms),
+            load_ms=_round(r.load_ms),
+            page_bytes=r.page_bytes,
+            lcp_ms=_round(r.lcp_ms),
+            fcp_ms=_round(r.fcp_ms),
+            cls=None if r.cls is None else round(r.cls, 4),
+            tbt_ms=_round(r.tbt_ms),
+            https=r.final_url.startswith("https://"),
+            mobile_responsive=r.mobile_responsive,
+        )
 
     async def http_performance(self) -> Performance:
         from stages.enrich.performance import is_responsive
 
         home = self.home
-        return Performance(source="http", ttfb_ms=round(home.ttfb_ms, 1), load_ms=round(home.total_ms, 1),
-                           page_bytes=len(home.body), https=home.final_url.startswith("https://"),
-                           mobile_responsive=is_responsive(self.html))
+        return Performance(
+            source="http",
+            ttfb_ms=round(home.ttfb_ms, 1),
+            load_ms=round(home.total_ms, 1),
+            page_bytes=len(home.body),
+            https=home.final_url.startswith("https://"),
+            mobile_responsive=is_responsive(self.html),
+        )
 
     @staticmethod
     async def check_performance(p: Performance) -> Performance | None:
@@ -215,7 +243,9 @@ class _SharedCall:
             exc = task.exception()
             if isinstance(exc, TransientProviderError) and not isinstance(exc, ProviderUnavailable):
                 if self.calls >= self.tries:
-                    return _raise(PermanentProviderError(self.provider, f"gave up for this lead after {self.calls} tries: {exc}"))
+                    return _raise(
+                        PermanentProviderError(self.provider, f"gave up for this lead after {self.calls} tries: {exc}")
+                    )
                 task = None
         if task is None:
             self.calls += 1
@@ -225,7 +255,11 @@ class _SharedCall:
     @property
     def result(self) -> Any | None:
         task = self._task
-        return task.result() if task is not None and task.done() and not task.cancelled() and not task.exception() else None
+        return (
+            task.result()
+            if task is not None and task.done() and not task.cancelled() and not task.exception()
+            else None
+        )
 
     async def cancel(self) -> None:
         if self._task is not None:

@@ -47,8 +47,9 @@ def _addresses(lead: Lead) -> list[str]:
 class EnrichStage(Stage[Lead]):
     name = "enrich"
 
-    def __init__(self, enricher: Enricher, suppression_reason: SuppressionCheck | None = None,
-                 closers: Sequence[Closer] = ()) -> None:
+    def __init__(
+        self, enricher: Enricher, suppression_reason: SuppressionCheck | None = None, closers: Sequence[Closer] = ()
+    ) -> None:
         self.enricher = enricher
         self.suppression_reason = suppression_reason  # e.g. storage.outbox.Outbox.suppression_reason
         self.closers = closers  # release the enricher's clients, browser and ledger

@@ -76,8 +76,10 @@ class Waterfall:
     async def _try(self, lookup: Lookup, check: Check) -> tuple[str, str | None, Any]:
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.tries_per_provider), wait=_retry_wait(self.max_wait_s),
-                retry=retry_if_exception(_retryable), reraise=True,
+                stop=stop_after_attempt(self.tries_per_provider),
+                wait=_retry_wait(self.max_wait_s),
+                retry=retry_if_exception(_retryable),
+                reraise=True,
             ):
                 with attempt:
                     answer = await lookup()

@@ -50,7 +50,11 @@ VERTICAL_SERVICES = {
 }
 
 _env = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
@@ -128,23 +132,37 @@ def template_concept(lead: Lead, problems: Sequence[str]) -> Concept:
     """A deterministic, always-valid concept: the fallback when the LLM fails or falls short."""
     trade = (lead.vertical or lead.category or "local service").replace("_", " ")
     place = lead.city or "your area"
-    services = VERTICAL_SERVICES.get((lead.vertical or "").lower(), [
-        f"Professional {trade} work", "Honest, upfront pricing", "Friendly local team"
-    ])
+    services = VERTICAL_SERVICES.get(
+        (lead.vertical or "").lower(), [f"Professional {trade} work", "Honest, upfront pricing", "Friendly local team"]
+    )
     return Concept(
         headline=f"{lead.name}: trusted {trade} in {place}"[:88],
         subheadline=f"Quality {trade} for {place} homes and businesses, with quick replies and fair prices.",
         sections=[
-            {"kind": "hero", "title": f"{trade.title()} you can count on", "bullets": [
-                f"Serving {place} and nearby", "Licensed and insured", "Free estimates"]},
+            {
+                "kind": "hero",
+                "title": f"{trade.title()} you can count on",
+                "bullets": [f"Serving {place} and nearby", "Licensed and insured", "Free estimates"],
+            },
             {"kind": "services", "title": "What we do", "bullets": services},
-            {"kind": "about", "title": f"About {lead.name}"[:80], "bullets": [
-                f"A local {trade} business that treats every customer like a neighbor.",
-                "Clear communication from first call to finished job."]},
-            {"kind": "testimonials", "title": "What customers say", "bullets": [
-                "\"On time, tidy and fairly priced.\"", "\"They explained every step.\""]},
-            {"kind": "contact", "title": "Get in touch", "bullets": [
-                "Call or send a message and we reply the same day.", f"Proudly based in {place}."]},
+            {
+                "kind": "about",
+                "title": f"About {lead.name}"[:80],
+                "bullets": [
+                    f"A local {trade} business that treats every customer like a neighbor.",
+                    "Clear communication from first call to finished job.",
+                ],
+            },
+            {
+                "kind": "testimonials",
+                "title": "What customers say",
+                "bullets": ['"On time, tidy and fairly priced."', '"They explained every step."'],
+            },
+            {
+                "kind": "contact",
+                "title": "Get in touch",
+                "bullets": ["Call or send a message and we reply the same day.", f"Proudly based in {place}."],
+            },
         ],
         palette=_pick(TEMPLATE_PALETTES, trade),
         typography=_pick(tuple(FONT_STACKS), trade),

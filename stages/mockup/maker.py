@@ -61,7 +61,11 @@ class MockupMaker:
                     return concept, "llm", concept.provider or self.concepts.name, quality
                 log.info(
                     "mockup %s: LLM concept from %s scored %.2f < %.2f (%s); using the template",
-                    lead.lead_id, concept.provider, quality.score, self.quality_threshold, "; ".join(quality.notes[:3]),
+                    lead.lead_id,
+                    concept.provider,
+                    quality.score,
+                    self.quality_threshold,
+                    "; ".join(quality.notes[:3]),
                 )
         concept = template_concept(lead, problems)
         return concept, "template", "template", score_concept(concept, problems)
@@ -76,4 +80,6 @@ class MockupMaker:
         desktop_key, mobile_key = blob_keys(lead.lead_id)
         uri = await self.blobs.put(desktop_key, desktop_png, "image/png")
         mobile_uri = await self.blobs.put(mobile_key, mobile_png, "image/png")
-        return MockupRef(uri=uri, mobile_uri=mobile_uri, concept_source=source, provider=provider, quality=quality.score)
+        return MockupRef(
+            uri=uri, mobile_uri=mobile_uri, concept_source=source, provider=provider, quality=quality.score
+        )

@@ -61,9 +61,7 @@ def _copy(concept: Concept, notes: list[str]) -> float:
 def _relevance(concept: Concept, problems: Sequence[str], notes: list[str]) -> float:
     if not problems:
         return 1.0
-    covered = {
-        item.problem for item in concept.improvements if len(plain_text(item.text)) >= MIN_IMPROVEMENT_CHARS
-    }
+    covered = {item.problem for item in concept.improvements if len(plain_text(item.text)) >= MIN_IMPROVEMENT_CHARS}
     missing = [code for code in problems if code not in covered]
     if missing:
         notes.append(f"relevance: no improvement for {', '.join(missing)}")

@@ -11,8 +11,9 @@ from stages.score.stage import ScoreStage
 from storage.db import Pool
 
 
-async def build_score(settings: Settings, pool: Pool | None = None,
-                      counters: MutableMapping[str, int] | None = None) -> ScoreStage:
+async def build_score(
+    settings: Settings, pool: Pool | None = None, counters: MutableMapping[str, int] | None = None
+) -> ScoreStage:
     """`counters`: the score-counters table (`tables.score_counters`). The stage writes no SQL of its own."""
     s = settings
     source: RulesSource | RuleSet

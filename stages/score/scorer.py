@@ -24,7 +24,15 @@ MODERN_SITE = "modern_site"
 NO_CONTACT = "no_contact"
 HISTOGRAM_BUCKET = 10  # width of a score-histogram bucket
 
-__all__ = ["BELOW_THRESHOLD", "MODERN_SITE", "NO_CONTACT", "Scorer", "counter_keys", "format_explanation", "score_jsonl"]
+__all__ = [
+    "BELOW_THRESHOLD",
+    "MODERN_SITE",
+    "NO_CONTACT",
+    "Scorer",
+    "counter_keys",
+    "format_explanation",
+    "score_jsonl",
+]
 
 
 class RulesProvider(Protocol):

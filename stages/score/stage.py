@@ -24,9 +24,13 @@ class ScoreStage(Stage[Lead]):
     name = "score"
     ordered = True  # table counters are written under each event's own partition
 
-    def __init__(self, scorer: Scorer, mockup_tiers: frozenset[str],
-                 counters: MutableMapping[str, int] | None = None,
-                 rules_source: RulesSource | RuleSet | None = None) -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        mockup_tiers: frozenset[str],
+        counters: MutableMapping[str, int] | None = None,
+        rules_source: RulesSource | RuleSet | None = None,
+    ) -> None:
         self.scorer, self.mockup_tiers = scorer, mockup_tiers
         self.counters = counters  # a Faust table (or a dict in tests)
         self.rules_source = rules_source  # a RulesSource reloads shared rules in the background

@@ -19,11 +19,16 @@ async def build_scrape(settings: Settings, pool: Pool) -> ScrapeStage:
         "google": GooglePlacesSearch(s.google_base_url, s.google_api_key, s.http_timeout_s),
     }
     searchers: dict[str, Searcher] = {
-        name: GuardedSearch(adapter, guards.wrap(
-            name, adapter.search, operation="search",
-            encode=lambda leads: [lead.model_dump(mode="json") for lead in leads],
-            decode=lambda rows: [RawLead.model_validate(row) for row in rows],
-        ))
+        name: GuardedSearch(
+            adapter,
+            guards.wrap(
+                name,
+                adapter.search,
+                operation="search",
+                encode=lambda leads: [lead.model_dump(mode="json") for lead in leads],
+                decode=lambda rows: [RawLead.model_validate(row) for row in rows],
+            ),
+        )
         for name, adapter in adapters.items()
     }
     return ScrapeStage(searchers, guards.ledger)

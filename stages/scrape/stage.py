@@ -58,9 +58,15 @@ class ScrapeStage(Stage[ScrapeJob]):
                 raise Deferred(str(exc), retry_after_s=60.0) from exc
         # One lead per business; each starts its own trace and clock: its latency is its own.
         tier = {"enrich_tier": job.enrich_tier} if job.enrich_tier else {}
-        return [Output(Lead.from_raw(raw.model_copy(update=tier)), topics=(LEADS_SCRAPED,), trace_id=new_trace_id(),
-                       ingest_ms=now_ms())
-                for raw in merge_sources(found)]
+        return [
+            Output(
+                Lead.from_raw(raw.model_copy(update=tier)),
+                topics=(LEADS_SCRAPED,),
+                trace_id=new_trace_id(),
+                ingest_ms=now_ms(),
+            )
+            for raw in merge_sources(found)
+        ]
 
 
 class GuardedSearch:

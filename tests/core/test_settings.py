@@ -53,19 +53,32 @@ def test_stages_tiers_and_waterfall_are_parsed(env):
     assert load_settings(stages="all").stage_list == ["scrape", "enrich", "dedupe", "score", "mockup", "email"]
 
 
-@pytest.mark.parametrize(("variable", "value", "problem"), [
-    ("LEADSTREAM_PROVIDERS__HUNTER__RATE", "fifty", "LEADSTREAM_PROVIDERS__HUNTER__RATE: 'fifty' is not a rate"),
-    ("LEADSTREAM_PARTITIONS", "0", "LEADSTREAM_PARTITIONS: Input should be greater than or equal to 1"),
-    ("LEADSTREAM_STAGES", "scrape,mokup", "LEADSTREAM_STAGES: unknown stages ['mokup']"),
-    ("LEADSTREAM_EMAIL__SENDER_TZ", "Mars/Olympus", "LEADSTREAM_EMAIL__SENDER_TZ: 'Mars/Olympus' is not an IANA time zone"),
-    ("LEADSTREAM_EMAIL__SEND_WINDOW", "17-9", "LEADSTREAM_EMAIL__SEND_WINDOW: the window must end after it starts"),
-    ("LEADSTREAM_EMAIL__WARMUP", "50,lots", "LEADSTREAM_EMAIL__WARMUP: Input should be a valid integer"),
-    ("LEADSTREAM_ENRICH_WATERFALL", "email=hunter,clearbit",
-     "LEADSTREAM_ENRICH_WATERFALL: email: unknown providers ['clearbit']"),
-    ("LEADSTREAM_ENRICH_WATERFALL", "phone=website", "LEADSTREAM_ENRICH_WATERFALL: unknown field 'phone'"),
-    ("LEADSTREAM_PROVIDER_RATE_LIMITS", "hunter=5/second",
-     "LEADSTREAM_PROVIDER_RATE_LIMITS is now LEADSTREAM_PROVIDERS__<NAME>__RATE"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("LEADSTREAM_PROVIDERS__HUNTER__RATE", "fifty", "LEADSTREAM_PROVIDERS__HUNTER__RATE: 'fifty' is not a rate"),
+        ("LEADSTREAM_PARTITIONS", "0", "LEADSTREAM_PARTITIONS: Input should be greater than or equal to 1"),
+        ("LEADSTREAM_STAGES", "scrape,mokup", "LEADSTREAM_STAGES: unknown stages ['mokup']"),
+        (
+            "LEADSTREAM_EMAIL__SENDER_TZ",
+            "Mars/Olympus",
+            "LEADSTREAM_EMAIL__SENDER_TZ: 'Mars/Olympus' is not an IANA time zone",
+        ),
+        ("LEADSTREAM_EMAIL__SEND_WINDOW", "17-9", "LEADSTREAM_EMAIL__SEND_WINDOW: the window must end after it starts"),
+        ("LEADSTREAM_EMAIL__WARMUP", "50,lots", "LEADSTREAM_EMAIL__WARMUP: Input should be a valid integer"),
+        (
+            "LEADSTREAM_ENRICH_WATERFALL",
+            "email=hunter,clearbit",
+            "LEADSTREAM_ENRICH_WATERFALL: email: unknown providers ['clearbit']",
+        ),
+        ("LEADSTREAM_ENRICH_WATERFALL", "phone=website", "LEADSTREAM_ENRICH_WATERFALL: unknown field 'phone'"),
+        (
+            "LEADSTREAM_PROVIDER_RATE_LIMITS",
+            "hunter=5/second",
+            "LEADSTREAM_PROVIDER_RATE_LIMITS is now LEADSTREAM_PROVIDERS__<NAME>__RATE",
+        ),
+    ],
+)
 def test_a_bad_value_names_the_variable_and_the_problem(env, variable, value, problem):
     env.setenv(variable, value)
     with pytest.raises(SettingsError) as caught:

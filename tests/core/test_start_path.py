@@ -46,8 +46,13 @@ def _worker_env(kafka_broker: str, database_url: str, unique: str, tmp_path: Pat
 
 def _start(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     log = tmp_path / "worker.log"
-    proc = subprocess.Popen([sys.executable, "-m", "faust", "-A", "app", "worker", "-l", "info"], env=env,
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faust", "-A", "app", "worker", "-l", "info"],
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return proc, log
 
 
@@ -89,7 +94,8 @@ async def test_faust_worker_creates_topics_changelogs_and_migrates(kafka_broker,
                 break
             assert time.monotonic() < deadline, (
                 f"after {DEADLINE_S}s: missing topics {sorted((wanted_topics | wanted_changelogs) - topics)}, "
-                f"migrations {sorted(migrations)}\n{log.read_text()[-3000:]}")
+                f"migrations {sorted(migrations)}\n{log.read_text()[-3000:]}"
+            )
             await asyncio.sleep(0.2)
         described = await admin.describe_topics(sorted(wanted_changelogs))
         assert all(len(d["partitions"]) == 2 for d in described)
@@ -100,7 +106,9 @@ async def test_faust_worker_creates_topics_changelogs_and_migrates(kafka_broker,
 
 async def test_faust_worker_refuses_to_start_with_invalid_rules(kafka_broker, database_url, unique, tmp_path):
     rules = tmp_path / "rules.yaml"
-    rules.write_text("version: 1\ntiers:\n  A: {min: 80}\nrules:\n  - id: x\n    when: {field: nope, op: eq, value: 1}\n")
+    rules.write_text(
+        "version: 1\ntiers:\n  A: {min: 80}\nrules:\n  - id: x\n    when: {field: nope, op: eq, value: 1}\n"
+    )
     env = _worker_env(kafka_broker, database_url, unique, tmp_path, LEADSTREAM_RULES_FILE=str(rules))
     proc, log = _start(env, tmp_path)
     try:

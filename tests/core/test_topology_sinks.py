@@ -34,8 +34,13 @@ class Routes(Stage[Lead]):
 
 def _event(lead: Lead, offset: int) -> SimpleNamespace:
     message = SimpleNamespace(
-        topic=LEADS_ENRICHED, partition=0, offset=offset, key=lead.geo_key.encode(), timestamp=1.0,
-        headers=make_headers(lead.lead_id, "t" * 32, 1000), tp=("leads.enriched", 0),
+        topic=LEADS_ENRICHED,
+        partition=0,
+        offset=offset,
+        key=lead.geo_key.encode(),
+        timestamp=1.0,
+        headers=make_headers(lead.lead_id, "t" * 32, 1000),
+        tp=("leads.enriched", 0),
     )
     return SimpleNamespace(message=message, value=encode_lead(lead))
 

@@ -12,7 +12,9 @@ def lead(lead_id, name, source="csv", **fields):
 def test_duplicate_joins_with_stable_entity_id():
     resolver = EntityResolver({})
     first = resolver.resolve(lead("a", "Joe's Plumbing", street="12 Main St", zip="90210", phone="310-555-0101"))
-    again = resolver.resolve(lead("b", "JOES PLUMBING LLC", street="12 Main Street", zip="90210", phone="(310) 555-0101"))
+    again = resolver.resolve(
+        lead("b", "JOES PLUMBING LLC", street="12 Main Street", zip="90210", phone="(310) 555-0101")
+    )
     assert first.decision == "new" and first.entity_id == entity_id_for("a")
     assert again.decision == "duplicate" and again.entity_id == first.entity_id and again.duplicate_of == "a"
     assert "phone" in again.matched_on and again.probability >= resolver.thresholds.match
@@ -33,10 +35,26 @@ def test_redelivered_lead_changes_nothing():
 
 def test_chains_never_merge():
     resolver = EntityResolver({})
-    a = resolver.resolve(lead("a", "Roto-Rooter Plumbing", street="1550 S Sepulveda Blvd", zip="90025", phone="800-768-6911",
-                              website="rotorooter.com"))
-    b = resolver.resolve(lead("b", "Roto-Rooter Plumbing", street="2340 Colorado Ave", zip="90025", phone="800-768-6911",
-                              website="rotorooter.com"))
+    a = resolver.resolve(
+        lead(
+            "a",
+            "Roto-Rooter Plumbing",
+            street="1550 S Sepulveda Blvd",
+            zip="90025",
+            phone="800-768-6911",
+            website="rotorooter.com",
+        )
+    )
+    b = resolver.resolve(
+        lead(
+            "b",
+            "Roto-Rooter Plumbing",
+            street="2340 Colorado Ave",
+            zip="90025",
+            phone="800-768-6911",
+            website="rotorooter.com",
+        )
+    )
     assert b.decision == "new" and b.entity_id != a.entity_id
 
 
@@ -46,8 +64,16 @@ def test_transitive_match_merges_entities_and_the_older_survives():
     # No ZIP, state or phone: another geography key, so the name block cannot find "a".
     b = resolver.resolve(lead("b", "Harbor Auto Repair", street="3151 W Hill St", website="harborauto.com"))
     assert b.decision == "new" and b.entity_id != a.entity_id
-    c = resolver.resolve(lead("c", "Harbor Auto Repair", street="3151 West Hill Street", phone="(614) 555-0199",
-                              website="https://www.harborauto.com/", zip="43215"))
+    c = resolver.resolve(
+        lead(
+            "c",
+            "Harbor Auto Repair",
+            street="3151 West Hill Street",
+            phone="(614) 555-0199",
+            website="https://www.harborauto.com/",
+            zip="43215",
+        )
+    )
     assert c.decision == "duplicate" and c.entity_id == a.entity_id
     assert [e["kind"] for e in c.audit] == ["join", "merge"]
     assert c.audit[1]["merged_entity_id"] == b.entity_id and c.audit[1]["entity_id"] == a.entity_id
@@ -58,8 +84,16 @@ def test_transitive_match_merges_entities_and_the_older_survives():
 def test_a_lead_without_address_does_not_bridge_two_branches():
     resolver = EntityResolver({})
     a = resolver.resolve(lead("a", "Tacos El Gordo", street="1201 E Broadway", zip="90802", phone="562-555-0101"))
-    b = resolver.resolve(lead("b", "Tacos El Gordo", street="3400 Atlantic Ave", zip="90807", phone="562-555-0102",
-                              email="hola@tacoselgordo.com"))
+    b = resolver.resolve(
+        lead(
+            "b",
+            "Tacos El Gordo",
+            street="3400 Atlantic Ave",
+            zip="90807",
+            phone="562-555-0102",
+            email="hola@tacoselgordo.com",
+        )
+    )
     c = resolver.resolve(lead("c", "Tacos El Gordo", zip="90802", phone="562-555-0101", email="hola@tacoselgordo.com"))
     assert a.entity_id != b.entity_id
     assert resolver.entity_of("a") != resolver.entity_of("b")
@@ -68,9 +102,20 @@ def test_a_lead_without_address_does_not_bridge_two_branches():
 
 def test_merge_keeps_best_value_per_field_with_provenance():
     resolver = EntityResolver({})
-    resolver.resolve(lead("c1", "Smith Electric", source="csv", street="450 N Main St", phone="831-555-0123", zip="93901"))
-    resolver.resolve(lead("y1", "Smith & Sons Electric", source="yelp", street="450 North Main Street", phone="831-555-0123",
-                          zip="93901", website="smithelectric.com"))
+    resolver.resolve(
+        lead("c1", "Smith Electric", source="csv", street="450 N Main St", phone="831-555-0123", zip="93901")
+    )
+    resolver.resolve(
+        lead(
+            "y1",
+            "Smith & Sons Electric",
+            source="yelp",
+            street="450 North Main Street",
+            phone="831-555-0123",
+            zip="93901",
+            website="smithelectric.com",
+        )
+    )
     res = resolver.resolve(lead("g1", "Smith Electric", source="google", phone="(831) 555-0123", zip="93901"))
     entity = resolver.entity(res.entity_id)
     fields = entity["fields"]
@@ -90,8 +135,14 @@ def test_gray_zone_pairs_are_returned_not_merged():
 
 
 def test_from_lead_uses_the_kafka_geo_key():
-    raw = RawLead(source="yelp", source_ids={"yelp": "x1"}, name="Blue Door Cafe", street="8305 Beverly Blvd",
-                  zip="90048", phone="323-555-0195")
+    raw = RawLead(
+        source="yelp",
+        source_ids={"yelp": "x1"},
+        name="Blue Door Cafe",
+        street="8305 Beverly Blvd",
+        zip="90048",
+        phone="323-555-0195",
+    )
     record = DedupeInput.from_lead(Lead.from_raw(raw))
     assert record.geo_key == "z900" and record.lead_id == raw.derived_lead_id() and record.source == "yelp"
 

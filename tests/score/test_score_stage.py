@@ -21,10 +21,14 @@ def rules():
 
 
 def outdated_site(**overrides):
-    fields = dict(vertical="hvac", phone="4155550100", website="http://acme.example",
-                  tech={"jQuery": "1.12.4", "WordPress": "5.8"},
-                  perf={"lcp_ms": 5200, "https": False, "mobile_responsive": False},
-                  contacts=[("jane@acme.example", "personal")])
+    fields = dict(
+        vertical="hvac",
+        phone="4155550100",
+        website="http://acme.example",
+        tech={"jQuery": "1.12.4", "WordPress": "5.8"},
+        perf={"lcp_ms": 5200, "https": False, "mobile_responsive": False},
+        contacts=[("jane@acme.example", "personal")],
+    )
     fields.update(overrides)
     return make_lead(**fields)
 
@@ -33,7 +37,8 @@ def test_outdated_site_with_a_person_to_write_to_qualifies(rules):
     score, reason = Scorer(rules).score(outdated_site())
     assert reason is None and score.qualified and score.tier == "A"
     assert {"outdated_jquery", "old_wordpress", "no_https", "not_mobile_friendly", "poor_lcp", "personal_email"} <= {
-        hit.rule for hit in score.rules}
+        hit.rule for hit in score.rules
+    }
     assert [m.multiplier for m in score.multipliers] == ["good_fit_vertical"]
     assert score.rules_version == rules.version
 
@@ -47,9 +52,13 @@ def test_disqualification_reasons_in_order(rules):
     score, reason = stage.score(outdated_site(contacts=[]))
     assert reason == "no_contact" and score.tier == "A" and not score.qualified and score.reason == "no_contact"
     # below_threshold last.
-    modern_stack = make_lead(vertical="bank", website="http://bank.example", tech={"Next.js": "14.1", "React": "18.2"},
-                             perf={"lcp_ms": 1200, "https": True, "mobile_responsive": True},
-                             contacts=[("info@bank.example", "role")])
+    modern_stack = make_lead(
+        vertical="bank",
+        website="http://bank.example",
+        tech={"Next.js": "14.1", "React": "18.2"},
+        perf={"lcp_ms": 1200, "https": True, "mobile_responsive": True},
+        contacts=[("info@bank.example", "role")],
+    )
     score, reason = stage.score(modern_stack)
     assert reason == "below_threshold" and score.tier == "D" and score.reason == "below_threshold"
 
@@ -82,7 +91,9 @@ def test_counter_keys():
     assert score.value == 72.5 and score.tier == "B"
     assert counter_keys(lead, score) == ["tier:z941:auto_repair:B", "hist:z941:70"]
     assert counter_keys(make_lead(vertical=None, geo_key="sCA"), score, bucket_width=25) == [
-        "tier:sca:unknown:B", "hist:sca:50"]
+        "tier:sca:unknown:B",
+        "hist:sca:50",
+    ]
     top = one_rule({"vertical": "hvac"}, delta=90).score(outdated_site())
     assert counter_keys(outdated_site(), top)[1] == "hist:z941:100"
 

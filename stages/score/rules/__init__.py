@@ -9,6 +9,17 @@ from stages.score.rules.model import RuleIssue, RulesError
 from stages.score.rules.source import RulesSource
 
 __all__ = [
-    "BELOW_THRESHOLD", "FIELDS", "RuleIssue", "RuleSet", "RulesError", "RulesSource", "check_rules_file",
-    "compute_value", "content_version", "format_explanation", "load_rules", "parse_rules", "reproduce_value",
+    "BELOW_THRESHOLD",
+    "FIELDS",
+    "RuleIssue",
+    "RuleSet",
+    "RulesError",
+    "RulesSource",
+    "check_rules_file",
+    "compute_value",
+    "content_version",
+    "format_explanation",
+    "load_rules",
+    "parse_rules",
+    "reproduce_value",
 ]

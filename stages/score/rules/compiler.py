@@ -33,7 +33,9 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     issues = Issues(source)
     ruleset = _compile(text, source, issues)
     if issues or ruleset is None:
-        raise RulesError(sorted(issues.items, key=lambda issue: issue.line or 0) or [RuleIssue(source, None, "no rules")])
+        raise RulesError(
+            sorted(issues.items, key=lambda issue: issue.line or 0) or [RuleIssue(source, None, "no rules")]
+        )
     return ruleset
 
 
@@ -73,8 +75,14 @@ def _compile(text: str, source: str, issues: Issues) -> RuleSet | None:
     if not isinstance(root, MappingNode):
         issues.add(root, f"the rules file must be a mapping with settings/rules/multipliers, not {kind_name(root)}")
         return None
-    found = check_keys(root, mapping_items(root, issues), issues, what="the rules file",
-                       required=("settings", "rules"), optional=("version", "multipliers"))
+    found = check_keys(
+        root,
+        mapping_items(root, issues),
+        issues,
+        what="the rules file",
+        required=("settings", "rules"),
+        optional=("version", "multipliers"),
+    )
     version = _version(found.get("version"), text, issues)
     settings = _settings(found["settings"], issues) if "settings" in found else None
     conditions = ConditionCompiler(issues)
@@ -83,8 +91,15 @@ def _compile(text: str, source: str, issues: Issues) -> RuleSet | None:
     multipliers = _entries(found.get("multipliers"), "multipliers", "factor", conditions, names, issues)
     if issues or settings is None:
         return None
-    return RuleSet(version=version, settings=settings, rules=rules, multipliers=multipliers, text=text,
-                   source=source, extract=make_extractor(list(conditions.fields.values())))
+    return RuleSet(
+        version=version,
+        settings=settings,
+        rules=rules,
+        multipliers=multipliers,
+        text=text,
+        source=source,
+        extract=make_extractor(list(conditions.fields.values())),
+    )
 
 
 def _version(node: Node | None, text: str, issues: Issues) -> str:
@@ -92,7 +107,7 @@ def _version(node: Node | None, text: str, issues: Issues) -> str:
         return content_version(text)
     value = scalar(node) if isinstance(node, ScalarNode) else None
     if not isinstance(value, str) or not value.strip():
-        hint = " (quote it: version: \"2024.06\")" if is_number(value) else ""
+        hint = ' (quote it: version: "2024.06")' if is_number(value) else ""
         issues.add(node, f"version must be non-empty text{hint}, got {kind_name(node)}")
         return ""
     return value.strip()
@@ -101,7 +116,9 @@ def _version(node: Node | None, text: str, issues: Issues) -> str:
 def _number(node: Node, what: str, issues: Issues, low: float = -LIMIT, high: float = LIMIT) -> float | None:
     value = scalar(node) if isinstance(node, ScalarNode) else None
     if not is_number(value) or not math.isfinite(value):
-        issues.add(node, f"{what} must be a number, got {kind_name(node)}" + (f" {value!r}" if isinstance(value, str) else ""))
+        issues.add(
+            node, f"{what} must be a number, got {kind_name(node)}" + (f" {value!r}" if isinstance(value, str) else "")
+        )
         return None
     if not low <= value <= high:
         issues.add(node, f"{what} {value} is out of range [{low:g}, {high:g}]")
@@ -113,8 +130,9 @@ def _settings(node: Node, issues: Issues) -> ScoreSettings | None:
     if not isinstance(node, MappingNode):
         issues.add(node, f"settings must be a mapping (base, min, max, tiers, qualify), not {kind_name(node)}")
         return None
-    found = check_keys(node, mapping_items(node, issues), issues, what="settings",
-                       required=("base", "min", "max", "tiers", "qualify"))
+    found = check_keys(
+        node, mapping_items(node, issues), issues, what="settings", required=("base", "min", "max", "tiers", "qualify")
+    )
     base, low, high = (_number(found[k], k, issues) if k in found else None for k in ("base", "min", "max"))
     if low is not None and high is not None and low > high:
         issues.add(found["min"], f"min {low:g} is above max {high:g}")
@@ -127,7 +145,9 @@ def _settings(node: Node, issues: Issues) -> ScoreSettings | None:
 
 def _tiers(node: Node, minimum: float | None, issues: Issues) -> tuple[Tier, ...] | None:
     if not isinstance(node, MappingNode) or not node.value:
-        issues.add(node, f"tiers must map tier names to thresholds, highest first (A: 75, B: 55, …), not {kind_name(node)}")
+        issues.add(
+            node, f"tiers must map tier names to thresholds, highest first (A: 75, B: 55, …), not {kind_name(node)}"
+        )
         return None
     tiers: list[Tier] = []
     for name, key_node, value_node in mapping_items(node, issues):
@@ -136,13 +156,19 @@ def _tiers(node: Node, minimum: float | None, issues: Issues) -> tuple[Tier, ...
             tiers.append(Tier(name, math.nan))  # keep the name so qualify can still be checked
             continue
         if tiers and not math.isnan(tiers[-1].threshold) and threshold >= tiers[-1].threshold:
-            issues.add(key_node, f"tier thresholds out of order: '{name}' ({threshold:g}) must be below "
-                                 f"'{tiers[-1].name}' ({tiers[-1].threshold:g}); list tiers from highest to lowest")
+            issues.add(
+                key_node,
+                f"tier thresholds out of order: '{name}' ({threshold:g}) must be below "
+                f"'{tiers[-1].name}' ({tiers[-1].threshold:g}); list tiers from highest to lowest",
+            )
         tiers.append(Tier(name, threshold))
     if minimum is not None and tiers[-1].threshold > minimum:
         last = tiers[-1]
-        issues.add(node.value[-1][0], f"lowest tier '{last.name}' starts at {last.threshold:g}, above min {minimum:g}: "
-                                      f"lower scores would have no tier (set it to {minimum:g})")
+        issues.add(
+            node.value[-1][0],
+            f"lowest tier '{last.name}' starts at {last.threshold:g}, above min {minimum:g}: "
+            f"lower scores would have no tier (set it to {minimum:g})",
+        )
     return tuple(tiers)
 
 
@@ -158,25 +184,41 @@ def _qualify(node: Node, tiers: tuple[Tier, ...] | None, issues: Issues) -> froz
             issues.add(item, f"qualify lists tier names, got {kind_name(item)}")
             continue
         if tiers is not None and str(value) not in known:
-            issues.add(item, f"qualify names unknown tier '{value}'{did_you_mean(str(value), known)}; tiers: {', '.join(known)}")
+            issues.add(
+                item,
+                f"qualify names unknown tier '{value}'{did_you_mean(str(value), known)}; tiers: {', '.join(known)}",
+            )
         names.add(str(value))
     return frozenset(names)
 
 
-def _entries(node: Node | None, section: str, amount_key: str, conditions: ConditionCompiler,
-             names: dict[str, int | None], issues: Issues) -> tuple[Rule, ...]:
+def _entries(
+    node: Node | None,
+    section: str,
+    amount_key: str,
+    conditions: ConditionCompiler,
+    names: dict[str, int | None],
+    issues: Issues,
+) -> tuple[Rule, ...]:
     if node is None or (isinstance(node, ScalarNode) and scalar(node) is None):
         return ()  # "rules:" with nothing under it is an empty list
     if not isinstance(node, SequenceNode):
-        issues.add(node, f"{section} must be a list of {{name, description, condition, {amount_key}}}, not {kind_name(node)}")
+        issues.add(
+            node, f"{section} must be a list of {{name, description, condition, {amount_key}}}, not {kind_name(node)}"
+        )
         return ()
     entries = []
     for item in node.value:
         if not isinstance(item, MappingNode):
             issues.add(item, f"each entry of {section} must be a mapping, not {kind_name(item)}")
             continue
-        found = check_keys(item, mapping_items(item, issues), issues, what=f"an entry of {section}",
-                           required=("name", "description", "condition", amount_key))
+        found = check_keys(
+            item,
+            mapping_items(item, issues),
+            issues,
+            what=f"an entry of {section}",
+            required=("name", "description", "condition", amount_key),
+        )
         name = _text(found.get("name"), "name", issues)
         if name is not None:
             if name in names:

@@ -30,8 +30,14 @@ OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     F.VERSION: ("equals", "lt", "le", "gt", "ge", "between", "exists", "missing"),
 }
 ALL_OPERATORS = sorted({op for ops in OPERATORS_BY_TYPE.values() for op in ops})
-_COMPARE = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
-            "equals": operator.eq, "not_equals": operator.ne}
+_COMPARE = {
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "equals": operator.eq,
+    "not_equals": operator.ne,
+}
 _SHORTHAND = {F.TEXT_LIST: "contains"}
 
 
@@ -66,8 +72,11 @@ class ConditionCompiler:
         if isinstance(node, ScalarNode) and isinstance(scalar(node), str):
             return self._expression(node)
         if not isinstance(node, MappingNode) or not node.value:
-            self.issues.add(node, f"a condition is a mapping (all/any/not/<field>) or a string like \"jquery < 3.0\", "
-                                  f"not {kind_name(node)}")
+            self.issues.add(
+                node,
+                f'a condition is a mapping (all/any/not/<field>) or a string like "jquery < 3.0", '
+                f"not {kind_name(node)}",
+            )
             return None
         parts = []
         for key, key_node, value_node in mapping_items(node, self.issues):
@@ -113,9 +122,14 @@ class ConditionCompiler:
         if isinstance(node, ScalarNode):
             return self._operator(spec, _SHORTHAND.get(spec.type, "equals"), node, node)
         if not isinstance(node, MappingNode) or not node.value:
-            self.issues.add(node, f"field '{name}' needs operators, e.g. {{equals: …}} or {{gt: …}}, not {kind_name(node)}")
+            self.issues.add(
+                node, f"field '{name}' needs operators, e.g. {{equals: …}} or {{gt: …}}, not {kind_name(node)}"
+            )
             return None
-        preds = [self._operator(spec, op, op_node, value_node) for op, op_node, value_node in mapping_items(node, self.issues)]
+        preds = [
+            self._operator(spec, op, op_node, value_node)
+            for op, op_node, value_node in mapping_items(node, self.issues)
+        ]
         return None if any(p is None for p in preds) else all_of(preds)
 
     def _operator(self, spec: F.FieldSpec, op: str, op_node: Node, node: Node) -> Predicate | None:

@@ -23,7 +23,9 @@ BELOW_THRESHOLD = "below_threshold"
 DECIMALS = 2
 
 
-def compute_value(base: float, deltas: Iterable[float], factors: Iterable[float], minimum: float, maximum: float) -> float:
+def compute_value(
+    base: float, deltas: Iterable[float], factors: Iterable[float], minimum: float, maximum: float
+) -> float:
     """The score formula: sum exactly, multiply in order, round to 2 decimals, then clamp."""
     raw = math.fsum([base, *deltas])
     for factor in factors:
@@ -35,7 +37,9 @@ def compute_value(base: float, deltas: Iterable[float], factors: Iterable[float]
 
 def reproduce_value(score: Score, minimum: float, maximum: float) -> float:
     """Recompute a score's value from its explanation alone (base, deltas, factors)."""
-    return compute_value(score.base, (h.delta for h in score.rules), (m.factor for m in score.multipliers), minimum, maximum)
+    return compute_value(
+        score.base, (h.delta for h in score.rules), (m.factor for m in score.multipliers), minimum, maximum
+    )
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,18 @@ class RuleSet:
         tier = s.tier_for(value)
         qualified = tier in s.qualify
         # One validation call over plain dicts is much faster than building each hit model.
-        return Score.model_validate({
-            "value": value,
-            "tier": tier,
-            "qualified": qualified,
-            "reason": None if qualified else BELOW_THRESHOLD,
-            "rules_version": self.version,
-            "base": s.base,
-            "rules": [{"rule": r.name, "delta": r.amount} for r in hits],
-            "multipliers": [{"multiplier": m.name, "factor": m.amount} for m in factors],
-        })
+        return Score.model_validate(
+            {
+                "value": value,
+                "tier": tier,
+                "qualified": qualified,
+                "reason": None if qualified else BELOW_THRESHOLD,
+                "rules_version": self.version,
+                "base": s.base,
+                "rules": [{"rule": r.name, "delta": r.amount} for r in hits],
+                "multipliers": [{"multiplier": m.name, "factor": m.amount} for m in factors],
+            }
+        )
 
     def current(self) -> RuleSet:
         """A fixed rule set is its own rules provider (see `stages.score.ScoreStage`)."""

@@ -16,8 +16,10 @@ def format_explanation(score: Score, rules: RuleSet | None = None) -> str:
     With ``rules`` the lines also carry each rule's description and the clamp bounds.
     """
     verdict = "qualified" if score.qualified else f"not qualified: {score.reason}"
-    lines = [f"score {_num(score.value)}  tier {score.tier}  ({verdict})  rules {score.rules_version}",
-             f"  {'base':>10}  {_num(score.base)}"]
+    lines = [
+        f"score {_num(score.value)}  tier {score.tier}  ({verdict})  rules {score.rules_version}",
+        f"  {'base':>10}  {_num(score.base)}",
+    ]
     for hit in score.rules:
         note = rules.describe(hit.rule) if rules else None
         lines.append(f"  {format(hit.delta, '+g'):>10}  {hit.rule}" + (f"  — {note}" if note else ""))

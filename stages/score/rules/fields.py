@@ -82,15 +82,26 @@ _SPECS = [
     FieldSpec("category", TEXT, "The source's own category label.", lambda lead: _text(lead.category)),
     FieldSpec("state", TEXT, "Two-letter US state code.", lambda lead: _text(lead.state)),
     FieldSpec("city", TEXT, "City.", lambda lead: _text(lead.city)),
-    FieldSpec("zip", TEXT, "5-digit ZIP (quote it in YAML: \"02134\").", lambda lead: lead.zip),
+    FieldSpec("zip", TEXT, '5-digit ZIP (quote it in YAML: "02134").', lambda lead: lead.zip),
     FieldSpec("geo_key", TEXT, "Partition key: z<zip3>, a<area code> or s<state>.", lambda lead: _text(lead.geo_key)),
-    FieldSpec("has_website", BOOL, "A website is known (listed or found by enrichment).",
-              lambda lead: bool(lead.website or (lead.enrichment and lead.enrichment.final_url))),
-    FieldSpec("has_email", BOOL, "There is an address to write to (Lead.best_email()).", lambda lead: lead.best_email() is not None),
+    FieldSpec(
+        "has_website",
+        BOOL,
+        "A website is known (listed or found by enrichment).",
+        lambda lead: bool(lead.website or (lead.enrichment and lead.enrichment.final_url)),
+    ),
+    FieldSpec(
+        "has_email",
+        BOOL,
+        "There is an address to write to (Lead.best_email()).",
+        lambda lead: lead.best_email() is not None,
+    ),
     FieldSpec("email_kind", TEXT, "Kind of that address: listed (the lead's own), personal or role.", _email_kind),
     FieldSpec("has_phone", BOOL, "A phone number is known.", lambda lead: bool(lead.phone)),
     FieldSpec("tech", TEXT_LIST, "Detected technology names, lowercased (jquery, wordpress, wix, …).", _tech_names),
-    FieldSpec("tech_categories", TEXT_LIST, "Categories of the detected technologies, lowercased (cms, …).", _tech_categories),
+    FieldSpec(
+        "tech_categories", TEXT_LIST, "Categories of the detected technologies, lowercased (cms, …).", _tech_categories
+    ),
     FieldSpec("perf.source", TEXT, "Who measured: http (plain fetch), browser (lab vitals) or api.", _perf("source")),
     FieldSpec("perf.ttfb_ms", NUMBER, "Time to first byte, ms.", _perf("ttfb_ms")),
     FieldSpec("perf.load_ms", NUMBER, "Full page load, ms.", _perf("load_ms")),
@@ -101,8 +112,12 @@ _SPECS = [
     FieldSpec("perf.tbt_ms", NUMBER, "Total Blocking Time, ms (lab stand-in for INP).", _perf("tbt_ms")),
     FieldSpec("perf.https", BOOL, "The site is served over HTTPS.", _perf("https")),
     FieldSpec("perf.mobile_responsive", BOOL, "The page adapts to a phone viewport.", _perf("mobile_responsive")),
-    FieldSpec("modern_site", BOOL, "Enrichment judged the site modern (the score stage disqualifies these).",
-              _enrichment("modern_site")),
+    FieldSpec(
+        "modern_site",
+        BOOL,
+        "Enrichment judged the site modern (the score stage disqualifies these).",
+        _enrichment("modern_site"),
+    ),
     FieldSpec("enrichment.status", TEXT, "ok, failed or skipped.", _enrichment("status")),
     FieldSpec("enrichment.http_status", NUMBER, "HTTP status of the site's final page.", _enrichment("http_status")),
     FieldSpec("contacts.count", NUMBER, "Contacts found on the site (0 when not enriched).", _contacts(None)),
@@ -132,7 +147,7 @@ def lookup(name: str) -> FieldSpec | None:
     if name in FIELDS:
         return FIELDS[name]
     if name.startswith(TECH_PREFIX) and len(name) > len(TECH_PREFIX):
-        tech = name[len(TECH_PREFIX):].strip().casefold()
+        tech = name[len(TECH_PREFIX) :].strip().casefold()
         return FieldSpec(TECH_PREFIX + tech, VERSION, f"Detected version of {tech}.", tech_version_getter(tech))
     return None
 
@@ -148,7 +163,9 @@ def make_extractor(specs: list[FieldSpec]) -> Callable[[Lead], dict[str, Any]]:
     """
     unique = {s.name: s for s in specs}.values()
     pairs = tuple((spec.name, spec.get) for spec in unique if not spec.name.startswith(TECH_PREFIX))
-    versioned = tuple((spec.name, spec.name[len(TECH_PREFIX):]) for spec in unique if spec.name.startswith(TECH_PREFIX))
+    versioned = tuple(
+        (spec.name, spec.name[len(TECH_PREFIX) :]) for spec in unique if spec.name.startswith(TECH_PREFIX)
+    )
 
     def extract(lead: Lead) -> dict[str, Any]:
         facts = {name: get(lead) for name, get in pairs}

@@ -131,7 +131,9 @@ def check_keys(
     found: dict[str, Node] = {}
     for key, key_node, value_node in items:
         if key not in allowed:
-            issues.add(key_node, f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}")
+            issues.add(
+                key_node, f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
+            )
         else:
             found[key] = value_node
     for key in required:

@@ -47,7 +47,9 @@ def _digest(text: str) -> str:
 class RulesSource:
     """Provides the current `RuleSet` (``current()``) and keeps it fresh (``refresh()``/``run()``)."""
 
-    def __init__(self, path: str | Path, redis_url: str, ttl_s: int = 86400, poll_s: float = 30, name: str | None = None):
+    def __init__(
+        self, path: str | Path, redis_url: str, ttl_s: int = 86400, poll_s: float = 30, name: str | None = None
+    ):
         if not 0 < poll_s <= 60:
             raise ValueError(f"poll_s must be in (0, 60] so changes land within a minute, got {poll_s}")
         self.path = Path(path)
@@ -133,8 +135,10 @@ class RulesSource:
         else:
             log.info("rules version %s replaces %s (from %s)", ruleset.version, previous.version, origin)
             if previous.version == ruleset.version:
-                log.warning("rules text changed but version '%s' did not: bump `version` so scores can be told apart",
-                            ruleset.version)
+                log.warning(
+                    "rules text changed but version '%s' did not: bump `version` so scores can be told apart",
+                    ruleset.version,
+                )
 
     async def _take_file(self, text: str, file_digest: str) -> None:
         try:
@@ -158,10 +162,14 @@ class RulesSource:
                 await self._take_remote(entry)
                 return
             ruleset = self.current()
-            await self._publish(keys=[self.key], args=[ruleset.text, ruleset.version, self._digest, repr(self._stamp),
-                                                       self.origin, self.ttl_s])
+            await self._publish(
+                keys=[self.key],
+                args=[ruleset.text, ruleset.version, self._digest, repr(self._stamp), self.origin, self.ttl_s],
+            )
         except (RedisError, OSError) as exc:
-            log.warning("rules cache %s unavailable (%s); using version %s from this worker", self.key, exc, self.version)
+            log.warning(
+                "rules cache %s unavailable (%s); using version %s from this worker", self.key, exc, self.version
+            )
 
     async def _take_remote(self, entry: dict[str, str]) -> None:
         if entry.get("digest") == self._rejected_remote:
@@ -170,7 +178,12 @@ class RulesSource:
             ruleset = await asyncio.to_thread(parse_rules, entry.get("text", ""), f"redis:{self.key}")
         except RulesError as exc:  # e.g. published by a newer release with a larger vocabulary
             self._rejected_remote = entry.get("digest")
-            log.error("rules version %s in Redis (from %s) is invalid here; keeping %s\n%s",
-                      entry.get("version"), entry.get("origin"), self.version, exc)
+            log.error(
+                "rules version %s in Redis (from %s) is invalid here; keeping %s\n%s",
+                entry.get("version"),
+                entry.get("origin"),
+                self.version,
+                exc,
+            )
             return
         self._adopt(ruleset, float(entry["published_at"]), f"redis, published by {entry.get('origin')}")
