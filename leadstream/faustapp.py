@@ -116,8 +116,9 @@ def create_app(settings: Settings) -> LeadstreamApp:
     if "email" in settings.stages:  # compliance endpoints live with the email stage
         from leadstream.webhooks import routes
 
-        app.web.web_app.add_routes(
-            routes(  # type: ignore[attr-defined]  # the aiohttp driver's application
+        web_app = app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's application
+        web_app.add_routes(
+            routes(
                 runtime.pool,
                 unsubscribe_secret=settings.email.unsubscribe_secret,
                 webhook_public_key=settings.email.webhook_public_key or None,
