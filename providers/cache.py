@@ -18,6 +18,7 @@ import orjson
 import redis.asyncio as aioredis
 
 _BYTES, _JSON = b"b", b"j"
+CACHE_PREFIX = "leadstream:cache"
 V = TypeVar("V")
 
 
@@ -69,7 +70,7 @@ class ResponseCache:
         redis_url: str,
         ttl_s: dict[str, int],
         *,
-        prefix: str = "leadstream:cache",
+        prefix: str = CACHE_PREFIX,
         max_local_entries: int = 10_000,
     ) -> None:
         self.ttl_s = dict(ttl_s)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from config import Settings
 from providers.breaker import CircuitBreaker
-from providers.cache import ResponseCache
+from providers.cache import CACHE_PREFIX, ResponseCache
 from providers.guarded import Guarded
 from providers.ledger import BudgetGuard, CallStore, CostLedger
 from providers.limits import SharedRateLimiter
@@ -33,8 +33,11 @@ class ProviderGuards:
         # Without a database (an operator's one-off CLI run) nothing is written and no budget applies.
         self.ledger = CostLedger(calls) if calls is not None else None
         self.budget = BudgetGuard(calls, budgets, ledger=self.ledger) if budgets and calls is not None else None
+        # Runs that share a broker under a topic prefix (tests, demos) share no cached answers either.
         self.cache = ResponseCache(
-            s.redis_url, {name: p.cache_ttl_s for name, p in s.providers.items() if p.cache_ttl_s}
+            s.redis_url,
+            {name: p.cache_ttl_s for name, p in s.providers.items() if p.cache_ttl_s},
+            prefix=f"{CACHE_PREFIX}:{s.topic_prefix}" if s.topic_prefix else CACHE_PREFIX,
         )
         self.breakers: dict[str, CircuitBreaker] = {}
 
