@@ -9,6 +9,7 @@ Chaos API (tests import it from scripts/svclib):
     kill_broker(n)          SIGKILL node n (no controlled shutdown)
     start_broker(n)         start node n again and wait until it serves
     wait_cluster_ready()    every broker registered and no under-replicated partition
+    wait_topic_ready(t)     every node knows topic t, each partition led and in sync
     cluster_bootstrap()     "h:p1,h:p2,h:p3" for aiokafka
 """
 
@@ -20,7 +21,7 @@ import signal
 import time
 
 from .common import HOST, KAFKA_CLUSTER_CONTROLLER_PORT, KAFKA_CLUSTER_PORT, STATE, ServiceError, rss_kb, wait_until
-from .kafka import START_TIMEOUT, KafkaNode, Metadata, fetch_jars, metadata, new_cluster_id
+from .kafka import START_TIMEOUT, KafkaNode, Metadata, PartitionInfo, fetch_jars, metadata, new_cluster_id
 
 HOME = STATE / "kafka-cluster"
 SIZE = 3
@@ -172,6 +173,21 @@ def cluster_metadata(all_topics: bool = True) -> Metadata:
         except OSError as exc:
             errors.append(f"{n.bootstrap}: {exc}")
     raise ServiceError("no cluster node answers Metadata: " + "; ".join(errors))
+
+
+def wait_topic_ready(topic: str, timeout: float = 30.0) -> list[PartitionInfo]:
+    """Wait until every node knows `topic` with a leader and a full ISR for each partition.
+
+    Right after creation a node may not list the topic yet; tests that pick a victim
+    by partition leadership ask this first.
+    """
+    def ready() -> list[PartitionInfo]:
+        views = [[p for p in metadata(n.port, all_topics=True).partitions if p.topic == topic] for n in NODES]
+        if all(view and all(p.leader >= 0 and set(p.isr) == set(p.replicas) for p in view) for view in views):
+            return sorted(views[0], key=lambda p: p.partition)
+        return []
+
+    return wait_until(ready, timeout, f"topic {topic} led and in sync on every node", interval=0.1)
 
 
 def wait_cluster_ready(timeout: float = 120.0) -> float:

@@ -49,9 +49,9 @@ async def test_cluster_defaults_replicate_three_times_with_two_in_sync(cluster, 
         await producer.send_and_wait(topic, b"auto-created", key=b"k")  # auto-created with broker defaults
     finally:
         await producer.stop()
+    mine = cluster.wait_topic_ready(topic)
     meta = cluster.cluster_metadata()
     assert sorted(meta.brokers) == [1, 2, 3]
-    mine = [p for p in meta.partitions if p.topic == topic]
     assert len(mine) == 12
     assert all(sorted(p.replicas) == [1, 2, 3] for p in mine)
     offsets = [p for p in meta.partitions if p.topic == "__consumer_offsets"]
@@ -73,7 +73,7 @@ async def test_acks_all_idempotent_producer_survives_a_broker_sigkill(cluster, u
     topic, total = f"svc-{unique}-chaos", 6000
     bootstrap = cluster.cluster_bootstrap()
     await _create_topic(bootstrap, topic, partitions=6)
-    victim = next(p.leader for p in cluster.cluster_metadata().partitions if p.topic == topic and p.partition == 0)
+    victim = cluster.wait_topic_ready(topic)[0].leader  # the leader of partition 0
 
     produced = 0
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
