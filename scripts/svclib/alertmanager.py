@@ -1,18 +1,17 @@
 """Debian's prometheus-alertmanager on loopback: receives Prometheus' alerts, sends them nowhere.
 
 Its one receiver is a sink, so tests read fired alerts from /api/v2/alerts. Gossip
-clustering is off (it would listen on 0.0.0.0:9094). Prometheus finds it through
-.services/prometheus/alertmanagers/alertmanager.json.
+clustering is off (it would listen on 0.0.0.0:9094). Prometheus finds it through the
+file_sd target .services/prometheus/targets/alertmanager--<host>_<port>.json.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import urllib.request
 
 from .common import ALERTMANAGER_PORT, HOST, STATE, Daemon, ServiceError, require_free, wait_until
-from .prometheus import ALERTMANAGERS
+from .prometheus import register_scrape_target, unregister_scrape_target
 
 HOME = STATE / "alertmanager"
 DAEMON = Daemon("alertmanager", HOME, f"{HOST}:{ALERTMANAGER_PORT}")
@@ -33,8 +32,7 @@ def _ready() -> bool:
 
 
 def _register() -> None:
-    ALERTMANAGERS.mkdir(parents=True, exist_ok=True)
-    (ALERTMANAGERS / "alertmanager.json").write_text(json.dumps([{"targets": [f"{HOST}:{ALERTMANAGER_PORT}"]}]))
+    register_scrape_target("alertmanager", f"{HOST}:{ALERTMANAGER_PORT}")
 
 
 def up() -> bool:
@@ -56,7 +54,7 @@ def up() -> bool:
 
 
 def down() -> bool:
-    (ALERTMANAGERS / "alertmanager.json").unlink(missing_ok=True)
+    unregister_scrape_target("alertmanager", f"{HOST}:{ALERTMANAGER_PORT}")
     return DAEMON.stop()
 
 
