@@ -191,8 +191,7 @@ def kafka_lag() -> db.Dashboard:
             f"Total lag of the group divided by its live members. KEDA adds replicas while this stays above {limit} "
             "(replicas ≈ ceil(lag / target), at most the partition count).",
             [Query(f'sum(leadstream_kafka_consumer_lag{{group="{group}"}})'
-                   f' / clamp_min(sum(leadstream_kafka_group_members{{group="{group}"}}), 1)', "lag per replica"),
-             Query(f'sum(leadstream_kafka_consumer_lag{{group="{group}"}})', "total lag")],
+                   f' / clamp_min(sum(leadstream_kafka_group_members{{group="{group}"}}), 1)', "lag per replica")],
             limits=[(limit, "red")]))
     d = d.with_panel(series(lay, "Replicas KEDA would ask for",
                             f"ceil(total lag / target), capped at {th.PARTITIONS} partitions; compare with the live members.",

@@ -28,7 +28,3 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def prod_docs(rendered) -> list[dict]:
     return [d for d in yaml.safe_load_all(rendered["prod"].read_text()) if d]
-
-
-def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
-    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}

@@ -101,7 +101,7 @@ def test_lag_dashboard_groups_default_to_the_deployed_consumer_groups():
     assert values == {"main_group": th.MAIN_GROUP, "mockup_group": th.MOCKUP_GROUP}
 
 
-def test_generator_runs_as_a_module(tmp_path):
+def test_generator_runs_as_a_module():
     import subprocess
     import sys
 

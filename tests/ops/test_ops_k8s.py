@@ -11,7 +11,6 @@ from __future__ import annotations
 import yaml
 import pytest
 
-from conftest import by_kind
 from ops import thresholds as th
 from ops import tools
 from ops.generate import ALERTS, ROOT
@@ -19,6 +18,10 @@ from ops.generate import ALERTS, ROOT
 # Kinds validated without a schema. Empty: every CRD schema comes from a registry (Strimzi's generator
 # on Maven Central, KEDA and Prometheus Operator Go modules). A kind added without one must be named here.
 UNCHECKED_KINDS: set[str] = set()
+
+
+def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
 
 def _validate(paths):
