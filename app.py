@@ -2,10 +2,10 @@
 
 Which stages it runs comes from LEADSTREAM_STAGES (default: all), so the GPU
 group is `LEADSTREAM_STAGES=mockup faust -A app worker` or
-`leadstream worker --stages mockup`.
+`leadstream worker --stages mockup` (the same app, the same start).
 """
 
+from config import get_settings
 from leadstream.faustapp import create_app
-from leadstream.settings import get_settings
 
 app = create_app(get_settings())

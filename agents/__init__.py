@@ -1,8 +1,9 @@
-"""Faust agents: one thin module per stage.
+"""Faust agents: one thin module per stage, wiring only.
 
-Each module holds the stage's `Stage` subclass (routing a lead to its next
-topic or terminal state, calling the logic in `stages/`) and a `register(rt)`
-that wires it to its source topic through the shared runner.
+Each module's `register(runtime)` takes the stage's source topic and sinks
+from `streams.topology`, declares the stage's tables (`tables`), and has the
+runtime run the stage that `stages.<stage>.build` builds through the shared
+runner. The Stage classes and their logic live in `stages/`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 
 from agents.base import WorkerRuntime
 
-__all__ = ["register_stages", "WorkerRuntime"]
+__all__ = ["WorkerRuntime", "register_stages"]
 
 
 def register_stages(runtime: WorkerRuntime, stages: list[str]) -> None:

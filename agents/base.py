@@ -1,5 +1,9 @@
 """What every agent shares in one worker process: the Faust app, topics, the
-PostgreSQL pool, and the loop that feeds batches to the stage runner."""
+PostgreSQL pool, and the loop that feeds events to the stage runner.
+
+An agent reads its source topic and the topics it may write from
+`streams.topology`; the runner refuses any other output (`StageRunner`).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,27 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import faust
 from faust.streams import _current_event  # the context var Faust tables read to pick a partition
 
-from leadstream.settings import Settings
-from storage.db import create_pool, migrate
+from config import Settings
+from providers.chromium import close_shared_browser
+from storage.db import Pool, create_pool
 from storage.records import LeadRecords
 from streams.runner import RetryPolicy, StageRunner
 from streams.stage import Stage
+from streams.topology import StageTopics
+
+StageBuilder = Callable[[Pool], Awaitable[Stage[Any]]]  # e.g. lambda pool: build_score(settings, pool, ...)
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def event_scope(event: Any):
+def event_scope(event: Any) -> Iterator[None]:
     """Make `event` the current event while a batch is handled one event at a time.
 
     Faust sets the current event per message for plain `async for` loops, but a
@@ -39,57 +48,68 @@ def event_scope(event: Any):
 
 
 class WorkerRuntime:
-    """Per-process resources, created on first use by the first agent that needs them."""
+    """Per-process resources, created on first use by the first agent that needs them.
+
+    The schema is migrated at app start (`leadstream.faustapp`), before any agent asks for the pool.
+    """
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.app, self.settings = app, settings
         self._topics: dict[str, faust.TopicT] = {}
-        self._pool = None
+        self._pool: Pool | None = None
         self._pool_lock = asyncio.Lock()
-        self._stages: list[Stage] = []
-        app.on_before_shutdown.connect(self._on_shutdown)
+        self._stages: list[Stage[Any]] = []
+        app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]  # faust's stub wants `signal=`
 
     def topic(self, name: str) -> faust.TopicT:
         if name not in self._topics:
             self._topics[name] = self.app.topic(
                 self.settings.topic_prefix + name,
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-                partitions=self.settings.partitions, replicas=self.settings.replication_factor,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=self.settings.partitions,
+                replicas=self.settings.replication_factor,
             )
         return self._topics[name]
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, bytes]):
+    async def send(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, bytes]) -> Awaitable[Any]:
         """Hand a message to the producer now (not attached to the commit), return its delivery future."""
         return await self.topic(topic).send(key=key, value=value, headers=headers, force=True)
 
-    async def pool(self):
+    async def pool(self) -> Pool:
         async with self._pool_lock:
             if self._pool is None:
                 self._pool = await create_pool(self.settings.database_url, size=self.settings.db_pool_size)
-                applied = await migrate(self._pool)
-                if applied:
-                    log.info("applied migrations: %s", ", ".join(applied))
         return self._pool
 
-    async def start_stage(self, stage: Stage) -> StageRunner:
+    async def start_stage(self, stage: Stage[Any], topics: StageTopics) -> StageRunner:
         await stage.start()
         self._stages.append(stage)
         s = self.settings
         return StageRunner(
-            stage, LeadRecords(await self.pool()), self.send,
+            stage,
+            LeadRecords(await self.pool()),
+            self.send,
             retry=RetryPolicy(max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s),
-            concurrency=s.concurrency, event_scope=event_scope,
+            concurrency=s.concurrency,
+            event_scope=event_scope,
+            sinks=topics.sinks,
         )
 
-    def stage_agent(self, stage_factory: Callable[["WorkerRuntime"], Awaitable[Stage]], source: str, name: str) -> None:
-        """Register an agent that feeds `source` to the stage (built by the async `stage_factory`) in batches."""
-        settings = self.settings
+    def stage_agent(self, topics: StageTopics, build: StageBuilder, name: str | None = None) -> None:
+        """Register an agent that feeds `topics.source` to the stage that `build(pool)` returns.
 
-        async def run(stream):
-            runner = await self.start_stage(await stage_factory(self))
+        The stage may send only to `topics.sinks` (and its dead-letter topic).
+        """
+        settings = self.settings
+        name = name or topics.stage
+
+        async def run(stream: Any) -> None:  # a faust Stream (StreamT's stub lacks take_events and noack)
+            runner = await self.start_stage(await build(await self.pool()), topics)
             if runner.stage.ordered:  # stateful: one event at a time, in offset order, in batches
-                max_batch = runner.stage.max_batch or settings.batch_size
-                async for events in stream.take_events(max_batch, within=settings.batch_within_s):
+                async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
                     await runner.process_batch(events)
             else:  # I/O-bound: each event in flight on its own, acked when done
                 manual = stream.noack()
@@ -97,7 +117,7 @@ class WorkerRuntime:
                     await runner.submit(event, manual.ack)
 
         run.__name__ = f"{name}_agent"
-        self.app.agent(self.topic(source), name=f"leadstream.{name}")(run)
+        self.app.agent(self.topic(topics.source), name=f"leadstream.{name}")(run)
 
     async def _on_shutdown(self, app: Any = None, **kwargs: Any) -> None:
         for stage in self._stages:
@@ -106,7 +126,5 @@ class WorkerRuntime:
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.close()
-        from providers.chromium import close_shared_browser  # the process's one Chromium, after its last user
-
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # the process's one Chromium, after its last user
             await close_shared_browser()

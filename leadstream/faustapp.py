@@ -1,15 +1,78 @@
-"""Build the Faust app from the settings and register the chosen stages."""
+"""The one way a worker starts: build the Faust app from the settings, register the chosen stages,
+and prepare what they need when the app starts.
+
+`faust -A app worker` and `leadstream worker` both run `create_app`, and the app
+itself, before any agent consumes (`LeadstreamApp.on_first_start`):
+
+1. refuses to start when the score stage runs with invalid rules (FILE:LINE problems);
+2. applies pending SQL migrations;
+3. creates missing topics and the table changelogs, and waits for their partitions
+   (`streams.admin.ensure_topics`).
+"""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from leadstream.settings import Settings
+from agents import WorkerRuntime, register_stages
+from config import Settings
+from stages.score.rules import RulesError, load_rules
+from storage.db import create_pool, migrate
+from streams.admin import ensure_topics
+from tables import DEDUPE_STATE, SCORE_COUNTERS
+
+log = logging.getLogger(__name__)
+
+TABLES_OF_STAGE = {"dedupe": DEDUPE_STATE, "score": SCORE_COUNTERS}
 
 
-def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App:
-    app = faust.App(
+async def prepare_start(settings: Settings) -> None:
+    """What must hold before a worker consumes: valid rules, a migrated schema, topics and changelogs."""
+    if "score" in settings.stages:
+        try:
+            load_rules(settings.rules_file)
+        except RulesError as exc:
+            log.error("refusing to start: invalid rules\n%s", exc)
+            raise
+    pool = await create_pool(settings.database_url, size=1)
+    try:
+        applied = await migrate(pool)
+    finally:
+        await pool.close()
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    tables = tuple(table for stage, table in TABLES_OF_STAGE.items() if stage in settings.stages)
+    created = await ensure_topics(
+        settings.kafka_broker,
+        partitions=settings.partitions,
+        replication=settings.replication_factor,
+        prefix=settings.topic_prefix,
+        app_id=settings.app_id,
+        tables=tables,
+    )
+    if created:
+        log.info("created topics: %s", ", ".join(created))
+
+
+class LeadstreamApp(faust.App):
+    """A Faust app that prepares its start (`prepare_start`) before its consumer and agents start."""
+
+    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.leadstream_settings = settings
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        await prepare_start(self.leadstream_settings)
+
+
+def create_app(settings: Settings) -> LeadstreamApp:
+    app = LeadstreamApp(
+        settings,
         settings.app_id,
         broker=settings.kafka_broker,
         store=settings.store,
@@ -31,16 +94,16 @@ def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App
     )
 
     @app.page("/metrics")
-    async def metrics(self, request):  # Prometheus scrape endpoint
+    async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint
         # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 text.
         return self.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0] + "; version=0.0.4")
 
     @app.page("/health")
-    async def health(self, request):
-        return self.json({"status": "ok", "stages": stages or settings.stage_list})
+    async def health(self: Any, request: Any) -> Any:
+        return self.json({"status": "ok", "stages": settings.stage_list})
 
     @app.page("/ready")
-    async def ready(self, request):
+    async def ready(self: Any, request: Any) -> Any:
         """200 once partitions are assigned, tables recovered and streams flowing (a k8s readiness probe)."""
         consumer = app.consumer if app.producer is not None else None
         assigned = bool(consumer and consumer.assignment())
@@ -48,15 +111,17 @@ def create_app(settings: Settings, stages: list[str] | None = None) -> faust.App
         status = 200 if assigned and flowing else 503
         return self.json({"ready": status == 200, "assigned": assigned, "rebalancing": app.rebalancing}, status=status)
 
-    from agents import WorkerRuntime, register_stages
-
     runtime = WorkerRuntime(app, settings)
-    app.leadstream_runtime = runtime  # type: ignore[attr-defined]
-    register_stages(runtime, stages or settings.stage_list)
-    if "email" in (stages or settings.stage_list):  # compliance endpoints live with the email stage
+    register_stages(runtime, settings.stage_list)
+    if "email" in settings.stages:  # compliance endpoints live with the email stage
         from leadstream.webhooks import routes
 
-        app.web.web_app.add_routes(routes(
-            runtime.pool, unsubscribe_secret=settings.unsubscribe_secret,
-            webhook_public_key=settings.sendgrid_webhook_public_key or None))
+        web_app = app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's application
+        web_app.add_routes(
+            routes(
+                runtime.pool,
+                unsubscribe_secret=settings.email.unsubscribe_secret,
+                webhook_public_key=settings.email.webhook_public_key or None,
+            )
+        )
     return app

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -83,10 +83,13 @@ class LeadProducer:
         # Idempotence needs InitProducerId, which the embedded demo broker (tansu) lacks.
         self.prefix = prefix
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers(broker_url), acks="all", enable_idempotence=idempotent, linger_ms=5,
+            bootstrap_servers=bootstrap_servers(broker_url),
+            acks="all",
+            enable_idempotence=idempotent,
+            linger_ms=5,
         )
 
-    async def __aenter__(self) -> "LeadProducer":
+    async def __aenter__(self) -> LeadProducer:
         await self.producer.start()
         return self
 
@@ -98,8 +101,11 @@ class LeadProducer:
         futures = []
         for lead_id, geo, payload in items:
             headers = make_headers(lead_id, new_trace_id(), now_ms())
-            futures.append(await self.producer.send(
-                self.prefix + LEADS_SCRAPED, payload, key=geo.encode(), headers=list(headers.items())))
+            futures.append(
+                await self.producer.send(
+                    self.prefix + LEADS_SCRAPED, payload, key=geo.encode(), headers=list(headers.items())
+                )
+            )
         for future in futures:
             await future
         return len(futures)
@@ -113,9 +119,14 @@ class LeadProducer:
         futures = []
         for job in jobs:
             headers = make_headers("", new_trace_id(), now_ms())
-            futures.append(await self.producer.send(
-                self.prefix + SCRAPE_REQUESTS, job.model_dump_json().encode(), key=job.zip.encode(),
-                headers=list(headers.items())))
+            futures.append(
+                await self.producer.send(
+                    self.prefix + SCRAPE_REQUESTS,
+                    job.model_dump_json().encode(),
+                    key=job.zip.encode(),
+                    headers=list(headers.items()),
+                )
+            )
         for future in futures:
             await future
         return len(futures)

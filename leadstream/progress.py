@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from storage.db import Pool
+from storage.lead_queries import LeadQueries
 from streams.admin import bootstrap_servers
 from streams.topology import TOPOLOGY
 
@@ -32,33 +33,24 @@ class Snapshot:
         return sum(self.lag.values())
 
 
-async def record_counts(pool: asyncpg.Pool) -> Snapshot:
+async def record_counts(pool: Pool) -> Snapshot:
     snap = Snapshot()
-    rows = await pool.fetch("SELECT stage, state, count(*) AS n FROM leads GROUP BY stage, state")
-    for row in rows:
-        snap.total += row["n"]
-        if row["state"] is None:
-            snap.in_flight_by_stage[row["stage"]] = snap.in_flight_by_stage.get(row["stage"], 0) + row["n"]
+    for stage, state, n in await LeadQueries(pool).counts_by_stage_and_state():
+        snap.total += n
+        if state is None:
+            snap.in_flight_by_stage[stage] = snap.in_flight_by_stage.get(stage, 0) + n
         else:
-            snap.terminal[row["state"]] = snap.terminal.get(row["state"], 0) + row["n"]
+            snap.terminal[state] = snap.terminal.get(state, 0) + n
     return snap
 
 
-async def missing_terminal(pool: asyncpg.Pool, lead_ids: list[str]) -> list[str]:
+async def missing_terminal(pool: Pool, lead_ids: list[str]) -> list[str]:
     """Those of `lead_ids` that have no terminal state (absent or in flight)."""
-    rows = await pool.fetch(
-        "SELECT id FROM unnest($1::text[]) AS id WHERE NOT EXISTS "
-        "(SELECT 1 FROM leads WHERE lead_id = id AND state IS NOT NULL)", lead_ids)
-    return [r["id"] for r in rows]
+    return await LeadQueries(pool).missing_terminal(lead_ids)
 
 
-async def latency_percentiles(pool: asyncpg.Pool) -> dict[str, float | None]:
-    row = await pool.fetchrow(
-        """SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM terminal_at - ingested_at)) AS p50,
-                  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM terminal_at - ingested_at)) AS p95,
-                  extract(epoch FROM max(terminal_at) - min(ingested_at)) AS span_s, count(*) AS n
-           FROM leads WHERE state IS NOT NULL AND ingested_at IS NOT NULL""")
-    return {k: (float(row[k]) if row[k] is not None else None) for k in ("p50", "p95", "span_s", "n")}
+async def latency_percentiles(pool: Pool) -> dict[str, float | None]:
+    return await LeadQueries(pool).latency_percentiles()
 
 
 class LagReader:
@@ -86,7 +78,7 @@ class LagReader:
             for p in self.consumer.partitions_for_topic(topic) or ():
                 partitions.append(TopicPartition(topic, p))
         if not partitions:
-            await self.consumer._client.force_metadata_update()  # noqa: SLF001 - new topics appear late
+            await self.consumer._client.force_metadata_update()
             for topic in topics:
                 for p in self.consumer.partitions_for_topic(topic) or ():
                     partitions.append(TopicPartition(topic, p))

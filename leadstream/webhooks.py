@@ -12,23 +12,25 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import asyncpg
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
-from stages.email import read_unsubscribe_token
-from stages.email_events import EventStore, ReplayedRequest, parse_events
+from stages.email.delivery import read_unsubscribe_token
+from stages.email.events import EventStore, ReplayedRequest, parse_events
+from storage.db import Pool
 from storage.outbox import Outbox
 
-PoolProvider = Callable[[], Awaitable[asyncpg.Pool]]
+PoolProvider = Callable[[], Awaitable[Pool]]
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = EventWebhookHeader.SIGNATURE  # X-Twilio-Email-Event-Webhook-Signature
 TIMESTAMP_HEADER = EventWebhookHeader.TIMESTAMP  # X-Twilio-Email-Event-Webhook-Timestamp
 _PAGE_HEADERS = {
-    "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
 }
 
@@ -45,7 +47,9 @@ class SignatureVerifier:
         self._key: ec.EllipticCurvePublicKey = self._helper.convert_public_key_to_ecdsa(public_key.strip())
         self.tolerance_s = tolerance_s
 
-    def verify(self, body: bytes, signature: str | None, timestamp: str | None, *, now: float | None = None) -> datetime:
+    def verify(
+        self, body: bytes, signature: str | None, timestamp: str | None, *, now: float | None = None
+    ) -> datetime:
         """The signed time of a genuine, fresh request; raises WebhookRejected otherwise."""
         if not signature or not timestamp:
             raise WebhookRejected("missing signature headers")
@@ -65,7 +69,11 @@ class SignatureVerifier:
 
 
 def routes(
-    pool_provider: PoolProvider, *, unsubscribe_secret: str, webhook_public_key: str | None, tolerance_s: int = 300,
+    pool_provider: PoolProvider,
+    *,
+    unsubscribe_secret: str,
+    webhook_public_key: str | None,
+    tolerance_s: int = 300,
 ) -> list[web.RouteDef]:
     """The compliance routes. Without a webhook public key the event webhook is not mounted at all
     (an unsigned webhook could be used to suppress anyone or to pause sending)."""

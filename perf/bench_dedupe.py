@@ -17,13 +17,35 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faker import Faker  # noqa: E402
+from faker import Faker
 
-from stages.dedupe.engine import EntityResolver  # noqa: E402
-from stages.dedupe.record import DedupeInput  # noqa: E402
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.record import DedupeInput
 
-WORDS = ["acme", "summit", "harbor", "maple", "golden", "river", "pioneer", "cedar", "atlas", "beacon", "crown",
-         "delta", "eagle", "falcon", "granite", "horizon", "liberty", "metro", "north", "orchard", "prairie", "quest"]
+WORDS = [
+    "acme",
+    "summit",
+    "harbor",
+    "maple",
+    "golden",
+    "river",
+    "pioneer",
+    "cedar",
+    "atlas",
+    "beacon",
+    "crown",
+    "delta",
+    "eagle",
+    "falcon",
+    "granite",
+    "horizon",
+    "liberty",
+    "metro",
+    "north",
+    "orchard",
+    "prairie",
+    "quest",
+]
 TRADES = ["plumbing", "dental", "roofing", "auto repair", "hvac", "bakery", "salon", "law office", "pet clinic"]
 STREETS = ["main", "oak", "pine", "elm", "lake", "hill", "park", "sunset", "mission", "grand", "spring", "church"]
 
@@ -41,17 +63,27 @@ SURNAMES = sorted({FAKE.last_name() for _ in range(5000)})
 def business(rng: random.Random, n: int) -> dict:
     zip3 = rng.choice(["900", "902", "913", "606", "303", "981", "787", "100", "336", "432"])
     head = rng.choice(SURNAMES) if rng.random() < 0.6 else rng.choice(WORDS).title()
-    return {"id": f"b{n}", "name": f"{head} {rng.choice(WORDS).title()} {rng.choice(TRADES).title()}",
-            "address": f"{rng.randint(1, 20000)} {rng.choice(STREETS).title()} St", "zip": f"{zip3}{rng.randint(0, 99):02d}",
-            "phone": f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}",
-            "website": f"www.biz{n}.com" if rng.random() < 0.5 else ""}
+    return {
+        "id": f"b{n}",
+        "name": f"{head} {rng.choice(WORDS).title()} {rng.choice(TRADES).title()}",
+        "address": f"{rng.randint(1, 20000)} {rng.choice(STREETS).title()} St",
+        "zip": f"{zip3}{rng.randint(0, 99):02d}",
+        "phone": f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}",
+        "website": f"www.biz{n}.com" if rng.random() < 0.5 else "",
+    }
 
 
 def respell(rng: random.Random, row: dict, lead_id: str) -> dict:
     p = row["phone"]
-    return {**row, "id": lead_id, "name": row["name"].upper() + rng.choice(["", " LLC", " Inc."]),
-            "address": row["address"].replace(" St", " Street"), "phone": f"({p[:3]}) {p[3:6]}-{p[6:]}",
-            "zip": row["zip"] if rng.random() < 0.7 else "", "source": "yelp"}
+    return {
+        **row,
+        "id": lead_id,
+        "name": row["name"].upper() + rng.choice(["", " LLC", " Inc."]),
+        "address": row["address"].replace(" St", " Street"),
+        "phone": f"({p[:3]}) {p[3:6]}-{p[6:]}",
+        "zip": row["zip"] if rng.random() < 0.7 else "",
+        "source": "yelp",
+    }
 
 
 def main() -> None:
@@ -71,16 +103,20 @@ def main() -> None:
     build_s = time.perf_counter() - started
     per_entity = (rss_bytes() - before) / args.entities  # includes the normalizers' memo caches
     state_bytes = sum(len(k) + len(v) for k, v in store.items()) / args.entities  # what a RocksDB table holds
-    leads = [respell(rng, rng.choice(known), f"r{i}") if i % 2 else business(rng, args.entities + i)
-             for i in range(args.leads)]
+    leads = [
+        respell(rng, rng.choice(known), f"r{i}") if i % 2 else business(rng, args.entities + i)
+        for i in range(args.leads)
+    ]
     inputs = [DedupeInput.from_row(row) for row in leads]
     started = time.perf_counter()
     decisions = {"new": 0, "duplicate": 0, "gray": 0}
     for record in inputs:
         decisions[resolver.resolve(record).decision] += 1
     took = time.perf_counter() - started
-    print(f"state: {args.entities} entities built in {build_s:.1f}s ({args.entities / build_s:,.0f}/s), "
-          f"{len(store):,} keys, {state_bytes:,.0f} bytes of keys+values and ~{per_entity:,.0f} bytes RSS per entity")
+    print(
+        f"state: {args.entities} entities built in {build_s:.1f}s ({args.entities / build_s:,.0f}/s), "
+        f"{len(store):,} keys, {state_bytes:,.0f} bytes of keys+values and ~{per_entity:,.0f} bytes RSS per entity"
+    )
     print(f"resolve: {args.leads} leads in {took:.2f}s = {args.leads / took:,.0f} leads/s on one core; {decisions}")
 
 

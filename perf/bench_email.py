@@ -19,8 +19,8 @@ from schemas import Contact, Enrichment, Lead
 from simulator import sendgrid as sim_sendgrid
 from simulator.app import start_simulator
 from simulator.core import SimConfig, Simulator
-from stages.email import Composer, EmailDelivery
-from storage.db import create_pool, migrate
+from stages.email.delivery import Composer, EmailDelivery
+from storage.db import create_pool, create_schema, drop_schema, migrate
 from storage.outbox import Outbox
 
 
@@ -28,17 +28,28 @@ async def main(args: argparse.Namespace) -> None:
     sim = Simulator(SimConfig(seed=1))
     runner, base_url = await start_simulator(sim)
     schema = f"bench_email_{uuid.uuid4().hex[:8]}"
-    admin = await create_pool(os.environ["LEADSTREAM_DATABASE_URL"], size=1)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    await create_schema(os.environ["LEADSTREAM_DATABASE_URL"], schema)
     pool = await create_pool(os.environ["LEADSTREAM_DATABASE_URL"], size=8, schema=schema)
     try:
         await migrate(pool)
-        composer = Composer("leadstream", "1 Bench St, Benchville, IL 60000", "https://leadstream.example/u", "k", "intro")
-        delivery = EmailDelivery(Outbox(pool), SendGridMailer(base_url, "SG.bench", "a@leadstream.example", "lb"), composer)
+        composer = Composer(
+            "leadstream", "1 Bench St, Benchville, IL 60000", "https://leadstream.example/u", "k", "intro"
+        )
+        delivery = EmailDelivery(
+            Outbox(pool), SendGridMailer(base_url, "SG.bench", "a@leadstream.example", "lb"), composer
+        )
         png = b"\x89PNG\r\n\x1a\n" + os.urandom(60_000)  # a mockup-sized inline image
-        leads = [Lead(lead_id=f"ld_bench_{i}", geo_key="z100", source="bench", name=f"Bench Co {i}", vertical="hvac",
-                      enrichment=Enrichment(contacts=[Contact(email=f"owner{i}@benchco{i}.com", kind="personal")]))
-                 for i in range(args.emails)]
+        leads = [
+            Lead(
+                lead_id=f"ld_bench_{i}",
+                geo_key="z100",
+                source="bench",
+                name=f"Bench Co {i}",
+                vertical="hvac",
+                enrichment=Enrichment(contacts=[Contact(email=f"owner{i}@benchco{i}.com", kind="personal")]),
+            )
+            for i in range(args.emails)
+        ]
         gate = asyncio.Semaphore(args.concurrency)
 
         async def send(lead: Lead) -> None:
@@ -52,14 +63,15 @@ async def main(args: argparse.Namespace) -> None:
         # Redelivery of the whole batch: every key must be skipped, nothing sent again.
         await asyncio.gather(*(send(lead) for lead in leads))
         summary = sim_sendgrid.summary(sim)
-        print(f"{args.emails} emails in {wall:.1f} s = {args.emails / wall:.0f} emails/s "
-              f"(concurrency {args.concurrency}; {cpu / args.emails * 1000:.1f} ms CPU per email in this process, "
-              f"simulator included); after redelivering all: {summary['messages']} sent, "
-              f"{len(summary['duplicate_keys'])} keys sent twice")
+        print(
+            f"{args.emails} emails in {wall:.1f} s = {args.emails / wall:.0f} emails/s "
+            f"(concurrency {args.concurrency}; {cpu / args.emails * 1000:.1f} ms CPU per email in this process, "
+            f"simulator included); after redelivering all: {summary['messages']} sent, "
+            f"{len(summary['duplicate_keys'])} keys sent twice"
+        )
     finally:
         await pool.close()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
+        await drop_schema(os.environ["LEADSTREAM_DATABASE_URL"], schema)
         await runner.cleanup()
 
 

@@ -33,16 +33,30 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from providers.browser import PageRenderer, RenderResult  # noqa: E402
-from providers.chromium import close_shared_browser  # noqa: E402
-from providers.web import SiteError, WebFetcher  # noqa: E402
-from simulator.websites import site_profile  # noqa: E402
-from stages.netguard import FetchRefused  # noqa: E402
-from stages.techdetect import TechDetector  # noqa: E402
+from providers.browser import PageRenderer, RenderResult
+from providers.chromium import close_shared_browser
+from providers.netguard import FetchRefused
+from providers.web import SiteError, WebFetcher
+from simulator.websites import site_profile
+from stages.enrich.detect import TechDetector
 
-WELL_BEHAVED = {"wordpress_legacy", "wordpress_modern", "wix", "squarespace", "shopify", "godaddy",
-                "static_bootstrap", "nextjs", "joomla", "weebly",
-                "spa_react", "heavy_js", "layout_shift", "fast_modern", "ssrf_assets"}
+WELL_BEHAVED = {
+    "wordpress_legacy",
+    "wordpress_modern",
+    "wix",
+    "squarespace",
+    "shopify",
+    "godaddy",
+    "static_bootstrap",
+    "nextjs",
+    "joomla",
+    "weebly",
+    "spa_react",
+    "heavy_js",
+    "layout_shift",
+    "fast_modern",
+    "ssrf_assets",
+}
 
 
 def _serve(port: int, seed: int) -> None:
@@ -57,6 +71,7 @@ def _serve(port: int, seed: int) -> None:
 
         app = make_app(sim)
     except ImportError:
+
         async def proxied(request: web.Request) -> web.StreamResponse:
             return await websites.serve(request, sim, request.host.split(":")[0])
 
@@ -147,7 +162,9 @@ async def bench(port: int, pages: int, concurrency: int, seed: int) -> None:
     print("== http: WebFetcher + TechDetector ==")
     print(f"pages: {n}  concurrency: {concurrency}  (each page = robots.txt + home page; sites add their own latency)")
     print(f"wall: {wall:.2f}s  pages/s: {n / wall:.1f}")
-    print(f"cpu total: {cpu:.2f}s  cpu/page: {cpu / n * 1000:.2f} ms  (of which detection {detect_cpu / n * 1000:.2f} ms)")
+    print(
+        f"cpu total: {cpu:.2f}s  cpu/page: {cpu / n * 1000:.2f} ms  (of which detection {detect_cpu / n * 1000:.2f} ms)"
+    )
     print(f"technologies found: {techs} ({techs / n:.1f}/page)")
 
 
@@ -196,16 +213,22 @@ async def bench_browser(port: int, pages: int, concurrency: int, seed: int, serv
     print("== browser: PageRenderer (shared headless Chromium, one context per page, unthrottled lab values) ==")
     print(f"pages: {n}  render concurrency: {concurrency}  failures: {len(failures)}  profiles: {', '.join(profiles)}")
     print(f"wall: {wall:.2f}s  pages/s: {n / wall:.2f}")
-    print(f"cpu total: {own + others:.2f}s  cpu/page: {(own + others) / n * 1000:.0f} ms"
-          f"  (python {own / n * 1000:.0f} ms, playwright driver + chromium {others / n * 1000:.0f} ms)")
+    print(
+        f"cpu total: {own + others:.2f}s  cpu/page: {(own + others) / n * 1000:.0f} ms"
+        f"  (python {own / n * 1000:.0f} ms, playwright driver + chromium {others / n * 1000:.0f} ms)"
+    )
     render_ms = [r.render_ms for r in results]
     print(f"render ms: median {_fmt(_median(render_ms))}  p95 {_fmt(_p95(render_ms) if render_ms else None)}")
-    print(f"{'median lab value':<18}{'LCP ms':>9}{'FCP ms':>9}{'CLS':>7}{'TBT ms':>9}{'TTFB ms':>9}{'load ms':>9}"
-          f"{'KB':>8}{'requests':>10}")
-    print(f"{'all pages':<18}{_fmt(_median([r.lcp_ms for r in results])):>9}{_fmt(_median([r.fcp_ms for r in results])):>9}"
-          f"{_fmt(_median([r.cls for r in results]), 3):>7}{_fmt(_median([r.tbt_ms for r in results])):>9}"
-          f"{_fmt(_median([r.ttfb_ms for r in results])):>9}{_fmt(_median([r.load_ms for r in results])):>9}"
-          f"{_fmt(_median([r.page_bytes / 1024 for r in results]), 1):>8}{_fmt(_median([r.requests for r in results])):>10}")
+    print(
+        f"{'median lab value':<18}{'LCP ms':>9}{'FCP ms':>9}{'CLS':>7}{'TBT ms':>9}{'TTFB ms':>9}{'load ms':>9}"
+        f"{'KB':>8}{'requests':>10}"
+    )
+    print(
+        f"{'all pages':<18}{_fmt(_median([r.lcp_ms for r in results])):>9}{_fmt(_median([r.fcp_ms for r in results])):>9}"
+        f"{_fmt(_median([r.cls for r in results]), 3):>7}{_fmt(_median([r.tbt_ms for r in results])):>9}"
+        f"{_fmt(_median([r.ttfb_ms for r in results])):>9}{_fmt(_median([r.load_ms for r in results])):>9}"
+        f"{_fmt(_median([r.page_bytes / 1024 for r in results]), 1):>8}{_fmt(_median([r.requests for r in results])):>10}"
+    )
     responsive = sum(1 for r in results if r.mobile_responsive)
     print(f"mobile responsive: {responsive}/{len(results)}  blocked requests: {sum(len(r.blocked) for r in results)}")
     for failure in failures[:5]:

@@ -23,13 +23,13 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts  # noqa: E402
-from schemas.lead import Enrichment, Lead, Performance, Tech  # noqa: E402
-from simulator.app import make_app  # noqa: E402
-from simulator.core import SimConfig, Simulator  # noqa: E402
-from stages.mockup import MockupMaker  # noqa: E402
-from stages.mockup_render import ChromiumRenderer  # noqa: E402
-from storage.blobs import LocalBlobStore  # noqa: E402
+from providers.html_render import ChromiumRenderer
+from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
+from schemas.lead import Enrichment, Lead, Performance, Tech
+from simulator.app import make_app
+from simulator.core import SimConfig, Simulator
+from stages.mockup.maker import MockupMaker
+from storage.blobs import LocalBlobStore
 
 try:
     import psutil
@@ -41,8 +41,15 @@ VERTICALS = ("plumber", "hvac", "roofer", "dentist", "vet", "electrician", "bake
 
 def _lead(n: int) -> Lead:
     return Lead(
-        lead_id=f"ld_bench{n:05d}", geo_key="IL:627", source="bench", name=f"Bench Business {n}",
-        city="Springfield", state="IL", zip="62701", website=f"http://bench{n}.example", vertical=VERTICALS[n % len(VERTICALS)],
+        lead_id=f"ld_bench{n:05d}",
+        geo_key="IL:627",
+        source="bench",
+        name=f"Bench Business {n}",
+        city="Springfield",
+        state="IL",
+        zip="62701",
+        website=f"http://bench{n}.example",
+        vertical=VERTICALS[n % len(VERTICALS)],
         enrichment=Enrichment(
             tech=[Tech(name="jQuery", version="1.12.4")] if n % 2 else [Tech(name="WordPress", version="5.9")],
             performance=Performance(lcp_ms=1800 + 300 * (n % 10), https=bool(n % 3), mobile_responsive=bool(n % 4)),
@@ -66,15 +73,20 @@ def _cpu_seconds() -> float | None:
 
 async def run(args: argparse.Namespace) -> None:
     sim = Simulator(SimConfig(seed=7))
-    sim.config.update({"openai": {"latency_median_ms": args.llm_ms, "latency_p95_ms": args.llm_ms * 2,
-                                  "garbage_rate": args.garbage}})
+    sim.config.update(
+        {"openai": {"latency_median_ms": args.llm_ms, "latency_p95_ms": args.llm_ms * 2, "garbage_rate": args.garbage}}
+    )
     runner = web.AppRunner(make_app(sim))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     base_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    concepts = FallbackConcepts([OpenAIConcepts(f"{base_url}/v1", "sk-bench", "gpt-4o", timeout_s=30),
-                                 OllamaConcepts(base_url, "llama3.1", timeout_s=30)])
+    concepts = FallbackConcepts(
+        [
+            OpenAIConcepts(f"{base_url}/v1", "sk-bench", "gpt-4o", timeout_s=30),
+            OllamaConcepts(base_url, "llama3.1", timeout_s=30),
+        ]
+    )
     with tempfile.TemporaryDirectory(prefix="bench-mockup-") as root:
         async with ChromiumRenderer(args.chromium, max_concurrency=args.render_concurrency) as renderer:
             maker = MockupMaker(concepts, renderer, LocalBlobStore(Path(root)), quality_threshold=0.7)
@@ -101,13 +113,19 @@ async def run(args: argparse.Namespace) -> None:
     per_minute = args.mockups / wall * 60
     latencies.sort()
     print(f"mockups: {args.mockups} (desktop 1200x800 + mobile 390x844@2x each), sources {sources}")
-    print(f"render concurrency {args.render_concurrency}, stage concurrency {args.concurrency}, LLM median {args.llm_ms} ms")
-    print(f"wall: {wall:.1f} s -> {per_minute:.1f} mockups/min on {cores} cores = {per_minute / cores:.1f} per minute per core")
+    print(
+        f"render concurrency {args.render_concurrency}, stage concurrency {args.concurrency}, LLM median {args.llm_ms} ms"
+    )
+    print(
+        f"wall: {wall:.1f} s -> {per_minute:.1f} mockups/min on {cores} cores = {per_minute / cores:.1f} per minute per core"
+    )
     print(f"latency: p50 {statistics.median(latencies):.2f} s, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.2f} s")
     if cpu_before is not None and cpu_after is not None:
         cpu = cpu_after - cpu_before
-        print(f"cpu: {cpu:.1f} cpu-s (python + chromium) = {cpu / args.mockups:.2f} cpu-s per mockup "
-              f"-> {60 * args.mockups / cpu:.1f} mockups per cpu-minute")
+        print(
+            f"cpu: {cpu:.1f} cpu-s (python + chromium) = {cpu / args.mockups:.2f} cpu-s per mockup "
+            f"-> {60 * args.mockups / cpu:.1f} mockups per cpu-minute"
+        )
 
 
 def main() -> None:

@@ -25,8 +25,11 @@ from leadstream.demo import Demo, DemoOptions
 async def main(args: argparse.Namespace) -> dict:
     from simulator.leads import generate_leads
 
-    demo = Demo(DemoOptions(leads=args.leads, seed=args.seed, partitions=args.partitions, timeout_s=args.timeout,
-                            rate_per_min=args.rate))
+    demo = Demo(
+        DemoOptions(
+            leads=args.leads, seed=args.seed, partitions=args.partitions, timeout_s=args.timeout, rate_per_min=args.rate
+        )
+    )
     await demo.start()
     try:
         generated = generate_leads(args.leads, args.seed)
@@ -55,7 +58,9 @@ if __name__ == "__main__":
     result = asyncio.run(main(args))
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps(result, indent=2))
-    print(f"sustained: {result['leads_per_min']} leads/min at an offered {args.rate}/min; "
-          f"latency p50 {result['p50_latency_s']} s, p95 {result['p95_latency_s']} s; "
-          f"lost {result['lost']}, duplicate emails {result['duplicate_emails']}; "
-          f"wall {time.monotonic() - started:.0f} s, worker CPU {usage.ru_utime + usage.ru_stime:.0f} s")
+    print(
+        f"sustained: {result['leads_per_min']} leads/min at an offered {args.rate}/min; "
+        f"latency p50 {result['p50_latency_s']} s, p95 {result['p95_latency_s']} s; "
+        f"lost {result['lost']}, duplicate emails {result['duplicate_emails']}; "
+        f"wall {time.monotonic() - started:.0f} s, worker CPU {usage.ru_utime + usage.ru_stime:.0f} s"
+    )

@@ -16,7 +16,8 @@ from __future__ import annotations
 import enum
 import time
 from collections import deque
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from providers.http import PermanentProviderError, TransientProviderError
 
@@ -41,7 +42,9 @@ class BreakerState(str, enum.Enum):
 class CircuitBreaker:
     """Counts transient failures of one provider and refuses calls while it looks down."""
 
-    def __init__(self, provider: str, *, failure_threshold: int = 5, window_s: float = 60.0, open_s: float = 30.0) -> None:
+    def __init__(
+        self, provider: str, *, failure_threshold: int = 5, window_s: float = 60.0, open_s: float = 30.0
+    ) -> None:
         self.provider = provider
         self.failure_threshold = failure_threshold
         self.window_s = window_s

@@ -73,34 +73,35 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from providers.browser_scripts import READ_SCRIPT, VITALS_SCRIPT
 from providers.chromium import DEFAULT_EXECUTABLE, acquire_browser, discard_browser, release_browser, shared_browser
 from providers.http import USER_AGENT, TransientProviderError, make_client
-from providers.browser_scripts import READ_SCRIPT, VITALS_SCRIPT
+from providers.netguard import FetchRefused, NetGuard
 from providers.web import REDIRECT_STATUSES, SiteError, raise_for_site_429, read_capped, site_request_errors
-from stages.netguard import FetchRefused, NetGuard
 
 log = logging.getLogger(__name__)
 
-WEB = "web"
 CHROMIUM = "chromium"
 MOBILE_VIEWPORT = (390, 844)
 DESKTOP_VIEWPORT = (1350, 940)
 # Request headers the page's own requests keep; the user agent is always ours, hop-by-hop ones are httpx's.
-FORWARDED_HEADERS = frozenset({"accept", "accept-language", "cookie", "referer", "content-type", "origin", "range",
-                               "x-requested-with"})
+FORWARDED_HEADERS = frozenset(
+    {"accept", "accept-language", "cookie", "referer", "content-type", "origin", "range", "x-requested-with"}
+)
 # Not handed to the page: the body is already decoded and re-framed by Chromium.
-DROPPED_RESPONSE_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection",
-                                      "keep-alive"})
-
+DROPPED_RESPONSE_HEADERS = frozenset(
+    {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"}
+)
 
 
 @dataclass
@@ -196,7 +197,7 @@ class PageRenderer:
     ) -> None:
         self.executable_path = executable_path
         self.proxy = proxy
-        # With a proxy, the proxy resolves names: see stages.netguard for what is checked then.
+        # With a proxy, the proxy resolves names: see providers.netguard for what is checked then.
         self.guard = guard or NetGuard(resolve_names=proxy is None)
         self.timeout_s = timeout_s
         self.user_agent = user_agent
@@ -208,7 +209,11 @@ class PageRenderer:
         self.quiet_s = quiet_s
         self._slots = asyncio.Semaphore(max_concurrency)
         self._client = make_client(
-            timeout_s=timeout_s, proxy=proxy, max_keepalive=16, keep_cookies=False, headers={"User-Agent": user_agent, "Accept": "*/*"}
+            timeout_s=timeout_s,
+            proxy=proxy,
+            max_keepalive=16,
+            keep_cookies=False,
+            headers={"User-Agent": user_agent, "Accept": "*/*"},
         )
         self._acquired = False
         self._sink: socket.socket | None = None
@@ -234,7 +239,9 @@ class PageRenderer:
     async def __aenter__(self) -> PageRenderer:
         return await self.start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     async def render(
@@ -358,7 +365,7 @@ class PageRenderer:
 
     async def _navigate(self, page: Page, url: str, state: _RenderState) -> tuple[list[str], float]:
         """Open the document, following its redirects ourselves; (redirect hops, when the last navigation began)."""
-        current, redirects = url, []
+        current, redirects = url, list[str]()
         for _ in range(self.max_redirects + 1):
             await self.guard.check(current)
             state.next_document = None
@@ -478,8 +485,9 @@ class PageRenderer:
         self, method: str, url: str, headers: dict[str, str], body: bytes | None, state: _RenderState, *, document: bool
     ) -> _Fetched:
         """One request without redirects, its body capped at `max_bytes`, inside the render's deadline."""
-        with site_request_errors(url, timeout_s=self.timeout_s, proxy=self.proxy,
-                                 timeout_reason=f"render timeout after {self.timeout_s:g}s"):
+        with site_request_errors(
+            url, timeout_s=self.timeout_s, proxy=self.proxy, timeout_reason=f"render timeout after {self.timeout_s:g}s"
+        ):
             async with asyncio.timeout_at(state.deadline):
                 async with self._client.stream(method, url, headers=headers, content=body) as response:
                     if document:
@@ -487,8 +495,13 @@ class PageRenderer:
                     data, truncated = b"", False
                     if response.status_code not in REDIRECT_STATUSES:
                         data, truncated = await read_capped(response, self.max_bytes)
-                    return _Fetched(response.status_code, response.headers.multi_items(), data,
-                                    response.num_bytes_downloaded, truncated)
+                    return _Fetched(
+                        response.status_code,
+                        response.headers.multi_items(),
+                        data,
+                        response.num_bytes_downloaded,
+                        truncated,
+                    )
         raise AssertionError("unreachable")  # the context manager re-raises every error as ours
 
     async def _refuse_websocket(self, ws: WebSocketRoute, state: _RenderState) -> None:

@@ -18,6 +18,7 @@ import orjson
 import redis.asyncio as aioredis
 
 _BYTES, _JSON = b"b", b"j"
+CACHE_PREFIX = "leadstream:cache"
 V = TypeVar("V")
 
 
@@ -64,12 +65,18 @@ class LocalTTLCache(Generic[V]):
 class ResponseCache:
     """`get`/`set` provider responses (bytes, or JSON-able dict/list) under hashed keys."""
 
-    def __init__(self, redis_url: str, ttl_s: dict[str, int], *, prefix: str = "leadstream:cache",
-                 max_local_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        ttl_s: dict[str, int],
+        *,
+        prefix: str = CACHE_PREFIX,
+        max_local_entries: int = 10_000,
+    ) -> None:
         self.ttl_s = dict(ttl_s)
         self.prefix = prefix
         self._redis = aioredis.from_url(redis_url) if redis_url else None
-        self._local = None if redis_url else LocalTTLCache(max_local_entries)
+        self._local: LocalTTLCache[bytes] = LocalTTLCache(max_local_entries)  # used only without Redis
         self.hits = self.misses = 0
 
     def enabled(self, provider: str) -> bool:
@@ -78,19 +85,19 @@ class ResponseCache:
     def _key(self, provider: str, key: Any) -> str:
         return f"{self.prefix}:{provider}:{cache_key(key)}"
 
-    async def get(self, provider: str, key: Any) -> bytes | dict | list | None:
+    async def get(self, provider: str, key: Any) -> bytes | dict[str, Any] | list[Any] | None:
         """The cached value, or None (also for providers without a TTL)."""
         if not self.enabled(provider):
             return None
         full = self._key(provider, key)
-        blob = await self._redis.get(full) if self._redis is not None else self._local.get(full)
+        blob: Any = await self._redis.get(full) if self._redis is not None else self._local.get(full)
         if blob is None:
             self.misses += 1
             return None
         self.hits += 1
         return _decode(blob)
 
-    async def set(self, provider: str, key: Any, value: bytes | dict | list) -> None:
+    async def set(self, provider: str, key: Any, value: bytes | dict[str, Any] | list[Any]) -> None:
         """Store `value` for the provider's TTL (does nothing for providers without one)."""
         ttl = self.ttl_s.get(provider, 0)
         if ttl <= 0:

@@ -1,7 +1,7 @@
 """The one headless Chromium of a worker process, shared by every renderer in it.
 
 A Chromium costs ~100 MB and half a second to start, so the mockup renderer
-(`stages.mockup_render.ChromiumRenderer`) and the page renderer
+(`providers.html_render.ChromiumRenderer`) and the page renderer
 (`providers.browser.PageRenderer`) share one browser and one Playwright
 driver per process; each render isolates itself in its own browser context.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from playwright.async_api import Browser, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError

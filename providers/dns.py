@@ -1,6 +1,6 @@
 """One way to build a dnspython resolver from configured nameserver entries.
 
-The SSRF guard (`stages.netguard`) and the MX checker (`providers.mx`) both
+The SSRF guard (`providers.netguard`) and the MX checker (`providers.mx`) both
 take a list of nameservers so that tests and deployments can point them at a
 specific server (the simulator's fixture DNS on a loopback port, a cluster
 resolver). Entries are ``1.1.1.1``, ``10.0.0.2:5353``, ``::1`` or

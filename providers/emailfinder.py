@@ -78,8 +78,11 @@ def raise_for_hunter(response: httpx.Response) -> httpx.Response | None:
     if status == 451:
         return None
     if status == 403:  # Hunter's rate limit, not an authorization problem
-        raise TransientProviderError(PROVIDER, f"HTTP 403 rate limit: {_error_detail(response)}",
-                                     retry_after_s=retry_after_seconds(response.headers.get("Retry-After")))
+        raise TransientProviderError(
+            PROVIDER,
+            f"HTTP 403 rate limit: {_error_detail(response)}",
+            retry_after_s=retry_after_seconds(response.headers.get("Retry-After")),
+        )
     if status == 401:
         raise PermanentProviderError(PROVIDER, f"HTTP 401 invalid API key: {_error_detail(response)}")
     return raise_for_provider(PROVIDER, response)
@@ -96,8 +99,14 @@ def _found(item: dict) -> FoundEmail | None:
         confidence = max(0, min(100, int(item.get("confidence") or 0)))
     except (TypeError, ValueError):
         confidence = 0
-    return FoundEmail(address, "personal" if kind == "personal" else "role", confidence,
-                      item.get("first_name") or None, item.get("last_name") or None, item.get("position") or None)
+    return FoundEmail(
+        address,
+        "personal" if kind == "personal" else "role",
+        confidence,
+        item.get("first_name") or None,
+        item.get("last_name") or None,
+        item.get("position") or None,
+    )
 
 
 class HunterClient:

@@ -14,7 +14,8 @@ Failed calls are not written to the ledger: providers bill answered requests.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from providers.breaker import CircuitBreaker
 from providers.cache import ResponseCache
@@ -22,6 +23,8 @@ from providers.ledger import BudgetGuard, CostLedger
 from providers.limits import SharedRateLimiter
 
 T = TypeVar("T")
+
+ACQUIRE_TIMEOUT_S = 30.0  # longest wait for a shared rate-limit slot before the call counts as failed
 
 
 def _identity(value: Any) -> Any:
@@ -31,10 +34,9 @@ def _identity(value: Any) -> Any:
 class Guarded(Generic[T]):
     """Wraps `call` (an adapter's bound coroutine method) for `provider`.
 
-    `cost_usd` is a fixed price per answered call or a function of the result.
-    `encode`/`decode` turn the result into bytes or a JSON-able dict/list for the
-    cache and back; `cache_key` builds the key from the call's arguments (by
-    default: `operation` plus the arguments, which must then be JSON-able).
+    `cost_usd` is the price of one answered call. `encode`/`decode` turn the
+    result into bytes or a JSON-able dict/list for the cache and back; the cache
+    key is `operation` plus the call's arguments, which must then be JSON-able.
     """
 
     def __init__(
@@ -48,27 +50,21 @@ class Guarded(Generic[T]):
         budget: BudgetGuard | None = None,
         cache: ResponseCache | None = None,
         operation: str | None = None,
-        cost_usd: float | Callable[[T], float] = 0.0,
-        encode: Callable[[T], bytes | dict | list] = _identity,
+        cost_usd: float = 0.0,
+        encode: Callable[[T], bytes | dict[str, Any] | list[Any]] = _identity,
         decode: Callable[[Any], T] = _identity,
-        cache_key: Callable[..., Any] | None = None,
-        rate_key: str = "",
-        acquire_timeout_s: float = 30.0,
     ) -> None:
         self.provider = provider
-        self.operation = operation or getattr(call, "__name__", "call")
+        self.operation: str = operation or str(getattr(call, "__name__", "call"))
         self._call = call
         self.limiter, self.breaker, self.ledger, self.budget, self.cache = limiter, breaker, ledger, budget, cache
-        self._cost = cost_usd
+        self.cost_usd = cost_usd
         self._encode, self._decode = encode, decode
-        self._cache_key = cache_key or (lambda *args, **kwargs: [self.operation, list(args), kwargs])
-        self.rate_key = rate_key
-        self.acquire_timeout_s = acquire_timeout_s
 
     async def __call__(self, *args: Any, lead_id: str | None = None, **kwargs: Any) -> T:
         key = None
         if self.cache is not None and self.cache.enabled(self.provider):
-            key = self._cache_key(*args, **kwargs)
+            key = [self.operation, list(args), kwargs]
             cached = await self.cache.get(self.provider, key)
             if cached is not None:
                 await self._record(0.0, True, lead_id)
@@ -76,18 +72,18 @@ class Guarded(Generic[T]):
         if self.budget is not None:
             await self.budget.check(self.provider)
         result = await self._send(args, kwargs)
-        await self._record(self._cost(result) if callable(self._cost) else self._cost, False, lead_id)
-        if key is not None:
+        await self._record(self.cost_usd, False, lead_id)
+        if key is not None and self.cache is not None:
             await self.cache.set(self.provider, key, self._encode(result))
         return result
 
-    async def _send(self, args: tuple, kwargs: dict) -> T:
+    async def _send(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         breaker = self.breaker
         if breaker is not None:
             breaker.before_call()
         try:
             if self.limiter is not None:
-                await self.limiter.acquire(self.rate_key, self.acquire_timeout_s)
+                await self.limiter.acquire(timeout_s=ACQUIRE_TIMEOUT_S)
         except BaseException:
             if breaker is not None:
                 breaker.abandon()  # nothing was sent: free the half-open trial

@@ -9,14 +9,14 @@ there is exactly one retry policy (and one place that counts attempts).
 from __future__ import annotations
 
 import email.utils
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 import time
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
-from leadstream import __version__
+from config import VERSION
 
-USER_AGENT = f"leadstream/{__version__} (+https://leadstream.example/bot)"
+USER_AGENT = f"leadstream/{VERSION} (+https://leadstream.example/bot)"
 
 
 class ProviderError(Exception):
@@ -66,9 +66,11 @@ def make_client(
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         proxy=proxy,
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
-                            keepalive_expiry=keepalive_expiry_s),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
+            keepalive_expiry=keepalive_expiry_s,
+        ),
         follow_redirects=follow_redirects,
         trust_env=False,
         cookies=None if keep_cookies else httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),

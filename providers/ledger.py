@@ -1,7 +1,7 @@
 """What provider calls cost, and a daily spending cap per provider.
 
 `CostLedger` buffers one row per answered call (or cache hit) and writes them
-to ``provider_calls`` in batches, so the hot path does not wait on PostgreSQL
+to ``provider_calls`` (through a `CallStore`: `storage.provider_calls`) in batches, so the hot path does not wait on PostgreSQL
 for every request. `BudgetGuard` sums a provider's spend since UTC midnight
 (all workers, from the table) plus what this process recorded but has not
 written yet, and says whether the provider may still be called today.
@@ -13,18 +13,24 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timezone
-
-import asyncpg
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from providers.http import PermanentProviderError
 
 log = logging.getLogger(__name__)
 
-_INSERT = "INSERT INTO provider_calls (at, provider, operation, cost_usd, hit, lead_id) VALUES ($1, $2, $3, $4, $5, $6)"
-_SPENT_TODAY = """SELECT coalesce(sum(cost_usd), 0)::float8 FROM provider_calls
-                  WHERE provider = $1 AND at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"""
+
+class CallStore(Protocol):
+    """Where ledger rows go and today's spend comes from (implemented by `storage.provider_calls.ProviderCalls`)."""
+
+    unavailable_errors: tuple[type[BaseException], ...]  # the store is down: keep the rows, try again later
+
+    async def insert(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+
+    async def spent_today(self, provider: str) -> float: ...
 
 
 class ProviderPaused(PermanentProviderError):
@@ -46,9 +52,10 @@ class CostLedger:
     """Buffered writer of ``provider_calls`` rows: flushed every `batch_size` rows,
     when the oldest buffered row is `flush_interval_s` old, or on `flush()`."""
 
-    def __init__(self, pool: asyncpg.Pool, *, batch_size: int = 100, flush_interval_s: float = 5.0,
-                 max_buffer: int = 50_000) -> None:
-        self._pool = pool
+    def __init__(
+        self, store: CallStore, *, batch_size: int = 100, flush_interval_s: float = 5.0, max_buffer: int = 50_000
+    ) -> None:
+        self._store = store
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.max_buffer = max_buffer
@@ -58,12 +65,14 @@ class CostLedger:
         self.recorded_usd: defaultdict[str, float] = defaultdict(float)  # cumulative, this process
         self.flushed_usd: defaultdict[str, float] = defaultdict(float)
 
-    async def record(self, provider: str, operation: str, cost_usd: float, hit: bool, lead_id: str | None = None) -> None:
+    async def record(
+        self, provider: str, operation: str, cost_usd: float, hit: bool, lead_id: str | None = None
+    ) -> None:
         """Buffer one call. Never raises for a database outage: the rows stay buffered
         (up to `max_buffer`) and go out with the next successful flush."""
         if not self._buffer:
             self._oldest_at = time.monotonic()
-        self._buffer.append(_Row(datetime.now(timezone.utc), provider, operation, float(cost_usd), hit, lead_id))
+        self._buffer.append(_Row(datetime.now(UTC), provider, operation, float(cost_usd), hit, lead_id))
         self.recorded_usd[provider] += float(cost_usd)
         if len(self._buffer) > self.max_buffer:
             dropped = self._buffer[: len(self._buffer) - self.max_buffer]
@@ -72,7 +81,7 @@ class CostLedger:
         if len(self._buffer) >= self.batch_size or time.monotonic() - self._oldest_at >= self.flush_interval_s:
             try:
                 await self.flush()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except self._store.unavailable_errors as exc:
                 log.warning("cost ledger: flush failed, %d rows kept: %s", len(self._buffer), exc)
 
     def pending(self) -> int:
@@ -85,8 +94,7 @@ class CostLedger:
             if not rows:
                 return 0
             try:
-                async with self._pool.acquire() as conn:
-                    await conn.executemany(_INSERT, [(r.at, r.provider, r.operation, r.cost_usd, r.hit, r.lead_id) for r in rows])
+                await self._store.insert([astuple(r) for r in rows])
             except BaseException:
                 self._buffer[:0] = rows  # keep order; retried with the next flush
                 raise
@@ -105,9 +113,10 @@ class BudgetGuard:
     the cap is exact per process and at most `refresh_s` of others' spend late.
     """
 
-    def __init__(self, pool: asyncpg.Pool, caps: dict[str, float], *, ledger: CostLedger | None = None,
-                 refresh_s: float = 5.0) -> None:
-        self._pool = pool
+    def __init__(
+        self, store: CallStore, caps: dict[str, float], *, ledger: CostLedger | None = None, refresh_s: float = 5.0
+    ) -> None:
+        self._store = store
         self.caps = dict(caps)
         self._ledger = ledger
         self.refresh_s = refresh_s
@@ -119,7 +128,7 @@ class BudgetGuard:
         cached = self._base.get(provider)
         if cached is None or now - cached[0] >= self.refresh_s:
             flushed_before = self._ledger.flushed_usd[provider] if self._ledger else 0.0
-            total = await self._pool.fetchval(_SPENT_TODAY, provider)
+            total = await self._store.spent_today(provider)
             cached = (now, float(total) - flushed_before)
             self._base[provider] = cached
         recorded = self._ledger.recorded_usd[provider] if self._ledger else 0.0

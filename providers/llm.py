@@ -1,7 +1,9 @@
 """LLM adapters that turn a lead and its detected problems into a `Concept`.
 
 Two real clients: `OpenAIConcepts` (any OpenAI-compatible API, strict JSON
-schema output) and `OllamaConcepts` (Ollama's `format` schema). Both map
+schema output) and `OllamaConcepts` (Ollama's `format` schema). `OllamaVerdicts`
+asks the same Ollama server whether two listings are one business (the dedupe
+stage's gray-zone judge). Both map
 failures onto the project's error types: unusable output is a
 `PermanentProviderError` (asking again rarely helps and the stage falls back to
 the template), timeouts/5xx/429/connection trouble a `TransientProviderError`.
@@ -13,9 +15,12 @@ the problem codes: never phone numbers, emails, or people's names.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from typing import Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 import ollama
@@ -65,7 +70,9 @@ def parse_concept(provider: str, content: str | None) -> Concept:
         return Concept.model_validate_json(content)
     except ValidationError as exc:
         kind = "not JSON" if any(e["type"] == "json_invalid" for e in exc.errors()) else "schema mismatch"
-        raise PermanentProviderError(provider, f"{kind}: {exc.error_count()} error(s), e.g. {exc.errors()[0]['msg']}") from exc
+        raise PermanentProviderError(
+            provider, f"{kind}: {exc.error_count()} error(s), e.g. {exc.errors()[0]['msg']}"
+        ) from exc
 
 
 class OpenAIConcepts:
@@ -84,7 +91,7 @@ class OpenAIConcepts:
             max_retries=max_retries,
             http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
         )
-        self._response_format = {
+        self._response_format: Any = {
             "type": "json_schema",
             "json_schema": {"name": "concept", "strict": True, "schema": concept_json_schema()},
         }
@@ -135,27 +142,96 @@ class OllamaConcepts:
         self._schema = concept_json_schema()
 
     async def concept(self, lead: Lead, problems: Sequence[str]) -> Concept:
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": concept_prompt(lead, problems)},
+        ]
+        content = await _ollama_chat(
+            self._client,
+            self.name,
+            model=self.model,
+            messages=messages,
+            format=self._schema,
+            options={"temperature": 0.7},
+        )
+        return parse_concept(self.name, content).with_provider(self.name)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+async def _ollama_chat(
+    client: ollama.AsyncClient, name: str, *, timeout_s: float | None = None, **request: Any
+) -> str | None:
+    """One non-streaming chat call; failures mapped onto the provider error types."""
+    try:
+        call = client.chat(stream=False, **request)
+        response = await (asyncio.wait_for(call, timeout=timeout_s) if timeout_s else call)
+    except ollama.ResponseError as exc:
+        status = exc.status_code
+        if status in (408, 429) or status >= 500:
+            raise TransientProviderError(name, f"HTTP {status}: {exc.error}") from exc
+        raise PermanentProviderError(name, f"HTTP {status}: {exc.error}") from exc
+    except (ConnectionError, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+        raise TransientProviderError(name, f"{type(exc).__name__}: {exc}") from exc
+    except (ollama.RequestError, ValidationError, ValueError) as exc:
+        raise PermanentProviderError(name, f"{type(exc).__name__}: {exc}") from exc
+    return response.message.content
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An LLM's answer to "are these two listings one business?"."""
+
+    same_business: bool
+    confidence: float
+
+
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {"same_business": {"type": "boolean"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
+    "required": ["same_business", "confidence"],
+}
+VERDICT_SYSTEM_PROMPT = (
+    "You decide whether two business listings describe the same real-world business (the same location). "
+    "Branches of a chain at different addresses are different businesses. Answer only with the JSON asked for."
+)
+
+
+class OllamaVerdicts:
+    """Same-business verdicts from an Ollama server (structured output: ``format=<JSON schema>``).
+
+    An answer that is not that JSON, or a confidence outside 0..1, is a
+    `PermanentProviderError`; the server down or slow a `TransientProviderError`.
+    """
+
+    def __init__(self, host: str, model: str, timeout_s: float = 20.0) -> None:
+        self.model, self.timeout_s = model, timeout_s
+        self.name = f"ollama:{model}"
+        self._client = ollama.AsyncClient(host=host, timeout=timeout_s, trust_env=False)
+
+    async def same_business(self, first: dict[str, Any], second: dict[str, Any]) -> Verdict:
+        prompt = (
+            "Are these two listings the same business?\n"
+            f"Listing A: {json.dumps(first, sort_keys=True)}\nListing B: {json.dumps(second, sort_keys=True)}"
+        )
+        content = await _ollama_chat(
+            self._client,
+            self.name,
+            timeout_s=self.timeout_s,
+            model=self.model,
+            format=VERDICT_SCHEMA,
+            options={"temperature": 0},
+            messages=[{"role": "system", "content": VERDICT_SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
+        )
         try:
-            response = await self._client.chat(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": concept_prompt(lead, problems)},
-                ],
-                format=self._schema,
-                stream=False,
-                options={"temperature": 0.7},
-            )
-        except ollama.ResponseError as exc:
-            status = exc.status_code
-            if status in (408, 429) or status >= 500:
-                raise TransientProviderError(self.name, f"HTTP {status}: {exc.error}") from exc
-            raise PermanentProviderError(self.name, f"HTTP {status}: {exc.error}") from exc
-        except (ConnectionError, httpx.TimeoutException, httpx.TransportError) as exc:
-            raise TransientProviderError(self.name, f"{type(exc).__name__}: {exc}") from exc
-        except (ollama.RequestError, ValidationError, ValueError) as exc:
-            raise PermanentProviderError(self.name, f"{type(exc).__name__}: {exc}") from exc
-        return parse_concept(self.name, response.message.content).with_provider(self.name)
+            data = json.loads(content or "")
+            same, confidence = data["same_business"], float(data["confidence"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise PermanentProviderError(self.name, f"not a verdict: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(same, bool) or not 0.0 <= confidence <= 1.0:
+            raise PermanentProviderError(self.name, f"not a verdict: {content[:200] if content else content!r}")
+        return Verdict(same, confidence)
 
     async def aclose(self) -> None:
         await self._client.close()

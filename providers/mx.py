@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 import dns.exception
 import dns.name
@@ -43,8 +44,8 @@ DNS_TIMEOUT = "DNS timeout"
 
 @dataclass
 class EmailCheck:
-    email: str               # normalized when the syntax is valid, else as given
-    ok: bool | None          # None: DNS gave no verdict; keep the address, do not count it as verified
+    email: str  # normalized when the syntax is valid, else as given
+    ok: bool | None  # None: DNS gave no verdict; keep the address, do not count it as verified
     reason: str | None
     mx_hosts: list[str] = field(default_factory=list)
     syntax_ok: bool = True
@@ -114,9 +115,12 @@ class MxChecker:
         if task is None:
             task = asyncio.ensure_future(self._shared_or_resolved(domain))
             self._inflight[domain] = task
-            task.add_done_callback(lambda _done, key=domain: self._inflight.pop(key, None))
+            task.add_done_callback(partial(self._forget, domain))
         # shield: one caller giving up must not cancel the lookup the others wait for
         return await asyncio.shield(task)
+
+    def _forget(self, domain: str, _done: object) -> None:
+        self._inflight.pop(domain, None)
 
     async def _shared_or_resolved(self, domain: str) -> DomainVerdict:
         shared = await self._redis_get(domain)

@@ -53,12 +53,12 @@ class PageSpeedResult:
     tbt_ms: float | None
     ttfb_ms: float | None
     page_bytes: int | None
-    mobile_responsive: bool | None   # the viewport audit; None when it did not run
+    mobile_responsive: bool | None  # the viewport audit; None when it did not run
     performance_score: float | None  # 0-1
     final_url: str
-    field: dict[str, Any] | None     # CrUX p75 values (lcp_ms, cls, inp_ms, ...), overall_category, origin_fallback
+    field: dict[str, Any] | None  # CrUX p75 values (lcp_ms, cls, inp_ms, ...), overall_category, origin_fallback
     strategy: str = "mobile"
-    screenshot: str | None = None    # the final-screenshot audit: a data: URI (JPEG from the real API)
+    screenshot: str | None = None  # the final-screenshot audit: a data: URI (JPEG from the real API)
 
 
 def _lighthouse_code(message: str) -> str | None:
@@ -97,7 +97,7 @@ def _field(loading: dict[str, Any] | None) -> dict[str, Any] | None:
         percentile = (metrics.get(name) or {}).get("percentile")
         if isinstance(percentile, (int, float)):
             field[key] = percentile / divisor
-    if not field:
+    if not field or loading is None:
         return None
     field["overall_category"] = loading.get("overall_category")
     field["origin_fallback"] = bool(loading.get("origin_fallback"))
@@ -111,8 +111,9 @@ def parse_result(data: dict[str, Any], strategy: str = "mobile") -> PageSpeedRes
         raise PermanentProviderError(PROVIDER, "response has no lighthouseResult")
     runtime = lhr.get("runtimeError") or {}
     if runtime.get("code") and runtime.get("code") != "NO_ERROR":
-        raise LighthouseError(f"{LIGHTHOUSE_PREFIX}: {runtime.get('code')}. {runtime.get('message', '')}".strip(),
-                              runtime.get("code"))
+        raise LighthouseError(
+            f"{LIGHTHOUSE_PREFIX}: {runtime.get('code')}. {runtime.get('message', '')}".strip(), runtime.get("code")
+        )
     audits = lhr.get("audits") or {}
     lcp, fcp = _numeric(audits, "largest-contentful-paint"), _numeric(audits, "first-contentful-paint")
     if lcp is None or fcp is None:
@@ -139,7 +140,9 @@ def parse_result(data: dict[str, Any], strategy: str = "mobile") -> PageSpeedRes
 class PageSpeedClient:
     """``await run(url)`` → `PageSpeedResult`; see the module docstring for errors."""
 
-    def __init__(self, base_url: str = "https://www.googleapis.com", api_key: str = "", timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str = "https://www.googleapis.com", api_key: str = "", timeout_s: float = 30.0
+    ) -> None:
         self.api_key = api_key
         self._client = make_client(base_url, timeout_s=timeout_s)
 

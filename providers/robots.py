@@ -44,8 +44,13 @@ class RobotsVerdict:
     def from_json(cls, blob: bytes, expires: float) -> RobotsVerdict:
         entry = orjson.loads(blob)
         text = entry.get("text")
-        return cls(Protego.parse(text) if text is not None else None, bool(entry["allow_all"]), str(entry["reason"]),
-                   expires, text)
+        return cls(
+            Protego.parse(text) if text is not None else None,
+            bool(entry["allow_all"]),
+            str(entry["reason"]),
+            expires,
+            text,
+        )
 
 
 class SharedRobots:
@@ -68,7 +73,9 @@ class SharedRobots:
     async def get(self, origin: str) -> RobotsVerdict | None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                blob, ttl_ms = await pipe.get(self.key(origin)).pttl(self.key(origin)).execute()
+                pipe.get(self.key(origin))
+                pipe.pttl(self.key(origin))
+                blob, ttl_ms = await pipe.execute()
             if blob is None or ttl_ms <= 0:
                 return None
             return RobotsVerdict.from_json(blob, time.monotonic() + ttl_ms / 1000)
@@ -109,5 +116,6 @@ class SharedRobots:
     def _warn(self, exc: BaseException) -> None:
         if not self._warned:
             self._warned = True
-            log.warning("robots.txt cache in Redis unavailable (%s: %s): fetching robots.txt directly",
-                        type(exc).__name__, exc)
+            log.warning(
+                "robots.txt cache in Redis unavailable (%s: %s): fetching robots.txt directly", type(exc).__name__, exc
+            )

@@ -19,22 +19,37 @@ from schemas.lead import RawLead
 
 log = logging.getLogger(__name__)
 
-YELP_PAGE, YELP_MAX_DEPTH = 50, 240          # per request; limit+offset cap of the Yelp API
-GOOGLE_PAGE, GOOGLE_MAX_RESULTS = 20, 60     # per request; results per query of the Places API
-GOOGLE_FIELDS = ",".join([
-    *(f"places.{f}" for f in ("id", "displayName", "formattedAddress", "addressComponents", "nationalPhoneNumber",
-                              "internationalPhoneNumber", "websiteUri", "primaryType", "primaryTypeDisplayName", "types")),
-    "nextPageToken",
-])
+YELP_PAGE, YELP_MAX_DEPTH = 50, 240  # per request; limit+offset cap of the Yelp API
+GOOGLE_PAGE, GOOGLE_MAX_RESULTS = 20, 60  # per request; results per query of the Places API
+GOOGLE_FIELDS = ",".join(
+    [
+        *(
+            f"places.{f}"
+            for f in (
+                "id",
+                "displayName",
+                "formattedAddress",
+                "addressComponents",
+                "nationalPhoneNumber",
+                "internationalPhoneNumber",
+                "websiteUri",
+                "primaryType",
+                "primaryTypeDisplayName",
+                "types",
+            )
+        ),
+        "nextPageToken",
+    ]
+)
 
 
 @dataclass(frozen=True)
 class VerticalQuery:
     """How one vertical is searched in each source."""
 
-    yelp_categories: str | None   # Yelp category alias(es); None -> search by term
+    yelp_categories: str | None  # Yelp category alias(es); None -> search by term
     yelp_term: str | None
-    google_text: str              # text before " in <zip>"
+    google_text: str  # text before " in <zip>"
 
 
 VERTICAL_QUERIES: dict[str, VerticalQuery] = {
@@ -93,8 +108,13 @@ class YelpSearch:
         offset, want = 0, min(max_results, YELP_MAX_DEPTH)
         while offset < want:
             limit = min(YELP_PAGE, want - offset)
-            response = await request(self._client, self.provider, "GET", "/v3/businesses/search",
-                                     params={**params, "limit": limit, "offset": offset})
+            response = await request(
+                self._client,
+                self.provider,
+                "GET",
+                "/v3/businesses/search",
+                params={**params, "limit": limit, "offset": offset},
+            )
             body = _json(self.provider, response)
             businesses = body.get("businesses") or []
             for business in businesses:
@@ -135,8 +155,9 @@ class GooglePlacesSearch:
     provider = "google"
 
     def __init__(self, base_url: str, api_key: str, timeout_s: float = 10.0) -> None:
-        self._client = make_client(base_url, timeout_s=timeout_s,
-                                   headers={"X-Goog-Api-Key": api_key, "X-Goog-FieldMask": GOOGLE_FIELDS})
+        self._client = make_client(
+            base_url, timeout_s=timeout_s, headers={"X-Goog-Api-Key": api_key, "X-Goog-FieldMask": GOOGLE_FIELDS}
+        )
 
     async def search(self, zip: str, vertical: str, max_results: int) -> list[RawLead]:
         text = f"{vertical_query(vertical).google_text} in {zip}"
@@ -147,8 +168,9 @@ class GooglePlacesSearch:
             body: dict = {"textQuery": text, "pageSize": min(GOOGLE_PAGE, want - len(leads))}
             if token:
                 body["pageToken"] = token
-            data = _json(self.provider, await request(self._client, self.provider, "POST", "/v1/places:searchText",
-                                                      json=body))
+            data = _json(
+                self.provider, await request(self._client, self.provider, "POST", "/v1/places:searchText", json=body)
+            )
             for place in data.get("places") or []:
                 lead = _lead(self.provider, self._map(place, vertical))
                 if lead and place["id"] not in leads:

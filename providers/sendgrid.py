@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
-    Attachment, Category, ContentId, CustomArg, Disposition, FileContent, FileName, FileType, Header, Mail,
+    Attachment,
+    Category,
+    ContentId,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    Header,
+    Mail,
 )
 
 from providers.http import PermanentProviderError, TransientProviderError
@@ -58,8 +67,13 @@ class SendGridMailer:
         self.from_email, self.from_name = from_email, from_name
 
     def build(self, email: OutgoingEmail) -> Mail:
-        mail = Mail(from_email=(self.from_email, self.from_name), to_emails=email.to, subject=email.subject,
-                    plain_text_content=email.text, html_content=email.html)
+        mail = Mail(
+            from_email=(self.from_email, self.from_name),
+            to_emails=email.to,
+            subject=email.subject,
+            plain_text_content=email.text,
+            html_content=email.html,
+        )
         # custom_args are kept long-term by SendGrid: opaque ids only, no personal data.
         mail.custom_arg = [CustomArg("idempotency_key", email.idempotency_key), CustomArg("lead_id", email.lead_id)]
         mail.category = [Category(c) for c in email.categories[:10]]
@@ -67,8 +81,11 @@ class SendGridMailer:
             mail.header = Header(name, value)
         for image in email.images:
             mail.attachment = Attachment(
-                FileContent(base64.b64encode(image.content).decode()), FileName(image.filename),
-                FileType(image.mime_type), Disposition("inline"), ContentId(image.content_id),
+                FileContent(base64.b64encode(image.content).decode()),
+                FileName(image.filename),
+                FileType(image.mime_type),
+                Disposition("inline"),
+                ContentId(image.content_id),
             )
         return mail
 
@@ -86,7 +103,7 @@ class SendGridMailer:
             if status == 429 or status >= 500:
                 raise TransientProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
             raise PermanentProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             raise SendOutcomeUnknown(PROVIDER, "timed out waiting for the response") from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (socket.timeout, TimeoutError)):

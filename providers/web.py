@@ -44,9 +44,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -54,8 +54,8 @@ from protego import Protego
 
 from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
 from providers.limits import SharedRateLimiter
+from providers.netguard import FetchRefused, NetGuard
 from providers.robots import REDIS_ERRORS, RobotsVerdict, SharedRobots
-from stages.netguard import FetchRefused, NetGuard
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,9 @@ class SiteError(Exception):
 
 
 @contextmanager
-def site_request_errors(url: str, *, timeout_s: float, proxy: str | None, timeout_reason: str | None = None) -> Iterator[None]:
+def site_request_errors(
+    url: str, *, timeout_s: float, proxy: str | None, timeout_reason: str | None = None
+) -> Iterator[None]:
     """Map the transport errors of one request to a website onto ours.
 
     The site's own misbehaviour becomes `SiteError`, a URL we cannot fetch
@@ -110,8 +112,9 @@ def site_request_errors(url: str, *, timeout_s: float, proxy: str | None, timeou
 def raise_for_site_429(response: httpx.Response, domain: str) -> None:
     """A site's 429 is worth a retry later, after its Retry-After."""
     if response.status_code == 429:
-        raise TransientProviderError(PROVIDER, f"HTTP 429 from {domain}",
-                                     retry_after_s=retry_after_seconds(response.headers.get("retry-after")))
+        raise TransientProviderError(
+            PROVIDER, f"HTTP 429 from {domain}", retry_after_s=retry_after_seconds(response.headers.get("retry-after"))
+        )
 
 
 async def read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
@@ -214,7 +217,7 @@ class WebFetcher:
         self.robots_ttl_s = robots_ttl_s
         self.robots_error_ttl_s = robots_error_ttl_s
         self.per_domain_rate = per_domain_rate
-        # With a proxy, the proxy resolves names: see stages.netguard for what is checked then.
+        # With a proxy, the proxy resolves names: see providers.netguard for what is checked then.
         self.guard = NetGuard(allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers)
         self._limiter = _DomainLimiter(per_domain_concurrency)
         self._rate = SharedRateLimiter(redis_url, provider=PROVIDER, rate=per_domain_rate) if per_domain_rate else None
@@ -351,7 +354,14 @@ class WebFetcher:
             name, _, rest = raw.partition("=")
             cookies[name.strip()] = rest.split(";")[0].strip()
         return FetchResult(
-            url, str(response.url), response.status_code, headers, bytes(body), truncated, ttfb_ms, total_ms,
+            url,
+            str(response.url),
+            response.status_code,
+            headers,
+            bytes(body),
+            truncated,
+            ttfb_ms,
+            total_ms,
             cookies=cookies,
         )
 
@@ -363,7 +373,8 @@ class WebFetcher:
             await self._rate.acquire(domain, timeout_s=self.timeout_s)
         except TransientProviderError as exc:
             raise TransientProviderError(
-                PROVIDER, f"per-domain rate {self.per_domain_rate} for {domain}: no slot within {self.timeout_s:g}s",
+                PROVIDER,
+                f"per-domain rate {self.per_domain_rate} for {domain}: no slot within {self.timeout_s:g}s",
                 retry_after_s=exc.retry_after_s,
             ) from None
         except REDIS_ERRORS as exc:  # without the shared window we cannot be polite: retry later

@@ -33,19 +33,26 @@ class Campaign(BaseModel):
     metros: list[Metro] = Field(min_length=1)
     sources: list[str] = Field(default_factory=lambda: ["yelp", "google"])
     max_results: int = Field(100, ge=1, le=1000)
-    enrich_tier: int | None = Field(None, ge=1, le=3, description="1 basic, 2 + screenshot, 3 + site audit; default: the worker's.")
+    enrich_tier: int | None = Field(
+        None, ge=1, le=3, description="1 basic, 2 + screenshot, 3 + site audit; default: the worker's."
+    )
 
     def jobs(self) -> list[ScrapeJob]:
-        return [ScrapeJob(zip=z, vertical=v, sources=self.sources, max_results=self.max_results,
-                          enrich_tier=self.enrich_tier)
-                for metro in self.metros for z in metro.zips for v in self.verticals]
+        return [
+            ScrapeJob(
+                zip=z, vertical=v, sources=self.sources, max_results=self.max_results, enrich_tier=self.enrich_tier
+            )
+            for metro in self.metros
+            for z in metro.zips
+            for v in self.verticals
+        ]
 
 
 class CampaignError(ValueError):
     """Every problem of a campaign file, one `FILE:LINE: problem` per line."""
 
 
-def _line_of(node: yaml.Node, loc: tuple) -> int:
+def _line_of(node: yaml.Node, loc: tuple[int | str, ...]) -> int:
     """The 1-based line of the YAML node at pydantic location `loc` (the closest existing parent)."""
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -68,10 +75,14 @@ def load_campaign(path: str | Path) -> Campaign:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise CampaignError(f"{path}:{mark.line + 1 if mark else 1}: YAML syntax: {getattr(exc, 'problem', exc)}") from exc
+        raise CampaignError(
+            f"{path}:{mark.line + 1 if mark else 1}: YAML syntax: {getattr(exc, 'problem', exc)}"
+        ) from exc
     try:
         return Campaign.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}:{_line_of(node, err['loc']) if node else 1}: {'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}"
-                 for err in exc.errors()]
+        lines = [
+            f"{path}:{_line_of(node, err['loc']) if node else 1}: {'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}"
+            for err in exc.errors()
+        ]
         raise CampaignError("\n".join(lines)) from exc

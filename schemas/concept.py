@@ -10,7 +10,7 @@ so strict mode never rejects the schema itself.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -113,7 +113,7 @@ class Concept(_Strict):
     _provider: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _has_sections(self) -> "Concept":
+    def _has_sections(self) -> Concept:
         if not self.sections:
             raise ValueError("a concept needs at least one section")
         return self
@@ -122,7 +122,7 @@ class Concept(_Strict):
     def provider(self) -> str | None:
         return self._provider
 
-    def with_provider(self, name: str) -> "Concept":
+    def with_provider(self, name: str) -> Concept:
         self._provider = name
         return self
 
@@ -165,6 +165,6 @@ def problems_for(lead: Lead) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def concept_json_schema() -> dict:
+def concept_json_schema() -> dict[str, Any]:
     """The JSON schema sent to the LLM as the response format."""
     return Concept.model_json_schema()

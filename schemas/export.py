@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from schemas.lead import RawLead
 
 
-def raw_lead_schema() -> dict:
+def raw_lead_schema() -> dict[str, Any]:
     schema = RawLead.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://leadstream.example/schemas/raw-lead.v1.json"

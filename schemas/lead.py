@@ -47,9 +47,15 @@ class RawLead(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     schema_version: int = Field(SCHEMA_VERSION, description="Record version; readers reject newer ones.")
-    lead_id: str | None = Field(None, max_length=64, description="Stable id. Derived from source + source id when absent.")
-    source: str = Field(..., min_length=1, max_length=40, description="Where the lead was found, e.g. yelp, google, csv.")
-    source_ids: dict[str, str] = Field(default_factory=dict, description="Id of this business in each source that found it.")
+    lead_id: str | None = Field(
+        None, max_length=64, description="Stable id. Derived from source + source id when absent."
+    )
+    source: str = Field(
+        ..., min_length=1, max_length=40, description="Where the lead was found, e.g. yelp, google, csv."
+    )
+    source_ids: dict[str, str] = Field(
+        default_factory=dict, description="Id of this business in each source that found it."
+    )
     name: str = Field(..., min_length=1, max_length=300)
     street: str | None = Field(None, max_length=300, description="Street line: number, street, unit.")
     city: str | None = Field(None, max_length=120)
@@ -60,7 +66,12 @@ class RawLead(BaseModel):
     email: str | None = Field(None, max_length=320)
     vertical: str | None = Field(None, max_length=60, description="Normalized vertical, e.g. hvac, plumber, vet.")
     category: str | None = Field(None, max_length=120, description="The source's own category label.")
-    enrich_tier: int | None = Field(None, ge=1, le=3, description="Enrichment tier (1 basic, 2 + screenshot, 3 + site audit); default: the worker's setting.")
+    enrich_tier: int | None = Field(
+        None,
+        ge=1,
+        le=3,
+        description="Enrichment tier (1 basic, 2 + screenshot, 3 + site audit); default: the worker's setting.",
+    )
 
     @field_validator("zip", mode="before")
     @classmethod
@@ -91,7 +102,7 @@ class RawLead(BaseModel):
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
-    def _locatable(self) -> "RawLead":
+    def _locatable(self) -> RawLead:
         if self.schema_version > SCHEMA_VERSION:
             raise ValueError(f"schema_version {self.schema_version} is newer than this reader ({SCHEMA_VERSION})")
         if not (self.zip or (self.city and self.state) or self.phone):
@@ -106,7 +117,9 @@ class RawLead(BaseModel):
             src, sid = sorted(self.source_ids.items())[0]
             basis = f"{src}:{sid}"
         else:
-            basis = "|".join(str(v or "") for v in (self.source, self.name, self.street, self.zip, self.phone, self.website))
+            basis = "|".join(
+                str(v or "") for v in (self.source, self.name, self.street, self.zip, self.phone, self.website)
+            )
         return "ld_" + hashlib.blake2b(basis.encode(), digest_size=10).hexdigest()
 
 
@@ -137,7 +150,9 @@ class Contact(_Model):
     email: str
     kind: Literal["role", "personal"] = "role"
     source: str = Field("page", description="Where it was found: page, contact page, or the provider's name.")
-    mx_ok: bool | None = Field(None, description="The domain accepts mail (MX or A record); None: not checked or DNS unsure.")
+    mx_ok: bool | None = Field(
+        None, description="The domain accepts mail (MX or A record); None: not checked or DNS unsure."
+    )
 
 
 class ProviderAttempt(_Model):
@@ -158,11 +173,15 @@ class Enrichment(_Model):
     performance: Performance | None = None
     contacts: list[Contact] = Field(default_factory=list)
     modern_site: bool = False
-    tier: int = Field(1, ge=1, le=3, description="Enrichment tier that ran: 1 basic, 2 with a screenshot, 3 with a site audit.")
+    tier: int = Field(
+        1, ge=1, le=3, description="Enrichment tier that ran: 1 basic, 2 with a screenshot, 3 with a site audit."
+    )
     rendered: bool = Field(False, description="The page was rendered in Chromium (JavaScript ran).")
     screenshot_uri: str | None = Field(None, description="Screenshot of the current site (tier 2+), a blob URI.")
     sources: dict[str, str] = Field(default_factory=dict, description="Field → provider whose value was kept.")
-    attempts: list[ProviderAttempt] = Field(default_factory=list, description="Every provider tried, per field, in order.")
+    attempts: list[ProviderAttempt] = Field(
+        default_factory=list, description="Every provider tried, per field, in order."
+    )
 
 
 class DedupeDecision(_Model):
@@ -235,13 +254,13 @@ class Lead(_Model):
     email_outcome: EmailOutcome | None = None
 
     @model_validator(mode="after")
-    def _version(self) -> "Lead":
+    def _version(self) -> Lead:
         if self.schema_version > SCHEMA_VERSION:
             raise ValueError(f"schema_version {self.schema_version} is newer than this reader ({SCHEMA_VERSION})")
         return self
 
     @classmethod
-    def from_raw(cls, raw: RawLead) -> "Lead":
+    def from_raw(cls, raw: RawLead) -> Lead:
         from schemas.geo import geo_key
 
         data = raw.model_dump(exclude={"lead_id", "schema_version"})
@@ -268,7 +287,9 @@ class ScrapeJob(BaseModel):
     vertical: str
     sources: list[str] = Field(default_factory=lambda: ["yelp", "google"])
     max_results: int = Field(100, ge=1, le=1000)
-    enrich_tier: int | None = Field(None, ge=1, le=3, description="Enrichment tier for the leads found (default: the worker's).")
+    enrich_tier: int | None = Field(
+        None, ge=1, le=3, description="Enrichment tier for the leads found (default: the worker's)."
+    )
     requested_at: datetime | None = None
 
     @field_validator("zip")

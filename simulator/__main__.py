@@ -25,11 +25,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--dns-port", type=int, default=0, help="UDP port of the fixture DNS server; 0 picks one, -1 disables")
+    parser.add_argument(
+        "--dns-port", type=int, default=0, help="UDP port of the fixture DNS server; 0 picks one, -1 disables"
+    )
     parser.add_argument("--seed", type=int, default=None, help="world seed (overrides the config file's)")
     parser.add_argument("--config", type=Path, default=None, help="YAML fault/latency settings per API family")
-    parser.add_argument("--own-host", action="append", default=[],
-                        help="a hostname that means the simulator itself, not a proxied website (repeatable)")
+    parser.add_argument(
+        "--own-host",
+        action="append",
+        default=[],
+        help="a hostname that means the simulator itself, not a proxied website (repeatable)",
+    )
     return parser.parse_args(argv)
 
 

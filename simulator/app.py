@@ -57,8 +57,9 @@ def _proxy_middleware(sim: Simulator, own_hosts: frozenset[str]):
 
 def make_app(sim: Simulator, own_hosts: Iterable[str] = ()) -> web.Application:
     """The whole simulator as one app (search, SendGrid, LLMs, PageSpeed, websites via proxy, /_sim control)."""
-    app = web.Application(middlewares=[_proxy_middleware(sim, frozenset(h.lower() for h in own_hosts))],
-                          client_max_size=64 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[_proxy_middleware(sim, frozenset(h.lower() for h in own_hosts))], client_max_size=64 * 1024 * 1024
+    )
     initial_config = copy.deepcopy(sim.config)
     search.setup(app, sim)
     sendgrid.setup(app, sim)
@@ -87,9 +88,9 @@ async def stats(request: web.Request, sim: Simulator) -> web.Response:
     counters, domains, endpoints = {}, {}, {}
     for key, count in sim.counters.items():
         if key.startswith(DOMAIN_PREFIX):
-            domains[key[len(DOMAIN_PREFIX):]] = count
+            domains[key[len(DOMAIN_PREFIX) :]] = count
         elif key.startswith(ENDPOINT_PREFIX):
-            endpoints[key[len(ENDPOINT_PREFIX):]] = count
+            endpoints[key[len(ENDPOINT_PREFIX) :]] = count
         else:
             counters[key] = count
     return web.json_response({**base, "counters": counters, "domains": domains, "endpoints": endpoints})
@@ -128,11 +129,17 @@ async def list_emails(request: web.Request, sim: Simulator) -> web.Response:
     key, to = request.query.get("idempotency_key"), (request.query.get("to") or "").lower()
     wanted = None
     if key or to:
-        wanted = {row["message_id"] for row in sendgrid.deliveries(sim)
-                  if (not key or row["unique_args"].get("idempotency_key") == key)
-                  and (not to or row["to_email"].lower() == to)}
-    emails = [{"n": n, **record} for n, record in enumerate(sendgrid.sent_messages(sim))
-              if wanted is None or record["message_id"] in wanted]
+        wanted = {
+            row["message_id"]
+            for row in sendgrid.deliveries(sim)
+            if (not key or row["unique_args"].get("idempotency_key") == key)
+            and (not to or row["to_email"].lower() == to)
+        }
+    emails = [
+        {"n": n, **record}
+        for n, record in enumerate(sendgrid.sent_messages(sim))
+        if wanted is None or record["message_id"] in wanted
+    ]
     return web.json_response({"emails": emails})
 
 
@@ -160,13 +167,14 @@ async def world_cell(request: web.Request, sim: Simulator) -> web.Response:
         found = world_for(sim).businesses(request.match_info["zip"], request.match_info["vertical"])
     except UnknownLocation as exc:
         return web.json_response({"error": str(exc)}, status=404)
-    return web.json_response({"businesses": [
-        {**vars(b), "yelp_id": b.yelp_id, "google_place_id": b.google_place_id} for b in found
-    ]})
+    return web.json_response(
+        {"businesses": [{**vars(b), "yelp_id": b.yelp_id, "google_place_id": b.google_place_id} for b in found]}
+    )
 
 
-async def start_simulator(sim: Simulator, host: str = "127.0.0.1", port: int = 0,
-                          own_hosts: Iterable[str] = ()) -> tuple[web.AppRunner, str]:
+async def start_simulator(
+    sim: Simulator, host: str = "127.0.0.1", port: int = 0, own_hosts: Iterable[str] = ()
+) -> tuple[web.AppRunner, str]:
     """Serve the simulator in this event loop; returns the runner (``await runner.cleanup()``) and base URL."""
     runner = web.AppRunner(make_app(sim, own_hosts=own_hosts), access_log=None)
     await runner.setup()

@@ -13,8 +13,9 @@ import math
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -25,10 +26,10 @@ class FamilyConfig:
 
     latency_median_ms: float = 5.0
     latency_p95_ms: float = 20.0
-    error_rate: float = 0.0          # share of requests answered with a 5xx
-    rate_limit_per_s: float = 0.0    # per-key token bucket; 0 disables 429s
-    garbage_rate: float = 0.0        # LLM families: share of unparseable answers
-    down: bool = False               # every request fails with 503
+    error_rate: float = 0.0  # share of requests answered with a 5xx
+    rate_limit_per_s: float = 0.0  # per-key token bucket; 0 disables 429s
+    garbage_rate: float = 0.0  # LLM families: share of unparseable answers
+    down: bool = False  # every request fails with 503
 
     def sample_latency_s(self, rng: random.Random) -> float:
         """Log-normal latency fitted to the median and p95."""
@@ -102,7 +103,7 @@ class Simulator:
         self.max_inflight.clear()
         self._request_no.clear()
 
-    def track(self, key: str) -> "_Inflight":
+    def track(self, key: str) -> _Inflight:
         """Context manager counting concurrent requests per key (e.g. per website domain)."""
         return _Inflight(self, key)
 

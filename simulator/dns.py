@@ -48,8 +48,20 @@ from simulator.core import Simulator, first_domain
 MAIL_SETUPS: dict[str, int] = {"mx": 78, "mx_backup": 10, "a_only": 5, "null_mx": 3, "nxdomain": 4}
 NONEXISTENT_TLDS = frozenset({"test", "example", "invalid", "local", "onion", "arpa"})
 NULL_MX_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
-MAILBOX_PROVIDERS = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "icloud.com",
-                               "comcast.net", "att.net", "msn.com", "live.com"})
+MAILBOX_PROVIDERS = frozenset(
+    {
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "aol.com",
+        "icloud.com",
+        "comcast.net",
+        "att.net",
+        "msn.com",
+        "live.com",
+    }
+)
 TTL_S = 300
 FAMILY = "dns"
 
@@ -114,7 +126,9 @@ def zone_records(seed: int, name: str) -> dict[str, dict[str, list[str]]] | None
 
 
 def _soa(zone: str) -> dns.rrset.RRset:
-    return dns.rrset.from_text(f"{zone}.", TTL_S, "IN", "SOA", f"ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 {TTL_S}")
+    return dns.rrset.from_text(
+        f"{zone}.", TTL_S, "IN", "SOA", f"ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 {TTL_S}"
+    )
 
 
 def answer(seed: int, query: dns.message.Message) -> dns.message.Message:

@@ -42,8 +42,9 @@ def setup(app: web.Application, sim: Simulator) -> None:
 
 
 def hunter_error(status: int, error_id: str, details: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"errors": [{"id": error_id, "code": status, "details": details}]},
-                             status=status, headers=headers)
+    return web.json_response(
+        {"errors": [{"id": error_id, "code": status, "details": details}]}, status=status, headers=headers
+    )
 
 
 def _api_key(request: web.Request) -> str:
@@ -69,35 +70,68 @@ def known_emails(sim: Simulator, domain: str) -> list[dict]:
         if rng.random() >= 0.7:
             continue
         personal = email.kind == "personal"
-        found.append(_item(
-            email.address, "personal" if personal else "generic", rng.randint(82, 99),
-            email.address.split("@")[0].title() if personal else None, None,
-            rng.choice(POSITIONS) if personal and rng.random() < 0.5 else None,
-            [_source(domain, f"http://{domain}{email.page}", rng.randint(1, 28))],
-        ))
+        found.append(
+            _item(
+                email.address,
+                "personal" if personal else "generic",
+                rng.randint(82, 99),
+                email.address.split("@")[0].title() if personal else None,
+                None,
+                rng.choice(POSITIONS) if personal and rng.random() < 0.5 else None,
+                [_source(domain, f"http://{domain}{email.page}", rng.randint(1, 28))],
+            )
+        )
     if rng.random() < 0.5:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         other = rng.choice(OTHER_SOURCES)
-        found.append(_item(
-            f"{first}.{last}@{domain}", "personal", rng.randint(35, 94), first.title(), last.title(),
-            rng.choice(POSITIONS), [_source(other, f"https://www.{other}/profile/{first}-{last}", rng.randint(1, 28))],
-        ))
+        found.append(
+            _item(
+                f"{first}.{last}@{domain}",
+                "personal",
+                rng.randint(35, 94),
+                first.title(),
+                last.title(),
+                rng.choice(POSITIONS),
+                [_source(other, f"https://www.{other}/profile/{first}-{last}", rng.randint(1, 28))],
+            )
+        )
     return sorted(found, key=lambda item: -item["confidence"])
 
 
-def _item(value: str, kind: str, confidence: int, first: str | None, last: str | None, position: str | None,
-          sources: list[dict]) -> dict:
+def _item(
+    value: str,
+    kind: str,
+    confidence: int,
+    first: str | None,
+    last: str | None,
+    position: str | None,
+    sources: list[dict],
+) -> dict:
     return {
-        "value": value, "type": kind, "confidence": confidence, "sources": sources,
-        "first_name": first, "last_name": last, "position": position, "seniority": None, "department": None,
-        "linkedin": None, "twitter": None, "phone_number": None,
+        "value": value,
+        "type": kind,
+        "confidence": confidence,
+        "sources": sources,
+        "first_name": first,
+        "last_name": last,
+        "position": position,
+        "seniority": None,
+        "department": None,
+        "linkedin": None,
+        "twitter": None,
+        "phone_number": None,
         "verification": {"date": None, "status": None},
     }
 
 
 def _source(domain: str, uri: str, day: int) -> dict:
-    return {"domain": domain, "uri": uri, "extracted_on": f"2024-03-{day:02d}", "last_seen_on": f"2024-11-{day:02d}",
-            "still_on_page": True}
+    return {
+        "domain": domain,
+        "uri": uri,
+        "extracted_on": f"2024-03-{day:02d}",
+        "last_seen_on": f"2024-11-{day:02d}",
+        "still_on_page": True,
+    }
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int | None:
@@ -131,18 +165,31 @@ async def domain_search(request: web.Request, sim: Simulator) -> web.Response:
         return hunter_error(400, "pagination_error", f"limit must be 1-{MAX_LIMIT} and offset 0-10000")
     wanted_type = request.query.get("type")
     emails = [e for e in known_emails(sim, domain) if wanted_type in (None, "", e["type"])]
-    page = emails[offset:offset + limit]
+    page = emails[offset : offset + limit]
     sim.record(FAMILY, domain=domain, limit=limit, offset=offset, results=len(page))
     title = domain.split(".")[0].replace("-", " ").title()
-    return web.json_response({
-        "data": {
-            "domain": domain, "disposable": False, "webmail": False, "accept_all": False,
-            "pattern": "{first}.{last}" if any("." in e["value"].split("@")[0] for e in emails) else None,
-            "organization": title if emails else None, "emails": page,
-        },
-        "meta": {
-            "results": len(emails), "limit": limit, "offset": offset,
-            "params": {"domain": domain, "company": None, "type": wanted_type or None, "seniority": None,
-                       "department": None},
-        },
-    })
+    return web.json_response(
+        {
+            "data": {
+                "domain": domain,
+                "disposable": False,
+                "webmail": False,
+                "accept_all": False,
+                "pattern": "{first}.{last}" if any("." in e["value"].split("@")[0] for e in emails) else None,
+                "organization": title if emails else None,
+                "emails": page,
+            },
+            "meta": {
+                "results": len(emails),
+                "limit": limit,
+                "offset": offset,
+                "params": {
+                    "domain": domain,
+                    "company": None,
+                    "type": wanted_type or None,
+                    "seniority": None,
+                    "department": None,
+                },
+            },
+        }
+    )

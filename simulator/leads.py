@@ -29,11 +29,11 @@ _MALFORMED_KINDS = ("not_json", "missing_name", "bad_zip", "wrong_types", "unkno
 
 @dataclass(frozen=True)
 class GeneratedLead:
-    lead_id: str                  # the id the pipeline derives (synthetic ``bad_...`` for malformed ones)
-    payload: bytes                # the Kafka message value
+    lead_id: str  # the id the pipeline derives (synthetic ``bad_...`` for malformed ones)
+    payload: bytes  # the Kafka message value
     kind: Literal["original", "duplicate", "malformed"]
-    duplicate_of: str | None      # lead id of the original, for duplicates
-    expected_valid: bool          # whether RawLead accepts the payload
+    duplicate_of: str | None  # lead id of the original, for duplicates
+    expected_valid: bool  # whether RawLead accepts the payload
     business_key: str | None = None
 
 
@@ -101,8 +101,15 @@ def _raw(business: Business, source: str, rng: random.Random) -> dict:
 
 def _vary_phone(phone: str, rng: random.Random) -> str:
     d = phone[2:]
-    return rng.choice([f"({d[:3]}) {d[3:6]}-{d[6:]}", f"{d[:3]}-{d[3:6]}-{d[6:]}", f"{d[:3]}.{d[3:6]}.{d[6:]}",
-                       f"+1 {d[:3]}-{d[3:6]}-{d[6:]}", f"1-{d[:3]}-{d[3:6]}-{d[6:]}"])
+    return rng.choice(
+        [
+            f"({d[:3]}) {d[3:6]}-{d[6:]}",
+            f"{d[:3]}-{d[3:6]}-{d[6:]}",
+            f"{d[:3]}.{d[3:6]}.{d[6:]}",
+            f"+1 {d[:3]}-{d[3:6]}-{d[6:]}",
+            f"1-{d[:3]}-{d[3:6]}-{d[6:]}",
+        ]
+    )
 
 
 def _vary_website(url: str, rng: random.Random) -> str:
@@ -124,7 +131,13 @@ def _vary_name(name: str, rng: random.Random) -> str:
 
 
 def _vary_street(street: str) -> str:
-    for short, full in ((" St", " Street"), (" Ave", " Avenue"), (" Dr", " Drive"), (" Rd", " Road"), ("Ste ", "Suite ")):
+    for short, full in (
+        (" St", " Street"),
+        (" Ave", " Avenue"),
+        (" Dr", " Drive"),
+        (" Rd", " Road"),
+        ("Ste ", "Suite "),
+    ):
         street = re.sub(rf"{re.escape(short)}\b", full, street)
     return street
 
@@ -152,8 +165,13 @@ def _malformed(business: Business, lead_id: str, rng: random.Random) -> bytes:
     kind = rng.choice(_MALFORMED_KINDS)
     data = {"lead_id": lead_id, **_raw(business, "csv", rng)}
     if kind == "not_json":
-        return rng.choice([json.dumps(data)[:-7].encode(), f"name={business.name}&zip={business.zip}".encode(),
-                           b"\xff\xfe" + json.dumps(data).encode("utf-16-le")])
+        return rng.choice(
+            [
+                json.dumps(data)[:-7].encode(),
+                f"name={business.name}&zip={business.zip}".encode(),
+                b"\xff\xfe" + json.dumps(data).encode("utf-16-le"),
+            ]
+        )
     if kind == "missing_name":
         data.pop("name")
     elif kind == "bad_zip":
@@ -167,8 +185,9 @@ def _malformed(business: Business, lead_id: str, rng: random.Random) -> bytes:
     return json.dumps(data).encode()
 
 
-def generate_leads(n: int, seed: int, zips: list[str] | None = None,
-                   verticals: list[str] | None = None) -> list[GeneratedLead]:
+def generate_leads(
+    n: int, seed: int, zips: list[str] | None = None, verticals: list[str] | None = None
+) -> list[GeneratedLead]:
     """`n` leads for ``leads.scraped``: originals, ~15% duplicates of earlier ones, ~3% malformed."""
     rng = random.Random(f"leads|{seed}")
     world = World.for_seed(seed)
@@ -196,7 +215,9 @@ def generate_leads(n: int, seed: int, zips: list[str] | None = None,
             if raw is not None:
                 used.add((business.key, raw.source))
                 lead_ids.add(raw.derived_lead_id())
-                out.append(GeneratedLead(raw.derived_lead_id(), _payload(raw), "duplicate", first_id, True, business.key))
+                out.append(
+                    GeneratedLead(raw.derived_lead_id(), _payload(raw), "duplicate", first_id, True, business.key)
+                )
                 continue
         business = pool.next()
         sources = [s for s, listed in (("yelp", business.on_yelp), ("google", business.on_google)) if listed]

@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -35,22 +35,38 @@ PALETTES = (
     ("#1c2833", "#566573", "#48c9b0", "#f4f6f7", "#1c2833"),
 )
 FIXES = {
-    "slow_lcp": ("Your homepage will show its main content in under two seconds, so fewer visitors give up and leave.",
-                 "We trim what blocks the first screen, so {name} loads fast even on a weak phone signal."),
-    "heavy_page": ("Images are compressed and resized, cutting page weight so it opens quickly on mobile data.",
-                   "A much lighter page: modern image formats and no unused code weighing it down."),
-    "outdated_jquery": ("The outdated jQuery library is replaced with modern code that gets security fixes.",
-                        "Old jQuery with known vulnerabilities goes away; the site runs on current, maintained code."),
-    "outdated_cms": ("Your site moves to a current, patched platform instead of an outdated WordPress release.",
-                     "An up-to-date content system with automatic security updates keeps {name} safe."),
-    "not_mobile_friendly": ("A responsive layout that fits every phone, with large tap-friendly buttons.",
-                            "Most of your visitors are on phones; the new design is built for them first."),
-    "no_https": ("HTTPS everywhere, so browsers stop showing a 'Not secure' warning to your customers.",
-                 "A secure connection builds trust and helps your ranking in search results."),
-    "no_contact_form": ("A simple contact form and click-to-call button on every page turn visitors into leads.",
-                        "Customers can reach {name} in one tap, from any page."),
-    "no_website": ("A professional site of your own, so people searching in {city} find {name} first.",
-                   "Your own website puts your services, hours and reviews in front of local customers."),
+    "slow_lcp": (
+        "Your homepage will show its main content in under two seconds, so fewer visitors give up and leave.",
+        "We trim what blocks the first screen, so {name} loads fast even on a weak phone signal.",
+    ),
+    "heavy_page": (
+        "Images are compressed and resized, cutting page weight so it opens quickly on mobile data.",
+        "A much lighter page: modern image formats and no unused code weighing it down.",
+    ),
+    "outdated_jquery": (
+        "The outdated jQuery library is replaced with modern code that gets security fixes.",
+        "Old jQuery with known vulnerabilities goes away; the site runs on current, maintained code.",
+    ),
+    "outdated_cms": (
+        "Your site moves to a current, patched platform instead of an outdated WordPress release.",
+        "An up-to-date content system with automatic security updates keeps {name} safe.",
+    ),
+    "not_mobile_friendly": (
+        "A responsive layout that fits every phone, with large tap-friendly buttons.",
+        "Most of your visitors are on phones; the new design is built for them first.",
+    ),
+    "no_https": (
+        "HTTPS everywhere, so browsers stop showing a 'Not secure' warning to your customers.",
+        "A secure connection builds trust and helps your ranking in search results.",
+    ),
+    "no_contact_form": (
+        "A simple contact form and click-to-call button on every page turn visitors into leads.",
+        "Customers can reach {name} in one tap, from any page.",
+    ),
+    "no_website": (
+        "A professional site of your own, so people searching in {city} find {name} first.",
+        "Your own website puts your services, hours and reviews in front of local customers.",
+    ),
 }
 
 
@@ -75,27 +91,39 @@ async def _openai_chat(request: web.Request, *, sim: Simulator) -> web.Response:
     if not isinstance(fmt, dict):
         return _openai_error(400, "response_format must be an object", "invalid_request")
     schema = fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None
-    content, purpose, garbage = _answer(sim, "openai", _user_text(body["messages"]), schema,
-                                        structured=fmt.get("type") in ("json_schema", "json_object"))
+    content, purpose, garbage = _answer(
+        sim,
+        "openai",
+        _user_text(body["messages"]),
+        schema,
+        structured=fmt.get("type") in ("json_schema", "json_object"),
+    )
     sim.record("llm", family="openai", model=body["model"], purpose=purpose, garbage=garbage)
     prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"] if isinstance(m, dict)) // 4 + 1
     completion_tokens = len(content) // 4 + 1
     rng = sim.rng("openai-id", content)
-    return web.json_response({
-        "id": f"chatcmpl-sim{rng.getrandbits(64):016x}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body["model"],
-        "system_fingerprint": "fp_simulator",
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": None},
-            "logprobs": None,
-            "finish_reason": "stop",
-        }],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
-    })
+    return web.json_response(
+        {
+            "id": f"chatcmpl-sim{rng.getrandbits(64):016x}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "system_fingerprint": "fp_simulator",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    )
 
 
 async def _ollama_chat(request: web.Request, *, sim: Simulator) -> web.StreamResponse:
@@ -112,7 +140,7 @@ async def _ollama_chat(request: web.Request, *, sim: Simulator) -> web.StreamRes
     sim.record("llm", family="ollama", model=model, purpose=purpose, garbage=garbage)
     final = {
         "model": model,
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
         "message": {"role": "assistant", "content": content},
         "done": True,
         "done_reason": "stop",
@@ -130,8 +158,12 @@ async def _ollama_chat(request: web.Request, *, sim: Simulator) -> web.StreamRes
     await response.prepare(request)
     step = max(1, len(content) // 3 + 1)
     for start in range(0, len(content), step):
-        chunk = {"model": model, "created_at": final["created_at"], "done": False,
-                 "message": {"role": "assistant", "content": content[start:start + step]}}
+        chunk = {
+            "model": model,
+            "created_at": final["created_at"],
+            "done": False,
+            "message": {"role": "assistant", "content": content[start : start + step]},
+        }
         await response.write(json.dumps(chunk).encode() + b"\n")
         await asyncio.sleep(0)
     await response.write(json.dumps({**final, "message": {"role": "assistant", "content": ""}}).encode() + b"\n")
@@ -143,13 +175,26 @@ async def _ollama_tags(request: web.Request, *, sim: Simulator) -> web.Response:
     error = await sim.fault("ollama", "tags")
     if error is not None:
         return error
-    return web.json_response({"models": [
-        {"name": name, "model": name, "modified_at": "2025-01-01T00:00:00Z", "size": 4_700_000_000,
-         "digest": f"{sim.rng('digest', name).getrandbits(128):032x}",
-         "details": {"format": "gguf", "family": name.split(":")[0], "parameter_size": "8B",
-                     "quantization_level": "Q4_K_M"}}
-        for name in OLLAMA_MODELS
-    ]})
+    return web.json_response(
+        {
+            "models": [
+                {
+                    "name": name,
+                    "model": name,
+                    "modified_at": "2025-01-01T00:00:00Z",
+                    "size": 4_700_000_000,
+                    "digest": f"{sim.rng('digest', name).getrandbits(128):032x}",
+                    "details": {
+                        "format": "gguf",
+                        "family": name.split(":")[0],
+                        "parameter_size": "8B",
+                        "quantization_level": "Q4_K_M",
+                    },
+                }
+                for name in OLLAMA_MODELS
+            ]
+        }
+    )
 
 
 def _openai_error(status: int, message: str, code: str) -> web.Response:
@@ -178,7 +223,9 @@ def _user_text(messages: list[Any]) -> str:
     return "\n".join(texts)
 
 
-def _answer(sim: Simulator, family: str, prompt: str, schema: dict | None, *, structured: bool) -> tuple[str, str, str | None]:
+def _answer(
+    sim: Simulator, family: str, prompt: str, schema: dict | None, *, structured: bool
+) -> tuple[str, str, str | None]:
     """(content, purpose, garbage kind or None) for one chat request."""
     judge = bool(schema) and "same_business" in (schema.get("properties") or {})
     purpose = "same_business" if judge else "concept"
@@ -218,32 +265,59 @@ def _concept(prompt: str, sim: Simulator) -> dict[str, Any]:
     trade = str(business.get("vertical") or "local service").replace("_", " ")
     problems = list(dict.fromkeys(_PROBLEM_RE.findall(prompt)))
     rng = sim.rng("concept", prompt)
-    headline = rng.choice((f"{name}: {city}'s trusted {trade} team", f"Fast, friendly {trade} in {city}",
-                           f"{trade.title()} done right, by {name}"))
+    headline = rng.choice(
+        (
+            f"{name}: {city}'s trusted {trade} team",
+            f"Fast, friendly {trade} in {city}",
+            f"{trade.title()} done right, by {name}",
+        )
+    )
     kinds = ["hero", "services", "about"] + rng.sample(["testimonials", "faq", "gallery"], rng.randint(0, 2))
     kinds += ["contact", "cta"] if rng.random() < 0.5 else ["contact"]
     bodies = {
         "hero": [f"Serving {city} and nearby neighborhoods.", "Licensed, insured and on time."],
-        "services": [f"Everyday {trade} work, done properly", "Emergency visits when you need them",
-                     "Clear, upfront quotes before any work starts"],
+        "services": [
+            f"Everyday {trade} work, done properly",
+            "Emergency visits when you need them",
+            "Clear, upfront quotes before any work starts",
+        ],
         "about": [f"{name} is a local, family-run business.", f"Years of {trade} experience in {city}."],
-        "testimonials": ["\"Quick, tidy and fairly priced.\" (a neighbor)", "\"They explained everything.\" (a customer)"],
+        "testimonials": ['"Quick, tidy and fairly priced." (a neighbor)', '"They explained everything." (a customer)'],
         "faq": ["Do you give free estimates? Yes, always.", "Which areas do you cover? All of " + city + "."],
         "gallery": ["Recent projects, before and after."],
         "contact": ["Call or send a message, we answer the same day.", f"Visit us in {city}."],
         "cta": ["Book your visit today, it only takes a minute."],
     }
-    titles = {"hero": headline, "services": "What we do", "about": f"About {name}", "testimonials": "What customers say",
-              "faq": "Questions", "gallery": "Our work", "contact": "Get in touch", "cta": "Ready when you are"}
+    titles = {
+        "hero": headline,
+        "services": "What we do",
+        "about": f"About {name}",
+        "testimonials": "What customers say",
+        "faq": "Questions",
+        "gallery": "Our work",
+        "contact": "Get in touch",
+        "cta": "Ready when you are",
+    }
     primary, secondary, accent, background, text = rng.choice(PALETTES)
     return {
         "headline": headline,
         "subheadline": f"Reliable {trade} for homes and businesses in {city}, with honest prices and quick replies.",
         "sections": [{"kind": k, "title": titles[k], "bullets": bodies[k]} for k in kinds],
-        "palette": {"primary": primary, "secondary": secondary, "accent": accent, "background": background, "text": text},
+        "palette": {
+            "primary": primary,
+            "secondary": secondary,
+            "accent": accent,
+            "background": background,
+            "text": text,
+        },
         "typography": rng.choice(("modern-sans", "classic-serif", "friendly-rounded", "bold-condensed", "humanist")),
-        "call_to_action": rng.choice(({"label": "Get a free quote", "kind": "quote"}, {"label": "Call us now", "kind": "call"},
-                                      {"label": "Book a visit", "kind": "book"})),
+        "call_to_action": rng.choice(
+            (
+                {"label": "Get a free quote", "kind": "quote"},
+                {"label": "Call us now", "kind": "call"},
+                {"label": "Book a visit", "kind": "book"},
+            )
+        ),
         "improvements": [{"problem": p, "text": rng.choice(FIXES[p]).format(name=name, city=city)} for p in problems],
     }
 
@@ -257,7 +331,9 @@ def _garbage(kind: str, prompt: str, sim: Simulator) -> str:
     concept["headline"] += "<script>alert(1)</script>"
     concept["subheadline"] = '<b onmouseover="alert(2)">Great</b> service ' + concept["subheadline"]
     concept["sections"][1]["bullets"].append('<img src="https://evil.example/x.png" onerror="alert(3)">See our work')
-    concept["sections"][-1]["bullets"].append('<a href="javascript:alert(4)">Contact</a><iframe src="https://evil.example/"></iframe>')
+    concept["sections"][-1]["bullets"].append(
+        '<a href="javascript:alert(4)">Contact</a><iframe src="https://evil.example/"></iframe>'
+    )
     for improvement in concept["improvements"]:
         improvement["text"] += '<span style="background:url(https://evil.example/t.gif)">!</span>'
     return json.dumps(concept)
@@ -283,7 +359,9 @@ def _judge(prompt: str) -> dict[str, Any]:
 
 
 def _phone_digits(record: dict) -> str:
-    digits = "".join(ch for key, value in record.items() if "phone" in key.lower() for ch in str(value or "") if ch.isdigit())
+    digits = "".join(
+        ch for key, value in record.items() if "phone" in key.lower() for ch in str(value or "") if ch.isdigit()
+    )
     return digits[-10:]
 
 

@@ -22,7 +22,7 @@ import random
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from urllib.parse import urlsplit
 
@@ -72,15 +72,28 @@ DEFAULT_RANGES = LAB_RANGES["static_bootstrap"]  # a look added to the website s
 DESKTOP_TIME_FACTOR, DESKTOP_TBT_FACTOR = 0.4, 0.3
 
 # Lighthouse 10+ performance scoring: metric weights and log-normal curves (p10, median) per form factor.
-WEIGHTS = {"first-contentful-paint": 0.10, "speed-index": 0.10, "largest-contentful-paint": 0.25,
-           "total-blocking-time": 0.30, "cumulative-layout-shift": 0.25}
+WEIGHTS = {
+    "first-contentful-paint": 0.10,
+    "speed-index": 0.10,
+    "largest-contentful-paint": 0.25,
+    "total-blocking-time": 0.30,
+    "cumulative-layout-shift": 0.25,
+}
 CURVES = {
-    "mobile": {"first-contentful-paint": (1800, 3000), "speed-index": (3387, 5800),
-               "largest-contentful-paint": (2500, 4000), "total-blocking-time": (200, 600),
-               "cumulative-layout-shift": (0.1, 0.25)},
-    "desktop": {"first-contentful-paint": (934, 1600), "speed-index": (1311, 2300),
-                "largest-contentful-paint": (1200, 2400), "total-blocking-time": (150, 350),
-                "cumulative-layout-shift": (0.1, 0.25)},
+    "mobile": {
+        "first-contentful-paint": (1800, 3000),
+        "speed-index": (3387, 5800),
+        "largest-contentful-paint": (2500, 4000),
+        "total-blocking-time": (200, 600),
+        "cumulative-layout-shift": (0.1, 0.25),
+    },
+    "desktop": {
+        "first-contentful-paint": (934, 1600),
+        "speed-index": (1311, 2300),
+        "largest-contentful-paint": (1200, 2400),
+        "total-blocking-time": (150, 350),
+        "cumulative-layout-shift": (0.1, 0.25),
+    },
 }
 # CrUX metric: (key in lab values, good threshold, poor threshold, scale of the reported percentile)
 FIELD_METRICS = {
@@ -91,8 +104,10 @@ FIELD_METRICS = {
     "EXPERIMENTAL_TIME_TO_FIRST_BYTE": ("ttfb_ms", 800, 1800, 1),
 }
 CORE_WEB_VITALS = ("LARGEST_CONTENTFUL_PAINT_MS", "CUMULATIVE_LAYOUT_SHIFT_SCORE", "INTERACTION_TO_NEXT_PAINT")
-_UNLOADABLE = ("Lighthouse was unable to reliably load the page you requested. Make sure you are testing "
-               "the correct URL and that the server is properly responding to all requests.")
+_UNLOADABLE = (
+    "Lighthouse was unable to reliably load the page you requested. Make sure you are testing "
+    "the correct URL and that the server is properly responding to all requests."
+)
 # website profile (or a kind of URL) -> (Lighthouse error code, its text)
 LOAD_FAILURES = {
     "error500": ("ERRORED_DOCUMENT_REQUEST", f"{_UNLOADABLE} (Status code: 500)"),
@@ -120,7 +135,7 @@ class SiteMeasure:
     page_bytes: int
     responsive: bool
     score: float
-    field: dict[str, float] | None      # CrUX p75 per lab key, or None without field data
+    field: dict[str, float] | None  # CrUX p75 per lab key, or None without field data
     origin_fallback: bool
 
 
@@ -172,15 +187,37 @@ def measure(sim: Simulator, url: str, strategy: str) -> SiteMeasure:
     if strategy == "desktop":
         lcp, fcp, si, ttfb = (v * DESKTOP_TIME_FACTOR for v in (lcp, fcp, si, ttfb))
         tbt *= DESKTOP_TBT_FACTOR
-    lab = {"first-contentful-paint": fcp, "speed-index": si, "largest-contentful-paint": lcp,
-           "total-blocking-time": tbt, "cumulative-layout-shift": cls}
+    lab = {
+        "first-contentful-paint": fcp,
+        "speed-index": si,
+        "largest-contentful-paint": lcp,
+        "total-blocking-time": tbt,
+        "cumulative-layout-shift": cls,
+    }
     score = round(sum(w * log_normal_score(lab[a], *CURVES[strategy][a]) for a, w in WEIGHTS.items()), 2)
     field = None
     if field_roll < 0.45:  # a quarter with URL-level data, a fifth with the origin's only
-        field = {"lcp_ms": lcp * field_factor, "fcp_ms": fcp * field_factor, "cls": cls * field_factor,
-                 "inp_ms": 60 + tbt * 0.5 * field_factor, "ttfb_ms": ttfb * field_factor}
-    return SiteMeasure(final_url(spec, url), fcp, lcp, si, tbt, cls, ttfb, page_bytes, has_viewport(spec), score,
-                       field, origin_fallback=0.25 <= field_roll < 0.45)
+        field = {
+            "lcp_ms": lcp * field_factor,
+            "fcp_ms": fcp * field_factor,
+            "cls": cls * field_factor,
+            "inp_ms": 60 + tbt * 0.5 * field_factor,
+            "ttfb_ms": ttfb * field_factor,
+        }
+    return SiteMeasure(
+        final_url(spec, url),
+        fcp,
+        lcp,
+        si,
+        tbt,
+        cls,
+        ttfb,
+        page_bytes,
+        has_viewport(spec),
+        score,
+        field,
+        origin_fallback=0.25 <= field_roll < 0.45,
+    )
 
 
 def load_failure(sim: Simulator, url: str) -> tuple[str, str] | None:
@@ -199,9 +236,16 @@ def load_failure(sim: Simulator, url: str) -> tuple[str, str] | None:
 
 
 def _google_error(status: int, message: str, domain: str = "global", reason: str = "badRequest") -> web.Response:
-    return web.json_response({"error": {"code": status, "message": message,
-                                        "errors": [{"message": message, "domain": domain, "reason": reason}]}},
-                             status=status)
+    return web.json_response(
+        {
+            "error": {
+                "code": status,
+                "message": message,
+                "errors": [{"message": message, "domain": domain, "reason": reason}],
+            }
+        },
+        status=status,
+    )
 
 
 def _seconds(ms: float) -> str:
@@ -242,25 +286,52 @@ def _audits(m: SiteMeasure, strategy: str) -> dict[str, dict]:
     audits = {}
     for audit_id, (title, attr, unit, display) in METRIC_AUDITS.items():
         value = getattr(m, attr)
-        audits[audit_id] = {"id": audit_id, "title": title, "score": log_normal_score(value, *CURVES[strategy][audit_id]),
-                            "scoreDisplayMode": "numeric", "numericValue": value, "numericUnit": unit,
-                            "displayValue": display(value)}
+        audits[audit_id] = {
+            "id": audit_id,
+            "title": title,
+            "score": log_normal_score(value, *CURVES[strategy][audit_id]),
+            "scoreDisplayMode": "numeric",
+            "numericValue": value,
+            "numericUnit": unit,
+            "displayValue": display(value),
+        }
     audits["server-response-time"] = {
-        "id": "server-response-time", "title": "Initial server response time was short",
-        "score": 1.0 if m.ttfb_ms <= 600 else 0.0, "scoreDisplayMode": "metricSavings",
-        "numericValue": m.ttfb_ms, "numericUnit": "millisecond", "displayValue": f"Root document took {m.ttfb_ms:,.0f}\u00a0ms"}
+        "id": "server-response-time",
+        "title": "Initial server response time was short",
+        "score": 1.0 if m.ttfb_ms <= 600 else 0.0,
+        "scoreDisplayMode": "metricSavings",
+        "numericValue": m.ttfb_ms,
+        "numericUnit": "millisecond",
+        "displayValue": f"Root document took {m.ttfb_ms:,.0f}\u00a0ms",
+    }
     audits["total-byte-weight"] = {
-        "id": "total-byte-weight", "title": "Avoids enormous network payloads",
-        "score": log_normal_score(m.page_bytes, 2_667_733, 4_000_000), "scoreDisplayMode": "numeric",
-        "numericValue": m.page_bytes, "numericUnit": "byte", "displayValue": f"Total size was {m.page_bytes / 1024:,.0f}\u00a0KiB"}
+        "id": "total-byte-weight",
+        "title": "Avoids enormous network payloads",
+        "score": log_normal_score(m.page_bytes, 2_667_733, 4_000_000),
+        "scoreDisplayMode": "numeric",
+        "numericValue": m.page_bytes,
+        "numericUnit": "byte",
+        "displayValue": f"Total size was {m.page_bytes / 1024:,.0f}\u00a0KiB",
+    }
     audits["final-screenshot"] = {
-        "id": "final-screenshot", "title": "Final Screenshot", "score": None, "scoreDisplayMode": "informative",
-        "details": {"type": "screenshot", "timing": round(m.lcp_ms), "timestamp": 0,
-                    "data": "data:image/png;base64," + base64.b64encode(_screenshot_png(m, strategy)).decode()}}
+        "id": "final-screenshot",
+        "title": "Final Screenshot",
+        "score": None,
+        "scoreDisplayMode": "informative",
+        "details": {
+            "type": "screenshot",
+            "timing": round(m.lcp_ms),
+            "timestamp": 0,
+            "data": "data:image/png;base64," + base64.b64encode(_screenshot_png(m, strategy)).decode(),
+        },
+    }
     audits["viewport"] = {
-        "id": "viewport", "title": 'Has a `<meta name="viewport">` tag with `width` or `initial-scale`',
-        "score": 1.0 if m.responsive else 0.0, "scoreDisplayMode": "metricSavings",
-        **({} if m.responsive else {"explanation": 'No `<meta name="viewport">` tag found'})}
+        "id": "viewport",
+        "title": 'Has a `<meta name="viewport">` tag with `width` or `initial-scale`',
+        "score": 1.0 if m.responsive else 0.0,
+        "scoreDisplayMode": "metricSavings",
+        **({} if m.responsive else {"explanation": 'No `<meta name="viewport">` tag found'}),
+    }
     return audits
 
 
@@ -275,33 +346,51 @@ def _crux(m: SiteMeasure, url: str) -> dict:
         shares = {"FAST": (0.8, 0.15, 0.05), "AVERAGE": (0.55, 0.3, 0.15), "SLOW": (0.3, 0.3, 0.4)}[category]
         bounds = [(0, good * scale), (good * scale, poor * scale), (poor * scale, None)]
         metrics[name] = {
-            "percentile": int(round(value * scale)), "category": category,
-            "distributions": [{"min": int(lo), **({"max": int(hi)} if hi is not None else {}), "proportion": share}
-                              for (lo, hi), share in zip(bounds, shares)],
+            "percentile": round(value * scale),
+            "category": category,
+            "distributions": [
+                {"min": int(lo), **({"max": int(hi)} if hi is not None else {}), "proportion": share}
+                for (lo, hi), share in zip(bounds, shares)
+            ],
         }
     overall = max((metrics[name]["category"] for name in CORE_WEB_VITALS), key=ranks.__getitem__)
     origin = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
-    return {"id": origin if m.origin_fallback else url, "metrics": metrics, "overall_category": overall,
-            "initial_url": url, **({"origin_fallback": True} if m.origin_fallback else {})}
+    return {
+        "id": origin if m.origin_fallback else url,
+        "metrics": metrics,
+        "overall_category": overall,
+        "initial_url": url,
+        **({"origin_fallback": True} if m.origin_fallback else {}),
+    }
 
 
 def result_json(url: str, strategy: str, m: SiteMeasure) -> dict:
     """The runPagespeed response body for a page Lighthouse could load."""
     refs = [{"id": audit_id, "weight": weight * 100, "group": "metrics"} for audit_id, weight in WEIGHTS.items()]
-    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return {
         "captchaResult": "CAPTCHA_NOT_NEEDED",
         "kind": "pagespeedonline#result",
         "id": m.final_url,
         "loadingExperience": _crux(m, url),
         "lighthouseResult": {
-            "requestedUrl": url, "finalUrl": m.final_url, "mainDocumentUrl": m.final_url,
-            "finalDisplayedUrl": m.final_url, "lighthouseVersion": LIGHTHOUSE_VERSION, "fetchTime": now,
-            "configSettings": {"emulatedFormFactor": strategy, "formFactor": strategy, "locale": "en-US",
-                               "onlyCategories": ["performance"], "channel": "lr"},
+            "requestedUrl": url,
+            "finalUrl": m.final_url,
+            "mainDocumentUrl": m.final_url,
+            "finalDisplayedUrl": m.final_url,
+            "lighthouseVersion": LIGHTHOUSE_VERSION,
+            "fetchTime": now,
+            "configSettings": {
+                "emulatedFormFactor": strategy,
+                "formFactor": strategy,
+                "locale": "en-US",
+                "onlyCategories": ["performance"],
+                "channel": "lr",
+            },
             "audits": _audits(m, strategy),
-            "categories": {"performance": {"id": "performance", "title": "Performance", "score": m.score,
-                                           "auditRefs": refs}},
+            "categories": {
+                "performance": {"id": "performance", "title": "Performance", "score": m.score, "auditRefs": refs}
+            },
             "runWarnings": [],
         },
         "analysisUTCTimestamp": now,
@@ -321,7 +410,9 @@ async def run_pagespeed(request: web.Request, sim: Simulator) -> web.Response:
     if not url:
         return _google_error(400, "Missing required parameters: url", reason="required")
     if strategy not in STRATEGIES:
-        return _google_error(400, f"Invalid value at 'strategy' (type.googleapis.com/lighthouse.Strategy), \"{strategy}\"")
+        return _google_error(
+            400, f"Invalid value at 'strategy' (type.googleapis.com/lighthouse.Strategy), \"{strategy}\""
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return _google_error(400, f"Invalid value at 'url' ({url!r}): an absolute http(s) URL is required")

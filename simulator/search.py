@@ -51,6 +51,7 @@ def zip_from_location(text: str) -> str | None:
 
 # -- Yelp Fusion ---------------------------------------------------------------
 
+
 def _yelp_error(status: int, code: str, description: str) -> web.Response:
     return web.json_response({"error": {"code": code, "description": description}}, status=status)
 
@@ -119,10 +120,17 @@ async def yelp_search(request: web.Request, sim: Simulator) -> web.Response:
     except ValueError:
         return _yelp_error(400, "VALIDATION_ERROR", "limit and offset must be integers")
     if limit > YELP_MAX_LIMIT or limit < 0 or offset < 0:
-        return _yelp_error(400, "VALIDATION_ERROR", f"{limit} is greater than the maximum of {YELP_MAX_LIMIT}"
-                           if limit > YELP_MAX_LIMIT else "limit and offset must not be negative")
+        return _yelp_error(
+            400,
+            "VALIDATION_ERROR",
+            f"{limit} is greater than the maximum of {YELP_MAX_LIMIT}"
+            if limit > YELP_MAX_LIMIT
+            else "limit and offset must not be negative",
+        )
     if limit + offset > YELP_MAX_DEPTH:
-        return _yelp_error(400, "VALIDATION_ERROR", f"Too many results requested, limit+offset must be <= {YELP_MAX_DEPTH}.")
+        return _yelp_error(
+            400, "VALIDATION_ERROR", f"Too many results requested, limit+offset must be <= {YELP_MAX_DEPTH}."
+        )
     location = query.get("location", "")
     if not location:
         return _yelp_error(400, "VALIDATION_ERROR", "Please specify a location or a latitude and longitude")
@@ -139,14 +147,16 @@ async def yelp_search(request: web.Request, sim: Simulator) -> web.Response:
         place = world.place(zip_code or "")
     except UnknownLocation:
         return _yelp_error(400, "LOCATION_NOT_FOUND", "Could not execute search, try specifying a more exact location.")
-    page = found[offset: offset + limit]
+    page = found[offset : offset + limit]
     sim.record("search.yelp", zip=zip_code, vertical=vertical, limit=limit, offset=offset, returned=len(page))
     center = (place.lat, place.lng)
-    return web.json_response({
-        "businesses": [yelp_business(b, center) for b in page],
-        "total": len(found),
-        "region": {"center": {"latitude": place.lat, "longitude": place.lng}},
-    })
+    return web.json_response(
+        {
+            "businesses": [yelp_business(b, center) for b in page],
+            "total": len(found),
+            "region": {"center": {"latitude": place.lat, "longitude": place.lng}},
+        }
+    )
 
 
 async def yelp_details(request: web.Request, sim: Simulator) -> web.Response:

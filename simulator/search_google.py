@@ -26,7 +26,9 @@ _FILLER = {"in", "near", "around", "contractor", "contractors", "services", "ser
 def _google_error(status: int, message: str, state: str, reason: str | None = None) -> web.Response:
     error: dict = {"code": status, "message": message, "status": state}
     if reason:
-        error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}]
+        error["details"] = [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}
+        ]
     return web.json_response({"error": error}, status=status)
 
 
@@ -35,10 +37,16 @@ def _google_auth(request: web.Request) -> web.Response | None:
     if not key:
         return _google_error(403, "The request is missing a valid API key.", "PERMISSION_DENIED")
     if key_is_revoked(key):
-        return _google_error(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT", "API_KEY_INVALID")
+        return _google_error(
+            400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT", "API_KEY_INVALID"
+        )
     if not (request.headers.get("X-Goog-FieldMask") or request.query.get("fields")):
-        return _google_error(400, "FieldMask is a required parameter. Set the header 'X-Goog-FieldMask', e.g. to "
-                             "'places.displayName,places.id', or to '*' in manual testing.", "INVALID_ARGUMENT")
+        return _google_error(
+            400,
+            "FieldMask is a required parameter. Set the header 'X-Goog-FieldMask', e.g. to "
+            "'places.displayName,places.id', or to '*' in manual testing.",
+            "INVALID_ARGUMENT",
+        )
     return None
 
 
@@ -51,7 +59,7 @@ def _field_mask(request: web.Request, prefix: str) -> set[str] | None:
     wanted = set()
     for field in fields:
         if field.startswith(prefix) or not prefix:
-            wanted.add(field[len(prefix):].split(".")[0])
+            wanted.add(field[len(prefix) :].split(".")[0])
     return wanted
 
 
@@ -66,9 +74,18 @@ def google_place(business: Business) -> dict:
         unit = business.unit.split(" ", 1)[-1]
         components.append({"longText": unit, "shortText": unit, "types": ["subpremise"], "languageCode": "en"})
     components += [
-        {"longText": business.city, "shortText": business.city, "types": ["locality", "political"], "languageCode": "en"},
-        {"longText": business.state, "shortText": business.state,
-         "types": ["administrative_area_level_1", "political"], "languageCode": "en"},
+        {
+            "longText": business.city,
+            "shortText": business.city,
+            "types": ["locality", "political"],
+            "languageCode": "en",
+        },
+        {
+            "longText": business.state,
+            "shortText": business.state,
+            "types": ["administrative_area_level_1", "political"],
+            "languageCode": "en",
+        },
         {"longText": "United States", "shortText": "US", "types": ["country", "political"], "languageCode": "en"},
         {"longText": business.zip, "shortText": business.zip, "types": ["postal_code"], "languageCode": "en"},
     ]
@@ -150,7 +167,9 @@ async def google_search_text(request: web.Request, sim: Simulator) -> web.Respon
     if body.get("pageToken"):
         token = _read_page_token(str(body["pageToken"]))
         if token is None or token.get("q") != text or token.get("t") != included_type:
-            return _google_error(400, "The provided page token is invalid or does not match the request.", "INVALID_ARGUMENT")
+            return _google_error(
+                400, "The provided page token is invalid or does not match the request.", "INVALID_ARGUMENT"
+            )
         offset = token["o"]
     world = world_for(sim)
     zip_code, vertical = zip_from_location(text), _google_vertical(text, included_type)
@@ -159,7 +178,7 @@ async def google_search_text(request: web.Request, sim: Simulator) -> web.Respon
     except UnknownLocation:
         found = []
     found = sorted(found, key=lambda b: _google_rank(world, b))[:GOOGLE_MAX_RESULTS]
-    page = found[offset: offset + size]
+    page = found[offset : offset + size]
     sim.record("search.google", zip=zip_code, vertical=vertical, page_size=size, offset=offset, returned=len(page))
     wanted = _field_mask(request, "places.")
     result: dict = {}

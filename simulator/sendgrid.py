@@ -15,9 +15,10 @@ import re
 import secrets
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Iterator
+from typing import Any
 
 from aiohttp import web
 
@@ -27,8 +28,18 @@ MAX_PERSONALIZATIONS = 1000
 MAX_CATEGORIES = 10
 MAX_CUSTOM_ARGS_BYTES = 10_000
 RESERVED_HEADERS = {
-    "x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type", "content-transfer-encoding",
-    "to", "from", "subject", "reply-to", "cc", "bcc",
+    "x-sg-id",
+    "x-sg-eid",
+    "received",
+    "dkim-signature",
+    "content-type",
+    "content-transfer-encoding",
+    "to",
+    "from",
+    "subject",
+    "reply-to",
+    "cc",
+    "bcc",
 }
 _EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _QUERY_TERM = re.compile(r"""^\s*(unique_args\[['"]([^'"]+)['"]\]|\w+)\s*=\s*"([^"]*)"\s*$""")
@@ -49,8 +60,15 @@ def _auth(request: web.Request) -> web.Response | None:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip() or key.strip().lower().startswith("invalid"):
         return web.json_response(
-            {"errors": [{"message": "The provided authorization grant is invalid, expired, or revoked",
-                         "field": None, "help": None}]},
+            {
+                "errors": [
+                    {
+                        "message": "The provided authorization grant is invalid, expired, or revoked",
+                        "field": None,
+                        "help": None,
+                    }
+                ]
+            },
             status=401,
         )
     return None
@@ -75,18 +93,26 @@ def validate_mail(body: Any) -> list[tuple[str, str | None]]:
     has_template = isinstance(body.get("template_id"), str) and bool(body["template_id"])
     personalizations = body.get("personalizations")
     if not isinstance(personalizations, list) or not personalizations:
-        errors.append(("The personalizations field is required and must have at least one personalization.",
-                       "personalizations"))
+        errors.append(
+            ("The personalizations field is required and must have at least one personalization.", "personalizations")
+        )
         personalizations = []
     elif len(personalizations) > MAX_PERSONALIZATIONS:
-        errors.append((f"The personalizations field must have at most {MAX_PERSONALIZATIONS} items.", "personalizations"))
+        errors.append(
+            (f"The personalizations field must have at most {MAX_PERSONALIZATIONS} items.", "personalizations")
+        )
     all_have_subject = bool(personalizations)
     recipients = 0
     for i, p in enumerate(personalizations):
         field = f"personalizations.{i}"
         if not isinstance(p, dict) or not isinstance(p.get("to"), list) or not p["to"]:
-            errors.append(("The to array is required for all personalization objects, and must have at least one "
-                           "email object with a valid email address.", f"{field}.to"))
+            errors.append(
+                (
+                    "The to array is required for all personalization objects, and must have at least one "
+                    "email object with a valid email address.",
+                    f"{field}.to",
+                )
+            )
             all_have_subject = False
             continue
         seen: set[str] = set()
@@ -95,9 +121,14 @@ def validate_mail(body: Any) -> list[tuple[str, str | None]]:
                 email = _check_address(address, f"{field}.{kind}.{j}", errors)
                 recipients += 1
                 if email in seen:
-                    errors.append(("Each email address in the personalization block should be unique between to, cc, "
-                                   "and bcc. We found the first duplicate instance of [%s] in the "
-                                   "personalizations.%d.%s field." % (email, i, kind), f"{field}.{kind}"))
+                    errors.append(
+                        (
+                            "Each email address in the personalization block should be unique between to, cc, "
+                            f"and bcc. We found the first duplicate instance of [{email}] in the "
+                            f"personalizations.{i}.{kind} field.",
+                            f"{field}.{kind}",
+                        )
+                    )
                 seen.add(email or f"#{j}")
         if not (isinstance(p.get("subject"), str) and p["subject"]):
             all_have_subject = False
@@ -106,16 +137,26 @@ def validate_mail(body: Any) -> list[tuple[str, str | None]]:
     if recipients > MAX_PERSONALIZATIONS:
         errors.append(("The total number of recipients must be less than 1000.", "personalizations"))
     if not isinstance(body.get("from"), dict):
-        errors.append(("The from object must be provided for every email send. It is an object that requires the "
-                       "email parameter, but may also contain a name parameter.", "from"))
+        errors.append(
+            (
+                "The from object must be provided for every email send. It is an object that requires the "
+                "email parameter, but may also contain a name parameter.",
+                "from",
+            )
+        )
     elif not _valid_email(body["from"].get("email")):
         errors.append(("The from email does not contain a valid address.", "from.email"))
     if body.get("reply_to") is not None:
         _check_address(body["reply_to"], "reply_to", errors)
     subject = body.get("subject")
     if not (isinstance(subject, str) and subject) and not all_have_subject and not has_template:
-        errors.append(("The subject is required. You can get around this requirement if you use a template with a "
-                       "subject defined or if every personalization has a subject defined.", "subject"))
+        errors.append(
+            (
+                "The subject is required. You can get around this requirement if you use a template with a "
+                "subject defined or if every personalization has a subject defined.",
+                "subject",
+            )
+        )
     _check_content(body.get("content"), has_template, errors)
     _check_attachments(body.get("attachments"), errors)
     _check_headers(body.get("headers"), "headers", errors)
@@ -123,8 +164,12 @@ def validate_mail(body: Any) -> list[tuple[str, str | None]]:
     categories = body.get("categories")
     if categories is not None:
         if not isinstance(categories, list) or not all(isinstance(c, str) and 0 < len(c) <= 255 for c in categories):
-            errors.append(("The categories parameter must be an array of non-empty strings of at most 255 characters.",
-                           "categories"))
+            errors.append(
+                (
+                    "The categories parameter must be an array of non-empty strings of at most 255 characters.",
+                    "categories",
+                )
+            )
         elif len(categories) > MAX_CATEGORIES:
             errors.append(("The categories parameter may not have more than 10 items.", "categories"))
         elif len(set(categories)) != len(categories):
@@ -138,8 +183,13 @@ def validate_mail(body: Any) -> list[tuple[str, str | None]]:
 def _check_content(content: Any, has_template: bool, errors: list) -> None:
     if content is None or content == []:
         if not has_template:
-            errors.append(("Unless a valid template_id is provided, the content parameter is required. There must be "
-                           "at least one defined content block.", "content"))
+            errors.append(
+                (
+                    "Unless a valid template_id is provided, the content parameter is required. There must be "
+                    "at least one defined content block.",
+                    "content",
+                )
+            )
         return
     if not isinstance(content, list):
         errors.append(("The content parameter must be an array.", "content"))
@@ -150,13 +200,23 @@ def _check_content(content: Any, has_template: bool, errors: list) -> None:
         if not isinstance(kind, str) or not kind or any(c in kind for c in ";\r\n"):
             errors.append(("The content type must be a string without ';' or line breaks.", f"content.{i}.type"))
         if not isinstance(block, dict) or not isinstance(block.get("value"), str) or not block["value"]:
-            errors.append(("The content value must be a string at least one character in length.", f"content.{i}.value"))
+            errors.append(
+                ("The content value must be a string at least one character in length.", f"content.{i}.value")
+            )
         types.append(kind)
     order = [t for t in types if t in ("text/plain", "text/html")]
-    if ("text/plain" in types and types.index("text/plain") != 0) or order not in ([], ["text/plain"], ["text/html"],
-                                                                                     ["text/plain", "text/html"]):
-        errors.append(("If present, text/plain content must be first, followed by text/html, followed by any other "
-                       "content.", "content"))
+    if ("text/plain" in types and types.index("text/plain") != 0) or order not in (
+        [],
+        ["text/plain"],
+        ["text/html"],
+        ["text/plain", "text/html"],
+    ):
+        errors.append(
+            (
+                "If present, text/plain content must be first, followed by text/html, followed by any other content.",
+                "content",
+            )
+        )
 
 
 def _check_attachments(attachments: Any, errors: list) -> None:
@@ -180,11 +240,13 @@ def _check_attachments(attachments: Any, errors: list) -> None:
             errors.append(("The attachment filename parameter is required.", f"{field}.filename"))
         disposition = item.get("disposition", "attachment")
         if disposition not in ("inline", "attachment"):
-            errors.append(("The disposition of your attachment can be either 'inline' or 'attachment'.",
-                           f"{field}.disposition"))
+            errors.append(
+                ("The disposition of your attachment can be either 'inline' or 'attachment'.", f"{field}.disposition")
+            )
         if disposition == "inline" and not (isinstance(item.get("content_id"), str) and item["content_id"]):
-            errors.append(("The content_id parameter is required if the disposition is set to inline.",
-                           f"{field}.content_id"))
+            errors.append(
+                ("The content_id parameter is required if the disposition is set to inline.", f"{field}.content_id")
+            )
         if item.get("type") is not None and (not isinstance(item["type"], str) or "/" not in item["type"]):
             errors.append(("The attachment type must be a MIME type string.", f"{field}.type"))
 
@@ -237,6 +299,7 @@ async def mail_send(request: web.Request, sim: Simulator) -> web.Response:
 
 # -- what was received ---------------------------------------------------------------
 
+
 def sent_messages(sim: Simulator) -> list[dict]:
     """Every accepted send in arrival order: ``{at, message_id, payload}``."""
     return sim.records.get("sendgrid.send", [])
@@ -259,7 +322,7 @@ def deliveries(sim: Simulator) -> Iterator[dict]:
                     "status": "delivered",
                     "opens_count": 0,
                     "clicks_count": 0,
-                    "last_event_time": datetime.fromtimestamp(record["at"], timezone.utc).isoformat(),
+                    "last_event_time": datetime.fromtimestamp(record["at"], UTC).isoformat(),
                     "unique_args": args,
                 }
 
@@ -295,7 +358,9 @@ async def activity_feed(request: web.Request, sim: Simulator) -> web.Response:
     terms = []
     for raw in filter(None, re.split(r"\s+AND\s+", request.query.get("query", "").strip())):
         match = _QUERY_TERM.match(raw)
-        if not match or (match.group(2) is None and match.group(1) not in {"to_email", "from_email", "subject", "msg_id", "status"}):
+        if not match or (
+            match.group(2) is None and match.group(1) not in {"to_email", "from_email", "subject", "msg_id", "status"}
+        ):
             return _errors((f"invalid query term: {raw}", "query"))
         terms.append((match.group(1), match.group(2), match.group(3)))
 

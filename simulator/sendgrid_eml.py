@@ -55,10 +55,16 @@ def build_eml(record: dict, personalization: int = 0) -> bytes:
         data = base64.b64decode(item["content"])
         maintype, _, subtype = (item.get("type") or "application/octet-stream").partition("/")
         if item.get("disposition") == "inline" and html_part is not None:
-            html_part.add_related(data, maintype, subtype, cid=f"<{item['content_id']}>",
-                                  filename=item["filename"], disposition="inline")
+            html_part.add_related(
+                data, maintype, subtype, cid=f"<{item['content_id']}>", filename=item["filename"], disposition="inline"
+            )
         else:
-            msg.add_attachment(data, maintype, subtype, filename=item["filename"],
-                               disposition=item.get("disposition") or "attachment",
-                               cid=f"<{item['content_id']}>" if item.get("content_id") else None)
+            msg.add_attachment(
+                data,
+                maintype,
+                subtype,
+                filename=item["filename"],
+                disposition=item.get("disposition") or "attachment",
+                cid=f"<{item['content_id']}>" if item.get("content_id") else None,
+            )
     return msg.as_bytes()

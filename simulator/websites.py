@@ -29,14 +29,36 @@ from simulator.websites_js import JS_PROFILES
 
 # Well-behaved profiles, then misbehaving ones (which reuse a well-behaved look), with weights.
 CLASSIC_PROFILES: dict[str, int] = {
-    "wordpress_legacy": 14, "wordpress_modern": 10, "wix": 8, "squarespace": 6, "shopify": 4, "godaddy": 5,
-    "static_bootstrap": 9, "nextjs": 7, "joomla": 2, "weebly": 2,
-    "slow": 3, "error500": 3, "reset": 2, "hang": 1, "malformed": 3, "huge": 1, "redirect_chain": 3,
-    "redirect_loop": 1, "redirect_private": 1, "robots_disallow_all": 3, "robots_partial": 3, "binary": 1,
+    "wordpress_legacy": 14,
+    "wordpress_modern": 10,
+    "wix": 8,
+    "squarespace": 6,
+    "shopify": 4,
+    "godaddy": 5,
+    "static_bootstrap": 9,
+    "nextjs": 7,
+    "joomla": 2,
+    "weebly": 2,
+    "slow": 3,
+    "error500": 3,
+    "reset": 2,
+    "hang": 1,
+    "malformed": 3,
+    "huge": 1,
+    "redirect_chain": 3,
+    "redirect_loop": 1,
+    "redirect_private": 1,
+    "robots_disallow_all": 3,
+    "robots_partial": 3,
+    "binary": 1,
     "deep_nest": 1,
 }
 PROFILES: dict[str, int] = {**CLASSIC_PROFILES, **JS_PROFILES}
-MISBEHAVING_LOOK = {"slow": "wordpress_legacy", "redirect_chain": "wordpress_modern", "robots_partial": "wordpress_legacy"}
+MISBEHAVING_LOOK = {
+    "slow": "wordpress_legacy",
+    "redirect_chain": "wordpress_modern",
+    "robots_partial": "wordpress_legacy",
+}
 FIRST_NAMES = ("mike", "sarah", "dave", "jennifer", "tom", "linda", "carlos", "maria", "kevin", "amy", "raj", "emily")
 ROLE_LOCALS = ("info", "office", "contact", "service", "hello", "sales", "team", "support")
 EMAIL_FORMS = ("mailto", "text", "bracket", "paren", "entity", "cfemail")
@@ -45,9 +67,9 @@ EMAIL_FORMS = ("mailto", "text", "bracket", "paren", "entity", "cfemail")
 @dataclass
 class Email:
     address: str
-    kind: str   # role | personal
-    form: str   # one of EMAIL_FORMS
-    page: str   # "/" or the contact path
+    kind: str  # role | personal
+    form: str  # one of EMAIL_FORMS
+    page: str  # "/" or the contact path
 
 
 @dataclass
@@ -98,16 +120,22 @@ def site_spec(seed: int, domain: str) -> SiteSpec:
     profile = site_profile(seed, domain)
     rng = _rng(seed, "site", domain)
     look = MISBEHAVING_LOOK.get(profile) or (
-        profile if profile in _LOOKS or profile in JS_PROFILES else rng.choice(("wordpress_legacy", "static_bootstrap", "wordpress_modern"))
+        profile
+        if profile in _LOOKS or profile in JS_PROFILES
+        else rng.choice(("wordpress_legacy", "static_bootstrap", "wordpress_modern"))
     )
-    contact_path = rng.choice(("/contact", "/contact", "/contact-us", None)) if profile != "robots_partial" else "/contact"
+    contact_path = (
+        rng.choice(("/contact", "/contact", "/contact-us", None)) if profile != "robots_partial" else "/contact"
+    )
     spec = SiteSpec(domain, profile, look, contact_path, rng_seed=rng.randrange(1 << 30))
     forms = [f for f in EMAIL_FORMS if f != "cfemail" or look in ("shopify", "wordpress_modern")]
     pages = ["/"] + ([contact_path] if contact_path else [])
     if rng.random() < 0.85:
         spec.emails.append(Email(f"{rng.choice(ROLE_LOCALS)}@{domain}", "role", rng.choice(forms), pages[-1]))
     if rng.random() < 0.6:
-        spec.emails.append(Email(f"{rng.choice(FIRST_NAMES)}@{domain}", "personal", rng.choice(forms), rng.choice(pages)))
+        spec.emails.append(
+            Email(f"{rng.choice(FIRST_NAMES)}@{domain}", "personal", rng.choice(forms), rng.choice(pages))
+        )
     return spec
 
 
@@ -132,76 +160,125 @@ def _write_email(email: Email) -> str:
 def _look(look: str, rng: random.Random, domain: str) -> tuple[dict[str, str], str, str]:
     """(headers, head html, body-end html) carrying the look's tech signatures."""
     if look == "wordpress_legacy":
-        jq = rng.choice(('/wp-includes/js/jquery/jquery.js?ver=1.12.4', '/wp-content/themes/astra/js/jquery-2.2.4.min.js'))
+        jq = rng.choice(
+            ("/wp-includes/js/jquery/jquery.js?ver=1.12.4", "/wp-content/themes/astra/js/jquery-2.2.4.min.js")
+        )
         wp = f"5.{rng.randint(2, 9)}.{rng.randint(1, 12)}"
         php = rng.choice(("5.6.40", "7.2.34", "7.4.33"))
-        head = (f'<meta name="generator" content="WordPress {wp}" />'
-                f"<link rel='stylesheet' href='/wp-content/themes/astra/style.css?ver={wp}' />"
-                f"<script src='{jq}'></script><link rel='stylesheet' href='https://maxcdn.bootstrapcdn.com/font-awesome/4.7.0/css/font-awesome.min.css'>"
-                "<script>ga('create', 'UA-4471123-1', 'auto');</script><script async src='https://www.google-analytics.com/analytics.js'></script>")
+        head = (
+            f'<meta name="generator" content="WordPress {wp}" />'
+            f"<link rel='stylesheet' href='/wp-content/themes/astra/style.css?ver={wp}' />"
+            f"<script src='{jq}'></script><link rel='stylesheet' href='https://maxcdn.bootstrapcdn.com/font-awesome/4.7.0/css/font-awesome.min.css'>"
+            "<script>ga('create', 'UA-4471123-1', 'auto');</script><script async src='https://www.google-analytics.com/analytics.js'></script>"
+        )
         if rng.random() < 0.5:
             head += '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        return {"Server": "Apache/2.4.29 (Ubuntu)", "X-Powered-By": f"PHP/{php}"}, head, "<style>" + ".x{color:#123}" * 6000 + "</style>"
+        return (
+            {"Server": "Apache/2.4.29 (Ubuntu)", "X-Powered-By": f"PHP/{php}"},
+            head,
+            "<style>" + ".x{color:#123}" * 6000 + "</style>",
+        )
     if look == "wordpress_modern":
-        head = (f'<meta name="viewport" content="width=device-width, initial-scale=1" /><meta name="generator" content="WordPress 6.{rng.randint(4, 6)}.1" />'
-                '<meta name="generator" content="Elementor 3.18.2; features: e_dom_optimization; settings: css_print_method-external">'
-                "<!-- This site is optimized with the Yoast SEO plugin v21.5 - https://yoast.com/wordpress/plugins/seo/ -->"
-                "<script src='/wp-includes/js/jquery/jquery.min.js?ver=3.7.1'></script>"
-                "<link rel='stylesheet' href='/wp-content/plugins/elementor/assets/css/frontend.min.css?ver=3.18.2'>"
-                "<script async src='https://www.googletagmanager.com/gtm.js?id=GTM-K7QX2P'></script>"
-                "<link href='https://fonts.googleapis.com/css2?family=Inter&display=swap' rel='stylesheet'>")
-        return {"Server": "cloudflare", "CF-RAY": "84a1b2c3d4e5f607-SEA", "X-Powered-By": "PHP/8.2.13"}, head, \
-            "<script src='https://www.google.com/recaptcha/api.js?render=6Lc_x'></script>"
+        head = (
+            f'<meta name="viewport" content="width=device-width, initial-scale=1" /><meta name="generator" content="WordPress 6.{rng.randint(4, 6)}.1" />'
+            '<meta name="generator" content="Elementor 3.18.2; features: e_dom_optimization; settings: css_print_method-external">'
+            "<!-- This site is optimized with the Yoast SEO plugin v21.5 - https://yoast.com/wordpress/plugins/seo/ -->"
+            "<script src='/wp-includes/js/jquery/jquery.min.js?ver=3.7.1'></script>"
+            "<link rel='stylesheet' href='/wp-content/plugins/elementor/assets/css/frontend.min.css?ver=3.18.2'>"
+            "<script async src='https://www.googletagmanager.com/gtm.js?id=GTM-K7QX2P'></script>"
+            "<link href='https://fonts.googleapis.com/css2?family=Inter&display=swap' rel='stylesheet'>"
+        )
+        return (
+            {"Server": "cloudflare", "CF-RAY": "84a1b2c3d4e5f607-SEA", "X-Powered-By": "PHP/8.2.13"},
+            head,
+            "<script src='https://www.google.com/recaptcha/api.js?render=6Lc_x'></script>",
+        )
     if look == "wix":
-        head = ('<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="generator" content="Wix.com Website Builder">'
-                '<script src="https://static.parastorage.com/unpkg/react@16.14.0/umd/react.production.min.js"></script>'
-                '<script>Sentry.init({dsn:"https://0f3c2b1a9e@sentry-next.wixpress.com/12"})</script>')
+        head = (
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="generator" content="Wix.com Website Builder">'
+            '<script src="https://static.parastorage.com/unpkg/react@16.14.0/umd/react.production.min.js"></script>'
+            '<script>Sentry.init({dsn:"https://0f3c2b1a9e@sentry-next.wixpress.com/12"})</script>'
+        )
         return {"Server": "Pepyaka", "X-Wix-Request-Id": f"1700000000.{rng.randrange(10**9)}"}, head, ""
     if look == "squarespace":
-        head = ('<meta name="viewport" content="width=device-width, initial-scale=1"><!-- This is Squarespace. -->'
-                '<script src="https://static1.squarespace.com/static/vta/5c5a519771c10ba3470d8101/scripts/site-bundle.js"></script>'
-                "<script>Static.SQUARESPACE_CONTEXT = {};</script>")
+        head = (
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><!-- This is Squarespace. -->'
+            '<script src="https://static1.squarespace.com/static/vta/5c5a519771c10ba3470d8101/scripts/site-bundle.js"></script>'
+            "<script>Static.SQUARESPACE_CONTEXT = {};</script>"
+        )
         return {"Server": "Squarespace", "Set-Cookie": "crumb=BZu7; Path=/"}, head, ""
     if look == "shopify":
-        head = ('<meta name="viewport" content="width=device-width,initial-scale=1">'
-                '<script src="//cdn.shopify.com/s/files/1/0262/theme.js?v=1"></script>'
-                '<script>Shopify.theme = {"name":"Dawn","id":1};</script>'
-                '<script src="https://js.stripe.com/v3/"></script><script>fbq("init", "1234567890");</script>'
-                '<script src="https://connect.facebook.net/en_US/fbevents.js"></script>')
-        return {"Server": "cloudflare", "CF-RAY": "84a1b2c3d4e5f608-LAX", "X-ShopId": str(rng.randrange(10**8)),
-                "Set-Cookie": "_shopify_y=abc; Path=/"}, head, ""
+        head = (
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            '<script src="//cdn.shopify.com/s/files/1/0262/theme.js?v=1"></script>'
+            '<script>Shopify.theme = {"name":"Dawn","id":1};</script>'
+            '<script src="https://js.stripe.com/v3/"></script><script>fbq("init", "1234567890");</script>'
+            '<script src="https://connect.facebook.net/en_US/fbevents.js"></script>'
+        )
+        return (
+            {
+                "Server": "cloudflare",
+                "CF-RAY": "84a1b2c3d4e5f608-LAX",
+                "X-ShopId": str(rng.randrange(10**8)),
+                "Set-Cookie": "_shopify_y=abc; Path=/",
+            },
+            head,
+            "",
+        )
     if look == "godaddy":
-        head = ('<meta name="viewport" content="width=device-width, initial-scale=1">'
-                '<meta name="generator" content="Starfield Technologies; Go Daddy Website Builder 8.0.0000">'
-                '<script src="https://img1.wsimg.com/blobby/go/gpub/cc2d4b1a/script.js"></script>')
+        head = (
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<meta name="generator" content="Starfield Technologies; Go Daddy Website Builder 8.0.0000">'
+            '<script src="https://img1.wsimg.com/blobby/go/gpub/cc2d4b1a/script.js"></script>'
+        )
         return {"Server": "DPS/2.0.0+sha-4b2a8a1"}, head, ""
     if look == "nextjs":
-        head = ('<meta name="viewport" content="width=device-width"/><link rel="preload" href="/_next/static/css/app.css" as="style"/>'
-                '<script src="/_next/static/chunks/webpack-1a2b.js" defer=""></script>'
-                "<script async src='https://www.googletagmanager.com/gtm.js?id=GTM-N3XTJS'></script>")
+        head = (
+            '<meta name="viewport" content="width=device-width"/><link rel="preload" href="/_next/static/css/app.css" as="style"/>'
+            '<script src="/_next/static/chunks/webpack-1a2b.js" defer=""></script>'
+            "<script async src='https://www.googletagmanager.com/gtm.js?id=GTM-N3XTJS'></script>"
+        )
         tail = '<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{}},"page":"/","buildId":"b1"}</script>'
         return {"Server": "nginx/1.25.3", "X-Powered-By": "Next.js"}, head, tail
     if look == "joomla":
-        head = ('<meta name="generator" content="Joomla! - Open Source Content Management" />'
-                '<script src="/media/jui/js/jquery.min.js?v=1.12.4"></script>')
+        head = (
+            '<meta name="generator" content="Joomla! - Open Source Content Management" />'
+            '<script src="/media/jui/js/jquery.min.js?v=1.12.4"></script>'
+        )
         return {"Server": "Apache", "X-Powered-By": "PHP/7.3.33"}, head, ""
     if look == "weebly":
         head = '<script src="//cdn2.editmysite.com/js/site/main.js?buildTime=1234"></script><script>_W.configDomain = "www.weebly.com";</script>'
         return {"Server": "nginx"}, head, ""
     # static_bootstrap
-    server = rng.choice(({"Server": "Microsoft-IIS/8.5", "X-Powered-By": "ASP.NET"}, {"Server": "Apache/2.2.15 (CentOS)"}))
-    head = ('<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/3.3.7/css/bootstrap.min.css">'
-            '<script src="js/vendor/modernizr-2.8.3.min.js"></script><script src="js/jquery-1.11.3.min.js"></script>'
-            '<script src="https://maxcdn.bootstrapcdn.com/bootstrap/3.3.7/js/bootstrap.min.js"></script>')
+    server = rng.choice(
+        ({"Server": "Microsoft-IIS/8.5", "X-Powered-By": "ASP.NET"}, {"Server": "Apache/2.2.15 (CentOS)"})
+    )
+    head = (
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/3.3.7/css/bootstrap.min.css">'
+        '<script src="js/vendor/modernizr-2.8.3.min.js"></script><script src="js/jquery-1.11.3.min.js"></script>'
+        '<script src="https://maxcdn.bootstrapcdn.com/bootstrap/3.3.7/js/bootstrap.min.js"></script>'
+    )
     return server, head, ""
 
 
-_LOOKS = {"wordpress_legacy", "wordpress_modern", "wix", "squarespace", "shopify", "godaddy", "static_bootstrap",
-          "nextjs", "joomla", "weebly"}
+_LOOKS = {
+    "wordpress_legacy",
+    "wordpress_modern",
+    "wix",
+    "squarespace",
+    "shopify",
+    "godaddy",
+    "static_bootstrap",
+    "nextjs",
+    "joomla",
+    "weebly",
+}
 HOME_PATHS = ("/", "/home", "/index.html", "/index.php", "/default.aspx")  # and chains' /locations/<city>
-NOISE = ('<img src="/images/logo@2x.png" alt="logo"><input type="email" placeholder="you@example.com">'
-         '<p>&copy; 2024. All rights reserved.</p>')
+NOISE = (
+    '<img src="/images/logo@2x.png" alt="logo"><input type="email" placeholder="you@example.com">'
+    "<p>&copy; 2024. All rights reserved.</p>"
+)
 
 
 def _emails_by_page(spec: SiteSpec) -> dict[str, str]:
@@ -282,12 +359,16 @@ async def _hostile_page(request: web.Request, spec: SiteSpec) -> web.StreamRespo
             for _ in range(6_000_000 // (len(filler) * 64)):
                 await response.write(filler * 64)
         elif spec.profile == "deep_nest":
-            await response.write(b"<html><body>" + b"<div><span>" * 20_000 + emails.encode() + b"</span></div>" * 20_000)
+            await response.write(
+                b"<html><body>" + b"<div><span>" * 20_000 + emails.encode() + b"</span></div>" * 20_000
+            )
         else:
             await response.write(
                 b"<html><head><title>Broken<<<</title><script src=/js/jquery-1.8.3.min.js></script><meta name=generator"
-                b" content='WordPress 4.9.8'><body><div class=x><p>unclosed <b><i>" + b"\xff\xfe\x00garbage" * 10
-                + emails.encode() + b"<table><tr><td>cell<tr><td></div></table><!-- never closed comment"
+                b" content='WordPress 4.9.8'><body><div class=x><p>unclosed <b><i>"
+                + b"\xff\xfe\x00garbage" * 10
+                + emails.encode()
+                + b"<table><tr><td>cell<tr><td></div></table><!-- never closed comment"
             )
         await response.write_eof()
     except (ConnectionResetError, ConnectionError):
@@ -317,6 +398,8 @@ async def serve(request: web.Request, sim: Simulator, domain: str) -> web.Stream
         home = path in HOME_PATHS or path.startswith("/locations/")
         if home or (spec.contact_path and path == spec.contact_path):
             headers, html = render_page(spec, "/" if home else path)
-            await asyncio.sleep(random.Random(spec.rng_seed).uniform(0.1, 0.3) if spec.look == "wordpress_legacy" else 0)
+            await asyncio.sleep(
+                random.Random(spec.rng_seed).uniform(0.1, 0.3) if spec.look == "wordpress_legacy" else 0
+            )
             return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
         return web.Response(status=404, text="<h1>Not Found</h1>", content_type="text/html")

@@ -41,7 +41,12 @@ if TYPE_CHECKING:
 
 # Appended after the classic profiles: small weights, drawn separately so classic domains keep theirs.
 JS_PROFILES: dict[str, int] = {
-    "spa_react": 3, "heavy_js": 2, "layout_shift": 2, "fast_modern": 3, "ssrf_assets": 1, "endless_stream": 1,
+    "spa_react": 3,
+    "heavy_js": 2,
+    "layout_shift": 2,
+    "fast_modern": 3,
+    "ssrf_assets": 1,
+    "endless_stream": 1,
 }
 HERO_DELAY_S = 3.2
 HERO_SIZE = (640, 480)
@@ -73,8 +78,10 @@ def _content(spec: SiteSpec, path: str, emails: Mapping[str, str]) -> str:
     """Navigation, heading, copy and the emails of `path`: what every profile shows in its body."""
     nav = f'<a href="{spec.contact_path}">Contact</a>' if spec.contact_path else ""
     heading = "Contact us" if path != "/" else f"Welcome to {_title(spec)}"
-    return (f"<nav><a href='/'>Home</a> {nav}</nav><h1>{heading}</h1>"
-            f"<p>Family owned, serving the valley since 1998. Licensed, insured, on time.</p>{emails.get(path, '')}")
+    return (
+        f"<nav><a href='/'>Home</a> {nav}</nav><h1>{heading}</h1>"
+        f"<p>Family owned, serving the valley since 1998. Licensed, insured, on time.</p>{emails.get(path, '')}"
+    )
 
 
 def render_page(spec: SiteSpec, path: str, emails: Mapping[str, str]) -> tuple[dict[str, str], str]:
@@ -104,11 +111,15 @@ def render_page(spec: SiteSpec, path: str, emails: Mapping[str, str]) -> tuple[d
     if spec.profile == "ssrf_assets":
         metadata, loopback, private, localhost = INTERNAL_TARGETS
         head += viewport + f'<link rel="stylesheet" href="{private}"><script src="{loopback}"></script>'
-        body += (f'<img src="{metadata}" alt=""><img src="/assets/pixel.gif" alt="">'
-                 f'<iframe src="{localhost}" title="status" width="1" height="1"></iframe>')
+        body += (
+            f'<img src="{metadata}" alt=""><img src="/assets/pixel.gif" alt="">'
+            f'<iframe src="{localhost}" title="status" width="1" height="1"></iframe>'
+        )
         return {"Server": "nginx"}, _document(head, body)
     # fast_modern (and endless_stream's look, should anything render it without streaming)
-    head += viewport + "<style>body{margin:0 auto;max-width:40rem;padding:1rem;font:16px/1.5 system-ui,sans-serif}</style>"
+    head += (
+        viewport + "<style>body{margin:0 auto;max-width:40rem;padding:1rem;font:16px/1.5 system-ui,sans-serif}</style>"
+    )
     return {"Server": "cloudflare", "CF-RAY": f"8{spec.rng_seed % 10**9:09d}-SJC"}, _document(head, body)
 
 

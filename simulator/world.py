@@ -18,16 +18,55 @@ from dataclasses import dataclass
 from simulator.world_places import GENERIC_STREETS, KNOWN_ZIPS, Place, UnknownLocation, place_for_zip
 from simulator.world_verticals import CHAINS, VerticalSpec, vertical_spec
 
-__all__ = ["Business", "World", "world_for", "UnknownLocation", "Place", "VerticalSpec"]
+__all__ = ["Business", "Place", "UnknownLocation", "VerticalSpec", "World", "world_for"]
 
 _ADJECTIVES = (
-    "Precision", "Reliable", "Premier", "All Seasons", "Summit", "Evergreen", "Blue Sky", "Golden",
-    "Apex", "Pioneer", "Liberty", "Cornerstone", "Honest", "Bright", "Northstar", "Trusted", "Superior",
+    "Precision",
+    "Reliable",
+    "Premier",
+    "All Seasons",
+    "Summit",
+    "Evergreen",
+    "Blue Sky",
+    "Golden",
+    "Apex",
+    "Pioneer",
+    "Liberty",
+    "Cornerstone",
+    "Honest",
+    "Bright",
+    "Northstar",
+    "Trusted",
+    "Superior",
 )
 _SURNAMES = (
-    "Miller", "Johnson", "Garcia", "Nguyen", "Anderson", "Martinez", "Thompson", "Walker", "Hernandez",
-    "Young", "Brooks", "Kowalski", "O'Brien", "Patel", "Schmidt", "Larson", "Ramirez", "Bennett",
-    "Fischer", "Dawson", "Mendoza", "Sullivan", "Yamamoto", "Reyes", "Hughes", "Carter", "Olsen",
+    "Miller",
+    "Johnson",
+    "Garcia",
+    "Nguyen",
+    "Anderson",
+    "Martinez",
+    "Thompson",
+    "Walker",
+    "Hernandez",
+    "Young",
+    "Brooks",
+    "Kowalski",
+    "O'Brien",
+    "Patel",
+    "Schmidt",
+    "Larson",
+    "Ramirez",
+    "Bennett",
+    "Fischer",
+    "Dawson",
+    "Mendoza",
+    "Sullivan",
+    "Yamamoto",
+    "Reyes",
+    "Hughes",
+    "Carter",
+    "Olsen",
 )
 _FIRST_NAMES = ("Joe", "Mike", "Dave", "Tony", "Rosa", "Sam", "Pete", "Linda", "Carlos", "Gary", "Ben", "Nina")
 _LEGAL_SUFFIXES = ("LLC", "Inc.", "Co.", "Inc")
@@ -56,20 +95,20 @@ def slug(text: str, sep: str = "-") -> str:
 class Business:
     """One business as it exists in the world (sources show views of it)."""
 
-    key: str                  # "<zip>.<vertical>.<index>"
+    key: str  # "<zip>.<vertical>.<index>"
     zip: str
     vertical: str
-    name: str                 # as Yelp lists it
-    google_name: str          # as Google lists it (sometimes with a legal suffix)
-    street: str               # number and street
-    unit: str | None          # "Ste 210", kept apart like Yelp's address2
+    name: str  # as Yelp lists it
+    google_name: str  # as Google lists it (sometimes with a legal suffix)
+    street: str  # number and street
+    unit: str | None  # "Ste 210", kept apart like Yelp's address2
     city: str
     state: str
     lat: float
     lng: float
-    phone: str                # E.164
-    domain: str | None        # registrable domain of the website
-    website: str | None       # full URL as the business lists it
+    phone: str  # E.164
+    domain: str | None  # registrable domain of the website
+    website: str | None  # full URL as the business lists it
     email: str | None
     rating: float
     review_count: int
@@ -116,7 +155,7 @@ class World:
 
     @staticmethod
     @functools.lru_cache(maxsize=8)
-    def for_seed(seed: int) -> "World":
+    def for_seed(seed: int) -> World:
         return World(seed)
 
     def rng(self, *parts: object) -> random.Random:
@@ -221,11 +260,17 @@ class World:
         presence = rng.random()
         unit = None
         if rng.random() < 0.2:
-            unit = rng.choice([f"Ste {rng.randint(1, 4)}{rng.randint(0, 2)}{rng.randint(0, 9)}", f"Unit {rng.choice('ABCD')}"])
+            unit = rng.choice(
+                [f"Ste {rng.randint(1, 4)}{rng.randint(0, 2)}{rng.randint(0, 9)}", f"Unit {rng.choice('ABCD')}"]
+            )
         streets = place.streets or GENERIC_STREETS
         google_name = name
         if not chain and rng.random() < 0.15:
-            google_name = f"{name}, {rng.choice(_LEGAL_SUFFIXES)}" if rng.random() < 0.5 else f"{name} {rng.choice(_LEGAL_SUFFIXES)}"
+            google_name = (
+                f"{name}, {rng.choice(_LEGAL_SUFFIXES)}"
+                if rng.random() < 0.5
+                else f"{name} {rng.choice(_LEGAL_SUFFIXES)}"
+            )
         return Business(
             key=f"{place.zip}.{spec.name}.{index}",
             zip=place.zip,

@@ -24,7 +24,7 @@ class Place:
     lat: float
     lng: float
     area_codes: tuple[str, ...]
-    place_words: tuple[str, ...]   # used in business names ("Yakima Valley Heating & Air")
+    place_words: tuple[str, ...]  # used in business names ("Yakima Valley Heating & Air")
     streets: tuple[str, ...]
 
 
@@ -76,8 +76,22 @@ _ZIP3_RANGES = (
 )
 
 GENERIC_STREETS = (
-    "Main St", "Oak Ave", "Maple St", "Park Ave", "Cedar Ln", "Elm St", "Washington Ave", "Lake Rd",
-    "Hill St", "Pine St", "2nd St", "Center St", "Church St", "Jefferson Ave", "Ridge Rd", "Commerce Dr",
+    "Main St",
+    "Oak Ave",
+    "Maple St",
+    "Park Ave",
+    "Cedar Ln",
+    "Elm St",
+    "Washington Ave",
+    "Lake Rd",
+    "Hill St",
+    "Pine St",
+    "2nd St",
+    "Center St",
+    "Church St",
+    "Jefferson Ave",
+    "Ridge Rd",
+    "Commerce Dr",
 )
 
 
@@ -86,8 +100,14 @@ def _parse_known() -> dict[str, Place]:
     for line in filter(None, _KNOWN.strip().splitlines()):
         zip_code, city, state, lat, lng, codes, words, streets = line.split("|")
         places[zip_code] = Place(
-            zip_code, city, state, float(lat), float(lng),
-            tuple(codes.split()), tuple(words.split("/")), tuple(streets.split("/")),
+            zip_code,
+            city,
+            state,
+            float(lat),
+            float(lng),
+            tuple(codes.split()),
+            tuple(words.split("/")),
+            tuple(streets.split("/")),
         )
     return places
 
@@ -135,8 +155,16 @@ def place_for_zip(zip_code: str) -> Place:
     offset = (int(zip_code) % 97) / 97 * 0.2 - 0.1
     sibling = next((p for z, p in KNOWN_ZIPS.items() if z[:3] == zip_code[:3]), None)
     if sibling:
-        return Place(zip_code, sibling.city, sibling.state, sibling.lat + offset, sibling.lng - offset,
-                     sibling.area_codes, sibling.place_words, sibling.streets)
+        return Place(
+            zip_code,
+            sibling.city,
+            sibling.state,
+            sibling.lat + offset,
+            sibling.lng - offset,
+            sibling.area_codes,
+            sibling.place_words,
+            sibling.streets,
+        )
     state = state_for_zip(zip_code)
     if state is None or state not in STATE_CENTERS:
         raise UnknownLocation(f"no place for ZIP {zip_code}")

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class VerticalSpec:
     name: str
-    title: str                                  # "Plumbing"
+    title: str  # "Plumbing"
     yelp_categories: tuple[tuple[str, str], ...]  # (alias, title), first is the main one
     google_type: str
-    google_label: str                           # primaryTypeDisplayName
-    keywords: tuple[str, ...]                   # words in a search text that mean this vertical
+    google_label: str  # primaryTypeDisplayName
+    keywords: tuple[str, ...]  # words in a search text that mean this vertical
     name_templates: tuple[str, ...]
 
 
@@ -27,53 +27,105 @@ VERTICALS: dict[str, VerticalSpec] = {
     spec.name: spec
     for spec in (
         VerticalSpec(
-            "hvac", "Heating & Air Conditioning/HVAC",
+            "hvac",
+            "Heating & Air Conditioning/HVAC",
             (("hvac", "Heating & Air Conditioning/HVAC"), ("contractors", "Contractors")),
-            "hvac_contractor", "HVAC Contractor",
+            "hvac_contractor",
+            "HVAC Contractor",
             ("hvac", "heating", "air conditioning", "furnace", "ac repair"),
-            ("{place} Heating & Air", "{surname} Heating & Cooling", "{place} HVAC", "{adj} Air Conditioning",
-             "{surname} Mechanical", "{adj} Comfort Heating & Air", "{place} Furnace & Air",
-             "{first}'s Heating and Air", "{adj} Climate Control", "{surname} & Sons Heating"),
+            (
+                "{place} Heating & Air",
+                "{surname} Heating & Cooling",
+                "{place} HVAC",
+                "{adj} Air Conditioning",
+                "{surname} Mechanical",
+                "{adj} Comfort Heating & Air",
+                "{place} Furnace & Air",
+                "{first}'s Heating and Air",
+                "{adj} Climate Control",
+                "{surname} & Sons Heating",
+            ),
         ),
         VerticalSpec(
-            "plumber", "Plumbing",
+            "plumber",
+            "Plumbing",
             (("plumbing", "Plumbing"), ("waterheaterinstallrepair", "Water Heater Installation/Repair")),
-            "plumber", "Plumber",
+            "plumber",
+            "Plumber",
             ("plumber", "plumbing", "drain", "rooter"),
-            ("{place} Plumbing", "{surname} Plumbing & Drain", "{adj} Plumbing Co", "{first}'s Plumbing",
-             "{place} Rooter", "{surname} & Sons Plumbing", "{adj} Pipe & Drain", "{place} Plumbing and Heating"),
+            (
+                "{place} Plumbing",
+                "{surname} Plumbing & Drain",
+                "{adj} Plumbing Co",
+                "{first}'s Plumbing",
+                "{place} Rooter",
+                "{surname} & Sons Plumbing",
+                "{adj} Pipe & Drain",
+                "{place} Plumbing and Heating",
+            ),
         ),
         VerticalSpec(
-            "vet", "Veterinarians",
+            "vet",
+            "Veterinarians",
             (("vet", "Veterinarians"), ("petservices", "Pet Services")),
-            "veterinary_care", "Veterinarian",
+            "veterinary_care",
+            "Veterinarian",
             ("vet", "veterinarian", "veterinary", "animal hospital", "pet clinic"),
-            ("{place} Family Pet Clinic", "{place} Veterinary Hospital", "{surname} Animal Hospital",
-             "{adj} Paws Veterinary", "{place} Animal Clinic", "{adj} Pet Care Center", "{surname} Veterinary Clinic"),
+            (
+                "{place} Family Pet Clinic",
+                "{place} Veterinary Hospital",
+                "{surname} Animal Hospital",
+                "{adj} Paws Veterinary",
+                "{place} Animal Clinic",
+                "{adj} Pet Care Center",
+                "{surname} Veterinary Clinic",
+            ),
         ),
         VerticalSpec(
-            "electrician", "Electricians",
+            "electrician",
+            "Electricians",
             (("electricians", "Electricians"),),
-            "electrician", "Electrician",
+            "electrician",
+            "Electrician",
             ("electrician", "electrical", "electric"),
-            ("{place} Electric", "{surname} Electrical Services", "{adj} Electric Co", "{first}'s Electric",
-             "{surname} & Sons Electric", "{adj} Wiring & Electrical"),
+            (
+                "{place} Electric",
+                "{surname} Electrical Services",
+                "{adj} Electric Co",
+                "{first}'s Electric",
+                "{surname} & Sons Electric",
+                "{adj} Wiring & Electrical",
+            ),
         ),
         VerticalSpec(
-            "roofer", "Roofing",
+            "roofer",
+            "Roofing",
             (("roofing", "Roofing"), ("gutterservices", "Gutter Services")),
-            "roofing_contractor", "Roofing Contractor",
+            "roofing_contractor",
+            "Roofing Contractor",
             ("roofer", "roofing", "roof"),
-            ("{place} Roofing", "{surname} Roofing & Exteriors", "{adj} Roof Co", "{first}'s Roofing",
-             "{adj} Roofing and Gutters"),
+            (
+                "{place} Roofing",
+                "{surname} Roofing & Exteriors",
+                "{adj} Roof Co",
+                "{first}'s Roofing",
+                "{adj} Roofing and Gutters",
+            ),
         ),
         VerticalSpec(
-            "dentist", "General Dentistry",
+            "dentist",
+            "General Dentistry",
             (("generaldentistry", "General Dentistry"), ("dentists", "Dentists")),
-            "dentist", "Dentist",
+            "dentist",
+            "Dentist",
             ("dentist", "dental", "dentistry"),
-            ("{place} Family Dentistry", "{surname} Dental", "{adj} Smiles Dental", "{place} Dental Care",
-             "{surname} Family Dental"),
+            (
+                "{place} Family Dentistry",
+                "{surname} Dental",
+                "{adj} Smiles Dental",
+                "{place} Dental Care",
+                "{surname} Family Dental",
+            ),
         ),
     )
 }
@@ -81,7 +133,10 @@ VERTICALS: dict[str, VerticalSpec] = {
 # Chain brands: same name and domain at every location, a location path on the site.
 CHAINS: dict[str, tuple[tuple[str, str], ...]] = {
     "hvac": (("One Hour Heating & Air Conditioning", "onehourheatandair.com"), ("Aire Serv", "aireserv.com")),
-    "plumber": (("Mr. Rooter Plumbing", "mrrooter.com"), ("Benjamin Franklin Plumbing", "benjaminfranklinplumbing.com")),
+    "plumber": (
+        ("Mr. Rooter Plumbing", "mrrooter.com"),
+        ("Benjamin Franklin Plumbing", "benjaminfranklinplumbing.com"),
+    ),
     "vet": (("Banfield Pet Hospital", "banfield.com"), ("VCA Animal Hospital", "vcahospitals.com")),
     "electrician": (("Mister Sparky", "mistersparky.com"),),
     "dentist": (("Aspen Dental", "aspendental.com"),),
@@ -102,7 +157,12 @@ def vertical_spec(name: str) -> VerticalSpec:
         return VERTICALS[key]
     title = key.replace("_", " ").title()
     return VerticalSpec(
-        key, title, ((key.replace("_", ""), title),), key, title, (key.replace("_", " "),),
+        key,
+        title,
+        ((key.replace("_", ""), title),),
+        key,
+        title,
+        (key.replace("_", " "),),
         ("{place} {title}", "{surname} {title}", "{adj} {title} Co", "{first}'s {title}", "{place} {title} Services"),
     )
 

@@ -37,9 +37,6 @@ class LocalBlobStore:
             raise ValueError(f"invalid blob key {key!r}")
         return self.root.joinpath(*parts)
 
-    def uri_for(self, key: str) -> str:
-        return self.path_for(key).as_uri()
-
     async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         path = self.path_for(key)
         await asyncio.to_thread(_write_atomically, path, data)

@@ -14,13 +14,17 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+Pool = asyncpg.Pool  # the type the other layers name, so only storage imports the driver
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 7_240_531  # arbitrary, fixed: serializes migrate() across processes
 log = logging.getLogger(__name__)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog")
+    await conn.set_type_codec(
+        "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+    )
 
 
 async def create_pool(dsn: str, *, size: int = 8, schema: str | None = None) -> asyncpg.Pool:
@@ -29,6 +33,24 @@ async def create_pool(dsn: str, *, size: int = 8, schema: str | None = None) -> 
     return await asyncpg.create_pool(
         dsn, min_size=1, max_size=size, init=_init_connection, server_settings=settings, command_timeout=60
     )
+
+
+async def create_schema(dsn: str, schema: str) -> None:
+    """Create `schema` if missing (a demo run or a test gets its own)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        await conn.close()
+
+
+async def drop_schema(dsn: str, schema: str) -> None:
+    """Drop `schema` and everything in it (the end of a benchmark's or a test's own schema)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 def migration_files() -> list[Path]:

@@ -21,6 +21,12 @@ ON CONFLICT (idempotency_key) DO UPDATE
     WHERE o.status = 'retryable'
 RETURNING status, attempts, message_id, claimed_at
 """
+_SENDS_BETWEEN = """
+SELECT count(*) AS total, count(*) FILTER (WHERE split_part(recipient, '@', 2) = $3) AS domain
+FROM email_outbox
+WHERE (status = 'sent' AND sent_at >= $1 AND sent_at < $2)
+   OR (status = 'pending' AND claimed_at >= $1 AND claimed_at < $2)
+"""
 
 
 @dataclass
@@ -46,7 +52,9 @@ class Outbox:
             except asyncpg.UniqueViolationError:
                 return None
             if row is not None:
-                return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True)
+                return OutboxEntry(
+                    key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True
+                )
             row = await conn.fetchrow(
                 "SELECT status, attempts, message_id, claimed_at FROM email_outbox WHERE idempotency_key = $1", key
             )
@@ -54,9 +62,11 @@ class Outbox:
 
     async def seconds_since_claim(self, key: str) -> float:
         async with self.pool.acquire() as conn:
-            return float(await conn.fetchval(
-                "SELECT extract(epoch FROM now() - claimed_at) FROM email_outbox WHERE idempotency_key = $1", key
-            ))
+            return float(
+                await conn.fetchval(
+                    "SELECT extract(epoch FROM now() - claimed_at) FROM email_outbox WHERE idempotency_key = $1", key
+                )
+            )
 
     async def mark_sent(self, key: str, message_id: str | None) -> None:
         await self._set(key, "sent", message_id=message_id)
@@ -73,8 +83,17 @@ class Outbox:
                 """UPDATE email_outbox SET status = $2, message_id = COALESCE($3, message_id), last_error = $4,
                        sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
                    WHERE idempotency_key = $1 AND status <> 'sent'""",
-                key, status, message_id, error,
+                key,
+                status,
+                message_id,
+                error,
             )
+
+    async def sends_between(self, start: datetime, end: datetime, domain: str) -> tuple[int, int]:
+        """(all sends, sends to `domain`) in [start, end): sent ones, and claimed ones not yet marked (the send guards' caps)."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(_SENDS_BETWEEN, start, end, domain)
+        return int(row["total"]), int(row["domain"])
 
     async def suppression_reason(self, address: str) -> str | None:
         """Why `address` must not be emailed (exact address, its domain, or a *.parent wildcard), if it must not."""
@@ -83,11 +102,14 @@ class Outbox:
         labels = domain.split(".")
         patterns = [address, domain] + ["*." + ".".join(labels[i:]) for i in range(len(labels) - 1)]
         async with self.pool.acquire() as conn:
-            return await conn.fetchval("SELECT reason FROM suppressions WHERE pattern = ANY($1::text[]) LIMIT 1", patterns)
+            return await conn.fetchval(
+                "SELECT reason FROM suppressions WHERE pattern = ANY($1::text[]) LIMIT 1", patterns
+            )
 
     async def suppress(self, pattern: str, reason: str) -> None:
         async with self.pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO suppressions (pattern, reason) VALUES ($1, $2) ON CONFLICT (pattern) DO NOTHING",
-                pattern.strip().lower(), reason,
+                pattern.strip().lower(),
+                reason,
             )

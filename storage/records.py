@@ -8,12 +8,11 @@ the first terminal outcome wins, so every lead ends in exactly one state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 
-from schemas import Lead, TerminalState
-from streams.topology import STAGE_RANK
+from schemas import STAGE_RANK, Lead, TerminalState
 
 _UPSERT = """
 INSERT INTO leads AS l (lead_id, geo_key, source, name, vertical, stage, stage_rank, state, state_reason,
@@ -78,7 +77,7 @@ class DeadLetter:
 
 
 def _ts(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 class LeadRecords:
@@ -94,13 +93,25 @@ class LeadRecords:
         for u in updates:
             lead = u.lead
             score = lead.score
-            rows.append((
-                lead.lead_id, lead.geo_key, lead.source, lead.name, lead.vertical, u.stage, STAGE_RANK[u.stage],
-                u.state.value if u.state else None, u.reason,
-                lead.dedupe.entity_id if lead.dedupe else None,
-                score.value if score else None, score.tier if score else None,
-                u.trace_id, _ts(u.ingest_ms), lead.model_dump(mode="json", exclude_none=True),
-            ))
+            rows.append(
+                (
+                    lead.lead_id,
+                    lead.geo_key,
+                    lead.source,
+                    lead.name,
+                    lead.vertical,
+                    u.stage,
+                    STAGE_RANK[u.stage],
+                    u.state.value if u.state else None,
+                    u.reason,
+                    lead.dedupe.entity_id if lead.dedupe else None,
+                    score.value if score else None,
+                    score.tier if score else None,
+                    u.trace_id,
+                    _ts(u.ingest_ms),
+                    lead.model_dump(mode="json", exclude_none=True),
+                )
+            )
         async with self.pool.acquire() as conn:
             await conn.executemany(_UPSERT, rows)
 
@@ -110,19 +121,45 @@ class LeadRecords:
             return set()
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT lead_id FROM leads WHERE lead_id = ANY($1::text[]) AND state IS NOT NULL", lead_ids)
+                "SELECT lead_id FROM leads WHERE lead_id = ANY($1::text[]) AND state IS NOT NULL", lead_ids
+            )
         return {r["lead_id"] for r in rows}
 
     async def dead_letter(self, letters: list[DeadLetter]) -> None:
         if not letters:
             return
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(_DEAD_LETTER, [
-                (d.stage, d.lead_id, d.topic, d.partition, d.offset, d.error_type, d.reason[:2000], d.attempts, d.payload)
-                for d in letters
-            ])
-            await conn.executemany(_DEAD_LEAD, [
-                (d.lead_id, d.geo_key, d.stage, STAGE_RANK[d.stage], f"{d.error_type}: {d.reason}"[:500], d.trace_id,
-                 _ts(d.ingest_ms), {"lead_id": d.lead_id, "dead_letter": {"stage": d.stage, "reason": d.reason[:500]}})
-                for d in letters if d.lead_id
-            ])
+            await conn.executemany(
+                _DEAD_LETTER,
+                [
+                    (
+                        d.stage,
+                        d.lead_id,
+                        d.topic,
+                        d.partition,
+                        d.offset,
+                        d.error_type,
+                        d.reason[:2000],
+                        d.attempts,
+                        d.payload,
+                    )
+                    for d in letters
+                ],
+            )
+            await conn.executemany(
+                _DEAD_LEAD,
+                [
+                    (
+                        d.lead_id,
+                        d.geo_key,
+                        d.stage,
+                        STAGE_RANK[d.stage],
+                        f"{d.error_type}: {d.reason}"[:500],
+                        d.trace_id,
+                        _ts(d.ingest_ms),
+                        {"lead_id": d.lead_id, "dead_letter": {"stage": d.stage, "reason": d.reason[:500]}},
+                    )
+                    for d in letters
+                    if d.lead_id
+                ],
+            )

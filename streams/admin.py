@@ -28,8 +28,16 @@ def changelog_topic(app_id: str, table: str) -> str:
     return f"{app_id}-{table}-changelog"
 
 
-async def ensure_topics(broker_url: str, *, partitions: int, replication: int, prefix: str = "",
-                        app_id: str | None = None, tables: tuple[str, ...] = (), ready_timeout_s: float = 30.0) -> list[str]:
+async def ensure_topics(
+    broker_url: str,
+    *,
+    partitions: int,
+    replication: int,
+    prefix: str = "",
+    app_id: str | None = None,
+    tables: tuple[str, ...] = (),
+    ready_timeout_s: float = 30.0,
+) -> list[str]:
     """Create any missing pipeline topic (and the changelogs of `tables` for `app_id`); return the names created.
 
     Returns once the broker's metadata shows every partition of the created topics.
@@ -39,8 +47,13 @@ async def ensure_topics(broker_url: str, *, partitions: int, replication: int, p
     try:
         existing = set(await admin.list_topics())
         new = [NewTopic(prefix + name, partitions, replication) for name in all_topics()]
-        new += [NewTopic(changelog_topic(app_id, table), partitions, replication,
-                         topic_configs={"cleanup.policy": "compact"}) for table in tables if app_id]
+        new += [
+            NewTopic(
+                changelog_topic(app_id, table), partitions, replication, topic_configs={"cleanup.policy": "compact"}
+            )
+            for table in tables
+            if app_id
+        ]
         wanted = [topic for topic in new if topic.name not in existing]
         if wanted:
             try:
@@ -57,7 +70,9 @@ async def _wait_for_partitions(admin: AIOKafkaAdminClient, names: list[str], par
     deadline = time.monotonic() + timeout_s
     while True:
         described = await admin.describe_topics(names)
-        ready = {d["topic"] for d in described if not d.get("error_code") and len(d.get("partitions") or ()) >= partitions}
+        ready = {
+            d["topic"] for d in described if not d.get("error_code") and len(d.get("partitions") or ()) >= partitions
+        }
         if ready >= set(names):
             return
         if time.monotonic() > deadline:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 H_LEAD_ID = "lead-id"
 H_TRACE_ID = "trace-id"
@@ -52,7 +53,7 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_event(cls, event) -> "Envelope":
+    def from_event(cls, event: Any) -> Envelope:
         """Build from a Faust event (value is raw bytes)."""
         message = event.message
         raw_headers = message.headers or []
@@ -76,10 +77,6 @@ class Envelope:
             offset=message.offset,
             headers=headers,
         )
-
-    def context_headers(self, lead_id: str | None = None) -> dict[str, bytes]:
-        """Headers for a message derived from this one (same trace, same ingest time)."""
-        return make_headers(lead_id or self.lead_id or "", self.trace_id, self.ingest_ms)
 
 
 def make_headers(lead_id: str, trace_id: str, ingest_ms: int) -> dict[str, bytes]:

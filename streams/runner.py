@@ -15,7 +15,13 @@ Errors:
   limit: dead-lettering a whole outage would lose nothing but would bury
   good leads; waiting keeps them in Kafka.
 - `Deferred` (a send cap, a paused sender) → waits and asks again, without limit.
+- An output to a topic the stage does not declare as a sink (`streams.topology`)
+  is a bug → dead letter (`UndeclaredTopic`), nothing of that event is sent.
 - Any other exception is a bug or a permanent failure → dead letter.
+
+Ordered (stateful) stages get batches (`process_batch`), handled one event at
+a time in offset order. Unordered (I/O-bound) stages stream: each event is
+`submit`ted, handled in the background and acked in offset order.
 """
 
 from __future__ import annotations
@@ -27,16 +33,18 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
-import asyncpg
 import orjson
+import redis.exceptions
 from faust.exceptions import PartitionsMismatch
 from pydantic import ValidationError
 
 from providers.http import TransientProviderError
 from schemas import Lead, RawLead
+from storage.errors import STORE_ERRORS
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from streams import metrics
 from streams.envelope import H_DLQ_REASON, Envelope, make_headers, now_ms
@@ -47,14 +55,12 @@ log = logging.getLogger(__name__)
 
 # Retried without a limit: the lead is fine, our infrastructure is not (yet). A table's PartitionsMismatch
 # is a changelog whose metadata has not reached this worker yet (streams.admin), not a bad lead.
-INFRA_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError,
-                                                 OSError, PartitionsMismatch)
-try:  # redis is optional for stages that do not use it
-    import redis.exceptions
-
-    INFRA_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-except ImportError:  # pragma: no cover
-    pass
+INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    *STORE_ERRORS,
+    PartitionsMismatch,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 MAX_DEFER_SLEEP_S = 60.0  # re-check a deferral at least this often (a pause can clear early)
@@ -100,14 +106,14 @@ class InOrderAcks:
 
     def __init__(self, ack: Callable[[Any], Awaitable[Any]]) -> None:
         self.ack = ack
-        self.pending: dict[Any, deque[list]] = {}
+        self.pending: dict[Any, deque[list[Any]]] = {}
 
-    def track(self, event: Any) -> list:
+    def track(self, event: Any) -> list[Any]:
         entry = [event, False]
         self.pending.setdefault(event.message.tp, deque()).append(entry)
         return entry
 
-    async def done(self, entry: list) -> None:
+    async def done(self, entry: list[Any]) -> None:
         entry[1] = True
         queue = self.pending[entry[0].message.tp]
         while queue and queue[0][1]:
@@ -119,44 +125,40 @@ class StageRunner:
 
     def __init__(
         self,
-        stage: Stage,
+        stage: Stage[Any],
         records: LeadRecords,
         send: Sender,
         retry: RetryPolicy | None = None,
         concurrency: int = 32,
-        event_scope: Callable[[Any], contextlib.AbstractContextManager] | None = None,
+        event_scope: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
+        sinks: Iterable[str] | None = None,
     ) -> None:
+        """`sinks`: the only topics the stage's outputs may name (None: not checked)."""
         self.stage = stage
         self.records = records
         self.send = send
         self.retry = retry or RetryPolicy()
-        concurrency = stage.max_concurrency or concurrency
-        self.semaphore = asyncio.Semaphore(concurrency)
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task] = set()
+        self._slots = asyncio.Semaphore(stage.max_concurrency or concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
         self._acks: InOrderAcks | None = None
         self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
+        self.sinks = frozenset(sinks) if sinks is not None else None
 
-    async def process_batch(self, events: Iterable[Any], envelopes: list[Envelope] | None = None) -> None:
-        """Handle a batch of Faust events (or ready envelopes, in tests). Never raises for a bad event."""
+    async def process_batch(self, events: Iterable[Any]) -> None:
+        """Handle Faust events one at a time, in order; record and send the results. Never raises for a bad event."""
         started = time.perf_counter()
-        events = list(events)
-        envelopes = envelopes or [Envelope.from_event(e) for e in events]
+        pairs = [(event, Envelope.from_event(event)) for event in events]
         # A lead that has ended goes no further: a redelivery, or a second message
         # with the same lead id, must not act on it again (or email it).
-        ended = await self._until_done(lambda: self.records.ended([e.lead_id for e in envelopes if e.lead_id]))
+        ended = await self._until_done(lambda: self.records.ended([env.lead_id for _, env in pairs if env.lead_id]))
         if ended:
-            metrics.EVENTS.labels(self.stage.name, "skipped_ended").inc(sum(1 for e in envelopes if e.lead_id in ended))
-            kept = [(ev, env) for ev, env in zip(events or [None] * len(envelopes), envelopes) if env.lead_id not in ended]
-            events = [ev for ev, _ in kept] if events else []
-            envelopes = [env for _, env in kept]
-        if self.stage.ordered:
-            results = []
-            for event, env in zip(events or [None] * len(envelopes), envelopes):
-                with self.event_scope(event):
-                    results.append(await self._run_one(env))
-        else:
-            results = await asyncio.gather(*(self._bounded(env) for env in envelopes))
+            metrics.EVENTS.labels(self.stage.name, "skipped_ended").inc(sum(1 for _, e in pairs if e.lead_id in ended))
+            pairs = [(event, env) for event, env in pairs if env.lead_id not in ended]
+        envelopes = [env for _, env in pairs]
+        results: list[list[Output] | DeadLetter] = []
+        for event, env in pairs:
+            with self.event_scope(event):
+                results.append(await self._run_one(env))
 
         updates: list[RecordUpdate] = []
         letters: list[DeadLetter] = []
@@ -197,7 +199,8 @@ class StageRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle_and_ack(self, event: Any, entry: list) -> None:
+    async def _handle_and_ack(self, event: Any, entry: list[Any]) -> None:
+        assert self._acks is not None  # set by submit before the task starts
         try:
             await self.process_batch([event])
             await self._acks.done(entry)
@@ -207,10 +210,6 @@ class StageRunner:
             log.exception("%s: could not finish an event; it will be redelivered after a restart", self.stage.name)
         finally:
             self._slots.release()
-
-    async def _bounded(self, env: Envelope) -> list[Output] | DeadLetter:
-        async with self.semaphore:
-            return await self._run_one(env)
 
     async def _run_one(self, env: Envelope) -> list[Output] | DeadLetter:
         stage = self.stage
@@ -222,11 +221,24 @@ class StageRunner:
         while True:
             attempt += 1
             try:
-                return await stage.handle(item, env)
+                outputs = await stage.handle(item, env)
+                undeclared = self._undeclared(outputs)
+                if undeclared:
+                    return self._letter(
+                        env,
+                        "UndeclaredTopic",
+                        f"bug: stage {stage.name!r} sent to {undeclared}, "
+                        f"not among its sinks {sorted(self.sinks or ())} (streams.topology)",
+                        attempt,
+                        item,
+                    )
+                return outputs
             except TransientProviderError as exc:
                 metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
                 if attempt >= self.retry.max_attempts:
-                    return self._letter(env, type(exc).__name__, f"gave up after {attempt} attempts: {exc}", attempt, item)
+                    return self._letter(
+                        env, type(exc).__name__, f"gave up after {attempt} attempts: {exc}", attempt, item
+                    )
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after_s))
             except Deferred as exc:
                 attempt -= 1  # waiting for permission is not a failed attempt
@@ -242,24 +254,48 @@ class StageRunner:
                 log.exception("%s: failed on lead %s", stage.name, env.lead_id)
                 return self._letter(env, type(exc).__name__, _short(exc), attempt, item)
 
+    def _undeclared(self, outputs: list[Output]) -> list[str]:
+        if self.sinks is None:
+            return []
+        return sorted({topic for out in outputs for topic in out.topics if topic not in self.sinks})
+
     def _letter(self, env: Envelope, error_type: str, reason: str, attempts: int, item: Any = None) -> DeadLetter:
         lead_id = getattr(item, "lead_id", None) or env.lead_id
         geo = getattr(item, "geo_key", None) or (env.key.decode("utf-8", "replace") if env.key else "unknown")
         return DeadLetter(
-            stage=self.stage.name, lead_id=lead_id, geo_key=geo, topic=env.topic, partition=env.partition,
-            offset=env.offset, error_type=error_type, reason=reason, attempts=attempts, payload=env.payload,
-            trace_id=env.trace_id, ingest_ms=env.ingest_ms,
+            stage=self.stage.name,
+            lead_id=lead_id,
+            geo_key=geo,
+            topic=env.topic,
+            partition=env.partition,
+            offset=env.offset,
+            error_type=error_type,
+            reason=reason,
+            attempts=attempts,
+            payload=env.payload,
+            trace_id=env.trace_id,
+            ingest_ms=env.ingest_ms,
         )
 
-    def _dead_letter_message(self, env: Envelope, letter: DeadLetter) -> tuple[str, bytes | None, bytes, dict[str, bytes]]:
+    def _dead_letter_message(
+        self, env: Envelope, letter: DeadLetter
+    ) -> tuple[str, bytes | None, bytes, dict[str, bytes]]:
         try:
             payload: dict[str, Any] = {"payload": env.payload.decode("utf-8"), "payload_encoding": "utf-8"}
         except UnicodeDecodeError:
             payload = {"payload": base64.b64encode(env.payload).decode(), "payload_encoding": "base64"}
         body = {
-            "stage": letter.stage, "lead_id": letter.lead_id, "error_type": letter.error_type, "reason": letter.reason,
-            "attempts": letter.attempts, "source_topic": env.topic, "source_partition": env.partition,
-            "source_offset": env.offset, "failed_at_ms": now_ms(), "headers": env.headers, **payload,
+            "stage": letter.stage,
+            "lead_id": letter.lead_id,
+            "error_type": letter.error_type,
+            "reason": letter.reason,
+            "attempts": letter.attempts,
+            "source_topic": env.topic,
+            "source_partition": env.partition,
+            "source_offset": env.offset,
+            "failed_at_ms": now_ms(),
+            "headers": env.headers,
+            **payload,
         }
         headers = make_headers(letter.lead_id or "", env.trace_id, env.ingest_ms)
         headers[H_DLQ_REASON] = f"{letter.error_type}: {letter.reason}"[:1000].encode()

@@ -23,7 +23,7 @@ class Output:
     topics: tuple[str, ...] = ()
     terminal: TerminalState | None = None
     reason: str | None = None
-    trace_id: str | None = None   # a new lead (scrape) starts its own trace
+    trace_id: str | None = None  # a new lead (scrape) starts its own trace
     ingest_ms: int | None = None  # ... and its own clock
 
 
@@ -47,8 +47,7 @@ class Stage(Generic[T]):
     """Base class: override `handle`; override `decode` when the input is not a Lead."""
 
     name: str = ""
-    ordered: bool = False        # True: events are handled one at a time in offset order (stateful stages)
-    max_batch: int | None = None  # cap on events per batch (ordered stages)
+    ordered: bool = False  # True: events are handled one at a time in offset order, in batches (stateful stages)
     max_concurrency: int | None = None  # cap on events in flight (default: LEADSTREAM_CONCURRENCY)
 
     async def start(self) -> None:

@@ -1,4 +1,4 @@
-"""Topic names and how stages connect.
+"""Topic names and how stages connect: the one declaration the agents read.
 
     scrape.requests → [scrape] → leads.scraped → [enrich] → leads.enriched
       → [dedupe] → leads.deduplicated → [score] → leads.scored (every score)
@@ -9,13 +9,17 @@
 Every lead topic is keyed by the geography key (`schemas.geo.geo_key`) and has
 the same partition count, so all lead topics are co-partitioned with the
 dedupe tables. Each stage has a dead-letter topic ``deadletter.<stage>``.
+
+An agent subscribes to its stage's `source`; the runner refuses an output to
+any topic that is not one of the stage's `sinks` (a bug: dead-lettered with
+the reason). Stages name topics by these constants, never by string.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-STAGES = ("scrape", "enrich", "dedupe", "score", "mockup", "email")
+from schemas.lifecycle import STAGES  # the stages, in a lead's order
 
 SCRAPE_REQUESTS = "scrape.requests"
 LEADS_SCRAPED = "leads.scraped"
@@ -34,6 +38,8 @@ LEAD_TOPICS = (LEADS_SCRAPED, LEADS_ENRICHED, LEADS_DEDUPLICATED, LEADS_SCORED, 
 
 @dataclass(frozen=True)
 class StageTopics:
+    """What a stage's agent reads (`source`) and the only topics it may write (`sinks`)."""
+
     stage: str
     source: str
     sinks: tuple[str, ...]
@@ -52,9 +58,8 @@ TOPOLOGY: dict[str, StageTopics] = {
     "email": StageTopics("email", EMAILS_QUEUED, ()),
 }
 
-# Order of stages in a lead's life: the system of record never lets an older
-# stage's write overwrite a newer one (redeliveries arrive out of order).
-STAGE_RANK = {"ingest": 0, **{stage: i + 1 for i, stage in enumerate(STAGES)}}
+# The dedupe stage's second input: operators' accepted reviews (it writes no topic, only its table).
+DEDUPE_DECISIONS_INPUT = StageTopics("dedupe", DEDUPE_DECISIONS, ())
 
 
 def dead_letter_topic(stage: str) -> str:

@@ -10,23 +10,34 @@ event's partition. Served read-only at ``/table/<name>/`` on each worker.
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
+from faust.types import TableT
 
 DEDUPE_STATE = "dedupe-state"
 SCORE_COUNTERS = "score-counters"
 
 
-def dedupe_state(app: faust.App, partitions: int) -> faust.Table:
+def dedupe_state(app: faust.App, partitions: int) -> TableT[str, Any]:
     """Entity resolution state: blocking index, entities, per-lead outcomes (JSON values)."""
-    return app.Table(DEDUPE_STATE, default=None, partitions=partitions,
-                     help="Entity resolution state: blocking index, entities, per-lead outcomes.")
+    return app.Table(
+        DEDUPE_STATE,
+        default=None,
+        partitions=partitions,
+        help="Entity resolution state: blocking index, entities, per-lead outcomes.",
+    )
 
 
-def score_counters(app: faust.App, partitions: int) -> faust.Table:
+def score_counters(app: faust.App, partitions: int) -> TableT[str, int]:
     """Counts per ``tier:<geo>:<vertical>:<tier>`` and score histogram buckets ``hist:<geo>:<bucket>``.
 
     At-least-once: a batch replayed after a crash counts its leads again, so
     the counters can over-count by at most the uncommitted batch.
     """
-    return app.Table(SCORE_COUNTERS, default=int, partitions=partitions,
-                     help="Scored leads per geography × vertical × tier, and a score histogram.")
+    return app.Table(
+        SCORE_COUNTERS,
+        default=int,
+        partitions=partitions,
+        help="Scored leads per geography × vertical × tier, and a score histogram.",
+    )

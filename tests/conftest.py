@@ -112,3 +112,66 @@ async def sim_dns(simulator):
     transport, address = await start_dns(sim)
     yield address
     transport.close()
+
+
+# ---- services beyond the core three (scripts/services; the fixtures fail if they are not running) ----
+
+
+@pytest.fixture(scope="session")
+def svc():
+    """scripts/svclib (start/stop/kill/restart primitives), bound to the services of LEADSTREAM_SVC_STATE.
+
+    .services/env names the state dir and ports the running services were started with,
+    so the primitives act on exactly those (and never on another checkout's).
+    """
+    import sys
+    from pathlib import Path
+
+    _require("LEADSTREAM_SVC_STATE")
+    scripts = str(Path(__file__).resolve().parents[1] / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    import svclib
+    import svclib.common
+
+    if str(svclib.common.STATE) != os.environ["LEADSTREAM_SVC_STATE"]:
+        pytest.fail("svclib was imported before .services/env was sourced")
+    return svclib
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster() -> str:
+    """The 3-broker cluster (Faust style 'kafka://h:p;kafka://h:p;...'): scripts/services up kafka-cluster."""
+    url = _require("LEADSTREAM_KAFKA_CLUSTER")
+    _reachable(url.split(";")[0], 9092)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url() -> str:
+    url = _require("LEADSTREAM_PGBOUNCER_URL")
+    _reachable(url, 6432)
+    return url
+
+
+@pytest.fixture(scope="session")
+def replica_url() -> str:
+    url = _require("LEADSTREAM_REPLICA_DATABASE_URL")
+    _reachable(url, 5432)
+    return url
+
+
+@pytest.fixture(scope="session")
+def prometheus_url() -> str:
+    url = _require("LEADSTREAM_PROMETHEUS_URL")
+    _reachable(url, 9090)
+    return url
+
+
+@pytest.fixture(scope="session")
+def jaeger_urls() -> tuple[str, str]:
+    """(OTLP/HTTP base URL, Jaeger query URL)."""
+    otlp, query = _require("LEADSTREAM_OTLP_ENDPOINT"), _require("LEADSTREAM_JAEGER_QUERY_URL")
+    _reachable(otlp, 4318)
+    _reachable(query, 16686)
+    return otlp, query

@@ -74,8 +74,9 @@ async def test_kafka_produce_and_consume_in_a_group_with_commits(kafka_broker, u
     finally:
         await producer.stop()
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=servers, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     try:
         records = await drain(consumer, 20)
@@ -91,8 +92,9 @@ async def test_kafka_produce_and_consume_in_a_group_with_commits(kafka_broker, u
         await consumer.stop()
 
     # A new member of the group resumes at the committed offsets: nothing is redelivered.
-    again = AIOKafkaConsumer(topic, bootstrap_servers=servers, group_id=group,
-                             auto_offset_reset="earliest", enable_auto_commit=False)
+    again = AIOKafkaConsumer(
+        topic, bootstrap_servers=servers, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await again.start()
     try:
         committed = {tp: await again.committed(tp) for tp in assigned}
@@ -106,8 +108,9 @@ async def test_kafka_transactions_commit_and_abort(kafka_broker, unique):
     """InitProducerId + transactional send/commit/abort, as Faust's exactly_once does."""
     topic = f"svc-{unique}-txn"
     servers = bootstrap(kafka_broker)
-    producer = AIOKafkaProducer(bootstrap_servers=servers, transactional_id=f"svc-{unique}-tx",
-                                enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=servers, transactional_id=f"svc-{unique}-tx", enable_idempotence=True, acks="all"
+    )
     await producer.start()  # sends InitProducerId to the transaction coordinator
     try:
         async with producer.transaction():
@@ -121,8 +124,12 @@ async def test_kafka_transactions_commit_and_abort(kafka_broker, unique):
     finally:
         await producer.stop()
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers, isolation_level="read_committed",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         consumer.assign([TopicPartition(topic, 0)])
@@ -139,7 +146,8 @@ async def test_postgres_accepts_the_app_role_with_test_settings(database_url, un
     conn = await asyncpg.connect(database_url)
     try:
         user, db, superuser = await conn.fetchrow(
-            "SELECT current_user, current_database(), rolsuper FROM pg_roles WHERE rolname = current_user")
+            "SELECT current_user, current_database(), rolsuper FROM pg_roles WHERE rolname = current_user"
+        )
         assert (user, db, superuser) == ("leadstream", "leadstream", True)
         assert await conn.fetchval("SHOW fsync") == "off"
         table = f"svc_{unique}"

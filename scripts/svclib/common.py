@@ -1,17 +1,28 @@
-"""Paths, ports and process helpers shared by the three services."""
+"""Paths, ports and process helpers shared by the services."""
 
 from __future__ import annotations
 
+import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[2]
-STATE = REPO / ".services"  # gitignored; everything the services write lives here
+# Everything the services write lives here (gitignored). Tests that drive the services of
+# another checkout (e.g. the shared ones in /work/main) get that checkout's state dir from
+# its .services/env; scripts/services itself always uses its own checkout's (see there).
+STATE = Path(os.environ.get("LEADSTREAM_SVC_STATE") or REPO / ".services")
 HOST = "127.0.0.1"  # loopback only: tests never reach anything else
+
+T = TypeVar("T")
 
 
 class ServiceError(RuntimeError):
@@ -24,10 +35,34 @@ def port(name: str, default: int) -> int:
     return int(value) if value.strip() else default
 
 
-KAFKA_PORT = port("KAFKA", 19092)
-KAFKA_CONTROLLER_PORT = port("KAFKA_CONTROLLER", 19093)
-PG_PORT = port("PG", 15432)
-REDIS_PORT = port("REDIS", 16379)
+# Every port any service uses, by the name of its LEADSTREAM_SVC_<NAME>_PORT variable.
+# scripts/services writes them all into .services/env, so a test that sources it and
+# imports svclib sees the same ports the services were started with.
+PORTS: dict[str, int] = {}
+
+
+def _declare(name: str, default: int) -> int:
+    PORTS[name] = port(name, default)
+    return PORTS[name]
+
+
+KAFKA_PORT = _declare("KAFKA", 19092)
+KAFKA_CONTROLLER_PORT = _declare("KAFKA_CONTROLLER", 19093)
+PG_PORT = _declare("PG", 15432)
+REDIS_PORT = _declare("REDIS", 16379)
+# The 3-broker cluster: broker N (1..3) listens on base+N-1, its controller on controller base+N-1.
+KAFKA_CLUSTER_PORT = _declare("KAFKA_CLUSTER", 19101)
+KAFKA_CLUSTER_CONTROLLER_PORT = _declare("KAFKA_CLUSTER_CONTROLLER", 19111)
+PGBOUNCER_PORT = _declare("PGBOUNCER", 16432)
+PG_REPLICA_PORT = _declare("PG_REPLICA", 15433)
+PROMETHEUS_PORT = _declare("PROMETHEUS", 19090)
+ALERTMANAGER_PORT = _declare("ALERTMANAGER", 19097)
+POSTGRES_EXPORTER_PORT = _declare("POSTGRES_EXPORTER", 19187)
+REDIS_EXPORTER_PORT = _declare("REDIS_EXPORTER", 19121)
+JAEGER_OTLP_GRPC_PORT = _declare("JAEGER_OTLP_GRPC", 14317)
+JAEGER_OTLP_HTTP_PORT = _declare("JAEGER_OTLP_HTTP", 14318)
+JAEGER_QUERY_PORT = _declare("JAEGER_QUERY", 16786)
+JAEGER_QUERY_GRPC_PORT = _declare("JAEGER_QUERY_GRPC", 16785)
 
 
 def port_open(p: int, host: str = HOST, timeout: float = 0.5) -> bool:
@@ -38,10 +73,69 @@ def port_open(p: int, host: str = HOST, timeout: float = 0.5) -> bool:
         return False
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for throwaway instances in tests)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def require_free(*ports: int, variables: str) -> None:
+    for p in ports:
+        if port_open(p):
+            raise ServiceError(f"port {p} is in use by another process: set {variables} to free ports")
+
+
+def wait_until(
+    check: Callable[[], T],
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+    alive: Callable[[], bool] | None = None,
+    log: Path | None = None,
+) -> T:
+    """Poll `check` until it returns something truthy; raise ServiceError naming `what` at the deadline.
+
+    Exceptions from `check` count as "not yet" (a service that is still starting refuses
+    connections). `alive` lets a caller fail fast when the process it waits for has died.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+            last = result
+        except Exception as exc:
+            last = exc
+        if alive is not None and not alive():
+            raise ServiceError(f"{what}: the process exited." + (f"\n--- {log}\n{tail(log)}" if log else ""))
+        if time.monotonic() >= deadline:
+            raise ServiceError(
+                f"{what}: not done within {timeout:.0f}s (last: {last!r})"
+                + (f"\n--- {log}\n{tail(log)}" if log else "")
+            )
+        time.sleep(interval)
+
+
+def http_json(
+    url: str, data: bytes | None = None, timeout: float = 5.0, content_type: str = "application/json"
+) -> object:
+    """GET (or POST `data`) and decode a JSON answer; HTTP errors raise with the body in the message."""
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type} if data else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        raise ServiceError(f"{url}: HTTP {exc.code}: {exc.read()[:500]!r}") from exc
+    return json.loads(body) if body.strip() else None
+
+
 def read_pid(pidfile: Path) -> int | None:
     try:
-        return int(pidfile.read_text().strip())
-    except (OSError, ValueError):
+        return int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
 
 
@@ -83,22 +177,47 @@ def stop_pid(pid: int, marker: str, timeout: float) -> None:
     while time.monotonic() < deadline:
         if not pid_matches(pid, marker):
             return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(50):
-        if not pid_matches(pid, marker):
-            return
         time.sleep(0.1)
+    kill_pid(pid, marker)
 
 
-def rss_mb(pid: int | None) -> str:
+def kill_pid(pid: int, marker: str, timeout: float = 10.0) -> bool:
+    """SIGKILL and wait until every thread is gone (no graceful shutdown: the chaos primitive)."""
+    if not pid_matches(pid, marker):
+        return False
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while not pid_exited(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def pid_exited(pid: int) -> bool:
+    """True once all threads of `pid` have exited, so its sockets and files are released.
+
+    A multi-threaded process (a JVM) shows its main thread as a zombie while the other
+    threads are still tearing down: `pid_alive` is already False then, this is not.
+    """
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return True
+    return len(tasks) <= 1 and not pid_alive(pid)
+
+
+def rss_kb(pid: int | None) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                return f"{int(line.split()[1]) // 1024} MB"
+                return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    return "?"
+    return None
+
+
+def rss_mb(pid: int | None) -> str:
+    kb = rss_kb(pid)
+    return "?" if kb is None else f"{kb // 1024} MB"
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -119,3 +238,93 @@ def run(cmd: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def service_user() -> str | None:
+    """The unprivileged user that runs PostgreSQL and PgBouncer when we are root (both refuse root)."""
+    if not is_root():
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise ServiceError("running as root but there is no `postgres` user: install postgresql") from exc
+    return "postgres"
+
+
+class Daemon:
+    """One long-running child process: a pidfile, a log, and a marker that proves the pid is ours.
+
+    Launched in its own session so it outlives the shell that ran `scripts/services up`;
+    stopped by pid (never by name), so other checkouts' instances are never touched.
+    """
+
+    def __init__(self, name: str, home: Path, marker: str):
+        self.name, self.home, self.marker = name, home, marker
+        self.pidfile = home / f"{name}.pid"
+        self.log = home / f"{name}.log"
+
+    def pid(self) -> int | None:
+        pid = read_pid(self.pidfile)
+        return pid if pid_matches(pid, self.marker) else None
+
+    def spawn(
+        self, argv: list[str], env: dict[str, str] | None = None, user: str | None = None, cwd: Path | None = None
+    ) -> int:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.pidfile.unlink(missing_ok=True)
+        with open(self.log, "ab") as out:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd or self.home,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                user=user,
+            )
+        self.pidfile.write_text(str(proc.pid))
+        return proc.pid
+
+    def alive(self) -> bool:
+        return pid_alive(read_pid(self.pidfile))
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        pid = self.pid()
+        if pid:
+            stop_pid(pid, self.marker, timeout)
+        self.pidfile.unlink(missing_ok=True)
+        return pid is not None
+
+    def kill(self) -> bool:
+        """SIGKILL, no shutdown hooks; the pidfile stays so status shows what was there."""
+        pid = self.pid()
+        return bool(pid) and kill_pid(pid, self.marker)
+
+    def status(self, where: str) -> tuple[bool, str]:
+        pid = self.pid()
+        if not pid:
+            return False, "stopped"
+        return True, f"running (pid {pid}, {where}, RSS {rss_mb(pid)})"
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size of `pid` and all its descendants, in kB.
+
+    PSS splits shared pages (PostgreSQL's shared buffers, the JVM's mapped jars) among
+    the processes that map them, so summing it over services does not count them twice.
+    """
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, ValueError):
+            continue
+    return total

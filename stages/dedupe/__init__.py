@@ -1,11 +1,31 @@
-"""Dedupe stage: streaming entity resolution (see docs/dedupe.md)."""
+"""The dedupe stage: streaming entity resolution (see docs/dedupe.md).
+
+    normalize.py, address.py, record.py   a lead as comparable fields
+    blocking.py, features.py, model.py     candidates, per-field similarities, the pair model (model.json)
+    state.py, merge.py, engine.py          entity state in a key-value table; EntityResolver
+    judge.py                               the LLM's say on gray-zone pairs (adapter: providers.llm)
+    stage.py                               DedupeStage and ReviewDecisionStage
+    build.py                               build_dedupe(settings, pool, resolver): wired from the settings
+    csvtool.py                             `leadstream dedupe INPUT.csv`: the same engine over a file
+    train.py, traindata.py, evalset.py, evaluate.py   fitting and measuring the pair model
+Review queue and merge audit tables: storage.dedupe_review.
+"""
 
 from stages.dedupe.csvtool import dedupe_csv
 from stages.dedupe.engine import EntityResolver, GrayPair, Resolution, to_decision
 from stages.dedupe.judge import OllamaJudge, Verdict
 from stages.dedupe.model import PairModel, Thresholds
 from stages.dedupe.record import DedupeInput
-from stages.dedupe.review import DedupeLog, ReviewQueue, save_merges
 
-__all__ = ["DedupeInput", "DedupeLog", "EntityResolver", "GrayPair", "OllamaJudge", "PairModel", "Resolution", "ReviewQueue",
-           "Thresholds", "Verdict", "dedupe_csv", "save_merges", "to_decision"]
+__all__ = [
+    "DedupeInput",
+    "EntityResolver",
+    "GrayPair",
+    "OllamaJudge",
+    "PairModel",
+    "Resolution",
+    "Thresholds",
+    "Verdict",
+    "dedupe_csv",
+    "to_decision",
+]

@@ -27,29 +27,108 @@ from functools import lru_cache
 import usaddress
 
 STREET_TYPES = {
-    "street": "st", "st": "st", "str": "st", "avenue": "ave", "ave": "ave", "av": "ave", "aven": "ave",
-    "boulevard": "blvd", "blvd": "blvd", "blv": "blvd", "boul": "blvd", "road": "rd", "rd": "rd",
-    "drive": "dr", "dr": "dr", "drv": "dr", "lane": "ln", "ln": "ln", "court": "ct", "ct": "ct",
-    "place": "pl", "pl": "pl", "parkway": "pkwy", "pkwy": "pkwy", "pky": "pkwy", "highway": "hwy",
-    "hwy": "hwy", "circle": "cir", "cir": "cir", "terrace": "ter", "ter": "ter", "way": "way",
-    "square": "sq", "sq": "sq", "trail": "trl", "trl": "trl", "plaza": "plz", "plz": "plz",
-    "center": "ctr", "ctr": "ctr", "alley": "aly", "expressway": "expy", "expy": "expy",
-    "freeway": "fwy", "fwy": "fwy", "pike": "pike", "turnpike": "tpke", "row": "row", "loop": "loop",
+    "street": "st",
+    "st": "st",
+    "str": "st",
+    "avenue": "ave",
+    "ave": "ave",
+    "av": "ave",
+    "aven": "ave",
+    "boulevard": "blvd",
+    "blvd": "blvd",
+    "blv": "blvd",
+    "boul": "blvd",
+    "road": "rd",
+    "rd": "rd",
+    "drive": "dr",
+    "dr": "dr",
+    "drv": "dr",
+    "lane": "ln",
+    "ln": "ln",
+    "court": "ct",
+    "ct": "ct",
+    "place": "pl",
+    "pl": "pl",
+    "parkway": "pkwy",
+    "pkwy": "pkwy",
+    "pky": "pkwy",
+    "highway": "hwy",
+    "hwy": "hwy",
+    "circle": "cir",
+    "cir": "cir",
+    "terrace": "ter",
+    "ter": "ter",
+    "way": "way",
+    "square": "sq",
+    "sq": "sq",
+    "trail": "trl",
+    "trl": "trl",
+    "plaza": "plz",
+    "plz": "plz",
+    "center": "ctr",
+    "ctr": "ctr",
+    "alley": "aly",
+    "expressway": "expy",
+    "expy": "expy",
+    "freeway": "fwy",
+    "fwy": "fwy",
+    "pike": "pike",
+    "turnpike": "tpke",
+    "row": "row",
+    "loop": "loop",
 }
 DIRECTIONS = {
-    "n": "n", "north": "n", "s": "s", "south": "s", "e": "e", "east": "e", "w": "w", "west": "w",
-    "ne": "ne", "northeast": "ne", "nw": "nw", "northwest": "nw", "se": "se", "southeast": "se",
-    "sw": "sw", "southwest": "sw",
+    "n": "n",
+    "north": "n",
+    "s": "s",
+    "south": "s",
+    "e": "e",
+    "east": "e",
+    "w": "w",
+    "west": "w",
+    "ne": "ne",
+    "northeast": "ne",
+    "nw": "nw",
+    "northwest": "nw",
+    "se": "se",
+    "southeast": "se",
+    "sw": "sw",
+    "southwest": "sw",
 }
 ORDINAL_WORDS = {
-    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th", "sixth": "6th",
-    "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th", "eleventh": "11th",
-    "twelfth": "12th", "thirteenth": "13th", "fourteenth": "14th", "fifteenth": "15th",
-    "sixteenth": "16th", "seventeenth": "17th", "eighteenth": "18th", "nineteenth": "19th",
+    "first": "1st",
+    "second": "2nd",
+    "third": "3rd",
+    "fourth": "4th",
+    "fifth": "5th",
+    "sixth": "6th",
+    "seventh": "7th",
+    "eighth": "8th",
+    "ninth": "9th",
+    "tenth": "10th",
+    "eleventh": "11th",
+    "twelfth": "12th",
+    "thirteenth": "13th",
+    "fourteenth": "14th",
+    "fifteenth": "15th",
+    "sixteenth": "16th",
+    "seventeenth": "17th",
+    "eighteenth": "18th",
+    "nineteenth": "19th",
     "twentieth": "20th",
 }
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-_UNITS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9}
+_UNITS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+}
 # Where a cross-street or location note starts ("between 5th and 6th", "at Main", "near the mall", "(...)").
 _NOTE = re.compile(
     r"\s*(?:\(.*$|\b(?:between|betw|btwn|bet|b/t|near|nr|off|at|across from|corner of|cor|inside|in the|"
@@ -140,13 +219,18 @@ def _fallback(text: str) -> Address:
     if match:
         unit, text = _unit(match.group(1)), text[: match.start()]
     words = _clean(text).split()
-    number = _NUMBER.match(words.pop(0)).group(1) if words and _NUMBER.match(words[0]) else ""
+    first = _NUMBER.match(words[0]) if words else None
+    number = first.group(1) if first else ""
+    if first:
+        words.pop(0)
     predir = DIRECTIONS.get(words.pop(0), "") if len(words) > 1 and words[0] in DIRECTIONS else ""
     street_type = STREET_TYPES[words.pop()] if len(words) > 1 and words[-1] in STREET_TYPES else ""
     return Address(number, predir, _street_name(words), street_type, "", unit)
 
 
-_UNIT_WORDS = frozenset({"suite", "ste", "unit", "apt", "rm", "room", "fl", "floor", "bldg", "building", "po", "box", "pier"})
+_UNIT_WORDS = frozenset(
+    {"suite", "ste", "unit", "apt", "rm", "room", "fl", "floor", "bldg", "building", "po", "box", "pier"}
+)
 _SIMPLE_UNIT = re.compile(r"(?:,?\s*(?:#\s*|\b(?:suite|ste|unit)\.?\s+#?)([a-z0-9]+))?\s*$")
 
 
@@ -171,8 +255,14 @@ def _simple(text: str) -> Address | None:
     else:
         middle = words[1:-1]
     for word in middle:
-        if (word in STREET_TYPES or word in DIRECTIONS or word in _UNIT_WORDS or word in ORDINAL_WORDS
-                or word in NAME_WORDS or not word.isalpha()) and not _ORDINAL.match(word):
+        if (
+            word in STREET_TYPES
+            or word in DIRECTIONS
+            or word in _UNIT_WORDS
+            or word in ORDINAL_WORDS
+            or word in NAME_WORDS
+            or not word.isalpha()
+        ) and not _ORDINAL.match(word):
             return None
     return Address(words[0], predir, _street_name(middle), STREET_TYPES[words[-1]], "", unit)
 
@@ -204,11 +294,11 @@ def _strip_notes(text: str) -> tuple[str, str]:
     unit = ""
     glued = _NUMBER_LETTER.match(text)
     if glued:
-        unit, text = glued.group(2), glued.group(1) + text[glued.end():]
+        unit, text = glued.group(2), glued.group(1) + text[glued.end() :]
     else:
         lone = _LONE_LETTER.match(text)
         if lone and len(text.split()) >= 3:
-            unit, text = lone.group(1), text[lone.end():]
+            unit, text = lone.group(1), text[lone.end() :]
     return text.strip(), unit
 
 

@@ -19,6 +19,7 @@ import jellyfish
 from stages.dedupe.normalize import GENERIC_WORDS
 from stages.dedupe.record import Profile
 
+
 def _phonetic(token: str) -> str:
     return jellyfish.nysiis(token) if token.isalpha() else token
 

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from stages.dedupe.judge import OllamaJudge
 
 
-def resolve_rows(rows: list[dict], judge: "OllamaJudge | None" = None,
-                 resolver: EntityResolver | None = None) -> tuple[list[str], dict]:
+def resolve_rows(
+    rows: list[dict], judge: OllamaJudge | None = None, resolver: EntityResolver | None = None
+) -> tuple[list[str | None], dict[str, int]]:
     """Entity id per row (input order) and counts; with a judge, gray pairs are asked about."""
     resolver = resolver or EntityResolver({})
     if judge is not None:
@@ -31,22 +32,33 @@ def resolve_rows(rows: list[dict], judge: "OllamaJudge | None" = None,
     return _summary(resolver, rows, [resolver.resolve(DedupeInput.from_row(row)) for row in rows], 0)
 
 
-async def _resolve_rows_judged(rows: list[dict], judge: "OllamaJudge", resolver: EntityResolver) -> tuple[list[str], dict]:
+async def _resolve_rows_judged(
+    rows: list[dict], judge: OllamaJudge, resolver: EntityResolver
+) -> tuple[list[str | None], dict[str, int]]:
     review: list[dict] = []
     results = [await resolver.resolve_with_judge(DedupeInput.from_row(row), judge, review) for row in rows]
     return _summary(resolver, rows, results, len(review))
 
 
-def _summary(resolver: EntityResolver, rows: list[dict], results: list, review_items: int) -> tuple[list[str], dict]:
+def _summary(
+    resolver: EntityResolver, rows: list[dict], results: list, review_items: int
+) -> tuple[list[str | None], dict[str, int]]:
     counts = Counter(r.decision for r in results)
     # Later merges can move earlier rows: report every row's final entity.
     ids = [resolver.entity_of(r.lead_id) for r in results]
-    summary = {"rows": len(rows), "new": counts["new"], "duplicate": counts["duplicate"], "gray": counts["gray"],
-               "entities": len(set(ids)), "merges": sum(len(r.audit) for r in results), "review_items": review_items}
+    summary = {
+        "rows": len(rows),
+        "new": counts["new"],
+        "duplicate": counts["duplicate"],
+        "gray": counts["gray"],
+        "entities": len(set(ids)),
+        "merges": sum(len(r.audit) for r in results),
+        "review_items": review_items,
+    }
     return ids, summary
 
 
-def dedupe_csv(input_path: str | Path, output_path: str | Path, judge: "OllamaJudge | None" = None) -> dict:
+def dedupe_csv(input_path: str | Path, output_path: str | Path, judge: OllamaJudge | None = None) -> dict:
     """Write ``id,entity_id`` (one row per input row, input order); returns counts."""
     with open(input_path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 MAX_CANDIDATES = 12
 
 
+Decision = Literal["new", "duplicate", "gray"]
+
+
 @dataclass
 class GrayPair:
     """A lead and an entity the model could not decide on."""
@@ -49,14 +52,21 @@ class GrayPair:
     candidate: dict[str, str]
 
     def as_review_item(self, reason: str) -> dict:
-        return {"lead_id": self.lead_id, "entity_id": self.entity_id, "candidate_entity_id": self.candidate_entity_id,
-                "probability": self.probability, "lead": self.lead, "candidate": self.candidate, "reason": reason}
+        return {
+            "lead_id": self.lead_id,
+            "entity_id": self.entity_id,
+            "candidate_entity_id": self.candidate_entity_id,
+            "probability": self.probability,
+            "lead": self.lead,
+            "candidate": self.candidate,
+            "reason": reason,
+        }
 
 
 @dataclass
 class Resolution:
     lead_id: str
-    decision: Literal["new", "duplicate", "gray"]
+    decision: Decision
     entity_id: str
     duplicate_of: str | None = None
     probability: float | None = None
@@ -69,15 +79,24 @@ def to_decision(resolution: Resolution) -> DedupeDecision:
     """The `Lead.dedupe` value; a still-undecided gray lead travels on as new."""
     return DedupeDecision(
         decision="duplicate" if resolution.decision == "duplicate" else "new",
-        entity_id=resolution.entity_id, matched_on=resolution.matched_on,
-        duplicate_of=resolution.duplicate_of, probability=resolution.probability,
+        entity_id=resolution.entity_id,
+        matched_on=resolution.matched_on,
+        duplicate_of=resolution.duplicate_of,
+        probability=resolution.probability,
     )
 
 
 class EntityResolver:
-    def __init__(self, store: KeyValueStore, model: PairModel | None = None, thresholds: Thresholds | None = None,
-                 source_priority: tuple[str, ...] = merge.DEFAULT_SOURCE_PRIORITY, index_cap: int = 50,
-                 retention_policy: RetentionPolicy | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: KeyValueStore,
+        model: PairModel | None = None,
+        thresholds: Thresholds | None = None,
+        source_priority: tuple[str, ...] = merge.DEFAULT_SOURCE_PRIORITY,
+        index_cap: int = 50,
+        retention_policy: RetentionPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.state = EntityState(store, index_cap=index_cap)
         self.model = model or PairModel.load()
         self.thresholds = thresholds or self.model.thresholds
@@ -96,8 +115,9 @@ class EntityResolver:
         contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
         known_names = {k: self.state.names(k) for k in contacts}
         shared = {k: self._shared(profile.name, names) for k, names in known_names.items()}
-        scored = self._score(profile, keys, shared.get(phone_key(profile), False),
-                             shared.get(address_key(profile), False))
+        scored = self._score(
+            profile, keys, shared.get(phone_key(profile) or "", False), shared.get(address_key(profile) or "", False)
+        )
         matches = [s for s in scored if s[1] >= self.thresholds.match]
         gray = [s for s in scored if self.thresholds.review <= s[1] < self.thresholds.match]
         if matches:
@@ -107,8 +127,10 @@ class EntityResolver:
         self.state.index(keys, res.entity_id)
         for key, names in known_names.items():
             self.state.add_name(key, profile.name, names)
-        self.state.save_lead(record.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability,
-                                              "m": res.matched_on, "t": int(now)})
+        self.state.save_lead(
+            record.lead_id,
+            {"d": res.decision, "e": res.entity_id, "p": res.probability, "m": res.matched_on, "t": int(now)},
+        )
         retention.note(self.state, self.retention, profile.geo, ["e:" + res.entity_id, "l:" + record.lead_id], now)
         retention.sweep(self.state, self.retention, profile.geo, now)
         return res
@@ -123,8 +145,9 @@ class EntityResolver:
         """Run the retention sweep of one region now (the engine also runs it after every lead)."""
         return retention.sweep(self.state, self.retention, geo, self.clock(), budget)
 
-    def _score(self, profile: Profile, keys: list[str], shared_phone: bool = False,
-               shared_address: bool = False) -> list[tuple[dict, float, list[str]]]:
+    def _score(
+        self, profile: Profile, keys: list[str], shared_phone: bool = False, shared_address: bool = False
+    ) -> list[tuple[dict, float, list[str]]]:
         scored = []
         for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
             entity = self.state.entity(entity_id)
@@ -150,8 +173,10 @@ class EntityResolver:
         entity["seen"] = int(now)
         self.state.save_entity(entity)
         lead_values = merge.best_values(entity)
-        pairs = [GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
-                 for e, p, _ in gray]
+        pairs = [
+            GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
+            for e, p, _ in gray
+        ]
         best = round(gray[0][1], 4) if gray else None
         return Resolution(record.lead_id, "gray" if pairs else "new", entity_id, None, best, [], [], pairs)
 
@@ -162,8 +187,18 @@ class EntityResolver:
         target["seen"] = int(now)
         merge.add_profile(target, profile.to_list())
         changed = merge.absorb(target, merge.field_values(record), self.priority)
-        audit = [{"kind": "join", "entity_id": target["id"], "lead_id": record.lead_id, "merged_entity_id": None,
-                  "probability": round(probability, 4), "matched_on": on, "decided_by": "model", "fields": changed}]
+        audit = [
+            {
+                "kind": "join",
+                "entity_id": target["id"],
+                "lead_id": record.lead_id,
+                "merged_entity_id": None,
+                "probability": round(probability, 4),
+                "matched_on": on,
+                "decided_by": "model",
+                "fields": changed,
+            }
+        ]
         for other, p, other_on in matches[1:]:
             audit.extend(self._merge_records(target, other, record.lead_id, p, other_on, "model"))
         self.state.save_entity(target)
@@ -171,11 +206,13 @@ class EntityResolver:
 
     # -- merging entities ----------------------------------------------------------
     def _conflict(self, a: dict, b: dict) -> bool:
-        return any(addresses_conflict(Profile.from_list(x), Profile.from_list(y))
-                   for x in a["profiles"] for y in b["profiles"])
+        return any(
+            addresses_conflict(Profile.from_list(x), Profile.from_list(y)) for x in a["profiles"] for y in b["profiles"]
+        )
 
-    def _merge_records(self, winner: dict, loser: dict, lead_id: str | None, probability: float | None,
-                       on: list[str], decided_by: str) -> list[dict]:
+    def _merge_records(
+        self, winner: dict, loser: dict, lead_id: str | None, probability: float | None, on: list[str], decided_by: str
+    ) -> list[dict]:
         """Fold ``loser`` into ``winner`` (caller saves winner); refuses when their addresses conflict."""
         if winner["id"] == loser["id"] or self._conflict(winner, loser):
             return []
@@ -185,12 +222,22 @@ class EntityResolver:
             merge.add_profile(winner, stored)
         changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)
         self.state.point(loser["id"], winner["id"])
-        return [{"kind": "merge", "entity_id": winner["id"], "merged_entity_id": loser["id"], "lead_id": lead_id,
-                 "probability": None if probability is None else round(probability, 4), "matched_on": on,
-                 "decided_by": decided_by, "fields": changed}]
+        return [
+            {
+                "kind": "merge",
+                "entity_id": winner["id"],
+                "merged_entity_id": loser["id"],
+                "lead_id": lead_id,
+                "probability": None if probability is None else round(probability, 4),
+                "matched_on": on,
+                "decided_by": decided_by,
+                "fields": changed,
+            }
+        ]
 
-    def merge_entities(self, a: str, b: str, lead_id: str | None = None, probability: float | None = None,
-                       decided_by: str = "review") -> list[dict]:
+    def merge_entities(
+        self, a: str, b: str, lead_id: str | None = None, probability: float | None = None, decided_by: str = "review"
+    ) -> list[dict]:
         """Merge two entities (e.g. an accepted review item); the older survives. Returns audit entries."""
         (_, ea), (_, eb) = self.state.find(a), self.state.find(b)
         if ea is None or eb is None or ea["id"] == eb["id"]:
@@ -212,33 +259,37 @@ class EntityResolver:
     def _replay(self, lead_id: str, done: dict) -> Resolution:
         root, entity = self.state.find(done["e"])
         first = entity["first"] if entity else None
-        decision = "duplicate" if first and first != lead_id else done["d"]
+        decision: Decision = "duplicate" if first and first != lead_id else done["d"]
         return Resolution(lead_id, decision, root, first if decision == "duplicate" else None, done["p"], done["m"])
 
     # -- the async gray-zone step ---------------------------------------------------
-    async def resolve_with_judge(self, record: DedupeInput, judge: "OllamaJudge | None",
-                                 review_items_out: list[dict]) -> Resolution:
+    async def resolve_with_judge(
+        self, record: DedupeInput, judge: OllamaJudge | None, review_items_out: list[dict]
+    ) -> Resolution:
         """Resolve; ask the LLM about gray pairs; unsure or unavailable → ``review_items_out``."""
         res = self.resolve(record)
         if res.decision != "gray":
             return res
         return await self.judge_gray(res, judge, review_items_out)
 
-    async def judge_gray(self, res: Resolution, judge: "OllamaJudge | None", review_items_out: list[dict]) -> Resolution:
+    async def judge_gray(self, res: Resolution, judge: OllamaJudge | None, review_items_out: list[dict]) -> Resolution:
         pending = []
         for pair in res.gray_pairs:
             verdict = await judge.judge(pair.lead, pair.candidate) if judge else None
-            if verdict is None or verdict.confidence < judge.min_confidence:
+            if judge is None or verdict is None or verdict.confidence < judge.min_confidence:
                 reason = "llm unavailable" if verdict is None else f"llm unsure ({verdict.confidence:.2f})"
                 pending.append(pair.as_review_item(reason))
                 continue
             if not verdict.same_business:
                 continue
-            audit = self.merge_entities(pair.entity_id, pair.candidate_entity_id, res.lead_id, verdict.confidence, "llm")
+            audit = self.merge_entities(
+                pair.entity_id, pair.candidate_entity_id, res.lead_id, verdict.confidence, "llm"
+            )
             if audit:
                 root, entity = self.state.find(pair.entity_id)
+                first = entity["first"] if entity else None
                 self.state.save_lead(res.lead_id, {"d": "duplicate", "e": root, "p": pair.probability, "m": ["llm"]})
-                return Resolution(res.lead_id, "duplicate", root, entity["first"], pair.probability, ["llm"], audit)
+                return Resolution(res.lead_id, "duplicate", root, first, pair.probability, ["llm"], audit)
         review_items_out.extend(pending)
         res.decision = "gray" if pending else "new"
         self.state.save_lead(res.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability, "m": []})

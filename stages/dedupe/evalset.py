@@ -23,26 +23,73 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "dedupe" / "eval.csv"
 COLUMNS = ["id", "cluster", "name", "address", "city", "state", "zip", "phone", "website", "email", "category"]
 FIRST = ["Tony", "Rosa", "Hank", "Mei", "Omar", "Greta", "Luis", "Priya", "Viktor", "Nadia", "Sal", "Dee", "Arturo"]
-HEADS = ["Blue Heron", "Copper Kettle", "Iron Horse", "Lucky Star", "Green Olive", "Old Mill", "Bayview", "Canyon",
-         "Coastal", "Lakeside", "Westgate", "Sycamore", "Twin Oaks", "Rosewood", "Ironwood", "Apple Pan", "Stone Bridge"]
-KINDS = {"restaurant": ["Cafe", "Trattoria", "Taqueria", "Noodle House", "Steakhouse", "Deli", "Pizzeria", "Bakery"],
-         "plumber": ["Plumbing Co", "Drain Services", "Plumbing and Rooter"], "electrician": ["Electric", "Electrical Contractors"],
-         "dentist": ["Dental Group", "Orthodontics", "Smile Studio"], "vet": ["Veterinary Hospital", "Pet Care"],
-         "locksmith": ["Lock & Key", "Locksmiths"], "landscaping": ["Landscaping", "Lawn & Garden", "Tree Service"]}
-ROADS = [("La Cienega", "Blvd", "Boulevard", "Blv."), ("Sepulveda", "Blvd", "Boulevard", "Blvd."), ("Broadway", "", "", ""),
-         ("Maple", "Ave", "Avenue", "Av."), ("Fairfax", "Ave", "Avenue", "Ave."), ("Pico", "Blvd", "Boulevard", "Bl"),
-         ("Third", "St", "Street", "St."), ("Ninth", "St", "Street", "St."), ("Canyon", "Rd", "Road", "Rd."),
-         ("Harbor", "Dr", "Drive", "Dr."), ("Juniper", "Ln", "Lane", "Ln."), ("Spring", "St", "Street", "Str")]
-PLACES = [("Los Angeles", ["LA", "L.A.", "los angeles"], "CA", "900", "213"), ("West Hollywood", ["W. Hollywood", "WeHo"], "CA", "900", "310"),
-          ("Santa Monica", ["Santa Monica", "santa monica"], "CA", "904", "310"), ("Chicago", ["Chicago", "chicago"], "IL", "606", "312"),
-          ("Atlanta", ["ATL", "atlanta"], "GA", "303", "404"), ("Seattle", ["Seattle", "seattle"], "WA", "981", "206")]
+HEADS = [
+    "Blue Heron",
+    "Copper Kettle",
+    "Iron Horse",
+    "Lucky Star",
+    "Green Olive",
+    "Old Mill",
+    "Bayview",
+    "Canyon",
+    "Coastal",
+    "Lakeside",
+    "Westgate",
+    "Sycamore",
+    "Twin Oaks",
+    "Rosewood",
+    "Ironwood",
+    "Apple Pan",
+    "Stone Bridge",
+]
+KINDS = {
+    "restaurant": ["Cafe", "Trattoria", "Taqueria", "Noodle House", "Steakhouse", "Deli", "Pizzeria", "Bakery"],
+    "plumber": ["Plumbing Co", "Drain Services", "Plumbing and Rooter"],
+    "electrician": ["Electric", "Electrical Contractors"],
+    "dentist": ["Dental Group", "Orthodontics", "Smile Studio"],
+    "vet": ["Veterinary Hospital", "Pet Care"],
+    "locksmith": ["Lock & Key", "Locksmiths"],
+    "landscaping": ["Landscaping", "Lawn & Garden", "Tree Service"],
+}
+ROADS = [
+    ("La Cienega", "Blvd", "Boulevard", "Blv."),
+    ("Sepulveda", "Blvd", "Boulevard", "Blvd."),
+    ("Broadway", "", "", ""),
+    ("Maple", "Ave", "Avenue", "Av."),
+    ("Fairfax", "Ave", "Avenue", "Ave."),
+    ("Pico", "Blvd", "Boulevard", "Bl"),
+    ("Third", "St", "Street", "St."),
+    ("Ninth", "St", "Street", "St."),
+    ("Canyon", "Rd", "Road", "Rd."),
+    ("Harbor", "Dr", "Drive", "Dr."),
+    ("Juniper", "Ln", "Lane", "Ln."),
+    ("Spring", "St", "Street", "Str"),
+]
+PLACES = [
+    ("Los Angeles", ["LA", "L.A.", "los angeles"], "CA", "900", "213"),
+    ("West Hollywood", ["W. Hollywood", "WeHo"], "CA", "900", "310"),
+    ("Santa Monica", ["Santa Monica", "santa monica"], "CA", "904", "310"),
+    ("Chicago", ["Chicago", "chicago"], "IL", "606", "312"),
+    ("Atlanta", ["ATL", "atlanta"], "GA", "303", "404"),
+    ("Seattle", ["Seattle", "seattle"], "WA", "981", "206"),
+]
 ORDINALS = {"Third": "3rd", "Ninth": "9th"}
-ROADS += [("Lake Shore", "Dr", "Drive", "Dr."), ("Twenty-Third", "St", "Street", "St."), ("Sea Cliff", "Ave", "Avenue", "Ave.")]
+ROADS += [
+    ("Lake Shore", "Dr", "Drive", "Dr."),
+    ("Twenty-Third", "St", "Street", "St."),
+    ("Sea Cliff", "Ave", "Avenue", "Ave."),
+]
 ORDINALS.update({"Twenty-Third": "23rd"})
 JOINED = {"Lake Shore": "Lakeshore", "Sea Cliff": "Seacliff"}
-GUIDE_CITY = {"Los Angeles": ["Hollywood", "Studio City", "Los Angeles", ""], "West Hollywood": ["West Hollywood", "W. Hollywood", ""],
-              "Santa Monica": ["Santa Monica", ""], "Chicago": ["Chicago", "chicago", ""], "Atlanta": ["Atlanta", "Buckhead", ""],
-              "Seattle": ["Seattle", ""], "New York": ["New York City", "New York", "Manhattan", "NYC", ""]}
+GUIDE_CITY = {
+    "Los Angeles": ["Hollywood", "Studio City", "Los Angeles", ""],
+    "West Hollywood": ["West Hollywood", "W. Hollywood", ""],
+    "Santa Monica": ["Santa Monica", ""],
+    "Chicago": ["Chicago", "chicago", ""],
+    "Atlanta": ["Atlanta", "Buckhead", ""],
+    "Seattle": ["Seattle", ""],
+    "New York": ["New York City", "New York", "Manhattan", "NYC", ""],
+}
 PLACES.append(("New York", ["NYC", "New York City", "Manhattan"], "NY", "100", "212"))
 VENUES = ["Bellmont Casino", "Harbor Plaza Hotel", "Union Market Hall", "Meridian Tower", "Galleria Commons"]
 VENUE_OUTLETS = ["Cafe", "Steakhouse", "Noodle Bar", "Buffet", "Lobby Bar", "Dining Room", "Sports Book Grill"]
@@ -56,12 +103,12 @@ def _typo(rng: random.Random, text: str) -> str:
     i = rng.randrange(1, len(text) - 2)
     op = rng.choice(["swap", "drop", "sub", "dup"])
     if op == "swap":
-        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
     if op == "drop":
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     if op == "dup":
         return text[:i] + text[i] + text[i:]
-    return text[:i] + rng.choice(TYPO_KEYS) + text[i + 1:]
+    return text[:i] + rng.choice(TYPO_KEYS) + text[i + 1 :]
 
 
 def _business(rng: random.Random) -> dict:
@@ -79,11 +126,21 @@ def _business(rng: random.Random) -> dict:
     place = rng.choice(PLACES)
     area = place[4]
     slug = "".join(c for c in name.lower().removeprefix("the ") if c.isalnum())[:20]
-    return {"name": name, "number": rng.randint(100, 19999), "road": rng.choice(ROADS), "dir": rng.choice(["", "", "N", "S", "W"]),
-            "alt_phone": f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}", "letter": rng.choice("ABC") if rng.random() < 0.07 else "",
-            "suite": rng.choice(["", "", "", "", str(rng.randint(100, 450))]), "place": place,
-            "zip": place[3] + f"{rng.randint(1, 98):02d}", "phone": f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
-            "domain": rng.choice([f"{slug}.com", f"{slug}la.com", f"{slug}.us", "", ""]), "category": category, "kind": kind}
+    return {
+        "name": name,
+        "number": rng.randint(100, 19999),
+        "road": rng.choice(ROADS),
+        "dir": rng.choice(["", "", "N", "S", "W"]),
+        "alt_phone": f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
+        "letter": rng.choice("ABC") if rng.random() < 0.07 else "",
+        "suite": rng.choice(["", "", "", "", str(rng.randint(100, 450))]),
+        "place": place,
+        "zip": place[3] + f"{rng.randint(1, 98):02d}",
+        "phone": f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
+        "domain": rng.choice([f"{slug}.com", f"{slug}la.com", f"{slug}.us", "", ""]),
+        "category": category,
+        "kind": kind,
+    }
 
 
 def _name_variant(rng: random.Random, name: str) -> str:
@@ -93,7 +150,9 @@ def _name_variant(rng: random.Random, name: str) -> str:
     if roll < 0.15:
         return _typo(rng, name)
     if roll < 0.3:
-        return name.replace(" & ", " and ").replace(" and ", " & ") if ("&" in name or " and " in name) else name.lower()
+        return (
+            name.replace(" & ", " and ").replace(" and ", " & ") if ("&" in name or " and " in name) else name.lower()
+        )
     if roll < 0.4:
         return name + rng.choice([" LLC", ", Inc.", " Corp."])
     if roll < 0.5:
@@ -105,27 +164,65 @@ def _row(rng: random.Random, b: dict, noisy: bool, guide: bool = False) -> dict:
     road, short, long_, odd = b["road"]
     road_name = ORDINALS.get(road, JOINED.get(road, road)) if noisy and rng.random() < 0.4 else road
     road_type = rng.choice([short, long_, odd]) if noisy else short
-    direction = {"N": rng.choice(["N", "N.", "North"]), "S": rng.choice(["S", "s.", "South"]), "W": rng.choice(["W", "W.", "West"])}.get(b["dir"], "")
+    direction = {
+        "N": rng.choice(["N", "N.", "North"]),
+        "S": rng.choice(["S", "s.", "South"]),
+        "W": rng.choice(["W", "W.", "West"]),
+    }.get(b["dir"], "")
     number = str(b["number"])
     if b.get("letter"):
-        number = rng.choice([f"{number}-{b['letter']}", f"{number}{b['letter']}", b["letter"]]) if noisy else f"{number}-{b['letter']}"
+        number = (
+            rng.choice([f"{number}-{b['letter']}", f"{number}{b['letter']}", b["letter"]])
+            if noisy
+            else f"{number}-{b['letter']}"
+        )
     street = " ".join(x for x in (number, direction, road_name, road_type) if x)
     if noisy and rng.random() < 0.12:
-        street += rng.choice([f" between {rng.choice(ROADS)[0]} and {rng.choice(ROADS)[0]}", f" (near {rng.choice(ROADS)[0]})",
-                              f" at {rng.choice(ROADS)[0]} St."])
+        street += rng.choice(
+            [
+                f" between {rng.choice(ROADS)[0]} and {rng.choice(ROADS)[0]}",
+                f" (near {rng.choice(ROADS)[0]})",
+                f" at {rng.choice(ROADS)[0]} St.",
+            ]
+        )
     if b["suite"] and (not noisy or rng.random() < 0.7):
         street += rng.choice([f" Ste {b['suite']}", f", Suite {b['suite']}", f" #{b['suite']}"])
     p = b["alt_phone"] if noisy and rng.random() < 0.12 else b["phone"]
-    phone = rng.choice([f"{p[:3]}/{p[3:6]}-{p[6:]}", f"({p[:3]}) {p[3:6]}-{p[6:]}", f"{p[:3]}-{p[3:6]}-{p[6:]}", f"1 {p[:3]} {p[3:6]} {p[6:]}"])
+    phone = rng.choice(
+        [
+            f"{p[:3]}/{p[3:6]}-{p[6:]}",
+            f"({p[:3]}) {p[3:6]}-{p[6:]}",
+            f"{p[:3]}-{p[3:6]}-{p[6:]}",
+            f"1 {p[:3]} {p[3:6]} {p[6:]}",
+        ]
+    )
     city_name, aliases, state, _, _ = b["place"]
     website = f"http://www.{b['domain']}" if b["domain"] else ""
     if noisy and b["domain"] and rng.random() < 0.3:
-        website = rng.choice([f"{b['domain']}/menu", f"https://{b['domain']}/", "https://www.yelp.com/biz/" + b["domain"]])
-    row = {"name": _name_variant(rng, b["name"]) if noisy else b["name"], "address": street.lower() if noisy and rng.random() < 0.3 else street,
-           "city": rng.choice(aliases) if noisy else city_name, "state": state, "zip": b["zip"], "phone": phone, "website": website,
-           "email": rng.choice([f"hello@{b['domain']}", ""]) if b["domain"] else "", "category": b["category"]}
+        website = rng.choice(
+            [f"{b['domain']}/menu", f"https://{b['domain']}/", "https://www.yelp.com/biz/" + b["domain"]]
+        )
+    row = {
+        "name": _name_variant(rng, b["name"]) if noisy else b["name"],
+        "address": street.lower() if noisy and rng.random() < 0.3 else street,
+        "city": rng.choice(aliases) if noisy else city_name,
+        "state": state,
+        "zip": b["zip"],
+        "phone": phone,
+        "website": website,
+        "email": rng.choice([f"hello@{b['domain']}", ""]) if b["domain"] else "",
+        "category": b["category"],
+    }
     if noisy:
-        for column, chance in (("zip", 0.35), ("state", 0.2), ("phone", 0.15), ("website", 0.25), ("email", 0.3), ("category", 0.3), ("address", 0.1)):
+        for column, chance in (
+            ("zip", 0.35),
+            ("state", 0.2),
+            ("phone", 0.15),
+            ("website", 0.25),
+            ("email", 0.3),
+            ("category", 0.3),
+            ("address", 0.1),
+        ):
             if rng.random() < chance:
                 row[column] = ""
         if not row["phone"] and not row["address"] and not row["website"]:
@@ -165,11 +262,19 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
         roll = rng.random()
         other = dict(b, domain="", phone=b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}")
         if roll < 0.12:  # chain: same name elsewhere (sometimes the same corporate site)
-            other.update(number=rng.randint(100, 19999), road=rng.choice(ROADS), domain=b["domain"] if rng.random() < 0.5 else "")
+            other.update(
+                number=rng.randint(100, 19999), road=rng.choice(ROADS), domain=b["domain"] if rng.random() < 0.5 else ""
+            )
         elif roll < 0.2:  # near neighbour: look-alike name a few doors down
-            other.update(name=b["name"].split()[0] + " " + rng.choice(KINDS[b["category"]]), number=b["number"] + rng.choice([2, 4, 6, 10]))
+            other.update(
+                name=b["name"].split()[0] + " " + rng.choice(KINDS[b["category"]]),
+                number=b["number"] + rng.choice([2, 4, 6, 10]),
+            )
         elif roll < 0.28:  # same building, another suite, other business
-            other.update(name=f"{rng.choice(HEADS)} {rng.choice(KINDS[rng.choice(list(KINDS))])}", suite=str(rng.randint(500, 900)))
+            other.update(
+                name=f"{rng.choice(HEADS)} {rng.choice(KINDS[rng.choice(list(KINDS))])}",
+                suite=str(rng.randint(500, 900)),
+            )
         else:
             continue
         for i in range(rng.choice([1, 2])):

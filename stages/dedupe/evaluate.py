@@ -22,6 +22,7 @@ import argparse
 import csv
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 
@@ -34,11 +35,11 @@ DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "dedupe"
 DEFAULT_FILES = (DATA / "eval.csv", DATA / "handmade.csv")
 
 
-def _pairs(labels: list[str]) -> int:
+def _pairs(labels: Sequence[str | None]) -> int:
     return sum(n * (n - 1) // 2 for n in Counter(labels).values())
 
 
-def pairwise_scores(truth: list[str], predicted: list[str]) -> dict[str, float]:
+def pairwise_scores(truth: Sequence[str | None], predicted: Sequence[str | None]) -> dict[str, float]:
     true_pairs = _pairs(truth)
     predicted_pairs = _pairs(predicted)
     both = _pairs([f"{t}\x00{p}" for t, p in zip(truth, predicted)])
@@ -55,6 +56,13 @@ def pairwise_scores(truth: list[str], predicted: list[str]) -> dict[str, float]:
     }
 
 
+def _root(parent: dict[int, int], m: int) -> int:
+    while parent[m] != m:
+        parent[m] = parent[parent[m]]
+        m = parent[m]
+    return m
+
+
 def blocking_recall(rows: list[dict]) -> dict[str, float]:
     """Share of true pairs sharing a blocking key (direct) or linked by key-sharing rows of their business."""
     by_cluster: dict[str, list[int]] = defaultdict(list)
@@ -66,19 +74,12 @@ def blocking_recall(rows: list[dict]) -> dict[str, float]:
         if len(members) < 2:
             continue
         parent = {m: m for m in members}
-
-        def root(m: int) -> int:
-            while parent[m] != m:
-                parent[m] = parent[parent[m]]
-                m = parent[m]
-            return m
-
         for a, b in combinations(members, 2):
             true_pairs += 1
             if keys[a] & keys[b]:
                 direct += 1
-                parent[root(a)] = root(b)
-        sizes = Counter(root(m) for m in members)
+                parent[_root(parent, a)] = _root(parent, b)
+        sizes = Counter(_root(parent, m) for m in members)
         reachable += sum(n * (n - 1) // 2 for n in sizes.values())
     return {
         "blocking_direct": direct / true_pairs if true_pairs else 1.0,

@@ -22,10 +22,27 @@ from stages.dedupe.normalize import GENERIC_WORDS, KIND_WORDS, PLACE_WORDS
 from stages.dedupe.record import Profile
 
 FEATURES = (
-    "name_exact", "name_high", "name_mid", "name_low", "name_jw", "name_partial", "name_sort", "name_conflict",
+    "name_exact",
+    "name_high",
+    "name_mid",
+    "name_low",
+    "name_jw",
+    "name_partial",
+    "name_sort",
+    "name_conflict",
     "name_cover",
-    "phone", "phone_shared", "phone_differ", "domain", "email", "street_number", "street_name", "address_shared", "unit", "zip",
-    "city", "category",
+    "phone",
+    "phone_shared",
+    "phone_differ",
+    "domain",
+    "email",
+    "street_number",
+    "street_name",
+    "address_shared",
+    "unit",
+    "zip",
+    "city",
+    "category",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 NAME_NOISE = frozenset({"and", "the", "of", "at", "inc", "llc", "co", "corp", "company", "restaurant", "a"})

@@ -54,8 +54,12 @@ def add_profile(target: dict, profile_list: list) -> None:
 
 def new_entity(entity_id: str, seq: int, record: DedupeInput, profile: Profile) -> dict:
     return {
-        "id": entity_id, "seq": seq, "first": record.lead_id, "size": 1,
-        "profiles": [profile.to_list()], "fields": field_values(record),
+        "id": entity_id,
+        "seq": seq,
+        "first": record.lead_id,
+        "size": 1,
+        "profiles": [profile.to_list()],
+        "fields": field_values(record),
     }
 
 

@@ -31,7 +31,7 @@ class PairModel:
     thresholds: Thresholds
 
     @classmethod
-    def load(cls, path: Path | str = MODEL_PATH) -> "PairModel":
+    def load(cls, path: Path | str = MODEL_PATH) -> PairModel:
         data = json.loads(Path(path).read_text())
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path} was fitted on features {data['features']}, the code has {list(FEATURES)}")

@@ -9,8 +9,13 @@ from typing import TYPE_CHECKING, Any
 from schemas.geo import dedupe_key
 from stages.dedupe.address import Address, parse_address
 from stages.dedupe.normalize import (
-    normalize_category, normalize_city, normalize_domain, normalize_email, normalize_name,
-    normalize_phone, normalize_zip,
+    normalize_category,
+    normalize_city,
+    normalize_domain,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_zip,
 )
 
 if TYPE_CHECKING:
@@ -48,17 +53,26 @@ class DedupeInput:
             self.geo_key = dedupe_key(self.zip, self.state, self.phone, self.city)
 
     @classmethod
-    def from_lead(cls, lead: "Lead") -> "DedupeInput":
+    def from_lead(cls, lead: Lead) -> DedupeInput:
         return cls(
-            lead_id=lead.lead_id, name=lead.name, source=lead.source, street=lead.street, city=lead.city,
-            state=lead.state, zip=lead.zip, phone=lead.phone, website=lead.website, email=lead.email,
-            category=lead.category or lead.vertical, geo_key=lead.geo_key,
+            lead_id=lead.lead_id,
+            name=lead.name,
+            source=lead.source,
+            street=lead.street,
+            city=lead.city,
+            state=lead.state,
+            zip=lead.zip,
+            phone=lead.phone,
+            website=lead.website,
+            email=lead.email,
+            category=lead.category or lead.vertical,
+            geo_key=lead.geo_key,
         )
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], source: str = "csv") -> "DedupeInput":
+    def from_row(cls, row: Mapping[str, Any], source: str = "csv") -> DedupeInput:
         """A CSV row: any column but ``id`` may be absent or empty; ``address`` is the street line."""
-        values = {f: _text(row.get(f)) for f in FIELDS if f != "street"}
+        values: dict[str, Any] = {f: _text(row.get(f)) for f in FIELDS if f != "street"}
         values["street"] = _text(row.get("address")) or _text(row.get("street"))
         return cls(lead_id=str(row["id"]).strip(), source=_text(row.get("source")) or source, **values)
 
@@ -82,24 +96,70 @@ class Profile:
     geo: str = ""
 
     @classmethod
-    def of(cls, record: DedupeInput) -> "Profile":
+    def of(cls, record: DedupeInput) -> Profile:
         email, email_domain = normalize_email(record.email)
         domains = {d for d in (normalize_domain(record.website), email_domain) if d}
         return cls(
-            name=normalize_name(record.name), phone=normalize_phone(record.phone), domains=tuple(sorted(domains)),
-            email=email, address=parse_address(record.street), city=normalize_city(record.city),
-            zip=normalize_zip(record.zip), state=(record.state or "").strip().lower(),
-            category=normalize_category(record.category), geo=record.geo_key,
+            name=normalize_name(record.name),
+            phone=normalize_phone(record.phone),
+            domains=tuple(sorted(domains)),
+            email=email,
+            address=parse_address(record.street),
+            city=normalize_city(record.city),
+            zip=normalize_zip(record.zip),
+            state=(record.state or "").strip().lower(),
+            category=normalize_category(record.category),
+            geo=record.geo_key,
         )
 
     def to_list(self) -> list:
         a = self.address
-        return [self.name, self.phone, list(self.domains), self.email, a.number, a.predir, a.street, a.street_type,
-                a.postdir, a.unit, self.city, self.zip, self.state, self.category, self.geo]
+        return [
+            self.name,
+            self.phone,
+            list(self.domains),
+            self.email,
+            a.number,
+            a.predir,
+            a.street,
+            a.street_type,
+            a.postdir,
+            a.unit,
+            self.city,
+            self.zip,
+            self.state,
+            self.category,
+            self.geo,
+        ]
 
     @classmethod
-    def from_list(cls, data: list) -> "Profile":
-        (name, phone, domains, email, number, predir, street, street_type, postdir, unit, city, zip_code, state,
-         category, geo) = data
-        return cls(name, phone, tuple(domains), email, Address(number, predir, street, street_type, postdir, unit),
-                   city, zip_code, state, category, geo)
+    def from_list(cls, data: list) -> Profile:
+        (
+            name,
+            phone,
+            domains,
+            email,
+            number,
+            predir,
+            street,
+            street_type,
+            postdir,
+            unit,
+            city,
+            zip_code,
+            state,
+            category,
+            geo,
+        ) = data
+        return cls(
+            name,
+            phone,
+            tuple(domains),
+            email,
+            Address(number, predir, street, street_type, postdir, unit),
+            city,
+            zip_code,
+            state,
+            category,
+            geo,
+        )

@@ -109,7 +109,7 @@ def _expire(state: EntityState, policy: RetentionPolicy, geo: str, key: str, cut
             return 1
         return 0
     if "into" in record:  # a merge pointer: needed while its entity lives
-        root, alive = state.find(key[2:])
+        _, alive = state.find(key[2:])
         if alive is not None and alive.get("seen", 0) >= cutoff:
             note(state, policy, geo, [key], now)
             return 0

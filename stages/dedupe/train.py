@@ -23,10 +23,10 @@ from stages.dedupe.state import similar_names
 from stages.dedupe.traindata import generate
 
 
-def shared_flags(profiles: list[Profile]) -> dict[tuple[str, int], bool]:
+def shared_flags(profiles: list[Profile]) -> dict[tuple[str | None, int], bool]:
     """(contact key, row) → the key carried several distinct names once that row had arrived (as the stream counts)."""
     seen: dict[str, list[str]] = {}
-    flags = {}
+    flags: dict[tuple[str | None, int], bool] = {}
     for i, profile in enumerate(profiles):
         for key in (phone_key(profile), address_key(profile)):
             if not key:
@@ -45,7 +45,7 @@ def labelled_pairs(rows: list[dict]) -> Counter:
     for i, profile in enumerate(profiles):
         for key in blocking_keys(profile):
             blocks.setdefault(key, []).append(i)
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for members in blocks.values():
         pairs.update(combinations(members[:60], 2))
     shared = shared_flags(profiles)
@@ -91,8 +91,10 @@ def choose_thresholds(data: Counter, weights: list[float], bias: float) -> dict[
     positives = sum(c for _, y, c in scored if y)
     cuts = sorted({round(p, 3) for p, _, _ in scored} | {0.5, 0.9})
     match = next(t for t in cuts if t >= 0.5 and _precision(scored, t) >= 0.99)
-    review = max((t for t in cuts if t <= match and sum(c for p, y, c in scored if y and p >= t) >= 0.999 * positives),
-                 default=0.3)
+    review = max(
+        (t for t in cuts if t <= match and sum(c for p, y, c in scored if y and p >= t) >= 0.999 * positives),
+        default=0.3,
+    )
     return {"match": round(match, 3), "review": round(min(review, match), 3)}
 
 
@@ -111,10 +113,19 @@ def main() -> None:
     train = labelled_pairs(generate(args.seed, args.entities))
     weights, bias = fit(train)
     thresholds = choose_thresholds(labelled_pairs(generate(args.seed + 1, args.entities)), weights, bias)
-    model = {"features": list(FEATURES), "weights": [round(w, 4) for w in weights], "bias": round(bias, 4),
-             "thresholds": thresholds, "trained_on": {"generator": "stages.dedupe.traindata", "seed": args.seed,
-                                                       "entities": args.entities, "pairs": sum(train.values()),
-                                                       "distinct_rows": len(train)}}
+    model = {
+        "features": list(FEATURES),
+        "weights": [round(w, 4) for w in weights],
+        "bias": round(bias, 4),
+        "thresholds": thresholds,
+        "trained_on": {
+            "generator": "stages.dedupe.traindata",
+            "seed": args.seed,
+            "entities": args.entities,
+            "pairs": sum(train.values()),
+            "distinct_rows": len(train),
+        },
+    }
     with open(args.out, "w") as fh:
         json.dump(model, fh, indent=2)
         fh.write("\n")

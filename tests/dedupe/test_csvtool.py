@@ -19,12 +19,28 @@ def read(path):
 
 def test_output_has_one_row_per_input_row_in_order(tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    write(src, ["id", "name", "address", "city", "state", "zip", "phone", "website", "email", "category", "notes"], [
-        ["r3", "The Apple Pan", "10801 W. Pico Blvd.", "Los Angeles", "CA", "90064", "310/475-3585", "", "", "american", "x"],
-        ["r1", "Blue Door Cafe", "8305 Beverly Blvd", "Los Angeles", "CA", "90048", "", "", "", "", ""],
-        ["r2", "apple pan, the", "10801 w pico boulevard", "la", "", "", "(310) 475-3585", "", "", "", ""],
-        ["r4", "", "", "", "", "", "", "", "", "", ""],
-    ])
+    write(
+        src,
+        ["id", "name", "address", "city", "state", "zip", "phone", "website", "email", "category", "notes"],
+        [
+            [
+                "r3",
+                "The Apple Pan",
+                "10801 W. Pico Blvd.",
+                "Los Angeles",
+                "CA",
+                "90064",
+                "310/475-3585",
+                "",
+                "",
+                "american",
+                "x",
+            ],
+            ["r1", "Blue Door Cafe", "8305 Beverly Blvd", "Los Angeles", "CA", "90048", "", "", "", "", ""],
+            ["r2", "apple pan, the", "10801 w pico boulevard", "la", "", "", "(310) 475-3585", "", "", "", ""],
+            ["r4", "", "", "", "", "", "", "", "", "", ""],
+        ],
+    )
     counts = dedupe_csv(src, out)
     rows = read(out)
     assert rows[0] == ["id", "entity_id"]
@@ -36,8 +52,11 @@ def test_output_has_one_row_per_input_row_in_order(tmp_path):
 
 def test_absent_columns_are_fine(tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    write(src, ["phone", "id", "name"], [["310-555-0101", "a", "Joe's Plumbing"], ["(310) 555-0101", "b", "Joes Plumbing"],
-                                         ["", "c", "Other Co"]])
+    write(
+        src,
+        ["phone", "id", "name"],
+        [["310-555-0101", "a", "Joe's Plumbing"], ["(310) 555-0101", "b", "Joes Plumbing"], ["", "c", "Other Co"]],
+    )
     dedupe_csv(src, out)
     rows = read(out)[1:]
     assert rows[0][1] == rows[1][1] != rows[2][1]
@@ -52,11 +71,15 @@ def test_id_column_is_required(tmp_path):
 
 def test_a_later_bridge_updates_earlier_rows(tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    write(src, ["id", "name", "address", "zip", "phone", "website"], [
-        ["a", "Harbor Auto Repair", "", "43215", "614-555-0199", ""],
-        ["b", "Harbor Auto Repair", "3151 W Hill St", "43215", "", "harborauto.com"],
-        ["c", "Harbor Auto Repair", "3151 West Hill Street", "43215", "(614) 555-0199", "harborauto.com"],
-    ])
+    write(
+        src,
+        ["id", "name", "address", "zip", "phone", "website"],
+        [
+            ["a", "Harbor Auto Repair", "", "43215", "614-555-0199", ""],
+            ["b", "Harbor Auto Repair", "3151 W Hill St", "43215", "", "harborauto.com"],
+            ["c", "Harbor Auto Repair", "3151 West Hill Street", "43215", "(614) 555-0199", "harborauto.com"],
+        ],
+    )
     dedupe_csv(src, out)
     assert len({r[1] for r in read(out)[1:]}) == 1
 
@@ -66,8 +89,15 @@ def test_with_a_judge_over_the_simulator(tmp_path, fresh_sim):
 
     base_url, _ = fresh_sim
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    write(src, ["id", "name", "zip", "phone"], [["a", "Golden Dragon", "94108", "415-555-0188"],
-                                                 ["b", "Golden Dragon", "94108", "(415) 555-0188"], ["c", "Jade Garden", "94108", ""]])
+    write(
+        src,
+        ["id", "name", "zip", "phone"],
+        [
+            ["a", "Golden Dragon", "94108", "415-555-0188"],
+            ["b", "Golden Dragon", "94108", "(415) 555-0188"],
+            ["c", "Jade Garden", "94108", ""],
+        ],
+    )
     counts = dedupe_csv(src, out, judge=OllamaJudge(base_url, "llama3.1", timeout_s=5))
     rows = read(out)[1:]
     assert rows[0][1] == rows[1][1] != rows[2][1] and counts["rows"] == 3

@@ -12,7 +12,9 @@ def lead(lead_id, name, source="csv", **fields):
 def test_duplicate_joins_with_stable_entity_id():
     resolver = EntityResolver({})
     first = resolver.resolve(lead("a", "Joe's Plumbing", street="12 Main St", zip="90210", phone="310-555-0101"))
-    again = resolver.resolve(lead("b", "JOES PLUMBING LLC", street="12 Main Street", zip="90210", phone="(310) 555-0101"))
+    again = resolver.resolve(
+        lead("b", "JOES PLUMBING LLC", street="12 Main Street", zip="90210", phone="(310) 555-0101")
+    )
     assert first.decision == "new" and first.entity_id == entity_id_for("a")
     assert again.decision == "duplicate" and again.entity_id == first.entity_id and again.duplicate_of == "a"
     assert "phone" in again.matched_on and again.probability >= resolver.thresholds.match
@@ -33,10 +35,26 @@ def test_redelivered_lead_changes_nothing():
 
 def test_chains_never_merge():
     resolver = EntityResolver({})
-    a = resolver.resolve(lead("a", "Roto-Rooter Plumbing", street="1550 S Sepulveda Blvd", zip="90025", phone="800-768-6911",
-                              website="rotorooter.com"))
-    b = resolver.resolve(lead("b", "Roto-Rooter Plumbing", street="2340 Colorado Ave", zip="90025", phone="800-768-6911",
-                              website="rotorooter.com"))
+    a = resolver.resolve(
+        lead(
+            "a",
+            "Roto-Rooter Plumbing",
+            street="1550 S Sepulveda Blvd",
+            zip="90025",
+            phone="800-768-6911",
+            website="rotorooter.com",
+        )
+    )
+    b = resolver.resolve(
+        lead(
+            "b",
+            "Roto-Rooter Plumbing",
+            street="2340 Colorado Ave",
+            zip="90025",
+            phone="800-768-6911",
+            website="rotorooter.com",
+        )
+    )
     assert b.decision == "new" and b.entity_id != a.entity_id
 
 
@@ -44,11 +62,20 @@ def test_transitive_match_merges_entities_and_the_older_survives():
     resolver = EntityResolver({})
     a = resolver.resolve(lead("a", "Harbor Auto Repair", phone="614-555-0199", zip="43215"))
     # Only the city places it (Ohio, like "a"); a name alone is not enough to join "a".
-    b = resolver.resolve(lead("b", "Harbor Auto Repair", street="3151 W Hill St", city="Columbus",
-                              website="harborauto.com"))
+    b = resolver.resolve(
+        lead("b", "Harbor Auto Repair", street="3151 W Hill St", city="Columbus", website="harborauto.com")
+    )
     assert b.decision in ("new", "gray") and b.entity_id != a.entity_id
-    c = resolver.resolve(lead("c", "Harbor Auto Repair", street="3151 West Hill Street", phone="(614) 555-0199",
-                              website="https://www.harborauto.com/", zip="43215"))
+    c = resolver.resolve(
+        lead(
+            "c",
+            "Harbor Auto Repair",
+            street="3151 West Hill Street",
+            phone="(614) 555-0199",
+            website="https://www.harborauto.com/",
+            zip="43215",
+        )
+    )
     assert c.decision == "duplicate" and c.entity_id == a.entity_id
     assert [e["kind"] for e in c.audit] == ["join", "merge"]
     assert c.audit[1]["merged_entity_id"] == b.entity_id and c.audit[1]["entity_id"] == a.entity_id
@@ -59,8 +86,16 @@ def test_transitive_match_merges_entities_and_the_older_survives():
 def test_a_lead_without_address_does_not_bridge_two_branches():
     resolver = EntityResolver({})
     a = resolver.resolve(lead("a", "Tacos El Gordo", street="1201 E Broadway", zip="90802", phone="562-555-0101"))
-    b = resolver.resolve(lead("b", "Tacos El Gordo", street="3400 Atlantic Ave", zip="90807", phone="562-555-0102",
-                              email="hola@tacoselgordo.com"))
+    b = resolver.resolve(
+        lead(
+            "b",
+            "Tacos El Gordo",
+            street="3400 Atlantic Ave",
+            zip="90807",
+            phone="562-555-0102",
+            email="hola@tacoselgordo.com",
+        )
+    )
     c = resolver.resolve(lead("c", "Tacos El Gordo", zip="90802", phone="562-555-0101", email="hola@tacoselgordo.com"))
     assert a.entity_id != b.entity_id
     assert resolver.entity_of("a") != resolver.entity_of("b")
@@ -69,9 +104,20 @@ def test_a_lead_without_address_does_not_bridge_two_branches():
 
 def test_merge_keeps_best_value_per_field_with_provenance():
     resolver = EntityResolver({})
-    resolver.resolve(lead("c1", "Smith Electric", source="csv", street="450 N Main St", phone="831-555-0123", zip="93901"))
-    resolver.resolve(lead("y1", "Smith & Sons Electric", source="yelp", street="450 North Main Street", phone="831-555-0123",
-                          zip="93901", website="smithelectric.com"))
+    resolver.resolve(
+        lead("c1", "Smith Electric", source="csv", street="450 N Main St", phone="831-555-0123", zip="93901")
+    )
+    resolver.resolve(
+        lead(
+            "y1",
+            "Smith & Sons Electric",
+            source="yelp",
+            street="450 North Main Street",
+            phone="831-555-0123",
+            zip="93901",
+            website="smithelectric.com",
+        )
+    )
     res = resolver.resolve(lead("g1", "Smith Electric", source="google", phone="(831) 555-0123", zip="93901"))
     entity = resolver.entity(res.entity_id)
     fields = entity["fields"]
@@ -91,8 +137,14 @@ def test_gray_zone_pairs_are_returned_not_merged():
 
 
 def test_from_lead_uses_the_kafka_geo_key():
-    raw = RawLead(source="yelp", source_ids={"yelp": "x1"}, name="Blue Door Cafe", street="8305 Beverly Blvd",
-                  zip="90048", phone="323-555-0195")
+    raw = RawLead(
+        source="yelp",
+        source_ids={"yelp": "x1"},
+        name="Blue Door Cafe",
+        street="8305 Beverly Blvd",
+        zip="90048",
+        phone="323-555-0195",
+    )
     record = DedupeInput.from_lead(Lead.from_raw(raw))
     assert record.geo_key == "CA" and record.lead_id == raw.derived_lead_id() and record.source == "yelp"
     # A CSV row gets the key the stream would give the same lead.
@@ -113,9 +165,13 @@ def test_state_values_are_json_text_and_records_replace_cleanly():
 
 def test_listings_without_zip_or_state_meet_through_city_or_phone():
     resolver = EntityResolver({})
-    a = resolver.resolve(lead("a", "Art's Delicatessen", street="12224 Ventura Blvd.", zip="91604", phone="818/762-1221"))
+    a = resolver.resolve(
+        lead("a", "Art's Delicatessen", street="12224 Ventura Blvd.", zip="91604", phone="818/762-1221")
+    )
     # A guide listing: no ZIP or state, a neighbourhood as the city, the other phone line.
-    b = resolver.resolve(lead("b", "Arts Deli", street="12224 ventura boulevard", city="Studio City", phone="818-762-1299"))
+    b = resolver.resolve(
+        lead("b", "Arts Deli", street="12224 ventura boulevard", city="Studio City", phone="818-762-1299")
+    )
     assert b.decision == "duplicate" and b.entity_id == a.entity_id
 
 
@@ -127,12 +183,14 @@ def test_businesses_sharing_an_address_and_switchboard_stay_apart():
     cafe = resolver.resolve(lead("c", "Wynn Cafe", **venue))
     dining = resolver.resolve(lead("d", "Wynn Dining Room", **venue))
     assert len({steak.entity_id, noodle.entity_id, cafe.entity_id, dining.entity_id}) == 4
-    again = resolver.resolve(lead("s2", "SW Steak House", street="3131 Las Vegas Boulevard South", city="Las Vegas",
-                                  phone="(702) 770-7000"))
+    again = resolver.resolve(
+        lead("s2", "SW Steak House", street="3131 Las Vegas Boulevard South", city="Las Vegas", phone="(702) 770-7000")
+    )
     # The same name again at the venue: joined, or (the shared address and phone weigh little) sent to
     # review with the steakhouse as its only candidate, never matched to another tenant.
-    assert again.decision == "duplicate" and again.entity_id == steak.entity_id or (
-        again.decision == "gray" and [p.candidate_entity_id for p in again.gray_pairs] == [steak.entity_id])
+    assert (again.decision == "duplicate" and again.entity_id == steak.entity_id) or (
+        again.decision == "gray" and [p.candidate_entity_id for p in again.gray_pairs] == [steak.entity_id]
+    )
     names = resolver.state.names("p:NV:+17027707000")
     assert len(names) == 4  # the switchboard carries four distinct names
 
@@ -154,7 +212,10 @@ def test_entity_state_expires_after_its_retention():
     assert not [k for k, v in store.items() if old.entity_id in v]  # gone from every blocking key
     assert resolver.entity(kept.entity_id)["size"] == 2
     # The expired business is new again; the kept one still matches.
-    assert resolver.resolve(lead("a2", "Joe's Plumbing", street="12 Main St", zip="90210", phone="310-555-0101")).decision == "new"
+    assert (
+        resolver.resolve(lead("a2", "Joe's Plumbing", street="12 Main St", zip="90210", phone="310-555-0101")).decision
+        == "new"
+    )
     assert resolver.resolve(lead("k3", "Acme Roofing", street="99 Oak Ave", zip="90210")).decision == "duplicate"
     now[0] += 30 * DAY_S  # everything expires; the store keeps only the sweep cursor and the counter
     resolver.sweep("CA", budget=10_000)
@@ -171,7 +232,7 @@ def test_the_sweep_runs_with_each_lead_and_is_bounded():
     for i in range(40):
         resolver.resolve(lead(f"o{i}", f"Business {i} Plumbing", street=f"{100 + i} Elm St", zip="60601"))
     now[0] += 2 * DAY_S
-    entities = lambda: sum(1 for k, v in store.items() if k.startswith("e:"))  # noqa: E731
+    entities = lambda: sum(1 for k, v in store.items() if k.startswith("e:"))
     assert entities() == 40
     resolver.resolve(lead("n0", "Fresh Bakery", street="1 Oak St", zip="60601"))
     assert 40 - 4 <= entities() - 1 < 40  # one lead sweeps at most its budget

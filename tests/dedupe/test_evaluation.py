@@ -22,7 +22,9 @@ def test_handmade_set_is_big_and_tricky():
     clusters = Counter(r["cluster"] for r in rows)
     names = Counter(r["name"].lower() for r in rows)
     assert sum(1 for n in clusters.values() if n > 1) >= 10
-    assert any(n > 1 and len({r["cluster"] for r in rows if r["name"].lower() == name}) > 1 for name, n in names.items())
+    assert any(
+        n > 1 and len({r["cluster"] for r in rows if r["name"].lower() == name}) > 1 for name, n in names.items()
+    )
 
 
 def test_eval_file_is_the_seeded_generator_output():

@@ -12,10 +12,13 @@ async def test_confident_same_business_merges(fresh_sim):
     base_url, sim = fresh_sim
     judge = OllamaJudge(base_url, "llama3.1", timeout_s=5)
     resolver = EntityResolver({}, thresholds=GRAY)
-    first = resolver.resolve(DedupeInput("a", "Golden Dragon Restaurant", street="88 Grant Ave", zip="94108", phone="415-555-0188"))
+    first = resolver.resolve(
+        DedupeInput("a", "Golden Dragon Restaurant", street="88 Grant Ave", zip="94108", phone="415-555-0188")
+    )
     review: list[dict] = []
     res = await resolver.resolve_with_judge(
-        DedupeInput("b", "Golden Dragon", street="88 Grant Avenue", zip="94108", phone="(415) 555-0188"), judge, review)
+        DedupeInput("b", "Golden Dragon", street="88 Grant Avenue", zip="94108", phone="(415) 555-0188"), judge, review
+    )
     assert res.decision == "duplicate" and res.entity_id == first.entity_id and res.matched_on == ["llm"]
     assert res.audit[0]["decided_by"] == "llm" and review == []
     assert sim.counters  # the request really went to the simulator
@@ -25,10 +28,13 @@ async def test_confident_different_stays_apart(fresh_sim):
     base_url, _ = fresh_sim
     judge = OllamaJudge(base_url, "llama3.1", timeout_s=5)
     resolver = EntityResolver({}, thresholds=Thresholds(match=0.999, review=0.0))  # every candidate is gray
-    first = resolver.resolve(DedupeInput("a", "Golden Dragon Restaurant", street="88 Grant Ave", zip="94108", phone="415-555-0188"))
+    first = resolver.resolve(
+        DedupeInput("a", "Golden Dragon Restaurant", street="88 Grant Ave", zip="94108", phone="415-555-0188")
+    )
     review: list[dict] = []
-    res = await resolver.resolve_with_judge(DedupeInput("b", "Jade Garden Noodles", street="88 Grant Ave", zip="94108",
-                                                        phone="415-555-0277"), judge, review)
+    res = await resolver.resolve_with_judge(
+        DedupeInput("b", "Jade Garden Noodles", street="88 Grant Ave", zip="94108", phone="415-555-0277"), judge, review
+    )
     assert [p.candidate_entity_id for p in res.gray_pairs] == [first.entity_id]  # the judge was asked
     assert res.decision == "new" and res.entity_id != first.entity_id and review == []
 
@@ -40,9 +46,13 @@ async def test_unavailable_llm_queues_for_review(fresh_sim):
     resolver = EntityResolver({}, thresholds=GRAY)
     first = resolver.resolve(DedupeInput("a", "Golden Dragon Restaurant", street="88 Grant Ave", zip="94108"))
     review: list[dict] = []
-    res = await resolver.resolve_with_judge(DedupeInput("b", "Golden Dragon", street="88 Grant Avenue", zip="94108"), judge, review)
+    res = await resolver.resolve_with_judge(
+        DedupeInput("b", "Golden Dragon", street="88 Grant Avenue", zip="94108"), judge, review
+    )
     assert res.decision == "gray" and res.entity_id != first.entity_id
-    assert [(i["lead_id"], i["candidate_entity_id"], i["reason"]) for i in review] == [("b", first.entity_id, "llm unavailable")]
+    assert [(i["lead_id"], i["candidate_entity_id"], i["reason"]) for i in review] == [
+        ("b", first.entity_id, "llm unavailable")
+    ]
 
 
 async def test_unreachable_host_is_unavailable():

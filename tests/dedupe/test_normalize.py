@@ -9,30 +9,34 @@ from stages.dedupe.normalize import normalize_city, normalize_domain, normalize_
 DATA = Path(__file__).resolve().parents[1] / "data" / "dedupe"
 
 
-@pytest.mark.parametrize("a, b", [
-    ("100 Main St", "100 Main Street"),
-    ("435 S. La Cienega Blv.", "435 South La Cienega Boulevard"),
-    ("435 s. la cienega blv.", "435 S La Cienega Blvd"),
-    ("100 N. Main St Ste 5", "100 North Main Street, Suite 5"),
-    ("100 N Main St #5", "100 N Main St Unit 5"),
-    ("8638 W. Third St.", "8638 W 3rd Street"),
-    ("2 E 42 St", "2 East 42nd Street"),
-    ("1 Ritz-Carlton Dr", "1 Ritz Carlton Drive"),
-    ("77 W 9th St", "77 West Ninth Street"),
-    ("12 W. 34th St. between 5th and 6th Ave.", "12 W 34th St"),
-    ("12 W 34th St (at Fifth Ave)", "12 West 34th Street"),
-    ("900 Ninth Ave.", "900 9th Avenue"),
-    ("100 Twenty-First St", "100 21st Street"),
-    ("410-C Main St.", "410C Main Street"),
-    ("1 Lakeshore Dr.", "1 Lake Shore Drive"),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("100 Main St", "100 Main Street"),
+        ("435 S. La Cienega Blv.", "435 South La Cienega Boulevard"),
+        ("435 s. la cienega blv.", "435 S La Cienega Blvd"),
+        ("100 N. Main St Ste 5", "100 North Main Street, Suite 5"),
+        ("100 N Main St #5", "100 N Main St Unit 5"),
+        ("8638 W. Third St.", "8638 W 3rd Street"),
+        ("2 E 42 St", "2 East 42nd Street"),
+        ("1 Ritz-Carlton Dr", "1 Ritz Carlton Drive"),
+        ("77 W 9th St", "77 West Ninth Street"),
+        ("12 W. 34th St. between 5th and 6th Ave.", "12 W 34th St"),
+        ("12 W 34th St (at Fifth Ave)", "12 West 34th Street"),
+        ("900 Ninth Ave.", "900 9th Avenue"),
+        ("100 Twenty-First St", "100 21st Street"),
+        ("410-C Main St.", "410C Main Street"),
+        ("1 Lakeshore Dr.", "1 Lake Shore Drive"),
+    ],
+)
 def test_same_address_spellings_agree(a, b):
     assert parse_address(a) == parse_address(b)
     assert parse_address(a).known
 
 
-@pytest.mark.parametrize("a, b", [("100 Main St Ste 5", "100 Main St Ste 6"), ("100 Main St", "102 Main St"),
-                                  ("100 Main St", "100 Oak Ave")])
+@pytest.mark.parametrize(
+    "a, b", [("100 Main St Ste 5", "100 Main St Ste 6"), ("100 Main St", "102 Main St"), ("100 Main St", "100 Oak Ave")]
+)
 def test_different_addresses_differ(a, b):
     assert parse_address(a) != parse_address(b)
 
@@ -45,7 +49,13 @@ def test_partial_address_agrees_without_a_number():
 
 def test_address_parts_and_fallback():
     parsed = parse_address("435 S. La Cienega Blv. Suite 200")
-    assert (parsed.number, parsed.predir, parsed.street, parsed.street_type, parsed.unit) == ("435", "s", "lacienega", "blvd", "200")
+    assert (parsed.number, parsed.predir, parsed.street, parsed.street_type, parsed.unit) == (
+        "435",
+        "s",
+        "lacienega",
+        "blvd",
+        "200",
+    )
     assert parse_address("") == parse_address(None) and not parse_address(None).known
     odd = parse_address("12 Main St Main St")  # usaddress raises RepeatedLabelError: the fallback still reads it
     assert odd.number == "12"
@@ -59,11 +69,19 @@ def test_fast_path_agrees_with_usaddress_on_the_evaluation_addresses():
     assert [a for a, s in checked if s != parse_with_usaddress(a)] == []
 
 
-@pytest.mark.parametrize("a, b", [
-    ("The Apple Pan", "apple pan, the"), ("The Apple Pan", "Apple Pan"), ("Joe & Sons", "Joe and Sons"),
-    ("Art's Deli", "Arts Deli"), ("Smith Plumbing, LLC", "smith plumbing"), ("ACME Corp.", "Acme"),
-    ("Café Bizou", "Cafe Bizou"), ("Smith Bros. Inc", "Smith Brothers"),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("The Apple Pan", "apple pan, the"),
+        ("The Apple Pan", "Apple Pan"),
+        ("Joe & Sons", "Joe and Sons"),
+        ("Art's Deli", "Arts Deli"),
+        ("Smith Plumbing, LLC", "smith plumbing"),
+        ("ACME Corp.", "Acme"),
+        ("Café Bizou", "Cafe Bizou"),
+        ("Smith Bros. Inc", "Smith Brothers"),
+    ],
+)
 def test_name_variants_agree(a, b):
     assert normalize_name(a) == normalize_name(b)
 
@@ -73,8 +91,10 @@ def test_names_keep_meaningful_words():
     assert normalize_name("Theater Bar") == "theater bar"
 
 
-@pytest.mark.parametrize("text", ["310/246-1501", "(310) 246-1501", "310.246.1501", "+1 310 246 1501", "1-310-246-1501",
-                                  "310-246-1501 ext. 12"])
+@pytest.mark.parametrize(
+    "text",
+    ["310/246-1501", "(310) 246-1501", "310.246.1501", "+1 310 246 1501", "1-310-246-1501", "310-246-1501 ext. 12"],
+)
 def test_phone_formats(text):
     assert normalize_phone(text) == "+13102461501"
 
@@ -83,13 +103,23 @@ def test_bad_phone_is_none():
     assert normalize_phone("12") is None and normalize_phone("") is None and normalize_phone("call us") is None
 
 
-@pytest.mark.parametrize("url, domain", [
-    ("https://www.joesplumbing.com/contact", "joesplumbing.com"), ("JoesPlumbing.COM", "joesplumbing.com"),
-    ("http://shop.joes-plumbing.co.uk/a", "joes-plumbing.co.uk"), ("https://www.yelp.com/biz/joes", None),
-    ("facebook.com/joes", None), ("https://www.google.com/maps/place/x", None), ("instagram.com/joes", None),
-    ("linktr.ee/joes", None), ("yellowpages.com/x", None), ("nextdoor.com/pages/x", None),
-    ("joes.wixsite.com/home", "joes.wixsite.com"), ("", None),
-])
+@pytest.mark.parametrize(
+    "url, domain",
+    [
+        ("https://www.joesplumbing.com/contact", "joesplumbing.com"),
+        ("JoesPlumbing.COM", "joesplumbing.com"),
+        ("http://shop.joes-plumbing.co.uk/a", "joes-plumbing.co.uk"),
+        ("https://www.yelp.com/biz/joes", None),
+        ("facebook.com/joes", None),
+        ("https://www.google.com/maps/place/x", None),
+        ("instagram.com/joes", None),
+        ("linktr.ee/joes", None),
+        ("yellowpages.com/x", None),
+        ("nextdoor.com/pages/x", None),
+        ("joes.wixsite.com/home", "joes.wixsite.com"),
+        ("", None),
+    ],
+)
 def test_domains(url, domain):
     assert normalize_domain(url) == domain
 

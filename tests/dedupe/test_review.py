@@ -8,7 +8,7 @@ import pytest_asyncio
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.model import Thresholds
 from stages.dedupe.record import DedupeInput
-from stages.dedupe.review import DedupeLog, ReviewQueue, save_merges
+from storage.dedupe_review import DedupeLog, ReviewQueue, save_merges
 
 MIGRATION = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "0003_dedupe.sql"
 
@@ -53,7 +53,12 @@ async def test_accept_and_reject(pool):
     assert audit and audit[0]["entity_id"] == a.entity_id and resolver.entity_of("b") == a.entity_id
     await save_merges(pool, audit)
     row = await pool.fetchrow("SELECT kind, entity_id, merged_entity_id, decided_by FROM dedupe_merges")
-    assert dict(row) == {"kind": "merge", "entity_id": a.entity_id, "merged_entity_id": b.entity_id, "decided_by": "review"}
+    assert dict(row) == {
+        "kind": "merge",
+        "entity_id": a.entity_id,
+        "merged_entity_id": b.entity_id,
+        "decided_by": "review",
+    }
 
     await queue.add([dict(items[0], lead_id="c")])
     other = (await queue.list(10))[0]
@@ -65,7 +70,9 @@ async def test_accept_and_reject(pool):
 async def test_stage_sink_writes_audit_and_review(pool):
     resolver = EntityResolver({})
     resolver.resolve(DedupeInput("a", "Joe's Plumbing", street="12 Main St", zip="90210", phone="310-555-0101"))
-    dup = resolver.resolve(DedupeInput("b", "Joes Plumbing LLC", street="12 Main Street", zip="90210", phone="310-555-0101"))
+    dup = resolver.resolve(
+        DedupeInput("b", "Joes Plumbing LLC", street="12 Main Street", zip="90210", phone="310-555-0101")
+    )
     _, _, gray = gray_resolution()
     await DedupeLog(pool).write(dup.audit, [p.as_review_item("llm unsure (0.50)") for p in gray.gray_pairs])
     assert await pool.fetchval("SELECT count(*) FROM dedupe_merges WHERE kind = 'join' AND lead_id = 'b'") == 1

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import orjson
 
-from agents.dedupe import ReviewDecisionStage
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.record import DedupeInput
+from stages.dedupe.stage import ReviewDecisionStage
 from streams.envelope import Envelope
 
 
 async def test_accepted_review_merges_entities_and_is_audited():
     resolver = EntityResolver({})
     a = resolver.resolve(DedupeInput("ld_a", name="Acme Heating", street="1 Main St", zip="98908", phone="5095550101"))
-    b = resolver.resolve(DedupeInput("ld_b", name="Zenith Cooling", street="1 Main St", zip="98908", phone="5095550199"))
+    b = resolver.resolve(
+        DedupeInput("ld_b", name="Zenith Cooling", street="1 Main St", zip="98908", phone="5095550199")
+    )
     assert a.entity_id != b.entity_id
     written: list[list[dict]] = []
 

@@ -23,14 +23,16 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 def faulty_world(seed: int) -> SimConfig:
     config = SimConfig(seed=seed)
-    config.update({
-        "search": {"error_rate": 0.1},
-        "web": {"error_rate": 0.03},
-        "openai": {"garbage_rate": 0.2, "error_rate": 0.05},
-        "sendgrid": {"error_rate": 0.05},
-        "pagespeed": {"error_rate": 0.1},
-        "hunter": {"error_rate": 0.1},
-    })
+    config.update(
+        {
+            "search": {"error_rate": 0.1},
+            "web": {"error_rate": 0.03},
+            "openai": {"garbage_rate": 0.2, "error_rate": 0.05},
+            "sendgrid": {"error_rate": 0.05},
+            "pagespeed": {"error_rate": 0.1},
+            "hunter": {"error_rate": 0.1},
+        }
+    )
     return config
 
 
@@ -50,12 +52,18 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
         snap = await demo.wait_until_drained(ids)
         summary = await demo.summary(snap, ids)
         states = await lead_states(demo)
-        outbox = {r["status"]: r["n"] for r in await demo.pool.fetch(
-            "SELECT status, count(*) AS n FROM email_outbox GROUP BY status")}
+        outbox = {
+            r["status"]: r["n"]
+            for r in await demo.pool.fetch("SELECT status, count(*) AS n FROM email_outbox GROUP BY status")
+        }
         emails = sim_sendgrid.summary(demo.sim)
-        enrichments = [r["e"] for r in await demo.pool.fetch(
-            "SELECT record->'enrichment' AS e FROM leads WHERE record->'enrichment' IS NOT NULL "
-            "AND record->'enrichment' <> 'null'::jsonb")]
+        enrichments = [
+            r["e"]
+            for r in await demo.pool.fetch(
+                "SELECT record->'enrichment' AS e FROM leads WHERE record->'enrichment' IS NOT NULL "
+                "AND record->'enrichment' <> 'null'::jsonb"
+            )
+        ]
     finally:
         await demo.stop()
 
@@ -101,8 +109,12 @@ async def test_malformed_message_is_dead_lettered_and_worker_goes_on(kafka_broke
         from leadstream.producer import LeadProducer
 
         async with LeadProducer(demo.env["LEADSTREAM_KAFKA_BROKER"], demo.env["LEADSTREAM_TOPIC_PREFIX"]) as producer:
-            await producer.push_leads([("ld_broken_json", "z100", b"{not json at all"),
-                                       ("ld_no_name", "z100", orjson.dumps({"source": "csv", "zip": "10002"}))])
+            await producer.push_leads(
+                [
+                    ("ld_broken_json", "z100", b"{not json at all"),
+                    ("ld_no_name", "z100", orjson.dumps({"source": "csv", "zip": "10002"})),
+                ]
+            )
         await demo.push_generated(good)
         await demo.wait_until_drained(["ld_broken_json", "ld_no_name"] + [g.lead_id for g in good])
         states = await lead_states(demo)
@@ -146,8 +158,12 @@ async def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(kafka_broke
 
 
 async def _read_topic(demo: Demo, topic: str, at_least: int) -> list[dict]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers(demo.env["LEADSTREAM_KAFKA_BROKER"]),
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers(demo.env["LEADSTREAM_KAFKA_BROKER"]),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     out: list[dict] = []
     try:

@@ -9,7 +9,7 @@ from providers.http import PermanentProviderError, TransientProviderError
 from providers.sendgrid import SendGridMailer
 from schemas import Contact, Enrichment, Lead, TerminalState
 from simulator import sendgrid as sim_sendgrid
-from stages.email import Composer, EmailDelivery, idempotency_key, read_unsubscribe_token
+from stages.email.delivery import Composer, EmailDelivery, idempotency_key, read_unsubscribe_token
 from storage.outbox import Outbox
 
 pytestmark = pytest.mark.services
@@ -17,16 +17,24 @@ pytestmark = pytest.mark.services
 SECRET = "test-secret"
 
 
-
 def delivery(pool, base_url: str, reconcile_after_s: float = 5.0) -> EmailDelivery:
-    composer = Composer("leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro")
+    composer = Composer(
+        "leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro"
+    )
     mailer = SendGridMailer(base_url, "SG.test", "hello@leadstream.example", "leadstream", timeout_s=5)
     return EmailDelivery(Outbox(pool), mailer, composer, reconcile_after_s=reconcile_after_s)
 
 
 def lead(lead_id: str = "ld_mail1", email: str | None = "owner@acmeplumbing.com") -> Lead:
-    return Lead(lead_id=lead_id, geo_key="z100", source="csv", name="Acme Plumbing", zip="10002", vertical="plumber",
-                enrichment=Enrichment(contacts=[Contact(email=email, kind="personal")] if email else []))
+    return Lead(
+        lead_id=lead_id,
+        geo_key="z100",
+        source="csv",
+        name="Acme Plumbing",
+        zip="10002",
+        vertical="plumber",
+        enrichment=Enrichment(contacts=[Contact(email=email, kind="personal")] if email else []),
+    )
 
 
 async def test_redelivery_never_sends_a_key_twice(pool, fresh_sim):
@@ -66,7 +74,9 @@ async def test_pending_claim_that_never_reached_sendgrid_is_sent_after_grace(poo
     with pytest.raises(TransientProviderError):
         await young.deliver(lead("ld_mail2", "owner2@acme.com"), None)
     assert sim_sendgrid.sent_messages(sim) == []
-    state, _, outcome = await delivery(pool, base_url, reconcile_after_s=0.0).deliver(lead("ld_mail2", "owner2@acme.com"), None)
+    state, _, outcome = await delivery(pool, base_url, reconcile_after_s=0.0).deliver(
+        lead("ld_mail2", "owner2@acme.com"), None
+    )
     assert state == TerminalState.emailed and outcome.status == "sent"
     assert len(sim_sendgrid.sent_messages(sim)) == 1
 
@@ -104,13 +114,20 @@ async def test_refusals_map_to_retry_or_failure(pool, fresh_sim):
 async def test_guards_defer_before_claiming_so_nothing_is_dropped(pool, fresh_sim):
     from datetime import date
 
-    from stages.email_guards import SendGuards
+    from stages.email.guards import SendGuards
     from streams.stage import Deferred
 
     base_url, sim = fresh_sim
     sender = delivery(pool, base_url)
-    sender.guards = SendGuards(pool, daily_cap=0, per_domain_daily_cap=10, warmup=[], first_send_date=date.today(),
-                               window_start_hour=0, window_end_hour=24)
+    sender.guards = SendGuards(
+        pool,
+        daily_cap=0,
+        per_domain_daily_cap=10,
+        warmup=[],
+        first_send_date=date.today(),
+        window_start_hour=0,
+        window_end_hour=24,
+    )
     with pytest.raises(Deferred, match="cap"):
         await sender.deliver(lead("ld_g", "g@acme.com"), None)
     assert await pool.fetchval("SELECT count(*) FROM email_outbox") == 0  # the key stays free
@@ -120,9 +137,11 @@ async def test_guards_defer_before_claiming_so_nothing_is_dropped(pool, fresh_si
 
 
 def test_copy_is_per_vertical_and_only_the_html_is_escaped():
-    from stages.email import PITCHES, Composer
+    from stages.email.delivery import PITCHES, Composer
 
-    composer = Composer("leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro")
+    composer = Composer(
+        "leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro"
+    )
     vet = lead("ld_v").model_copy(update={"vertical": "vet", "name": "Paws & <Claws>"})
     email = composer.compose(vet, "owner@paws.com", None)
     assert PITCHES["vet"] in email.text and PITCHES["vet"] in email.html

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from stages.email_events import EventStore, SendGridEvent
-from stages.email_guards import STATE_TIMEZONES, SendGuards, timezone_for_state
+from stages.email.events import EventStore, SendGridEvent
+from stages.email.guards import STATE_TIMEZONES, SendGuards, timezone_for_state
 
 pytestmark = pytest.mark.services
 
@@ -18,10 +18,10 @@ TODAY = date(2026, 6, 10)
 NY = "America/New_York"
 
 
-
 def guards(pool, **overrides) -> SendGuards:
-    options = dict(daily_cap=1000, per_domain_daily_cap=1000, warmup=[], first_send_date=TODAY - timedelta(days=30),
-                   sender_tz=NY)
+    options = dict(
+        daily_cap=1000, per_domain_daily_cap=1000, warmup=[], first_send_date=TODAY - timedelta(days=30), sender_tz=NY
+    )
     options.update(overrides)
     return SendGuards(pool, **options)
 
@@ -37,14 +37,18 @@ async def sends(pool, count: int, at: datetime, *, domain: str = "example.com", 
            SELECT 'ld' || i || ':intro', 'ld' || i, 'intro', 'owner' || i || '@' || $2::text, $3::text,
                   $4::timestamptz, CASE WHEN $3::text = 'sent' THEN $4::timestamptz END
            FROM generate_series($1::int + 1, $1::int + $5) AS i""",
-        base, domain, status, at, count,
+        base,
+        domain,
+        status,
+        at,
+        count,
     )
 
 
 async def events(pool, kind: str, count: int, at: datetime, bounce_type: str | None = None) -> None:
-    await EventStore(pool).record([
-        SendGridEvent(f"m{next(_SEQ)}", kind, at, f"x{i}@example.com", bounce_type=bounce_type) for i in range(count)
-    ])
+    await EventStore(pool).record(
+        [SendGridEvent(f"m{next(_SEQ)}", kind, at, f"x{i}@example.com", bounce_type=bounce_type) for i in range(count)]
+    )
 
 
 def seconds_until_midnight_ny(now: datetime) -> float:
@@ -53,6 +57,7 @@ def seconds_until_midnight_ny(now: datetime) -> float:
 
 
 # --- caps -------------------------------------------------------------------------------------------------------
+
 
 async def test_warmup_caps_grow_day_by_day_then_daily_cap_applies(pool):
     guard = guards(pool, daily_cap=6, warmup=[2, 4], first_send_date=TODAY)
@@ -96,15 +101,19 @@ async def test_per_domain_cap_blocks_only_that_domain(pool):
 
 # --- send window --------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("tz", "allowed", "retry_h"), [
-    ("America/New_York", True, 0),       # 11:00
-    ("America/Chicago", True, 0),        # 10:00
-    ("America/Los_Angeles", False, 1),   # 08:00 → opens at 09:00
-    ("Pacific/Honolulu", False, 4),      # 05:00
-    ("Europe/London", True, 0),          # 16:00
-    ("Europe/Berlin", False, 16),        # 17:00 → closed until 09:00 tomorrow
-    ("Asia/Tokyo", False, 9),            # 00:00 on the 11th
-])
+
+@pytest.mark.parametrize(
+    ("tz", "allowed", "retry_h"),
+    [
+        ("America/New_York", True, 0),  # 11:00
+        ("America/Chicago", True, 0),  # 10:00
+        ("America/Los_Angeles", False, 1),  # 08:00 → opens at 09:00
+        ("Pacific/Honolulu", False, 4),  # 05:00
+        ("Europe/London", True, 0),  # 16:00
+        ("Europe/Berlin", False, 16),  # 17:00 → closed until 09:00 tomorrow
+        ("Asia/Tokyo", False, 9),  # 00:00 on the 11th
+    ],
+)
 async def test_send_window_follows_the_recipients_zone(pool, tz, allowed, retry_h):
     decision = await guards(pool).check("a@b.com", tz, now=NOW)
     assert decision.allowed is allowed
@@ -136,6 +145,7 @@ def test_state_timezones():
 
 
 # --- bounce and spam pause -----------------------------------------------------------------------------------------
+
 
 async def test_bounce_spike_pauses_and_sending_resumes_when_it_clears(pool):
     guard = guards(pool, window_s=3600, min_sample=50)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agents.enrich import EnrichStage
 from providers.web import WebFetcher
 from schemas import Lead, TerminalState
-from stages.enrich import Enricher
-from stages.techdetect import TechDetector
+from stages.enrich.detect import TechDetector
+from stages.enrich.enricher import Enricher
+from stages.enrich.stage import EnrichStage
 from storage.outbox import Outbox
 from streams.envelope import Envelope
 

@@ -14,14 +14,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from leadstream.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, routes
-from stages.email import unsubscribe_token
+from stages.email.delivery import unsubscribe_token
 from storage.outbox import Outbox
 
 pytestmark = pytest.mark.services
 
 SECRET = "unsubscribe-test-secret"
 EVENTS_URL = "/webhooks/sendgrid/events"
-
 
 
 def _public_key_b64(key: ec.EllipticCurvePrivateKey) -> str:
@@ -41,8 +40,11 @@ async def client(pool, signing_key):
         return pool
 
     app = web.Application()
-    app.add_routes(routes(pool_provider, unsubscribe_secret=SECRET, webhook_public_key=_public_key_b64(signing_key),
-                          tolerance_s=300))
+    app.add_routes(
+        routes(
+            pool_provider, unsubscribe_secret=SECRET, webhook_public_key=_public_key_b64(signing_key), tolerance_s=300
+        )
+    )
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
         yield client
 
@@ -51,13 +53,22 @@ def sign(key: ec.EllipticCurvePrivateKey, body: bytes, timestamp: int | None = N
     """Headers exactly as SendGrid sends them: ECDSA/SHA-256 over timestamp + body, DER, base64."""
     stamp = str(timestamp if timestamp is not None else int(time.time()))
     signature = key.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    return {SIGNATURE_HEADER: base64.b64encode(signature).decode(), TIMESTAMP_HEADER: stamp,
-            "Content-Type": "application/json"}
+    return {
+        SIGNATURE_HEADER: base64.b64encode(signature).decode(),
+        TIMESTAMP_HEADER: stamp,
+        "Content-Type": "application/json",
+    }
 
 
 def event(kind: str, email: str, *, msg: str = "msg1.filter", ts: int = 1_780_000_000, **extra) -> dict:
-    return {"email": email, "event": kind, "timestamp": ts, "sg_message_id": msg,
-            "sg_event_id": base64.b64encode(f"{kind}{ts}{time.monotonic_ns()}".encode()).decode(), **extra}
+    return {
+        "email": email,
+        "event": kind,
+        "timestamp": ts,
+        "sg_message_id": msg,
+        "sg_event_id": base64.b64encode(f"{kind}{ts}{time.monotonic_ns()}".encode()).decode(),
+        **extra,
+    }
 
 
 async def post_events(client, key, events: list[dict], *, timestamp: int | None = None):
@@ -71,10 +82,14 @@ async def event_count(pool) -> int:
 
 # --- Event Webhook -----------------------------------------------------------------------------------------------
 
+
 async def test_genuine_events_are_recorded_and_bounce_suppresses(client, pool, signing_key):
-    events = [event("delivered", "a@example.com", msg="m-a"), event("open", "a@example.com", msg="m-a"),
-              event("bounce", "Gone@Example.org", msg="m-b", type="bounce", reason="550 no such user"),
-              event("bounce", "soft@example.net", msg="m-c", type="blocked")]
+    events = [
+        event("delivered", "a@example.com", msg="m-a"),
+        event("open", "a@example.com", msg="m-a"),
+        event("bounce", "Gone@Example.org", msg="m-b", type="bounce", reason="550 no such user"),
+        event("bounce", "soft@example.net", msg="m-c", type="blocked"),
+    ]
     response = await post_events(client, signing_key, events)
     assert response.status == 200
     summary = await response.json()
@@ -154,10 +169,12 @@ async def test_webhook_is_not_mounted_without_a_public_key(pool):
 
 # --- One-click unsubscribe ---------------------------------------------------------------------------------------
 
+
 async def test_one_click_post_suppresses_address_for_every_later_lead(client, pool):
     token = unsubscribe_token(SECRET, "Owner@AcmePlumbing.com", "ld_1")
-    response = await client.post(f"/u/{token}", data="List-Unsubscribe=One-Click",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        f"/u/{token}", data="List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert response.status == 200
     outbox = Outbox(pool)
     assert await outbox.suppression_reason("owner@acmeplumbing.com") == "unsubscribe"

@@ -13,12 +13,12 @@ from aiohttp import web
 
 from providers.browser import MOBILE_VIEWPORT, PageRenderer
 from providers.chromium import HOST
+from providers.netguard import FetchRefused, NetGuard
 from providers.web import SiteError, WebFetcher
 from simulator.websites import domain_for_profile, site_profile, site_spec
 from simulator.websites_js import INTERNAL_TARGETS, REDIRECTED_TARGET
-from stages.contacts import find_emails
-from stages.netguard import FetchRefused, NetGuard
-from stages.techdetect import TechDetector
+from stages.enrich.contacts import find_emails
+from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,7 +74,10 @@ async def test_spa_emails_and_react_only_appear_when_rendered(web_sim, renderer,
     assert expected <= {f.email for f in find_emails(result.html)}
     assert f'href="{spec.contact_path}"' in result.html and f'href="{spec.contact_path}"' not in plain.text()
     assert result.js["React.version"] == "18.2.0" and "Vue.version" not in result.js
-    tech = {t.name: t.version for t in detector.detect(result.final_url, result.headers, result.html, result.cookies, js=result.js)}
+    tech = {
+        t.name: t.version
+        for t in detector.detect(result.final_url, result.headers, result.html, result.cookies, js=result.js)
+    }
     assert tech["React"] == "18.2.0" and tech["jQuery"] == "3.6.0"
     assert result.requests == 2 and result.blocked == []  # the shell and its bundle
 
@@ -121,13 +124,15 @@ async def test_requests_to_internal_addresses_are_blocked_with_reasons(web_sim, 
     host = domain(sim, "ssrf_assets")
     result = await renderer.render(f"http://{host}/")
     metadata, loopback, private, localhost = INTERNAL_TARGETS
-    assert sorted(result.blocked) == sorted([
-        (metadata, "address 169.254.169.254 is link-local"),
-        (loopback, "address 127.0.0.1 is loopback"),
-        (private, "address 10.0.0.7 is private"),
-        (localhost, "localhost resolves to 127.0.0.1 (loopback)"),
-        (REDIRECTED_TARGET, "address 169.254.169.254 is link-local"),  # a same-site image redirecting there
-    ])
+    assert sorted(result.blocked) == sorted(
+        [
+            (metadata, "address 169.254.169.254 is link-local"),
+            (loopback, "address 127.0.0.1 is loopback"),
+            (private, "address 10.0.0.7 is private"),
+            (localhost, "localhost resolves to 127.0.0.1 (loopback)"),
+            (REDIRECTED_TARGET, "address 169.254.169.254 is link-local"),  # a same-site image redirecting there
+        ]
+    )
     assert result.status == 200 and result.lcp_ms is not None
     assert {r["path"] for r in sim.records["web"] if r["domain"] == host} == {"/", "/assets/pixel.gif"}
 
@@ -200,12 +205,15 @@ async def test_websockets_and_webrtc_never_leave_the_page() -> None:
     hits: list[str] = []
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(content_type="text/html", text=f"""<html><body><h1>Chat with us</h1><script>
+        return web.Response(
+            content_type="text/html",
+            text=f"""<html><body><h1>Chat with us</h1><script>
             try {{ new WebSocket('ws://' + location.host + '/ws'); }} catch (e) {{}}
             const peer = new RTCPeerConnection({{iceServers: [{{urls: 'stun:127.0.0.1:{stun.getsockname()[1]}'}}]}});
             peer.createDataChannel('chat');
             peer.createOffer().then((offer) => peer.setLocalDescription(offer));
-            </script></body></html>""")
+            </script></body></html>""",
+        )
 
     async def websocket(request: web.Request) -> web.Response:
         hits.append(request.path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from stages.contacts import classify, decode_cfemail, extract_contacts, find_emails, normalize_email
+from stages.enrich.contacts import classify, decode_cfemail, extract_contacts, find_emails, normalize_email
 
 
 def _found(html: str) -> dict[str, tuple[str, str]]:

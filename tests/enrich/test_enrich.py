@@ -8,14 +8,23 @@ from providers.http import TransientProviderError
 from providers.web import WebFetcher
 from schemas.lead import Lead
 from simulator.websites import site_spec
-from stages.enrich import Enricher, ModernThresholds, website_url
-from stages.techdetect import TechDetector
+from stages.enrich.detect import TechDetector
+from stages.enrich.enricher import Enricher, website_url
+from stages.enrich.performance import ModernThresholds
 from tests.enrich.sites import domain
 
 # Technologies each well-behaved look must show (names and versions from simulator/websites.py's signatures).
 LOOK_TECH = {
     "wordpress_legacy": {"WordPress", "jQuery", "PHP", "Apache HTTP Server", "Google Analytics", "Font Awesome"},
-    "wordpress_modern": {"WordPress", "Elementor", "Yoast SEO", "jQuery", "Cloudflare", "Google Tag Manager", "reCAPTCHA"},
+    "wordpress_modern": {
+        "WordPress",
+        "Elementor",
+        "Yoast SEO",
+        "jQuery",
+        "Cloudflare",
+        "Google Tag Manager",
+        "reCAPTCHA",
+    },
     "wix": {"Wix", "React"},
     "squarespace": {"Squarespace"},
     "shopify": {"Shopify", "Cloudflare", "Stripe", "Facebook Pixel"},
@@ -30,8 +39,15 @@ LOOK_TECH = {
 @pytest.fixture
 async def enricher(web_sim):
     proxy, _ = web_sim
-    fetcher = WebFetcher(proxy, timeout_s=1.5, max_bytes=1_000_000, user_agent=None, per_domain_concurrency=2,
-                         allowlist=[], resolver_nameservers=None)
+    fetcher = WebFetcher(
+        proxy,
+        timeout_s=1.5,
+        max_bytes=1_000_000,
+        user_agent=None,
+        per_domain_concurrency=2,
+        allowlist=[],
+        resolver_nameservers=None,
+    )
     yield Enricher(fetcher, TechDetector.from_file())
     await fetcher.aclose()
 
@@ -114,7 +130,9 @@ async def test_hostile_but_readable_pages(enricher: Enricher, web_sim) -> None:
 
 async def test_skip_refuse_and_transient(enricher: Enricher) -> None:
     assert (await enricher.enrich(_lead(None))).model_dump(include={"status", "reason"}) == {
-        "status": "skipped", "reason": "no website"}
+        "status": "skipped",
+        "reason": "no website",
+    }
     refused = await enricher.enrich(_lead("http://10.0.0.8/admin"))
     assert (refused.status, refused.reason) == ("failed", "refused: address 10.0.0.8 is private")
     scheme = await enricher.enrich(_lead("ftp://files.plumber.com/"))
@@ -130,8 +148,16 @@ def test_website_url() -> None:
     assert website_url("https://a.com/about") == "https://a.com/about"
 
 
-@pytest.mark.parametrize("form", ["www.{d}", "http://www.{d}/locations/yakima-wa", "{d}/?utm_source=gmb",
-                                  "http://{d}/index.html", "http://{d}/old-specials-page"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "www.{d}",
+        "http://www.{d}/locations/yakima-wa",
+        "{d}/?utm_source=gmb",
+        "http://{d}/index.html",
+        "http://{d}/old-specials-page",
+    ],
+)
 async def test_lead_url_forms_reach_the_site(enricher: Enricher, web_sim, form: str) -> None:
     _, sim = web_sim
     host = domain(sim, "wordpress_modern")
@@ -144,4 +170,6 @@ async def test_lead_url_forms_reach_the_site(enricher: Enricher, web_sim, form: 
 async def test_https_through_a_proxy_that_cannot_tunnel_is_a_site_failure(enricher: Enricher, web_sim) -> None:
     _, sim = web_sim
     result = await enricher.enrich(_lead(f"https://{domain(sim, 'wix')}/"))
-    assert result.status == "failed" and result.reason.startswith("robots: robots.txt unreachable (proxy could not reach")
+    assert result.status == "failed" and result.reason.startswith(
+        "robots: robots.txt unreachable (proxy could not reach"
+    )

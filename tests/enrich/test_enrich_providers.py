@@ -1,4 +1,4 @@
-"""The enrich stage's providers as wired for a worker (`agents.enrich.build_enricher`): tiers,
+"""The enrich stage's providers as wired for a worker (`stages.enrich.build.build_enricher`): tiers,
 the per-field waterfall, MX checks, and the guards (breaker, budget, cache, ledger) — against the
 simulator (PageSpeed, Hunter, websites, DNS), real Redis and real PostgreSQL."""
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from agents.enrich import build_enricher
-from leadstream.settings import Settings
+from config import Settings
 from schemas.lead import Lead
 from simulator.dns import mail_setup
 from simulator.hunter import known_emails
 from simulator.pagespeed import measure
 from simulator.websites import PROFILES, domain_for_profile, site_spec
+from stages.enrich.build import build_enricher
 
 WELL_BEHAVED = ("wordpress_legacy", "wordpress_modern", "wix", "static_bootstrap", "nextjs", "joomla")
 
@@ -25,12 +25,20 @@ def settings_for(fresh_sim, sim_dns, redis_url, tmp_path):
 
     def make(**overrides) -> Settings:
         values = dict(
-            web_proxy=base_url, fetch_allowlist=base_url.split("://", 1)[1], http_timeout_s=3.0,
-            redis_url=redis_url, dns_nameservers=sim_dns, blob_dir=tmp_path / "blobs",
-            pagespeed_base_url=base_url, pagespeed_api_key="sim-key",
-            hunter_base_url=base_url, hunter_api_key="sim-hunter-key-0123456789",
+            web_proxy=base_url,
+            fetch_allowlist=base_url.split("://", 1)[1],
+            http_timeout_s=3.0,
+            redis_url=redis_url,
+            dns_nameservers=sim_dns,
+            blob_dir=tmp_path / "blobs",
+            pagespeed_base_url=base_url,
+            pagespeed_api_key="sim-key",
+            hunter_base_url=base_url,
+            hunter_api_key="sim-hunter-key-0123456789",
             enrich_waterfall="email=website,hunter;performance=pagespeed,http;screenshot=pagespeed",
-            per_domain_rate="50/second", breaker_failures=3, breaker_open_s=60,
+            per_domain_rate="50/second",
+            breaker_failures=3,
+            breaker_open_s=60,
         )
         values.update(overrides)
         return Settings(**values)
@@ -58,8 +66,14 @@ def _site(seed: int, profile: str, unique: str, n: int = 0) -> str:
 
 
 def _lead(website: str, tier: int | None = None, n: int = 0) -> Lead:
-    return Lead(lead_id=f"ld_{n}_{website}", geo_key="98901", source="test", name="Valley Heating", website=website,
-                enrich_tier=tier)
+    return Lead(
+        lead_id=f"ld_{n}_{website}",
+        geo_key="98901",
+        source="test",
+        name="Valley Heating",
+        website=website,
+        enrich_tier=tier,
+    )
 
 
 async def _ledger(pool, provider: str) -> list[tuple[bool, float]]:
@@ -67,7 +81,9 @@ async def _ledger(pool, provider: str) -> list[tuple[bool, float]]:
     return [(r["hit"], float(r["cost_usd"])) for r in rows]
 
 
-async def test_tier_3_audits_with_pagespeed_and_stores_its_screenshot(settings_for, enrich_with, fresh_sim, pool, unique):
+async def test_tier_3_audits_with_pagespeed_and_stores_its_screenshot(
+    settings_for, enrich_with, fresh_sim, pool, unique
+):
     _, sim = fresh_sim
     site = _site(sim.config.seed, "wordpress_legacy", unique)
     enricher = await enrich_with(settings_for())
@@ -76,7 +92,9 @@ async def test_tier_3_audits_with_pagespeed_and_stores_its_screenshot(settings_f
     expected = measure(sim, f"http://{site}/", "mobile")
     perf = result.performance
     assert perf.source == "api" and result.sources["performance"] == "pagespeed"
-    assert perf.lcp_ms == pytest.approx(expected.lcp_ms, abs=0.1) and perf.tbt_ms == pytest.approx(expected.tbt_ms, abs=0.1)
+    assert perf.lcp_ms == pytest.approx(expected.lcp_ms, abs=0.1) and perf.tbt_ms == pytest.approx(
+        expected.tbt_ms, abs=0.1
+    )
     assert perf.mobile_responsive is expected.responsive
     assert result.sources["screenshot"] == "pagespeed"
     shot = Path(result.screenshot_uri.removeprefix("file://"))
@@ -104,12 +122,15 @@ async def test_default_tier_comes_from_the_settings(settings_for, enrich_with, f
 
 
 async def test_pagespeed_outage_opens_its_breaker_and_leads_complete_with_the_next_provider(
-        settings_for, enrich_with, fresh_sim, unique):
+    settings_for, enrich_with, fresh_sim, unique
+):
     _, sim = fresh_sim
     sim.config.update({"pagespeed": {"down": True}})
     enricher = await enrich_with(settings_for())
-    results = [await enricher.enrich(_lead(_site(sim.config.seed, WELL_BEHAVED[n % 6], unique, n), tier=3, n=n))
-               for n in range(8)]
+    results = [
+        await enricher.enrich(_lead(_site(sim.config.seed, WELL_BEHAVED[n % 6], unique, n), tier=3, n=n))
+        for n in range(8)
+    ]
     assert all(r.status == "ok" and r.performance.source == "http" for r in results)
     audit = [[a.outcome for a in r.attempts if a.field == "performance"] for r in results]
     assert audit[0] == ["failed", "accepted"]  # three tries, then on to the plain fetch's timings
@@ -117,14 +138,20 @@ async def test_pagespeed_outage_opens_its_breaker_and_leads_complete_with_the_ne
     assert sim.counters["pagespeed.503"] == 3  # the open circuit sent nothing more
 
 
-async def test_a_spent_budget_pauses_the_provider_and_leads_carry_on(settings_for, enrich_with, fresh_sim, pool, unique):
+async def test_a_spent_budget_pauses_the_provider_and_leads_carry_on(
+    settings_for, enrich_with, fresh_sim, pool, unique
+):
     _, sim = fresh_sim
-    settings = settings_for(enrich_waterfall="email=hunter,website;performance=http",
-                            provider_cost_usd="hunter=0.01", provider_daily_budget_usd="hunter=0.03")
+    settings = settings_for(
+        enrich_waterfall="email=hunter,website;performance=http",
+        providers={"hunter": {"cost_usd": 0.01, "daily_budget_usd": 0.03}},
+    )
     enricher = await enrich_with(settings)
     enricher.sources.hunter.budget.refresh_s = 0.0
-    results = [await enricher.enrich(_lead(_site(sim.config.seed, WELL_BEHAVED[n % 6], unique, n), tier=1, n=n))
-               for n in range(6)]
+    results = [
+        await enricher.enrich(_lead(_site(sim.config.seed, WELL_BEHAVED[n % 6], unique, n), tier=1, n=n))
+        for n in range(6)
+    ]
     hunter = [next(a for a in r.attempts if a.provider == "hunter") for r in results]
     assert [a.outcome != "paused" for a in hunter] == [True] * 3 + [False] * 3
     assert "daily budget of $0.03 spent" in hunter[-1].detail
@@ -137,10 +164,16 @@ async def test_a_spent_budget_pauses_the_provider_and_leads_carry_on(settings_fo
     assert await _ledger(pool, "hunter") == [(False, 0.01)] * 3
 
 
-async def test_finder_answers_are_cached_and_cache_hits_cost_nothing(settings_for, enrich_with, fresh_sim, pool, unique):
+async def test_finder_answers_are_cached_and_cache_hits_cost_nothing(
+    settings_for, enrich_with, fresh_sim, pool, unique
+):
     _, sim = fresh_sim
-    site = next(d for n in range(500) if mail_setup(sim.config.seed, d := _site(sim.config.seed, "wix", unique, n)) == "mx"
-                and any(item["confidence"] >= 50 for item in known_emails(sim, d)))
+    site = next(
+        d
+        for n in range(500)
+        if mail_setup(sim.config.seed, d := _site(sim.config.seed, "wix", unique, n)) == "mx"
+        and any(item["confidence"] >= 50 for item in known_emails(sim, d))
+    )
     enricher = await enrich_with(settings_for(enrich_waterfall="email=hunter;performance=http"))
     first = await enricher.enrich(_lead(site, tier=1, n=1))
     second = await enricher.enrich(_lead(site, tier=1, n=2))
@@ -176,11 +209,16 @@ def test_the_simulator_still_has_the_profiles_these_tests_use() -> None:
 
 
 async def test_a_single_page_app_is_rendered_for_its_contacts_and_js_technologies(
-        settings_for, enrich_with, fresh_sim, unique):
+    settings_for, enrich_with, fresh_sim, unique
+):
     _, sim = fresh_sim
     seed = sim.config.seed
-    site = next(d for n in range(2000) if mail_setup(seed, d := _site(seed, "spa_react", unique, n)) == "mx"
-                and any(e.page == "/" for e in site_spec(seed, d).emails))
+    site = next(
+        d
+        for n in range(2000)
+        if mail_setup(seed, d := _site(seed, "spa_react", unique, n)) == "mx"
+        and any(e.page == "/" for e in site_spec(seed, d).emails)
+    )
     enricher = await enrich_with(settings_for(enrich_waterfall="email=website;performance=pagespeed,browser,http"))
     result = await enricher.enrich(_lead(site, tier=1))
     assert result.status == "ok" and result.rendered
@@ -191,15 +229,21 @@ async def test_a_single_page_app_is_rendered_for_its_contacts_and_js_technologie
 
 
 async def test_without_a_pagespeed_api_the_audit_and_screenshot_come_from_chromium(
-        settings_for, enrich_with, fresh_sim, unique):
+    settings_for, enrich_with, fresh_sim, unique
+):
     _, sim = fresh_sim
-    enricher = await enrich_with(settings_for(
-        pagespeed_api_key="", enrich_waterfall="performance=pagespeed,browser,http;screenshot=pagespeed,browser"))
+    enricher = await enrich_with(
+        settings_for(
+            pagespeed_api_key="", enrich_waterfall="performance=pagespeed,browser,http;screenshot=pagespeed,browser"
+        )
+    )
     result = await enricher.enrich(_lead(_site(sim.config.seed, "heavy_js", unique), tier=3))
     assert result.sources["performance"] == result.sources["screenshot"] == "browser"
     perf = result.performance
     assert perf.source == "browser" and perf.lcp_ms > 2500 and perf.tbt_ms > 600 and perf.mobile_responsive is False
     assert [(a.provider, a.outcome) for a in result.attempts if a.field == "performance"] == [
-        ("pagespeed", "unavailable"), ("browser", "accepted")]
+        ("pagespeed", "unavailable"),
+        ("browser", "accepted"),
+    ]
     assert Path(result.screenshot_uri.removeprefix("file://")).read_bytes()[:4] == b"\x89PNG"
     assert result.modern_site is False

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from providers.http import TransientProviderError
+from providers.netguard import FetchRefused
 from providers.web import RobotsDisallowed, SiteError, WebFetcher
 from simulator.websites import site_spec
-from stages.netguard import FetchRefused
 from tests.enrich.sites import domain
 
 

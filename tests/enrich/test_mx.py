@@ -152,8 +152,11 @@ async def test_redis_cache_is_shared_between_checkers(dns_sim, redis_url, unique
     try:
         verdicts = [await first.check(f"info@{good}"), await first.check(f"info@{gone}")]
         assert sim.counters["dns.queries"] == 2
-        assert orjson.loads(await store.get(f"{prefix}:{good}")) == {"ok": True, "reason": None,
-                                                                    "mx_hosts": [f"mail.{good}"]}
+        assert orjson.loads(await store.get(f"{prefix}:{good}")) == {
+            "ok": True,
+            "reason": None,
+            "mx_hosts": [f"mail.{good}"],
+        }
         assert 25_000 < await store.pttl(f"{prefix}:{gone}") <= 30_000
         shared = [await second.check(f"info@{good}"), await second.check(f"info@{gone}")]
         assert sim.counters["dns.queries"] == 2 and second.lookups == 0

@@ -9,7 +9,7 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from stages.netguard import FetchRefused, NetGuard
+from providers.netguard import FetchRefused, NetGuard
 
 
 async def _refused(guard: NetGuard, url: str) -> str:
@@ -91,20 +91,29 @@ class _TinyDns(asyncio.DatagramProtocol):
 
 async def test_dnspython_resolver_with_configured_nameserver() -> None:
     loop = asyncio.get_running_loop()
-    server = _TinyDns({"intranet.corp.test": "10.9.8.7", "shop.public.test": "93.184.216.34", "meta.evil.test": "169.254.169.254"})
+    server = _TinyDns(
+        {"intranet.corp.test": "10.9.8.7", "shop.public.test": "93.184.216.34", "meta.evil.test": "169.254.169.254"}
+    )
     transport, _ = await loop.create_datagram_endpoint(lambda: server, local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
     try:
         guard = NetGuard(resolver_nameservers=[f"127.0.0.1:{port}"])
         await guard.check("http://shop.public.test/")
-        assert await _refused(guard, "http://intranet.corp.test/") == "intranet.corp.test resolves to 10.9.8.7 (private)"
-        assert await _refused(guard, "https://meta.evil.test/") == "meta.evil.test resolves to 169.254.169.254 (link-local)"
+        assert (
+            await _refused(guard, "http://intranet.corp.test/") == "intranet.corp.test resolves to 10.9.8.7 (private)"
+        )
+        assert (
+            await _refused(guard, "https://meta.evil.test/")
+            == "meta.evil.test resolves to 169.254.169.254 (link-local)"
+        )
         assert await _refused(guard, "http://gone.test/") == "gone.test does not resolve"
         assert ("intranet.corp.test", "A") in server.queries
         await NetGuard(["10.9.0.0/16"], resolver_nameservers=[f"127.0.0.1:{port}"]).check("http://intranet.corp.test/")
         # Proxied: names are left to the proxy, so the private name is not looked up here.
         server.queries.clear()
-        await NetGuard(resolve_names=False, resolver_nameservers=[f"127.0.0.1:{port}"]).check("http://intranet.corp.test/")
+        await NetGuard(resolve_names=False, resolver_nameservers=[f"127.0.0.1:{port}"]).check(
+            "http://intranet.corp.test/"
+        )
         assert server.queries == []
     finally:
         transport.close()

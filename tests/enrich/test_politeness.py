@@ -70,16 +70,17 @@ async def test_rate_and_concurrency_per_domain_hold_and_other_domains_run_free(w
     began = time.time()
     try:
         busy_done, quiet_done = await asyncio.gather(
-            _finish_times(fetcher, _pages(busy, 40)), _finish_times(fetcher, _pages(quiet, 4)))
+            _finish_times(fetcher, _pages(busy, 40)), _finish_times(fetcher, _pages(quiet, 4))
+        )
     finally:
         await fetcher.aclose()
 
     arrivals = [r["at"] for r in _requests(sim, busy)]
-    assert len(arrivals) == 41 and len(_requests(sim, busy, "/robots.txt")) == 1   # robots.txt counts too
+    assert len(arrivals) == 41 and len(_requests(sim, busy, "/robots.txt")) == 1  # robots.txt counts too
     assert busiest_window(arrivals, 0.9) <= 5
     assert busiest_window(arrivals, 1.0) <= 6
-    assert max(arrivals) - min(arrivals) >= (41 - 5) / 5 - 0.1   # held to the rate: ~7.2 s at least...
-    assert max(busy_done) - began <= 41 / 5 + 1.5                # ...and no slower than the rate allows
+    assert max(arrivals) - min(arrivals) >= (41 - 5) / 5 - 0.1  # held to the rate: ~7.2 s at least...
+    assert max(busy_done) - began <= 41 / 5 + 1.5  # ...and no slower than the rate allows
     assert sim.max_inflight[f"web:{busy}"] == 2
     # The quiet domain (robots.txt + 4 pages = its whole budget) is done before the busy one's second window.
     assert len(_requests(sim, quiet)) == 5 and max(quiet_done) - began < 0.9
@@ -98,11 +99,11 @@ async def test_rate_is_shared_through_redis_by_two_fetchers(web_sim, redis_url, 
             await worker.aclose()
 
     arrivals = [r["at"] for r in _requests(sim, site)]
-    assert len(arrivals) == 31 and len(_requests(sim, site, "/robots.txt")) == 1   # robots.txt shared too
-    assert busiest_window(arrivals, 0.9) <= 5          # 5/s for both together, not 5/s each
+    assert len(arrivals) == 31 and len(_requests(sim, site, "/robots.txt")) == 1  # robots.txt shared too
+    assert busiest_window(arrivals, 0.9) <= 5  # 5/s for both together, not 5/s each
     assert max(arrivals) - min(arrivals) >= (31 - 5) / 5 - 0.1
     assert all(len(times) == 15 for times in done)
-    assert sim.max_inflight[f"web:{site}"] <= 4         # concurrency is per process: 2 each
+    assert sim.max_inflight[f"web:{site}"] <= 4  # concurrency is per process: 2 each
 
 
 async def test_no_rate_slot_within_the_timeout_is_transient(web_sim, unique) -> None:
@@ -120,8 +121,9 @@ async def test_no_rate_slot_within_the_timeout_is_transient(web_sim, unique) -> 
     assert [r["path"] for r in _requests(sim, site)] == ["/robots.txt"]
 
 
-async def test_redis_down_never_fails_a_fetch_for_robots_but_pauses_rate_limited_fetching(web_sim, unique,
-                                                                                           caplog) -> None:
+async def test_redis_down_never_fails_a_fetch_for_robots_but_pauses_rate_limited_fetching(
+    web_sim, unique, caplog
+) -> None:
     proxy, sim = web_sim
     first, second = _site(sim, "wix", f"down1-{unique}"), _site(sim, "nextjs", f"down2-{unique}")
     robots_only = _fetcher(proxy, redis_url=DEAD_REDIS)
@@ -161,8 +163,9 @@ async def test_robots_txt_is_fetched_once_for_all_fetchers_sharing_redis(web_sim
 
 
 @pytest.mark.parametrize("profile", ["robots_disallow_all", "robots_partial"])
-async def test_a_disallow_cached_in_redis_is_honoured_by_another_fetcher(web_sim, redis_url, unique,
-                                                                         profile: str) -> None:
+async def test_a_disallow_cached_in_redis_is_honoured_by_another_fetcher(
+    web_sim, redis_url, unique, profile: str
+) -> None:
     proxy, sim = web_sim
     site = _site(sim, profile, f"deny-{unique}")
     first, second = (_fetcher(proxy, redis_url=redis_url, robots_ttl_s=60) for _ in range(2))
@@ -194,11 +197,11 @@ async def test_robots_entries_expire_with_their_ttl_and_failures_sooner(web_sim,
         await second.fetch(f"http://{site}/")
         assert len(_requests(sim, site, "/robots.txt")) == 1
         await asyncio.sleep(0.7)
-        await second.fetch(f"http://{site}/")           # expired locally and in Redis: fetched again
-        await first.fetch(f"http://{site}/")            # ...once
+        await second.fetch(f"http://{site}/")  # expired locally and in Redis: fetched again
+        await first.fetch(f"http://{site}/")  # ...once
         assert len(_requests(sim, site, "/robots.txt")) == 2
 
-        sim.config.family("web").error_rate = 1.0       # robots.txt answers 500: disallow all, cached briefly
+        sim.config.family("web").error_rate = 1.0  # robots.txt answers 500: disallow all, cached briefly
         with pytest.raises(RobotsDisallowed, match="HTTP 500"):
             await first.fetch(f"http://{failing}/")
         assert 0 < await redis.pttl(f"{ROBOTS_KEY_PREFIX}:http://{failing}") <= 300

@@ -6,11 +6,12 @@ import time
 
 import pytest
 
+from config import parse_waterfall
 from providers.breaker import CircuitBreaker
 from providers.guarded import Guarded
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.ledger import ProviderPaused
-from stages.waterfall import ProviderSkipped, Waterfall, parse_waterfall
+from stages.enrich.waterfall import ProviderSkipped, Waterfall
 
 
 async def _accept_non_empty(value):
@@ -46,7 +47,8 @@ async def test_a_value_failing_the_check_moves_on() -> None:
         return kept or None
 
     result = await Waterfall("email").run(
-        [("site", _answers(["info@x.com"])), ("finder", _answers(["info@x.com", "ann@x.com"]))], only_personal)
+        [("site", _answers(["info@x.com"])), ("finder", _answers(["info@x.com", "ann@x.com"]))], only_personal
+    )
     assert result.value == ["ann@x.com"] and result.provider == "finder"
     assert [a.outcome for a in result.attempts] == ["rejected", "accepted"]
 
@@ -55,11 +57,15 @@ async def test_paused_skipped_and_permanent_errors_move_on_without_retry() -> No
     paused = _answers(ProviderPaused("hunter", "daily budget of $1.00 spent"))
     skipped = _answers(ProviderSkipped("no PageSpeed API configured"))
     broken = _answers(PermanentProviderError("pagespeed", "HTTP 400: bad url"))
-    result = await Waterfall("f").run([("a", paused), ("b", skipped), ("c", broken), ("d", _answers(1))],
-                                      _accept_non_empty)
+    result = await Waterfall("f").run(
+        [("a", paused), ("b", skipped), ("c", broken), ("d", _answers(1))], _accept_non_empty
+    )
     assert [(a.outcome, a.detail) for a in result.attempts] == [
-        ("paused", "hunter: daily budget of $1.00 spent"), ("unavailable", "no PageSpeed API configured"),
-        ("failed", "pagespeed: HTTP 400: bad url"), ("accepted", None)]
+        ("paused", "hunter: daily budget of $1.00 spent"),
+        ("unavailable", "no PageSpeed API configured"),
+        ("failed", "pagespeed: HTTP 400: bad url"),
+        ("accepted", None),
+    ]
     assert len(paused.calls) == len(skipped.calls) == len(broken.calls) == 1
 
 
@@ -74,7 +80,8 @@ async def test_transient_errors_are_retried_in_place_honouring_retry_after() -> 
 async def test_a_provider_that_keeps_failing_is_given_up_and_the_next_one_answers() -> None:
     down = _answers(TransientProviderError("pagespeed", "HTTP 503"))
     result = await Waterfall("performance", tries_per_provider=3, max_wait_s=0.05).run(
-        [("pagespeed", down), ("http", _answers({"ttfb": 1}))], _accept_non_empty)
+        [("pagespeed", down), ("http", _answers({"ttfb": 1}))], _accept_non_empty
+    )
     assert result.provider == "http" and len(down.calls) == 3
     assert result.attempts[0].outcome == "failed"
 
@@ -91,7 +98,8 @@ async def test_an_open_circuit_skips_the_provider_at_once() -> None:
     for n in range(5):  # five leads in a row while the provider is down
         result = await Waterfall("performance", tries_per_provider=2, max_wait_s=0.01).run(
             [("pagespeed", lambda n=n: guarded(f"http://site{n}.com/")), ("http", _answers("timings"))],
-            _accept_non_empty)
+            _accept_non_empty,
+        )
         assert result.provider == "http"  # every lead still completes
         outcomes.append(result.attempts[0].outcome)
     assert outcomes == ["failed", "circuit_open", "circuit_open", "circuit_open", "circuit_open"]
@@ -100,6 +108,8 @@ async def test_an_open_circuit_skips_the_provider_at_once() -> None:
 
 def test_parse_waterfall() -> None:
     assert parse_waterfall("email=website, hunter; performance=pagespeed,http;") == {
-        "email": ["website", "hunter"], "performance": ["pagespeed", "http"]}
+        "email": ["website", "hunter"],
+        "performance": ["pagespeed", "http"],
+    }
     with pytest.raises(ValueError, match="expected field=provider"):
         parse_waterfall("email website")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from providers.html_render import ChromiumRenderer
 from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
-from stages.mockup_render import ChromiumRenderer
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -7,11 +7,18 @@ from pydantic import ValidationError
 
 from schemas.concept import Concept, problems_for
 from schemas.lead import Enrichment, Performance, Tech
-from stages.mockup import score_concept, template_concept
+from stages.mockup.maker import score_concept, template_concept
 
 
 def test_problems_from_enrichment(make_lead):
-    assert problems_for(make_lead()) == ["slow_lcp", "heavy_page", "outdated_jquery", "outdated_cms", "not_mobile_friendly", "no_https"]
+    assert problems_for(make_lead()) == [
+        "slow_lcp",
+        "heavy_page",
+        "outdated_jquery",
+        "outdated_cms",
+        "not_mobile_friendly",
+        "no_https",
+    ]
 
 
 def test_modern_site_has_no_problems_and_missing_site_is_one(make_lead):

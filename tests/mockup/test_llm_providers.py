@@ -13,7 +13,7 @@ import pytest
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts, concept_prompt
 from schemas.concept import problems_for
-from stages.mockup import score_concept
+from stages.mockup.maker import score_concept
 
 JUDGE_SCHEMA = {
     "type": "object",
@@ -49,7 +49,11 @@ async def test_openai_concept_covers_the_problems(llm_sim, make_lead):
     assert [i.problem for i in concept.improvements] == problems
     assert score_concept(concept, problems).score >= 0.9
     assert sim.records["llm"][0] | {"at": 0} == {
-        "at": 0, "family": "openai", "model": "gpt-4o-mini", "purpose": "concept", "garbage": None
+        "at": 0,
+        "family": "openai",
+        "model": "gpt-4o-mini",
+        "purpose": "concept",
+        "garbage": None,
     }
 
 
@@ -63,8 +67,11 @@ async def test_prompt_carries_no_personal_data(make_lead):
 
 async def test_openai_wire_format_and_bearer_required(llm_sim):
     base_url, _ = llm_sim
-    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Detected problems: no_https"}],
-            "response_format": {"type": "json_object"}}
+    body = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "Detected problems: no_https"}],
+        "response_format": {"type": "json_object"},
+    }
     async with httpx.AsyncClient(base_url=base_url, trust_env=False) as client:
         anonymous = await client.post("/v1/chat/completions", json=body)
         answer = await client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer sk-x"})
@@ -149,9 +156,15 @@ async def test_ollama_concept_tags_and_streaming(llm_sim, make_lead):
     client = ollama.AsyncClient(host=base_url, trust_env=False)
     tags = await client.list()
     assert "llama3.1:latest" in [m.model for m in tags.models]
-    chunks = [part async for part in await client.chat(
-        model="llama3.1", messages=[{"role": "user", "content": concept_prompt(lead, ["no_https"])}],
-        format="json", stream=True)]
+    chunks = [
+        part
+        async for part in await client.chat(
+            model="llama3.1",
+            messages=[{"role": "user", "content": concept_prompt(lead, ["no_https"])}],
+            format="json",
+            stream=True,
+        )
+    ]
     await client.close()
     assert len(chunks) >= 2 and chunks[-1].done and not chunks[0].done
     streamed = json.loads("".join(c.message.content for c in chunks))
@@ -171,18 +184,29 @@ async def test_ollama_errors_are_transient(llm_sim, make_lead):
 @pytest.mark.parametrize(
     ("a", "b", "same", "confidence"),
     [
-        ({"name": "Joe's Plumbing", "phone": "(217) 555-0134"}, {"name": "JP Services", "phone": "+1 217-555-0134"}, True, 0.95),
+        (
+            {"name": "Joe's Plumbing", "phone": "(217) 555-0134"},
+            {"name": "JP Services", "phone": "+1 217-555-0134"},
+            True,
+            0.95,
+        ),
         ({"name": "Acme Heating LLC", "phone": None}, {"name": "ACME Heating", "phone": "217-555-0000"}, True, 0.9),
         ({"name": "Acme Heating", "phone": "2175550001"}, {"name": "Blue Dental", "phone": "2175550002"}, False, 0.9),
-        ({"name": "Acme Heating Cooling", "phone": "2175550001"}, {"name": "Acme Roofing", "phone": "2175550002"}, False, 0.5),
+        (
+            {"name": "Acme Heating Cooling", "phone": "2175550001"},
+            {"name": "Acme Roofing", "phone": "2175550002"},
+            False,
+            0.5,
+        ),
     ],
 )
 async def test_ollama_same_business_judge(llm_sim, a, b, same, confidence):
     base_url, sim = llm_sim
     client = ollama.AsyncClient(host=base_url, trust_env=False)
     message = f"Are these the same business?\nA: {json.dumps(a)}\nB: {json.dumps(b)}"
-    response = await client.chat(model="llama3.1", messages=[{"role": "user", "content": message}],
-                                 format=JUDGE_SCHEMA, stream=False)
+    response = await client.chat(
+        model="llama3.1", messages=[{"role": "user", "content": message}], format=JUDGE_SCHEMA, stream=False
+    )
     await client.close()
     assert json.loads(response.message.content) == {"same_business": same, "confidence": confidence}
     assert sim.records["llm"][-1]["purpose"] == "same_business"
@@ -205,8 +229,11 @@ async def test_fallback_uses_ollama_when_openai_is_down(llm_sim, make_lead):
 async def test_slow_llm_times_out_as_transient(llm_sim, make_lead, family):
     base_url, sim = llm_sim
     sim.config.update({family: {"latency_median_ms": 1000, "latency_p95_ms": 1000}})
-    provider = (OpenAIConcepts(f"{base_url}/v1", "sk-sim", "gpt-4o", timeout_s=0.3) if family == "openai"
-                else OllamaConcepts(base_url, "llama3.1", timeout_s=0.3))
+    provider = (
+        OpenAIConcepts(f"{base_url}/v1", "sk-sim", "gpt-4o", timeout_s=0.3)
+        if family == "openai"
+        else OllamaConcepts(base_url, "llama3.1", timeout_s=0.3)
+    )
     with pytest.raises(TransientProviderError, match="(?i)timeout"):
         await provider.concept(make_lead(), ["no_https"])
     await provider.aclose()

@@ -9,20 +9,22 @@ from urllib.parse import unquote, urlparse
 import pytest
 from aiohttp import web
 
+from providers.html_render import MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.concept import Concept, problems_for
-from stages.mockup import MockupMaker, render_html, template_concept
-from stages.mockup_render import MOBILE_SCALE, ChromiumRenderer
+from stages.mockup.maker import MockupMaker, render_html, template_concept
 from storage.blobs import LocalBlobStore
 
 DANGEROUS = ("<script", "alert(", "onerror", "onmouseover", "evil.example", "javascript:", "<img", "<iframe", "url(")
 
 
 def _providers(base_url: str) -> FallbackConcepts:
-    return FallbackConcepts([
-        OpenAIConcepts(f"{base_url}/v1", "sk-sim", "gpt-4o", timeout_s=10),
-        OllamaConcepts(base_url, "llama3.1", timeout_s=10),
-    ])
+    return FallbackConcepts(
+        [
+            OpenAIConcepts(f"{base_url}/v1", "sk-sim", "gpt-4o", timeout_s=10),
+            OllamaConcepts(base_url, "llama3.1", timeout_s=10),
+        ]
+    )
 
 
 async def test_llm_mockup_renders_two_pngs(llm_sim, renderer, blob_root, make_lead, png_size):
@@ -185,6 +187,8 @@ async def test_browser_is_relaunched_after_it_dies(png_size):
 async def test_concept_with_markup_in_allowed_tags_keeps_them(make_lead):
     lead = make_lead()
     base = template_concept(lead, []).model_dump()
-    concept = Concept.model_validate({**base, "subheadline": "Same-day <strong>emergency</strong> repairs & fair prices"})
+    concept = Concept.model_validate(
+        {**base, "subheadline": "Same-day <strong>emergency</strong> repairs & fair prices"}
+    )
     page = render_html(lead, concept)
     assert "Same-day <strong>emergency</strong> repairs &amp; fair prices" in page

@@ -18,12 +18,20 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
-from providers.limits import SharedRateLimiter  # noqa: E402
-from providers.search import YelpSearch  # noqa: E402
+from providers.limits import SharedRateLimiter
+from providers.search import YelpSearch
 
 
-async def main(base_url: str, redis_url: str, provider: str, rate: str, start: float, duration_s: float,
-               zip_code: str, vertical: str) -> None:
+async def main(
+    base_url: str,
+    redis_url: str,
+    provider: str,
+    rate: str,
+    start: float,
+    duration_s: float,
+    zip_code: str,
+    vertical: str,
+) -> None:
     limiter = SharedRateLimiter(redis_url, provider=provider, rate=rate)
     yelp = YelpSearch(base_url, "worker-key", timeout_s=5)
     # Warm up before the clock starts, as a running worker would be: connect to Redis, load the

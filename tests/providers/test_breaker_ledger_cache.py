@@ -17,11 +17,11 @@ from providers.limits import SharedRateLimiter
 from providers.search import YelpSearch
 from schemas.lead import RawLead
 from simulator.world_places import KNOWN_ZIPS
+from storage.provider_calls import ProviderCalls
 
 pytestmark = pytest.mark.services
 
 ZIPS = sorted(KNOWN_ZIPS)
-
 
 
 @pytest.fixture
@@ -53,20 +53,20 @@ async def test_breaker_opens_rejects_fast_half_opens_and_closes(fresh_sim, yelp)
     began = time.monotonic()
     with pytest.raises(ProviderUnavailable) as caught:
         await search(ZIPS[0], "plumber", 5)
-    assert time.monotonic() - began < 0.05 and sim.counters["search.requests"] == 3   # nothing sent
+    assert time.monotonic() - began < 0.05 and sim.counters["search.requests"] == 3  # nothing sent
     assert 0 < caught.value.retry_after_s <= 0.6
 
     await asyncio.sleep(0.65)
     assert breaker.state is BreakerState.half_open
-    with pytest.raises(TransientProviderError, match="HTTP 503"):                     # trial fails: open again
+    with pytest.raises(TransientProviderError, match="HTTP 503"):  # trial fails: open again
         await search(ZIPS[0], "plumber", 5)
     assert breaker.state is BreakerState.open and sim.counters["search.requests"] == 4
 
     sim.config.update({"search": {"down": False, "latency_median_ms": 150, "latency_p95_ms": 150}})
     await asyncio.sleep(0.65)
     trial = asyncio.create_task(search(ZIPS[0], "plumber", 5))
-    await asyncio.sleep(0.02)                                        # the trial is in flight...
-    with pytest.raises(ProviderUnavailable):                         # ...so a second call is refused
+    await asyncio.sleep(0.02)  # the trial is in flight...
+    with pytest.raises(ProviderUnavailable):  # ...so a second call is refused
         await search(ZIPS[1], "plumber", 5)
     assert await trial and breaker.state is BreakerState.closed
     assert sim.counters["search.requests"] == 5
@@ -86,50 +86,65 @@ async def test_failures_outside_the_window_do_not_open(fresh_sim, yelp):
 
 async def test_budget_cap_pauses_its_provider_and_ledger_has_a_row_per_call(fresh_sim, yelp, pool):
     _, sim = fresh_sim
-    ledger = CostLedger(pool, batch_size=2, flush_interval_s=60)
-    budget = BudgetGuard(pool, {"yelp": 0.025, "google": 1.0}, ledger=ledger, refresh_s=60)
+    ledger = CostLedger(ProviderCalls(pool), batch_size=2, flush_interval_s=60)
+    budget = BudgetGuard(ProviderCalls(pool), {"yelp": 0.025, "google": 1.0}, ledger=ledger, refresh_s=60)
     search = Guarded("yelp", yelp.search, ledger=ledger, budget=budget, operation="search", cost_usd=0.01)
     for zip_code in ZIPS[:3]:
         assert await search(zip_code, "plumber", 5, lead_id=f"ld_{zip_code}")
-    assert ledger.pending() == 1                                  # batch of 2 written, 1 buffered
+    assert ledger.pending() == 1  # batch of 2 written, 1 buffered
     with pytest.raises(ProviderPaused, match="daily budget"):
         await search(ZIPS[3], "plumber", 5)
-    assert sim.counters["search.requests"] == 3                   # the paused call never went out
+    assert sim.counters["search.requests"] == 3  # the paused call never went out
     assert not await budget.allowed("yelp") and await budget.allowed("google") and await budget.allowed("openai")
 
     assert await ledger.flush() == 1
-    rows = await pool.fetch("SELECT provider, operation, cost_usd::float8 AS cost, hit, lead_id FROM provider_calls ORDER BY id")
+    rows = await pool.fetch(
+        "SELECT provider, operation, cost_usd::float8 AS cost, hit, lead_id FROM provider_calls ORDER BY id"
+    )
     assert [(r["provider"], r["operation"], r["cost"], r["hit"], r["lead_id"]) for r in rows] == [
-        ("yelp", "search", 0.01, False, f"ld_{z}") for z in ZIPS[:3]]
+        ("yelp", "search", 0.01, False, f"ld_{z}") for z in ZIPS[:3]
+    ]
 
     # Another worker (fresh guard, nothing buffered) sees the same spend in the table.
-    other = BudgetGuard(pool, {"yelp": 0.025})
+    other = BudgetGuard(ProviderCalls(pool), {"yelp": 0.025})
     assert await other.spent_today("yelp") == pytest.approx(0.03)
     assert not await other.allowed("yelp")
-    assert await BudgetGuard(pool, {"yelp": 0.05}).allowed("yelp")
+    assert await BudgetGuard(ProviderCalls(pool), {"yelp": 0.05}).allowed("yelp")
 
 
 async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, pool, redis_url, unique):
     _, sim = fresh_sim
     cache = ResponseCache(redis_url, {"yelp": 1}, prefix=f"test:{unique}")
-    ledger = CostLedger(pool, batch_size=100)
-    search = Guarded("yelp", yelp.search, cache=cache, ledger=ledger, operation="search", cost_usd=0.02,
-                     encode=encode_leads, decode=decode_leads,
-                     limiter=SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second"))
+    ledger = CostLedger(ProviderCalls(pool), batch_size=100)
+    search = Guarded(
+        "yelp",
+        yelp.search,
+        cache=cache,
+        ledger=ledger,
+        operation="search",
+        cost_usd=0.02,
+        encode=encode_leads,
+        decode=decode_leads,
+        limiter=SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second"),
+    )
     try:
         first = await search(ZIPS[0], "plumber", 5, lead_id="ld_a")
         again = await search(ZIPS[0], "plumber", 5, lead_id="ld_b")
         assert first and again == first
-        assert sim.counters["search.requests"] == 1                 # the hit never reached the provider
-        await search(ZIPS[1], "plumber", 5)                          # other arguments: a miss
+        assert sim.counters["search.requests"] == 1  # the hit never reached the provider
+        await search(ZIPS[1], "plumber", 5)  # other arguments: a miss
         assert sim.counters["search.requests"] == 2
-        await asyncio.sleep(1.1)                                     # the 1 s TTL passed: a miss again
+        await asyncio.sleep(1.1)  # the 1 s TTL passed: a miss again
         await search(ZIPS[0], "plumber", 5)
         assert sim.counters["search.requests"] == 3
         await ledger.flush()
         rows = await pool.fetch("SELECT cost_usd::float8 AS cost, hit, lead_id FROM provider_calls ORDER BY id")
         assert [(r["cost"], r["hit"], r["lead_id"]) for r in rows] == [
-            (0.02, False, "ld_a"), (0.0, True, "ld_b"), (0.02, False, None), (0.02, False, None)]
+            (0.02, False, "ld_a"),
+            (0.0, True, "ld_b"),
+            (0.02, False, None),
+            (0.02, False, None),
+        ]
     finally:
         await cache.aclose()
 
@@ -144,12 +159,12 @@ async def test_cache_values_and_in_process_fallback(redis_url, unique):
             await cache.set("web", {"url": "b", "ua": "x"}, {"status": 200, "body": "b"})
             await cache.set("yelp", "no-ttl", b"never stored")
             assert await cache.get("web", "https://a.example/") == b"<html>a</html>"
-            assert await cache.get("web", {"ua": "x", "url": "b"}) == {"status": 200, "body": "b"}   # key order ignored
+            assert await cache.get("web", {"ua": "x", "url": "b"}) == {"status": 200, "body": "b"}  # key order ignored
             assert await cache.get("yelp", "no-ttl") is None
-        await local.set("web", "c", b"c")                            # over 2 entries: the least recent goes
+        await local.set("web", "c", b"c")  # over 2 entries: the least recent goes
         assert await local.get("web", "https://a.example/") is None
         keys = [k async for k in shared._redis.scan_iter(f"test:{unique}:*")]
-        assert len(keys) == 2 and all(b"a.example" not in k for k in keys)   # hashed keys
+        assert len(keys) == 2 and all(b"a.example" not in k for k in keys)  # hashed keys
         assert 0 < await shared._redis.ttl(keys[0]) <= 30
     finally:
         await shared.aclose()

@@ -78,8 +78,9 @@ async def test_simulated_coverage_is_partial() -> None:
     answers = {d: hunter.known_emails(sim, d) for d in domains}
     misses = sum(1 for emails in answers.values() if not emails)
     assert 0.12 * len(domains) < misses < 0.35 * len(domains)  # ~20% unknown, plus sites with no emails at all
-    on_site = [(e["value"] in {s.address for s in site_spec(7, d).emails}) for d, emails in answers.items()
-               for e in emails]
+    on_site = [
+        (e["value"] in {s.address for s in site_spec(7, d).emails}) for d, emails in answers.items() for e in emails
+    ]
     assert 0.4 < sum(on_site) / len(on_site) < 0.9
 
 

@@ -39,14 +39,17 @@ def test_busiest_window_counts_sliding_windows():
 
 async def test_rate_holds_across_three_worker_processes(fresh_sim, redis_url, unique):
     base_url, sim = fresh_sim
-    sim.config.family("search").latency_median_ms = 0.0   # server arrival ~ send time
+    sim.config.family("search").latency_median_ms = 0.0  # server arrival ~ send time
     provider, duration_s, zip_code = f"yelp-{unique}", 3.0, next(iter(KNOWN_ZIPS))
-    world_for(sim).businesses(zip_code, "plumber")          # build the world now, not inside the first request
-    start = time.time() + 4.0                              # time for all three to import and connect
+    world_for(sim).businesses(zip_code, "plumber")  # build the world now, not inside the first request
+    start = time.time() + 4.0  # time for all three to import and connect
     args = [base_url, redis_url, provider, "10/second", str(start), str(duration_s), zip_code, "plumber"]
-    procs = [await asyncio.create_subprocess_exec(sys.executable, str(WORKER), *args,
-                                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-             for _ in range(3)]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, str(WORKER), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
     outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), timeout=60)
     per_worker = []
     for proc, (out, err) in zip(procs, outputs):
@@ -64,10 +67,10 @@ async def test_rate_holds_across_three_worker_processes(fresh_sim, redis_url, un
     # What the provider saw: one request per slot, and per second no more than the limit plus
     # a little scheduling jitter (2 shared cores: a worker descheduled after its slot sends late).
     arrivals = [r["at"] for r in sim.records["search.yelp"] if r["at"] >= start]
-    assert sim.counters["search.requests"] - 3 == len(sends) == len(arrivals)   # 3 warm-up requests
+    assert sim.counters["search.requests"] - 3 == len(sends) == len(arrivals)  # 3 warm-up requests
     assert busiest_window(arrivals) <= 13
     assert busiest_window(arrivals, 0.8) <= 10
-    assert max(arrivals) - min(arrivals) >= len(arrivals) / 10 - 1.2            # spread, not a burst
+    assert max(arrivals) - min(arrivals) >= len(arrivals) / 10 - 1.2  # spread, not a burst
     assert sim.counters["search.429"] == 0
 
 
@@ -79,7 +82,7 @@ async def test_acquire_waits_for_a_slot_then_times_out(redis_url, unique):
         await limiter.acquire("key-a")
         stamps.append(time.time())
     assert busiest_window(stamps, 0.95) <= 4
-    assert time.monotonic() - began >= 2.0          # slots 9 and 10 needed the third second
+    assert time.monotonic() - began >= 2.0  # slots 9 and 10 needed the third second
     # A different key has its own window.
     await asyncio.wait_for(limiter.acquire("key-b"), timeout=0.5)
 
@@ -88,7 +91,7 @@ async def test_acquire_waits_for_a_slot_then_times_out(redis_url, unique):
     began = time.monotonic()
     with pytest.raises(TransientProviderError) as caught:
         await slow.acquire(timeout_s=0.3)
-    assert time.monotonic() - began < 0.2           # the wait could never fit: fails at once
+    assert time.monotonic() - began < 0.2  # the wait could never fit: fails at once
     assert 50 < caught.value.retry_after_s <= 61
     await slow.clear()
     await asyncio.wait_for(slow.acquire(), timeout=0.5)

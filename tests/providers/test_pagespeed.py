@@ -61,7 +61,9 @@ async def test_legacy_wordpress_is_slow_and_nextjs_fast(psi):
     assert slow.final_url == f"http://{legacy}/" and slow.strategy == "mobile"
     calls = sim.records["pagespeed"]
     assert [(c["url"], c["strategy"], c["category"]) for c in calls] == [
-        (f"http://{legacy}/", "mobile", ["performance"]), (f"http://{nextjs}/", "mobile", ["performance"])]
+        (f"http://{legacy}/", "mobile", ["performance"]),
+        (f"http://{nextjs}/", "mobile", ["performance"]),
+    ]
 
 
 async def test_viewport_audit_follows_the_served_page(psi):
@@ -89,7 +91,8 @@ async def test_lab_values_round_trip_exactly(psi):
     truth = measure(sim, f"http://{domain}/", "mobile")
     assert result.final_url == f"http://www.{domain}/home/" == truth.final_url
     assert (result.lcp_ms, result.fcp_ms, result.tbt_ms, result.cls, result.ttfb_ms) == pytest.approx(
-        (truth.lcp_ms, truth.fcp_ms, truth.tbt_ms, truth.cls, truth.ttfb_ms))
+        (truth.lcp_ms, truth.fcp_ms, truth.tbt_ms, truth.cls, truth.ttfb_ms)
+    )
     assert (result.page_bytes, result.performance_score) == (truth.page_bytes, truth.score)
 
 
@@ -111,19 +114,25 @@ async def test_no_field_data_gives_none(psi):
     client, sim = psi
     for n in range(2000):
         domain = f"quiet{n}.com"
-        if site_spec(sim.config.seed, domain).profile == "nextjs" and measure(sim, f"http://{domain}/", "mobile").field is None:
+        if (
+            site_spec(sim.config.seed, domain).profile == "nextjs"
+            and measure(sim, f"http://{domain}/", "mobile").field is None
+        ):
             break
     else:
         raise AssertionError("no site without field data")
     assert (await client.run(f"http://{domain}/")).field is None
 
 
-@pytest.mark.parametrize("profile, code, detail", [
-    ("error500", "ERRORED_DOCUMENT_REQUEST", "Status code: 500"),
-    ("hang", "FAILED_DOCUMENT_REQUEST", "net::ERR_TIMED_OUT"),
-    ("reset", "FAILED_DOCUMENT_REQUEST", "net::ERR_CONNECTION_RESET"),
-    ("binary", "NOT_HTML", "image/png"),
-])
+@pytest.mark.parametrize(
+    "profile, code, detail",
+    [
+        ("error500", "ERRORED_DOCUMENT_REQUEST", "Status code: 500"),
+        ("hang", "FAILED_DOCUMENT_REQUEST", "net::ERR_TIMED_OUT"),
+        ("reset", "FAILED_DOCUMENT_REQUEST", "net::ERR_CONNECTION_RESET"),
+        ("binary", "NOT_HTML", "image/png"),
+    ],
+)
 async def test_site_failure_is_a_permanent_lighthouse_error(psi, profile, code, detail):
     client, sim = psi
     with pytest.raises(LighthouseError) as caught:
@@ -176,10 +185,19 @@ async def test_rate_limit_surfaces_retry_after(psi):
 
 
 def test_runtime_error_or_missing_lab_audits_is_permanent():
-    failed_run = {"lighthouseResult": {
-        "finalUrl": "http://a.com/", "runtimeError": {"code": "NO_FCP", "message": "The page did not paint any content."},
-        "audits": {"largest-contentful-paint": {"id": "largest-contentful-paint", "score": None,
-                                                "scoreDisplayMode": "error"}}}}
+    failed_run = {
+        "lighthouseResult": {
+            "finalUrl": "http://a.com/",
+            "runtimeError": {"code": "NO_FCP", "message": "The page did not paint any content."},
+            "audits": {
+                "largest-contentful-paint": {
+                    "id": "largest-contentful-paint",
+                    "score": None,
+                    "scoreDisplayMode": "error",
+                }
+            },
+        }
+    }
     with pytest.raises(LighthouseError, match="NO_FCP") as caught:
         parse_result(failed_run)
     assert caught.value.code == "NO_FCP"
@@ -190,10 +208,22 @@ def test_runtime_error_or_missing_lab_audits_is_permanent():
 
 
 def test_optional_audits_missing_give_none():
-    minimal = {"lighthouseResult": {"finalUrl": "http://a.com/", "audits": {
-        "largest-contentful-paint": {"numericValue": 2100.5}, "first-contentful-paint": {"numericValue": 900},
-        "viewport": {"score": None, "scoreDisplayMode": "notApplicable"}}}}
+    minimal = {
+        "lighthouseResult": {
+            "finalUrl": "http://a.com/",
+            "audits": {
+                "largest-contentful-paint": {"numericValue": 2100.5},
+                "first-contentful-paint": {"numericValue": 900},
+                "viewport": {"score": None, "scoreDisplayMode": "notApplicable"},
+            },
+        }
+    }
     result = parse_result(minimal, "desktop")
-    assert (result.lcp_ms, result.fcp_ms, result.final_url, result.strategy) == (2100.5, 900.0, "http://a.com/", "desktop")
+    assert (result.lcp_ms, result.fcp_ms, result.final_url, result.strategy) == (
+        2100.5,
+        900.0,
+        "http://a.com/",
+        "desktop",
+    )
     assert (result.cls, result.tbt_ms, result.ttfb_ms, result.page_bytes) == (None, None, None, None)
     assert (result.mobile_responsive, result.performance_score, result.field) == (None, None, None)

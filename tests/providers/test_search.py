@@ -37,7 +37,12 @@ async def test_yelp_pages_through_every_business(fresh_sim):
     assert [(p["offset"], p["limit"]) for p in pages] == [(i * 50, 50) for i in range(math.ceil(len(listed) / 50))]
     first, business = leads[0], listed[0]
     assert (first.name, first.phone, first.zip, first.city, first.state) == (
-        business.name, business.phone, business.zip, business.city, business.state)
+        business.name,
+        business.phone,
+        business.zip,
+        business.city,
+        business.state,
+    )
     assert first.street == business.street_line and first.website is None
     assert first.source == "yelp" and first.vertical == vertical and first.category
 
@@ -94,8 +99,11 @@ async def test_rate_limit_surfaces_as_transient_with_retry_after(fresh_sim):
 
 async def test_down_is_transient_and_bad_keys_are_permanent(fresh_sim):
     base_url, sim = fresh_sim
-    for adapter in (YelpSearch(base_url, "invalid-key"), GooglePlacesSearch(base_url, "invalid-key"),
-                    GooglePlacesSearch(base_url, "")):
+    for adapter in (
+        YelpSearch(base_url, "invalid-key"),
+        GooglePlacesSearch(base_url, "invalid-key"),
+        GooglePlacesSearch(base_url, ""),
+    ):
         with pytest.raises(PermanentProviderError):
             await adapter.search("98908", "hvac", 5)
         await adapter.aclose()
@@ -110,26 +118,50 @@ async def test_api_limits_and_details_match_the_real_apis(fresh_sim):
     base_url, sim = fresh_sim
     async with httpx.AsyncClient(base_url=base_url, trust_env=False) as client:
         auth = {"Authorization": "Bearer k"}
-        too_deep = await client.get("/v3/businesses/search", params={"location": "98908", "limit": 50, "offset": 200}, headers=auth)
+        too_deep = await client.get(
+            "/v3/businesses/search", params={"location": "98908", "limit": 50, "offset": 200}, headers=auth
+        )
         assert too_deep.status_code == 400 and too_deep.json()["error"]["code"] == "VALIDATION_ERROR"
-        assert (await client.get("/v3/businesses/search", params={"location": "98908", "limit": 51}, headers=auth)).status_code == 400
+        assert (
+            await client.get("/v3/businesses/search", params={"location": "98908", "limit": 51}, headers=auth)
+        ).status_code == 400
         assert (await client.get("/v3/businesses/search", params={"location": "98908"})).status_code == 401
         nowhere = await client.get("/v3/businesses/search", params={"location": "00001"}, headers=auth)
         assert nowhere.json()["error"]["code"] == "LOCATION_NOT_FOUND"
-        found = (await client.get("/v3/businesses/search", params={"location": "Yakima, WA", "categories": "plumbing", "limit": 1},
-                                  headers=auth)).json()["businesses"][0]
+        found = (
+            await client.get(
+                "/v3/businesses/search",
+                params={"location": "Yakima, WA", "categories": "plumbing", "limit": 1},
+                headers=auth,
+            )
+        ).json()["businesses"][0]
         details = (await client.get(f"/v3/businesses/{found['id']}", headers=auth)).json()
-        assert details["name"] == found["name"] and "website" not in details and details["location"]["zip_code"] == "98908"
+        assert (
+            details["name"] == found["name"] and "website" not in details and details["location"]["zip_code"] == "98908"
+        )
         assert (await client.get("/v3/businesses/nope", headers=auth)).status_code == 404
 
         google = {"X-Goog-Api-Key": "k", "X-Goog-FieldMask": "places.id,places.websiteUri,nextPageToken"}
-        page = (await client.post("/v1/places:searchText", json={"textQuery": "plumber in 10002", "pageSize": 3}, headers=google)).json()
+        page = (
+            await client.post(
+                "/v1/places:searchText", json={"textQuery": "plumber in 10002", "pageSize": 3}, headers=google
+            )
+        ).json()
         assert len(page["places"]) == 3 and all(set(p) <= {"id", "websiteUri"} for p in page["places"])
-        other_query = await client.post("/v1/places:searchText", headers=google,
-                                        json={"textQuery": "vet in 10002", "pageToken": page["nextPageToken"]})
+        other_query = await client.post(
+            "/v1/places:searchText",
+            headers=google,
+            json={"textQuery": "vet in 10002", "pageToken": page["nextPageToken"]},
+        )
         assert other_query.status_code == 400
-        no_mask = await client.post("/v1/places:searchText", json={"textQuery": "plumber in 10002"}, headers={"X-Goog-Api-Key": "k"})
+        no_mask = await client.post(
+            "/v1/places:searchText", json={"textQuery": "plumber in 10002"}, headers={"X-Goog-Api-Key": "k"}
+        )
         assert no_mask.status_code == 400
-        place = (await client.get(f"/v1/places/{page['places'][0]['id']}",
-                                  headers={"X-Goog-Api-Key": "k", "X-Goog-FieldMask": "displayName,formattedAddress"})).json()
+        place = (
+            await client.get(
+                f"/v1/places/{page['places'][0]['id']}",
+                headers={"X-Goog-Api-Key": "k", "X-Goog-FieldMask": "displayName,formattedAddress"},
+            )
+        ).json()
         assert set(place) == {"displayName", "formattedAddress"} and place["formattedAddress"].endswith("NY 10002, USA")

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
-from stages.rules import RuleSet, parse_rules
+from stages.score.rules import RuleSet, parse_rules
 
 SETTINGS = {"base": 50, "min": 0, "max": 100, "tiers": {"A": 75, "B": 55, "C": 35, "D": 0}, "qualify": ["A", "B", "C"]}
 

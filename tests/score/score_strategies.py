@@ -33,39 +33,63 @@ def leads(draw) -> Lead:
         perf = None
         if draw(st.booleans()):
             perf = Performance(
-                lcp_ms=draw(st.none() | EDGES | st.floats(0, 20000)), ttfb_ms=draw(st.none() | EDGES | st.floats(0, 5000)),
-                cls=draw(st.none() | st.floats(0, 2)), page_bytes=draw(st.none() | st.integers(0, 10_000_000)),
-                https=draw(st.none() | st.booleans()), mobile_responsive=draw(st.none() | st.booleans()),
+                lcp_ms=draw(st.none() | EDGES | st.floats(0, 20000)),
+                ttfb_ms=draw(st.none() | EDGES | st.floats(0, 5000)),
+                cls=draw(st.none() | st.floats(0, 2)),
+                page_bytes=draw(st.none() | st.integers(0, 10_000_000)),
+                https=draw(st.none() | st.booleans()),
+                mobile_responsive=draw(st.none() | st.booleans()),
             )
         names = draw(st.lists(st.sampled_from(TECH_NAMES), unique=True, max_size=4))
         enrichment = Enrichment(
             tech=[Tech(name=n, version=draw(versions) or None) for n in names],
             performance=perf,
-            contacts=[Contact(email=f"c{i}@x.example", kind=k)
-                      for i, k in enumerate(draw(st.lists(st.sampled_from(["role", "personal"]), max_size=3)))],
+            contacts=[
+                Contact(email=f"c{i}@x.example", kind=k)
+                for i, k in enumerate(draw(st.lists(st.sampled_from(["role", "personal"]), max_size=3)))
+            ],
             modern_site=draw(st.booleans()),
         )
-    return Lead(lead_id="ld_h", geo_key="z941", source=draw(st.sampled_from(["yelp", "google"])), name="Biz",
-                vertical=draw(st.sampled_from(VERTICALS)), phone=draw(st.none() | st.just("4155550100")),
-                email=draw(st.none() | st.just("owner@x.example")), enrichment=enrichment)
+    return Lead(
+        lead_id="ld_h",
+        geo_key="z941",
+        source=draw(st.sampled_from(["yelp", "google"])),
+        name="Biz",
+        vertical=draw(st.sampled_from(VERTICALS)),
+        phone=draw(st.none() | st.just("4155550100")),
+        email=draw(st.none() | st.just("owner@x.example")),
+        enrichment=enrichment,
+    )
 
 
 def _leaf() -> st.SearchStrategy[Any]:
-    number = st.tuples(st.sampled_from(sorted(NUMBER_FIELDS)), st.sampled_from(["lt", "le", "gt", "ge", "equals"]),
-                       EDGES | st.integers(0, 10000)).map(lambda t: {t[0]: {t[1]: t[2]}})
-    between = st.tuples(st.sampled_from(sorted(NUMBER_FIELDS)), EDGES | st.integers(0, 5000), EDGES | st.integers(0, 5000)).map(
-        lambda t: {t[0]: {"between": sorted(t[1:])}})
+    number = st.tuples(
+        st.sampled_from(sorted(NUMBER_FIELDS)),
+        st.sampled_from(["lt", "le", "gt", "ge", "equals"]),
+        EDGES | st.integers(0, 10000),
+    ).map(lambda t: {t[0]: {t[1]: t[2]}})
+    between = st.tuples(
+        st.sampled_from(sorted(NUMBER_FIELDS)), EDGES | st.integers(0, 5000), EDGES | st.integers(0, 5000)
+    ).map(lambda t: {t[0]: {"between": sorted(t[1:])}})
     boolean = st.tuples(st.sampled_from(sorted(BOOL_FIELDS) + ["has_phone", "has_email"]), st.booleans()).map(
-        lambda t: {t[0]: t[1]})
-    vertical = st.one_of(st.sampled_from(VERTICALS[:-1]).map(lambda v: {"vertical": v}),
-                         st.lists(st.sampled_from(VERTICALS[:-1]), min_size=1).map(lambda v: {"vertical": {"in": v}}))
-    tech = st.one_of(st.sampled_from(TECH_NAMES).map(lambda n: {"tech": {"contains": n.lower()}}),
-                     st.lists(st.sampled_from(TECH_NAMES), min_size=1).map(
-                         lambda ns: {"tech": {"contains_any": [n.lower() for n in ns]}}))
+        lambda t: {t[0]: t[1]}
+    )
+    vertical = st.one_of(
+        st.sampled_from(VERTICALS[:-1]).map(lambda v: {"vertical": v}),
+        st.lists(st.sampled_from(VERTICALS[:-1]), min_size=1).map(lambda v: {"vertical": {"in": v}}),
+    )
+    tech = st.one_of(
+        st.sampled_from(TECH_NAMES).map(lambda n: {"tech": {"contains": n.lower()}}),
+        st.lists(st.sampled_from(TECH_NAMES), min_size=1).map(
+            lambda ns: {"tech": {"contains_any": [n.lower() for n in ns]}}
+        ),
+    )
     version = st.tuples(st.sampled_from(TECH_NAMES), st.sampled_from(["<", "<=", ">", ">=", "=="]), rule_versions).map(
-        lambda t: f"{t[0].lower()} {t[1]} {t[2]}")
-    presence = st.tuples(st.sampled_from(sorted(NUMBER_FIELDS) + ["vertical", "tech"]), st.sampled_from(["exists", "missing"])).map(
-        lambda t: {t[0]: {t[1]: True}})
+        lambda t: f"{t[0].lower()} {t[1]} {t[2]}"
+    )
+    presence = st.tuples(
+        st.sampled_from(sorted(NUMBER_FIELDS) + ["vertical", "tech"]), st.sampled_from(["exists", "missing"])
+    ).map(lambda t: {t[0]: {t[1]: True}})
     return st.one_of(number, between, boolean, vertical, tech, version, presence)
 
 
@@ -89,14 +113,23 @@ def rule_docs(draw) -> dict[str, Any]:
     high = low + draw(st.integers(0, 150))
     cuts = sorted(draw(st.lists(st.integers(low + 1, high + 1), unique=True, max_size=3)), reverse=True)
     tiers = {f"T{i}": t for i, t in enumerate(cuts)} | {"LOW": low}
-    rules = [{"name": f"r{i}", "description": "generated", "condition": draw(conditions), "delta": draw(amounts)}
-             for i in range(draw(st.integers(0, 8)))]
-    multipliers = [{"name": f"m{i}", "description": "generated", "condition": draw(conditions), "factor": draw(factors)}
-                   for i in range(draw(st.integers(0, 3)))]
+    rules = [
+        {"name": f"r{i}", "description": "generated", "condition": draw(conditions), "delta": draw(amounts)}
+        for i in range(draw(st.integers(0, 8)))
+    ]
+    multipliers = [
+        {"name": f"m{i}", "description": "generated", "condition": draw(conditions), "factor": draw(factors)}
+        for i in range(draw(st.integers(0, 3)))
+    ]
     return {
         "version": "hypothesis",
-        "settings": {"base": draw(st.floats(low - 30, high + 30).map(lambda x: round(x, 2))), "min": low, "max": high,
-                     "tiers": tiers, "qualify": draw(st.lists(st.sampled_from(list(tiers)), unique=True))},
+        "settings": {
+            "base": draw(st.floats(low - 30, high + 30).map(lambda x: round(x, 2))),
+            "min": low,
+            "max": high,
+            "tiers": tiers,
+            "qualify": draw(st.lists(st.sampled_from(list(tiers)), unique=True)),
+        },
         "rules": rules,
         "multipliers": multipliers,
     }
@@ -153,9 +186,14 @@ def oracle(cond: Any, lead: Lead) -> bool:
         if detected is None:
             return False
         bound_v = Version(bound)
-        return {"<": detected < bound_v, "<=": detected <= bound_v, ">": detected > bound_v,
-                ">=": detected >= bound_v, "==": detected == bound_v}[op]
-    (key, spec), = cond.items()
+        return {
+            "<": detected < bound_v,
+            "<=": detected <= bound_v,
+            ">": detected > bound_v,
+            ">=": detected >= bound_v,
+            "==": detected == bound_v,
+        }[op]
+    ((key, spec),) = cond.items()
     if key == "all":
         return all(oracle(c, lead) for c in spec)
     if key == "any":
@@ -165,7 +203,7 @@ def oracle(cond: Any, lead: Lead) -> bool:
     value = _fact(lead, key)
     if not isinstance(spec, dict):
         return value == spec
-    (op, operand), = spec.items()
+    ((op, operand),) = spec.items()
     if op == "exists":
         return bool(value) if key == "tech" else value is not None
     if op == "missing":
@@ -173,8 +211,13 @@ def oracle(cond: Any, lead: Lead) -> bool:
     if value is None:
         return False
     return {
-        "lt": lambda: value < operand, "le": lambda: value <= operand, "gt": lambda: value > operand,
-        "ge": lambda: value >= operand, "equals": lambda: value == operand,
-        "between": lambda: operand[0] <= value <= operand[1], "in": lambda: value in operand,
-        "contains": lambda: operand in value, "contains_any": lambda: any(o in value for o in operand),
+        "lt": lambda: value < operand,
+        "le": lambda: value <= operand,
+        "gt": lambda: value > operand,
+        "ge": lambda: value >= operand,
+        "equals": lambda: value == operand,
+        "between": lambda: operand[0] <= value <= operand[1],
+        "in": lambda: value in operand,
+        "contains": lambda: operand in value,
+        "contains_any": lambda: any(o in value for o in operand),
     }[op]()

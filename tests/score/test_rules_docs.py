@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stages.rules.conditions import ALL_OPERATORS
-from stages.rules.fields import FIELDS
+from stages.score.rules.conditions import ALL_OPERATORS
+from stages.score.rules.fields import FIELDS
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
 
@@ -22,7 +22,7 @@ def test_every_operator_is_documented():
 
 
 def test_the_documented_example_file_is_valid():
-    from stages.rules import parse_rules
+    from stages.score.rules import parse_rules
 
     example = DOC.split("```yaml\n", 1)[1].split("```", 1)[0]
     rules = parse_rules(example, "docs/rules.md")

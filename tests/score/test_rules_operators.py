@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from score_helpers import make_lead, matches, one_rule
 
 
@@ -27,8 +26,12 @@ def test_text_in_contains_contains_any():
 
 def test_comparisons_on_missing_text_are_false_and_not_inverts():
     lead = make_lead(vertical=None)
-    for condition in ({"vertical": {"equals": "hvac"}}, {"vertical": {"in": ["hvac"]}},
-                      {"vertical": {"contains": "h"}}, {"vertical": {"contains_any": ["h"]}}):
+    for condition in (
+        {"vertical": {"equals": "hvac"}},
+        {"vertical": {"in": ["hvac"]}},
+        {"vertical": {"contains": "h"}},
+        {"vertical": {"contains_any": ["h"]}},
+    ):
         assert not matches(condition, lead)
         assert matches({"not": condition}, lead)
 
@@ -47,10 +50,23 @@ def test_exists_and_missing():
 # --- number fields ----------------------------------------------------------------
 @pytest.mark.parametrize(
     ("operator", "operand", "expected"),
-    [("lt", 3000, True), ("lt", 2600, False), ("le", 2600, True), ("le", 2599.9, False),
-     ("gt", 2500, True), ("gt", 2600, False), ("ge", 2600, True), ("ge", 2600.1, False),
-     ("equals", 2600, True), ("equals", 2601, False), ("in", [1, 2600], True), ("in", [1, 2], False),
-     ("between", [2500, 4000], True), ("between", [2600, 2600], True), ("between", [2601, 4000], False)],
+    [
+        ("lt", 3000, True),
+        ("lt", 2600, False),
+        ("le", 2600, True),
+        ("le", 2599.9, False),
+        ("gt", 2500, True),
+        ("gt", 2600, False),
+        ("ge", 2600, True),
+        ("ge", 2600.1, False),
+        ("equals", 2600, True),
+        ("equals", 2601, False),
+        ("in", [1, 2600], True),
+        ("in", [1, 2], False),
+        ("between", [2500, 4000], True),
+        ("between", [2600, 2600], True),
+        ("between", [2601, 4000], False),
+    ],
 )
 def test_number_operators(operator, operand, expected):
     lead = make_lead(perf={"lcp_ms": 2600})
@@ -84,7 +100,9 @@ def test_bool_fields():
 def test_has_email_and_email_kind_follow_best_email():
     assert matches({"has_email": False}, make_lead())
     assert matches({"email_kind": "listed"}, make_lead(email="owner@a.example"))
-    assert matches({"email_kind": "personal"}, make_lead(contacts=[("info@a.example", "role"), ("jo@a.example", "personal")]))
+    assert matches(
+        {"email_kind": "personal"}, make_lead(contacts=[("info@a.example", "role"), ("jo@a.example", "personal")])
+    )
     assert matches({"email_kind": "role"}, make_lead(contacts=[("info@a.example", "role")]))
     assert matches({"email_kind": {"missing": True}}, make_lead())
 
@@ -124,8 +142,12 @@ def test_short_form_jquery_below_3(detected, expected):
 
 
 def test_version_missing_tech_or_version_is_false_both_ways():
-    for lead in (make_lead(tech={"WordPress": "6.4"}), make_lead(tech={"jQuery": None}), make_lead(enriched=False),
-                 make_lead(tech={"jQuery": "unknown"})):
+    for lead in (
+        make_lead(tech={"WordPress": "6.4"}),
+        make_lead(tech={"jQuery": None}),
+        make_lead(enriched=False),
+        make_lead(tech={"jQuery": "unknown"}),
+    ):
         assert not matches("jquery < 3.0", lead)
         assert not matches("jquery >= 3.0", lead)
         assert matches({"tech.jquery": {"missing": True}}, lead)
@@ -133,8 +155,16 @@ def test_version_missing_tech_or_version_is_false_both_ways():
 
 @pytest.mark.parametrize(
     ("expression", "expected"),
-    [("wordpress >= 6", True), ("wordpress > 6.4", True), ("wordpress <= 6.4.2", False), ("WordPress == 6.5", True),
-     ("wordpress = 6.5.0", True), ("wordpress != 6.5", False), ("wordpress != 5", True), ("wordpress<6", False)],
+    [
+        ("wordpress >= 6", True),
+        ("wordpress > 6.4", True),
+        ("wordpress <= 6.4.2", False),
+        ("WordPress == 6.5", True),
+        ("wordpress = 6.5.0", True),
+        ("wordpress != 6.5", False),
+        ("wordpress != 5", True),
+        ("wordpress<6", False),
+    ],
 )
 def test_short_form_operators(expression, expected):
     assert matches(expression, make_lead(tech={"WordPress": "6.5"})) is expected

@@ -7,9 +7,9 @@ from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from score_strategies import conditions, dump, leads, oracle, rule_docs
-from stages.rules import parse_rules, reproduce_value
+
+from stages.score.rules import parse_rules, reproduce_value
 
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -26,8 +26,10 @@ def test_score_always_lies_within_min_and_max(doc, lead):
 def test_a_rule_that_matches_nothing_never_changes_a_score(doc, lead, never, where, delta):
     before = parse_rules(dump(doc)).score(lead)
     impossible = {"all": [never, {"not": never}]}
-    doc["rules"].insert(min(where, len(doc["rules"])),
-                        {"name": "never", "description": "contradiction", "condition": impossible, "delta": delta})
+    doc["rules"].insert(
+        min(where, len(doc["rules"])),
+        {"name": "never", "description": "contradiction", "condition": impossible, "delta": delta},
+    )
     doc["multipliers"].append({"name": "never_m", "description": "contradiction", "condition": impossible, "factor": 0})
     after = parse_rules(dump(doc)).score(lead)
     assert after == before
@@ -55,9 +57,11 @@ def test_explanation_reproduces_the_score_exactly(doc, batch):
         # The explanation names exactly the matching rules (per an independent reading of the
         # documented semantics), with their own deltas/factors, in file order.
         assert [(h.rule, h.delta) for h in score.rules] == [
-            (r["name"], r["delta"]) for r in doc["rules"] if oracle(r["condition"], lead)]
+            (r["name"], r["delta"]) for r in doc["rules"] if oracle(r["condition"], lead)
+        ]
         assert [(m.multiplier, m.factor) for m in score.multipliers] == [
-            (m["name"], m["factor"]) for m in doc["multipliers"] if oracle(m["condition"], lead)]
+            (m["name"], m["factor"]) for m in doc["multipliers"] if oracle(m["condition"], lead)
+        ]
 
 
 @PROPS

@@ -8,9 +8,9 @@ import time
 
 import pytest
 import redis.asyncio as aioredis
-
 from score_helpers import dedent, make_lead
-from stages.rules import RulesError, RulesSource
+
+from stages.score.rules import RulesError, RulesSource
 
 RULES = """
 version: "{version}"
@@ -126,8 +126,16 @@ async def test_newer_file_wins_over_older_shared_version(sources, redis_client):
 async def test_invalid_entry_in_redis_is_ignored(sources, redis_client):
     source = sources("rules.yaml", rules_text("v1"))
     await source.start()
-    await redis_client.hset(source.key, mapping={"text": "rules: [", "version": "vX", "digest": "x",
-                                                 "published_at": repr(time.time() + 60), "origin": "other"})
+    await redis_client.hset(
+        source.key,
+        mapping={
+            "text": "rules: [",
+            "version": "vX",
+            "digest": "x",
+            "published_at": repr(time.time() + 60),
+            "origin": "other",
+        },
+    )
     assert await source.refresh() is False
     assert source.version == "v1"
     assert (await redis_client.hgetall(source.key))["version"] == "vX"  # not overwritten: it is newer

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from score_helpers import dedent
-from stages.rules import RulesError, check_rules_file, load_rules, parse_rules
+
+from stages.score.rules import RulesError, check_rules_file, load_rules, parse_rules
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "leadstream" / "defaults" / "rules.yaml"
 
@@ -114,7 +114,7 @@ def test_tab_indentation_is_a_syntax_error_with_line():
 
 
 def test_missing_sections_and_keys():
-    found = problems("version: \"1\"\n")
+    found = problems('version: "1"\n')
     assert_problem(found, 1, "missing required key 'settings'")
     assert_problem(found, 1, "missing required key 'rules'")
     found = problems("settings:\n  base: 1\n  min: 0\n  max: 10\nrules: []\n")
@@ -128,22 +128,28 @@ def test_threshold_of_lowest_tier_must_cover_min():
 
 
 def test_duplicate_yaml_keys_and_unknown_rule_keys():
-    found = problems(GOOD_SETTINGS + dedent(
-        """
+    found = problems(
+        GOOD_SETTINGS
+        + dedent(
+            """
         rules:
           - name: a
             description: x
             condition: {vertical: hvac, vertical: vet}
             delta: 1
             weight: 3
-        """))
+        """
+        )
+    )
     assert_problem(found, 10, "duplicate key 'vertical'", "first at line 10")
     assert_problem(found, 12, "unknown key 'weight'")
 
 
 def test_bad_condition_shapes():
-    found = problems(GOOD_SETTINGS + dedent(
-        """
+    found = problems(
+        GOOD_SETTINGS
+        + dedent(
+            """
         rules:
           - {name: a, description: x, condition: 42, delta: 1}
           - {name: b, description: x, condition: {all: []}, delta: 1}
@@ -153,7 +159,9 @@ def test_bad_condition_shapes():
           - {name: f, description: x, condition: "jquery => 3", delta: 1}
           - {name: g, description: x, condition: {tech.jquery: {lt: 3.10}}, delta: 1}
           - {name: h, description: x, condition: {gt: 5}, delta: 1}
-        """))
+        """
+        )
+    )
     assert_problem(found, 8, "a condition is a mapping", "not a number")
     assert_problem(found, 9, "'all' needs a non-empty list")
     assert_problem(found, 10, "low bound 4000 is above high bound 2500")
@@ -166,7 +174,9 @@ def test_bad_condition_shapes():
 
 
 def test_version_and_empty_file():
-    assert_problem(problems("version: 2024.06\n" + GOOD_SETTINGS + "rules: []\n"), 1, "version must be non-empty text", "quote it")
+    assert_problem(
+        problems("version: 2024.06\n" + GOOD_SETTINGS + "rules: []\n"), 1, "version must be non-empty text", "quote it"
+    )
     assert_problem(problems("\n\n"), 1, "empty")
     assert_problem(problems("- just\n- a list\n"), 1, "must be a mapping")
 
@@ -184,12 +194,16 @@ def test_version_defaults_to_content_hash():
 
 
 def test_yaml_anchors_and_merge_keys_work():
-    rules = parse_rules(GOOD_SETTINGS + dedent(
-        """
+    rules = parse_rules(
+        GOOD_SETTINGS
+        + dedent(
+            """
         rules:
           - &slow {name: slow, description: slow, condition: {perf.lcp_ms: {gt: 4000}}, delta: 5}
           - <<: *slow
             name: slower
             delta: 3
-        """))
+        """
+        )
+    )
     assert [r.name for r in rules.rules] == ["slow", "slower"] and rules.rules[1].amount == 3

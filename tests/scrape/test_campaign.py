@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from leadstream.settings import PACKAGE_DIR
+from config.settings import DEFAULTS_DIR
 from schemas.campaign import CampaignError, load_campaign
 
 
 def test_default_campaign_is_the_documented_example():
-    jobs = load_campaign(PACKAGE_DIR / "defaults" / "campaign.yaml").jobs()
+    jobs = load_campaign(DEFAULTS_DIR / "campaign.yaml").jobs()
     assert sorted((j.zip, j.vertical) for j in jobs) == sorted(
-        (z, v) for z in ("10002", "98908", "46032") for v in ("hvac", "plumber", "vet"))
+        (z, v) for z in ("10002", "98908", "46032") for v in ("hvac", "plumber", "vet")
+    )
 
 
 def test_bad_campaign_reports_file_and_line(tmp_path):

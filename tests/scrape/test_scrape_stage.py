@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from agents.scrape import ScrapeStage
 from providers.search import GooglePlacesSearch, YelpSearch
 from schemas import RawLead
-from stages.scrape import merge_sources
+from stages.scrape.sources import merge_sources
+from stages.scrape.stage import ScrapeStage
 from streams.envelope import Envelope
 
 
@@ -33,10 +33,22 @@ async def test_a_business_in_both_sources_becomes_one_lead_with_both_ids(fresh_s
 
 
 def test_merge_keeps_the_best_field_from_each_source():
-    yelp = RawLead(source="yelp", source_ids={"yelp": "y1"}, name="Acme HVAC", zip="98908", phone="(509) 555-0101",
-                   street="1 Main St")
-    google = RawLead(source="google", source_ids={"google": "g1"}, name="Acme Heating & Air", zip="98908",
-                     phone="+15095550101", website="http://acmehvac.com/")
+    yelp = RawLead(
+        source="yelp",
+        source_ids={"yelp": "y1"},
+        name="Acme HVAC",
+        zip="98908",
+        phone="(509) 555-0101",
+        street="1 Main St",
+    )
+    google = RawLead(
+        source="google",
+        source_ids={"google": "g1"},
+        name="Acme Heating & Air",
+        zip="98908",
+        phone="+15095550101",
+        website="http://acmehvac.com/",
+    )
     [merged] = merge_sources([yelp, google])
     assert merged.source_ids == {"yelp": "y1", "google": "g1"}
     assert (merged.name, merged.website, merged.street) == ("Acme Heating & Air", "http://acmehvac.com/", "1 Main St")
@@ -45,17 +57,25 @@ def test_merge_keeps_the_best_field_from_each_source():
 async def test_a_spent_budget_defers_the_job_and_the_ledger_records_calls(fresh_sim, pool):
     import pytest
 
-    from agents.scrape import GuardedSearch
     from providers.guarded import Guarded
     from providers.ledger import BudgetGuard, CostLedger
+    from stages.scrape.stage import GuardedSearch
+    from storage.provider_calls import ProviderCalls
     from streams.stage import Deferred
 
     base_url, _ = fresh_sim
-    ledger = CostLedger(pool)
-    budget = BudgetGuard(pool, {"google": 0.05}, ledger=ledger, refresh_s=0)
+    ledger = CostLedger(ProviderCalls(pool))
+    budget = BudgetGuard(ProviderCalls(pool), {"google": 0.05}, ledger=ledger, refresh_s=0)
     google = GooglePlacesSearch(base_url, "sim-key")
-    scrape = ScrapeStage({"google": GuardedSearch(google, Guarded(
-        "google", google.search, operation="search", cost_usd=0.032, ledger=ledger, budget=budget))}, ledger)
+    scrape = ScrapeStage(
+        {
+            "google": GuardedSearch(
+                google,
+                Guarded("google", google.search, operation="search", cost_usd=0.032, ledger=ledger, budget=budget),
+            )
+        },
+        ledger,
+    )
     job = scrape.decode(Envelope(payload=orjson.dumps({"zip": "46032", "vertical": "vet", "sources": ["google"]})))
     assert await scrape.handle(job, Envelope(payload=b""))  # $0.032 spent
     assert await scrape.handle(job, Envelope(payload=b""))  # $0.064: over the cap after this call

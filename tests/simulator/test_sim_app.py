@@ -46,7 +46,9 @@ async def test_config_reset_and_stats_routes(fresh_sim):
     async with httpx.AsyncClient(base_url=base_url, trust_env=False) as client:
         changed = await client.post("/_sim/config", json={"search": {"down": True}, "sendgrid": {"error_rate": 0.5}})
         assert changed.json()["search"]["down"] is True and sim.config.family("sendgrid").error_rate == 0.5
-        down = await client.get("/v3/businesses/search", params={"location": "98908"}, headers={"Authorization": "Bearer k"})
+        down = await client.get(
+            "/v3/businesses/search", params={"location": "98908"}, headers={"Authorization": "Bearer k"}
+        )
         assert down.status_code == 503
         assert (await client.post("/_sim/config", json={"search": {"nonsense": 1}})).status_code == 400
         stats = (await client.get("/_sim/stats")).json()
@@ -64,8 +66,17 @@ async def test_cli_prints_url_and_stops_on_sigterm(tmp_path):
     config = tmp_path / "sim.yaml"
     config.write_text("seed: 3\nsearch:\n  latency_median_ms: 0\n")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--port", "0", "--seed", "11", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+        sys.executable,
+        "-m",
+        "simulator",
+        "--port",
+        "0",
+        "--seed",
+        "11",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
     )
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()

@@ -68,7 +68,9 @@ def test_websites_are_world_domains():
 
 
 def test_restricting_zips_and_verticals():
-    leads = [_valid(g.payload) for g in generate_leads(200, seed=1, zips=["98908"], verticals=["vet"]) if g.expected_valid]
+    leads = [
+        _valid(g.payload) for g in generate_leads(200, seed=1, zips=["98908"], verticals=["vet"]) if g.expected_valid
+    ]
     assert {lead.vertical for lead in leads} == {"vet"}
     assert {lead.city for lead in leads} == {"Yakima"}  # 98908 has < 200 vets: neighbours (989xx) fill in
     assert len({lead.zip for lead in leads}) > 1

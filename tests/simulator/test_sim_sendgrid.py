@@ -10,7 +10,17 @@ import email.policy
 import httpx
 import pytest
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Attachment, ContentId, CustomArg, Disposition, FileContent, FileName, FileType, Header, Mail
+from sendgrid.helpers.mail import (
+    Attachment,
+    ContentId,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    Header,
+    Mail,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 AUTH = {"Authorization": "Bearer SG.test"}
@@ -18,7 +28,9 @@ AUTH = {"Authorization": "Bearer SG.test"}
 
 def _payload(**overrides) -> dict:
     body = {
-        "personalizations": [{"to": [{"email": "owner@joes-hvac.com"}], "custom_args": {"idempotency_key": "ld_1:intro"}}],
+        "personalizations": [
+            {"to": [{"email": "owner@joes-hvac.com"}], "custom_args": {"idempotency_key": "ld_1:intro"}}
+        ],
         "from": {"email": "hello@leadstream.example", "name": "leadstream"},
         "subject": "A new look for Joe's HVAC",
         "content": [{"type": "text/plain", "value": "hi"}, {"type": "text/html", "value": "<p>hi</p>"}],
@@ -27,18 +39,24 @@ def _payload(**overrides) -> dict:
     return body
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"personalizations": []}, "personalizations"),
-    ({"personalizations": [{"to": []}]}, "personalizations.0.to"),
-    ({"from": {"email": "not-an-address"}}, "from.email"),
-    ({"subject": None}, "subject"),
-    ({"content": [{"type": "text/html", "value": "<p>x</p>"}, {"type": "text/plain", "value": "x"}]}, "content"),
-    ({"categories": [f"c{i}" for i in range(11)]}, "categories"),
-    ({"custom_args": {"attempt": 2}}, "custom_args.attempt"),
-    ({"headers": {"Subject": "override"}}, "headers"),
-    ({"attachments": [{"content": "aGk=", "filename": "x.png", "disposition": "inline"}]}, "attachments.0.content_id"),
-    ({"attachments": [{"content": "not base64!", "filename": "x.png"}]}, "attachments.0.content"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"personalizations": []}, "personalizations"),
+        ({"personalizations": [{"to": []}]}, "personalizations.0.to"),
+        ({"from": {"email": "not-an-address"}}, "from.email"),
+        ({"subject": None}, "subject"),
+        ({"content": [{"type": "text/html", "value": "<p>x</p>"}, {"type": "text/plain", "value": "x"}]}, "content"),
+        ({"categories": [f"c{i}" for i in range(11)]}, "categories"),
+        ({"custom_args": {"attempt": 2}}, "custom_args.attempt"),
+        ({"headers": {"Subject": "override"}}, "headers"),
+        (
+            {"attachments": [{"content": "aGk=", "filename": "x.png", "disposition": "inline"}]},
+            "attachments.0.content_id",
+        ),
+        ({"attachments": [{"content": "not base64!", "filename": "x.png"}]}, "attachments.0.content"),
+    ],
+)
 async def test_invalid_payloads_get_the_real_apis_400(fresh_sim, change, field):
     base_url, sim = fresh_sim
     async with httpx.AsyncClient(base_url=base_url, trust_env=False) as client:
@@ -52,8 +70,9 @@ async def test_auth_sandbox_and_accepted_sends(fresh_sim):
     base_url, sim = fresh_sim
     async with httpx.AsyncClient(base_url=base_url, trust_env=False) as client:
         assert (await client.post("/v3/mail/send", json=_payload())).status_code == 401
-        sandbox = await client.post("/v3/mail/send", headers=AUTH,
-                                    json=_payload(mail_settings={"sandbox_mode": {"enable": True}}))
+        sandbox = await client.post(
+            "/v3/mail/send", headers=AUTH, json=_payload(mail_settings={"sandbox_mode": {"enable": True}})
+        )
         assert sandbox.status_code == 200 and "sendgrid.send" not in sim.records
         sent = await client.post("/v3/mail/send", json=_payload(), headers=AUTH)
     assert sent.status_code == 202 and sent.content == b"" and sent.headers["X-Message-Id"]
@@ -65,9 +84,15 @@ async def test_idempotency_index_summary_and_activity_feed(fresh_sim):
     async with httpx.AsyncClient(base_url=base_url, trust_env=False, headers=AUTH) as client:
         for key, to in (("ld_1:intro", "a@x.com"), ("ld_1:intro", "a@x.com"), ("ld_2:intro", "b@y.com")):
             personalization = {"to": [{"email": to}], "custom_args": {"idempotency_key": key}}
-            assert (await client.post("/v3/mail/send", json=_payload(personalizations=[personalization]))).status_code == 202
+            assert (
+                await client.post("/v3/mail/send", json=_payload(personalizations=[personalization]))
+            ).status_code == 202
         summary = (await client.get("/_sim/emails/summary")).json()
-        feed = (await client.get("/v3/messages", params={"query": "unique_args['idempotency_key']=\"ld_1:intro\"", "limit": 10})).json()
+        feed = (
+            await client.get(
+                "/v3/messages", params={"query": "unique_args['idempotency_key']=\"ld_1:intro\"", "limit": 10}
+            )
+        ).json()
         by_to = (await client.get("/v3/messages", params={"query": 'to_email="B@y.com" AND status="delivered"'})).json()
         listed = (await client.get("/_sim/emails", params={"idempotency_key": "ld_2:intro"})).json()["emails"]
         bad = await client.get("/v3/messages", params={"query": 'favourite_colour="blue"'})
@@ -75,20 +100,31 @@ async def test_idempotency_index_summary_and_activity_feed(fresh_sim):
     assert summary["duplicate_keys"] == ["ld_1:intro"] and summary["by_recipient"] == {"a@x.com": 2, "b@y.com": 1}
     assert len(feed["messages"]) == 2 and {m["to_email"] for m in feed["messages"]} == {"a@x.com"}
     sent_ids = [r["message_id"] for r in sim.records["sendgrid.send"]]
-    assert feed["messages"][0]["msg_id"].startswith(sent_ids[0]) and by_to["messages"][0]["msg_id"].startswith(sent_ids[2])
+    assert feed["messages"][0]["msg_id"].startswith(sent_ids[0]) and by_to["messages"][0]["msg_id"].startswith(
+        sent_ids[2]
+    )
     assert [e["n"] for e in listed] == [2] and bad.status_code == 400
 
 
 async def test_library_built_mail_rebuilds_as_eml_with_inline_image(fresh_sim):
     base_url, sim = fresh_sim
-    mail = Mail(from_email=("hello@leadstream.example", "leadstream"), to_emails="owner@joes-hvac.com",
-                subject="Your new homepage", plain_text_content="See the mockup.",
-                html_content='<p>See the mockup:</p><img src="cid:mockup-1">')
+    mail = Mail(
+        from_email=("hello@leadstream.example", "leadstream"),
+        to_emails="owner@joes-hvac.com",
+        subject="Your new homepage",
+        plain_text_content="See the mockup.",
+        html_content='<p>See the mockup:</p><img src="cid:mockup-1">',
+    )
     mail.header = Header("List-Unsubscribe", "<https://leadstream.example/u/tok123>")
     mail.header = Header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     mail.custom_arg = CustomArg("idempotency_key", "ld_9:intro")
-    mail.attachment = Attachment(FileContent(base64.b64encode(PNG).decode()), FileName("mockup.png"),
-                                 FileType("image/png"), Disposition("inline"), ContentId("mockup-1"))
+    mail.attachment = Attachment(
+        FileContent(base64.b64encode(PNG).decode()),
+        FileName("mockup.png"),
+        FileType("image/png"),
+        Disposition("inline"),
+        ContentId("mockup-1"),
+    )
     client = SendGridAPIClient(api_key="SG.test", host=base_url)
     response = await asyncio.to_thread(client.send, mail)
     assert response.status_code == 202

@@ -20,13 +20,16 @@ def test_same_seed_same_world_other_seed_other_world():
     assert [x.name for x in a.businesses("98908", "hvac")] != [x.name for x in c.businesses("98908", "hvac")]
 
 
-@pytest.mark.parametrize("zip_code, city, state, area_codes", [
-    ("10002", "New York", "NY", {"212", "646", "917"}),
-    ("98908", "Yakima", "WA", {"509"}),
-    ("46032", "Carmel", "IN", {"317"}),
-    ("98901", "Yakima", "WA", {"509"}),        # not known in detail: shares 989 with Yakima
-    ("73102", "Oklahoma City", "OK", {"405"}),  # fallback to the state's largest city
-])
+@pytest.mark.parametrize(
+    "zip_code, city, state, area_codes",
+    [
+        ("10002", "New York", "NY", {"212", "646", "917"}),
+        ("98908", "Yakima", "WA", {"509"}),
+        ("46032", "Carmel", "IN", {"317"}),
+        ("98901", "Yakima", "WA", {"509"}),  # not known in detail: shares 989 with Yakima
+        ("73102", "Oklahoma City", "OK", {"405"}),  # fallback to the state's largest city
+    ],
+)
 def test_businesses_are_placed_where_their_zip_is(zip_code, city, state, area_codes):
     world = World(7)
     for vertical in ("hvac", "plumber", "vet", "pool_cleaning"):
@@ -41,7 +44,7 @@ def test_businesses_are_placed_where_their_zip_is(zip_code, city, state, area_co
 def test_world_shape_websites_sources_and_unique_domains():
     world = World(7)
     everyone = [b for z in KNOWN_ZIPS for v in ("hvac", "plumber", "vet") for b in world.businesses(z, v)]
-    share = lambda pred: sum(map(pred, everyone)) / len(everyone)  # noqa: E731
+    share = lambda pred: sum(map(pred, everyone)) / len(everyone)
     assert 0.05 < share(lambda b: b.website is None) < 0.16
     assert 0.6 < share(lambda b: b.on_yelp and b.on_google) < 0.8
     assert share(lambda b: not (b.on_yelp or b.on_google)) == 0

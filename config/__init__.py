@@ -1,0 +1,31 @@
+"""The settings: one typed object read from ``LEADSTREAM_*`` and validated at start (`config.settings`)."""
+
+from config.settings import (
+    DEFAULT_PROVIDERS,
+    VERSION,
+    WATERFALL_PROVIDERS,
+    EmailSettings,
+    ProviderConfig,
+    Settings,
+    SettingsError,
+    describe_errors,
+    env_var,
+    get_settings,
+    load_settings,
+    parse_waterfall,
+)
+
+__all__ = [
+    "DEFAULT_PROVIDERS",
+    "VERSION",
+    "WATERFALL_PROVIDERS",
+    "EmailSettings",
+    "ProviderConfig",
+    "Settings",
+    "SettingsError",
+    "describe_errors",
+    "env_var",
+    "get_settings",
+    "load_settings",
+    "parse_waterfall",
+]

@@ -1,0 +1,527 @@
+"""The one settings object, typed and validated when it is built (at worker start).
+
+Every field is read from ``LEADSTREAM_<FIELD>``; nested fields use ``__``
+(``LEADSTREAM_PROVIDERS__HUNTER__RATE=50/second``,
+``LEADSTREAM_EMAIL__DAILY_CAP=500``), and a nested field also takes one JSON
+value (``LEADSTREAM_PROVIDERS='{"hunter": {"rate": "50/second"}}'``).
+``leadstream settings`` prints each setting with its environment variable,
+current value and description, so this file is also the reference.
+
+A bad value stops the worker before it starts, with one message naming the
+variable and the problem (`SettingsError`), never deep inside a stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, time
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse as parse_rate
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from schemas.lifecycle import STAGES
+
+try:
+    VERSION = version("leadstream")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    VERSION = "0+unknown"
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+DEFAULTS_DIR = ROOT_DIR / "leadstream" / "defaults"
+ENV_PREFIX = "LEADSTREAM_"
+NESTED_DELIMITER = "__"
+
+# What each enrichment field can come from, in the default order (docs/enrichment.md).
+WATERFALL_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "email": ("website", "hunter"),
+    "performance": ("pagespeed", "browser", "http"),
+    "screenshot": ("pagespeed", "browser"),
+}
+DEFAULT_WATERFALL = "email=website,hunter;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
+
+
+class SettingsError(ValueError):
+    """The settings are invalid; the message names each variable and its problem."""
+
+
+def parse_waterfall(text: str) -> dict[str, list[str]]:
+    """`email=website,hunter;performance=pagespeed,http` → {"email": ["website", "hunter"], ...}."""
+    orders: dict[str, list[str]] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, sep, providers = part.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"waterfall entry {part.strip()!r}: expected field=provider,provider")
+        orders[name.strip()] = [p.strip() for p in providers.split(",") if p.strip()]
+    return orders
+
+
+def _comma_list(value: Any) -> Any:
+    """`a, b,,c` → ["a", "b", "c"]; lists pass through."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class ProviderConfig(BaseModel):
+    """How one outside provider is guarded (`providers.guards`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate: str | None = Field(None, description="Calls shared by all workers through Redis, `N/second|minute|hour`.")
+    cache_ttl_s: int = Field(0, ge=0, description="Response cache TTL; 0: not cached.")
+    cost_usd: float = Field(0.0, ge=0, description="Price of one answered call (cost ledger).")
+    daily_budget_usd: float | None = Field(None, ge=0, description="Daily spend cap; reaching it pauses the provider.")
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _rate(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            parse_rate(str(value))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like `10/second` or `100/minute`") from None
+        return str(value).strip()
+
+
+DEFAULT_PROVIDERS: dict[str, dict[str, Any]] = {
+    "yelp": {"rate": "5/second", "cache_ttl_s": 86400, "cost_usd": 0.0},
+    "google": {"rate": "10/second", "cache_ttl_s": 86400, "cost_usd": 0.032},
+    "hunter": {"rate": "10/second", "cache_ttl_s": 604800, "cost_usd": 0.01},
+    "pagespeed": {"rate": "4/second", "cache_ttl_s": 86400, "cost_usd": 0.0},
+}
+
+
+def _parse_hour_window(value: Any) -> Any:
+    """`9-17` or `09:00-17:00` → (09:00, 17:00); an end of `24` is midnight (00:00)."""
+    if not isinstance(value, str):
+        return value
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError(f"{value!r}: expected start-end, e.g. 9-17")
+    return (_clock(start), _clock(end))
+
+
+def _clock(text: str) -> time:
+    text = text.strip()
+    hour, _, minute = text.partition(":")
+    if not hour.isdigit() or (minute and not minute.isdigit()):
+        raise ValueError(f"{text!r} is not an hour (H or HH:MM)")
+    h, m = int(hour), int(minute or 0)
+    if h == 24 and m == 0:
+        return time(0)
+    return time(h, m)
+
+
+class EmailSettings(BaseModel):
+    """The email stage: sender, compliance and deliverability guards (caps, warm-up, send window, auto-pause)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_email: str = Field("hello@leadstream.example", description="Sender address.")
+    from_name: str = Field("leadstream", description="Sender display name.")
+    campaign_step: str = Field(
+        "intro", description="Campaign step; with the lead id it forms the email idempotency key."
+    )
+    postal_address: str = Field(
+        "leadstream, 100 Main St, Springfield, IL 62701", description="CAN-SPAM postal address in every footer."
+    )
+    unsubscribe_base_url: str = Field(
+        "https://leadstream.example/u", description="Base of one-click unsubscribe links."
+    )
+    unsubscribe_secret: str = Field("change-me", description="HMAC key for unsubscribe tokens.")
+    webhook_public_key: str = Field(
+        "", description="SendGrid Event Webhook verification key (base64 DER); empty: webhook not mounted."
+    )
+    guards: bool = Field(
+        False, description="Enforce the deliverability guards (caps, warm-up, send window, auto-pause)."
+    )
+    daily_cap: int = Field(2000, ge=0, description="Emails per day, all domains.")
+    per_domain_cap: int = Field(200, ge=0, description="Emails per day to one recipient domain.")
+    warmup: Annotated[list[int], NoDecode] = Field(
+        [50, 100, 200, 400, 800], description="Daily caps for the first days of sending (warm-up ramp), `50,100,…`."
+    )
+    first_send_date: date | None = Field(None, description="Day the warm-up started (YYYY-MM-DD); empty: today.")
+    send_window: Annotated[tuple[time, time], NoDecode] = Field(
+        (time(9), time(17)), description="Send window in the recipient's local time, `start-end` whole hours (9-17)."
+    )
+    sender_tz: str = Field(
+        "America/New_York", description="Sender's zone: the day for caps, and the fallback recipient zone."
+    )
+    bounce_pause: float = Field(
+        0.02, ge=0, description="Pause sending while the hard-bounce rate over the window exceeds this."
+    )
+    spam_pause: float = Field(
+        0.001, ge=0, description="Pause sending while the spam-report rate over the window exceeds this."
+    )
+
+    @field_validator("warmup", mode="before")
+    @classmethod
+    def _warmup(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("first_send_date", mode="before")
+    @classmethod
+    def _first_send_date(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("send_window", mode="before")
+    @classmethod
+    def _send_window_text(cls, value: Any) -> Any:
+        return _parse_hour_window(value)
+
+    @field_validator("send_window")
+    @classmethod
+    def _send_window(cls, value: tuple[time, time]) -> tuple[time, time]:
+        start, end = value
+        if start.minute or end.minute or start.second or end.second:
+            raise ValueError("the send window is whole hours (e.g. 9-17)")
+        if end != time(0) and end <= start:
+            raise ValueError(f"the window must end after it starts ({start:%H:%M}-{end:%H:%M})")
+        return value
+
+    @field_validator("sender_tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
+        return value
+
+    @property
+    def window_hours(self) -> tuple[int, int]:
+        """The send window as (start hour, end hour), end in 1..24."""
+        start, end = self.send_window
+        return start.hour, end.hour or 24
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=None, extra="ignore", env_nested_delimiter=NESTED_DELIMITER
+    )
+
+    # --- Kafka / Faust --------------------------------------------------
+    kafka_broker: str = Field(
+        "kafka://127.0.0.1:9092", description="Bootstrap servers, `kafka://host:port[;host:port]`."
+    )
+    app_id: str = Field("leadstream", description="Faust app id: consumer group and changelog topic prefix.")
+    partitions: int = Field(12, ge=1, description="Partitions of every lead topic; the ceiling on worker instances.")
+    replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
+    topic_prefix: str = Field("", description="Prefix for every topic name (isolates runs sharing a broker).")
+    store: str = Field(
+        "rocksdb://", description="Faust table store: `rocksdb://` in production, `memory://` for tests."
+    )
+    data_dir: Path = Field(Path(".leadstream"), description="Worker data dir: RocksDB tables.")
+    blob_dir: Path = Field(
+        Path(".leadstream/blobs"), description="Local blob store (mockup PNGs); object storage later."
+    )
+    web_port: int = Field(6066, description="Worker web port: table views, /metrics, /health.")
+    web_enabled: bool = Field(True, description="Serve the worker's web views.")
+    stages: Annotated[tuple[str, ...], NoDecode] = Field(
+        STAGES, description="Stages this worker runs: `all` or a comma list (scrape,enrich,dedupe,score,mockup,email)."
+    )
+    commit_interval_s: float = Field(1.0, description="How often consumed offsets are committed.")
+    exactly_once: bool = Field(
+        False, description="Faust processing_guarantee=exactly_once. Off: at-least-once + idempotent effects."
+    )
+
+    # --- Processing ------------------------------------------------------
+    batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
+    batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
+    concurrency: int = Field(32, ge=1, description="Concurrent I/O calls per stage per worker.")
+    max_attempts: int = Field(4, ge=1, description="Attempts per event on transient errors before dead-lettering.")
+    retry_backoff_s: float = Field(0.2, ge=0, description="First retry delay; doubles each attempt, with jitter.")
+
+    # --- Stores ------------------------------------------------------------
+    database_url: str = Field(
+        "postgresql://leadstream@127.0.0.1:5432/leadstream", description="PostgreSQL DSN (the system of record)."
+    )
+    db_pool_size: int = Field(8, ge=1, description="asyncpg pool size per worker.")
+    redis_url: str = Field(
+        "", description="Redis: shared cache, rules cache, cross-worker limits. Empty: per-process only (the demo)."
+    )
+
+    # --- Providers -------------------------------------------------------
+    yelp_base_url: str = Field("https://api.yelp.com", description="Yelp Fusion API base URL.")
+    yelp_api_key: str = Field("", description="Yelp Fusion API key.")
+    google_base_url: str = Field("https://places.googleapis.com", description="Google Places API (New) base URL.")
+    google_api_key: str = Field("", description="Google Places API key.")
+    web_proxy: str | None = Field(None, description="HTTP proxy for fetching business websites (scraping proxy).")
+    fetch_allowlist: Annotated[list[str], NoDecode] = Field(
+        [], description="Comma list of host[:port] or CIDRs the SSRF guard lets through (e.g. the simulator)."
+    )
+    max_page_bytes: int = Field(2_000_000, description="Largest website body read; the rest is cut off.")
+    per_domain_concurrency: int = Field(2, ge=1, description="Concurrent requests to one website domain per worker.")
+    technologies_file: Path = Field(
+        ROOT_DIR / "stages" / "enrich" / "data" / "technologies.json",
+        description="Wappalyzer-format fingerprints (a file or a folder of files).",
+    )
+    http_timeout_s: float = Field(10.0, description="Timeout for one provider or website request.")
+    llm_provider: str = Field(
+        "openai", description="Mockup concept LLM: `openai` (any OpenAI-compatible API) or `ollama`."
+    )
+    openai_base_url: str = Field("https://api.openai.com/v1", description="OpenAI-compatible API base URL.")
+    openai_api_key: str = Field("", description="OpenAI-compatible API key.")
+    openai_model: str = Field("gpt-4o", description="Model for mockup concepts.")
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama API base URL (fallback LLM).")
+    ollama_model: str = Field("llama3.1", description="Ollama model for concepts and gray-zone dedupe decisions.")
+    sendgrid_base_url: str = Field("https://api.sendgrid.com", description="SendGrid v3 API base URL.")
+    sendgrid_api_key: str = Field("", description="SendGrid API key.")
+    hunter_base_url: str = Field(
+        "https://api.hunter.io", description="Hunter email-finder API base URL (domain search)."
+    )
+    hunter_api_key: str = Field(
+        "", description="Hunter API key; empty: the provider is not configured and the waterfall skips it."
+    )
+    pagespeed_base_url: str = Field("https://www.googleapis.com", description="PageSpeed Insights API base URL.")
+    pagespeed_api_key: str = Field(
+        "", description="PageSpeed Insights API key; empty: not configured (site audits use Chromium)."
+    )
+    dns_nameservers: Annotated[list[str], NoDecode] = Field(
+        [], description="Comma list of `ip[:port]` resolvers for MX checks and the SSRF guard; empty: the system's."
+    )
+    mx_check: bool = Field(
+        True,
+        description="Check every found email's domain for MX (or A) records; addresses at dead domains are dropped.",
+    )
+    providers: dict[str, ProviderConfig] = Field(
+        default_factory=lambda: {name: ProviderConfig(**values) for name, values in DEFAULT_PROVIDERS.items()},
+        description="Per provider: rate (shared through Redis), cache_ttl_s, cost_usd, daily_budget_usd. "
+        "Set one field with LEADSTREAM_PROVIDERS__<NAME>__<FIELD>; the other providers keep their defaults.",
+    )
+    breaker_failures: int = Field(
+        5, ge=1, description="Transient failures within the window that open a provider's circuit."
+    )
+    breaker_window_s: float = Field(60.0, description="Window for counting those failures.")
+    breaker_open_s: float = Field(30.0, description="How long an open circuit rejects calls before one trial.")
+
+    # --- Enrichment ------------------------------------------------------
+    enrich_tier: int = Field(
+        3,
+        ge=1,
+        le=3,
+        description="Default enrichment tier when a lead names none: 1 basic (fetch, tech, contacts), "
+        "2 + a screenshot, 3 + a site audit (lab Core Web Vitals).",
+    )
+    enrich_waterfall: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=lambda: parse_waterfall(DEFAULT_WATERFALL),
+        description="Provider order per field, `field=p1,p2;…`. Fields: email (website, hunter), performance "
+        "(pagespeed, browser, http), screenshot (pagespeed, browser). Unconfigured providers are skipped.",
+    )
+    render_js: bool = Field(
+        True, description="Render pages that are empty without JavaScript (single-page apps) in Chromium."
+    )
+    enrich_render_concurrency: int = Field(
+        2, ge=1, description="Pages rendered at once per enrich worker (one Chromium per process)."
+    )
+    render_timeout_s: float = Field(
+        20.0, gt=0, description="Deadline for one Chromium page render, load and settle included."
+    )
+    per_domain_rate: str | None = Field(
+        "2/second",
+        description="Requests per website domain, shared by all workers through Redis (`N/second|minute`); empty: no rate limit.",
+    )
+    robots_ttl_s: float = Field(
+        6 * 3600, gt=0, description="How long a site's robots.txt verdict is cached (in Redis when configured)."
+    )
+
+    dedupe_llm: bool = Field(
+        True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review)."
+    )
+
+    # --- Scoring / mockups -------------------------------------------------
+    rules_file: Path = Field(DEFAULTS_DIR / "rules.yaml", description="Scoring rules (YAML).")
+    mockup_tiers: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset({"A"}), description="Tiers whose leads get a mockup before the email (comma list)."
+    )
+    chromium_path: str = Field("/usr/bin/chromium", description="Chromium executable Playwright drives.")
+    render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
+
+    # --- Email -----------------------------------------------------------------
+    email: EmailSettings = Field(
+        default_factory=EmailSettings, description="The email stage (LEADSTREAM_EMAIL__<FIELD>)."
+    )
+
+    # --- validation of the mini-formats, at start -------------------------------
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stages(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = STAGES if value.strip() in ("", "all") else _comma_list(value)
+        chosen = tuple(value)
+        unknown = sorted(set(chosen) - set(STAGES))
+        if unknown:
+            raise ValueError(f"unknown stages {unknown}; known: {', '.join(STAGES)}")
+        return chosen
+
+    @field_validator("fetch_allowlist", "dns_nameservers", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("mockup_tiers", mode="before")
+    @classmethod
+    def _tiers(cls, value: Any) -> Any:
+        return frozenset(_comma_list(value))
+
+    @field_validator("per_domain_rate", mode="before")
+    @classmethod
+    def _per_domain_rate(cls, value: Any) -> Any:
+        return ProviderConfig._rate(value)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _merge_provider_defaults(cls, value: Any) -> Any:
+        """Fields given for a provider override its defaults; providers not named keep theirs."""
+        if isinstance(value, str):
+            value = json.loads(value)
+        merged: dict[str, Any] = {name: dict(values) for name, values in DEFAULT_PROVIDERS.items()}
+        for name, given in (value or {}).items():
+            given = given.model_dump(exclude_unset=True) if isinstance(given, ProviderConfig) else given
+            if not isinstance(given, dict):
+                raise ValueError(
+                    f"provider {name!r}: expected its fields (rate, cache_ttl_s, cost_usd, daily_budget_usd)"
+                )
+            merged.setdefault(name.lower(), {}).update(given)
+        return merged
+
+    @field_validator("enrich_waterfall", mode="before")
+    @classmethod
+    def _waterfall(cls, value: Any) -> Any:
+        orders = parse_waterfall(value) if isinstance(value, str) else value
+        for field, providers in orders.items():
+            known = WATERFALL_PROVIDERS.get(field)
+            if known is None:
+                raise ValueError(f"unknown field {field!r}; known: {', '.join(WATERFALL_PROVIDERS)}")
+            unknown = sorted(set(providers) - set(known))
+            if unknown:
+                raise ValueError(f"{field}: unknown providers {unknown}; known: {', '.join(known)}")
+        return orders
+
+    @property
+    def stage_list(self) -> list[str]:
+        return list(self.stages)
+
+
+def env_var(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of a settings field location: ("email", "daily_cap") → LEADSTREAM_EMAIL__DAILY_CAP."""
+    parts = [str(part).upper() for part in loc if not isinstance(part, int)]
+    return ENV_PREFIX + NESTED_DELIMITER.join(parts)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per problem: `LEADSTREAM_X: what is wrong (got 'value')`."""
+    lines = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        given = error.get("input")
+        shown = f" (got {given!r})" if isinstance(given, (str, int, float)) and error["type"] != "missing" else ""
+        lines.append(f"{env_var(tuple(error['loc']))}: {message}{shown}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+# Variables of earlier releases: still setting one is a mistake worth stopping for, not a silent default.
+RENAMED = {
+    "LEADSTREAM_PROVIDER_RATE_LIMITS": "LEADSTREAM_PROVIDERS__<NAME>__RATE",
+    "LEADSTREAM_PROVIDER_CACHE_TTL_S": "LEADSTREAM_PROVIDERS__<NAME>__CACHE_TTL_S",
+    "LEADSTREAM_PROVIDER_COST_USD": "LEADSTREAM_PROVIDERS__<NAME>__COST_USD",
+    "LEADSTREAM_PROVIDER_DAILY_BUDGET_USD": "LEADSTREAM_PROVIDERS__<NAME>__DAILY_BUDGET_USD",
+    "LEADSTREAM_EMAIL_WINDOW_HOURS": "LEADSTREAM_EMAIL__SEND_WINDOW",
+    "LEADSTREAM_SENDGRID_WEBHOOK_PUBLIC_KEY": "LEADSTREAM_EMAIL__WEBHOOK_PUBLIC_KEY",
+    **{
+        f"LEADSTREAM_{name.upper()}": f"LEADSTREAM_EMAIL__{name.upper()}"
+        for name in (
+            "from_email",
+            "from_name",
+            "campaign_step",
+            "postal_address",
+            "unsubscribe_base_url",
+            "unsubscribe_secret",
+        )
+    },
+    **{
+        f"LEADSTREAM_EMAIL_{name.upper()}": f"LEADSTREAM_EMAIL__{name.upper()}"
+        for name in (
+            "guards",
+            "daily_cap",
+            "per_domain_cap",
+            "warmup",
+            "first_send_date",
+            "sender_tz",
+            "bounce_pause",
+            "spam_pause",
+        )
+    },
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and `overrides`); raises `SettingsError` naming each bad variable."""
+    renamed = [f"{old} is now {new}" for old, new in RENAMED.items() if old in os.environ]
+    if renamed:
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(renamed))
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+    except ValueError as exc:  # a nested value that is not valid JSON, before validation
+        raise SettingsError(f"invalid settings: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+_SECRET_WORDS = ("key", "secret", "password", "token")
+
+
+def mask(name: str, value: Any) -> str:
+    """A setting's value as safe to print: secrets as ***, and a password inside a URL as ***."""
+    if value in (None, "", [], {}):
+        return "" if value is None else str(value)
+    if any(word in name.lower() for word in _SECRET_WORDS):
+        return "***"
+    text = str(value)
+    if "://" in text and "@" in text:
+        scheme, _, rest = text.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if at and ":" in userinfo:
+            text = f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
+    return text
+
+
+def listing(settings: Settings) -> list[tuple[str, str, str]]:
+    """(variable, value as safe to print, description) for every setting, nested ones expanded."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: BaseModel, loc: tuple[str, ...]) -> None:
+        for name, field in type(model).model_fields.items():
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value, (*loc, name))
+            elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+                for key, item in value.items():
+                    walk(item, (*loc, name, key))
+            else:
+                shown = value
+                if isinstance(value, tuple) and value and all(isinstance(v, time) for v in value):
+                    shown = "-".join(v.strftime("%H:%M") for v in value)
+                elif isinstance(value, (list, tuple, frozenset)):
+                    shown = ",".join(str(v) for v in (sorted(value) if isinstance(value, frozenset) else value))
+                elif isinstance(value, dict):
+                    shown = ";".join(f"{k}={','.join(v)}" for k, v in value.items())
+                rows.append((env_var((*loc, name)), mask(name, shown), field.description or ""))
+
+    walk(settings, ())
+    return rows

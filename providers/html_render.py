@@ -1,0 +1,164 @@
+"""Screenshots of mockup HTML with one headless Chromium per worker process.
+
+Each render gets a fresh browser context (no shared cookies, cache or storage)
+with JavaScript off, the context offline, and every request that is not
+``data:``/``about:`` aborted by a route: a mockup can never fetch anything.
+Renders are bounded by a semaphore; if the browser process died it is
+relaunched once and the render retried. Failures surface as
+`TransientProviderError("chromium", ...)` so the stage runner retries them.
+
+The browser is the process-wide one of `providers.chromium` (shared with the
+page renderer of the enrich stage): `start()` takes a reference on it and
+`close()` closes this renderer's own contexts and gives the reference back,
+so Chromium only stops when its last user is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from types import TracebackType
+
+from playwright.async_api import Browser, Page, Route
+from playwright.async_api import Error as PlaywrightError
+
+from providers.chromium import CHROMIUM_ARGS, acquire_browser, release_browser, shared_browser
+from providers.http import TransientProviderError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CHROMIUM_ARGS", "DESKTOP", "MOBILE", "MOBILE_SCALE", "ChromiumRenderer"]
+
+DESKTOP = (1200, 800)
+MOBILE = (390, 844)
+MOBILE_SCALE = 1
+
+
+class ChromiumRenderer:
+    """One Chromium for this process; one context per render; at most `max_concurrency` at once."""
+
+    def __init__(
+        self,
+        executable_path: str = "/usr/bin/chromium",
+        max_concurrency: int = 3,
+        args: Sequence[str] = CHROMIUM_ARGS,
+        render_timeout_s: float = 20.0,
+    ) -> None:
+        self.executable_path = executable_path
+        self.args = list(args)
+        self.render_timeout_ms = render_timeout_s * 1000
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._browser: Browser | None = None
+        self._started = False
+        self.restarts = 0
+        self.renders = 0
+        self.blocked_urls: list[str] = []  # requests a page tried to make (all aborted)
+        self._idle: dict[tuple[int, int, bool], list[Page]] = {}
+
+    async def start(self) -> ChromiumRenderer:
+        if not self._started:
+            self._browser = await acquire_browser(self.executable_path, self.args)
+            self._started = True
+        return self
+
+    async def close(self) -> None:
+        """Close this renderer's idle pages and release the shared browser (it stops with its last user)."""
+        idle, self._idle = self._idle, {}
+        for page in (p for pages in idle.values() for p in pages):
+            try:
+                await page.context.close()
+            except PlaywrightError:
+                pass
+        if self._started:
+            self._started = False
+            self._browser = None
+            await release_browser()
+
+    async def __aenter__(self) -> ChromiumRenderer:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def browser(self) -> Browser | None:
+        return self._browser
+
+    async def _live_browser(self) -> Browser:
+        if not self._started:
+            raise RuntimeError("ChromiumRenderer.start() was not called")
+        browser = await shared_browser(self.executable_path, self.args)
+        if browser is not self._browser:
+            if self._browser is not None:
+                log.warning("chromium is gone; rendering on the relaunched browser")
+                self.restarts += 1
+            self._browser = browser
+        return browser
+
+    async def render(self, html: str, width: int, height: int, mobile: bool = False) -> bytes:
+        """A PNG of the first `width`×`height` CSS pixels (×2 device pixels on mobile)."""
+        async with self._semaphore:
+            for attempt in (1, 2):
+                browser = await self._live_browser()
+                try:
+                    png = await self._render_once(browser, html, width, height, mobile)
+                    self.renders += 1
+                    return png
+                except PlaywrightError as exc:
+                    if attempt == 1 and not browser.is_connected():
+                        continue  # the browser died under us: relaunch and try once more
+                    raise TransientProviderError("chromium", f"render failed: {exc.message[:200]}") from exc
+        raise AssertionError("unreachable")
+
+    async def _render_once(self, browser: Browser, html: str, width: int, height: int, mobile: bool) -> bytes:
+        """Render on an idle page of the same viewport when there is one.
+
+        Creating a context costs more CPU than the screenshot itself, so pages
+        are reused: with JavaScript off, offline and every request aborted, a
+        page keeps nothing from one mockup to the next but its viewport.
+        """
+        idle = self._idle.setdefault((width, height, mobile), [])
+        page = None
+        while idle and page is None:
+            candidate = idle.pop()
+            if candidate.context.browser is browser and not candidate.is_closed():
+                page = candidate
+        if page is None:
+            page = await self._new_page(browser, width, height, mobile)
+        try:
+            await page.set_content(html, wait_until="load")
+            png = await page.screenshot(full_page=False, type="png", animations="disabled")
+        except PlaywrightError:
+            try:
+                await page.context.close()
+            except PlaywrightError:
+                pass
+            raise
+        idle.append(page)
+        return png
+
+    async def _new_page(self, browser: Browser, width: int, height: int, mobile: bool) -> Page:
+        context = await browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=MOBILE_SCALE if mobile else 1,
+            is_mobile=mobile,
+            has_touch=mobile,
+            java_script_enabled=False,
+            offline=True,
+            service_workers="block",
+            accept_downloads=False,
+        )
+        context.set_default_timeout(self.render_timeout_ms)
+        await context.route("**/*", self._only_inline)
+        return await context.new_page()
+
+    async def _only_inline(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "about:")):
+            await route.continue_()
+            return
+        self.blocked_urls.append(url)
+        await route.abort("blockedbyclient")

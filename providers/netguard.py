@@ -1,0 +1,195 @@
+"""SSRF guard for fetching business websites.
+
+Lead websites come from third parties, so a URL may point at our own network
+(``http://10.0.0.5/``, cloud metadata at ``169.254.169.254``, ``localhost``).
+`NetGuard.check(url)` refuses those before any connection is made; the fetcher
+calls it for the first URL and for every redirect hop.
+
+Two modes:
+
+* **direct** (no proxy): host names are resolved (dnspython with the given
+  nameservers, else the system resolver) and every resolved address must be
+  globally routable. The fetcher then connects by name, so a DNS answer that
+  changes between check and connect (rebinding) is a residual risk accepted
+  here; production fetches go through the scraping proxy.
+* **proxied**: the proxy resolves names and opens the connection, so resolving
+  here would check a different answer than the one used. The guard then checks
+  the scheme, IP literals (including legacy numeric forms like ``2130706433``)
+  and reserved names (``localhost``), and leaves name resolution to the proxy,
+  which must itself refuse internal targets.
+
+An allowlist overrides refusals: ``host`` or ``host:port`` entries permit that
+host by name, CIDR entries (``10.1.0.0/16``, ``127.0.0.1``) permit addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
+from providers.dns import make_resolver
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ALLOWED_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class FetchRefused(Exception):
+    """The URL may not be fetched; `reason` says why in words an operator reads."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def address_problem(ip: IPAddress) -> str | None:
+    """Why `ip` is not a public address, or None when it is."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return address_problem(ip.ipv4_mapped)
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+        ("not globally routable", not ip.is_global),
+    )
+    for label, hit in checks:
+        if hit:
+            return label
+    return None
+
+
+def parse_ip_literal(host: str) -> IPAddress | None:
+    """The address `host` denotes when it is an IP literal, incl. legacy IPv4 forms (``0x7f.1``)."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    # inet_aton accepts what many resolvers and proxies accept: 2130706433, 0177.0.0.1, 0x7f.1
+    if host and all(c in "0123456789abcdefxABCDEFX." for c in host) and host[0].isdigit():
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int
+
+
+class NetGuard:
+    """Decides whether a URL may be fetched. See the module docstring for the two modes."""
+
+    def __init__(
+        self,
+        allowlist: list[str] | None = None,
+        *,
+        resolve_names: bool = True,
+        resolver_nameservers: list[str] | None = None,
+        resolve_timeout_s: float = 3.0,
+    ) -> None:
+        self.resolve_names = resolve_names
+        self.resolve_timeout_s = resolve_timeout_s
+        self._hosts: set[tuple[str, int | None]] = set()
+        self._networks: list[IPNetwork] = []
+        for entry in allowlist or []:
+            self._add_allow(entry.strip())
+        self._resolver: dns.asyncresolver.Resolver | None = None
+        if resolver_nameservers:
+            self._resolver = make_resolver(resolver_nameservers, resolve_timeout_s)
+
+    def _add_allow(self, entry: str) -> None:
+        if not entry:
+            return
+        try:
+            self._networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            return
+        except ValueError:
+            pass
+        parts = urlsplit("//" + entry)
+        if not parts.hostname or any(c in entry for c in "/@?#"):
+            raise ValueError(f"bad allowlist entry {entry!r}: use host, host:port or a CIDR")
+        self._hosts.add((parts.hostname.lower(), parts.port))
+
+    def _host_allowed(self, target: _Target) -> bool:
+        return (target.host, None) in self._hosts or (target.host, target.port) in self._hosts
+
+    def _ip_allowed(self, ip: IPAddress) -> bool:
+        return any(ip in net for net in self._networks if net.version == ip.version)
+
+    @staticmethod
+    def _target(url: str) -> _Target:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise FetchRefused(f"malformed URL {url!r}: {exc}") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ALLOWED_SCHEMES:
+            raise FetchRefused(f"scheme {scheme or '(none)'!r} is not allowed (only http and https)")
+        if not parts.hostname:
+            raise FetchRefused(f"URL {url!r} has no host")
+        return _Target(scheme, parts.hostname.lower().rstrip("."), port or DEFAULT_PORTS[scheme])
+
+    async def check(self, url: str) -> None:
+        """Raise `FetchRefused` unless `url` may be fetched."""
+        target = self._target(url)
+        if self._host_allowed(target):
+            return
+        literal = parse_ip_literal(target.host)
+        if literal is not None:
+            problem = address_problem(literal)
+            if problem and not self._ip_allowed(literal):
+                raise FetchRefused(f"address {literal} is {problem}")
+            return
+        if target.host == "localhost" or target.host.endswith(".localhost"):
+            if not self._ip_allowed(ipaddress.ip_address("127.0.0.1")):
+                raise FetchRefused(f"{target.host} resolves to 127.0.0.1 (loopback)")
+            return
+        if not self.resolve_names:
+            return
+        for ip in await self.resolve(target.host):
+            problem = address_problem(ip)
+            if problem and not self._ip_allowed(ip):
+                raise FetchRefused(f"{target.host} resolves to {ip} ({problem})")
+
+    async def resolve(self, host: str) -> list[IPAddress]:
+        """All A/AAAA addresses of `host`; `FetchRefused` when it does not resolve."""
+        if self._resolver is None:
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await asyncio.wait_for(
+                    loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), self.resolve_timeout_s
+                )
+            except (socket.gaierror, TimeoutError) as exc:
+                raise FetchRefused(f"{host} does not resolve ({exc or 'timeout'})") from None
+            found = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+        else:
+            found = set()
+            for rdtype in ("A", "AAAA"):
+                try:
+                    answer = await self._resolver.resolve(host, rdtype)
+                except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers):
+                    continue
+                except dns.exception.Timeout:
+                    raise FetchRefused(f"{host} does not resolve (DNS timeout)") from None
+                found.update(ipaddress.ip_address(r.address) for r in answer)
+        if not found:
+            raise FetchRefused(f"{host} does not resolve")
+        return sorted(found, key=lambda ip: (ip.version, int(ip)))

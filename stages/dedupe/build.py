@@ -1,0 +1,51 @@
+"""The dedupe stage as configured: the resolver over the worker's state table, the LLM judge behind the
+shared provider guards (when enabled), and the merge audit and review queue in PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import MutableMapping
+from typing import Any, cast
+
+from config import Settings
+from providers.guards import ProviderGuards
+from providers.llm import Verdict
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.judge import Ask, OllamaJudge
+from stages.dedupe.stage import DedupeStage, ReviewDecisionStage
+from stages.dedupe.state import KeyValueStore
+from storage.db import Pool
+from storage.dedupe_review import DedupeLog
+from storage.provider_calls import ProviderCalls
+
+JUDGE_PROVIDER = "ollama"  # its guards: LEADSTREAM_PROVIDERS__OLLAMA__* (rate, cache_ttl_s, cost_usd, budget)
+
+
+def build_judge(settings: Settings, guards: ProviderGuards | None) -> OllamaJudge | None:
+    """The gray-zone judge, or None when LEADSTREAM_DEDUPE_LLM is off (gray pairs then go to review)."""
+    s = settings
+    if not s.dedupe_llm:
+        return None
+
+    def guard(ask: Ask) -> Ask:
+        if guards is None:
+            return ask
+        return guards.wrap(
+            JUDGE_PROVIDER, ask, operation="chat", encode=dataclasses.asdict, decode=lambda row: Verdict(**row)
+        )
+
+    return OllamaJudge(s.ollama_host, s.ollama_model, timeout_s=s.http_timeout_s, guard=guard)
+
+
+def build_resolver(state: MutableMapping[str, Any]) -> EntityResolver:
+    """One resolver over the dedupe-state table (`tables.dedupe_state`), shared by the stage and the review decisions."""
+    return EntityResolver(cast(KeyValueStore, state))  # a Faust table is a mapping with .get(key, default)
+
+
+async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver) -> DedupeStage:
+    guards = ProviderGuards(settings, ProviderCalls(pool))
+    return DedupeStage(resolver, build_judge(settings, guards), DedupeLog(pool).write)
+
+
+async def build_review_decisions(pool: Pool, resolver: EntityResolver) -> ReviewDecisionStage:
+    return ReviewDecisionStage(resolver, DedupeLog(pool).write)

@@ -1,0 +1,93 @@
+"""The dedupe stage: streaming entity resolution against RocksDB-backed state.
+
+The state (blocking index, entities, per-lead outcomes) is a Faust table
+co-partitioned with leads.enriched: both are keyed by the geography key, so
+every candidate duplicate of a lead is on the lead's own partition. Events are
+handled in order, one at a time, so two duplicates in one batch see each other.
+Duplicates end here; new entities go on to leads.deduplicated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from schemas import Lead, TerminalState
+from stages.dedupe.engine import EntityResolver, to_decision
+from stages.dedupe.judge import OllamaJudge
+from stages.dedupe.record import DedupeInput
+from streams.envelope import Envelope
+from streams.stage import InvalidMessage, Output, Stage
+from streams.topology import LEADS_DEDUPLICATED
+
+# Persists a batch's merge audit entries and gray pairs for review (`storage.dedupe_review.DedupeLog.write`).
+DedupeSink = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Awaitable[None]]
+
+
+class DedupeStage(Stage[Lead]):
+    name = "dedupe"
+    ordered = True
+
+    def __init__(
+        self, resolver: EntityResolver, judge: OllamaJudge | None = None, sink: DedupeSink | None = None
+    ) -> None:
+        self.resolver, self.judge, self.sink = resolver, judge, sink
+        self._audit: list[dict[str, Any]] = []
+        self._review: list[dict[str, Any]] = []
+
+    async def stop(self) -> None:
+        if self.judge is not None:
+            await self.judge.aclose()
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        record = DedupeInput.from_lead(lead)
+        if record.email is None and lead.best_email():
+            record = dataclasses.replace(record, email=lead.best_email())
+        resolution = self.resolver.resolve(record)
+        if resolution.decision == "gray":
+            resolution = await self.resolver.judge_gray(resolution, self.judge, self._review)
+        self._audit.extend(resolution.audit)
+        lead = lead.model_copy(update={"dedupe": to_decision(resolution)})
+        if resolution.decision == "duplicate":
+            return [Output(lead, terminal=TerminalState.duplicate, reason=f"duplicate of {resolution.duplicate_of}")]
+        return [Output(lead, topics=(LEADS_DEDUPLICATED,))]
+
+    async def after_batch(self) -> None:
+        audit, review = self._audit, self._review
+        if self.sink is not None and (audit or review):
+            await self.sink(audit, review)
+        self._audit, self._review = [], []
+
+
+class ReviewDecisionStage(Stage[dict]):
+    """Applies an operator's accepted review: merges the two entities in this partition's state."""
+
+    name = "dedupe"
+    ordered = True
+
+    def __init__(self, resolver: EntityResolver, sink: DedupeSink | None = None) -> None:
+        self.resolver, self.sink = resolver, sink
+        self._audit: list[dict[str, Any]] = []
+
+    def decode(self, envelope: Envelope) -> dict[str, Any]:
+        try:
+            decision = orjson.loads(envelope.payload)
+            return {k: decision[k] for k in ("entity_id", "candidate_entity_id", "lead_id", "review_id")}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidMessage(f"not a review decision: {exc!r}") from exc
+
+    async def handle(self, decision: dict, envelope: Envelope) -> list[Output]:
+        self._audit.extend(
+            self.resolver.merge_entities(
+                decision["entity_id"], decision["candidate_entity_id"], decision["lead_id"], decided_by="review"
+            )
+        )
+        return []
+
+    async def after_batch(self) -> None:
+        if self.sink is not None and self._audit:
+            await self.sink(self._audit, [])
+        self._audit = []

@@ -1,0 +1,218 @@
+"""The email stage's logic: compose a personal email, then send it at most once.
+
+Flow for one lead: suppression check → claim the idempotency key in the outbox
+→ send through SendGrid → mark sent. A key found already sent is skipped; a
+key left ``pending`` by a crashed attempt is reconciled with SendGrid's
+activity API before anything is sent again (never blindly retried).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from providers.http import PermanentProviderError, TransientProviderError
+from providers.sendgrid import InlineImage, OutgoingEmail, SendGridMailer, SendOutcomeUnknown
+from schemas import EmailOutcome, Lead, TerminalState
+from schemas.concept import problems_for
+from stages.email.guards import SendGuards, timezone_for_state
+from storage.outbox import Outbox
+from streams.stage import Deferred
+
+# HTML templates are autoescaped; the plain-text part must not be (it would show &lt;b&gt;).
+_env = Environment(
+    loader=PackageLoader("stages.email", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+)
+
+SUBJECTS = {
+    "hvac": "A faster website for {name} before the next heat wave",
+    "plumber": "{name}: a website that books the emergency calls",
+    "vet": "A friendlier website for {name}'s pet owners",
+}
+DEFAULT_SUBJECT = "A fresh website idea for {name}"
+PITCHES = {
+    "hvac": "When a furnace quits on a cold night, people call the first company whose site loads fast on a phone and makes booking easy.",
+    "plumber": "Emergency jobs go to whoever answers first: a site with the phone number up top and a quick booking form wins those calls.",
+    "vet": "Pet owners choose a clinic they trust: clear hours, online appointments and friendly photos do a lot of that work.",
+}
+DEFAULT_PITCH = "Most customers meet a local business on its website first, usually on a phone."
+
+
+def idempotency_key(lead_id: str, campaign_step: str) -> str:
+    return f"{lead_id}:{campaign_step}"
+
+
+def unsubscribe_token(secret: str, address: str, lead_id: str) -> str:
+    """Opaque, HMAC-signed token: the address is inside, but only the server can read and trust it."""
+    body = base64.urlsafe_b64encode(f"{address}|{lead_id}".encode()).decode().rstrip("=")
+    sig = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{body}.{sig}"
+
+
+def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
+    body, _, sig = token.partition(".")
+    expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]
+    if not sig or not hmac.compare_digest(sig, expected):
+        return None
+    address, _, lead_id = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().partition("|")
+    return address, lead_id
+
+
+@dataclass
+class Composer:
+    from_name: str
+    postal_address: str
+    unsubscribe_base_url: str
+    unsubscribe_secret: str
+    campaign_step: str
+
+    def compose(self, lead: Lead, to: str, mockup_png: bytes | None) -> OutgoingEmail:
+        key = idempotency_key(lead.lead_id, self.campaign_step)
+        token = unsubscribe_token(self.unsubscribe_secret, to, lead.lead_id)
+        unsubscribe_url = f"{self.unsubscribe_base_url.rstrip('/')}/{token}"
+        problems = _problems(lead)
+        context = {
+            "lead": lead,
+            "problems": problems,
+            "has_mockup": mockup_png is not None,
+            "sender": self.from_name,
+            "pitch": PITCHES.get(lead.vertical or "", DEFAULT_PITCH),
+            "postal_address": self.postal_address,
+            "unsubscribe_url": unsubscribe_url,
+        }
+        subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=lead.name)
+        images = [InlineImage(mockup_png, "mockup.png", "mockup")] if mockup_png else []
+        return OutgoingEmail(
+            to=to,
+            subject=subject,
+            html=_env.get_template("intro.html.j2").render(context),
+            text=_env.get_template("intro.txt.j2").render(context),
+            idempotency_key=key,
+            lead_id=lead.lead_id,
+            categories=["leadstream", self.campaign_step, lead.vertical or "general"],
+            headers={  # RFC 8058 one-click unsubscribe
+                "List-Unsubscribe": f"<{unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            images=images,
+        )
+
+
+# What the email says it noticed, per problem code of `schemas.concept.problems_for` (the
+# same codes the mockup answers, so the email and its mockup talk about the same things).
+NOTICED = {
+    "slow_lcp": "pages take a while to load",
+    "heavy_page": "the pages are heavy, so they crawl on mobile data",
+    "outdated_jquery": "it runs an old jQuery version with known security holes",
+    "outdated_cms": "it runs an outdated WordPress without current security patches",
+    "not_mobile_friendly": "the site is hard to use on a phone",
+    "no_https": "the site is not served over HTTPS, so browsers mark it 'Not secure'",
+}
+
+
+def _problems(lead: Lead) -> list[str]:
+    return [NOTICED[code] for code in problems_for(lead) if code in NOTICED]
+
+
+def _recipient_tz(state: str | None) -> str | None:
+    try:
+        return timezone_for_state(state) if state else None
+    except KeyError:
+        return None
+
+
+class EmailDelivery:
+    """Sends one lead's email exactly once per idempotency key."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        mailer: SendGridMailer,
+        composer: Composer,
+        reconcile_after_s: float = 5.0,
+        guards: SendGuards | None = None,
+    ) -> None:
+        self.outbox, self.mailer, self.composer = outbox, mailer, composer
+        self.reconcile_after_s = reconcile_after_s
+        self.guards = guards
+
+    async def deliver(
+        self, lead: Lead, mockup_png: bytes | None
+    ) -> tuple[TerminalState, str | None, EmailOutcome | None]:
+        to = lead.best_email()
+        if to is None:
+            return TerminalState.disqualified, "no_contact", None
+        key = idempotency_key(lead.lead_id, self.composer.campaign_step)
+        reason = await self.outbox.suppression_reason(to)
+        if reason:
+            return TerminalState.suppressed, reason, EmailOutcome(idempotency_key=key, status="suppressed", to=to)
+        if self.guards is not None:  # checked before the claim: a deferred email never holds its key
+            decision = await self.guards.check(to, _recipient_tz(lead.state))
+            if not decision.allowed:
+                raise Deferred(f"sending deferred: {decision.reason}", decision.retry_after_s)
+        entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
+        if entry is None:  # another lead already wrote to this person in this step
+            return (
+                TerminalState.suppressed,
+                "already_contacted",
+                EmailOutcome(idempotency_key=key, status="suppressed", to=to),
+            )
+        if not entry.owned:
+            return await self._settle_existing(lead, key, entry.status, entry.message_id, to, mockup_png)
+        return await self._send(lead, key, to, mockup_png)
+
+    async def _send(self, lead: Lead, key: str, to: str, mockup_png: bytes | None):
+        email = self.composer.compose(lead, to, mockup_png)
+        try:
+            message_id = await self.mailer.send(email)
+        except SendOutcomeUnknown:
+            raise  # stays pending: the retry reconciles it
+        except TransientProviderError as exc:
+            await self.outbox.mark_retryable(key, str(exc))
+            raise
+        except PermanentProviderError as exc:
+            await self.outbox.mark_failed(key, str(exc))
+            raise
+        await self.outbox.mark_sent(key, message_id)
+        return (
+            TerminalState.emailed,
+            None,
+            EmailOutcome(idempotency_key=key, status="sent", message_id=message_id, to=to),
+        )
+
+    async def _settle_existing(
+        self, lead: Lead, key: str, status: str, message_id: str | None, to: str, mockup_png: bytes | None
+    ):
+        if status == "sent":
+            return (
+                TerminalState.emailed,
+                None,
+                EmailOutcome(idempotency_key=key, status="skipped_already_sent", message_id=message_id, to=to),
+            )
+        if status == "failed":
+            raise PermanentProviderError("sendgrid", f"key {key} was refused earlier; not sending again")
+        # pending: an earlier attempt's outcome is unknown. Ask SendGrid before anything else.
+        found = await self.mailer.find_sent(key)
+        if found:
+            await self.outbox.mark_sent(key, found)
+            return (
+                TerminalState.emailed,
+                None,
+                EmailOutcome(idempotency_key=key, status="skipped_already_sent", message_id=found, to=to),
+            )
+        age = await self.outbox.seconds_since_claim(key)
+        if age < self.reconcile_after_s:
+            raise TransientProviderError(
+                "sendgrid", f"send of {key} still in flight elsewhere", retry_after_s=self.reconcile_after_s - age
+            )
+        # Not at SendGrid after the grace period: the earlier attempt never reached it.
+        await self.outbox.mark_retryable(key, "reconciled: not found at provider")
+        entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
+        if entry is None or not entry.owned:
+            raise TransientProviderError("sendgrid", f"{key} claimed concurrently")
+        return await self._send(lead, key, to, mockup_png)

@@ -1,0 +1,71 @@
+"""The enrich stage: leads.scraped (the public RawLead contract) → website facts → leads.enriched."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from schemas import Lead, RawLead, TerminalState
+from streams.envelope import Envelope
+from streams.stage import InvalidMessage, Output, Stage
+from streams.topology import LEADS_ENRICHED
+
+if TYPE_CHECKING:
+    from stages.enrich.enricher import Enricher
+
+SuppressionCheck = Callable[[str], Awaitable[str | None]]  # address or @domain → why it must not be contacted
+Closer = Callable[[], Awaitable[None]]
+
+
+def decode_raw_lead(envelope: Envelope) -> Lead:
+    """A producer's RawLead → Lead. The lead id comes from the payload, else the header, else the source ids."""
+    try:
+        raw = RawLead.model_validate_json(envelope.payload)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:8])
+        raise InvalidMessage(f"invalid raw lead: {problems}") from exc
+    if raw.lead_id and envelope.lead_id and raw.lead_id != envelope.lead_id:
+        raise InvalidMessage(f"lead-id header {envelope.lead_id!r} does not match payload lead_id {raw.lead_id!r}")
+    if not raw.lead_id and envelope.lead_id:
+        raw = raw.model_copy(update={"lead_id": envelope.lead_id})
+    return Lead.from_raw(raw)
+
+
+def _addresses(lead: Lead) -> list[str]:
+    """What a suppression can name before enrichment: the lead's email, and its website's host as a domain."""
+    found = [lead.email] if lead.email else []
+    if lead.website:
+        host = urlsplit(lead.website if "//" in lead.website else "//" + lead.website).hostname or ""
+        if host:
+            found.append("@" + host.removeprefix("www."))
+    return found
+
+
+class EnrichStage(Stage[Lead]):
+    name = "enrich"
+
+    def __init__(
+        self, enricher: Enricher, suppression_reason: SuppressionCheck | None = None, closers: Sequence[Closer] = ()
+    ) -> None:
+        self.enricher = enricher
+        self.suppression_reason = suppression_reason  # e.g. storage.outbox.Outbox.suppression_reason
+        self.closers = closers  # release the enricher's clients, browser and ledger
+
+    async def stop(self) -> None:
+        for close in self.closers:
+            await close()
+
+    def decode(self, envelope: Envelope) -> Lead:
+        return decode_raw_lead(envelope)
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        # Suppressed addresses and domains end here, before enrichment spends anything on them.
+        if self.suppression_reason is not None:
+            for address in _addresses(lead):
+                if reason := await self.suppression_reason(address):
+                    return [Output(lead, terminal=TerminalState.suppressed, reason=reason)]
+        enrichment = await self.enricher.enrich(lead)
+        return [Output(lead.model_copy(update={"enrichment": enrichment}), topics=(LEADS_ENRICHED,))]

@@ -1,0 +1,85 @@
+"""The mockup stage: concept from an LLM (or the template), safe HTML, two screenshots, stored.
+
+`MockupMaker.make(lead)` is the whole stage for one lead and never talks to
+Kafka. The LLM is optional and never fatal: if it fails or its concept scores
+below `quality_threshold`, the deterministic template concept is used and the
+`MockupRef` says ``concept_source="template"``. Rendering or storage failures
+propagate (as `TransientProviderError` for Chromium) so the runner retries.
+Blob keys depend only on the lead id, so a redelivered lead overwrites the
+same two files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import quote
+
+from providers.html_render import DESKTOP, MOBILE, ChromiumRenderer
+from providers.http import ProviderError
+from providers.llm import ConceptProvider
+from schemas.concept import Concept, problems_for
+from schemas.lead import Lead, MockupRef
+from stages.mockup.content import render_html, template_concept
+from stages.mockup.quality import Quality, score_concept
+from storage.blobs import BlobStore
+
+__all__ = ["MockupMaker", "blob_keys", "render_html", "score_concept", "template_concept"]
+
+log = logging.getLogger(__name__)
+
+
+def blob_keys(lead_id: str) -> tuple[str, str]:
+    """(desktop key, mobile key) for a lead: stable across redeliveries."""
+    safe = quote(lead_id, safe="") if lead_id not in (".", "..") else quote(lead_id, safe="").replace(".", "%2E")
+    return f"mockups/{safe}/desktop.png", f"mockups/{safe}/mobile.png"
+
+
+class MockupMaker:
+    def __init__(
+        self,
+        concepts: ConceptProvider | None,
+        renderer: ChromiumRenderer,
+        blobs: BlobStore,
+        quality_threshold: float = 0.7,
+    ) -> None:
+        self.concepts = concepts
+        self.renderer = renderer
+        self.blobs = blobs
+        self.quality_threshold = quality_threshold
+
+    async def choose_concept(self, lead: Lead, problems: list[str]) -> tuple[Concept, str, str | None, Quality]:
+        """(concept, source, provider, quality): the LLM's when good enough, else the template's."""
+        if self.concepts is not None:
+            try:
+                concept = await self.concepts.concept(lead, problems)
+            except ProviderError as exc:
+                log.info("mockup %s: LLM failed (%s); using the template", lead.lead_id, exc)
+            else:
+                quality = score_concept(concept, problems)
+                if quality.score >= self.quality_threshold:
+                    return concept, "llm", concept.provider or self.concepts.name, quality
+                log.info(
+                    "mockup %s: LLM concept from %s scored %.2f < %.2f (%s); using the template",
+                    lead.lead_id,
+                    concept.provider,
+                    quality.score,
+                    self.quality_threshold,
+                    "; ".join(quality.notes[:3]),
+                )
+        concept = template_concept(lead, problems)
+        return concept, "template", "template", score_concept(concept, problems)
+
+    async def make(self, lead: Lead) -> MockupRef:
+        problems = problems_for(lead)
+        concept, source, provider, quality = await self.choose_concept(lead, problems)
+        html = render_html(lead, concept)
+        desktop_png, mobile_png = await asyncio.gather(
+            self.renderer.render(html, *DESKTOP), self.renderer.render(html, *MOBILE, mobile=True)
+        )
+        desktop_key, mobile_key = blob_keys(lead.lead_id)
+        uri = await self.blobs.put(desktop_key, desktop_png, "image/png")
+        mobile_uri = await self.blobs.put(mobile_key, mobile_png, "image/png")
+        return MockupRef(
+            uri=uri, mobile_uri=mobile_uri, concept_source=source, provider=provider, quality=quality.score
+        )

@@ -1,0 +1,120 @@
+"""One start path: `faust -A app worker` prepares its start itself, as `leadstream worker` does —
+the rules check, migrations, topics and table changelogs — against the real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from leadstream.embedded import free_port
+from storage.db import create_schema, migration_files
+from streams.admin import bootstrap_servers, changelog_topic
+from streams.topology import all_topics
+from tables import DEDUPE_STATE, SCORE_COUNTERS
+
+pytestmark = pytest.mark.services
+
+DEADLINE_S = 120.0
+
+
+def _worker_env(kafka_broker: str, database_url: str, unique: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LEADSTREAM_KAFKA_BROKER": kafka_broker,
+        "LEADSTREAM_DATABASE_URL": f"{database_url}{'&' if '?' in database_url else '?'}search_path=start_{unique}",
+        "LEADSTREAM_APP_ID": f"start-{unique}",
+        "LEADSTREAM_TOPIC_PREFIX": f"start-{unique}.",
+        "LEADSTREAM_PARTITIONS": "2",
+        "LEADSTREAM_STAGES": "dedupe,score",
+        "LEADSTREAM_DEDUPE_LLM": "false",
+        "LEADSTREAM_REDIS_URL": "",
+        "LEADSTREAM_STORE": "memory://",
+        "LEADSTREAM_WEB_PORT": str(free_port()),
+        "LEADSTREAM_DATA_DIR": str(tmp_path / "data"),
+        **extra,
+    }
+
+
+def _start(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    log = tmp_path / "worker.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faust", "-A", "app", "worker", "-l", "info"],
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return proc, log
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+async def _applied_migrations(database_url: str, schema: str) -> set[str]:
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+    try:
+        exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        return {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")} if exists else set()
+    finally:
+        await conn.close()
+
+
+async def test_faust_worker_creates_topics_changelogs_and_migrates(kafka_broker, database_url, unique, tmp_path):
+    await create_schema(database_url, f"start_{unique}")
+    env = _worker_env(kafka_broker, database_url, unique, tmp_path)
+    wanted_topics = {f"start-{unique}.{name}" for name in all_topics()}
+    wanted_changelogs = {changelog_topic(f"start-{unique}", table) for table in (DEDUPE_STATE, SCORE_COUNTERS)}
+    wanted_migrations = {path.name for path in migration_files()}
+    proc, log = _start(env, tmp_path)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(kafka_broker))
+    await admin.start()
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            assert proc.poll() is None, f"the worker exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+            topics = set(await admin.list_topics())
+            migrations = await _applied_migrations(database_url, f"start_{unique}")
+            if wanted_topics | wanted_changelogs <= topics and migrations == wanted_migrations:
+                break
+            assert time.monotonic() < deadline, (
+                f"after {DEADLINE_S}s: missing topics {sorted((wanted_topics | wanted_changelogs) - topics)}, "
+                f"migrations {sorted(migrations)}\n{log.read_text()[-3000:]}"
+            )
+            await asyncio.sleep(0.2)
+        described = await admin.describe_topics(sorted(wanted_changelogs))
+        assert all(len(d["partitions"]) == 2 for d in described)
+    finally:
+        await admin.close()
+        _stop(proc)
+
+
+async def test_faust_worker_refuses_to_start_with_invalid_rules(kafka_broker, database_url, unique, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\ntiers:\n  A: {min: 80}\nrules:\n  - id: x\n    when: {field: nope, op: eq, value: 1}\n"
+    )
+    env = _worker_env(kafka_broker, database_url, unique, tmp_path, LEADSTREAM_RULES_FILE=str(rules))
+    proc, log = _start(env, tmp_path)
+    try:
+        code = await asyncio.to_thread(proc.wait, DEADLINE_S)
+    finally:
+        _stop(proc)
+    output = log.read_text()
+    assert code != 0
+    assert "refusing to start: invalid rules" in output and f"{rules}:" in output
