@@ -140,6 +140,7 @@ NAME_WORDS = {"mt": "mount", "ft": "fort", "st": "saint", "mlk": "martin luther 
 _PUNCT = re.compile(r"[^\w#\s-]")
 _SPACES = re.compile(r"\s+")
 _NUMBER = re.compile(r"^(\d+)([a-z]?)$")
+_MISSUFFIXED = re.compile(r"^\d+(?:st|nd|rd|th)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,8 @@ def _street_name(words: list[str]) -> str:
             word = ORDINAL_WORDS[word]
         elif word.isdigit():
             word = _ordinal(word)
+        elif _MISSUFFIXED.match(word):  # "93th", "2th": a numbered street with the wrong suffix
+            word = _ordinal(word[:-2])
         elif word in NAME_WORDS:
             word = NAME_WORDS[word]
         out.append(word)

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from schemas.lead import DedupeDecision
-from stages.dedupe import merge, retention
+from stages.dedupe import frequency, merge, retention
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
-from stages.dedupe.features import addresses_conflict, compare, matched_on
+from stages.dedupe.features import addresses_conflict, compare, matched_on, near_addresses, outlet_conflict
+from stages.dedupe.frequency import TokenWeights, rare_cover
 from stages.dedupe.model import PairModel, Thresholds
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.retention import RetentionPolicy
@@ -38,6 +39,12 @@ MAX_CANDIDATES = 12
 
 
 Decision = Literal["new", "duplicate", "gray"]
+
+
+Scored = tuple[dict, float, list[str]]  # (entity record, probability, matched_on)
+# Weighted share of the rarer name's words the other has, for the contact rule (`_contact_match`).
+CONTACT_COVER = 0.5
+PLACE_COVER = 0.8  # the same street address without the same phone needs more of the name
 
 
 @dataclass
@@ -115,11 +122,18 @@ class EntityResolver:
         contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
         known_names = {k: self.state.names(k) for k in contacts}
         shared = {k: self._shared(profile.name, names) for k, names in known_names.items()}
-        scored = self._score(
+        scored, near = self._score(
             profile, keys, shared.get(phone_key(profile) or "", False), shared.get(address_key(profile) or "", False)
         )
         matches = [s for s in scored if s[1] >= self.thresholds.match]
         gray = [s for s in scored if self.thresholds.review <= s[1] < self.thresholds.match]
+        undecided = [s for s in scored if s[1] < self.thresholds.match] + near
+        if undecided:
+            weights = TokenWeights(self.state, profile.geo)
+            strong = [s for s in undecided if self._contact_match(profile, s[0], weights)]
+            if strong:
+                matches.extend((e, p, [*on, "name_tokens"]) for e, p, on in strong)
+                gray = [s for s in gray if s not in strong]
         if matches:
             res = self._join(record, profile, matches, now)
         else:
@@ -147,8 +161,11 @@ class EntityResolver:
 
     def _score(
         self, profile: Profile, keys: list[str], shared_phone: bool = False, shared_address: bool = False
-    ) -> list[tuple[dict, float, list[str]]]:
-        scored = []
+    ) -> tuple[list[Scored], list[Scored]]:
+        """Candidates with their best probability; and those vetoed only by a near-miss street number
+        at the same phone (a typo or a range: `near_addresses`), for the contact rule."""
+        scored: list[Scored] = []
+        near: list[Scored] = []
         for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
             entity = self.state.entity(entity_id)
             if entity is None:
@@ -156,7 +173,12 @@ class EntityResolver:
             best, best_on = 0.0, []
             for stored in entity["profiles"]:
                 other = Profile.from_list(stored)
+                if outlet_conflict(profile.name, other.name):  # two outlets of one venue or brand
+                    best = -1.0
+                    break
                 if addresses_conflict(profile, other):  # chain or neighbour: veto the whole entity
+                    if profile.phone and profile.phone == other.phone and near_addresses(profile, other):
+                        near.append((entity, 0.0, ["phone"]))
                     best = -1.0
                     break
                 p = self.model.probability(compare(profile, other, shared_phone, shared_address))
@@ -165,13 +187,38 @@ class EntityResolver:
             if best >= 0:
                 scored.append((entity, best, best_on))
         scored.sort(key=lambda s: (-s[1], s[0]["seq"]))
-        return scored
+        return scored, near
+
+    @staticmethod
+    def _contact_match(profile: Profile, entity: dict, weights: TokenWeights) -> bool:
+        """Strong evidence the model's features cannot see: the same phone at the same (or a near-miss)
+        street address, and names that share their rare words (`frequency.rare_cover`), not two outlets.
+
+        A switchboard shared by a steakhouse and a noodle bar fails the name test (no rare word in
+        common); a hotel's café and its dining room fail the outlet test.
+        """
+        for stored in entity["profiles"]:
+            other = Profile.from_list(stored)
+            if not (profile.name and other.name) or outlet_conflict(profile.name, other.name):
+                continue
+            x, y = profile.address, other.address
+            same_place = (
+                x.known and x.number == y.number and x.street == y.street and not addresses_conflict(profile, other)
+            )
+            same_phone = bool(profile.phone and profile.phone == other.phone)
+            if same_phone and (same_place or near_addresses(profile, other)):
+                if rare_cover(profile.name, other.name, weights) >= CONTACT_COVER:
+                    return True
+            elif same_place and rare_cover(profile.name, other.name, weights) >= PLACE_COVER:
+                return True  # one site, another phone line
+        return False
 
     def _create(self, record: DedupeInput, profile: Profile, gray: list, now: float) -> Resolution:
         entity_id = entity_id_for(record.lead_id)
         entity = merge.new_entity(entity_id, self.state.next_seq(), record, profile)
         entity["seen"] = int(now)
         self.state.save_entity(entity)
+        frequency.count_tokens(self.state, profile.geo, profile.name, 1)
         lead_values = merge.best_values(entity)
         pairs = [
             GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
@@ -222,6 +269,8 @@ class EntityResolver:
             merge.add_profile(winner, stored)
         changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)
         self.state.point(loser["id"], winner["id"])
+        first = Profile.from_list(loser["profiles"][0])
+        frequency.count_tokens(self.state, first.geo, first.name, -1)  # two entities are one now
         return [
             {
                 "kind": "merge",

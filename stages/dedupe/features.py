@@ -18,7 +18,7 @@ from __future__ import annotations
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
 
-from stages.dedupe.normalize import GENERIC_WORDS, KIND_WORDS, PLACE_WORDS
+from stages.dedupe.normalize import GENERIC_WORDS, KIND_FAMILIES, KIND_WORDS, ORGANISATION_WORDS, PLACE_WORDS
 from stages.dedupe.record import Profile
 
 FEATURES = (
@@ -67,13 +67,52 @@ def addresses_conflict(a: Profile, b: Profile) -> bool:
     return bool(x.unit and y.unit and x.unit != y.unit and x.unit.isdigit() == y.unit.isdigit())
 
 
-def _same_token(t: str, others: list[str]) -> bool:
+def same_token(t: str, others: list[str]) -> bool:
     for o in others:
         if t == o or (min(len(t), len(o)) >= 3 and (t.startswith(o) or o.startswith(t))):
             return True  # "deli" / "delicatessen", "acad" / "academy"
         if min(len(t), len(o)) >= 5 and jaro_winkler_similarity(t, o) >= 0.92:
             return True  # a typo
     return False
+
+
+def outlet_conflict(a: str, b: str) -> bool:
+    """Two outlets of one venue or brand: the names differ only in kind-of-business words, on both sides
+    ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y."""
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return False
+    for x, y in ((a, b), (b, a)):
+        outlet, at, venue = x.partition(" at ")
+        if at and name_cover(venue, y) == 1.0 and name_cover(outlet, y) < 1.0:
+            return True
+    ta, tb = a.split(), b.split()
+    extra_a = [t for t in ta if t not in NAME_NOISE and not same_token(t, tb)]
+    extra_b = [t for t in tb if t not in NAME_NOISE and not same_token(t, ta)]
+    # Only kind words differ on both sides: one brand, two outlets. A side that adds its own words
+    # ("Henry Booth House - New Pisgah" / "New Pisgah Day Care Center") names an operator instead;
+    # organisation words and words of one kind family ("child care" / "preschool") are one business.
+    if not (extra_a and extra_b) or not all(t in KIND_WORDS for t in extra_a + extra_b):
+        return False
+    kinds_a = {t for t in extra_a if t not in ORGANISATION_WORDS}
+    kinds_b = {t for t in extra_b if t not in ORGANISATION_WORDS}
+    if not (kinds_a and kinds_b):
+        return False
+    return not any(kinds_a | kinds_b <= family for family in KIND_FAMILIES)
+
+
+def near_addresses(a: Profile, b: Profile) -> bool:
+    """One street, numbers a few doors apart or one digit mistyped ("1633" / "1653", "7954-58" / "7956")."""
+    x, y = a.address, b.address
+    if not (x.known and y.known) or x.number == y.number:
+        return False
+    if x.street != y.street and fuzz.ratio(x.street, y.street) < 70:
+        return False
+    nx, ny = x.number.split("-")[0], y.number.split("-")[0]
+    if not (nx.isdigit() and ny.isdigit()):
+        return False
+    if abs(int(nx) - int(ny)) <= 10:
+        return True
+    return len(nx) == len(ny) and sum(c != d for c, d in zip(nx, ny)) == 1
 
 
 def names_conflict(a: str, b: str) -> bool:
@@ -92,8 +131,8 @@ def names_conflict(a: str, b: str) -> bool:
             return True
     ta = [t for t in a.split() if t not in NAME_NOISE and t not in PLACE_WORDS]
     tb = [t for t in b.split() if t not in NAME_NOISE and t not in PLACE_WORDS]
-    extra_a = [t for t in ta if not _same_token(t, tb)]
-    extra_b = [t for t in tb if not _same_token(t, ta)]
+    extra_a = [t for t in ta if not same_token(t, tb)]
+    extra_b = [t for t in tb if not same_token(t, ta)]
     if not (extra_a and extra_b):
         return False
     kind_a, kind_b = any(t in KIND_WORDS for t in extra_a), any(t in KIND_WORDS for t in extra_b)
@@ -117,7 +156,7 @@ def _unabbreviate(name: str, other: str) -> str:
 def _abbreviates(a: str, b: str) -> bool:
     """Same words, some shortened: "Art's Delicatessen" / "Arts Deli", "West Side Animal Hosp." / "Westside Animal Hospital"."""
     ta, tb = a.split(), b.split()
-    return len(ta) == len(tb) and all(_same_token(t, tb) for t in ta) and all(_same_token(t, ta) for t in tb)
+    return len(ta) == len(tb) and all(same_token(t, tb) for t in ta) and all(same_token(t, ta) for t in tb)
 
 
 def name_cover(a: str, b: str) -> float:
@@ -125,7 +164,7 @@ def name_cover(a: str, b: str) -> float:
     da = [t for t in a.split() if t not in GENERIC_WORDS] or a.split()
     db = [t for t in b.split() if t not in GENERIC_WORDS] or b.split()
     short, long_ = (da, db) if len(da) <= len(db) else (db, da)
-    return sum(1 for t in short if _same_token(t, long_)) / len(short) if short else 0.0
+    return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
 
 
 def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:

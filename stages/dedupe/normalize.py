@@ -288,6 +288,27 @@ PLACE_WORDS = frozenset(
         "avenue",
     }
 )
+# Kind words that only say what an organisation is, not which service or outlet: they never tell two
+# outlets apart ("Howard Area Community Center" / "Howard Area Community Services").
+ORGANISATION_WORDS = frozenset(
+    {"center", "service", "services", "association", "house", "community", "family", "group", "company", "co"}
+)
+# Kind words that describe one service in several ways: two names differing only in words of one family
+# are one business written two ways ("Rey Gonzalez Child Care" / "Rey Gonzalez Children Family Center"),
+# while two different kinds at one venue ("… Cafe" / "… Steakhouse") are two outlets.
+KIND_FAMILIES = (
+    frozenset(
+        {"child", "children", "care", "daycare", "preschool", "school", "academy", "learning", "early"}
+        | {"development", "head", "start", "nursery", "day"}
+    ),
+    frozenset({"dental", "dentistry", "dentist", "orthodontics", "smile", "care", "clinic", "group"}),
+    frozenset({"animal", "pet", "veterinary", "vet", "hospital", "clinic", "care"}),
+    frozenset({"plumbing", "drain", "rooter", "sewer"}),
+    frozenset({"auto", "repair", "care", "garage", "service"}),
+    frozenset({"hair", "salon", "studio", "beauty", "spa"}),
+)
+# Names are compared after `normalize_name` drops a plural s ("sports" → "sport"): list both forms.
+KIND_WORDS = KIND_WORDS | {w[:-1] for w in KIND_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")}
 GENERIC_WORDS = KIND_WORDS | PLACE_WORDS | {"and", "the", "of", "inc", "llc"}
 NAME_STOPWORDS = frozenset(
     {"the", "and", "of", "a", "an", "on", "in"}

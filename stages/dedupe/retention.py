@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stages.dedupe import frequency
 from stages.dedupe.blocking import address_key, blocking_keys, phone_key
 from stages.dedupe.record import Profile
 from stages.dedupe.state import EntityState
@@ -117,6 +118,8 @@ def _expire(state: EntityState, policy: RetentionPolicy, geo: str, key: str, cut
         return 1
     if record.get("seen", 0) >= cutoff:
         return 0
+    first = Profile.from_list(record["profiles"][0])
+    frequency.count_tokens(state, first.geo, first.name, -1)
     for stored in record["profiles"]:
         profile = Profile.from_list(stored)
         state.remove_from_index(blocking_keys(profile), record["id"])

@@ -1,0 +1,88 @@
+"""The term-frequency adjustment (`frequency`) and the contact rule it feeds (`EntityResolver._contact_match`)."""
+
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.features import near_addresses, outlet_conflict
+from stages.dedupe.frequency import TokenWeights, count_tokens, rare_cover
+from stages.dedupe.record import DedupeInput, Profile
+from stages.dedupe.state import EntityState
+
+
+def lead(lead_id, name, **fields):
+    return DedupeInput(lead_id=lead_id, name=name, source="csv", city="Chicago", state="IL", **fields)
+
+
+def test_frequent_words_weigh_less_than_rare_ones():
+    state = EntityState({})
+    for name in ("ymca lakeview", "ymca south side", "ymca irving park", "rauner family center"):
+        count_tokens(state, "IL", name, 1)
+    weights = TokenWeights(state, "IL")
+    assert weights("rauner") > weights("ymca") > 0
+    # The operator word is shared by all YMCA sites; the site's own word decides.
+    assert rare_cover("ymca metropolitan rauner", "rauner family ymca", weights) > 0.6
+    assert rare_cover("ymca lakeview", "ymca irving park", weights) < 0.5
+    count_tokens(state, "IL", "rauner family center", -1)
+    assert state.get("T:IL:rauner") is None and state.get("T:IL") == 3
+
+
+def test_outlets_and_kind_families():
+    assert outlet_conflict("bellmont casino cafe", "bellmont casino steakhouse")
+    assert outlet_conflict("terrace at grand hotel", "grand hotel")
+    assert not outlet_conflict("rey gonzalez child care", "rey gonzalez children family center")
+    assert not outlet_conflict(
+        "henry booth house new pisgah", "new pisgah day care center"
+    )  # an operator, not an outlet
+
+
+def test_near_addresses_are_typos_or_ranges_on_one_street():
+    def p(street):
+        return Profile.of(DedupeInput("x", "X", street=street))
+
+    assert near_addresses(p("1633 W 43rd St"), p("1653 W 43rd Street"))  # one digit
+    assert near_addresses(p("7954-58 S. Western"), p("7956 South Western Ave."))  # a range
+    assert not near_addresses(p("1420 S Albany"), p("1504 S Albany"))
+    assert not near_addresses(p("1633 W 43rd St"), p("1633 W 44th St"))  # same number: not "near"
+
+
+def test_operator_prefixed_listing_joins_at_same_phone_and_address():
+    resolver = EntityResolver({})
+    for i, other in enumerate(("YMCA of Metro Chicago - Lakeview", "YMCA of Metro Chicago - Irving Park")):
+        resolver.resolve(lead(f"o{i}", other, street=f"{100 + i} N Clark St", phone=f"773555010{i}"))
+    first = resolver.resolve(
+        lead("a", "YMCA of Metropolitan Chicago - Rauner", street="2700 S Western Ave", phone="7738473115")
+    )
+    again = resolver.resolve(lead("b", "Rauner Family YMCA", street="2700 S. Western Avenue", phone="773-847-3115"))
+    assert again.decision == "duplicate" and again.entity_id == first.entity_id
+    assert "name_tokens" in again.matched_on
+
+
+def test_venue_tenants_stay_apart_at_one_switchboard():
+    resolver = EntityResolver({})
+    venue = {"street": "3570 Las Vegas Blvd S", "phone": "702-555-0100"}
+    steak = resolver.resolve(lead("s", "Bellmont Casino Steakhouse", **venue))
+    cafe = resolver.resolve(lead("c", "Bellmont Casino Cafe", **venue))
+    noodle = resolver.resolve(lead("n", "Wing Lei Noodle Bar", **venue))
+    assert len({steak.entity_id, cafe.entity_id, noodle.entity_id}) == 3
+
+
+def test_near_miss_number_at_same_phone_joins_but_chains_do_not():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "Paulo Freire Center", street="1653 W 43rd St", phone="7738266260"))
+    typo = resolver.resolve(lead("b", "Chicago Commons Paulo Freire", street="1633 W 43rd St", phone="773-826-6260"))
+    branch = resolver.resolve(lead("c", "Paulo Freire Center", street="4511 S Evans Ave", phone="7735550199"))
+    assert typo.entity_id == first.entity_id
+    assert branch.entity_id != first.entity_id
+
+
+def test_token_counts_follow_merges():
+    resolver = EntityResolver({})
+    resolver.resolve(lead("a", "Fosco Park Center", street="1312 S Racine Ave", phone="7737466024"))
+    assert resolver.state.get("T:IL:fosco") == 1
+    resolver.resolve(lead("b", "Fosco Park", street="1312 S Racine", phone="7737466024"))  # joins: no new entity
+    assert resolver.state.get("T:IL:fosco") == 1 and resolver.state.get("T:IL") == 1
+    other = resolver.resolve(lead("c", "Fosco Annex", street="1400 S Racine Ave", phone="7735550123"))
+    assert resolver.state.get("T:IL:fosco") == 2 and resolver.state.get("T:IL") == 2
+    assert resolver.merge_entities(other.entity_id, resolver.entity_of("a") or "") == []  # addresses conflict
+    resolver.resolve(lead("d", "Racine Annex", phone="7735550999"))
+    merged = resolver.merge_entities(resolver.entity_of("d") or "", resolver.entity_of("a") or "")
+    assert merged and resolver.state.get("T:IL") == 2  # two entities became one: the loser's words go
+    assert resolver.state.get("T:IL:racine") is None and resolver.state.get("T:IL:fosco") == 2
