@@ -170,22 +170,31 @@ class EntityResolver:
             entity = self.state.entity(entity_id)
             if entity is None:
                 continue
-            best, best_on = 0.0, []
+            best, best_on, is_near, compared = 0.0, [], False, False
             for stored in entity["profiles"]:
                 other = Profile.from_list(stored)
                 if outlet_conflict(profile.name, other.name):  # two outlets of one venue or brand
                     best = -1.0
                     break
-                if addresses_conflict(profile, other):  # chain or neighbour: veto the whole entity
-                    if profile.phone and profile.phone == other.phone and near_addresses(profile, other):
-                        near.append((entity, 0.0, ["phone"]))
-                    best = -1.0
-                    break
+                if addresses_conflict(profile, other):
+                    if not near_addresses(profile, other):  # chain or neighbour: veto the whole entity
+                        best = -1.0
+                        break
+                    # A near-miss number (a typo, a range) is not scored, but it does not veto the
+                    # entity's other spellings; at the same phone the contact rule may still join it.
+                    if profile.phone and profile.phone == other.phone:
+                        is_near = True
+                    continue
+                compared = True
                 p = self.model.probability(compare(profile, other, shared_phone, shared_address))
                 if p > best:
                     best, best_on = p, matched_on(profile, other)
-            if best >= 0:
+            if best < 0:
+                continue
+            if compared:
                 scored.append((entity, best, best_on))
+            elif is_near:
+                near.append((entity, 0.0, ["phone"]))
         scored.sort(key=lambda s: (-s[1], s[0]["seq"]))
         return scored, near
 
