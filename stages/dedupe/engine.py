@@ -173,9 +173,6 @@ class EntityResolver:
             best, best_on, is_near, compared = 0.0, [], False, False
             for stored in entity["profiles"]:
                 other = Profile.from_list(stored)
-                if outlet_conflict(profile.name, other.name):  # two outlets of one venue or brand
-                    best = -1.0
-                    break
                 if addresses_conflict(profile, other):
                     if not near_addresses(profile, other):  # chain or neighbour: veto the whole entity
                         best = -1.0
@@ -185,6 +182,9 @@ class EntityResolver:
                     if profile.phone and profile.phone == other.phone:
                         is_near = True
                     continue
+                if outlet_conflict(profile.name, other.name):  # two outlets of one venue or brand
+                    best = -1.0
+                    break
                 compared = True
                 p = self.model.probability(compare(profile, other, shared_phone, shared_address))
                 if p > best:

@@ -79,13 +79,19 @@ def same_token(t: str, others: list[str]) -> bool:
 def outlet_conflict(a: str, b: str) -> bool:
     """Two outlets of one venue or brand: the names differ only in kind-of-business words, on both sides
     ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y."""
-    if a.replace(" ", "") == b.replace(" ", ""):
+    if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
-    for x, y in ((a, b), (b, a)):
-        outlet, at, venue = x.partition(" at ")
-        if at and name_cover(venue, y) == 1.0 and name_cover(outlet, y) < 1.0:
-            return True
+    if " at " in a or " at " in b:
+        for x, y in ((a, b), (b, a)):
+            outlet, at, venue = x.partition(" at ")
+            if at and name_cover(venue, y) == 1.0 and name_cover(outlet, y) < 1.0:
+                return True
     ta, tb = a.split(), b.split()
+    set_a, set_b = set(ta), set(tb)
+    if not (
+        any(t in KIND_WORDS and t not in set_b for t in ta) and any(t in KIND_WORDS and t not in set_a for t in tb)
+    ):
+        return False  # the common case, without fuzzy token comparisons
     extra_a = [t for t in ta if t not in NAME_NOISE and not same_token(t, tb)]
     extra_b = [t for t in tb if t not in NAME_NOISE and not same_token(t, ta)]
     # Only kind words differ on both sides: one brand, two outlets. A side that adds its own words

@@ -34,7 +34,7 @@ from stages.dedupe.record import Profile
 from stages.dedupe.state import EntityState
 
 DAY_S = 86_400
-CHUNK = 256
+CHUNK = 32
 SWEEP_BUDGET = 16
 
 
