@@ -4,7 +4,8 @@ shared provider guards (when enabled), and the merge audit and review queue in P
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import MutableMapping
+import time
+from collections.abc import Callable, MutableMapping
 from typing import Any, cast
 
 from config import Settings
@@ -12,6 +13,7 @@ from providers.guards import ProviderGuards
 from providers.llm import Verdict
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.judge import Ask, OllamaJudge
+from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.stage import DedupeStage, ReviewDecisionStage
 from stages.dedupe.state import KeyValueStore
 from storage.db import Pool
@@ -37,9 +39,16 @@ def build_judge(settings: Settings, guards: ProviderGuards | None) -> OllamaJudg
     return OllamaJudge(s.ollama_host, s.ollama_model, timeout_s=s.http_timeout_s, guard=guard)
 
 
-def build_resolver(state: MutableMapping[str, Any]) -> EntityResolver:
-    """One resolver over the dedupe-state table (`tables.dedupe_state`), shared by the stage and the review decisions."""
-    return EntityResolver(cast(KeyValueStore, state))  # a Faust table is a mapping with .get(key, default)
+def build_resolver(
+    state: MutableMapping[str, Any],
+    retention_policy: RetentionPolicy | None = None,
+    clock: Callable[[], float] = time.time,
+) -> EntityResolver:
+    """One resolver over the dedupe-state table (`tables.dedupe_state`), shared by the stage and the review decisions.
+
+    ``retention_policy`` and ``clock`` are for tests (the table-level retention test moves the clock)."""
+    # A Faust table is a mapping with .get(key, default).
+    return EntityResolver(cast(KeyValueStore, state), retention_policy=retention_policy, clock=clock)
 
 
 async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver) -> DedupeStage:
