@@ -206,9 +206,11 @@ class EntityResolver:
         A switchboard shared by a steakhouse and a noodle bar fails the name test (no rare word in
         common); a hotel's café and its dining room fail the outlet test.
         """
-        for stored in entity["profiles"]:
-            other = Profile.from_list(stored)
-            if not (profile.name and other.name) or outlet_conflict(profile.name, other.name):
+        others = [Profile.from_list(stored) for stored in entity["profiles"]]
+        if any(outlet_conflict(profile.name, other.name) for other in others):
+            return False  # any spelling of the entity is another outlet of the venue
+        for other in others:
+            if not (profile.name and other.name):
                 continue
             x, y = profile.address, other.address
             same_place = (
@@ -218,8 +220,12 @@ class EntityResolver:
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(profile.name, other.name, weights) >= CONTACT_COVER:
                     return True
-            elif same_place and rare_cover(profile.name, other.name, weights) >= PLACE_COVER:
-                return True  # one site, another phone line
+            elif (
+                same_place
+                and rare_cover(profile.name, other.name, weights) >= PLACE_COVER
+                and rare_cover(profile.name, other.name, weights, lighter=False) >= CONTACT_COVER
+            ):
+                return True  # one site, another phone line: most of both names agree
         return False
 
     def _create(self, record: DedupeInput, profile: Profile, gray: list, now: float) -> Resolution:
@@ -262,9 +268,14 @@ class EntityResolver:
 
     # -- merging entities ----------------------------------------------------------
     def _conflict(self, a: dict, b: dict) -> bool:
-        return any(
-            addresses_conflict(Profile.from_list(x), Profile.from_list(y)) for x in a["profiles"] for y in b["profiles"]
-        )
+        """Two entities never merge when any two of their spellings are a chain, neighbours or two outlets."""
+        for x in a["profiles"]:
+            px = Profile.from_list(x)
+            for y in b["profiles"]:
+                py = Profile.from_list(y)
+                if (addresses_conflict(px, py) and not near_addresses(px, py)) or outlet_conflict(px.name, py.name):
+                    return True
+        return False
 
     def _merge_records(
         self, winner: dict, loser: dict, lead_id: str | None, probability: float | None, on: list[str], decided_by: str

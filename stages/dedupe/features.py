@@ -15,6 +15,8 @@ outlets of one brand from a name written longer or shorter.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
 
@@ -76,6 +78,16 @@ def same_token(t: str, others: list[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=20_000)
+def is_kind_word(token: str) -> bool:
+    """A kind-of-business word, or a typo of one ("noodlh")."""
+    if token in KIND_WORDS:
+        return True
+    return len(token) >= 5 and any(
+        abs(len(k) - len(token)) <= 1 and jaro_winkler_similarity(token, k) >= 0.92 for k in KIND_WORDS
+    )
+
+
 def outlet_conflict(a: str, b: str) -> bool:
     """Two outlets of one venue or brand: the names differ only in kind-of-business words, on both sides
     ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y."""
@@ -97,7 +109,7 @@ def outlet_conflict(a: str, b: str) -> bool:
     # Only kind words differ on both sides: one brand, two outlets. A side that adds its own words
     # ("Henry Booth House - New Pisgah" / "New Pisgah Day Care Center") names an operator instead;
     # organisation words and words of one kind family ("child care" / "preschool") are one business.
-    if not (extra_a and extra_b) or not all(t in KIND_WORDS for t in extra_a + extra_b):
+    if not (extra_a and extra_b) or not all(is_kind_word(t) for t in extra_a + extra_b):
         return False
     kinds_a = {t for t in extra_a if t not in ORGANISATION_WORDS}
     kinds_b = {t for t in extra_b if t not in ORGANISATION_WORDS}

@@ -79,8 +79,9 @@ class TokenWeights:
         return weight
 
 
-def rare_cover(a: str, b: str, weight: TokenWeights) -> float:
-    """Share, by token weight, of the lighter name's words that the other name has (0 … 1).
+def rare_cover(a: str, b: str, weight: TokenWeights, lighter: bool = True) -> float:
+    """Share, by token weight, of the lighter name's words that the other name has (0 … 1); with
+    ``lighter=False``, of the heavier name's words.
 
     "YMCA of Metropolitan Chicago Rauner" / "Rauner Family YMCA": "rauner" is rare and shared, "family"
     is common, so the cover is high; "Joe's Steakhouse" / "Wing Lei Noodle Bar" share nothing: 0.
@@ -89,7 +90,7 @@ def rare_cover(a: str, b: str, weight: TokenWeights) -> float:
     if not ta or not tb:
         return 0.0
     wa, wb = sum(weight(t) for t in ta), sum(weight(t) for t in tb)
-    short, other = (ta, tb) if wa <= wb else (tb, ta)
-    total = min(wa, wb)
+    short, other = (ta, tb) if (wa <= wb) == lighter else (tb, ta)
+    total = min(wa, wb) if lighter else max(wa, wb)
     hit = sum(weight(t) for t in short if same_token(t, other))
     return hit / total if total else 0.0
