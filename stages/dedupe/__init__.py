@@ -3,11 +3,14 @@
     normalize.py, address.py, record.py   a lead as comparable fields
     blocking.py, features.py, model.py     candidates, per-field similarities, the pair model (model.json)
     state.py, merge.py, engine.py          entity state in a key-value table; EntityResolver
+    frequency.py                           name-word counts per region (term-frequency weights)
+    retention.py                           entity state expires 7 days after it was last seen
     judge.py                               the LLM's say on gray-zone pairs (adapter: providers.llm)
     stage.py                               DedupeStage and ReviewDecisionStage
     build.py                               build_dedupe(settings, pool, resolver): wired from the settings
     csvtool.py                             `leadstream dedupe INPUT.csv`: the same engine over a file
     train.py, traindata.py, evalset.py, evaluate.py   fitting and measuring the pair model
+    realdata.py                            public labelled real sets (never committed) for evaluate.py
 Review queue and merge audit tables: storage.dedupe_review.
 """
 
