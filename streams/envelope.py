@@ -51,13 +51,14 @@ class Envelope:
     partition: int = -1
     offset: int = -1
     headers: dict[str, str] = field(default_factory=dict)
+    raw_headers: tuple[tuple[str, bytes], ...] = ()  # as received, for a faithful dead letter and replay
 
     @classmethod
     def from_event(cls, event: Any) -> Envelope:
         """Build from a Faust event (value is raw bytes)."""
         message = event.message
         raw_headers = message.headers or []
-        items = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
+        items = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
         headers = {str(k): _text(v) or "" for k, v in items}
         ingest = headers.get(H_INGEST_TS)
         try:
@@ -76,7 +77,14 @@ class Envelope:
             partition=message.partition,
             offset=message.offset,
             headers=headers,
+            raw_headers=tuple((str(k), _raw(v)) for k, v in items),
         )
+
+
+def _raw(value: bytes | str | None) -> bytes:
+    if value is None:
+        return b""
+    return bytes(value) if isinstance(value, (bytes, bytearray)) else str(value).encode()
 
 
 def make_headers(lead_id: str, trace_id: str, ingest_ms: int) -> dict[str, bytes]:
