@@ -17,8 +17,9 @@ failed is undone; a crash between claim and send leaves the claim
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
@@ -27,6 +28,23 @@ from streams.admin import bootstrap_servers
 
 H_REPLAYED_FROM = "dlq-replayed-from"
 MAX_REPLAY_REQUEST_BYTES = 8 * 1024 * 1024  # the broker's own limit decides; the original fitted it once
+
+
+_AGO = re.compile(r"^(\d+)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`--since`: an age (``90s``, ``30m``, ``2h``, ``7d``) or an ISO 8601 time (UTC when it names no zone)."""
+    text = text.strip()
+    ago = _AGO.match(text)
+    if ago:
+        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither an age like 30m, 2h, 7d nor an ISO time like 2025-05-01T12:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -97,7 +97,8 @@ def _letter(row: asyncpg.Record, *, whole: bool = False) -> StoredDeadLetter:
     if whole:
         letter.payload = bytes(row["payload"])
         letter.key = bytes(row["message_key"]) if row["message_key"] is not None else None
-        letter.headers = tuple(zip(row["header_names"], (bytes(v or b"") for v in row["header_values"])))
+        names = (bytes(name).decode("utf-8", "surrogateescape") for name in row["header_names"])
+        letter.headers = tuple(zip(names, (bytes(v or b"") for v in row["header_values"])))
     return letter
 
 

@@ -146,7 +146,7 @@ class LeadRecords:
                         d.attempts,
                         d.payload,
                         d.key,
-                        [name for name, _ in d.headers],
+                        [name.encode() for name, _ in d.headers],
                         [value for _, value in d.headers],
                     )
                     for d in letters

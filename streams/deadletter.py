@@ -27,13 +27,12 @@ from typing import Any
 import orjson
 
 from storage.records import DeadLetter
-from streams.envelope import H_DLQ_REASON, make_headers
+from streams.envelope import H_DLQ_REASON, MAX_ID_CHARS, make_headers, plausible_id
 from streams.topology import dead_letter_topic
 
 PREVIEW_BYTES = 2048
 MAX_HEADER_CHARS = 256  # per header value in the JSON body
 MAX_HEADERS = 32
-MAX_ID_CHARS = 200  # a lead id, trace id or key longer than this is not one
 MAX_REASON_CHARS = 2000
 
 Message = tuple[str, bytes | None, bytes, dict[str, bytes]]
@@ -41,16 +40,6 @@ Message = tuple[str, bytes | None, bytes, dict[str, bytes]]
 
 def sha256_hex(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
-
-
-def clean_text(text: str) -> str:
-    """`text` without NUL characters, which PostgreSQL's text and jsonb refuse (a fuzzer's header will have them)."""
-    return text.replace("\x00", "\\x00") if "\x00" in text else text
-
-
-def plausible_id(value: str | None, limit: int = MAX_ID_CHARS) -> str | None:
-    """`value` when it can be an id (a lead id or key from a header); None when it is absurdly long."""
-    return value if value is not None and len(value) <= limit else None
 
 
 def payload_ref(letter: DeadLetter) -> dict[str, Any]:

@@ -41,8 +41,8 @@ import orjson
 from schemas import Lead, RawLead
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from streams import metrics
-from streams.deadletter import clean_text, dead_letter_message, plausible_id
-from streams.envelope import Envelope, make_headers, now_ms
+from streams.deadletter import dead_letter_message
+from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
 from streams.stage import Deferred, Output, Stage, _short
 from streams.topology import LEADS_SCRAPED
@@ -254,7 +254,7 @@ class StageRunner:
         and would not fit the leads table's index); text loses NUL characters PostgreSQL refuses.
         """
         metrics.DEAD_LETTERS.labels(self.stage.name, error_type).inc()
-        lead_id = plausible_id(clean_text(getattr(item, "lead_id", None) or env.lead_id or "")) or None
+        lead_id = plausible_id(getattr(item, "lead_id", None) or env.lead_id)
         key_text = env.key.decode("utf-8", "replace") if env.key else None
         geo = plausible_id(clean_text(getattr(item, "geo_key", None) or key_text or ""), 64) or "unknown"
         return DeadLetter(

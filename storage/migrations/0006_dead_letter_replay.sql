@@ -4,7 +4,7 @@
 -- ~2 KB, so a 1 MB Kafka message is an ordinary row.
 ALTER TABLE dead_letters
     ADD COLUMN IF NOT EXISTS message_key bytea,
-    ADD COLUMN IF NOT EXISTS header_names text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN IF NOT EXISTS header_names bytea[] NOT NULL DEFAULT '{}',  -- UTF-8, bytes: a name may hold NUL
     ADD COLUMN IF NOT EXISTS header_values bytea[] NOT NULL DEFAULT '{}',
     ADD COLUMN IF NOT EXISTS payload_sha256 text;
 CREATE INDEX IF NOT EXISTS dead_letters_stage_created_idx ON dead_letters (stage, created_at);
