@@ -1,34 +1,16 @@
 """The runner's one failure policy: which action each error a stage raises leads to, and how long to wait.
 
-Nothing below the runner retries: adapters raise typed errors
-(`providers.http.TransientProviderError` with `retry_after_s`,
-`PermanentProviderError`, …) and this module decides. The table is the
-contract the runner's module docstring repeats:
-
-=============================================  ==========================================  ==================
-error raised by `Stage.decode` / `Stage.handle`  action                                      counts an attempt
-=============================================  ==========================================  ==================
-`InvalidMessage`, pydantic `ValidationError`     dead letter at once (``InvalidMessage``)     yes
-(any error from `decode`: ``ValueError`` too)
-`TransientProviderError` (5xx, 429, timeout,     retry after `RetryPolicy.delay` (backoff,    yes; dead letter
-circuit open, no rate-limit slot) and a bare     jitter, Retry-After), at most                after
-``TimeoutError``                                 `max_attempts` attempts                      `max_attempts`
-`Deferred` (send cap, paused sender, window)     wait `retry_after_s` (1 s … `max_defer_s`)   no (never dead-
-                                                 and ask again, without limit                 lettered)
-`INFRA_ERRORS`: the store unreachable            retry with backoff (≤ `max_backoff_s`),      no (never dead-
-(`storage.errors.STORE_ERRORS`: connection       without limit: the lead is fine, our         lettered)
-errors, admin shutdown, too many connections),   infrastructure is not
-Redis connection/timeout, Faust's
-``PartitionsMismatch``
-anything else: `PermanentProviderError`, a       dead letter with the error's type name       yes
-missing/unreadable file (``FileNotFoundError``,  (a bug or a permanent failure; the worker
-``PermissionError``, …), a bug                   goes on)
-=============================================  ==========================================  ==================
+The error → action table is the contract in `streams.runner`'s module
+docstring; `action_for` and `RetryPolicy` implement it. Nothing below the
+runner retries: adapters raise typed errors (`TransientProviderError` with
+``retry_after_s``, `PermanentProviderError`, …) and this module decides.
 
 Bare ``OSError`` is deliberately not infrastructure: a file that is missing
 today is missing on every retry, and retrying it without limit would hold the
 partition for ever. Such an event is dead-lettered and can be replayed once
-the file is back (`leadstream dlq replay`).
+the file is back (``leadstream dlq replay``). Infrastructure is a store or
+Redis that cannot be reached (`storage.errors.STORE_ERRORS`), and a table
+changelog not ready yet.
 """
 
 from __future__ import annotations

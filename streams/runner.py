@@ -1,23 +1,44 @@
-"""The one path every stage's events take: decode → handle with retries →
-record → send → (the agent acks). Shared by all stages so retry, dead-letter
-and metrics behave the same everywhere.
+"""The one path every stage's events take: decode → handle under the failure
+policy → record → send → (the agent acks). Shared by all stages so retries,
+dead letters and metrics behave the same everywhere.
 
 Delivery guarantee: at-least-once. A batch's records are written to PostgreSQL
 and its output messages acknowledged by the broker before the agent acks the
 batch's offsets. A crash in between redelivers the batch; every effect is
 idempotent (upserts keyed by lead id, the email outbox), so that is harmless.
 
-Errors:
-- `InvalidMessage` / validation errors → dead letter at once.
-- `TransientProviderError` → retried with exponential backoff and jitter (and
-  the provider's Retry-After), then dead-lettered after `max_attempts`.
-- Infrastructure errors (PostgreSQL or Redis unreachable) → retried without a
-  limit: dead-lettering a whole outage would lose nothing but would bury
-  good leads; waiting keeps them in Kafka.
-- `Deferred` (a send cap, a paused sender) → waits and asks again, without limit.
-- An output to a topic the stage does not declare as a sink (`streams.topology`)
-  is a bug → dead letter (`UndeclaredTopic`), nothing of that event is sent.
-- Any other exception is a bug or a permanent failure → dead letter.
+Errors → actions (the contract; `streams.failures` implements it, and nothing
+below the runner retries — adapters raise typed errors):
+
+| raised by `decode` / `handle`                         | action                                              | attempt? |
+|-------------------------------------------------------|-----------------------------------------------------|----------|
+| any error from `decode`                               | dead letter at once, reason ``InvalidMessage`` for  | yes (1)  |
+|                                                       | a ``ValueError`` (bad payload), else its type (bug) |          |
+| `InvalidMessage`, pydantic `ValidationError`          | dead letter at once, reason ``InvalidMessage``      | yes      |
+| `TransientProviderError` (5xx, 429, timeout, circuit  | wait `RetryPolicy.delay` (backoff ×2 from           | yes      |
+| open, no rate slot), bare ``TimeoutError``            | `backoff_s`, ±50 % jitter, ≥ Retry-After, all       |          |
+|                                                       | ≤ `max_backoff_s`) and retry; dead letter (reason   |          |
+|                                                       | the error's type) at `max_attempts`                 |          |
+| `Deferred` (send cap, paused sender, send window)     | wait `retry_after_s` clamped to 1…60 s, ask again;  | no       |
+|                                                       | never dead-lettered                                 |          |
+| `INFRA_ERRORS` (store unreachable/restarting, Redis   | wait (backoff, ≤ `max_backoff_s`) and retry without | no       |
+| connection/timeout, Faust ``PartitionsMismatch``)     | limit: the lead is fine, our infrastructure is not  |          |
+| anything else: `PermanentProviderError`, a missing or | dead letter at once, reason the error's type (a     | yes      |
+| unreadable file (``FileNotFoundError``, …), a bug     | bug or a permanent failure; the worker goes on)     |          |
+| an output to a topic the stage does not declare       | dead letter ``UndeclaredTopic``; nothing of the     | yes      |
+| (`streams.topology`)                                  | event is sent                                       |          |
+| the runner's own path fails (an output the broker     | `settle_unfinished`: dead letter ``InternalError``, | —        |
+| refuses, a record that cannot be written)             | then ack; if even that fails, stop the worker       |          |
+|                                                       | (redelivery after the restart), never a stall       |          |
+
+Leads that already ended (any terminal state) are skipped, not handled again.
+A dead letter keeps the whole original message (key, headers, payload) in
+PostgreSQL and sends a capped message to ``deadletter.<stage>``
+(`streams.deadletter`), so it is always deliverable and its event always
+acked; ``leadstream dlq replay`` puts originals back. Metrics:
+``leadstream_stage_retries_total{stage,error}``,
+``leadstream_stage_deferrals_total{stage,reason}``,
+``leadstream_dead_letters_total{stage,reason}``.
 
 Ordered (stateful) stages get batches (`process_batch`), handled one event at
 a time in offset order. Unordered (I/O-bound) stages stream: each event is
