@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -77,31 +78,35 @@ def dead_letter_message(letter: DeadLetter, max_bytes: int, failed_at_ms: int) -
     }
     if headers_cut:
         body["headers_truncated"] = True
-    for value in _candidates(body, letter.payload):
+    for value in _candidates(body, letter.payload, max_bytes - overhead):
         if overhead + len(value) <= max_bytes:
             return dead_letter_topic(letter.stage), key, value, headers
     raise AssertionError("unreachable: the smallest dead letter always fits")  # see _candidates
 
 
-def _candidates(body: dict[str, Any], payload: bytes) -> list[bytes]:
-    """The message value, from the most complete to the smallest; the last always fits any sane cap (< 4 KiB)."""
-    try:
-        whole = {"payload": payload.decode("utf-8"), "payload_encoding": "utf-8"}
-    except UnicodeDecodeError:
-        whole = {"payload": base64.b64encode(payload).decode(), "payload_encoding": "base64"}
+def _candidates(body: dict[str, Any], payload: bytes, room: int) -> Iterator[bytes]:
+    """The message value, from the most complete to the smallest (made only as needed); the last is under 4 KiB."""
+    if len(payload) < room:  # else the whole payload cannot fit: do not even encode it
+        try:
+            whole = {"payload": payload.decode("utf-8"), "payload_encoding": "utf-8"}
+        except UnicodeDecodeError:
+            whole = {"payload": base64.b64encode(payload).decode(), "payload_encoding": "base64"}
+        yield orjson.dumps({**body, **whole})
     preview = {
         "payload_preview": payload[:PREVIEW_BYTES].decode("utf-8", "backslashreplace"),
         "payload_truncated": True,
     }
-    bare = {**body, "headers": {}, "reason": body["reason"][:200], "payload_truncated": True}
-    if body.get("headers"):
-        bare["headers_truncated"] = True
-    return [
-        orjson.dumps({**body, **whole}),
-        orjson.dumps({**body, **preview}),
-        orjson.dumps({**body, "headers": {}, **preview, "headers_truncated": bool(body["headers"])}),
-        orjson.dumps(bare),
-    ]
+    yield orjson.dumps({**body, **preview})
+    yield orjson.dumps({**body, "headers": {}, **preview, "headers_truncated": bool(body["headers"])})
+    yield orjson.dumps(
+        {
+            **body,
+            "headers": {},
+            "headers_truncated": bool(body["headers"]),
+            "reason": body["reason"][:200],
+            "payload_truncated": True,
+        }
+    )
 
 
 def _text_headers(raw: tuple[tuple[str, bytes], ...]) -> tuple[dict[str, str], bool]:

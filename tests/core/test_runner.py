@@ -436,3 +436,17 @@ async def test_when_even_the_dead_letter_is_refused_the_worker_is_stopped_not_st
     runner.fail_worker = failures.append  # type: ignore[method-assign]
     assert await runner.settle_unfinished([event(7)], RuntimeError("bug")) is False  # do not ack: redelivered
     assert [type(f).__name__ for f in failures] == ["RuntimeError"]
+
+
+async def test_even_the_smallest_allowed_cap_holds_a_hostile_dead_letter():
+    error = PermanentProviderError("x", "é" * 100_000)  # a huge, multi-byte reason
+    headers = {f"h{n}": b"\xff" * 10_000 for n in range(100)} | {"lead-id": b"ld_1"}
+    runner, records, sender, _ = make_runner(Scripted(error), dead_letter_max_bytes=8 * 1024)
+    await runner.process_batch(
+        [event(payload=encode_lead(lead()) + b" " * 500_000, headers=headers, key=b"k" * 10_000)]
+    )
+    [(_, key, value, out_headers)] = sender.sent
+    assert len(value) + len(key or b"") + sum(len(k) + len(v) for k, v in out_headers.items()) <= 8 * 1024
+    body = orjson.loads(value)
+    assert body["error_type"] == "PermanentProviderError" and body["payload_ref"]["size"] > 500_000
+    assert records.letters[0].payload.endswith(b" " * 500_000)  # the original is whole in the store
