@@ -92,7 +92,9 @@ class WorkerRuntime:
             stage,
             LeadRecords(await self.pool()),
             self.send,
-            retry=RetryPolicy(max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s),
+            retry=RetryPolicy(
+                max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s, dead_letter_max_bytes=s.dead_letter_max_bytes
+            ),
             concurrency=s.concurrency,
             event_scope=event_scope,
             sinks=topics.sinks,

@@ -47,6 +47,10 @@ WATERFALL_PROVIDERS: dict[str, tuple[str, ...]] = {
 DEFAULT_WATERFALL = "email=website,hunter;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
 
 
+# Faust's `producer_max_request_size` (the app keeps its default): no message we send may be larger.
+FAUST_PRODUCER_MAX_REQUEST_BYTES = 1_000_000
+
+
 class SettingsError(ValueError):
     """The settings are invalid; the message names each variable and its problem."""
 
@@ -241,6 +245,13 @@ class Settings(BaseSettings):
     concurrency: int = Field(32, ge=1, description="Concurrent I/O calls per stage per worker.")
     max_attempts: int = Field(4, ge=1, description="Attempts per event on transient errors before dead-lettering.")
     retry_backoff_s: float = Field(0.2, ge=0, description="First retry delay; doubles each attempt, with jitter.")
+    dead_letter_max_bytes: int = Field(
+        64 * 1024,
+        ge=8 * 1024,
+        le=FAUST_PRODUCER_MAX_REQUEST_BYTES // 4,
+        description="Largest dead-letter message (key, headers, value); a larger original is stored whole in "
+        "PostgreSQL and the message carries a reference and a preview. Well under the producer's 1 MB request limit.",
+    )
 
     # --- Stores ------------------------------------------------------------
     database_url: str = Field(

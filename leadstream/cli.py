@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from config import Settings, SettingsError, get_settings, load_settings
+from leadstream.dlq_cli import dlq_cli
 
 cli = typer.Typer(
     help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
@@ -26,6 +27,7 @@ topics_cli = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(topics_cli, name="topics")
+cli.add_typer(dlq_cli, name="dlq")
 console = Console(stderr=True)
 
 

@@ -5,6 +5,8 @@ open rejects at once with `ProviderUnavailable` (no request is sent) for
 `open_s`; then half-open lets ONE trial call through: success closes the
 circuit, failure opens it again for another `open_s`.
 
+Time comes from an injected `providers.clock.Clock` (the system's by default).
+
 The state is per process on purpose: each worker learns of an outage from its
 own first few failures (a handful of requests), the breaker needs no network
 round trip on the hot path, and a stale shared "open" flag can never block
@@ -14,11 +16,11 @@ every worker after the provider has recovered.
 from __future__ import annotations
 
 import enum
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from providers.clock import SYSTEM_CLOCK, Clock
 from providers.http import PermanentProviderError, TransientProviderError
 
 T = TypeVar("T")
@@ -43,9 +45,16 @@ class CircuitBreaker:
     """Counts transient failures of one provider and refuses calls while it looks down."""
 
     def __init__(
-        self, provider: str, *, failure_threshold: int = 5, window_s: float = 60.0, open_s: float = 30.0
+        self,
+        provider: str,
+        *,
+        failure_threshold: int = 5,
+        window_s: float = 60.0,
+        open_s: float = 30.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.provider = provider
+        self.clock = clock
         self.failure_threshold = failure_threshold
         self.window_s = window_s
         self.open_s = open_s
@@ -57,7 +66,7 @@ class CircuitBreaker:
     def state(self) -> BreakerState:
         if self._opened_at is None:
             return BreakerState.closed
-        if time.monotonic() - self._opened_at < self.open_s:
+        if self.clock.monotonic() - self._opened_at < self.open_s:
             return BreakerState.open
         return BreakerState.half_open
 
@@ -69,7 +78,7 @@ class CircuitBreaker:
         if state is BreakerState.half_open and not self._trial_running:
             self._trial_running = True
             return
-        remaining = self.open_s - (time.monotonic() - (self._opened_at or 0.0))
+        remaining = self.open_s - (self.clock.monotonic() - (self._opened_at or 0.0))
         raise ProviderUnavailable(self.provider, f"circuit {state.value}", retry_after_s=max(remaining, 0.1))
 
     def on_success(self) -> None:
@@ -80,7 +89,7 @@ class CircuitBreaker:
 
     def on_failure(self) -> None:
         """A transient failure: open when the threshold is reached (or the half-open trial failed)."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if self._opened_at is not None:  # the trial failed, or a call started before opening
             self._opened_at, self._trial_running = now, False
             return

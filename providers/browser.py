@@ -59,9 +59,9 @@ Errors: a refused URL raises `FetchRefused`; a document that cannot be loaded
 (connection failure, reset, navigation error) raises `SiteError` with the
 reason, and a render past `timeout_s` raises ``SiteError("render timeout
 after Ns")``; our proxy unreachable or the site's 429 for the document raise
-`TransientProviderError("web", ...)`. If Chromium dies mid-render it is
-relaunched and the render retried once; dying twice raises
-`TransientProviderError("chromium", ...)`.
+`TransientProviderError("web", ...)`. If Chromium dies mid-render the render
+raises `TransientProviderError("chromium", ...)` and the next render relaunches
+it; retrying is the stage runner's decision, never the renderer's.
 
 robots.txt and per-domain politeness are the caller's (the enrich stage
 fetches the page with `WebFetcher` first, which checks both).
@@ -250,23 +250,19 @@ class PageRenderer:
         """Load `url`, let it settle, and measure it; see the module docstring for errors."""
         await self.guard.check(url)
         async with self._slots:
-            for attempt in (1, 2):
-                browser = await self._browser()
-                try:
-                    result = await self._render_in_context(browser, url, tuple(js_paths), screenshot, mobile)
-                except PlaywrightError as exc:
-                    message = (exc.message or str(exc)).splitlines()[0][:200]
-                    if await _responsive(browser):
-                        raise SiteError(f"render failed: {message}") from None
-                    await discard_browser(browser)
-                    if attempt == 2:
-                        raise TransientProviderError(CHROMIUM, f"browser died twice rendering: {message}") from exc
-                    log.warning("chromium died while rendering %s; relaunching and retrying once", url)
-                    self.restarts += 1
-                    continue
-                self.renders += 1
-                return result
-        raise AssertionError("unreachable")
+            browser = await self._browser()
+            try:
+                result = await self._render_in_context(browser, url, tuple(js_paths), screenshot, mobile)
+            except PlaywrightError as exc:
+                message = (exc.message or str(exc)).splitlines()[0][:200]
+                if await _responsive(browser):
+                    raise SiteError(f"render failed: {message}") from None
+                await discard_browser(browser)  # the next render relaunches it
+                self.restarts += 1
+                log.warning("chromium died while rendering %s; it is relaunched for the next render", url)
+                raise TransientProviderError(CHROMIUM, f"browser died while rendering: {message}") from exc
+            self.renders += 1
+            return result
 
     async def _browser(self) -> Browser:
         if not self._acquired:

@@ -10,12 +10,13 @@ Providers without a TTL are never cached.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
+
+from providers.clock import SYSTEM_CLOCK, Clock
 
 _BYTES, _JSON = b"b", b"j"
 CACHE_PREFIX = "leadstream:cache"
@@ -41,22 +42,23 @@ def _decode(blob: bytes) -> bytes | dict | list:
 class LocalTTLCache(Generic[V]):
     """Bounded in-process LRU with per-entry expiry (the fallback without Redis, and a hot tier in front of it)."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, clock: Clock = SYSTEM_CLOCK) -> None:
         self.max_entries = max_entries
+        self.clock = clock
         self._items: OrderedDict[str, tuple[float, V]] = OrderedDict()
 
     def get(self, key: str) -> V | None:
         item = self._items.get(key)
         if item is None:
             return None
-        if item[0] <= time.monotonic():
+        if item[0] <= self.clock.monotonic():
             del self._items[key]
             return None
         self._items.move_to_end(key)
         return item[1]
 
     def set(self, key: str, value: V, ttl_s: float) -> None:
-        self._items[key] = (time.monotonic() + ttl_s, value)
+        self._items[key] = (self.clock.monotonic() + ttl_s, value)
         self._items.move_to_end(key)
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
@@ -72,11 +74,13 @@ class ResponseCache:
         *,
         prefix: str = CACHE_PREFIX,
         max_local_entries: int = 10_000,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        """`clock` times the in-process entries; entries in Redis expire by Redis's own clock (their TTL)."""
         self.ttl_s = dict(ttl_s)
         self.prefix = prefix
         self._redis = aioredis.from_url(redis_url) if redis_url else None
-        self._local: LocalTTLCache[bytes] = LocalTTLCache(max_local_entries)  # used only without Redis
+        self._local: LocalTTLCache[bytes] = LocalTTLCache(max_local_entries, clock)  # used only without Redis
         self.hits = self.misses = 0
 
     def enabled(self, provider: str) -> bool:

@@ -3,9 +3,9 @@
 Each render gets a fresh browser context (no shared cookies, cache or storage)
 with JavaScript off, the context offline, and every request that is not
 ``data:``/``about:`` aborted by a route: a mockup can never fetch anything.
-Renders are bounded by a semaphore; if the browser process died it is
-relaunched once and the render retried. Failures surface as
-`TransientProviderError("chromium", ...)` so the stage runner retries them.
+Renders are bounded by a semaphore; a browser process that died is relaunched
+by the next render. Failures surface as `TransientProviderError("chromium", ...)`
+and the stage runner decides whether to retry them (the renderer never does).
 
 The browser is the process-wide one of `providers.chromium` (shared with the
 page renderer of the enrich stage): `start()` takes a reference on it and
@@ -101,17 +101,13 @@ class ChromiumRenderer:
     async def render(self, html: str, width: int, height: int, mobile: bool = False) -> bytes:
         """A PNG of the first `width`×`height` CSS pixels (×2 device pixels on mobile)."""
         async with self._semaphore:
-            for attempt in (1, 2):
-                browser = await self._live_browser()
-                try:
-                    png = await self._render_once(browser, html, width, height, mobile)
-                    self.renders += 1
-                    return png
-                except PlaywrightError as exc:
-                    if attempt == 1 and not browser.is_connected():
-                        continue  # the browser died under us: relaunch and try once more
-                    raise TransientProviderError("chromium", f"render failed: {exc.message[:200]}") from exc
-        raise AssertionError("unreachable")
+            browser = await self._live_browser()  # relaunched here if it died since the last render
+            try:
+                png = await self._render_once(browser, html, width, height, mobile)
+            except PlaywrightError as exc:
+                raise TransientProviderError("chromium", f"render failed: {exc.message[:200]}") from exc
+            self.renders += 1
+            return png
 
     async def _render_once(self, browser: Browser, html: str, width: int, height: int, mobile: bool) -> bytes:
         """Render on an idle page of the same viewport when there is one.

@@ -78,17 +78,18 @@ def parse_concept(provider: str, content: str | None) -> Concept:
 class OpenAIConcepts:
     """Concepts from an OpenAI-compatible chat completions API with strict structured output.
 
-    `max_retries` defaults to 0 because the stage runner owns the retry policy.
+    The client's own retries are off (``max_retries=0``, not configurable): the
+    stage runner owns the retry policy, and a hidden retry would multiply its attempts.
     """
 
-    def __init__(self, base_url: str, api_key: str, model: str, timeout_s: float = 60.0, max_retries: int = 0) -> None:
+    def __init__(self, base_url: str, api_key: str, model: str, timeout_s: float = 60.0) -> None:
         self.model = model
         self.name = f"openai:{model}"
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key,
             timeout=timeout_s,
-            max_retries=max_retries,
+            max_retries=0,
             http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
         )
         self._response_format: Any = {

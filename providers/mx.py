@@ -32,6 +32,7 @@ from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
 
 from providers.cache import LocalTTLCache
+from providers.clock import SYSTEM_CLOCK, Clock
 from providers.dns import make_resolver
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ class MxChecker:
         *,
         key_prefix: str = "leadstream:mx",
         max_local_entries: int = 100_000,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        """`clock` expires the in-process verdicts; verdicts in Redis expire by their TTL."""
         self.timeout_s = timeout_s
         self.cache_ttl_s = cache_ttl_s
         self.negative_ttl_s = negative_ttl_s
@@ -87,7 +90,7 @@ class MxChecker:
         self.max_local_entries = max_local_entries
         self._resolver = make_resolver(nameservers, timeout_s)
         self._redis = aioredis.from_url(redis_url) if redis_url else None
-        self._local: LocalTTLCache[DomainVerdict] = LocalTTLCache(max_local_entries)
+        self._local: LocalTTLCache[DomainVerdict] = LocalTTLCache(max_local_entries, clock)
         self._inflight: dict[str, asyncio.Task[DomainVerdict]] = {}
         self.lookups = 0  # domains resolved in DNS rather than answered from a cache
 

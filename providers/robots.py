@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from dataclasses import dataclass
 
 import orjson
@@ -21,6 +20,8 @@ import redis.asyncio as aioredis
 from limits.errors import StorageError
 from protego import Protego
 from redis.exceptions import RedisError
+
+from providers.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class RobotsVerdict:
     parser: Protego | None  # None: the verdict below applies to every path
     allow_all: bool
     reason: str
-    expires: float  # time.monotonic()
+    expires: float  # on the fetcher's clock's monotonic()
     text: str | None = None  # the robots.txt the parser was built from, shared through Redis
 
     def to_json(self) -> bytes:
@@ -62,8 +63,10 @@ class SharedRobots:
 
     _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
-    def __init__(self, redis_url: str, prefix: str = ROBOTS_KEY_PREFIX) -> None:
+    def __init__(self, redis_url: str, prefix: str = ROBOTS_KEY_PREFIX, clock: Clock = SYSTEM_CLOCK) -> None:
+        """`clock`: the one `RobotsVerdict.expires` is on; the entry in Redis expires by its TTL."""
         self.prefix = prefix
+        self.clock = clock
         self._redis = aioredis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._warned = False
 
@@ -78,7 +81,7 @@ class SharedRobots:
                 blob, ttl_ms = await pipe.execute()
             if blob is None or ttl_ms <= 0:
                 return None
-            return RobotsVerdict.from_json(blob, time.monotonic() + ttl_ms / 1000)
+            return RobotsVerdict.from_json(blob, self.clock.monotonic() + ttl_ms / 1000)
         except REDIS_ERRORS as exc:
             self._warn(exc)
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
@@ -86,7 +89,7 @@ class SharedRobots:
         return None
 
     async def put(self, origin: str, robots: RobotsVerdict) -> None:
-        ttl_ms = int((robots.expires - time.monotonic()) * 1000)
+        ttl_ms = int((robots.expires - self.clock.monotonic()) * 1000)
         if ttl_ms <= 0 or (robots.text is not None and len(robots.text) > ROBOTS_SHARED_MAX_CHARS):
             return
         try:

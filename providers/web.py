@@ -52,6 +52,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
+from providers.clock import SYSTEM_CLOCK, Clock
 from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
 from providers.limits import SharedRateLimiter
 from providers.netguard import FetchRefused, NetGuard
@@ -205,10 +206,13 @@ class WebFetcher:
         max_connections: int = 100,
         per_domain_rate: str | None = None,
         redis_url: str = "",
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """`per_domain_rate`: requests started per domain (``"2/second"``, ``"30/minute"``), None for no limit.
         `redis_url`: shares both that rate and the robots.txt cache across workers; empty keeps them per process.
+        `clock`: expires robots.txt verdicts and times rate-limit waits (entries in Redis expire by their TTL).
         """
+        self.clock = clock
         self.proxy = proxy
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
@@ -220,8 +224,12 @@ class WebFetcher:
         # With a proxy, the proxy resolves names: see providers.netguard for what is checked then.
         self.guard = NetGuard(allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers)
         self._limiter = _DomainLimiter(per_domain_concurrency)
-        self._rate = SharedRateLimiter(redis_url, provider=PROVIDER, rate=per_domain_rate) if per_domain_rate else None
-        self._shared_robots = SharedRobots(redis_url) if redis_url else None
+        self._rate = (
+            SharedRateLimiter(redis_url, provider=PROVIDER, rate=per_domain_rate, clock=clock)
+            if per_domain_rate
+            else None
+        )
+        self._shared_robots = SharedRobots(redis_url, clock=clock) if redis_url else None
         self._robots: dict[str, RobotsVerdict] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._client = make_client(
@@ -271,12 +279,12 @@ class WebFetcher:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
         cached = self._robots.get(origin)
-        if cached and cached.expires > time.monotonic():
+        if cached and cached.expires > self.clock.monotonic():
             return cached
         lock = self._robots_locks.setdefault(origin, asyncio.Lock())
         async with lock:
             cached = self._robots.get(origin)
-            if cached and cached.expires > time.monotonic():
+            if cached and cached.expires > self.clock.monotonic():
                 return cached
             if self._shared_robots is None:
                 robots = await self._load_robots(origin)
@@ -309,8 +317,8 @@ class WebFetcher:
 
     async def _load_robots(self, origin: str) -> RobotsVerdict:
         """RFC 9309: 2xx parse, 4xx allow all, 5xx or unreachable disallow all (cached shorter)."""
-        expires = time.monotonic() + self.robots_ttl_s
-        retry_at = time.monotonic() + min(self.robots_error_ttl_s, self.robots_ttl_s)
+        expires = self.clock.monotonic() + self.robots_ttl_s
+        retry_at = self.clock.monotonic() + min(self.robots_error_ttl_s, self.robots_ttl_s)
         current = origin + "/robots.txt"
         try:
             for _ in range(self.max_redirects + 1):

@@ -1,18 +1,37 @@
 """What "the store is unreachable" looks like, for callers that must not import the driver.
 
-The stage runner retries these without a limit (the lead is fine, our
-infrastructure is not); the cost ledger keeps its rows buffered on them.
+The stage runner retries `STORE_ERRORS` without a limit (the lead is fine, our
+infrastructure is not); anything else the store raises is a bug or a bad
+record and is dead-lettered. So the tuple names outages only:
+
+* the connection is refused, reset or lost mid-query (``ConnectionError``,
+  asyncpg's class-08 ``PostgresConnectionError`` and its subclasses, also what
+  PgBouncer answers when it cannot reach the server);
+* the server is restarting or shutting down (``CannotConnectNowError``,
+  ``AdminShutdownError``, ``CrashShutdownError``) or full
+  (``TooManyConnectionsError``);
+* its host name does not resolve right now (``socket.gaierror``).
+
+Not bare ``OSError`` (a missing file is not an outage) and not asyncpg's
+``InterfaceError`` (its cases are misuse: bad argument types, a connection
+used concurrently, a closed pool).
 """
 
 from __future__ import annotations
 
+import socket
+
 import asyncpg
+from asyncpg.exceptions import AdminShutdownError, CannotConnectNowError, CrashShutdownError, TooManyConnectionsError
 
 STORE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
+    CannotConnectNowError,
+    AdminShutdownError,
+    CrashShutdownError,
+    TooManyConnectionsError,
     ConnectionError,
-    OSError,
+    socket.gaierror,
 )
 # The ledger also keeps its rows when a write is refused for any database reason.
 WRITE_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)

@@ -34,8 +34,9 @@ WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank
 """
 
 _DEAD_LETTER = """
-INSERT INTO dead_letters (stage, lead_id, topic, kafka_partition, kafka_offset, error_type, reason, attempts, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO dead_letters (stage, lead_id, topic, kafka_partition, kafka_offset, error_type, reason, attempts, payload,
+                          payload_sha256, message_key, header_names, header_values)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, encode(sha256($9::bytea), 'hex'), $10, $11, $12)
 ON CONFLICT (topic, kafka_partition, kafka_offset, stage) DO NOTHING
 """
 
@@ -74,6 +75,8 @@ class DeadLetter:
     payload: bytes
     trace_id: str
     ingest_ms: int
+    key: bytes | None = None  # the original message's key and headers, kept for replay
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def _ts(ms: int) -> datetime:
@@ -142,6 +145,9 @@ class LeadRecords:
                         d.reason[:2000],
                         d.attempts,
                         d.payload,
+                        d.key,
+                        [name.encode() for name, _ in d.headers],
+                        [value for _, value in d.headers],
                     )
                     for d in letters
                 ],

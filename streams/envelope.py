@@ -8,7 +8,9 @@ and any consumer can read them without parsing the payload:
     ingest-ts   milliseconds since the epoch when the lead entered the pipeline
 
 Messages without them still work: the lead id comes from the payload, the
-trace id is minted, and the ingest time falls back to the Kafka timestamp.
+trace id is minted, and the ingest time falls back to the Kafka timestamp. A
+lead-id header that cannot be an id (longer than 200 characters, or holding
+NUL, which PostgreSQL refuses) counts as absent; the raw headers are kept.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ H_LEAD_ID = "lead-id"
 H_TRACE_ID = "trace-id"
 H_INGEST_TS = "ingest-ts"
 H_DLQ_REASON = "dlq-reason"
+MAX_ID_CHARS = 200  # a lead id, trace id or key longer than this is not one
 
 
 def new_trace_id() -> str:
@@ -30,6 +33,16 @@ def new_trace_id() -> str:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def clean_text(text: str) -> str:
+    """`text` with NUL characters escaped: PostgreSQL's text and jsonb refuse them (a fuzzer's header will have them)."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
+def plausible_id(value: str | None, limit: int = MAX_ID_CHARS) -> str | None:
+    """`value` when it can be an id (from a header); None when it is absurdly long or holds NUL."""
+    return value if value and len(value) <= limit and "\x00" not in value else None
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -51,13 +64,14 @@ class Envelope:
     partition: int = -1
     offset: int = -1
     headers: dict[str, str] = field(default_factory=dict)
+    raw_headers: tuple[tuple[str, bytes], ...] = ()  # as received, for a faithful dead letter and replay
 
     @classmethod
     def from_event(cls, event: Any) -> Envelope:
         """Build from a Faust event (value is raw bytes)."""
         message = event.message
         raw_headers = message.headers or []
-        items = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
+        items = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
         headers = {str(k): _text(v) or "" for k, v in items}
         ingest = headers.get(H_INGEST_TS)
         try:
@@ -69,14 +83,21 @@ class Envelope:
         return cls(
             payload=bytes(payload),
             key=message.key if isinstance(message.key, (bytes, type(None))) else str(message.key).encode(),
-            lead_id=headers.get(H_LEAD_ID) or None,
-            trace_id=headers.get(H_TRACE_ID) or new_trace_id(),
+            lead_id=plausible_id(headers.get(H_LEAD_ID)),
+            trace_id=plausible_id(headers.get(H_TRACE_ID)) or new_trace_id(),
             ingest_ms=ingest_ms,
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
             headers=headers,
+            raw_headers=tuple((str(k), _raw(v)) for k, v in items),
         )
+
+
+def _raw(value: bytes | str | None) -> bytes:
+    if value is None:
+        return b""
+    return bytes(value) if isinstance(value, (bytes, bytearray)) else str(value).encode()
 
 
 def make_headers(lead_id: str, trace_id: str, ingest_ms: int) -> dict[str, bytes]:

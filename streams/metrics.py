@@ -19,3 +19,11 @@ E2E_SECONDS = Histogram(
     ["state"],
     buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
 )
+DEAD_LETTERS = Counter(
+    "leadstream_dead_letters_total", "Dead letters written, by stage and reason (error type).", ["stage", "reason"]
+)
+DEFERRALS = Counter(
+    "leadstream_stage_deferrals_total",
+    "Deferred events (waits, not failures), by stage and reason.",
+    ["stage", "reason"],
+)

@@ -1,23 +1,44 @@
-"""The one path every stage's events take: decode → handle with retries →
-record → send → (the agent acks). Shared by all stages so retry, dead-letter
-and metrics behave the same everywhere.
+"""The one path every stage's events take: decode → handle under the failure
+policy → record → send → (the agent acks). Shared by all stages so retries,
+dead letters and metrics behave the same everywhere.
 
 Delivery guarantee: at-least-once. A batch's records are written to PostgreSQL
 and its output messages acknowledged by the broker before the agent acks the
 batch's offsets. A crash in between redelivers the batch; every effect is
 idempotent (upserts keyed by lead id, the email outbox), so that is harmless.
 
-Errors:
-- `InvalidMessage` / validation errors → dead letter at once.
-- `TransientProviderError` → retried with exponential backoff and jitter (and
-  the provider's Retry-After), then dead-lettered after `max_attempts`.
-- Infrastructure errors (PostgreSQL or Redis unreachable) → retried without a
-  limit: dead-lettering a whole outage would lose nothing but would bury
-  good leads; waiting keeps them in Kafka.
-- `Deferred` (a send cap, a paused sender) → waits and asks again, without limit.
-- An output to a topic the stage does not declare as a sink (`streams.topology`)
-  is a bug → dead letter (`UndeclaredTopic`), nothing of that event is sent.
-- Any other exception is a bug or a permanent failure → dead letter.
+Errors → actions (the contract; `streams.failures` implements it, and nothing
+below the runner retries — adapters raise typed errors):
+
+| raised by `decode` / `handle`                         | action                                              | attempt? |
+|-------------------------------------------------------|-----------------------------------------------------|----------|
+| any error from `decode`                               | dead letter at once, reason ``InvalidMessage`` for  | yes (1)  |
+|                                                       | a ``ValueError`` (bad payload), else its type (bug) |          |
+| `InvalidMessage`, pydantic `ValidationError`          | dead letter at once, reason ``InvalidMessage``      | yes      |
+| `TransientProviderError` (5xx, 429, timeout, circuit  | wait `RetryPolicy.delay` (backoff ×2 from           | yes      |
+| open, no rate slot), bare ``TimeoutError``            | `backoff_s`, ±50 % jitter, ≥ Retry-After, all       |          |
+|                                                       | ≤ `max_backoff_s`) and retry; dead letter (reason   |          |
+|                                                       | the error's type) at `max_attempts`                 |          |
+| `Deferred` (send cap, paused sender, send window)     | wait `retry_after_s` clamped to 1…60 s, ask again;  | no       |
+|                                                       | never dead-lettered                                 |          |
+| `INFRA_ERRORS` (store unreachable/restarting, Redis   | wait (backoff, ≤ `max_backoff_s`) and retry without | no       |
+| connection/timeout, Faust ``PartitionsMismatch``)     | limit: the lead is fine, our infrastructure is not  |          |
+| anything else: `PermanentProviderError`, a missing or | dead letter at once, reason the error's type (a     | yes      |
+| unreadable file (``FileNotFoundError``, …), a bug     | bug or a permanent failure; the worker goes on)     |          |
+| an output to a topic the stage does not declare       | dead letter ``UndeclaredTopic``; nothing of the     | yes      |
+| (`streams.topology`)                                  | event is sent                                       |          |
+| the runner's own path fails (an output the broker     | `settle_unfinished`: dead letter ``InternalError``, | —        |
+| refuses, a record that cannot be written)             | then ack; if even that fails, stop the worker       |          |
+|                                                       | (redelivery after the restart), never a stall       |          |
+
+Leads that already ended (any terminal state) are skipped, not handled again.
+A dead letter keeps the whole original message (key, headers, payload) in
+PostgreSQL and sends a capped message to ``deadletter.<stage>``
+(`streams.deadletter`), so it is always deliverable and its event always
+acked; ``leadstream dlq replay`` puts originals back. Metrics:
+``leadstream_stage_retries_total{stage,error}``,
+``leadstream_stage_deferrals_total{stage,reason}``,
+``leadstream_dead_letters_total{stage,reason}``.
 
 Ordered (stateful) stages get batches (`process_batch`), handled one event at
 a time in offset order. Unordered (I/O-bound) stages stream: each event is
@@ -27,60 +48,38 @@ a time in offset order. Unordered (I/O-bound) stages stream: each event is
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
-import random
+import os
+import signal
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import orjson
-import redis.exceptions
-from faust.exceptions import PartitionsMismatch
-from pydantic import ValidationError
 
-from providers.http import TransientProviderError
 from schemas import Lead, RawLead
-from storage.errors import STORE_ERRORS
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from streams import metrics
-from streams.envelope import H_DLQ_REASON, Envelope, make_headers, now_ms
-from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
-from streams.topology import LEADS_SCRAPED, dead_letter_topic
+from streams.deadletter import dead_letter_message
+from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id
+from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
+from streams.stage import Deferred, Output, Stage, _short
+from streams.topology import LEADS_SCRAPED
+
+__all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner", "encode_lead"]
 
 log = logging.getLogger(__name__)
 
-# Retried without a limit: the lead is fine, our infrastructure is not (yet). A table's PartitionsMismatch
-# is a changelog whose metadata has not reached this worker yet (streams.admin), not a bad lead.
-INFRA_ERRORS: tuple[type[BaseException], ...] = (
-    *STORE_ERRORS,
-    PartitionsMismatch,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
-
-
-MAX_DEFER_SLEEP_S = 60.0  # re-check a deferral at least this often (a pause can clear early)
+# The runner's own writes must land before offsets are acked: store outages and slow stores are waited out.
+RECORD_RETRY_ERRORS: tuple[type[BaseException], ...] = (*INFRA_ERRORS, TimeoutError)
+UNFINISHED_SEND_TIMEOUT_S = 60.0  # how long `settle_unfinished` waits for the broker to take its dead letters
 
 
 class Sender(Protocol):
     async def __call__(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, bytes]) -> Awaitable[Any]:
         """Hand a message to the producer; return an awaitable that resolves once the broker has it."""
-
-
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 4
-    backoff_s: float = 0.2
-    max_backoff_s: float = 10.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        base = min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1)))
-        jittered = base * (0.5 + random.random())
-        return max(jittered, min(retry_after or 0.0, self.max_backoff_s))
 
 
 _RAW_FIELDS = set(RawLead.model_fields)
@@ -212,47 +211,57 @@ class StageRunner:
             self._slots.release()
 
     async def _run_one(self, env: Envelope) -> list[Output] | DeadLetter:
-        stage = self.stage
+        """Decode and handle one event under the failure policy (`streams.failures`): its outputs, or its dead letter."""
+        stage, policy = self.stage, self.retry
         try:
             item = stage.decode(env)
-        except (InvalidMessage, ValidationError, ValueError) as exc:
-            return self._letter(env, "InvalidMessage", _short(exc), attempts=1)
-        attempt = 0
+        except Exception as exc:  # whatever decode raises, this message can never be read: no retry helps
+            if not isinstance(exc, ValueError):  # not a bad message but a bug in decode: say where
+                log.exception("%s: decode failed on lead %s", stage.name, env.lead_id)
+            return self._letter(
+                env, "InvalidMessage" if isinstance(exc, ValueError) else reason_label(exc), _short(exc), attempts=1
+            )
+        attempts = infra_failures = 0
         while True:
-            attempt += 1
             try:
                 outputs = await stage.handle(item, env)
-                undeclared = self._undeclared(outputs)
-                if undeclared:
+            except Deferred as exc:  # waiting for permission is not a failed attempt
+                metrics.DEFERRALS.labels(stage.name, deferral_kind(exc)).inc()
+                await policy.sleep(policy.defer_delay(exc.retry_after_s))
+                continue
+            except Exception as exc:
+                action = action_for(exc)
+                if action is Action.RETRY_INFRA:  # our infrastructure, not the lead: not an attempt either
+                    infra_failures += 1
+                    metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    log.warning("%s: infrastructure error, retrying (lead %s): %r", stage.name, env.lead_id, exc)
+                    await policy.sleep(policy.delay(min(infra_failures, 6)))
+                    continue
+                attempts += 1
+                if action is Action.RETRY and attempts < policy.max_attempts:
+                    metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    await policy.sleep(policy.delay(attempts, getattr(exc, "retry_after_s", None)))
+                    continue
+                if action is Action.RETRY:
                     return self._letter(
-                        env,
-                        "UndeclaredTopic",
-                        f"bug: stage {stage.name!r} sent to {undeclared}, "
-                        f"not among its sinks {sorted(self.sinks or ())} (streams.topology)",
-                        attempt,
-                        item,
+                        env, type(exc).__name__, f"gave up after {attempts} attempts: {_short(exc)}", attempts, item
                     )
-                return outputs
-            except TransientProviderError as exc:
-                metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
-                if attempt >= self.retry.max_attempts:
-                    return self._letter(
-                        env, type(exc).__name__, f"gave up after {attempt} attempts: {exc}", attempt, item
-                    )
-                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after_s))
-            except Deferred as exc:
-                attempt -= 1  # waiting for permission is not a failed attempt
-                metrics.RETRIES.labels(stage.name, "Deferred").inc()
-                await asyncio.sleep(min(max(exc.retry_after_s, 1.0), MAX_DEFER_SLEEP_S))
-            except INFRA_ERRORS as exc:
-                metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
-                log.warning("%s: infrastructure error, retrying (lead %s): %r", stage.name, env.lead_id, exc)
-                await asyncio.sleep(self.retry.delay(min(attempt, 6)))
-            except (InvalidMessage, ValidationError) as exc:
-                return self._letter(env, "InvalidMessage", _short(exc), attempt, item)
-            except Exception as exc:  # a bug or a permanent provider failure: keep the worker going
-                log.exception("%s: failed on lead %s", stage.name, env.lead_id)
-                return self._letter(env, type(exc).__name__, _short(exc), attempt, item)
+                kind = reason_label(exc)
+                if kind != "InvalidMessage":  # a bug or a permanent failure: keep the worker going, say why
+                    log.exception("%s: failed on lead %s", stage.name, env.lead_id)
+                return self._letter(env, kind, _short(exc), attempts, item)
+            attempts += 1
+            undeclared = self._undeclared(outputs)
+            if undeclared:
+                return self._letter(
+                    env,
+                    "UndeclaredTopic",
+                    f"bug: stage {stage.name!r} sent to {undeclared}, "
+                    f"not among its sinks {sorted(self.sinks or ())} (streams.topology)",
+                    attempts,
+                    item,
+                )
+            return outputs
 
     def _undeclared(self, outputs: list[Output]) -> list[str]:
         if self.sinks is None:
@@ -260,8 +269,15 @@ class StageRunner:
         return sorted({topic for out in outputs for topic in out.topics if topic not in self.sinks})
 
     def _letter(self, env: Envelope, error_type: str, reason: str, attempts: int, item: Any = None) -> DeadLetter:
-        lead_id = getattr(item, "lead_id", None) or env.lead_id
-        geo = getattr(item, "geo_key", None) or (env.key.decode("utf-8", "replace") if env.key else "unknown")
+        """The dead letter of `env` (counted in `leadstream_dead_letters_total`).
+
+        Ids and keys taken from headers are kept only when they can be ids (an 800 KB "lead id" is not one,
+        and would not fit the leads table's index); text loses NUL characters PostgreSQL refuses.
+        """
+        metrics.DEAD_LETTERS.labels(self.stage.name, error_type).inc()
+        lead_id = plausible_id(getattr(item, "lead_id", None) or env.lead_id)
+        key_text = env.key.decode("utf-8", "replace") if env.key else None
+        geo = plausible_id(clean_text(getattr(item, "geo_key", None) or key_text or ""), 64) or "unknown"
         return DeadLetter(
             stage=self.stage.name,
             lead_id=lead_id,
@@ -269,48 +285,85 @@ class StageRunner:
             topic=env.topic,
             partition=env.partition,
             offset=env.offset,
-            error_type=error_type,
-            reason=reason,
+            error_type=clean_text(error_type),
+            reason=clean_text(reason),
             attempts=attempts,
             payload=env.payload,
             trace_id=env.trace_id,
             ingest_ms=env.ingest_ms,
+            key=env.key,
+            headers=env.raw_headers,
         )
 
     def _dead_letter_message(
         self, env: Envelope, letter: DeadLetter
     ) -> tuple[str, bytes | None, bytes, dict[str, bytes]]:
-        try:
-            payload: dict[str, Any] = {"payload": env.payload.decode("utf-8"), "payload_encoding": "utf-8"}
-        except UnicodeDecodeError:
-            payload = {"payload": base64.b64encode(env.payload).decode(), "payload_encoding": "base64"}
-        body = {
-            "stage": letter.stage,
-            "lead_id": letter.lead_id,
-            "error_type": letter.error_type,
-            "reason": letter.reason,
-            "attempts": letter.attempts,
-            "source_topic": env.topic,
-            "source_partition": env.partition,
-            "source_offset": env.offset,
-            "failed_at_ms": now_ms(),
-            "headers": env.headers,
-            **payload,
-        }
-        headers = make_headers(letter.lead_id or "", env.trace_id, env.ingest_ms)
-        headers[H_DLQ_REASON] = f"{letter.error_type}: {letter.reason}"[:1000].encode()
-        return dead_letter_topic(self.stage.name), env.key, orjson.dumps(body), headers
+        """The capped message for ``deadletter.<stage>`` (`streams.deadletter`); the original goes to PostgreSQL."""
+        return dead_letter_message(letter, self.retry.dead_letter_max_bytes, now_ms())
 
     async def _until_done(self, call: Callable[[], Awaitable[Any]]) -> Any:
-        """Retry a system-of-record call until it lands: offsets must not be acked before it."""
+        """Retry a system-of-record call until it lands: offsets must not be acked before it.
+
+        Store outages (`INFRA_ERRORS`) and timeouts are retried without limit; anything else is a bug and raised.
+        """
         attempt = 0
         while True:
             try:
                 return await call()
-            except INFRA_ERRORS as exc:
+            except RECORD_RETRY_ERRORS as exc:
                 attempt += 1
+                metrics.RETRIES.labels(self.stage.name, type(exc).__name__).inc()
                 log.warning("%s: record write failed (attempt %d), retrying: %r", self.stage.name, attempt, exc)
-                await asyncio.sleep(self.retry.delay(min(attempt, 6)))
+                await self.retry.sleep(self.retry.delay(min(attempt, 6)))
+
+    # What `settle_unfinished` does when even a dead letter cannot be delivered: stop this worker (SIGTERM:
+    # Faust shuts down and commits only what was acked), so it restarts and the event is redelivered. Never a
+    # silent stall. Tests replace it.
+    fail_worker: Callable[[BaseException], None] = staticmethod(lambda reason: os.kill(os.getpid(), signal.SIGTERM))
+
+    async def settle_unfinished(self, events: Sequence[Any], exc: BaseException) -> bool:
+        """The defined outcome for events the runner's own path failed on (not a stage error: those have
+        their policy), e.g. an output the broker refuses or a bug in recording: a metric, then
+
+        * each event is dead-lettered with reason ``InternalError`` and True is returned: ack them;
+        * if that cannot be done either (the dead letter is refused or not delivered within
+          `UNFINISHED_SEND_TIMEOUT_S`), the worker is stopped loudly (`fail_worker`) and False is
+          returned: do not ack them; they are redelivered after the restart.
+
+        Store outages while writing the dead letters are waited out (`_until_done`), as everywhere.
+        """
+        name = self.stage.name
+        log.error(
+            "%s: the runner failed on %d event(s); dead-lettering them as InternalError",
+            name,
+            len(events),
+            exc_info=exc,
+        )
+        reason = f"runner failure: {type(exc).__name__}: {_short(exc) if isinstance(exc, Exception) else exc!r}"
+        try:
+            envelopes = [Envelope.from_event(event) for event in events]
+            letters = [self._letter(env, "InternalError", reason, attempts=1) for env in envelopes]
+            await self._until_done(lambda: self.records.dead_letter(letters))
+            pending = [await self.send(*self._dead_letter_message(env, d)) for env, d in zip(envelopes, letters)]
+            async with asyncio.timeout(UNFINISHED_SEND_TIMEOUT_S):
+                await asyncio.gather(*pending)
+        except asyncio.CancelledError:
+            raise
+        except Exception as fatal:
+            log.critical(
+                "%s: could not dead-letter %d event(s) after a runner failure (%r); stopping the worker so they "
+                "are redelivered after a restart",
+                name,
+                len(events),
+                fatal,
+            )
+            self.fail_worker(fatal)
+            return False
+        for d in letters:
+            metrics.EVENTS.labels(name, "dead_lettered").inc()
+            metrics.TERMINAL.labels("dead_lettered").inc()
+            metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now_ms() - d.ingest_ms) / 1000))
+        return True
 
     def _observe(self, updates: list[RecordUpdate], letters: list[DeadLetter], seconds: float) -> None:
         name = self.stage.name

@@ -38,9 +38,11 @@ class Deferred(Exception):
     deferred stops consuming: the work stays queued in Kafka, nothing is dropped.
     """
 
-    def __init__(self, reason: str, retry_after_s: float = 30.0) -> None:
+    def __init__(self, reason: str, retry_after_s: float = 30.0, kind: str | None = None) -> None:
+        """`kind`: what is waited for, as counted in metrics (`streams.failures.DEFERRAL_KINDS`)."""
         super().__init__(reason)
         self.retry_after_s = retry_after_s
+        self.kind = kind
 
 
 class Stage(Generic[T]):

@@ -1,10 +1,11 @@
 """The enrich stage: fetch a lead's website, detect its technology, audit it, find contacts.
 
-`Enricher.enrich(lead)` always returns an `Enrichment`: a site that refuses,
-fails, times out or is not HTML gives ``status="failed"`` with a readable
-reason, a lead without a website gives ``status="skipped"``. Only a problem a
-retry can fix (our proxy unreachable, a site's 429) raises
-`TransientProviderError` for the stage runner to retry.
+`Enricher.enrich(lead)` returns an `Enrichment`: a site that refuses, fails,
+times out or is not HTML gives ``status="failed"`` with a readable reason, a
+lead without a website gives ``status="skipped"``. Only a problem a retry can
+fix raises `TransientProviderError` for the stage runner to retry: our proxy
+unreachable, a site's 429, or a field none of whose providers could answer
+because one failed transiently (`stages.enrich.waterfall`).
 
 The tier (1 basic, 2 + screenshot, 3 + site audit) picks what runs; each
 field (email, performance, screenshot) comes from the first provider in its

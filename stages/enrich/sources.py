@@ -16,8 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from providers.breaker import ProviderUnavailable
-from providers.http import PermanentProviderError, TransientProviderError
+from providers.http import PermanentProviderError
 from providers.netguard import FetchRefused
 from providers.web import FetchResult, SiteError, domain_key
 from schemas.lead import Contact, Lead, Performance
@@ -225,32 +224,21 @@ class SiteVisit:
 
 
 class _SharedCall:
-    """One provider call shared by every field of a visit.
+    """One provider call shared by every field of a visit: made once, whoever asks first.
 
-    A transient failure may be retried by whichever waterfall asks next, up to
-    `tries` calls in all for the visit; after that every caller gets a
-    permanent error at once, so a second field does not retry the same outage.
+    Every field gets the same answer or the same error. A transient error is not
+    retried here: each field's waterfall takes it as this provider's miss for now
+    (`stages.enrich.waterfall`), and retrying the lead is the runner's decision.
     """
 
-    def __init__(self, provider: str, start: Callable[[], Awaitable[Any]], tries: int = 3) -> None:
-        self.provider, self._start, self.tries = provider, start, tries
+    def __init__(self, provider: str, start: Callable[[], Awaitable[Any]]) -> None:
+        self.provider, self._start = provider, start
         self._task: asyncio.Task | None = None
-        self.calls = 0
 
     def get(self) -> Awaitable[Any]:
-        task = self._task
-        if task is not None and task.done() and not task.cancelled():
-            exc = task.exception()
-            if isinstance(exc, TransientProviderError) and not isinstance(exc, ProviderUnavailable):
-                if self.calls >= self.tries:
-                    return _raise(
-                        PermanentProviderError(self.provider, f"gave up for this lead after {self.calls} tries: {exc}")
-                    )
-                task = None
-        if task is None:
-            self.calls += 1
-            self._task = task = asyncio.ensure_future(self._start())
-        return asyncio.shield(task)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._start())
+        return asyncio.shield(self._task)
 
     @property
     def result(self) -> Any | None:
@@ -266,10 +254,6 @@ class _SharedCall:
             if not self._task.done():
                 self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-
-
-async def _raise(exc: BaseException) -> Any:
-    raise exc
 
 
 def _round(value: float | None) -> float | None:

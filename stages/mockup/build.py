@@ -14,7 +14,7 @@ from storage.db import Pool
 async def build_mockup(settings: Settings, pool: Pool | None = None) -> MockupStage:
     """The stage writes no SQL of its own (`pool` is unused; the runner records the leads)."""
     s = settings
-    openai = OpenAIConcepts(s.openai_base_url, s.openai_api_key, s.openai_model, timeout_s=30.0, max_retries=1)
+    openai = OpenAIConcepts(s.openai_base_url, s.openai_api_key, s.openai_model, timeout_s=30.0)
     ollama = OllamaConcepts(s.ollama_host, s.ollama_model, timeout_s=60.0)
     chain: list[ConceptProvider] = [openai, ollama] if s.llm_provider == "openai" else [ollama, openai]
     renderer = ChromiumRenderer(s.chromium_path, max_concurrency=s.render_concurrency)

@@ -73,7 +73,9 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
     audited = [e for e in enrichments if e["status"] == "ok"]
     assert len(audited) > 300 and all(e["sources"].get("performance") for e in audited)
     assert demo.sim.counters["pagespeed.500"] > 0 and demo.sim.counters["hunter.requests"] > 0
-    assert sum(e["sources"]["performance"] == "pagespeed" for e in audited) >= 0.9 * len(audited)
+    # No retry in place (the runner's policy is the only one): a failed PageSpeed call (10 % here) is its miss for
+    # that lead and Chromium's lab run answers instead, as it does while the breaker is open.
+    assert sum(e["sources"]["performance"] == "pagespeed" for e in audited) >= 0.75 * len(audited)
     assert summary["duplicate_emails"] == 0 and emails["duplicate_keys"] == []
     assert set(summary["stages_visited"]) >= {"scrape", "enrich", "dedupe", "score", "mockup", "email"}
     # Counts reconcile: every lead in the record has exactly one terminal state.

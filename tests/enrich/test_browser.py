@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import time
 
 import pytest
 import pytest_asyncio
@@ -13,6 +12,7 @@ from aiohttp import web
 
 from providers.browser import MOBILE_VIEWPORT, PageRenderer
 from providers.chromium import HOST
+from providers.http import TransientProviderError
 from providers.netguard import FetchRefused, NetGuard
 from providers.web import SiteError, WebFetcher
 from simulator.websites import domain_for_profile, site_profile, site_spec
@@ -20,6 +20,7 @@ from simulator.websites_js import INTERNAL_TARGETS, REDIRECTED_TARGET
 from stages.enrich.contacts import find_emails
 from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
+from tests.waiting import until
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -150,10 +151,9 @@ async def test_refused_document_raises(web_sim, renderer) -> None:
 async def test_page_that_never_finishes_hits_the_deadline(web_sim) -> None:
     proxy, sim = web_sim
     async with PageRenderer(CHROMIUM, proxy=proxy, timeout_s=2.0) as quick:
-        started = time.monotonic()
+        # The page never finishes loading: only the render's own deadline ends it, and its message says so.
         with pytest.raises(SiteError, match=r"^render timeout after 2s$"):
             await quick.render(f"http://{domain(sim, 'endless_stream')}/")
-        assert time.monotonic() - started < 6.0
         assert quick.active == 0  # the context was closed
 
 
@@ -182,19 +182,25 @@ async def test_concurrency_bound_holds(web_sim, renderer) -> None:
     assert peak == 2 and renderer.peak_active == 2
 
 
-async def test_browser_dying_mid_render_is_relaunched_and_retried(web_sim) -> None:
+async def test_browser_dying_mid_render_is_a_transient_error_and_the_next_render_relaunches_it(web_sim) -> None:
     proxy, sim = web_sim
-    sim.config.family("web").latency_median_ms = 600
+    sim.config.family("web").latency_median_ms = 600  # the document is still on its way when Chromium dies
     sim.config.family("web").latency_p95_ms = 700
+    site = domain(sim, "fast_modern")
     async with PageRenderer(CHROMIUM, proxy=proxy, timeout_s=10.0) as pages:
-        render = asyncio.create_task(pages.render(f"http://{domain(sim, 'fast_modern')}/"))
-        await asyncio.sleep(0.3)
+        render = asyncio.create_task(pages.render(f"http://{site}/"))
+        await until(lambda: any(r["domain"] == site for r in sim.records["web"]), timeout_s=10, what="the request")
         doomed = HOST.running
         assert doomed is not None
         await doomed.close()  # as if Chromium crashed mid-render
-        result = await render
-    assert result.status == 200 and pages.restarts == 1
-    assert HOST.running is not None and HOST.running is not doomed
+        with pytest.raises(TransientProviderError, match="chromium: browser died while rendering"):
+            await render  # not retried here: the stage runner decides
+        assert pages.restarts == 1 and pages.renders == 0
+        sim.config.family("web").latency_median_ms = 0
+        sim.config.family("web").latency_p95_ms = 0
+        result = await pages.render(f"http://{site}/")  # the runner's retry
+        assert HOST.running is not None and HOST.running is not doomed
+    assert result.status == 200 and pages.renders == 1
 
 
 async def test_websockets_and_webrtc_never_leave_the_page() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from config import Settings
+from providers.http import TransientProviderError
 from schemas.lead import Lead
 from simulator.dns import mail_setup
 from simulator.hunter import known_emails
@@ -126,16 +127,31 @@ async def test_pagespeed_outage_opens_its_breaker_and_leads_complete_with_the_ne
 ):
     _, sim = fresh_sim
     sim.config.update({"pagespeed": {"down": True}})
-    enricher = await enrich_with(settings_for())
+    enricher = await enrich_with(settings_for(enrich_waterfall="email=website;performance=pagespeed,http;screenshot="))
     results = [
         await enricher.enrich(_lead(_site(sim.config.seed, WELL_BEHAVED[n % 6], unique, n), tier=3, n=n))
         for n in range(8)
     ]
     assert all(r.status == "ok" and r.performance.source == "http" for r in results)
     audit = [[a.outcome for a in r.attempts if a.field == "performance"] for r in results]
-    assert audit[0] == ["failed", "accepted"]  # three tries, then on to the plain fetch's timings
-    assert all(outcomes == ["circuit_open", "accepted"] for outcomes in audit[1:])
-    assert sim.counters["pagespeed.503"] == 3  # the open circuit sent nothing more
+    # No retry in place: each lead's one failure is pagespeed's miss, the plain fetch's timings answer.
+    assert audit[:3] == [["failed", "accepted"]] * 3
+    assert all(outcomes == ["circuit_open", "accepted"] for outcomes in audit[3:])
+    assert sim.counters["pagespeed.503"] == 3  # the third failure opened the circuit: nothing more was sent
+
+
+async def test_a_field_only_an_unavailable_provider_can_fill_makes_the_lead_retry_later(
+    settings_for, enrich_with, fresh_sim, unique
+):
+    _, sim = fresh_sim
+    enricher = await enrich_with(settings_for(enrich_waterfall="email=website;performance=http;screenshot=pagespeed"))
+    site = _site(sim.config.seed, "wix", unique)
+    sim.config.update({"pagespeed": {"down": True}})
+    with pytest.raises(TransientProviderError, match="pagespeed: HTTP 503"):  # the runner retries the lead
+        await enricher.enrich(_lead(site, tier=3))
+    sim.config.update({"pagespeed": {"down": False}})
+    result = await enricher.enrich(_lead(site, tier=3))  # the retry, once the outage is over
+    assert result.sources["screenshot"] == "pagespeed" and result.screenshot_uri
 
 
 async def test_a_spent_budget_pauses_the_provider_and_leads_carry_on(

@@ -1,22 +1,22 @@
-"""Per-domain politeness measured by the simulator: request rate, concurrency, the shared robots.txt cache.
+"""Per-domain politeness: request rate, concurrency, the shared robots.txt cache.
 
-The simulator records every website request on arrival (``sim.records["web"]``:
-``at``, ``domain``, ``path``) and the most requests in flight per domain
-(``sim.max_inflight["web:<domain>"]``). The rate limiter stamps a request just
-before it is sent, so arrivals trail their slots by the loopback transit time;
-the rate is checked over a 0.9 s window to allow for that jitter (measured:
-request n+5 arrived at least 0.989 s after request n).
+The rate is checked on the slots the fetcher's rate limiter granted (its
+``on_slot`` hook), on the limiter's own clock: a `ManualClock` for the
+in-process window, Redis's clock for the shared one. Nothing is measured in
+wall time. The simulator counts the requests that arrived per domain and path
+(``sim.records["web"]``) and the most in flight per domain
+(``sim.max_inflight["web:<domain>"]``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 import redis.asyncio as aioredis
 
+from providers.clock import ManualClock
 from providers.http import TransientProviderError
 from providers.robots import ROBOTS_KEY_PREFIX
 from providers.web import RobotsDisallowed, WebFetcher
@@ -47,13 +47,20 @@ def _pages(domain: str, count: int) -> list[str]:
     return [f"http://{domain}{HOME_PATHS[n % len(HOME_PATHS)]}" for n in range(count)]
 
 
-async def _finish_times(fetcher: WebFetcher, urls: list[str]) -> list[float]:
-    async def one(url: str) -> float:
+async def _fetch_all(fetcher: WebFetcher, urls: list[str]) -> None:
+    async def one(url: str) -> None:
         result = await fetcher.fetch(url)
         assert result.status == 200, (url, result.status)
-        return time.time()
 
-    return list(await asyncio.gather(*(one(u) for u in urls)))
+    await asyncio.gather(*(one(u) for u in urls))
+
+
+def _record_slots(fetcher: WebFetcher) -> dict[str, list[tuple[float, bool]]]:
+    """Per domain, the (slot time, had to wait) of every rate slot the fetcher's limiter grants from now on."""
+    slots: dict[str, list[tuple[float, bool]]] = {}
+    assert fetcher._rate is not None  # a fetcher with a per-domain rate
+    fetcher._rate.on_slot = lambda key, at, waited: slots.setdefault(key, []).append((at, waited))
+    return slots
 
 
 def _slow_site_latency(sim: Simulator) -> None:
@@ -66,58 +73,55 @@ async def test_rate_and_concurrency_per_domain_hold_and_other_domains_run_free(w
     proxy, sim = web_sim
     _slow_site_latency(sim)
     busy, quiet = _site(sim, "wix", f"busy-{unique}"), _site(sim, "nextjs", f"quiet-{unique}")
-    fetcher = _fetcher(proxy, per_domain_rate=RATE)
-    began = time.time()
+    clock = ManualClock(start=0.0)
+    fetcher = _fetcher(proxy, per_domain_rate=RATE, clock=clock)
+    slots = _record_slots(fetcher)
     try:
-        busy_done, quiet_done = await asyncio.gather(
-            _finish_times(fetcher, _pages(busy, 40)), _finish_times(fetcher, _pages(quiet, 4))
-        )
+        await asyncio.gather(_fetch_all(fetcher, _pages(busy, 40)), _fetch_all(fetcher, _pages(quiet, 4)))
     finally:
         await fetcher.aclose()
 
-    arrivals = [r["at"] for r in _requests(sim, busy)]
-    assert len(arrivals) == 41 and len(_requests(sim, busy, "/robots.txt")) == 1  # robots.txt counts too
-    assert busiest_window(arrivals, 0.9) <= 5
-    assert busiest_window(arrivals, 1.0) <= 6
-    assert max(arrivals) - min(arrivals) >= (41 - 5) / 5 - 0.1  # held to the rate: ~7.2 s at least...
-    assert max(busy_done) - began <= 41 / 5 + 1.5  # ...and no slower than the rate allows
+    assert len(_requests(sim, busy)) == 41 and len(_requests(sim, busy, "/robots.txt")) == 1  # robots.txt counts too
+    busy_slots = [at for at, _ in slots[busy]]
+    assert len(busy_slots) == 41 and busiest_window(busy_slots, 1.0 - 1e-9) <= 5  # 5/s (less 1 ns of float rounding)
+    assert any(waited for _, waited in slots[busy])  # the limit, not luck, spread them
     assert sim.max_inflight[f"web:{busy}"] == 2
-    # The quiet domain (robots.txt + 4 pages = its whole budget) is done before the busy one's second window.
-    assert len(_requests(sim, quiet)) == 5 and max(quiet_done) - began < 0.9
+    # The quiet domain (robots.txt + 4 pages = its whole budget) never waited behind the busy one.
+    assert len(_requests(sim, quiet)) == 5 and [waited for _, waited in slots[quiet]] == [False] * 5
     assert sim.max_inflight[f"web:{quiet}"] <= 2
 
 
 async def test_rate_is_shared_through_redis_by_two_fetchers(web_sim, redis_url, unique) -> None:
     proxy, sim = web_sim
-    _slow_site_latency(sim)
     site = _site(sim, "wix", f"shared-{unique}")
     workers = [_fetcher(proxy, per_domain_rate=RATE, redis_url=redis_url) for _ in range(2)]
+    logs = [_record_slots(w) for w in workers]
     try:
-        done = await asyncio.gather(*(_finish_times(w, _pages(site, 15)) for w in workers))
+        await asyncio.gather(*(_fetch_all(w, _pages(site, 6)) for w in workers))
     finally:
         for worker in workers:
             await worker.aclose()
 
-    arrivals = [r["at"] for r in _requests(sim, site)]
-    assert len(arrivals) == 31 and len(_requests(sim, site, "/robots.txt")) == 1  # robots.txt shared too
-    assert busiest_window(arrivals, 0.9) <= 5  # 5/s for both together, not 5/s each
-    assert max(arrivals) - min(arrivals) >= (31 - 5) / 5 - 0.1
-    assert all(len(times) == 15 for times in done)
+    assert len(_requests(sim, site)) == 13 and len(_requests(sim, site, "/robots.txt")) == 1  # robots.txt shared too
+    # Both workers' slots, stamped by Redis's one clock: 5/s for the two together, not 5/s each.
+    slots = [round(at * 1e6) for log in logs for at, _ in log[site]]
+    assert len(slots) == 13 and busiest_window(slots, 1_000_000) <= 5
+    assert all(log[site] for log in logs)  # both took part
     assert sim.max_inflight[f"web:{site}"] <= 4  # concurrency is per process: 2 each
 
 
 async def test_no_rate_slot_within_the_timeout_is_transient(web_sim, unique) -> None:
     proxy, sim = web_sim
     site = _site(sim, "wix", f"starved-{unique}")
-    fetcher = _fetcher(proxy, per_domain_rate="1/minute", timeout_s=0.5)
-    began = time.monotonic()
+    clock = ManualClock()
+    fetcher = _fetcher(proxy, per_domain_rate="1/minute", timeout_s=0.5, clock=clock)
     try:
         no_slot = r"per-domain rate 1/minute for .*: no slot within 0.5s"
         with pytest.raises(TransientProviderError, match=no_slot) as info:
             await fetcher.fetch(f"http://{site}/")  # robots.txt took the minute's only slot
     finally:
         await fetcher.aclose()
-    assert time.monotonic() - began < 1.5 and info.value.retry_after_s > 50
+    assert clock.sleeps == [] and info.value.retry_after_s > 50  # failed at once: the wait could never fit
     assert [r["path"] for r in _requests(sim, site)] == ["/robots.txt"]
 
 
@@ -189,24 +193,36 @@ async def test_a_disallow_cached_in_redis_is_honoured_by_another_fetcher(
 async def test_robots_entries_expire_with_their_ttl_and_failures_sooner(web_sim, redis_url, unique) -> None:
     proxy, sim = web_sim
     site, failing = _site(sim, "wix", f"ttl-{unique}"), _site(sim, "nextjs", f"ttlerr-{unique}")
-    options = {"redis_url": redis_url, "robots_ttl_s": 0.6, "robots_error_ttl_s": 0.3}
+    clock = ManualClock()
+    options = {"redis_url": redis_url, "robots_ttl_s": 0.6, "robots_error_ttl_s": 0.3, "clock": clock}
     first, second = _fetcher(proxy, **options), _fetcher(proxy, **options)
     redis = aioredis.from_url(redis_url)
+
+    async def expire_in_redis(domain: str, ttl_ms: int) -> None:
+        """Check the entry's TTL in Redis, then do what Redis does when it runs out (on Redis's own clock)."""
+        key = f"{ROBOTS_KEY_PREFIX}:http://{domain}"
+        assert 0 < await redis.pttl(key) <= ttl_ms
+        await redis.delete(key)
+
     try:
         await first.fetch(f"http://{site}/")
         await second.fetch(f"http://{site}/")
         assert len(_requests(sim, site, "/robots.txt")) == 1
-        await asyncio.sleep(0.7)
+        clock.advance(0.59)
+        await second.fetch(f"http://{site}/")  # still fresh in process
+        assert len(_requests(sim, site, "/robots.txt")) == 1
+        clock.advance(0.02)
+        await expire_in_redis(site, 600)
         await second.fetch(f"http://{site}/")  # expired locally and in Redis: fetched again
-        await first.fetch(f"http://{site}/")  # ...once
+        await first.fetch(f"http://{site}/")  # ...once: the first fetcher finds the new entry in Redis
         assert len(_requests(sim, site, "/robots.txt")) == 2
 
         sim.config.family("web").error_rate = 1.0  # robots.txt answers 500: disallow all, cached briefly
         with pytest.raises(RobotsDisallowed, match="HTTP 500"):
             await first.fetch(f"http://{failing}/")
-        assert 0 < await redis.pttl(f"{ROBOTS_KEY_PREFIX}:http://{failing}") <= 300
         sim.config.family("web").error_rate = 0.0
-        await asyncio.sleep(0.4)
+        clock.advance(0.31)
+        await expire_in_redis(failing, 300)
         assert (await second.fetch(f"http://{failing}/")).status == 200
     finally:
         await first.aclose()

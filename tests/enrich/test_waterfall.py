@@ -1,8 +1,6 @@
-"""The per-field waterfall on its own: order, checks, skips, in-place retries, breaker."""
+"""The per-field waterfall on its own: order, checks, skips, transient misses, breaker — and no retries of its own."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -69,21 +67,36 @@ async def test_paused_skipped_and_permanent_errors_move_on_without_retry() -> No
     assert len(paused.calls) == len(skipped.calls) == len(broken.calls) == 1
 
 
-async def test_transient_errors_are_retried_in_place_honouring_retry_after() -> None:
-    flaky = _answers(TransientProviderError("hunter", "HTTP 429", retry_after_s=0.3), ["ok@x.com"])
-    started = time.monotonic()
-    result = await Waterfall("email", tries_per_provider=3).run([("hunter", flaky)], _accept_non_empty)
-    assert result.provider == "hunter" and len(flaky.calls) == 2
-    assert time.monotonic() - started >= 0.3
-
-
-async def test_a_provider_that_keeps_failing_is_given_up_and_the_next_one_answers() -> None:
-    down = _answers(TransientProviderError("pagespeed", "HTTP 503"))
-    result = await Waterfall("performance", tries_per_provider=3, max_wait_s=0.05).run(
+async def test_a_transient_failure_is_that_providers_miss_now_and_the_next_one_answers() -> None:
+    down = _answers(TransientProviderError("pagespeed", "HTTP 503"), {"lcp": 1})
+    result = await Waterfall("performance").run(
         [("pagespeed", down), ("http", _answers({"ttfb": 1}))], _accept_non_empty
     )
-    assert result.provider == "http" and len(down.calls) == 3
-    assert result.attempts[0].outcome == "failed"
+    assert result.provider == "http" and result.value == {"ttfb": 1}
+    assert len(down.calls) == 1  # not retried in place: retrying is the runner's decision
+    assert [(a.provider, a.outcome) for a in result.attempts] == [("pagespeed", "failed"), ("http", "accepted")]
+
+
+async def test_no_value_because_of_a_transient_failure_raises_it_for_the_runner_to_retry_the_lead() -> None:
+    limited = TransientProviderError("hunter", "HTTP 429", retry_after_s=30.0)
+    website, hunter = _answers([]), _answers(limited)
+    with pytest.raises(TransientProviderError) as caught:
+        await Waterfall("email").run([("website", website), ("hunter", hunter)], _accept_non_empty)
+    assert caught.value is limited and caught.value.retry_after_s == 30.0  # the runner backs off by it
+    assert len(website.calls) == len(hunter.calls) == 1
+
+
+async def test_no_value_for_good_reasons_is_no_value_not_an_error() -> None:
+    result = await Waterfall("email").run(
+        [
+            ("website", _answers([])),
+            ("hunter", _answers(ProviderPaused("hunter", "daily budget spent"))),
+            ("other", _answers(PermanentProviderError("other", "HTTP 401"))),
+            ("last", _answers(ProviderSkipped("not configured"))),
+        ],
+        _accept_non_empty,
+    )
+    assert result.value is None and [a.outcome for a in result.attempts] == ["empty", "paused", "failed", "unavailable"]
 
 
 async def test_an_open_circuit_skips_the_provider_at_once() -> None:
@@ -96,14 +109,14 @@ async def test_an_open_circuit_skips_the_provider_at_once() -> None:
     guarded = Guarded("pagespeed", outage, breaker=CircuitBreaker("pagespeed", failure_threshold=3, open_s=60))
     outcomes = []
     for n in range(5):  # five leads in a row while the provider is down
-        result = await Waterfall("performance", tries_per_provider=2, max_wait_s=0.01).run(
+        result = await Waterfall("performance").run(
             [("pagespeed", lambda n=n: guarded(f"http://site{n}.com/")), ("http", _answers("timings"))],
             _accept_non_empty,
         )
         assert result.provider == "http"  # every lead still completes
         outcomes.append(result.attempts[0].outcome)
-    assert outcomes == ["failed", "circuit_open", "circuit_open", "circuit_open", "circuit_open"]
-    assert len(calls) == 3  # two tries for the first lead, the third failure opened the circuit mid-second lead
+    assert outcomes == ["failed", "failed", "failed", "circuit_open", "circuit_open"]
+    assert len(calls) == 3  # one call per lead; the third failure opened the circuit
 
 
 def test_parse_waterfall() -> None:

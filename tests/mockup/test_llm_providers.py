@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 
@@ -14,6 +13,7 @@ from providers.http import PermanentProviderError, TransientProviderError
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts, concept_prompt
 from schemas.concept import problems_for
 from stages.mockup.maker import score_concept
+from tests.waiting import until
 
 JUDGE_SCHEMA = {
     "type": "object",
@@ -237,8 +237,6 @@ async def test_slow_llm_times_out_as_transient(llm_sim, make_lead, family):
     with pytest.raises(TransientProviderError, match="(?i)timeout"):
         await provider.concept(make_lead(), ["no_https"])
     await provider.aclose()
-    for _ in range(50):  # let the abandoned request finish so it cannot leak into the next test's records
-        if sim.records["llm"]:
-            break
-        await asyncio.sleep(0.1)
+    # Let the abandoned request finish at the simulator so it cannot leak into the next test's records.
+    await until(lambda: sim.records["llm"], timeout_s=10, what="the simulator to finish the abandoned request")
     assert len(sim.records["llm"]) == 1

@@ -1,17 +1,17 @@
 """One worker process of the multi-process rate-limit test.
 
-Usage: limit_worker.py BASE_URL REDIS_URL PROVIDER RATE START_EPOCH DURATION_S ZIP VERTICAL
-Waits until START_EPOCH (so all workers overlap), then searches the simulator
-through `SharedRateLimiter` as fast as it can for DURATION_S seconds, printing
-one JSON line per request: its slot's time in the limiter's window and the time
-the slot was handed to this worker.
+Usage: limit_worker.py BASE_URL REDIS_URL PROVIDER RATE SLOTS ZIP VERTICAL
+Warms up (Redis connection, the limiter's script, the HTTP connection: one
+request under another key), prints ``ready``, waits for ``go`` on stdin (so all
+workers start together without reading a clock), then takes SLOTS slots from
+`SharedRateLimiter` as fast as it can, searching the simulator after each, and
+prints one JSON line per slot: the slot's time in the shared window, in µs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -23,34 +23,23 @@ from providers.search import YelpSearch
 
 
 async def main(
-    base_url: str,
-    redis_url: str,
-    provider: str,
-    rate: str,
-    start: float,
-    duration_s: float,
-    zip_code: str,
-    vertical: str,
+    base_url: str, redis_url: str, provider: str, rate: str, slots: int, zip_code: str, vertical: str
 ) -> None:
     limiter = SharedRateLimiter(redis_url, provider=provider, rate=rate)
-    yelp = YelpSearch(base_url, "worker-key", timeout_s=5)
-    # Warm up before the clock starts, as a running worker would be: connect to Redis, load the
-    # limiter's Lua scripts, open the HTTP connection (one request, made before START_EPOCH).
-    await limiter.acquire(key="warm-up")
-    await yelp.search(zip_code, vertical, max_results=5)
-    await asyncio.sleep(max(0.0, start - time.time()))
+    yelp = YelpSearch(base_url, "worker-key", timeout_s=30)
     try:
-        while time.time() < start + duration_s:
-            slot_at = await limiter.acquire(timeout_s=5)
-            granted = time.time()
-            if granted >= start + duration_s:
-                break
+        await limiter.acquire(key="warm-up")
+        await yelp.search(zip_code, vertical, max_results=5)
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        for _ in range(slots):
+            slot_at = await limiter.acquire(timeout_s=60)
             leads = await yelp.search(zip_code, vertical, max_results=5)
-            print(orjson.dumps({"slot_at": slot_at, "granted": granted, "leads": len(leads)}).decode(), flush=True)
+            print(orjson.dumps({"slot_us": round(slot_at * 1e6), "leads": len(leads)}).decode(), flush=True)
     finally:
         await yelp.aclose()
 
 
 if __name__ == "__main__":
-    url, redis_url, provider, rate, start, duration, zip_code, vertical = sys.argv[1:9]
-    asyncio.run(main(url, redis_url, provider, rate, float(start), float(duration), zip_code, vertical))
+    url, redis_url, provider, rate, slots, zip_code, vertical = sys.argv[1:8]
+    asyncio.run(main(url, redis_url, provider, rate, int(slots), zip_code, vertical))

@@ -4,12 +4,12 @@ real search adapter, against the simulator over HTTP, real Redis and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from providers.breaker import BreakerState, CircuitBreaker, ProviderUnavailable
 from providers.cache import ResponseCache
+from providers.clock import ManualClock
 from providers.guarded import Guarded
 from providers.http import TransientProviderError
 from providers.ledger import BudgetGuard, CostLedger, ProviderPaused
@@ -41,7 +41,8 @@ def decode_leads(items: list) -> list[RawLead]:
 
 async def test_breaker_opens_rejects_fast_half_opens_and_closes(fresh_sim, yelp):
     _, sim = fresh_sim
-    breaker = CircuitBreaker("yelp", failure_threshold=3, window_s=10, open_s=0.6)
+    clock = ManualClock()
+    breaker = CircuitBreaker("yelp", failure_threshold=3, window_s=10, open_s=0.6, clock=clock)
     search = Guarded("yelp", yelp.search, breaker=breaker)
     sim.config.update({"search": {"down": True}})
     for _ in range(3):
@@ -50,22 +51,22 @@ async def test_breaker_opens_rejects_fast_half_opens_and_closes(fresh_sim, yelp)
             await search(ZIPS[0], "plumber", 5)
     assert breaker.state is BreakerState.open and sim.counters["search.requests"] == 3
 
-    began = time.monotonic()
+    clock.advance(0.2)
     with pytest.raises(ProviderUnavailable) as caught:
         await search(ZIPS[0], "plumber", 5)
-    assert time.monotonic() - began < 0.05 and sim.counters["search.requests"] == 3  # nothing sent
-    assert 0 < caught.value.retry_after_s <= 0.6
+    assert sim.counters["search.requests"] == 3  # rejected without sending anything
+    assert caught.value.retry_after_s == pytest.approx(0.4)  # when the circuit half-opens
 
-    await asyncio.sleep(0.65)
+    clock.advance(0.4)
     assert breaker.state is BreakerState.half_open
     with pytest.raises(TransientProviderError, match="HTTP 503"):  # trial fails: open again
         await search(ZIPS[0], "plumber", 5)
     assert breaker.state is BreakerState.open and sim.counters["search.requests"] == 4
 
     sim.config.update({"search": {"down": False, "latency_median_ms": 150, "latency_p95_ms": 150}})
-    await asyncio.sleep(0.65)
+    clock.advance(0.6)
     trial = asyncio.create_task(search(ZIPS[0], "plumber", 5))
-    await asyncio.sleep(0.02)  # the trial is in flight...
+    await asyncio.sleep(0)  # the trial starts: it claims the half-open slot before its request goes out...
     with pytest.raises(ProviderUnavailable):  # ...so a second call is refused
         await search(ZIPS[1], "plumber", 5)
     assert await trial and breaker.state is BreakerState.closed
@@ -75,13 +76,18 @@ async def test_breaker_opens_rejects_fast_half_opens_and_closes(fresh_sim, yelp)
 
 async def test_failures_outside_the_window_do_not_open(fresh_sim, yelp):
     _, sim = fresh_sim
-    breaker = CircuitBreaker("yelp", failure_threshold=2, window_s=0.3, open_s=5)
+    clock = ManualClock()
+    breaker = CircuitBreaker("yelp", failure_threshold=2, window_s=0.3, open_s=5, clock=clock)
     sim.config.update({"search": {"down": True}})
     for _ in range(2):
         with pytest.raises(TransientProviderError):
             await breaker.call(yelp.search, ZIPS[0], "plumber", 5)
-        await asyncio.sleep(0.35)
+        clock.advance(0.35)
     assert breaker.state is BreakerState.closed
+    for _ in range(2):  # two failures within the window do open it
+        with pytest.raises(TransientProviderError):
+            await breaker.call(yelp.search, ZIPS[0], "plumber", 5)
+    assert breaker.state is BreakerState.open
 
 
 async def test_budget_cap_pauses_its_provider_and_ledger_has_a_row_per_call(fresh_sim, yelp, pool):
@@ -134,8 +140,11 @@ async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, poo
         assert sim.counters["search.requests"] == 1  # the hit never reached the provider
         await search(ZIPS[1], "plumber", 5)  # other arguments: a miss
         assert sim.counters["search.requests"] == 2
-        await asyncio.sleep(1.1)  # the 1 s TTL passed: a miss again
-        await search(ZIPS[0], "plumber", 5)
+        keys = [k async for k in cache._redis.scan_iter(f"test:{unique}:yelp:*")]
+        ttls = [await cache._redis.pttl(k) for k in keys]
+        assert len(keys) == 2 and all(0 < ttl <= 1000 for ttl in ttls)  # the provider's 1 s TTL
+        await cache._redis.delete(*keys)  # what Redis does when the TTL runs out (on its own clock)
+        await search(ZIPS[0], "plumber", 5)  # expired: a miss again
         assert sim.counters["search.requests"] == 3
         await ledger.flush()
         rows = await pool.fetch("SELECT cost_usd::float8 AS cost, hit, lead_id FROM provider_calls ORDER BY id")
@@ -147,6 +156,16 @@ async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, poo
         ]
     finally:
         await cache.aclose()
+
+
+async def test_in_process_entries_expire_on_the_injected_clock():
+    clock = ManualClock()
+    cache = ResponseCache("", {"web": 30}, clock=clock)
+    await cache.set("web", "https://a.example/", b"a")
+    clock.advance(29.9)
+    assert await cache.get("web", "https://a.example/") == b"a"
+    clock.advance(0.1)
+    assert await cache.get("web", "https://a.example/") is None
 
 
 async def test_cache_values_and_in_process_fallback(redis_url, unique):

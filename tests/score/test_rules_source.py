@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from score_helpers import dedent, make_lead
 
 from stages.score.rules import RulesError, RulesSource
+from tests.waiting import until
 
 RULES = """
 version: "{version}"
@@ -155,11 +156,7 @@ async def test_run_loop_picks_up_a_change_within_poll_interval(sources):
     task = asyncio.create_task(source.run())
     try:
         source.path.write_text(rules_text("v2"), encoding="utf-8")
-        for _ in range(50):
-            if source.version == "v2":
-                break
-            await asyncio.sleep(0.05)
-        assert source.version == "v2"
+        await until(lambda: source.version == "v2", timeout_s=10, what="the run loop to read v2")
     finally:
         task.cancel()
 

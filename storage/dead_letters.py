@@ -1,0 +1,232 @@
+"""Dead letters as operators see them, and the bookkeeping that makes a replay happen once.
+
+`storage.records.LeadRecords.dead_letter` writes the rows (the original key,
+headers and payload with the reason); this module reads them back for
+``leadstream dlq list|show|replay`` and records replays in
+``dead_letter_replays``:
+
+1. `claim` (one transaction): insert the replay row — a dead letter that has
+   one is never replayed again — and clear the lead's terminal state so the
+   runner does not skip the replayed message as an ended lead. A lead that
+   ended in any state but ``dead_lettered`` is refused unless forced.
+2. the caller puts the message back on its topic;
+3. `mark_sent` records where it went, or `release` undoes the claim (the
+   lead gets its terminal state back) when the broker did not take it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass
+class StoredDeadLetter:
+    id: int
+    stage: str
+    lead_id: str | None
+    topic: str
+    partition: int
+    offset: int
+    error_type: str
+    reason: str
+    attempts: int
+    created_at: datetime
+    size: int
+    sha256: str | None
+    replay_status: str | None  # None, "claimed" or "sent"
+    lead_state: str | None  # the lead's terminal state now (None: in flight or no such lead)
+    payload: bytes | None = None  # only from `get`
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass
+class Claim:
+    """The outcome of `claim`: `ok`, or why this dead letter is not replayed."""
+
+    ok: bool
+    refusal: str | None = None
+
+
+_COLUMNS = """
+    d.id, d.stage, d.lead_id, d.topic, d.kafka_partition, d.kafka_offset, d.error_type, d.reason, d.attempts,
+    d.created_at, octet_length(d.payload) AS size, d.payload_sha256, r.status AS replay_status,
+    l.state AS lead_state
+"""
+_FROM = """
+FROM dead_letters d
+LEFT JOIN dead_letter_replays r ON r.dead_letter_id = d.id
+LEFT JOIN leads l ON l.lead_id = d.lead_id
+"""
+
+
+def _filters(stage: str | None, reason: str | None, since: datetime | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, value in (("d.stage", stage), ("d.error_type", reason)):
+        if value is not None:
+            args.append(value)
+            clauses.append(f"{column} = ${len(args)}")
+    if since is not None:
+        args.append(since)
+        clauses.append(f"d.created_at >= ${len(args)}")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _letter(row: asyncpg.Record, *, whole: bool = False) -> StoredDeadLetter:
+    letter = StoredDeadLetter(
+        row["id"],
+        row["stage"],
+        row["lead_id"],
+        row["topic"],
+        row["kafka_partition"],
+        row["kafka_offset"],
+        row["error_type"],
+        row["reason"],
+        row["attempts"],
+        row["created_at"],
+        row["size"],
+        row["payload_sha256"],
+        row["replay_status"],
+        row["lead_state"],
+    )
+    if whole:
+        letter.payload = bytes(row["payload"])
+        letter.key = bytes(row["message_key"]) if row["message_key"] is not None else None
+        names = (bytes(name).decode("utf-8", "surrogateescape") for name in row["header_names"])
+        letter.headers = tuple(zip(names, (bytes(v or b"") for v in row["header_values"])))
+    return letter
+
+
+class DeadLetterStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def recent(
+        self,
+        *,
+        stage: str | None = None,
+        reason: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[StoredDeadLetter]:
+        """Dead letters, newest first, without their payloads."""
+        where, args = _filters(stage, reason, since)
+        args.append(limit)
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} {_FROM} {where} ORDER BY d.id DESC LIMIT ${len(args)}",  # filters are bound
+            *args,
+        )
+        return [_letter(r) for r in rows]
+
+    async def get(self, letter_id: int) -> StoredDeadLetter | None:
+        """One dead letter with its original key, headers and payload."""
+        row = await self.pool.fetchrow(
+            f"SELECT {_COLUMNS}, d.payload, d.message_key, d.header_names, d.header_values {_FROM} WHERE d.id = $1",
+            letter_id,
+        )
+        return _letter(row, whole=True) if row else None
+
+    async def find(self, stage: str, topic: str, partition: int, offset: int) -> int | None:
+        """The id of the dead letter a message's ``payload_ref`` names."""
+        value = await self.pool.fetchval(
+            "SELECT id FROM dead_letters WHERE stage = $1 AND topic = $2 AND kafka_partition = $3 AND kafka_offset = $4",
+            stage,
+            topic,
+            partition,
+            offset,
+        )
+        return int(value) if value is not None else None
+
+    async def replayable(
+        self,
+        *,
+        stage: str,
+        reason: str | None = None,
+        since: datetime | None = None,
+        include_claimed: bool = False,
+    ) -> list[StoredDeadLetter]:
+        """Dead letters matching the filters that have no replay yet (with `include_claimed`, also those
+        whose replay never reached the broker), oldest first.
+
+        Only a lead's latest dead letter (of any stage) is replayable: it supersedes the older ones, and
+        replaying two would put two copies of the lead back.
+        """
+        where, args = _filters(stage, reason, since)
+        pending = "r.status IS NULL OR r.status = 'claimed'" if include_claimed else "r.status IS NULL"
+        rows = await self.pool.fetch(
+            f"""
+            SELECT {_COLUMNS}, d.payload, d.message_key, d.header_names, d.header_values
+            {_FROM} {where}{" AND" if where else " WHERE"} ({pending})
+              AND NOT EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)
+            ORDER BY d.id
+            """,  # filters are bound
+            *args,
+        )
+        return [_letter(r, whole=True) for r in rows]
+
+    async def claim(self, letter: StoredDeadLetter, *, force: bool = False) -> Claim:
+        """Claim `letter` for replay and clear its lead's terminal state (see the module docstring)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            lead = None
+            if letter.lead_id is not None:
+                lead = await conn.fetchrow(
+                    "SELECT state, state_reason FROM leads WHERE lead_id = $1 FOR UPDATE", letter.lead_id
+                )
+            state = lead["state"] if lead else None
+            if state not in (None, "dead_lettered") and not force:
+                return Claim(False, f"lead {letter.lead_id} already ended as {state!r} (--force replays it anyway)")
+            inserted = await conn.fetchval(
+                """
+                INSERT INTO dead_letter_replays AS r (dead_letter_id, status, topic, forced, previous_state,
+                                                      previous_reason)
+                VALUES ($1, 'claimed', $2, $3, $4, $5)
+                ON CONFLICT (dead_letter_id) DO UPDATE SET claimed_at = now(), forced = EXCLUDED.forced
+                    WHERE r.status = 'claimed' AND $3
+                RETURNING 1
+                """,
+                letter.id,
+                letter.topic,
+                force,
+                state,
+                lead["state_reason"] if lead else None,
+            )
+            if inserted is None:
+                return Claim(False, "already replayed")
+            if state is not None:
+                await conn.execute(
+                    "UPDATE leads SET state = NULL, state_reason = NULL, terminal_at = NULL, updated_at = now() "
+                    "WHERE lead_id = $1",
+                    letter.lead_id,
+                )
+        return Claim(True)
+
+    async def mark_sent(self, letter_id: int, partition: int, offset: int) -> None:
+        await self.pool.execute(
+            "UPDATE dead_letter_replays SET status = 'sent', kafka_partition = $2, kafka_offset = $3, sent_at = now() "
+            "WHERE dead_letter_id = $1",
+            letter_id,
+            partition,
+            offset,
+        )
+
+    async def release(self, letter: StoredDeadLetter) -> None:
+        """Undo a claim whose message never reached the broker: drop it, give the lead its state back."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            previous = await conn.fetchrow(
+                "DELETE FROM dead_letter_replays WHERE dead_letter_id = $1 AND status = 'claimed' "
+                "RETURNING previous_state, previous_reason",
+                letter.id,
+            )
+            if previous is not None and previous["previous_state"] is not None and letter.lead_id is not None:
+                await conn.execute(
+                    "UPDATE leads SET state = $2, state_reason = $3, terminal_at = now(), updated_at = now() "
+                    "WHERE lead_id = $1 AND state IS NULL",
+                    letter.lead_id,
+                    previous["previous_state"],
+                    previous["previous_reason"],
+                )

@@ -1,0 +1,106 @@
+"""The runner's one failure policy: which action each error a stage raises leads to, and how long to wait.
+
+The error → action table is the contract in `streams.runner`'s module
+docstring; `action_for` and `RetryPolicy` implement it. Nothing below the
+runner retries: adapters raise typed errors (`TransientProviderError` with
+``retry_after_s``, `PermanentProviderError`, …) and this module decides.
+
+Bare ``OSError`` is deliberately not infrastructure: a file that is missing
+today is missing on every retry, and retrying it without limit would hold the
+partition for ever. Such an event is dead-lettered and can be replayed once
+the file is back (``leadstream dlq replay``). Infrastructure is a store or
+Redis that cannot be reached (`storage.errors.STORE_ERRORS`), and a table
+changelog not ready yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import redis.exceptions
+from faust.exceptions import PartitionsMismatch
+from pydantic import ValidationError
+
+from providers.http import TransientProviderError
+from storage.errors import STORE_ERRORS
+from streams.stage import Deferred, InvalidMessage
+
+# Retried without a limit: the lead is fine, our infrastructure is not (yet). A table's PartitionsMismatch
+# is a changelog whose metadata has not reached this worker yet (streams.admin), not a bad lead.
+INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    *STORE_ERRORS,
+    PartitionsMismatch,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+# What `Deferred` reasons are counted as (`leadstream_stage_deferrals_total{reason}` is a small closed set).
+DEFERRAL_KINDS = ("send_cap", "paused", "window", "budget", "other")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Action(enum.Enum):
+    DEAD_LETTER = "dead_letter"  # at once, with the error's type as the reason
+    RETRY = "retry"  # bounded by max_attempts, then dead letter
+    WAIT = "wait"  # a deferral: not an attempt, never a dead letter
+    RETRY_INFRA = "retry_infra"  # unbounded, not an attempt
+
+
+def action_for(exc: BaseException) -> Action:
+    """The action for an error raised by `Stage.handle` (see the table in the module docstring)."""
+    if isinstance(exc, Deferred):
+        return Action.WAIT
+    if isinstance(exc, TransientProviderError | TimeoutError):
+        return Action.RETRY
+    if isinstance(exc, INFRA_ERRORS):
+        return Action.RETRY_INFRA
+    return Action.DEAD_LETTER
+
+
+def reason_label(exc: BaseException) -> str:
+    """The dead letter's reason label: ``InvalidMessage`` for every bad-input error, else the type's name."""
+    if isinstance(exc, InvalidMessage | ValidationError):
+        return "InvalidMessage"
+    return type(exc).__name__
+
+
+def deferral_kind(exc: Deferred) -> str:
+    """The `Deferred`'s kind when it names one of `DEFERRAL_KINDS`, else read from its reason."""
+    if exc.kind in DEFERRAL_KINDS:
+        return exc.kind
+    text = str(exc).lower()
+    for word, kind in (("paused", "paused"), ("window", "window"), ("cap", "send_cap"), ("budget", "budget")):
+        if word in text:
+            return kind
+    return "other"
+
+
+@dataclass
+class RetryPolicy:
+    """How long the runner waits, how often it tries, and how large a dead letter may be.
+
+    `sleep` and `random` are injected so tests run the policy on a fake clock.
+    """
+
+    max_attempts: int = 4
+    backoff_s: float = 0.2
+    max_backoff_s: float = 10.0
+    min_defer_s: float = 1.0
+    max_defer_s: float = 60.0  # re-check a deferral at least this often (a pause can clear early)
+    dead_letter_max_bytes: int = 64 * 1024  # the whole dead-letter message: key, headers and value
+    sleep: Sleep = field(default=asyncio.sleep, repr=False)
+    random: Callable[[], float] = field(default=random.random, repr=False)
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Exponential backoff with ±50 % jitter, at least the provider's Retry-After (both capped)."""
+        base = min(self.max_backoff_s, self.backoff_s * (2 ** (max(attempt, 1) - 1)))
+        jittered = base * (0.5 + self.random())
+        return max(jittered, min(retry_after or 0.0, self.max_backoff_s))
+
+    def defer_delay(self, retry_after_s: float) -> float:
+        return min(max(retry_after_s, self.min_defer_s), self.max_defer_s)

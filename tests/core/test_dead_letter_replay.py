@@ -1,0 +1,199 @@
+"""Dead letters in PostgreSQL and their replay onto the real broker (no worker processes here).
+
+The whole original — key, raw headers, an 800 KB non-UTF-8 payload — survives the
+round trip; a replay puts it back once, with a ``dlq-replayed-from`` header; a
+lead that already ended is refused unless forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from leadstream.dlq import H_REPLAYED_FROM, Replayer, parse_since
+from schemas import Lead, TerminalState
+from storage.dead_letters import DeadLetterStore
+from storage.records import DeadLetter, LeadRecords, RecordUpdate
+from streams.admin import bootstrap_servers, ensure_topics
+
+pytestmark = pytest.mark.services
+
+BIG = b"\xff\x00\xfe" + bytes(range(256)) * 3125  # 800,003 bytes, not UTF-8
+
+
+def letter(
+    offset: int, lead_id: str | None, *, topic: str = "t.leads.scraped", payload: bytes = b"{}", **kw
+) -> DeadLetter:
+    values = dict(
+        stage="enrich",
+        lead_id=lead_id,
+        geo_key="z989",
+        topic=topic,
+        partition=0,
+        offset=offset,
+        error_type="TransientProviderError",
+        reason="gave up after 4 attempts: hunter: HTTP 503",
+        attempts=4,
+        payload=payload,
+        trace_id="t" * 32,
+        ingest_ms=1_700_000_000_000,
+        key=b"z989",
+        headers=(("lead-id", (lead_id or "").encode()), ("x-bin", b"\x00\xff\x80"), ("empty", b"")),
+    )
+    values.update(kw)
+    return DeadLetter(**values)  # type: ignore[arg-type]
+
+
+async def test_the_whole_original_is_kept_and_read_back(pool):
+    await LeadRecords(pool).dead_letter([letter(85, "ld_big", payload=BIG)])
+    store = DeadLetterStore(pool)
+    [listed] = await store.recent(stage="enrich")
+    assert listed.size == len(BIG) and listed.sha256 == hashlib.sha256(BIG).hexdigest()
+    assert listed.lead_state == "dead_lettered" and listed.replay_status is None and listed.payload is None
+    full = await store.get(listed.id)
+    assert full is not None and full.payload == BIG and full.key == b"z989"
+    assert full.headers == (("lead-id", b"ld_big"), ("x-bin", b"\x00\xff\x80"), ("empty", b""))
+    assert await store.find("enrich", "t.leads.scraped", 0, 85) == listed.id
+
+
+async def test_filters_and_only_the_latest_dead_letter_of_a_lead_is_replayable(pool):
+    records, store = LeadRecords(pool), DeadLetterStore(pool)
+    await records.dead_letter([letter(1, "ld_a"), letter(2, "ld_b", error_type="InvalidMessage"), letter(3, None)])
+    await records.dead_letter([letter(4, "ld_a")])  # the same lead again, later: supersedes offset 1
+    await records.dead_letter([letter(5, "ld_c", stage="email", topic="t.emails.queued")])
+    replayable = await store.replayable(stage="enrich")
+    assert [(d.offset, d.lead_id) for d in replayable] == [(2, "ld_b"), (3, None), (4, "ld_a")]
+    assert [d.offset for d in await store.replayable(stage="enrich", reason="InvalidMessage")] == [2]
+    assert await store.replayable(stage="enrich", since=datetime.now(UTC) + timedelta(minutes=1)) == []
+    assert [d.lead_id for d in await store.replayable(stage="email")] == ["ld_c"]
+
+
+async def test_a_claim_is_taken_once_and_clears_the_lead_state_and_release_gives_it_back(pool):
+    records, store = LeadRecords(pool), DeadLetterStore(pool)
+    await records.dead_letter([letter(1, "ld_a")])
+    [d] = await store.replayable(stage="enrich")
+    assert (await store.claim(d)).ok
+    assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_a'") is None  # the runner will not skip it
+    again = await store.claim(d)
+    assert not again.ok and again.refusal == "already replayed"
+    assert await store.replayable(stage="enrich") == []
+    assert [x.id for x in await store.replayable(stage="enrich", include_claimed=True)] == [d.id]  # never sent
+    await store.release(d)  # the broker did not take it
+    row = await pool.fetchrow("SELECT state, state_reason FROM leads WHERE lead_id = 'ld_a'")
+    assert row["state"] == "dead_lettered" and row["state_reason"].startswith("TransientProviderError")
+    assert [x.id for x in await store.replayable(stage="enrich")] == [d.id]
+
+
+async def test_a_lead_that_already_ended_otherwise_is_refused_unless_forced(pool):
+    records, store = LeadRecords(pool), DeadLetterStore(pool)
+    await records.dead_letter([letter(1, "ld_done")])
+    await pool.execute("UPDATE leads SET state = NULL WHERE lead_id = 'ld_done'")  # a later copy got through...
+    lead = Lead(lead_id="ld_done", geo_key="z989", source="test", name="Valley Heating")
+    await records.write([RecordUpdate(lead, "email", "t" * 32, 1, TerminalState.emailed)])  # ...and was emailed
+    [d] = await store.replayable(stage="enrich")
+    refused = await store.claim(d)
+    assert not refused.ok and "already ended as 'emailed'" in (refused.refusal or "")
+    assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_done'") == "emailed"
+    assert (await store.claim(d, force=True)).ok
+    assert await pool.fetchval("SELECT previous_state FROM dead_letter_replays") == "emailed"
+
+
+def test_since_takes_an_age_or_a_time():
+    now = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+    assert parse_since("30m", now) == now - timedelta(minutes=30)
+    assert parse_since("7d", now) == now - timedelta(days=7)
+    assert parse_since("2025-04-30T08:00", now) == datetime(2025, 4, 30, 8, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="neither an age"):
+        parse_since("yesterday", now)
+
+
+async def _end_offset(broker: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers(broker))
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(2)])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def _read_all(broker: str, topic: str) -> list:
+    """Every message on `topic` (up to its end offsets now)."""
+    expected = await _end_offset(broker, topic)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers(broker), auto_offset_reset="earliest")
+    await consumer.start()
+    out: list = []
+    try:
+        while len(out) < expected:
+            batch = await consumer.getmany(timeout_ms=1000)
+            out.extend(record for records in batch.values() for record in records)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def test_replay_puts_the_original_back_once_with_its_headers(pool, kafka_broker, unique):
+    topic = f"replay-{unique}.leads.scraped"
+    await ensure_topics(kafka_broker, partitions=2, replication=1, prefix=f"replay-{unique}.")
+    records, store = LeadRecords(pool), DeadLetterStore(pool)
+    await records.dead_letter([letter(85, "ld_big", topic=topic, payload=BIG), letter(86, "ld_small", topic=topic)])
+    async with Replayer(store, kafka_broker) as replayer:
+        dry = await replayer.replay(stage="enrich", dry_run=True)
+        assert len(dry.would_replay) == 2 and await _end_offset(kafka_broker, topic) == 0  # nothing sent
+        first = await replayer.replay(stage="enrich")
+        second = await replayer.replay(stage="enrich")  # the same command again
+    assert len(first.replayed) == 2 and second.replayed == [] and second.refused == []
+    messages = await _read_all(kafka_broker, topic)
+    assert len(messages) == 2  # one copy each, however often the replay ran
+    big = next(m for m in messages if m.value == BIG)
+    assert big.key == b"z989"
+    assert big.headers[:3] == (("lead-id", b"ld_big"), ("x-bin", b"\x00\xff\x80"), ("empty", b""))
+    ids = {row["lead_id"]: row["id"] for row in await pool.fetch("SELECT id, lead_id FROM dead_letters")}
+    assert big.headers[3] == (H_REPLAYED_FROM, str(ids["ld_big"]).encode())
+    sent = await pool.fetch("SELECT status, kafka_offset FROM dead_letter_replays ORDER BY dead_letter_id")
+    assert [r["status"] for r in sent] == ["sent", "sent"] and all(r["kafka_offset"] is not None for r in sent)
+    assert await pool.fetchval("SELECT count(*) FROM leads WHERE state IS NULL") == 2  # in flight again
+
+
+async def test_the_runner_writes_hostile_dead_letters_into_postgresql(pool):
+    """NUL characters and absurd sizes in headers and keys must not make the dead letter itself fail."""
+    from types import SimpleNamespace
+
+    from streams.runner import StageRunner
+    from streams.stage import Stage
+
+    sent = []
+
+    async def send(topic, key, value, headers):
+        sent.append((topic, key, value, headers))
+
+        async def delivered():
+            return None
+
+        return delivered()
+
+    class Enrich(Stage[Lead]):
+        name = "enrich"
+
+    message = SimpleNamespace(
+        topic="t.leads.scraped",
+        partition=3,
+        offset=9,
+        key=b"k" * 300_000,
+        timestamp=1.0,
+        headers=[("lead-id", b"ld_\x00nul"), ("trace-id", b"\x00" * 40), ("x\x00name", b"v")],
+        tp=("t.leads.scraped", 3),
+    )
+    runner = StageRunner(Enrich(), LeadRecords(pool), send)
+    await runner.process_batch([SimpleNamespace(message=message, value=BIG)])
+    row = await pool.fetchrow("SELECT id, lead_id, octet_length(payload) AS size, message_key FROM dead_letters")
+    assert row["lead_id"] is None  # a header with NUL in it is no lead id (PostgreSQL could not even store it)
+    assert row["size"] == len(BIG) and len(row["message_key"]) == 300_000
+    stored = await DeadLetterStore(pool).get(row["id"])
+    assert stored is not None and stored.headers[0] == ("lead-id", b"ld_\x00nul")  # kept as sent, for replay
+    assert stored.headers[2] == ("x\x00name", b"v")
+    [(topic, key, value, headers)] = sent
+    assert topic == "deadletter.enrich" and len(value) + len(key) + sum(map(len, headers.values())) < 64 * 1024

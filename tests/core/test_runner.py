@@ -1,0 +1,452 @@
+"""The runner's failure policy on its own: a fake record store, a fake sender and a fake clock, no Kafka.
+
+Every wait goes through `RetryPolicy.sleep`, which here only records the
+delay and advances a virtual clock, so retry schedules are asserted exactly
+and the tests take milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from types import SimpleNamespace
+
+import asyncpg
+import orjson
+import pytest
+import redis.exceptions
+from faust.exceptions import PartitionsMismatch
+from prometheus_client import REGISTRY
+
+from providers.breaker import ProviderUnavailable
+from providers.http import PermanentProviderError, TransientProviderError
+from schemas import Lead
+from storage.records import DeadLetter, RecordUpdate
+from streams.envelope import Envelope, make_headers
+from streams.failures import RetryPolicy
+from streams.runner import StageRunner, encode_lead
+from streams.stage import Deferred, InvalidMessage, Output, Stage
+from streams.topology import LEADS_ENRICHED, LEADS_SCRAPED
+
+STAGE = "enrich"
+
+
+class FakeClock:
+    """`sleep` that returns at once and moves `now` on: the retry schedule without the waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)  # still let other tasks run, as a real wait would
+
+
+class FakeRecords:
+    """The runner's record store (`storage.records.LeadRecords`), in memory; `fail` scripts store outages."""
+
+    def __init__(self, ended: set[str] | None = None) -> None:
+        self.updates: list[RecordUpdate] = []
+        self.letters: list[DeadLetter] = []
+        self.ended_ids = set(ended or ())
+        self.fail: list[BaseException] = []  # raised by the next calls, one each
+
+    def _maybe_fail(self) -> None:
+        if self.fail:
+            raise self.fail.pop(0)
+
+    async def write(self, updates: list[RecordUpdate]) -> None:
+        self._maybe_fail()
+        self.updates.extend(updates)
+
+    async def ended(self, lead_ids: list[str]) -> set[str]:
+        self._maybe_fail()
+        return {lead_id for lead_id in lead_ids if lead_id in self.ended_ids}
+
+    async def dead_letter(self, letters: list[DeadLetter]) -> None:
+        self._maybe_fail()
+        self.letters.extend(letters)
+
+
+class FakeSender:
+    """Records what would be produced; `refuse(topic)` makes the broker refuse messages to that topic."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes, dict[str, bytes]]] = []
+        self.refused: dict[str, BaseException] = {}
+
+    async def __call__(self, topic, key, value, headers):
+        refusal = self.refused.get(topic)
+        if refusal is None:
+            self.sent.append((topic, key, value, headers))
+
+        async def delivered():
+            if refusal is not None:
+                raise refusal
+
+        return delivered()
+
+    def to(self, topic: str) -> list[dict]:
+        return [orjson.loads(value) for t, _, value, _ in self.sent if t == topic]
+
+
+class Scripted(Stage[Lead]):
+    """A stage whose `handle` raises the scripted errors in turn, then forwards the lead to leads.enriched."""
+
+    name = STAGE
+
+    def __init__(self, *errors: BaseException) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return [Output(lead, topics=(LEADS_ENRICHED,))]
+
+
+def lead(lead_id: str = "ld_1") -> Lead:
+    return Lead(lead_id=lead_id, geo_key="z989", source="test", name="Valley Heating")
+
+
+def event(
+    offset: int = 0, *, partition: int = 0, payload: bytes | None = None, lead_id="ld_1", key=b"z989", headers=None
+):
+    message = SimpleNamespace(
+        topic=LEADS_SCRAPED,
+        partition=partition,
+        offset=offset,
+        key=key,
+        timestamp=1.0,
+        headers=headers if headers is not None else make_headers(lead_id, "t" * 32, 1000),
+        tp=(LEADS_SCRAPED, partition),
+    )
+    return SimpleNamespace(message=message, value=payload if payload is not None else encode_lead(lead(lead_id)))
+
+
+def make_runner(
+    stage: Stage, records: FakeRecords | None = None, **policy
+) -> tuple[StageRunner, FakeRecords, FakeSender, FakeClock]:
+    records = records or FakeRecords()
+    sender, clock = FakeSender(), FakeClock()
+    retry = RetryPolicy(sleep=clock.sleep, random=lambda: 0.5, **policy)  # jitter factor exactly 1.0
+    runner = StageRunner(stage, records, sender, retry=retry, sinks=(LEADS_ENRICHED,))  # type: ignore[arg-type]
+    return runner, records, sender, clock
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+# --- retry, then dead letter --------------------------------------------------------------------
+
+
+async def test_transient_errors_are_retried_with_backoff_and_retry_after_then_succeed():
+    stage = Scripted(
+        TransientProviderError("hunter", "HTTP 503"),
+        TransientProviderError("hunter", "HTTP 429", retry_after_s=3.0),
+        TimeoutError("slow"),
+    )
+    runner, records, sender, clock = make_runner(stage)
+    retries = metric("leadstream_stage_retries_total", stage=STAGE, error="TransientProviderError")
+    await runner.process_batch([event()])
+    assert stage.calls == 4
+    assert clock.sleeps == [0.2, 3.0, 0.8]  # backoff doubles; a Retry-After longer than the backoff wins
+    assert [u.lead.lead_id for u in records.updates] == ["ld_1"] and records.letters == []
+    assert [t for t, *_ in sender.sent] == [LEADS_ENRICHED]
+    assert metric("leadstream_stage_retries_total", stage=STAGE, error="TransientProviderError") == retries + 2
+
+
+async def test_retry_after_is_capped_by_max_backoff():
+    stage = Scripted(ProviderUnavailable("pagespeed", "circuit open", retry_after_s=600.0))
+    runner, _, _, clock = make_runner(stage, max_backoff_s=10.0)
+    await runner.process_batch([event()])
+    assert clock.sleeps == [10.0] and stage.calls == 2
+
+
+async def test_a_lead_that_keeps_failing_is_dead_lettered_after_max_attempts():
+    stage = Scripted(*(TransientProviderError("sendgrid", f"HTTP 503 #{n}") for n in range(10)))
+    runner, records, sender, clock = make_runner(stage, max_attempts=4)
+    before = metric("leadstream_dead_letters_total", stage=STAGE, reason="TransientProviderError")
+    await runner.process_batch([event(offset=42)])
+    assert stage.calls == 4 and len(clock.sleeps) == 3  # no wait after the last attempt
+    [letter] = records.letters
+    assert letter.error_type == "TransientProviderError" and letter.attempts == 4
+    assert letter.reason.startswith("gave up after 4 attempts: sendgrid: HTTP 503 #3")
+    assert (letter.topic, letter.partition, letter.offset, letter.lead_id) == (LEADS_SCRAPED, 0, 42, "ld_1")
+    [message] = sender.to("deadletter.enrich")
+    assert message["error_type"] == "TransientProviderError" and message["attempts"] == 4
+    assert records.updates == [] and sender.to(LEADS_ENRICHED) == []
+    assert metric("leadstream_dead_letters_total", stage=STAGE, reason="TransientProviderError") == before + 1
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (PermanentProviderError("hunter", "HTTP 401"), "PermanentProviderError"),
+        (FileNotFoundError(2, "No such file or directory", "/models/dedupe.json"), "FileNotFoundError"),
+        (PermissionError(13, "Permission denied", "/blobs"), "PermissionError"),
+        (IsADirectoryError(21, "Is a directory", "/blobs"), "IsADirectoryError"),
+        (OSError(5, "Input/output error"), "OSError"),
+        (KeyError("bug"), "KeyError"),
+        (InvalidMessage("no website"), "InvalidMessage"),
+    ],
+)
+async def test_permanent_failures_and_missing_files_are_dead_lettered_at_once(error, reason):
+    stage = Scripted(error)
+    runner, records, _, clock = make_runner(stage)
+    await runner.process_batch([event()])
+    assert stage.calls == 1 and clock.sleeps == []  # never retried: a missing file is missing on every retry
+    assert [(d.error_type, d.attempts) for d in records.letters] == [(reason, 1)]
+
+
+async def test_an_unreadable_message_is_dead_lettered_without_calling_the_stage():
+    stage = Scripted()
+    runner, records, sender, _ = make_runner(stage)
+    await runner.process_batch([event(payload=b"{not json")])
+    assert stage.calls == 0
+    assert [d.error_type for d in records.letters] == ["InvalidMessage"]
+    assert sender.to("deadletter.enrich")[0]["payload"] == "{not json"
+
+
+# --- Deferred, infrastructure -------------------------------------------------------------------
+
+
+async def test_deferred_waits_without_counting_an_attempt():
+    deferrals = [Deferred("daily cap of 2000 reached", retry_after_s=7200.0, kind="send_cap") for _ in range(6)]
+    deferrals += [Deferred("outside the recipient's send window", retry_after_s=0.01) for _ in range(2)]
+    transient = [TransientProviderError("sendgrid", "HTTP 503") for _ in range(3)]
+    stage = Scripted(*deferrals, *transient)  # 8 waits, then 3 failures: the 4th attempt is allowed
+    runner, records, _, clock = make_runner(stage, max_attempts=4, max_defer_s=60.0)
+    before = metric("leadstream_stage_deferrals_total", stage=STAGE, reason="send_cap")
+    window = metric("leadstream_stage_deferrals_total", stage=STAGE, reason="window")
+    await runner.process_batch([event()])
+    assert records.letters == [] and [u.lead.lead_id for u in records.updates] == ["ld_1"]
+    assert stage.calls == 12
+    assert clock.sleeps[:8] == [60.0] * 6 + [1.0] * 2  # re-asked at least every 60 s, at most every 1 s
+    assert metric("leadstream_stage_deferrals_total", stage=STAGE, reason="send_cap") == before + 6
+    assert metric("leadstream_stage_deferrals_total", stage=STAGE, reason="window") == window + 2
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:16379"),
+        redis.exceptions.TimeoutError("Timeout reading from socket"),
+        PartitionsMismatch("table changelog not ready"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+async def test_infrastructure_errors_are_retried_without_limit_and_count_no_attempt(outage):
+    stage = Scripted(*([outage] * 25), TransientProviderError("x", "503"), TransientProviderError("x", "503"))
+    runner, records, _, clock = make_runner(stage, max_attempts=3)
+    await runner.process_batch([event()])
+    assert records.letters == [] and len(records.updates) == 1  # 25 outages + 2 transient failures, then ok
+    assert stage.calls == 28
+    assert max(clock.sleeps[:25]) == pytest.approx(0.2 * 2**5)  # backoff grows, then stays capped
+
+
+async def test_record_writes_wait_out_store_outages_before_anything_is_sent():
+    records = FakeRecords()
+    # ended() sees a refused connection, write() a dropped one and a timeout: all waited out.
+    records.fail = [
+        ConnectionResetError(104, "reset"),
+        asyncpg.ConnectionDoesNotExistError("closed"),
+        TimeoutError(),
+    ]
+    runner, _, sender, clock = make_runner(Scripted(), records)
+    await runner.process_batch([event()])
+    assert len(records.updates) == 1 and len(clock.sleeps) == 3
+    assert [t for t, *_ in sender.sent] == [LEADS_ENRICHED]
+
+
+async def test_a_store_bug_is_not_retried_for_ever():
+    records = FakeRecords()
+    records.fail = [asyncpg.exceptions.UndefinedTableError('relation "leads" does not exist')]
+    runner, _, sender, clock = make_runner(Scripted(), records)
+    with pytest.raises(asyncpg.exceptions.UndefinedTableError):
+        await runner.process_batch([event()])
+    assert clock.sleeps == [] and sender.sent == []
+
+
+# --- ended leads, ack order -------------------------------------------------------------------------
+
+
+async def test_leads_that_already_ended_are_skipped():
+    stage = Scripted()
+    runner, records, sender, _ = make_runner(stage, records=FakeRecords(ended={"ld_done"}))
+    skipped = metric("leadstream_stage_events_total", stage=STAGE, outcome="skipped_ended")
+    await runner.process_batch([event(0, lead_id="ld_done"), event(1, lead_id="ld_new")])
+    assert stage.calls == 1 and [u.lead.lead_id for u in records.updates] == ["ld_new"]
+    assert [orjson.loads(v)["lead_id"] for _, _, v, _ in sender.sent] == ["ld_new"]
+    assert metric("leadstream_stage_events_total", stage=STAGE, outcome="skipped_ended") == skipped + 1
+
+
+class Gated(Stage[Lead]):
+    """Each lead waits for its own gate, so the test decides the order in which events finish."""
+
+    name = STAGE
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+
+    def gate(self, lead_id: str) -> asyncio.Event:
+        return self.gates.setdefault(lead_id, asyncio.Event())
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        await self.gate(lead.lead_id).wait()
+        return [Output(lead, topics=(LEADS_ENRICHED,))]
+
+
+async def _settled(runner: StageRunner) -> None:
+    for _ in range(50):  # let every task that can make progress do so
+        await asyncio.sleep(0)
+
+
+async def test_events_finishing_out_of_order_are_acked_in_offset_order_per_partition():
+    stage = Gated()
+    runner, _, _, _ = make_runner(stage)
+    acked: list[tuple[int, int]] = []
+
+    async def ack(ev):
+        acked.append((ev.message.partition, ev.message.offset))
+
+    events = [event(o, partition=p, lead_id=f"ld_{p}_{o}") for p in (0, 1) for o in range(3)]
+    for ev in events:
+        await runner.submit(ev, ack)
+    for lead_id in ("ld_0_2", "ld_0_1", "ld_1_0"):
+        stage.gate(lead_id).set()
+    await _settled(runner)
+    assert acked == [(1, 0)]  # 0:0 still in flight holds back 0:1 and 0:2
+    stage.gate("ld_0_0").set()
+    await _settled(runner)
+    assert acked == [(1, 0), (0, 0), (0, 1), (0, 2)]
+    stage.gate("ld_1_2").set()
+    stage.gate("ld_1_1").set()
+    await _settled(runner)
+    assert acked[4:] == [(1, 1), (1, 2)]
+
+
+async def test_a_dead_lettered_event_is_acked_in_its_turn():
+    stage = Scripted(PermanentProviderError("hunter", "HTTP 401"))
+    runner, records, _, _ = make_runner(stage)
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    await runner.submit(event(0, lead_id="ld_bad"), ack)
+    await runner.submit(event(1, lead_id="ld_good"), ack)
+    await _settled(runner)
+    assert acked == [0, 1] and [d.lead_id for d in records.letters] == ["ld_bad"]
+
+
+# --- oversized dead letters ---------------------------------------------------------------------------
+
+
+async def test_an_800kb_non_utf8_message_becomes_a_small_dead_letter_with_the_original_kept():
+    payload = b"\xff\xfe" + bytes(range(256)) * 3200  # ~800 KB, not UTF-8
+    runner, records, sender, _ = make_runner(Scripted(), dead_letter_max_bytes=64 * 1024)
+    await runner.process_batch([event(offset=85, payload=payload)])
+    [letter] = records.letters
+    assert letter.payload == payload and letter.error_type == "InvalidMessage"  # the whole original is stored
+    [(topic, key, value, headers)] = sender.sent
+    assert topic == "deadletter.enrich"
+    assert len(value) + len(key or b"") + sum(len(k) + len(v) for k, v in headers.items()) <= 64 * 1024
+    body = orjson.loads(value)
+    assert body["payload_ref"] == {
+        "table": "dead_letters",
+        "stage": STAGE,
+        "topic": LEADS_SCRAPED,
+        "partition": 0,
+        "offset": 85,
+        "size": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    assert body["payload_truncated"] is True and "payload" not in body
+    assert body["payload_preview"].startswith("\\xff\\xfe\x00\x01")  # undecodable bytes escaped
+    assert body["headers"]["lead-id"] == "ld_1"
+
+
+async def test_a_180kb_bad_message_and_absurd_headers_fit_too():
+    payload = orjson.dumps({"source": "csv", "name": "x" * 180_000})  # valid JSON, invalid lead
+    headers = {"lead-id": b"L" * 300_000, "trace-id": b"T" * 100_000, "x-junk": b"\x00" * 50_000}
+    runner, records, sender, _ = make_runner(Scripted())
+    await runner.process_batch([event(payload=payload, headers=headers, key=b"k" * 200_000)])
+    [letter] = records.letters
+    assert letter.lead_id is None and letter.geo_key == "unknown"  # not ids: they would not fit the leads index
+    assert dict(letter.headers)["lead-id"] == b"L" * 300_000  # kept whole for replay
+    [(_, key, value, out_headers)] = sender.sent
+    assert len(value) + len(key or b"") + sum(len(k) + len(v) for k, v in out_headers.items()) <= 64 * 1024
+    body = orjson.loads(value)
+    assert body["headers_truncated"] is True and len(body["headers"]["lead-id"]) == 256
+    assert body["payload_ref"]["size"] == len(payload)
+
+
+async def test_a_small_bad_message_travels_whole_in_its_dead_letter():
+    runner, _, sender, _ = make_runner(Scripted())
+    await runner.process_batch([event(0, payload=b"\xffnot utf-8"), event(1, payload=b'{"half": ')])
+    first, second = sender.to("deadletter.enrich")
+    assert base64.b64decode(first["payload"]) == b"\xffnot utf-8" and first["payload_encoding"] == "base64"
+    assert second["payload"] == '{"half": ' and second["payload_encoding"] == "utf-8"
+
+
+def test_the_dead_letter_cap_is_a_validated_setting():
+    from config import SettingsError, load_settings
+
+    assert load_settings().dead_letter_max_bytes == 64 * 1024
+    with pytest.raises(SettingsError, match="DEAD_LETTER_MAX_BYTES"):
+        load_settings(dead_letter_max_bytes=900_000)  # not "well under" the producer's 1 MB
+
+
+# --- a failure in the runner's own path -------------------------------------------------------------
+
+
+async def test_a_runner_failure_is_dead_lettered_as_internal_error_and_may_be_acked():
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    runner, records, sender, _ = make_runner(Scripted())
+    sender.refused[LEADS_ENRICHED] = MessageSizeTooLargeError("output over the request size")
+    failures: list[BaseException] = []
+    runner.fail_worker = failures.append  # type: ignore[method-assign]
+    before = metric("leadstream_dead_letters_total", stage=STAGE, reason="InternalError")
+    events = [event(7)]
+    with pytest.raises(MessageSizeTooLargeError) as caught:
+        await runner.process_batch(events)
+    assert await runner.settle_unfinished(events, caught.value) is True
+    assert failures == []
+    [letter] = records.letters
+    assert letter.error_type == "InternalError" and "MessageSizeTooLargeError" in letter.reason
+    assert sender.to("deadletter.enrich")[0]["error_type"] == "InternalError"
+    assert metric("leadstream_dead_letters_total", stage=STAGE, reason="InternalError") == before + 1
+
+
+async def test_when_even_the_dead_letter_is_refused_the_worker_is_stopped_not_stalled():
+    runner, _, sender, _ = make_runner(Scripted())
+    sender.refused["deadletter.enrich"] = RuntimeError("topic authorization failed")
+    failures: list[BaseException] = []
+    runner.fail_worker = failures.append  # type: ignore[method-assign]
+    assert await runner.settle_unfinished([event(7)], RuntimeError("bug")) is False  # do not ack: redelivered
+    assert [type(f).__name__ for f in failures] == ["RuntimeError"]
+
+
+async def test_even_the_smallest_allowed_cap_holds_a_hostile_dead_letter():
+    error = PermanentProviderError("x", "é" * 100_000)  # a huge, multi-byte reason
+    headers = {f"h{n}": b"\xff" * 10_000 for n in range(100)} | {"lead-id": b"ld_1"}
+    runner, records, sender, _ = make_runner(Scripted(error), dead_letter_max_bytes=8 * 1024)
+    await runner.process_batch(
+        [event(payload=encode_lead(lead()) + b" " * 500_000, headers=headers, key=b"k" * 10_000)]
+    )
+    [(_, key, value, out_headers)] = sender.sent
+    assert len(value) + len(key or b"") + sum(len(k) + len(v) for k, v in out_headers.items()) <= 8 * 1024
+    body = orjson.loads(value)
+    assert body["error_type"] == "PermanentProviderError" and body["payload_ref"]["size"] > 500_000
+    assert records.letters[0].payload.endswith(b" " * 500_000)  # the original is whole in the store
