@@ -51,10 +51,49 @@ class FetchRefused(Exception):
         self.reason = reason
 
 
+NAT64_PREFIXES = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """(how, address) when `ip` carries an IPv4 address a relay or translator would connect to.
+
+    6to4 (``2002:AABB:CCDD::/48``, RFC 3056), Teredo (``2001::/32``: its server and
+    its obfuscated client, RFC 4380) and NAT64 (``64:ff9b::/96`` and the local-use
+    ``64:ff9b:1::/48``, RFC 6052/8215: the last 32 bits). IPv4-mapped addresses are
+    handled by the caller: they *are* the IPv4 address.
+    """
+    if ip.sixtofour is not None:
+        return "6to4", ip.sixtofour
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        return "Teredo", client if address_problem(client) else server
+    if any(ip in net for net in NAT64_PREFIXES):
+        return "NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_problem(ip: IPAddress) -> str | None:
-    """Why `ip` is not a public address, or None when it is."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return address_problem(ip.ipv4_mapped)
+    """Why `ip` is not a public address, or None when it is.
+
+    IPv6 addresses that wrap an IPv4 address (mapped, 6to4, Teredo, NAT64) are
+    judged by the address inside. NAT64 of a public IPv4 address is allowed
+    (IPv6-only clusters reach every IPv4 site that way); Teredo never is.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return address_problem(ip.ipv4_mapped)
+        wrapped = embedded_ipv4(ip)
+        if wrapped is not None:
+            how, inner = wrapped
+            problem = address_problem(inner)
+            if problem:
+                return f"{problem} ({how} for {inner})"
+            if how == "Teredo":
+                return "a Teredo tunnel address"
+            if how == "NAT64":
+                return None
+        if ip.is_site_local:
+            return "site-local"
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
