@@ -15,6 +15,8 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 
 from config import VERSION
+from providers.netguard import NetGuard
+from providers.pinned import PinnedTransport
 
 USER_AGENT = f"leadstream/{VERSION} (+https://leadstream.example/bot)"
 
@@ -50,6 +52,7 @@ def make_client(
     keepalive_expiry_s: float = 5.0,
     keep_cookies: bool = True,
     follow_redirects: bool = False,
+    guard: NetGuard | None = None,
 ) -> httpx.AsyncClient:
     """A pooled async client with the project's user agent and timeouts everywhere.
 
@@ -60,17 +63,22 @@ def make_client(
     one site's cookies must never ride along to another (or to another
     lead's visit), and a jar of thousands of sites' cookies costs CPU on
     every response.
+
+    With a `guard` and no proxy, every connection goes to an address the guard
+    checked (`providers.pinned`): the client for third-party websites.
     """
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
+        keepalive_expiry=keepalive_expiry_s,
+    )
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         proxy=proxy,
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
-            keepalive_expiry=keepalive_expiry_s,
-        ),
+        limits=limits,
+        transport=PinnedTransport(guard, limits) if guard is not None and proxy is None else None,
         follow_redirects=follow_redirects,
         trust_env=False,
         cookies=None if keep_cookies else httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
