@@ -86,7 +86,7 @@ def test_contacts_carry_source_and_dedupe() -> None:
 
 def test_hostile_html_is_linear() -> None:
     pages = ["<" * 500_000, "<script" * 80_000, "a@" * 200_000, "[at] " * 100_000, "x" * 2_000_000 + "@b.com"]
-    started = time.perf_counter()
+    started = time.process_time()
     for page in pages:
         find_emails(page)
-    assert time.perf_counter() - started < 5.0
+    assert time.process_time() - started < 5.0  # CPU time, so a busy machine does not fail it

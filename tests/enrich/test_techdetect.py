@@ -190,16 +190,18 @@ def test_directory_of_files_and_hostile_patterns(tmp_path: Path) -> None:
                     "implies": "Beta Lib",
                 },
                 "Evil": {"cats": [1], "html": "(a+)+$"},
+                "Lookaround": {"cats": [1], "html": ["(?<=x)y", "lookaround-ok"]},
             }
         )
     )
     (tmp_path / "b.json").write_text(json.dumps({"Beta Lib": {"cats": [1], "html": "beta-lib"}}))
     det = TechDetector.from_file(tmp_path)
-    assert det.technologies["Evil"].patterns["html"] == []  # catastrophic shape rejected at load time
+    assert len(det.technologies["Evil"].patterns["html"]) == 1  # RE2 runs the catastrophic shape in linear time
+    assert len(det.technologies["Lookaround"].patterns["html"]) == 1  # what RE2 cannot run is skipped
     html = '<script src="/js/acme-widget-2.1.0.js"></script>' + "a" * 200_000 + "!"
-    started = time.perf_counter()
+    started = time.process_time()
     found = [(t.name, t.version, t.categories) for t in det.detect("https://x.test/", {}, html)]
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0  # CPU time: Python's re takes hours here
     assert found == [("Acme Widget", "2.1.0", ["Widgets"]), ("Beta Lib", None, ["Widgets"])]
 
 
@@ -229,8 +231,8 @@ def test_requires_and_ternary_versions(tmp_path: Path) -> None:
 def test_hostile_inputs_are_bounded(detector: TechDetector) -> None:
     nested = "<div>" * 70_000 + '<script src="/jquery-3.1.1.min.js"></script>'
     binary = bytes(range(256)).decode("latin-1") * 2000
-    started = time.perf_counter()
+    started = time.process_time()
     assert [t.name for t in detector.detect("u", {"Server": "x" * 100_000}, nested)] == []  # past max_html_chars
     detector.detect("u", {}, binary)
     detector.detect("u", {}, "<script" * 40_000)
-    assert time.perf_counter() - started < 3.0
+    assert time.process_time() - started < 3.0  # CPU time, so a busy machine does not fail it
