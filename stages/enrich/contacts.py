@@ -109,7 +109,7 @@ _LOCAL = r"[a-z0-9](?:[a-z0-9._%+-]{0,62}[a-z0-9_%+-])?"
 _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
 EMAIL_RE = re.compile(rf"(?<![a-z0-9._%+-])({_LOCAL})@({_DOMAIN})(?![a-z0-9-])", re.I)
 _VALID = re.compile(rf"^{_LOCAL}@{_DOMAIN}$", re.I)
-_MAILTO = re.compile(r"href\s*=\s*[\"']?\s*mailto:([^\"'>\s?]+)", re.I)
+_MAILTO = re.compile(r"href\s*=\s*(?:[\"']\s*)?mailto:([^\"'>\s?]+)", re.I)  # never two \s* side by side
 _CFEMAIL = re.compile(r"data-cfemail\s*=\s*[\"']?([0-9a-f]{4,})|/cdn-cgi/l/email-protection#([0-9a-f]{4,})", re.I)
 # Each alternative starts differently (a bracket after optional spaces, or spaces then the word), so a run
 # of spaces is never split between two `\s*`/`\s+` in all possible ways (that was quadratic per match).

@@ -57,6 +57,15 @@ UNITS = {
     "cfemail": "data-cfemail=a",
     "long_local": "a" * 60 + ".",
     "long_domain": "@" + "a" * 60 + "-",
+    # long whitespace runs after each prefix a pattern anchors on (adjacent \s* would split them every way)
+    "ws_href": "href=" + " " * 5000 + "x",
+    "ws_contact_href": " href" + " " * 5000 + "=contact",
+    "ws_cfemail": "data-cfemail" + " " * 5000 + "=",
+    "ws_script_src": "<script" + " " * 5000 + "src",
+    "ws_meta_attr": "<meta a" + " " * 1000 + "=" + " " * 1000,
+    "ws_at": "a" + " " * 5000 + "at b dot c",
+    "ws_bracket_at": "a [at] b" + " " * 5000 + "[dot]",
+    "ws_dot": "a [at] b [dot]" + " " * 5000 + "x",
 }
 
 
