@@ -28,6 +28,7 @@ from sendgrid.helpers.mail import (
     FileType,
     Header,
     Mail,
+    To,
 )
 
 from providers.http import PermanentProviderError, TransientProviderError
@@ -67,9 +68,17 @@ class SendGridMailer:
         self.from_email, self.from_name = from_email, from_name
 
     def build(self, email: OutgoingEmail) -> Mail:
+        """The v3 request. Refuses (`PermanentProviderError`) a recipient SendGrid's helper would re-parse
+        into another address, and CR/LF in the subject or any header: the caller validates both first."""
+        recipient = To(email.to)
+        if recipient.email != email.to or recipient.name is not None:
+            raise PermanentProviderError(PROVIDER, "recipient is not one bare address")
+        single_line = [email.subject, self.from_name, *email.headers, *email.headers.values()]
+        if any(c in value for value in single_line for c in "\r\n\x00"):
+            raise PermanentProviderError(PROVIDER, "line break in the subject or a header")
         mail = Mail(
             from_email=(self.from_email, self.from_name),
-            to_emails=email.to,
+            to_emails=recipient,
             subject=email.subject,
             plain_text_content=email.text,
             html_content=email.html,

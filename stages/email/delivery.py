@@ -1,7 +1,10 @@
 """The email stage's logic: compose a personal email, then send it at most once.
 
-Flow for one lead: suppression check → claim the idempotency key in the outbox
-→ send through SendGrid → mark sent. A key found already sent is skipped; a
+Flow for one lead: the recipient as one bare address (`schemas.address.mailbox`;
+anything else ends the lead as ``disqualified``/``invalid_recipient`` before
+any claim) → suppression check → claim the idempotency key in the outbox →
+send through SendGrid → mark sent. That one address is what is checked,
+claimed, put in the unsubscribe token and mailed. A key found already sent is skipped; a
 key left ``pending`` by a crashed attempt is reconciled with SendGrid's
 activity API before anything is sent again (never blindly retried).
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
+import unicodedata
 from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -18,10 +23,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.sendgrid import InlineImage, OutgoingEmail, SendGridMailer, SendOutcomeUnknown
 from schemas import EmailOutcome, Lead, TerminalState
+from schemas.address import InvalidAddress, mailbox
 from schemas.concept import problems_for
 from stages.email.guards import SendGuards, timezone_for_state
 from storage.outbox import Outbox
 from streams.stage import Deferred
+
+log = logging.getLogger(__name__)
 
 # HTML templates are autoescaped; the plain-text part must not be (it would show &lt;b&gt;).
 _env = Environment(
@@ -41,6 +49,16 @@ PITCHES = {
     "vet": "Pet owners choose a clinic they trust: clear hours, online appointments and friendly photos do a lot of that work.",
 }
 DEFAULT_PITCH = "Most customers meet a local business on its website first, usually on a phone."
+
+
+def header_text(value: str, max_chars: int) -> str:
+    """`value` as one line fit for a mail header: control characters and line breaks become spaces.
+
+    A lead's name comes from third parties; CR/LF in it must never start a new
+    header (``Bcc:``) or end the subject early.
+    """
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value)
+    return " ".join(cleaned.split())[:max_chars]
 
 
 def idempotency_key(lead_id: str, campaign_step: str) -> str:
@@ -85,7 +103,7 @@ class Composer:
             "postal_address": self.postal_address,
             "unsubscribe_url": unsubscribe_url,
         }
-        subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=lead.name)
+        subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=header_text(lead.name, 120))
         images = [InlineImage(mockup_png, "mockup.png", "mockup")] if mockup_png else []
         return OutgoingEmail(
             to=to,
@@ -144,9 +162,14 @@ class EmailDelivery:
     async def deliver(
         self, lead: Lead, mockup_png: bytes | None
     ) -> tuple[TerminalState, str | None, EmailOutcome | None]:
-        to = lead.best_email()
-        if to is None:
+        raw = lead.best_email()
+        if raw is None:
             return TerminalState.disqualified, "no_contact", None
+        try:  # from here on only this form is checked, claimed, tokenised and mailed
+            to = mailbox(raw)
+        except InvalidAddress as exc:
+            log.info("lead %s: recipient refused before any claim: %s", lead.lead_id, exc)
+            return TerminalState.disqualified, "invalid_recipient", None
         key = idempotency_key(lead.lead_id, self.composer.campaign_step)
         reason = await self.outbox.suppression_reason(to)
         if reason:
