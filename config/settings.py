@@ -47,6 +47,11 @@ WATERFALL_PROVIDERS: dict[str, tuple[str, ...]] = {
 DEFAULT_WATERFALL = "email=website,hunter;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
 
 
+DEFAULT_UNSUBSCRIBE_SECRET = "change-me"
+MIN_SECRET_CHARS = 32
+_NEW_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
 class SettingsError(ValueError):
     """The settings are invalid; the message names each variable and its problem."""
 
@@ -138,7 +143,11 @@ class EmailSettings(BaseModel):
     unsubscribe_base_url: str = Field(
         "https://leadstream.example/u", description="Base of one-click unsubscribe links."
     )
-    unsubscribe_secret: str = Field("change-me", description="HMAC key for unsubscribe tokens.")
+    unsubscribe_secret: str = Field(
+        DEFAULT_UNSUBSCRIBE_SECRET,
+        description=f"Key for unsubscribe tokens; a worker running the email stage refuses the default "
+        f"or one under {MIN_SECRET_CHARS} characters.",
+    )
     webhook_public_key: str = Field(
         "", description="SendGrid Event Webhook verification key (base64 DER); empty: webhook not mounted."
     )
@@ -476,6 +485,33 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(describe_errors(exc)) from None
     except ValueError as exc:  # a nested value that is not valid JSON, before validation
         raise SettingsError(f"invalid settings: {exc}") from None
+
+
+def worker_problems(settings: Settings) -> list[str]:
+    """What a worker must not start with, though other commands may (`leadstream settings`, `ingest`):
+    one line per problem, naming the variable. The demo sets its own values."""
+    problems: list[str] = []
+    if "email" in settings.stages:
+        secret = settings.email.unsubscribe_secret
+        variable = env_var(("email", "unsubscribe_secret"))
+        if secret == DEFAULT_UNSUBSCRIBE_SECRET:
+            problems.append(
+                f"{variable} is the default {DEFAULT_UNSUBSCRIBE_SECRET!r}: anyone could forge unsubscribe links. "
+                f"Set a random one ({_NEW_SECRET})"
+            )
+        elif len(secret) < MIN_SECRET_CHARS:
+            problems.append(
+                f"{variable} has {len(secret)} characters; use a random one of at least {MIN_SECRET_CHARS} "
+                f"({_NEW_SECRET})"
+            )
+    return problems
+
+
+def check_worker_settings(settings: Settings) -> None:
+    """Raise `SettingsError` listing `worker_problems`, if any."""
+    problems = worker_problems(settings)
+    if problems:
+        raise SettingsError("refusing to start a worker:\n  " + "\n  ".join(problems))
 
 
 @lru_cache(maxsize=1)

@@ -56,7 +56,12 @@ def worker(
     from leadstream.faustapp import create_app
 
     settings = _settings(stages=stages) if stages else _settings()
-    faust.Worker(create_app(settings), loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
 
 
 @cli.command()

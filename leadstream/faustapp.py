@@ -19,7 +19,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import WorkerRuntime, register_stages
-from config import Settings
+from config import Settings, check_worker_settings
 from stages.score.rules import RulesError, load_rules
 from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
@@ -71,6 +71,8 @@ class LeadstreamApp(faust.App):
 
 
 def create_app(settings: Settings) -> LeadstreamApp:
+    """The worker's app; raises `SettingsError` for settings no worker may run with (`check_worker_settings`)."""
+    check_worker_settings(settings)
     app = LeadstreamApp(
         settings,
         settings.app_id,
