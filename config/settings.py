@@ -13,6 +13,7 @@ variable and the problem (`SettingsError`), never deep inside a stage.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from datetime import date, time
@@ -236,6 +237,24 @@ class Settings(BaseSettings):
     )
     web_port: int = Field(6066, description="Worker web port: table views, /metrics, /health.")
     web_enabled: bool = Field(True, description="Serve the worker's web views.")
+    web_bind: str = Field(
+        "127.0.0.1",
+        description="Address the internal web server (table views, /metrics, /health, /ready) listens on: "
+        "loopback, or the pod IP / 0.0.0.0 together with LEADSTREAM_WEB_TOKEN.",
+    )
+    web_token: str = Field(
+        "",
+        description="Bearer token every internal route but /health and /ready requires; a worker refuses to "
+        f"bind beyond loopback without one (at least {MIN_SECRET_CHARS} characters).",
+    )
+    public_web_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the public routes (one-click unsubscribe /u/{token}, the SendGrid webhook), served "
+        "only by workers running the email stage; 0: not served.",
+    )
+    public_web_bind: str = Field("0.0.0.0", description="Address the public routes listen on.")
     stages: Annotated[tuple[str, ...], NoDecode] = Field(
         STAGES, description="Stages this worker runs: `all` or a comma list (scrape,enrich,dedupe,score,mockup,email)."
     )
@@ -491,6 +510,17 @@ def worker_problems(settings: Settings) -> list[str]:
     """What a worker must not start with, though other commands may (`leadstream settings`, `ingest`):
     one line per problem, naming the variable. The demo sets its own values."""
     problems: list[str] = []
+    token_variable = env_var(("web_token",))
+    if settings.web_enabled and not settings.web_token and not _is_loopback(settings.web_bind):
+        problems.append(
+            f"{env_var(('web_bind',))}={settings.web_bind} serves table views (lead data) and metrics beyond this "
+            f"host: set {token_variable} ({_NEW_SECRET}) or bind 127.0.0.1"
+        )
+    if settings.web_token and len(settings.web_token) < MIN_SECRET_CHARS:
+        problems.append(
+            f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
+            f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
+        )
     if "email" in settings.stages:
         secret = settings.email.unsubscribe_secret
         variable = env_var(("email", "unsubscribe_secret"))
@@ -505,6 +535,15 @@ def worker_problems(settings: Settings) -> list[str]:
                 f"({_NEW_SECRET})"
             )
     return problems
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve anywhere
 
 
 def check_worker_settings(settings: Settings) -> None:
