@@ -373,6 +373,14 @@ class Settings(BaseSettings):
         frozenset({"A"}), description="Tiers whose leads get a mockup before the email (comma list)."
     )
     chromium_path: str = Field("/usr/bin/chromium", description="Chromium executable Playwright drives.")
+    chromium_sandbox: bool = Field(
+        True,
+        description="Run Chromium with its sandbox (needs unprivileged user namespaces and a seccomp profile that "
+        "allows them: docs/operating.md). false: --no-sandbox, only inside a locked-down container.",
+    )
+    chromium_user: str = Field(
+        "nobody", description="Who Chromium runs as when the worker itself runs as root (never root)."
+    )
     render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
 
     # --- Email -----------------------------------------------------------------
