@@ -27,6 +27,7 @@ from limits import parse as parse_rate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config.redact import redact
 from schemas.lifecycle import STAGES
 
 try:
@@ -575,13 +576,7 @@ def mask(name: str, value: Any) -> str:
         return "" if value is None else str(value)
     if any(word in name.lower() for word in _SECRET_WORDS):
         return "***"
-    text = str(value)
-    if "://" in text and "@" in text:
-        scheme, _, rest = text.partition("://")
-        userinfo, at, host = rest.rpartition("@")
-        if at and ":" in userinfo:
-            text = f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
-    return text
+    return redact(str(value))
 
 
 def listing(settings: Settings) -> list[tuple[str, str, str]]:

@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from config import Settings, SettingsError, get_settings, load_settings
+from config.redact import install_log_redaction
 
 cli = typer.Typer(
     help="leadstream: small-business leads through scrape → enrich → dedupe → score → mockup → email.",
@@ -30,6 +31,7 @@ console = Console(stderr=True)
 
 
 def main() -> None:
+    install_log_redaction()
     cli()
 
 

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import WorkerRuntime, register_stages
 from config import Settings, check_worker_settings
+from config.redact import install_log_redaction
 from leadstream.websurface import PublicSite, bearer_token_required
 from stages.score.rules import RulesError, load_rules
 from storage.db import create_pool, migrate
@@ -90,6 +91,7 @@ class LeadstreamApp(faust.App):
 def create_app(settings: Settings) -> LeadstreamApp:
     """The worker's app; raises `SettingsError` for settings no worker may run with (`check_worker_settings`)."""
     check_worker_settings(settings)
+    install_log_redaction()  # no credential in any log line (config.redact)
     app = LeadstreamApp(
         settings,
         settings.app_id,

@@ -15,10 +15,14 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 
 from config import VERSION
+from config.redact import install_log_redaction
 from providers.netguard import NetGuard
 from providers.pinned import PinnedTransport
 
 USER_AGENT = f"leadstream/{VERSION} (+https://leadstream.example/bot)"
+
+# httpx logs every request URL at INFO, API keys in the query string included: mask them in every log line.
+install_log_redaction()
 
 
 class ProviderError(Exception):
