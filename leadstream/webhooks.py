@@ -7,6 +7,7 @@ including the Faust worker's web server (`app.web.web_app`).
 from __future__ import annotations
 
 import binascii
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -68,6 +69,16 @@ class SignatureVerifier:
         return datetime.fromtimestamp(signed_at, UTC)
 
 
+def replay_key(timestamp: str, body: bytes) -> str:
+    """What identifies a signed request for the replay guard: a hash of what the signature covers.
+
+    Not the signature string: an ECDSA signature has other valid encodings of
+    the same (timestamp, body) — (r, n - s), a re-encoded DER — and each one
+    would pass as new.
+    """
+    return "sha256:" + hashlib.sha256(timestamp.encode() + b"\n" + body).hexdigest()
+
+
 def routes(
     pool_provider: PoolProvider,
     *,
@@ -106,9 +117,10 @@ def routes(
 def _event_handler(pool_provider: PoolProvider, verifier: SignatureVerifier):
     async def sendgrid_events(request: web.Request) -> web.Response:
         body = await request.read()
-        signature = request.headers.get(SIGNATURE_HEADER)
         try:
-            signed_at = verifier.verify(body, signature, request.headers.get(TIMESTAMP_HEADER))
+            signed_at = verifier.verify(
+                body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
+            )
         except WebhookRejected as exc:
             log.warning("sendgrid webhook rejected: %s", exc)
             return web.json_response({"error": "forbidden"}, status=403)
@@ -118,7 +130,12 @@ def _event_handler(pool_provider: PoolProvider, verifier: SignatureVerifier):
             return web.json_response({"error": "body must be a JSON array of events"}, status=400)
         store = EventStore(await pool_provider())
         try:
-            result = await store.record(events, signature=signature, signed_at=signed_at, invalid=invalid)
+            result = await store.record(
+                events,
+                replay_key=replay_key(request.headers.get(TIMESTAMP_HEADER, ""), body),
+                signed_at=signed_at,
+                invalid=invalid,
+            )
         except ReplayedRequest:
             log.warning("sendgrid webhook replay rejected")
             return web.json_response({"error": "forbidden"}, status=403)

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from leadstream.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, routes
 from stages.email.delivery import unsubscribe_token
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.services
 
 SECRET = "unsubscribe-test-secret"
 EVENTS_URL = "/webhooks/sendgrid/events"
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def _public_key_b64(key: ec.EllipticCurvePrivateKey) -> str:
@@ -204,3 +206,19 @@ async def test_forged_token_is_refused_without_detail(client, pool):
         assert "someone" not in await response.text()
     assert (await client.get(f"/u/{forged}")).status == 400
     assert await pool.fetchval("SELECT count(*) FROM suppressions") == 0
+
+
+async def test_a_re_encoded_signature_is_still_a_replay(client, pool, signing_key):
+    """ECDSA signatures are malleable: (r, n - s) verifies too. The replay guard keys on what is signed."""
+    body = orjson.dumps([event("unsubscribe", "m@example.com", msg="m-m")])
+    headers = sign(signing_key, body)
+    assert (await client.post(EVENTS_URL, data=body, headers=headers)).status == 200
+    r, s = decode_dss_signature(base64.b64decode(headers[SIGNATURE_HEADER]))
+    malleated = base64.b64encode(encode_dss_signature(r, P256_ORDER - s)).decode()
+    assert malleated != headers[SIGNATURE_HEADER]
+    signing_key.public_key().verify(  # the other encoding is a valid signature of the same request
+        base64.b64decode(malleated), headers[TIMESTAMP_HEADER].encode() + body, ec.ECDSA(hashes.SHA256())
+    )
+    replay = await client.post(EVENTS_URL, data=body, headers=dict(headers, **{SIGNATURE_HEADER: malleated}))
+    assert replay.status == 403
+    assert await pool.fetchval("SELECT count(*) FROM webhook_signatures") == 1
