@@ -150,6 +150,11 @@ class EmailSettings(BaseModel):
         description=f"Key for unsubscribe tokens; a worker running the email stage refuses the default "
         f"or one under {MIN_SECRET_CHARS} characters.",
     )
+    unsubscribe_token_days: int = Field(
+        90,
+        ge=30,
+        description="Days an unsubscribe link keeps working (CAN-SPAM: at least 30 after the send).",
+    )
     webhook_public_key: str = Field(
         "", description="SendGrid Event Webhook verification key (base64 DER); empty: webhook not mounted."
     )

@@ -145,6 +145,7 @@ def create_app(settings: Settings) -> LeadstreamApp:
                 runtime.pool,
                 unsubscribe_secret=settings.email.unsubscribe_secret,
                 webhook_public_key=settings.email.webhook_public_key or None,
+                token_days=settings.email.unsubscribe_token_days,
             ),
             settings.public_web_bind,
             settings.public_web_port,

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
-from stages.email.delivery import read_unsubscribe_token
 from stages.email.events import EventStore, ReplayedRequest, parse_events
+from stages.email.tokens import TOKEN_DAYS, ExpiredToken, InvalidToken, decode_unsubscribe_token
 from storage.db import Pool
 from storage.outbox import Outbox
 
@@ -34,6 +34,13 @@ _PAGE_HEADERS = {
     "X-Robots-Tag": "noindex",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
 }
+
+
+INVALID = "This unsubscribe link is not valid."
+EXPIRED = (
+    "This unsubscribe link has expired. Use the link in our most recent email, or write to us at the postal "
+    "address printed at the end of every email we send."
+)
 
 
 class WebhookRejected(Exception):
@@ -85,13 +92,27 @@ def routes(
     unsubscribe_secret: str,
     webhook_public_key: str | None,
     tolerance_s: int = 300,
+    token_days: int = TOKEN_DAYS,
+    clock: Callable[[], float] = time.time,
 ) -> list[web.RouteDef]:
     """The compliance routes. Without a webhook public key the event webhook is not mounted at all
     (an unsigned webhook could be used to suppress anyone or to pause sending)."""
 
+    def address_of(request: web.Request) -> str | web.Response:
+        """The token's address, or the 400 page that says why there is none."""
+        try:
+            address, _ = decode_unsubscribe_token(
+                unsubscribe_secret, request.match_info["token"], now=clock(), max_age_days=token_days
+            )
+        except ExpiredToken:
+            return _page(EXPIRED, status=400)
+        except InvalidToken:
+            return _page(INVALID, status=400)
+        return address if "@" in address else _page(INVALID, status=400)
+
     async def unsubscribe_page(request: web.Request) -> web.Response:
-        if _address(request, unsubscribe_secret) is None:
-            return _page("This unsubscribe link is not valid.", status=400)
+        if isinstance(checked := address_of(request), web.Response):
+            return checked
         return _page(
             "Stop receiving emails from us?"
             '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
@@ -100,9 +121,8 @@ def routes(
 
     async def unsubscribe(request: web.Request) -> web.Response:
         await request.read()  # body is `List-Unsubscribe=One-Click`; any body is accepted
-        address = _address(request, unsubscribe_secret)
-        if address is None:
-            return _page("This unsubscribe link is not valid.", status=400)
+        if isinstance(address := address_of(request), web.Response):
+            return address
         await Outbox(await pool_provider()).suppress(address, "unsubscribe")
         log.info("one-click unsubscribe recorded")
         return _page("You are unsubscribed. You will not receive further emails from us.")
@@ -143,16 +163,6 @@ def _event_handler(pool_provider: PoolProvider, verifier: SignatureVerifier):
         return web.json_response(result.summary())
 
     return sendgrid_events
-
-
-def _address(request: web.Request, secret: str) -> str | None:
-    try:
-        decoded = read_unsubscribe_token(secret, request.match_info["token"])
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        return None
-    if decoded is None or "@" not in decoded[0]:
-        return None
-    return decoded[0]
 
 
 def _page(message: str, *, status: int = 200) -> web.Response:

@@ -11,9 +11,6 @@ activity API before anything is sent again (never blindly retried).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -26,8 +23,11 @@ from schemas import EmailOutcome, Lead, TerminalState
 from schemas.address import InvalidAddress, mailbox
 from schemas.concept import problems_for
 from stages.email.guards import SendGuards, timezone_for_state
+from stages.email.tokens import read_unsubscribe_token, unsubscribe_token
 from storage.outbox import Outbox
 from streams.stage import Deferred
+
+__all__ = ["Composer", "EmailDelivery", "idempotency_key", "read_unsubscribe_token", "unsubscribe_token"]
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +63,6 @@ def header_text(value: str, max_chars: int) -> str:
 
 def idempotency_key(lead_id: str, campaign_step: str) -> str:
     return f"{lead_id}:{campaign_step}"
-
-
-def unsubscribe_token(secret: str, address: str, lead_id: str) -> str:
-    """Opaque, HMAC-signed token: the address is inside, but only the server can read and trust it."""
-    body = base64.urlsafe_b64encode(f"{address}|{lead_id}".encode()).decode().rstrip("=")
-    sig = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{body}.{sig}"
-
-
-def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
-    body, _, sig = token.partition(".")
-    expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]
-    if not sig or not hmac.compare_digest(sig, expected):
-        return None
-    address, _, lead_id = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().partition("|")
-    return address, lead_id
 
 
 @dataclass
