@@ -11,13 +11,15 @@ from __future__ import annotations
 import email.utils
 import time
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import TYPE_CHECKING
 
 import httpx
 
 from config import VERSION
 from config.redact import install_log_redaction
-from providers.netguard import NetGuard
-from providers.pinned import PinnedTransport
+
+if TYPE_CHECKING:  # the SSRF guard (and dnspython) load only where website clients are made
+    from providers.netguard import NetGuard
 
 USER_AGENT = f"leadstream/{VERSION} (+https://leadstream.example/bot)"
 
@@ -71,21 +73,30 @@ def make_client(
     With a `guard` and no proxy, every connection goes to an address the guard
     checked (`providers.pinned`): the client for third-party websites.
     """
-    limits = httpx.Limits(
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
-        keepalive_expiry=keepalive_expiry_s,
-    )
+    limits = _limits(max_connections, max_keepalive, keepalive_expiry_s)
+    transport = None
+    if guard is not None and proxy is None:
+        from providers.pinned import PinnedTransport
+
+        transport = PinnedTransport(guard, limits)
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         proxy=proxy,
         limits=limits,
-        transport=PinnedTransport(guard, limits) if guard is not None and proxy is None else None,
+        transport=transport,
         follow_redirects=follow_redirects,
         trust_env=False,
         cookies=None if keep_cookies else httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
+    )
+
+
+def _limits(max_connections: int, max_keepalive: int | None, keepalive_expiry_s: float) -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
+        keepalive_expiry=keepalive_expiry_s,
     )
 
 
