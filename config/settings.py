@@ -13,6 +13,7 @@ variable and the problem (`SettingsError`), never deep inside a stage.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from datetime import date, time
@@ -26,6 +27,7 @@ from limits import parse as parse_rate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config.redact import redact
 from schemas.lifecycle import STAGES
 
 try:
@@ -49,6 +51,10 @@ DEFAULT_WATERFALL = "email=website,hunter;performance=pagespeed,browser,http;scr
 
 # Faust's `producer_max_request_size` (the app keeps its default): no message we send may be larger.
 FAUST_PRODUCER_MAX_REQUEST_BYTES = 1_000_000
+
+DEFAULT_UNSUBSCRIBE_SECRET = "change-me"
+MIN_SECRET_CHARS = 32
+_NEW_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class SettingsError(ValueError):
@@ -142,7 +148,16 @@ class EmailSettings(BaseModel):
     unsubscribe_base_url: str = Field(
         "https://leadstream.example/u", description="Base of one-click unsubscribe links."
     )
-    unsubscribe_secret: str = Field("change-me", description="HMAC key for unsubscribe tokens.")
+    unsubscribe_secret: str = Field(
+        DEFAULT_UNSUBSCRIBE_SECRET,
+        description=f"Key for unsubscribe tokens; a worker running the email stage refuses the default "
+        f"or one under {MIN_SECRET_CHARS} characters.",
+    )
+    unsubscribe_token_days: int = Field(
+        90,
+        ge=30,
+        description="Days an unsubscribe link keeps working (CAN-SPAM: at least 30 after the send).",
+    )
     webhook_public_key: str = Field(
         "", description="SendGrid Event Webhook verification key (base64 DER); empty: webhook not mounted."
     )
@@ -231,6 +246,24 @@ class Settings(BaseSettings):
     )
     web_port: int = Field(6066, description="Worker web port: table views, /metrics, /health.")
     web_enabled: bool = Field(True, description="Serve the worker's web views.")
+    web_bind: str = Field(
+        "127.0.0.1",
+        description="Address the internal web server (table views, /metrics, /health, /ready) listens on: "
+        "loopback, or the pod IP / 0.0.0.0 together with LEADSTREAM_WEB_TOKEN.",
+    )
+    web_token: str = Field(
+        "",
+        description="Bearer token every internal route but /health and /ready requires; a worker refuses to "
+        f"bind beyond loopback without one (at least {MIN_SECRET_CHARS} characters).",
+    )
+    public_web_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the public routes (one-click unsubscribe /u/{token}, the SendGrid webhook), served "
+        "only by workers running the email stage; 0: not served.",
+    )
+    public_web_bind: str = Field("0.0.0.0", description="Address the public routes listen on.")
     stages: Annotated[tuple[str, ...], NoDecode] = Field(
         STAGES, description="Stages this worker runs: `all` or a comma list (scrape,enrich,dedupe,score,mockup,email)."
     )
@@ -356,6 +389,14 @@ class Settings(BaseSettings):
         frozenset({"A"}), description="Tiers whose leads get a mockup before the email (comma list)."
     )
     chromium_path: str = Field("/usr/bin/chromium", description="Chromium executable Playwright drives.")
+    chromium_sandbox: bool = Field(
+        True,
+        description="Run Chromium with its sandbox (needs unprivileged user namespaces and a seccomp profile that "
+        "allows them: docs/operating.md). false: --no-sandbox, only inside a locked-down container.",
+    )
+    chromium_user: str = Field(
+        "nobody", description="Who Chromium runs as when the worker itself runs as root (never root)."
+    )
     render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
 
     # --- Email -----------------------------------------------------------------
@@ -489,6 +530,53 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(f"invalid settings: {exc}") from None
 
 
+def worker_problems(settings: Settings) -> list[str]:
+    """What a worker must not start with, though other commands may (`leadstream settings`, `ingest`):
+    one line per problem, naming the variable. The demo sets its own values."""
+    problems: list[str] = []
+    token_variable = env_var(("web_token",))
+    if settings.web_enabled and not settings.web_token and not _is_loopback(settings.web_bind):
+        problems.append(
+            f"{env_var(('web_bind',))}={settings.web_bind} serves table views (lead data) and metrics beyond this "
+            f"host: set {token_variable} ({_NEW_SECRET}) or bind 127.0.0.1"
+        )
+    if settings.web_token and len(settings.web_token) < MIN_SECRET_CHARS:
+        problems.append(
+            f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
+            f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
+        )
+    if "email" in settings.stages:
+        secret = settings.email.unsubscribe_secret
+        variable = env_var(("email", "unsubscribe_secret"))
+        if secret == DEFAULT_UNSUBSCRIBE_SECRET:
+            problems.append(
+                f"{variable} is the default {DEFAULT_UNSUBSCRIBE_SECRET!r}: anyone could forge unsubscribe links. "
+                f"Set a random one ({_NEW_SECRET})"
+            )
+        elif len(secret) < MIN_SECRET_CHARS:
+            problems.append(
+                f"{variable} has {len(secret)} characters; use a random one of at least {MIN_SECRET_CHARS} "
+                f"({_NEW_SECRET})"
+            )
+    return problems
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve anywhere
+
+
+def check_worker_settings(settings: Settings) -> None:
+    """Raise `SettingsError` listing `worker_problems`, if any."""
+    problems = worker_problems(settings)
+    if problems:
+        raise SettingsError("refusing to start a worker:\n  " + "\n  ".join(problems))
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
@@ -503,13 +591,7 @@ def mask(name: str, value: Any) -> str:
         return "" if value is None else str(value)
     if any(word in name.lower() for word in _SECRET_WORDS):
         return "***"
-    text = str(value)
-    if "://" in text and "@" in text:
-        scheme, _, rest = text.partition("://")
-        userinfo, at, host = rest.rpartition("@")
-        if at and ":" in userinfo:
-            text = f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
-    return text
+    return redact(str(value))
 
 
 def listing(settings: Settings) -> list[tuple[str, str, str]]:

@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from config import Settings, SettingsError, get_settings, load_settings
+from config.redact import install_log_redaction
 from leadstream.dlq_cli import dlq_cli
 
 cli = typer.Typer(
@@ -32,6 +33,7 @@ console = Console(stderr=True)
 
 
 def main() -> None:
+    install_log_redaction()
     cli()
 
 
@@ -58,7 +60,12 @@ def worker(
     from leadstream.faustapp import create_app
 
     settings = _settings(stages=stages) if stages else _settings()
-    faust.Worker(create_app(settings), loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -185,6 +186,7 @@ class Demo:
             "LEADSTREAM_OLLAMA_HOST": sim_url,
             "LEADSTREAM_SENDGRID_BASE_URL": sim_url,
             "LEADSTREAM_SENDGRID_API_KEY": "SG.sim-key",
+            "LEADSTREAM_EMAIL__UNSUBSCRIBE_SECRET": secrets.token_urlsafe(32),  # workers refuse the default
             "LEADSTREAM_HUNTER_BASE_URL": sim_url,
             "LEADSTREAM_HUNTER_API_KEY": "sim-hunter-key-0123456789",
             "LEADSTREAM_PAGESPEED_BASE_URL": sim_url,

@@ -8,6 +8,10 @@ itself, before any agent consumes (`LeadstreamApp.on_first_start`):
 2. applies pending SQL migrations;
 3. creates missing topics and the table changelogs, and waits for their partitions
    (`streams.admin.ensure_topics`).
+
+Web: the internal surface (Faust's server: tables, /metrics, /health, /ready)
+and the public one (unsubscribe, SendGrid webhook) are separate servers; see
+`leadstream.websurface`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import WorkerRuntime, register_stages
-from config import Settings
+from config import Settings, check_worker_settings
+from config.redact import install_log_redaction
+from leadstream.websurface import PublicSite, bearer_token_required
 from stages.score.rules import RulesError, load_rules
 from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
@@ -59,18 +65,33 @@ async def prepare_start(settings: Settings) -> None:
 
 
 class LeadstreamApp(faust.App):
-    """A Faust app that prepares its start (`prepare_start`) before its consumer and agents start."""
+    """A Faust app that prepares its start (`prepare_start`) before its consumer and agents start,
+    and runs the public web surface (`leadstream.websurface.PublicSite`) when it has one."""
 
     def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.leadstream_settings = settings
+        self.public_site: PublicSite | None = None
 
     async def on_first_start(self) -> None:
         await super().on_first_start()
         await prepare_start(self.leadstream_settings)
 
+    async def on_started(self) -> None:
+        await super().on_started()
+        if self.public_site is not None:
+            await self.public_site.start()
+
+    async def on_stop(self) -> None:
+        if self.public_site is not None:
+            await self.public_site.stop()
+        await super().on_stop()
+
 
 def create_app(settings: Settings) -> LeadstreamApp:
+    """The worker's app; raises `SettingsError` for settings no worker may run with (`check_worker_settings`)."""
+    check_worker_settings(settings)
+    install_log_redaction()  # no credential in any log line (config.redact)
     app = LeadstreamApp(
         settings,
         settings.app_id,
@@ -89,6 +110,7 @@ def create_app(settings: Settings) -> LeadstreamApp:
         web_port=settings.web_port,
         web_tables_enabled=True,
         web_host="127.0.0.1",
+        web_bind=settings.web_bind,  # internal surface: loopback unless a token guards it (websurface)
         autodiscover=False,
         stream_buffer_maxsize=4096,
     )
@@ -113,15 +135,19 @@ def create_app(settings: Settings) -> LeadstreamApp:
 
     runtime = WorkerRuntime(app, settings)
     register_stages(runtime, settings.stage_list)
-    if "email" in settings.stages:  # compliance endpoints live with the email stage
+    if settings.web_token:
+        app.web.web_app.middlewares.append(bearer_token_required(settings.web_token))  # type: ignore[attr-defined]
+    if "email" in settings.stages and settings.public_web_port:  # compliance endpoints: public surface only
         from leadstream.webhooks import routes
 
-        web_app = app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's application
-        web_app.add_routes(
+        app.public_site = PublicSite(
             routes(
                 runtime.pool,
                 unsubscribe_secret=settings.email.unsubscribe_secret,
                 webhook_public_key=settings.email.webhook_public_key or None,
-            )
+                token_days=settings.email.unsubscribe_token_days,
+            ),
+            settings.public_web_bind,
+            settings.public_web_port,
         )
     return app

@@ -7,6 +7,7 @@ including the Faust worker's web server (`app.web.web_app`).
 from __future__ import annotations
 
 import binascii
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
-from stages.email.delivery import read_unsubscribe_token
 from stages.email.events import EventStore, ReplayedRequest, parse_events
+from stages.email.tokens import TOKEN_DAYS, ExpiredToken, InvalidToken, decode_unsubscribe_token
 from storage.db import Pool
 from storage.outbox import Outbox
 
@@ -33,6 +34,13 @@ _PAGE_HEADERS = {
     "X-Robots-Tag": "noindex",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
 }
+
+
+INVALID = "This unsubscribe link is not valid."
+EXPIRED = (
+    "This unsubscribe link has expired. Use the link in our most recent email, or write to us at the postal "
+    "address printed at the end of every email we send."
+)
 
 
 class WebhookRejected(Exception):
@@ -68,19 +76,43 @@ class SignatureVerifier:
         return datetime.fromtimestamp(signed_at, UTC)
 
 
+def replay_key(timestamp: str, body: bytes) -> str:
+    """What identifies a signed request for the replay guard: a hash of what the signature covers.
+
+    Not the signature string: an ECDSA signature has other valid encodings of
+    the same (timestamp, body) — (r, n - s), a re-encoded DER — and each one
+    would pass as new.
+    """
+    return "sha256:" + hashlib.sha256(timestamp.encode() + b"\n" + body).hexdigest()
+
+
 def routes(
     pool_provider: PoolProvider,
     *,
     unsubscribe_secret: str,
     webhook_public_key: str | None,
     tolerance_s: int = 300,
+    token_days: int = TOKEN_DAYS,
+    clock: Callable[[], float] = time.time,
 ) -> list[web.RouteDef]:
     """The compliance routes. Without a webhook public key the event webhook is not mounted at all
     (an unsigned webhook could be used to suppress anyone or to pause sending)."""
 
+    def address_of(request: web.Request) -> str | web.Response:
+        """The token's address, or the 400 page that says why there is none."""
+        try:
+            address, _ = decode_unsubscribe_token(
+                unsubscribe_secret, request.match_info["token"], now=clock(), max_age_days=token_days
+            )
+        except ExpiredToken:
+            return _page(EXPIRED, status=400)
+        except InvalidToken:
+            return _page(INVALID, status=400)
+        return address if "@" in address else _page(INVALID, status=400)
+
     async def unsubscribe_page(request: web.Request) -> web.Response:
-        if _address(request, unsubscribe_secret) is None:
-            return _page("This unsubscribe link is not valid.", status=400)
+        if isinstance(checked := address_of(request), web.Response):
+            return checked
         return _page(
             "Stop receiving emails from us?"
             '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
@@ -89,9 +121,8 @@ def routes(
 
     async def unsubscribe(request: web.Request) -> web.Response:
         await request.read()  # body is `List-Unsubscribe=One-Click`; any body is accepted
-        address = _address(request, unsubscribe_secret)
-        if address is None:
-            return _page("This unsubscribe link is not valid.", status=400)
+        if isinstance(address := address_of(request), web.Response):
+            return address
         await Outbox(await pool_provider()).suppress(address, "unsubscribe")
         log.info("one-click unsubscribe recorded")
         return _page("You are unsubscribed. You will not receive further emails from us.")
@@ -106,9 +137,10 @@ def routes(
 def _event_handler(pool_provider: PoolProvider, verifier: SignatureVerifier):
     async def sendgrid_events(request: web.Request) -> web.Response:
         body = await request.read()
-        signature = request.headers.get(SIGNATURE_HEADER)
         try:
-            signed_at = verifier.verify(body, signature, request.headers.get(TIMESTAMP_HEADER))
+            signed_at = verifier.verify(
+                body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
+            )
         except WebhookRejected as exc:
             log.warning("sendgrid webhook rejected: %s", exc)
             return web.json_response({"error": "forbidden"}, status=403)
@@ -118,7 +150,12 @@ def _event_handler(pool_provider: PoolProvider, verifier: SignatureVerifier):
             return web.json_response({"error": "body must be a JSON array of events"}, status=400)
         store = EventStore(await pool_provider())
         try:
-            result = await store.record(events, signature=signature, signed_at=signed_at, invalid=invalid)
+            result = await store.record(
+                events,
+                replay_key=replay_key(request.headers.get(TIMESTAMP_HEADER, ""), body),
+                signed_at=signed_at,
+                invalid=invalid,
+            )
         except ReplayedRequest:
             log.warning("sendgrid webhook replay rejected")
             return web.json_response({"error": "forbidden"}, status=403)
@@ -126,16 +163,6 @@ def _event_handler(pool_provider: PoolProvider, verifier: SignatureVerifier):
         return web.json_response(result.summary())
 
     return sendgrid_events
-
-
-def _address(request: web.Request, secret: str) -> str | None:
-    try:
-        decoded = read_unsubscribe_token(secret, request.match_info["token"])
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        return None
-    if decoded is None or "@" not in decoded[0]:
-        return None
-    return decoded[0]
 
 
 def _page(message: str, *, status: int = 200) -> web.Response:

@@ -34,7 +34,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from providers.browser import PageRenderer, RenderResult
-from providers.chromium import close_shared_browser
+from providers.chromium import LaunchPolicy, close_shared_browser, configure_launch
 from providers.netguard import FetchRefused
 from providers.web import SiteError, WebFetcher
 from simulator.websites import site_profile
@@ -244,7 +244,11 @@ def main() -> None:
     parser.add_argument("--render-concurrency", type=int, default=2, help="browser mode: pages rendering at once")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="browser mode: Chromium without its sandbox (what the sandbox costs)"
+    )
     args = parser.parse_args()
+    configure_launch(LaunchPolicy(sandbox=not args.no_sandbox))
     port = _free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port, args.seed), daemon=True)
     server.start()

@@ -7,8 +7,9 @@ technology detection, lab metrics and optionally a screenshot.
 
 Network: Chromium itself never connects anywhere. Every request the page
 makes is intercepted (`context.route("**/*")`), checked by `NetGuard`, fetched
-here with httpx (through `proxy` when set, with our user agent, a body cap of
-`max_bytes` and the render's deadline) and handed to the page. Playwright does
+here with httpx (through `proxy` when set, else connected to exactly the
+addresses the guard checked, `providers.pinned`; with our user agent, a body
+cap of `max_bytes` and the render's deadline) and handed to the page. Playwright does
 not route redirect hops, so redirects are followed here: a subresource's hops
 are each guarded before they are fetched, and the document's redirects make
 the renderer navigate to the next URL itself (each hop guarded, the page's URL
@@ -214,6 +215,7 @@ class PageRenderer:
             max_keepalive=16,
             keep_cookies=False,
             headers={"User-Agent": user_agent, "Accept": "*/*"},
+            guard=self.guard,  # direct mode: connect only to the addresses the guard checked
         )
         self._acquired = False
         self._sink: socket.socket | None = None
@@ -444,7 +446,13 @@ class PageRenderer:
         for _ in range(self.max_redirects + 1):
             try:
                 fetched = await self._fetch(method, url, headers, body, state, document=is_document)
-            except (SiteError, FetchRefused, TransientProviderError) as exc:
+            except FetchRefused as exc:  # refused at connect: the name now resolves somewhere internal
+                state.blocked.append((url, exc.reason))
+                if is_document:
+                    state.document_refused = exc.reason
+                await route.abort("blockedbyclient")
+                return
+            except (SiteError, TransientProviderError) as exc:
                 if is_document:
                     state.document_error = exc
                 await route.abort("failed")

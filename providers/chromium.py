@@ -16,13 +16,39 @@ whatever the count says.
 
 The first launch decides the executable and arguments; later callers get the
 running browser whatever they ask for.
+
+**Isolation** (docs/security.md, docs/operating.md): Chromium runs third-party
+JavaScript, so it is launched
+
+* with its sandbox (`LaunchPolicy.sandbox`, on by default): renderers run in
+  their own user, PID and network namespaces under seccomp-bpf, and cannot see
+  or reach this worker. The kernel must allow unprivileged user namespaces and
+  the container's seccomp profile must allow creating them; where it cannot,
+  the operator turns the sandbox off explicitly and Chromium gets
+  ``--no-sandbox`` (then the worker makes itself non-dumpable, so a process of
+  the same user cannot read its memory or ``/proc/<pid>/environ``);
+* with an environment of its own (`browser_environment`): PATH, HOME, locale
+  and font settings, never the worker's credentials; the Playwright driver is
+  started with the credentials taken out of the environment as well;
+* as an unprivileged user (`LaunchPolicy.user`, ``nobody``) when the worker
+  itself runs as root (a developer machine, CI): Chromium refuses to run its
+  sandbox as root, and root is the wrong owner for a renderer anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
-from collections.abc import Sequence
+import os
+import pwd
+import shlex
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from playwright.async_api import Browser, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -33,7 +59,6 @@ log = logging.getLogger(__name__)
 
 PROVIDER = "chromium"
 CHROMIUM_ARGS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
@@ -45,6 +70,109 @@ CHROMIUM_ARGS = (
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 DEFAULT_EXECUTABLE = "/usr/bin/chromium"
+# What Chromium's environment may contain: how to find programs, fonts and the locale, and where to write.
+BROWSER_ENV_KEYS = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+BROWSER_ENV_PREFIXES = ("FONTCONFIG_",)
+# Kept for the Playwright driver (node) besides those: its own settings.
+DRIVER_ENV_PREFIXES = ("PLAYWRIGHT_", "PW_", "NODE_", "DEBUG")
+_SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
+_PR_SET_DUMPABLE = 4
+
+
+@dataclass(frozen=True)
+class LaunchPolicy:
+    """How the process's Chromium is isolated; see the module docstring. Set once per process."""
+
+    sandbox: bool = True
+    user: str = "nobody"  # who Chromium runs as when this worker runs as root
+
+
+def browser_environment() -> dict[str, str]:
+    """The environment Chromium gets: the allowed variables of ours, nothing else."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key in BROWSER_ENV_KEYS or key.startswith(BROWSER_ENV_PREFIXES)
+    }
+
+
+def _secret_variable(key: str) -> bool:
+    if key in BROWSER_ENV_KEYS or key.startswith(BROWSER_ENV_PREFIXES + DRIVER_ENV_PREFIXES):
+        return False
+    return key.startswith("LEADSTREAM_") or any(word in key.upper() for word in _SECRET_WORDS)
+
+
+@contextmanager
+def _credentials_out_of_environment() -> Iterator[None]:
+    """While the Playwright driver is spawned (it copies os.environ), leave our credentials out.
+
+    The driver is a long-lived process of our user; what it inherits a
+    compromised browser could read. Restored at once: only the spawn sees it.
+    """
+    removed = {key: os.environ.pop(key) for key in [k for k in os.environ if _secret_variable(k)]}
+    try:
+        yield
+    finally:
+        os.environ.update(removed)
+
+
+def _make_undumpable() -> None:
+    """prctl(PR_SET_DUMPABLE, 0): processes of our user can no longer read our memory or environment."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            log.warning("could not make the worker non-dumpable (errno %s)", ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        log.warning("could not make the worker non-dumpable: %s", exc)
+
+
+_AS_USER = """#!/bin/sh
+# Written by providers/chromium.py: Playwright runs this as root; Chromium runs as an unprivileged user.
+set -eu
+for arg in "$@"; do
+  case "$arg" in --user-data-dir=*) chown -R {uid}:{gid} "${{arg#--user-data-dir=}}"; export HOME="${{arg#--user-data-dir=}}";; esac
+done
+exec setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all -- {executable} "$@"
+"""
+
+
+_LAUNCHERS: dict[tuple[str, str], str] = {}
+
+
+def _as_user(executable_path: str, user: str) -> str:
+    """A launcher that gives Playwright's profile directory to `user` and runs Chromium as that user."""
+    if (executable_path, user) in _LAUNCHERS:
+        return _LAUNCHERS[(executable_path, user)]
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise TransientProviderError(PROVIDER, f"the worker runs as root and user {user!r} does not exist") from None
+    if entry.pw_uid == 0:
+        raise TransientProviderError(PROVIDER, f"user {user!r} is root: Chromium must not run as root")
+    directory = tempfile.mkdtemp(prefix="leadstream-chromium-")
+    launcher = os.path.join(directory, "chromium-as-user")
+    with open(launcher, "w") as out:
+        out.write(_AS_USER.format(uid=entry.pw_uid, gid=entry.pw_gid, executable=shlex.quote(executable_path)))
+    os.chmod(launcher, stat.S_IRWXU)
+    _LAUNCHERS[(executable_path, user)] = launcher
+    return launcher
+
+
+def launch_options(executable_path: str, args: Sequence[str], policy: LaunchPolicy) -> dict[str, Any]:
+    """Playwright's `chromium.launch` arguments for `policy`; see the module docstring."""
+    options: dict[str, Any] = {
+        "executable_path": executable_path,
+        "args": [arg for arg in args if arg != "--no-sandbox"],
+        "headless": True,
+        "chromium_sandbox": policy.sandbox,  # False makes Playwright add --no-sandbox
+        "env": browser_environment(),
+    }
+    if os.geteuid() == 0:
+        options["executable_path"] = _as_user(executable_path, policy.user)
+    if not policy.sandbox:
+        log.warning("chromium runs without its sandbox (LEADSTREAM_CHROMIUM_SANDBOX=false): see docs/operating.md")
+        _make_undumpable()
+    return options
 
 
 class ChromiumHost:
@@ -57,6 +185,7 @@ class ChromiumHost:
         self._browser: Browser | None = None
         self.users = 0
         self.launches = 0
+        self.policy = LaunchPolicy()
 
     def _lock_for_this_loop(self) -> asyncio.Lock:
         """Playwright objects belong to the loop that made them; a new loop starts from scratch."""
@@ -115,10 +244,9 @@ class ChromiumHost:
         self._browser = None
         try:
             if self._playwright is None:
-                self._playwright = await async_playwright().start()
-            self._browser = await self._playwright.chromium.launch(
-                executable_path=executable_path, args=list(args), headless=True
-            )
+                with _credentials_out_of_environment():
+                    self._playwright = await async_playwright().start()
+            self._browser = await self._playwright.chromium.launch(**launch_options(executable_path, args, self.policy))
         except PlaywrightError as exc:
             await self._shutdown()  # a dead driver is restarted by the next call
             raise TransientProviderError(PROVIDER, f"launch failed: {exc.message[:200]}") from exc
@@ -141,6 +269,11 @@ class ChromiumHost:
 
 
 HOST = ChromiumHost()
+
+
+def configure_launch(policy: LaunchPolicy) -> None:
+    """How this process's Chromium is launched from now on (the stage builders pass the settings)."""
+    HOST.policy = policy
 
 
 async def acquire_browser(executable_path: str = DEFAULT_EXECUTABLE, args: Sequence[str] = CHROMIUM_ARGS) -> Browser:

@@ -10,14 +10,12 @@ permanent; 403 is its per-second/per-minute rate limit and 429 its usage
 withholds the data for legal reasons, which for us is a miss; 5xx transient.
 
 The key travels as the ``api_key`` query parameter, as in Hunter's docs, so
-httpx's request log line (INFO, logger ``httpx``) would print it: a filter on
-that logger masks it.
+httpx's request log line (INFO, logger ``httpx``) would print it: every log
+record is redacted (`config.redact`, installed by `providers.http`).
 """
 
 from __future__ import annotations
 
-import logging
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,7 +33,6 @@ from providers.http import (
 
 PROVIDER = "hunter"
 MAX_LIMIT = 100  # Hunter's cap per Domain Search request
-_API_KEY_IN_URL = re.compile(r"(api_key=)[^&\s\"']+")
 
 
 @dataclass(frozen=True)
@@ -46,22 +43,6 @@ class FoundEmail:
     first_name: str | None = None
     last_name: str | None = None
     position: str | None = None
-
-
-class _MaskApiKey(logging.Filter):
-    """Replace ``api_key=...`` in httpx's log lines with ``api_key=***``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "api_key=" in message:
-            record.msg, record.args = _API_KEY_IN_URL.sub(r"\1***", message), None
-        return True
-
-
-def _mask_keys_in_httpx_log() -> None:
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _MaskApiKey) for f in logger.filters):
-        logger.addFilter(_MaskApiKey())
 
 
 def _error_detail(response: httpx.Response) -> str:
@@ -117,7 +98,6 @@ class HunterClient:
     def __init__(self, base_url: str = "https://api.hunter.io", api_key: str = "", timeout_s: float = 10.0) -> None:
         self.api_key = api_key
         self._client = make_client(base_url, timeout_s=timeout_s, headers={"Accept": "application/json"})
-        _mask_keys_in_httpx_log()
 
     async def aclose(self) -> None:
         await self._client.aclose()

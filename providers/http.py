@@ -11,12 +11,20 @@ from __future__ import annotations
 import email.utils
 import time
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import TYPE_CHECKING
 
 import httpx
 
 from config import VERSION
+from config.redact import install_log_redaction
+
+if TYPE_CHECKING:  # the SSRF guard (and dnspython) load only where website clients are made
+    from providers.netguard import NetGuard
 
 USER_AGENT = f"leadstream/{VERSION} (+https://leadstream.example/bot)"
+
+# httpx logs every request URL at INFO, API keys in the query string included: mask them in every log line.
+install_log_redaction()
 
 
 class ProviderError(Exception):
@@ -50,6 +58,7 @@ def make_client(
     keepalive_expiry_s: float = 5.0,
     keep_cookies: bool = True,
     follow_redirects: bool = False,
+    guard: NetGuard | None = None,
 ) -> httpx.AsyncClient:
     """A pooled async client with the project's user agent and timeouts everywhere.
 
@@ -60,20 +69,34 @@ def make_client(
     one site's cookies must never ride along to another (or to another
     lead's visit), and a jar of thousands of sites' cookies costs CPU on
     every response.
+
+    With a `guard` and no proxy, every connection goes to an address the guard
+    checked (`providers.pinned`): the client for third-party websites.
     """
+    limits = _limits(max_connections, max_keepalive, keepalive_expiry_s)
+    transport = None
+    if guard is not None and proxy is None:
+        from providers.pinned import PinnedTransport
+
+        transport = PinnedTransport(guard, limits)
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         proxy=proxy,
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
-            keepalive_expiry=keepalive_expiry_s,
-        ),
+        limits=limits,
+        transport=transport,
         follow_redirects=follow_redirects,
         trust_env=False,
         cookies=None if keep_cookies else httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
+    )
+
+
+def _limits(max_connections: int, max_keepalive: int | None, keepalive_expiry_s: float) -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections if max_keepalive is None else max_keepalive,
+        keepalive_expiry=keepalive_expiry_s,
     )
 
 

@@ -7,16 +7,20 @@ calls it for the first URL and for every redirect hop.
 
 Two modes:
 
-* **direct** (no proxy): host names are resolved (dnspython with the given
-  nameservers, else the system resolver) and every resolved address must be
-  globally routable. The fetcher then connects by name, so a DNS answer that
-  changes between check and connect (rebinding) is a residual risk accepted
-  here; production fetches go through the scraping proxy.
+* **direct** (no proxy): a host name is resolved once (dnspython with the
+  given nameservers, else the system resolver), every address it resolves to
+  must be globally routable, and the connection goes to exactly those checked
+  addresses: `connect_addresses` is what `providers.pinned` connects to (Host
+  header and TLS SNI keep the name). A DNS answer that changes between check
+  and connect (rebinding) therefore changes nothing. A resolution is reused
+  for `pin_ttl_s` (whatever TTL the answer carried, so a TTL-0 rebinder gets
+  no second answer within that time), and a fresh one is checked again.
 * **proxied**: the proxy resolves names and opens the connection, so resolving
   here would check a different answer than the one used. The guard then checks
-  the scheme, IP literals (including legacy numeric forms like ``2130706433``)
-  and reserved names (``localhost``), and leaves name resolution to the proxy,
-  which must itself refuse internal targets.
+  the scheme, IP literals (including legacy numeric forms like ``2130706433``
+  and IPv6 wrappings such as 6to4) and reserved names (``localhost``), and
+  leaves name resolution to the proxy, **which must itself refuse internal
+  targets** (docs/security.md says what it has to do).
 
 An allowlist overrides refusals: ``host`` or ``host:port`` entries permit that
 host by name, CIDR entries (``10.1.0.0/16``, ``127.0.0.1``) permit addresses.
@@ -27,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -51,10 +57,49 @@ class FetchRefused(Exception):
         self.reason = reason
 
 
+NAT64_PREFIXES = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """(how, address) when `ip` carries an IPv4 address a relay or translator would connect to.
+
+    6to4 (``2002:AABB:CCDD::/48``, RFC 3056), Teredo (``2001::/32``: its server and
+    its obfuscated client, RFC 4380) and NAT64 (``64:ff9b::/96`` and the local-use
+    ``64:ff9b:1::/48``, RFC 6052/8215: the last 32 bits). IPv4-mapped addresses are
+    handled by the caller: they *are* the IPv4 address.
+    """
+    if ip.sixtofour is not None:
+        return "6to4", ip.sixtofour
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        return "Teredo", client if address_problem(client) else server
+    if any(ip in net for net in NAT64_PREFIXES):
+        return "NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_problem(ip: IPAddress) -> str | None:
-    """Why `ip` is not a public address, or None when it is."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return address_problem(ip.ipv4_mapped)
+    """Why `ip` is not a public address, or None when it is.
+
+    IPv6 addresses that wrap an IPv4 address (mapped, 6to4, Teredo, NAT64) are
+    judged by the address inside. NAT64 of a public IPv4 address is allowed
+    (IPv6-only clusters reach every IPv4 site that way); Teredo never is.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return address_problem(ip.ipv4_mapped)
+        wrapped = embedded_ipv4(ip)
+        if wrapped is not None:
+            how, inner = wrapped
+            problem = address_problem(inner)
+            if problem:
+                return f"{problem} ({how} for {inner})"
+            if how == "Teredo":
+                return "a Teredo tunnel address"
+            if how == "NAT64":
+                return None
+        if ip.is_site_local:
+            return "site-local"
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
@@ -94,7 +139,7 @@ class _Target:
 
 
 class NetGuard:
-    """Decides whether a URL may be fetched. See the module docstring for the two modes."""
+    """Decides whether a URL may be fetched and where its connections go. See the module docstring."""
 
     def __init__(
         self,
@@ -103,9 +148,17 @@ class NetGuard:
         resolve_names: bool = True,
         resolver_nameservers: list[str] | None = None,
         resolve_timeout_s: float = 3.0,
+        pin_ttl_s: float = 30.0,
+        max_pins: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`resolve_names=False` is the proxied mode: names are neither resolved nor checked here."""
         self.resolve_names = resolve_names
         self.resolve_timeout_s = resolve_timeout_s
+        self.pin_ttl_s = pin_ttl_s
+        self.max_pins = max_pins
+        self._clock = clock
+        self._pins: dict[str, tuple[float, list[IPAddress]]] = {}
         self._hosts: set[tuple[str, int | None]] = set()
         self._networks: list[IPNetwork] = []
         for entry in allowlist or []:
@@ -127,8 +180,8 @@ class NetGuard:
             raise ValueError(f"bad allowlist entry {entry!r}: use host, host:port or a CIDR")
         self._hosts.add((parts.hostname.lower(), parts.port))
 
-    def _host_allowed(self, target: _Target) -> bool:
-        return (target.host, None) in self._hosts or (target.host, target.port) in self._hosts
+    def _host_allowed(self, host: str, port: int) -> bool:
+        return (host, None) in self._hosts or (host, port) in self._hosts
 
     def _ip_allowed(self, ip: IPAddress) -> bool:
         return any(ip in net for net in self._networks if net.version == ip.version)
@@ -150,24 +203,59 @@ class NetGuard:
     async def check(self, url: str) -> None:
         """Raise `FetchRefused` unless `url` may be fetched."""
         target = self._target(url)
-        if self._host_allowed(target):
-            return
-        literal = parse_ip_literal(target.host)
+        if self.resolve_names:
+            await self.connect_addresses(target.host, target.port)
+        else:
+            self._check_without_resolving(target.host, target.port)
+
+    async def connect_addresses(self, host: str, port: int) -> list[IPAddress]:
+        """The checked addresses a connection to `host`:`port` may use; `FetchRefused` when there are none.
+
+        Names allowed by the allowlist resolve without address checks. Everything
+        else must resolve only to public (or allowlisted) addresses: one bad
+        address refuses the name, since a connection could land on any of them.
+        """
+        host = host.strip("[]").lower().rstrip(".")
+        literal = self._check_without_resolving(host, port)
         if literal is not None:
-            problem = address_problem(literal)
-            if problem and not self._ip_allowed(literal):
-                raise FetchRefused(f"address {literal} is {problem}")
-            return
-        if target.host == "localhost" or target.host.endswith(".localhost"):
-            if not self._ip_allowed(ipaddress.ip_address("127.0.0.1")):
-                raise FetchRefused(f"{target.host} resolves to 127.0.0.1 (loopback)")
-            return
-        if not self.resolve_names:
-            return
-        for ip in await self.resolve(target.host):
+            return [literal]
+        if _is_localhost(host):  # allowed by name or by 127.0.0.1 (else refused above)
+            return [ipaddress.ip_address("127.0.0.1")]
+        addresses = await self._pinned(host)
+        if self._host_allowed(host, port):
+            return addresses
+        for ip in addresses:
             problem = address_problem(ip)
             if problem and not self._ip_allowed(ip):
-                raise FetchRefused(f"{target.host} resolves to {ip} ({problem})")
+                raise FetchRefused(f"{host} resolves to {ip} ({problem})")
+        return addresses
+
+    def _check_without_resolving(self, host: str, port: int) -> IPAddress | None:
+        """What can be judged from the name alone; returns the address when `host` is an IP literal."""
+        literal = parse_ip_literal(host)
+        if literal is not None:
+            problem = address_problem(literal)
+            if problem and not self._ip_allowed(literal) and not self._host_allowed(host, port):
+                raise FetchRefused(f"address {literal} is {problem}")
+            return literal
+        loopback_allowed = self._host_allowed(host, port) or self._ip_allowed(ipaddress.ip_address("127.0.0.1"))
+        if _is_localhost(host) and not loopback_allowed:
+            raise FetchRefused(f"{host} resolves to 127.0.0.1 (loopback)")
+        return None
+
+    async def _pinned(self, host: str) -> list[IPAddress]:
+        """`host`'s addresses: one resolution reused for `pin_ttl_s`, so check and connect see the same."""
+        now = self._clock()
+        pinned = self._pins.get(host)
+        if pinned is not None and pinned[0] > now:
+            return pinned[1]
+        addresses = await self.resolve(host)
+        if self.pin_ttl_s > 0:
+            self._pins.pop(host, None)
+            while len(self._pins) >= self.max_pins:
+                self._pins.pop(next(iter(self._pins)))  # the oldest resolution goes first
+            self._pins[host] = (now + self.pin_ttl_s, addresses)
+        return addresses
 
     async def resolve(self, host: str) -> list[IPAddress]:
         """All A/AAAA addresses of `host`; `FetchRefused` when it does not resolve."""
@@ -193,3 +281,7 @@ class NetGuard:
         if not found:
             raise FetchRefused(f"{host} does not resolve")
         return sorted(found, key=lambda ip: (ip.version, int(ip)))
+
+
+def _is_localhost(host: str) -> bool:
+    return host == "localhost" or host.endswith(".localhost")

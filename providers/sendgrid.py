@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
+import re
 import socket
 import urllib.error
 from dataclasses import dataclass, field
@@ -28,11 +30,28 @@ from sendgrid.helpers.mail import (
     FileType,
     Header,
     Mail,
+    To,
 )
 
 from providers.http import PermanentProviderError, TransientProviderError
 
 PROVIDER = "sendgrid"
+# What may go verbatim into an Email Activity query's quoted value (and the custom arg it matches).
+_QUERY_SAFE = re.compile(r"[A-Za-z0-9._:@+-]{1,128}")
+
+
+def activity_key(idempotency_key: str) -> str:
+    """The idempotency key as carried in ``custom_args`` and searched for in the Email Activity API.
+
+    The activity query is a string SendGrid parses (``unique_args['k']="v"``), and
+    a key comes from a lead id a producer chose: a quote in it would end the
+    value and append query terms of the producer's. Keys of safe characters (all
+    the ids leadstream derives) are used as they are; any other becomes
+    ``sha256:<hex>`` in both places, so the lookup still finds its send.
+    """
+    if _QUERY_SAFE.fullmatch(idempotency_key):
+        return idempotency_key
+    return "sha256:" + hashlib.sha256(idempotency_key.encode()).hexdigest()
 
 
 class SendOutcomeUnknown(TransientProviderError):
@@ -67,15 +86,26 @@ class SendGridMailer:
         self.from_email, self.from_name = from_email, from_name
 
     def build(self, email: OutgoingEmail) -> Mail:
+        """The v3 request. Refuses (`PermanentProviderError`) a recipient SendGrid's helper would re-parse
+        into another address, and CR/LF in the subject or any header: the caller validates both first."""
+        recipient = To(email.to)
+        if recipient.email != email.to or recipient.name is not None:
+            raise PermanentProviderError(PROVIDER, "recipient is not one bare address")
+        single_line = [email.subject, self.from_name, *email.headers, *email.headers.values()]
+        if any(c in value for value in single_line for c in "\r\n\x00"):
+            raise PermanentProviderError(PROVIDER, "line break in the subject or a header")
         mail = Mail(
             from_email=(self.from_email, self.from_name),
-            to_emails=email.to,
+            to_emails=recipient,
             subject=email.subject,
             plain_text_content=email.text,
             html_content=email.html,
         )
         # custom_args are kept long-term by SendGrid: opaque ids only, no personal data.
-        mail.custom_arg = [CustomArg("idempotency_key", email.idempotency_key), CustomArg("lead_id", email.lead_id)]
+        mail.custom_arg = [
+            CustomArg("idempotency_key", activity_key(email.idempotency_key)),
+            CustomArg("lead_id", email.lead_id),
+        ]
         mail.category = [Category(c) for c in email.categories[:10]]
         for name, value in email.headers.items():
             mail.header = Header(name, value)
@@ -117,7 +147,10 @@ class SendGridMailer:
         return await asyncio.to_thread(self._find_sync, idempotency_key)
 
     def _find_sync(self, key: str) -> str | None:
-        query = f"unique_args['idempotency_key']=\"{key}\""
+        value = activity_key(key)
+        if not _QUERY_SAFE.fullmatch(value):  # by construction; the query must never carry anything else
+            raise PermanentProviderError(PROVIDER, "unsafe activity query value")
+        query = f"unique_args['idempotency_key']=\"{value}\""
         try:
             response = self.client.client.messages.get(query_params={"query": query, "limit": 10})
         except http_errors.HTTPError as exc:

@@ -207,10 +207,12 @@ class WebFetcher:
         per_domain_rate: str | None = None,
         redis_url: str = "",
         clock: Clock = SYSTEM_CLOCK,
+        guard: NetGuard | None = None,
     ) -> None:
         """`per_domain_rate`: requests started per domain (``"2/second"``, ``"30/minute"``), None for no limit.
         `redis_url`: shares both that rate and the robots.txt cache across workers; empty keeps them per process.
         `clock`: expires robots.txt verdicts and times rate-limit waits (entries in Redis expire by their TTL).
+        `guard`: the SSRF guard to use (else one from `allowlist` and `resolver_nameservers`).
         """
         self.clock = clock
         self.proxy = proxy
@@ -222,7 +224,9 @@ class WebFetcher:
         self.robots_error_ttl_s = robots_error_ttl_s
         self.per_domain_rate = per_domain_rate
         # With a proxy, the proxy resolves names: see providers.netguard for what is checked then.
-        self.guard = NetGuard(allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers)
+        self.guard = guard or NetGuard(
+            allowlist, resolve_names=proxy is None, resolver_nameservers=resolver_nameservers
+        )
         self._limiter = _DomainLimiter(per_domain_concurrency)
         self._rate = (
             SharedRateLimiter(redis_url, provider=PROVIDER, rate=per_domain_rate, clock=clock)
@@ -239,6 +243,7 @@ class WebFetcher:
             max_keepalive=16,  # a lead needs a site for a few requests; see make_client
             keep_cookies=False,
             headers={"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+            guard=self.guard,  # direct mode: connect only to the addresses the guard checked
         )
 
     async def aclose(self) -> None:

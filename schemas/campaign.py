@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.lead import ScrapeJob
+from schemas.yaml_limits import oversized
 
 
 class Metro(BaseModel):
@@ -72,6 +73,8 @@ def load_campaign(path: str | Path) -> Campaign:
     text = path.read_text(encoding="utf-8")
     try:
         node = yaml.compose(text)
+        if node is not None and (problem := oversized(node)) is not None:
+            raise CampaignError(f"{path}:{problem[0].start_mark.line + 1}: {problem[1]}")
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

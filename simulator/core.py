@@ -48,6 +48,10 @@ FAMILIES = ("search", "web", "openai", "ollama", "sendgrid", "pagespeed", "dns",
 class SimConfig:
     seed: int = 7
     families: dict[str, FamilyConfig] = field(default_factory=lambda: {f: FamilyConfig() for f in FAMILIES})
+    # Fixed DNS answers that replace the seeded world's, per name: the n-th A (or AAAA) query for the
+    # name gets the n-th address of that family, the last one repeating. ["93.184.216.34", "127.0.0.1"]
+    # is a rebinding attack: a public address to the first lookup, loopback to every later one.
+    dns_answers: dict[str, list[str]] = field(default_factory=dict)
 
     def family(self, name: str) -> FamilyConfig:
         return self.families.setdefault(name, FamilyConfig())

@@ -20,6 +20,10 @@ Addresses come from the documentation ranges (203.0.113.0/24, 2001:db8::/32).
 The website simulator does not consult this server (sites are reached through
 its HTTP proxy), so a site whose domain has no DNS here still answers there.
 
+``SimConfig.dns_answers`` overrides the world for the names it lists: the n-th A
+(AAAA) query for a name gets the n-th IPv4 (IPv6) address of its list, the last
+one repeating, with TTL 0 — what a DNS-rebinding attacker's server does.
+
 The ``dns`` config family applies as for HTTP families: latency delays the
 answer, ``down`` drops every query (clients time out), ``error_rate`` answers
 SERVFAIL and a rate limit answers REFUSED. ``sim.counters["dns.queries"]``
@@ -125,6 +129,27 @@ def zone_records(seed: int, name: str) -> dict[str, dict[str, list[str]]] | None
     return hosts
 
 
+def scripted_answer(sim: Simulator, query: dns.message.Message) -> dns.message.Message | None:
+    """The answer `SimConfig.dns_answers` scripts for this query, or None when it lists no such name."""
+    if len(query.question) != 1:
+        return None
+    question = query.question[0]
+    name = question.name.to_text(omit_final_dot=True).lower()
+    script = sim.config.dns_answers.get(name)
+    if script is None or question.rdtype not in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        return None
+    version = 4 if question.rdtype == dns.rdatatype.A else 6
+    addresses = [a for a in script if ipaddress.ip_address(a).version == version]
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.AA
+    if addresses:
+        key = f"{FAMILY}.scripted.{name}.{version}"
+        address = addresses[min(sim.counters[key], len(addresses) - 1)]
+        sim.counters[key] += 1
+        response.answer.append(dns.rrset.from_text_list(question.name, 0, "IN", question.rdtype, [address]))
+    return response
+
+
 def _soa(zone: str) -> dns.rrset.RRset:
     return dns.rrset.from_text(
         f"{zone}.", TTL_S, "IN", "SOA", f"ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 {TTL_S}"
@@ -196,7 +221,8 @@ class _DnsProtocol(asyncio.DatagramProtocol):
             response = dns.message.make_response(query)
             response.set_rcode(dns.rcode.REFUSED if fault.status == 429 else dns.rcode.SERVFAIL)
         else:
-            response = answer(sim.config.seed, query)
+            scripted = scripted_answer(sim, query)
+            response = scripted if scripted is not None else answer(sim.config.seed, query)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(response.to_wire(want_shuffle=False), addr)  # keep the worst-first order
 

@@ -1,16 +1,18 @@
 """The email stage's logic: compose a personal email, then send it at most once.
 
-Flow for one lead: suppression check → claim the idempotency key in the outbox
-→ send through SendGrid → mark sent. A key found already sent is skipped; a
+Flow for one lead: the recipient as one bare address (`schemas.address.mailbox`;
+anything else ends the lead as ``disqualified``/``invalid_recipient`` before
+any claim) → suppression check → claim the idempotency key in the outbox →
+send through SendGrid → mark sent. That one address is what is checked,
+claimed, put in the unsubscribe token and mailed. A key found already sent is skipped; a
 key left ``pending`` by a crashed attempt is reconciled with SendGrid's
 activity API before anything is sent again (never blindly retried).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import logging
+import unicodedata
 from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -18,10 +20,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.sendgrid import InlineImage, OutgoingEmail, SendGridMailer, SendOutcomeUnknown
 from schemas import EmailOutcome, Lead, TerminalState
+from schemas.address import InvalidAddress, mailbox
 from schemas.concept import problems_for
 from stages.email.guards import SendGuards, timezone_for_state
+from stages.email.tokens import read_unsubscribe_token, unsubscribe_token
 from storage.outbox import Outbox
 from streams.stage import Deferred
+
+__all__ = ["Composer", "EmailDelivery", "idempotency_key", "read_unsubscribe_token", "unsubscribe_token"]
+
+log = logging.getLogger(__name__)
 
 # HTML templates are autoescaped; the plain-text part must not be (it would show &lt;b&gt;).
 _env = Environment(
@@ -43,24 +51,18 @@ PITCHES = {
 DEFAULT_PITCH = "Most customers meet a local business on its website first, usually on a phone."
 
 
+def header_text(value: str, max_chars: int) -> str:
+    """`value` as one line fit for a mail header: control characters and line breaks become spaces.
+
+    A lead's name comes from third parties; CR/LF in it must never start a new
+    header (``Bcc:``) or end the subject early.
+    """
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value)
+    return " ".join(cleaned.split())[:max_chars]
+
+
 def idempotency_key(lead_id: str, campaign_step: str) -> str:
     return f"{lead_id}:{campaign_step}"
-
-
-def unsubscribe_token(secret: str, address: str, lead_id: str) -> str:
-    """Opaque, HMAC-signed token: the address is inside, but only the server can read and trust it."""
-    body = base64.urlsafe_b64encode(f"{address}|{lead_id}".encode()).decode().rstrip("=")
-    sig = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{body}.{sig}"
-
-
-def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
-    body, _, sig = token.partition(".")
-    expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]
-    if not sig or not hmac.compare_digest(sig, expected):
-        return None
-    address, _, lead_id = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().partition("|")
-    return address, lead_id
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Composer:
             "postal_address": self.postal_address,
             "unsubscribe_url": unsubscribe_url,
         }
-        subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=lead.name)
+        subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=header_text(lead.name, 120))
         images = [InlineImage(mockup_png, "mockup.png", "mockup")] if mockup_png else []
         return OutgoingEmail(
             to=to,
@@ -144,9 +146,14 @@ class EmailDelivery:
     async def deliver(
         self, lead: Lead, mockup_png: bytes | None
     ) -> tuple[TerminalState, str | None, EmailOutcome | None]:
-        to = lead.best_email()
-        if to is None:
+        raw = lead.best_email()
+        if raw is None:
             return TerminalState.disqualified, "no_contact", None
+        try:  # from here on only this form is checked, claimed, tokenised and mailed
+            to = mailbox(raw)
+        except InvalidAddress as exc:
+            log.info("lead %s: recipient refused before any claim: %s", lead.lead_id, exc)
+            return TerminalState.disqualified, "invalid_recipient", None
         key = idempotency_key(lead.lead_id, self.composer.campaign_step)
         reason = await self.outbox.suppression_reason(to)
         if reason:

@@ -3,7 +3,7 @@
 SendGrid may post the same event more than once (retries, and `sg_event_id`
 changes between them), so an event is keyed on (sg_message_id, event,
 timestamp) and only a newly inserted row has an effect. The request's
-signature, the new events and the suppressions they cause are written in one
+replay key, the new events and the suppressions they cause are written in one
 transaction: a crash half-way leaves nothing behind, so SendGrid's retry is
 processed in full (`storage.email_events.EmailEvents` holds the SQL).
 """
@@ -100,8 +100,9 @@ def suppression_for(event: SendGridEvent) -> str | None:
 class EventStore:
     """Records webhook events once each, with the suppressions they call for, atomically.
 
-    With `signature`, it is remembered in the same transaction; a signature
-    seen before raises ReplayedRequest and nothing is written.
+    With `replay_key` (`leadstream.webhooks.replay_key`: a hash of the signed
+    timestamp and body), the request is remembered in the same transaction; a
+    key seen before raises ReplayedRequest and nothing is written.
     """
 
     def __init__(self, pool: Pool) -> None:
@@ -111,12 +112,12 @@ class EventStore:
         self,
         events: list[SendGridEvent],
         *,
-        signature: str | None = None,
+        replay_key: str | None = None,
         signed_at: datetime | None = None,
         invalid: int = 0,
     ) -> RecordResult:
         new, suppressed = await self.events.record(
-            [(event, suppression_for(event)) for event in events], signature=signature, signed_at=signed_at
+            [(event, suppression_for(event)) for event in events], signature=replay_key, signed_at=signed_at
         )
         return RecordResult(received=len(events) + invalid, new=new, suppressed=suppressed, invalid=invalid)
 

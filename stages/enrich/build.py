@@ -10,6 +10,7 @@ import dataclasses
 
 from config import Settings
 from providers.browser import PageRenderer
+from providers.chromium import LaunchPolicy, configure_launch
 from providers.emailfinder import FoundEmail, HunterClient
 from providers.guards import ProviderGuards
 from providers.mx import MxChecker
@@ -42,6 +43,7 @@ async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[
         robots_ttl_s=s.robots_ttl_s,
     )
     guards = ProviderGuards(s, ProviderCalls(pool) if pool is not None else None)
+    configure_launch(LaunchPolicy(sandbox=s.chromium_sandbox, user=s.chromium_user))
     renderer = PageRenderer(
         s.chromium_path,
         proxy=s.web_proxy,

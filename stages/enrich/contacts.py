@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import tldextract
 
 from schemas.lead import Contact
+from stages.enrich.markup import TAG, without_elements
 
 ROLE_LOCALS = frozenset(
     {
@@ -108,15 +109,16 @@ _LOCAL = r"[a-z0-9](?:[a-z0-9._%+-]{0,62}[a-z0-9_%+-])?"
 _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
 EMAIL_RE = re.compile(rf"(?<![a-z0-9._%+-])({_LOCAL})@({_DOMAIN})(?![a-z0-9-])", re.I)
 _VALID = re.compile(rf"^{_LOCAL}@{_DOMAIN}$", re.I)
-_MAILTO = re.compile(r"href\s*=\s*[\"']?\s*mailto:([^\"'>\s?]+)", re.I)
+_MAILTO = re.compile(r"href\s*=\s*(?:[\"']\s*)?mailto:([^\"'>\s?]+)", re.I)  # never two \s* side by side
 _CFEMAIL = re.compile(r"data-cfemail\s*=\s*[\"']?([0-9a-f]{4,})|/cdn-cgi/l/email-protection#([0-9a-f]{4,})", re.I)
-_AT = r"\s*(?:\[\s*at\s*\]|\(\s*at\s*\)|\{\s*at\s*\}|<\s*at\s*>|\s+at\s+(?=[a-z0-9-]+\s*(?:\[|\(|\{|\s)dot))\s*"
-_DOT = r"\s*(?:\[\s*dot\s*\]|\(\s*dot\s*\)|\{\s*dot\s*\}|\s+dot\s+|\.)\s*"
+# Each alternative starts differently (a bracket after optional spaces, or spaces then the word), so a run
+# of spaces is never split between two `\s*`/`\s+` in all possible ways (that was quadratic per match).
+_AT = r"(?:\s*(?:\[\s*at\s*\]|\(\s*at\s*\)|\{\s*at\s*\}|<\s*at\s*>)\s*|\s+at\s+(?=[a-z0-9-]+\s*(?:\[|\(|\{|\s)dot))"
+_DOT = r"(?:\s*(?:\[\s*dot\s*\]|\(\s*dot\s*\)|\{\s*dot\s*\})\s*|\s+dot\s+|\s*\.\s*)"
 _OBFUSCATED = re.compile(
     rf"(?<![a-z0-9._-])([a-z0-9][a-z0-9._+-]{{0,63}}){_AT}((?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?{_DOT}){{1,4}}[a-z]{{2,24}})\b",
     re.I,
 )
-_TAG = re.compile(r"<[^<>]{0,4096}>")  # bounded: a page of unclosed "<" stays linear
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 MAX_SCAN_CHARS = 600_000
 
@@ -166,20 +168,7 @@ def classify(email: str) -> str:
 
 def visible_text(html: str) -> str:
     """The page text with scripts, styles and tags removed and entities decoded (linear time)."""
-    lower, pieces, pos = html.lower(), [], 0
-    while True:
-        starts = [i for i in (lower.find("<script", pos), lower.find("<style", pos)) if i >= 0]
-        if not starts:
-            pieces.append(html[pos:])
-            break
-        start = min(starts)
-        pieces.append(html[pos:start])
-        closer = "</script" if lower.startswith("<script", start) else "</style"
-        end = lower.find(closer, start)
-        if end < 0:
-            break
-        pos = end + len(closer)
-    return html_lib.unescape(_TAG.sub(" ", " ".join(pieces)))
+    return html_lib.unescape(TAG.sub(" ", without_elements(html, ("script", "style"))))
 
 
 _AT_SIGN = re.compile("@")

@@ -8,12 +8,14 @@ may carry ``\\;version:\\1`` (with the ``\\1?a:b`` ternary) and
 (``stages/data/technologies.json``); `TechDetector.from_file` also takes a
 larger file or a directory of files in the same format.
 
-Guard against hostile pages and patterns: all regexes are compiled once, only
-the first ``max_html_chars`` of a page are scanned, header/cookie values are
-cut to 4 KB, in-tag scans (``[^>]*``) are bounded to 256 characters so a page
-of unclosed ``<`` cannot make them quadratic, and patterns with nested
-unbounded quantifiers (``(a+)+``, the classic catastrophic-backtracking shape)
-are rejected when loading.
+Guard against hostile pages and patterns: fingerprint patterns run on RE2
+(google-re2), whose matching time is linear in the input whatever the pattern
+(``(a+)+$`` included); a pattern RE2 cannot run (lookarounds, backreferences)
+is skipped with a warning when loading. Only the first ``max_html_chars`` of a
+page are scanned and header/cookie values are cut to 4 KB. The few patterns
+of our own (script URLs, meta tags and their attributes) use Python's ``re``
+in shapes that cannot rescan: tag scans stop at the next ``<`` and an
+attribute name is only tried where one starts.
 """
 
 from __future__ import annotations
@@ -26,35 +28,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import re2
+
 from schemas.lead import Tech
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FILE = Path(__file__).with_name("data") / "technologies.json"
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)[+*{]")
-_SCRIPT_SRC = re.compile(r"<script\b[^>]{0,512}?\ssrc\s*=\s*[\"']?([^\"'\s>]{1,2048})", re.I)
-_META_TAG = re.compile(r"<meta\b[^>]{0,2048}>", re.I)
-_UNBOUNDED_TAG_SCAN = re.compile(r"\[\^>\]([*+])(\??)")
-MAX_TAG_SCAN = 256
-_ATTR = re.compile(r"([a-zA-Z_:-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+))")
+_SCRIPT_SRC = re.compile(r"<script\b[^<>]{0,512}?\ssrc\s*=\s*[\"']?([^\"'\s<>]{1,2048})", re.I)
+_META_TAG = re.compile(r"<meta\b[^<>]{0,2048}>", re.I)
+# The lookbehind makes a run of name characters a candidate once (at its start), not at each of its characters.
+_ATTR = re.compile(r"(?<![a-zA-Z_:-])([a-zA-Z_:-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+))")
 MAX_VALUE_CHARS = 4096
+
+
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a refused pattern is reported once, by our warning
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
 
 
 @dataclass(frozen=True)
 class Pattern:
-    regex: re.Pattern[str]
+    regex: Any  # a compiled RE2 pattern: .search(text) -> match with .groups()
     version: str | None = None
     confidence: int = 100
 
     @classmethod
     def parse(cls, text: str) -> Pattern:
+        """Compile a Wappalyzer pattern; ValueError when RE2 cannot run it in linear time."""
         source, *tags = str(text).split("\\;")
-        if _NESTED_QUANTIFIER.search(source):
-            raise ValueError(f"pattern {source!r} has nested quantifiers (catastrophic backtracking risk)")
-        # "[^>]*" in "<link[^>]+foo" rescans to the end of the page for every unclosed "<": bound it.
-        source = _UNBOUNDED_TAG_SCAN.sub(
-            lambda m: f"[^>]{{{0 if m.group(1) == '*' else 1},{MAX_TAG_SCAN}}}{m.group(2)}", source
-        )
+        try:
+            regex = re2.compile(source, _RE2_OPTIONS)
+        except re2.error as exc:
+            detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise ValueError(f"pattern {source!r} cannot run in linear time (RE2: {detail})") from None
         version, confidence = None, 100
         for tag in tags:
             key, _, value = tag.partition(":")
@@ -62,9 +74,9 @@ class Pattern:
                 version = value
             elif key == "confidence" and value.strip().isdigit():
                 confidence = int(value)
-        return cls(re.compile(source, re.I), version, confidence)
+        return cls(regex, version, confidence)
 
-    def version_of(self, match: re.Match[str]) -> str | None:
+    def version_of(self, match: Any) -> str | None:
         """Resolve the ``\\;version:`` template against the match (Wappalyzer semantics)."""
         if not self.version:
             return None

@@ -13,11 +13,11 @@ from urllib.parse import urljoin, urlsplit
 
 from providers.web import FetchResult, domain_key
 from schemas.lead import Enrichment
+from stages.enrich.markup import TAG, without_elements
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SPA_MARKERS = ('id="root"', "id='root'", 'id="app"', "id='app'", 'id="__nuxt"', "enable javascript")
-_NON_TEXT = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.S | re.I)
-_TAGS = re.compile(r"<[^>]*>")
+_NON_TEXT = ("script", "style", "noscript", "template")
 _CONTACT_HREF = re.compile(r"\shref\s*=\s*[\"']?([^\"'\s>]{0,300}contact[^\"'\s>]{0,300})", re.I)
 
 
@@ -40,7 +40,7 @@ def needs_javascript(html: str) -> bool:
     """A client-rendered shell: next to no visible text, and a mount point or a noscript plea."""
     lowered = html[:200_000].lower()
     shell = any(marker in lowered for marker in _SPA_MARKERS)
-    text = _TAGS.sub(" ", _NON_TEXT.sub(" ", lowered))
+    text = TAG.sub(" ", without_elements(lowered, _NON_TEXT))  # linear: see stages.enrich.markup
     return shell and len(" ".join(text.split())) < 200
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from config import Settings
+from providers.chromium import LaunchPolicy, configure_launch
 from providers.html_render import ChromiumRenderer
 from providers.llm import ConceptProvider, FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from stages.mockup.maker import MockupMaker
@@ -17,6 +18,7 @@ async def build_mockup(settings: Settings, pool: Pool | None = None) -> MockupSt
     openai = OpenAIConcepts(s.openai_base_url, s.openai_api_key, s.openai_model, timeout_s=30.0)
     ollama = OllamaConcepts(s.ollama_host, s.ollama_model, timeout_s=60.0)
     chain: list[ConceptProvider] = [openai, ollama] if s.llm_provider == "openai" else [ollama, openai]
+    configure_launch(LaunchPolicy(sandbox=s.chromium_sandbox, user=s.chromium_user))
     renderer = ChromiumRenderer(s.chromium_path, max_concurrency=s.render_concurrency)
     maker = MockupMaker(FallbackConcepts(chain), renderer, LocalBlobStore(s.blob_dir))
     stage = MockupStage(maker, renderer)

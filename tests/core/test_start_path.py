@@ -118,3 +118,25 @@ async def test_faust_worker_refuses_to_start_with_invalid_rules(kafka_broker, da
     output = log.read_text()
     assert code != 0
     assert "refusing to start: invalid rules" in output and f"{rules}:" in output
+
+
+@pytest.mark.parametrize(
+    ("command", "secret", "says"),
+    [
+        (["-m", "faust", "-A", "app", "worker", "-l", "info"], None, "is the default 'change-me'"),
+        (["-m", "leadstream", "worker"], "too-short-secret", "has 16 characters; use a random one of at least 32"),
+    ],
+)
+async def test_a_worker_with_the_email_stage_refuses_a_default_or_short_unsubscribe_secret(
+    kafka_broker, database_url, unique, tmp_path, command, secret, says
+):
+    env = _worker_env(kafka_broker, database_url, unique, tmp_path, LEADSTREAM_STAGES="email")
+    env.pop("LEADSTREAM_EMAIL__UNSUBSCRIBE_SECRET", None)
+    if secret is not None:
+        env["LEADSTREAM_EMAIL__UNSUBSCRIBE_SECRET"] = secret
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, *command], env=env, capture_output=True, timeout=DEADLINE_S
+    )
+    output = (done.stdout + done.stderr).decode()
+    assert done.returncode != 0
+    assert "refusing to start a worker" in output and f"LEADSTREAM_EMAIL__UNSUBSCRIBE_SECRET {says}" in output

@@ -148,3 +148,23 @@ def test_copy_is_per_vertical_and_only_the_html_is_escaped():
     assert "Paws & <Claws>" in email.text and "Paws &amp; &lt;Claws&gt;" in email.html
     assert "1 Test Way, Testville, IL 60000" in email.html and "1 Test Way" in email.text  # CAN-SPAM address
     assert composer.compose(lead("ld_p"), "o@acme.com", None).subject.startswith("Acme Plumbing: a website")
+
+
+@pytest.mark.parametrize(
+    "lead_id",
+    ['ld_q" AND to_email="someone@other.com', 'ld_\\"x', 'ld_ü AND status="delivered"', "ld_a'b]c"],
+)
+async def test_a_hostile_lead_id_cannot_change_the_activity_query(pool, fresh_sim, lead_id):
+    """The reconcile lookup of a pending key finds exactly its own send, whatever the lead id holds."""
+    base_url, sim = fresh_sim
+    sender = delivery(pool, base_url, reconcile_after_s=0.0)
+    await sender.deliver(lead("ld_other", "someone@other.com"), None)  # a send the injected terms would match
+    await sender.deliver(lead(lead_id), None)
+    await pool.execute("UPDATE email_outbox SET status = 'pending', message_id = NULL WHERE lead_id = $1", lead_id)
+    state, _, outcome = await sender.deliver(lead(lead_id), None)
+    assert state == TerminalState.emailed and outcome.status == "skipped_already_sent"
+    mine = next(r for r in sim_sendgrid.deliveries(sim) if r["to_email"] == "owner@acmeplumbing.com")
+    assert outcome.message_id == mine["msg_id"]
+    [query] = [r["query"] for r in sim.records["sendgrid.activity_query"]]
+    assert query.count('"') == 2 and " AND " not in query  # one term, one quoted value
+    assert len(sim_sendgrid.sent_messages(sim)) == 2

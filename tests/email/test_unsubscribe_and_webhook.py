@@ -4,6 +4,8 @@ server on loopback and backed by real PostgreSQL."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import time
 
 import orjson
@@ -12,15 +14,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from leadstream.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, routes
-from stages.email.delivery import unsubscribe_token
+from stages.email.delivery import read_unsubscribe_token, unsubscribe_token
 from storage.outbox import Outbox
 
 pytestmark = pytest.mark.services
 
 SECRET = "unsubscribe-test-secret"
 EVENTS_URL = "/webhooks/sendgrid/events"
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def _public_key_b64(key: ec.EllipticCurvePrivateKey) -> str:
@@ -204,3 +208,65 @@ async def test_forged_token_is_refused_without_detail(client, pool):
         assert "someone" not in await response.text()
     assert (await client.get(f"/u/{forged}")).status == 400
     assert await pool.fetchval("SELECT count(*) FROM suppressions") == 0
+
+
+async def test_a_re_encoded_signature_is_still_a_replay(client, pool, signing_key):
+    """ECDSA signatures are malleable: (r, n - s) verifies too. The replay guard keys on what is signed."""
+    body = orjson.dumps([event("unsubscribe", "m@example.com", msg="m-m")])
+    headers = sign(signing_key, body)
+    assert (await client.post(EVENTS_URL, data=body, headers=headers)).status == 200
+    r, s = decode_dss_signature(base64.b64decode(headers[SIGNATURE_HEADER]))
+    malleated = base64.b64encode(encode_dss_signature(r, P256_ORDER - s)).decode()
+    assert malleated != headers[SIGNATURE_HEADER]
+    signing_key.public_key().verify(  # the other encoding is a valid signature of the same request
+        base64.b64decode(malleated), headers[TIMESTAMP_HEADER].encode() + body, ec.ECDSA(hashes.SHA256())
+    )
+    replay = await client.post(EVENTS_URL, data=body, headers=dict(headers, **{SIGNATURE_HEADER: malleated}))
+    assert replay.status == 403
+    assert await pool.fetchval("SELECT count(*) FROM webhook_signatures") == 1
+
+
+# --- Tokens: opaque, expiring, and never a 500 ---------------------------------------------------------------------
+
+
+async def _client_at(pool, now: float):
+    async def pool_provider():
+        return pool
+
+    app = web.Application()
+    app.add_routes(routes(pool_provider, unsubscribe_secret=SECRET, webhook_public_key=None, clock=lambda: now))
+    return TestClient(TestServer(app, host="127.0.0.1", port=0))
+
+
+async def test_non_ascii_and_oversized_tokens_are_a_bad_request_not_a_crash(client, pool):
+    for token in ("ü", "Zm9v.ü", "u1.ä" + "A" * 40, "%00", "u1." + "A" * 2000, "u1.", "u1.@@@"):
+        assert (await client.get(f"/u/{token}")).status == 400, token
+        assert (await client.post(f"/u/{token}", data=b"")).status == 400, token
+    assert await pool.fetchval("SELECT count(*) FROM suppressions") == 0
+
+
+def test_tokens_are_opaque() -> None:
+    token = unsubscribe_token(SECRET, "owner@acmeplumbing.com", "ld_opaque")
+    body = token.split(".", 1)[1]
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    assert b"owner" not in raw and b"acmeplumbing" not in raw and b"ld_opaque" not in raw
+    assert unsubscribe_token(SECRET, "owner@acmeplumbing.com", "ld_opaque") != token  # a fresh nonce each time
+    assert read_unsubscribe_token(SECRET, token) == ("owner@acmeplumbing.com", "ld_opaque")
+
+
+async def test_a_token_works_for_its_validity_then_says_it_expired(pool):
+    issued = 1_780_000_000.0
+    token = unsubscribe_token(SECRET, "late@example.com", "ld_exp", now=issued)
+    async with await _client_at(pool, issued + 89 * 86400) as within:
+        assert (await within.get(f"/u/{token}")).status == 200
+    async with await _client_at(pool, issued + 91 * 86400) as after:
+        response = await after.post(f"/u/{token}", data=b"")
+        assert response.status == 400 and "has expired" in await response.text()
+    assert await Outbox(pool).suppression_reason("late@example.com") is None
+
+
+async def test_links_in_emails_sent_before_encryption_still_unsubscribe(client, pool):
+    body = base64.urlsafe_b64encode(b"old@example.com|ld_old").decode().rstrip("=")
+    legacy = f"{body}.{hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()[:32]}"
+    assert (await client.post(f"/u/{legacy}", data=b"")).status == 200
+    assert await Outbox(pool).suppression_reason("old@example.com") == "unsubscribe"

@@ -32,6 +32,20 @@ async def _refused(guard: NetGuard, url: str) -> str:
         ("http://224.0.0.1/", "address 224.0.0.1 is multicast"),
         ("http://240.0.0.1/", "address 240.0.0.1 is reserved"),
         ("http://100.64.0.1/", "address 100.64.0.1 is not globally routable"),
+        ("http://[2002:7f00:1::1]/", "address 2002:7f00:1::1 is loopback (6to4 for 127.0.0.1)"),
+        ("http://[2002:a9fe:a9fe::]/", "address 2002:a9fe:a9fe:: is link-local (6to4 for 169.254.169.254)"),
+        ("http://[fec0::1]/", "address fec0::1 is site-local"),
+        ("http://[64:ff9b::a00:7]/", "address 64:ff9b::a00:7 is private (NAT64 for 10.0.0.7)"),
+        ("http://[64:ff9b:1::7f00:1]/", "address 64:ff9b:1::7f00:1 is loopback (NAT64 for 127.0.0.1)"),
+        (
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "address 2001:0:4136:e378:8000:63bf:80ff:fffe is loopback (Teredo for 127.0.0.1)",
+        ),
+        (
+            "http://[2001:0:4136:e378:8000:63bf:a246:9e97]/",
+            "address 2001:0:4136:e378:8000:63bf:a246:9e97 is a Teredo tunnel address",
+        ),
+        ("http://[::ffff:10.1.2.3]/", "address ::ffff:a01:203 is private"),
         ("http://2130706433/", "address 127.0.0.1 is loopback"),
         ("http://0x7f.1/", "address 127.0.0.1 is loopback"),
         ("http://localhost:8000/", "localhost resolves to 127.0.0.1 (loopback)"),
@@ -44,6 +58,13 @@ async def _refused(guard: NetGuard, url: str) -> str:
 @pytest.mark.parametrize("proxied", [False, True])
 async def test_refusals(url: str, reason: str, proxied: bool) -> None:
     assert await _refused(NetGuard(resolve_names=not proxied), url) == reason
+
+
+@pytest.mark.parametrize("host", ["[2002:5db8:d822::1]", "[64:ff9b::5db8:d822]", "[2606:4700::1111]", "93.184.216.34"])
+async def test_public_addresses_pass_even_when_wrapped(host: str) -> None:
+    """6to4 and NAT64 of a public IPv4 address reach that address: allowed (IPv6-only clusters need NAT64)."""
+    for proxied in (False, True):
+        await NetGuard(resolve_names=not proxied).check(f"http://{host}/")
 
 
 async def test_system_resolver_names() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,47 @@ def test_yaml_anchors_and_merge_keys_work():
         )
     )
     assert [r.name for r in rules.rules] == ["slow", "slower"] and rules.rules[1].amount == 3
+
+
+def _laughs(levels: int) -> str:
+    """A rules file whose one condition is nine aliases of nine aliases of … (9**levels conditions)."""
+    lines = [
+        GOOD_SETTINGS.rstrip(),
+        "rules:",
+        "  - name: bomb",
+        "    description: laughs",
+        "    delta: 1",
+        "    condition:",
+        "      any:",
+        "        - &a0 {vertical: hvac}",
+    ]
+    for i in range(1, levels + 1):
+        lines.append(f"        - &a{i} {{any: [{', '.join([f'*a{i - 1}'] * 9)}]}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_fails_fast_with_file_and_line() -> None:
+    text = _laughs(8)  # under 1 KB; walking it took ~10x longer per level: minutes at 8 (4.7 CPU-s at 6)
+    assert len(text.encode()) < 1024
+    started = time.process_time()
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, "bomb.yaml")
+    assert time.process_time() - started < 1.0  # CPU time, never wall time
+    [issue] = caught.value.errors
+    assert (issue.line, issue.file) == (17, "bomb.yaml") and "expands to more than 20,000 nodes" in issue.message
+    assert str(caught.value).splitlines()[1].strip().startswith("bomb.yaml:17: ")
+
+
+def test_merge_key_bombs_and_recursive_aliases_are_refused() -> None:
+    merges = [GOOD_SETTINGS.rstrip(), "rules:", "  - &m0 {name: a, description: b, delta: 1, condition: {vertical: x}}"]
+    for i in range(1, 9):
+        merges.append(f"  - &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}], name: n{i}}}")
+    with pytest.raises(RulesError, match="expands to more than 20,000 nodes"):
+        parse_rules("\n".join(merges) + "\n", "merge.yaml")
+    recursive = GOOD_SETTINGS + "rules:\n  - &r {name: r, description: d, delta: 1, condition: {any: [*r]}}\n"
+    with pytest.raises(RulesError, match=r"merge\.yaml:8: an alias refers to a node that contains it"):
+        parse_rules(recursive, "merge.yaml")
+
+
+def test_a_normal_file_with_anchors_is_far_below_the_limit() -> None:
+    parse_rules(_laughs(2), "small.yaml")  # 81 conditions through aliases: fine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from config.settings import DEFAULTS_DIR
@@ -27,3 +29,14 @@ def test_bad_campaign_reports_file_and_line(tmp_path):
     path.write_text("verticals: [hvac\n")
     with pytest.raises(CampaignError, match=r"c.yaml:\d+: YAML syntax"):
         load_campaign(path)
+
+
+def test_an_alias_bomb_in_a_campaign_fails_fast_with_file_and_line(tmp_path):
+    lines = ["laughs:", "  - &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    started = time.process_time()
+    with pytest.raises(CampaignError, match=r"bomb\.yaml:6: expands to more than 20,000 nodes"):
+        load_campaign(path)
+    assert time.process_time() - started < 1.0  # CPU time, never wall time

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from schemas.yaml_limits import oversized
 from stages.score.rules.model import RuleIssue
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -40,9 +41,15 @@ def line_of(node: Node | None) -> int | None:
 
 
 def compose(text: str, issues: Issues) -> Node | None:
-    """Parse YAML text into a node tree; a syntax error becomes one issue with its line."""
+    """Parse YAML text into a node tree; a syntax error, or a tree that aliases expand past
+    `schemas.yaml_limits.MAX_NODES` (a YAML bomb), becomes one issue with its line."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_Loader)
+        if root is not None and (problem := oversized(root)) is not None:
+            node, message = problem
+            issues.add(node, message)
+            return None
+        return root
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
