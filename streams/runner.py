@@ -66,7 +66,7 @@ from streams.deadletter import dead_letter_message
 from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
 from streams.stage import Deferred, Output, Stage, _short
-from streams.topology import LEADS_SCRAPED
+from streams.topology import LEADS_SCRAPED, message_key
 
 __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner", "encode_lead"]
 
@@ -173,7 +173,8 @@ class StageRunner:
                 updates.append(RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason))
                 headers = make_headers(out.lead.lead_id, trace_id, ingest_ms)
                 for topic in out.topics:
-                    sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
+                    key = message_key(topic, out.lead.lead_id, out.lead.geo_key)
+                    sends.append((topic, key, encode_lead(out.lead, topic), headers))
 
         await self._until_done(self.stage.after_batch)
         await self._until_done(lambda: self.records.write(updates))
