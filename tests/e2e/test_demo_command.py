@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_leadstream_demo_200_leads_on_the_embedded_services(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSTREAM_")}  # nothing given: all embedded
     env["PYTHONPATH"] = str(ROOT)
-    env["TMPDIR"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "leadstream", "demo", "--leads", "200", "--json", "--timeout", "420"],
         cwd=tmp_path,

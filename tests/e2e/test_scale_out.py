@@ -17,6 +17,7 @@ from tests.waiting import until
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 ASSIGNED = re.compile(r"partitions assigned \((\d+)\): (.*)")
+TOPIC_PARTS = re.compile(r"(\S+)=\[([^\]]*)\]")
 
 LIGHT_PATH = {  # the cheapest path through every stage: the test is about partitions, not providers
     "LEADSTREAM_ENRICH_TIER": "1",
@@ -25,14 +26,15 @@ LIGHT_PATH = {  # the cheapest path through every stage: the test is about parti
 }
 
 
-def assignments(demo: Demo, name: str) -> list[str]:
-    """The lead-topic partitions of each assignment `name` logged, oldest first (`leadstream.faustapp`)."""
-    prefix = demo.env["LEADSTREAM_TOPIC_PREFIX"]
+def assignments(demo: Demo, name: str) -> list[frozenset[int]]:
+    """The leads.scraped partitions of each assignment `name` logged, oldest first (`leadstream.faustapp`)."""
+    topic = demo.env["LEADSTREAM_TOPIC_PREFIX"] + "leads.scraped"
     found = []
     for line in demo.worker_logs[name].read_text(errors="replace").splitlines():
         match = ASSIGNED.search(line)
         if match:
-            found.append(" ".join(part for part in match.group(2).split() if part.startswith(prefix + "leads.")))
+            parts = dict(TOPIC_PARTS.findall(match.group(2)))
+            found.append(frozenset(int(p) for p in parts.get(topic, "").split(",") if p.strip()))
     return found
 
 
@@ -68,7 +70,7 @@ async def test_workers_join_and_one_dies_mid_run_nothing_lost_or_doubled(kafka_b
         summary = await demo.summary(snap, ids)
         states = await demo.pool.fetch("SELECT lead_id, state FROM leads WHERE lead_id = ANY($1::text[])", ids)
         emails = sim_sendgrid.summary(demo.sim)
-        first = assignments(demo, "main-0")
+        first, survivor = assignments(demo, "main-0"), assignments(demo, joined[1])
     finally:
         await demo.stop()
 
@@ -78,8 +80,10 @@ async def test_workers_join_and_one_dies_mid_run_nothing_lost_or_doubled(kafka_b
     assert summary["recipients_emailed_twice"] == 0
     # The partitions moved: the first worker owned all of them, gave some up when two joined, took some back
     # when one died; the one that joined and lived got some.
-    assert len(first) >= 3 and len(set(first)) >= 2, first
-    assert first[0].count(",") > first[1].count(","), first
+    assert first[0] == set(range(6)), first
+    assert min(len(a) for a in first[1:]) <= 2, first  # three workers: two partitions each
+    assert len(first[-1]) == 3 or len(survivor[-1]) == 3, (first, survivor)  # two left: three each
+    assert survivor and all(survivor), survivor
     assert summary["workers"]["main"] == 3
 
 
