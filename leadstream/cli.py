@@ -59,8 +59,6 @@ def worker(
     The same app as `faust -A app worker`: it checks the rules, migrates and creates topics as it starts.
     More workers of a group on one machine: give each its own --web-port and --data-dir.
     """
-    import faust
-
     from leadstream.faustapp import create_app
 
     given = {"stages": stages, "web_port": web_port, "web_host": web_host, "data_dir": data_dir}
@@ -71,7 +69,21 @@ def worker(
     except SettingsError as exc:
         console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+    make_worker(app, loglevel).execute_from_commandline()
+
+
+def make_worker(app, loglevel: str):  # -> faust.Worker
+    """The Faust worker for `app`, without Faust's terminal spinner.
+
+    At loglevel WARNING and above the spinner sets the root logger to DEBUG so it can spin on every
+    record: each debug line of aiokafka and httpx (a repr of every Kafka request) was then built and
+    redacted, about 5 % of a worker's CPU. A worker has no terminal to spin on.
+    """
+    import faust
+
+    runner = faust.Worker(app, loglevel=loglevel.upper(), quiet=True)
+    runner.spinner = None
+    return runner
 
 
 @cli.command()
