@@ -271,6 +271,38 @@ class Settings(BaseSettings):
     exactly_once: bool = Field(
         False, description="Faust processing_guarantee=exactly_once. Off: at-least-once + idempotent effects."
     )
+    # Recovery: how fast the group notices a dead worker and rebalances (docs/operating.md, "Recovery").
+    session_timeout_s: float = Field(
+        10.0,
+        ge=1.0,
+        le=300.0,
+        description="Consumer group session timeout: a worker killed without leaving the group holds its "
+        "partitions this long before the group reassigns them. The broker's group.min/max.session.timeout.ms bound it.",
+    )
+    heartbeat_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="Consumer heartbeat interval (at most a third of the session timeout); members learn of a "
+        "rebalance at their next heartbeat.",
+    )
+    rebalance_timeout_s: float = Field(
+        20.0,
+        ge=1.0,
+        description="How long the group waits for every member to rejoin a rebalance before dropping the slow ones.",
+    )
+    rebalance_wait_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long a rebalance waits for events in flight on revoked partitions (a slow website, a "
+        "deferral) before going on; they finish later and their offsets are committed only where contiguous "
+        "(streams.consumer).",
+    )
+    group_instance_id: str = Field(
+        "",
+        description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "
+        "restarts within the session timeout gets its partitions back without a rebalance. Unique per worker; "
+        "empty: dynamic membership.",
+    )
 
     # --- Processing ------------------------------------------------------
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
@@ -544,6 +576,11 @@ def worker_problems(settings: Settings) -> list[str]:
         problems.append(
             f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
             f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
+        )
+    if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
+        problems.append(
+            f"{env_var(('heartbeat_interval_s',))}={settings.heartbeat_interval_s} is more than a third of "
+            f"{env_var(('session_timeout_s',))}={settings.session_timeout_s}: one late heartbeat would drop the worker"
         )
     if "email" in settings.stages:
         secret = settings.email.unsubscribe_secret

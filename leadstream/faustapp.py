@@ -29,6 +29,7 @@ from leadstream.websurface import PublicSite, bearer_token_required
 from stages.score.rules import RulesError, load_rules
 from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
+from streams.consumer import safe_consumer
 from tables import DEDUPE_STATE, SCORE_COUNTERS
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ def create_app(settings: Settings) -> LeadstreamApp:
         topic_allow_declare=True,
         processing_guarantee="exactly_once" if settings.exactly_once else "at_least_once",
         broker_commit_interval=settings.commit_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        consumer_group_instance_id=settings.group_instance_id or None,
         producer_acks=-1,
         producer_linger_ms=5,
         table_cleanup_interval=60,
@@ -114,6 +119,9 @@ def create_app(settings: Settings) -> LeadstreamApp:
         autodiscover=False,
         stream_buffer_maxsize=4096,
     )
+
+    # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
+    app.transport.Consumer = safe_consumer(settings.rebalance_wait_s)  # type: ignore[misc]  # per app, not per class
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint
