@@ -18,6 +18,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from opentelemetry import trace
+
 from providers import metrics
 from providers.breaker import CircuitBreaker, ProviderUnavailable
 from providers.cache import ResponseCache
@@ -28,6 +30,9 @@ from providers.limits import SharedRateLimiter
 T = TypeVar("T")
 
 ACQUIRE_TIMEOUT_S = 30.0  # longest wait for a shared rate-limit slot before the call counts as failed
+
+
+_TRACER = trace.get_tracer("leadstream")  # the global provider's: set by streams.tracing.configure
 
 
 def _identity(value: Any) -> Any:
@@ -66,6 +71,15 @@ class Guarded(Generic[T]):
         metrics.init_provider(provider, self.operation)
 
     async def __call__(self, *args: Any, lead_id: str | None = None, **kwargs: Any) -> T:
+        """The guarded call, in a child span of the stage's span (`streams.tracing`; a no-op when tracing is off)."""
+        with _TRACER.start_as_current_span(
+            f"{self.provider} {self.operation}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"leadstream.provider": self.provider, "leadstream.operation": self.operation},
+        ):
+            return await self._guarded(args, kwargs, lead_id)
+
+    async def _guarded(self, args: tuple[Any, ...], kwargs: dict[str, Any], lead_id: str | None) -> T:
         key = None
         if self.cache is not None and self.cache.enabled(self.provider):
             key = [self.operation, list(args), kwargs]

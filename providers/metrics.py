@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
 
 CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -39,6 +40,8 @@ RENDERS = Counter("leadstream_chromium_renders_total", "Chromium renders by kind
 RENDER_SECONDS = Histogram(
     "leadstream_chromium_render_seconds", "Time of one Chromium render, by kind.", ["kind"], buckets=RENDER_BUCKETS
 )
+
+_TRACER = trace.get_tracer("leadstream")  # child spans of the stage's span when tracing is on
 
 BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 CALL_OUTCOMES = ("ok", "cache_hit", "transient_error", "permanent_error", "circuit_open", "budget_paused")
@@ -71,7 +74,8 @@ def render(kind: str) -> Iterator[None]:
     started = time.perf_counter()
     outcome = "error"
     try:
-        yield
+        with _TRACER.start_as_current_span(f"chromium render {kind}", kind=trace.SpanKind.CLIENT):
+            yield
         outcome = "ok"
     finally:
         PAGES_OPEN.labels(kind).dec()

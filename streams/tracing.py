@@ -48,7 +48,7 @@ _ROOT = trace.set_span_in_context(trace.INVALID_SPAN)  # a context with no paren
 
 
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    return _provider.get_tracer(TRACER_NAME) if _provider is not None else trace.get_tracer(TRACER_NAME)
 
 
 def enabled() -> bool:
@@ -80,16 +80,23 @@ def configure(service_name: str, endpoint: str | None, *, exporter: Any = None, 
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}), id_generator=LeadTraceIds())
     provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     if _provider is None:
-        trace.set_tracer_provider(provider)  # the global can be set once per process
-        _provider = provider
-    return _provider
+        trace.set_tracer_provider(provider)  # the global (providers' child spans use it) is set once per process
+    _provider = provider
+    return provider
 
 
 def shutdown() -> None:
-    """Flush and stop the exporter (at worker shutdown)."""
+    """Flush the exporter (at worker shutdown)."""
     if _provider is not None:
         with contextlib.suppress(Exception):
             _provider.force_flush(5_000)
+
+
+def disable() -> None:
+    """Tracing off again (tests, the overhead benchmark)."""
+    global _provider
+    shutdown()
+    _provider = None
 
 
 def _trace_int(trace_id: str) -> int | None:
