@@ -160,8 +160,10 @@ class LagExporter:
         names = sorted({_group_name(g) for g in listed} | set(self.groups))
         groups = [g for g in names if self._wanted(g)]
         snap = Snapshot()
-        if groups:
-            for response in await admin.describe_consumer_groups(groups):
+        for group in groups:
+            # One group per request: aiokafka 0.14 fails to decode a DescribeGroups answer about several
+            # groups from Kafka 4 ("Buffer underrun decoding string") and drops the connection.
+            for response in await admin.describe_consumer_groups([group]):
                 for described in response.groups:
                     # (error_code, group_id, state, protocol_type, protocol, members[, authorized_operations])
                     snap.members[described[1]] = len(described[5])

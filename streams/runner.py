@@ -446,4 +446,6 @@ class StageRunner:
             metrics.EVENTS.labels(name, "dead_lettered").inc()
             metrics.TERMINAL.labels("dead_lettered").inc()
             metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now - d.ingest_ms) / 1000))
-            log.warning("%s: dead-lettered lead %s: %s: %s", name, d.lead_id, d.error_type, d.reason)
+            log.warning(
+                "%s: dead-lettered lead %s: %s: %s trace_id=%s", name, d.lead_id, d.error_type, d.reason, d.trace_id
+            )
