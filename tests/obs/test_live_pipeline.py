@@ -5,6 +5,9 @@ processes on the shared broker and PostgreSQL, with the simulator as the outside
 registered in Prometheus's file_sd directory with a ``run`` label, so every query below selects
 this run's series only, never another checkout's. Then:
 
+The simulator fails 10 % of Hunter and PageSpeed calls and 5 % of SendGrid sends, so retries
+and the breaker have something to show.
+
 * values scraped by Prometheus are compared with the truth in PostgreSQL and Kafka (terminal
   states, dead letters, emails sent, consumed and produced messages, zero lag after the drain,
   committed == log-end offsets, group members, partitions assigned);
@@ -40,12 +43,13 @@ from leadstream.producer import LeadProducer
 from ops import promql
 from ops.contract import series_names
 from schemas import ScrapeJob
+from simulator.core import SimConfig
 from simulator.leads import generate_leads
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-LEADS = 120
+LEADS = 200
 PARTITIONS = 4
 STAGES = ("scrape", "enrich", "dedupe", "score", "mockup", "email")
 REPORT_DIR = ROOT / "perf" / "reports" / datetime.now(UTC).strftime("%Y-%m-%d")
@@ -123,7 +127,12 @@ async def live(kafka_broker, database_url, prometheus_url, jaeger_urls, svc):
     exporter = None
     prom = Prom(prometheus_url)
     try:
-        await demo.start()
+        world = SimConfig(seed=23)
+        # Some transient provider failures, so retries (and the breaker) show on the dashboards too.
+        world.update(
+            {"hunter": {"error_rate": 0.1}, "pagespeed": {"error_rate": 0.1}, "sendgrid": {"error_rate": 0.05}}
+        )
+        await demo.start(world)
         for group, job in (("main", "leadstream-main"), ("mockup", "leadstream-mockup")):
             target = f"127.0.0.1:{demo.group_env[group]['LEADSTREAM_WEB_PORT']}"
             targets.register_scrape_target(job, target, {"run": run})
@@ -148,7 +157,7 @@ async def live(kafka_broker, database_url, prometheus_url, jaeger_urls, svc):
         await demo.push_jobs([ScrapeJob(zip=z, vertical=v, max_results=10) for z, v in DEFAULT_JOBS])
         async with LeadProducer(demo.env["LEADSTREAM_KAFKA_BROKER"], demo.env["LEADSTREAM_TOPIC_PREFIX"]) as p:
             await p.send("leads.scraped", b"CA", b'{"not": "a lead"', lead_id="ld_broken_1")  # one dead letter
-        await demo.push_generated(generated, per_minute=600)  # paced: lag rises and falls on the dashboards
+        await demo.push_generated(generated, per_minute=400)  # paced: lag rises and falls on the dashboards
         ids = [g.lead_id for g in generated]
         await demo.wait_until_drained(ids)
         pg = {
