@@ -304,6 +304,27 @@ class Settings(BaseSettings):
         "empty: dynamic membership.",
     )
 
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM: how long events in flight may finish before they are abandoned (left unacked, "
+        "redelivered to the partition's next owner). Keep it under the pod's terminationGracePeriodSeconds.",
+    )
+
+    # --- Health and telemetry ----------------------------------------------
+    liveness_stall_s: float = Field(
+        180.0, gt=0, description="/health fails when a stage has lag and no progress (nor retry/wait) for this long."
+    )
+    readiness_stall_s: float = Field(
+        60.0, gt=0, description="/ready fails when a stage has lag and has finished no event for this long."
+    )
+    loop_stall_s: float = Field(10.0, gt=0, description="/health fails when the event loop is this late or silent.")
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry OTLP/HTTP base URL (spans go to /v1/traces), e.g. Jaeger's; empty: no tracing.",
+    )
+    otlp_service_name: str = Field("leadstream-worker", description="service.name of this worker's spans.")
+
     # --- Processing ------------------------------------------------------
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
     batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")

@@ -46,6 +46,32 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
+@cli.command("lag-exporter")
+def lag_exporter(
+    port: int = typer.Option(9308, help="Port of its /metrics."),
+    host: str = typer.Option("0.0.0.0", help="Address it listens on."),
+    group: list[str] = typer.Option([], help="A consumer group to watch (repeat); default: every group."),
+    group_prefix: str = typer.Option("", help="Watch only groups whose name starts with this."),
+    interval: float = typer.Option(5.0, help="Seconds between reads of the brokers."),
+    loglevel: str = typer.Option("info", help="Log level."),
+) -> None:
+    """Serve consumer lag per group/topic/partition, read from the brokers (LEADSTREAM_KAFKA_BROKER).
+
+    True even when a group has no live worker: lag is log-end minus committed offset.
+    """
+    import logging
+
+    from leadstream.lagexporter import LagExporter, serve
+
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    exporter = LagExporter(settings.kafka_broker, groups=group, group_prefix=group_prefix, interval_s=interval)
+    try:
+        asyncio.run(serve(exporter, host, port))
+    except KeyboardInterrupt:
+        pass
+
+
 @cli.command()
 def worker(
     stages: str | None = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
