@@ -251,6 +251,12 @@ class Settings(BaseSettings):
         description="Address the internal web server (table views, /metrics, /health, /ready) listens on: "
         "loopback, or the pod IP / 0.0.0.0 together with LEADSTREAM_WEB_TOKEN.",
     )
+    web_host: str = Field(
+        "",
+        description="Host this worker advertises to its peers (its canonical URL: Faust routes a table view to the "
+        "worker owning the key there), e.g. the pod's DNS name; empty: LEADSTREAM_WEB_BIND when it is one "
+        "address, else this machine's hostname.",
+    )
     web_token: str = Field(
         "",
         description="Bearer token every internal route but /health and /ready requires; a worker refuses to "

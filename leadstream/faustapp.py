@@ -22,6 +22,7 @@ and the public one (unsubscribe, SendGrid webhook) are separate servers; see
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import faust
@@ -38,10 +39,21 @@ from streams.admin import ensure_topics
 from streams.consumer import safe_consumer
 from streams.health import MONITOR
 from tables import DEDUPE_STATE, SCORE_COUNTERS
+from tables.views import register_table_views
 
 log = logging.getLogger(__name__)
 
 TABLES_OF_STAGE = {"dedupe": DEDUPE_STATE, "score": SCORE_COUNTERS}
+TABLE_NAMES = frozenset(TABLES_OF_STAGE.values())
+
+
+async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None:
+    """One line per rebalance naming what this worker now consumes (operators, and the scale-out test, read it)."""
+    by_topic: dict[str, list[int]] = {}
+    for tp in assigned or ():
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    summary = " ".join(f"{topic}={sorted(parts)}" for topic, parts in sorted(by_topic.items()))
+    log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
 
 
 async def prepare_start(settings: Settings) -> None:
@@ -70,6 +82,16 @@ async def prepare_start(settings: Settings) -> None:
     )
     if created:
         log.info("created topics: %s", ", ".join(created))
+
+
+def advertised_web_host(settings: Settings) -> str:
+    """The host in this worker's canonical URL (`LEADSTREAM_WEB_HOST`); by default the address it binds, or
+    this machine's name when it binds every address. Peers forward table requests there."""
+    if settings.web_host:
+        return settings.web_host
+    if settings.web_bind not in ("", "0.0.0.0", "::"):
+        return settings.web_bind
+    return socket.gethostname()
 
 
 class LeadstreamApp(faust.App):
@@ -128,8 +150,8 @@ def create_app(settings: Settings) -> LeadstreamApp:
         table_cleanup_interval=60,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
-        web_tables_enabled=True,
-        web_host="127.0.0.1",
+        web_tables_enabled=False,  # ours route by partition (tables.views)
+        web_host=advertised_web_host(settings),  # how peers reach this worker's table partitions
         web_bind=settings.web_bind,  # internal surface: loopback unless a token guards it (websurface)
         autodiscover=False,
         stream_buffer_maxsize=4096,
@@ -167,6 +189,8 @@ def create_app(settings: Settings) -> LeadstreamApp:
 
     runtime = app.runtime = WorkerRuntime(app, settings)
     register_stages(runtime, settings.stage_list)
+    register_table_views(app, {name: table for name, table in app.tables.items() if name in TABLE_NAMES})
+    app.on_partitions_assigned.connect(_log_assignment)  # type: ignore[arg-type]  # faust's stub wants `signal=`
     if settings.web_token:
         app.web.web_app.middlewares.append(bearer_token_required(settings.web_token))  # type: ignore[attr-defined]
     if "email" in settings.stages and settings.public_web_port:  # compliance endpoints: public surface only

@@ -31,8 +31,23 @@ async def create_pool(dsn: str, *, size: int = 8, schema: str | None = None) -> 
     """A pool whose connections encode jsonb with orjson (and use `schema` when given)."""
     settings = {"search_path": schema} if schema else None
     return await asyncpg.create_pool(
-        dsn, min_size=1, max_size=size, init=_init_connection, server_settings=settings, command_timeout=60
+        dsn,
+        min_size=1,
+        max_size=size,
+        init=_init_connection,
+        reset=_reset_connection,
+        server_settings=settings,
+        command_timeout=60,
     )
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """What a released connection needs here: no open transaction. asyncpg's default reset sends
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every release, a round trip per
+    query; nothing here leaves session state behind (the migration lock is released where it is taken,
+    and settings come from the connection's startup, which RESET ALL would keep anyway)."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 async def create_schema(dsn: str, schema: str) -> None:

@@ -79,7 +79,7 @@ from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausib
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
 from streams.health import MONITOR, HealthMonitor
 from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
-from streams.topology import LEADS_SCRAPED
+from streams.topology import LEADS_SCRAPED, message_key
 
 __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner", "encode_lead"]
 
@@ -258,7 +258,8 @@ class StageRunner:
                 headers = tracing.inject(make_headers(out.lead.lead_id, trace_id, ingest_ms), env, self.stage.name)
                 for topic in out.topics:
                     metrics.PRODUCED.labels(self.stage.name, topic).inc()
-                    sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
+                    key = message_key(topic, out.lead.lead_id, out.lead.geo_key)
+                    sends.append((topic, key, encode_lead(out.lead, topic), headers))
 
         await self._until_done(self.stage.after_batch)
         await self._until_done(lambda: self.records.write(updates))
