@@ -16,6 +16,7 @@ outlets of one brand from a name written longer or shorter.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
@@ -75,7 +76,41 @@ def same_token(t: str, others: list[str]) -> bool:
             return True  # "deli" / "delicatessen", "acad" / "academy"
         if min(len(t), len(o)) >= 5 and jaro_winkler_similarity(t, o) >= 0.92:
             return True  # a typo
-    return False
+    return len(others) >= 2 and (_acronym_of(t, others) or _glued_of(t, others))
+
+
+def _acronym_of(t: str, others: list[str]) -> bool:
+    """``t`` is the initials of consecutive words of the other name ("KKP" / "Kiddy Kare Preschools")."""
+    n = len(t)
+    if not (2 <= n <= 5 and t.isalpha()) or n > len(others):
+        return False
+    initials = "".join(o[0] for o in others)
+    return t in initials and any(
+        initials[i : i + n] == t and all(len(o) > 1 for o in others[i : i + n]) for i in range(len(others) - n + 1)
+    )
+
+
+def _glued_of(t: str, others: list[str]) -> bool:
+    """``t`` is two adjacent words of the other name written as one ("DePriest" / "De Priest")."""
+    return len(t) >= 5 and any(a + b == t for a, b in pairwise(others))
+
+
+def glue_split_words(tokens: list[str], others: list[str]) -> list[str]:
+    """``tokens`` with each adjacent pair that the other name writes as one word joined ("de priest" →
+    "depriest" when the other has "depriest"), so covers count the word once on both sides."""
+    if len(tokens) < 2:
+        return tokens
+    joined = set(others)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if i + 1 < len(tokens) and tokens[i] + tokens[i + 1] in joined:
+            out.append(tokens[i] + tokens[i + 1])
+            i += 2
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
 
 
 @lru_cache(maxsize=20_000)
@@ -179,8 +214,9 @@ def _abbreviates(a: str, b: str) -> bool:
 
 def name_cover(a: str, b: str) -> float:
     """Share of the distinctive words of the name with fewer of them that the other name has."""
-    da = [t for t in a.split() if t not in GENERIC_WORDS] or a.split()
-    db = [t for t in b.split() if t not in GENERIC_WORDS] or b.split()
+    wa, wb = glue_split_words(a.split(), b.split()), glue_split_words(b.split(), a.split())
+    da = [t for t in wa if t not in GENERIC_WORDS] or wa
+    db = [t for t in wb if t not in GENERIC_WORDS] or wb
     short, long_ = (da, db) if len(da) <= len(db) else (db, da)
     return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
 

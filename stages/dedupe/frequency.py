@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from stages.dedupe.features import same_token
+from stages.dedupe.features import glue_split_words, same_token
 from stages.dedupe.normalize import GENERIC_WORDS
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def rare_cover(a: str, b: str, weight: TokenWeights, lighter: bool = True) -> fl
     is common, so the cover is high; "Joe's Steakhouse" / "Wing Lei Noodle Bar" share nothing: 0.
     """
     ta, tb = name_tokens(a), name_tokens(b)
+    ta, tb = glue_split_words(ta, tb), glue_split_words(tb, ta)
     if not ta or not tb:
         return 0.0
     wa, wb = sum(weight(t) for t in ta), sum(weight(t) for t in tb)
