@@ -168,6 +168,38 @@ def near_addresses(a: Profile, b: Profile) -> bool:
     return len(nx) == len(ny) and sum(c != d for c, d in zip(nx, ny)) == 1
 
 
+TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
+
+
+def one_site_readdressed(a: Profile, b: Profile) -> bool:
+    """One listing of a site under another street line: the same local phone (or a line of its block, see
+    `phone_block`), the same name, and either the same street (another entrance or building, "4444" /
+    "4511 S. Evans") or the same number (a corner building, "3411 W. Fifth Ave." / "3411 W. Jackson"). A
+    chain's branches have their own phones; a shared toll-free line says nothing about the site."""
+    if not (a.phone and b.phone and a.name and a.name == b.name) or a.phone[2:5] in TOLL_FREE:
+        return False
+    if a.phone != b.phone and not phone_block(a.phone, b.phone):
+        return False
+    x, y = a.address, b.address
+    return x.known and y.known and (x.street == y.street or x.number == y.number)
+
+
+def same_street(a: Profile, b: Profile) -> bool:
+    """One street line: the same number and street, the street perhaps misspelt ("Berkley" / "Berkeley")."""
+    x, y = a.address, b.address
+    if not (x.known and y.known) or x.number != y.number or addresses_conflict(a, b):
+        return False
+    return x.street == y.street or fuzz.ratio(x.street, y.street) >= 85
+
+
+def phone_block(a: str | None, b: str | None) -> bool:
+    """Two lines of one block: the same area code and exchange, and line numbers that differ in one or two
+    digits ("773-907-4740" / "-4741": a main line and the next one, or a typo). Not the same number."""
+    if not (a and b) or a == b or len(a) != len(b) or len(a) != 12 or not a.startswith("+1"):
+        return False
+    return a[:8] == b[:8] and sum(c != d for c, d in zip(a[8:], b[8:])) <= 2
+
+
 def names_conflict(a: str, b: str) -> bool:
     """Both names add a word of the same kind that the other lacks: two businesses, not one name written two ways.
 

@@ -86,3 +86,43 @@ def test_token_counts_follow_merges():
     merged = resolver.merge_entities(resolver.entity_of("d") or "", resolver.entity_of("a") or "")
     assert merged and resolver.state.get("T:IL") == 2  # two entities became one: the loser's words go
     assert resolver.state.get("T:IL:racine") is None and resolver.state.get("T:IL:fosco") == 2
+
+
+def test_phone_blocks_and_misspelt_streets():
+    from stages.dedupe.features import phone_block, same_street
+
+    assert phone_block("+17739074740", "+17739074741")  # the next line of a block
+    assert phone_block("+17738788651", "+17738789651")  # one digit mistyped
+    assert not phone_block("+17739074740", "+17739074740")  # the same number is not "a block"
+    assert not phone_block("+17735341833", "+17735352450")  # one exchange, another block
+
+    def p(street):
+        return Profile.of(DedupeInput("x", "X", street=street))
+
+    assert same_street(p("4210 S. Berkley"), p("4210 S Berkeley Avenue"))
+    assert not same_street(p("4210 S Berkeley"), p("4212 S Berkeley"))
+
+
+def test_one_site_at_the_next_phone_line_joins_but_tenants_do_not():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "City Colleges Truman CDC", street="1145 W. Wilson", phone="7739074741"))
+    tenant = resolver.resolve(lead("t", "Joe's Noodle Bar", street="1145 W Wilson Ave", phone="7739074742"))
+    again = resolver.resolve(
+        lead("b", "Harry S. Truman College Child Development Center", street="1145 W Wilson Avenue", phone="7739074740")
+    )
+    assert again.entity_id == first.entity_id
+    assert tenant.entity_id != first.entity_id
+
+
+def test_one_site_under_two_street_lines_at_one_phone():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "Woodson South", street="4444 S. Evans Ave", phone="7735351280"))
+    again = resolver.resolve(lead("b", "Woodson South", street="4511 S. Evans Ave", phone="7735351280"))
+    assert again.entity_id == first.entity_id
+    # A chain's branches on one street have their own phones; a shared toll-free line joins nothing.
+    resolver.resolve(lead("c", "Quick Lube", street="100 N Main St", phone="8005550100"))
+    other = resolver.resolve(lead("d", "Quick Lube", street="940 N Main St", phone="8005550100"))
+    assert other.decision == "new"
+    resolver.resolve(lead("e", "Quick Lube", street="100 S Oak St", phone="7735550100"))
+    branch = resolver.resolve(lead("f", "Quick Lube", street="940 S Oak St", phone="7735559999"))
+    assert branch.decision == "new"
