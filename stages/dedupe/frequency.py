@@ -73,7 +73,7 @@ class TokenWeights:
                 self._total = self.state.get(f"T:{self.geo}") or 0
             df = self.state.get(f"T:{self.geo}:{token}") or 0
             weight = math.log((self._total + 2) / (df + 1))
-            if token in GENERIC_WORDS:
+            if token in GENERIC_WORDS or len(token) <= 2:  # a kind word, or an abbreviation ("ec", "br")
                 weight *= GENERIC_FACTOR
             self._cache[token] = weight = max(weight, 0.01)
         return weight

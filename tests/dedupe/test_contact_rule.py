@@ -126,3 +126,12 @@ def test_one_site_under_two_street_lines_at_one_phone():
     resolver.resolve(lead("e", "Quick Lube", street="100 S Oak St", phone="7735550100"))
     branch = resolver.resolve(lead("f", "Quick Lube", street="940 S Oak St", phone="7735559999"))
     assert branch.decision == "new"
+
+
+def test_abbreviations_weigh_like_kind_words():
+    state = EntityState({})
+    for name in ("alpha one", "beta two", "gamma three", "delta four"):
+        count_tokens(state, "IL", name, 1)
+    weights = TokenWeights(state, "IL")
+    assert weights("ec") == weights("doolittle") * 0.5  # both unseen: a two-letter word counts half
+    assert rare_cover("doolittle ec", "chicago public school doolittle jame", weights) > 0.6
