@@ -95,6 +95,21 @@ def _glued_of(t: str, others: list[str]) -> bool:
     return len(t) >= 5 and any(a + b == t for a, b in pairwise(others))
 
 
+def acronym_spans(tokens: list[str], others: list[str]) -> set[int]:
+    """Indices of the words of ``tokens`` that an acronym in ``others`` abbreviates ("kiddy kare
+    preschool" under "kkp"): the other direction of `same_token`'s acronym test."""
+    covered: set[int] = set()
+    initials = "".join(t[0] for t in tokens)
+    for o in others:
+        n = len(o)
+        if not (2 <= n <= 5 and o.isalpha()) or o not in initials:
+            continue
+        for i in range(len(tokens) - n + 1):
+            if initials[i : i + n] == o and all(len(t) > 1 for t in tokens[i : i + n]):
+                covered.update(range(i, i + n))
+    return covered
+
+
 def glue_split_words(tokens: list[str], others: list[str]) -> list[str]:
     """``tokens`` with each adjacent pair that the other name writes as one word joined ("de priest" →
     "depriest" when the other has "depriest"), so covers count the word once on both sides."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from stages.dedupe.features import glue_split_words, same_token
+from stages.dedupe.features import acronym_spans, glue_split_words, same_token
 from stages.dedupe.normalize import GENERIC_WORDS
 
 if TYPE_CHECKING:
@@ -93,5 +93,6 @@ def rare_cover(a: str, b: str, weight: TokenWeights, lighter: bool = True) -> fl
     wa, wb = sum(weight(t) for t in ta), sum(weight(t) for t in tb)
     short, other = (ta, tb) if (wa <= wb) == lighter else (tb, ta)
     total = min(wa, wb) if lighter else max(wa, wb)
-    hit = sum(weight(t) for t in short if same_token(t, other))
+    spelled = acronym_spans(short, other) if len(short) >= 2 else set()
+    hit = sum(weight(t) for i, t in enumerate(short) if i in spelled or same_token(t, other))
     return hit / total if total else 0.0

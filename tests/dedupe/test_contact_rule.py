@@ -135,3 +135,12 @@ def test_abbreviations_weigh_like_kind_words():
     weights = TokenWeights(state, "IL")
     assert weights("ec") == weights("doolittle") * 0.5  # both unseen: a two-letter word counts half
     assert rare_cover("doolittle ec", "chicago public school doolittle jame", weights) > 0.6
+
+
+def test_an_acronym_covers_the_words_it_abbreviates():
+    from stages.dedupe.features import acronym_spans
+
+    assert acronym_spans(["kiddy", "kare", "preschool", "little", "tyke"], ["kkp", "little", "tyke"]) == {0, 1, 2}
+    state = EntityState({})
+    weights = TokenWeights(state, "IL")
+    assert rare_cover("kkp little tyke", "kiddy kare preschool little tyke", weights, lighter=False) == 1.0
