@@ -187,16 +187,16 @@ TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
 
 
 def one_site_readdressed(a: Profile, b: Profile) -> bool:
-    """One listing of a site under another street line: the same local phone (or a line of its block, see
-    `phone_block`), the same name, and either the same street (another entrance or building, "4444" /
-    "4511 S. Evans") or the same number (a corner building, "3411 W. Fifth Ave." / "3411 W. Jackson"). A
-    chain's branches have their own phones; a shared toll-free line says nothing about the site."""
+    """One building on a corner, listed on each of its streets ("3411 W. Fifth Ave." / "3411 W. Jackson"):
+    the same number on another street, the same name and the same local phone (or a line of its block,
+    see `phone_block`). Another number on the same street is not enough: a chain's two branches on one
+    long street may share a central line. A toll-free line says nothing about the site."""
     if not (a.phone and b.phone and a.name and a.name == b.name) or a.phone[2:5] in TOLL_FREE:
         return False
     if a.phone != b.phone and not phone_block(a.phone, b.phone):
         return False
     x, y = a.address, b.address
-    return x.known and y.known and (x.street == y.street or x.number == y.number)
+    return x.known and y.known and x.number == y.number and x.street != y.street
 
 
 def same_street(a: Profile, b: Profile) -> bool:

@@ -114,18 +114,19 @@ def test_one_site_at_the_next_phone_line_joins_but_tenants_do_not():
     assert tenant.entity_id != first.entity_id
 
 
-def test_one_site_under_two_street_lines_at_one_phone():
+def test_a_corner_building_under_two_street_lines_at_one_phone():
     resolver = EntityResolver({})
-    first = resolver.resolve(lead("a", "Woodson South", street="4444 S. Evans Ave", phone="7735351280"))
-    again = resolver.resolve(lead("b", "Woodson South", street="4511 S. Evans Ave", phone="7735351280"))
+    first = resolver.resolve(lead("a", "Fifth City Center", street="3411 W Fifth Ave", phone="7738268686"))
+    again = resolver.resolve(lead("b", "Fifth City Center", street="3411 W Jackson Blvd", phone="773-826-8686"))
     assert again.entity_id == first.entity_id
-    # A chain's branches on one street have their own phones; a shared toll-free line joins nothing.
-    resolver.resolve(lead("c", "Quick Lube", street="100 N Main St", phone="8005550100"))
-    other = resolver.resolve(lead("d", "Quick Lube", street="940 N Main St", phone="8005550100"))
-    assert other.decision == "new"
-    resolver.resolve(lead("e", "Quick Lube", street="100 S Oak St", phone="7735550100"))
-    branch = resolver.resolve(lead("f", "Quick Lube", street="940 S Oak St", phone="7735559999"))
+    # Another number on the same street: a chain's branches may share a central line.
+    resolver.resolve(lead("c", "Rosewood Drain Services", street="606 S Juniper Ln", phone="2127539332"))
+    branch = resolver.resolve(lead("d", "Rosewood Drain Services", street="14356 S Juniper Ln", phone="2127539332"))
     assert branch.decision == "new"
+    # A shared toll-free line joins nothing.
+    resolver.resolve(lead("e", "Quick Lube", street="100 N Main St", phone="8005550100"))
+    other = resolver.resolve(lead("f", "Quick Lube", street="100 N Oak St", phone="8005550100"))
+    assert other.decision == "new"
 
 
 def test_abbreviations_weigh_like_kind_words():
