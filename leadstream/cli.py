@@ -15,6 +15,7 @@ from rich.table import Table
 
 from config import Settings, SettingsError, get_settings, load_settings
 from config.redact import install_log_redaction
+from leadstream.api.keys_cli import api_keys_cli
 from leadstream.dlq_cli import dlq_cli
 
 cli = typer.Typer(
@@ -29,6 +30,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(topics_cli, name="topics")
 cli.add_typer(dlq_cli, name="dlq")
+cli.add_typer(api_keys_cli, name="api-keys")
 console = Console(stderr=True)
 
 
@@ -66,6 +68,17 @@ def worker(
         console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+
+
+@cli.command()
+def api(
+    host: str | None = typer.Option(None, help="Bind address (default: LEADSTREAM_API__BIND)."),
+    port: int | None = typer.Option(None, help="Port (default: LEADSTREAM_API__PORT)."),
+) -> None:
+    """Serve the HTTP API (docs/api.md): POST leads and scrape jobs, ask about leads, stats."""
+    from leadstream.api.server import serve
+
+    serve(_settings(), host=host, port=port)
 
 
 @cli.command()
