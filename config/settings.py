@@ -249,6 +249,9 @@ class ApiSettings(BaseModel):
         description="How long a verified key is trusted without asking PostgreSQL again (a revoke "
         "through the API takes effect at once on that process, elsewhere within this time).",
     )
+    publish_timeout_s: float = Field(
+        10.0, gt=0, description="How long a POST waits for Kafka's acknowledgement before answering 503."
+    )
     page_max: int = Field(200, ge=1, le=1000, description="Most leads in one page of GET /v1/leads.")
 
     @field_validator("default_rate")

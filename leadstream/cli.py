@@ -211,6 +211,16 @@ def schema_export(out: Path = typer.Option(Path("docs/raw-lead.schema.json"))) -
     console.print(f"wrote {out}")
 
 
+@schema_cli.command("openapi")
+def schema_openapi(out: Path = typer.Option(Path("docs/openapi.json"))) -> None:
+    """Write the API's OpenAPI document (generated from the pydantic models; a test checks it is current)."""
+    from leadstream.api.app import openapi_document
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(openapi_document(), indent=2) + "\n")
+    console.print(f"wrote {out}")
+
+
 @topics_cli.command("create")
 def topics_create() -> None:
     """Create every pipeline topic with LEADSTREAM_PARTITIONS partitions."""

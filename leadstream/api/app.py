@@ -7,6 +7,7 @@ Reads go to the read replica when one is configured; key lookups and writes to t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import logging
@@ -17,7 +18,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -56,16 +57,28 @@ log = logging.getLogger("leadstream.api")
 
 
 class Publisher:
-    """What the API needs from Kafka: put leads and jobs on their topics, acknowledged."""
+    """What the API needs from Kafka: put leads and jobs on their topics, acknowledged within `timeout_s`."""
 
-    def __init__(self, producer: LeadProducer) -> None:
-        self.producer = producer
+    def __init__(self, producer: LeadProducer, timeout_s: float = 10.0) -> None:
+        self.producer, self.timeout_s = producer, timeout_s
+
+    def _check(self) -> None:
+        if getattr(self.producer.producer, "_closed", False):  # a stopped producer would wait forever
+            raise KafkaConnectionError("the Kafka producer is closed")
 
     async def leads(self, items: list[tuple[str, str, bytes]]) -> None:
-        await self.producer.push_leads(items)
+        self._check()
+        try:
+            await asyncio.wait_for(self.producer.push_leads(items), self.timeout_s)
+        except TimeoutError:
+            raise KafkaTimeoutError(f"no acknowledgement within {self.timeout_s} s") from None
 
     async def jobs(self, jobs: list[ScrapeJob]) -> None:
-        await self.producer.push_jobs(jobs)
+        self._check()
+        try:
+            await asyncio.wait_for(self.producer.push_jobs(jobs), self.timeout_s)
+        except TimeoutError:
+            raise KafkaTimeoutError(f"no acknowledgement within {self.timeout_s} s") from None
 
 
 @dataclass
@@ -102,7 +115,7 @@ async def open_resources(settings: Settings) -> Resources:
     return Resources(
         primary=primary,
         reads=reads,
-        publisher=Publisher(producer),
+        publisher=Publisher(producer, settings.api.publish_timeout_s),
         limiter=limiter,
         keys=keys,
         verifier=KeyVerifier(keys, settings.api.key_cache_s),
