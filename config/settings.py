@@ -224,6 +224,45 @@ class EmailSettings(BaseModel):
         return start.hour, end.hour or 24
 
 
+API_SCOPES = ("ingest", "read", "admin")
+
+
+class ApiSettings(BaseModel):
+    """`leadstream api`: the HTTP service in front of the pipeline (docs/api.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bind: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port the API listens on.")
+    default_rate: str = Field(
+        "50/second",
+        description="Requests per API key, shared by every API process through Redis, unless the "
+        "key has its own rate (`leadstream api-keys create --rate`).",
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest request body; a larger one is refused with 413."
+    )
+    max_batch: int = Field(500, ge=1, le=500, description="Most leads in one POST /v1/leads.")
+    key_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long a verified key is trusted without asking PostgreSQL again (a revoke "
+        "through the API takes effect at once on that process, elsewhere within this time).",
+    )
+    publish_timeout_s: float = Field(
+        10.0, gt=0, description="How long a POST waits for Kafka's acknowledgement before answering 503."
+    )
+    page_max: int = Field(200, ge=1, le=1000, description="Most leads in one page of GET /v1/leads.")
+
+    @field_validator("default_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        checked = ProviderConfig._rate(value)
+        if not checked:
+            raise ValueError("the API needs a default rate, e.g. 50/second")
+        return str(checked)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=None, extra="ignore", env_nested_delimiter=NESTED_DELIMITER
@@ -350,6 +389,12 @@ class Settings(BaseSettings):
         "postgresql://leadstream@127.0.0.1:5432/leadstream", description="PostgreSQL DSN (the system of record)."
     )
     db_pool_size: int = Field(8, ge=1, description="asyncpg pool size per worker.")
+    replica_database_url: str = Field(
+        "",
+        description="A streaming read replica of the primary: the API's reads and dashboard SQL go there. "
+        "Empty: reads go to LEADSTREAM_DATABASE_URL. Add `?pgbouncer=true` to any DSN that goes through "
+        "PgBouncer in transaction mode (no statement cache, no search_path).",
+    )
     redis_url: str = Field(
         "", description="Redis: shared cache, rules cache, cross-worker limits. Empty: per-process only (the demo)."
     )
@@ -457,6 +502,9 @@ class Settings(BaseSettings):
         "nobody", description="Who Chromium runs as when the worker itself runs as root (never root)."
     )
     render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
+
+    # --- API ---------------------------------------------------------------------
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API (LEADSTREAM_API__<FIELD>).")
 
     # --- Email -----------------------------------------------------------------
     email: EmailSettings = Field(
