@@ -15,6 +15,7 @@ from rich.table import Table
 
 from config import Settings, SettingsError, get_settings, load_settings
 from config.redact import install_log_redaction
+from leadstream.api.keys_cli import api_keys_cli
 from leadstream.dlq_cli import dlq_cli
 
 cli = typer.Typer(
@@ -29,6 +30,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(topics_cli, name="topics")
 cli.add_typer(dlq_cli, name="dlq")
+cli.add_typer(api_keys_cli, name="api-keys")
 console = Console(stderr=True)
 
 
@@ -44,6 +46,32 @@ def _settings(**overrides: object) -> Settings:
     except SettingsError as exc:
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from None
+
+
+@cli.command("lag-exporter")
+def lag_exporter(
+    port: int = typer.Option(9308, help="Port of its /metrics."),
+    host: str = typer.Option("0.0.0.0", help="Address it listens on."),
+    group: list[str] = typer.Option([], help="A consumer group to watch (repeat); default: every group."),
+    group_prefix: str = typer.Option("", help="Watch only groups whose name starts with this."),
+    interval: float = typer.Option(5.0, help="Seconds between reads of the brokers."),
+    loglevel: str = typer.Option("info", help="Log level."),
+) -> None:
+    """Serve consumer lag per group/topic/partition, read from the brokers (LEADSTREAM_KAFKA_BROKER).
+
+    True even when a group has no live worker: lag is log-end minus committed offset.
+    """
+    import logging
+
+    from leadstream.lagexporter import LagExporter, serve
+
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    exporter = LagExporter(settings.kafka_broker, groups=group, group_prefix=group_prefix, interval_s=interval)
+    try:
+        asyncio.run(serve(exporter, host, port))
+    except KeyboardInterrupt:
+        pass
 
 
 @cli.command()
@@ -84,6 +112,17 @@ def make_worker(app, loglevel: str):  # -> faust.Worker
     runner = faust.Worker(app, loglevel=loglevel.upper(), quiet=True)
     runner.spinner = None
     return runner
+
+
+@cli.command()
+def api(
+    host: str | None = typer.Option(None, help="Bind address (default: LEADSTREAM_API__BIND)."),
+    port: int | None = typer.Option(None, help="Port (default: LEADSTREAM_API__PORT)."),
+) -> None:
+    """Serve the HTTP API (docs/api.md): POST leads and scrape jobs, ask about leads, stats."""
+    from leadstream.api.server import serve
+
+    serve(_settings(), host=host, port=port)
 
 
 @cli.command()
@@ -227,6 +266,16 @@ def schema_export(out: Path = typer.Option(Path("docs/raw-lead.schema.json"))) -
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(raw_lead_schema(), indent=2) + "\n")
+    console.print(f"wrote {out}")
+
+
+@schema_cli.command("openapi")
+def schema_openapi(out: Path = typer.Option(Path("docs/openapi.json"))) -> None:
+    """Write the API's OpenAPI document (generated from the pydantic models; a test checks it is current)."""
+    from leadstream.api.app import openapi_document
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(openapi_document(), indent=2) + "\n")
     console.print(f"wrote {out}")
 
 

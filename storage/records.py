@@ -36,6 +36,13 @@ ON CONFLICT (lead_id) DO UPDATE SET
 WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank
 """
 
+# The first time each lead reached each stage (the API's stage history); a redelivery keeps the first.
+_STAGES = """
+INSERT INTO lead_stages (lead_id, stage, geo_key)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+ON CONFLICT (lead_id, stage) DO NOTHING
+"""
+
 _DEAD_LETTER = """
 INSERT INTO dead_letters (stage, lead_id, topic, kafka_partition, kafka_offset, error_type, reason, attempts, payload,
                           payload_sha256, message_key, header_names, header_values)
@@ -120,6 +127,12 @@ class LeadRecords:
             )
         async with self.pool.acquire() as conn:
             await conn.executemany(_UPSERT, rows)
+            await conn.execute(
+                _STAGES,
+                [u.lead.lead_id for u in updates],
+                [u.stage for u in updates],
+                [u.lead.geo_key for u in updates],
+            )
 
     async def ended(self, lead_ids: list[str]) -> set[str]:
         """Those of `lead_ids` that already have a terminal state."""
