@@ -73,12 +73,13 @@ import orjson
 
 from schemas import Lead, RawLead
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
-from streams import metrics
+from streams import metrics, tracing
 from streams.deadletter import dead_letter_message
 from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id, plausible_ms
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
+from streams.health import MONITOR, HealthMonitor
 from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
-from streams.topology import LEADS_SCRAPED
+from streams.topology import LEADS_SCRAPED, message_key
 
 __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner", "encode_lead"]
 
@@ -169,8 +170,10 @@ class StageRunner:
         concurrency: int = 32,
         event_scope: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
         sinks: Iterable[str] | None = None,
+        health: HealthMonitor | None = None,
     ) -> None:
-        """`sinks`: the only topics the stage's outputs may name (None: not checked)."""
+        """`sinks`: the only topics the stage's outputs may name (None: not checked);
+        `health`: where progress is reported (`streams.health`, the process's monitor by default)."""
         self.stage = stage
         self.records = records
         self.send = send
@@ -180,6 +183,13 @@ class StageRunner:
         self._acks: InOrderAcks | None = None
         self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
         self.sinks = frozenset(sinks) if sinks is not None else None
+        self.health = health or MONITOR
+        self.closing = False  # set by `drain`: take no new events
+        self._busy = 0  # events inside process_batch
+        self._idle = asyncio.Event()
+        self._idle.set()
+        metrics.init_stage(stage.name, tuple(self.sinks or ()))
+        self.health.register_stage(stage.name)
 
     async def process_batch(self, events: Iterable[Any]) -> None:
         """Handle Faust events one at a time, in order; record and send the results. Never raises for a bad event.
@@ -200,6 +210,25 @@ class StageRunner:
     async def _process_batch(self, events: list[Any]) -> None:
         started = time.perf_counter()
         pairs = [(event, Envelope.from_event(event)) for event in events]
+        self._enter(len(pairs))
+        try:
+            await self._process(pairs, started)
+        finally:
+            self._leave(len(pairs))
+
+    def _enter(self, count: int) -> None:
+        metrics.CONSUMED.labels(self.stage.name).inc(count)
+        metrics.IN_FLIGHT.labels(self.stage.name).inc(count)
+        self._busy += count
+        self._idle.clear()
+
+    def _leave(self, count: int) -> None:
+        metrics.IN_FLIGHT.labels(self.stage.name).dec(count)
+        self._busy -= count
+        if self._busy <= 0:
+            self._idle.set()
+
+    async def _process(self, pairs: list[tuple[Any, Envelope]], started: float) -> None:
         # A lead that has ended goes no further: a redelivery, or a second message
         # with the same lead id, must not act on it again (or email it).
         ended = await self._until_done(lambda: self.records.ended([env.lead_id for _, env in pairs if env.lead_id]))
@@ -209,8 +238,10 @@ class StageRunner:
         envelopes = [env for _, env in pairs]
         results: list[list[Output] | DeadLetter] = []
         for event, env in pairs:
-            with self.event_scope(event):
+            with self.event_scope(event), tracing.stage_span(self.stage.name, env):
+                began = time.perf_counter()
                 results.append(await self._run_one(env))
+                metrics.PROCESSING_SECONDS.labels(self.stage.name).observe(time.perf_counter() - began)
 
         updates: list[RecordUpdate] = []
         letters: list[DeadLetter] = []
@@ -224,15 +255,18 @@ class StageRunner:
                 trace_id = out.trace_id or env.trace_id
                 ingest_ms = out.ingest_ms or env.ingest_ms
                 updates.append(RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason))
-                headers = make_headers(out.lead.lead_id, trace_id, ingest_ms)
+                headers = tracing.inject(make_headers(out.lead.lead_id, trace_id, ingest_ms), env, self.stage.name)
                 for topic in out.topics:
-                    sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
+                    metrics.PRODUCED.labels(self.stage.name, topic).inc()
+                    key = message_key(topic, out.lead.lead_id, out.lead.geo_key)
+                    sends.append((topic, key, encode_lead(out.lead, topic), headers))
 
         await self._until_done(self.stage.after_batch)
         await self._until_done(lambda: self.records.write(updates))
         await self._until_done(lambda: self.records.dead_letter(letters))
         await self._until_done(lambda: self._send_all(sends))
         self._observe(updates, letters, time.perf_counter() - started)
+        self.health.progress(self.stage.name)
 
     async def _send_all(self, sends: list[tuple[str, bytes | None, bytes, dict[str, bytes]]]) -> None:
         """Produce `sends` and wait until the broker has every one; raise the first refusal.
@@ -255,6 +289,9 @@ class StageRunner:
         per partition (`InOrderAcks`), so a crash replays everything unfinished.
         """
         await self._slots.acquire()
+        if self.closing:  # shutting down (`drain`): leave it unacked for the next owner of the partition
+            self._slots.release()
+            await asyncio.Event().wait()  # until Faust cancels the agent
         if self._acks is None:
             self._acks = InOrderAcks(ack)
         entry = self._acks.track(event)
@@ -275,6 +312,33 @@ class StageRunner:
         finally:
             self._slots.release()
 
+    async def drain(self, grace_s: float) -> bool:
+        """Graceful shutdown: take no new events, let those in flight finish for up to `grace_s`,
+        then cancel the rest. True when everything in flight finished (and was acked).
+
+        A cancelled event is not acked (`_handle_and_ack`), so its partition's next owner gets it
+        again; what it recorded is idempotent. Nothing is ever half-acked: acks go in offset order.
+        """
+        self.closing = True
+        tasks = set(self._tasks)
+        try:
+            async with asyncio.timeout(grace_s):
+                if tasks:
+                    await asyncio.wait(tasks)
+                await self._idle.wait()  # an ordered stage's batch in process_batch
+            return True
+        except TimeoutError:
+            for task in self._tasks:
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(set(self._tasks))
+            log.warning(
+                "%s: abandoned %d unfinished event(s) at shutdown; they will be redelivered",
+                self.stage.name,
+                max(self._busy, 0),
+            )
+            return False
+
     async def _run_one(self, env: Envelope) -> list[Output] | DeadLetter:
         """Decode and handle one event under the failure policy (`streams.failures`): its outputs, or its dead letter."""
         stage, policy = self.stage, self.retry
@@ -293,6 +357,7 @@ class StageRunner:
                 outputs = await stage.handle(item, env)
             except Deferred as exc:  # waiting for permission is not a failed attempt
                 metrics.DEFERRALS.labels(stage.name, deferral_kind(exc)).inc()
+                self.health.alive(stage.name)
                 await policy.sleep(policy.defer_delay(exc.retry_after_s))
                 continue
             except Exception as exc:
@@ -300,12 +365,14 @@ class StageRunner:
                 if action is Action.RETRY_INFRA:  # our infrastructure, not the lead: not an attempt either
                     infra_failures += 1
                     metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    self.health.alive(stage.name)
                     log.warning("%s: infrastructure error, retrying (lead %s): %r", stage.name, env.lead_id, exc)
                     await policy.sleep(policy.delay(min(infra_failures, 6)))
                     continue
                 attempts += 1
                 if action is Action.RETRY and attempts < policy.max_attempts:
                     metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    self.health.alive(stage.name)
                     await policy.sleep(policy.delay(attempts, getattr(exc, "retry_after_s", None)))
                     continue
                 if action is Action.RETRY:
@@ -447,4 +514,6 @@ class StageRunner:
             metrics.EVENTS.labels(name, "dead_lettered").inc()
             metrics.TERMINAL.labels("dead_lettered").inc()
             metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now - d.ingest_ms) / 1000))
-            log.warning("%s: dead-lettered lead %s: %s: %s", name, d.lead_id, d.error_type, d.reason)
+            log.warning(
+                "%s: dead-lettered lead %s: %s: %s trace_id=%s", name, d.lead_id, d.error_type, d.reason, d.trace_id
+            )
