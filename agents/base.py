@@ -20,7 +20,7 @@ from faust.streams import _current_event  # the context var Faust tables read to
 from config import Settings
 from providers.chromium import close_shared_browser
 from storage.db import Pool, create_pool
-from storage.records import LeadRecords
+from storage.records import CoalescedRecords, LeadRecords
 from streams.runner import RetryPolicy, StageRunner
 from streams.stage import Stage
 from streams.topology import StageTopics
@@ -91,7 +91,9 @@ class WorkerRuntime:
         s = self.settings
         runner = StageRunner(
             stage,
-            LeadRecords(await self.pool()),
+            # Ordered stages write one batch at a time; streaming stages have many events in flight, whose
+            # writes and "already ended?" queries share round trips.
+            LeadRecords(await self.pool()) if stage.ordered else CoalescedRecords(await self.pool()),
             self.send,
             retry=RetryPolicy(
                 max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s, dead_letter_max_bytes=s.dead_letter_max_bytes

@@ -22,6 +22,7 @@ and the public one (unsubscribe, SendGrid webhook) are separate servers; see
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import faust
@@ -35,12 +36,24 @@ from leadstream.websurface import PublicSite, bearer_token_required
 from stages.score.rules import RulesError, load_rules
 from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
+from streams.consumer import safe_consumer
 from streams.health import MONITOR
 from tables import DEDUPE_STATE, SCORE_COUNTERS
+from tables.views import register_table_views
 
 log = logging.getLogger(__name__)
 
 TABLES_OF_STAGE = {"dedupe": DEDUPE_STATE, "score": SCORE_COUNTERS}
+TABLE_NAMES = frozenset(TABLES_OF_STAGE.values())
+
+
+async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None:
+    """One line per rebalance naming what this worker now consumes (operators, and the scale-out test, read it)."""
+    by_topic: dict[str, list[int]] = {}
+    for tp in assigned or ():
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    summary = " ".join(f"{topic}={sorted(parts)}" for topic, parts in sorted(by_topic.items()))
+    log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
 
 
 async def prepare_start(settings: Settings) -> None:
@@ -69,6 +82,16 @@ async def prepare_start(settings: Settings) -> None:
     )
     if created:
         log.info("created topics: %s", ", ".join(created))
+
+
+def advertised_web_host(settings: Settings) -> str:
+    """The host in this worker's canonical URL (`LEADSTREAM_WEB_HOST`); by default the address it binds, or
+    this machine's name when it binds every address. Peers forward table requests there."""
+    if settings.web_host:
+        return settings.web_host
+    if settings.web_bind not in ("", "0.0.0.0", "::"):
+        return settings.web_bind
+    return socket.gethostname()
 
 
 class LeadstreamApp(faust.App):
@@ -118,13 +141,17 @@ def create_app(settings: Settings) -> LeadstreamApp:
         topic_allow_declare=True,
         processing_guarantee="exactly_once" if settings.exactly_once else "at_least_once",
         broker_commit_interval=settings.commit_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        consumer_group_instance_id=settings.group_instance_id or None,
         producer_acks=-1,
         producer_linger_ms=5,
         table_cleanup_interval=60,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
-        web_tables_enabled=True,
-        web_host="127.0.0.1",
+        web_tables_enabled=False,  # ours route by partition (tables.views)
+        web_host=advertised_web_host(settings),  # how peers reach this worker's table partitions
         web_bind=settings.web_bind,  # internal surface: loopback unless a token guards it (websurface)
         autodiscover=False,
         stream_buffer_maxsize=4096,
@@ -133,6 +160,9 @@ def create_app(settings: Settings) -> LeadstreamApp:
         stream_wait_empty=False,
     )
     app.telemetry = WorkerTelemetry(app, settings)
+
+    # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
+    app.transport.Consumer = safe_consumer(settings.rebalance_wait_s)  # type: ignore[misc]  # per app, not per class
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint
@@ -159,6 +189,8 @@ def create_app(settings: Settings) -> LeadstreamApp:
 
     runtime = app.runtime = WorkerRuntime(app, settings)
     register_stages(runtime, settings.stage_list)
+    register_table_views(app, {name: table for name, table in app.tables.items() if name in TABLE_NAMES})
+    app.on_partitions_assigned.connect(_log_assignment)  # type: ignore[arg-type]  # faust's stub wants `signal=`
     if settings.web_token:
         app.web.web_app.middlewares.append(bearer_token_required(settings.web_token))  # type: ignore[attr-defined]
     if "email" in settings.stages and settings.public_web_port:  # compliance endpoints: public surface only

@@ -12,8 +12,8 @@ below the runner retries — adapters raise typed errors):
 
 | raised by `decode` / `handle`                         | action                                              | attempt? |
 |-------------------------------------------------------|-----------------------------------------------------|----------|
-| any error from `decode`                               | dead letter at once, reason ``InvalidMessage`` for  | yes (1)  |
-|                                                       | a ``ValueError`` (bad payload), else its type (bug) |          |
+| any error from `decode`, or a payload string holding | dead letter at once, reason ``InvalidMessage`` for  | yes (1)  |
+| NUL (``\\u0000``: jsonb refuses it; `reject_nul`)     | a ``ValueError`` (bad payload), else its type (bug) |          |
 | `InvalidMessage`, pydantic `ValidationError`          | dead letter at once, reason ``InvalidMessage``      | yes      |
 | `TransientProviderError` (5xx, 429, timeout, circuit  | wait `RetryPolicy.delay` (backoff ×2 from           | yes      |
 | open, no rate slot), bare ``TimeoutError``            | `backoff_s`, ±50 % jitter, ≥ Retry-After, all       |          |
@@ -22,13 +22,17 @@ below the runner retries — adapters raise typed errors):
 | `Deferred` (send cap, paused sender, send window)     | wait `retry_after_s` clamped to 1…60 s, ask again;  | no       |
 |                                                       | never dead-lettered                                 |          |
 | `INFRA_ERRORS` (store unreachable/restarting, Redis   | wait (backoff, ≤ `max_backoff_s`) and retry without | no       |
-| connection/timeout, Faust ``PartitionsMismatch``)     | limit: the lead is fine, our infrastructure is not  |          |
+| connection/timeout, Faust ``PartitionsMismatch``, a   | limit: the lead is fine, our infrastructure is not  |          |
+| degraded Kafka cluster: `KAFKA_TRANSIENT_ERRORS`)     | (the runner's own writes and sends: the same)       |          |
 | anything else: `PermanentProviderError`, a missing or | dead letter at once, reason the error's type (a     | yes      |
 | unreadable file (``FileNotFoundError``, …), a bug     | bug or a permanent failure; the worker goes on)     |          |
 | an output to a topic the stage does not declare       | dead letter ``UndeclaredTopic``; nothing of the     | yes      |
 | (`streams.topology`)                                  | event is sent                                       |          |
-| the runner's own path fails (an output the broker     | `settle_unfinished`: dead letter ``InternalError``, | —        |
-| refuses, a record that cannot be written)             | then ack; if even that fails, stop the worker       |          |
+| the runner's own path fails (a bug in the runner, an  | `settle_unfinished` (`process_batch` calls it for   | —        |
+| output the broker will never take, such as            | ordered batches and streamed events alike): count   |          |
+| ``MessageSizeTooLargeError``; a record the store      | ``leadstream_stage_events_total{outcome=            |          |
+| refuses)                                              | "internal_error"}``, dead letter ``InternalError``, |          |
+|                                                       | then ack; if even that fails, stop the worker       |          |
 |                                                       | (redelivery after the restart), never a stall       |          |
 
 Leads that already ended (any terminal state) are skipped, not handled again.
@@ -43,6 +47,14 @@ acked; ``leadstream dlq replay`` puts originals back. Metrics:
 Ordered (stateful) stages get batches (`process_batch`), handled one event at
 a time in offset order. Unordered (I/O-bound) stages stream: each event is
 `submit`ted, handled in the background and acked in offset order.
+
+Acks and rebalances: `InOrderAcks` keeps a partition's acks in the order its
+events arrived; events still in flight when their partition is revoked are
+acked when they finish, possibly after the partition came back. Faust's
+commit bookkeeping could commit past an offset that never ran when a
+rebalance met a message held by its fetch loop (issue #10's lost lead);
+`streams.consumer.SafeConsumer` commits a partition only up to the first
+offset that is not acked, counted from the committed one.
 """
 
 from __future__ import annotations
@@ -66,8 +78,8 @@ from streams.deadletter import dead_letter_message
 from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
 from streams.health import MONITOR, HealthMonitor
-from streams.stage import Deferred, Output, Stage, _short
-from streams.topology import LEADS_SCRAPED
+from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
+from streams.topology import LEADS_SCRAPED, message_key
 
 __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner", "encode_lead"]
 
@@ -91,6 +103,32 @@ def encode_lead(lead: Lead, topic: str = "") -> bytes:
     if topic == LEADS_SCRAPED:
         return orjson.dumps(lead.model_dump(mode="json", exclude_none=True, include=_RAW_FIELDS))
     return orjson.dumps(lead.model_dump(mode="json", exclude_none=True))
+
+
+def reject_nul(payload: bytes) -> None:
+    """Raise `InvalidMessage` when a JSON payload holds a NUL character (``\\u0000``) in a string or key.
+
+    PostgreSQL's jsonb refuses it, so such a lead would fail at the upsert, after the stage ran; refusing it
+    here makes it an ``InvalidMessage`` dead letter like any other bad payload. Only payloads with the escape's
+    bytes are parsed (a literal backslash before ``u0000`` is not a NUL).
+    """
+    if b"\\u0000" not in payload:
+        return
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return  # not JSON: decode says so
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidMessage("a string holds a NUL character (\\u0000), which PostgreSQL cannot store")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 class InOrderAcks:
@@ -154,7 +192,22 @@ class StageRunner:
         self.health.register_stage(stage.name)
 
     async def process_batch(self, events: Iterable[Any]) -> None:
-        """Handle Faust events one at a time, in order; record and send the results. Never raises for a bad event."""
+        """Handle Faust events one at a time, in order; record and send the results. Never raises for a bad event.
+
+        When the runner's own path fails (a bug, a record the store refuses, an output the broker will never
+        take), the events get the defined outcome of `settle_unfinished` (dead letter ``InternalError``), and
+        only if that fails too is the error raised (the worker is stopping: do not ack).
+        """
+        batch = list(events)
+        try:
+            await self._process_batch(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not await self.settle_unfinished(batch, exc):
+                raise
+
+    async def _process_batch(self, events: list[Any]) -> None:
         started = time.perf_counter()
         pairs = [(event, Envelope.from_event(event)) for event in events]
         self._enter(len(pairs))
@@ -205,15 +258,27 @@ class StageRunner:
                 headers = tracing.inject(make_headers(out.lead.lead_id, trace_id, ingest_ms), env, self.stage.name)
                 for topic in out.topics:
                     metrics.PRODUCED.labels(self.stage.name, topic).inc()
-                    sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
+                    key = message_key(topic, out.lead.lead_id, out.lead.geo_key)
+                    sends.append((topic, key, encode_lead(out.lead, topic), headers))
 
         await self._until_done(self.stage.after_batch)
         await self._until_done(lambda: self.records.write(updates))
         await self._until_done(lambda: self.records.dead_letter(letters))
-        pending = [await self.send(*message) for message in sends]
-        await asyncio.gather(*pending)
+        await self._until_done(lambda: self._send_all(sends))
         self._observe(updates, letters, time.perf_counter() - started)
         self.health.progress(self.stage.name)
+
+    async def _send_all(self, sends: list[tuple[str, bytes | None, bytes, dict[str, bytes]]]) -> None:
+        """Produce `sends` and wait until the broker has every one; raise the first refusal.
+
+        A transient refusal (`streams.failures.KAFKA_TRANSIENT_ERRORS`) makes `_until_done` send them all
+        again: downstream effects are idempotent, so a duplicate is harmless and a gap is not.
+        """
+        pending = [await self.send(*message) for message in sends]
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def submit(self, event: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
         """Streaming mode (unordered stages): handle `event` in the background, ack it when done.
@@ -237,12 +302,13 @@ class StageRunner:
     async def _handle_and_ack(self, event: Any, entry: list[Any]) -> None:
         assert self._acks is not None  # set by submit before the task starts
         try:
-            await self.process_batch([event])
-            await self._acks.done(entry)
+            await self.process_batch([event])  # its own failures end in settle_unfinished (a dead letter)
         except asyncio.CancelledError:
             raise  # shutting down: not acked, so it is redelivered
-        except Exception:  # process_batch handles event errors itself; this is a bug: keep the offset uncommitted
-            log.exception("%s: could not finish an event; it will be redelivered after a restart", self.stage.name)
+        except Exception:  # not even a dead letter could be delivered: settle_unfinished is stopping the worker
+            log.exception("%s: could not finish an event; it will be redelivered after the restart", self.stage.name)
+        else:
+            await self._acks.done(entry)
         finally:
             self._slots.release()
 
@@ -277,6 +343,7 @@ class StageRunner:
         """Decode and handle one event under the failure policy (`streams.failures`): its outputs, or its dead letter."""
         stage, policy = self.stage, self.retry
         try:
+            reject_nul(env.payload)
             item = stage.decode(env)
         except Exception as exc:  # whatever decode raises, this message can never be read: no retry helps
             if not isinstance(exc, ValueError):  # not a bad message but a bug in decode: say where
@@ -399,6 +466,7 @@ class StageRunner:
         Store outages while writing the dead letters are waited out (`_until_done`), as everywhere.
         """
         name = self.stage.name
+        metrics.EVENTS.labels(name, "internal_error").inc(len(events))
         log.error(
             "%s: the runner failed on %d event(s); dead-lettering them as InternalError",
             name,
