@@ -224,6 +224,45 @@ class EmailSettings(BaseModel):
         return start.hour, end.hour or 24
 
 
+API_SCOPES = ("ingest", "read", "admin")
+
+
+class ApiSettings(BaseModel):
+    """`leadstream api`: the HTTP service in front of the pipeline (docs/api.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bind: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port the API listens on.")
+    default_rate: str = Field(
+        "50/second",
+        description="Requests per API key, shared by every API process through Redis, unless the "
+        "key has its own rate (`leadstream api-keys create --rate`).",
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest request body; a larger one is refused with 413."
+    )
+    max_batch: int = Field(500, ge=1, le=500, description="Most leads in one POST /v1/leads.")
+    key_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long a verified key is trusted without asking PostgreSQL again (a revoke "
+        "through the API takes effect at once on that process, elsewhere within this time).",
+    )
+    publish_timeout_s: float = Field(
+        10.0, gt=0, description="How long a POST waits for Kafka's acknowledgement before answering 503."
+    )
+    page_max: int = Field(200, ge=1, le=1000, description="Most leads in one page of GET /v1/leads.")
+
+    @field_validator("default_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        checked = ProviderConfig._rate(value)
+        if not checked:
+            raise ValueError("the API needs a default rate, e.g. 50/second")
+        return str(checked)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=None, extra="ignore", env_nested_delimiter=NESTED_DELIMITER
@@ -251,6 +290,12 @@ class Settings(BaseSettings):
         description="Address the internal web server (table views, /metrics, /health, /ready) listens on: "
         "loopback, or the pod IP / 0.0.0.0 together with LEADSTREAM_WEB_TOKEN.",
     )
+    web_host: str = Field(
+        "",
+        description="Host this worker advertises to its peers (its canonical URL: Faust routes a table view to the "
+        "worker owning the key there), e.g. the pod's DNS name; empty: LEADSTREAM_WEB_BIND when it is one "
+        "address, else this machine's hostname.",
+    )
     web_token: str = Field(
         "",
         description="Bearer token every internal route but /health and /ready requires; a worker refuses to "
@@ -271,6 +316,59 @@ class Settings(BaseSettings):
     exactly_once: bool = Field(
         False, description="Faust processing_guarantee=exactly_once. Off: at-least-once + idempotent effects."
     )
+    # Recovery: how fast the group notices a dead worker and rebalances (docs/operating.md, "Recovery").
+    session_timeout_s: float = Field(
+        10.0,
+        ge=1.0,
+        le=300.0,
+        description="Consumer group session timeout: a worker killed without leaving the group holds its "
+        "partitions this long before the group reassigns them. The broker's group.min/max.session.timeout.ms bound it.",
+    )
+    heartbeat_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="Consumer heartbeat interval (at most a third of the session timeout); members learn of a "
+        "rebalance at their next heartbeat.",
+    )
+    rebalance_timeout_s: float = Field(
+        20.0,
+        ge=1.0,
+        description="How long the group waits for every member to rejoin a rebalance before dropping the slow ones.",
+    )
+    rebalance_wait_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long a rebalance waits for events in flight on revoked partitions (a slow website, a "
+        "deferral) before going on; they finish later and their offsets are committed only where contiguous "
+        "(streams.consumer).",
+    )
+    group_instance_id: str = Field(
+        "",
+        description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "
+        "restarts within the session timeout gets its partitions back without a rebalance. Unique per worker; "
+        "empty: dynamic membership.",
+    )
+
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM: how long events in flight may finish before they are abandoned (left unacked, "
+        "redelivered to the partition's next owner). Keep it under the pod's terminationGracePeriodSeconds.",
+    )
+
+    # --- Health and telemetry ----------------------------------------------
+    liveness_stall_s: float = Field(
+        180.0, gt=0, description="/health fails when a stage has lag and no progress (nor retry/wait) for this long."
+    )
+    readiness_stall_s: float = Field(
+        60.0, gt=0, description="/ready fails when a stage has lag and has finished no event for this long."
+    )
+    loop_stall_s: float = Field(10.0, gt=0, description="/health fails when the event loop is this late or silent.")
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry OTLP/HTTP base URL (spans go to /v1/traces), e.g. Jaeger's; empty: no tracing.",
+    )
+    otlp_service_name: str = Field("leadstream-worker", description="service.name of this worker's spans.")
 
     # --- Processing ------------------------------------------------------
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
@@ -291,6 +389,12 @@ class Settings(BaseSettings):
         "postgresql://leadstream@127.0.0.1:5432/leadstream", description="PostgreSQL DSN (the system of record)."
     )
     db_pool_size: int = Field(8, ge=1, description="asyncpg pool size per worker.")
+    replica_database_url: str = Field(
+        "",
+        description="A streaming read replica of the primary: the API's reads and dashboard SQL go there. "
+        "Empty: reads go to LEADSTREAM_DATABASE_URL. Add `?pgbouncer=true` to any DSN that goes through "
+        "PgBouncer in transaction mode (no statement cache, no search_path).",
+    )
     redis_url: str = Field(
         "", description="Redis: shared cache, rules cache, cross-worker limits. Empty: per-process only (the demo)."
     )
@@ -398,6 +502,9 @@ class Settings(BaseSettings):
         "nobody", description="Who Chromium runs as when the worker itself runs as root (never root)."
     )
     render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
+
+    # --- API ---------------------------------------------------------------------
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API (LEADSTREAM_API__<FIELD>).")
 
     # --- Email -----------------------------------------------------------------
     email: EmailSettings = Field(
@@ -544,6 +651,11 @@ def worker_problems(settings: Settings) -> list[str]:
         problems.append(
             f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
             f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
+        )
+    if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
+        problems.append(
+            f"{env_var(('heartbeat_interval_s',))}={settings.heartbeat_interval_s} is more than a third of "
+            f"{env_var(('session_timeout_s',))}={settings.session_timeout_s}: one late heartbeat would drop the worker"
         )
     if "email" in settings.stages:
         secret = settings.email.unsubscribe_secret

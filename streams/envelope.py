@@ -65,6 +65,7 @@ class Envelope:
     offset: int = -1
     headers: dict[str, str] = field(default_factory=dict)
     raw_headers: tuple[tuple[str, bytes], ...] = ()  # as received, for a faithful dead letter and replay
+    span_context: Any = field(default=None, compare=False, repr=False)  # the stage's span (streams.tracing)
 
     @classmethod
     def from_event(cls, event: Any) -> Envelope:

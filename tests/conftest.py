@@ -56,22 +56,28 @@ def redis_url() -> str:
     return url
 
 
-@pytest_asyncio.fixture
-async def pool(database_url, unique):
-    """An asyncpg pool on a fresh PostgreSQL schema with every migration applied; dropped afterwards."""
-    from storage.db import create_pool, migrate
+@pytest.fixture(scope="session")
+def admin_database_url(database_url) -> str:
+    """A direct connection to the primary for admin work (CREATE/DROP DATABASE), even when
+    LEADSTREAM_DATABASE_URL goes through PgBouncer (scripts/test sets both)."""
+    return os.environ.get("LEADSTREAM_DATABASE_ADMIN_URL") or database_url
 
-    schema = f"test_{unique}"
-    admin = await create_pool(database_url, size=1)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    pool = await create_pool(database_url, size=4, schema=schema)
+
+@pytest_asyncio.fixture
+async def pool(database_url, admin_database_url, unique):
+    """An asyncpg pool on a fresh schema (or, through PgBouncer, a fresh database: a session's
+    search_path does not hold under transaction pooling) with every migration applied; dropped afterwards."""
+    from storage.db import create_pool, drop_isolated, isolated_url, migrate
+
+    name = f"test_{unique}"
+    url = await isolated_url(database_url, name, admin_database_url)
+    pool = await create_pool(url, size=4)
     try:
         await migrate(pool)
         yield pool
     finally:
         await pool.close()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
+        await drop_isolated(database_url, name, admin_database_url)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from ops.generate import ROOT
 
 # Set by the manifests, implemented later in this issue; remove a name once the setting exists.
 PENDING = {
-    "LEADSTREAM_GROUP_INSTANCE_ID": "static group membership (pod name as group.instance.id), issue #12",
     "LEADSTREAM_WEB_HOST": "host in the worker's canonical URL for table routing (faustapp.py pins 127.0.0.1), issue #12",
 }
 # The nested names the settings refactor (#14) introduces; accepted only while `config` does not exist.

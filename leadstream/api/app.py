@@ -1,0 +1,574 @@
+"""The FastAPI app: routes, auth (hashed keys with scopes), per-key rate limits, body limits, metrics.
+
+Every route but `/health` needs a key (`X-API-Key: lsk_…` or `Authorization: Bearer lsk_…`).
+Reads go to the read replica when one is configured; key lookups and writes to the primary.
+`POST` routes answer 202 once Kafka has acknowledged every message (acks=all, idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from config import VERSION, Settings
+from leadstream.api import problems
+from leadstream.api.keys import KeyRateLimiter, KeyVerifier, create_key
+from leadstream.api.models import (
+    Accepted,
+    ApiKeyOut,
+    CreatedApiKey,
+    EmailOut,
+    Health,
+    JobBatch,
+    JobsAccepted,
+    LeadBatch,
+    LeadDetail,
+    LeadPage,
+    LeadState,
+    LeadSummary,
+    NewApiKey,
+    ScoreOut,
+    Stats,
+)
+from leadstream.api.problems import ProblemError
+from leadstream.producer import LeadProducer
+from schemas import RawLead, Score, ScrapeJob, geo_key
+from stages.score.rules import format_explanation
+from storage.api_keys import ApiKeyRow, ApiKeys
+from storage.db import Pool, create_pool
+from storage.lead_status import LeadFilter, LeadStatus, replica_lag
+
+log = logging.getLogger("leadstream.api")
+
+
+class Publisher:
+    """What the API needs from Kafka: put leads and jobs on their topics, acknowledged within `timeout_s`."""
+
+    def __init__(self, producer: LeadProducer, timeout_s: float = 10.0) -> None:
+        self.producer, self.timeout_s = producer, timeout_s
+
+    def _check(self) -> None:
+        if getattr(self.producer.producer, "_closed", False):  # a stopped producer would wait forever
+            raise KafkaConnectionError("the Kafka producer is closed")
+
+    async def leads(self, items: list[tuple[str, str, bytes]]) -> None:
+        self._check()
+        try:
+            await asyncio.wait_for(self.producer.push_leads(items), self.timeout_s)
+        except TimeoutError:
+            raise KafkaTimeoutError(f"no acknowledgement within {self.timeout_s} s") from None
+
+    async def jobs(self, jobs: list[ScrapeJob]) -> None:
+        self._check()
+        try:
+            await asyncio.wait_for(self.producer.push_jobs(jobs), self.timeout_s)
+        except TimeoutError:
+            raise KafkaTimeoutError(f"no acknowledgement within {self.timeout_s} s") from None
+
+
+@dataclass
+class Resources:
+    """What the routes use. `open_resources` makes them from the settings; tests may pass their own."""
+
+    primary: Pool
+    reads: Pool
+    publisher: Publisher
+    limiter: KeyRateLimiter
+    keys: ApiKeys
+    verifier: KeyVerifier
+    status: LeadStatus
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in reversed(self.closers):
+            with contextlib.suppress(Exception):
+                await close()
+
+
+async def open_resources(settings: Settings) -> Resources:
+    primary = await create_pool(settings.database_url, size=settings.db_pool_size)
+    closers: list[Callable[[], Awaitable[Any]]] = [primary.close]
+    reads = primary
+    if settings.replica_database_url:
+        reads = await create_pool(settings.replica_database_url, size=settings.db_pool_size)
+        closers.append(reads.close)
+    producer = LeadProducer(settings.kafka_broker, settings.topic_prefix)
+    await producer.__aenter__()
+    closers.append(producer.producer.stop)
+    limiter = KeyRateLimiter(settings.redis_url, settings.api.default_rate)
+    keys = ApiKeys(primary)
+    return Resources(
+        primary=primary,
+        reads=reads,
+        publisher=Publisher(producer, settings.api.publish_timeout_s),
+        limiter=limiter,
+        keys=keys,
+        verifier=KeyVerifier(keys, settings.api.key_cache_s),
+        status=LeadStatus(reads),
+        closers=closers,
+    )
+
+
+class BodyLimit:
+    """Refuse bodies over `max_bytes` with 413: by Content-Length up front, else while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared < 0 or declared > self.max_bytes:
+                    await self._refuse(scope, send, declared)
+                    return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # an HTTPException: FastAPI re-raises it from body parsing (anything else becomes a 400)
+                    raise HTTPException(413, f"the body is over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, scope: Scope, send: Send, declared: int) -> None:
+        if declared < 0:
+            response = problems.problem_response(None, 400, "bad-request", "invalid Content-Length")
+        else:
+            response = problems.problem_response(
+                None, 413, "payload-too-large", f"the body ({declared} bytes) is over {self.max_bytes} bytes"
+            )
+        await response(scope, lambda: _empty(), send)  # type: ignore[arg-type]
+
+
+async def _empty() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "leadstream_api_requests_total", "API requests", ("route", "method", "status"), registry=self.registry
+        )
+        self.seconds = Histogram(
+            "leadstream_api_request_seconds",
+            "API request duration",
+            ("route", "method"),
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.leads_accepted = Counter(
+            "leadstream_api_leads_accepted_total", "Leads acknowledged by Kafka (202)", registry=self.registry
+        )
+        self.lag_bytes = Gauge(
+            "leadstream_db_replica_lag_bytes",
+            "WAL received by the read replica but not replayed",
+            registry=self.registry,
+        )
+        self.lag_seconds = Gauge(
+            "leadstream_db_replica_lag_seconds",
+            "now() minus the replica's last replayed commit (grows while the primary is idle)",
+            registry=self.registry,
+        )
+
+
+class Timing:
+    """Count and time each request by its route template (not its path: ids would explode the labels)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = [500]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(name, scope["method"], str(status[0])).inc()
+            self.metrics.seconds.labels(name, scope["method"]).observe(time.perf_counter() - began)
+
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key, `lsk_…`.")
+_bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+
+
+def _cursor(at: datetime, lead_id: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([at.isoformat(), lead_id])).decode().rstrip("=")
+
+
+def _uncursor(text: str) -> tuple[datetime, str]:
+    try:
+        at, lead_id = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        return datetime.fromisoformat(at), str(lead_id)
+    except (ValueError, TypeError) as exc:
+        raise ProblemError(400, "bad-cursor", "the cursor is not one this API gave out") from exc
+
+
+def _state(value: str | None) -> LeadState:
+    return LeadState(value) if value else LeadState.in_flight
+
+
+def _detail(row: dict[str, Any]) -> LeadDetail:
+    record = row["record"] or {}
+    score = None
+    if record.get("score"):
+        parsed = Score.model_validate(record["score"])
+        score = ScoreOut(**parsed.model_dump(), explanation=format_explanation(parsed))
+    email = None
+    outcome = record.get("email_outcome") or {}
+    if outcome or row["outbox"]:
+        email = EmailOut(
+            status=outcome.get("status"),
+            to=outcome.get("to"),
+            message_id=outcome.get("message_id"),
+            outbox=row["outbox"],
+        )
+    dead = row["dead_letter"]
+    if dead is None and row["state"] == "dead_lettered" and record.get("dead_letter"):
+        info = record["dead_letter"]
+        dead = {
+            "stage": info.get("stage", row["stage"]),
+            "error_type": "",
+            "reason": info.get("reason", ""),
+            "attempts": 0,
+            "at": row["terminal_at"] or row["updated_at"],
+        }
+    return LeadDetail(
+        lead_id=row["lead_id"],
+        schema_version=int(record.get("schema_version", 1)),
+        geo_key=row["geo_key"],
+        source=row["source"],
+        name=row["name"],
+        vertical=row["vertical"],
+        state=_state(row["state"]),
+        state_reason=row["state_reason"],
+        stage=row["stage"],
+        stages=row["stages"],
+        ingested_at=row["ingested_at"],
+        updated_at=row["updated_at"],
+        terminal_at=row["terminal_at"],
+        score=score,
+        entity_id=row["entity_id"],
+        duplicate_of=(record.get("dedupe") or {}).get("duplicate_of"),
+        duplicates=list(row["duplicates"]),
+        email=email,
+        dead_letter=dead,
+        trace_id=row["trace_id"],
+    )
+
+
+def create_app(settings: Settings, resources: Resources | None = None) -> FastAPI:
+    """The API. Without `resources`, its lifespan opens them from `settings` (and closes them)."""
+    metrics = ApiMetrics()
+    holder: dict[str, Resources] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if resources is not None:
+            holder["r"] = resources
+            yield
+            return
+        opened = await open_resources(settings)
+        holder["r"] = opened
+        try:
+            yield
+        finally:
+            await opened.close()
+
+    app = FastAPI(
+        title="leadstream API",
+        version=VERSION,
+        description="Push leads into the pipeline and ask what happened to them. Every route but /health needs "
+        "an API key (`X-API-Key` or a bearer token) with the route's scope; errors are RFC 9457 problem details.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # the document is docs/openapi.json; nothing but /health answers without a key
+        responses={
+            401: {"model": problems.Problem, "description": "No key, or an unknown or revoked one."},
+            429: {"model": problems.Problem, "description": "The key's rate limit; see Retry-After."},
+        },
+    )
+    if resources is not None:
+        holder["r"] = resources
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(Timing, metrics=metrics)
+    app.state.metrics = metrics
+
+    def res() -> Resources:
+        return holder["r"]
+
+    def require(scope: str) -> Callable[..., Awaitable[ApiKeyRow]]:
+        async def check(
+            request: Request,
+            api_key: Annotated[str | None, Security(_api_key_header)] = None,
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+        ) -> ApiKeyRow:
+            token = api_key or (bearer.credentials if bearer else None)
+            if not token:
+                raise ProblemError(
+                    401, "unauthorized", "an API key is required", headers={"WWW-Authenticate": "Bearer"}
+                )
+            r = res()
+            key = await r.verifier.verify(token)
+            if key is None:
+                raise ProblemError(
+                    401, "unauthorized", "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+                )
+            if scope not in key.scopes and "admin" not in key.scopes:
+                raise ProblemError(403, "forbidden", f"this key lacks the {scope!r} scope")
+            try:
+                verdict = await r.limiter.hit(key.key_id, key.rate)
+            except Exception as exc:  # Redis down: serve rather than refuse everyone (logged)
+                log.warning("rate limiter unavailable, request let through: %s", exc)
+                return key
+            if not verdict.allowed:
+                raise ProblemError(
+                    429,
+                    "rate-limited",
+                    f"over this key's rate of {key.rate or settings.api.default_rate}",
+                    headers={"Retry-After": str(verdict.retry_after_s)},
+                )
+            request.state.key = key
+            return key
+
+        return check
+
+    ingest = Depends(require("ingest"))
+    read = Depends(require("read"))
+    admin = Depends(require("admin"))
+
+    @app.get("/health", response_model=Health, tags=["ops"])
+    async def health() -> Health:
+        """Liveness: the process answers. Needs no key."""
+        return Health(status="ok")
+
+    @app.post(
+        "/v1/leads",
+        status_code=202,
+        response_model=Accepted,
+        tags=["leads"],
+        dependencies=[ingest],
+        responses={
+            400: {"model": problems.Problem},
+            413: {"model": problems.Problem},
+            422: {"model": problems.Problem},
+            503: {"model": problems.Problem},
+        },
+    )
+    async def post_leads(body: RawLead | LeadBatch) -> Accepted:
+        """One raw lead or a batch of up to 500 (docs/raw-lead.schema.json). 202 once Kafka has them all."""
+        leads = body if isinstance(body, list) else [body]
+        if len(leads) > settings.api.max_batch:
+            raise ProblemError(422, "batch-too-large", f"at most {settings.api.max_batch} leads per request")
+        items = []
+        for raw in leads:
+            lead_id = raw.derived_lead_id()
+            payload = orjson.dumps({**raw.model_dump(mode="json", exclude_none=True), "lead_id": lead_id})
+            items.append((lead_id, geo_key(raw.zip, raw.state, raw.phone, raw.city), payload))
+        try:
+            await res().publisher.leads(items)
+        except KafkaError as exc:
+            raise ProblemError(
+                503, "unavailable", f"Kafka did not take the leads: {type(exc).__name__}", headers={"Retry-After": "5"}
+            ) from exc
+        metrics.leads_accepted.inc(len(items))
+        return Accepted(accepted=len(items), lead_ids=[i[0] for i in items])
+
+    @app.post(
+        "/v1/scrape-jobs",
+        status_code=202,
+        response_model=JobsAccepted,
+        tags=["scrape"],
+        dependencies=[ingest],
+        responses={422: {"model": problems.Problem}, 503: {"model": problems.Problem}},
+    )
+    async def post_jobs(body: ScrapeJob | JobBatch) -> JobsAccepted:
+        """Queue scrape jobs (one vertical in one ZIP each). 202 once Kafka has them."""
+        jobs = body if isinstance(body, list) else [body]
+        try:
+            await res().publisher.jobs(jobs)
+        except KafkaError as exc:
+            raise ProblemError(
+                503, "unavailable", f"Kafka did not take the jobs: {type(exc).__name__}", headers={"Retry-After": "5"}
+            ) from exc
+        return JobsAccepted(accepted=len(jobs), job_ids=[j.job_id for j in jobs])
+
+    @app.get(
+        "/v1/leads/{lead_id}",
+        response_model=LeadDetail,
+        tags=["leads"],
+        dependencies=[read],
+        responses={404: {"model": problems.Problem}},
+    )
+    async def get_lead(lead_id: str) -> LeadDetail:
+        """A lead's state, stage history, score and its explanation, entity and duplicates, email, dead letter."""
+        row = await res().status.lead(lead_id)
+        if row is None:
+            raise ProblemError(
+                404, "not-found", f"no lead {lead_id!r} recorded (an accepted lead appears once a stage wrote it)"
+            )
+        return _detail(row)
+
+    @app.get(
+        "/v1/leads",
+        response_model=LeadPage,
+        tags=["leads"],
+        dependencies=[read],
+        responses={400: {"model": problems.Problem}},
+    )
+    async def list_leads(
+        state: LeadState | None = None,
+        geography: Annotated[str | None, Query(max_length=40, description="The geography key (US state).")] = None,
+        vertical: Annotated[str | None, Query(max_length=60)] = None,
+        tier: Annotated[str | None, Query(max_length=10)] = None,
+        since: Annotated[datetime | None, Query(description="Ingested at or after.")] = None,
+        until: Annotated[datetime | None, Query(description="Ingested before.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> LeadPage:
+        """Leads, newest ingested first, filtered; follow `next_cursor` for the next page."""
+        limit = min(limit, settings.api.page_max)
+        where = LeadFilter(
+            state=state.value if state else None,
+            geo_key=geography,
+            vertical=vertical,
+            tier=tier,
+            since=since,
+            until=until,
+        )
+        rows = await res().status.page(where, limit=limit + 1, after=_uncursor(cursor) if cursor else None)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [LeadSummary(**{**r, "state": _state(r["state"])}) for r in rows]
+        last = rows[-1] if rows and more else None
+        return LeadPage(items=items, next_cursor=_cursor(last["ingested_at"], last["lead_id"]) if last else None)
+
+    @app.get("/v1/stats", response_model=Stats, tags=["leads"], dependencies=[read])
+    async def stats() -> Stats:
+        """Counts per stage (leads in flight by their last stage) and per terminal state."""
+        r = res()
+        by_stage: dict[str, int] = {}
+        by_state: dict[str, int] = {}
+        for stage, state, n in await r.status.counts():
+            if state is None:
+                by_stage[stage] = by_stage.get(stage, 0) + n
+            else:
+                by_state[state] = by_state.get(state, 0) + n
+        in_flight = sum(by_stage.values())
+        return Stats(
+            total=in_flight + sum(by_state.values()),
+            in_flight=in_flight,
+            dead_letters=await r.status.dead_letter_count(),
+            by_stage=by_stage,
+            by_state=by_state,
+        )
+
+    @app.get("/v1/api-keys", response_model=list[ApiKeyOut], tags=["admin"], dependencies=[admin])
+    async def list_keys() -> list[ApiKeyOut]:
+        """Every key (never its secret)."""
+        return [ApiKeyOut(**_key_fields(k)) for k in await res().keys.list()]
+
+    @app.post(
+        "/v1/api-keys",
+        status_code=201,
+        response_model=CreatedApiKey,
+        tags=["admin"],
+        dependencies=[admin],
+        responses={422: {"model": problems.Problem}},
+    )
+    async def new_key(body: NewApiKey) -> CreatedApiKey:
+        """Create a key; its token is in this answer only."""
+        try:
+            key, row = await create_key(res().keys, body.name, body.scopes, body.rate)
+        except ValueError as exc:
+            raise ProblemError(422, "validation-error", str(exc)) from None
+        return CreatedApiKey(**_key_fields(row), token=key.token)
+
+    @app.delete(
+        "/v1/api-keys/{key_id}",
+        status_code=204,
+        tags=["admin"],
+        dependencies=[admin],
+        responses={404: {"model": problems.Problem}},
+    )
+    async def revoke_key(key_id: str) -> Response:
+        """Revoke a key: it stops working at once on this process, elsewhere within the key cache time."""
+        r = res()
+        if not await r.keys.revoke(key_id):
+            raise ProblemError(404, "not-found", f"no active key {key_id!r}")
+        r.verifier.forget(key_id)
+        return Response(status_code=204)
+
+    @app.get("/metrics", tags=["ops"], dependencies=[read], response_class=Response)
+    async def prometheus_metrics() -> Response:
+        """Prometheus metrics of this API process, with the read replica's lag."""
+        r = res()
+        if r.reads is not r.primary:
+            try:
+                lag = await replica_lag(r.reads)
+                metrics.lag_bytes.set(lag.bytes or 0)
+                metrics.lag_seconds.set(lag.seconds or 0.0)
+            except Exception as exc:  # a replica that does not answer shows as a gap, not a 500
+                log.warning("replica lag unknown: %s", exc)
+        return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _key_fields(row: ApiKeyRow) -> dict[str, Any]:
+    return {
+        "key_id": row.key_id,
+        "name": row.name,
+        "scopes": list(row.scopes),
+        "rate": row.rate,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+    """The OpenAPI document (what docs/openapi.json holds)."""
+    from fastapi.openapi.utils import get_openapi
+
+    app = create_app(settings or Settings())
+    return get_openapi(title=app.title, version="1", description=app.description, routes=app.routes, servers=None)

@@ -1,0 +1,115 @@
+"""What the API tells about leads: one lead's whole story, filtered pages of leads, counts.
+
+Reads only: the API runs them on the read replica when one is configured (a lead's story a
+few milliseconds old is fine; writes and read-your-writes go to the primary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_LEAD = """
+SELECT l.lead_id, l.geo_key, l.source, l.name, l.vertical, l.stage, l.state, l.state_reason, l.entity_id,
+       l.score, l.tier, l.trace_id, l.ingested_at, l.updated_at, l.terminal_at, l.record,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object('stage', s.stage, 'at', s.at) ORDER BY s.at, s.stage)
+                 FROM lead_stages s WHERE s.lead_id = l.lead_id), '[]'::jsonb) AS stages,
+       CASE WHEN l.entity_id IS NULL THEN '{}'::text[] ELSE ARRAY(
+           SELECT d.lead_id FROM leads d WHERE d.entity_id = l.entity_id AND d.lead_id <> l.lead_id
+           ORDER BY d.lead_id LIMIT 100) END AS duplicates,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                    'campaign_step', o.campaign_step, 'status', o.status, 'attempts', o.attempts,
+                    'message_id', o.message_id, 'last_error', o.last_error, 'sent_at', o.sent_at,
+                    'last_event', (SELECT e.event FROM email_events e
+                                   WHERE o.message_id IS NOT NULL AND e.sg_message_id = o.message_id
+                                   ORDER BY e.event_at DESC LIMIT 1)) ORDER BY o.claimed_at)
+                 FROM email_outbox o WHERE o.lead_id = l.lead_id), '[]'::jsonb) AS outbox,
+       (SELECT jsonb_build_object('stage', d.stage, 'error_type', d.error_type, 'reason', d.reason,
+                                  'attempts', d.attempts, 'at', d.created_at)
+        FROM dead_letters d WHERE d.lead_id = l.lead_id ORDER BY d.id DESC LIMIT 1) AS dead_letter
+FROM leads l WHERE l.lead_id = $1
+"""
+
+_PAGE_COLUMNS = "lead_id, geo_key, source, name, vertical, stage, state, score, tier, entity_id, ingested_at"
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    state: str | None = None  # a terminal state, or "in_flight"
+    geo_key: str | None = None
+    vertical: str | None = None
+    tier: str | None = None
+    since: datetime | None = None  # ingested at or after
+    until: datetime | None = None  # ingested before
+
+
+class LeadStatus:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def lead(self, lead_id: str) -> dict[str, Any] | None:
+        row = await self.pool.fetchrow(_LEAD, lead_id)
+        return dict(row) if row else None
+
+    async def page(
+        self, where: LeadFilter, *, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Leads matching `where`, newest ingested first, after the (ingested_at, lead_id) cursor."""
+        clauses = ["ingested_at IS NOT NULL"]
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if where.state == "in_flight":
+            clauses.append("state IS NULL")
+        elif where.state:
+            clauses.append(f"state = {arg(where.state)}")
+        if where.geo_key:
+            clauses.append(f"geo_key = {arg(where.geo_key)}")
+        if where.vertical:
+            clauses.append(f"vertical = {arg(where.vertical)}")
+        if where.tier:
+            clauses.append(f"tier = {arg(where.tier)}")
+        if where.since:
+            clauses.append(f"ingested_at >= {arg(where.since)}")
+        if where.until:
+            clauses.append(f"ingested_at < {arg(where.until)}")
+        if after:
+            clauses.append(f"(ingested_at, lead_id) < ({arg(after[0])}, {arg(after[1])})")
+        sql = (
+            f"SELECT {_PAGE_COLUMNS} FROM leads WHERE {' AND '.join(clauses)} "
+            f"ORDER BY ingested_at DESC, lead_id DESC LIMIT {arg(limit)}"
+        )
+        return [dict(r) for r in await self.pool.fetch(sql, *args)]
+
+    async def counts(self) -> list[tuple[str, str | None, int]]:
+        """(last stage, terminal state or None while in flight, leads)."""
+        rows = await self.pool.fetch("SELECT stage, state, count(*) AS n FROM leads GROUP BY stage, state")
+        return [(r["stage"], r["state"], r["n"]) for r in rows]
+
+    async def dead_letter_count(self) -> int:
+        return int(await self.pool.fetchval("SELECT count(*) FROM dead_letters"))
+
+
+@dataclass(frozen=True)
+class ReplicaLag:
+    in_recovery: bool
+    bytes: int | None  # WAL received but not yet replayed
+    seconds: float | None  # now() - last replayed commit's time; grows while the primary is idle
+
+
+async def replica_lag(pool: asyncpg.Pool) -> ReplicaLag:
+    """How far the server behind `pool` is behind its primary (zeros on a primary)."""
+    row = await pool.fetchrow(
+        "SELECT pg_is_in_recovery() AS rec, "
+        "pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint AS bytes, "
+        "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS seconds"
+    )
+    if not row["rec"]:
+        return ReplicaLag(False, 0, 0.0)
+    return ReplicaLag(True, row["bytes"], row["seconds"])
