@@ -41,7 +41,7 @@ class Consumer:
 
 
 def telemetry() -> tuple[WorkerTelemetry, SimpleNamespace, HealthMonitor]:
-    settings = load_settings(topic_prefix="p.", stages="enrich,email")
+    settings = load_settings(topic_prefix="p.", stages="enrich,email", otlp_endpoint="")  # no tracing here
     app = SimpleNamespace(consumer=Consumer(), on_partitions_assigned=Signal(), tables={})
     monitor = HealthMonitor(lambda: 0.0)
     return WorkerTelemetry(app, settings, monitor), app, monitor
