@@ -335,13 +335,6 @@ class Settings(BaseSettings):
         ge=1.0,
         description="How long the group waits for every member to rejoin a rebalance before dropping the slow ones.",
     )
-    rebalance_wait_s: float = Field(
-        5.0,
-        ge=0,
-        description="How long a rebalance waits for events in flight on revoked partitions (a slow website, a "
-        "deferral) before going on; they finish later and their offsets are committed only where contiguous "
-        "(streams.consumer).",
-    )
     group_instance_id: str = Field(
         "",
         description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "

@@ -162,7 +162,8 @@ def create_app(settings: Settings) -> LeadstreamApp:
     app.telemetry = WorkerTelemetry(app, settings)
 
     # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
-    app.transport.Consumer = safe_consumer(settings.rebalance_wait_s)  # type: ignore[misc]  # per app, not per class
+    # (No bound on its rebalance wait: stream_wait_empty is off, the drain above handles shutdown.)
+    app.transport.Consumer = safe_consumer(None)  # type: ignore[misc]  # per app, not per class
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint

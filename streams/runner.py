@@ -75,7 +75,7 @@ from schemas import Lead, RawLead
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from streams import metrics, tracing
 from streams.deadletter import dead_letter_message
-from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id
+from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id, plausible_ms
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
 from streams.health import MONITOR, HealthMonitor
 from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
@@ -423,7 +423,7 @@ class StageRunner:
             attempts=attempts,
             payload=env.payload,
             trace_id=env.trace_id,
-            ingest_ms=env.ingest_ms,
+            ingest_ms=plausible_ms(env.ingest_ms, now_ms()),  # a dead letter must always be storable
             key=env.key,
             headers=env.raw_headers,
         )

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from simulator.core import SimConfig
 from simulator.leads import generate_leads
 
 from .harness import ChaosPipeline, Figures, Progress, verify
@@ -92,3 +93,113 @@ async def test_worker_kill_during_a_rebalance(kafka_cluster, database_url, redis
         workdir=tmp_path,
     )
     _check(await _run(pipeline, 400, faults, seed=21))
+
+
+async def test_broker_kill_and_restart(kafka_cluster, database_url, redis_url, svc, tmp_path):
+    """kill -9 one of the three brokers mid-run (RF 3, min ISR 2: writes go on), restart it 10 s later."""
+
+    async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
+        await _wait(8)
+        fault_at = time.monotonic()
+        await asyncio.to_thread(svc.kafka_cluster.kill_broker, 2)
+        stall = asyncio.create_task(progress.stall_s(fault_at, STALL_LIMIT_S))
+        await _wait(10)
+        await asyncio.to_thread(svc.kafka_cluster.start_broker, 2)
+        return [await stall]
+
+    pipeline = ChaosPipeline(
+        "broker-kill",
+        broker=kafka_cluster,
+        database_url=database_url,
+        redis_url=redis_url,
+        leads=300,
+        workdir=tmp_path,
+    )
+    try:
+        _check(await _run(pipeline, 300, faults, seed=22))
+    finally:
+        await asyncio.to_thread(svc.kafka_cluster.start_broker, 2)  # idempotent: the next scenario needs all 3
+
+
+async def test_postgres_restart_mid_run(kafka_cluster, redis_url, svc, tmp_path, unique):
+    """An immediate stop of PostgreSQL (sessions cut, crash recovery), on a throwaway instance of this test."""
+    pg = await asyncio.to_thread(svc.postgres.throwaway, f"chaos-{unique}")
+
+    async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
+        await _wait(8)
+        fault_at = time.monotonic()
+        stall = asyncio.create_task(progress.stall_s(fault_at, STALL_LIMIT_S))
+        await asyncio.to_thread(svc.postgres.restart_postgres, pg)
+        return [await stall]
+
+    pipeline = ChaosPipeline(
+        "postgres-restart",
+        broker=kafka_cluster,
+        database_url=pg.url(),
+        redis_url=redis_url,
+        leads=300,
+        workdir=tmp_path,
+        main_workers=1,
+    )
+    try:
+        _check(await _run(pipeline, 300, faults, seed=23))
+    finally:
+        await asyncio.to_thread(pg.remove)
+
+
+async def test_redis_restart_mid_run(kafka_cluster, database_url, svc, tmp_path):
+    """SIGKILL Redis (rate-limit buckets and caches lost) and start it again, on a throwaway server."""
+    server = await asyncio.to_thread(svc.redis.throwaway, tmp_path / "redis")
+
+    async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
+        await _wait(8)
+        fault_at = time.monotonic()
+        stall = asyncio.create_task(progress.stall_s(fault_at, STALL_LIMIT_S))
+        await asyncio.to_thread(svc.redis.restart_redis, server)
+        return [await stall]
+
+    pipeline = ChaosPipeline(
+        "redis-restart",
+        broker=kafka_cluster,
+        database_url=database_url,
+        redis_url=f"redis://127.0.0.1:{server.port}/0",
+        leads=300,
+        workdir=tmp_path,
+        main_workers=1,
+    )
+    try:
+        _check(await _run(pipeline, 300, faults, seed=24))
+    finally:
+        await asyncio.to_thread(server.remove)
+
+
+async def test_provider_storms(kafka_cluster, database_url, redis_url, tmp_path):
+    """30 % 5xx from SendGrid and the finders, 429 with Retry-After, and websites slower than the HTTP timeout."""
+    storm = SimConfig(seed=25)
+    storm.update(
+        {
+            "sendgrid": {"error_rate": 0.3, "rate_limit_per_s": 20},
+            "hunter": {"error_rate": 0.3, "rate_limit_per_s": 10},
+            "pagespeed": {"error_rate": 0.3, "rate_limit_per_s": 10},
+            "search": {"error_rate": 0.3},
+            "web": {"latency_median_ms": 30, "latency_p95_ms": 2500},  # the slowest beyond the 1.5 s timeout
+        }
+    )
+
+    async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
+        return []  # the storm lasts the whole run
+
+    pipeline = ChaosPipeline(
+        "provider-storms",
+        broker=kafka_cluster,
+        database_url=database_url,
+        redis_url=redis_url,
+        leads=300,
+        workdir=tmp_path,
+        main_workers=1,
+        extra_env={"LEADSTREAM_HTTP_TIMEOUT_S": "1.5"},
+    )
+    expected = BASE_ERRORS | {"TransientProviderError", "ProviderUnavailable", "TimeoutError"}
+    figures = await _run(pipeline, 300, faults, seed=25, sim_config=storm, expected=expected)
+    _check(figures)
+    assert pipeline.sim.counters["sendgrid.500"] > 0 and pipeline.sim.counters["sendgrid.429"] >= 0

@@ -561,3 +561,13 @@ async def test_even_the_smallest_allowed_cap_holds_a_hostile_dead_letter():
     body = orjson.loads(value)
     assert body["error_type"] == "PermanentProviderError" and body["payload_ref"]["size"] > 500_000
     assert records.letters[0].payload.endswith(b" " * 500_000)  # the original is whole in the store
+
+
+@pytest.mark.parametrize("ingest", [b"9" * 40, b"-5", b"1e3", b"\x00", b"99999999999999999"])
+async def test_an_implausible_ingest_ts_header_falls_back_to_the_kafka_timestamp(ingest):
+    """Found by the chaos fuzz: forty 9s made `datetime.fromtimestamp` overflow in the record write."""
+    runner, records, _, _ = make_runner(Scripted())
+    headers = {"lead-id": b"ld_1", "ingest-ts": ingest}
+    await runner.process_batch([event(headers=headers)])
+    [update] = records.updates
+    assert update.ingest_ms == 1000  # the message's Kafka timestamp (1.0 s)
