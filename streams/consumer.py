@@ -15,11 +15,25 @@ fetch loop (`_drain_messages`) holds a message:
    1``, so with C missing and C+1 acked it commits C+2: C is skipped for good. (With a committed
    offset of 0 the check is skipped altogether; between a revoke and the next seek, when the
    committed offset is unknown, it commits whatever run of acks it has.)
+3. **A fetch dropped across a seek, committed as a gap** (the scale-out test's loss: ``leads.scraped``
+   p0 committed 22, then 74 0.9 s after the seek that gave it back; 37-72 never ran; the worker
+   logged "a rebalance ran while emails.queued p4 offset 27 was being delivered" 29 ms after that
+   seek). A fetch made after the newly assigned partition was positioned at its committed offset,
+   but iterated before `perform_seek` returned, has one of its records held across the seek:
+   `getmany` (below) then ends the fetch early, although the broker's position is already past the
+   rest of it (p0 23-72).
+   The next fetch starts there; Faust's fetch loop records the skipped offsets as a gap
+   (``_add_gap``, its upper bound including the record that revealed it) and gaps count as acked.
 
-`SafeConsumer` closes both:
+`SafeConsumer` closes them:
 
 * it remembers what each `perform_seek` set, and when the fetch loop comes back from a message it
   held across a seek, it puts the seek's read offset back (`getmany`);
+* it knows the offset each stream partition must deliver next (the committed one after a seek, then
+  one past each record delivered); a record past it means records were skipped: they are not
+  handed on, and the partition is seeked back to refetch them (`_in_sequence`). The same skip seen
+  again after that seek is real (transaction markers, compaction) and goes through;
+* a gap never includes the record that revealed it (`_add_gap`);
 * it commits offset N of a partition only when every offset from the committed one up to N is
   acked (or a known gap); it commits nothing for a partition between its revocation and the next
   seek; acks of events from an earlier assignment (finished after the revoke) count only where
@@ -72,16 +86,22 @@ class SafeConsumer(AIOKafkaConsumer):
         self._seek_epoch = 0
         self._seeked: dict[TP, int | None] = {}
         self._revoked: set[TP] = set()
+        self._next: dict[TP, int] = {}  # the offset each stream partition must deliver next (fault 3)
+        self._skipped: dict[TP, tuple[int, int]] = {}  # the last skip seen (expected, got): a second one is real
         super().__init__(*args, **kwargs)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Faust drops the partitions' bookkeeping; nothing of theirs is committed until the next seek."""
         self._revoked |= set(revoked)
+        for tp in revoked:
+            self._next.pop(tp, None)
+            self._skipped.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets (Faust), and remember the read offsets that set."""
         await super().perform_seek()
+        self._seek_started()
         self._seek_epoch += 1
         self._seeked = dict(self._read_offset)
         self._revoked -= set(self._seeked)
@@ -92,9 +112,15 @@ class SafeConsumer(AIOKafkaConsumer):
         The loop records the message's offset as read after delivering it. If a seek happened
         meanwhile, that offset belongs to the old assignment: put back what the seek set.
         """
+        held_back: set[TP] = set()  # partitions that skipped offsets in this fetch: refetched after a seek back
         async for tp, message in super().getmany(timeout):
+            if tp in held_back or not await self._in_sequence(tp, message.offset):
+                held_back.add(tp)
+                continue
             epoch = self._seek_epoch
             yield tp, message
+            if self._seek_epoch == epoch and self.app.topics.acks_enabled_for(tp.topic):
+                self._next[tp] = max(self._next.get(tp, 0), message.offset + 1)
             if self._seek_epoch != epoch:
                 log.info(
                     "a rebalance ran while %s offset %s was being delivered; keeping the seek's read offset",
@@ -105,7 +131,47 @@ class SafeConsumer(AIOKafkaConsumer):
                     self._read_offset[tp] = self._seeked[tp]
                 else:
                     self._read_offset.pop(tp, None)
-                return  # the rest of this fetch is from before the seek too
+                # The rest of this fetch may be from before the seek; it may also be from after it (fault 3):
+                # the broker's position is then past it, and `_in_sequence` seeks back for what is skipped.
+                return
+
+    def _seek_started(self) -> None:
+        """After a seek to the committed offsets: each stream partition must deliver its committed offset next."""
+        self._next = {
+            tp: offset
+            for tp, offset in self._read_offset.items()
+            if offset is not None and self.app.topics.acks_enabled_for(tp.topic)
+        }
+        self._skipped.clear()
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        """Faust's seek; the partition must deliver `offset` next."""
+        await super().seek(partition, offset)
+        if offset and self.app.topics.acks_enabled_for(partition.topic):
+            self._next[partition] = offset
+
+    async def _in_sequence(self, tp: TP, offset: int) -> bool:
+        """False (and a seek back) when `tp` skipped offsets: its records from a seek we raced are gone.
+
+        A batch the broker returned after a seek but that the fetch loop iterated across the next seek
+        (`getmany` returns early then) leaves the partition's position past records nobody delivered;
+        Faust's fetch loop would record them as a gap, and gaps count as acked, so they were committed
+        unhandled. The same skip seen twice in a row is real (transaction markers, compaction): let it through.
+        """
+        expected = self._next.get(tp)
+        if expected is None or offset <= expected:
+            return True
+        if self._skipped.get(tp) == (expected, offset):
+            self._skipped.pop(tp, None)
+            return True
+        log.info("%s skipped from offset %d to %d; seeking back to %d", tp, expected, offset, expected)
+        self._skipped[tp] = (expected, offset)
+        await self.seek(tp, expected)
+        return False
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        """Faust's gap, without the offset of the message that revealed it (that one is delivered, and acked when handled)."""
+        await super()._add_gap(tp, offset_from, offset_to - 1)
 
     def _new_offset(self, tp: TP) -> int | None:
         """The offset to commit for `tp`: one past the run of acked offsets that starts at the committed one."""

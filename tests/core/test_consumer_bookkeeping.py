@@ -34,6 +34,7 @@ from streams.runner import InOrderAcks
 
 TOPIC = "leads.scraped"
 PART = TP(TOPIC, 11)
+RACE_LOG_END = 32
 
 
 def message(offset: int) -> Message:
@@ -193,3 +194,128 @@ async def test_safe_consumer_commits_nothing_between_revoke_and_seek_and_drops_s
     assert consumer._filter_committable_offsets({PART}) == {}
     consumer.ack(message(90))
     assert consumer._filter_committable_offsets({PART}) == {PART: 91}
+
+
+async def replay_seek_race(consumer_class: type) -> tuple[list[int], int | None]:
+    """The scale-out test's loss (``leads.scraped`` p0: committed 22, then 74; offsets 37-72 never ran).
+
+    The broker is scripted with a position per partition that a fetch advances and a seek resets, as
+    aiokafka's is. Partition 0 comes back at committed offset 22 (23-36 were handled before it went
+    away, so only their acks remain). The seek to 22 has reached the broker, and the next fetch
+    (22-28) has come back, but the coroutine that seeked has not yet told the consumer (its epoch):
+    so offset 22 is delivered across a seek. `SafeConsumer` then dropped the rest of the fetch
+    (23-28) while the broker's position was already 29; the next fetch starts at 29, Faust's fetch
+    loop records 23-29 as a gap (its own offset included), gaps count as acked, and the log end is
+    committed: 23-28 never ran. (In the incident 23-36 had run before the partition moved, so the
+    lost offsets were 37-72.)
+    """
+    app = faust.App(f"race-{consumer_class.__name__}", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    app.consumer_generation_id = 3
+    log_end = RACE_LOG_END
+    position = {PART: 22}
+    handled: list[int] = []
+    delivered_22 = asyncio.Event()
+
+    async def noop(*args, **kwargs) -> None:
+        return None
+
+    async def deliver(msg: Message) -> None:  # the stage handles each event at once and acks it
+        if msg.offset == 22 and not delivered_22.is_set():
+            delivered_22.set()
+            await seek_finishing()  # the seek's coroutine runs while 22 is being delivered
+        handled.append(msg.offset)
+        consumer.ack(msg)
+
+    consumer = consumer_class(
+        app.transport, callback=deliver, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None
+    )
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    empty_fetches = 0
+
+    async def next_records(timeout: float):
+        nonlocal empty_fetches
+        start = position[PART]
+        batch = list(range(start, min(start + 7, log_end)))
+        if not batch:
+            empty_fetches += 1
+            if empty_fetches > 2:
+                fetcher._stopped.set()
+            return {}, {PART}
+        position[PART] = batch[-1] + 1
+        return {PART: [message(o) for o in batch]}, {PART}
+
+    async def seek_to_committed():
+        position[PART] = 22
+        return {PART: 22}
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        position[tp] = offset
+
+    async def seek_finishing() -> None:
+        """The rest of `perform_seek` (the broker was seeked already): Faust's bookkeeping, SafeConsumer's epoch."""
+        real = consumer.seek_to_committed
+        consumer.seek_to_committed = lambda: _value({PART: 22})
+        await consumer.perform_seek()
+        consumer.seek_to_committed = real
+
+    consumer._wait_next_records = next_records
+    consumer._to_message = lambda tp, record: record
+    consumer.highwater = lambda tp: log_end
+    consumer.seek_to_committed = seek_to_committed
+    consumer._seek = seek_partition
+    consumer.assignment = lambda: {PART}
+    consumer._commit_every = None
+    app.monitor.track_tp_end_offset = lambda tp, offset: None
+
+    await consumer.perform_seek()  # the assignment's seek: committed 22
+    await asyncio.wait_for(consumer._drain_messages(fetcher), 5)
+    offsets = consumer._filter_committable_offsets({PART})
+    return handled, offsets.get(PART)
+
+
+async def _value(value):
+    return value
+
+
+async def test_safe_consumer_without_the_sequence_check_commits_what_a_raced_fetch_dropped():
+    """The fault as it was (the sequence check and the gap fix switched off): offsets committed, never handled."""
+
+    class EarlyReturn(SafeConsumer):
+        async def _in_sequence(self, tp: TP, offset: int) -> bool:  # the check this fix added, switched off
+            return True
+
+        async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:  # Faust's gap, as before
+            await FaustConsumer._add_gap(self, tp, offset_from, offset_to)
+
+    handled, committed = await replay_seek_race(EarlyReturn)
+    assert committed == RACE_LOG_END and not set(range(23, 29)) & set(handled)
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_safe_consumer_refetches_what_a_raced_fetch_dropped(run):
+    handled, committed = await replay_seek_race(SafeConsumer)
+    assert committed == RACE_LOG_END
+    assert set(range(22, committed)) <= set(handled)  # nothing below the commit was skipped
+
+
+async def test_safe_consumer_lets_a_real_gap_through_on_the_second_look():
+    """Offsets that do not exist (transaction markers, compaction) show the same skip after the seek back: accepted."""
+    app = faust.App("real-gap", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    seeks: list[int] = []
+
+    async def noop(*args, **kwargs) -> None:
+        return None
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        seeks.append(offset)
+
+    consumer = SafeConsumer(
+        app.transport, callback=noop, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None
+    )
+    consumer._seek = seek_partition
+    consumer._next[PART] = 40
+    assert not await consumer._in_sequence(PART, 42)  # 40-41 skipped: seek back once
+    assert await consumer._in_sequence(PART, 42)  # the refetch from 40 starts at 42 again: real
+    assert seeks == [40]
