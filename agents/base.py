@@ -20,7 +20,7 @@ from faust.streams import _current_event  # the context var Faust tables read to
 from config import Settings
 from providers.chromium import close_shared_browser
 from storage.db import Pool, create_pool
-from storage.records import LeadRecords
+from storage.records import CoalescedRecords, LeadRecords
 from streams.runner import RetryPolicy, StageRunner
 from streams.stage import Stage
 from streams.topology import StageTopics
@@ -59,6 +59,7 @@ class WorkerRuntime:
         self._pool: Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._stages: list[Stage[Any]] = []
+        self.runners: list[StageRunner] = []
         app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]  # faust's stub wants `signal=`
 
     def topic(self, name: str) -> faust.TopicT:
@@ -88,9 +89,11 @@ class WorkerRuntime:
         await stage.start()
         self._stages.append(stage)
         s = self.settings
-        return StageRunner(
+        runner = StageRunner(
             stage,
-            LeadRecords(await self.pool()),
+            # Ordered stages write one batch at a time; streaming stages have many events in flight, whose
+            # writes and "already ended?" queries share round trips.
+            LeadRecords(await self.pool()) if stage.ordered else CoalescedRecords(await self.pool()),
             self.send,
             retry=RetryPolicy(
                 max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s, dead_letter_max_bytes=s.dead_letter_max_bytes
@@ -99,6 +102,8 @@ class WorkerRuntime:
             event_scope=event_scope,
             sinks=topics.sinks,
         )
+        self.runners.append(runner)
+        return runner
 
     def stage_agent(self, topics: StageTopics, build: StageBuilder, name: str | None = None) -> None:
         """Register an agent that feeds `topics.source` to the stage that `build(pool)` returns.
@@ -121,7 +126,17 @@ class WorkerRuntime:
         run.__name__ = f"{name}_agent"
         self.app.agent(self.topic(topics.source), name=f"leadstream.{name}")(run)
 
+    async def drain(self) -> bool:
+        """SIGTERM: events in flight finish within `shutdown_grace_s`, or are abandoned unacked (redelivered
+        to the partitions' next owner). Called by the app before its consumer stops; True if all finished."""
+        grace = self.settings.shutdown_grace_s
+        results = await asyncio.gather(*(r.drain(grace) for r in self.runners), return_exceptions=True)
+        for runner, result in zip(self.runners, results):
+            log.info("%s: shutdown %s", runner.stage.name, "drained" if result is True else f"abandoned ({result!r})")
+        return all(result is True for result in results)
+
     async def _on_shutdown(self, app: Any = None, **kwargs: Any) -> None:
+        await self.drain()  # already done by the app's on_stop; here for runtimes stopped another way
         for stage in self._stages:
             with contextlib.suppress(Exception):
                 await stage.stop()

@@ -290,6 +290,12 @@ class Settings(BaseSettings):
         description="Address the internal web server (table views, /metrics, /health, /ready) listens on: "
         "loopback, or the pod IP / 0.0.0.0 together with LEADSTREAM_WEB_TOKEN.",
     )
+    web_host: str = Field(
+        "",
+        description="Host this worker advertises to its peers (its canonical URL: Faust routes a table view to the "
+        "worker owning the key there), e.g. the pod's DNS name; empty: LEADSTREAM_WEB_BIND when it is one "
+        "address, else this machine's hostname.",
+    )
     web_token: str = Field(
         "",
         description="Bearer token every internal route but /health and /ready requires; a worker refuses to "
@@ -310,6 +316,52 @@ class Settings(BaseSettings):
     exactly_once: bool = Field(
         False, description="Faust processing_guarantee=exactly_once. Off: at-least-once + idempotent effects."
     )
+    # Recovery: how fast the group notices a dead worker and rebalances (docs/operating.md, "Recovery").
+    session_timeout_s: float = Field(
+        10.0,
+        ge=1.0,
+        le=300.0,
+        description="Consumer group session timeout: a worker killed without leaving the group holds its "
+        "partitions this long before the group reassigns them. The broker's group.min/max.session.timeout.ms bound it.",
+    )
+    heartbeat_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="Consumer heartbeat interval (at most a third of the session timeout); members learn of a "
+        "rebalance at their next heartbeat.",
+    )
+    rebalance_timeout_s: float = Field(
+        20.0,
+        ge=1.0,
+        description="How long the group waits for every member to rejoin a rebalance before dropping the slow ones.",
+    )
+    group_instance_id: str = Field(
+        "",
+        description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "
+        "restarts within the session timeout gets its partitions back without a rebalance. Unique per worker; "
+        "empty: dynamic membership.",
+    )
+
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM: how long events in flight may finish before they are abandoned (left unacked, "
+        "redelivered to the partition's next owner). Keep it under the pod's terminationGracePeriodSeconds.",
+    )
+
+    # --- Health and telemetry ----------------------------------------------
+    liveness_stall_s: float = Field(
+        180.0, gt=0, description="/health fails when a stage has lag and no progress (nor retry/wait) for this long."
+    )
+    readiness_stall_s: float = Field(
+        60.0, gt=0, description="/ready fails when a stage has lag and has finished no event for this long."
+    )
+    loop_stall_s: float = Field(10.0, gt=0, description="/health fails when the event loop is this late or silent.")
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry OTLP/HTTP base URL (spans go to /v1/traces), e.g. Jaeger's; empty: no tracing.",
+    )
+    otlp_service_name: str = Field("leadstream-worker", description="service.name of this worker's spans.")
 
     # --- Processing ------------------------------------------------------
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
@@ -592,6 +644,11 @@ def worker_problems(settings: Settings) -> list[str]:
         problems.append(
             f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
             f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
+        )
+    if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
+        problems.append(
+            f"{env_var(('heartbeat_interval_s',))}={settings.heartbeat_interval_s} is more than a third of "
+            f"{env_var(('session_timeout_s',))}={settings.session_timeout_s}: one late heartbeat would drop the worker"
         )
     if "email" in settings.stages:
         secret = settings.email.unsubscribe_secret

@@ -48,26 +48,70 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
+@cli.command("lag-exporter")
+def lag_exporter(
+    port: int = typer.Option(9308, help="Port of its /metrics."),
+    host: str = typer.Option("0.0.0.0", help="Address it listens on."),
+    group: list[str] = typer.Option([], help="A consumer group to watch (repeat); default: every group."),
+    group_prefix: str = typer.Option("", help="Watch only groups whose name starts with this."),
+    interval: float = typer.Option(5.0, help="Seconds between reads of the brokers."),
+    loglevel: str = typer.Option("info", help="Log level."),
+) -> None:
+    """Serve consumer lag per group/topic/partition, read from the brokers (LEADSTREAM_KAFKA_BROKER).
+
+    True even when a group has no live worker: lag is log-end minus committed offset.
+    """
+    import logging
+
+    from leadstream.lagexporter import LagExporter, serve
+
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    exporter = LagExporter(settings.kafka_broker, groups=group, group_prefix=group_prefix, interval_s=interval)
+    try:
+        asyncio.run(serve(exporter, host, port))
+    except KeyboardInterrupt:
+        pass
+
+
 @cli.command()
 def worker(
     stages: str | None = typer.Option(None, help="Comma list of stages (default: LEADSTREAM_STAGES or all)."),
     loglevel: str = typer.Option("info", help="Log level."),
+    web_port: int | None = typer.Option(None, help="Web port (default: LEADSTREAM_WEB_PORT); one per worker."),
+    web_host: str | None = typer.Option(None, help="Host peers reach this worker at (LEADSTREAM_WEB_HOST)."),
+    data_dir: Path | None = typer.Option(None, help="RocksDB tables dir (LEADSTREAM_DATA_DIR); one per worker."),
 ) -> None:
     """Run a Faust worker for some or all stages (e.g. `--stages mockup` for the GPU group).
 
     The same app as `faust -A app worker`: it checks the rules, migrates and creates topics as it starts.
+    More workers of a group on one machine: give each its own --web-port and --data-dir.
     """
-    import faust
-
     from leadstream.faustapp import create_app
 
-    settings = _settings(stages=stages) if stages else _settings()
+    given = {"stages": stages, "web_port": web_port, "web_host": web_host, "data_dir": data_dir}
+    overrides = {key: value for key, value in given.items() if value is not None}
+    settings = _settings(**overrides) if overrides else _settings()
     try:
         app = create_app(settings)
     except SettingsError as exc:
         console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    faust.Worker(app, loglevel=loglevel.upper(), quiet=True).execute_from_commandline()
+    make_worker(app, loglevel).execute_from_commandline()
+
+
+def make_worker(app, loglevel: str):  # -> faust.Worker
+    """The Faust worker for `app`, without Faust's terminal spinner.
+
+    At loglevel WARNING and above the spinner sets the root logger to DEBUG so it can spin on every
+    record: each debug line of aiokafka and httpx (a repr of every Kafka request) was then built and
+    redacted, about 5 % of a worker's CPU. A worker has no terminal to spin on.
+    """
+    import faust
+
+    runner = faust.Worker(app, loglevel=loglevel.upper(), quiet=True)
+    runner.spinner = None
+    return runner
 
 
 @cli.command()
@@ -144,8 +188,13 @@ def demo(
     seed: int = typer.Option(7),
     timeout: float = typer.Option(600.0, help="Give up waiting after this many seconds."),
     rate: float = typer.Option(1200.0, help="Push leads at this many per minute (0: all at once)."),
+    workers: int = typer.Option(0, min=0, help="Main worker processes (0: one per core)."),
+    mockup_workers: int = typer.Option(0, min=0, help="Mockup worker processes (0: one per two cores)."),
 ) -> None:
-    """Run the whole pipeline on the embedded default (or on LEADSTREAM_KAFKA_BROKER / LEADSTREAM_DATABASE_URL)."""
+    """Run the whole pipeline on the embedded default (or on LEADSTREAM_KAFKA_BROKER / LEADSTREAM_DATABASE_URL).
+
+    N main workers and M mockup workers run as separate processes, each with its own data dir and web port.
+    """
     from leadstream.demo import Demo, DemoOptions
 
     table_holder: dict = {}
@@ -169,7 +218,16 @@ def demo(
     with live:
         summary = asyncio.run(
             Demo(
-                DemoOptions(leads=leads, seed=seed, out=out, timeout_s=timeout, rate_per_min=rate or None), on_progress
+                DemoOptions(
+                    leads=leads,
+                    seed=seed,
+                    out=out,
+                    timeout_s=timeout,
+                    rate_per_min=rate or None,
+                    workers=workers,
+                    mockup_workers=mockup_workers,
+                ),
+                on_progress,
             ).run()
         )
     if as_json:

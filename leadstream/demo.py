@@ -1,9 +1,16 @@
 """`leadstream demo`: the whole pipeline on one machine, end to end.
 
 Starts what is not given from outside (the tansu broker, an embedded
-PostgreSQL) plus the provider simulator, runs a worker process with all six
-stages, pushes scrape jobs and N generated leads (with duplicates, malformed
-records and variety), shows progress until the pipeline drains, and reports.
+PostgreSQL) plus the provider simulator, runs N main worker processes (five
+stages) and M mockup worker processes (the GPU group), pushes scrape jobs and
+generated leads (with duplicates, malformed records and variety), shows
+progress until the pipeline drains, and reports.
+
+Every worker is its own process with its own data dir (RocksDB tables), web
+port and log (`<workdir>/worker-<group>-<n>.log`), advertising 127.0.0.1 as its
+web host (`LEADSTREAM_WEB_HOST`). Workers of a group share one consumer group,
+so Kafka spreads the partitions over them; `add_worker` and `kill_worker`
+change the group mid-run (the scale-out test does).
 """
 
 from __future__ import annotations
@@ -30,12 +37,23 @@ from storage.lead_queries import LeadQueries
 from streams.admin import ensure_topics
 
 # The demo runs the design's two worker groups: the main one, and the mockup
-# ("GPU") group in its own consumer group, as in production. Two processes
-# also use both cores of a small machine.
+# ("GPU") group in its own consumer group, as in production; each with as many
+# worker processes as asked (by default: every core for the main group).
 WORKER_GROUPS = {
     "main": ("scrape,enrich,dedupe,score,email", ""),
     "mockup": ("mockup", "-mockup"),
 }
+
+
+def default_workers() -> int:
+    """Main workers by default: one per core."""
+    return max(1, os.cpu_count() or 1)
+
+
+def default_mockup_workers() -> int:
+    """Mockup workers by default: one per two cores (Chromium runs its own processes besides)."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
 
 DEFAULT_JOBS = [("10002", "plumber"), ("98908", "hvac"), ("46032", "vet")]
 
@@ -50,6 +68,14 @@ class DemoOptions:
     scrape_results: int = 10
     rate_per_min: float | None = 1200.0
     workdir: Path | None = None
+    workers: int = 0  # main workers; 0: default_workers()
+    mockup_workers: int = 0  # mockup workers; 0: default_mockup_workers()
+    loglevel: str = "warning"
+
+    def count(self, group: str) -> int:
+        if group == "main":
+            return self.workers or default_workers()
+        return self.mockup_workers or default_mockup_workers()
 
 
 class Demo:
@@ -64,9 +90,10 @@ class Demo:
             options.workdir.mkdir(parents=True, exist_ok=True)
             self.services.workdir = options.workdir
         self.run_id = uuid.uuid4().hex[:8]
-        self.workers: dict[str, subprocess.Popen] = {}
+        self.workers: dict[str, subprocess.Popen] = {}  # worker name ("main-0") → its process
         self.worker_logs: dict[str, Path] = {}
-        self.group_env: dict[str, dict[str, str]] = {}
+        self.group_env: dict[str, dict[str, str]] = {}  # worker name → its environment
+        self.killed: set[str] = set()  # workers killed on purpose (not a failure of the run)
 
     async def run(self) -> dict:
         """The demo: start, push scrape jobs and generated leads, wait until drained, report, stop."""
@@ -117,20 +144,38 @@ class Demo:
         await self.start_worker()
 
     async def start_worker(self) -> None:
-        """Start both worker groups and wait until each answers."""
-        for group in WORKER_GROUPS:
-            self._start_worker(group)
-        for group in WORKER_GROUPS:
-            await wait_for_http(
-                f"http://127.0.0.1:{self.group_env[group]['LEADSTREAM_WEB_PORT']}/ready", timeout_s=180, ok_below=300
-            )
+        """Start every worker of both groups (again, after `kill_worker`) and wait until each answers."""
+        names = [name for name in self.group_env if name not in self.killed] or [
+            f"{group}-{n}" for group in WORKER_GROUPS for n in range(self.options.count(group))
+        ]
+        for name in names:
+            self._start_worker(name)
+        for name in names:
+            await self.wait_ready(name)
 
-    def kill_worker(self) -> None:
-        """SIGKILL every worker (fault tests): no shutdown, no final commit."""
-        for proc in self.workers.values():
-            if proc.poll() is None:
+    async def add_worker(self, group: str = "main", wait: bool = True) -> str:
+        """One more worker in `group` (joins its consumer group: a rebalance); returns its name."""
+        n = sum(1 for name in self.group_env if name.startswith(group + "-"))
+        name = f"{group}-{n}"
+        self._start_worker(name)
+        if wait:
+            await self.wait_ready(name)
+        return name
+
+    async def wait_ready(self, name: str, timeout_s: float = 180) -> None:
+        await wait_for_http(f"{self.web_url(name)}/ready", timeout_s=timeout_s, ok_below=300)
+
+    def web_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.group_env[name]['LEADSTREAM_WEB_PORT']}"
+
+    def kill_worker(self, name: str | None = None) -> None:
+        """SIGKILL one worker, or every worker (fault tests): no shutdown, no final commit."""
+        for each, proc in self.workers.items():
+            if (name is None or each == name) and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+                if name is not None:
+                    self.killed.add(name)
 
     async def push_jobs(self, jobs) -> None:
         async with LeadProducer(
@@ -200,22 +245,24 @@ class Demo:
             "LEADSTREAM_PROVIDERS__PAGESPEED__RATE": "50/second",
         }
 
-    def _start_worker(self, group: str) -> None:
+    def _start_worker(self, name: str) -> None:
+        group = name.rsplit("-", 1)[0]
         stages, app_suffix = WORKER_GROUPS[group]
-        if group not in self.group_env:
-            self.group_env[group] = {
+        if name not in self.group_env:
+            self.group_env[name] = {
                 **self.env,
                 "LEADSTREAM_STAGES": stages,
                 "LEADSTREAM_APP_ID": self.env["LEADSTREAM_APP_ID"] + app_suffix,
                 "LEADSTREAM_WEB_PORT": str(free_port()),
-                "LEADSTREAM_DATA_DIR": str(self.services.workdir / f"worker-{group}"),
+                "LEADSTREAM_WEB_HOST": "127.0.0.1",  # what peers use to reach this worker's table partitions
+                "LEADSTREAM_DATA_DIR": str(self.services.workdir / f"worker-{name}"),
                 "LEADSTREAM_BLOB_DIR": str(self.services.workdir / "blobs"),
             }
-        log_path = self.services.workdir / f"worker-{group}.log"
-        self.worker_logs[group] = log_path
-        self.workers[group] = subprocess.Popen(
-            [sys.executable, "-m", "leadstream", "worker", "--loglevel", "warning"],
-            env=self.group_env[group],
+        log_path = self.services.workdir / f"worker-{name}.log"
+        self.worker_logs[name] = log_path
+        self.workers[name] = subprocess.Popen(
+            [sys.executable, "-m", "leadstream", "worker", "--loglevel", self.options.loglevel],
+            env=self.group_env[name],
             stdout=open(log_path, "ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -234,8 +281,8 @@ class Demo:
     def stage_groups(self) -> dict[str, str]:
         """Stage → consumer group id, for lag."""
         return {
-            stage: self.group_env[group]["LEADSTREAM_APP_ID"]
-            for group, (stages, _) in WORKER_GROUPS.items()
+            stage: self.env["LEADSTREAM_APP_ID"] + suffix
+            for stages, suffix in WORKER_GROUPS.values()
             for stage in stages.split(",")
         }
 
@@ -252,11 +299,9 @@ class Demo:
                     snap.lag = await lag_reader.lag()
                 elapsed = time.monotonic() - started
                 self.on_progress(snap, elapsed)
-                for group, proc in self.workers.items():
-                    if proc.poll() is not None:
-                        raise RuntimeError(
-                            f"the {group} worker exited with {proc.returncode}; see {self.worker_logs[group]}"
-                        )
+                for name, proc in self.workers.items():
+                    if proc.poll() is not None and name not in self.killed:
+                        raise RuntimeError(f"worker {name} exited with {proc.returncode}; see {self.worker_logs[name]}")
                 drained = snap.in_flight == 0 and snap.total_lag == 0 and not await missing_terminal(pool, pushed_ids)
                 if drained:
                     quiet_since = quiet_since or time.monotonic()
@@ -299,6 +344,9 @@ class Demo:
             "tiers": await leads.tiers(),
             "mockups": await leads.with_mockup(),
             "stage_busy_s": await self._stage_busy(),
+            "workers": {
+                group: sum(1 for name in self.workers if name.rsplit("-", 1)[0] == group) for group in WORKER_GROUPS
+            },
         }
 
     async def _stage_busy(self) -> dict[str, float]:
@@ -306,14 +354,16 @@ class Demo:
         import httpx
         from prometheus_client.parser import text_string_to_metric_families
 
-        try:
-            async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-                families: list[Any] = []
-                for env in self.group_env.values():
-                    text = (await client.get(f"http://127.0.0.1:{env['LEADSTREAM_WEB_PORT']}/metrics")).text
+        families: list[Any] = []
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+            for name, proc in self.workers.items():
+                if proc.poll() is not None:
+                    continue  # killed mid-run: its counts went with it
+                try:
+                    text = (await client.get(f"{self.web_url(name)}/metrics")).text
                     families.extend(text_string_to_metric_families(text))
-        except (httpx.HTTPError, ValueError):
-            return {}
+                except (httpx.HTTPError, ValueError):
+                    continue
         busy: dict[str, float] = {}
         for family in families:
             if family.name == "leadstream_stage_batch_seconds":

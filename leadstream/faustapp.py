@@ -9,6 +9,11 @@ itself, before any agent consumes (`LeadstreamApp.on_first_start`):
 3. creates missing topics and the table changelogs, and waits for their partitions
    (`streams.admin.ensure_topics`).
 
+Health: ``/health`` (liveness) fails when the event loop stalls or a stage with lag stops making
+progress; ``/ready`` also wants partitions assigned and no stalled stage (`streams.health`).
+On SIGTERM the app drains its runners first (`LEADSTREAM_SHUTDOWN_GRACE_S`), then Faust stops the
+consumer and commits what was acked. Metrics, traces and the heartbeat: `leadstream.telemetry`.
+
 Web: the internal surface (Faust's server: tables, /metrics, /health, /ready)
 and the public one (unsubscribe, SendGrid webhook) are separate servers; see
 `leadstream.websurface`.
@@ -17,6 +22,7 @@ and the public one (unsubscribe, SendGrid webhook) are separate servers; see
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import faust
@@ -25,15 +31,29 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from agents import WorkerRuntime, register_stages
 from config import Settings, check_worker_settings
 from config.redact import install_log_redaction
+from leadstream.telemetry import WorkerTelemetry
 from leadstream.websurface import PublicSite, bearer_token_required
 from stages.score.rules import RulesError, load_rules
 from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
+from streams.consumer import safe_consumer
+from streams.health import MONITOR
 from tables import DEDUPE_STATE, SCORE_COUNTERS
+from tables.views import register_table_views
 
 log = logging.getLogger(__name__)
 
 TABLES_OF_STAGE = {"dedupe": DEDUPE_STATE, "score": SCORE_COUNTERS}
+TABLE_NAMES = frozenset(TABLES_OF_STAGE.values())
+
+
+async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None:
+    """One line per rebalance naming what this worker now consumes (operators, and the scale-out test, read it)."""
+    by_topic: dict[str, list[int]] = {}
+    for tp in assigned or ():
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    summary = " ".join(f"{topic}={sorted(parts)}" for topic, parts in sorted(by_topic.items()))
+    log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
 
 
 async def prepare_start(settings: Settings) -> None:
@@ -64,6 +84,16 @@ async def prepare_start(settings: Settings) -> None:
         log.info("created topics: %s", ", ".join(created))
 
 
+def advertised_web_host(settings: Settings) -> str:
+    """The host in this worker's canonical URL (`LEADSTREAM_WEB_HOST`); by default the address it binds, or
+    this machine's name when it binds every address. Peers forward table requests there."""
+    if settings.web_host:
+        return settings.web_host
+    if settings.web_bind not in ("", "0.0.0.0", "::"):
+        return settings.web_bind
+    return socket.gethostname()
+
+
 class LeadstreamApp(faust.App):
     """A Faust app that prepares its start (`prepare_start`) before its consumer and agents start,
     and runs the public web surface (`leadstream.websurface.PublicSite`) when it has one."""
@@ -72,6 +102,8 @@ class LeadstreamApp(faust.App):
         super().__init__(*args, **kwargs)
         self.leadstream_settings = settings
         self.public_site: PublicSite | None = None
+        self.runtime: WorkerRuntime | None = None
+        self.telemetry: WorkerTelemetry | None = None
 
     async def on_first_start(self) -> None:
         await super().on_first_start()
@@ -79,13 +111,19 @@ class LeadstreamApp(faust.App):
 
     async def on_started(self) -> None:
         await super().on_started()
+        if self.telemetry is not None:
+            await self.telemetry.start()
         if self.public_site is not None:
             await self.public_site.start()
 
     async def on_stop(self) -> None:
         if self.public_site is not None:
             await self.public_site.stop()
+        if self.runtime is not None:  # before Faust stops the consumer: it then commits what was acked
+            await self.runtime.drain()
         await super().on_stop()
+        if self.telemetry is not None:
+            await self.telemetry.stop()
 
 
 def create_app(settings: Settings) -> LeadstreamApp:
@@ -103,17 +141,29 @@ def create_app(settings: Settings) -> LeadstreamApp:
         topic_allow_declare=True,
         processing_guarantee="exactly_once" if settings.exactly_once else "at_least_once",
         broker_commit_interval=settings.commit_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        consumer_group_instance_id=settings.group_instance_id or None,
         producer_acks=-1,
         producer_linger_ms=5,
         table_cleanup_interval=60,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
-        web_tables_enabled=True,
-        web_host="127.0.0.1",
+        web_tables_enabled=False,  # ours route by partition (tables.views)
+        web_host=advertised_web_host(settings),  # how peers reach this worker's table partitions
         web_bind=settings.web_bind,  # internal surface: loopback unless a token guards it (websurface)
         autodiscover=False,
         stream_buffer_maxsize=4096,
+        # Shutdown waits for events in flight in `WorkerRuntime.drain`, bounded by LEADSTREAM_SHUTDOWN_GRACE_S;
+        # Faust's own wait (stream_wait_empty) has no bound and would hang on an abandoned event.
+        stream_wait_empty=False,
     )
+    app.telemetry = WorkerTelemetry(app, settings)
+
+    # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
+    # (No bound on its rebalance wait: stream_wait_empty is off, the drain above handles shutdown.)
+    app.transport.Consumer = safe_consumer(None)  # type: ignore[misc]  # per app, not per class
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint
@@ -122,19 +172,26 @@ def create_app(settings: Settings) -> LeadstreamApp:
 
     @app.page("/health")
     async def health(self: Any, request: Any) -> Any:
-        return self.json({"status": "ok", "stages": settings.stage_list})
+        """Liveness: 503 when the event loop stalls or a stage has lag and makes no progress (streams.health)."""
+        report = MONITOR.liveness()
+        body = {"status": "ok" if report.ok else "failing", "stages": settings.stage_list, **report.as_json()}
+        return self.json(body, status=200 if report.ok else 503)
 
     @app.page("/ready")
     async def ready(self: Any, request: Any) -> Any:
-        """200 once partitions are assigned, tables recovered and streams flowing (a k8s readiness probe)."""
+        """200 once partitions are assigned, tables recovered and streams flowing, and no stage holds
+        lag without progress (a k8s readiness probe)."""
         consumer = app.consumer if app.producer is not None else None
         assigned = bool(consumer and consumer.assignment())
         flowing = app.flow_control.is_active() and not app.rebalancing
-        status = 200 if assigned and flowing else 503
-        return self.json({"ready": status == 200, "assigned": assigned, "rebalancing": app.rebalancing}, status=status)
+        report = MONITOR.readiness(assigned=assigned, rebalancing=not flowing)
+        body = {"ready": report.ok, "assigned": assigned, "rebalancing": app.rebalancing, **report.as_json()}
+        return self.json(body, status=200 if report.ok else 503)
 
-    runtime = WorkerRuntime(app, settings)
+    runtime = app.runtime = WorkerRuntime(app, settings)
     register_stages(runtime, settings.stage_list)
+    register_table_views(app, {name: table for name, table in app.tables.items() if name in TABLE_NAMES})
+    app.on_partitions_assigned.connect(_log_assignment)  # type: ignore[arg-type]  # faust's stub wants `signal=`
     if settings.web_token:
         app.web.web_app.middlewares.append(bearer_token_required(settings.web_token))  # type: ignore[attr-defined]
     if "email" in settings.stages and settings.public_web_port:  # compliance endpoints: public surface only

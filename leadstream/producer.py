@@ -1,6 +1,6 @@
 """Push leads and scrape jobs into the pipeline (the `ingest` and `demo` commands).
 
-Uses the same key (geography) and headers (lead id, trace id, ingest time) a
+Uses the same key (`streams.topology.message_key`) and headers (lead id, trace id, ingest time) a
 worker would, with acks=all and idempotence so a retried send cannot duplicate.
 """
 
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from schemas import RawLead, ScrapeJob
 from streams.admin import bootstrap_servers
 from streams.envelope import make_headers, new_trace_id, now_ms
-from streams.topology import LEADS_SCRAPED, SCRAPE_REQUESTS
+from streams.topology import LEADS_SCRAPED, SCRAPE_REQUESTS, message_key
 
 
 @dataclass
@@ -97,13 +97,19 @@ class LeadProducer:
         await self.producer.stop()
 
     async def push_leads(self, items: Iterable[tuple[str, str, bytes]]) -> int:
-        """Push (lead_id, geo_key, payload) tuples to leads.scraped; return the count."""
+        """Push (lead_id, geo_key, payload) tuples to leads.scraped; return the count.
+
+        Keyed as a worker keys the topic (`streams.topology.message_key`: by lead id, so enrich spreads).
+        """
         futures = []
         for lead_id, geo, payload in items:
             headers = make_headers(lead_id, new_trace_id(), now_ms())
             futures.append(
                 await self.producer.send(
-                    self.prefix + LEADS_SCRAPED, payload, key=geo.encode(), headers=list(headers.items())
+                    self.prefix + LEADS_SCRAPED,
+                    payload,
+                    key=message_key(LEADS_SCRAPED, lead_id, geo),
+                    headers=list(headers.items()),
                 )
             )
         for future in futures:
@@ -123,7 +129,7 @@ class LeadProducer:
                 await self.producer.send(
                     self.prefix + SCRAPE_REQUESTS,
                     job.model_dump_json().encode(),
-                    key=job.zip.encode(),
+                    key=job.job_id.encode(),  # jobs spread over every partition
                     headers=list(headers.items()),
                 )
             )

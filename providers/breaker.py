@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from providers import metrics
 from providers.clock import SYSTEM_CLOCK, Clock
 from providers.http import PermanentProviderError, TransientProviderError
 
@@ -61,6 +62,7 @@ class CircuitBreaker:
         self._failures: deque[float] = deque()
         self._opened_at: float | None = None
         self._trial_running = False
+        metrics.watch_breaker(provider, lambda: self.state.value)
 
     @property
     def state(self) -> BreakerState:

@@ -84,6 +84,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocket
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from providers import metrics
 from providers.browser_scripts import READ_SCRIPT, VITALS_SCRIPT
 from providers.chromium import DEFAULT_EXECUTABLE, acquire_browser, discard_browser, release_browser, shared_browser
 from providers.http import USER_AGENT, TransientProviderError, make_client
@@ -220,6 +221,7 @@ class PageRenderer:
         self._acquired = False
         self._sink: socket.socket | None = None
         self.renders = 0
+        metrics.init_chromium("site")
         self.restarts = 0
         self.active = 0  # open browser contexts right now
         self.peak_active = 0
@@ -254,7 +256,8 @@ class PageRenderer:
         async with self._slots:
             browser = await self._browser()
             try:
-                result = await self._render_in_context(browser, url, tuple(js_paths), screenshot, mobile)
+                with metrics.render("site"):
+                    result = await self._render_in_context(browser, url, tuple(js_paths), screenshot, mobile)
             except PlaywrightError as exc:
                 message = (exc.message or str(exc)).splitlines()[0][:200]
                 if await _responsive(browser):

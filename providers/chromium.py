@@ -53,6 +53,7 @@ from typing import Any
 from playwright.async_api import Browser, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from providers import metrics
 from providers.http import TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,7 @@ class ChromiumHost:
 
 
 HOST = ChromiumHost()
+metrics.BROWSERS.set_function(lambda: 1 if HOST.running is not None else 0)
 
 
 def configure_launch(policy: LaunchPolicy) -> None:

@@ -14,17 +14,25 @@ Failed calls are not written to the ledger: providers bill answered requests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from providers.breaker import CircuitBreaker
+from opentelemetry import trace
+
+from providers import metrics
+from providers.breaker import CircuitBreaker, ProviderUnavailable
 from providers.cache import ResponseCache
-from providers.ledger import BudgetGuard, CostLedger
+from providers.http import PermanentProviderError, TransientProviderError
+from providers.ledger import BudgetGuard, CostLedger, ProviderPaused
 from providers.limits import SharedRateLimiter
 
 T = TypeVar("T")
 
 ACQUIRE_TIMEOUT_S = 30.0  # longest wait for a shared rate-limit slot before the call counts as failed
+
+
+_TRACER = trace.get_tracer("leadstream")  # the global provider's: set by streams.tracing.configure
 
 
 def _identity(value: Any) -> Any:
@@ -60,18 +68,45 @@ class Guarded(Generic[T]):
         self.limiter, self.breaker, self.ledger, self.budget, self.cache = limiter, breaker, ledger, budget, cache
         self.cost_usd = cost_usd
         self._encode, self._decode = encode, decode
+        metrics.init_provider(provider, self.operation)
 
     async def __call__(self, *args: Any, lead_id: str | None = None, **kwargs: Any) -> T:
+        """The guarded call, in a child span of the stage's span (`streams.tracing`; a no-op when tracing is off)."""
+        with _TRACER.start_as_current_span(
+            f"{self.provider} {self.operation}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"leadstream.provider": self.provider, "leadstream.operation": self.operation},
+        ):
+            return await self._guarded(args, kwargs, lead_id)
+
+    async def _guarded(self, args: tuple[Any, ...], kwargs: dict[str, Any], lead_id: str | None) -> T:
         key = None
         if self.cache is not None and self.cache.enabled(self.provider):
             key = [self.operation, list(args), kwargs]
             cached = await self.cache.get(self.provider, key)
             if cached is not None:
+                self._count("cache_hit")
                 await self._record(0.0, True, lead_id)
                 return self._decode(cached)
         if self.budget is not None:
-            await self.budget.check(self.provider)
-        result = await self._send(args, kwargs)
+            try:
+                await self.budget.check(self.provider)
+            except ProviderPaused:
+                self._count("budget_paused")
+                raise
+        try:
+            result = await self._send(args, kwargs)
+        except ProviderUnavailable:
+            self._count("circuit_open")
+            raise
+        except TransientProviderError:
+            self._count("transient_error")
+            raise
+        except PermanentProviderError:
+            self._count("permanent_error")
+            raise
+        self._count("ok")
+        metrics.COST_USD.labels(self.provider).inc(self.cost_usd)
         await self._record(self.cost_usd, False, lead_id)
         if key is not None and self.cache is not None:
             await self.cache.set(self.provider, key, self._encode(result))
@@ -88,15 +123,21 @@ class Guarded(Generic[T]):
             if breaker is not None:
                 breaker.abandon()  # nothing was sent: free the half-open trial
             raise
+        started = time.perf_counter()
         try:
             result = await self._call(*args, **kwargs)
         except BaseException as exc:
             if breaker is not None:
                 breaker.settle(exc)
             raise
+        finally:
+            metrics.CALL_SECONDS.labels(self.provider, self.operation).observe(time.perf_counter() - started)
         if breaker is not None:
             breaker.settle(None)
         return result
+
+    def _count(self, outcome: str) -> None:
+        metrics.CALLS.labels(self.provider, self.operation, outcome).inc()
 
     async def _record(self, cost_usd: float, hit: bool, lead_id: str | None) -> None:
         if self.ledger is not None:

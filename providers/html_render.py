@@ -23,6 +23,7 @@ from types import TracebackType
 from playwright.async_api import Browser, Page, Route
 from playwright.async_api import Error as PlaywrightError
 
+from providers import metrics
 from providers.chromium import CHROMIUM_ARGS, acquire_browser, release_browser, shared_browser
 from providers.http import TransientProviderError
 
@@ -53,6 +54,7 @@ class ChromiumRenderer:
         self._started = False
         self.restarts = 0
         self.renders = 0
+        metrics.init_chromium("mockup")
         self.blocked_urls: list[str] = []  # requests a page tried to make (all aborted)
         self._idle: dict[tuple[int, int, bool], list[Page]] = {}
 
@@ -103,7 +105,8 @@ class ChromiumRenderer:
         async with self._semaphore:
             browser = await self._live_browser()  # relaunched here if it died since the last render
             try:
-                png = await self._render_once(browser, html, width, height, mobile)
+                with metrics.render("mockup"):
+                    png = await self._render_once(browser, html, width, height, mobile)
             except PlaywrightError as exc:
                 raise TransientProviderError("chromium", f"render failed: {exc.message[:200]}") from exc
             self.renders += 1

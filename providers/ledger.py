@@ -18,6 +18,7 @@ from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from providers import metrics
 from providers.http import PermanentProviderError
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ class BudgetGuard:
         self._ledger = ledger
         self.refresh_s = refresh_s
         self._base: dict[str, tuple[float, float]] = {}  # provider -> (read at, table sum - flushed by us)
+        for provider, cap in self.caps.items():
+            metrics.BUDGET_USD.labels(provider).set(cap)
 
     async def spent_today(self, provider: str) -> float:
         """USD spent on `provider` since UTC midnight, as far as this process knows."""
@@ -132,7 +135,11 @@ class BudgetGuard:
             cached = (now, float(total) - flushed_before)
             self._base[provider] = cached
         recorded = self._ledger.recorded_usd[provider] if self._ledger else 0.0
-        return cached[1] + recorded
+        spent = cached[1] + recorded
+        cap = self.caps.get(provider)
+        if cap is not None:
+            metrics.BUDGET_REMAINING_USD.labels(provider).set(max(cap - spent, 0.0))
+        return spent
 
     async def allowed(self, provider: str) -> bool:
         """False once today's spend reached the provider's cap: pause that provider's work."""

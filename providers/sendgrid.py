@@ -1,6 +1,7 @@
-"""SendGrid v3 through the official `sendgrid` library (base URL configurable).
-
-The library is synchronous, so calls run in a worker thread. SendGrid has no
+"""SendGrid v3: the request built by the official `sendgrid` library's helpers, sent with httpx (base URL
+configurable). The library's own transport is synchronous (a thread per send); the send itself, on
+every emailed lead, is async. The Email Activity lookup (rare: an unknown outcome) still uses the
+library in a worker thread. SendGrid has no
 idempotency key: the outbox (storage/outbox.py) provides one, carried here in
 ``custom_args`` and used to look a send up in the Email Activity API when its
 outcome is unknown.
@@ -13,10 +14,10 @@ import base64
 import hashlib
 import json
 import re
-import socket
 import urllib.error
 from dataclasses import dataclass, field
 
+import httpx
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
@@ -33,7 +34,7 @@ from sendgrid.helpers.mail import (
     To,
 )
 
-from providers.http import PermanentProviderError, TransientProviderError
+from providers.http import PermanentProviderError, TransientProviderError, make_client
 
 PROVIDER = "sendgrid"
 # What may go verbatim into an Email Activity query's quoted value (and the custom arg it matches).
@@ -84,6 +85,17 @@ class SendGridMailer:
         self.client = SendGridAPIClient(api_key=api_key, host=base_url.rstrip("/"))
         self.client.client.timeout = timeout_s
         self.from_email, self.from_name = from_email, from_name
+        self.base_url, self.timeout_s = base_url.rstrip("/"), timeout_s
+        self._auth = {"Authorization": f"Bearer {api_key}"}
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop:  # a client belongs to the loop that made it
+            self._http = make_client(self.base_url, timeout_s=self.timeout_s, keep_cookies=False)
+            self._loop = loop
+        return self._http
 
     def build(self, email: OutgoingEmail) -> Mail:
         """The v3 request. Refuses (`PermanentProviderError`) a recipient SendGrid's helper would re-parse
@@ -121,26 +133,23 @@ class SendGridMailer:
 
     async def send(self, email: OutgoingEmail) -> str | None:
         """Send; return SendGrid's message id. Raises on refusal; `SendOutcomeUnknown` when it cannot tell."""
-        mail = self.build(email)
-        return await asyncio.to_thread(self._send_sync, mail)
-
-    def _send_sync(self, mail: Mail) -> str | None:
+        body = json.dumps(self.build(email).get()).encode()
+        headers = {**self._auth, "Content-Type": "application/json", "Accept": "application/json"}
         try:
-            response = self.client.send(mail)
-        except http_errors.HTTPError as exc:
-            status = getattr(exc, "status_code", 0)
-            body = (getattr(exc, "body", b"") or b"")[:300]
-            if status == 429 or status >= 500:
-                raise TransientProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
-            raise PermanentProviderError(PROVIDER, f"HTTP {status}: {body!r}") from exc
-        except TimeoutError as exc:
+            response = await self._client().post("/v3/mail/send", content=body, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing was sent
+            raise TransientProviderError(PROVIDER, f"connection failed: {type(exc).__name__}") from exc
+        except httpx.TimeoutException as exc:  # the request may have arrived
             raise SendOutcomeUnknown(PROVIDER, "timed out waiting for the response") from exc
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (socket.timeout, TimeoutError)):
-                raise SendOutcomeUnknown(PROVIDER, "timed out waiting for the response") from exc
-            raise TransientProviderError(PROVIDER, f"connection failed: {exc.reason}") from exc
-        headers = getattr(response, "headers", None) or {}
-        return headers.get("X-Message-Id") if hasattr(headers, "get") else None
+        except httpx.TransportError as exc:  # cut off mid-exchange: it may have arrived too
+            raise SendOutcomeUnknown(PROVIDER, f"connection lost: {type(exc).__name__}") from exc
+        status = response.status_code
+        if status >= 400:
+            text = response.content[:300]
+            if status == 429 or status >= 500:
+                raise TransientProviderError(PROVIDER, f"HTTP {status}: {text!r}")
+            raise PermanentProviderError(PROVIDER, f"HTTP {status}: {text!r}")
+        return response.headers.get("X-Message-Id")
 
     async def find_sent(self, idempotency_key: str) -> str | None:
         """Message id of a send carrying this key, per the Email Activity API; None when there is none."""

@@ -335,5 +335,7 @@ def dedupe_key(
 
 
 def geo_key(zip_code: str | None, state: str | None = None, phone: str | None = None, city: str | None = None) -> str:
-    """The Kafka key of every lead topic: the dedupe partition key (see `dedupe_key`)."""
+    """The Kafka key of the stateful stages' inputs (dedupe, score): the dedupe partition key (see `dedupe_key`).
+
+    The other topics are keyed by lead id (`streams.topology.message_key`)."""
     return dedupe_key(zip_code, state, phone, city)

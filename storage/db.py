@@ -68,8 +68,23 @@ async def create_pool(dsn: str, *, size: int = 8, schema: str | None = None) -> 
     """A pool whose connections encode jsonb with orjson (and use `schema` when given)."""
     plain, options = pool_options(dsn, schema)
     return await asyncpg.create_pool(
-        plain, min_size=1, max_size=size, init=_init_connection, command_timeout=60, **options
+        plain,
+        min_size=1,
+        max_size=size,
+        init=_init_connection,
+        reset=_reset_connection,
+        command_timeout=60,
+        **options,
     )
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """What a released connection needs here: no open transaction. asyncpg's default reset sends
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every release, a round trip per
+    query; nothing here leaves session state behind (the migration lock is released where it is taken,
+    and settings come from the connection's startup, which RESET ALL would keep anyway)."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 async def connect(dsn: str) -> asyncpg.Connection:

@@ -79,3 +79,11 @@ class LeadQueries:
         """The geography key (the Kafka key) a lead was recorded under."""
         value: Any = await self.pool.fetchval("SELECT geo_key FROM leads WHERE lead_id = $1", lead_id)
         return value
+
+    async def lead_timings(self) -> list[tuple[float, float, str]]:
+        """(ingested epoch s, terminal epoch s, state) of every lead that ended: latency over time (perf/)."""
+        rows = await self.pool.fetch(
+            "SELECT extract(epoch FROM ingested_at)::float8 AS i, extract(epoch FROM terminal_at)::float8 AS t, state "
+            "FROM leads WHERE state IS NOT NULL AND ingested_at IS NOT NULL AND terminal_at IS NOT NULL"
+        )
+        return [(float(r["i"]), float(r["t"]), str(r["state"])) for r in rows]

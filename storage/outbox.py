@@ -95,6 +95,12 @@ class Outbox:
             row = await conn.fetchrow(_SENDS_BETWEEN, start, end, domain)
         return int(row["total"]), int(row["domain"])
 
+    async def count_by_status(self) -> dict[str, int]:
+        """Outbox entries per status (the email dashboard's outbox panel)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT status, count(*) AS n FROM email_outbox GROUP BY status")
+        return {row["status"]: int(row["n"]) for row in rows}
+
     async def suppression_reason(self, address: str) -> str | None:
         """Why `address` must not be emailed (exact address, its domain, or a *.parent wildcard), if it must not."""
         address = address.strip().lower()

@@ -8,8 +8,11 @@ the first terminal outcome wins, so every lead ends in exactly one state.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
@@ -183,3 +186,73 @@ class LeadRecords:
                     if d.lead_id
                 ],
             )
+
+
+T = TypeVar("T")
+
+
+class GroupCommit(Generic[T]):
+    """Calls that arrive while one is in flight go out together in the next one (group commit).
+
+    The first call goes at once (no added latency when idle); under load, the
+    calls of many concurrent events share one round trip. Each caller gets the
+    combined result, or the combined call's exception (so it retries, as alone).
+    """
+
+    def __init__(self, flush: Callable[[list[Any]], Awaitable[T]], max_items: int = 1000) -> None:
+        self.flush, self.max_items = flush, max_items
+        self._pending: list[tuple[list[Any], asyncio.Future[T]]] = []
+        self._draining = False
+        self.round_trips = 0
+
+    async def submit(self, items: list[Any]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((items, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch: list[tuple[list[Any], asyncio.Future[T]]] = []
+                count = 0
+                while self._pending and (not batch or count + len(self._pending[0][0]) <= self.max_items):
+                    items, future = self._pending.pop(0)
+                    batch.append((items, future))
+                    count += len(items)
+                self.round_trips += 1
+                try:
+                    result = await self.flush([item for items, _ in batch for item in items])
+                except BaseException as exc:  # every caller of this round trip sees it (and retries)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(result)
+        finally:
+            self._draining = False
+
+
+class CoalescedRecords(LeadRecords):
+    """`LeadRecords` for stages that handle many events at once (the I/O stages stream each event alone):
+    concurrent events' upserts and "already ended?" queries share round trips (`GroupCommit`)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self._writes: GroupCommit[None] = GroupCommit(super().write)
+        self._ended: GroupCommit[set[str]] = GroupCommit(super().ended)
+
+    async def write(self, updates: list[RecordUpdate]) -> None:
+        if updates:
+            await self._writes.submit(updates)
+
+    async def ended(self, lead_ids: list[str]) -> set[str]:
+        if not lead_ids:
+            return set()
+        return await self._ended.submit(lead_ids) & set(lead_ids)

@@ -8,7 +8,8 @@ and any consumer can read them without parsing the payload:
     ingest-ts   milliseconds since the epoch when the lead entered the pipeline
 
 Messages without them still work: the lead id comes from the payload, the
-trace id is minted, and the ingest time falls back to the Kafka timestamp. A
+trace id is minted, and the ingest time falls back to the Kafka timestamp (so
+does an ``ingest-ts`` that is not a plausible epoch-ms timestamp). A
 lead-id header that cannot be an id (longer than 200 characters, or holding
 NUL, which PostgreSQL refuses) counts as absent; the raw headers are kept.
 """
@@ -25,6 +26,7 @@ H_TRACE_ID = "trace-id"
 H_INGEST_TS = "ingest-ts"
 H_DLQ_REASON = "dlq-reason"
 MAX_ID_CHARS = 200  # a lead id, trace id or key longer than this is not one
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant datetime and PostgreSQL share
 
 
 def new_trace_id() -> str:
@@ -43,6 +45,19 @@ def clean_text(text: str) -> str:
 def plausible_id(value: str | None, limit: int = MAX_ID_CHARS) -> str | None:
     """`value` when it can be an id (from a header); None when it is absurdly long or holds NUL."""
     return value if value and len(value) <= limit and "\x00" not in value else None
+
+
+def plausible_ms(value: str | int | None, fallback: int) -> int:
+    """`value` as epoch milliseconds when it can be one (year 1970 to 9999), else `fallback`.
+
+    A header of forty 9s is an int, but no timestamp: PostgreSQL, ``datetime`` and the latency
+    histograms would all refuse it, after the stage ran.
+    """
+    try:
+        ms = int(value) if value not in (None, "") else fallback
+    except ValueError:
+        return fallback
+    return ms if 0 <= ms <= MAX_EPOCH_MS else fallback
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -65,6 +80,7 @@ class Envelope:
     offset: int = -1
     headers: dict[str, str] = field(default_factory=dict)
     raw_headers: tuple[tuple[str, bytes], ...] = ()  # as received, for a faithful dead letter and replay
+    span_context: Any = field(default=None, compare=False, repr=False)  # the stage's span (streams.tracing)
 
     @classmethod
     def from_event(cls, event: Any) -> Envelope:
@@ -73,11 +89,8 @@ class Envelope:
         raw_headers = message.headers or []
         items = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
         headers = {str(k): _text(v) or "" for k, v in items}
-        ingest = headers.get(H_INGEST_TS)
-        try:
-            ingest_ms = int(ingest) if ingest else int((message.timestamp or time.time()) * 1000)
-        except ValueError:
-            ingest_ms = int((message.timestamp or time.time()) * 1000)
+        fallback_ms = int((message.timestamp or time.time()) * 1000)
+        ingest_ms = plausible_ms(headers.get(H_INGEST_TS), fallback_ms)
         value = event.value
         payload = value if isinstance(value, (bytes, bytearray)) else (_text(value) or "").encode()
         return cls(

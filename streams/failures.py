@@ -9,7 +9,8 @@ Bare ``OSError`` is deliberately not infrastructure: a file that is missing
 today is missing on every retry, and retrying it without limit would hold the
 partition for ever. Such an event is dead-lettered and can be replayed once
 the file is back (``leadstream dlq replay``). Infrastructure is a store or
-Redis that cannot be reached (`storage.errors.STORE_ERRORS`), and a table
+Redis that cannot be reached (`storage.errors.STORE_ERRORS`), a Kafka cluster
+that cannot take a message right now (`KAFKA_TRANSIENT_ERRORS`), and a table
 changelog not ready yet.
 """
 
@@ -21,6 +22,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiokafka.errors as kafka_errors
 import redis.exceptions
 from faust.exceptions import PartitionsMismatch
 from pydantic import ValidationError
@@ -29,10 +31,29 @@ from providers.http import TransientProviderError
 from storage.errors import STORE_ERRORS
 from streams.stage import Deferred, InvalidMessage
 
+# What the producer raises while the cluster is degraded (a broker down, a leader moving, fewer in-sync
+# replicas than min.insync.replicas for a while): the message is fine, send it again. Not here, so a dead
+# letter: a message the broker will never take (MessageSizeTooLargeError, InvalidTopicError,
+# TopicAuthorizationFailedError, ...).
+KAFKA_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    kafka_errors.KafkaTimeoutError,
+    kafka_errors.RequestTimedOutError,
+    kafka_errors.NotEnoughReplicasError,
+    kafka_errors.NotEnoughReplicasAfterAppendError,
+    kafka_errors.NotLeaderForPartitionError,
+    kafka_errors.LeaderNotAvailableError,
+    kafka_errors.KafkaConnectionError,
+    kafka_errors.NodeNotReadyError,
+    kafka_errors.NoBrokersAvailable,
+    kafka_errors.KafkaStorageError,
+    kafka_errors.StaleMetadata,
+)
+
 # Retried without a limit: the lead is fine, our infrastructure is not (yet). A table's PartitionsMismatch
 # is a changelog whose metadata has not reached this worker yet (streams.admin), not a bad lead.
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
     *STORE_ERRORS,
+    *KAFKA_TRANSIENT_ERRORS,
     PartitionsMismatch,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,

@@ -12,8 +12,8 @@ below the runner retries — adapters raise typed errors):
 
 | raised by `decode` / `handle`                         | action                                              | attempt? |
 |-------------------------------------------------------|-----------------------------------------------------|----------|
-| any error from `decode`                               | dead letter at once, reason ``InvalidMessage`` for  | yes (1)  |
-|                                                       | a ``ValueError`` (bad payload), else its type (bug) |          |
+| any error from `decode`, or a payload string holding | dead letter at once, reason ``InvalidMessage`` for  | yes (1)  |
+| NUL (``\\u0000``: jsonb refuses it; `reject_nul`)     | a ``ValueError`` (bad payload), else its type (bug) |          |
 | `InvalidMessage`, pydantic `ValidationError`          | dead letter at once, reason ``InvalidMessage``      | yes      |
 | `TransientProviderError` (5xx, 429, timeout, circuit  | wait `RetryPolicy.delay` (backoff ×2 from           | yes      |
 | open, no rate slot), bare ``TimeoutError``            | `backoff_s`, ±50 % jitter, ≥ Retry-After, all       |          |
@@ -22,13 +22,17 @@ below the runner retries — adapters raise typed errors):
 | `Deferred` (send cap, paused sender, send window)     | wait `retry_after_s` clamped to 1…60 s, ask again;  | no       |
 |                                                       | never dead-lettered                                 |          |
 | `INFRA_ERRORS` (store unreachable/restarting, Redis   | wait (backoff, ≤ `max_backoff_s`) and retry without | no       |
-| connection/timeout, Faust ``PartitionsMismatch``)     | limit: the lead is fine, our infrastructure is not  |          |
+| connection/timeout, Faust ``PartitionsMismatch``, a   | limit: the lead is fine, our infrastructure is not  |          |
+| degraded Kafka cluster: `KAFKA_TRANSIENT_ERRORS`)     | (the runner's own writes and sends: the same)       |          |
 | anything else: `PermanentProviderError`, a missing or | dead letter at once, reason the error's type (a     | yes      |
 | unreadable file (``FileNotFoundError``, …), a bug     | bug or a permanent failure; the worker goes on)     |          |
 | an output to a topic the stage does not declare       | dead letter ``UndeclaredTopic``; nothing of the     | yes      |
 | (`streams.topology`)                                  | event is sent                                       |          |
-| the runner's own path fails (an output the broker     | `settle_unfinished`: dead letter ``InternalError``, | —        |
-| refuses, a record that cannot be written)             | then ack; if even that fails, stop the worker       |          |
+| the runner's own path fails (a bug in the runner, an  | `settle_unfinished` (`process_batch` calls it for   | —        |
+| output the broker will never take, such as            | ordered batches and streamed events alike): count   |          |
+| ``MessageSizeTooLargeError``; a record the store      | ``leadstream_stage_events_total{outcome=            |          |
+| refuses)                                              | "internal_error"}``, dead letter ``InternalError``, |          |
+|                                                       | then ack; if even that fails, stop the worker       |          |
 |                                                       | (redelivery after the restart), never a stall       |          |
 
 Leads that already ended (any terminal state) are skipped, not handled again.
@@ -43,6 +47,14 @@ acked; ``leadstream dlq replay`` puts originals back. Metrics:
 Ordered (stateful) stages get batches (`process_batch`), handled one event at
 a time in offset order. Unordered (I/O-bound) stages stream: each event is
 `submit`ted, handled in the background and acked in offset order.
+
+Acks and rebalances: `InOrderAcks` keeps a partition's acks in the order its
+events arrived; events still in flight when their partition is revoked are
+acked when they finish, possibly after the partition came back. Faust's
+commit bookkeeping could commit past an offset that never ran when a
+rebalance met a message held by its fetch loop (issue #10's lost lead);
+`streams.consumer.SafeConsumer` commits a partition only up to the first
+offset that is not acked, counted from the committed one.
 """
 
 from __future__ import annotations
@@ -61,12 +73,13 @@ import orjson
 
 from schemas import Lead, RawLead
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
-from streams import metrics
+from streams import metrics, tracing
 from streams.deadletter import dead_letter_message
-from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id
+from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id, plausible_ms
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
-from streams.stage import Deferred, Output, Stage, _short
-from streams.topology import LEADS_SCRAPED
+from streams.health import MONITOR, HealthMonitor
+from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
+from streams.topology import LEADS_SCRAPED, message_key
 
 __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner", "encode_lead"]
 
@@ -90,6 +103,32 @@ def encode_lead(lead: Lead, topic: str = "") -> bytes:
     if topic == LEADS_SCRAPED:
         return orjson.dumps(lead.model_dump(mode="json", exclude_none=True, include=_RAW_FIELDS))
     return orjson.dumps(lead.model_dump(mode="json", exclude_none=True))
+
+
+def reject_nul(payload: bytes) -> None:
+    """Raise `InvalidMessage` when a JSON payload holds a NUL character (``\\u0000``) in a string or key.
+
+    PostgreSQL's jsonb refuses it, so such a lead would fail at the upsert, after the stage ran; refusing it
+    here makes it an ``InvalidMessage`` dead letter like any other bad payload. Only payloads with the escape's
+    bytes are parsed (a literal backslash before ``u0000`` is not a NUL).
+    """
+    if b"\\u0000" not in payload:
+        return
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return  # not JSON: decode says so
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidMessage("a string holds a NUL character (\\u0000), which PostgreSQL cannot store")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 class InOrderAcks:
@@ -131,8 +170,10 @@ class StageRunner:
         concurrency: int = 32,
         event_scope: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
         sinks: Iterable[str] | None = None,
+        health: HealthMonitor | None = None,
     ) -> None:
-        """`sinks`: the only topics the stage's outputs may name (None: not checked)."""
+        """`sinks`: the only topics the stage's outputs may name (None: not checked);
+        `health`: where progress is reported (`streams.health`, the process's monitor by default)."""
         self.stage = stage
         self.records = records
         self.send = send
@@ -142,11 +183,52 @@ class StageRunner:
         self._acks: InOrderAcks | None = None
         self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
         self.sinks = frozenset(sinks) if sinks is not None else None
+        self.health = health or MONITOR
+        self.closing = False  # set by `drain`: take no new events
+        self._busy = 0  # events inside process_batch
+        self._idle = asyncio.Event()
+        self._idle.set()
+        metrics.init_stage(stage.name, tuple(self.sinks or ()))
+        self.health.register_stage(stage.name)
 
     async def process_batch(self, events: Iterable[Any]) -> None:
-        """Handle Faust events one at a time, in order; record and send the results. Never raises for a bad event."""
+        """Handle Faust events one at a time, in order; record and send the results. Never raises for a bad event.
+
+        When the runner's own path fails (a bug, a record the store refuses, an output the broker will never
+        take), the events get the defined outcome of `settle_unfinished` (dead letter ``InternalError``), and
+        only if that fails too is the error raised (the worker is stopping: do not ack).
+        """
+        batch = list(events)
+        try:
+            await self._process_batch(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not await self.settle_unfinished(batch, exc):
+                raise
+
+    async def _process_batch(self, events: list[Any]) -> None:
         started = time.perf_counter()
         pairs = [(event, Envelope.from_event(event)) for event in events]
+        self._enter(len(pairs))
+        try:
+            await self._process(pairs, started)
+        finally:
+            self._leave(len(pairs))
+
+    def _enter(self, count: int) -> None:
+        metrics.CONSUMED.labels(self.stage.name).inc(count)
+        metrics.IN_FLIGHT.labels(self.stage.name).inc(count)
+        self._busy += count
+        self._idle.clear()
+
+    def _leave(self, count: int) -> None:
+        metrics.IN_FLIGHT.labels(self.stage.name).dec(count)
+        self._busy -= count
+        if self._busy <= 0:
+            self._idle.set()
+
+    async def _process(self, pairs: list[tuple[Any, Envelope]], started: float) -> None:
         # A lead that has ended goes no further: a redelivery, or a second message
         # with the same lead id, must not act on it again (or email it).
         ended = await self._until_done(lambda: self.records.ended([env.lead_id for _, env in pairs if env.lead_id]))
@@ -156,8 +238,10 @@ class StageRunner:
         envelopes = [env for _, env in pairs]
         results: list[list[Output] | DeadLetter] = []
         for event, env in pairs:
-            with self.event_scope(event):
+            with self.event_scope(event), tracing.stage_span(self.stage.name, env):
+                began = time.perf_counter()
                 results.append(await self._run_one(env))
+                metrics.PROCESSING_SECONDS.labels(self.stage.name).observe(time.perf_counter() - began)
 
         updates: list[RecordUpdate] = []
         letters: list[DeadLetter] = []
@@ -171,16 +255,30 @@ class StageRunner:
                 trace_id = out.trace_id or env.trace_id
                 ingest_ms = out.ingest_ms or env.ingest_ms
                 updates.append(RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason))
-                headers = make_headers(out.lead.lead_id, trace_id, ingest_ms)
+                headers = tracing.inject(make_headers(out.lead.lead_id, trace_id, ingest_ms), env, self.stage.name)
                 for topic in out.topics:
-                    sends.append((topic, out.lead.geo_key.encode(), encode_lead(out.lead, topic), headers))
+                    metrics.PRODUCED.labels(self.stage.name, topic).inc()
+                    key = message_key(topic, out.lead.lead_id, out.lead.geo_key)
+                    sends.append((topic, key, encode_lead(out.lead, topic), headers))
 
         await self._until_done(self.stage.after_batch)
         await self._until_done(lambda: self.records.write(updates))
         await self._until_done(lambda: self.records.dead_letter(letters))
-        pending = [await self.send(*message) for message in sends]
-        await asyncio.gather(*pending)
+        await self._until_done(lambda: self._send_all(sends))
         self._observe(updates, letters, time.perf_counter() - started)
+        self.health.progress(self.stage.name)
+
+    async def _send_all(self, sends: list[tuple[str, bytes | None, bytes, dict[str, bytes]]]) -> None:
+        """Produce `sends` and wait until the broker has every one; raise the first refusal.
+
+        A transient refusal (`streams.failures.KAFKA_TRANSIENT_ERRORS`) makes `_until_done` send them all
+        again: downstream effects are idempotent, so a duplicate is harmless and a gap is not.
+        """
+        pending = [await self.send(*message) for message in sends]
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def submit(self, event: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
         """Streaming mode (unordered stages): handle `event` in the background, ack it when done.
@@ -191,6 +289,9 @@ class StageRunner:
         per partition (`InOrderAcks`), so a crash replays everything unfinished.
         """
         await self._slots.acquire()
+        if self.closing:  # shutting down (`drain`): leave it unacked for the next owner of the partition
+            self._slots.release()
+            await asyncio.Event().wait()  # until Faust cancels the agent
         if self._acks is None:
             self._acks = InOrderAcks(ack)
         entry = self._acks.track(event)
@@ -201,19 +302,48 @@ class StageRunner:
     async def _handle_and_ack(self, event: Any, entry: list[Any]) -> None:
         assert self._acks is not None  # set by submit before the task starts
         try:
-            await self.process_batch([event])
-            await self._acks.done(entry)
+            await self.process_batch([event])  # its own failures end in settle_unfinished (a dead letter)
         except asyncio.CancelledError:
             raise  # shutting down: not acked, so it is redelivered
-        except Exception:  # process_batch handles event errors itself; this is a bug: keep the offset uncommitted
-            log.exception("%s: could not finish an event; it will be redelivered after a restart", self.stage.name)
+        except Exception:  # not even a dead letter could be delivered: settle_unfinished is stopping the worker
+            log.exception("%s: could not finish an event; it will be redelivered after the restart", self.stage.name)
+        else:
+            await self._acks.done(entry)
         finally:
             self._slots.release()
+
+    async def drain(self, grace_s: float) -> bool:
+        """Graceful shutdown: take no new events, let those in flight finish for up to `grace_s`,
+        then cancel the rest. True when everything in flight finished (and was acked).
+
+        A cancelled event is not acked (`_handle_and_ack`), so its partition's next owner gets it
+        again; what it recorded is idempotent. Nothing is ever half-acked: acks go in offset order.
+        """
+        self.closing = True
+        tasks = set(self._tasks)
+        try:
+            async with asyncio.timeout(grace_s):
+                if tasks:
+                    await asyncio.wait(tasks)
+                await self._idle.wait()  # an ordered stage's batch in process_batch
+            return True
+        except TimeoutError:
+            for task in self._tasks:
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(set(self._tasks))
+            log.warning(
+                "%s: abandoned %d unfinished event(s) at shutdown; they will be redelivered",
+                self.stage.name,
+                max(self._busy, 0),
+            )
+            return False
 
     async def _run_one(self, env: Envelope) -> list[Output] | DeadLetter:
         """Decode and handle one event under the failure policy (`streams.failures`): its outputs, or its dead letter."""
         stage, policy = self.stage, self.retry
         try:
+            reject_nul(env.payload)
             item = stage.decode(env)
         except Exception as exc:  # whatever decode raises, this message can never be read: no retry helps
             if not isinstance(exc, ValueError):  # not a bad message but a bug in decode: say where
@@ -227,6 +357,7 @@ class StageRunner:
                 outputs = await stage.handle(item, env)
             except Deferred as exc:  # waiting for permission is not a failed attempt
                 metrics.DEFERRALS.labels(stage.name, deferral_kind(exc)).inc()
+                self.health.alive(stage.name)
                 await policy.sleep(policy.defer_delay(exc.retry_after_s))
                 continue
             except Exception as exc:
@@ -234,12 +365,14 @@ class StageRunner:
                 if action is Action.RETRY_INFRA:  # our infrastructure, not the lead: not an attempt either
                     infra_failures += 1
                     metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    self.health.alive(stage.name)
                     log.warning("%s: infrastructure error, retrying (lead %s): %r", stage.name, env.lead_id, exc)
                     await policy.sleep(policy.delay(min(infra_failures, 6)))
                     continue
                 attempts += 1
                 if action is Action.RETRY and attempts < policy.max_attempts:
                     metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    self.health.alive(stage.name)
                     await policy.sleep(policy.delay(attempts, getattr(exc, "retry_after_s", None)))
                     continue
                 if action is Action.RETRY:
@@ -290,7 +423,7 @@ class StageRunner:
             attempts=attempts,
             payload=env.payload,
             trace_id=env.trace_id,
-            ingest_ms=env.ingest_ms,
+            ingest_ms=plausible_ms(env.ingest_ms, now_ms()),  # a dead letter must always be storable
             key=env.key,
             headers=env.raw_headers,
         )
@@ -333,6 +466,7 @@ class StageRunner:
         Store outages while writing the dead letters are waited out (`_until_done`), as everywhere.
         """
         name = self.stage.name
+        metrics.EVENTS.labels(name, "internal_error").inc(len(events))
         log.error(
             "%s: the runner failed on %d event(s); dead-lettering them as InternalError",
             name,
@@ -380,4 +514,6 @@ class StageRunner:
             metrics.EVENTS.labels(name, "dead_lettered").inc()
             metrics.TERMINAL.labels("dead_lettered").inc()
             metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now - d.ingest_ms) / 1000))
-            log.warning("%s: dead-lettered lead %s: %s: %s", name, d.lead_id, d.error_type, d.reason)
+            log.warning(
+                "%s: dead-lettered lead %s: %s: %s trace_id=%s", name, d.lead_id, d.error_type, d.reason, d.trace_id
+            )

@@ -6,9 +6,15 @@
                                               └→ emails.queued (qualified, no mockup tier)
       emails.queued → [email] → terminal
 
-Every lead topic is keyed by the geography key (`schemas.geo.geo_key`) and has
-the same partition count, so all lead topics are co-partitioned with the
-dedupe tables. Each stage has a dead-letter topic ``deadletter.<stage>``.
+Keys (`message_key`): only the inputs of the stateful stages are keyed by the
+geography key (`schemas.geo.geo_key`): leads.enriched (dedupe) and
+leads.deduplicated (score), plus dedupe.decisions. They have the same partition
+count as their RocksDB tables' changelogs, so each table is co-partitioned with
+its stream and any two possible duplicates meet on one partition. Every other
+topic (scrape.requests, leads.scraped, leads.scored, mockups.requested,
+emails.queued) is keyed by lead id, so the costly stateless stages (enrich,
+mockup, email) spread over every partition, whatever the campaign's geography.
+Each stage has a dead-letter topic ``deadletter.<stage>``.
 
 An agent subscribes to its stage's `source`; the runner refuses an output to
 any topic that is not one of the stage's `sinks` (a bug: dead-lettered with
@@ -32,6 +38,9 @@ EMAILS_QUEUED = "emails.queued"
 # Internal: operator decisions on gray-zone pairs (`leadstream review accept`),
 # keyed by geography so they reach the partition that owns both entities.
 DEDUPE_DECISIONS = "dedupe.decisions"
+
+# Inputs of stateful stages: keyed by the geography key (co-partitioned with the tables). The rest: by lead id.
+GEO_KEYED_TOPICS = frozenset({LEADS_ENRICHED, LEADS_DEDUPLICATED, DEDUPE_DECISIONS})
 
 LEAD_TOPICS = (LEADS_SCRAPED, LEADS_ENRICHED, LEADS_DEDUPLICATED, LEADS_SCORED, MOCKUPS_REQUESTED, EMAILS_QUEUED)
 
@@ -60,6 +69,12 @@ TOPOLOGY: dict[str, StageTopics] = {
 
 # The dedupe stage's second input: operators' accepted reviews (it writes no topic, only its table).
 DEDUPE_DECISIONS_INPUT = StageTopics("dedupe", DEDUPE_DECISIONS, ())
+
+
+def message_key(topic: str, lead_id: str, geo_key: str) -> bytes:
+    """The Kafka key of a lead's message on `topic`: its geography key where a table needs the lead's
+    duplicates on one partition (`GEO_KEYED_TOPICS`), else its lead id (spreads over every partition)."""
+    return (geo_key if topic in GEO_KEYED_TOPICS else lead_id).encode()
 
 
 def dead_letter_topic(stage: str) -> str:

@@ -1,11 +1,12 @@
 """RocksDB-backed Faust tables: per-partition stream state.
 
 Each table is changelogged to Kafka and co-partitioned with the stream that
-writes it (all lead topics are keyed by the geography key with the same
-partition count), so a restarted or rebalanced worker recovers exactly the
-partitions it now owns. Table writes must happen while the event that caused
-them is current (see `agents.base.event_scope`), which puts the state on that
-event's partition. Served read-only at ``/table/<name>/`` on each worker.
+writes it (the dedupe and score inputs are keyed by the geography key, with the
+same partition count; `streams.topology.message_key`), so a restarted or
+rebalanced worker recovers exactly the partitions it now owns. Table writes
+must happen while the event that caused them is current (see
+`agents.base.event_scope`), which puts the state on that event's partition.
+Served read-only, routed to the owning worker, from every worker (`tables.views`).
 """
 
 from __future__ import annotations

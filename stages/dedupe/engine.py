@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Literal
 from schemas.lead import DedupeDecision
 from stages.dedupe import frequency, merge, retention
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
-from stages.dedupe.features import addresses_conflict, compare, matched_on, near_addresses, outlet_conflict
+from stages.dedupe.features import (
+    addresses_conflict,
+    compare,
+    matched_on,
+    near_addresses,
+    one_site_readdressed,
+    outlet_conflict,
+    phone_block,
+    same_street,
+)
 from stages.dedupe.frequency import TokenWeights, rare_cover
 from stages.dedupe.model import PairModel, Thresholds
 from stages.dedupe.record import DedupeInput, Profile
@@ -174,12 +183,13 @@ class EntityResolver:
             for stored in entity["profiles"]:
                 other = Profile.from_list(stored)
                 if addresses_conflict(profile, other):
-                    if not near_addresses(profile, other):  # chain or neighbour: veto the whole entity
+                    if not (near_addresses(profile, other) or one_site_readdressed(profile, other)):
+                        # chain or neighbour: veto the whole entity
                         best = -1.0
                         break
                     # A near-miss number (a typo, a range) is not scored, but it does not veto the
                     # entity's other spellings; at the same phone the contact rule may still join it.
-                    if profile.phone and profile.phone == other.phone:
+                    if (profile.phone and profile.phone == other.phone) or one_site_readdressed(profile, other):
                         is_near = True
                     continue
                 if outlet_conflict(profile.name, other.name):  # two outlets of one venue or brand
@@ -212,19 +222,18 @@ class EntityResolver:
         for other in others:
             if not (profile.name and other.name):
                 continue
-            x, y = profile.address, other.address
-            same_place = (
-                x.known and x.number == y.number and x.street == y.street and not addresses_conflict(profile, other)
-            )
+            same_place = same_street(profile, other)
             same_phone = bool(profile.phone and profile.phone == other.phone)
+            if one_site_readdressed(profile, other):
+                return True  # the same name at the same (or the next) phone line, another street line
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(profile.name, other.name, weights) >= CONTACT_COVER:
                     return True
-            elif (
-                same_place
-                and rare_cover(profile.name, other.name, weights) >= PLACE_COVER
-                and rare_cover(profile.name, other.name, weights, lighter=False) >= CONTACT_COVER
-            ):
+            elif not same_place or rare_cover(profile.name, other.name, weights) < PLACE_COVER:
+                continue
+            elif phone_block(profile.phone, other.phone):
+                return True  # one site, the next line of its block (or a typo): the rarer name is covered
+            elif rare_cover(profile.name, other.name, weights, lighter=False) >= CONTACT_COVER:
                 return True  # one site, another phone line: most of both names agree
         return False
 
@@ -273,7 +282,9 @@ class EntityResolver:
             px = Profile.from_list(x)
             for y in b["profiles"]:
                 py = Profile.from_list(y)
-                if (addresses_conflict(px, py) and not near_addresses(px, py)) or outlet_conflict(px.name, py.name):
+                if (
+                    addresses_conflict(px, py) and not (near_addresses(px, py) or one_site_readdressed(px, py))
+                ) or outlet_conflict(px.name, py.name):
                     return True
         return False
 

@@ -16,6 +16,7 @@ outlets of one brand from a name written longer or shorter.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
@@ -75,7 +76,61 @@ def same_token(t: str, others: list[str]) -> bool:
             return True  # "deli" / "delicatessen", "acad" / "academy"
         if min(len(t), len(o)) >= 5 and jaro_winkler_similarity(t, o) >= 0.92:
             return True  # a typo
-    return False
+    if len(others) < 2:
+        return False
+    n = len(t)
+    if n <= 5 and n <= len(others) and _acronym_of(t, others):
+        return True
+    return n >= 5 and _glued_of(t, others)
+
+
+def _acronym_of(t: str, others: list[str]) -> bool:
+    """``t`` is the initials of consecutive words of the other name ("KKP" / "Kiddy Kare Preschools")."""
+    n = len(t)
+    if not (2 <= n <= 5 and t.isalpha()) or n > len(others):
+        return False
+    initials = "".join(o[0] for o in others)
+    return t in initials and any(
+        initials[i : i + n] == t and all(len(o) > 1 for o in others[i : i + n]) for i in range(len(others) - n + 1)
+    )
+
+
+def _glued_of(t: str, others: list[str]) -> bool:
+    """``t`` is two adjacent words of the other name written as one ("DePriest" / "De Priest")."""
+    return len(t) >= 5 and any(a + b == t for a, b in pairwise(others))
+
+
+def acronym_spans(tokens: list[str], others: list[str]) -> set[int]:
+    """Indices of the words of ``tokens`` that an acronym in ``others`` abbreviates ("kiddy kare
+    preschool" under "kkp"): the other direction of `same_token`'s acronym test."""
+    covered: set[int] = set()
+    initials = "".join(t[0] for t in tokens)
+    for o in others:
+        n = len(o)
+        if not (2 <= n <= 5 and o.isalpha()) or o not in initials:
+            continue
+        for i in range(len(tokens) - n + 1):
+            if initials[i : i + n] == o and all(len(t) > 1 for t in tokens[i : i + n]):
+                covered.update(range(i, i + n))
+    return covered
+
+
+def glue_split_words(tokens: list[str], others: list[str]) -> list[str]:
+    """``tokens`` with each adjacent pair that the other name writes as one word joined ("de priest" →
+    "depriest" when the other has "depriest"), so covers count the word once on both sides."""
+    if len(tokens) < 2:
+        return tokens
+    joined = set(others)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if i + 1 < len(tokens) and tokens[i] + tokens[i + 1] in joined:
+            out.append(tokens[i] + tokens[i + 1])
+            i += 2
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
 
 
 @lru_cache(maxsize=20_000)
@@ -133,6 +188,38 @@ def near_addresses(a: Profile, b: Profile) -> bool:
     return len(nx) == len(ny) and sum(c != d for c, d in zip(nx, ny)) == 1
 
 
+TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
+
+
+def one_site_readdressed(a: Profile, b: Profile) -> bool:
+    """One building on a corner, listed on each of its streets ("3411 W. Fifth Ave." / "3411 W. Jackson"):
+    the same number on another street, the same name and the same local phone (or a line of its block,
+    see `phone_block`). Another number on the same street is not enough: a chain's two branches on one
+    long street may share a central line. A toll-free line says nothing about the site."""
+    if not (a.phone and b.phone and a.name and a.name == b.name) or a.phone[2:5] in TOLL_FREE:
+        return False
+    if a.phone != b.phone and not phone_block(a.phone, b.phone):
+        return False
+    x, y = a.address, b.address
+    return x.known and y.known and x.number == y.number and x.street != y.street
+
+
+def same_street(a: Profile, b: Profile) -> bool:
+    """One street line: the same number and street, the street perhaps misspelt ("Berkley" / "Berkeley")."""
+    x, y = a.address, b.address
+    if not (x.known and y.known) or x.number != y.number or addresses_conflict(a, b):
+        return False
+    return x.street == y.street or fuzz.ratio(x.street, y.street) >= 85
+
+
+def phone_block(a: str | None, b: str | None) -> bool:
+    """Two lines of one block: the same area code and exchange, and line numbers that differ in one or two
+    digits ("773-907-4740" / "-4741": a main line and the next one, or a typo). Not the same number."""
+    if not (a and b) or a == b or len(a) != len(b) or len(a) != 12 or not a.startswith("+1"):
+        return False
+    return a[:8] == b[:8] and sum(c != d for c, d in zip(a[8:], b[8:])) <= 2
+
+
 def names_conflict(a: str, b: str) -> bool:
     """Both names add a word of the same kind that the other lacks: two businesses, not one name written two ways.
 
@@ -179,8 +266,9 @@ def _abbreviates(a: str, b: str) -> bool:
 
 def name_cover(a: str, b: str) -> float:
     """Share of the distinctive words of the name with fewer of them that the other name has."""
-    da = [t for t in a.split() if t not in GENERIC_WORDS] or a.split()
-    db = [t for t in b.split() if t not in GENERIC_WORDS] or b.split()
+    wa, wb = glue_split_words(a.split(), b.split()), glue_split_words(b.split(), a.split())
+    da = [t for t in wa if t not in GENERIC_WORDS] or wa
+    db = [t for t in wb if t not in GENERIC_WORDS] or wb
     short, long_ = (da, db) if len(da) <= len(db) else (db, da)
     return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
 

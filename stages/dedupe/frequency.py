@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from stages.dedupe.features import same_token
+from stages.dedupe.features import acronym_spans, glue_split_words, same_token
 from stages.dedupe.normalize import GENERIC_WORDS
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class TokenWeights:
                 self._total = self.state.get(f"T:{self.geo}") or 0
             df = self.state.get(f"T:{self.geo}:{token}") or 0
             weight = math.log((self._total + 2) / (df + 1))
-            if token in GENERIC_WORDS:
+            if token in GENERIC_WORDS or len(token) <= 2:  # a kind word, or an abbreviation ("ec", "br")
                 weight *= GENERIC_FACTOR
             self._cache[token] = weight = max(weight, 0.01)
         return weight
@@ -87,10 +87,12 @@ def rare_cover(a: str, b: str, weight: TokenWeights, lighter: bool = True) -> fl
     is common, so the cover is high; "Joe's Steakhouse" / "Wing Lei Noodle Bar" share nothing: 0.
     """
     ta, tb = name_tokens(a), name_tokens(b)
+    ta, tb = glue_split_words(ta, tb), glue_split_words(tb, ta)
     if not ta or not tb:
         return 0.0
     wa, wb = sum(weight(t) for t in ta), sum(weight(t) for t in tb)
     short, other = (ta, tb) if (wa <= wb) == lighter else (tb, ta)
     total = min(wa, wb) if lighter else max(wa, wb)
-    hit = sum(weight(t) for t in short if same_token(t, other))
+    spelled = acronym_spans(short, other) if len(short) >= 2 else set()
+    hit = sum(weight(t) for i, t in enumerate(short) if i in spelled or same_token(t, other))
     return hit / total if total else 0.0

@@ -152,10 +152,6 @@ NAME_SYNONYMS = {
     "grille": "grill",
     "cafe": "cafe",
     "caffe": "cafe",
-    "n": "north",
-    "s": "south",
-    "e": "east",
-    "w": "west",
     "no": "number",
     "1st": "first",
 }
@@ -357,7 +353,8 @@ CITY_PARTS = {
     "midtown": "atlanta",
 }
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
-_POSSESSIVE = re.compile(r"(\w)['’`]s\b")
+# "Keeper?s": a curly apostrophe lost to a wrong encoding is a possessive too.
+_POSSESSIVE = re.compile(r"(\w)(?:['’`]|\?(?=s\b))s\b")
 _APOSTROPHE = re.compile(r"['’`]")
 _SPACES = re.compile(r"\s+")
 _DIGITS = re.compile(r"\D+")
@@ -431,6 +428,27 @@ def normalize_email(email: str | None) -> tuple[str | None, str | None]:
     return address, normalize_domain(domain)
 
 
+# A single-letter direction is one only where a name starts with it ("N. Clark St. Deli"); elsewhere
+# a single letter is an initial ("Harry S. Truman", "R. E. Wood") and never a direction.
+_LEADING_DIRECTIONS = {"n": "north", "s": "south", "e": "east", "w": "west"}
+
+
+def _initials(words: list[str]) -> list[str]:
+    """Runs of single letters glued ("R. E. Wood" == "R.E. Wood", "B & G Club" → "bg club"); a leading
+    single-letter direction written out."""
+    out: list[str] = []
+    for i, w in enumerate(words):
+        if len(w) == 1 and w.isalpha():
+            if i == 0 and w in _LEADING_DIRECTIONS and (len(words) == 1 or len(words[1]) > 1):
+                out.append(_LEADING_DIRECTIONS[w])
+                continue
+            if out and i > 0 and len(words[i - 1]) == 1 and words[i - 1].isalpha():
+                out[-1] += w
+                continue
+        out.append(w)
+    return out
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str | None) -> str:
     """Comparable business name: "The Apple Pan, Inc." and "apple pan, the" both give "apple pan"."""
@@ -446,7 +464,7 @@ def normalize_name(name: str | None) -> str:
         words.pop(0)
     while words and words[-1] == "the":
         words.pop()
-    kept = [w for w in words if w not in NAME_STOPWORDS] or words
+    kept = _initials([w for w in words if w not in NAME_STOPWORDS] or words)
     # Plural/possessive-free tokens: "Mamas" == "Mama's" == "Mama"; symmetric, so harmless for "glass".
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in kept)
 

@@ -25,6 +25,7 @@ from schemas.concept import problems_for
 from stages.email.guards import SendGuards, timezone_for_state
 from stages.email.tokens import read_unsubscribe_token, unsubscribe_token
 from storage.outbox import Outbox
+from streams import metrics
 from streams.stage import Deferred
 
 __all__ = ["Composer", "EmailDelivery", "idempotency_key", "read_unsubscribe_token", "unsubscribe_token"]
@@ -186,6 +187,7 @@ class EmailDelivery:
             await self.outbox.mark_failed(key, str(exc))
             raise
         await self.outbox.mark_sent(key, message_id)
+        metrics.EMAILS_SENT.inc()
         return (
             TerminalState.emailed,
             None,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from storage.db import Pool
 from storage.email_events import EmailEvents
 from storage.outbox import Outbox
+from streams import metrics
 
 PAUSE_RECHECK_S = 300.0
 
@@ -94,6 +95,17 @@ class SendGuards:
 
     async def _health(self, now: datetime) -> GuardDecision:
         sent, bounced, spam = await self.events.rates(self.window_s, now=now)
+        decision = self._judge(sent, bounced, spam)
+        metrics.EMAIL_BOUNCE_RATE.set(bounced / sent if sent else 0.0)
+        metrics.EMAIL_SPAM_RATE.set(spam / sent if sent else 0.0)
+        metrics.EMAIL_SENDING_PAUSED.set(0 if decision.allowed else 1)
+        return decision
+
+    async def health(self, now: datetime | None = None) -> GuardDecision:
+        """Is sending paused by the bounce/spam rates now? (Also sets the email rate gauges.)"""
+        return await self._health((now or datetime.now(UTC)).astimezone(UTC))
+
+    def _judge(self, sent: int, bounced: int, spam: int) -> GuardDecision:
         if sent < self.min_sample:
             return ALLOW
         retry = min(PAUSE_RECHECK_S, self.window_s)

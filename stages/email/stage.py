@@ -3,11 +3,16 @@ as emailed, suppressed or disqualified (no contact)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from pathlib import Path
 from urllib.parse import urlparse
 
 from schemas import Lead
 from stages.email.delivery import EmailDelivery
+from storage.email_events import EmailEvents
+from streams import metrics
 from streams.envelope import Envelope
 from streams.stage import Output, Stage
 
@@ -22,11 +27,51 @@ def read_blob(uri: str | None) -> bytes | None:
     return Path(parsed.path).read_bytes()
 
 
+log = logging.getLogger(__name__)
+
+SAMPLE_S = 15.0  # how often the outbox and the deliverability rates are read for /metrics
+RATE_WINDOW_S = 3600.0  # the guards' default sliding window
+
+
 class EmailStage(Stage[Lead]):
     name = "email"
 
-    def __init__(self, delivery: EmailDelivery) -> None:
+    def __init__(self, delivery: EmailDelivery, events: EmailEvents | None = None) -> None:
+        """`events`: where the rates come from when the guards are off (they then never pause)."""
         self.delivery = delivery
+        self.events = events
+        self._sampler: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        metrics.init_email()
+        self._sampler = asyncio.create_task(self._sample_forever(), name="leadstream-email-sampler")
+
+    async def stop(self) -> None:
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sampler
+
+    async def sample(self) -> None:
+        """Outbox entries by status, and the bounce/spam rates that drive the auto-pause."""
+        counts = await self.delivery.outbox.count_by_status()
+        for status in {*metrics.OUTBOX_STATUSES, *counts}:
+            metrics.OUTBOX_ENTRIES.labels(status).set(counts.get(status, 0))
+        if self.delivery.guards is not None:
+            await self.delivery.guards.health()
+        elif self.events is not None:
+            sent, bounced, spam = await self.events.rates(RATE_WINDOW_S)
+            metrics.EMAIL_BOUNCE_RATE.set(bounced / sent if sent else 0.0)
+            metrics.EMAIL_SPAM_RATE.set(spam / sent if sent else 0.0)
+            metrics.EMAIL_SENDING_PAUSED.set(0)
+
+    async def _sample_forever(self) -> None:
+        while True:
+            try:
+                await self.sample()
+            except Exception as exc:  # the store restarting: the gauges keep their last values
+                log.warning("email metrics: could not sample: %r", exc)
+            await asyncio.sleep(SAMPLE_S)
 
     async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
         png = read_blob(lead.mockup.uri) if lead.mockup else None

@@ -57,6 +57,7 @@ class Pattern:
     regex: Any  # a compiled RE2 pattern: .search(text) -> match with .groups()
     version: str | None = None
     confidence: int = 100
+    source: str = ""  # the regex text (for the detector's one-pass prefilter, `PatternSet`)
 
     @classmethod
     def parse(cls, text: str) -> Pattern:
@@ -74,7 +75,7 @@ class Pattern:
                 version = value
             elif key == "confidence" and value.strip().isdigit():
                 confidence = int(value)
-        return cls(regex, version, confidence)
+        return cls(regex, version, confidence, source)
 
     def version_of(self, match: Any) -> str | None:
         """Resolve the ``\\;version:`` template against the match (Wappalyzer semantics)."""
@@ -153,8 +154,38 @@ def page_facts(html: str) -> PageFacts:
     return PageFacts(_SCRIPT_SRC.findall(html), inline_scripts(html), metas)
 
 
+LIST_KINDS = ("html", "scriptSrc", "scripts", "url")
+
+
+class PatternSet:
+    """Every pattern of one input kind in one RE2 set: one pass over a value says which patterns match it,
+    so only those run on their own (for their version groups). Same options, same unanchored search."""
+
+    def __init__(self, patterns: list[Pattern]) -> None:
+        self.index: dict[int, int] = {}  # id(pattern) → its number in the set
+        self.unfiltered: set[int] = set()  # patterns the set refused: always searched on their own
+        self.set = re2.Set.SearchSet(_RE2_OPTIONS)
+        for pattern in patterns:
+            try:
+                self.index[id(pattern)] = self.set.Add(pattern.source)
+            except (re2.error, ValueError, TypeError):
+                self.unfiltered.add(id(pattern))
+        self.set.Compile()
+
+    def matching(self, value: str) -> set[int]:
+        return set(self.set.Match(value) or ()) if self.index else set()
+
+    def may_match(self, pattern: Pattern, hits: set[int]) -> bool:
+        number = self.index.get(id(pattern))
+        return number is None or number in hits
+
+
 class TechDetector:
-    """Matches pages against compiled fingerprints; `detect` returns `schemas.Tech` records."""
+    """Matches pages against compiled fingerprints; `detect` returns `schemas.Tech` records.
+
+    The list kinds (html, script URLs, inline scripts, URL) are prefiltered with one RE2 set per kind
+    (`PatternSet`): a page is scanned once per kind, not once per pattern.
+    """
 
     def __init__(
         self, technologies: dict[str, Technology], *, max_html_chars: int = 300_000, min_confidence: int = 50
@@ -162,6 +193,10 @@ class TechDetector:
         self.technologies = technologies
         self.max_html_chars = max_html_chars
         self.min_confidence = min_confidence
+        self.sets = {
+            kind: PatternSet([p for tech in technologies.values() for p in tech.patterns.get(kind, [])])
+            for kind in LIST_KINDS
+        }
 
     @property
     def js_paths(self) -> list[str]:
@@ -237,6 +272,7 @@ class TechDetector:
             "meta": facts.metas,
             "js": {k: [str(v)[:MAX_VALUE_CHARS]] for k, v in (js or {}).items()},
         }
+        hits = {kind: [self.sets[kind].matching(value) for value in inputs[kind]] for kind in LIST_KINDS}
         found: dict[str, tuple[int, set[str]]] = {}
         for tech in self.technologies.values():
             confidence, versions = 0, set()
@@ -245,7 +281,9 @@ class TechDetector:
                 for key, plist in pairs:
                     values = inputs[kind] if key is None else inputs[kind].get(key, [])
                     for pattern in plist:
-                        for value in values:
+                        for n, value in enumerate(values):
+                            if key is None and not self.sets[kind].may_match(pattern, hits[kind][n]):
+                                continue
                             match = pattern.regex.search(value)
                             if match:
                                 confidence += pattern.confidence

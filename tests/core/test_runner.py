@@ -77,9 +77,10 @@ class FakeSender:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes, dict[str, bytes]]] = []
         self.refused: dict[str, BaseException] = {}
+        self.refuse_once: list[BaseException] = []  # the next deliveries fail with these, one each
 
     async def __call__(self, topic, key, value, headers):
-        refusal = self.refused.get(topic)
+        refusal = self.refused.get(topic) or (self.refuse_once.pop(0) if self.refuse_once else None)
         if refusal is None:
             self.sent.append((topic, key, value, headers))
 
@@ -272,9 +273,11 @@ async def test_a_store_bug_is_not_retried_for_ever():
     records = FakeRecords()
     records.fail = [asyncpg.exceptions.UndefinedTableError('relation "leads" does not exist')]
     runner, _, sender, clock = make_runner(Scripted(), records)
-    with pytest.raises(asyncpg.exceptions.UndefinedTableError):
-        await runner.process_batch([event()])
-    assert clock.sleeps == [] and sender.sent == []
+    runner.fail_worker = pytest.fail  # type: ignore[method-assign]
+    await runner.process_batch([event()])  # settled: a dead letter, not a retry loop, not a raise
+    assert clock.sleeps == [] and sender.to(LEADS_ENRICHED) == []
+    [letter] = records.letters
+    assert letter.error_type == "InternalError" and "UndefinedTableError" in letter.reason
 
 
 # --- ended leads, ack order -------------------------------------------------------------------------
@@ -418,15 +421,123 @@ async def test_a_runner_failure_is_dead_lettered_as_internal_error_and_may_be_ac
     failures: list[BaseException] = []
     runner.fail_worker = failures.append  # type: ignore[method-assign]
     before = metric("leadstream_dead_letters_total", stage=STAGE, reason="InternalError")
-    events = [event(7)]
-    with pytest.raises(MessageSizeTooLargeError) as caught:
-        await runner.process_batch(events)
-    assert await runner.settle_unfinished(events, caught.value) is True
+    internal = metric("leadstream_stage_events_total", stage=STAGE, outcome="internal_error")
+    await runner.process_batch([event(7)])  # process_batch settles it itself (settle_unfinished)
     assert failures == []
     [letter] = records.letters
     assert letter.error_type == "InternalError" and "MessageSizeTooLargeError" in letter.reason
     assert sender.to("deadletter.enrich")[0]["error_type"] == "InternalError"
     assert metric("leadstream_dead_letters_total", stage=STAGE, reason="InternalError") == before + 1
+    assert metric("leadstream_stage_events_total", stage=STAGE, outcome="internal_error") == internal + 1
+
+
+class BuggyRecords(FakeRecords):
+    """A record store whose write has a bug for one lead (not an outage: never retried)."""
+
+    def __init__(self, bad_lead: str) -> None:
+        super().__init__()
+        self.bad_lead = bad_lead
+
+    async def write(self, updates: list[RecordUpdate]) -> None:
+        if any(u.lead.lead_id == self.bad_lead for u in updates):
+            raise TypeError("bug: cannot encode the record")
+        await super().write(updates)
+
+
+async def test_a_bug_in_a_streamed_event_does_not_stall_its_partition():
+    runner, records, sender, _ = make_runner(Scripted(), BuggyRecords("ld_bug"))
+    runner.fail_worker = pytest.fail  # type: ignore[method-assign]
+    internal = metric("leadstream_stage_events_total", stage=STAGE, outcome="internal_error")
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    for offset, lead_id in enumerate(["ld_a", "ld_bug", "ld_b"]):
+        await runner.submit(event(offset, lead_id=lead_id), ack)
+    await _settled(runner)
+    assert acked == [0, 1, 2]  # the bug's event got its outcome and its turn; the partition goes on
+    assert [(d.lead_id, d.error_type) for d in records.letters] == [("ld_bug", "InternalError")]
+    assert sorted(u.lead.lead_id for u in records.updates) == ["ld_a", "ld_b"]
+    assert metric("leadstream_stage_events_total", stage=STAGE, outcome="internal_error") == internal + 1
+
+
+async def test_a_streamed_event_that_cannot_even_be_dead_lettered_is_not_acked_and_stops_the_worker():
+    runner, _, sender, _ = make_runner(Scripted(), BuggyRecords("ld_bug"))
+    sender.refused["deadletter.enrich"] = RuntimeError("topic authorization failed")
+    failures: list[BaseException] = []
+    runner.fail_worker = failures.append  # type: ignore[method-assign]
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    await runner.submit(event(0, lead_id="ld_a"), ack)
+    await runner.submit(event(1, lead_id="ld_bug"), ack)
+    await _settled(runner)
+    assert acked == [0] and len(failures) == 1  # offset 1 stays unacked: redelivered after the restart
+
+
+async def test_an_ordered_batch_with_a_runner_bug_is_dead_lettered_whole():
+    runner, records, sender, _ = make_runner(Scripted(), BuggyRecords("ld_bug"))
+    runner.fail_worker = pytest.fail  # type: ignore[method-assign]
+    await runner.process_batch([event(0, lead_id="ld_a"), event(1, lead_id="ld_bug")])
+    assert sorted(d.lead_id for d in records.letters) == ["ld_a", "ld_bug"]
+    assert {d.error_type for d in records.letters} == {"InternalError"}
+
+
+@pytest.mark.parametrize("error_name", ["KafkaTimeoutError", "NotEnoughReplicasError", "NotLeaderForPartitionError"])
+async def test_a_degraded_cluster_is_waited_out_and_the_outputs_sent_again(error_name):
+    import aiokafka.errors
+
+    runner, records, sender, clock = make_runner(Scripted())
+    sender.refuse_once = [getattr(aiokafka.errors, error_name)("broker down")]
+    runner.fail_worker = pytest.fail  # type: ignore[method-assign]
+    await runner.process_batch([event()])
+    assert records.letters == [] and len(clock.sleeps) == 1
+    assert [t for t, *_ in sender.sent] == [LEADS_ENRICHED]  # the refused send, then the one that landed
+
+
+def test_kafka_send_errors_are_classified():
+    import aiokafka.errors as ke
+
+    from streams.failures import Action, action_for
+
+    for transient in (
+        ke.KafkaTimeoutError(),
+        ke.NotEnoughReplicasError(),
+        ke.NotEnoughReplicasAfterAppendError(),
+        ke.LeaderNotAvailableError(),
+        ke.RequestTimedOutError(),
+        ke.KafkaConnectionError(),
+    ):
+        assert action_for(transient) is Action.RETRY_INFRA, transient
+    for permanent in (ke.MessageSizeTooLargeError(), ke.TopicAuthorizationFailedError(), ke.InvalidTopicError()):
+        assert action_for(permanent) is Action.DEAD_LETTER, permanent
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        rb'{"lead_id": "ld_1", "geo_key": "z989", "source": "test", "name": "Valley\u0000Heating"}',
+        rb'{"lead_id": "ld_1", "geo_key": "z989", "source": "test", "name": "x", "extra": {"k\u0000": ["\u0000"]}}',
+    ],
+)
+async def test_a_nul_character_in_a_payload_string_is_an_invalid_message(payload):
+    stage = Scripted()
+    runner, records, sender, _ = make_runner(stage)
+    await runner.process_batch([event(payload=payload)])
+    [letter] = records.letters
+    assert letter.error_type == "InvalidMessage" and "NUL" in letter.reason and stage.calls == 0
+    assert records.updates == []
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul():
+    stage = Scripted()
+    runner, records, _, _ = make_runner(stage)
+    payload = rb'{"lead_id": "ld_1", "geo_key": "z989", "source": "test", "name": "C:\\u0000dir"}'
+    await runner.process_batch([event(payload=payload)])
+    assert records.letters == [] and stage.calls == 1
 
 
 async def test_when_even_the_dead_letter_is_refused_the_worker_is_stopped_not_stalled():
@@ -450,3 +561,13 @@ async def test_even_the_smallest_allowed_cap_holds_a_hostile_dead_letter():
     body = orjson.loads(value)
     assert body["error_type"] == "PermanentProviderError" and body["payload_ref"]["size"] > 500_000
     assert records.letters[0].payload.endswith(b" " * 500_000)  # the original is whole in the store
+
+
+@pytest.mark.parametrize("ingest", [b"9" * 40, b"-5", b"1e3", b"\x00", b"99999999999999999"])
+async def test_an_implausible_ingest_ts_header_falls_back_to_the_kafka_timestamp(ingest):
+    """Found by the chaos fuzz: forty 9s made `datetime.fromtimestamp` overflow in the record write."""
+    runner, records, _, _ = make_runner(Scripted())
+    headers = {"lead-id": b"ld_1", "ingest-ts": ingest}
+    await runner.process_batch([event(headers=headers)])
+    [update] = records.updates
+    assert update.ingest_ms == 1000  # the message's Kafka timestamp (1.0 s)

@@ -86,3 +86,62 @@ def test_token_counts_follow_merges():
     merged = resolver.merge_entities(resolver.entity_of("d") or "", resolver.entity_of("a") or "")
     assert merged and resolver.state.get("T:IL") == 2  # two entities became one: the loser's words go
     assert resolver.state.get("T:IL:racine") is None and resolver.state.get("T:IL:fosco") == 2
+
+
+def test_phone_blocks_and_misspelt_streets():
+    from stages.dedupe.features import phone_block, same_street
+
+    assert phone_block("+17739074740", "+17739074741")  # the next line of a block
+    assert phone_block("+17738788651", "+17738789651")  # one digit mistyped
+    assert not phone_block("+17739074740", "+17739074740")  # the same number is not "a block"
+    assert not phone_block("+17735341833", "+17735352450")  # one exchange, another block
+
+    def p(street):
+        return Profile.of(DedupeInput("x", "X", street=street))
+
+    assert same_street(p("4210 S. Berkley"), p("4210 S Berkeley Avenue"))
+    assert not same_street(p("4210 S Berkeley"), p("4212 S Berkeley"))
+
+
+def test_one_site_at_the_next_phone_line_joins_but_tenants_do_not():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "City Colleges Truman CDC", street="1145 W. Wilson", phone="7739074741"))
+    tenant = resolver.resolve(lead("t", "Joe's Noodle Bar", street="1145 W Wilson Ave", phone="7739074742"))
+    again = resolver.resolve(
+        lead("b", "Harry S. Truman College Child Development Center", street="1145 W Wilson Avenue", phone="7739074740")
+    )
+    assert again.entity_id == first.entity_id
+    assert tenant.entity_id != first.entity_id
+
+
+def test_a_corner_building_under_two_street_lines_at_one_phone():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "Fifth City Center", street="3411 W Fifth Ave", phone="7738268686"))
+    again = resolver.resolve(lead("b", "Fifth City Center", street="3411 W Jackson Blvd", phone="773-826-8686"))
+    assert again.entity_id == first.entity_id
+    # Another number on the same street: a chain's branches may share a central line.
+    resolver.resolve(lead("c", "Rosewood Drain Services", street="606 S Juniper Ln", phone="2127539332"))
+    branch = resolver.resolve(lead("d", "Rosewood Drain Services", street="14356 S Juniper Ln", phone="2127539332"))
+    assert branch.decision == "new"
+    # A shared toll-free line joins nothing.
+    resolver.resolve(lead("e", "Quick Lube", street="100 N Main St", phone="8005550100"))
+    other = resolver.resolve(lead("f", "Quick Lube", street="100 N Oak St", phone="8005550100"))
+    assert other.decision == "new"
+
+
+def test_abbreviations_weigh_like_kind_words():
+    state = EntityState({})
+    for name in ("alpha one", "beta two", "gamma three", "delta four"):
+        count_tokens(state, "IL", name, 1)
+    weights = TokenWeights(state, "IL")
+    assert weights("ec") == weights("doolittle") * 0.5  # both unseen: a two-letter word counts half
+    assert rare_cover("doolittle ec", "chicago public school doolittle jame", weights) > 0.6
+
+
+def test_an_acronym_covers_the_words_it_abbreviates():
+    from stages.dedupe.features import acronym_spans
+
+    assert acronym_spans(["kiddy", "kare", "preschool", "little", "tyke"], ["kkp", "little", "tyke"]) == {0, 1, 2}
+    state = EntityState({})
+    weights = TokenWeights(state, "IL")
+    assert rare_cover("kkp little tyke", "kiddy kare preschool little tyke", weights, lighter=False) == 1.0

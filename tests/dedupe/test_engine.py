@@ -239,3 +239,13 @@ def test_the_sweep_runs_with_each_lead_and_is_bounded():
     for i in range(1, 40):
         resolver.resolve(lead(f"n{i}", f"Fresh Bakery {i}", street=f"{100 + i} Oak St", zip="60601"))
     assert entities() == 40  # the old forty are gone, the new forty remain
+
+
+def test_acronyms_and_glued_words_are_one_word():
+    from stages.dedupe.features import name_cover, same_token
+
+    assert same_token("kkp", ["kiddy", "kare", "preschool", "little", "tyke"])
+    assert same_token("bg", ["boy", "girl", "club"])
+    assert same_token("depriest", ["de", "priest"])
+    assert not same_token("kt", ["kiddy", "kare", "little", "tyke"])  # initials of words not adjacent
+    assert name_cover("de priest", "chicago public school depriest oscar") == 1.0

@@ -151,3 +151,20 @@ def test_phone_fast_path_agrees_with_phonenumbers():
         assert normalize_phone(text) == slow, text
     assert normalize_phone("246-1501") is None  # no area code: not a usable key
     assert normalize_phone("+44 20 7946 0958") == "+442079460958"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("R. E. Wood Center", "R.E. Wood Center"),  # initials with and without spaces
+        ("Keeper?s Institute", "Keeper's Institute"),  # an apostrophe lost to a wrong encoding
+        ("N. Clark St. Deli", "North Clark St. Deli"),  # a leading single letter is a direction
+    ],
+)
+def test_initials_and_possessives_agree(a, b):
+    assert normalize_name(a) == normalize_name(b)
+
+
+def test_a_middle_initial_is_not_a_direction():
+    assert normalize_name("Harry S. Truman College") == "harry s truman college"
+    assert normalize_name("B & G Club") == "bg club"

@@ -19,10 +19,7 @@ from pydantic_settings import BaseSettings
 from ops.generate import ROOT
 
 # Set by the manifests, implemented later in this issue; remove a name once the setting exists.
-PENDING = {
-    "LEADSTREAM_GROUP_INSTANCE_ID": "static group membership (pod name as group.instance.id), issue #12",
-    "LEADSTREAM_WEB_HOST": "host in the worker's canonical URL for table routing (faustapp.py pins 127.0.0.1), issue #12",
-}
+PENDING = {}
 # The nested names the settings refactor (#14) introduces; accepted only while `config` does not exist.
 REFACTOR_14 = re.compile(
     r"^LEADSTREAM_(PROVIDERS__[A-Z0-9]+__(RATE|CACHE_TTL_S|COST_USD|DAILY_BUDGET_USD)|EMAIL__[A-Z0-9_]+)$"

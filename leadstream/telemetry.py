@@ -1,0 +1,119 @@
+"""A worker's telemetry wiring: what the Faust app knows, turned into metrics, health and traces.
+
+`WorkerTelemetry` is made by `leadstream.faustapp.create_app` and
+
+* configures the process's health monitor (`streams.health.MONITOR`) from the
+  settings and feeds it each stage's lag on this worker's partitions (the
+  consumer's highwater minus the next offset to commit);
+* counts rebalances and the partitions assigned per topic
+  (``leadstream_worker_*``) from Faust's assignment signal;
+* samples the tables' keys per partition every `SAMPLE_S`
+  (``leadstream_table_keys``; RocksDB's key estimate, exact for memory tables);
+* runs the event-loop heartbeat (``leadstream_event_loop_lag_seconds``);
+* turns tracing on when ``LEADSTREAM_OTLP_ENDPOINT`` is set (`streams.tracing`)
+  and puts the trace id in every log line of an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from typing import Any
+
+from config import Settings
+from streams import metrics, tracing
+from streams.health import MONITOR, HealthMonitor
+from streams.topology import TOPOLOGY
+
+log = logging.getLogger(__name__)
+
+SAMPLE_S = 15.0
+
+
+class WorkerTelemetry:
+    def __init__(self, app: Any, settings: Settings, monitor: HealthMonitor = MONITOR) -> None:
+        self.app, self.settings, self.monitor = app, settings, monitor
+        monitor.configure(
+            loop_stall_s=settings.loop_stall_s,
+            stall_s=settings.liveness_stall_s,
+            ready_stall_s=settings.readiness_stall_s,
+        )
+        monitor.lag_source = self.stage_lags
+        # source topic (with prefix) -> stage, for the stages this worker runs
+        self.stage_of_topic = {
+            settings.topic_prefix + TOPOLOGY[stage].source: stage for stage in settings.stage_list if stage in TOPOLOGY
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        tracing.configure(settings.otlp_service_name, settings.otlp_endpoint or None)
+        app.on_partitions_assigned.connect(self._on_assigned)
+        metrics.REBALANCES.inc(0)
+
+    # ---- Faust signals --------------------------------------------------------------------------
+    async def _on_assigned(self, app: Any = None, assigned: Any = (), **kwargs: Any) -> None:
+        metrics.REBALANCES.inc()
+        self.record_assignment(assigned)
+
+    def record_assignment(self, assigned: Any) -> None:
+        per_topic = Counter(tp.topic for tp in assigned)
+        for topic in set(self.stage_of_topic) | set(per_topic):
+            metrics.ASSIGNED_PARTITIONS.labels(topic).set(per_topic.get(topic, 0))
+
+    # ---- what the health monitor reads ---------------------------------------------------------
+    def stage_lags(self) -> dict[str, int]:
+        """Messages waiting per stage on this worker's partitions: highwater minus the next offset to commit."""
+        consumer = self.app.consumer
+        lags: dict[str, int] = {}
+        for tp in consumer.assignment():
+            stage = self.stage_of_topic.get(tp.topic)
+            if stage is None:
+                continue
+            highwater = consumer.highwater(tp)
+            if highwater is None or highwater < 0:
+                continue
+            done = consumer._committed_offset.get(tp)  # next offset to read after the last committed one
+            if done is None:
+                read = consumer._read_offset.get(tp)
+                done = read + 1 if read is not None else highwater
+            lags[stage] = lags.get(stage, 0) + max(highwater - done, 0)
+        return lags
+
+    # ---- tables ----------------------------------------------------------------------------------
+    def sample_tables(self) -> None:
+        for name, table in self.app.tables.items():
+            label = name.removeprefix(self.settings.topic_prefix)
+            store = table.data
+            dbs = getattr(store, "_dbs", None)
+            if dbs is None:
+                metrics.TABLE_KEYS.labels(label, "all").set(len(store))
+                continue
+            for partition, db in list(dbs.items()):
+                try:
+                    keys = db.property_int_value("rocksdb.estimate-num-keys")
+                except Exception:
+                    keys = None
+                metrics.TABLE_KEYS.labels(label, str(partition)).set(keys or 0)
+
+    async def _sample_forever(self) -> None:
+        while True:
+            try:
+                self.sample_tables()
+            except Exception as exc:  # a table between states (recovery, revocation): next time
+                log.debug("table sample failed: %r", exc)
+            await asyncio.sleep(SAMPLE_S)
+
+    # ---- life ------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        tracing.install_log_trace_ids()  # Faust has set logging up by now
+        loop_task = asyncio.create_task(self.monitor.run_heartbeat(), name="leadstream-loop-heartbeat")
+        self._tasks = [loop_task, asyncio.create_task(self._sample_forever(), name="leadstream-table-sampler")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        tracing.shutdown()

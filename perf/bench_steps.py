@@ -1,0 +1,513 @@
+"""Step load: offered rates held for a fixed time, and a scaling curve; writes a report with plots.
+
+    source /work/main/.services/env
+    python perf/bench_steps.py steps --rates 500,1000,1500,2000,3000 --hold 60 --workers 2 --light
+    python perf/bench_steps.py scaling --workers-list 1,2,3 --rate 3000 --hold 45 --light
+    python perf/bench_steps.py report          # perf/reports/<date>/report.md + PNGs from the runs' JSON
+
+`steps` runs one pipeline (N main and M mockup worker processes, the simulator
+as the outside world) and offers each rate for `--hold` seconds, one after the
+other, then waits until it drains. It records:
+
+* end-to-end latency (ingest-ts → terminal state, from PostgreSQL) in an
+  HdrHistogram per step, and per ingest window over time;
+* per-stage latency: when each lead's message reached each topic (the broker's
+  message timestamp minus its ``ingest-ts`` header), in an HdrHistogram per
+  topic, so a stage's share is the step between two topics;
+* Kafka lag per stage (its consumer group on its source topic) every 2 s;
+* CPU seconds per process kind (main workers, mockup workers, Chromium and its
+  driver, the Kafka broker, PostgreSQL, the harness: simulator + producer),
+  per step, divided by the leads that ended in the step. The broker and
+  PostgreSQL are shared services: their CPU includes anyone else's load.
+
+`scaling` runs the same workload once per main-worker count, each on a fresh
+pipeline, and records sustained leads/min (leads / (last terminal − first
+ingest)). `--light` is the lightest path (tier-1 enrichment, no SPA renders, no
+mockups). Each run writes JSON into perf/reports/<date>/; `report` reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from hdrh.histogram import HdrHistogram
+
+LIGHT_PATH = {"LEADSTREAM_ENRICH_TIER": "1", "LEADSTREAM_RENDER_JS": "false", "LEADSTREAM_MOCKUP_TIERS": "none"}
+REPORTS = Path(__file__).resolve().parent / "reports"
+SAMPLE_S = 2.0
+
+
+def report_dir(date: str | None = None) -> Path:
+    path = REPORTS / (date or dt.date.today().isoformat())
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def histogram() -> HdrHistogram:
+    return HdrHistogram(1, 3_600_000, 3)  # milliseconds, 1 ms … 1 h, 3 significant digits
+
+
+def percentiles(h: HdrHistogram) -> dict[str, float | None]:
+    if h.get_total_count() == 0:
+        return {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+    return {
+        "n": h.get_total_count(),
+        **{f"p{q}": round(h.get_value_at_percentile(q) / 1000, 2) for q in (50, 95, 99)},
+        "max": round(h.get_max_value() / 1000, 2),
+    }
+
+
+# ---- CPU per process kind ----------------------------------------------------------------------------
+
+
+def _listener(port: int) -> psutil.Process | None:
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid)
+    return None
+
+
+def _port(url: str, default: int) -> int:
+    from urllib.parse import urlparse
+
+    return urlparse(url.split(";")[0].replace("kafka://", "tcp://")).port or default
+
+
+class CpuMeter:
+    """Cumulative CPU seconds per process kind; a process that exits keeps what it used."""
+
+    def __init__(self, demo: Any) -> None:
+        self.demo = demo
+        self.seen: dict[int, tuple[str, float]] = {}
+        env = demo.env
+        self.fixed: dict[str, psutil.Process | None] = {
+            "kafka": _listener(_port(env["LEADSTREAM_KAFKA_BROKER"], 9092)),
+            "postgres": _listener(_port(os.environ.get("LEADSTREAM_DATABASE_URL", ""), 5432)),
+        }
+
+    def _kinds(self) -> list[tuple[str, psutil.Process]]:
+        out: list[tuple[str, psutil.Process]] = [("harness", psutil.Process())]
+        for kind, proc in self.fixed.items():
+            if proc is not None:
+                out.append((kind, proc))
+                with contextlib.suppress(psutil.Error):
+                    out.extend((kind, child) for child in proc.children(recursive=True))
+        for name, popen in self.demo.workers.items():
+            if popen.poll() is not None:
+                continue
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(popen.pid)
+                group = name.rsplit("-", 1)[0]
+                out.append((f"worker-{group}", proc))
+                for child in proc.children(recursive=True):
+                    out.append(("chromium", child))  # Playwright's driver and Chromium's processes
+        return out
+
+    def sample(self) -> dict[str, float]:
+        for kind, proc in self._kinds():
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                self.seen[proc.pid] = (kind, times.user + times.system)
+        totals: dict[str, float] = {}
+        for kind, seconds in self.seen.values():
+            totals[kind] = totals.get(kind, 0.0) + seconds
+        return totals
+
+
+# ---- one pipeline, sampled ----------------------------------------------------------------------------
+
+
+class Run:
+    def __init__(self, args: argparse.Namespace, workers: int) -> None:
+        from leadstream.demo import Demo, DemoOptions
+
+        if args.light:
+            os.environ.update(LIGHT_PATH)
+        self.args = args
+        self.demo = Demo(
+            DemoOptions(
+                leads=0,
+                seed=args.seed,
+                partitions=args.partitions,
+                timeout_s=args.drain_timeout,
+                workers=workers,
+                mockup_workers=args.mockup_workers,
+            )
+        )
+        self.samples: list[dict[str, Any]] = []
+        self.began = 0.0
+
+    async def sampler(self, cpu: CpuMeter, stop: asyncio.Event) -> None:
+        from leadstream.progress import LagReader, record_counts
+
+        reader = LagReader(
+            self.demo.env["LEADSTREAM_KAFKA_BROKER"], self.demo.stage_groups(), self.demo.env["LEADSTREAM_TOPIC_PREFIX"]
+        )
+        await reader.start()
+        try:
+            while not stop.is_set():
+                snap = await record_counts(self.demo.pool)
+                lag: dict[str, int] = {}
+                with contextlib.suppress(Exception):
+                    lag = await reader.lag()
+                self.samples.append(
+                    {
+                        "t": round(time.time() - self.began, 1),
+                        "lag": lag,
+                        "terminal": sum(snap.terminal.values()),
+                        "cpu": cpu.sample(),
+                    }
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), SAMPLE_S)
+        finally:
+            await reader.stop()
+
+    async def topic_arrivals(self) -> dict[str, HdrHistogram]:
+        """Per lead topic: (broker timestamp − ingest-ts) of every message, in ms."""
+        from aiokafka import AIOKafkaConsumer
+
+        from streams.admin import bootstrap_servers
+        from streams.topology import LEAD_TOPICS
+
+        prefix = self.demo.env["LEADSTREAM_TOPIC_PREFIX"]
+        consumer = AIOKafkaConsumer(
+            *(prefix + t for t in LEAD_TOPICS),
+            bootstrap_servers=bootstrap_servers(self.demo.env["LEADSTREAM_KAFKA_BROKER"]),
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        hists = {t: histogram() for t in LEAD_TOPICS}
+        await consumer.start()
+        try:
+            idle = 0
+            while idle < 3:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                idle = 0 if batch else idle + 1
+                for tp, records in batch.items():
+                    topic = tp.topic[len(prefix) :]
+                    for r in records:
+                        headers = dict(r.headers or ())
+                        with contextlib.suppress(KeyError, ValueError):
+                            ingest = int(headers["ingest-ts"])
+                            hists[topic].record_value(max(1, min(3_600_000, r.timestamp - ingest)))
+        finally:
+            await consumer.stop()
+        return hists
+
+
+async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
+    from simulator.leads import generate_leads
+    from storage.lead_queries import LeadQueries
+    from streams.topology import LEAD_TOPICS
+
+    rates = [float(r) for r in args.rates.split(",")]
+    run = Run(args, args.workers)
+    await run.demo.start()
+    try:
+        total = int(sum(r * args.hold / 60 for r in rates))
+        generated = generate_leads(total, args.seed)
+        cpu = CpuMeter(run.demo)
+        stop = asyncio.Event()
+        run.began = time.time()
+        sampling = asyncio.create_task(run.sampler(cpu, stop))
+        steps, i = [], 0
+        for rate in rates:
+            n = int(rate * args.hold / 60)
+            start, cpu0 = time.time(), cpu.sample()
+            await run.demo.push_generated(generated[i : i + n], rate)
+            await asyncio.sleep(max(0.0, start + args.hold - time.time()))
+            steps.append(
+                {
+                    "offered_per_min": rate,
+                    "pushed": n,
+                    "start": start,
+                    "end": time.time(),
+                    "cpu0": cpu0,
+                    "cpu1": cpu.sample(),
+                }
+            )
+            i += n
+        snap = await run.demo.wait_until_drained([g.lead_id for g in generated])
+        stop.set()
+        await sampling
+        cpu_end = cpu.sample()
+        timings = await LeadQueries(run.demo.pool).lead_timings()
+        summary = await run.demo.summary(snap, [g.lead_id for g in generated])
+        arrivals = await run.topic_arrivals()
+    finally:
+        await run.demo.stop()
+
+    out_steps = []
+    for step in steps:
+        h = histogram()
+        ended = 0
+        for ingested, terminal, _state in timings:
+            if step["start"] <= ingested < step["end"]:
+                h.record_value(max(1, min(3_600_000, int((terminal - ingested) * 1000))))
+            if step["start"] <= terminal < step["end"]:
+                ended += 1
+        minutes = (step["end"] - step["start"]) / 60
+        cpu_delta = {k: step["cpu1"].get(k, 0.0) - step["cpu0"].get(k, 0.0) for k in step["cpu1"]}
+        out_steps.append(
+            {
+                "offered_per_min": step["offered_per_min"],
+                "pushed": step["pushed"],
+                "ended_in_step": ended,
+                "sustained_per_min": round(ended / minutes, 1),
+                "latency_s": percentiles(h),
+                "cpu_s": {k: round(v, 2) for k, v in cpu_delta.items()},
+                "cpu_ms_per_lead": {k: round(v / max(1, ended) * 1000, 1) for k, v in cpu_delta.items()},
+                "t": [round(step["start"] - run.began, 1), round(step["end"] - run.began, 1)],
+            }
+        )
+    windows: dict[int, HdrHistogram] = {}
+    for ingested, terminal, _state in timings:
+        w = int((ingested - run.began) // 10) * 10
+        windows.setdefault(w, histogram()).record_value(max(1, min(3_600_000, int((terminal - ingested) * 1000))))
+    return {
+        "kind": "steps",
+        "light": args.light,
+        "workers": args.workers,
+        "mockup_workers": args.mockup_workers,
+        "partitions": args.partitions,
+        "hold_s": args.hold,
+        "steps": out_steps,
+        "latency_over_time": {str(w): percentiles(h) for w, h in sorted(windows.items())},
+        "per_topic_arrival_s": {t: percentiles(arrivals[t]) for t in LEAD_TOPICS},
+        "samples": run.samples,
+        "cpu_total_s": {k: round(v, 1) for k, v in cpu_end.items()},
+        "summary": {
+            k: summary[k]
+            for k in (
+                "leads_in",
+                "terminal",
+                "lost",
+                "duplicate_emails",
+                "leads_per_min",
+                "p50_latency_s",
+                "p95_latency_s",
+            )
+        },
+    }
+
+
+async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
+    from simulator.leads import generate_leads
+    from storage.lead_queries import LeadQueries
+
+    points = []
+    for workers in [int(w) for w in args.workers_list.split(",")]:
+        run = Run(args, workers)
+        await run.demo.start()
+        try:
+            n = int(args.rate * args.hold / 60)
+            generated = generate_leads(n, args.seed + workers)
+            cpu = CpuMeter(run.demo)
+            cpu0 = cpu.sample()
+            await run.demo.push_generated(generated, args.rate)
+            snap = await run.demo.wait_until_drained([g.lead_id for g in generated])
+            cpu1 = cpu.sample()
+            timings = await LeadQueries(run.demo.pool).lead_timings()
+            summary = await run.demo.summary(snap, [g.lead_id for g in generated])
+        finally:
+            await run.demo.stop()
+        h = histogram()
+        for ingested, terminal, _ in timings:
+            h.record_value(max(1, min(3_600_000, int((terminal - ingested) * 1000))))
+        span = max(t for _, t, _ in timings) - min(i for i, _, _ in timings) if timings else 0
+        ended = len(timings)
+        cpu_delta = {k: cpu1.get(k, 0.0) - cpu0.get(k, 0.0) for k in cpu1}
+        points.append(
+            {
+                "workers": workers,
+                "offered_per_min": args.rate,
+                "leads": ended,
+                "sustained_per_min": round(ended / span * 60, 1) if span else None,
+                "latency_s": percentiles(h),
+                "cpu_ms_per_lead": {k: round(v / max(1, ended) * 1000, 1) for k, v in cpu_delta.items()},
+                "lost": summary["lost"],
+                "duplicate_emails": summary["duplicate_emails"],
+            }
+        )
+        print(json.dumps(points[-1]))
+    return {
+        "kind": "scaling",
+        "light": args.light,
+        "hold_s": args.hold,
+        "partitions": args.partitions,
+        "points": points,
+    }
+
+
+# ---- the report ------------------------------------------------------------------------------------------
+
+
+def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = json.loads((folder / "steps.json").read_text()) if (folder / "steps.json").exists() else None
+    scaling = json.loads((folder / "scaling.json").read_text()) if (folder / "scaling.json").exists() else None
+    lines = [f"# Step load and scaling — {folder.name}", ""]
+    lines += [
+        "One 2-core machine runs everything: the Kafka 4.1 broker, PostgreSQL, Redis, the simulator, the workers "
+        "(and other sessions' work: the broker's and PostgreSQL's CPU include it). Figures from `perf/bench_steps.py`.",
+        "",
+    ]
+    if steps:
+        s = steps
+        path = "lightest path (tier-1 enrichment, no SPA renders, no mockups)" if s["light"] else "full default path"
+        lines += [
+            f"## Step load: {s['workers']} main + {s['mockup_workers']} mockup workers, {path}, {s['partitions']} "
+            f"partitions, each rate held {s['hold_s']:g} s",
+            "",
+            f"`{command_lines.get('steps', '')}`",
+            "",
+            "| offered /min | pushed | sustained /min (ended in step) | e2e p50 s | p95 s | p99 s | worker CPU ms/lead | "
+            "Chromium ms/lead | Kafka ms/lead | PostgreSQL ms/lead | harness ms/lead |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for st in s["steps"]:
+            c, lat = st["cpu_ms_per_lead"], st["latency_s"]
+            workers = c.get("worker-main", 0) + c.get("worker-mockup", 0)
+            lines.append(
+                f"| {st['offered_per_min']:,.0f} | {st['pushed']} | {st['sustained_per_min']:,.0f} | {lat['p50']} | "
+                f"{lat['p95']} | {lat['p99']} | {workers:.1f} | {c.get('chromium', 0):.1f} | {c.get('kafka', 0):.1f} | "
+                f"{c.get('postgres', 0):.1f} | {c.get('harness', 0):.1f} |"
+            )
+        lines += ["", "Per stage: when a lead's message reached each topic, seconds after ingest (HdrHistogram):", ""]
+        lines += ["| topic | n | p50 s | p95 s | p99 s |", "|---|---|---|---|---|"]
+        for topic, p in s["per_topic_arrival_s"].items():
+            lines.append(f"| {topic} | {p['n']} | {p['p50']} | {p['p95']} | {p['p99']} |")
+        summ = s["summary"]
+        lines += [
+            "",
+            f"Whole run: {summ['leads_in']} leads, terminal {summ['terminal']}, lost {summ['lost']}, duplicate "
+            f"emails {summ['duplicate_emails']}.",
+            "",
+            "![throughput](throughput.png) ![latency](latency.png) ![lag](lag.png)",
+            "",
+        ]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        offered = [st["offered_per_min"] for st in s["steps"]]
+        ax.plot(offered, [st["sustained_per_min"] for st in s["steps"]], "o-", label="sustained")
+        ax.plot(offered, offered, "--", color="grey", label="offered")
+        ax.set_xlabel("offered leads/min")
+        ax.set_ylabel("leads/min ended")
+        ax.set_title("Throughput against offered load")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(folder / "throughput.png", dpi=90)
+        plt.close(fig)
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ts = sorted(int(k) for k in s["latency_over_time"])
+        for q in ("p50", "p95", "p99"):
+            ax.plot(ts, [s["latency_over_time"][str(t)][q] for t in ts], label=q)
+        for st in s["steps"]:
+            ax.axvline(st["t"][0], color="grey", lw=0.5)
+            ax.text(st["t"][0], ax.get_ylim()[1] * 0.95, f"{st['offered_per_min']:.0f}/min", fontsize=7)
+        ax.set_xlabel("ingest time, s into the run (10-s windows)")
+        ax.set_ylabel("end-to-end latency, s")
+        ax.set_title("Latency percentiles over time")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(folder / "latency.png", dpi=90)
+        plt.close(fig)
+        fig, ax = plt.subplots(figsize=(7, 4))
+        stages = sorted({k for sample in s["samples"] for k in sample["lag"]})
+        for stage in stages:
+            ax.plot([x["t"] for x in s["samples"]], [x["lag"].get(stage, 0) for x in s["samples"]], label=stage)
+        ax.set_xlabel("s into the run")
+        ax.set_ylabel("consumer lag, messages")
+        ax.set_title("Kafka lag per stage over time")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(folder / "lag.png", dpi=90)
+        plt.close(fig)
+    if scaling:
+        pts = scaling["points"]
+        lines += [
+            f"## Scaling: main workers 1 → {pts[-1]['workers']}, same workload "
+            f"({pts[0]['offered_per_min']:,.0f}/min offered for {scaling['hold_s']:g} s, "
+            f"{'lightest path' if scaling['light'] else 'full path'})",
+            "",
+            f"`{command_lines.get('scaling', '')}`",
+            "",
+            "| main workers | leads | sustained /min | × one worker | e2e p50 s | p95 s | worker CPU ms/lead | lost | double emails |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        base = pts[0]["sustained_per_min"] or 1
+        for p in pts:
+            c = p["cpu_ms_per_lead"]
+            lines.append(
+                f"| {p['workers']} | {p['leads']} | {p['sustained_per_min']:,.0f} | {p['sustained_per_min'] / base:.2f} | "
+                f"{p['latency_s']['p50']} | {p['latency_s']['p95']} | "
+                f"{c.get('worker-main', 0) + c.get('worker-mockup', 0):.1f} | {p['lost']} | {p['duplicate_emails']} |"
+            )
+        lines += ["", "![scaling](scaling.png)", ""]
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.plot([p["workers"] for p in pts], [p["sustained_per_min"] for p in pts], "o-", label="measured")
+        ax.plot([p["workers"] for p in pts], [base * p["workers"] for p in pts], "--", color="grey", label="linear")
+        ax.set_xlabel("main workers")
+        ax.set_ylabel("sustained leads/min")
+        ax.set_title("Scaling curve (2 cores)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(folder / "scaling.png", dpi=90)
+        plt.close(fig)
+    out = folder / "report.md"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=("steps", "scaling", "report"))
+    parser.add_argument("--rates", default="500,1000,1500,2000,3000")
+    parser.add_argument("--rate", type=float, default=3000.0, help="scaling: offered leads/min")
+    parser.add_argument("--hold", type=float, default=60.0, help="seconds each rate is held")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers-list", default="1,2,3")
+    parser.add_argument("--mockup-workers", type=int, default=1)
+    parser.add_argument("--partitions", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--light", action="store_true", help="the lightest path")
+    parser.add_argument("--drain-timeout", type=float, default=240.0)
+    parser.add_argument("--date", default=None, help="report folder name (default: today)")
+    args = parser.parse_args()
+    folder = report_dir(args.date)
+    import sys
+
+    command = "python perf/bench_steps.py " + " ".join(sys.argv[1:])
+    commands_file = folder / "commands.json"
+    commands = json.loads(commands_file.read_text()) if commands_file.exists() else {}
+    if args.mode == "report":
+        print(write_report(folder, commands))
+        return
+    result = asyncio.run(run_steps(args) if args.mode == "steps" else run_scaling(args))
+    (folder / f"{args.mode}.json").write_text(json.dumps(result, indent=1))
+    commands[args.mode] = command
+    commands_file.write_text(json.dumps(commands, indent=1))
+    print(write_report(folder, commands))
+    if args.mode == "steps":
+        for st in result["steps"]:
+            print(
+                f"offered {st['offered_per_min']:>6.0f}/min: sustained {st['sustained_per_min']:>7.1f}/min, "
+                f"p50 {st['latency_s']['p50']} s, p95 {st['latency_s']['p95']} s, CPU ms/lead {st['cpu_ms_per_lead']}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Stall seconds per fault, printed: worker kill -9 (during a rebalance) and broker kill -9 on the 3-broker cluster.
+
+    source .services/env   # a cluster of your own if you kill brokers: scripts/services --state DIR up kafka-cluster
+    flock /work/wt/heavy.lock python perf/chaos_recovery.py --scenario worker-kill --leads 400
+    flock /work/wt/heavy.lock python perf/chaos_recovery.py --scenario broker-kill --leads 300
+    ... --static   # static group membership (LEADSTREAM_GROUP_INSTANCE_ID per worker)
+
+Uses the chaos suite's pipeline and verifier (tests/chaos/harness.py) and prints its CHAOS line:
+leads, lost, sent twice, dead letters and the recovery seconds (from the fault until every
+partition that had work waiting then has committed past it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from simulator.leads import generate_leads  # noqa: E402
+from tests.chaos.harness import ChaosPipeline, Progress, verify  # noqa: E402
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+async def worker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) -> list[float]:
+    stalls = []
+    for cycle in range(cycles):
+        await asyncio.sleep(8)
+        fault_at = time.monotonic()
+        pipeline.kill("main-1")
+        log(f"cycle {cycle + 1}: killed main-1")
+        stall = asyncio.create_task(progress.stall_s(fault_at))
+        await asyncio.sleep(5)
+        pipeline.restart("main-1")
+        await asyncio.sleep(3)
+        pipeline.kill("main-2")
+        log("killed main-2 during the rebalance main-1's restart started")
+        await asyncio.sleep(3)
+        pipeline.restart("main-2")
+        stalls.append(await stall)
+        log(f"cycle {cycle + 1}: stall {stalls[-1]:.1f} s")
+    return stalls
+
+
+async def broker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) -> list[float]:
+    from svclib import kafka_cluster
+
+    stalls = []
+    for cycle in range(cycles):
+        await asyncio.sleep(8)
+        fault_at = time.monotonic()
+        await asyncio.to_thread(kafka_cluster.kill_broker, 2)
+        log(f"cycle {cycle + 1}: killed broker 2")
+        stall = asyncio.create_task(progress.stall_s(fault_at))
+        await asyncio.sleep(10)
+        await asyncio.to_thread(kafka_cluster.start_broker, 2)
+        log(f"broker 2 back after {time.monotonic() - fault_at:.1f} s")
+        stalls.append(await stall)
+        log(f"cycle {cycle + 1}: stall {stalls[-1]:.1f} s")
+    return stalls
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenario", choices=["worker-kill", "broker-kill"], default="worker-kill")
+    parser.add_argument("--leads", type=int, default=400)
+    parser.add_argument("--cycles", type=int, default=2)
+    parser.add_argument("--per-minute", type=float, default=900.0)
+    parser.add_argument("--static", action="store_true", help="static group membership")
+    args = parser.parse_args()
+    broker = os.environ["LEADSTREAM_KAFKA_CLUSTER"]
+    workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
+    pipeline = ChaosPipeline(
+        args.scenario + ("-static" if args.static else ""),
+        broker=broker,
+        database_url=os.environ["LEADSTREAM_DATABASE_URL"],
+        redis_url=os.environ["LEADSTREAM_REDIS_URL"],
+        leads=args.leads,
+        workdir=workdir,
+        static_membership=args.static,
+    )
+    generated = generate_leads(args.leads, 21)
+    log(f"starting (worker logs in {workdir})")
+    await pipeline.start()
+    try:
+        log("workers ready; pushing leads")
+        push = asyncio.create_task(pipeline.push_generated(generated, args.per_minute))
+        async with Progress(pipeline) as progress:
+            faults = worker_kill if args.scenario == "worker-kill" else broker_kill
+            recovery = await faults(pipeline, progress, args.cycles)
+        await push
+        log("pushed; waiting until drained")
+        await pipeline.wait_until_drained([g.lead_id for g in generated])
+        figures = await verify(
+            pipeline, generated, scenario=pipeline.name, recovery_s=recovery, expected_errors={"InvalidMessage"}
+        )
+        for problem in figures.problems:
+            log(f"PROBLEM {problem[:400]}")
+    finally:
+        await pipeline.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

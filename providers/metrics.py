@@ -1,0 +1,83 @@
+"""Prometheus metrics of the outside-world adapters: provider calls, costs, breakers, budgets, Chromium.
+
+The providers layer sits below `streams`, so its metrics live here (the stream
+core's are in `streams.metrics`); both are served by the worker's /metrics.
+Names and labels are the metrics contract (`ops/contract.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from opentelemetry import trace
+from prometheus_client import Counter, Gauge, Histogram
+
+CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+RENDER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
+
+# outcome: ok, cache_hit, transient_error, permanent_error, circuit_open, budget_paused
+CALLS = Counter("leadstream_provider_calls_total", "Provider calls by outcome.", ["provider", "operation", "outcome"])
+CALL_SECONDS = Histogram(
+    "leadstream_provider_call_seconds",
+    "Latency of calls that went out (rate-limit wait excluded).",
+    ["provider", "operation"],
+    buckets=CALL_BUCKETS,
+)
+COST_USD = Counter("leadstream_provider_cost_usd_total", "Spend on answered calls, USD.", ["provider"])
+BREAKER_STATE = Gauge(
+    "leadstream_provider_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", ["provider"]
+)
+BUDGET_REMAINING_USD = Gauge(
+    "leadstream_provider_budget_remaining_usd", "Daily budget left today (all workers), USD.", ["provider"]
+)
+BUDGET_USD = Gauge("leadstream_provider_budget_usd", "Daily budget cap, USD.", ["provider"])
+
+BROWSERS = Gauge("leadstream_chromium_browsers", "Chromium browsers running in this process.")
+PAGES_OPEN = Gauge("leadstream_chromium_pages_open", "Renders in progress, by kind (site, mockup).", ["kind"])
+RENDERS = Counter("leadstream_chromium_renders_total", "Chromium renders by kind and outcome.", ["kind", "outcome"])
+RENDER_SECONDS = Histogram(
+    "leadstream_chromium_render_seconds", "Time of one Chromium render, by kind.", ["kind"], buckets=RENDER_BUCKETS
+)
+
+_TRACER = trace.get_tracer("leadstream")  # child spans of the stage's span when tracing is on
+
+BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+CALL_OUTCOMES = ("ok", "cache_hit", "transient_error", "permanent_error", "circuit_open", "budget_paused")
+
+
+def init_provider(provider: str, operation: str) -> None:
+    """Create a provider operation's series at zero (a 0 rate, not an absent one)."""
+    for outcome in CALL_OUTCOMES:
+        CALLS.labels(provider, operation, outcome)
+    CALL_SECONDS.labels(provider, operation)
+    COST_USD.labels(provider)
+
+
+def watch_breaker(provider: str, state: Callable[[], str]) -> None:
+    """Read the breaker's state at scrape time (it changes with time alone: open → half-open)."""
+    BREAKER_STATE.labels(provider).set_function(lambda: BREAKER_VALUES.get(state(), 0))
+
+
+def init_chromium(kind: str) -> None:
+    PAGES_OPEN.labels(kind).set(0)
+    for outcome in ("ok", "error"):
+        RENDERS.labels(kind, outcome)
+    RENDER_SECONDS.labels(kind)
+
+
+@contextmanager
+def render(kind: str) -> Iterator[None]:
+    """Count one Chromium render of `kind`: a page open while it runs, its time and outcome."""
+    PAGES_OPEN.labels(kind).inc()
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        with _TRACER.start_as_current_span(f"chromium render {kind}", kind=trace.SpanKind.CLIENT):
+            yield
+        outcome = "ok"
+    finally:
+        PAGES_OPEN.labels(kind).dec()
+        RENDERS.labels(kind, outcome).inc()
+        RENDER_SECONDS.labels(kind).observe(time.perf_counter() - started)

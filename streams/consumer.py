@@ -1,0 +1,143 @@
+"""The worker's Kafka consumer: Faust's, with its commit bookkeeping made safe across rebalances.
+
+The lost lead of issue #10 (``leads.scraped`` partition 11: offset 85 never handled, offsets 84 and
+86 ended normally, the group's commit at the log end) comes from two faults in faust-streaming
+0.15.3's `faust.transport.consumer.Consumer` that only meet when a rebalance lands while the
+fetch loop (`_drain_messages`) holds a message:
+
+1. **A stale read offset after the seek.** The fetch loop reads a message of the old assignment,
+   awaits its delivery, and only then records ``_read_offset[tp] = offset``. When a rebalance
+   (revoke, assign, `perform_seek` to the committed offset C) completes inside that await — a
+   commit or a flush stuck on a dead broker is enough — the old message's offset overwrites the
+   seek's C. The refetch from C then drops every offset below it as already read (``DROPPED
+   MESSAGE ROFF``): offset C is never delivered, never handled, never acked.
+2. **An off-by-one in `_new_offset`.** Its head-of-queue gap check is ``min(acked) - committed >
+   1``, so with C missing and C+1 acked it commits C+2: C is skipped for good. (With a committed
+   offset of 0 the check is skipped altogether; between a revoke and the next seek, when the
+   committed offset is unknown, it commits whatever run of acks it has.)
+
+`SafeConsumer` closes both:
+
+* it remembers what each `perform_seek` set, and when the fetch loop comes back from a message it
+  held across a seek, it puts the seek's read offset back (`getmany`);
+* it commits offset N of a partition only when every offset from the committed one up to N is
+  acked (or a known gap); it commits nothing for a partition between its revocation and the next
+  seek; acks of events from an earlier assignment (finished after the revoke) count only where
+  they are contiguous with the new committed offset;
+
+Missing offsets now hold the partition's commits (a visible stall, lag > 0) instead of being
+skipped (silent loss); with fault 1 fixed they are refetched, so the stall lasts one refetch.
+Tests: ``tests/core/test_consumer_bookkeeping.py`` drives Faust's real fetch loop and ack
+bookkeeping through the interleaving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
+from faust.types import TP, Message
+from faust.utils.functional import consecutive_numbers
+
+log = logging.getLogger(__name__)
+
+
+class SafeConsumer(AIOKafkaConsumer):
+    """Faust's aiokafka consumer with commits that never pass an offset that was not handled.
+
+    `wait_empty_s` bounds how long a rebalance (or a shutdown) waits for events in flight: Faust waits
+    without limit, so one event in a long deferral or a store outage held every member's rebalance.
+    """
+
+    wait_empty_s: float | None = None
+
+    async def wait_empty(self) -> None:
+        """Wait for the events in flight to be acked, at most `wait_empty_s`; the rest finish (and ack) later."""
+        if self.wait_empty_s is None:
+            await super().wait_empty()
+            return
+        try:
+            await asyncio.wait_for(super().wait_empty(), self.wait_empty_s)
+        except TimeoutError:
+            log.info(
+                "rebalance: %d event(s) still in flight after %.1f s; going on without them",
+                len(self._unacked_messages),
+                self.wait_empty_s,
+            )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._seek_epoch = 0
+        self._seeked: dict[TP, int | None] = {}
+        self._revoked: set[TP] = set()
+        super().__init__(*args, **kwargs)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Faust drops the partitions' bookkeeping; nothing of theirs is committed until the next seek."""
+        self._revoked |= set(revoked)
+        await super().on_partitions_revoked(revoked)
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets (Faust), and remember the read offsets that set."""
+        await super().perform_seek()
+        self._seek_epoch += 1
+        self._seeked = dict(self._read_offset)
+        self._revoked -= set(self._seeked)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        """Faust's fetch iterator; after each message the fetch loop handed on, undo a stale read offset.
+
+        The loop records the message's offset as read after delivering it. If a seek happened
+        meanwhile, that offset belongs to the old assignment: put back what the seek set.
+        """
+        async for tp, message in super().getmany(timeout):
+            epoch = self._seek_epoch
+            yield tp, message
+            if self._seek_epoch != epoch:
+                log.info(
+                    "a rebalance ran while %s offset %s was being delivered; keeping the seek's read offset",
+                    tp,
+                    message.offset,
+                )
+                if tp in self._seeked:
+                    self._read_offset[tp] = self._seeked[tp]
+                else:
+                    self._read_offset.pop(tp, None)
+                return  # the rest of this fetch is from before the seek too
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """The offset to commit for `tp`: one past the run of acked offsets that starts at the committed one."""
+        if tp in self._revoked:  # between a revoke and the next seek: the committed offset is unknown
+            return None
+        acked: list[int] = self._acked[tp]
+        if not acked:
+            return None
+        gap = self._gap[tp]
+        if gap:  # offsets the fetch loop saw skipped (compaction, transaction markers) count as acked
+            max_offset = max(acked)
+            covered = sorted(gap.overlap(0, max_offset + 1), key=lambda interval: interval.begin)
+            if covered:
+                extra = [o for interval in covered for o in range(interval.begin, interval.end)]
+                acked.extend(o for o in extra if o not in self._acked_index[tp])
+                self._acked_index[tp].update(extra)
+                gap.chop(0, max(extra[-1], max_offset) + 1)
+        acked.sort()
+        committed = self._committed_offset[tp]
+        if committed is not None:
+            stale = [o for o in acked if o < committed]  # acks of an earlier assignment, already committed
+            if stale:
+                del acked[: len(stale)]
+                self._acked_index[tp].difference_update(stale)
+            if not acked or acked[0] != committed:  # the committed offset itself is not handled yet: wait
+                return None
+        batch = next(consecutive_numbers(acked))
+        del acked[: len(batch)]
+        self._acked_index[tp].difference_update(batch)
+        return int(batch[-1]) + 1
+
+
+def safe_consumer(wait_empty_s: float | None) -> type[SafeConsumer]:
+    """The consumer class a transport creates (``app.transport.Consumer``), with its rebalance wait bound."""
+    return type("SafeConsumer", (SafeConsumer,), {"wait_empty_s": wait_empty_s, "__module__": __name__})

@@ -1,0 +1,195 @@
+"""The lost lead of issue #10, replayed deterministically through Faust's real consumer.
+
+Faust's own fetch loop (`Consumer._drain_messages`), ack bookkeeping (`ack`, `_new_offset`,
+`_filter_committable_offsets`), revoke handler and `perform_seek` run unchanged; only the broker
+is scripted (what `getmany` returns, what the committed offset is) and the commit that blocks on a
+killed broker. The interleaving is the incident's:
+
+1. partition 11 is at committed offset 84; the fetch loop gets 84, 85, 86;
+2. 84 is handled and acked; 85 is delivered to the agent's buffer; before delivering 86 the fetch
+   loop commits (Faust's ``broker_commit_every`` path) and that commit hangs: the broker was killed;
+3. meanwhile a worker kill rebalances the group: revoke (the agent's buffer is cleared, so 85 is
+   gone), assign, seek to the committed offset 85;
+4. the commit returns; the fetch loop delivers 86 (stale) and records 86 as read: the seek's 85 is
+   overwritten, so the refetch from 85 drops 85 as already read;
+5. 86 and 87 are acked, and Faust commits 88: offset 85 never ran.
+
+`SafeConsumer` (streams.consumer) keeps the seek's read offset, so 85 is refetched and handled, and it
+never commits past an offset that is not acked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import faust
+import pytest
+from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
+from faust.types import TP
+from faust.types.tuples import Message
+
+from streams.consumer import SafeConsumer
+from streams.runner import InOrderAcks
+
+TOPIC = "leads.scraped"
+PART = TP(TOPIC, 11)
+
+
+def message(offset: int) -> Message:
+    return Message(
+        topic=TOPIC,
+        partition=PART.partition,
+        offset=offset,
+        timestamp=0.0,
+        timestamp_type=0,
+        headers=[],
+        key=b"ca",
+        value=b"{}",
+        checksum=None,
+        tp=PART,
+    )
+
+
+async def replay_incident(consumer_class: type) -> tuple[list[int], int | None]:
+    """Run the interleaving on `consumer_class`; the offsets the stage handled, and the offset committed last."""
+    app = faust.App(f"incident-{consumer_class.__name__}", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    app.consumer_generation_id = 1
+    broker_committed = {PART: 84}
+    fetches = [[84, 85, 86], [85, 86, 87]]  # the first fetch, then the refetch after the seek to 85
+    commit_blocked, broker_back = asyncio.Event(), asyncio.Event()
+    buffer: list[Message] = []  # the agent's incoming buffer (flow_control.clear() empties it on revoke)
+    handled: list[int] = []
+
+    async def deliver(msg: Message) -> None:  # the conductor: hand the message to the agent's buffer
+        buffer.append(msg)
+        if msg.offset == 85 and app.consumer_generation_id == 1:
+            await stage_runs()  # the agent finishes 84 meanwhile
+
+    async def noop(*args, **kwargs) -> None:
+        return None
+
+    consumer = consumer_class(
+        app.transport, callback=deliver, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None
+    )
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    acks = InOrderAcks(lambda event: _ack(consumer, event))
+    tracked: dict[int, list] = {}
+
+    async def stage_runs(*, only: int | None = 84) -> None:
+        """The agent takes what is buffered and handles it (all of it, or just offset `only`)."""
+        for msg in list(buffer):
+            if only is None or msg.offset == only:
+                buffer.remove(msg)
+                event = SimpleNamespace(message=msg)
+                tracked[id(event)] = acks.track(event)
+                handled.append(msg.offset)
+                await acks.done(tracked.pop(id(event)))
+
+    async def next_records(timeout: float):
+        if not fetches:
+            fetcher._stopped.set()
+            return {}, {PART}
+        return {PART: [message(o) for o in fetches.pop(0)]}, {PART}
+
+    real_commit = consumer.commit
+
+    async def commit_on_a_dead_broker(*args, **kwargs) -> bool:
+        commit_blocked.set()
+        await broker_back.wait()
+        return False
+
+    async def seek_to_committed():
+        return dict(broker_committed)
+
+    consumer._wait_next_records = next_records
+    consumer._to_message = lambda tp, record: record
+    consumer.highwater = lambda tp: 1000
+    consumer.seek_to_committed = seek_to_committed
+    consumer.assignment = lambda: {PART}
+    consumer._commit_every = 1  # the fetch loop commits after every ack (Faust's broker_commit_every path)
+    consumer.commit = commit_on_a_dead_broker
+    app.monitor.track_tp_end_offset = lambda tp, offset: None
+
+    await consumer.perform_seek()  # assigned at 84
+    drain = asyncio.create_task(consumer._drain_messages(fetcher))
+    await asyncio.wait_for(commit_blocked.wait(), 5)  # before delivering 86, the commit hangs
+
+    # The rebalance, while the commit hangs: revoke, clear the agent's buffer (85 goes), assign, seek.
+    committed = consumer._filter_committable_offsets({PART})  # what the last good commit had taken: 85
+    assert committed == {PART: 85}
+    consumer._committed_offset.update(committed)
+    broker_committed[PART] = 85
+    await consumer.on_partitions_revoked({PART})
+    buffer.clear()
+    app.consumer_generation_id = 2
+    await consumer.perform_seek()
+    consumer.commit = real_commit
+    consumer._commit_every = None
+    broker_back.set()
+
+    await asyncio.wait_for(drain, 5)
+    await stage_runs(only=None)  # 86 (the stale delivery), then whatever the refetch delivered
+    offsets = consumer._filter_committable_offsets({PART})
+    return handled, offsets.get(PART)
+
+
+async def _ack(consumer, event) -> None:
+    consumer.ack(event.message)
+
+
+async def test_stock_faust_consumer_commits_past_a_lead_it_never_delivered():
+    """The bug as it is in faust-streaming 0.15.3: if this fails, Faust changed, and SafeConsumer may go."""
+    handled, committed = await replay_incident(FaustConsumer)
+    assert 85 not in handled and committed == 88
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_safe_consumer_refetches_the_lead_and_commits_only_what_ran(run):
+    handled, committed = await replay_incident(SafeConsumer)
+    assert committed == 88
+    assert set(range(84, committed)) <= set(handled)  # nothing below the commit was skipped
+
+
+async def test_safe_consumer_never_commits_past_a_missing_offset():
+    """Acks that start above the committed offset hold the commit (Faust's check lets one offset through)."""
+    app = faust.App("gap", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+
+    async def noop(*args, **kwargs) -> None:
+        return None
+
+    for cls, expected in ((FaustConsumer, {PART: 88}), (SafeConsumer, {})):
+        consumer = cls(app.transport, callback=noop, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None)
+        consumer._committed_offset[PART] = 85
+        for offset in (86, 87):
+            consumer.ack(message(offset))
+        assert consumer._filter_committable_offsets({PART}) == expected, cls
+    consumer.ack(message(85))  # the missing one is handled at last: everything commits
+    assert consumer._filter_committable_offsets({PART}) == {PART: 88}
+
+
+async def test_safe_consumer_commits_nothing_between_revoke_and_seek_and_drops_stale_acks():
+    app = faust.App("revoke", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    committed = {PART: 90}
+
+    async def noop(*args, **kwargs) -> None:
+        return None
+
+    async def seek_to_committed():
+        return dict(committed)
+
+    consumer = SafeConsumer(
+        app.transport, callback=noop, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None
+    )
+    consumer.seek_to_committed = seek_to_committed
+    await consumer.perform_seek()
+    await consumer.on_partitions_revoked({PART})
+    consumer.ack(message(86))  # an event of the old assignment finishes after the revoke
+    assert consumer._filter_committable_offsets({PART}) == {}  # Faust would commit 87 here
+    await consumer.perform_seek()  # assigned again; another worker had committed 90 meanwhile
+    assert consumer._filter_committable_offsets({PART}) == {}
+    consumer.ack(message(90))
+    assert consumer._filter_committable_offsets({PART}) == {PART: 91}

@@ -1,0 +1,115 @@
+"""Keys that spread the work: only the stateful stages' inputs carry the geography key; every other
+topic is keyed by lead id. Duplicates still meet: the geography key agrees with or without a ZIP."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import orjson
+import pytest
+
+from schemas import Lead, RawLead
+from schemas.geo import dedupe_key
+from simulator.leads import generate_leads
+from streams.envelope import Envelope, make_headers
+from streams.runner import StageRunner, encode_lead
+from streams.stage import Output, Stage
+from streams.topology import (
+    DEDUPE_DECISIONS,
+    DEDUPE_DECISIONS_INPUT,
+    EMAILS_QUEUED,
+    GEO_KEYED_TOPICS,
+    LEADS_DEDUPLICATED,
+    LEADS_ENRICHED,
+    LEADS_SCORED,
+    LEADS_SCRAPED,
+    MOCKUPS_REQUESTED,
+    SCRAPE_REQUESTS,
+    TOPOLOGY,
+    message_key,
+)
+
+
+def test_geography_key_only_on_the_inputs_of_stages_with_tables():
+    stateful_inputs = {TOPOLOGY["dedupe"].source, TOPOLOGY["score"].source, DEDUPE_DECISIONS_INPUT.source}
+    assert GEO_KEYED_TOPICS == stateful_inputs == {LEADS_ENRICHED, LEADS_DEDUPLICATED, DEDUPE_DECISIONS}
+    for topic in (SCRAPE_REQUESTS, LEADS_SCRAPED, LEADS_SCORED, MOCKUPS_REQUESTED, EMAILS_QUEUED):
+        assert message_key(topic, "ld_1", "NY") == b"ld_1"
+    for topic in GEO_KEYED_TOPICS:
+        assert message_key(topic, "ld_1", "NY") == b"NY"
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [
+        {"state": "NY"},
+        {"state": "New York"},
+        {"city": "Brooklyn"},
+        {"phone": "(718) 555-0101"},
+        {"phone": "+1 212 555 0188", "city": "Somewhere Unknown"},
+    ],
+)
+def test_a_lead_without_zip_meets_its_twin_with_zip(twin):
+    with_zip = dedupe_key("11201", "NY", "(718) 555-0100", "Brooklyn")
+    assert with_zip == dedupe_key(**twin) == "NY"
+
+
+def test_generated_duplicates_keep_their_originals_key_even_without_zip():
+    generated = generate_leads(600, seed=3)
+    by_id = {g.lead_id: g for g in generated}
+
+    def key(payload: dict) -> str:
+        return Lead.from_raw(RawLead.model_validate(payload)).geo_key
+
+    checked = 0
+    for dup in (g for g in generated if g.kind == "duplicate"):
+        original = orjson.loads(by_id[dup.duplicate_of].payload)
+        twin = orjson.loads(dup.payload)
+        twin.pop("zip", None)  # the twin listed without its ZIP
+        assert key(twin) == key(original), (twin, original)
+        checked += 1
+    assert checked > 50
+
+
+class Forward(Stage[Lead]):
+    name = "score"
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        return [Output(lead, topics=(LEADS_SCORED, MOCKUPS_REQUESTED))]
+
+
+class NoRecords:
+    async def ended(self, lead_ids):
+        return set()
+
+    async def write(self, updates):
+        return None
+
+    async def dead_letter(self, letters):
+        return None
+
+
+async def test_the_runner_keys_stateless_outputs_by_lead_id():
+    lead = Lead(lead_id="ld_7", geo_key="WA", source="test", name="Valley Heating")
+    message = SimpleNamespace(
+        topic=LEADS_DEDUPLICATED,
+        partition=0,
+        offset=0,
+        key=b"WA",
+        timestamp=1.0,
+        headers=make_headers(lead.lead_id, "t" * 32, 1000),
+        tp=(LEADS_DEDUPLICATED, 0),
+    )
+    sent = []
+
+    async def send(topic, key, value, headers):
+        sent.append((topic, key))
+
+        async def delivered():
+            return None
+
+        return delivered()
+
+    runner = StageRunner(Forward(), NoRecords(), send, sinks=TOPOLOGY["score"].sinks)  # type: ignore[arg-type]
+    await runner.process_batch([SimpleNamespace(message=message, value=encode_lead(lead))])
+    assert sent == [(LEADS_SCORED, b"ld_7"), (MOCKUPS_REQUESTED, b"ld_7")]
