@@ -398,9 +398,3 @@ def _geo_of(generated) -> str:
         return geo_key(str(row.get("zip") or "")[:5] or None, row.get("state"), row.get("phone"), row.get("city"))
     except Exception:  # malformed on purpose: any key will do, it is dead-lettered
         return "unknown"
-
-
-def _with_search_path(dsn: str, schema: str) -> str:
-    """asyncpg passes unknown DSN query parameters as server settings: a run in its own schema
-    (direct connections only; through PgBouncer use storage.db.isolated_url, a database per run)."""
-    return f"{dsn}{'&' if '?' in dsn else '?'}search_path={schema}"
