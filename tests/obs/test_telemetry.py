@@ -61,6 +61,10 @@ async def test_an_assignment_counts_a_rebalance_and_partitions_per_topic():
     assert REGISTRY.get_sample_value("leadstream_worker_rebalances_total") == before + 1
     value = lambda topic: REGISTRY.get_sample_value("leadstream_worker_assigned_partitions", {"topic": topic})
     assert value("p.leads.scraped") == 2 and value("p.emails.queued") == 0
+    await receiver(app, {TP("p.app-dedupe-state-changelog", 1)})  # the next rebalance moves them away
+    assert value("p.leads.scraped") == 0 and value("p.app-dedupe-state-changelog") == 1
+    await receiver(app, set())
+    assert value("p.app-dedupe-state-changelog") == 0
 
 
 def test_table_keys_per_partition():
