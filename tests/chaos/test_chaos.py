@@ -59,6 +59,17 @@ def _check(figures: Figures) -> None:
     assert all(s < STALL_LIMIT_S for s in figures.recovery_s), figures.recovery_s
 
 
+def svclib_module(name: str):
+    """A `scripts/svclib` submodule (the `svc` fixture put scripts/ on sys.path and checked the state dir)."""
+    import importlib
+
+    return importlib.import_module(f"svclib.{name}")
+
+
+def kafka_cluster_nodes():
+    return svclib_module("kafka_cluster")
+
+
 async def _wait(seconds: float) -> None:
     """Let the pipeline run for a while between faults (scenario pacing, not an assertion)."""
     await asyncio.sleep(seconds)
@@ -101,10 +112,10 @@ async def test_broker_kill_and_restart(kafka_cluster, database_url, redis_url, s
     async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
         await _wait(8)
         fault_at = time.monotonic()
-        await asyncio.to_thread(svc.kafka_cluster.kill_broker, 2)
+        await asyncio.to_thread(kafka_cluster_nodes().kill_broker, 2)
         stall = asyncio.create_task(progress.stall_s(fault_at, STALL_LIMIT_S))
         await _wait(10)
-        await asyncio.to_thread(svc.kafka_cluster.start_broker, 2)
+        await asyncio.to_thread(kafka_cluster_nodes().start_broker, 2)
         return [await stall]
 
     pipeline = ChaosPipeline(
@@ -118,18 +129,18 @@ async def test_broker_kill_and_restart(kafka_cluster, database_url, redis_url, s
     try:
         _check(await _run(pipeline, 300, faults, seed=22))
     finally:
-        await asyncio.to_thread(svc.kafka_cluster.start_broker, 2)  # idempotent: the next scenario needs all 3
+        await asyncio.to_thread(kafka_cluster_nodes().start_broker, 2)  # idempotent: the next scenario needs all 3
 
 
 async def test_postgres_restart_mid_run(kafka_cluster, redis_url, svc, tmp_path, unique):
     """An immediate stop of PostgreSQL (sessions cut, crash recovery), on a throwaway instance of this test."""
-    pg = await asyncio.to_thread(svc.postgres.throwaway, f"chaos-{unique}")
+    pg = await asyncio.to_thread(svclib_module("postgres").throwaway, f"chaos-{unique}")
 
     async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
         await _wait(8)
         fault_at = time.monotonic()
         stall = asyncio.create_task(progress.stall_s(fault_at, STALL_LIMIT_S))
-        await asyncio.to_thread(svc.postgres.restart_postgres, pg)
+        await asyncio.to_thread(svclib_module("postgres").restart_postgres, pg)
         return [await stall]
 
     pipeline = ChaosPipeline(
@@ -149,13 +160,13 @@ async def test_postgres_restart_mid_run(kafka_cluster, redis_url, svc, tmp_path,
 
 async def test_redis_restart_mid_run(kafka_cluster, database_url, svc, tmp_path):
     """SIGKILL Redis (rate-limit buckets and caches lost) and start it again, on a throwaway server."""
-    server = await asyncio.to_thread(svc.redis.throwaway, tmp_path / "redis")
+    server = await asyncio.to_thread(svclib_module("redis").throwaway, tmp_path / "redis")
 
     async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
         await _wait(8)
         fault_at = time.monotonic()
         stall = asyncio.create_task(progress.stall_s(fault_at, STALL_LIMIT_S))
-        await asyncio.to_thread(svc.redis.restart_redis, server)
+        await asyncio.to_thread(svclib_module("redis").restart_redis, server)
         return [await stall]
 
     pipeline = ChaosPipeline(
