@@ -259,6 +259,42 @@ def db_migrate() -> None:
     console.print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 
+@db_cli.command("backup")
+def db_backup(
+    dest: Path = typer.Argument(..., help="New folder for the base backup (a label file goes beside it)."),
+    superuser: str = typer.Option("postgres", help="A role with REPLICATION."),
+) -> None:
+    """Base backup (pg_basebackup) of the primary (LEADSTREAM_DATABASE_ADMIN_URL, else LEADSTREAM_DATABASE_URL).
+
+    With the WAL archive it restores to any moment after it (`leadstream db restore --to`).
+    """
+    from leadstream.backup import base_backup, default_user
+    from storage.db import split_pgbouncer
+
+    dsn = os.environ.get("LEADSTREAM_DATABASE_ADMIN_URL") or split_pgbouncer(_settings().database_url)[0]
+    result = base_backup(dsn, dest, superuser=superuser, run_as=default_user())
+    console.print(f"base backup in {result.path}: {result.bytes / 1e6:.1f} MB in {result.seconds:.1f} s")
+
+
+@db_cli.command("restore")
+def db_restore(
+    to: str = typer.Option(..., "--to", help="Target time with a zone, e.g. 2026-12-02T15:04:05+00:00."),
+    backup: Path = typer.Option(..., exists=True, file_okay=False, help="A base backup (`leadstream db backup`)."),
+    archive: Path = typer.Option(..., exists=True, file_okay=False, help="The WAL archive folder."),
+    datadir: Path = typer.Option(..., help="New data directory for the restored server."),
+    port: int = typer.Option(..., help="Port of the restored server."),
+) -> None:
+    """Point-in-time restore into a fresh server: backup + archived WAL up to --to, then promote."""
+    from datetime import datetime
+
+    from leadstream.backup import default_user, restore
+
+    result = restore(
+        backup, archive=archive, target=datetime.fromisoformat(to), datadir=datadir, port=port, run_as=default_user()
+    )
+    console.print(f"restored to {to} on port {result.port} in {result.seconds:.1f} s (data {result.datadir})")
+
+
 @schema_cli.command("export")
 def schema_export(out: Path = typer.Option(Path("docs/raw-lead.schema.json"))) -> None:
     """Write the JSON Schema of a raw lead (the leads.scraped contract)."""

@@ -32,7 +32,7 @@ from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
 from leadstream.producer import LeadProducer
 from leadstream.progress import LagReader, Snapshot, latency_percentiles, missing_terminal, record_counts
 from schemas import ScrapeJob
-from storage.db import create_pool, create_schema, migrate
+from storage.db import create_pool, isolated_url, migrate
 from storage.lead_queries import LeadQueries
 from streams.admin import ensure_topics
 
@@ -128,8 +128,10 @@ class Demo:
         self.sim_dns, self.sim_dns_address = await start_dns(self.sim)
         schema = f"run_{self.run_id}"
         assert self.services.database_url and self.services.kafka_broker  # set by start()
-        self.database_url = _with_search_path(self.services.database_url, schema)
-        await create_schema(self.services.database_url, schema)
+        # its own schema; its own database when the URL goes through PgBouncer (search_path would not hold)
+        self.database_url = await isolated_url(
+            self.services.database_url, schema, os.environ.get("LEADSTREAM_DATABASE_ADMIN_URL") or None
+        )
         self.pool = await create_pool(self.database_url, size=4)
         await migrate(self.pool)
         self.env = self._worker_env(self.sim_url)
@@ -384,11 +386,6 @@ class Demo:
         for png in data_dir.rglob("*.png"):
             target = mockups / f"{png.parent.name}-{png.name}"
             target.write_bytes(png.read_bytes())
-
-
-def _with_search_path(dsn: str, schema: str) -> str:
-    """asyncpg passes unknown DSN query parameters as server settings: each run gets its own schema."""
-    return f"{dsn}{'&' if '?' in dsn else '?'}search_path={schema}"
 
 
 def _geo_of(generated) -> str:

@@ -46,6 +46,7 @@ class WorkerTelemetry:
             settings.topic_prefix + TOPOLOGY[stage].source: stage for stage in settings.stage_list if stage in TOPOLOGY
         }
         self._tasks: list[asyncio.Task[None]] = []
+        self._topics_seen: set[str] = set()
         tracing.configure(settings.otlp_service_name, settings.otlp_endpoint or None)
         app.on_partitions_assigned.connect(self._on_assigned)
         metrics.REBALANCES.inc(0)
@@ -56,8 +57,10 @@ class WorkerTelemetry:
         self.record_assignment(assigned)
 
     def record_assignment(self, assigned: Any) -> None:
+        """Partitions per topic now; a topic assigned before and not now reads 0 (not its old count)."""
         per_topic = Counter(tp.topic for tp in assigned)
-        for topic in set(self.stage_of_topic) | set(per_topic):
+        self._topics_seen |= set(self.stage_of_topic) | set(per_topic)
+        for topic in self._topics_seen:
             metrics.ASSIGNED_PARTITIONS.labels(topic).set(per_topic.get(topic, 0))
 
     # ---- what the health monitor reads ---------------------------------------------------------

@@ -53,6 +53,12 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "leadstream_chromium_render_seconds": (HISTOGRAM, ("kind",)),
     # process
     "leadstream_event_loop_lag_seconds": (GAUGE, ()),
+    # HTTP API (leadstream api, /metrics with a read key) and the PostgreSQL tier behind it
+    "leadstream_api_requests_total": (COUNTER, ("route", "method", "status")),
+    "leadstream_api_request_seconds": (HISTOGRAM, ("route", "method")),
+    "leadstream_api_leads_accepted_total": (COUNTER, ()),
+    "leadstream_db_replica_lag_bytes": (GAUGE, ()),
+    "leadstream_db_replica_lag_seconds": (GAUGE, ()),
 }
 
 JOBS = ("leadstream-main", "leadstream-mockup", "leadstream-lag-exporter", "postgres", "redis")

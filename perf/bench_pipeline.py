@@ -42,8 +42,8 @@ async def partition_shares(demo: Demo) -> dict[str, dict]:
         out = {}
         for topic in LEAD_TOPICS:
             partitions = consumer.partitions_for_topic(prefix + topic) or set()
-            if not partitions:
-                await consumer.topics()  # refresh metadata once
+            if not partitions:  # a consumer without subscriptions knows no topic until asked
+                await consumer._client.force_metadata_update()
                 partitions = consumer.partitions_for_topic(prefix + topic) or set()
             tps = [TopicPartition(prefix + topic, p) for p in sorted(partitions)]
             if not tps:

@@ -9,8 +9,12 @@ time, throughput, and the workers' CPU per lead.
 
     pip install py-spy
     source /work/main/.services/env
-    PYTHONPATH=$PWD python perf/profile_worker.py --leads 3000 --rate 6000          # this tree
-    PYTHONPATH=/work/main python perf/profile_worker.py --leads 3000 --rate 6000    # main, for before/after
+    PYTHONPATH=$PWD python perf/profile_worker.py --leads 2000 --rate 6000          # this tree
+    cd /tmp/base && PYTHONPATH=$PWD python /work/wt/scale/perf/profile_worker.py --leads 2000 --rate 6000
+
+The workers run `python -m leadstream` in the current directory, which Python puts before
+PYTHONPATH: to measure another checkout (e.g. `git archive <commit> | tar -x -C /tmp/base`), run
+from inside it.
 """
 
 from __future__ import annotations

@@ -151,11 +151,12 @@ def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("*.sql"))
 
 
-async def migrate(pool: asyncpg.Pool) -> list[str]:
-    """Apply pending migrations; return the names applied now.
+async def migrate(pool: asyncpg.Pool, *, until: str | None = None) -> list[str]:
+    """Apply pending migrations (those named up to `until`, when given); return the names applied now.
 
     Each migration runs in its own transaction that first takes a transaction-level advisory
-    lock, then checks whether another process applied it meanwhile.
+    lock, then checks whether another process applied it meanwhile. Then the time-partitioned
+    tables get their next months' partitions.
     """
     applied_now: list[str] = []
     async with pool.acquire() as conn:
@@ -163,7 +164,7 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
         if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
             done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
         for path in migration_files():
-            if path.name in done:
+            if path.name in done or (until is not None and path.name > until):
                 continue
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
@@ -176,4 +177,6 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
                 await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", path.name)
             log.info("applied migration %s", path.name)
             applied_now.append(path.name)
+        if await conn.fetchval("SELECT to_regproc('leadstream_month_partitions') IS NOT NULL"):
+            await conn.fetchval("SELECT leadstream_month_partitions('provider_calls', 0, 3)")
     return applied_now

@@ -99,17 +99,23 @@ class LeadStatus:
 @dataclass(frozen=True)
 class ReplicaLag:
     in_recovery: bool
-    bytes: int | None  # WAL received but not yet replayed
+    bytes: int | None  # WAL the primary has written that the replica has not replayed yet
     seconds: float | None  # now() - last replayed commit's time; grows while the primary is idle
 
 
-async def replica_lag(pool: asyncpg.Pool) -> ReplicaLag:
-    """How far the server behind `pool` is behind its primary (zeros on a primary)."""
-    row = await pool.fetchrow(
-        "SELECT pg_is_in_recovery() AS rec, "
-        "pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint AS bytes, "
+async def replica_lag(replica: asyncpg.Pool, primary: asyncpg.Pool | None = None) -> ReplicaLag:
+    """How far the server behind `replica` is behind: in bytes against `primary`'s current WAL position
+    (or, without it, WAL received but not replayed), and in seconds since the last replayed commit."""
+    row = await replica.fetchrow(
+        "SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS replayed, "
+        "pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint AS unreplayed, "
         "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS seconds"
     )
     if not row["rec"]:
         return ReplicaLag(False, 0, 0.0)
-    return ReplicaLag(True, row["bytes"], row["seconds"])
+    behind = row["unreplayed"]
+    if primary is not None and row["replayed"]:
+        behind = await primary.fetchval(
+            "SELECT greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn), 0)::bigint", row["replayed"]
+        )
+    return ReplicaLag(True, behind, row["seconds"])

@@ -1,7 +1,8 @@
 """Lead records in PostgreSQL: one idempotent, batched upsert per stage batch.
 
-The upsert is keyed by lead id. A row's stage only moves forward (a redelivered
-older message cannot roll a lead back) and its terminal state is written once:
+The upsert is keyed by (geography, lead id): `leads` is partitioned by the geography key, the
+stream's Kafka key (0008), and a lead keeps its key from ingest to its end. A row's stage only
+moves forward (a redelivered older message cannot roll a lead back) and its terminal state is written once:
 the first terminal outcome wins, so every lead ends in exactly one state.
 """
 
@@ -22,7 +23,7 @@ INSERT INTO leads AS l (lead_id, geo_key, source, name, vertical, stage, stage_r
                         entity_id, score, tier, trace_id, ingested_at, terminal_at, record)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
         CASE WHEN $8::text IS NULL THEN NULL ELSE now() END, $15)
-ON CONFLICT (lead_id) DO UPDATE SET
+ON CONFLICT (geo_key, lead_id) DO UPDATE SET
     geo_key = EXCLUDED.geo_key, source = EXCLUDED.source, name = EXCLUDED.name, vertical = EXCLUDED.vertical,
     stage = EXCLUDED.stage, stage_rank = EXCLUDED.stage_rank,
     state = COALESCE(l.state, EXCLUDED.state),
@@ -40,7 +41,7 @@ WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank
 _STAGES = """
 INSERT INTO lead_stages (lead_id, stage, geo_key)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-ON CONFLICT (lead_id, stage) DO NOTHING
+ON CONFLICT (geo_key, lead_id, stage) DO NOTHING
 """
 
 _DEAD_LETTER = """
@@ -53,7 +54,7 @@ ON CONFLICT (topic, kafka_partition, kafka_offset, stage) DO NOTHING
 _DEAD_LEAD = """
 INSERT INTO leads AS l (lead_id, geo_key, stage, stage_rank, state, state_reason, trace_id, ingested_at, terminal_at, record)
 VALUES ($1, $2, $3, $4, 'dead_lettered', $5, $6, $7, now(), $8)
-ON CONFLICT (lead_id) DO UPDATE SET state = 'dead_lettered', state_reason = EXCLUDED.state_reason,
+ON CONFLICT (geo_key, lead_id) DO UPDATE SET state = 'dead_lettered', state_reason = EXCLUDED.state_reason,
     terminal_at = now(), updated_at = now(), stage = EXCLUDED.stage
 WHERE l.state IS NULL
 """

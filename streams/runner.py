@@ -79,7 +79,7 @@ from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausib
 from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
 from streams.health import MONITOR, HealthMonitor
 from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
-from streams.topology import LEADS_SCRAPED, message_key
+from streams.topology import GEO_KEYED_TOPICS, LEADS_SCRAPED, message_key
 
 __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner", "encode_lead"]
 
@@ -409,7 +409,9 @@ class StageRunner:
         """
         metrics.DEAD_LETTERS.labels(self.stage.name, error_type).inc()
         lead_id = plausible_id(getattr(item, "lead_id", None) or env.lead_id)
-        key_text = env.key.decode("utf-8", "replace") if env.key else None
+        # The message key is the geography key only on the stateful stages' inputs (the rest: the lead id).
+        geo_keyed = any(env.topic.endswith(topic) for topic in GEO_KEYED_TOPICS)
+        key_text = env.key.decode("utf-8", "replace") if env.key and geo_keyed else None
         geo = plausible_id(clean_text(getattr(item, "geo_key", None) or key_text or ""), 64) or "unknown"
         return DeadLetter(
             stage=self.stage.name,

@@ -142,8 +142,8 @@ async def test_kafka_transactions_commit_and_abort(kafka_broker, unique):
         await consumer.stop()
 
 
-async def test_postgres_accepts_the_app_role_with_test_settings(database_url, unique):
-    conn = await asyncpg.connect(database_url)
+async def test_postgres_accepts_the_app_role_with_test_settings(admin_database_url, unique):
+    conn = await asyncpg.connect(admin_database_url)
     try:
         user, db, superuser = await conn.fetchrow(
             "SELECT current_user, current_database(), rolsuper FROM pg_roles WHERE rolname = current_user"

@@ -545,7 +545,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         r = res()
         if r.reads is not r.primary:
             try:
-                lag = await replica_lag(r.reads)
+                lag = await replica_lag(r.reads, r.primary)
                 metrics.lag_bytes.set(lag.bytes or 0)
                 metrics.lag_seconds.set(lag.seconds or 0.0)
             except Exception as exc:  # a replica that does not answer shows as a gap, not a 500

@@ -76,7 +76,12 @@ def same_token(t: str, others: list[str]) -> bool:
             return True  # "deli" / "delicatessen", "acad" / "academy"
         if min(len(t), len(o)) >= 5 and jaro_winkler_similarity(t, o) >= 0.92:
             return True  # a typo
-    return len(others) >= 2 and (_acronym_of(t, others) or _glued_of(t, others))
+    if len(others) < 2:
+        return False
+    n = len(t)
+    if n <= 5 and n <= len(others) and _acronym_of(t, others):
+        return True
+    return n >= 5 and _glued_of(t, others)
 
 
 def _acronym_of(t: str, others: list[str]) -> bool:

@@ -17,6 +17,8 @@ in Chromium so its contacts and JS-global technologies are seen.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from config.settings import DEFAULT_WATERFALL, WATERFALL_PROVIDERS, parse_waterfall
@@ -29,6 +31,20 @@ from stages.enrich.fetch import contact_page_urls, failed_enrichment, is_html, n
 from stages.enrich.performance import ModernThresholds
 from stages.enrich.sources import EnrichSources, SiteVisit
 from stages.enrich.waterfall import Waterfall
+
+# Pages up to this many characters are scanned (tech detection, contacts) on the event loop: both run on
+# linear-time matchers and cost well under a millisecond for a typical page, less than a hop to a thread.
+# A larger page goes to a thread so it cannot hold up the loop.
+INLINE_SCAN_CHARS = 150_000
+T = TypeVar("T")
+
+
+async def scan(fn: Callable[..., T], *args: Any, size: str, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)`: inline for a page of `size` up to `INLINE_SCAN_CHARS`, else in a thread."""
+    if len(size) <= INLINE_SCAN_CHARS:
+        return fn(*args, **kwargs)
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
 
 __all__ = ["Enricher", "website_url"]
 
@@ -96,7 +112,9 @@ class Enricher:
             check_robots=self.fetcher.check_robots,
         )
         if home.truncated:  # what the first bytes show is kept; the rest of the page is not ours to read
-            tech = await asyncio.to_thread(self.detector.detect, home.final_url, home.headers, visit.html, home.cookies)
+            tech = await scan(
+                self.detector.detect, home.final_url, home.headers, visit.html, home.cookies, size=visit.html
+            )
             return failed_enrichment(
                 f"page too large (over {self.fetcher.max_bytes} bytes)",
                 home,
@@ -116,19 +134,20 @@ class Enricher:
                 return failed_enrichment(
                     f"page needs JavaScript and could not be rendered: {getattr(exc, 'reason', exc)}", visit.home
                 )
-        visit.home_contacts = await asyncio.to_thread(extract_contacts, visit.html, urlsplit(visit.url).path or "/")
+        visit.home_contacts = await scan(extract_contacts, visit.html, urlsplit(visit.url).path or "/", size=visit.html)
         emails, (shot, performance) = await asyncio.gather(
             Waterfall("email").run(visit.email_lookups(self.orders.get("email", ["website"])), visit.check_emails),
             self._screenshot_then_performance(visit),
         )
         rendered = visit.rendered
-        tech = await asyncio.to_thread(
+        tech = await scan(
             self.detector.detect,
             visit.url,
             visit.home.headers,
             visit.html,
             {**visit.home.cookies, **(rendered.cookies if rendered else {})},
             js=rendered.js if rendered else None,
+            size=visit.html,
         )
         sources = {
             name: r.provider
@@ -175,5 +194,5 @@ class Enricher:
                 continue
             text = page.text()
             path = urlsplit(page.final_url).path or "/"
-            return await asyncio.to_thread(extract_contacts, text, path)
+            return await scan(extract_contacts, text, path, size=text)
         return []

@@ -13,15 +13,24 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at   timestamptz
 );
 
--- When each lead first reached each stage (the API's stage history). Keyed with the lead's
--- geography (the stream's key) so it can be distributed with `leads`.
+-- When each lead first reached each stage (the API's stage history). Keyed and partitioned like
+-- `leads` (0008): by the lead's geography, the stream's key, so a lead's rows live together and a
+-- distributed PostgreSQL can colocate them with the lead (geo_key in the primary key).
 CREATE TABLE IF NOT EXISTS lead_stages (
+    geo_key  text NOT NULL,
     lead_id  text NOT NULL,
     stage    text NOT NULL,
-    geo_key  text NOT NULL,
     at       timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (lead_id, stage)
-);
+    PRIMARY KEY (geo_key, lead_id, stage)
+) PARTITION BY HASH (geo_key);
+DO $$
+BEGIN
+    FOR i IN 0..15 LOOP
+        EXECUTE format('CREATE TABLE IF NOT EXISTS lead_stages_p%s PARTITION OF lead_stages '
+                       'FOR VALUES WITH (MODULUS 16, REMAINDER %s)', lpad(i::text, 2, '0'), i);
+    END LOOP;
+END $$;
+CREATE INDEX IF NOT EXISTS lead_stages_lead_idx ON lead_stages (lead_id);
 
 -- GET /v1/leads pages newest first by (ingested_at, lead_id).
 CREATE INDEX IF NOT EXISTS leads_ingested_idx ON leads (ingested_at DESC, lead_id DESC);

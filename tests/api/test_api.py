@@ -14,7 +14,6 @@ from schemas import DedupeDecision, EmailOutcome, Lead, RuleHit, Score
 from storage.records import LeadRecords, RecordUpdate
 from streams.admin import bootstrap_servers
 from streams.envelope import H_LEAD_ID
-from tests.api.conftest import auth
 
 pytestmark = pytest.mark.services
 
@@ -32,6 +31,10 @@ ROUTES = [
     ("DELETE", "/v1/api-keys/abc"),
     ("GET", "/metrics"),
 ]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"X-API-Key": token}
 
 
 def problem(response, status: int, kind: str | None = None) -> dict:

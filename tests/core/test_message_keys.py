@@ -113,3 +113,36 @@ async def test_the_runner_keys_stateless_outputs_by_lead_id():
     runner = StageRunner(Forward(), NoRecords(), send, sinks=TOPOLOGY["score"].sinks)  # type: ignore[arg-type]
     await runner.process_batch([SimpleNamespace(message=message, value=encode_lead(lead))])
     assert sent == [(LEADS_SCORED, b"ld_7"), (MOCKUPS_REQUESTED, b"ld_7")]
+
+
+class KeepLetters(NoRecords):
+    def __init__(self) -> None:
+        self.letters: list = []
+
+    async def dead_letter(self, letters):
+        self.letters.extend(letters)
+
+
+@pytest.mark.parametrize(("topic", "key", "geo"), [(LEADS_SCRAPED, b"ld_9", "unknown"), (LEADS_ENRICHED, b"NY", "NY")])
+async def test_a_dead_letter_takes_its_geography_from_the_key_only_where_the_key_is_one(topic, key, geo):
+    message = SimpleNamespace(
+        topic="run1." + topic,
+        partition=0,
+        offset=0,
+        key=key,
+        timestamp=1.0,
+        headers=make_headers("ld_9", "t" * 32, 1000),
+        tp=("run1." + topic, 0),
+    )
+    records = KeepLetters()
+
+    async def send(topic, key, value, headers):
+        async def delivered():
+            return None
+
+        return delivered()
+
+    runner = StageRunner(Forward(), records, send)  # type: ignore[arg-type]
+    await runner.process_batch([SimpleNamespace(message=message, value=b"{not json")])
+    [letter] = records.letters
+    assert letter.lead_id == "ld_9" and letter.geo_key == geo

@@ -11,12 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from leadstream.embedded import free_port
-from storage.db import create_schema, migration_files
+from storage.db import connect, isolated_url, migration_files
 from streams.admin import bootstrap_servers, changelog_topic
 from streams.topology import all_topics
 from tables import DEDUPE_STATE, SCORE_COUNTERS
@@ -30,7 +29,7 @@ def _worker_env(kafka_broker: str, database_url: str, unique: str, tmp_path: Pat
     return {
         **os.environ,
         "LEADSTREAM_KAFKA_BROKER": kafka_broker,
-        "LEADSTREAM_DATABASE_URL": f"{database_url}{'&' if '?' in database_url else '?'}search_path=start_{unique}",
+        "LEADSTREAM_DATABASE_URL": database_url,
         "LEADSTREAM_APP_ID": f"start-{unique}",
         "LEADSTREAM_TOPIC_PREFIX": f"start-{unique}.",
         "LEADSTREAM_PARTITIONS": "2",
@@ -66,8 +65,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-async def _applied_migrations(database_url: str, schema: str) -> set[str]:
-    conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+async def _applied_migrations(database_url: str) -> set[str]:
+    conn = await connect(database_url)
     try:
         exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
         return {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")} if exists else set()
@@ -76,8 +75,8 @@ async def _applied_migrations(database_url: str, schema: str) -> set[str]:
 
 
 async def test_faust_worker_creates_topics_changelogs_and_migrates(kafka_broker, database_url, unique, tmp_path):
-    await create_schema(database_url, f"start_{unique}")
-    env = _worker_env(kafka_broker, database_url, unique, tmp_path)
+    isolated = await isolated_url(database_url, f"start_{unique}", os.environ.get("LEADSTREAM_DATABASE_ADMIN_URL"))
+    env = _worker_env(kafka_broker, isolated, unique, tmp_path)
     wanted_topics = {f"start-{unique}.{name}" for name in all_topics()}
     wanted_changelogs = {changelog_topic(f"start-{unique}", table) for table in (DEDUPE_STATE, SCORE_COUNTERS)}
     wanted_migrations = {path.name for path in migration_files()}
@@ -89,7 +88,7 @@ async def test_faust_worker_creates_topics_changelogs_and_migrates(kafka_broker,
         while True:
             assert proc.poll() is None, f"the worker exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
             topics = set(await admin.list_topics())
-            migrations = await _applied_migrations(database_url, f"start_{unique}")
+            migrations = await _applied_migrations(isolated)
             if wanted_topics | wanted_changelogs <= topics and migrations == wanted_migrations:
                 break
             assert time.monotonic() < deadline, (

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from leadstream.embedded import free_port
 from stages.email.delivery import unsubscribe_token
-from storage.db import create_pool, create_schema
+from storage.db import create_pool, isolated_url
 from storage.outbox import Outbox
 from tests.core.test_start_path import DEADLINE_S, _start, _stop, _worker_env
 
@@ -57,11 +58,11 @@ async def _wait_for(url: str, log: Path, proc) -> None:
 async def test_internal_routes_need_the_token_and_public_routes_stand_alone(
     kafka_broker, database_url, unique, tmp_path
 ):
-    await create_schema(database_url, f"start_{unique}")
+    isolated = await isolated_url(database_url, f"start_{unique}", os.environ.get("LEADSTREAM_DATABASE_ADMIN_URL"))
     internal, public = free_port(), free_port()
     env = _worker_env(
         kafka_broker,
-        database_url,
+        isolated,
         unique,
         tmp_path,
         LEADSTREAM_STAGES="email",
@@ -96,7 +97,7 @@ async def test_internal_routes_need_the_token_and_public_routes_stand_alone(
             assert (await outside.post(f"/u/{token}", content="List-Unsubscribe=One-Click")).status_code == 200
     finally:
         _stop(proc)
-    worker_pool = await create_pool(database_url, size=1, schema=f"start_{unique}")
+    worker_pool = await create_pool(isolated, size=1)
     try:
         assert await Outbox(worker_pool).suppression_reason("owner@acmeplumbing.com") == "unsubscribe"
     finally:

@@ -2,31 +2,28 @@
 
 from pathlib import Path
 
-import asyncpg
 import pytest_asyncio
 
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.model import Thresholds
 from stages.dedupe.record import DedupeInput
+from storage.db import create_pool, drop_isolated, isolated_url
 from storage.dedupe_review import DedupeLog, ReviewQueue, save_merges
 
 MIGRATION = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "0003_dedupe.sql"
 
 
 @pytest_asyncio.fixture
-async def pool(database_url, unique):
-    schema = f"dedupe_{unique}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2, server_settings={"search_path": schema})
+async def pool(database_url, admin_database_url, unique):
+    name = f"dedupe_{unique}"  # a schema; a database through PgBouncer (search_path would not hold)
+    pool = await create_pool(await isolated_url(database_url, name, admin_database_url), size=2)
     sql = MIGRATION.read_text()
     async with pool.acquire() as conn:
         await conn.execute(sql)
         await conn.execute(sql)  # idempotent: the runner may apply it again
     yield pool
     await pool.close()
-    await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-    await admin.close()
+    await drop_isolated(database_url, name, admin_database_url)
 
 
 def gray_resolution():

@@ -50,6 +50,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADS = 200
+MAIN_WORKERS, MOCKUP_WORKERS = 2, 1  # the main group shares its partitions: values are summed across workers
 PARTITIONS = 4
 STAGES = ("scrape", "enrich", "dedupe", "score", "mockup", "email")
 REPORT_DIR = ROOT / "perf" / "reports" / datetime.now(UTC).strftime("%Y-%m-%d")
@@ -109,7 +110,16 @@ async def eventually(check, timeout_s: float = 60.0, interval_s: float = 1.0):
 async def live(kafka_broker, database_url, prometheus_url, jaeger_urls, svc):
     """One run of the pipeline, registered in Prometheus; yields what the tests read. Stops everything."""
     otlp, _ = jaeger_urls
-    demo = Demo(DemoOptions(leads=LEADS, seed=23, partitions=PARTITIONS, timeout_s=420))
+    demo = Demo(
+        DemoOptions(
+            leads=LEADS,
+            seed=23,
+            partitions=PARTITIONS,
+            timeout_s=420,
+            workers=MAIN_WORKERS,
+            mockup_workers=MOCKUP_WORKERS,
+        )
+    )
     run = demo.run_id
     saved = {k: os.environ.get(k) for k in ("LEADSTREAM_OTLP_ENDPOINT", "LEADSTREAM_OTLP_SERVICE_NAME")}
     budget_var = "LEADSTREAM_PROVIDERS__HUNTER__DAILY_BUDGET_USD"
@@ -133,8 +143,9 @@ async def live(kafka_broker, database_url, prometheus_url, jaeger_urls, svc):
             {"hunter": {"error_rate": 0.1}, "pagespeed": {"error_rate": 0.1}, "sendgrid": {"error_rate": 0.05}}
         )
         await demo.start(world)
-        for group, job in (("main", "leadstream-main"), ("mockup", "leadstream-mockup")):
-            target = f"127.0.0.1:{demo.group_env[group]['LEADSTREAM_WEB_PORT']}"
+        for name, env in demo.group_env.items():  # main-0, main-1, mockup-0
+            job = "leadstream-" + name.rsplit("-", 1)[0]
+            target = f"127.0.0.1:{env['LEADSTREAM_WEB_PORT']}"
             targets.register_scrape_target(job, target, {"run": run})
             registered.append((job, target))
         port = free_port()
@@ -199,10 +210,7 @@ async def live(kafka_broker, database_url, prometheus_url, jaeger_urls, svc):
 async def test_scraped_values_match_postgresql_and_kafka(live):
     prom, run, pg, demo = live["prom"], live["run"], live["pg"], live["demo"]
     r = f'run="{run}"'
-    main_group, mockup_group = (
-        demo.group_env["main"]["LEADSTREAM_APP_ID"],
-        demo.group_env["mockup"]["LEADSTREAM_APP_ID"],
-    )
+    main_group, mockup_group = demo.env["LEADSTREAM_APP_ID"], demo.env["LEADSTREAM_APP_ID"] + "-mockup"
     prefix = demo.env["LEADSTREAM_TOPIC_PREFIX"]
 
     # Every lead that ended is counted once, in its state, and its e2e latency observed once.
@@ -234,7 +242,7 @@ async def test_scraped_values_match_postgresql_and_kafka(live):
     committed = prom.by(f'sum by (topic) (leadstream_kafka_committed_offset{{{r},group="{main_group}"}})', "topic")
     assert committed[prefix + "leads.scraped"] == end[prefix + "leads.scraped"]
     members = prom.by(f"max by (group) (leadstream_kafka_group_members{{{r}}})", "group")
-    assert members[main_group] == 1 and members[mockup_group] == 1
+    assert members[main_group] == MAIN_WORKERS and members[mockup_group] == MOCKUP_WORKERS
     assigned = prom.by(f"sum by (topic) (leadstream_worker_assigned_partitions{{{r}}})", "topic")
     assert assigned[prefix + "leads.scraped"] == PARTITIONS and assigned[prefix + "mockups.requested"] == PARTITIONS
     # Providers: calls were made and costed; the hunter budget shrank by exactly what was spent.
@@ -249,14 +257,43 @@ async def test_scraped_values_match_postgresql_and_kafka(live):
     assert prom.value(f"sum(leadstream_stage_in_flight{{{r}}})") == 0
     # Health: both workers live and ready; the loop lag is small.
     assert prom.value(f"max(leadstream_event_loop_lag_seconds{{{r}}})") < 2
-    for group in ("main", "mockup"):
-        port = demo.group_env[group]["LEADSTREAM_WEB_PORT"]
+    for env in demo.group_env.values():
+        port = env["LEADSTREAM_WEB_PORT"]
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10)
         ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=10)
         assert health.status_code == 200 and ready.status_code == 200, (health.text, ready.text)
+    # Context for the tracing overhead (perf/bench_tracing.py): the workers' own CPU per lead, tracing on
+    # (start-up included; Chromium's processes excluded).
+    cpu = prom.value(f'sum(process_cpu_seconds_total{{{r},job=~"leadstream-main|leadstream-mockup"}})') or 0.0
+    per_lead_ms = round(cpu / sum(pg["terminal"].values()) * 1000, 1)
     print(
         "\nlive values:",
-        json.dumps({"terminal": terminal, "emails_sent": pg["sent"], "consumed": consumed, "renders": renders}),
+        json.dumps(
+            {
+                "terminal": terminal,
+                "emails_sent": pg["sent"],
+                "consumed": consumed,
+                "renders": renders,
+                "dead_letters": {f"{k[0]}/{k[1]}": v for k, v in pg["dead_letters"].items()},
+                "worker_cpu_ms_per_lead_tracing_on": per_lead_ms,
+            }
+        ),
+    )
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    (REPORT_DIR / "live-values.json").write_text(
+        json.dumps(
+            {
+                "run": run,
+                "terminal": terminal,
+                "emails_sent": pg["sent"],
+                "consumed": consumed,
+                "produced": produced,
+                "renders": renders,
+                "worker_cpu_ms_per_lead": per_lead_ms,
+            },
+            indent=1,
+        )
+        + "\n"
     )
 
 
@@ -264,8 +301,8 @@ async def test_every_dashboard_panel_returns_data_and_the_lag_and_latency_panels
     prom, run, demo = live["prom"], live["run"], live["demo"]
     fetch = promql.prometheus_fetcher(prom.url)
     variables = {
-        "main_group": demo.group_env["main"]["LEADSTREAM_APP_ID"],
-        "mockup_group": demo.group_env["mockup"]["LEADSTREAM_APP_ID"],
+        "main_group": demo.env["LEADSTREAM_APP_ID"],
+        "mockup_group": demo.env["LEADSTREAM_APP_ID"] + "-mockup",
     }
 
     def scoped_fetch(expr: str, start: float, end: float, step: float) -> dict:

@@ -1,7 +1,7 @@
 """Every metric of the contract (ops/contract.py) is defined by the code, with its type and labels.
 
 The worker's metrics come from `streams.metrics` and `providers.metrics` (the default registry);
-the lag exporter's four from its own collector. A name, type or label that drifts from the
+the lag exporter's four from its own collector; the API's from `leadstream.api.app.ApiMetrics`. A name, type or label that drifts from the
 contract fails here rather than leaving a dashboard panel or an alert silently empty.
 """
 
@@ -12,6 +12,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 import providers.metrics as provider_metrics
 import streams.metrics as stream_metrics
+from leadstream.api.app import ApiMetrics
 from leadstream.lagexporter import LagExporter, Snapshot
 from ops.contract import METRICS
 
@@ -28,10 +29,10 @@ def families(registry) -> dict[str, tuple[str, set[str]]]:
     return out
 
 
-def declared() -> dict[str, tuple[str, set[str]]]:
-    """name -> (type, label names) of the metric objects the worker's modules define."""
+def declared(*owners: object) -> dict[str, tuple[str, set[str]]]:
+    """name -> (type, label names) of the metric objects the worker's modules (and `owners`) define."""
     out = {}
-    for module in (stream_metrics, provider_metrics):
+    for module in (stream_metrics, provider_metrics, *owners):
         for value in vars(module).values():
             if isinstance(value, MetricWrapperBase):
                 name = value._name + ("_total" if value._type == "counter" else "")
@@ -56,8 +57,9 @@ def test_every_contract_metric_is_exposed_with_its_type_and_labels():
         members={"g": 1},
         topics={"g": {"leads.scraped"}},
     )
+    api = ApiMetrics()  # `leadstream api` serves its own registry
     registered = families(REGISTRY)
-    exposed = declared() | families(exporter.registry)
+    exposed = declared(api) | families(exporter.registry)
     assert set(declared()) <= set(registered)  # and served by /metrics
     problems = []
     for name, (kind, labels) in METRICS.items():

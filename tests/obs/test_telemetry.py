@@ -41,7 +41,7 @@ class Consumer:
 
 
 def telemetry() -> tuple[WorkerTelemetry, SimpleNamespace, HealthMonitor]:
-    settings = load_settings(topic_prefix="p.", stages="enrich,email")
+    settings = load_settings(topic_prefix="p.", stages="enrich,email", otlp_endpoint="")  # no tracing here
     app = SimpleNamespace(consumer=Consumer(), on_partitions_assigned=Signal(), tables={})
     monitor = HealthMonitor(lambda: 0.0)
     return WorkerTelemetry(app, settings, monitor), app, monitor
@@ -61,6 +61,10 @@ async def test_an_assignment_counts_a_rebalance_and_partitions_per_topic():
     assert REGISTRY.get_sample_value("leadstream_worker_rebalances_total") == before + 1
     value = lambda topic: REGISTRY.get_sample_value("leadstream_worker_assigned_partitions", {"topic": topic})
     assert value("p.leads.scraped") == 2 and value("p.emails.queued") == 0
+    await receiver(app, {TP("p.app-dedupe-state-changelog", 1)})  # the next rebalance moves them away
+    assert value("p.leads.scraped") == 0 and value("p.app-dedupe-state-changelog") == 1
+    await receiver(app, set())
+    assert value("p.app-dedupe-state-changelog") == 0
 
 
 def test_table_keys_per_partition():

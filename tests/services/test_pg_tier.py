@@ -23,20 +23,22 @@ def _with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture
-def primary(svc, database_url):
+def primary(svc, admin_database_url):
     """svclib's primary, checked to be the one LEADSTREAM_DATABASE_URL names."""
     from svclib import postgres
 
     pg = postgres.primary()
-    assert urlparse(database_url).port == pg.port, "svclib would act on another PostgreSQL than the env names"
+    assert urlparse(admin_database_url).port == pg.port, (
+        "svclib would act on another PostgreSQL than the env names (LEADSTREAM_DATABASE_ADMIN_URL or _URL)"
+    )
     return pg
 
 
 @pytest.fixture
-async def scratch_database(database_url, unique):
+async def scratch_database(admin_database_url, unique):
     """A database of its own: under transaction pooling, isolation by schema (search_path) does not hold."""
     name = f"svc_{unique}"
-    admin = await asyncpg.connect(database_url)
+    admin = await asyncpg.connect(admin_database_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield name
@@ -73,12 +75,14 @@ async def test_pgbouncer_pools_per_transaction_for_any_database(pgbouncer_url, s
     pgbouncer.release_database(scratch_database)
 
 
-async def test_replica_streams_the_primarys_writes_and_reports_lag(svc, primary, database_url, replica_url, unique):
+async def test_replica_streams_the_primarys_writes_and_reports_lag(
+    svc, primary, admin_database_url, replica_url, unique
+):
     from svclib import pg_replica
 
     assert urlparse(replica_url).port == pg_replica.replica().port
     table = f"svc_replica_{unique}"
-    writer = await asyncpg.connect(database_url)
+    writer = await asyncpg.connect(admin_database_url)
     reader = await asyncpg.connect(replica_url)
     try:
         await writer.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)")
@@ -106,13 +110,15 @@ async def test_replica_streams_the_primarys_writes_and_reports_lag(svc, primary,
         await reader.close()
 
 
-async def test_point_in_time_restore_keeps_only_what_committed_before_the_target(svc, primary, database_url, unique):
+async def test_point_in_time_restore_keeps_only_what_committed_before_the_target(
+    svc, primary, admin_database_url, unique
+):
     from svclib import common, postgres
 
     table = f"svc_pitr_{unique}"
     work = postgres.scratch_dir(f"pitr-{unique}")
     loop = asyncio.get_running_loop()
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(admin_database_url)
     restored = None
     try:
         await conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, batch text NOT NULL)")
