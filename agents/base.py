@@ -126,6 +126,22 @@ class WorkerRuntime:
         run.__name__ = f"{name}_agent"
         self.app.agent(self.topic(topics.source), name=f"leadstream.{name}")(run)
 
+    async def wait_for_ordered_batches(self, timeout_s: float) -> bool:
+        """A rebalance: wait, at most `timeout_s`, for the stateful stages' batches in flight, so their table
+        writes (and changelog records) land before the partitions move. Streaming stages are not waited for:
+        their unacked events are redelivered to the next owner, and a slow website must not stall a rebalance
+        (Faust's own `stream_wait_empty` waits without a bound, so it is off). True if all were idle in time."""
+        ordered = [runner for runner in self.runners if runner.stage.ordered]
+        try:
+            async with asyncio.timeout(timeout_s):
+                for runner in ordered:
+                    await runner.idle()
+            return True
+        except TimeoutError:
+            busy = ", ".join(r.stage.name for r in ordered if not r.is_idle)
+            log.warning("rebalance: ordered batches still in flight after %.1f s (%s); going on", timeout_s, busy)
+            return False
+
     async def drain(self) -> bool:
         """SIGTERM: events in flight finish within `shutdown_grace_s`, or are abandoned unacked (redelivered
         to the partitions' next owner). Called by the app before its consumer stops; True if all finished."""

@@ -52,7 +52,8 @@ class _RedactingFactory:
             return record
         masked = redact(message)
         if masked != message:
-            record.msg, record.args = masked, None
+            # Empty tuple, not None: mode's log formatter wraps a non-tuple into (None,) and `%` then fails.
+            record.msg, record.args = masked, ()
         return record
 
 

@@ -116,6 +116,13 @@ class LeadstreamApp(faust.App):
         if self.public_site is not None:
             await self.public_site.start()
 
+    async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
+        """Faust calls this when partitions are revoked (and when its fetcher stops), before it flushes the
+        producer: wait, bounded by half the rebalance timeout, for the stateful stages' batches in flight
+        (`WorkerRuntime.wait_for_ordered_batches`) instead of Faust's unbounded `consumer.wait_empty()`."""
+        if self.runtime is not None:
+            await self.runtime.wait_for_ordered_batches(self.leadstream_settings.rebalance_timeout_s / 2)
+
     async def on_stop(self) -> None:
         if self.public_site is not None:
             await self.public_site.stop()
@@ -162,7 +169,7 @@ def create_app(settings: Settings) -> LeadstreamApp:
     app.telemetry = WorkerTelemetry(app, settings)
 
     # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
-    # (No bound on its rebalance wait: stream_wait_empty is off, the drain above handles shutdown.)
+    # (Rebalances wait for ordered batches in `_consumer_wait_empty`, bounded; shutdown drains in on_stop.)
     app.transport.Consumer = safe_consumer(None)  # type: ignore[misc]  # per app, not per class
 
     @app.page("/metrics")

@@ -24,6 +24,7 @@ from leadstream.backup import base_backup, default_user, restore, stop
 from leadstream.embedded import free_port
 from schemas import Enrichment, Lead, Score, Tech, TerminalState
 from storage.db import create_pool, drop_isolated, isolated_url, migrate, split_pgbouncer
+from storage.footprint import LEAD_TABLES, record_sent, schema_bytes, table_footprint, vacuum
 from storage.records import LeadRecords, RecordUpdate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -58,9 +59,8 @@ async def fill(pool, first: int, count: int) -> None:
         await records.write(
             [RecordUpdate(x, "email", "r" * 32, 1_700_000_000_000, TerminalState.emailed) for x in batch]
         )
-        await pool.executemany(
-            "INSERT INTO email_outbox (idempotency_key, lead_id, campaign_step, recipient, status) "
-            "VALUES ($1, $2, 'intro', $3, 'sent')",
+        await record_sent(
+            pool,
             [
                 (f"{x.lead_id}:intro", x.lead_id, f"{x.lead_id}@bench.example")
                 for n, x in enumerate(batch)
@@ -84,24 +84,9 @@ async def main(args: argparse.Namespace) -> None:
         began = time.perf_counter()
         await fill(pool, 0, args.leads)
         filled = time.perf_counter() - began
-        await pool.execute("VACUUM ANALYZE leads, lead_stages, email_outbox")
-        size = int(
-            await pool.fetchval(
-                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
-            )
-        )
-        per_table: dict[str, list[int]] = {}
-        for table in ("leads", "lead_stages", "email_outbox"):
-            per_table[table] = [
-                await pool.fetchval(f"SELECT count(*) FROM {table} WHERE lead_id < 'ld_rto_a'"),
-                int(
-                    await pool.fetchval(
-                        f"SELECT coalesce((SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('{table}')),"
-                        f" pg_total_relation_size('{table}'))"
-                    )
-                ),
-            ]
+        await vacuum(pool)
+        size = await schema_bytes(pool)
+        per_table = {table: list(await table_footprint(pool, table, "ld_rto_")) for table in LEAD_TABLES}
         backup = base_backup(admin, scratch / "backup", run_as=default_user())
         await fill(pool, args.leads, args.after)
         target = await pool.fetchval("SELECT clock_timestamp()")

@@ -12,9 +12,11 @@ fetch loop (`_drain_messages`) holds a message:
    seek's C. The refetch from C then drops every offset below it as already read (``DROPPED
    MESSAGE ROFF``): offset C is never delivered, never handled, never acked.
 2. **An off-by-one in `_new_offset`.** Its head-of-queue gap check is ``min(acked) - committed >
-   1``, so with C missing and C+1 acked it commits C+2: C is skipped for good. (With a committed
-   offset of 0 the check is skipped altogether; between a revoke and the next seek, when the
-   committed offset is unknown, it commits whatever run of acks it has.)
+   1``, so with C missing and C+1 acked it commits C+2: C is skipped for good. With no committed
+   offset (a partition's first commit, or a committed 0) and between a revoke and the next seek,
+   there is no check at all: it commits whatever run of acks it has. The chaos suite lost the
+   first offsets of a fresh ``emails.queued`` partition that way: a stale message (fault 1) was
+   acked first, its run was committed, and the worker was killed before offsets 0-2 ran.
 3. **A fetch dropped across a seek, committed as a gap** (the scale-out test's loss: ``leads.scraped``
    p0 committed 22, then 74 0.9 s after the seek that gave it back; 37-72 never ran; the worker
    logged "a rebalance ran while emails.queued p4 offset 27 was being delivered" 29 ms after that
@@ -34,8 +36,8 @@ fetch loop (`_drain_messages`) holds a message:
   handed on, and the partition is seeked back to refetch them (`_in_sequence`). The same skip seen
   again after that seek is real (transaction markers, compaction) and goes through;
 * a gap never includes the record that revealed it (`_add_gap`);
-* it commits offset N of a partition only when every offset from the committed one up to N is
-  acked (or a known gap); it commits nothing for a partition between its revocation and the next
+* it commits offset N of a partition only when every offset from the committed one (for a
+  partition never committed: its log start) up to N is acked (or a known gap); it commits nothing for a partition between its revocation and the next
   seek; acks of events from an earlier assignment (finished after the revoke) count only where
   they are contiguous with the new committed offset;
 
@@ -99,12 +101,31 @@ class SafeConsumer(AIOKafkaConsumer):
         await super().on_partitions_revoked(revoked)
 
     async def perform_seek(self) -> None:
-        """Seek to the committed offsets (Faust), and remember the read offsets that set."""
+        """Seek to the committed offsets (Faust), and remember the read offsets that set.
+
+        A partition with no committed offset yet starts at its log start (``auto_offset_reset=earliest``):
+        that is its committed offset for `_new_offset`, so its first commit too needs every offset from there.
+        """
         await super().perform_seek()
         self._seek_started()
         self._seek_epoch += 1
         self._seeked = dict(self._read_offset)
         self._revoked -= set(self._seeked)
+        fresh = [
+            tp
+            for tp in self._seeked
+            if self._committed_offset.get(tp) is None and self.app.topics.acks_enabled_for(tp.topic)
+        ]
+        if fresh:
+            try:
+                starts = await self.earliest_offsets(*fresh)
+            except Exception as exc:  # the head check falls back to Faust's for these partitions
+                log.warning("could not read the log start of %d partition(s) without a commit: %r", len(fresh), exc)
+                return
+            for tp, start in starts.items():
+                if start is not None and start >= 0:
+                    self._committed_offset[tp] = start
+                    self._next.setdefault(tp, start)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """Faust's fetch iterator; after each message the fetch loop handed on, undo a stale read offset.

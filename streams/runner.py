@@ -312,6 +312,14 @@ class StageRunner:
         finally:
             self._slots.release()
 
+    async def idle(self) -> None:
+        """Return once no ordered batch is inside `process_batch` (a rebalance waits for this: `WorkerRuntime`)."""
+        await self._idle.wait()
+
+    @property
+    def is_idle(self) -> bool:
+        return self._idle.is_set()
+
     async def drain(self, grace_s: float) -> bool:
         """Graceful shutdown: take no new events, let those in flight finish for up to `grace_s`,
         then cancel the rest. True when everything in flight finished (and was acked).

@@ -226,6 +226,30 @@ class Timing:
             self.metrics.seconds.labels(name, scope["method"]).observe(time.perf_counter() - began)
 
 
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed JSON or a bad cursor.",
+    401: "No key, or an unknown or revoked one.",
+    403: "The key lacks the route's scope.",
+    404: "Not found.",
+    413: "The body is over the size limit.",
+    422: "The request does not match the schema.",
+    429: "The key's rate limit; see Retry-After.",
+    503: "Kafka did not acknowledge in time; see Retry-After.",
+}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for problem details (application/problem+json)."""
+    return {
+        code: {
+            "model": problems.Problem,
+            "description": _PROBLEM_DESCRIPTIONS[code],
+            "content": {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
+    }
+
+
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key, `lsk_…`.")
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
 
@@ -322,10 +346,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # the document is docs/openapi.json; nothing but /health answers without a key
-        responses={
-            401: {"model": problems.Problem, "description": "No key, or an unknown or revoked one."},
-            429: {"model": problems.Problem, "description": "The key's rate limit; see Retry-After."},
-        },
+        responses=_problems(401, 403, 429),
     )
     if resources is not None:
         holder["r"] = resources
@@ -388,12 +409,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         response_model=Accepted,
         tags=["leads"],
         dependencies=[ingest],
-        responses={
-            400: {"model": problems.Problem},
-            413: {"model": problems.Problem},
-            422: {"model": problems.Problem},
-            503: {"model": problems.Problem},
-        },
+        responses=_problems(400, 413, 422, 503),
     )
     async def post_leads(body: RawLead | LeadBatch) -> Accepted:
         """One raw lead or a batch of up to 500 (docs/raw-lead.schema.json). 202 once Kafka has them all."""
@@ -420,7 +436,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         response_model=JobsAccepted,
         tags=["scrape"],
         dependencies=[ingest],
-        responses={422: {"model": problems.Problem}, 503: {"model": problems.Problem}},
+        responses=_problems(400, 413, 422, 503),
     )
     async def post_jobs(body: ScrapeJob | JobBatch) -> JobsAccepted:
         """Queue scrape jobs (one vertical in one ZIP each). 202 once Kafka has them."""
@@ -438,7 +454,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         response_model=LeadDetail,
         tags=["leads"],
         dependencies=[read],
-        responses={404: {"model": problems.Problem}},
+        responses=_problems(404),
     )
     async def get_lead(lead_id: str) -> LeadDetail:
         """A lead's state, stage history, score and its explanation, entity and duplicates, email, dead letter."""
@@ -454,7 +470,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         response_model=LeadPage,
         tags=["leads"],
         dependencies=[read],
-        responses={400: {"model": problems.Problem}},
+        responses=_problems(400, 422),
     )
     async def list_leads(
         state: LeadState | None = None,
@@ -514,7 +530,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         response_model=CreatedApiKey,
         tags=["admin"],
         dependencies=[admin],
-        responses={422: {"model": problems.Problem}},
+        responses=_problems(400, 413, 422),
     )
     async def new_key(body: NewApiKey) -> CreatedApiKey:
         """Create a key; its token is in this answer only."""
@@ -529,7 +545,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         status_code=204,
         tags=["admin"],
         dependencies=[admin],
-        responses={404: {"model": problems.Problem}},
+        responses=_problems(404),
     )
     async def revoke_key(key_id: str) -> Response:
         """Revoke a key: it stops working at once on this process, elsewhere within the key cache time."""

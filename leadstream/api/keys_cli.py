@@ -60,7 +60,8 @@ def list_keys() -> None:
     """Every key: id, name, scopes, rate, created, revoked."""
     rows = _with_keys(lambda keys: keys.list())
     table = Table()
-    for col in ("key id", "name", "scopes", "rate", "created", "revoked"):
+    table.add_column("key id", no_wrap=True, min_width=16)
+    for col in ("name", "scopes", "rate", "created", "revoked"):
         table.add_column(col)
     for r in rows:
         table.add_row(

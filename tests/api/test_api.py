@@ -14,6 +14,7 @@ from schemas import DedupeDecision, EmailOutcome, Lead, RuleHit, Score
 from storage.records import LeadRecords, RecordUpdate
 from streams.admin import bootstrap_servers
 from streams.envelope import H_LEAD_ID
+from streams.topology import LEADS_SCRAPED, message_key
 
 pytestmark = pytest.mark.services
 
@@ -86,7 +87,7 @@ async def test_a_key_without_the_scope_is_forbidden(client, tokens):
     assert (await client.get("/v1/stats", headers=auth(tokens["admin"]))).status_code == 200
 
 
-async def test_post_one_lead_is_202_once_on_kafka_with_its_id_and_geography_key(client, tokens, api_settings):
+async def test_post_one_lead_is_202_once_on_kafka_with_its_id_and_key(client, tokens, api_settings):
     response = await client.post("/v1/leads", json=LEAD, headers=auth(tokens["ingest"]))
     assert response.status_code == 202, response.text
     body = response.json()
@@ -105,7 +106,7 @@ async def test_post_one_lead_is_202_once_on_kafka_with_its_id_and_geography_key(
         await consumer.stop()
     assert len(messages) == 1
     message = messages[0]
-    assert message.key == b"NY"
+    assert message.key == message_key(LEADS_SCRAPED, body["lead_ids"][0], "NY")  # the pipeline's own key
     assert orjson.loads(message.value)["lead_id"] == body["lead_ids"][0]
     assert dict(message.headers)[H_LEAD_ID] == body["lead_ids"][0].encode()
 

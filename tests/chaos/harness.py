@@ -20,6 +20,7 @@ moment has committed past where it stood (the stall a kill causes on the partiti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -33,9 +34,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from leadstream.demo import Demo, DemoOptions, _with_search_path
+from leadstream.demo import Demo, DemoOptions
 from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
-from storage.db import create_pool, create_schema, migrate
+from storage.db import create_pool, isolated_url, migrate
 from streams.admin import bootstrap_servers, ensure_topics
 from streams.topology import TOPOLOGY
 
@@ -119,8 +120,10 @@ class ChaosPipeline(Demo):
         self.sim_dns, self.sim_dns_address = await start_dns(self.sim)
         assert self.services.database_url and self.services.kafka_broker
         schema = f"chaos_{self.run_id}"
-        self.database_url = _with_search_path(self.services.database_url, schema)
-        await create_schema(self.services.database_url, schema)
+        # a schema of its own; a database of its own through PgBouncer (search_path would not hold)
+        self.database_url = await isolated_url(
+            self.services.database_url, schema, os.environ.get("LEADSTREAM_DATABASE_ADMIN_URL") or None
+        )
         self.pool = await create_pool(self.database_url, size=4)
         await migrate(self.pool)
         self.env = self._worker_env(self.sim_url)
@@ -214,8 +217,11 @@ class Progress:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.consumer.stop()
-        await self.admin.close()
+        # aiokafka's coordinator may still be joining when a scenario ends at once: its stop cancels that
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await self.consumer.stop()
+        with contextlib.suppress(Exception):
+            await self.admin.close()
 
     async def snapshot(self) -> dict[TopicPartition, tuple[int, int]]:
         """(committed, end) per partition; raises while the cluster cannot answer."""

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from streams.admin import bootstrap_servers
+from streams.envelope import plausible_id
 from streams.topology import TOPOLOGY
 
 from .harness import ChaosPipeline, Progress, verify
@@ -92,6 +93,12 @@ def messages(draw) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
 BIG_CAP, HUGE_CAP = 30, 300  # 900 KB payloads and huge fields kept (the rest are cut to their first 300 bytes)
 
 
+def header_lead_id(headers: list[tuple[str, bytes]]) -> str | None:
+    """The lead id the runner reads from these headers (`streams.envelope`): the last lead-id, if plausible."""
+    values = [value for name, value in headers if name == "lead-id"]
+    return plausible_id(values[-1].decode("utf-8", "replace")) if values else None
+
+
 def generate(n: int, per_example: int = 50) -> list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]:
     """`n` messages, drawn `per_example` at a time (hypothesis's per-example overhead dominates otherwise)."""
     found: list = []
@@ -143,9 +150,11 @@ async def test_ten_thousand_bad_messages_on_every_input_topic(kafka_cluster, dat
                 await producer.send(prefix + topic, payload, key=key, headers=headers)
                 for topic, key, payload, headers in batch
             ]
-            for future in futures:
+            lead_ids: dict[tuple[str, int, int], str | None] = {}
+            for future, (_, _, _, headers) in zip(futures, batch):
                 meta = await future
                 produced.add((meta.topic, meta.partition, meta.offset))
+                lead_ids[meta.topic, meta.partition, meta.offset] = header_lead_id(headers)
         finally:
             await producer.stop()
         started = time.monotonic()
@@ -161,6 +170,7 @@ async def test_ten_thousand_bad_messages_on_every_input_topic(kafka_cluster, dat
         rows = await pipeline.pool.fetch(
             "SELECT topic, kafka_partition, kafka_offset, error_type, reason FROM dead_letters"
         )
+        ended = {r["lead_id"] for r in await pipeline.pool.fetch("SELECT lead_id FROM leads WHERE state IS NOT NULL")}
         crashed = pipeline.crashed()
         figures = await verify(pipeline, [], scenario="fuzz", recovery_s=[], expected_errors={"InvalidMessage"})
     finally:
@@ -177,6 +187,13 @@ async def test_ten_thousand_bad_messages_on_every_input_topic(kafka_cluster, dat
     assert not crashed, crashed
     assert not figures.problems, figures.problems[:5]
     assert not lagging, f"stalled partitions: {sorted(lagging.items())[:10]}"
-    assert produced <= lettered, f"{len(produced - lettered)} message(s) neither processed nor dead-lettered"
+    # Not dead-lettered is right only for a message whose lead-id header names a lead that had already ended
+    # (dead-lettered by an earlier fuzz message with the same header): the runner skips it (skipped_ended).
+    skipped = {m for m in produced - lettered if lead_ids[m] in ended}
+    print(f"CHAOS fuzz: skipped as an ended lead's redelivery: {len(skipped)}", flush=True)
+    unaccounted = produced - lettered - skipped
+    assert not unaccounted, (
+        f"{len(unaccounted)} message(s) neither processed nor dead-lettered: {sorted(unaccounted)[:5]}"
+    )
     assert all(r["reason"] for r in rows)
     assert set(kinds) == {"InvalidMessage"}, kinds

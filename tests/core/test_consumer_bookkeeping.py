@@ -196,6 +196,32 @@ async def test_safe_consumer_commits_nothing_between_revoke_and_seek_and_drops_s
     assert consumer._filter_committable_offsets({PART}) == {PART: 91}
 
 
+async def test_a_partition_never_committed_needs_every_offset_from_its_log_start():
+    """Found by the chaos suite: emails.queued partition 1 lost offsets 0-2 (no commit yet, a stale ack of 3 first)."""
+    app = faust.App("fresh", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+
+    async def noop(*args, **kwargs) -> None:
+        return None
+
+    async def never_committed():
+        return {PART: None}
+
+    async def log_start(*tps):
+        return {tp: 0 for tp in tps}
+
+    for cls, expected in ((FaustConsumer, {PART: 4}), (SafeConsumer, {})):
+        consumer = cls(app.transport, callback=noop, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None)
+        consumer.seek_to_committed = never_committed
+        consumer.earliest_offsets = log_start
+        await consumer.perform_seek()
+        consumer.ack(message(3))
+        assert consumer._filter_committable_offsets({PART}) == expected, cls
+    for offset in (0, 1, 2):
+        consumer.ack(message(offset))
+    assert consumer._filter_committable_offsets({PART}) == {PART: 4}
+
+
 async def replay_seek_race(consumer_class: type) -> tuple[list[int], int | None]:
     """The scale-out test's loss (``leads.scraped`` p0: committed 22, then 74; offsets 37-72 never ran).
 

@@ -47,6 +47,18 @@ def test_any_log_line_is_redacted(caplog) -> None:
     assert "postgresql://app:***@db:5432/leads?sslmode=require" in text and "page=2" in text
 
 
+def test_a_redacted_record_still_formats_under_the_workers_log_formatter() -> None:
+    """Workers log through mode's formatter, which wraps non-tuple args: a redacted record must still format
+    (it once printed "--- Logging error --- not all arguments converted" for every httpx request line)."""
+    from mode.utils.logging import ExtensionFormatter
+
+    record = logging.getLogger("httpx").makeRecord(
+        "httpx", logging.INFO, __file__, 1, "HTTP Request: %s %s", ("GET", "http://x/?api_key=abc"), None
+    )
+    text = ExtensionFormatter(fmt="%(message)s").format(record)
+    assert text.endswith("HTTP Request: GET http://x/?api_key=***")
+
+
 @pytest.mark.parametrize(
     ("given", "shown"),
     [
