@@ -106,7 +106,11 @@ async def test_renderers_are_sandboxed_and_hold_no_credentials(fresh_chromium) -
         async with PageRenderer(CHROMIUM, guard=guard, timeout_s=20.0) as pages:
             render = asyncio.create_task(pages.render(f"http://127.0.0.1:{port}/"))
             await asyncio.wait_for(image_requested.wait(), 15.0)  # the page is loaded and waiting: inspect now
-            processes = _descendants(os.getpid())
+            # Chromium's processes and the Playwright driver; not other children of the test process
+            # (a Kafka broker restarted by a chaos test inherits the suite's environment, rightly).
+            processes = [
+                pid for pid in _descendants(os.getpid()) if any(n in _cmdline(pid) for n in ("chromium", "playwright"))
+            ]
             chromium = [pid for pid in processes if "chromium" in _cmdline(pid)]
             renderers = [pid for pid in chromium if "--type=renderer" in _cmdline(pid)]
             seen = {pid: _inspect(pid) for pid in processes}
