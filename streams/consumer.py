@@ -35,11 +35,20 @@ fetch loop (`_drain_messages`) holds a message:
   one past each record delivered); a record past it means records were skipped: they are not
   handed on, and the partition is seeked back to refetch them (`_in_sequence`). The same skip seen
   again after that seek is real (transaction markers, compaction) and goes through;
+* a partition whose broker position is past the offset it must deliver next, with records waiting
+  and nothing delivered for `STRANDED_AFTER_S`, is seeked back to that offset (`refetch_stranded`,
+  a timer): records dropped after a fetch are fetched again even when nothing arrives after them;
 * a gap never includes the record that revealed it (`_add_gap`);
 * it commits offset N of a partition only when every offset from the committed one (for a
   partition never committed: its log start) up to N is acked (or a known gap); it commits nothing for a partition between its revocation and the next
   seek; acks of events from an earlier assignment (finished after the revoke) count only where
   they are contiguous with the new committed offset;
+
+4. **Records fetched and then dropped at the tail of a partition** (the chaos suite's worker-kill
+   stall: ``emails.queued`` p0 committed 26, log end 39, its worker idle for minutes). Faust's
+   `getmany` drops the rest of a fetched batch when the generation changes or the partition is paused
+   while the batch is delivered; the broker's position is already past those records. `_in_sequence`
+   notices the skip only when a later record arrives, and at the end of a campaign none does.
 
 Missing offsets now hold the partition's commits (a visible stall, lag > 0) instead of being
 skipped (silent loss); with fault 1 fixed they are refetched, so the stall lasts one refetch.
@@ -51,12 +60,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 from faust.utils.functional import consecutive_numbers
+from mode import Service
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +80,8 @@ class SafeConsumer(AIOKafkaConsumer):
     """
 
     wait_empty_s: float | None = None
+    STRANDED_AFTER_S = 5.0  # no delivery for this long, with the broker's position past what was delivered
+    STRANDED_CHECK_S = 2.5
 
     async def wait_empty(self) -> None:
         """Wait for the events in flight to be acked, at most `wait_empty_s`; the rest finish (and ack) later."""
@@ -90,6 +103,8 @@ class SafeConsumer(AIOKafkaConsumer):
         self._revoked: set[TP] = set()
         self._next: dict[TP, int] = {}  # the offset each stream partition must deliver next (fault 3)
         self._skipped: dict[TP, tuple[int, int]] = {}  # the last skip seen (expected, got): a second one is real
+        self._moved_at: dict[TP, float] = {}  # when each stream partition last delivered or was seeked (monotonic)
+        self._delivering = False  # the fetch loop is handing on a record of its current batch
         super().__init__(*args, **kwargs)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
@@ -98,6 +113,7 @@ class SafeConsumer(AIOKafkaConsumer):
         for tp in revoked:
             self._next.pop(tp, None)
             self._skipped.pop(tp, None)
+            self._moved_at.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def perform_seek(self) -> None:
@@ -139,9 +155,14 @@ class SafeConsumer(AIOKafkaConsumer):
                 held_back.add(tp)
                 continue
             epoch = self._seek_epoch
-            yield tp, message
+            self._delivering = True
+            try:
+                yield tp, message
+            finally:
+                self._delivering = False
             if self._seek_epoch == epoch and self.app.topics.acks_enabled_for(tp.topic):
                 self._next[tp] = max(self._next.get(tp, 0), message.offset + 1)
+                self._moved_at[tp] = time.monotonic()
             if self._seek_epoch != epoch:
                 log.info(
                     "a rebalance ran while %s offset %s was being delivered; keeping the seek's read offset",
@@ -164,12 +185,57 @@ class SafeConsumer(AIOKafkaConsumer):
             if offset is not None and self.app.topics.acks_enabled_for(tp.topic)
         }
         self._skipped.clear()
+        now = time.monotonic()
+        self._moved_at = {tp: now for tp in self._next}
 
     async def seek(self, partition: TP, offset: int) -> None:
         """Faust's seek; the partition must deliver `offset` next."""
         await super().seek(partition, offset)
         if offset and self.app.topics.acks_enabled_for(partition.topic):
             self._next[partition] = offset
+            self._moved_at[partition] = time.monotonic()
+
+    @Service.timer(STRANDED_CHECK_S)
+    async def _refetch_stranded_timer(self) -> None:
+        await self.refetch_stranded()
+
+    async def refetch_stranded(self, now: float | None = None) -> list[TP]:
+        """Seek back each stream partition whose records were fetched but never delivered (fault 4); returns them.
+
+        Stranded: records wait (high watermark past the next offset to deliver), the broker's position
+        is past that offset too, and nothing was delivered for `STRANDED_AFTER_S`. Never while the fetch
+        loop is handing on a record (a full stream buffer holds it there; the position is ahead by design).
+        `now` is injectable (tests); the real clock is monotonic.
+        """
+        now = time.monotonic() if now is None else now
+        stranded: list[TP] = []
+        if self._delivering:  # mid-batch (maybe held by a full stream buffer): positions are ahead by design
+            return stranded
+        for tp, expected in list(self._next.items()):
+            if tp in self._revoked or tp in self._paused_partitions:
+                continue
+            if now - self._moved_at.setdefault(tp, now) < self.STRANDED_AFTER_S:
+                continue
+            highwater = self.highwater(tp)
+            if highwater is None or highwater <= expected:
+                continue
+            try:
+                position = await self.position(tp)
+            except Exception:  # not assigned any more (a rebalance is running): its seek sets the position
+                continue
+            if position is None or position <= expected or self._next.get(tp) != expected:
+                continue
+            log.warning(
+                "%s: fetched up to offset %d but delivered only up to %d, nothing for %.0f s; seeking back to %d",
+                tp,
+                position - 1,
+                expected - 1,
+                now - self._moved_at[tp],
+                expected,
+            )
+            await self.seek(tp, expected)
+            stranded.append(tp)
+        return stranded
 
     async def _in_sequence(self, tp: TP, offset: int) -> bool:
         """False (and a seek back) when `tp` skipped offsets: its records from a seek we raced are gone.

@@ -21,6 +21,7 @@ never commits past an offset that is not acked.
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import faust
@@ -345,3 +346,103 @@ async def test_safe_consumer_lets_a_real_gap_through_on_the_second_look():
     assert not await consumer._in_sequence(PART, 42)  # 40-41 skipped: seek back once
     assert await consumer._in_sequence(PART, 42)  # the refetch from 40 starts at 42 again: real
     assert seeks == [40]
+
+
+async def replay_tail_drop(refetch: bool) -> tuple[list[int], list[int], int | None]:
+    """Fault 4, the chaos suite's worker-kill stall (``emails.queued`` p0: committed 26, log end 39, idle).
+
+    A fetch of 26-38 comes back while the partition is out of the active set (paused, or the batch
+    outlived its generation): Faust's `getmany` drops it, and the broker's position is 39, the log end.
+    Nothing is produced after it, so no later record shows the skip. Returns what was handled before
+    the stranded-partition check, what was handled in all, and the offset committed.
+    """
+    app = faust.App(f"tail-{refetch}", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    app.consumer_generation_id = 1
+    tail = TP("emails.queued", 0)
+    log_end = 39
+    position = {tail: 26}
+    handled: list[int] = []
+    dropped_once = False
+    idle, wake = asyncio.Event(), asyncio.Event()
+
+    async def deliver(msg: Message) -> None:
+        handled.append(msg.offset)
+        consumer.ack(msg)
+
+    consumer = SafeConsumer(
+        app.transport, callback=deliver, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+
+    async def next_records(timeout: float):
+        nonlocal dropped_once
+        batch = list(range(position[tail], log_end))
+        if not batch:
+            if wake.is_set():
+                fetcher._stopped.set()
+            else:
+                idle.set()
+                await wake.wait()
+            return {}, {tail}
+        position[tail] = log_end
+        active = {tail} if dropped_once else set()  # the first fetch: the partition left the active set meanwhile
+        dropped_once = True
+        return {tail: [_message(tail, o) for o in batch]}, active
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        position[tp] = offset
+
+    consumer._wait_next_records = next_records
+    consumer._to_message = lambda tp, record: record
+    consumer.highwater = lambda tp: log_end
+    consumer.position = lambda tp: _value(position[tp])
+    consumer.seek_to_committed = lambda: _value({tail: 26})
+    consumer._seek = seek_partition
+    consumer.assignment = lambda: {tail}
+    consumer._commit_every = None
+    app.monitor.track_tp_end_offset = lambda tp, offset: None
+
+    await consumer.perform_seek()
+    drain = asyncio.create_task(consumer._drain_messages(fetcher))
+    await asyncio.wait_for(idle.wait(), 5)  # the dropped fetch is behind; the loop polls an empty partition
+    before = list(handled)
+    assert await consumer.refetch_stranded(now=time.monotonic()) == []  # just seeked: not stranded yet
+    if refetch:
+        later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1  # an injected clock, not a wait
+        assert await consumer.refetch_stranded(now=later) == [tail]
+    wake.set()
+    await asyncio.wait_for(drain, 5)
+    return before, handled, consumer._filter_committable_offsets({tail}).get(tail)
+
+
+def _message(tp: TP, offset: int) -> Message:
+    return Message(
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=0.0,
+        timestamp_type=0,
+        headers=[],
+        key=b"x",
+        value=b"{}",
+        checksum=None,
+        tp=tp,
+    )
+
+
+async def _noop(*args, **kwargs) -> None:
+    return None
+
+
+async def test_records_dropped_at_the_tail_stay_stranded_without_the_check():
+    """The fault as it is: nothing after the dropped batch, so nothing is ever delivered or committed."""
+    before, handled, committed = await replay_tail_drop(refetch=False)
+    assert before == [] and handled == [] and committed is None
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_records_dropped_at_the_tail_are_fetched_again(run):
+    before, handled, committed = await replay_tail_drop(refetch=True)
+    assert before == []  # the batch really was dropped (the check is what brings it back)
+    assert handled == list(range(26, 39)) and committed == 39
