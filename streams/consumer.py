@@ -3,7 +3,8 @@
 The lost lead of issue #10 (``leads.scraped`` partition 11: offset 85 never handled, offsets 84 and
 86 ended normally, the group's commit at the log end) comes from two faults in faust-streaming
 0.15.3's `faust.transport.consumer.Consumer` that only meet when a rebalance lands while the
-fetch loop (`_drain_messages`) holds a message:
+fetch loop (`_drain_messages`) holds a message (1 and 2); the chaos and scale-out suites found three
+more (3-5). Faults 4 and 5 lose nothing but stall a partition's commits for good:
 
 1. **A stale read offset after the seek.** The fetch loop reads a message of the old assignment,
    awaits its delivery, and only then records ``_read_offset[tp] = offset``. When a rebalance
@@ -27,6 +28,17 @@ fetch loop (`_drain_messages`) holds a message:
    The next fetch starts there; Faust's fetch loop records the skipped offsets as a gap
    (``_add_gap``, its upper bound including the record that revealed it) and gaps count as acked.
 
+4. **Records fetched and then dropped at the tail of a partition** (the chaos suite's worker-kill
+   stall: ``emails.queued`` p0 committed 26, log end 39, its worker idle for minutes). Faust's
+   `getmany` drops the rest of a fetched batch when the generation changes or the partition is paused
+   while the batch is delivered; the broker's position is already past those records. `_in_sequence`
+   notices the skip only when a later record arrives, and at the end of a campaign none does.
+5. **Acks dropped before their commit** (the same scenario's other stall: ``leads.deduplicated`` p1
+   committed 47, acks 52-63 waiting, 47-51 handled and acked but gone, nothing in flight). Faust's
+   `_new_offset` removes the run of acks it returns before the commit is made; when that commit does
+   not happen (`_commit_offsets` discards a partition missing from aiokafka's assignment mid-rebalance;
+   a cancelled or failed flush), the run is lost and the head check holds the partition for good.
+
 `SafeConsumer` closes them:
 
 * it remembers what each `perform_seek` set, and when the fetch loop comes back from a message it
@@ -39,16 +51,12 @@ fetch loop (`_drain_messages`) holds a message:
   and nothing delivered for `STRANDED_AFTER_S`, is seeked back to that offset (`refetch_stranded`,
   a timer): records dropped after a fetch are fetched again even when nothing arrives after them;
 * a gap never includes the record that revealed it (`_add_gap`);
+* acks stay in the list until the committed offset passes them (`_new_offset`), so a commit that did
+  not happen is simply made again;
 * it commits offset N of a partition only when every offset from the committed one (for a
   partition never committed: its log start) up to N is acked (or a known gap); it commits nothing for a partition between its revocation and the next
   seek; acks of events from an earlier assignment (finished after the revoke) count only where
-  they are contiguous with the new committed offset;
-
-4. **Records fetched and then dropped at the tail of a partition** (the chaos suite's worker-kill
-   stall: ``emails.queued`` p0 committed 26, log end 39, its worker idle for minutes). Faust's
-   `getmany` drops the rest of a fetched batch when the generation changes or the partition is paused
-   while the batch is delivered; the broker's position is already past those records. `_in_sequence`
-   notices the skip only when a later record arrives, and at the end of a campaign none does.
+  they are contiguous with the new committed offset.
 
 Missing offsets now hold the partition's commits (a visible stall, lag > 0) instead of being
 skipped (silent loss); with fault 1 fixed they are refetched, so the stall lasts one refetch.
@@ -261,7 +269,10 @@ class SafeConsumer(AIOKafkaConsumer):
         await super()._add_gap(tp, offset_from, offset_to - 1)
 
     def _new_offset(self, tp: TP) -> int | None:
-        """The offset to commit for `tp`: one past the run of acked offsets that starts at the committed one."""
+        """The offset to commit for `tp`: one past the run of acked offsets that starts at the committed one.
+
+        Acks leave the list only once the committed offset is past them (the `stale` pruning below).
+        """
         if tp in self._revoked:  # between a revoke and the next seek: the committed offset is unknown
             return None
         acked: list[int] = self._acked[tp]
@@ -285,9 +296,10 @@ class SafeConsumer(AIOKafkaConsumer):
                 self._acked_index[tp].difference_update(stale)
             if not acked or acked[0] != committed:  # the committed offset itself is not handled yet: wait
                 return None
+        # Faust removed the run here, before the commit: a commit that then did not happen (discarded for a
+        # partition not in aiokafka's assignment mid-rebalance, cancelled, raised) lost those acks, and the
+        # partition's commits stopped for good (fault 5). The run stays until the committed offset passes it.
         batch = next(consecutive_numbers(acked))
-        del acked[: len(batch)]
-        self._acked_index[tp].difference_update(batch)
         return int(batch[-1]) + 1
 
 

@@ -446,3 +446,63 @@ async def test_records_dropped_at_the_tail_are_fetched_again(run):
     before, handled, committed = await replay_tail_drop(refetch=True)
     assert before == []  # the batch really was dropped (the check is what brings it back)
     assert handled == list(range(26, 39)) and committed == 39
+
+
+async def commit_discarded_mid_rebalance(consumer_class: type) -> tuple[dict, dict]:
+    """Fault 5: Faust's commit path (`_commit_tps`) with one commit discarded, then the next one.
+
+    Offsets 47-51 are acked; the commit timer fires while aiokafka's assignment is momentarily empty
+    (a rebalance starting), so `_commit_offsets` discards the partition ("will be processed again").
+    No revoke follows (the partition stays), 52-55 are acked, and the timer fires again.
+    Returns (offsets Faust's path committed, what is committable after that).
+    """
+    app = faust.App(f"discarded-{consumer_class.__name__}", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    tp = TP("leads.deduplicated", 1)
+    assignment: set[TP] = set()
+    committed_on_broker: dict[TP, int] = {}
+
+    async def broker_commit(offsets) -> bool:
+        committed_on_broker.update(offsets)
+        return True
+
+    consumer = consumer_class(
+        app.transport, callback=_noop, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    consumer.seek_to_committed = lambda: _value({tp: 47})
+    consumer.assignment = lambda: set(assignment)
+    consumer._commit = broker_commit
+    app.producer.flush = _noop  # nothing is produced in this test: the flush before a commit has nothing to do
+    assignment.add(tp)
+    await consumer.perform_seek()
+    for offset in range(47, 52):
+        consumer.ack(_message(tp, offset))
+    assignment.clear()  # the commit lands in a rebalance's window: aiokafka has no assignment for a moment
+    assert not await consumer._commit_tps([tp], start_new_transaction=False)
+    assignment.add(tp)
+    for offset in range(52, 56):
+        consumer.ack(_message(tp, offset))
+    await consumer._commit_tps([tp], start_new_transaction=False)
+    return dict(committed_on_broker), consumer._filter_committable_offsets({tp})
+
+
+async def test_stock_bookkeeping_loses_acks_of_a_discarded_commit():
+    """Faust's `_new_offset` (SafeConsumer's head check kept) dropped 47-51 before the discarded commit: stuck."""
+
+    class DestructiveNewOffset(SafeConsumer):
+        def _new_offset(self, tp: TP) -> int | None:
+            offset = super()._new_offset(tp)
+            if offset is not None:  # what Faust does with the run it returns: drop it before the commit
+                run = [o for o in self._acked[tp] if o < offset]
+                del self._acked[tp][: len(run)]
+                self._acked_index[tp].difference_update(run)
+            return offset
+
+    committed, committable = await commit_discarded_mid_rebalance(DestructiveNewOffset)
+    assert committed == {} and committable == {}
+
+
+async def test_acks_of_a_discarded_commit_are_committed_next_time():
+    committed, committable = await commit_discarded_mid_rebalance(SafeConsumer)
+    assert committed == {TP("leads.deduplicated", 1): 56}
+    assert committable == {}  # committed: nothing left over, the list is pruned
