@@ -205,7 +205,14 @@ class SafeConsumer(AIOKafkaConsumer):
 
     @Service.timer(STRANDED_CHECK_S)
     async def _refetch_stranded_timer(self) -> None:
-        await self.refetch_stranded()
+        await self.check_stranded()
+
+    async def check_stranded(self) -> None:
+        """The timer's body. A safety net must not crash the consumer service (a timer's exception stops the worker)."""
+        try:
+            await self.refetch_stranded()
+        except Exception as exc:  # e.g. aiokafka asserting a partition that a rebalance just took away
+            log.info("stranded-partition check skipped: %r", exc)
 
     async def refetch_stranded(self, now: float | None = None) -> list[TP]:
         """Seek back each stream partition whose records were fetched but never delivered (fault 4); returns them.
@@ -224,10 +231,10 @@ class SafeConsumer(AIOKafkaConsumer):
                 continue
             if now - self._moved_at.setdefault(tp, now) < self.STRANDED_AFTER_S:
                 continue
-            highwater = self.highwater(tp)
-            if highwater is None or highwater <= expected:
-                continue
             try:
+                highwater = self.highwater(tp)
+                if highwater is None or highwater <= expected:
+                    continue
                 position = await self.position(tp)
             except Exception:  # not assigned any more (a rebalance is running): its seek sets the position
                 continue

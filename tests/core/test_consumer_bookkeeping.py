@@ -506,3 +506,28 @@ async def test_acks_of_a_discarded_commit_are_committed_next_time():
     committed, committable = await commit_discarded_mid_rebalance(SafeConsumer)
     assert committed == {TP("leads.deduplicated", 1): 56}
     assert committable == {}  # committed: nothing left over, the list is pruned
+
+
+async def test_the_stranded_check_survives_a_partition_a_rebalance_took_away():
+    """Found by the chaos suite: aiokafka asserts on `highwater` of an unassigned partition; the timer crashed the worker."""
+    app = faust.App("taken-away", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    tp = TP("emails.queued", 2)
+
+    def highwater(tp: TP) -> int:
+        raise AssertionError("Partition is not assigned")
+
+    consumer = SafeConsumer(
+        app.transport, callback=_noop, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    consumer.seek_to_committed = lambda: _value({tp: 5})
+    await consumer.perform_seek()
+    consumer.highwater = highwater
+    later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
+    assert await consumer.refetch_stranded(now=later) == []
+
+    async def anything_else(now=None):
+        raise RuntimeError("anything else")
+
+    consumer.refetch_stranded = anything_else
+    await consumer.check_stranded()  # the timer's body logs it and goes on
