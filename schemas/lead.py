@@ -53,6 +53,7 @@ class RawLead(BaseModel):
 
     schema_version: int = Field(
         SCHEMA_VERSION,
+        ge=LEAD.previous,
         description="Record version. Readers take this version and the previous one (absent: 0) and dead-letter newer ones.",
     )
     lead_id: str | None = Field(
@@ -296,6 +297,7 @@ class ScrapeJob(BaseModel):
 
     schema_version: int = Field(
         SCRAPE_JOB.current,
+        ge=SCRAPE_JOB.previous,
         le=SCRAPE_JOB.current,
         description="Message version. Readers take this version and the previous one (absent: 0).",
     )
