@@ -159,3 +159,14 @@ async def test_a_newer_version_is_dead_lettered_with_its_reason_and_the_worker_g
     assert {msg["lead_id"]: msg["schema_version"] for msg in sender.to("leads.enriched")} == {"ld_old": 1, "ld_cur": 1}
     assert stage.calls == 2
     assert fakes.metric("leadstream_dead_letters_total", stage="enrich", reason="NewerSchemaVersion") == before + 1
+
+
+def test_the_models_refuse_a_version_outside_the_window_so_the_api_never_queues_one():
+    from pydantic import ValidationError
+
+    for bad in (-1, 2):
+        with pytest.raises(ValidationError):
+            RawLead.model_validate({**RAW_V1, "schema_version": bad})
+        with pytest.raises(ValidationError):
+            ScrapeJob(zip="98908", vertical="hvac", schema_version=bad)
+    assert RawLead.model_validate({**RAW_V1, "schema_version": 0}).schema_version == 0
