@@ -445,6 +445,7 @@ def review_accept(item_id: int) -> None:
     import orjson
 
     from leadstream.producer import LeadProducer
+    from schemas.versions import REVIEW_DECISION
     from storage.lead_queries import LeadQueries
     from streams.topology import DEDUPE_DECISIONS
 
@@ -454,6 +455,7 @@ def review_accept(item_id: int) -> None:
             return None
         geo = await LeadQueries(queue.pool).geo_key(item["lead_id"])
         decision = {
+            "schema_version": REVIEW_DECISION.current,
             "review_id": item_id,
             "lead_id": item["lead_id"],
             "entity_id": item["entity_id"],

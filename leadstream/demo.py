@@ -93,6 +93,7 @@ class Demo:
         self.workers: dict[str, subprocess.Popen] = {}  # worker name ("main-0") → its process
         self.worker_logs: dict[str, Path] = {}
         self.group_env: dict[str, dict[str, str]] = {}  # worker name → its environment
+        self.code_dirs: dict[str, Path] = {}  # worker name → the checkout it runs from (default: this one)
         self.killed: set[str] = set()  # workers killed on purpose (not a failure of the run)
 
     async def run(self) -> dict:
@@ -153,10 +154,16 @@ class Demo:
         for name in names:
             await self.wait_ready(name)
 
-    async def add_worker(self, group: str = "main", wait: bool = True) -> str:
-        """One more worker in `group` (joins its consumer group: a rebalance); returns its name."""
+    async def add_worker(self, group: str = "main", wait: bool = True, code_dir: Path | None = None) -> str:
+        """One more worker in `group` (joins its consumer group: a rebalance); returns its name.
+
+        `code_dir`: run it from another checkout of leadstream (its working directory and PYTHONPATH), e.g.
+        the previous release beside this one, as during a rolling upgrade (docs/upgrades.md).
+        """
         n = sum(1 for name in self.group_env if name.startswith(group + "-"))
         name = f"{group}-{n}"
+        if code_dir is not None:
+            self.code_dirs[name] = code_dir
         self._start_worker(name)
         if wait:
             await self.wait_ready(name)
@@ -258,11 +265,14 @@ class Demo:
                 "LEADSTREAM_DATA_DIR": str(self.services.workdir / f"worker-{name}"),
                 "LEADSTREAM_BLOB_DIR": str(self.services.workdir / "blobs"),
             }
+            if name in self.code_dirs:  # `python -m` puts the working directory first on sys.path
+                self.group_env[name]["PYTHONPATH"] = str(self.code_dirs[name])
         log_path = self.services.workdir / f"worker-{name}.log"
         self.worker_logs[name] = log_path
         self.workers[name] = subprocess.Popen(
             [sys.executable, "-m", "leadstream", "worker", "--loglevel", self.options.loglevel],
             env=self.group_env[name],
+            cwd=self.code_dirs.get(name),
             stdout=open(log_path, "ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

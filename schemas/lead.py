@@ -6,8 +6,10 @@ becomes a `Lead` that each stage fills in: ``enrichment`` (enrich),
 (email). Stages never remove what an earlier stage wrote, so a record read from
 any topic tells the whole story so far.
 
-Bump `SCHEMA_VERSION` on a breaking change; readers reject versions newer than
-theirs (the message is dead-lettered with that reason) and accept older ones.
+Every message carries ``schema_version``; which versions a reader takes, and how
+the previous one is upgraded on read, is decided in one place: `schemas.versions`
+(stages read through `MessageKind.read`). The models' own check of the version
+guards the paths that validate without it (the API, file ingest).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+from schemas.versions import LEAD, SCRAPE_JOB, MessageKind
+
+SCHEMA_VERSION = LEAD.current
 
 
 class TerminalState(str, Enum):
@@ -45,8 +49,13 @@ class RawLead(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    message_kind: ClassVar[MessageKind] = LEAD
 
-    schema_version: int = Field(SCHEMA_VERSION, description="Record version; readers reject newer ones.")
+    schema_version: int = Field(
+        SCHEMA_VERSION,
+        ge=LEAD.previous,
+        description="Record version. Readers take this version and the previous one (absent: 0) and dead-letter newer ones.",
+    )
     lead_id: str | None = Field(
         None, max_length=64, description="Stable id. Derived from source + source id when absent."
     )
@@ -231,6 +240,8 @@ class EmailOutcome(_Model):
 class Lead(_Model):
     """The lead as it moves through the pipeline."""
 
+    message_kind: ClassVar[MessageKind] = LEAD
+
     schema_version: int = SCHEMA_VERSION
     lead_id: str
     geo_key: str
@@ -282,7 +293,14 @@ class ScrapeJob(BaseModel):
     """One ``scrape.requests`` message: search one vertical in one ZIP."""
 
     model_config = ConfigDict(extra="forbid")
+    message_kind: ClassVar[MessageKind] = SCRAPE_JOB
 
+    schema_version: int = Field(
+        SCRAPE_JOB.current,
+        ge=SCRAPE_JOB.previous,
+        le=SCRAPE_JOB.current,
+        description="Message version. Readers take this version and the previous one (absent: 0).",
+    )
     zip: str
     vertical: str
     sources: list[str] = Field(default_factory=lambda: ["yelp", "google"])

@@ -9,6 +9,7 @@ would never let its event be acked, and the partition would stall behind it.
 
 The message's JSON value:
 
+    schema_version                                     this format's version (`schemas.versions.DEAD_LETTER`)
     stage, lead_id, error_type, reason, attempts, failed_at_ms,
     source_topic, source_partition, source_offset      where the original was read
     headers                                            its headers as text (each value ≤ 256 chars)
@@ -27,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from schemas.versions import DEAD_LETTER
 from storage.records import DeadLetter
 from streams.envelope import H_DLQ_REASON, MAX_ID_CHARS, make_headers, plausible_id
 from streams.topology import dead_letter_topic
@@ -64,6 +66,7 @@ def dead_letter_message(letter: DeadLetter, max_bytes: int, failed_at_ms: int) -
     overhead = len(key or b"") + sum(len(k) + len(v) for k, v in headers.items())
     text_headers, headers_cut = _text_headers(letter.headers)
     body: dict[str, Any] = {
+        "schema_version": DEAD_LETTER.current,
         "stage": letter.stage,
         "lead_id": plausible_id(letter.lead_id),
         "error_type": letter.error_type,

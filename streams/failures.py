@@ -29,6 +29,7 @@ from faust.exceptions import PartitionsMismatch
 from pydantic import ValidationError
 
 from providers.http import TransientProviderError
+from schemas.versions import SchemaVersionError
 from storage.errors import STORE_CONFLICTS, STORE_ERRORS
 from streams.stage import Deferred, InvalidMessage
 
@@ -83,6 +84,19 @@ def action_for(exc: BaseException) -> Action:
     if isinstance(exc, INFRA_ERRORS):
         return Action.RETRY_INFRA
     return Action.DEAD_LETTER
+
+
+def decode_label(exc: BaseException) -> str:
+    """The dead letter's reason label for an error from `Stage.decode`: the message can never be read as it is.
+
+    A version this worker does not take keeps its own name (``NewerSchemaVersion``, ``OlderSchemaVersion``):
+    those messages are fine, only this worker is too old (or they too old) for them, and once the newer workers
+    run ``leadstream dlq replay --reason NewerSchemaVersion`` finds them. Any other bad payload (a ValueError)
+    is ``InvalidMessage``; anything else is a bug in decode, named by its type.
+    """
+    if isinstance(exc, SchemaVersionError):
+        return type(exc).__name__
+    return "InvalidMessage" if isinstance(exc, ValueError) else reason_label(exc)
 
 
 def reason_label(exc: BaseException) -> str:

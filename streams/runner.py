@@ -14,6 +14,8 @@ below the runner retries — adapters raise typed errors):
 |-------------------------------------------------------|-----------------------------------------------------|----------|
 | any error from `decode`, or a payload string holding | dead letter at once, reason ``InvalidMessage`` for  | yes (1)  |
 | NUL (``\\u0000``: jsonb refuses it; `reject_nul`)     | a ``ValueError`` (bad payload), else its type (bug) |          |
+| a ``schema_version`` this worker does not take        | dead letter at once, reason ``NewerSchemaVersion``  | yes (1)  |
+| (`schemas.versions`; current and previous are read)   | (or ``OlderSchemaVersion``): replay after upgrading |          |
 | `InvalidMessage`, pydantic `ValidationError`          | dead letter at once, reason ``InvalidMessage``      | yes      |
 | `TransientProviderError` (5xx, 429, timeout, circuit  | wait `RetryPolicy.delay` (backoff ×2 from           | yes      |
 | open, no rate slot), bare ``TimeoutError``            | `backoff_s`, ±50 % jitter, ≥ Retry-After, all       |          |
@@ -78,7 +80,15 @@ from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from streams import metrics, tracing
 from streams.deadletter import dead_letter_message
 from streams.envelope import Envelope, clean_text, make_headers, now_ms, plausible_id, plausible_ms
-from streams.failures import INFRA_ERRORS, Action, RetryPolicy, action_for, deferral_kind, reason_label
+from streams.failures import (
+    INFRA_ERRORS,
+    Action,
+    RetryPolicy,
+    action_for,
+    decode_label,
+    deferral_kind,
+    reason_label,
+)
 from streams.health import MONITOR, HealthMonitor
 from streams.stage import Deferred, InvalidMessage, Output, Stage, _short
 from streams.topology import GEO_KEYED_TOPICS, LEADS_SCRAPED, message_key
@@ -358,9 +368,7 @@ class StageRunner:
         except Exception as exc:  # whatever decode raises, this message can never be read: no retry helps
             if not isinstance(exc, ValueError):  # not a bad message but a bug in decode: say where
                 log.exception("%s: decode failed on lead %s", stage.name, env.lead_id)
-            return self._letter(
-                env, "InvalidMessage" if isinstance(exc, ValueError) else reason_label(exc), _short(exc), attempts=1
-            )
+            return self._letter(env, decode_label(exc), _short(exc), attempts=1)
         attempts = infra_failures = 0
         while True:
             try:

@@ -9,12 +9,34 @@ system of record itself; the runner does, for every stage the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from schemas import Lead, TerminalState
+from schemas.versions import MessageKind, SchemaVersionError
 from streams.envelope import Envelope
 
 T = TypeVar("T")
+
+
+class Versioned(Protocol):
+    """A message model that names its kind (`schemas.versions`): `Lead`, `RawLead`, `ScrapeJob`."""
+
+    message_kind: ClassVar[MessageKind]
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> Self: ...
+
+
+M = TypeVar("M", bound=Versioned)
+
+
+def read_message(model: type[M], payload: bytes) -> M:
+    """The one way a stage reads a message: parse, bring it to the current version, validate.
+
+    `schemas.versions.SchemaVersionError` (a newer or too old version) passes through the stages' decoders
+    unwrapped, so its dead letter is named for it, not ``InvalidMessage``.
+    """
+    return model.model_validate(model.message_kind.read(payload))
 
 
 @dataclass
@@ -63,7 +85,9 @@ class Stage(Generic[T]):
 
     def decode(self, envelope: Envelope) -> Any:
         try:
-            lead = Lead.model_validate_json(envelope.payload)
+            lead = read_message(Lead, envelope.payload)
+        except SchemaVersionError:
+            raise
         except ValueError as exc:
             raise InvalidMessage(f"not a valid lead record: {_short(exc)}") from exc
         if envelope.lead_id and envelope.lead_id != lead.lead_id:

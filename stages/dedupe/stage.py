@@ -13,9 +13,8 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
-
 from schemas import Lead, TerminalState
+from schemas.versions import REVIEW_DECISION, SchemaVersionError
 from stages.dedupe.engine import EntityResolver, to_decision
 from stages.dedupe.judge import OllamaJudge
 from stages.dedupe.record import DedupeInput
@@ -74,8 +73,10 @@ class ReviewDecisionStage(Stage[dict]):
 
     def decode(self, envelope: Envelope) -> dict[str, Any]:
         try:
-            decision = orjson.loads(envelope.payload)
+            decision = REVIEW_DECISION.read(envelope.payload)
             return {k: decision[k] for k in ("entity_id", "candidate_entity_id", "lead_id", "review_id")}
+        except SchemaVersionError:
+            raise
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidMessage(f"not a review decision: {exc!r}") from exc
 

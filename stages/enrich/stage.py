@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from schemas import Lead, RawLead, TerminalState
+from schemas.versions import SchemaVersionError
 from streams.envelope import Envelope
-from streams.stage import InvalidMessage, Output, Stage
+from streams.stage import InvalidMessage, Output, Stage, read_message
 from streams.topology import LEADS_ENRICHED
 
 if TYPE_CHECKING:
@@ -23,10 +24,14 @@ Closer = Callable[[], Awaitable[None]]
 def decode_raw_lead(envelope: Envelope) -> Lead:
     """A producer's RawLead → Lead. The lead id comes from the payload, else the header, else the source ids."""
     try:
-        raw = RawLead.model_validate_json(envelope.payload)
+        raw = read_message(RawLead, envelope.payload)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:8])
         raise InvalidMessage(f"invalid raw lead: {problems}") from exc
+    except SchemaVersionError:
+        raise  # dead-lettered under its own name (streams.failures.decode_label)
+    except ValueError as exc:  # not a JSON object, or a version that is not an integer
+        raise InvalidMessage(f"invalid raw lead: {exc}") from exc
     if raw.lead_id and envelope.lead_id and raw.lead_id != envelope.lead_id:
         raise InvalidMessage(f"lead-id header {envelope.lead_id!r} does not match payload lead_id {raw.lead_id!r}")
     if not raw.lead_id and envelope.lead_id:

@@ -13,9 +13,10 @@ from typing import Protocol
 
 from providers.ledger import CostLedger, ProviderPaused
 from schemas import Lead, RawLead, ScrapeJob
+from schemas.versions import SchemaVersionError
 from stages.scrape.sources import merge_sources
 from streams.envelope import Envelope, new_trace_id, now_ms
-from streams.stage import Deferred, InvalidMessage, Output, Stage
+from streams.stage import Deferred, InvalidMessage, Output, Stage, read_message
 from streams.topology import LEADS_SCRAPED
 
 
@@ -42,7 +43,9 @@ class ScrapeStage(Stage[ScrapeJob]):
 
     def decode(self, envelope: Envelope) -> ScrapeJob:
         try:
-            return ScrapeJob.model_validate_json(envelope.payload)
+            return read_message(ScrapeJob, envelope.payload)
+        except SchemaVersionError:
+            raise
         except ValueError as exc:
             raise InvalidMessage(f"not a valid scrape job: {exc}") from exc
 

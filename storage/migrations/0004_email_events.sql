@@ -1,3 +1,5 @@
+-- index-lock: email_outbox_sent_at_idx on email_outbox (one row per email sent) holds its writes while it
+--   builds; on a large outbox create it first by hand with CREATE INDEX CONCURRENTLY (docs/upgrades.md).
 -- SendGrid Event Webhook: every event once, and the signatures already seen.
 -- Applied by the migration runner in name order; no transaction statements here.
 

@@ -1,3 +1,5 @@
+-- index-lock: dead_letters holds only failed messages (few rows): its two indexes build in a short pause
+--   of dead-letter writes; on a large table create them first with CREATE INDEX CONCURRENTLY (docs/upgrades.md).
 -- Dead letters keep the whole original message, so it can be put back exactly as it came
 -- (`leadstream dlq replay`): its key and headers next to the payload already stored.
 -- PostgreSQL's bytea takes up to 1 GB and TOASTs (compresses, stores out of line) anything over

@@ -1,3 +1,5 @@
+-- index-lock: leads_ingested_idx (leads) and email_outbox_lead_idx hold those tables' writes while they
+--   build; on a large database create them first with CREATE INDEX CONCURRENTLY (docs/upgrades.md).
 -- The HTTP API (leadstream api): hashed API keys, and each lead's stage history.
 -- Applied by the migration runner in name order; no transaction statements here.
 

@@ -1,3 +1,6 @@
+-- contract: rewrites leads and provider_calls into partitioned tables under an ACCESS EXCLUSIVE lock
+--   (rename, copy, drop): no column changes, but every worker's writes wait for the copy. Run it with
+--   the workers stopped or in a quiet window, never as part of a rolling upgrade (docs/upgrades.md).
 -- Partitioning (docs/scaling.md), on an existing database:
 --   * `leads` by HASH of geo_key, the stream's key (schemas/geo.py dedupe_key: the listing's US state),
 --     16 partitions. The primary key becomes (geo_key, lead_id): the distribution column is in every
