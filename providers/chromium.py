@@ -59,6 +59,30 @@ from providers.http import TransientProviderError
 log = logging.getLogger(__name__)
 
 PROVIDER = "chromium"
+# Playwright's own --disable-features list (playwright 1.65, its chromium launcher defaults; the Edge-only ones left out). Chromium keeps only the
+# last --disable-features switch, so ours must repeat it: without it HttpsUpgrades would turn http:// navigations
+# into https:// ones (tests/enrich/test_chromium_isolation.py checks both lists are in effect).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+)
+# Headless Chromium (the full browser's headless mode) still builds a window's omnibox popups: two WebUI
+# pages (chrome://omnibox-popup.top-chrome/), each with a renderer process, per browser context — started for
+# every mockup page and every site render, and repainted as pages change titles. Nobody sees them.
+HEADLESS_UI_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup", "PreloadTopChromeWebUI")
+DISABLED_FEATURES = PLAYWRIGHT_DISABLED_FEATURES + HEADLESS_UI_FEATURES
 CHROMIUM_ARGS = (
     "--disable-gpu",
     "--disable-background-networking",
@@ -69,6 +93,7 @@ CHROMIUM_ARGS = (
     "--dns-prefetch-disable",
     # WebRTC would send STUN/TURN packets to any address a page names, outside request routing.
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=" + ",".join(DISABLED_FEATURES),
 )
 DEFAULT_EXECUTABLE = "/usr/bin/chromium"
 # What Chromium's environment may contain: how to find programs, fonts and the locale, and where to write.
