@@ -163,9 +163,11 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: PageRenderer keyword arguments
-    "before": {"args": BEFORE_ARGS, "tab_renders": 1},  # and a new context + page per render
-    "no-popups": {"tab_renders": 1},  # without the omnibox popups, still a new context per render
-    "after": {},  # + tabs reused (cleaned between renders): the defaults now
+    # and a new context + page per render, Playwright's screenshot (default PNG encoding), media fetched
+    "before": {"args": BEFORE_ARGS, "tab_renders": 1, "fast_png": False, "block_media": False},
+    "no-popups": {"tab_renders": 1, "fast_png": False, "block_media": False},  # without the omnibox popups
+    "reuse": {"fast_png": False, "block_media": False},  # + tabs reused (cleaned between renders)
+    "after": {},  # + fast PNG screenshots, no audio/video: the defaults now
 }
 
 

@@ -17,6 +17,13 @@ A tab whose render failed or timed out is closed, never reused, and a tab is
 retired after `tab_renders` renders (`tab_renders=1`: a fresh context per
 page, as before).
 
+Not fetched (`block_media`, on by default): audio and video (``media``
+requests). Nothing the enrichment extracts needs them, a background video
+would be fetched in full (up to `max_bytes`) and decoded for the whole
+settle; a video's poster is an image and still loads, so a poster can still
+be the LCP element, a video's first frame cannot (and its bytes are not in
+the page weight). Screenshots use DevTools' fast PNG encoding (`fast_png`).
+
 Network: Chromium itself never connects anywhere. Every request the page
 makes is intercepted (`context.route("**/*")`), checked by `NetGuard`, fetched
 here with httpx (through `proxy` when set, else connected to exactly the
@@ -83,6 +90,7 @@ fetches the page with `WebFetcher` first, which checks both).
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 import time
@@ -230,6 +238,8 @@ class PageRenderer:
         quiet_s: float = 0.5,
         args: Sequence[str] = CHROMIUM_ARGS,
         tab_renders: int = 25,
+        fast_png: bool = True,
+        block_media: bool = True,
     ) -> None:
         self.executable_path = executable_path
         self.args = tuple(args)  # used if this renderer launches the process's Chromium
@@ -261,6 +271,8 @@ class PageRenderer:
         self.active = 0  # tabs rendering right now
         self.peak_active = 0
         self.tab_renders = max(1, tab_renders)
+        self.fast_png = fast_png
+        self.block_media = block_media
         self._idle: list[_Tab] = []
         self.tabs_opened = 0
 
@@ -380,6 +392,15 @@ class PageRenderer:
                 return
         await _close_quietly(tab.context)
 
+    async def _screenshot(self, tab: _Tab) -> bytes:
+        """The viewport as a PNG; DevTools' fast encoding unless `fast_png` is off (see providers.html_render)."""
+        assert tab.cdp is not None
+        shot = await tab.cdp.send(
+            "Page.captureScreenshot",
+            {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},
+        )
+        return base64.b64decode(shot["data"])
+
     async def _route_tab(self, route: Route, tab: _Tab) -> None:
         state = tab.state
         if state is None:  # between renders (a late request of the last page): nobody's, refused
@@ -426,7 +447,7 @@ class PageRenderer:
                 await self._settle(state)
                 measured = await self._read(page, js_paths)
                 html = (await page.content())[: self.max_html_chars]
-                png = await page.screenshot(type="png", full_page=False) if screenshot else None
+                png = await self._screenshot(tab) if screenshot else None
                 final_url = page.url
                 cookies = await context.cookies([final_url]) if final_url.startswith(("http://", "https://")) else []
                 finished = True
@@ -539,6 +560,9 @@ class PageRenderer:
         if parts.scheme in ("http", "https") and parts.netloc:
             state.origins.add(f"{parts.scheme}://{parts.netloc}")
         is_document = _is_main_document(route, state.page)
+        if self.block_media and request.resource_type == "media":
+            await route.abort("blockedbyclient")  # audio and video streams: nothing we measure (the poster is an image)
+            return
         try:
             await self.guard.check(url)
         except FetchRefused as exc:

@@ -293,3 +293,35 @@ async def test_a_reused_tab_keeps_nothing_of_the_last_render() -> None:
         assert result.status == 200 and result.js == {"__seen": "server=1||"}, result.js  # only this response's cookie
         assert result.cookies == {"server": "1", "js": "1"}
     assert hits == ["/", "/", "/"]  # the pagehide requests came between renders: refused
+
+
+async def test_audio_and_video_are_not_fetched_but_the_poster_is() -> None:
+    hits: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        body = (
+            '<html><body><h1>Our work</h1><video autoplay muted loop poster="/poster.png" src="/hero.mp4"></video>'
+            '<audio autoplay src="/jingle.mp3"></audio></body></html>'
+        )
+        return web.Response(content_type="text/html", text=body)
+
+    async def asset(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(body=b"\0" * 1000, content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/{name}", asset)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    guard = NetGuard([f"127.0.0.1:{port}"], resolve_names=False)
+    try:
+        async with PageRenderer(CHROMIUM, guard=guard, timeout_s=10.0, quiet_s=0.3) as pages:
+            result = await pages.render(f"http://127.0.0.1:{port}/")
+    finally:
+        await runner.cleanup()
+    assert result.status == 200 and "Our work" in result.html
+    assert hits == ["/poster.png"]
