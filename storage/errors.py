@@ -12,6 +12,10 @@ record and is dead-lettered. So the tuple names outages only:
   (``TooManyConnectionsError``);
 * its host name does not resolve right now (``socket.gaierror``).
 
+`STORE_CONFLICTS` are transactions the server rolled back because of a concurrent one (deadlock
+``40P01``, serialization failure ``40001``): nothing was written, and the same write succeeds when
+tried again, so the runner retries them like outages.
+
 Not bare ``OSError`` (a missing file is not an outage) and not asyncpg's
 ``InterfaceError`` (its cases are misuse: bad argument types, a connection
 used concurrently, a closed pool).
@@ -22,7 +26,14 @@ from __future__ import annotations
 import socket
 
 import asyncpg
-from asyncpg.exceptions import AdminShutdownError, CannotConnectNowError, CrashShutdownError, TooManyConnectionsError
+from asyncpg.exceptions import (
+    AdminShutdownError,
+    CannotConnectNowError,
+    CrashShutdownError,
+    DeadlockDetectedError,
+    SerializationError,
+    TooManyConnectionsError,
+)
 
 STORE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
@@ -33,5 +44,6 @@ STORE_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     socket.gaierror,
 )
+STORE_CONFLICTS: tuple[type[BaseException], ...] = (DeadlockDetectedError, SerializationError)
 # The ledger also keeps its rows when a write is refused for any database reason.
 WRITE_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)

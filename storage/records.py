@@ -101,8 +101,16 @@ class LeadRecords:
         self.pool = pool
 
     async def write(self, updates: list[RecordUpdate]) -> None:
+        """Upsert the batch's leads and their stages.
+
+        Rows go in key order (geo_key, lead_id; a lead's own updates keep their order): two workers writing
+        overlapping leads during a rebalance (the old owner finishing a batch, the new one replaying it) then
+        lock rows in the same order, so they wait for each other instead of deadlocking (the chaos suite saw
+        ``DeadlockDetectedError`` between two such batches).
+        """
         if not updates:
             return
+        updates = sorted(updates, key=lambda u: (u.lead.geo_key, u.lead.lead_id))
         rows = []
         for u in updates:
             lead = u.lead

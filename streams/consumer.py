@@ -3,7 +3,8 @@
 The lost lead of issue #10 (``leads.scraped`` partition 11: offset 85 never handled, offsets 84 and
 86 ended normally, the group's commit at the log end) comes from two faults in faust-streaming
 0.15.3's `faust.transport.consumer.Consumer` that only meet when a rebalance lands while the
-fetch loop (`_drain_messages`) holds a message:
+fetch loop (`_drain_messages`) holds a message (1 and 2); the chaos and scale-out suites found three
+more (3-5). Faults 4 and 5 lose nothing but stall a partition's commits for good:
 
 1. **A stale read offset after the seek.** The fetch loop reads a message of the old assignment,
    awaits its delivery, and only then records ``_read_offset[tp] = offset``. When a rebalance
@@ -27,6 +28,17 @@ fetch loop (`_drain_messages`) holds a message:
    The next fetch starts there; Faust's fetch loop records the skipped offsets as a gap
    (``_add_gap``, its upper bound including the record that revealed it) and gaps count as acked.
 
+4. **Records fetched and then dropped at the tail of a partition** (the chaos suite's worker-kill
+   stall: ``emails.queued`` p0 committed 26, log end 39, its worker idle for minutes). Faust's
+   `getmany` drops the rest of a fetched batch when the generation changes or the partition is paused
+   while the batch is delivered; the broker's position is already past those records. `_in_sequence`
+   notices the skip only when a later record arrives, and at the end of a campaign none does.
+5. **Acks dropped before their commit** (the same scenario's other stall: ``leads.deduplicated`` p1
+   committed 47, acks 52-63 waiting, 47-51 handled and acked but gone, nothing in flight). Faust's
+   `_new_offset` removes the run of acks it returns before the commit is made; when that commit does
+   not happen (`_commit_offsets` discards a partition missing from aiokafka's assignment mid-rebalance;
+   a cancelled or failed flush), the run is lost and the head check holds the partition for good.
+
 `SafeConsumer` closes them:
 
 * it remembers what each `perform_seek` set, and when the fetch loop comes back from a message it
@@ -35,11 +47,16 @@ fetch loop (`_drain_messages`) holds a message:
   one past each record delivered); a record past it means records were skipped: they are not
   handed on, and the partition is seeked back to refetch them (`_in_sequence`). The same skip seen
   again after that seek is real (transaction markers, compaction) and goes through;
+* a partition whose broker position is past the offset it must deliver next, with records waiting
+  and nothing delivered for `STRANDED_AFTER_S`, is seeked back to that offset (`refetch_stranded`,
+  a timer): records dropped after a fetch are fetched again even when nothing arrives after them;
 * a gap never includes the record that revealed it (`_add_gap`);
+* acks stay in the list until the committed offset passes them (`_new_offset`), so a commit that did
+  not happen is simply made again;
 * it commits offset N of a partition only when every offset from the committed one (for a
   partition never committed: its log start) up to N is acked (or a known gap); it commits nothing for a partition between its revocation and the next
   seek; acks of events from an earlier assignment (finished after the revoke) count only where
-  they are contiguous with the new committed offset;
+  they are contiguous with the new committed offset.
 
 Missing offsets now hold the partition's commits (a visible stall, lag > 0) instead of being
 skipped (silent loss); with fault 1 fixed they are refetched, so the stall lasts one refetch.
@@ -51,12 +68,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 from faust.utils.functional import consecutive_numbers
+from mode import Service
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +88,8 @@ class SafeConsumer(AIOKafkaConsumer):
     """
 
     wait_empty_s: float | None = None
+    STRANDED_AFTER_S = 5.0  # no delivery for this long, with the broker's position past what was delivered
+    STRANDED_CHECK_S = 2.5
 
     async def wait_empty(self) -> None:
         """Wait for the events in flight to be acked, at most `wait_empty_s`; the rest finish (and ack) later."""
@@ -90,6 +111,8 @@ class SafeConsumer(AIOKafkaConsumer):
         self._revoked: set[TP] = set()
         self._next: dict[TP, int] = {}  # the offset each stream partition must deliver next (fault 3)
         self._skipped: dict[TP, tuple[int, int]] = {}  # the last skip seen (expected, got): a second one is real
+        self._moved_at: dict[TP, float] = {}  # when each stream partition last delivered or was seeked (monotonic)
+        self._delivering = False  # the fetch loop is handing on a record of its current batch
         super().__init__(*args, **kwargs)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
@@ -98,6 +121,7 @@ class SafeConsumer(AIOKafkaConsumer):
         for tp in revoked:
             self._next.pop(tp, None)
             self._skipped.pop(tp, None)
+            self._moved_at.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def perform_seek(self) -> None:
@@ -139,9 +163,14 @@ class SafeConsumer(AIOKafkaConsumer):
                 held_back.add(tp)
                 continue
             epoch = self._seek_epoch
-            yield tp, message
+            self._delivering = True
+            try:
+                yield tp, message
+            finally:
+                self._delivering = False
             if self._seek_epoch == epoch and self.app.topics.acks_enabled_for(tp.topic):
                 self._next[tp] = max(self._next.get(tp, 0), message.offset + 1)
+                self._moved_at[tp] = time.monotonic()
             if self._seek_epoch != epoch:
                 log.info(
                     "a rebalance ran while %s offset %s was being delivered; keeping the seek's read offset",
@@ -164,12 +193,64 @@ class SafeConsumer(AIOKafkaConsumer):
             if offset is not None and self.app.topics.acks_enabled_for(tp.topic)
         }
         self._skipped.clear()
+        now = time.monotonic()
+        self._moved_at = {tp: now for tp in self._next}
 
     async def seek(self, partition: TP, offset: int) -> None:
         """Faust's seek; the partition must deliver `offset` next."""
         await super().seek(partition, offset)
         if offset and self.app.topics.acks_enabled_for(partition.topic):
             self._next[partition] = offset
+            self._moved_at[partition] = time.monotonic()
+
+    @Service.timer(STRANDED_CHECK_S)
+    async def _refetch_stranded_timer(self) -> None:
+        await self.check_stranded()
+
+    async def check_stranded(self) -> None:
+        """The timer's body. A safety net must not crash the consumer service (a timer's exception stops the worker)."""
+        try:
+            await self.refetch_stranded()
+        except Exception as exc:  # e.g. aiokafka asserting a partition that a rebalance just took away
+            log.info("stranded-partition check skipped: %r", exc)
+
+    async def refetch_stranded(self, now: float | None = None) -> list[TP]:
+        """Seek back each stream partition whose records were fetched but never delivered (fault 4); returns them.
+
+        Stranded: records wait (high watermark past the next offset to deliver), the broker's position
+        is past that offset too, and nothing was delivered for `STRANDED_AFTER_S`. Never while the fetch
+        loop is handing on a record (a full stream buffer holds it there; the position is ahead by design).
+        `now` is injectable (tests); the real clock is monotonic.
+        """
+        now = time.monotonic() if now is None else now
+        stranded: list[TP] = []
+        if self._delivering:  # mid-batch (maybe held by a full stream buffer): positions are ahead by design
+            return stranded
+        for tp, expected in list(self._next.items()):
+            if tp in self._revoked or tp in self._paused_partitions:
+                continue
+            if now - self._moved_at.setdefault(tp, now) < self.STRANDED_AFTER_S:
+                continue
+            try:
+                highwater = self.highwater(tp)
+                if highwater is None or highwater <= expected:
+                    continue
+                position = await self.position(tp)
+            except Exception:  # not assigned any more (a rebalance is running): its seek sets the position
+                continue
+            if position is None or position <= expected or self._next.get(tp) != expected:
+                continue
+            log.warning(
+                "%s: fetched up to offset %d but delivered only up to %d, nothing for %.0f s; seeking back to %d",
+                tp,
+                position - 1,
+                expected - 1,
+                now - self._moved_at[tp],
+                expected,
+            )
+            await self.seek(tp, expected)
+            stranded.append(tp)
+        return stranded
 
     async def _in_sequence(self, tp: TP, offset: int) -> bool:
         """False (and a seek back) when `tp` skipped offsets: its records from a seek we raced are gone.
@@ -195,7 +276,10 @@ class SafeConsumer(AIOKafkaConsumer):
         await super()._add_gap(tp, offset_from, offset_to - 1)
 
     def _new_offset(self, tp: TP) -> int | None:
-        """The offset to commit for `tp`: one past the run of acked offsets that starts at the committed one."""
+        """The offset to commit for `tp`: one past the run of acked offsets that starts at the committed one.
+
+        Acks leave the list only once the committed offset is past them (the `stale` pruning below).
+        """
         if tp in self._revoked:  # between a revoke and the next seek: the committed offset is unknown
             return None
         acked: list[int] = self._acked[tp]
@@ -219,9 +303,10 @@ class SafeConsumer(AIOKafkaConsumer):
                 self._acked_index[tp].difference_update(stale)
             if not acked or acked[0] != committed:  # the committed offset itself is not handled yet: wait
                 return None
+        # Faust removed the run here, before the commit: a commit that then did not happen (discarded for a
+        # partition not in aiokafka's assignment mid-rebalance, cancelled, raised) lost those acks, and the
+        # partition's commits stopped for good (fault 5). The run stays until the committed offset passes it.
         batch = next(consecutive_numbers(acked))
-        del acked[: len(batch)]
-        self._acked_index[tp].difference_update(batch)
         return int(batch[-1]) + 1
 
 

@@ -9,7 +9,8 @@ Bare ``OSError`` is deliberately not infrastructure: a file that is missing
 today is missing on every retry, and retrying it without limit would hold the
 partition for ever. Such an event is dead-lettered and can be replayed once
 the file is back (``leadstream dlq replay``). Infrastructure is a store or
-Redis that cannot be reached (`storage.errors.STORE_ERRORS`), a Kafka cluster
+Redis that cannot be reached (`storage.errors.STORE_ERRORS`), a transaction the store
+rolled back for a concurrent one (`STORE_CONFLICTS`: deadlock, serialization failure), a Kafka cluster
 that cannot take a message right now (`KAFKA_TRANSIENT_ERRORS`), and a table
 changelog not ready yet.
 """
@@ -28,7 +29,7 @@ from faust.exceptions import PartitionsMismatch
 from pydantic import ValidationError
 
 from providers.http import TransientProviderError
-from storage.errors import STORE_ERRORS
+from storage.errors import STORE_CONFLICTS, STORE_ERRORS
 from streams.stage import Deferred, InvalidMessage
 
 # What the producer raises while the cluster is degraded (a broker down, a leader moving, fewer in-sync
@@ -53,6 +54,7 @@ KAFKA_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 # is a changelog whose metadata has not reached this worker yet (streams.admin), not a bad lead.
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
     *STORE_ERRORS,
+    *STORE_CONFLICTS,
     *KAFKA_TRANSIENT_ERRORS,
     PartitionsMismatch,
     redis.exceptions.ConnectionError,

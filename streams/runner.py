@@ -24,6 +24,8 @@ below the runner retries — adapters raise typed errors):
 | `INFRA_ERRORS` (store unreachable/restarting, Redis   | wait (backoff, ≤ `max_backoff_s`) and retry without | no       |
 | connection/timeout, Faust ``PartitionsMismatch``, a   | limit: the lead is fine, our infrastructure is not  |          |
 | degraded Kafka cluster: `KAFKA_TRANSIENT_ERRORS`)     | (the runner's own writes and sends: the same)       |          |
+| also a store transaction rolled back for a            |                                                     |          |
+| concurrent one: deadlock, serialization failure       |                                                     |          |
 | anything else: `PermanentProviderError`, a missing or | dead letter at once, reason the error's type (a     | yes      |
 | unreadable file (``FileNotFoundError``, …), a bug     | bug or a permanent failure; the worker goes on)     |          |
 | an output to a topic the stage does not declare       | dead letter ``UndeclaredTopic``; nothing of the     | yes      |

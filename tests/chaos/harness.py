@@ -191,6 +191,42 @@ class ChaosPipeline(Demo):
         main, mockup = self.group_env["main-1"]["LEADSTREAM_APP_ID"], self.group_env["mockup"]["LEADSTREAM_APP_ID"]
         return {stage: mockup if stage == "mockup" else main for stage in TOPOLOGY}
 
+    async def diagnose(self, progress: Progress, missing: list[str]) -> str:
+        """What a run that did not drain looks like: partitions behind, each worker's readiness, the leads' last stage.
+
+        Printed by the scenario before the verifier fails, so a stall explains itself in the CI log.
+        """
+        import httpx
+
+        lines = ["DIAGNOSIS (the pipeline did not drain):"]
+        try:
+            snap = await progress.snapshot()
+            behind = {tp: ce for tp, ce in snap.items() if ce[1] > ce[0]}
+            lines += [f"  {tp.topic} p{tp.partition}: committed {c}, end {e}" for tp, (c, e) in sorted(behind.items())]
+        except Exception as exc:
+            lines.append(f"  offsets unavailable: {exc!r}")
+        async with httpx.AsyncClient(timeout=3) as client:
+            for name in self.group_env:
+                if self.workers[name].poll() is not None:
+                    lines.append(f"  {name}: exited {self.workers[name].returncode}")
+                    continue
+                try:
+                    ready = (await client.get(f"{self.web_url(name)}/ready")).json()
+                    lines.append(f"  {name}: ready={ready.get('ready')} reasons={ready.get('reasons')}")
+                except Exception as exc:
+                    lines.append(f"  {name}: /ready unavailable: {exc!r}")
+        if missing:
+            rows = await self.pool.fetch(
+                "SELECT DISTINCT ON (lead_id) lead_id, stage FROM lead_stages WHERE lead_id = ANY($1)"
+                " ORDER BY lead_id, at DESC",
+                missing[:20],
+            )
+            last = {r["lead_id"]: r["stage"] for r in rows}
+            lines += [f"  lead {lead_id}: last stage {last.get(lead_id, '-')}" for lead_id in missing[:20]]
+        text = "\n".join(lines)
+        print(text, flush=True)
+        return text
+
     def crashed(self) -> list[str]:
         """Workers that exited on their own (a crash), with the tail of their log."""
         return [

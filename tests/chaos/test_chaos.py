@@ -29,12 +29,15 @@ import time
 
 import pytest
 
+from leadstream.progress import missing_terminal
 from simulator.core import SimConfig
 from simulator.leads import generate_leads
 
 from .harness import ChaosPipeline, Figures, Progress, verify
 
-pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(300)]
+TEST_TIMEOUT_S = 300
+TEST_BUDGET_S = TEST_TIMEOUT_S - 40  # start to drained; the rest is for the verifier and stopping the workers
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(TEST_TIMEOUT_S)]
 
 # What a scenario may dead-letter: malformed leads, and what the provider storms exhaust.
 BASE_ERRORS = {"InvalidMessage"}
@@ -52,13 +55,20 @@ async def _run(
     expected=BASE_ERRORS,
 ) -> Figures:
     generated = generate_leads(leads, seed)
+    began = time.monotonic()
     await pipeline.start(sim_config)
     try:
         push = asyncio.create_task(pipeline.push_generated(generated, per_minute))
         async with Progress(pipeline) as progress:
             recovery = await faults(pipeline, progress)
-        await push
-        await pipeline.wait_until_drained([g.lead_id for g in generated])
+            await push
+            # drain within the test's time limit, so a stall ends in a diagnosis, not in pytest's kill
+            pipeline.options.timeout_s = max(30.0, TEST_BUDGET_S - (time.monotonic() - began))
+            ids = [g.lead_id for g in generated]
+            snap = await pipeline.wait_until_drained(ids)
+            missing = await missing_terminal(pipeline.pool, ids)
+            if snap.in_flight or snap.total_lag or missing:
+                await pipeline.diagnose(progress, missing)
         figures = await verify(
             pipeline, generated, scenario=pipeline.name, recovery_s=recovery, expected_errors=expected
         )

@@ -21,6 +21,7 @@ never commits past an offset that is not acked.
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import faust
@@ -345,3 +346,188 @@ async def test_safe_consumer_lets_a_real_gap_through_on_the_second_look():
     assert not await consumer._in_sequence(PART, 42)  # 40-41 skipped: seek back once
     assert await consumer._in_sequence(PART, 42)  # the refetch from 40 starts at 42 again: real
     assert seeks == [40]
+
+
+async def replay_tail_drop(refetch: bool) -> tuple[list[int], list[int], int | None]:
+    """Fault 4, the chaos suite's worker-kill stall (``emails.queued`` p0: committed 26, log end 39, idle).
+
+    A fetch of 26-38 comes back while the partition is out of the active set (paused, or the batch
+    outlived its generation): Faust's `getmany` drops it, and the broker's position is 39, the log end.
+    Nothing is produced after it, so no later record shows the skip. Returns what was handled before
+    the stranded-partition check, what was handled in all, and the offset committed.
+    """
+    app = faust.App(f"tail-{refetch}", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    app.consumer_generation_id = 1
+    tail = TP("emails.queued", 0)
+    log_end = 39
+    position = {tail: 26}
+    handled: list[int] = []
+    dropped_once = False
+    idle, wake = asyncio.Event(), asyncio.Event()
+
+    async def deliver(msg: Message) -> None:
+        handled.append(msg.offset)
+        consumer.ack(msg)
+
+    consumer = SafeConsumer(
+        app.transport, callback=deliver, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+
+    async def next_records(timeout: float):
+        nonlocal dropped_once
+        batch = list(range(position[tail], log_end))
+        if not batch:
+            if wake.is_set():
+                fetcher._stopped.set()
+            else:
+                idle.set()
+                await wake.wait()
+            return {}, {tail}
+        position[tail] = log_end
+        active = {tail} if dropped_once else set()  # the first fetch: the partition left the active set meanwhile
+        dropped_once = True
+        return {tail: [_message(tail, o) for o in batch]}, active
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        position[tp] = offset
+
+    consumer._wait_next_records = next_records
+    consumer._to_message = lambda tp, record: record
+    consumer.highwater = lambda tp: log_end
+    consumer.position = lambda tp: _value(position[tp])
+    consumer.seek_to_committed = lambda: _value({tail: 26})
+    consumer._seek = seek_partition
+    consumer.assignment = lambda: {tail}
+    consumer._commit_every = None
+    app.monitor.track_tp_end_offset = lambda tp, offset: None
+
+    await consumer.perform_seek()
+    drain = asyncio.create_task(consumer._drain_messages(fetcher))
+    await asyncio.wait_for(idle.wait(), 5)  # the dropped fetch is behind; the loop polls an empty partition
+    before = list(handled)
+    assert await consumer.refetch_stranded(now=time.monotonic()) == []  # just seeked: not stranded yet
+    if refetch:
+        later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1  # an injected clock, not a wait
+        assert await consumer.refetch_stranded(now=later) == [tail]
+    wake.set()
+    await asyncio.wait_for(drain, 5)
+    return before, handled, consumer._filter_committable_offsets({tail}).get(tail)
+
+
+def _message(tp: TP, offset: int) -> Message:
+    return Message(
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=0.0,
+        timestamp_type=0,
+        headers=[],
+        key=b"x",
+        value=b"{}",
+        checksum=None,
+        tp=tp,
+    )
+
+
+async def _noop(*args, **kwargs) -> None:
+    return None
+
+
+async def test_records_dropped_at_the_tail_stay_stranded_without_the_check():
+    """The fault as it is: nothing after the dropped batch, so nothing is ever delivered or committed."""
+    before, handled, committed = await replay_tail_drop(refetch=False)
+    assert before == [] and handled == [] and committed is None
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_records_dropped_at_the_tail_are_fetched_again(run):
+    before, handled, committed = await replay_tail_drop(refetch=True)
+    assert before == []  # the batch really was dropped (the check is what brings it back)
+    assert handled == list(range(26, 39)) and committed == 39
+
+
+async def commit_discarded_mid_rebalance(consumer_class: type) -> tuple[dict, dict]:
+    """Fault 5: Faust's commit path (`_commit_tps`) with one commit discarded, then the next one.
+
+    Offsets 47-51 are acked; the commit timer fires while aiokafka's assignment is momentarily empty
+    (a rebalance starting), so `_commit_offsets` discards the partition ("will be processed again").
+    No revoke follows (the partition stays), 52-55 are acked, and the timer fires again.
+    Returns (offsets Faust's path committed, what is committable after that).
+    """
+    app = faust.App(f"discarded-{consumer_class.__name__}", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    tp = TP("leads.deduplicated", 1)
+    assignment: set[TP] = set()
+    committed_on_broker: dict[TP, int] = {}
+
+    async def broker_commit(offsets) -> bool:
+        committed_on_broker.update(offsets)
+        return True
+
+    consumer = consumer_class(
+        app.transport, callback=_noop, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    consumer.seek_to_committed = lambda: _value({tp: 47})
+    consumer.assignment = lambda: set(assignment)
+    consumer._commit = broker_commit
+    app.producer.flush = _noop  # nothing is produced in this test: the flush before a commit has nothing to do
+    assignment.add(tp)
+    await consumer.perform_seek()
+    for offset in range(47, 52):
+        consumer.ack(_message(tp, offset))
+    assignment.clear()  # the commit lands in a rebalance's window: aiokafka has no assignment for a moment
+    assert not await consumer._commit_tps([tp], start_new_transaction=False)
+    assignment.add(tp)
+    for offset in range(52, 56):
+        consumer.ack(_message(tp, offset))
+    await consumer._commit_tps([tp], start_new_transaction=False)
+    return dict(committed_on_broker), consumer._filter_committable_offsets({tp})
+
+
+async def test_stock_bookkeeping_loses_acks_of_a_discarded_commit():
+    """Faust's `_new_offset` (SafeConsumer's head check kept) dropped 47-51 before the discarded commit: stuck."""
+
+    class DestructiveNewOffset(SafeConsumer):
+        def _new_offset(self, tp: TP) -> int | None:
+            offset = super()._new_offset(tp)
+            if offset is not None:  # what Faust does with the run it returns: drop it before the commit
+                run = [o for o in self._acked[tp] if o < offset]
+                del self._acked[tp][: len(run)]
+                self._acked_index[tp].difference_update(run)
+            return offset
+
+    committed, committable = await commit_discarded_mid_rebalance(DestructiveNewOffset)
+    assert committed == {} and committable == {}
+
+
+async def test_acks_of_a_discarded_commit_are_committed_next_time():
+    committed, committable = await commit_discarded_mid_rebalance(SafeConsumer)
+    assert committed == {TP("leads.deduplicated", 1): 56}
+    assert committable == {}  # committed: nothing left over, the list is pruned
+
+
+async def test_the_stranded_check_survives_a_partition_a_rebalance_took_away():
+    """Found by the chaos suite: aiokafka asserts on `highwater` of an unassigned partition; the timer crashed the worker."""
+    app = faust.App("taken-away", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    tp = TP("emails.queued", 2)
+
+    def highwater(tp: TP) -> int:
+        raise AssertionError("Partition is not assigned")
+
+    consumer = SafeConsumer(
+        app.transport, callback=_noop, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    consumer.seek_to_committed = lambda: _value({tp: 5})
+    await consumer.perform_seek()
+    consumer.highwater = highwater
+    later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
+    assert await consumer.refetch_stranded(now=later) == []
+
+    async def anything_else(now=None):
+        raise RuntimeError("anything else")
+
+    consumer.refetch_stranded = anything_else
+    await consumer.check_stranded()  # the timer's body logs it and goes on
