@@ -36,7 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from perf import chromium_cpu
 from providers.browser import PageRenderer, RenderResult
-from providers.chromium import CHROMIUM_ARGS, LaunchPolicy, close_shared_browser, configure_launch
+from providers.chromium import (
+    CHROMIUM_ARGS,
+    DEFAULT_EXECUTABLE,
+    FULL_CHROMIUM,
+    LaunchPolicy,
+    close_shared_browser,
+    configure_launch,
+)
 from providers.netguard import FetchRefused
 from providers.web import SiteError, WebFetcher
 from simulator.websites import site_profile
@@ -163,11 +170,18 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: PageRenderer keyword arguments
-    # and a new context + page per render, Playwright's screenshot (default PNG encoding), media fetched
-    "before": {"args": BEFORE_ARGS, "tab_renders": 1, "fast_png": False, "block_media": False},
-    "no-popups": {"tab_renders": 1, "fast_png": False, "block_media": False},  # without the omnibox popups
-    "reuse": {"fast_png": False, "block_media": False},  # + tabs reused (cleaned between renders)
-    "after": {},  # + fast PNG screenshots, no audio/video: the defaults now
+    # and a new context + page per render, Chromium's default PNG encoding, media fetched, the full browser
+    "before": {
+        "executable_path": FULL_CHROMIUM,
+        "args": BEFORE_ARGS,
+        "tab_renders": 1,
+        "fast_png": False,
+        "block_media": False,
+    },
+    "no-popups": {"executable_path": FULL_CHROMIUM, "tab_renders": 1, "fast_png": False, "block_media": False},
+    "reuse": {"executable_path": FULL_CHROMIUM, "fast_png": False, "block_media": False},  # + tabs reused
+    "full-after": {"executable_path": FULL_CHROMIUM},  # + fast PNG screenshots, no audio/video
+    "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
 }
 
 
@@ -177,9 +191,8 @@ async def bench_browser(
     domains = _domains(seed, "render", pages + 2)
     warmup, domains = domains[:2], domains[2:]
     detector = TechDetector.from_file()
-    renderer = PageRenderer(
-        chromium, proxy=f"http://127.0.0.1:{port}", max_concurrency=concurrency, timeout_s=20.0, **VARIANTS[variant]
-    )
+    options = {"executable_path": chromium, **VARIANTS[variant]}
+    renderer = PageRenderer(proxy=f"http://127.0.0.1:{port}", max_concurrency=concurrency, timeout_s=20.0, **options)
     results: list[RenderResult] = []
     failures: list[str] = []
 
@@ -209,7 +222,8 @@ async def bench_browser(
         f"== browser [{variant}]: PageRenderer (shared headless Chromium, one context per page, unthrottled lab values) =="
     )
     print(
-        f"pages: {n}  render concurrency: {concurrency}  screenshot: {screenshot}  failures: {len(failures)}"
+        f"chromium: {renderer.executable_path}  pages: {n}  render concurrency: {concurrency}"
+        f"  screenshot: {screenshot}  failures: {len(failures)}"
         f"  profiles: {', '.join(profiles)}"
     )
     print(f"wall: {wall:.2f}s  pages/s: {n / wall:.2f}  cpu total: {cpu:.2f}s  cpu/page: {cpu / n * 1000:.0f} ms")
@@ -240,7 +254,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="http mode: fetches in flight")
     parser.add_argument("--render-pages", type=int, default=60, help="browser mode: pages rendered")
     parser.add_argument("--render-concurrency", type=int, default=2, help="browser mode: pages rendering at once")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=DEFAULT_EXECUTABLE, help="for variants that do not name their own")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--variants", default="after", help=f"browser mode: comma list measured side by side: {', '.join(VARIANTS)}"

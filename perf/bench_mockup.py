@@ -29,7 +29,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from perf import chromium_cpu
-from providers.chromium import CHROMIUM_ARGS
+from providers.chromium import CHROMIUM_ARGS, DEFAULT_EXECUTABLE, FULL_CHROMIUM
 from providers.html_render import DESKTOP, MOBILE, MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.lead import Enrichment, Lead, Performance, Tech
@@ -63,9 +63,10 @@ def _lead(n: int) -> Lead:
 BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: ChromiumRenderer keyword arguments
-    "before": {"fast_png": False, "args": BEFORE_ARGS},
-    "fast-png": {"fast_png": True, "args": BEFORE_ARGS},  # + DevTools' fast PNG encoding
-    "after": {},  # + no omnibox popup pages (providers.chromium.HEADLESS_UI_FEATURES): the defaults now
+    "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS},
+    "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS},  # + fast PNG encoding
+    "no-popups": {"executable_path": FULL_CHROMIUM},  # + no omnibox popup pages (HEADLESS_UI_FEATURES)
+    "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
     "small-png": {"fast_png": False},  # the defaults with Chromium's default (small, slow) PNG encoding
 }
 
@@ -73,7 +74,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant: str) -> dict[str, float]:
     """One variant: its own Chromium, a warm-up mockup, then `args.mockups` mockups; prints and returns figures."""
     with tempfile.TemporaryDirectory(prefix="bench-mockup-") as root:
-        renderer = ChromiumRenderer(args.chromium, max_concurrency=args.render_concurrency, **VARIANTS[variant])
+        options = {"executable_path": args.chromium, "max_concurrency": args.render_concurrency, **VARIANTS[variant]}
+        renderer = ChromiumRenderer(**options)
         async with renderer:
             maker = MockupMaker(concepts, renderer, LocalBlobStore(Path(root)), quality_threshold=0.7)
             await maker.make(_lead(99999))  # warm-up: browser, fonts, template
@@ -108,7 +110,7 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
         f"  {figures['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {figures['png_kb']:4.0f} KB avg"
         f"  p50 {figures['p50_s']:.2f} s  sources {sources}"
     )
-    print(f"           {chromium_cpu.format_kinds(spent, args.mockups, 'mockup')}")
+    print(f"           {options['executable_path']}: {chromium_cpu.format_kinds(spent, args.mockups, 'mockup')}")
     return figures
 
 
@@ -161,7 +163,7 @@ def main() -> None:
     parser.add_argument("--render-concurrency", type=int, default=3, help="pages rendered at once")
     parser.add_argument("--llm-ms", type=float, default=50.0, help="simulated LLM median latency")
     parser.add_argument("--garbage", type=float, default=0.0, help="share of garbage LLM answers")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=DEFAULT_EXECUTABLE, help="for variants that do not name their own")
     parser.add_argument(
         "--variants",
         default="after",

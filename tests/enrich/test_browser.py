@@ -11,7 +11,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from providers.browser import MOBILE_VIEWPORT, PageRenderer
-from providers.chromium import HOST
+from providers.chromium import DEFAULT_EXECUTABLE, HOST
 from providers.http import TransientProviderError
 from providers.netguard import FetchRefused, NetGuard
 from providers.web import SiteError, WebFetcher
@@ -22,7 +22,7 @@ from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
 from tests.waiting import until
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -18,10 +18,17 @@ from aiohttp import web
 from playwright.async_api import Route
 
 from providers.browser import PageRenderer
-from providers.chromium import LaunchPolicy, acquire_browser, close_shared_browser, configure_launch, release_browser
+from providers.chromium import (
+    DEFAULT_EXECUTABLE,
+    LaunchPolicy,
+    acquire_browser,
+    close_shared_browser,
+    configure_launch,
+    release_browser,
+)
 from providers.netguard import NetGuard
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 CANARY = "canary-credential-3f9a1c"
 
 
