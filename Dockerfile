@@ -60,7 +60,7 @@ USER 0:0
 # them, so the version is left to the (pinned) base release. Fonts make mockups legible.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends chromium chromium-headless-shell fonts-liberation fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
-ENV LEADSTREAM_CHROMIUM_PATH=/usr/bin/chromium
+ENV LEADSTREAM_CHROMIUM_PATH=/usr/bin/chromium-headless-shell
 USER 10001:10001

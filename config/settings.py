@@ -49,6 +49,12 @@ WATERFALL_PROVIDERS: dict[str, tuple[str, ...]] = {
 DEFAULT_WATERFALL = "email=website,hunter;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
 
 
+def _default_chromium() -> str:
+    """Debian's chromium-headless-shell when installed, else the full browser (see providers.chromium)."""
+    shell = "/usr/bin/chromium-headless-shell"
+    return shell if os.path.exists(shell) else "/usr/bin/chromium"
+
+
 # Faust's `producer_max_request_size` (the app keeps its default): no message we send may be larger.
 FAUST_PRODUCER_MAX_REQUEST_BYTES = 1_000_000
 
@@ -485,7 +491,11 @@ class Settings(BaseSettings):
     mockup_tiers: Annotated[frozenset[str], NoDecode] = Field(
         frozenset({"A"}), description="Tiers whose leads get a mockup before the email (comma list)."
     )
-    chromium_path: str = Field("/usr/bin/chromium", description="Chromium executable Playwright drives.")
+    chromium_path: str = Field(
+        default_factory=_default_chromium,
+        description="Chromium executable Playwright drives: Debian's chromium-headless-shell when installed "
+        "(cheaper per render), else /usr/bin/chromium.",
+    )
     chromium_sandbox: bool = Field(
         True,
         description="Run Chromium with its sandbox (needs unprivileged user namespaces and a seccomp profile that "

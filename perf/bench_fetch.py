@@ -10,11 +10,13 @@ the fetcher's, detector's and renderer's alone), then:
   shared headless Chromium (one context per page, `--render-concurrency` at
   once); pages/s, CPU seconds per page of the whole process tree — this
   process, the Playwright driver and every Chromium process, exited renderers
-  included (psutil, before/after, the simulator's process excluded) — median
-  and p95 render time, and the median lab values. Chromium's launch and two
-  warm-up renders are not measured.
+  included (psutil, before/after, the simulator's process excluded), by
+  process type (`perf/chromium_cpu.py`) — median and p95 render time, and the
+  median lab values. Chromium's launch and two warm-up renders are not
+  measured. ``--variants`` measures renderer configurations side by side.
 
     python perf/bench_fetch.py --mode both --pages 300 --render-pages 60 --render-concurrency 2
+    python perf/bench_fetch.py --mode browser --render-pages 30 --variants before,after --rounds 2
 """
 
 from __future__ import annotations
@@ -28,13 +30,20 @@ import statistics
 import sys
 import time
 from pathlib import Path
-
-import psutil
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from perf import chromium_cpu
 from providers.browser import PageRenderer, RenderResult
-from providers.chromium import LaunchPolicy, close_shared_browser, configure_launch
+from providers.chromium import (
+    CHROMIUM_ARGS,
+    DEFAULT_EXECUTABLE,
+    FULL_CHROMIUM,
+    LaunchPolicy,
+    close_shared_browser,
+    configure_launch,
+)
 from providers.netguard import FetchRefused
 from providers.web import SiteError, WebFetcher
 from simulator.websites import site_profile
@@ -89,31 +98,6 @@ def _free_port() -> int:
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _tree_cpu(exclude_pid: int) -> tuple[float, float]:
-    """(this process, its other descendants) CPU seconds, without `exclude_pid`'s subtree.
-
-    A descendant's reaped children (Chromium renderers that exited when their
-    context closed are reaped by Chromium's zygote) are in its children_* times.
-    """
-    me = psutil.Process()
-    own = me.cpu_times()
-    excluded = {exclude_pid}
-    try:
-        excluded.update(p.pid for p in psutil.Process(exclude_pid).children(recursive=True))
-    except psutil.NoSuchProcess:
-        pass
-    others = 0.0
-    for proc in me.children(recursive=True):
-        if proc.pid in excluded:
-            continue
-        try:
-            t = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        others += t.user + t.system + t.children_user + t.children_system
-    return own.user + own.system, others
 
 
 def _domains(seed: int, prefix: str, count: int) -> list[str]:
@@ -182,41 +166,68 @@ def _fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-async def bench_browser(port: int, pages: int, concurrency: int, seed: int, server_pid: int, chromium: str) -> None:
+# Before 2026-12-02: the omnibox popup pages left on (two renderer processes per browser context).
+BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
+VARIANTS: dict[str, dict[str, Any]] = {
+    # name: PageRenderer keyword arguments
+    # and a new context + page per render, Chromium's default PNG encoding, media fetched, the full browser
+    "before": {
+        "executable_path": FULL_CHROMIUM,
+        "args": BEFORE_ARGS,
+        "tab_renders": 1,
+        "fast_png": False,
+        "block_media": False,
+    },
+    "no-popups": {"executable_path": FULL_CHROMIUM, "tab_renders": 1, "fast_png": False, "block_media": False},
+    "reuse": {"executable_path": FULL_CHROMIUM, "fast_png": False, "block_media": False},  # + tabs reused
+    "full-after": {"executable_path": FULL_CHROMIUM},  # + fast PNG screenshots, no audio/video
+    "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
+}
+
+
+async def bench_browser(
+    port: int, pages: int, concurrency: int, seed: int, server_pid: int, chromium: str, variant: str, screenshot: bool
+) -> dict[str, float]:
     domains = _domains(seed, "render", pages + 2)
     warmup, domains = domains[:2], domains[2:]
     detector = TechDetector.from_file()
-    renderer = PageRenderer(chromium, proxy=f"http://127.0.0.1:{port}", max_concurrency=concurrency, timeout_s=20.0)
+    options = {"executable_path": chromium, **VARIANTS[variant]}
+    renderer = PageRenderer(proxy=f"http://127.0.0.1:{port}", max_concurrency=concurrency, timeout_s=20.0, **options)
     results: list[RenderResult] = []
     failures: list[str] = []
 
     async def one(domain: str) -> None:
         try:
-            results.append(await renderer.render(f"http://{domain}/", js_paths=detector.js_paths))
+            results.append(
+                await renderer.render(f"http://{domain}/", js_paths=detector.js_paths, screenshot=screenshot)
+            )
         except (SiteError, FetchRefused) as exc:
             failures.append(f"{domain}: {exc}")
 
     try:
         await renderer.start()
-        await asyncio.gather(*(renderer.render(f"http://{d}/") for d in warmup))
+        await asyncio.gather(*(renderer.render(f"http://{d}/") for d in warmup), return_exceptions=True)
         wall = time.perf_counter()
-        own_before, others_before = _tree_cpu(server_pid)
+        before = chromium_cpu.snapshot(exclude=[server_pid])
         await asyncio.gather(*(one(d) for d in domains))
-        own_after, others_after = _tree_cpu(server_pid)
+        spent = chromium_cpu.delta(before, chromium_cpu.snapshot(exclude=[server_pid]))
         wall = time.perf_counter() - wall
     finally:
         await renderer.close()
         await close_shared_browser()
     n = len(domains)
-    own, others = own_after - own_before, others_after - others_before
+    cpu = sum(spent.values())
     profiles = sorted({site_profile(seed, d) for d in domains})
-    print("== browser: PageRenderer (shared headless Chromium, one context per page, unthrottled lab values) ==")
-    print(f"pages: {n}  render concurrency: {concurrency}  failures: {len(failures)}  profiles: {', '.join(profiles)}")
-    print(f"wall: {wall:.2f}s  pages/s: {n / wall:.2f}")
     print(
-        f"cpu total: {own + others:.2f}s  cpu/page: {(own + others) / n * 1000:.0f} ms"
-        f"  (python {own / n * 1000:.0f} ms, playwright driver + chromium {others / n * 1000:.0f} ms)"
+        f"== browser [{variant}]: PageRenderer (shared headless Chromium, one context per page, unthrottled lab values) =="
     )
+    print(
+        f"chromium: {renderer.executable_path}  pages: {n}  render concurrency: {concurrency}"
+        f"  screenshot: {screenshot}  failures: {len(failures)}"
+        f"  profiles: {', '.join(profiles)}"
+    )
+    print(f"wall: {wall:.2f}s  pages/s: {n / wall:.2f}  cpu total: {cpu:.2f}s  cpu/page: {cpu / n * 1000:.0f} ms")
+    print(chromium_cpu.format_kinds(spent, n, "render"))
     render_ms = [r.render_ms for r in results]
     print(f"render ms: median {_fmt(_median(render_ms))}  p95 {_fmt(_p95(render_ms) if render_ms else None)}")
     print(
@@ -233,6 +244,7 @@ async def bench_browser(port: int, pages: int, concurrency: int, seed: int, serv
     print(f"mobile responsive: {responsive}/{len(results)}  blocked requests: {sum(len(r.blocked) for r in results)}")
     for failure in failures[:5]:
         print(f"  failed: {failure}")
+    return {"cpu_s_per_render": cpu / n, "renders_per_s": n / wall, "failures": len(failures)}
 
 
 def main() -> None:
@@ -242,8 +254,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="http mode: fetches in flight")
     parser.add_argument("--render-pages", type=int, default=60, help="browser mode: pages rendered")
     parser.add_argument("--render-concurrency", type=int, default=2, help="browser mode: pages rendering at once")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=DEFAULT_EXECUTABLE, help="for variants that do not name their own")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--variants", default="after", help=f"browser mode: comma list measured side by side: {', '.join(VARIANTS)}"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="browser mode: times each variant is measured")
+    parser.add_argument("--screenshot", action="store_true", help="browser mode: take the screenshot (tier 2+)")
     parser.add_argument(
         "--no-sandbox", action="store_true", help="browser mode: Chromium without its sandbox (what the sandbox costs)"
     )
@@ -258,7 +275,28 @@ def main() -> None:
         if args.mode in ("http", "both"):
             await bench(port, args.pages, args.concurrency, args.seed)
         if args.mode in ("browser", "both"):
-            await bench_browser(port, args.render_pages, args.render_concurrency, args.seed, server.pid, args.chromium)
+            variants = args.variants.split(",")
+            results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+            for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits every variant alike
+                for variant in variants:
+                    results[variant].append(
+                        await bench_browser(
+                            port,
+                            args.render_pages,
+                            args.render_concurrency,
+                            args.seed,
+                            server.pid,
+                            args.chromium,
+                            variant,
+                            args.screenshot,
+                        )
+                    )
+            if len(variants) > 1 or args.rounds > 1:
+                print(f"summary (median of {args.rounds} rounds):")
+                for variant, rounds in results.items():
+                    cpu = statistics.median(r["cpu_s_per_render"] for r in rounds)
+                    rate = statistics.median(r["renders_per_s"] for r in rounds)
+                    print(f"  {variant:<8} {cpu:.3f} cpu-s/render  {rate:.2f} renders/s  {60 * rate:.0f} renders/min")
 
     try:
         asyncio.run(run())

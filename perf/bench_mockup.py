@@ -2,10 +2,14 @@
 
 Runs the simulator in-process on loopback (LLM latency set by --llm-ms), one
 Chromium, and `MockupMaker.make` over N distinct leads with bounded concurrency.
-CPU time is summed over this process and its Chromium children (psutil, when
-installed) to give CPU-seconds per mockup, the figure that sizes a deployment.
+CPU time is summed over this process, the Playwright driver and every Chromium
+process (psutil, by process type: `perf/chromium_cpu.py`) to give CPU-seconds
+per mockup, the figure that sizes a deployment. ``--variants`` measures
+renderer configurations side by side in one run (interleaved ``--rounds``
+times: the machine is shared, so compare within a run, not across runs).
 
     python perf/bench_mockup.py --mockups 40 --render-concurrency 3
+    python perf/bench_mockup.py --mockups 30 --variants before,after --rounds 2
 """
 
 from __future__ import annotations
@@ -18,23 +22,21 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from providers.html_render import ChromiumRenderer
+from perf import chromium_cpu
+from providers.chromium import CHROMIUM_ARGS, DEFAULT_EXECUTABLE, FULL_CHROMIUM
+from providers.html_render import DESKTOP, MOBILE, MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.lead import Enrichment, Lead, Performance, Tech
 from simulator.app import make_app
 from simulator.core import SimConfig, Simulator
 from stages.mockup.maker import MockupMaker
 from storage.blobs import LocalBlobStore
-
-try:
-    import psutil
-except ImportError:  # CPU figures are skipped without it
-    psutil = None
 
 VERTICALS = ("plumber", "hvac", "roofer", "dentist", "vet", "electrician", "bakery")
 
@@ -57,18 +59,59 @@ def _lead(n: int) -> Lead:
     )
 
 
-def _cpu_seconds() -> float | None:
-    if psutil is None:
-        return None
-    me = psutil.Process()
-    total = 0.0
-    for proc in [me, *me.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            pass
-    return total
+# Before 2026-12-02: Playwright's screenshot (Chromium's default PNG encoding) and the omnibox popups left on.
+BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
+VARIANTS: dict[str, dict[str, Any]] = {
+    # name: ChromiumRenderer keyword arguments
+    "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS},
+    "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS},  # + fast PNG encoding
+    "no-popups": {"executable_path": FULL_CHROMIUM},  # + no omnibox popup pages (HEADLESS_UI_FEATURES)
+    "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
+    "small-png": {"fast_png": False},  # the defaults with Chromium's default (small, slow) PNG encoding
+}
+
+
+async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant: str) -> dict[str, float]:
+    """One variant: its own Chromium, a warm-up mockup, then `args.mockups` mockups; prints and returns figures."""
+    with tempfile.TemporaryDirectory(prefix="bench-mockup-") as root:
+        options = {"executable_path": args.chromium, "max_concurrency": args.render_concurrency, **VARIANTS[variant]}
+        renderer = ChromiumRenderer(**options)
+        async with renderer:
+            maker = MockupMaker(concepts, renderer, LocalBlobStore(Path(root)), quality_threshold=0.7)
+            await maker.make(_lead(99999))  # warm-up: browser, fonts, template
+            gate = asyncio.Semaphore(args.concurrency)
+            latencies: list[float] = []
+            sources: dict[str, int] = {}
+
+            async def one(n: int) -> None:
+                async with gate:
+                    started = time.perf_counter()
+                    ref = await maker.make(_lead(n))
+                    latencies.append(time.perf_counter() - started)
+                    sources[ref.concept_source] = sources.get(ref.concept_source, 0) + 1
+
+            before = chromium_cpu.snapshot()
+            wall = time.perf_counter()
+            await asyncio.gather(*(one(n) for n in range(args.mockups)))
+            wall = time.perf_counter() - wall
+            spent = chromium_cpu.delta(before, chromium_cpu.snapshot())
+        pngs = [path.stat().st_size for path in Path(root).rglob("*.png")]
+    cpu = sum(spent.values())
+    latencies.sort()
+    figures = {
+        "cpu_s_per_mockup": cpu / args.mockups,
+        "mockups_per_min": args.mockups / wall * 60,
+        "mockups_per_cpu_min": 60 * args.mockups / cpu,
+        "png_kb": statistics.mean(pngs) / 1024,
+        "p50_s": statistics.median(latencies),
+    }
+    print(
+        f"{variant:<10} {figures['cpu_s_per_mockup']:.3f} cpu-s/mockup  {figures['mockups_per_min']:6.1f} mockups/min"
+        f"  {figures['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {figures['png_kb']:4.0f} KB avg"
+        f"  p50 {figures['p50_s']:.2f} s  sources {sources}"
+    )
+    print(f"           {options['executable_path']}: {chromium_cpu.format_kinds(spent, args.mockups, 'mockup')}")
+    return figures
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -87,45 +130,30 @@ async def run(args: argparse.Namespace) -> None:
             OllamaConcepts(base_url, "llama3.1", timeout_s=30),
         ]
     )
-    with tempfile.TemporaryDirectory(prefix="bench-mockup-") as root:
-        async with ChromiumRenderer(args.chromium, max_concurrency=args.render_concurrency) as renderer:
-            maker = MockupMaker(concepts, renderer, LocalBlobStore(Path(root)), quality_threshold=0.7)
-            await maker.make(_lead(99999))  # warm-up: browser, fonts, template
-            gate = asyncio.Semaphore(args.concurrency)
-            latencies: list[float] = []
-            sources: dict[str, int] = {}
-
-            async def one(n: int) -> None:
-                async with gate:
-                    started = time.perf_counter()
-                    ref = await maker.make(_lead(n))
-                    latencies.append(time.perf_counter() - started)
-                    sources[ref.concept_source] = sources.get(ref.concept_source, 0) + 1
-
-            cpu_before, wall_before = _cpu_seconds(), time.perf_counter()
-            await asyncio.gather(*(one(n) for n in range(args.mockups)))
-            wall = time.perf_counter() - wall_before
-            cpu_after = _cpu_seconds()
-    await concepts.aclose()
-    await runner.cleanup()
-
+    variants = args.variants.split(",")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    per_minute = args.mockups / wall * 60
-    latencies.sort()
-    print(f"mockups: {args.mockups} (desktop 1200x800 + mobile 390x844@2x each), sources {sources}")
     print(
-        f"render concurrency {args.render_concurrency}, stage concurrency {args.concurrency}, LLM median {args.llm_ms} ms"
+        f"mockups per variant and round: {args.mockups} (desktop {DESKTOP[0]}x{DESKTOP[1]} + mobile "
+        f"{MOBILE[0]}x{MOBILE[1]}@{MOBILE_SCALE}x PNG each); render concurrency {args.render_concurrency}, "
+        f"stage concurrency {args.concurrency}, LLM median {args.llm_ms} ms, {cores} cores; "
+        "cpu = this process + Playwright driver + every Chromium process"
     )
-    print(
-        f"wall: {wall:.1f} s -> {per_minute:.1f} mockups/min on {cores} cores = {per_minute / cores:.1f} per minute per core"
-    )
-    print(f"latency: p50 {statistics.median(latencies):.2f} s, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.2f} s")
-    if cpu_before is not None and cpu_after is not None:
-        cpu = cpu_after - cpu_before
-        print(
-            f"cpu: {cpu:.1f} cpu-s (python + chromium) = {cpu / args.mockups:.2f} cpu-s per mockup "
-            f"-> {60 * args.mockups / cpu:.1f} mockups per cpu-minute"
-        )
+    results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+    try:
+        for _ in range(args.rounds):  # variants interleaved, so a noisy neighbour hits them alike
+            for variant in variants:
+                results[variant].append(await measure(args, concepts, variant))
+    finally:
+        await concepts.aclose()
+        await runner.cleanup()
+    if args.rounds > 1 or len(variants) > 1:
+        print(f"summary (median of {args.rounds} rounds):")
+        for variant, rounds in results.items():
+            med = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+            print(
+                f"  {variant:<10} {med['cpu_s_per_mockup']:.3f} cpu-s/mockup  {med['mockups_per_min']:6.1f} mockups/min"
+                f"  {med['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {med['png_kb']:4.0f} KB"
+            )
 
 
 def main() -> None:
@@ -135,7 +163,13 @@ def main() -> None:
     parser.add_argument("--render-concurrency", type=int, default=3, help="pages rendered at once")
     parser.add_argument("--llm-ms", type=float, default=50.0, help="simulated LLM median latency")
     parser.add_argument("--garbage", type=float, default=0.0, help="share of garbage LLM answers")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=DEFAULT_EXECUTABLE, help="for variants that do not name their own")
+    parser.add_argument(
+        "--variants",
+        default="after",
+        help=f"comma list of renderer configurations measured side by side: {', '.join(VARIANTS)}",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="times each variant is measured (interleaved)")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -1,9 +1,28 @@
 """Rendering business websites in headless Chromium: the DOM after JavaScript, and lab Core Web Vitals.
 
 `PageRenderer.render(url)` loads a page in the process's shared Chromium
-(`providers.chromium`), one fresh browser context per page and at most
-`max_concurrency` at once, and returns the rendered HTML, JS globals for
-technology detection, lab metrics and optionally a screenshot.
+(`providers.chromium`), at most `max_concurrency` at once, and returns the
+rendered HTML, JS globals for technology detection, lab metrics and
+optionally a screenshot.
+
+Tabs are reused: a new browser context and page cost more CPU than rendering
+a small site (headless Chromium builds a window per page), so each render
+leases a tab (a context with one page) and gives it back clean: the page is
+navigated to ``about:blank`` (the site's renderer process exits; a
+cross-site navigation gets a new one anyway, site isolation being on), the
+context's cookies are cleared, and every origin the render fetched from has
+its storage cleared (``Storage.clearDataForOrigin``, all types). Routing
+disables Chromium's HTTP cache, so nothing is served from a previous render.
+A tab whose render failed or timed out is closed, never reused, and a tab is
+retired after `tab_renders` renders (`tab_renders=1`: a fresh context per
+page, as before).
+
+Not fetched (`block_media`, on by default): audio and video (``media``
+requests). Nothing the enrichment extracts needs them, a background video
+would be fetched in full (up to `max_bytes`) and decoded for the whole
+settle; a video's poster is an image and still loads, so a poster can still
+be the LCP element, a video's first frame cannot (and its bytes are not in
+the page weight). Screenshots use DevTools' fast PNG encoding (`fast_png`).
 
 Network: Chromium itself never connects anywhere. Every request the page
 makes is intercepted (`context.route("**/*")`), checked by `NetGuard`, fetched
@@ -71,6 +90,7 @@ fetches the page with `WebFetcher` first, which checks both).
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 import time
@@ -80,13 +100,20 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute
+from playwright.async_api import Browser, BrowserContext, CDPSession, Page, Route, WebSocketRoute
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from providers import metrics
 from providers.browser_scripts import READ_SCRIPT, VITALS_SCRIPT
-from providers.chromium import DEFAULT_EXECUTABLE, acquire_browser, discard_browser, release_browser, shared_browser
+from providers.chromium import (
+    CHROMIUM_ARGS,
+    DEFAULT_EXECUTABLE,
+    acquire_browser,
+    discard_browser,
+    release_browser,
+    shared_browser,
+)
 from providers.http import USER_AGENT, TransientProviderError, make_client
 from providers.netguard import FetchRefused, NetGuard
 from providers.web import REDIRECT_STATUSES, SiteError, raise_for_site_429, read_capped, site_request_errors
@@ -176,6 +203,19 @@ class _RenderState:
     document_error: Exception | None = None
     document: _Fetched | None = None
     document_at: float | None = None  # perf_counter when the document's response arrived
+    origins: set[str] = field(default_factory=set)  # whose storage is cleared before the tab is reused
+
+
+@dataclass
+class _Tab:
+    """A browser context with one page, leased to one render at a time; requests outside a render are refused."""
+
+    context: BrowserContext
+    mobile: bool
+    page: Page | None = None
+    cdp: CDPSession | None = None
+    state: _RenderState | None = None
+    renders: int = 0
 
 
 class PageRenderer:
@@ -196,8 +236,13 @@ class PageRenderer:
         max_redirects: int = 5,
         settle_s: float = 2.0,
         quiet_s: float = 0.5,
+        args: Sequence[str] = CHROMIUM_ARGS,
+        tab_renders: int = 25,
+        fast_png: bool = True,
+        block_media: bool = True,
     ) -> None:
         self.executable_path = executable_path
+        self.args = tuple(args)  # used if this renderer launches the process's Chromium
         self.proxy = proxy
         # With a proxy, the proxy resolves names: see providers.netguard for what is checked then.
         self.guard = guard or NetGuard(resolve_names=proxy is None)
@@ -223,15 +268,23 @@ class PageRenderer:
         self.renders = 0
         metrics.init_chromium("site")
         self.restarts = 0
-        self.active = 0  # open browser contexts right now
+        self.active = 0  # tabs rendering right now
         self.peak_active = 0
+        self.tab_renders = max(1, tab_renders)
+        self.fast_png = fast_png
+        self.block_media = block_media
+        self._idle: list[_Tab] = []
+        self.tabs_opened = 0
 
     async def start(self) -> PageRenderer:
         await self._browser()
         return self
 
     async def close(self) -> None:
-        """Release the shared browser (it closes with its last user) and our HTTP client."""
+        """Close the idle tabs, release the shared browser (it closes with its last user) and our HTTP client."""
+        idle, self._idle = self._idle, []
+        for tab in idle:
+            await _close_quietly(tab.context)
         if self._acquired:
             self._acquired = False
             await release_browser()
@@ -273,11 +326,11 @@ class PageRenderer:
         if not self._acquired:
             self._acquired = True  # before the await: concurrent first renders take one reference
             try:
-                return await acquire_browser(self.executable_path)
+                return await acquire_browser(self.executable_path, self.args)
             except BaseException:
                 self._acquired = False
                 raise
-        return await shared_browser(self.executable_path)
+        return await shared_browser(self.executable_path, self.args)
 
     @property
     def _reserve_s(self) -> float:
@@ -290,6 +343,73 @@ class PageRenderer:
             self._sink = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self._sink.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{self._sink.getsockname()[1]}"
+
+    async def _lease(self, browser: Browser, mobile: bool) -> _Tab:
+        """An idle tab of this browser and viewport, else a new one."""
+        while self._idle:
+            for tab in self._idle:
+                if tab.mobile == mobile:
+                    self._idle.remove(tab)
+                    break
+            else:
+                break
+            if tab.context.browser is browser and tab.page is not None and not tab.page.is_closed():
+                return tab
+            await _close_quietly(tab.context)
+        return await self._new_tab(browser, mobile)
+
+    async def _new_tab(self, browser: Browser, mobile: bool) -> _Tab:
+        context = await self._new_context(browser, mobile)
+        tab = _Tab(context, mobile)
+        try:
+            context.set_default_timeout(self.timeout_s * 1000)
+            await context.add_init_script(VITALS_SCRIPT)
+            await context.route("**/*", lambda route: self._route_tab(route, tab))
+            await context.route_web_socket("**/*", lambda ws: self._refuse_websocket(ws, tab.state))
+            tab.page = await context.new_page()
+            tab.cdp = await context.new_cdp_session(tab.page)
+        except BaseException:
+            await _close_quietly(context)
+            raise
+        self.tabs_opened += 1
+        return tab
+
+    async def _give_back(self, tab: _Tab, state: _RenderState, reusable: bool) -> None:
+        """Clean `tab` for the next render (see the module docstring), or close it."""
+        tab.state = None
+        tab.renders += 1
+        if reusable and tab.renders < self.tab_renders and tab.page is not None and tab.cdp is not None:
+            try:
+                async with asyncio.timeout(5.0):
+                    await tab.page.goto("about:blank", wait_until="commit")
+                    await tab.context.clear_cookies()
+                    for origin in sorted(state.origins):
+                        await tab.cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            except (PlaywrightError, TimeoutError):
+                pass
+            else:
+                self._idle.append(tab)
+                return
+        await _close_quietly(tab.context)
+
+    async def _screenshot(self, tab: _Tab) -> bytes:
+        """The viewport as a PNG; DevTools' fast encoding unless `fast_png` is off (see providers.html_render)."""
+        assert tab.cdp is not None
+        shot = await tab.cdp.send(
+            "Page.captureScreenshot",
+            {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},
+        )
+        return base64.b64decode(shot["data"])
+
+    async def _route_tab(self, route: Route, tab: _Tab) -> None:
+        state = tab.state
+        if state is None:  # between renders (a late request of the last page): nobody's, refused
+            try:
+                await route.abort("blockedbyclient")
+            except PlaywrightError:
+                pass
+            return
+        await self._route(route, state)
 
     async def _new_context(self, browser: Browser, mobile: bool) -> BrowserContext:
         width, height = MOBILE_VIEWPORT if mobile else DESKTOP_VIEWPORT
@@ -310,34 +430,35 @@ class PageRenderer:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         state = _RenderState(deadline=loop.time() + self.timeout_s, last_activity=loop.time())
-        context: BrowserContext | None = None
+        tab: _Tab | None = None
+        finished = False
         try:
             async with asyncio.timeout_at(state.deadline):
-                context = await self._new_context(browser, mobile)
+                tab = await self._lease(browser, mobile)
+                tab.state = state
                 self.active += 1
                 self.peak_active = max(self.peak_active, self.active)
-                context.set_default_timeout(self.timeout_s * 1000)
-                await context.add_init_script(VITALS_SCRIPT)
-                await context.route("**/*", lambda route: self._route(route, state))
-                await context.route_web_socket("**/*", lambda ws: self._refuse_websocket(ws, state))
-                page = state.page = await context.new_page()
+                context = tab.context
+                assert tab.page is not None
+                page = state.page = tab.page
                 first_nav = time.perf_counter()
                 redirects, final_nav = await self._navigate(page, url, state)
                 load_ms = await self._wait_for_load(page, state, first_nav)
                 await self._settle(state)
                 measured = await self._read(page, js_paths)
                 html = (await page.content())[: self.max_html_chars]
-                png = await page.screenshot(type="png", full_page=False) if screenshot else None
+                png = await self._screenshot(tab) if screenshot else None
                 final_url = page.url
                 cookies = await context.cookies([final_url]) if final_url.startswith(("http://", "https://")) else []
+                finished = True
         except TimeoutError:
             raise SiteError(f"render timeout after {self.timeout_s:g}s") from None
         finally:
             for task in state.handlers:
                 task.cancel()
-            if context is not None:
+            if tab is not None:
                 self.active -= 1
-                await _close_quietly(context)
+                await self._give_back(tab, state, reusable=finished)
         vitals = measured.get("vitals") or {}
         offset_ms = (final_nav - first_nav) * 1000  # page clocks start at the last navigation
         document = state.document
@@ -435,7 +556,13 @@ class PageRenderer:
     async def _answer(self, route: Route, state: _RenderState) -> None:
         request = route.request
         url = request.url
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            state.origins.add(f"{parts.scheme}://{parts.netloc}")
         is_document = _is_main_document(route, state.page)
+        if self.block_media and request.resource_type == "media":
+            await route.abort("blockedbyclient")  # audio and video streams: nothing we measure (the poster is an image)
+            return
         try:
             await self.guard.check(url)
         except FetchRefused as exc:
@@ -511,8 +638,9 @@ class PageRenderer:
                     )
         raise AssertionError("unreachable")  # the context manager re-raises every error as ours
 
-    async def _refuse_websocket(self, ws: WebSocketRoute, state: _RenderState) -> None:
-        state.blocked.append((ws.url, "websockets are not opened by the renderer"))
+    async def _refuse_websocket(self, ws: WebSocketRoute, state: _RenderState | None) -> None:
+        if state is not None:
+            state.blocked.append((ws.url, "websockets are not opened by the renderer"))
         try:
             await ws.close(code=1008, reason="blocked")
         except PlaywrightError:

@@ -4,7 +4,15 @@ Each render gets a fresh browser context (no shared cookies, cache or storage)
 with JavaScript off, the context offline, and every request that is not
 ``data:``/``about:`` aborted by a route: a mockup can never fetch anything.
 Renders are bounded by a semaphore; a browser process that died is relaunched
-by the next render. Failures surface as `TransientProviderError("chromium", ...)`
+by the next render.
+
+Cost (perf/bench_mockup.py): pages are reused (one per viewport; a new context
+costs more than the screenshot), and the screenshot is taken with DevTools'
+``Page.captureScreenshot`` and ``optimizeForSpeed`` (`fast_png`, the default):
+Chromium's default PNG encoding (zlib level 6, adaptive row filters) was about
+two thirds of a mockup's CPU; the fast one (low zlib level, one filter) takes
+about a third of that and makes PNGs about twice as large (~0.5 MB for the
+desktop view). ``fast_png=False`` keeps the small, slow encoding. Failures surface as `TransientProviderError("chromium", ...)`
 and the stage runner decides whether to retry them (the renderer never does).
 
 The browser is the process-wide one of `providers.chromium` (shared with the
@@ -16,11 +24,12 @@ so Chromium only stops when its last user is done.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Sequence
 from types import TracebackType
 
-from playwright.async_api import Browser, Page, Route
+from playwright.async_api import Browser, CDPSession, Page, Route
 from playwright.async_api import Error as PlaywrightError
 
 from providers import metrics
@@ -45,8 +54,10 @@ class ChromiumRenderer:
         max_concurrency: int = 3,
         args: Sequence[str] = CHROMIUM_ARGS,
         render_timeout_s: float = 20.0,
+        fast_png: bool = True,
     ) -> None:
         self.executable_path = executable_path
+        self.fast_png = fast_png
         self.args = list(args)
         self.render_timeout_ms = render_timeout_s * 1000
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -56,7 +67,7 @@ class ChromiumRenderer:
         self.renders = 0
         metrics.init_chromium("mockup")
         self.blocked_urls: list[str] = []  # requests a page tried to make (all aborted)
-        self._idle: dict[tuple[int, int, bool], list[Page]] = {}
+        self._idle: dict[tuple[int, int, bool], list[tuple[Page, CDPSession]]] = {}
 
     async def start(self) -> ChromiumRenderer:
         if not self._started:
@@ -67,7 +78,7 @@ class ChromiumRenderer:
     async def close(self) -> None:
         """Close this renderer's idle pages and release the shared browser (it stops with its last user)."""
         idle, self._idle = self._idle, {}
-        for page in (p for pages in idle.values() for p in pages):
+        for page, _ in (p for pages in idle.values() for p in pages):
             try:
                 await page.context.close()
             except PlaywrightError:
@@ -120,26 +131,30 @@ class ChromiumRenderer:
         page keeps nothing from one mockup to the next but its viewport.
         """
         idle = self._idle.setdefault((width, height, mobile), [])
-        page = None
-        while idle and page is None:
+        reused = None
+        while idle and reused is None:
             candidate = idle.pop()
-            if candidate.context.browser is browser and not candidate.is_closed():
-                page = candidate
-        if page is None:
-            page = await self._new_page(browser, width, height, mobile)
+            if candidate[0].context.browser is browser and not candidate[0].is_closed():
+                reused = candidate
+        page, cdp = reused or await self._new_page(browser, width, height, mobile)
         try:
             await page.set_content(html, wait_until="load")
-            png = await page.screenshot(full_page=False, type="png", animations="disabled")
+            # The viewport as it is (JavaScript is off: nothing animates); Playwright's screenshot has no fast encoding.
+            shot = await cdp.send(
+                "Page.captureScreenshot",
+                {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},
+            )
+            png = base64.b64decode(shot["data"])
         except PlaywrightError:
             try:
                 await page.context.close()
             except PlaywrightError:
                 pass
             raise
-        idle.append(page)
+        idle.append((page, cdp))
         return png
 
-    async def _new_page(self, browser: Browser, width: int, height: int, mobile: bool) -> Page:
+    async def _new_page(self, browser: Browser, width: int, height: int, mobile: bool) -> tuple[Page, CDPSession]:
         context = await browser.new_context(
             viewport={"width": width, "height": height},
             device_scale_factor=MOBILE_SCALE if mobile else 1,
@@ -152,7 +167,8 @@ class ChromiumRenderer:
         )
         context.set_default_timeout(self.render_timeout_ms)
         await context.route("**/*", self._only_inline)
-        return await context.new_page()
+        page = await context.new_page()
+        return page, await context.new_cdp_session(page)
 
     async def _only_inline(self, route: Route) -> None:
         url = route.request.url

@@ -11,7 +11,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from providers.browser import MOBILE_VIEWPORT, PageRenderer
-from providers.chromium import HOST
+from providers.chromium import DEFAULT_EXECUTABLE, HOST
 from providers.http import TransientProviderError
 from providers.netguard import FetchRefused, NetGuard
 from providers.web import SiteError, WebFetcher
@@ -22,7 +22,7 @@ from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
 from tests.waiting import until
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -164,12 +164,14 @@ async def test_concurrency_bound_holds(web_sim, renderer) -> None:
     hosts = [domain_for_profile(sim.config.seed, "fast_modern", prefix=f"c{n}x") for n in range(6)]
     browser = HOST.running
     assert browser is not None
-    baseline, peak, done = len(browser.contexts), 0, asyncio.Event()
+    # Idle tabs of earlier renders are reused (one context each): at most max_concurrency more appear.
+    baseline, peak, extra, done = len(browser.contexts), 0, 0, asyncio.Event()
 
     async def sample() -> None:
-        nonlocal peak
+        nonlocal peak, extra
         while not done.is_set():
-            peak = max(peak, len(browser.contexts) - baseline)
+            peak = max(peak, renderer.active)
+            extra = max(extra, len(browser.contexts) - baseline)
             await asyncio.sleep(0.01)
 
     sampler = asyncio.create_task(sample())
@@ -179,7 +181,7 @@ async def test_concurrency_bound_holds(web_sim, renderer) -> None:
         done.set()
         await sampler
     assert [r.status for r in results] == [200] * 6
-    assert peak == 2 and renderer.peak_active == 2
+    assert peak == 2 and renderer.peak_active == 2 and extra <= 2
 
 
 async def test_browser_dying_mid_render_is_a_transient_error_and_the_next_render_relaunches_it(web_sim) -> None:
@@ -250,3 +252,76 @@ async def test_websockets_and_webrtc_never_leave_the_page() -> None:
     assert result.status == 200 and "Chat with us" in result.html
     assert result.blocked == [(f"ws://127.0.0.1:{port}/ws", "websockets are not opened by the renderer")]
     assert hits == [] and packets == 0
+
+
+async def test_a_reused_tab_keeps_nothing_of_the_last_render() -> None:
+    """One tab, three renders: cookies, storage and late requests of a render never reach the next one."""
+    hits: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        script = """
+        window.__seen = [document.cookie, localStorage.getItem('k'), sessionStorage.getItem('k')].join('|');
+        document.cookie = 'js=1; path=/'; localStorage.setItem('k', 'v'); sessionStorage.setItem('k', 'v');
+        window.addEventListener('pagehide', () => { navigator.sendBeacon('/late'); fetch('/late'); });
+        """
+        response = web.Response(content_type="text/html", text=f"<html><body><h1>Hi</h1><script>{script}</script>")
+        response.set_cookie("server", "1")
+        return response
+
+    async def late(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(text="")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_route("*", "/late", late)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    guard = NetGuard([f"127.0.0.1:{port}"], resolve_names=False)
+    try:
+        async with PageRenderer(CHROMIUM, guard=guard, max_concurrency=1, timeout_s=10.0, quiet_s=0.2) as pages:
+            results = [await pages.render(f"http://127.0.0.1:{port}/", js_paths=["__seen"]) for _ in range(3)]
+            assert pages.tabs_opened == 1  # one tab did all three
+            assert len(pages._idle) == 1 and await pages._idle[0].context.cookies() == []
+    finally:
+        await runner.cleanup()
+    for result in results:
+        assert result.status == 200 and result.js == {"__seen": "server=1||"}, result.js  # only this response's cookie
+        assert result.cookies == {"server": "1", "js": "1"}
+    assert hits == ["/", "/", "/"]  # the pagehide requests came between renders: refused
+
+
+async def test_audio_and_video_are_not_fetched_but_the_poster_is() -> None:
+    hits: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        body = (
+            '<html><body><h1>Our work</h1><video autoplay muted loop poster="/poster.png" src="/hero.mp4"></video>'
+            '<audio autoplay src="/jingle.mp3"></audio></body></html>'
+        )
+        return web.Response(content_type="text/html", text=body)
+
+    async def asset(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(body=b"\0" * 1000, content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/{name}", asset)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    guard = NetGuard([f"127.0.0.1:{port}"], resolve_names=False)
+    try:
+        async with PageRenderer(CHROMIUM, guard=guard, timeout_s=10.0, quiet_s=0.3) as pages:
+            result = await pages.render(f"http://127.0.0.1:{port}/")
+    finally:
+        await runner.cleanup()
+    assert result.status == 200 and "Our work" in result.html
+    assert hits == ["/poster.png"]

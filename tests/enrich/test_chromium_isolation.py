@@ -15,12 +15,20 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from playwright.async_api import Route
 
 from providers.browser import PageRenderer
-from providers.chromium import LaunchPolicy, close_shared_browser, configure_launch
+from providers.chromium import (
+    DEFAULT_EXECUTABLE,
+    LaunchPolicy,
+    acquire_browser,
+    close_shared_browser,
+    configure_launch,
+    release_browser,
+)
 from providers.netguard import NetGuard
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 CANARY = "canary-credential-3f9a1c"
 
 
@@ -136,3 +144,30 @@ async def test_renderers_are_sandboxed_and_hold_no_credentials(fresh_chromium) -
         release.set()
         await runner.cleanup()
     assert os.environ["LEADSTREAM_SENDGRID_API_KEY"] == CANARY  # ours is untouched
+
+
+async def test_playwrights_disabled_features_stay_disabled_with_ours(fresh_chromium) -> None:
+    """Chromium keeps only the last --disable-features: ours (the omnibox popups) must not re-enable Playwright's.
+
+    HttpsUpgrades on would turn a site's http:// document into an https:// request; the popups on show up as
+    ``browser_ui`` targets (chrome://omnibox-popup.top-chrome/), one renderer each, per browser context.
+    """
+    browser = await acquire_browser(CHROMIUM)
+    try:
+        context = await browser.new_context()
+        requested: list[str] = []
+
+        async def answer(route: Route) -> None:
+            requested.append(route.request.url)
+            await route.fulfill(body="<p>plain http</p>", content_type="text/html")
+
+        await context.route("**/*", answer)
+        page = await context.new_page()
+        await page.goto("http://plain-http.example/")
+        session = await browser.new_browser_cdp_session()
+        targets = (await session.send("Target.getTargets", {"filter": [{}]}))["targetInfos"]
+        await context.close()
+    finally:
+        await release_browser()
+    assert requested == ["http://plain-http.example/"], "HttpsUpgrades is on: Playwright's list was overridden"
+    assert not [t["url"] for t in targets if t["type"] == "browser_ui"], "headless UI pages are built"

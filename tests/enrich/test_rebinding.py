@@ -30,11 +30,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from providers.browser import PageRenderer
+from providers.chromium import DEFAULT_EXECUTABLE
 from providers.http import make_client
 from providers.netguard import FetchRefused, NetGuard, address_problem
 from providers.web import WebFetcher
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 DECOY = "127.0.0.2"  # stands in for the public address the attacker's DNS gives the check
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from providers.chromium import DEFAULT_EXECUTABLE
 from providers.html_render import ChromiumRenderer
 from schemas.lead import Contact, Enrichment, Lead, Performance, Tech
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from aiohttp import web
 
+from providers.chromium import DEFAULT_EXECUTABLE
 from providers.html_render import MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.concept import Concept, problems_for
@@ -174,7 +175,7 @@ async def test_template_html_is_self_contained_and_responsive(make_lead):
 
 
 async def test_browser_is_relaunched_after_it_dies(png_size):
-    renderer = ChromiumRenderer("/usr/bin/chromium", max_concurrency=1)
+    renderer = ChromiumRenderer(DEFAULT_EXECUTABLE, max_concurrency=1)
     await renderer.start()
     try:
         await renderer.browser.close()  # as if the process crashed: the connection is gone
