@@ -38,10 +38,10 @@ PART = TP(TOPIC, 11)
 RACE_LOG_END = 32
 
 
-def message(offset: int) -> Message:
+def message(offset: int, tp: TP = PART) -> Message:
     return Message(
-        topic=TOPIC,
-        partition=PART.partition,
+        topic=tp.topic,
+        partition=tp.partition,
         offset=offset,
         timestamp=0.0,
         timestamp_type=0,
@@ -49,7 +49,7 @@ def message(offset: int) -> Message:
         key=b"ca",
         value=b"{}",
         checksum=None,
-        tp=PART,
+        tp=tp,
     )
 
 
@@ -388,7 +388,7 @@ async def replay_tail_drop(refetch: bool) -> tuple[list[int], list[int], int | N
         position[tail] = log_end
         active = {tail} if dropped_once else set()  # the first fetch: the partition left the active set meanwhile
         dropped_once = True
-        return {tail: [_message(tail, o) for o in batch]}, active
+        return {tail: [message(o, tail) for o in batch]}, active
 
     async def seek_partition(tp: TP, offset: int) -> None:
         position[tp] = offset
@@ -414,21 +414,6 @@ async def replay_tail_drop(refetch: bool) -> tuple[list[int], list[int], int | N
     wake.set()
     await asyncio.wait_for(drain, 5)
     return before, handled, consumer._filter_committable_offsets({tail}).get(tail)
-
-
-def _message(tp: TP, offset: int) -> Message:
-    return Message(
-        topic=tp.topic,
-        partition=tp.partition,
-        offset=offset,
-        timestamp=0.0,
-        timestamp_type=0,
-        headers=[],
-        key=b"x",
-        value=b"{}",
-        checksum=None,
-        tp=tp,
-    )
 
 
 async def _noop(*args, **kwargs) -> None:
@@ -476,12 +461,12 @@ async def commit_discarded_mid_rebalance(consumer_class: type) -> tuple[dict, di
     assignment.add(tp)
     await consumer.perform_seek()
     for offset in range(47, 52):
-        consumer.ack(_message(tp, offset))
+        consumer.ack(message(offset, tp))
     assignment.clear()  # the commit lands in a rebalance's window: aiokafka has no assignment for a moment
     assert not await consumer._commit_tps([tp], start_new_transaction=False)
     assignment.add(tp)
     for offset in range(52, 56):
-        consumer.ack(_message(tp, offset))
+        consumer.ack(message(offset, tp))
     await consumer._commit_tps([tp], start_new_transaction=False)
     return dict(committed_on_broker), consumer._filter_committable_offsets({tp})
 
