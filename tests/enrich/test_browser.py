@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -21,6 +23,21 @@ from stages.enrich.contacts import find_emails
 from stages.enrich.detect import TechDetector
 from tests.enrich.sites import domain
 from tests.waiting import until
+
+
+@contextlib.asynccontextmanager
+async def local_site(app: web.Application) -> AsyncIterator[tuple[int, NetGuard]]:
+    """Serve `app` on a free loopback port; yield the port and a guard that lets the renderer reach that site only."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        yield port, NetGuard([f"127.0.0.1:{port}"], resolve_names=False)
+    finally:
+        await runner.cleanup()
+
 
 CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 
@@ -230,17 +247,11 @@ async def test_websockets_and_webrtc_never_leave_the_page() -> None:
     app = web.Application()
     app.router.add_get("/", page)
     app.router.add_get("/ws", websocket)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    guard = NetGuard([f"127.0.0.1:{port}"], resolve_names=False)  # the test site itself, nothing else
-    try:
-        async with PageRenderer(CHROMIUM, guard=guard, timeout_s=8.0, quiet_s=1.0) as pages:
-            result = await pages.render(f"http://127.0.0.1:{port}/")
-    finally:
-        await runner.cleanup()
+    async with (
+        local_site(app) as (port, guard),
+        PageRenderer(CHROMIUM, guard=guard, timeout_s=8.0, quiet_s=1.0) as pages,
+    ):  # the test site itself, nothing else
+        result = await pages.render(f"http://127.0.0.1:{port}/")
     packets = 0
     try:
         while stun.recvfrom(2048):
@@ -276,19 +287,13 @@ async def test_a_reused_tab_keeps_nothing_of_the_last_render() -> None:
     app = web.Application()
     app.router.add_get("/", page)
     app.router.add_route("*", "/late", late)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    guard = NetGuard([f"127.0.0.1:{port}"], resolve_names=False)
-    try:
-        async with PageRenderer(CHROMIUM, guard=guard, max_concurrency=1, timeout_s=10.0, quiet_s=0.2) as pages:
-            results = [await pages.render(f"http://127.0.0.1:{port}/", js_paths=["__seen"]) for _ in range(3)]
-            assert pages.tabs_opened == 1  # one tab did all three
-            assert len(pages._idle) == 1 and await pages._idle[0].context.cookies() == []
-    finally:
-        await runner.cleanup()
+    async with (
+        local_site(app) as (port, guard),
+        PageRenderer(CHROMIUM, guard=guard, max_concurrency=1, timeout_s=10.0, quiet_s=0.2) as pages,
+    ):
+        results = [await pages.render(f"http://127.0.0.1:{port}/", js_paths=["__seen"]) for _ in range(3)]
+        assert pages.tabs_opened == 1  # one tab did all three
+        assert len(pages._idle) == 1 and await pages._idle[0].context.cookies() == []
     for result in results:
         assert result.status == 200 and result.js == {"__seen": "server=1||"}, result.js  # only this response's cookie
         assert result.cookies == {"server": "1", "js": "1"}
@@ -312,16 +317,10 @@ async def test_audio_and_video_are_not_fetched_but_the_poster_is() -> None:
     app = web.Application()
     app.router.add_get("/", page)
     app.router.add_get("/{name}", asset)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    guard = NetGuard([f"127.0.0.1:{port}"], resolve_names=False)
-    try:
-        async with PageRenderer(CHROMIUM, guard=guard, timeout_s=10.0, quiet_s=0.3) as pages:
-            result = await pages.render(f"http://127.0.0.1:{port}/")
-    finally:
-        await runner.cleanup()
+    async with (
+        local_site(app) as (port, guard),
+        PageRenderer(CHROMIUM, guard=guard, timeout_s=10.0, quiet_s=0.3) as pages,
+    ):
+        result = await pages.render(f"http://127.0.0.1:{port}/")
     assert result.status == 200 and "Our work" in result.html
     assert hits == ["/poster.png"]
