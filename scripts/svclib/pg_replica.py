@@ -163,10 +163,13 @@ def replication_lag() -> Lag:
 
 
 def wait_caught_up(timeout: float = 60) -> float:
-    """Wait until the replica streams and has replayed everything the primary had written at the call."""
+    """Wait until the replica streams and has replayed everything the primary had written at the call.
+
+    The target is the WAL *insert* position: the primary runs with synchronous_commit off, so a commit
+    that has returned may still sit in WAL buffers, behind pg_current_wal_lsn() (CI saw that race)."""
     began = time.monotonic()
     source, rep = primary(), replica()
-    target = source.psql("SELECT pg_current_wal_lsn()")
+    target = source.psql("SELECT pg_current_wal_insert_lsn()")
 
     def caught_up() -> bool:
         replayed = rep.psql("SELECT pg_last_wal_replay_lsn()")
