@@ -147,6 +147,11 @@ async def drop_schema(dsn: str, schema: str) -> None:
         await conn.close()
 
 
+# Audit tables range-partitioned by month (migrations 0008, 0009): `migrate` makes the coming months'
+# partitions on every run; retention drops a whole month (`DROP TABLE <table>_yYYYYmMM`).
+MONTHLY_TABLES = ("provider_calls", "email_events", "dedupe_merges")
+
+
 def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("*.sql"))
 
@@ -178,5 +183,9 @@ async def migrate(pool: asyncpg.Pool, *, until: str | None = None) -> list[str]:
             log.info("applied migration %s", path.name)
             applied_now.append(path.name)
         if await conn.fetchval("SELECT to_regproc('leadstream_month_partitions') IS NOT NULL"):
-            await conn.fetchval("SELECT leadstream_month_partitions('provider_calls', 0, 3)")
+            async with conn.transaction():  # workers starting together must not race to make a month
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
+                for table in MONTHLY_TABLES:
+                    if await conn.fetchval("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass($1)", table):
+                        await conn.fetchval("SELECT leadstream_month_partitions($1::regclass, 0, 3)", table)
     return applied_now

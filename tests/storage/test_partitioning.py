@@ -44,7 +44,7 @@ async def test_leads_and_provider_calls_are_partitioned_with_their_rows_kept(old
     )
     before = await pool.fetch("SELECT lead_id, geo_key, record FROM leads ORDER BY lead_id")
 
-    assert await migrate(pool) == ["0008_partitioning.sql"]
+    assert await migrate(pool, until="0008_partitioning.sql") == ["0008_partitioning.sql"]
 
     assert await pool.fetchval("SELECT relkind::text FROM pg_class WHERE oid = 'leads'::regclass") == "p"
     assert await pool.fetch("SELECT lead_id, geo_key, record FROM leads ORDER BY lead_id") == before
@@ -64,7 +64,47 @@ async def test_leads_and_provider_calls_are_partitioned_with_their_rows_kept(old
     assert await pool.fetchval(f"SELECT count(*) FROM provider_calls_{month}") == 1
     await pool.execute("INSERT INTO provider_calls (provider, operation) VALUES ('google', 'details')")
     assert await pool.fetchval("SELECT count(DISTINCT id) FROM provider_calls") == 4
-    assert await migrate(pool) == []  # idempotent
+    assert await migrate(pool, until="0008_partitioning.sql") == []  # idempotent
+
+
+async def test_email_events_and_dedupe_merges_become_monthly_with_their_rows_and_keys_kept(old_pool):
+    """0009 on a database with rows: each audit row lands in its month (old ones in the default partition);
+    the webhook's one-row-per-event key and the merge log's sequence still work afterwards."""
+    pool = old_pool
+    await migrate(pool, until="0008_partitioning.sql")
+    await pool.execute(
+        "INSERT INTO email_events (sg_message_id, event, event_at, payload) VALUES "
+        "('m1', 'delivered', now(), '{}'), ('m1', 'open', now(), '{}'), ('m0', 'bounce', '2020-03-01', '{}')"
+    )
+    await pool.execute(
+        "INSERT INTO dedupe_merges (kind, entity_id, lead_id, decided_by, created_at) VALUES "
+        "('join', 'e1', 'ld_1', 'model', now()), ('merge', 'e1', 'ld_2', 'rule', '2019-07-04')"
+    )
+    events = await pool.fetch("SELECT id, sg_message_id, event, event_at FROM email_events ORDER BY id")
+    merges = await pool.fetch("SELECT id, kind, entity_id, lead_id, created_at FROM dedupe_merges ORDER BY id")
+
+    assert await migrate(pool) == ["0009_audit_partitions.sql"]
+
+    month = datetime.now(UTC).strftime("y%Ym%m")
+    for table in ("email_events", "dedupe_merges"):
+        assert await pool.fetchval(f"SELECT relkind::text FROM pg_class WHERE oid = '{table}'::regclass") == "p"
+        assert await pool.fetchval(f"SELECT count(*) FROM {table}_default") == 1
+        assert await pool.fetchval(f"SELECT count(*) FROM {table}_{month}") == 1 + (table == "email_events")
+    assert await pool.fetch("SELECT id, sg_message_id, event, event_at FROM email_events ORDER BY id") == events
+    assert await pool.fetch("SELECT id, kind, entity_id, lead_id, created_at FROM dedupe_merges ORDER BY id") == merges
+    # a retried webhook post still lands once: the conflict target is unchanged
+    inserted = await pool.execute(
+        "INSERT INTO email_events (sg_message_id, event, event_at, payload) "
+        "SELECT sg_message_id, event, event_at, '{}' FROM email_events WHERE sg_message_id = 'm1' "
+        "ON CONFLICT (sg_message_id, event, event_at) DO NOTHING"
+    )
+    assert inserted == "INSERT 0 0"
+    # the sequences survived the rewrite: new rows get ids after the old ones
+    new_id = await pool.fetchval(
+        "INSERT INTO dedupe_merges (kind, entity_id, decided_by) VALUES ('join', 'e2', 'model') RETURNING id"
+    )
+    assert new_id > max(m["id"] for m in merges)
+    assert await migrate(pool) == []  # idempotent; next months already made
 
 
 async def test_every_key_of_the_lead_tables_holds_the_distribution_column(pool):
