@@ -39,7 +39,19 @@ more (3-5). Faults 4 and 5 lose nothing but stall a partition's commits for good
    not happen (`_commit_offsets` discards a partition missing from aiokafka's assignment mid-rebalance;
    a cancelled or failed flush), the run is lost and the head check holds the partition for good.
 
+6. **Records delivered between the seek and the queue clear** (the worker-kill stall seen as
+   ``leads.deduplicated`` p0 committed 42, acks 43-105 waiting, nothing in flight, the stage idle;
+   ``leads.enriched`` p0 the same with 97-98). Faust's table recovery ends each rebalance with
+   `resume_partitions` (the stream partitions), `perform_seek`, then ``app.flow_control.resume()``,
+   which *empties every stream's queue* (``clear_on_resume``), then `resume_flow`. The fetch loop is
+   already flowing during recovery, so what it delivers after the seek and before that clear (the
+   committed offset and a few after it) is thrown away: read, never handled, never acked, and the
+   next record delivered is past it. Nothing refetches it until the next rebalance.
+
 `SafeConsumer` closes them:
+
+* after a `perform_seek` it hands nothing on until the flow control's next resume (the clear) has
+  run (`_hold_until_cleared`, bounded by `CLEAR_WAIT_S` for a seek that no clear follows);
 
 * it remembers what each `perform_seek` set, and when the fetch loop comes back from a message it
   held across a seek, it puts the seek's read offset back (`getmany`);
@@ -90,6 +102,7 @@ class SafeConsumer(AIOKafkaConsumer):
     wait_empty_s: float | None = None
     STRANDED_AFTER_S = 5.0  # no delivery for this long, with the broker's position past what was delivered
     STRANDED_CHECK_S = 2.5
+    CLEAR_WAIT_S = 10.0  # at most this long after a seek for the queue clear that follows it (fault 6)
 
     async def wait_empty(self) -> None:
         """Wait for the events in flight to be acked, at most `wait_empty_s`; the rest finish (and ack) later."""
@@ -113,7 +126,30 @@ class SafeConsumer(AIOKafkaConsumer):
         self._skipped: dict[TP, tuple[int, int]] = {}  # the last skip seen (expected, got): a second one is real
         self._moved_at: dict[TP, float] = {}  # when each stream partition last delivered or was seeked (monotonic)
         self._delivering = False  # the fetch loop is handing on a record of its current batch
+        self._clear_pending = False  # a seek ran; the stream queues' clear that follows it has not (fault 6)
+        self._cleared = asyncio.Event()
         super().__init__(*args, **kwargs)
+        self._watch_queue_clears()
+
+    def _watch_queue_clears(self) -> None:
+        """Know when ``app.flow_control.resume()`` (which empties the stream queues) has run: wrap it once."""
+        flow_control = self.app.flow_control
+        resume = flow_control.resume
+
+        def resume_then_release() -> None:
+            resume()
+            self._clear_pending = False
+            self._cleared.set()
+
+        flow_control.resume = resume_then_release  # type: ignore[method-assign]
+
+    async def _hold_until_cleared(self) -> None:
+        """Fault 6: wait for the queue clear that follows a seek before handing a record on."""
+        try:
+            await asyncio.wait_for(self._cleared.wait(), self.CLEAR_WAIT_S)
+        except TimeoutError:  # a seek no clear followed (the fetch loop's own, while the flow was stopped)
+            log.info("no stream-queue clear %.0f s after a seek; delivering", self.CLEAR_WAIT_S)
+            self._clear_pending = False
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Faust drops the partitions' bookkeeping; nothing of theirs is committed until the next seek."""
@@ -131,6 +167,8 @@ class SafeConsumer(AIOKafkaConsumer):
         that is its committed offset for `_new_offset`, so its first commit too needs every offset from there.
         """
         await super().perform_seek()
+        self._clear_pending = True
+        self._cleared.clear()
         self._seek_started()
         self._seek_epoch += 1
         self._seeked = dict(self._read_offset)
@@ -159,6 +197,11 @@ class SafeConsumer(AIOKafkaConsumer):
         """
         held_back: set[TP] = set()  # partitions that skipped offsets in this fetch: refetched after a seek back
         async for tp, message in super().getmany(timeout):
+            if self._clear_pending:
+                epoch = self._seek_epoch
+                await self._hold_until_cleared()
+                if self._seek_epoch != epoch:  # another seek meanwhile: this fetch is from before it
+                    return
             if tp in held_back or not await self._in_sequence(tp, message.offset):
                 held_back.add(tp)
                 continue

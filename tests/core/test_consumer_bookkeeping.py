@@ -53,6 +53,13 @@ def message(offset: int, tp: TP = PART) -> Message:
     )
 
 
+async def seek_and_resume(consumer) -> None:
+    """A rebalance's end as Faust's table recovery runs it (`Recovery._resume_streams`): seek to the
+    committed offsets, then resume the flow control, which empties the stream queues."""
+    await consumer.perform_seek()
+    consumer.app.flow_control.resume()
+
+
 async def replay_incident(consumer_class: type) -> tuple[list[int], int | None]:
     """Run the interleaving on `consumer_class`; the offsets the stage handled, and the offset committed last."""
     app = faust.App(f"incident-{consumer_class.__name__}", broker="kafka://127.0.0.1:1", autodiscover=False)
@@ -114,7 +121,7 @@ async def replay_incident(consumer_class: type) -> tuple[list[int], int | None]:
     consumer.commit = commit_on_a_dead_broker
     app.monitor.track_tp_end_offset = lambda tp, offset: None
 
-    await consumer.perform_seek()  # assigned at 84
+    await seek_and_resume(consumer)  # assigned at 84
     drain = asyncio.create_task(consumer._drain_messages(fetcher))
     await asyncio.wait_for(commit_blocked.wait(), 5)  # before delivering 86, the commit hangs
 
@@ -126,7 +133,7 @@ async def replay_incident(consumer_class: type) -> tuple[list[int], int | None]:
     await consumer.on_partitions_revoked({PART})
     buffer.clear()
     app.consumer_generation_id = 2
-    await consumer.perform_seek()
+    await seek_and_resume(consumer)
     consumer.commit = real_commit
     consumer._commit_every = None
     broker_back.set()
@@ -187,11 +194,11 @@ async def test_safe_consumer_commits_nothing_between_revoke_and_seek_and_drops_s
         app.transport, callback=noop, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None
     )
     consumer.seek_to_committed = seek_to_committed
-    await consumer.perform_seek()
+    await seek_and_resume(consumer)
     await consumer.on_partitions_revoked({PART})
     consumer.ack(message(86))  # an event of the old assignment finishes after the revoke
     assert consumer._filter_committable_offsets({PART}) == {}  # Faust would commit 87 here
-    await consumer.perform_seek()  # assigned again; another worker had committed 90 meanwhile
+    await seek_and_resume(consumer)  # assigned again; another worker had committed 90 meanwhile
     assert consumer._filter_committable_offsets({PART}) == {}
     consumer.ack(message(90))
     assert consumer._filter_committable_offsets({PART}) == {PART: 91}
@@ -215,7 +222,7 @@ async def test_a_partition_never_committed_needs_every_offset_from_its_log_start
         consumer = cls(app.transport, callback=noop, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None)
         consumer.seek_to_committed = never_committed
         consumer.earliest_offsets = log_start
-        await consumer.perform_seek()
+        await seek_and_resume(consumer)
         consumer.ack(message(3))
         assert consumer._filter_committable_offsets({PART}) == expected, cls
     for offset in (0, 1, 2):
@@ -283,7 +290,7 @@ async def replay_seek_race(consumer_class: type) -> tuple[list[int], int | None]
         """The rest of `perform_seek` (the broker was seeked already): Faust's bookkeeping, SafeConsumer's epoch."""
         real = consumer.seek_to_committed
         consumer.seek_to_committed = lambda: _value({PART: 22})
-        await consumer.perform_seek()
+        await seek_and_resume(consumer)
         consumer.seek_to_committed = real
 
     consumer._wait_next_records = next_records
@@ -295,7 +302,7 @@ async def replay_seek_race(consumer_class: type) -> tuple[list[int], int | None]
     consumer._commit_every = None
     app.monitor.track_tp_end_offset = lambda tp, offset: None
 
-    await consumer.perform_seek()  # the assignment's seek: committed 22
+    await seek_and_resume(consumer)  # the assignment's seek: committed 22
     await asyncio.wait_for(consumer._drain_messages(fetcher), 5)
     offsets = consumer._filter_committable_offsets({PART})
     return handled, offsets.get(PART)
@@ -403,7 +410,7 @@ async def replay_tail_drop(refetch: bool) -> tuple[list[int], list[int], int | N
     consumer._commit_every = None
     app.monitor.track_tp_end_offset = lambda tp, offset: None
 
-    await consumer.perform_seek()
+    await seek_and_resume(consumer)
     drain = asyncio.create_task(consumer._drain_messages(fetcher))
     await asyncio.wait_for(idle.wait(), 5)  # the dropped fetch is behind; the loop polls an empty partition
     before = list(handled)
@@ -459,7 +466,7 @@ async def commit_discarded_mid_rebalance(consumer_class: type) -> tuple[dict, di
     consumer._commit = broker_commit
     app.producer.flush = _noop  # nothing is produced in this test: the flush before a commit has nothing to do
     assignment.add(tp)
-    await consumer.perform_seek()
+    await seek_and_resume(consumer)
     for offset in range(47, 52):
         consumer.ack(message(offset, tp))
     assignment.clear()  # the commit lands in a rebalance's window: aiokafka has no assignment for a moment
@@ -506,7 +513,7 @@ async def test_the_stranded_check_survives_a_partition_a_rebalance_took_away():
         app.transport, callback=_noop, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
     )
     consumer.seek_to_committed = lambda: _value({tp: 5})
-    await consumer.perform_seek()
+    await seek_and_resume(consumer)
     consumer.highwater = highwater
     later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
     assert await consumer.refetch_stranded(now=later) == []
@@ -516,3 +523,76 @@ async def test_the_stranded_check_survives_a_partition_a_rebalance_took_away():
 
     consumer.refetch_stranded = anything_else
     await consumer.check_stranded()  # the timer's body logs it and goes on
+
+
+async def replay_clear_after_seek(consumer_class: type) -> tuple[list[int], int | None]:
+    """Fault 6, the worker-kill stall (``leads.deduplicated`` p0: committed 42, acks 43-105, nothing in flight).
+
+    Faust's table recovery ends a rebalance with the seek to the committed offsets, then
+    ``flow_control.resume()``, which empties the stream queues; the fetch loop is already flowing. What it
+    hands on between the two is thrown away. Returns the offsets the stage handled, and the commit.
+    """
+    from mode.utils.queues import FlowControlQueue
+
+    app = faust.App(f"clear-{consumer_class.__name__}", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    app.consumer_generation_id = 1
+    part = TP("leads.deduplicated", 0)
+    queue: FlowControlQueue = FlowControlQueue(maxsize=100, flow_control=app.flow_control, clear_on_resume=True)
+    batches = [[42, 43, 44], [45, 46, 47, 48, 49]]
+    resumed = asyncio.Event()
+    handled: list[int] = []
+
+    async def deliver(msg: Message) -> None:  # the conductor: into the stream's queue
+        queue.force_put_nowait(msg)
+
+    consumer = consumer_class(
+        app.transport, callback=deliver, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+
+    async def next_records(timeout: float):
+        if not batches:
+            fetcher._stopped.set()
+            return {}, {part}
+        if len(batches) == 1:
+            await resumed.wait()  # the later fetch comes after the recovery finished
+        return {part: [message(o, part) for o in batches.pop(0)]}, {part}
+
+    consumer._wait_next_records = next_records
+    consumer._to_message = lambda tp, record: record
+    consumer.highwater = lambda tp: 50
+    consumer.seek_to_committed = lambda: _value({part: 42})
+    consumer.assignment = lambda: {part}
+    consumer._commit_every = None
+    app.monitor.track_tp_end_offset = lambda tp, offset: None
+
+    drain = asyncio.create_task(consumer._drain_messages(fetcher))
+    await consumer.perform_seek()  # the recovery's seek; the fetch loop runs beside it
+    for _ in range(200):  # let the fetch loop hand on what it will before the clear (no clock: loop turns)
+        if queue.qsize() == 3:
+            break
+        await asyncio.sleep(0)
+    app.flow_control.resume()  # the recovery's next step: the stream queues are emptied
+    resumed.set()
+    while not drain.done() or not queue.empty():  # the stage: handle and ack what reaches it
+        if queue.empty():
+            await asyncio.sleep(0)
+            continue
+        msg = queue.get_nowait()
+        handled.append(msg.offset)
+        consumer.ack(msg)
+    await drain
+    return handled, consumer._filter_committable_offsets({part}).get(part)
+
+
+async def test_stock_faust_consumer_throws_away_what_it_delivered_between_seek_and_clear():
+    """The fault as it is in faust-streaming 0.15.3: 42-44 are read and never handled; commits stop at 42."""
+    handled, committed = await replay_clear_after_seek(FaustConsumer)
+    assert handled == [45, 46, 47, 48, 49] and committed is None
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_safe_consumer_delivers_nothing_between_seek_and_clear(run):
+    handled, committed = await replay_clear_after_seek(SafeConsumer)
+    assert handled == list(range(42, 50)) and committed == 50
