@@ -259,6 +259,29 @@ class ApiSettings(BaseModel):
         10.0, gt=0, description="How long a POST waits for Kafka's acknowledgement before answering 503."
     )
     page_max: int = Field(200, ge=1, le=1000, description="Most leads in one page of GET /v1/leads.")
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="API server processes sharing the one port (`leadstream api --workers N`); 0: one per "
+        "core this process may run on. Each process has its own PostgreSQL pools and Kafka producer.",
+    )
+    stats_cache_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How long one process reuses the counts of GET /v1/stats (a full count of leads) "
+        "before counting again; concurrent callers share one count. 0: count on every call.",
+    )
+
+    def process_count(self) -> int:
+        """The server processes `workers` asks for (0: the cores this process may run on)."""
+        if self.workers:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return max(1, os.cpu_count() or 1)
 
     @field_validator("default_rate")
     @classmethod

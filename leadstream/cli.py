@@ -118,11 +118,17 @@ def make_worker(app, loglevel: str):  # -> faust.Worker
 def api(
     host: str | None = typer.Option(None, help="Bind address (default: LEADSTREAM_API__BIND)."),
     port: int | None = typer.Option(None, help="Port (default: LEADSTREAM_API__PORT)."),
+    workers: int | None = typer.Option(
+        None,
+        min=0,
+        max=64,
+        help="Server processes on the one port; 0: one per core (default: LEADSTREAM_API__WORKERS).",
+    ),
 ) -> None:
     """Serve the HTTP API (docs/api.md): POST leads and scrape jobs, ask about leads, stats."""
     from leadstream.api.server import serve
 
-    serve(_settings(), host=host, port=port)
+    serve(_settings(), host=host, port=port, workers=workers)
 
 
 @cli.command()

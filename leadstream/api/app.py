@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import VERSION, Settings
 from leadstream.api import problems
+from leadstream.api.cache import CachedValue
 from leadstream.api.keys import KeyRateLimiter, KeyVerifier, create_key
 from leadstream.api.models import (
     Accepted,
@@ -499,9 +500,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         last = rows[-1] if rows and more else None
         return LeadPage(items=items, next_cursor=_cursor(last["ingested_at"], last["lead_id"]) if last else None)
 
-    @app.get("/v1/stats", response_model=Stats, tags=["leads"], dependencies=[read])
-    async def stats() -> Stats:
-        """Counts per stage (leads in flight by their last stage) and per terminal state."""
+    async def count_stats() -> Stats:
         r = res()
         by_stage: dict[str, int] = {}
         by_state: dict[str, int] = {}
@@ -518,6 +517,17 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
             by_stage=by_stage,
             by_state=by_state,
         )
+
+    stats_cache = CachedValue(count_stats, settings.api.stats_cache_s)
+    app.state.stats_cache = stats_cache
+
+    @app.get("/v1/stats", response_model=Stats, tags=["leads"], dependencies=[read])
+    async def stats() -> Stats:
+        """Counts per stage (leads in flight by their last stage) and per terminal state.
+
+        Each API process counts at most once per `LEADSTREAM_API__STATS_CACHE_S` (1 s) and answers
+        from that count meanwhile, so the counts may be that much older than the request."""
+        return await stats_cache.get()
 
     @app.get("/v1/api-keys", response_model=list[ApiKeyOut], tags=["admin"], dependencies=[admin])
     async def list_keys() -> list[ApiKeyOut]:
