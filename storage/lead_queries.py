@@ -87,3 +87,12 @@ class LeadQueries:
             "FROM leads WHERE state IS NOT NULL AND ingested_at IS NOT NULL AND terminal_at IS NOT NULL"
         )
         return [(float(r["i"]), float(r["t"]), str(r["state"])) for r in rows]
+
+    async def states_of(self, lead_ids: list[str]) -> dict[str, int]:
+        """How many of `lead_ids` are in each state: a terminal state, "in_flight", or "absent" (no row)."""
+        rows = await self.pool.fetch(
+            "SELECT COALESCE(l.state, CASE WHEN l.lead_id IS NULL THEN 'absent' ELSE 'in_flight' END) AS state, "
+            "count(*) AS n FROM unnest($1::text[]) AS id LEFT JOIN leads l ON l.lead_id = id GROUP BY 1",
+            lead_ids,
+        )
+        return {r["state"]: r["n"] for r in rows}

@@ -78,3 +78,19 @@ async def _wait_for_partitions(admin: AIOKafkaAdminClient, names: list[str], par
         if time.monotonic() > deadline:
             raise TimeoutError(f"topics not ready after {timeout_s:g}s: {sorted(set(names) - ready)}")
         await asyncio.sleep(0.2)
+
+
+async def delete_topics(broker_url: str, *, prefixes: tuple[str, ...]) -> list[str]:
+    """Delete every topic whose name starts with one of `prefixes` (a benchmark's or a run's own topics and
+    changelogs); return the names deleted. An empty prefix is refused: it would match every topic."""
+    if not prefixes or any(not p for p in prefixes):
+        raise ValueError("delete_topics needs non-empty prefixes")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(broker_url))
+    await admin.start()
+    try:
+        doomed = sorted(t for t in await admin.list_topics() if t.startswith(prefixes))
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
