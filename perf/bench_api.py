@@ -372,7 +372,7 @@ def route_table(title: str, r: Result) -> None:
 def summary_line(name: str, r: Result, processes: int) -> str:
     h = r.everything()
     per_req = 1000 / max(r.sent, 1)
-    shares = sorted((round(100 * s / r.api_cpu_s) for s in r.per_process_cpu_s if s > 0.01), reverse=True)
+    shares = sorted((round(100 * s / r.api_cpu_s) for s in r.per_process_cpu_s if s > 0.02 * r.api_cpu_s), reverse=True)
     return (
         f"| {name} | {processes} | {r.sent / r.seconds:.0f} | {ms(h, 50):.1f} | {ms(h, 95):.1f} | {ms(h, 99):.1f} "
         f"| {h.get_max_value() / 1000:.0f} | {r.error_count()} | {r.api_cpu_s * per_req:.2f} "
