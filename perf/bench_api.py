@@ -250,15 +250,16 @@ def expected_processes(env: dict[str, str]) -> int:
 
 
 async def drive(
-    session: aiohttp.ClientSession,
+    sessions: list[aiohttp.ClientSession],
     requests: list[tuple[str, str, bytes | None]],
     rate: float,
     result: Result | None,
 ) -> None:
-    """Send `requests` at `rate`, open loop; record into `result` (None: a warm-up, not recorded)."""
+    """Send `requests` at `rate`, open loop, request n from client n mod len(sessions); record into `result`
+    (None: a warm-up, not recorded)."""
     tasks: set[asyncio.Task] = set()
 
-    async def one(route: str, path: str, body: bytes | None, due: float) -> None:
+    async def one(session: aiohttp.ClientSession, route: str, path: str, body: bytes | None, due: float) -> None:
         status: str
         accepted: list[str] = []
         try:
@@ -289,7 +290,7 @@ async def drive(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(one(route, path, body, due))
+        task = asyncio.create_task(one(sessions[n % len(sessions)], route, path, body, due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     while tasks:
@@ -320,14 +321,21 @@ async def run_variant(
             assert api.proc is not None and api.proc.poll() is None, f"the API exited; see {api.log}"
             assert time.monotonic() < deadline, f"the API did not start; see {api.log}"
             await asyncio.sleep(0.2)
-        connector = aiohttp.TCPConnector(limit=args.connections, keepalive_timeout=120)
-        async with aiohttp.ClientSession(
-            base_url=f"http://127.0.0.1:{api.port}",
-            connector=connector,
-            headers={"X-API-Key": key},
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as session:
-            await drive(session, warmup, args.rate, None)
+        async with contextlib.AsyncExitStack() as clients:
+            # several clients, as an API has: one client opens only as many keep-alive connections as it has
+            # requests in flight at once (a few at 200/s), which could all sit on one server process
+            sessions = [
+                await clients.enter_async_context(
+                    aiohttp.ClientSession(
+                        base_url=f"http://127.0.0.1:{api.port}",
+                        connector=aiohttp.TCPConnector(limit=args.connections, keepalive_timeout=120),
+                        headers={"X-API-Key": key},
+                        timeout=aiohttp.ClientTimeout(total=30),
+                    )
+                )
+                for _ in range(args.clients)
+            ]
+            await drive(sessions, warmup, args.rate, None)
             result = Result()
             if args.py_spy:
                 args.py_spy.mkdir(parents=True, exist_ok=True)
@@ -339,7 +347,7 @@ async def run_variant(
                     stderr=subprocess.DEVNULL,
                 )
             api_before, client_before = api.cpu(), psutil.Process().cpu_times()
-            await drive(session, requests, args.rate, result)
+            await drive(sessions, requests, args.rate, result)
             api_after, client_after = api.cpu(), psutil.Process().cpu_times()
         result.per_process_cpu_s = [api_after[pid] - api_before.get(pid, 0.0) for pid in api_after]
         result.api_cpu_s = sum(result.per_process_cpu_s)
@@ -410,7 +418,7 @@ async def main(args: argparse.Namespace) -> int:
         rng.shuffle(bodies)
         print(
             f"bench_api: {args.rounds} round(s) × {variants}, {args.rate:g} requests/s for {args.seconds:g} s "
-            f"after {args.warmup:g} s of warm-up, mix {dict(MIX)}, {args.connections} connections at most",
+            f"after {args.warmup:g} s of warm-up, mix {dict(MIX)}, {args.clients} clients",
             flush=True,
         )
         totals = {name: Result() for name in variants}
@@ -491,7 +499,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--variants", default="after", help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--leads", type=int, default=10_000, help="leads recorded before the run")
-    parser.add_argument("--connections", type=int, default=100, help="most connections the client opens")
+    parser.add_argument("--clients", type=int, default=16, help="clients sharing the rate, each its own connections")
+    parser.add_argument("--connections", type=int, default=32, help="most connections one client opens")
     parser.add_argument("--partitions", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--replica", action="store_true", help="reads from LEADSTREAM_REPLICA_DATABASE_URL")
