@@ -87,7 +87,7 @@ class Result:
     seconds: float = 0.0
     api_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
-    per_process_cpu_s: list[float] = field(default_factory=list)
+    per_process_cpu_s: list[list[float]] = field(default_factory=list)  # per round: each API process
     accepted: list[str] = field(default_factory=list)
 
     def merge(self, other: Result) -> None:
@@ -349,8 +349,8 @@ async def run_variant(
             api_before, client_before = api.cpu(), psutil.Process().cpu_times()
             await drive(sessions, requests, args.rate, result)
             api_after, client_after = api.cpu(), psutil.Process().cpu_times()
-        result.per_process_cpu_s = [api_after[pid] - api_before.get(pid, 0.0) for pid in api_after]
-        result.api_cpu_s = sum(result.per_process_cpu_s)
+        result.per_process_cpu_s = [[api_after[pid] - api_before.get(pid, 0.0) for pid in api_after]]
+        result.api_cpu_s = sum(result.per_process_cpu_s[0])
         result.client_cpu_s = (client_after.user + client_after.system) - (client_before.user + client_before.system)
         return result
     finally:
@@ -380,11 +380,14 @@ def route_table(title: str, r: Result) -> None:
 def summary_line(name: str, r: Result, processes: int) -> str:
     h = r.everything()
     per_req = 1000 / max(r.sent, 1)
-    shares = sorted((round(100 * s / r.api_cpu_s) for s in r.per_process_cpu_s if s > 0.02 * r.api_cpu_s), reverse=True)
+    shares = " ; ".join(  # per round, the processes above 2 % of that round's API CPU
+        "/".join(str(round(100 * s / sum(each))) for s in sorted(each, reverse=True) if s > 0.02 * sum(each))
+        for each in r.per_process_cpu_s
+    )
     return (
         f"| {name} | {processes} | {r.sent / r.seconds:.0f} | {ms(h, 50):.1f} | {ms(h, 95):.1f} | {ms(h, 99):.1f} "
         f"| {h.get_max_value() / 1000:.0f} | {r.error_count()} | {r.api_cpu_s * per_req:.2f} "
-        f"| {'/'.join(map(str, shares))} | {r.client_cpu_s * per_req:.2f} |"
+        f"| {shares} | {r.client_cpu_s * per_req:.2f} |"
     )
 
 
@@ -439,7 +442,7 @@ async def main(args: argparse.Namespace) -> int:
             route_table(f"{name}: every round", totals[name])
         print(
             "\n| variant | API processes | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | API CPU-ms/req "
-            "| CPU % per process | client CPU-ms/req |"
+            "| CPU % per API process, per round | client CPU-ms/req |"
         )
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for name in variants:
@@ -486,6 +489,11 @@ async def verify(demo: BenchDemo, accepted: list[str], timeout_s: float) -> bool
     print(f"verify: states of the accepted leads {dict(sorted(states.items()))}")
     if missing:
         print(f"verify: NOT met, {len(missing)} without a terminal state after {timeout_s:g} s, e.g. {missing[:5]}")
+        async with aiohttp.ClientSession() as client:
+            for name in demo.workers:
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    async with client.get(f"{demo.web_url(name)}/ready", timeout=aiohttp.ClientTimeout(5)) as r:
+                        print(f"verify: worker {name} /ready: {(await r.json()).get('reasons')}")
         return False
     print(f"verify: every 202 reached a terminal state ({time.monotonic() - began:.0f} s to drain)")
     return True
@@ -505,7 +513,7 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--replica", action="store_true", help="reads from LEADSTREAM_REPLICA_DATABASE_URL")
     parser.add_argument("--verify", action="store_true", help="then check every 202 reaches a terminal state")
-    parser.add_argument("--drain-timeout", type=float, default=480.0, help="seconds --verify waits")
+    parser.add_argument("--drain-timeout", type=float, default=240.0, help="seconds --verify waits")
     parser.add_argument(
         "--py-spy",
         type=Path,
