@@ -260,11 +260,12 @@ class ApiSettings(BaseModel):
     )
     page_max: int = Field(200, ge=1, le=1000, description="Most leads in one page of GET /v1/leads.")
     workers: int = Field(
-        0,
+        1,
         ge=0,
         le=64,
         description="API server processes sharing the one port (`leadstream api --workers N`); 0: one per "
-        "core this process may run on. Each process has its own PostgreSQL pools and Kafka producer.",
+        "core this process may run on. Each process has its own PostgreSQL pools and Kafka producer; one "
+        "process serves 200 requests/s on ~0.3 core (docs/api.md), so add processes when one runs out of core.",
     )
     stats_cache_s: float = Field(
         1.0,

@@ -122,7 +122,7 @@ def api(
         None,
         min=0,
         max=64,
-        help="Server processes on the one port; 0: one per core (default: LEADSTREAM_API__WORKERS).",
+        help="Server processes on the one port; 0: one per core (default: LEADSTREAM_API__WORKERS, 1).",
     ),
 ) -> None:
     """Serve the HTTP API (docs/api.md): POST leads and scrape jobs, ask about leads, stats."""

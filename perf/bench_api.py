@@ -10,8 +10,9 @@ errors by status, and the CPU the API processes and this client spent per reques
 
 Variants run interleaved (round 1: a, b; round 2: a, b; …) so a noisy machine hurts each alike:
   before  one process, /v1/stats counted on every call (LEADSTREAM_API__WORKERS=1, __STATS_CACHE_S=0)
-  after   the defaults (one process per core, stats counted at most once a second per process)
-  cache   one process with the stats cache;  workers  one process per core without it
+  after   the defaults (one process, stats counted at most once a second)
+  cache   one process with the stats cache, whatever the defaults
+  cores   one process per core with the stats cache;  cores-nocache  without it
 
 `--verify` then starts a main and a mockup worker group on the run's topics and schema (the demo's
 harness, lightest path) and waits until every lead answered 202 has a terminal state: the ingest path
@@ -61,9 +62,10 @@ POST, GET_ONE, GET_PAGE, STATS = "POST /v1/leads", "GET /v1/leads/{id}", "GET /v
 MIX = ((POST, 0.5), (GET_ONE, 0.3), (GET_PAGE, 0.1), (STATS, 0.1))
 VARIANTS: dict[str, dict[str, str]] = {
     "before": {"LEADSTREAM_API__WORKERS": "1", "LEADSTREAM_API__STATS_CACHE_S": "0"},
-    "after": {},
-    "cache": {"LEADSTREAM_API__WORKERS": "1"},
-    "workers": {"LEADSTREAM_API__STATS_CACHE_S": "0"},
+    "after": {},  # the defaults
+    "cache": {"LEADSTREAM_API__WORKERS": "1", "LEADSTREAM_API__STATS_CACHE_S": "1"},
+    "cores": {"LEADSTREAM_API__WORKERS": "0", "LEADSTREAM_API__STATS_CACHE_S": "1"},
+    "cores-nocache": {"LEADSTREAM_API__WORKERS": "0", "LEADSTREAM_API__STATS_CACHE_S": "0"},
 }
 # what --verify runs the workers with: tier-1 enrichment, no SPA renders, no mockups (perf/bench_steps.py --light)
 LIGHT_PATH = {"LEADSTREAM_ENRICH_TIER": "1", "LEADSTREAM_RENDER_JS": "false", "LEADSTREAM_MOCKUP_TIERS": "none"}
@@ -242,8 +244,11 @@ class Api:
 
 
 def expected_processes(env: dict[str, str]) -> int:
-    workers = int(env.get("LEADSTREAM_API__WORKERS") or 0)
-    return workers or len(os.sched_getaffinity(0))
+    from config.settings import ApiSettings
+
+    workers = env.get("LEADSTREAM_API__WORKERS")
+    api = ApiSettings() if workers is None else ApiSettings(workers=int(workers))
+    return api.process_count()
 
 
 # ---- the load --------------------------------------------------------------------------------------------

@@ -148,9 +148,13 @@ async def test_stats_answer_from_the_cache_until_it_expires(resources, api_setti
 # ---- settings --------------------------------------------------------------------------------------------
 
 
-def test_defaults_are_one_process_per_core_and_a_one_second_stats_cache():
+def test_defaults_are_one_process_and_a_one_second_stats_cache():
     api = load_settings().api
-    assert api.workers == 0 and api.stats_cache_s == 1.0
+    assert (api.workers, api.process_count(), api.stats_cache_s) == (1, 1, 1.0)
+
+
+def test_zero_workers_is_one_per_core_this_process_may_use():
+    api = load_settings(api={"workers": 0}).api
     assert api.process_count() == len(os.sched_getaffinity(0))
 
 
