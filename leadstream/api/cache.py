@@ -47,7 +47,3 @@ class CachedValue(Generic[T]):
         self._pending = None
         if not task.cancelled():
             task.exception()  # retrieved here too: every waiter may have gone
-
-    def clear(self) -> None:
-        """Forget the value: the next `get` loads."""
-        self._value = None
