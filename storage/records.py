@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 
 from schemas import STAGE_RANK, Lead, TerminalState
+from storage.db import JsonText
 
 _UPSERT = """
 INSERT INTO leads AS l (lead_id, geo_key, source, name, vertical, stage, stage_rank, state, state_reason,
@@ -70,6 +71,7 @@ class RecordUpdate:
     ingest_ms: int
     state: TerminalState | None = None
     reason: str | None = None
+    encoded: bytes | None = None  # `lead` as JSON (``exclude_none``), when the stage already encoded it to send it
 
 
 @dataclass
@@ -131,7 +133,9 @@ class LeadRecords:
                     score.tier if score else None,
                     u.trace_id,
                     _ts(u.ingest_ms),
-                    lead.model_dump(mode="json", exclude_none=True),
+                    JsonText(u.encoded.decode())
+                    if u.encoded is not None
+                    else lead.model_dump(mode="json", exclude_none=True),
                 )
             )
         async with self.pool.acquire() as conn:

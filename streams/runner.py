@@ -268,12 +268,17 @@ class StageRunner:
             for out in result:
                 trace_id = out.trace_id or env.trace_id
                 ingest_ms = out.ingest_ms or env.ingest_ms
-                updates.append(RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason))
+                # Encoded once: the same bytes go to every topic that carries the full Lead and into its row.
+                encoded = encode_lead(out.lead)
+                updates.append(
+                    RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason, encoded)
+                )
                 headers = tracing.inject(make_headers(out.lead.lead_id, trace_id, ingest_ms), env, self.stage.name)
                 for topic in out.topics:
                     metrics.series(metrics.PRODUCED, self.stage.name, topic).inc()
                     key = message_key(topic, out.lead.lead_id, out.lead.geo_key)
-                    sends.append((topic, key, encode_lead(out.lead, topic), headers))
+                    value = encode_lead(out.lead, topic) if topic == LEADS_SCRAPED else encoded
+                    sends.append((topic, key, value, headers))
 
         await self._until_done(self.stage.after_batch)
         await self._until_done(lambda: self.records.write(updates))
