@@ -343,6 +343,13 @@ class Settings(BaseSettings):
         STAGES, description="Stages this worker runs: `all` or a comma list (scrape,enrich,dedupe,score,mockup,email)."
     )
     commit_interval_s: float = Field(1.0, description="How often consumed offsets are committed.")
+    producer_linger_ms: int = Field(
+        25,
+        ge=0,
+        le=1000,
+        description="How long the producer waits to fill a batch (Kafka's linger.ms): the streaming stages send "
+        "one event's messages at a time, so a few ms more per hop batches many events into one produce request.",
+    )
     exactly_once: bool = Field(
         False, description="Faust processing_guarantee=exactly_once. Off: at-least-once + idempotent effects."
     )

@@ -153,7 +153,7 @@ def create_app(settings: Settings) -> LeadstreamApp:
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         consumer_group_instance_id=settings.group_instance_id or None,
         producer_acks=-1,
-        producer_linger_ms=5,
+        producer_linger_ms=settings.producer_linger_ms,
         table_cleanup_interval=60,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,

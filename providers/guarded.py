@@ -106,7 +106,7 @@ class Guarded(Generic[T]):
             self._count("permanent_error")
             raise
         self._count("ok")
-        metrics.COST_USD.labels(self.provider).inc(self.cost_usd)
+        metrics.series(metrics.COST_USD, self.provider).inc(self.cost_usd)
         await self._record(self.cost_usd, False, lead_id)
         if key is not None and self.cache is not None:
             await self.cache.set(self.provider, key, self._encode(result))
@@ -131,13 +131,13 @@ class Guarded(Generic[T]):
                 breaker.settle(exc)
             raise
         finally:
-            metrics.CALL_SECONDS.labels(self.provider, self.operation).observe(time.perf_counter() - started)
+            metrics.series(metrics.CALL_SECONDS, self.provider, self.operation).observe(time.perf_counter() - started)
         if breaker is not None:
             breaker.settle(None)
         return result
 
     def _count(self, outcome: str) -> None:
-        metrics.CALLS.labels(self.provider, self.operation, outcome).inc()
+        metrics.series(metrics.CALLS, self.provider, self.operation, outcome).inc()
 
     async def _record(self, cost_usd: float, hit: bool, lead_id: str | None) -> None:
         if self.ledger is not None:

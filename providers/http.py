@@ -72,6 +72,41 @@ class NoCookies(httpx.Cookies):
         return None
 
 
+class ForwardProxyTransport(httpx.AsyncBaseTransport):
+    """Plain ``http://`` through a forward proxy on keep-alive connections to the proxy that every site shares.
+
+    httpx pools forward-proxy connections per *site* (httpcore's ``AsyncForwardHTTPConnection`` serves one
+    remote origin), so a client that visits a new site for each lead opened a new TCP connection to the
+    same proxy for nearly every request: connect and pool bookkeeping were a hot spot of the enrich stage.
+    Here a plain request goes to the proxy in absolute form (``GET http://site/path``, the original
+    ``Host`` header kept), exactly what httpx sends, on a pool of connections to the proxy alone.
+    ``https://`` still tunnels per site (CONNECT) through httpx's own proxy transport.
+    Idle connections expire on the client's `keepalive_expiry` (5 s), well inside usual proxy idle timeouts.
+    """
+
+    def __init__(self, proxy: str, limits: httpx.Limits) -> None:
+        self._proxy = httpx.Proxy(proxy)
+        self._plain = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        self._tunnel = httpx.AsyncHTTPTransport(proxy=self._proxy, limits=limits, trust_env=False)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme != "http" or self._proxy.url.scheme != "http":
+            return await self._tunnel.handle_async_request(request)
+        url = request.url
+        proxied = httpx.Request(
+            request.method,
+            self._proxy.url.copy_with(path="/", query=None, fragment=None),
+            headers=[*self._proxy.headers.raw, *request.headers.raw],
+            stream=request.stream,
+            extensions={**request.extensions, "target": url.raw_scheme + b"://" + url.netloc + url.raw_path},
+        )
+        return await self._plain.handle_async_request(proxied)
+
+    async def aclose(self) -> None:
+        await self._plain.aclose()
+        await self._tunnel.aclose()
+
+
 def make_client(
     base_url: str = "",
     *,
@@ -96,11 +131,14 @@ def make_client(
     every response.
 
     With a `guard` and no proxy, every connection goes to an address the guard
-    checked (`providers.pinned`): the client for third-party websites.
+    checked (`providers.pinned`): the client for third-party websites. With a
+    `proxy`, plain HTTP shares keep-alive connections to it (`ForwardProxyTransport`).
     """
     limits = _limits(max_connections, max_keepalive, keepalive_expiry_s)
-    transport = None
-    if guard is not None and proxy is None:
+    transport: httpx.AsyncBaseTransport | None = None
+    if proxy is not None:
+        transport = ForwardProxyTransport(proxy, limits)
+    elif guard is not None:
         from providers.pinned import PinnedTransport
 
         transport = PinnedTransport(guard, limits)
@@ -108,7 +146,6 @@ def make_client(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
         headers={"User-Agent": USER_AGENT, **(headers or {})},
-        proxy=proxy,
         limits=limits,
         transport=transport,
         follow_redirects=follow_redirects,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
@@ -41,6 +42,24 @@ RENDER_SECONDS = Histogram(
     "leadstream_chromium_render_seconds", "Time of one Chromium render, by kind.", ["kind"], buckets=RENDER_BUCKETS
 )
 
+_M = TypeVar("_M", Counter, Gauge, Histogram)
+_SERIES: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def series(metric: _M, *values: str) -> _M:
+    """``metric.labels(*values)``, kept: the labelled child of a series is looked up once per process.
+
+    `labels` validates and stringifies its values and takes the metric's lock on every call, which the hot
+    path (several series per event in every stage) paid per event. The children are the metric's own, so
+    /metrics reads the same values; nothing in the project removes a series (that would detach a kept child).
+    """
+    key = (metric, values)
+    child = _SERIES.get(key)
+    if child is None:
+        child = _SERIES[key] = metric.labels(*values)
+    return child
+
+
 _TRACER = trace.get_tracer("leadstream")  # child spans of the stage's span when tracing is on
 
 BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
@@ -70,7 +89,7 @@ def init_chromium(kind: str) -> None:
 @contextmanager
 def render(kind: str) -> Iterator[None]:
     """Count one Chromium render of `kind`: a page open while it runs, its time and outcome."""
-    PAGES_OPEN.labels(kind).inc()
+    series(PAGES_OPEN, kind).inc()
     started = time.perf_counter()
     outcome = "error"
     try:
@@ -78,6 +97,6 @@ def render(kind: str) -> Iterator[None]:
             yield
         outcome = "ok"
     finally:
-        PAGES_OPEN.labels(kind).dec()
-        RENDERS.labels(kind, outcome).inc()
-        RENDER_SECONDS.labels(kind).observe(time.perf_counter() - started)
+        series(PAGES_OPEN, kind).dec()
+        series(RENDERS, kind, outcome).inc()
+        series(RENDER_SECONDS, kind).observe(time.perf_counter() - started)

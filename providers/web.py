@@ -299,26 +299,25 @@ class WebFetcher:
             return robots
 
     async def _load_shared_robots(self, origin: str, shared: SharedRobots) -> RobotsVerdict:
-        """The verdict from Redis; else fetch it (one worker at a time per origin) and put it there."""
+        """The verdict from Redis; else fetch it (one worker at a time per origin) and put it there.
+
+        Two round trips to Redis on a miss: `SharedRobots.claim` (look, else lock) and `SharedRobots.release`.
+        """
         hold_s = 2 * self.timeout_s  # the lock outlives one robots.txt fetch; a crashed holder frees it by then
         deadline = time.monotonic() + hold_s
         while True:
-            robots = await shared.get(origin)
+            robots, token = await shared.claim(origin, hold_s)
             if robots is not None:
                 return robots
-            token = await shared.lock(origin, hold_s)
             if token is not None or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(ROBOTS_WAIT_POLL_S)
+        fetched = None
         try:
-            if token is not None and (robots := await shared.get(origin)) is not None:
-                return robots  # the previous lock holder put it between our get and our lock
-            robots = await self._load_robots(origin)
-            await shared.put(origin, robots)
-            return robots
+            fetched = await self._load_robots(origin)
+            return fetched
         finally:
-            if token is not None:
-                await shared.unlock(origin, token)
+            await shared.release(origin, token, fetched)
 
     async def _load_robots(self, origin: str) -> RobotsVerdict:
         """RFC 9309: 2xx parse, 4xx allow all, 5xx or unreachable disallow all (cached shorter)."""

@@ -31,10 +31,16 @@ _LOCK_ID = 7_240_531  # arbitrary, fixed: serializes migrate() across processes
 log = logging.getLogger(__name__)
 
 
+class JsonText(str):
+    """JSON already encoded (e.g. the lead record a stage also sends to Kafka): stored in a jsonb column as is."""
+
+
+def _encode_jsonb(value: object) -> str:
+    return value if isinstance(value, JsonText) else orjson.dumps(value).decode()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
-    )
+    await conn.set_type_codec("jsonb", encoder=_encode_jsonb, decoder=orjson.loads, schema="pg_catalog")
 
 
 def split_pgbouncer(dsn: str) -> tuple[str, bool]:

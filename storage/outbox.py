@@ -101,16 +101,28 @@ class Outbox:
             rows = await conn.fetch("SELECT status, count(*) AS n FROM email_outbox GROUP BY status")
         return {row["status"]: int(row["n"]) for row in rows}
 
-    async def suppression_reason(self, address: str) -> str | None:
-        """Why `address` must not be emailed (exact address, its domain, or a *.parent wildcard), if it must not."""
-        address = address.strip().lower()
-        domain = address.rpartition("@")[2]
-        labels = domain.split(".")
-        patterns = [address, domain] + ["*." + ".".join(labels[i:]) for i in range(len(labels) - 1)]
+    async def suppression_reason(self, address: str, *more: str) -> str | None:
+        """Why an address must not be emailed (exact address, its domain, or a *.parent wildcard), if it must not.
+
+        With several addresses (a lead's email and its website's ``@domain``), one query answers for all of
+        them; the first address that is suppressed gives the reason, as if each were asked in turn.
+        """
+        patterns: list[str] = []
+        for each in (address, *more):
+            each = each.strip().lower()
+            domain = each.rpartition("@")[2]
+            labels = domain.split(".")
+            for pattern in [each, domain] + ["*." + ".".join(labels[i:]) for i in range(len(labels) - 1)]:
+                if pattern not in patterns:
+                    patterns.append(pattern)
         async with self.pool.acquire() as conn:
-            return await conn.fetchval(
-                "SELECT reason FROM suppressions WHERE pattern = ANY($1::text[]) LIMIT 1", patterns
+            rows = await conn.fetch(
+                "SELECT pattern, reason FROM suppressions WHERE pattern = ANY($1::text[])", patterns
             )
+        if not rows:
+            return None
+        reasons = {row["pattern"]: row["reason"] for row in rows}
+        return next(reasons[pattern] for pattern in patterns if pattern in reasons)
 
     async def suppress(self, pattern: str, reason: str) -> None:
         async with self.pool.acquire() as conn:

@@ -17,8 +17,16 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 
 from schemas import STAGE_RANK, Lead, TerminalState
+from storage.db import JsonText
 
+# One statement per row, sent as one pipelined batch (one round trip per batch): the row's upsert into
+# `leads` and, in the same statement, the first time the lead reached this stage (the API's stage history;
+# a redelivery keeps the first). The stage row is written whether or not the upsert's WHERE lets it through.
 _UPSERT = """
+WITH first_visit AS (
+    INSERT INTO lead_stages (lead_id, stage, geo_key) VALUES ($1, $6, $2)
+    ON CONFLICT (geo_key, lead_id, stage) DO NOTHING
+)
 INSERT INTO leads AS l (lead_id, geo_key, source, name, vertical, stage, stage_rank, state, state_reason,
                         entity_id, score, tier, trace_id, ingested_at, terminal_at, record)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
@@ -35,13 +43,6 @@ ON CONFLICT (geo_key, lead_id) DO UPDATE SET
     ingested_at = LEAST(l.ingested_at, EXCLUDED.ingested_at),
     updated_at = now(), record = EXCLUDED.record
 WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank
-"""
-
-# The first time each lead reached each stage (the API's stage history); a redelivery keeps the first.
-_STAGES = """
-INSERT INTO lead_stages (lead_id, stage, geo_key)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-ON CONFLICT (geo_key, lead_id, stage) DO NOTHING
 """
 
 _DEAD_LETTER = """
@@ -70,6 +71,7 @@ class RecordUpdate:
     ingest_ms: int
     state: TerminalState | None = None
     reason: str | None = None
+    encoded: bytes | None = None  # `lead` as JSON (``exclude_none``), when the stage already encoded it to send it
 
 
 @dataclass
@@ -101,7 +103,7 @@ class LeadRecords:
         self.pool = pool
 
     async def write(self, updates: list[RecordUpdate]) -> None:
-        """Upsert the batch's leads and their stages.
+        """Upsert the batch's leads and their stages: one round trip (`_UPSERT`, pipelined).
 
         Rows go in key order (geo_key, lead_id; a lead's own updates keep their order): two workers writing
         overlapping leads during a rebalance (the old owner finishing a batch, the new one replaying it) then
@@ -131,17 +133,13 @@ class LeadRecords:
                     score.tier if score else None,
                     u.trace_id,
                     _ts(u.ingest_ms),
-                    lead.model_dump(mode="json", exclude_none=True),
+                    JsonText(u.encoded.decode())
+                    if u.encoded is not None
+                    else lead.model_dump(mode="json", exclude_none=True),
                 )
             )
         async with self.pool.acquire() as conn:
             await conn.executemany(_UPSERT, rows)
-            await conn.execute(
-                _STAGES,
-                [u.lead.lead_id for u in updates],
-                [u.stage for u in updates],
-                [u.lead.geo_key for u in updates],
-            )
 
     async def ended(self, lead_ids: list[str]) -> set[str]:
         """Those of `lead_ids` that already have a terminal state."""

@@ -76,13 +76,13 @@ class HealthMonitor:
         now = self.clock()
         self._progress.setdefault(stage, now)
         self._alive.setdefault(stage, now)
-        metrics.LAST_PROGRESS.labels(stage).set(self.wall())
+        metrics.series(metrics.LAST_PROGRESS, stage).set(self.wall())
 
     def progress(self, stage: str) -> None:
         """`stage` finished events (recorded, sent): it is making progress."""
         now = self.clock()
         self._progress[stage] = self._alive[stage] = now
-        metrics.LAST_PROGRESS.labels(stage).set(self.wall())
+        metrics.series(metrics.LAST_PROGRESS, stage).set(self.wall())
 
     def alive(self, stage: str) -> None:
         """`stage` is busy on purpose (a retry, a deferral wait): alive, though not progressing."""

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from providers.metrics import series as series  # re-exported: cached labelled children, for every layer
+
 # Seconds, from a few ms (a cached enrich, a score) to a minute (a stalled render or provider).
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 # Ingest → terminal: the SLO bound (300 s) and the p95 target (30 s) are bucket edges.

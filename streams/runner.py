@@ -229,13 +229,13 @@ class StageRunner:
             self._leave(len(pairs))
 
     def _enter(self, count: int) -> None:
-        metrics.CONSUMED.labels(self.stage.name).inc(count)
-        metrics.IN_FLIGHT.labels(self.stage.name).inc(count)
+        metrics.series(metrics.CONSUMED, self.stage.name).inc(count)
+        metrics.series(metrics.IN_FLIGHT, self.stage.name).inc(count)
         self._busy += count
         self._idle.clear()
 
     def _leave(self, count: int) -> None:
-        metrics.IN_FLIGHT.labels(self.stage.name).dec(count)
+        metrics.series(metrics.IN_FLIGHT, self.stage.name).dec(count)
         self._busy -= count
         if self._busy <= 0:
             self._idle.set()
@@ -245,7 +245,9 @@ class StageRunner:
         # with the same lead id, must not act on it again (or email it).
         ended = await self._until_done(lambda: self.records.ended([env.lead_id for _, env in pairs if env.lead_id]))
         if ended:
-            metrics.EVENTS.labels(self.stage.name, "skipped_ended").inc(sum(1 for _, e in pairs if e.lead_id in ended))
+            metrics.series(metrics.EVENTS, self.stage.name, "skipped_ended").inc(
+                sum(1 for _, e in pairs if e.lead_id in ended)
+            )
             pairs = [(event, env) for event, env in pairs if env.lead_id not in ended]
         envelopes = [env for _, env in pairs]
         results: list[list[Output] | DeadLetter] = []
@@ -253,7 +255,7 @@ class StageRunner:
             with self.event_scope(event), tracing.stage_span(self.stage.name, env):
                 began = time.perf_counter()
                 results.append(await self._run_one(env))
-                metrics.PROCESSING_SECONDS.labels(self.stage.name).observe(time.perf_counter() - began)
+                metrics.series(metrics.PROCESSING_SECONDS, self.stage.name).observe(time.perf_counter() - began)
 
         updates: list[RecordUpdate] = []
         letters: list[DeadLetter] = []
@@ -266,12 +268,17 @@ class StageRunner:
             for out in result:
                 trace_id = out.trace_id or env.trace_id
                 ingest_ms = out.ingest_ms or env.ingest_ms
-                updates.append(RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason))
+                # Encoded once: the same bytes go to every topic that carries the full Lead and into its row.
+                encoded = encode_lead(out.lead)
+                updates.append(
+                    RecordUpdate(out.lead, self.stage.name, trace_id, ingest_ms, out.terminal, out.reason, encoded)
+                )
                 headers = tracing.inject(make_headers(out.lead.lead_id, trace_id, ingest_ms), env, self.stage.name)
                 for topic in out.topics:
-                    metrics.PRODUCED.labels(self.stage.name, topic).inc()
+                    metrics.series(metrics.PRODUCED, self.stage.name, topic).inc()
                     key = message_key(topic, out.lead.lead_id, out.lead.geo_key)
-                    sends.append((topic, key, encode_lead(out.lead, topic), headers))
+                    value = encode_lead(out.lead, topic) if topic == LEADS_SCRAPED else encoded
+                    sends.append((topic, key, value, headers))
 
         await self._until_done(self.stage.after_batch)
         await self._until_done(lambda: self.records.write(updates))
@@ -374,7 +381,7 @@ class StageRunner:
             try:
                 outputs = await stage.handle(item, env)
             except Deferred as exc:  # waiting for permission is not a failed attempt
-                metrics.DEFERRALS.labels(stage.name, deferral_kind(exc)).inc()
+                metrics.series(metrics.DEFERRALS, stage.name, deferral_kind(exc)).inc()
                 self.health.alive(stage.name)
                 await policy.sleep(policy.defer_delay(exc.retry_after_s))
                 continue
@@ -382,14 +389,14 @@ class StageRunner:
                 action = action_for(exc)
                 if action is Action.RETRY_INFRA:  # our infrastructure, not the lead: not an attempt either
                     infra_failures += 1
-                    metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    metrics.series(metrics.RETRIES, stage.name, type(exc).__name__).inc()
                     self.health.alive(stage.name)
                     log.warning("%s: infrastructure error, retrying (lead %s): %r", stage.name, env.lead_id, exc)
                     await policy.sleep(policy.delay(min(infra_failures, 6)))
                     continue
                 attempts += 1
                 if action is Action.RETRY and attempts < policy.max_attempts:
-                    metrics.RETRIES.labels(stage.name, type(exc).__name__).inc()
+                    metrics.series(metrics.RETRIES, stage.name, type(exc).__name__).inc()
                     self.health.alive(stage.name)
                     await policy.sleep(policy.delay(attempts, getattr(exc, "retry_after_s", None)))
                     continue
@@ -425,7 +432,7 @@ class StageRunner:
         Ids and keys taken from headers are kept only when they can be ids (an 800 KB "lead id" is not one,
         and would not fit the leads table's index); text loses NUL characters PostgreSQL refuses.
         """
-        metrics.DEAD_LETTERS.labels(self.stage.name, error_type).inc()
+        metrics.series(metrics.DEAD_LETTERS, self.stage.name, error_type).inc()
         lead_id = plausible_id(getattr(item, "lead_id", None) or env.lead_id)
         # The message key is the geography key only on the stateful stages' inputs (the rest: the lead id).
         geo_keyed = any(env.topic.endswith(topic) for topic in GEO_KEYED_TOPICS)
@@ -465,7 +472,7 @@ class StageRunner:
                 return await call()
             except RECORD_RETRY_ERRORS as exc:
                 attempt += 1
-                metrics.RETRIES.labels(self.stage.name, type(exc).__name__).inc()
+                metrics.series(metrics.RETRIES, self.stage.name, type(exc).__name__).inc()
                 log.warning("%s: record write failed (attempt %d), retrying: %r", self.stage.name, attempt, exc)
                 await self.retry.sleep(self.retry.delay(min(attempt, 6)))
 
@@ -486,7 +493,7 @@ class StageRunner:
         Store outages while writing the dead letters are waited out (`_until_done`), as everywhere.
         """
         name = self.stage.name
-        metrics.EVENTS.labels(name, "internal_error").inc(len(events))
+        metrics.series(metrics.EVENTS, name, "internal_error").inc(len(events))
         log.error(
             "%s: the runner failed on %d event(s); dead-lettering them as InternalError",
             name,
@@ -514,25 +521,25 @@ class StageRunner:
             self.fail_worker(fatal)
             return False
         for d in letters:
-            metrics.EVENTS.labels(name, "dead_lettered").inc()
-            metrics.TERMINAL.labels("dead_lettered").inc()
+            metrics.series(metrics.EVENTS, name, "dead_lettered").inc()
+            metrics.series(metrics.TERMINAL, "dead_lettered").inc()
             metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now_ms() - d.ingest_ms) / 1000))
         return True
 
     def _observe(self, updates: list[RecordUpdate], letters: list[DeadLetter], seconds: float) -> None:
         name = self.stage.name
-        metrics.BATCH_SECONDS.labels(name).observe(seconds)
+        metrics.series(metrics.BATCH_SECONDS, name).observe(seconds)
         now = now_ms()
         for u in updates:
             if u.state is not None:
-                metrics.EVENTS.labels(name, "terminal").inc()
-                metrics.TERMINAL.labels(u.state.value).inc()
+                metrics.series(metrics.EVENTS, name, "terminal").inc()
+                metrics.series(metrics.TERMINAL, u.state.value).inc()
                 metrics.E2E_SECONDS.labels(u.state.value).observe(max(0.0, (now - u.ingest_ms) / 1000))
             else:
-                metrics.EVENTS.labels(name, "forwarded").inc()
+                metrics.series(metrics.EVENTS, name, "forwarded").inc()
         for d in letters:
-            metrics.EVENTS.labels(name, "dead_lettered").inc()
-            metrics.TERMINAL.labels("dead_lettered").inc()
+            metrics.series(metrics.EVENTS, name, "dead_lettered").inc()
+            metrics.series(metrics.TERMINAL, "dead_lettered").inc()
             metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now - d.ingest_ms) / 1000))
             log.warning(
                 "%s: dead-lettered lead %s: %s: %s trace_id=%s", name, d.lead_id, d.error_type, d.reason, d.trace_id

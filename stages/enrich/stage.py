@@ -17,7 +17,8 @@ from streams.topology import LEADS_ENRICHED
 if TYPE_CHECKING:
     from stages.enrich.enricher import Enricher
 
-SuppressionCheck = Callable[[str], Awaitable[str | None]]  # address or @domain → why it must not be contacted
+# addresses or @domains → why the first suppressed one must not be contacted (one query for all)
+SuppressionCheck = Callable[..., Awaitable[str | None]]
 Closer = Callable[[], Awaitable[None]]
 
 
@@ -69,8 +70,8 @@ class EnrichStage(Stage[Lead]):
     async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
         # Suppressed addresses and domains end here, before enrichment spends anything on them.
         if self.suppression_reason is not None:
-            for address in _addresses(lead):
-                if reason := await self.suppression_reason(address):
-                    return [Output(lead, terminal=TerminalState.suppressed, reason=reason)]
+            addresses = _addresses(lead)
+            if addresses and (reason := await self.suppression_reason(*addresses)):
+                return [Output(lead, terminal=TerminalState.suppressed, reason=reason)]
         enrichment = await self.enricher.enrich(lead)
         return [Output(lead.model_copy(update={"enrichment": enrichment}), topics=(LEADS_ENRICHED,))]

@@ -571,3 +571,24 @@ async def test_an_implausible_ingest_ts_header_falls_back_to_the_kafka_timestamp
     await runner.process_batch([event(headers=headers)])
     [update] = records.updates
     assert update.ingest_ms == 1000  # the message's Kafka timestamp (1.0 s)
+
+
+async def test_an_output_is_encoded_once_for_its_topics_and_its_row():
+    """The full Lead's JSON that goes to Kafka is the record the row stores (one encoding per output);
+    leads.scraped still carries only the public RawLead fields."""
+
+    class ToBoth(Stage[Lead]):
+        name = STAGE
+
+        async def handle(self, item: Lead, envelope: Envelope) -> list[Output]:
+            return [Output(item, topics=(LEADS_ENRICHED, LEADS_SCRAPED))]
+
+    records, sender = FakeRecords(), FakeSender()
+    retry = RetryPolicy(sleep=FakeClock().sleep, random=lambda: 0.5)
+    runner = StageRunner(ToBoth(), records, sender, retry=retry, sinks=(LEADS_ENRICHED, LEADS_SCRAPED))  # type: ignore[arg-type]
+    await runner.process_batch([event()])
+    [update] = records.updates
+    sent = {topic: value for topic, _, value, _ in sender.sent}
+    assert update.encoded is not None and sent[LEADS_ENRICHED] is update.encoded
+    assert orjson.loads(update.encoded) == lead().model_dump(mode="json", exclude_none=True)
+    assert sent[LEADS_SCRAPED] == encode_lead(lead(), LEADS_SCRAPED) != update.encoded

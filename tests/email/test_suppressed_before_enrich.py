@@ -36,3 +36,14 @@ async def test_suppressed_leads_are_not_fetched(pool, fresh_sim):
         assert out.terminal is None and out.lead.enrichment is not None and sim.records.get("web")
     finally:
         await fetcher.aclose()
+
+
+async def test_several_addresses_one_answer_first_suppressed_wins(pool):
+    """A lead's email and its website's domain are asked in one query; the reason is the first suppressed one's."""
+    outbox = Outbox(pool)
+    await outbox.suppress("first@several.com", "unsubscribe")
+    await outbox.suppress("*.several.com", "blocklist")
+    assert await outbox.suppression_reason("first@several.com", "@www.several.com") == "unsubscribe"
+    assert await outbox.suppression_reason("other@elsewhere.org", "@shop.several.com") == "blocklist"
+    assert await outbox.suppression_reason("@several.com", "first@several.com") == "blocklist"  # asked in turn
+    assert await outbox.suppression_reason("other@elsewhere.org", "@elsewhere.org") is None

@@ -171,3 +171,25 @@ def test_site_specs_are_deterministic() -> None:
     assert site_spec(7, "bakery.com") == site_spec(7, "www.bakery.com")
     profiles = {site_spec(7, f"biz{n}.com").profile for n in range(400)}
     assert {"wordpress_legacy", "wix", "nextjs", "error500", "robots_disallow_all"} <= profiles
+
+
+async def test_plain_http_through_the_proxy_shares_one_keepalive_connection(web_sim) -> None:
+    """Every site's plain-HTTP request rides the same pooled connection to the proxy (not one per site),
+    in absolute form with the site's Host header, so the proxy still knows which site is meant."""
+    from providers.http import make_client
+
+    proxy, sim = web_sim
+    hosts = [domain(sim, profile) for profile in ("wordpress_modern", "wix", "robots_partial")]
+    client = make_client(proxy=proxy, max_keepalive=16, keep_cookies=False)
+    local_ports, statuses = set(), []
+    try:
+        for host in hosts:
+            async with client.stream("GET", f"http://{host}/") as response:
+                await response.aread()
+                local_ports.add(response.extensions["network_stream"].get_extra_info("client_addr")[1])
+                statuses.append((str(response.url), response.status_code))
+    finally:
+        await client.aclose()
+    assert statuses == [(f"http://{host}/", 200) for host in hosts]
+    assert len(local_ports) == 1
+    assert [r["domain"] for r in sim.records["web"]] == hosts

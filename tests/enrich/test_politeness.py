@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from providers.clock import ManualClock
 from providers.http import TransientProviderError
-from providers.robots import ROBOTS_KEY_PREFIX
+from providers.robots import ROBOTS_KEY_PREFIX, SharedRobots
 from providers.web import RobotsDisallowed, WebFetcher
 from simulator.core import Simulator
 from simulator.websites import HOME_PATHS, domain_for_profile
@@ -164,6 +164,40 @@ async def test_robots_txt_is_fetched_once_for_all_fetchers_sharing_redis(web_sim
     assert len(_requests(sim, site, "/robots.txt")) == 1
     assert len(_requests(sim, site, "/")) == 7
     assert 50_000 < ttl_ms <= 60_000
+
+
+async def test_a_robots_miss_costs_two_redis_round_trips(web_sim, redis_url, unique) -> None:
+    """Look-else-lock is one script, store-and-unlock another; the lock is gone afterwards and a second
+    fetcher reads the verdict in one round trip."""
+    proxy, sim = web_sim
+    site = _site(sim, "wix", f"trips-{unique}")
+    first, second = (_fetcher(proxy, redis_url=redis_url, robots_ttl_s=60) for _ in range(2))
+    commands: list[str] = []
+    for fetcher in (first, second):
+        assert fetcher._shared_robots is not None
+        shared_redis = fetcher._shared_robots._redis
+        execute = shared_redis.execute_command
+
+        async def counted(*args, _execute=execute, **kwargs):
+            commands.append(str(args[0]).upper())
+            return await _execute(*args, **kwargs)
+
+        shared_redis.execute_command = counted  # type: ignore[method-assign]
+    redis = aioredis.from_url(redis_url)
+    for script in (SharedRobots._CLAIM, SharedRobots._RELEASE):  # a fresh Redis: EVALSHA, SCRIPT LOAD, EVALSHA once
+        await redis.script_load(script)
+    try:
+        assert (await first.fetch(f"http://{site}/")).status == 200
+        trips_first = len(commands)
+        assert (await second.fetch(f"http://{site}/")).status == 200
+        lock_left = await redis.exists(f"{ROBOTS_KEY_PREFIX}:http://{site}:lock")
+    finally:
+        await first.aclose()
+        await second.aclose()
+        await redis.aclose()
+    assert trips_first == 2 and len(commands) == 3, commands
+    assert not lock_left
+    assert len(_requests(sim, site, "/robots.txt")) == 1
 
 
 @pytest.mark.parametrize("profile", ["robots_disallow_all", "robots_partial"])

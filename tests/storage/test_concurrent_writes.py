@@ -54,3 +54,14 @@ def test_a_transaction_rolled_back_for_a_concurrent_one_is_retried():
     for conflict in (DeadlockDetectedError("deadlock detected"), SerializationError("could not serialize")):
         assert action_for(conflict) is Action.RETRY_INFRA
         assert isinstance(conflict, RECORD_RETRY_ERRORS)
+
+
+async def test_a_record_already_encoded_is_stored_as_that_json(pool):
+    """The runner hands the JSON it sends to Kafka (`RecordUpdate.encoded`): the row's record is that object."""
+    import orjson
+
+    lead = Lead(lead_id="ld_enc", geo_key="NY", source="t", name='Ünïcode "quoted"', zip="10002")
+    encoded = orjson.dumps(lead.model_dump(mode="json", exclude_none=True))
+    await LeadRecords(pool).write([RecordUpdate(lead, "enrich", "c" * 32, 1_700_000_000_000, encoded=encoded)])
+    record = await pool.fetchval("SELECT record FROM leads WHERE lead_id = 'ld_enc'")
+    assert record == orjson.loads(encoded) and record["name"] == 'Ünïcode "quoted"'
