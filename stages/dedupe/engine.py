@@ -31,6 +31,7 @@ from stages.dedupe.features import (
     matched_on,
     near_addresses,
     one_site_readdressed,
+    operator_prefixed,
     outlet_conflict,
     phone_block,
     same_street,
@@ -213,6 +214,11 @@ class EntityResolver:
         """Strong evidence the model's features cannot see: the same phone at the same (or a near-miss)
         street address, and names that share their rare words (`frequency.rare_cover`), not two outlets.
 
+        At one street line without one phone, the rarer name must be covered (``PLACE_COVER``) and then
+        either the phones are lines of one block, or one listing has no phone (a missing value is no
+        evidence against), or the shorter name is the tail of the longer after an operator's name
+        (`operator_prefixed`), or most of both names agree.
+
         A switchboard shared by a steakhouse and a noodle bar fails the name test (no rare word in
         common); a hotel's café and its dining room fail the outlet test.
         """
@@ -233,6 +239,10 @@ class EntityResolver:
                 continue
             elif phone_block(profile.phone, other.phone):
                 return True  # one site, the next line of its block (or a typo): the rarer name is covered
+            elif not (profile.phone and other.phone):
+                return True  # one site, one listing without a phone: the rarer name is covered
+            elif operator_prefixed(profile.name, other.name):
+                return True  # one site under its operator's name and its own ("Hull House - Hearst" / "Hearst")
             elif rare_cover(profile.name, other.name, weights, lighter=False) >= CONTACT_COVER:
                 return True  # one site, another phone line: most of both names agree
         return False

@@ -273,6 +273,20 @@ def name_cover(a: str, b: str) -> float:
     return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
 
 
+def operator_prefixed(a: str, b: str) -> bool:
+    """The shorter name is the end of the longer, which adds words in front: a site listed once under
+    its own name and once behind its operator's ("Hearst" / "Hull House Association - LeClaire Hearst",
+    "Jones Academy" / "Henry Booth House - Jones Academy"). The shorter name must hold a word of its own
+    (not only kind or place words). A name that adds words after ("Ritz-Carlton" / "Ritz-Carlton
+    Dining Room": an outlet of the venue) is not this."""
+    ta = [t for t in a.split() if len(t) >= 2 and t not in NAME_NOISE]
+    tb = [t for t in b.split() if len(t) >= 2 and t not in NAME_NOISE]
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    if len(short) >= len(long_) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
+        return False
+    return all(same_token(x, [y]) for x, y in zip(short, long_[len(long_) - len(short) :]))
+
+
 def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:
     """The feature vector of one pair, in `FEATURES` order.
 

@@ -47,6 +47,11 @@ def entity_id_for(lead_id: str) -> str:
     return "ent_" + hashlib.blake2b(lead_id.encode(), digest_size=8).hexdigest()
 
 
+# A blocking key that lists more entities than this (an operator's name, a mall) counts half its weight
+# when candidates are ranked, so it cannot push the entity at the lead's own address out of the cut.
+COMMON_KEY = 8
+
+
 class EntityState:
     """Typed access to the engine's keys; every call is synchronous and O(1)."""
 
@@ -94,12 +99,13 @@ class EntityState:
 
         Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
         """
-        support: dict[str, int] = {}
+        support: dict[str, float] = {}
         for key, weight in zip(keys, weights):
             ids = self._get(key)
             if ids:
+                w = weight / 2 if len(ids) > COMMON_KEY else weight
                 for entity_id in ids:
-                    support[entity_id] = support.get(entity_id, 0) + weight
+                    support[entity_id] = support.get(entity_id, 0) + w
         ranked = sorted((e for e, w in support.items() if w >= min_weight), key=lambda e: -support[e])
         roots: list[str] = []
         for entity_id in ranked[:limit]:
