@@ -181,10 +181,15 @@ class EntityResolver:
             if entity is None:
                 continue
             best, best_on, is_near, compared = 0.0, [], False, False
+            holds_line: bool | None = None  # the entity already has a spelling at the lead's street line
             for stored in entity["profiles"]:
                 other = Profile.from_list(stored)
                 if addresses_conflict(profile, other):
                     if not (near_addresses(profile, other) or one_site_readdressed(profile, other)):
+                        if holds_line is None:
+                            holds_line = any(same_street(profile, Profile.from_list(s)) for s in entity["profiles"])
+                        if holds_line:
+                            continue  # one site known under two street lines (a corner building): not a chain
                         # chain or neighbour: veto the whole entity
                         best = -1.0
                         break
@@ -235,7 +240,11 @@ class EntityResolver:
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(profile.name, other.name, weights) >= CONTACT_COVER:
                     return True
-            elif not same_place or rare_cover(profile.name, other.name, weights) < PLACE_COVER:
+            elif not same_place:
+                continue
+            elif not (profile.phone and other.phone) and operator_prefixed(profile.name, other.name, kind_tail=True):
+                return True  # one site, no phone on one side, under its operator's name and its own
+            elif rare_cover(profile.name, other.name, weights) < PLACE_COVER:
                 continue
             elif phone_block(profile.phone, other.phone):
                 return True  # one site, the next line of its block (or a typo): the rarer name is covered

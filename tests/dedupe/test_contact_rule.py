@@ -183,3 +183,26 @@ def test_an_operator_with_many_sites_does_not_crowd_out_the_address():
         lead("k", "Henry Booth House - Jones Academy", street="4344 S Wentworth Ave", phone="7735363757")
     )
     assert again.entity_id == jones.entity_id
+
+
+def test_a_site_known_under_two_street_lines_is_not_vetoed_by_either():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "Fifth City Center", street="3411 W Fifth Ave", phone="7738268686"))
+    resolver.resolve(lead("b", "Fifth City Center", street="3411 W Jackson Blvd", phone="773-826-8686"))
+    # Another listing at one of its lines: the entity holds that line, the other does not veto it.
+    again = resolver.resolve(lead("c", "Fifth City Child Center", street="3411 W. Fifth Avenue", phone="7738268686"))
+    assert again.entity_id == first.entity_id
+    chain = resolver.resolve(lead("d", "Fifth City Center", street="3500 W Fifth Ave", phone="7738268686"))
+    assert chain.entity_id != first.entity_id
+
+
+def test_operator_prefix_with_kind_words_after_when_a_phone_is_missing():
+    assert operator_prefixed("easter seal it take village", "it take village child care service", kind_tail=True)
+    assert not operator_prefixed("easter seal it take village", "it take village child care service")
+    assert not operator_prefixed("hotel ritz carlton", "ritz carlton dining room", kind_tail=True)
+    resolver = EntityResolver({})
+    village = resolver.resolve(
+        lead("a", "It Takes a Village Child Care Services", street="4000 W. Division", phone="7732761730")
+    )
+    operated = resolver.resolve(lead("b", "Easter Seals - It Takes a Village", street="4000 W Division St"))
+    assert operated.entity_id == village.entity_id
