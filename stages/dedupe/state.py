@@ -48,7 +48,8 @@ def entity_id_for(lead_id: str) -> str:
 
 
 # A blocking key that lists more entities than this (an operator's name, a mall) counts half its weight
-# when candidates are ranked, so it cannot push the entity at the lead's own address out of the cut.
+# when candidates are ranked (not when they are admitted), so it cannot push the entity at the lead's
+# own address out of the cut.
 COMMON_KEY = 8
 
 
@@ -99,14 +100,16 @@ class EntityState:
 
         Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
         """
-        support: dict[str, float] = {}
+        support: dict[str, int] = {}
+        rank: dict[str, float] = {}
         for key, weight in zip(keys, weights):
             ids = self._get(key)
             if ids:
                 w = weight / 2 if len(ids) > COMMON_KEY else weight
                 for entity_id in ids:
-                    support[entity_id] = support.get(entity_id, 0) + w
-        ranked = sorted((e for e, w in support.items() if w >= min_weight), key=lambda e: -support[e])
+                    support[entity_id] = support.get(entity_id, 0) + weight
+                    rank[entity_id] = rank.get(entity_id, 0.0) + w
+        ranked = sorted((e for e, w in support.items() if w >= min_weight), key=lambda e: -rank[e])
         roots: list[str] = []
         for entity_id in ranked[:limit]:
             root = self.find(entity_id)[0]
