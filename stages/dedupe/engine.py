@@ -187,7 +187,11 @@ class EntityResolver:
                 if addresses_conflict(profile, other):
                     if not (near_addresses(profile, other) or one_site_readdressed(profile, other)):
                         if holds_line is None:
-                            holds_line = any(same_street(profile, Profile.from_list(s)) for s in entity["profiles"])
+                            number = profile.address.number  # index 4 of a stored profile; checked first, cheaply
+                            holds_line = any(
+                                s[4] == number and same_street(profile, Profile.from_list(s))
+                                for s in entity["profiles"]
+                            )
                         if holds_line:
                             continue  # one site known under two street lines (a corner building): not a chain
                         # chain or neighbour: veto the whole entity
