@@ -271,6 +271,7 @@ def _simple(text: str) -> Address | None:
 
 
 _ORDINAL = re.compile(r"^\d+(st|nd|rd|th)$")
+_GLUED_DIRECTION = re.compile(r"(?<=\d )([nsew]|n[ew]|s[ew])\.(?=[a-z]{3})")
 
 
 @lru_cache(maxsize=200_000)
@@ -278,7 +279,8 @@ def parse_address(street: str | None) -> Address:
     """Standardize one street line; an empty or unreadable line gives an unknown Address."""
     if not street or not street.strip():
         return Address()
-    text, unit = _strip_notes(street.strip().lower())
+    # "2710 S.Dearborn": a directional glued to the street name by its period
+    text, unit = _strip_notes(_GLUED_DIRECTION.sub(r"\1. ", street.strip().lower()))
     if not text:
         return Address()
     address = _simple(text)

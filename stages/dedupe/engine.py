@@ -31,6 +31,7 @@ from stages.dedupe.features import (
     matched_on,
     near_addresses,
     one_site_readdressed,
+    operator_prefixed,
     outlet_conflict,
     phone_block,
     same_street,
@@ -180,10 +181,19 @@ class EntityResolver:
             if entity is None:
                 continue
             best, best_on, is_near, compared = 0.0, [], False, False
+            holds_line: bool | None = None  # the entity already has a spelling at the lead's street line
             for stored in entity["profiles"]:
                 other = Profile.from_list(stored)
                 if addresses_conflict(profile, other):
                     if not (near_addresses(profile, other) or one_site_readdressed(profile, other)):
+                        if holds_line is None:
+                            number = profile.address.number  # index 4 of a stored profile; checked first, cheaply
+                            holds_line = any(
+                                s[4] == number and same_street(profile, Profile.from_list(s))
+                                for s in entity["profiles"]
+                            )
+                        if holds_line:
+                            continue  # one site known under two street lines (a corner building): not a chain
                         # chain or neighbour: veto the whole entity
                         best = -1.0
                         break
@@ -213,6 +223,11 @@ class EntityResolver:
         """Strong evidence the model's features cannot see: the same phone at the same (or a near-miss)
         street address, and names that share their rare words (`frequency.rare_cover`), not two outlets.
 
+        At one street line without one phone, the rarer name must be covered (``PLACE_COVER``) and then
+        either the phones are lines of one block, or one listing has no phone (a missing value is no
+        evidence against), or the shorter name is the tail of the longer after an operator's name
+        (`operator_prefixed`), or most of both names agree.
+
         A switchboard shared by a steakhouse and a noodle bar fails the name test (no rare word in
         common); a hotel's café and its dining room fail the outlet test.
         """
@@ -229,10 +244,18 @@ class EntityResolver:
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(profile.name, other.name, weights) >= CONTACT_COVER:
                     return True
-            elif not same_place or rare_cover(profile.name, other.name, weights) < PLACE_COVER:
+            elif not same_place:
+                continue
+            elif not (profile.phone and other.phone) and operator_prefixed(profile.name, other.name, kind_tail=True):
+                return True  # one site, no phone on one side, under its operator's name and its own
+            elif rare_cover(profile.name, other.name, weights) < PLACE_COVER:
                 continue
             elif phone_block(profile.phone, other.phone):
                 return True  # one site, the next line of its block (or a typo): the rarer name is covered
+            elif not (profile.phone and other.phone):
+                return True  # one site, one listing without a phone: the rarer name is covered
+            elif operator_prefixed(profile.name, other.name):
+                return True  # one site under its operator's name and its own ("Hull House - Hearst" / "Hearst")
             elif rare_cover(profile.name, other.name, weights, lighter=False) >= CONTACT_COVER:
                 return True  # one site, another phone line: most of both names agree
         return False

@@ -273,6 +273,37 @@ def name_cover(a: str, b: str) -> float:
     return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
 
 
+def operator_prefixed(a: str, b: str, kind_tail: bool = False) -> bool:
+    """The shorter name is the end of the longer, which adds words in front: a site listed once under
+    its own name and once behind its operator's ("Hearst" / "Hull House Association - LeClaire Hearst",
+    "Jones Academy" / "Henry Booth House - Jones Academy"). The shorter name must hold a word of its own
+    (not only kind or place words). A name that adds words after ("Ritz-Carlton" / "Ritz-Carlton
+    Dining Room": an outlet of the venue) is not this.
+
+    With ``kind_tail``, kind-of-business words at the end of either name are left out first ("It Takes
+    a Village Child Care Services" / "Easter Seals - It Takes a Village"), and the words in front must
+    name someone (not only kind or place words: "Hotel X" / "X Dining Room" is not an operator's site).
+    """
+    ta = [t for t in a.split() if len(t) >= 2 and t not in NAME_NOISE]
+    tb = [t for t in b.split() if len(t) >= 2 and t not in NAME_NOISE]
+    if kind_tail:
+        ta, tb = _without_kind_tail(ta), _without_kind_tail(tb)
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    if len(short) >= len(long_) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
+        return False
+    front = long_[: len(long_) - len(short)]
+    if kind_tail and all(t in GENERIC_WORDS for t in front):
+        return False
+    return all(same_token(x, [y]) for x, y in zip(short, long_[len(front) :]))
+
+
+def _without_kind_tail(tokens: list[str]) -> list[str]:
+    end = len(tokens)
+    while end > 1 and is_kind_word(tokens[end - 1]):
+        end -= 1
+    return tokens[:end]
+
+
 def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:
     """The feature vector of one pair, in `FEATURES` order.
 

@@ -449,12 +449,31 @@ def _initials(words: list[str]) -> list[str]:
     return out
 
 
+_PARENTHESIS = re.compile(r"\(([^()]*)\)")
+
+
+def _drop_notes(text: str) -> str:
+    """A name without its parenthesised notes ("Hamline (Yr Round)", "Henson (Olive)", a phone number): a
+    schedule, a sub-site or a former name, not the business's name. A note with a kind-of-business word
+    ("(National Teachers Academy)") names something and stays, as does a name that is nothing but a note."""
+
+    def note(match: re.Match[str]) -> str:
+        words = _NON_WORD.sub(" ", match.group(1)).split()
+        return match.group(0) if any(w in KIND_WORDS for w in words) else " "
+
+    dropped = _PARENTHESIS.sub(note, text)
+    return dropped if _NON_WORD.sub("", dropped).strip() else text
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str | None) -> str:
     """Comparable business name: "The Apple Pan, Inc." and "apple pan, the" both give "apple pan"."""
     if not name:
         return ""
-    text = fold(name).replace("&", " and ").replace("+", " and ").replace("@", " at ")
+    text = fold(name)
+    if "(" in text:
+        text = _drop_notes(text)
+    text = text.replace("&", " and ").replace("+", " and ").replace("@", " at ")
     text = _POSSESSIVE.sub(r"\1", text)
     text = _APOSTROPHE.sub("", text)
     text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)

@@ -47,6 +47,14 @@ def entity_id_for(lead_id: str) -> str:
     return "ent_" + hashlib.blake2b(lead_id.encode(), digest_size=8).hexdigest()
 
 
+# A blocking key that lists more entities than this (an operator's name, a mall) counts half its weight
+# when candidates are ranked (not when they are admitted), so it cannot push the entity at the lead's
+# own address out of the cut.
+COMMON_KEY = 8
+_RANK_BITS = 16
+_RANK_MASK = (1 << _RANK_BITS) - 1
+
+
 class EntityState:
     """Typed access to the engine's keys; every call is synchronous and O(1)."""
 
@@ -94,13 +102,17 @@ class EntityState:
 
         Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
         """
+        # One number per entity holds both sums: the admitted support (full weights) in the high bits,
+        # the ranking weight (in half units; a common key counts half) in the low ones.
         support: dict[str, int] = {}
         for key, weight in zip(keys, weights):
             ids = self._get(key)
             if ids:
+                step = (weight << _RANK_BITS) + (weight if len(ids) > COMMON_KEY else 2 * weight)
                 for entity_id in ids:
-                    support[entity_id] = support.get(entity_id, 0) + weight
-        ranked = sorted((e for e, w in support.items() if w >= min_weight), key=lambda e: -support[e])
+                    support[entity_id] = support.get(entity_id, 0) + step
+        floor = min_weight << _RANK_BITS
+        ranked = sorted((e for e, v in support.items() if v >= floor), key=lambda e: -(support[e] & _RANK_MASK))
         roots: list[str] = []
         for entity_id in ranked[:limit]:
             root = self.find(entity_id)[0]

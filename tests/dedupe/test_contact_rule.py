@@ -1,7 +1,7 @@
 """The term-frequency adjustment (`frequency`) and the contact rule it feeds (`EntityResolver._contact_match`)."""
 
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.features import near_addresses, outlet_conflict
+from stages.dedupe.features import near_addresses, operator_prefixed, outlet_conflict
 from stages.dedupe.frequency import TokenWeights, count_tokens, rare_cover
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import EntityState
@@ -145,3 +145,64 @@ def test_an_acronym_covers_the_words_it_abbreviates():
     state = EntityState({})
     weights = TokenWeights(state, "IL")
     assert rare_cover("kkp little tyke", "kiddy kare preschool little tyke", weights, lighter=False) == 1.0
+
+
+def test_one_site_without_a_phone_or_behind_its_operator_joins():
+    resolver = EntityResolver({})
+    chavez = resolver.resolve(lead("a", "Chavez", street="4747 S. Marshfield", phone="7735354600"))
+    no_phone = resolver.resolve(lead("b", "Gads Hill Center - Cesar Chavez Elementary", street="4747 S Marshfield Ave"))
+    assert no_phone.entity_id == chavez.entity_id
+    hearst = resolver.resolve(lead("c", "Hearst", street="4340 S. Lamon", phone="7735352376"))
+    operated = resolver.resolve(
+        lead("d", "Hull House Association - LeClaire Hearst", street="4340 S Lamon Ave", phone="7737671516")
+    )
+    assert operated.entity_id == hearst.entity_id
+
+
+def test_operator_prefix_is_not_an_outlet_suffix():
+    assert operator_prefixed("henry booth house jone academy", "jone academy")
+    assert not operator_prefixed("ritz carlton dining room", "ritz carlton")  # an outlet of the venue
+    assert not operator_prefixed("henry booth house child care", "child care")  # only kind words
+    resolver = EntityResolver({})
+    venue = {"street": "160 E Pearson St"}
+    hotel = resolver.resolve(lead("h", "Ritz-Carlton", phone="3122664000", **venue))
+    room = resolver.resolve(lead("r", "Ritz-Carlton Dining Room", phone="3125731111", **venue))
+    assert room.entity_id != hotel.entity_id
+
+
+def test_an_operator_with_many_sites_does_not_crowd_out_the_address():
+    """Candidates are ranked by shared keys; an operator's name keys list every one of its sites, and
+    must not push the entity at the lead's own street line out of the candidate cut."""
+    resolver = EntityResolver({})
+    for i in range(20):
+        resolver.resolve(
+            lead(f"o{i}", f"Henry Booth House Site {i}", street=f"{1000 + i} S State St", phone=f"77355501{i:02}")
+        )
+    jones = resolver.resolve(lead("j", "Jones Academy, Inc.", street="4344 S. Wentworth", phone="7733077507"))
+    again = resolver.resolve(
+        lead("k", "Henry Booth House - Jones Academy", street="4344 S Wentworth Ave", phone="7735363757")
+    )
+    assert again.entity_id == jones.entity_id
+
+
+def test_a_site_known_under_two_street_lines_is_not_vetoed_by_either():
+    resolver = EntityResolver({})
+    first = resolver.resolve(lead("a", "Fifth City Center", street="3411 W Fifth Ave", phone="7738268686"))
+    resolver.resolve(lead("b", "Fifth City Center", street="3411 W Jackson Blvd", phone="773-826-8686"))
+    # Another listing at one of its lines: the entity holds that line, the other does not veto it.
+    again = resolver.resolve(lead("c", "Fifth City Child Center", street="3411 W. Fifth Avenue", phone="7738268686"))
+    assert again.entity_id == first.entity_id
+    chain = resolver.resolve(lead("d", "Fifth City Center", street="3500 W Fifth Ave", phone="7738268686"))
+    assert chain.entity_id != first.entity_id
+
+
+def test_operator_prefix_with_kind_words_after_when_a_phone_is_missing():
+    assert operator_prefixed("easter seal it take village", "it take village child care service", kind_tail=True)
+    assert not operator_prefixed("easter seal it take village", "it take village child care service")
+    assert not operator_prefixed("hotel ritz carlton", "ritz carlton dining room", kind_tail=True)
+    resolver = EntityResolver({})
+    village = resolver.resolve(
+        lead("a", "It Takes a Village Child Care Services", street="4000 W. Division", phone="7732761730")
+    )
+    operated = resolver.resolve(lead("b", "Easter Seals - It Takes a Village", street="4000 W Division St"))
+    assert operated.entity_id == village.entity_id

@@ -52,3 +52,21 @@ def test_shipped_model_is_fitted_and_a_small_refit_separates_pairs():
     wins = sum(1 for p in pos[:300] for q in neg[:300] if p > q) / (min(len(pos), 300) * min(len(neg), 300))
     assert wins > 0.95  # AUC of the refit on its own sample
     assert weights[FEATURES.index("phone")] > 0 and weights[FEATURES.index("name_low")] < 0
+
+
+def test_compared_recall_counts_the_candidate_cut(monkeypatch):
+    """Rows that share a key but fall out of the engine's candidate cut are not "compared"."""
+    from stages.dedupe import engine
+    from stages.dedupe.evaluate import evaluate_rows
+
+    rows = [
+        {"id": "a", "cluster": "1", "name": "Rauner Family YMCA", "address": "2700 S Western Ave", "state": "IL"},
+        {"id": "b", "cluster": "1", "name": "Rauner Family YMCA", "address": "2700 S. Western Avenue", "state": "IL"},
+        {"id": "c", "cluster": "2", "name": "Joe's Noodle Bar", "address": "1 N Main St", "state": "IL"},
+    ]
+    scores = evaluate_rows(rows)
+    assert scores["compared_recall"] == scores["blocking_recall"] == 1.0
+    assert scores["recall"] == 1.0
+    monkeypatch.setattr(engine, "MAX_CANDIDATES", 0)  # a cut that keeps nothing
+    scores = evaluate_rows(rows)
+    assert scores["blocking_recall"] == 1.0 and scores["compared_recall"] == 0.0 == scores["recall"]

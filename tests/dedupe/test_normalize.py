@@ -27,6 +27,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "dedupe"
         ("100 Twenty-First St", "100 21st Street"),
         ("410-C Main St.", "410C Main Street"),
         ("1 Lakeshore Dr.", "1 Lake Shore Drive"),
+        ("2710 S.Dearborn", "2710 S. Dearborn"),  # a directional glued by its period
     ],
 )
 def test_same_address_spellings_agree(a, b):
@@ -84,6 +85,15 @@ def test_fast_path_agrees_with_usaddress_on_the_evaluation_addresses():
 )
 def test_name_variants_agree(a, b):
     assert normalize_name(a) == normalize_name(b)
+
+
+def test_parenthesised_notes_are_not_the_name():
+    assert normalize_name("Hamline (Yr Round)") == normalize_name("Hamline")
+    assert normalize_name("Henson (Olive)") == "henson"
+    assert normalize_name("Joe's Pizza (212) 555-0100") == normalize_name("Joe's Pizza 555-0100")
+    # A note that names a kind of business stays; so does a name that is nothing but a note.
+    assert normalize_name("Bethune (National Teachers Academy)") == "bethune national teacher academy"
+    assert normalize_name("(JCC)") == "jcc"
 
 
 def test_names_keep_meaningful_words():

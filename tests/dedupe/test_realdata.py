@@ -16,9 +16,9 @@ def test_halves_split_by_entity():
 
 
 @pytest.mark.skipif(not PRESENT.get("chicago_early_childhood"), reason="Chicago set not under $LEADSTREAM_ER_DATA")
-@pytest.mark.parametrize(("part", "min_f1"), [("dev", 0.965), ("test", 0.955)])
+@pytest.mark.parametrize(("part", "min_f1"), [("dev", 0.970), ("test", 0.957)])
 def test_chicago_floor(part, min_f1):
-    """A regression floor at the round-3 figures (0.9679 / 0.9559), not a target the rules were fitted to."""
+    """A regression floor at the round-4 figures (0.9709 / 0.9583), not a target the rules were fitted to."""
     scores = evaluate_rows(realdata.split(realdata.load("chicago_early_childhood"), part))
     assert scores["precision"] >= 0.98, scores
     assert scores["f1"] >= min_f1, scores
