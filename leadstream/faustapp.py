@@ -56,6 +56,19 @@ async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None
     log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
 
 
+def _flow_state(app: Any, consumer: Any) -> dict[str, Any]:
+    """What decides whether records flow: the consumer's flow flag, the streams' flow control and the recovery
+    (a worker whose flow stays stopped after its recovery ended fetches nothing; readiness shows it)."""
+    recovery = getattr(app.tables, "recovery", None) if app.producer is not None else None
+    return {
+        "consumer_flow_active": bool(consumer and consumer.flow_active),
+        "streams_flow_active": app.flow_control.is_active(),
+        "recovery_completed": bool(recovery and recovery.completed.is_set()),
+        "recovery_in_progress": bool(recovery and recovery.in_recovery),
+        "generation": app.consumer_generation_id,
+    }
+
+
 async def prepare_start(settings: Settings) -> None:
     """What must hold before a worker consumes: valid rules, a migrated schema, topics and changelogs."""
     if "score" in settings.stages:
@@ -192,7 +205,13 @@ def create_app(settings: Settings) -> LeadstreamApp:
         assigned = bool(consumer and consumer.assignment())
         flowing = app.flow_control.is_active() and not app.rebalancing
         report = MONITOR.readiness(assigned=assigned, rebalancing=not flowing)
-        body = {"ready": report.ok, "assigned": assigned, "rebalancing": app.rebalancing, **report.as_json()}
+        body = {
+            "ready": report.ok,
+            "assigned": assigned,
+            "rebalancing": app.rebalancing,
+            "flow": _flow_state(app, consumer),
+            **report.as_json(),
+        }
         return self.json(body, status=200 if report.ok else 503)
 
     runtime = app.runtime = WorkerRuntime(app, settings)

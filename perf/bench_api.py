@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -498,10 +499,25 @@ async def verify(demo: BenchDemo, accepted: list[str], timeout_s: float) -> bool
             for name in demo.workers:
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with client.get(f"{demo.web_url(name)}/ready", timeout=aiohttp.ClientTimeout(5)) as r:
-                        print(f"verify: worker {name} /ready: {(await r.json()).get('reasons')}")
+                        body = await r.json()
+                        print(f"verify: worker {name} /ready: {body.get('reasons')} flow {body.get('flow')}")
+        await keep_worker_logs(demo)
         return False
     print(f"verify: every 202 reached a terminal state ({time.monotonic() - began:.0f} s to drain)")
     return True
+
+
+async def keep_worker_logs(demo: BenchDemo) -> None:
+    """A failed drain: have each worker log every task's stack (mode's SIGUSR1), then keep the logs past cleanup."""
+    for proc in demo.workers.values():
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGUSR1)
+    await asyncio.sleep(3)  # the dump is written by the worker's own event loop
+    kept = Path(tempfile.mkdtemp(prefix=f"bench_api-{demo.run_id}-"))
+    for path in demo.worker_logs.values():
+        with contextlib.suppress(OSError):
+            shutil.copy(path, kept / path.name)
+    print(f"verify: worker logs with their task stacks (SIGUSR1) kept in {kept}")
 
 
 if __name__ == "__main__":
