@@ -66,6 +66,7 @@ def _flow_state(app: Any, consumer: Any) -> dict[str, Any]:
         "recovery_completed": bool(recovery and recovery.completed.is_set()),
         "recovery_in_progress": bool(recovery and recovery.in_recovery),
         "generation": app.consumer_generation_id,
+        **(consumer.fetch_state() if consumer is not None and hasattr(consumer, "fetch_state") else {}),
     }
 
 

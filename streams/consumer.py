@@ -151,6 +151,41 @@ class SafeConsumer(AIOKafkaConsumer):
             log.info("no stream-queue clear %.0f s after a seek; delivering", self.CLEAR_WAIT_S)
             self._clear_pending = False
 
+    def fetch_state(self) -> dict[str, Any]:
+        """Which stream partitions the fetch loop asks for, and why not the others (readiness shows it)."""
+        try:
+            assigned = {tp for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
+        except Exception:  # not started, or mid-rebalance
+            assigned = set()
+        active = set(self._active_partitions or ())
+        return {
+            "stream_partitions": len(assigned),
+            "not_fetched": sorted(f"{tp.topic}:{tp.partition}" for tp in assigned - active),
+            "paused": len(self._paused_partitions & assigned),
+            "buffer_full": sorted(f"{tp.topic}:{tp.partition}" for tp in self._buffered_partitions & assigned),
+            "clear_pending": self._clear_pending,
+            "waiting": self._waiting_partitions(assigned),
+        }
+
+    def _waiting_partitions(self, assigned: set[TP]) -> dict[str, dict[str, Any]]:
+        """Stream partitions with records past what they delivered: next to deliver, read, committed, high water."""
+        now = time.monotonic()
+        waiting: dict[str, dict[str, Any]] = {}
+        for tp in sorted(assigned):
+            expected = self._next.get(tp)
+            highwater = self.highwater(tp)
+            if expected is None or highwater is None or highwater <= expected:
+                continue
+            waiting[f"{tp.topic}:{tp.partition}"] = {
+                "next": expected,
+                "read": self._read_offset.get(tp),
+                "committed": self._committed_offset.get(tp),
+                "highwater": highwater,
+                "idle_s": round(now - self._moved_at.get(tp, now), 1),
+                "acked": len(self._acked.get(tp, ())),
+            }
+        return waiting
+
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Faust drops the partitions' bookkeeping; nothing of theirs is committed until the next seek."""
         self._revoked |= set(revoked)
