@@ -22,7 +22,7 @@ import argparse
 import csv
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 from pathlib import Path
 
@@ -64,12 +64,11 @@ def _root(parent: dict[int, int], m: int) -> int:
     return m
 
 
-def blocking_recall(rows: list[dict]) -> dict[str, float]:
-    """Share of true pairs sharing a blocking key (direct) or linked by key-sharing rows of their business."""
+def _linked_share(rows: list[dict], linked: Callable[[int, int], bool]) -> tuple[float, float]:
+    """Share of true pairs that are `linked` (direct), and that are reachable through linked rows of their business."""
     by_cluster: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         by_cluster[row["cluster"]].append(i)
-    keys = [set(blocking_keys(Profile.of(DedupeInput.from_row(row)))) for row in rows]
     true_pairs = direct = reachable = 0
     for members in by_cluster.values():
         if len(members) < 2:
@@ -77,15 +76,21 @@ def blocking_recall(rows: list[dict]) -> dict[str, float]:
         parent = {m: m for m in members}
         for a, b in combinations(members, 2):
             true_pairs += 1
-            if keys[a] & keys[b]:
+            if linked(a, b):
                 direct += 1
                 parent[_root(parent, a)] = _root(parent, b)
         sizes = Counter(_root(parent, m) for m in members)
         reachable += sum(n * (n - 1) // 2 for n in sizes.values())
-    return {
-        "blocking_direct": direct / true_pairs if true_pairs else 1.0,
-        "blocking_recall": reachable / true_pairs if true_pairs else 1.0,
-    }
+    if not true_pairs:
+        return 1.0, 1.0
+    return direct / true_pairs, reachable / true_pairs
+
+
+def blocking_recall(rows: list[dict]) -> dict[str, float]:
+    """Share of true pairs sharing a blocking key (direct) or linked by key-sharing rows of their business."""
+    keys = [set(blocking_keys(Profile.of(DedupeInput.from_row(row)))) for row in rows]
+    direct, reachable = _linked_share(rows, lambda a, b: bool(keys[a] & keys[b]))
+    return {"blocking_direct": direct, "blocking_recall": reachable}
 
 
 class _Tracing(EntityResolver):
@@ -124,23 +129,8 @@ def candidate_recall(rows: list[dict], tracer: _Tracing) -> dict[str, float]:
     ids = [DedupeInput.from_row(row).lead_id for row in rows]
     position = {lead: i for i, lead in enumerate(ids)}
     direct_pairs = {frozenset((position[a], position[b])) for a, b in tracer.compared}
-    by_cluster: dict[str, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        by_cluster[row["cluster"]].append(i)
-    true_pairs = direct = reachable = 0
-    for members in by_cluster.values():
-        parent = {m: m for m in members}
-        for a, b in combinations(members, 2):
-            true_pairs += 1
-            if frozenset((a, b)) in direct_pairs:
-                direct += 1
-                parent[_root(parent, a)] = _root(parent, b)
-        sizes = Counter(_root(parent, m) for m in members)
-        reachable += sum(n * (n - 1) // 2 for n in sizes.values())
-    return {
-        "compared_direct": direct / true_pairs if true_pairs else 1.0,
-        "compared_recall": reachable / true_pairs if true_pairs else 1.0,
-    }
+    direct, reachable = _linked_share(rows, lambda a, b: frozenset((a, b)) in direct_pairs)
+    return {"compared_direct": direct, "compared_recall": reachable}
 
 
 def evaluate_rows(rows: list[dict]) -> dict:
