@@ -48,6 +48,18 @@ more (3-5). Faults 4 and 5 lose nothing but stall a partition's commits for good
    committed offset and a few after it) is thrown away: read, never handled, never acked, and the
    next record delivered is past it. Nothing refetches it until the next rebalance.
 
+Two stalls seen by the API benchmark's drain check (``perf/bench_api.py --verify``, 4 of 22 runs on a
+loaded machine: the first-started worker, after the rebalance the second one's start caused, idle on
+empty queues with its enrich/dedupe/score partitions lagging, flow resumed, nothing paused) have no
+proven cause yet; what could produce them is covered, and the next occurrence logs which one it was:
+
+7. **A partition the fetcher never fetches again**: aiokafka holds records of it that are never
+   returned, or never issues a fetch for it (its cached high watermark is then unknown, so fault 4's
+   check, which needs the position past the next offset, does not see it).
+8. **A stale read offset** of any origin: Faust drops every record below it (``DROPPED MESSAGE
+   ROFF``, a debug line), so the offsets from the seek up to it are never handled and the head
+   check holds the commits for good.
+
 `SafeConsumer` closes them:
 
 * after a `perform_seek` it hands nothing on until the flow control's next resume (the clear) has
@@ -59,9 +71,14 @@ more (3-5). Faults 4 and 5 lose nothing but stall a partition's commits for good
   one past each record delivered); a record past it means records were skipped: they are not
   handed on, and the partition is seeked back to refetch them (`_in_sequence`). The same skip seen
   again after that seek is real (transaction markers, compaction) and goes through;
-* a partition whose broker position is past the offset it must deliver next, with records waiting
-  and nothing delivered for `STRANDED_AFTER_S`, is seeked back to that offset (`refetch_stranded`,
-  a timer): records dropped after a fetch are fetched again even when nothing arrives after them;
+* a stream partition with records waiting on the broker (its end offset, asked of the broker, past
+  the offset it must deliver next) and nothing delivered for `STRANDED_AFTER_S` while the flow runs
+  is seeked to that offset (`refetch_stranded`, a timer), with a warning that names the fetcher's
+  state of it: records dropped after a fetch (4) and a partition the fetcher stopped fetching (7) are
+  fetched again even when nothing arrives after them. The same (next, end) seen again after its seek
+  is taken as real (transaction markers) and left alone;
+* a record that is the next one its partition must deliver is never dropped as already read: a read
+  offset past it is stale and is put back (fault 8, counted in the warning);
 * a gap never includes the record that revealed it (`_add_gap`);
 * acks stay in the list until the committed offset passes them (`_new_offset`), so a commit that did
   not happen is simply made again;
@@ -125,6 +142,8 @@ class SafeConsumer(AIOKafkaConsumer):
         self._next: dict[TP, int] = {}  # the offset each stream partition must deliver next (fault 3)
         self._skipped: dict[TP, tuple[int, int]] = {}  # the last skip seen (expected, got): a second one is real
         self._moved_at: dict[TP, float] = {}  # when each stream partition last delivered or was seeked (monotonic)
+        self._broker_end: dict[TP, int] = {}  # end offsets the stranded check last asked the broker for
+        self._stranded_seen: dict[TP, tuple[int, int]] = {}  # (next, end) of the last stranded seek: twice is real
         self._delivering = False  # the fetch loop is handing on a record of its current batch
         self._clear_pending = False  # a seek ran; the stream queues' clear that follows it has not (fault 6)
         self._cleared = asyncio.Event()
@@ -168,12 +187,21 @@ class SafeConsumer(AIOKafkaConsumer):
         }
 
     def _waiting_partitions(self, assigned: set[TP]) -> dict[str, dict[str, Any]]:
-        """Stream partitions with records past what they delivered: next to deliver, read, committed, high water."""
+        """Stream partitions with records past what they delivered: next to deliver, read, committed, high water.
+
+        The high water is the fetcher's (known once it fetched the partition) or the broker's end offset the
+        stranded check last read, whichever is higher; `fetcher` is aiokafka's state of the partition.
+        """
         now = time.monotonic()
         waiting: dict[str, dict[str, Any]] = {}
         for tp in sorted(assigned):
             expected = self._next.get(tp)
-            highwater = self.highwater(tp)
+            try:
+                fetched = self.highwater(tp)
+            except Exception:  # not assigned any more
+                fetched = None
+            known = [h for h in (fetched, self._broker_end.get(tp)) if h is not None]
+            highwater = max(known) if known else None
             if expected is None or highwater is None or highwater <= expected:
                 continue
             waiting[f"{tp.topic}:{tp.partition}"] = {
@@ -183,6 +211,7 @@ class SafeConsumer(AIOKafkaConsumer):
                 "highwater": highwater,
                 "idle_s": round(now - self._moved_at.get(tp, now), 1),
                 "acked": len(self._acked.get(tp, ())),
+                "fetcher": self._fetcher_state(tp),
             }
         return waiting
 
@@ -193,6 +222,8 @@ class SafeConsumer(AIOKafkaConsumer):
             self._next.pop(tp, None)
             self._skipped.pop(tp, None)
             self._moved_at.pop(tp, None)
+            self._broker_end.pop(tp, None)
+            self._stranded_seen.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def perform_seek(self) -> None:
@@ -240,6 +271,7 @@ class SafeConsumer(AIOKafkaConsumer):
             if tp in held_back or not await self._in_sequence(tp, message.offset):
                 held_back.add(tp)
                 continue
+            self._undo_stale_read_offset(tp, message.offset)
             epoch = self._seek_epoch
             self._delivering = True
             try:
@@ -263,6 +295,21 @@ class SafeConsumer(AIOKafkaConsumer):
                 # the broker's position is then past it, and `_in_sequence` seeks back for what is skipped.
                 return
 
+    def _undo_stale_read_offset(self, tp: TP, offset: int) -> None:
+        """Fault 8: `offset` is what `tp` must deliver next; a read offset past it would make Faust drop it."""
+        expected = self._next.get(tp)
+        read = self._read_offset.get(tp)
+        if expected is None or read is None or offset < expected or read <= expected:
+            return
+        log.warning(
+            "%s: read offset %d is past offset %d, the next to deliver (Faust would drop %d record(s)); putting it back",
+            tp,
+            read,
+            expected,
+            read - expected,
+        )
+        self._read_offset[tp] = expected - 1 if expected > 0 else None  # "last read": the one before the next
+
     def _seek_started(self) -> None:
         """After a seek to the committed offsets: each stream partition must deliver its committed offset next."""
         self._next = {
@@ -271,6 +318,7 @@ class SafeConsumer(AIOKafkaConsumer):
             if offset is not None and self.app.topics.acks_enabled_for(tp.topic)
         }
         self._skipped.clear()
+        self._stranded_seen.clear()
         now = time.monotonic()
         self._moved_at = {tp: now for tp in self._next}
 
@@ -293,42 +341,70 @@ class SafeConsumer(AIOKafkaConsumer):
             log.info("stranded-partition check skipped: %r", exc)
 
     async def refetch_stranded(self, now: float | None = None) -> list[TP]:
-        """Seek back each stream partition whose records were fetched but never delivered (fault 4); returns them.
+        """Seek each stream partition with records waiting and none delivered for a while (faults 4, 7); returns them.
 
-        Stranded: records wait (high watermark past the next offset to deliver), the broker's position
-        is past that offset too, and nothing was delivered for `STRANDED_AFTER_S`. Never while the fetch
-        loop is handing on a record (a full stream buffer holds it there; the position is ahead by design).
-        `now` is injectable (tests); the real clock is monotonic.
+        Stranded: nothing delivered for `STRANDED_AFTER_S`, and the broker's end offset (asked for the idle
+        partitions only, one request) is past the offset the partition must deliver next. Never while the
+        fetch loop is handing on a record (a full stream buffer holds it there), while the flow is stopped
+        (a rebalance), or for a partition Faust paused. `now` is injectable (tests); the clock is monotonic.
         """
         now = time.monotonic() if now is None else now
+        if self._delivering or not self.flow_active:
+            return []
+        idle = {
+            tp: expected
+            for tp, expected in self._next.items()
+            if tp not in self._revoked
+            and tp not in self._paused_partitions
+            and tp not in self._buffered_partitions
+            and now - self._moved_at.setdefault(tp, now) >= self.STRANDED_AFTER_S
+        }
+        if not idle:
+            return []
+        try:
+            ends = await asyncio.wait_for(self.highwaters(*idle), self.STRANDED_CHECK_S * 2)
+        except Exception as exc:  # a rebalance took a partition away, the broker is down or slow: next time
+            log.info("stranded-partition check: no end offsets (%r)", exc)
+            return []
         stranded: list[TP] = []
-        if self._delivering:  # mid-batch (maybe held by a full stream buffer): positions are ahead by design
-            return stranded
-        for tp, expected in list(self._next.items()):
-            if tp in self._revoked or tp in self._paused_partitions:
+        for tp, expected in idle.items():
+            end = ends.get(tp)
+            if end is None or self._next.get(tp) != expected or tp in self._revoked:
                 continue
-            if now - self._moved_at.setdefault(tp, now) < self.STRANDED_AFTER_S:
+            self._broker_end[tp] = end
+            if end <= expected:
                 continue
-            try:
-                highwater = self.highwater(tp)
-                if highwater is None or highwater <= expected:
-                    continue
-                position = await self.position(tp)
-            except Exception:  # not assigned any more (a rebalance is running): its seek sets the position
+            if self._stranded_seen.get(tp) == (expected, end):  # seeked for this already: what waits is not deliverable
                 continue
-            if position is None or position <= expected or self._next.get(tp) != expected:
-                continue
+            self._stranded_seen[tp] = (expected, end)
             log.warning(
-                "%s: fetched up to offset %d but delivered only up to %d, nothing for %.0f s; seeking back to %d",
+                "%s: %d record(s) wait from offset %d and none was delivered for %.0f s (fetcher: %s); seeking to %d",
                 tp,
-                position - 1,
-                expected - 1,
+                end - expected,
+                expected,
                 now - self._moved_at[tp],
+                self._fetcher_state(tp),
                 expected,
             )
             await self.seek(tp, expected)
             stranded.append(tp)
         return stranded
+
+    def _fetcher_state(self, tp: TP) -> dict[str, Any]:
+        """What aiokafka's fetcher holds for `tp` (its private state, read for diagnosis only; {} if unreadable)."""
+        try:
+            consumer = self._thread._ensure_consumer()
+            state = consumer._subscription.subscription.assignment.state_value(tp)
+            fetcher = consumer._fetcher
+            return {
+                "position": state._position,
+                "highwater": state.highwater,
+                "paused": state.paused,
+                "buffered": tp in fetcher._records,
+                "fetch_in_flight": sorted(fetcher._in_flight),
+            }
+        except Exception:  # not started, not assigned, or aiokafka's internals changed
+            return {}
 
     async def _in_sequence(self, tp: TP, offset: int) -> bool:
         """False (and a seek back) when `tp` skipped offsets: its records from a seek we raced are gone.

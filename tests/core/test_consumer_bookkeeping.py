@@ -403,6 +403,7 @@ async def replay_tail_drop(refetch: bool) -> tuple[list[int], list[int], int | N
     consumer._wait_next_records = next_records
     consumer._to_message = lambda tp, record: record
     consumer.highwater = lambda tp: log_end
+    consumer.highwaters = lambda *tps: _value({tp: log_end for tp in tps})
     consumer.position = lambda tp: _value(position[tp])
     consumer.seek_to_committed = lambda: _value({tail: 26})
     consumer._seek = seek_partition
@@ -515,6 +516,11 @@ async def test_the_stranded_check_survives_a_partition_a_rebalance_took_away():
     consumer.seek_to_committed = lambda: _value({tp: 5})
     await seek_and_resume(consumer)
     consumer.highwater = highwater
+
+    async def highwaters(*tps: TP) -> dict[TP, int]:
+        raise AssertionError("Partition is not assigned")
+
+    consumer.highwaters = highwaters
     later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
     assert await consumer.refetch_stranded(now=later) == []
 

@@ -1,0 +1,177 @@
+"""Faults 7 and 8 of `streams.consumer` (the API benchmark's stalled worker), replayed through Faust's real fetch loop.
+
+Both stalls look the same from outside: a worker idle on empty stream queues, its partitions lagging,
+the flow resumed and nothing paused. Each test runs the stock behaviour first (the stall is real: nothing
+is handled, nothing committed) and then `SafeConsumer`'s (everything handled once, committed to the end).
+Only the broker is scripted; Faust's `_drain_messages`, ack bookkeeping and `perform_seek` run unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+import faust
+import pytest
+from faust.types import TP
+from faust.types.tuples import Message
+
+from streams.consumer import SafeConsumer
+from tests.core.test_consumer_bookkeeping import _noop, _value, message, seek_and_resume
+
+STALLED = TP("leads.enriched", 3)
+COMMITTED = 40
+LOG_END = 52
+
+
+def _consumer(name: str, handled: list[int]) -> SafeConsumer:
+    app = faust.App(name, broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: True
+    app.consumer_generation_id = 1
+    app.monitor.track_tp_end_offset = lambda tp, offset: None
+
+    async def deliver(msg: Message) -> None:
+        handled.append(msg.offset)
+        consumer.ack(msg)
+
+    consumer = SafeConsumer(
+        app.transport, callback=deliver, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    consumer._to_message = lambda tp, record: record
+    consumer.seek_to_committed = lambda: _value({STALLED: COMMITTED})
+    consumer.assignment = lambda: {STALLED}
+    consumer.highwaters = lambda *tps: _value({tp: LOG_END for tp in tps})  # the broker's end offset
+    consumer._commit_every = None
+    return consumer
+
+
+async def replay_fetcher_that_stopped(check: bool) -> tuple[list[int], list[int], int | None]:
+    """Fault 7: after the rebalance's seek, the fetcher returns nothing for the partition until it is seeked again.
+
+    aiokafka never fetched it in this assignment, so its cached high watermark is unknown (None) and its
+    position is the committed offset: fault 4's check (position past the next offset) cannot see it.
+    Returns what was handled before the check, in all, and the committed offset.
+    """
+    handled: list[int] = []
+    consumer = _consumer(f"stopped-{check}", handled)
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    stuck = True
+    polled_stuck, wake = asyncio.Event(), asyncio.Event()
+    position = {STALLED: COMMITTED}
+
+    async def next_records(timeout: float):
+        if stuck:  # the fetcher holds the partition: no records, whatever is asked
+            polled_stuck.set()
+            await wake.wait()
+            if stuck:
+                fetcher._stopped.set()
+            return {}, {STALLED}
+        batch = list(range(position[STALLED], LOG_END))
+        if not batch:
+            fetcher._stopped.set()
+            return {}, {STALLED}
+        position[STALLED] = LOG_END
+        return {STALLED: [message(o, STALLED) for o in batch]}, {STALLED}
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        nonlocal stuck
+        stuck = False  # aiokafka's seek_to drops what it held for the partition and fetches it again
+        position[tp] = offset
+
+    consumer._wait_next_records = next_records
+    consumer.highwater = lambda tp: None
+    consumer.position = lambda tp: _value(position[tp])
+    consumer._seek = seek_partition
+
+    await seek_and_resume(consumer)
+    drain = asyncio.create_task(consumer._drain_messages(fetcher))
+    await asyncio.wait_for(polled_stuck.wait(), 5)
+    assert await consumer.refetch_stranded(now=time.monotonic()) == []  # just seeked: not stranded yet
+    before = list(handled)
+    if check:
+        later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1  # an injected clock, not a wait
+        assert await consumer.refetch_stranded(now=later) == [STALLED]
+        waiting = consumer.fetch_state()["waiting"]
+        assert waiting[f"{STALLED.topic}:{STALLED.partition}"]["highwater"] == LOG_END  # the broker's, for /ready
+    wake.set()
+    await asyncio.wait_for(drain, 5)
+    return before, handled, consumer._filter_committable_offsets({STALLED}).get(STALLED)
+
+
+async def test_a_partition_the_fetcher_stopped_fetching_stays_stalled_without_the_check():
+    before, handled, committed = await replay_fetcher_that_stopped(check=False)
+    assert before == handled == [] and committed is None
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_a_partition_the_fetcher_stopped_fetching_is_fetched_again(run):
+    before, handled, committed = await replay_fetcher_that_stopped(check=True)
+    assert before == []  # really stalled until the check
+    assert handled == list(range(COMMITTED, LOG_END)) and committed == LOG_END
+
+
+async def test_the_check_leaves_alone_what_its_seek_could_not_bring():
+    """Records that wait but cannot be delivered (transaction markers): one seek, then no seek loop."""
+    consumer = _consumer("markers", [])
+    seeks: list[int] = []
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        seeks.append(offset)
+
+    consumer._seek = seek_partition
+    await seek_and_resume(consumer)
+    later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
+    assert await consumer.refetch_stranded(now=later) == [STALLED]
+    later += SafeConsumer.STRANDED_AFTER_S + 1
+    assert await consumer.refetch_stranded(now=later) == []
+    assert seeks == [COMMITTED]
+
+
+async def test_the_check_waits_while_the_flow_is_stopped():
+    """A rebalance stops the flow; its seek positions the partitions, the check must not race it."""
+    consumer = _consumer("stopped-flow", [])
+    await seek_and_resume(consumer)
+    consumer.flow_active = False
+    later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
+    assert await consumer.refetch_stranded(now=later) == []
+
+
+async def replay_stale_read_offset(consumer_class: type) -> tuple[list[int], int | None]:
+    """Fault 8: after the seek to 40, the read offset says 47 (stale, of any origin); the fetch brings 40-51.
+
+    Faust's fetch loop drops 40-46 as already read; the head check then holds the commit at 40 for good.
+    """
+    handled: list[int] = []
+    consumer = _consumer(f"stale-{consumer_class.__name__}", handled)
+    if consumer_class is not SafeConsumer:
+        consumer._undo_stale_read_offset = lambda tp, offset: None  # the fetch loop as Faust has it
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    fetches = [list(range(COMMITTED, LOG_END))]
+
+    async def next_records(timeout: float):
+        if not fetches:
+            fetcher._stopped.set()
+            return {}, {STALLED}
+        return {STALLED: [message(o, STALLED) for o in fetches.pop(0)]}, {STALLED}
+
+    consumer._wait_next_records = next_records
+    consumer.highwater = lambda tp: LOG_END
+    await seek_and_resume(consumer)
+    consumer._read_offset[STALLED] = 47
+    await asyncio.wait_for(consumer._drain_messages(fetcher), 5)
+    return handled, consumer._filter_committable_offsets({STALLED}).get(STALLED)
+
+
+class _StockReadOffset(SafeConsumer):
+    """SafeConsumer without the fault-8 fix (the switch is in `replay_stale_read_offset`)."""
+
+
+async def test_a_stale_read_offset_drops_records_and_holds_the_commit_in_stock_faust():
+    handled, committed = await replay_stale_read_offset(_StockReadOffset)
+    assert handled == list(range(47, LOG_END)) and committed is None
+
+
+async def test_a_stale_read_offset_is_put_back_and_every_record_runs():
+    handled, committed = await replay_stale_read_offset(SafeConsumer)
+    assert handled == list(range(COMMITTED, LOG_END)) and committed == LOG_END
