@@ -57,6 +57,7 @@ from storage.db import drop_isolated
 from storage.lead_queries import LeadQueries
 from storage.records import LeadRecords, RecordUpdate
 from streams.admin import delete_topics
+from streams.consumer import SAFETY_NET
 
 ROOT = Path(__file__).resolve().parents[1]
 POST, GET_ONE, GET_PAGE, STATS = "POST /v1/leads", "GET /v1/leads/{id}", "GET /v1/leads", "GET /v1/stats"
@@ -501,10 +502,22 @@ async def verify(demo: BenchDemo, accepted: list[str], timeout_s: float) -> bool
                     async with client.get(f"{demo.web_url(name)}/ready", timeout=aiohttp.ClientTimeout(5)) as r:
                         body = await r.json()
                         print(f"verify: worker {name} /ready: {body.get('reasons')} flow {body.get('flow')}")
+        report_safety_nets(demo)
         await keep_worker_logs(demo)
         return False
     print(f"verify: every 202 reached a terminal state ({time.monotonic() - began:.0f} s to drain)")
+    report_safety_nets(demo)
     return True
+
+
+def report_safety_nets(demo: BenchDemo) -> None:
+    """Print the consumer's repairs of a stalled partition (`streams.consumer`, faults 4, 7, 8) the workers logged."""
+    for name, path in demo.worker_logs.items():
+        with contextlib.suppress(OSError):
+            lines = [line for line in path.read_text(errors="replace").splitlines() if SAFETY_NET in line]
+            print(f"verify: worker {name}: {len(lines)} consumer safety-net repair(s)")
+            for line in lines[:5]:
+                print(f"verify:   {line[:400]}")
 
 
 async def keep_worker_logs(demo: BenchDemo) -> None:

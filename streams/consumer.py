@@ -108,6 +108,8 @@ from mode import Service
 
 log = logging.getLogger(__name__)
 
+SAFETY_NET = "consumer safety net:"  # starts each warning of a fault this module repaired (benchmarks count them)
+
 
 class SafeConsumer(AIOKafkaConsumer):
     """Faust's aiokafka consumer with commits that never pass an offset that was not handled.
@@ -302,7 +304,8 @@ class SafeConsumer(AIOKafkaConsumer):
         if expected is None or read is None or offset < expected or read <= expected:
             return
         log.warning(
-            "%s: read offset %d is past offset %d, the next to deliver (Faust would drop %d record(s)); putting it back",
+            SAFETY_NET
+            + " %s: read offset %d is past offset %d, the next to deliver (Faust would drop %d record(s)); putting it back",
             tp,
             read,
             expected,
@@ -378,7 +381,8 @@ class SafeConsumer(AIOKafkaConsumer):
                 continue
             self._stranded_seen[tp] = (expected, end)
             log.warning(
-                "%s: %d record(s) wait from offset %d and none was delivered for %.0f s (fetcher: %s); seeking to %d",
+                SAFETY_NET
+                + " %s: %d record(s) wait from offset %d and none was delivered for %.0f s (fetcher: %s); seeking to %d",
                 tp,
                 end - expected,
                 expected,
