@@ -728,14 +728,18 @@ def get_settings() -> Settings:
     return load_settings()
 
 
-_SECRET_WORDS = ("key", "secret", "password", "token")
+_SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
 
 
 def mask(name: str, value: Any) -> str:
-    """A setting's value as safe to print: secrets as ***, and a password inside a URL as ***."""
+    """A setting's value as safe to print: secrets as ***, and a password inside a URL as ***.
+
+    A secret is a setting whose name ends in one of `_SECRET_WORDS` (``hunter_api_key``, ``web_token``):
+    ``key_cache_s`` and ``unsubscribe_token_days`` are seconds and days, and are shown.
+    """
     if value in (None, "", [], {}):
         return "" if value is None else str(value)
-    if any(word in name.lower() for word in _SECRET_WORDS):
+    if name.lower().rsplit("_", 1)[-1] in _SECRET_WORDS:
         return "***"
     return redact(str(value))
 

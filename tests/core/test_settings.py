@@ -95,6 +95,8 @@ def test_listing_names_nested_variables_and_masks_secrets(env):
     assert rows["LEADSTREAM_DATABASE_URL"] == "postgresql://app:***@db:5432/leads"
     assert rows["LEADSTREAM_HUNTER_API_KEY"] == "***"
     assert rows["LEADSTREAM_EMAIL__UNSUBSCRIBE_SECRET"] == "***"
+    assert rows["LEADSTREAM_API__KEY_CACHE_S"] not in ("***", "")  # a duration named after keys, not a secret
+    assert rows["LEADSTREAM_EMAIL__UNSUBSCRIBE_TOKEN_DAYS"] not in ("***", "")
     assert rows["LEADSTREAM_PROVIDERS__GOOGLE__COST_USD"] == "0.032"
     assert rows["LEADSTREAM_EMAIL__SEND_WINDOW"] == "09:00-17:00"
     assert "hunter2" not in repr(rows) and "abc123" not in repr(rows)
