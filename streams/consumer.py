@@ -47,11 +47,10 @@ more (3-5). Faults 4 and 5 lose nothing but stall a partition's commits for good
    already flowing during recovery, so what it delivers after the seek and before that clear (the
    committed offset and a few after it) is thrown away: read, never handled, never acked, and the
    next record delivered is past it. Nothing refetches it until the next rebalance.
-
-Two stalls seen by the API benchmark's drain check (``perf/bench_api.py --verify``, 4 of 22 runs on a
-loaded machine: the first-started worker, after the rebalance the second one's start caused, idle on
-empty queues with its enrich/dedupe/score partitions lagging, flow resumed, nothing paused) have no
-proven cause yet; what could produce them is covered, and the next occurrence logs which one it was:
+The API benchmark's drain check (``perf/bench_api.py --verify``: two workers started on a backlog; in
+4 of 22 runs the first-started one sat idle after the rebalance the second one's start caused, its
+partitions lagging, flow resumed, nothing paused) found fault 9; faults 7 and 8 give the same picture
+and are covered too, though no run has shown them:
 
 7. **A partition the fetcher never fetches again**: aiokafka holds records of it that are never
    returned, or never issues a fetch for it (its cached high watermark is then unknown, so fault 4's
@@ -59,6 +58,14 @@ proven cause yet; what could produce them is covered, and the next occurrence lo
 8. **A stale read offset** of any origin: Faust drops every record below it (``DROPPED MESSAGE
    ROFF``, a debug line), so the offsets from the seek up to it are never handled and the head
    check holds the commits for good.
+9. **A partition without a commit is not seeked** (the API benchmark's stalled worker: 6
+   ``leads.scraped`` partitions at offset 0 with 86-114 records each, the fetcher's position at the
+   log end, nothing delivered). aiokafka's `seek_to_committed` seeks a partition only when its committed
+   offset is above 0, so Faust's `perform_seek` leaves the others where the fetcher was. A fetch of
+   the new assignment made before the seek and dropped by it (the queue clear of fault 6, a batch cut
+   by the generation change) has moved that position to the log end: after the seek nothing is
+   refetched, and on a fixed backlog nothing arrives after it to reveal the skip. It hits the first
+   worker of a new group (no commits yet) when the second one joins.
 
 `SafeConsumer` closes them:
 
@@ -79,6 +86,8 @@ proven cause yet; what could produce them is covered, and the next occurrence lo
   is taken as real (transaction markers) and left alone;
 * a record that is the next one its partition must deliver is never dropped as already read: a read
   offset past it is stale and is put back (fault 8, counted in the warning);
+* after the seek to the committed offsets it seeks each partition without a commit to its log start
+  (`_seek_to_log_start`, fault 9);
 * a gap never includes the record that revealed it (`_add_gap`);
 * acks stay in the list until the committed offset passes them (`_new_offset`), so a commit that did
   not happen is simply made again;
@@ -98,7 +107,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
@@ -232,7 +241,8 @@ class SafeConsumer(AIOKafkaConsumer):
         """Seek to the committed offsets (Faust), and remember the read offsets that set.
 
         A partition with no committed offset yet starts at its log start (``auto_offset_reset=earliest``):
-        that is its committed offset for `_new_offset`, so its first commit too needs every offset from there.
+        that is its committed offset for `_new_offset`, so its first commit too needs every offset from there,
+        and it is seeked there (fault 9: aiokafka's `seek_to_committed` does not move it).
         """
         await super().perform_seek()
         self._clear_pending = True
@@ -256,6 +266,26 @@ class SafeConsumer(AIOKafkaConsumer):
                 if start is not None and start >= 0:
                     self._committed_offset[tp] = start
                     self._next.setdefault(tp, start)
+            await self._seek_to_log_start(starts)
+
+    async def _seek_to_log_start(self, starts: Mapping[TP, int | None]) -> None:
+        """Fault 9: put each partition without a commit at its log start, as the seek to the committed offsets would.
+
+        aiokafka's `seek_to_committed` seeks only partitions with a committed offset above 0; the others stay
+        where their fetcher was, past whatever a dropped fetch read in this assignment.
+        """
+        now = time.monotonic()
+        for tp, start in starts.items():
+            if start is None or start < 0:
+                continue
+            try:
+                await self._seek(tp, start)
+            except Exception as exc:  # taken away by the next rebalance: its own seek places it
+                log.info("could not seek %s to its log start %d: %r", tp, start, exc)
+                continue
+            self._read_offset[tp] = start if start else None  # what Faust's `seek` records
+            self._seeked[tp] = self._read_offset[tp]
+            self._moved_at[tp] = now
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """Faust's fetch iterator; after each message the fetch loop handed on, undo a stale read offset.

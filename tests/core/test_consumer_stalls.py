@@ -175,3 +175,83 @@ async def test_a_stale_read_offset_drops_records_and_holds_the_commit_in_stock_f
 async def test_a_stale_read_offset_is_put_back_and_every_record_runs():
     handled, committed = await replay_stale_read_offset(SafeConsumer)
     assert handled == list(range(COMMITTED, LOG_END)) and committed == LOG_END
+
+
+FRESH = TP("leads.scraped", 2)
+BACKLOG = 114
+
+
+async def replay_fresh_partition_rebalance(consumer_class: type) -> tuple[list[int], int | None, list[int]]:
+    """Fault 9, the stalled worker as `bench_api --verify` logged it: ``leads.scraped`` p2, no commit, 114
+    records waiting from offset 0, the fetcher's position 114, nothing delivered.
+
+    The worker is alone in a new group on a backlog. Its fetch of 0-113 is cut (the partition leaves the
+    active set: the second worker joined), the rebalance gives the partition back and seeks to the committed
+    offsets, and aiokafka's `seek_to_committed` (modelled here) moves only partitions committed above 0.
+    Returns what was handled, the committable offset, and the seeks made.
+    """
+    handled: list[int] = []
+    consumer = _consumer(f"fresh-{consumer_class.__name__}", handled)
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    position = {FRESH: 0}
+    committed: dict[TP, int | None] = {FRESH: None}
+    seeks: list[int] = []
+    cut, rebalanced = asyncio.Event(), asyncio.Event()
+
+    async def next_records(timeout: float):
+        batch = list(range(position[FRESH], BACKLOG))
+        if not cut.is_set():  # the first fetch: drained from the fetcher, then cut by the rebalance
+            position[FRESH] = BACKLOG
+            cut.set()
+            await rebalanced.wait()
+            return {FRESH: [message(o, FRESH) for o in batch]}, set()
+        if not batch:
+            fetcher._stopped.set()
+            return {}, {FRESH}
+        position[FRESH] = BACKLOG
+        return {FRESH: [message(o, FRESH) for o in batch]}, {FRESH}
+
+    async def seek_to_committed():  # aiokafka 0.14: `if offset and offset > 0: seek_to(tp, offset)`
+        for tp, offset in committed.items():
+            if offset and offset > 0:
+                position[tp] = offset
+        return dict(committed)
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        seeks.append(offset)
+        position[tp] = offset
+
+    consumer._wait_next_records = next_records
+    consumer.seek_to_committed = seek_to_committed
+    consumer.earliest_offsets = lambda *tps: _value({tp: 0 for tp in tps})
+    consumer.assignment = lambda: {FRESH}
+    consumer.highwater = lambda tp: BACKLOG
+    consumer._seek = seek_partition
+    if consumer_class is not SafeConsumer:
+        consumer._seek_to_log_start = lambda starts: _value(None)  # Faust's perform_seek as it is
+
+    await seek_and_resume(consumer)
+    drain = asyncio.create_task(consumer._drain_messages(fetcher))
+    await asyncio.wait_for(cut.wait(), 5)
+    await consumer.on_partitions_revoked({FRESH})
+    consumer.app.consumer_generation_id = 2
+    await seek_and_resume(consumer)
+    rebalanced.set()
+    await asyncio.wait_for(drain, 5)
+    return handled, consumer._filter_committable_offsets({FRESH}).get(FRESH), seeks
+
+
+class _NoLogStartSeek(SafeConsumer):
+    """SafeConsumer without the fault-9 fix (the switch is in `replay_fresh_partition_rebalance`)."""
+
+
+async def test_a_partition_without_a_commit_is_not_refetched_after_the_rebalance_without_the_seek():
+    handled, committed, seeks = await replay_fresh_partition_rebalance(_NoLogStartSeek)
+    assert handled == [] and committed is None and seeks == []
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_a_partition_without_a_commit_is_seeked_to_its_log_start(run):
+    handled, committed, seeks = await replay_fresh_partition_rebalance(SafeConsumer)
+    assert handled == list(range(BACKLOG)) and committed == BACKLOG
+    assert seeks == [0, 0]  # at each assignment's seek
