@@ -409,7 +409,15 @@ async def main(args: argparse.Namespace) -> int:
     if args.verify:
         os.environ.update(LIGHT_PATH)  # the workers' environment is made from this one
     rng = random.Random(args.seed)
-    demo = BenchDemo(DemoOptions(leads=0, seed=args.seed, partitions=args.partitions, workers=2, mockup_workers=1))
+    options = DemoOptions(
+        leads=0,
+        seed=args.seed,
+        partitions=args.partitions,
+        workers=2,
+        mockup_workers=1,
+        loglevel=args.worker_loglevel,
+    )
+    demo = BenchDemo(options)
     started_demo = False
     failed = False
     try:
@@ -548,6 +556,9 @@ if __name__ == "__main__":
     parser.add_argument("--replica", action="store_true", help="reads from LEADSTREAM_REPLICA_DATABASE_URL")
     parser.add_argument("--verify", action="store_true", help="then check every 202 reaches a terminal state")
     parser.add_argument("--drain-timeout", type=float, default=240.0, help="seconds --verify waits")
+    parser.add_argument(
+        "--worker-loglevel", default="warning", help="the workers' log level (info: every rebalance step)"
+    )
     parser.add_argument(
         "--py-spy",
         type=Path,

@@ -47,10 +47,11 @@ more (3-5). Faults 4 and 5 lose nothing but stall a partition's commits for good
    already flowing during recovery, so what it delivers after the seek and before that clear (the
    committed offset and a few after it) is thrown away: read, never handled, never acked, and the
    next record delivered is past it. Nothing refetches it until the next rebalance.
+
 The API benchmark's drain check (``perf/bench_api.py --verify``: two workers started on a backlog; in
 4 of 22 runs the first-started one sat idle after the rebalance the second one's start caused, its
-partitions lagging, flow resumed, nothing paused) found fault 9; faults 7 and 8 give the same picture
-and are covered too, though no run has shown them:
+partitions lagging, flow resumed, nothing paused) found fault 9 and points at 10; faults 7 and 8 give
+the same picture and are covered too, though no run has shown them:
 
 7. **A partition the fetcher never fetches again**: aiokafka holds records of it that are never
    returned, or never issues a fetch for it (its cached high watermark is then unknown, so fault 4's
@@ -66,6 +67,11 @@ and are covered too, though no run has shown them:
    by the generation change) has moved that position to the log end: after the seek nothing is
    refetched, and on a fixed backlog nothing arrives after it to reveal the skip. It hits the first
    worker of a new group (no commits yet) when the second one joins.
+10. **Records delivered and gone unacked** (after fault 9's fix, one more stalled run whose readiness fits
+   it: the first worker's enrich input lagging 584, no partition with records past what it delivered,
+   no safety-net log line). However a
+   delivered record leaves its stream's queue without an ack (a queue clear this module does not
+   see), its partition's commits stop at it while everything after it is handled.
 
 `SafeConsumer` closes them:
 
@@ -82,8 +88,9 @@ and are covered too, though no run has shown them:
   the offset it must deliver next) and nothing delivered for `STRANDED_AFTER_S` while the flow runs
   is seeked to that offset (`refetch_stranded`, a timer), with a warning that names the fetcher's
   state of it: records dropped after a fetch (4) and a partition the fetcher stopped fetching (7) are
-  fetched again even when nothing arrives after them. The same (next, end) seen again after its seek
-  is taken as real (transaction markers) and left alone;
+  fetched again even when nothing arrives after them. An idle partition whose committed offset was
+  delivered but is neither acked nor in flight (10) is seeked back to it. The same (offset, end) seen
+  again after its seek is taken as real (transaction markers) and left alone;
 * a record that is the next one its partition must deliver is never dropped as already read: a read
   offset past it is stale and is put back (fault 8, counted in the warning);
 * after the seek to the committed offsets it seeks each partition without a commit to its log start
@@ -198,7 +205,8 @@ class SafeConsumer(AIOKafkaConsumer):
         }
 
     def _waiting_partitions(self, assigned: set[TP]) -> dict[str, dict[str, Any]]:
-        """Stream partitions with records past what they delivered: next to deliver, read, committed, high water.
+        """Stream partitions with records past what they delivered, or idle with records not committed: next to
+        deliver, read, committed, high water, idle seconds, acks waiting for their commit, events in flight.
 
         The high water is the fetcher's (known once it fetched the partition) or the broker's end offset the
         stranded check last read, whichever is higher; `fetcher` is aiokafka's state of the partition.
@@ -213,15 +221,21 @@ class SafeConsumer(AIOKafkaConsumer):
                 fetched = None
             known = [h for h in (fetched, self._broker_end.get(tp)) if h is not None]
             highwater = max(known) if known else None
-            if expected is None or highwater is None or highwater <= expected:
+            if expected is None or highwater is None:
+                continue
+            committed = self._committed_offset.get(tp)
+            idle_s = now - self._moved_at.get(tp, now)
+            stuck = idle_s >= self.STRANDED_AFTER_S and committed is not None and committed < highwater
+            if highwater <= expected and not stuck:
                 continue
             waiting[f"{tp.topic}:{tp.partition}"] = {
                 "next": expected,
                 "read": self._read_offset.get(tp),
-                "committed": self._committed_offset.get(tp),
+                "committed": committed,
                 "highwater": highwater,
-                "idle_s": round(now - self._moved_at.get(tp, now), 1),
+                "idle_s": round(idle_s, 1),
                 "acked": len(self._acked.get(tp, ())),
+                "in_flight": sum(1 for m in list(self._unacked_messages) if m.tp == tp),
                 "fetcher": self._fetcher_state(tp),
             }
         return waiting
@@ -405,24 +419,37 @@ class SafeConsumer(AIOKafkaConsumer):
             if end is None or self._next.get(tp) != expected or tp in self._revoked:
                 continue
             self._broker_end[tp] = end
-            if end <= expected:
+            committed = self._committed_offset.get(tp)
+            lost = committed is not None and committed < expected and self._lost_after_delivery(tp, committed)
+            target = committed if lost and committed is not None else expected
+            if end <= target or self._stranded_seen.get(tp) == (target, end):  # nothing, or seeked for it already
                 continue
-            if self._stranded_seen.get(tp) == (expected, end):  # seeked for this already: what waits is not deliverable
-                continue
-            self._stranded_seen[tp] = (expected, end)
+            self._stranded_seen[tp] = (target, end)
             log.warning(
                 SAFETY_NET
-                + " %s: %d record(s) wait from offset %d and none was delivered for %.0f s (fetcher: %s); seeking to %d",
+                + " %s: %s, none delivered for %.0f s (next %d, committed %s, end %d; fetcher: %s); seeking to %d",
                 tp,
-                end - expected,
-                expected,
+                "delivered records vanished unacked" if lost else f"{end - expected} record(s) wait",
                 now - self._moved_at[tp],
-                self._fetcher_state(tp),
                 expected,
+                committed,
+                end,
+                self._fetcher_state(tp),
+                target,
             )
-            await self.seek(tp, expected)
+            await self.seek(tp, target)
             stranded.append(tp)
         return stranded
+
+    def _lost_after_delivery(self, tp: TP, committed: int) -> bool:
+        """Fault 10: the committed offset was delivered, is not acked, and no event of `tp` is in flight: it is gone.
+
+        Faust tracks each delivered message until its ack (a weak set: a message dropped from a stream queue
+        leaves it); the head check then holds the partition's commits for good.
+        """
+        if committed in self._acked_index.get(tp, ()):
+            return False
+        return not any(message.tp == tp for message in list(self._unacked_messages))
 
     def _fetcher_state(self, tp: TP) -> dict[str, Any]:
         """What aiokafka's fetcher holds for `tp` (its private state, read for diagnosis only; {} if unreadable)."""

@@ -255,3 +255,64 @@ async def test_a_partition_without_a_commit_is_seeked_to_its_log_start(run):
     handled, committed, seeks = await replay_fresh_partition_rebalance(SafeConsumer)
     assert handled == list(range(BACKLOG)) and committed == BACKLOG
     assert seeks == [0, 0]  # at each assignment's seek
+
+
+async def replay_vanished_after_delivery(in_flight: bool) -> tuple[list[int], list[TP], int | None]:
+    """Fault 10: 40-51 delivered; 40-42 vanish from the stream's queue unacked, 43-51 are handled and acked.
+
+    Everything was delivered (next = end = 52), so nothing waits on the broker; the commit is held at 40 for
+    good. With `in_flight`, 40 is still tracked as an event in flight (a slow stage): not lost, left alone.
+    Returns the offsets handled (acked), what the check seeked, and the committable offset.
+    """
+    handled: list[int] = []
+    consumer = _consumer(f"vanished-{in_flight}", handled)
+    vanish = {40, 41, 42}
+    held: list[Message] = []
+
+    async def deliver(msg: Message) -> None:
+        if msg.offset in vanish:
+            vanish.discard(msg.offset)
+            if in_flight and msg.offset == 40:
+                consumer._unacked_messages.add(msg)  # Faust's track_message: delivered, not acked yet
+                held.append(msg)
+            return
+        handled.append(msg.offset)
+        consumer.ack(msg)
+
+    consumer.callback = deliver
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    position = {STALLED: COMMITTED}
+
+    async def next_records(timeout: float):
+        batch = list(range(position[STALLED], LOG_END))
+        if not batch:
+            fetcher._stopped.set()
+            return {}, {STALLED}
+        position[STALLED] = LOG_END
+        return {STALLED: [message(o, STALLED) for o in batch]}, {STALLED}
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        position[tp] = offset
+
+    consumer._wait_next_records = next_records
+    consumer.highwater = lambda tp: LOG_END
+    consumer._seek = seek_partition
+    await seek_and_resume(consumer)
+    await asyncio.wait_for(consumer._drain_messages(fetcher), 5)
+    later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
+    seeked = await consumer.refetch_stranded(now=later)
+    fetcher._stopped.clear()
+    await asyncio.wait_for(consumer._drain_messages(fetcher), 5)
+    return handled, seeked, consumer._filter_committable_offsets({STALLED}).get(STALLED)
+
+
+async def test_records_that_vanished_unacked_after_delivery_are_delivered_again():
+    handled, seeked, committed = await replay_vanished_after_delivery(in_flight=False)
+    assert seeked == [STALLED]
+    assert sorted(set(handled)) == list(range(COMMITTED, LOG_END)) and committed == LOG_END
+
+
+async def test_an_event_still_in_flight_is_not_taken_for_lost():
+    handled, seeked, committed = await replay_vanished_after_delivery(in_flight=True)
+    assert seeked == [] and committed is None
+    assert handled == list(range(43, LOG_END))
