@@ -56,6 +56,34 @@ async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None
     log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
 
 
+def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int) -> type[Any]:
+    """`consumer` (a Faust aiokafka consumer class) whose aiokafka consumer long-polls `fetch_max_wait_ms`.
+
+    Faust builds the worker's aiokafka consumer with ``fetch_max_wait_ms=1500`` and no setting. A broker
+    answers one connection's requests in order, so every list-offsets or offset request of the table
+    recovery and the seek that follows a rebalance waited behind an idle fetch: 1.5 s per step, 5-9 s
+    per rebalance (docs/operating.md, "Recovery"). Set before the consumer starts (it builds its fetcher then).
+    """
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    class ConsumerThread(AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            worker_consumer = super()._create_worker_consumer(transport)
+            if not hasattr(worker_consumer, "_fetch_max_wait_ms"):  # aiokafka renamed it: fail, not ignore
+                raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms to set")
+            worker_consumer._fetch_max_wait_ms = fetch_max_wait_ms
+            return worker_consumer
+
+    def _new_consumer_thread(self: Any) -> AIOKafkaConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    return type(
+        consumer.__name__,
+        (consumer,),
+        {"_new_consumer_thread": _new_consumer_thread, "__module__": consumer.__module__},
+    )
+
+
 def _flow_state(app: Any, consumer: Any) -> dict[str, Any]:
     """What decides whether records flow: the consumer's flow flag, the streams' flow control and the recovery
     (a worker whose flow stays stopped after its recovery ended fetches nothing; readiness shows it)."""
@@ -184,7 +212,8 @@ def create_app(settings: Settings) -> LeadstreamApp:
 
     # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
     # (Rebalances wait for ordered batches in `_consumer_wait_empty`, bounded; shutdown drains in on_stop.)
-    app.transport.Consumer = safe_consumer(None)  # type: ignore[misc]  # per app, not per class
+    # Its aiokafka consumer long-polls LEADSTREAM_FETCH_MAX_WAIT_MS, not Faust's fixed 1.5 s (`with_fetch_max_wait`).
+    app.transport.Consumer = with_fetch_max_wait(safe_consumer(None), settings.fetch_max_wait_ms)  # type: ignore[misc]
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint
