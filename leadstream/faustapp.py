@@ -26,6 +26,7 @@ import socket
 from typing import Any
 
 import faust
+from faust.tables import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import WorkerRuntime, register_stages
@@ -82,6 +83,18 @@ def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int) -> type[Any
         (consumer,),
         {"_new_consumer_thread": _new_consumer_thread, "__module__": consumer.__module__},
     )
+
+
+class PromptTableManager(TableManager):  # type: ignore[misc]  # faust's class is untyped here
+    """Faust's table manager, without the fixed 1 s sleep its start begins with (before it registers the
+    tables' changelogs and starts recovery, which the consumer's subscription waits for). Every table is
+    declared in `create_app`, before the app starts (`add` raises after that), so there is nothing to wait
+    for, and each worker start, a restart after a kill included, joins its group 1 s sooner."""
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
 
 
 def _flow_state(app: Any, consumer: Any) -> dict[str, Any]:
@@ -207,6 +220,7 @@ def create_app(settings: Settings) -> LeadstreamApp:
         # Shutdown waits for events in flight in `WorkerRuntime.drain`, bounded by LEADSTREAM_SHUTDOWN_GRACE_S;
         # Faust's own wait (stream_wait_empty) has no bound and would hang on an abandoned event.
         stream_wait_empty=False,
+        TableManager=PromptTableManager,
     )
     app.telemetry = WorkerTelemetry(app, settings)
 
