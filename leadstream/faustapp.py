@@ -62,7 +62,7 @@ def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int) -> type[Any
 
     Faust builds the worker's aiokafka consumer with ``fetch_max_wait_ms=1500`` and no setting. A broker
     answers one connection's requests in order, so every list-offsets or offset request of the table
-    recovery and the seek that follows a rebalance waited behind an idle fetch: 1.5 s per step, 5-9 s
+    recovery and the seek that follows a rebalance waited behind an idle fetch: 1.5 s per step, 2-10 s
     per rebalance (docs/operating.md, "Recovery"). Set before the consumer starts (it builds its fetcher then).
     """
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
