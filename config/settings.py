@@ -372,6 +372,14 @@ class Settings(BaseSettings):
         ge=1.0,
         description="How long the group waits for every member to rejoin a rebalance before dropping the slow ones.",
     )
+    fetch_max_wait_ms: int = Field(
+        250,
+        ge=10,
+        le=1500,
+        description="How long a fetch with no new records waits at the broker (Kafka's fetch.max.wait.ms; Faust "
+        "hard-codes 1500). A consumer's other requests to that broker (list offsets, seek) queue behind the "
+        "waiting fetch, so each step of a table recovery after a rebalance took 1.5 s.",
+    )
     group_instance_id: str = Field(
         "",
         description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "

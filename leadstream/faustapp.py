@@ -26,6 +26,7 @@ import socket
 from typing import Any
 
 import faust
+from faust.tables import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import WorkerRuntime, register_stages
@@ -54,6 +55,46 @@ async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None
         by_topic.setdefault(tp.topic, []).append(tp.partition)
     summary = " ".join(f"{topic}={sorted(parts)}" for topic, parts in sorted(by_topic.items()))
     log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
+
+
+def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int) -> type[Any]:
+    """`consumer` (a Faust aiokafka consumer class) whose aiokafka consumer long-polls `fetch_max_wait_ms`.
+
+    Faust builds the worker's aiokafka consumer with ``fetch_max_wait_ms=1500`` and no setting. A broker
+    answers one connection's requests in order, so every list-offsets or offset request of the table
+    recovery and the seek that follows a rebalance waited behind an idle fetch: 1.5 s per step, 2-10 s
+    per rebalance (docs/operating.md, "Recovery"). Set before the consumer starts (it builds its fetcher then).
+    """
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    class ConsumerThread(AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            worker_consumer = super()._create_worker_consumer(transport)
+            if not hasattr(worker_consumer, "_fetch_max_wait_ms"):  # aiokafka renamed it: fail, not ignore
+                raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms to set")
+            worker_consumer._fetch_max_wait_ms = fetch_max_wait_ms
+            return worker_consumer
+
+    def _new_consumer_thread(self: Any) -> AIOKafkaConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    return type(
+        consumer.__name__,
+        (consumer,),
+        {"_new_consumer_thread": _new_consumer_thread, "__module__": consumer.__module__},
+    )
+
+
+class PromptTableManager(TableManager):  # type: ignore[misc]  # faust's class is untyped here
+    """Faust's table manager, without the fixed 1 s sleep its start begins with (before it registers the
+    tables' changelogs and starts recovery, which the consumer's subscription waits for). Every table is
+    declared in `create_app`, before the app starts (`add` raises after that), so there is nothing to wait
+    for, and each worker start, a restart after a kill included, joins its group 1 s sooner."""
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
 
 
 def _flow_state(app: Any, consumer: Any) -> dict[str, Any]:
@@ -179,12 +220,14 @@ def create_app(settings: Settings) -> LeadstreamApp:
         # Shutdown waits for events in flight in `WorkerRuntime.drain`, bounded by LEADSTREAM_SHUTDOWN_GRACE_S;
         # Faust's own wait (stream_wait_empty) has no bound and would hang on an abandoned event.
         stream_wait_empty=False,
+        TableManager=PromptTableManager,
     )
     app.telemetry = WorkerTelemetry(app, settings)
 
     # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
     # (Rebalances wait for ordered batches in `_consumer_wait_empty`, bounded; shutdown drains in on_stop.)
-    app.transport.Consumer = safe_consumer(None)  # type: ignore[misc]  # per app, not per class
+    # Its aiokafka consumer long-polls LEADSTREAM_FETCH_MAX_WAIT_MS, not Faust's fixed 1.5 s (`with_fetch_max_wait`).
+    app.transport.Consumer = with_fetch_max_wait(safe_consumer(None), settings.fetch_max_wait_ms)  # type: ignore[misc]
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint

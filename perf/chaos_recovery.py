@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,11 +33,45 @@ def log(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
+# worker log lines (Faust/aiokafka at --loglevel info) that mark where a cycle's stall goes
+MILESTONES = re.compile(
+    r"^\[(?P<at>[\d-]+ [\d:]+,\d+)\] \[\d+\] \[\w+\] (?P<what>\[\^Worker\]: Starting|\(Re-\)joining group"
+    r"|Joined group|Successfully synced group|\[\^-*Recovery\]: Worker ready)(?: '[^']+' (?P<gen>\(generation \d+\)))?"
+)
+
+
+def breakdown(pipeline: ChaosPipeline, progress: Progress, fault_wall: float, stall: float) -> None:
+    """Where the stall went: the main workers' milestones from their logs, and when each stage's source
+    topic had committed past the fault on every partition that had work waiting (seconds after the fault)."""
+    if not progress.waiting_at_fault:
+        log("  no partition had work waiting at the fault: this cycle measures nothing")
+        return
+    events = []
+    for name in pipeline.names:
+        if name == "mockup" or name not in pipeline.worker_logs:
+            continue
+        for line in pipeline.worker_logs[name].read_text(errors="replace").splitlines():
+            if (m := MILESTONES.match(line)) is not None:
+                at = datetime.strptime(m["at"], "%Y-%m-%d %H:%M:%S,%f").timestamp() - fault_wall
+                if 0 <= at <= stall:
+                    events.append((at, name, f"{m['what'].lstrip('[^-')} {m['gen'] or ''}"))
+    for at, name, what in sorted(events):
+        log(f"  +{at:5.1f} s {name}: {what}")
+    by_topic: dict[str, float] = {}
+    for tp, at in progress.cleared.items():
+        topic = tp.topic.removeprefix(progress.prefix)
+        by_topic[topic] = max(at, by_topic.get(topic, 0.0))
+    log(
+        "  committed past the fault: "
+        + ", ".join(f"{t} +{at:.1f}" for t, at in sorted(by_topic.items(), key=lambda x: x[1]))
+    )
+
+
 async def worker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) -> list[float]:
     stalls = []
     for cycle in range(cycles):
         await asyncio.sleep(8)
-        fault_at = time.monotonic()
+        fault_at, fault_wall = time.monotonic(), time.time()
         pipeline.kill("main-1")
         log(f"cycle {cycle + 1}: killed main-1")
         stall = asyncio.create_task(progress.stall_s(fault_at))
@@ -48,6 +84,7 @@ async def worker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) 
         pipeline.restart("main-2")
         stalls.append(await stall)
         log(f"cycle {cycle + 1}: stall {stalls[-1]:.1f} s")
+        breakdown(pipeline, progress, fault_wall, stalls[-1])
     return stalls
 
 
@@ -76,6 +113,9 @@ async def main() -> None:
     parser.add_argument("--cycles", type=int, default=2)
     parser.add_argument("--per-minute", type=float, default=900.0)
     parser.add_argument("--static", action="store_true", help="static group membership")
+    parser.add_argument(
+        "--loglevel", default="info", help="workers' log level (info: Faust's rebalance/recovery lines)"
+    )
     args = parser.parse_args()
     broker = os.environ["LEADSTREAM_KAFKA_CLUSTER"]
     workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
@@ -87,6 +127,7 @@ async def main() -> None:
         leads=args.leads,
         workdir=workdir,
         static_membership=args.static,
+        worker_loglevel=args.loglevel,
     )
     generated = generate_leads(args.leads, 21)
     log(f"starting (worker logs in {workdir})")

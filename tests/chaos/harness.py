@@ -84,6 +84,7 @@ class ChaosPipeline(Demo):
         workdir: Path | None = None,
         static_membership: bool = False,
         verbose: bool = True,
+        worker_loglevel: str = "warning",
     ) -> None:
         super().__init__(
             DemoOptions(leads=leads, seed=seed, partitions=partitions, timeout_s=timeout_s, workdir=workdir)
@@ -97,6 +98,7 @@ class ChaosPipeline(Demo):
         self.extra_env = extra_env or {}
         self.names = [f"main-{n}" for n in range(1, main_workers + 1)] + ["mockup"]
         self.static_membership = static_membership
+        self.worker_loglevel = worker_loglevel
         self._last_progress = 0.0
         if verbose:
             self.on_progress = self._print_progress
@@ -170,7 +172,7 @@ class ChaosPipeline(Demo):
         log_path = self.services.workdir / f"worker-{name}.log"
         self.worker_logs[name] = log_path
         self.workers[name] = subprocess.Popen(
-            [sys.executable, "-m", "leadstream", "worker", "--loglevel", "warning"],
+            [sys.executable, "-m", "leadstream", "worker", "--loglevel", self.worker_loglevel],
             env=self.group_env[name],
             stdout=open(log_path, "ab"),
             stderr=subprocess.STDOUT,
@@ -246,6 +248,9 @@ class Progress:
         self.admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=5000)
         self.consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, request_timeout_ms=5000)
         self.partitions = [TopicPartition(t, p) for t in self.groups for p in range(pipeline.options.partitions)]
+        # of the last `stall_s`: seconds from the fault until each partition that had work waiting committed past it
+        self.cleared: dict[TopicPartition, float] = {}
+        self.waiting_at_fault = 0  # partitions with work waiting at the last fault (0: nothing to measure)
 
     async def __aenter__(self) -> Progress:
         await self.admin.start()
@@ -276,13 +281,16 @@ class Progress:
         """
         base = await self._snapshot_retrying(fault_at + limit_s)
         waiting = {tp for tp, (committed, end) in base.items() if end > committed}
+        self.cleared, self.waiting_at_fault = {}, len(waiting)
         while waiting and time.monotonic() < fault_at + limit_s:
             await asyncio.sleep(0.5)
             try:
                 snap = await self.snapshot()
             except Exception:  # the cluster is still sorting itself out
                 continue
-            waiting = {tp for tp in waiting if snap[tp][0] <= base[tp][0] and snap[tp][1] > snap[tp][0]}
+            still = {tp for tp in waiting if snap[tp][0] <= base[tp][0] and snap[tp][1] > snap[tp][0]}
+            self.cleared.update({tp: time.monotonic() - fault_at for tp in waiting - still})
+            waiting = still
         return time.monotonic() - fault_at
 
     async def _snapshot_retrying(self, deadline: float) -> dict[TopicPartition, tuple[int, int]]:

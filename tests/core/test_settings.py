@@ -58,6 +58,11 @@ def test_stages_tiers_and_waterfall_are_parsed(env):
     [
         ("LEADSTREAM_PROVIDERS__HUNTER__RATE", "fifty", "LEADSTREAM_PROVIDERS__HUNTER__RATE: 'fifty' is not a rate"),
         ("LEADSTREAM_PARTITIONS", "0", "LEADSTREAM_PARTITIONS: Input should be greater than or equal to 1"),
+        (
+            "LEADSTREAM_FETCH_MAX_WAIT_MS",
+            "5000",
+            "LEADSTREAM_FETCH_MAX_WAIT_MS: Input should be less than or equal to 1500",
+        ),
         ("LEADSTREAM_STAGES", "scrape,mokup", "LEADSTREAM_STAGES: unknown stages ['mokup']"),
         (
             "LEADSTREAM_EMAIL__SENDER_TZ",
@@ -99,4 +104,5 @@ def test_listing_names_nested_variables_and_masks_secrets(env):
     assert rows["LEADSTREAM_EMAIL__UNSUBSCRIBE_TOKEN_DAYS"] not in ("***", "")
     assert rows["LEADSTREAM_PROVIDERS__GOOGLE__COST_USD"] == "0.032"
     assert rows["LEADSTREAM_EMAIL__SEND_WINDOW"] == "09:00-17:00"
+    assert rows["LEADSTREAM_FETCH_MAX_WAIT_MS"] == "250"
     assert "hunter2" not in repr(rows) and "abc123" not in repr(rows)

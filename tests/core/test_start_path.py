@@ -139,3 +139,21 @@ async def test_a_worker_with_the_email_stage_refuses_a_default_or_short_unsubscr
     output = (done.stdout + done.stderr).decode()
     assert done.returncode != 0
     assert "refusing to start a worker" in output and f"LEADSTREAM_EMAIL__UNSUBSCRIBE_SECRET {says}" in output
+
+
+async def test_the_worker_consumer_long_polls_the_configured_fetch_wait(kafka_broker, unique, tmp_path, monkeypatch):
+    """Faust builds its aiokafka consumer with a fixed 1.5 s fetch wait, which every offset request of a
+    table recovery queued behind; the worker's consumer uses LEADSTREAM_FETCH_MAX_WAIT_MS instead."""
+    from config import load_settings
+    from leadstream.faustapp import create_app
+
+    for name, value in _worker_env(kafka_broker, "postgresql://unused", unique, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEADSTREAM_FETCH_MAX_WAIT_MS", "123")
+    app = create_app(load_settings())
+    consumer = app.consumer._thread._create_worker_consumer(app.transport)
+    await consumer.start()  # the fetcher is built here, from the consumer's value
+    try:
+        assert consumer._fetcher._fetch_max_wait_ms == 123
+    finally:
+        await consumer.stop()
