@@ -205,8 +205,9 @@ class SafeConsumer(AIOKafkaConsumer):
         }
 
     def _waiting_partitions(self, assigned: set[TP]) -> dict[str, dict[str, Any]]:
-        """Stream partitions with records past what they delivered, or idle with records not committed: next to
-        deliver, read, committed, high water, idle seconds, acks waiting for their commit, events in flight.
+        """Stream partitions with records past what they delivered, or idle with records not committed (the lag
+        readiness counts): next to deliver, read, committed, high water, idle seconds (None: never delivered nor
+        seeked), whether it counts as revoked, acks waiting for their commit, events in flight.
 
         The high water is the fetcher's (known once it fetched the partition) or the broker's end offset the
         stranded check last read, whichever is higher; `fetcher` is aiokafka's state of the partition.
@@ -221,19 +222,22 @@ class SafeConsumer(AIOKafkaConsumer):
                 fetched = None
             known = [h for h in (fetched, self._broker_end.get(tp)) if h is not None]
             highwater = max(known) if known else None
-            if expected is None or highwater is None:
+            if highwater is None:
                 continue
             committed = self._committed_offset.get(tp)
-            idle_s = now - self._moved_at.get(tp, now)
-            stuck = idle_s >= self.STRANDED_AFTER_S and committed is not None and committed < highwater
-            if highwater <= expected and not stuck:
+            moved_at = self._moved_at.get(tp)
+            idle_s = None if moved_at is None else now - moved_at
+            waits = expected is not None and highwater > expected
+            held = (committed or 0) < highwater and (idle_s is None or idle_s >= self.STRANDED_AFTER_S)
+            if not waits and not held:
                 continue
             waiting[f"{tp.topic}:{tp.partition}"] = {
                 "next": expected,
                 "read": self._read_offset.get(tp),
                 "committed": committed,
                 "highwater": highwater,
-                "idle_s": round(idle_s, 1),
+                "idle_s": None if idle_s is None else round(idle_s, 1),
+                "revoked": tp in self._revoked,
                 "acked": len(self._acked.get(tp, ())),
                 "in_flight": sum(1 for m in list(self._unacked_messages) if m.tp == tp),
                 "fetcher": self._fetcher_state(tp),
