@@ -23,6 +23,7 @@ from collections import Counter
 from typing import Any
 
 from config import Settings
+from leadstream import taskdump
 from streams import metrics, tracing
 from streams.health import MONITOR, HealthMonitor
 from streams.topology import TOPOLOGY
@@ -109,6 +110,7 @@ class WorkerTelemetry:
     # ---- life ------------------------------------------------------------------------------------
     async def start(self) -> None:
         tracing.install_log_trace_ids()  # Faust has set logging up by now
+        taskdump.install()  # SIGUSR2: every task's await chain in the log (a stalled worker's diagnosis)
         loop_task = asyncio.create_task(self.monitor.run_heartbeat(), name="leadstream-loop-heartbeat")
         self._tasks = [loop_task, asyncio.create_task(self._sample_forever(), name="leadstream-table-sampler")]
 

@@ -529,10 +529,11 @@ def report_safety_nets(demo: BenchDemo) -> None:
 
 
 async def keep_worker_logs(demo: BenchDemo) -> None:
-    """A failed drain: have each worker log every task's stack (mode's SIGUSR1), then keep the logs past cleanup."""
+    """A failed drain: have each worker log every task's stack (SIGUSR1, SIGUSR2), then keep the logs past cleanup."""
     for proc in demo.workers.values():
         if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGUSR1)
+            os.kill(proc.pid, signal.SIGUSR1)  # mode's dump: each task's outer frame with its locals
+            os.kill(proc.pid, signal.SIGUSR2)  # leadstream.taskdump: each task's await chain, innermost line
     await asyncio.sleep(3)  # the dump is written by the worker's own event loop
     kept = Path(tempfile.mkdtemp(prefix=f"bench_api-{demo.run_id}-"))
     for path in demo.worker_logs.values():
