@@ -263,6 +263,7 @@ class SafeConsumer(AIOKafkaConsumer):
         and it is seeked there (fault 9: aiokafka's `seek_to_committed` does not move it).
         """
         await super().perform_seek()
+        self._forget_unassigned()
         self._clear_pending = True
         self._cleared.clear()
         self._seek_started()
@@ -285,6 +286,20 @@ class SafeConsumer(AIOKafkaConsumer):
                     self._committed_offset[tp] = start
                     self._next.setdefault(tp, start)
             await self._seek_to_log_start(starts)
+
+    def _forget_unassigned(self) -> None:
+        """Drop the read offsets of partitions this worker no longer has.
+
+        Faust's read offsets are a defaultdict: its fetch loop *reading* the offset of a message that a
+        rebalance took away (delivered late) adds the partition back. The next seek would then count it as
+        a partition without a commit and the stranded check would watch a partition another worker owns.
+        """
+        try:
+            assigned = set(self.assignment())
+        except Exception:  # not started: nothing to compare with
+            return
+        for tp in [tp for tp in self._read_offset if tp not in assigned]:
+            self._read_offset.pop(tp, None)
 
     async def _seek_to_log_start(self, starts: Mapping[TP, int | None]) -> None:
         """Fault 9: put each partition without a commit at its log start, as the seek to the committed offsets would.
@@ -402,10 +417,15 @@ class SafeConsumer(AIOKafkaConsumer):
         now = time.monotonic() if now is None else now
         if self._delivering or not self.flow_active:
             return []
+        try:
+            assigned = set(self.assignment())
+        except Exception:  # not started, or mid-rebalance: next time
+            return []
         idle = {
             tp: expected
             for tp, expected in self._next.items()
-            if tp not in self._revoked
+            if tp in assigned
+            and tp not in self._revoked
             and tp not in self._paused_partitions
             and tp not in self._buffered_partitions
             and now - self._moved_at.setdefault(tp, now) >= self.STRANDED_AFTER_S

@@ -316,3 +316,28 @@ async def test_an_event_still_in_flight_is_not_taken_for_lost():
     handled, seeked, committed = await replay_vanished_after_delivery(in_flight=True)
     assert seeked == [] and committed is None
     assert handled == list(range(43, LOG_END))
+
+
+async def test_a_partition_another_worker_took_is_not_watched():
+    """Seen in bench_api runs: ``leads.scraped`` p1 "repaired" on a worker that no longer had it (fetcher state
+    unreadable, the seek refused). Faust's read offsets are a defaultdict: reading the offset of a late message
+    of a partition taken away adds it back, and the next seek counted it as a partition without a commit."""
+    consumer = _consumer("ghost", [])
+    gone = TP("leads.scraped", 1)
+    owned = {STALLED}
+    consumer.assignment = lambda: set(owned)
+    consumer.earliest_offsets = lambda *tps: _value({tp: 0 for tp in tps})
+    seeks: list[TP] = []
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        seeks.append(tp)
+
+    consumer._seek = seek_partition
+    await seek_and_resume(consumer)
+    consumer._read_offset[gone]  # the fetch loop's `get_read_offset(tp)` for a late message of `gone`
+    await seek_and_resume(consumer)
+    assert gone not in consumer._next and gone not in consumer._committed_offset
+    consumer._next[gone] = 87  # however it got there, the check leaves a partition it does not have alone
+    later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
+    assert gone not in await consumer.refetch_stranded(now=later)
+    assert gone not in seeks
