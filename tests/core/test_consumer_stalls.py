@@ -46,6 +46,16 @@ def _consumer(name: str, handled: list[int]) -> SafeConsumer:
     return consumer
 
 
+def _rest_of_log(fetcher: SimpleNamespace, position: dict[TP, int]) -> tuple[dict, set[TP]]:
+    """One fetch of `STALLED` from its position to the log end (the position moves there); nothing left: the loop stops."""
+    batch = list(range(position[STALLED], LOG_END))
+    if not batch:
+        fetcher._stopped.set()
+        return {}, {STALLED}
+    position[STALLED] = LOG_END
+    return {STALLED: [message(o, STALLED) for o in batch]}, {STALLED}
+
+
 async def replay_fetcher_that_stopped(check: bool) -> tuple[list[int], list[int], int | None]:
     """Fault 7: after the rebalance's seek, the fetcher returns nothing for the partition until it is seeked again.
 
@@ -67,12 +77,7 @@ async def replay_fetcher_that_stopped(check: bool) -> tuple[list[int], list[int]
             if stuck:
                 fetcher._stopped.set()
             return {}, {STALLED}
-        batch = list(range(position[STALLED], LOG_END))
-        if not batch:
-            fetcher._stopped.set()
-            return {}, {STALLED}
-        position[STALLED] = LOG_END
-        return {STALLED: [message(o, STALLED) for o in batch]}, {STALLED}
+        return _rest_of_log(fetcher, position)
 
     async def seek_partition(tp: TP, offset: int) -> None:
         nonlocal stuck
@@ -284,12 +289,7 @@ async def replay_vanished_after_delivery(in_flight: bool) -> tuple[list[int], li
     position = {STALLED: COMMITTED}
 
     async def next_records(timeout: float):
-        batch = list(range(position[STALLED], LOG_END))
-        if not batch:
-            fetcher._stopped.set()
-            return {}, {STALLED}
-        position[STALLED] = LOG_END
-        return {STALLED: [message(o, STALLED) for o in batch]}, {STALLED}
+        return _rest_of_log(fetcher, position)
 
     async def seek_partition(tp: TP, offset: int) -> None:
         position[tp] = offset
