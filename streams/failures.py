@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from providers.http import TransientProviderError
 from schemas.versions import SchemaVersionError
-from storage.errors import STORE_CONFLICTS, STORE_ERRORS
+from storage.errors import STORE_CONFLICTS, STORE_ERRORS, is_store_outage
 from streams.stage import Deferred, InvalidMessage
 
 # What the producer raises while the cluster is degraded (a broker down, a leader moving, fewer in-sync
@@ -81,9 +81,15 @@ def action_for(exc: BaseException) -> Action:
         return Action.WAIT
     if isinstance(exc, TransientProviderError | TimeoutError):
         return Action.RETRY
-    if isinstance(exc, INFRA_ERRORS):
+    if is_infra(exc):
         return Action.RETRY_INFRA
     return Action.DEAD_LETTER
+
+
+def is_infra(exc: BaseException) -> bool:
+    """Our infrastructure failed, not the lead: `INFRA_ERRORS`, or a store connection closed under a
+    transaction (`storage.errors.is_store_outage`, which no type tuple can name)."""
+    return isinstance(exc, INFRA_ERRORS) or is_store_outage(exc)
 
 
 def decode_label(exc: BaseException) -> str:

@@ -27,7 +27,9 @@ below the runner retries — adapters raise typed errors):
 | connection/timeout, Faust ``PartitionsMismatch``, a   | limit: the lead is fine, our infrastructure is not  |          |
 | degraded Kafka cluster: `KAFKA_TRANSIENT_ERRORS`)     | (the runner's own writes and sends: the same)       |          |
 | also a store transaction rolled back for a            |                                                     |          |
-| concurrent one: deadlock, serialization failure       |                                                     |          |
+| concurrent one: deadlock, serialization failure; a    |                                                     |          |
+| store connection closed under a transaction           |                                                     |          |
+| (`storage.errors.is_store_outage`)                    |                                                     |          |
 | anything else: `PermanentProviderError`, a missing or | dead letter at once, reason the error's type (a     | yes      |
 | unreadable file (``FileNotFoundError``, …), a bug     | bug or a permanent failure; the worker goes on)     |          |
 | an output to a topic the stage does not declare       | dead letter ``UndeclaredTopic``; nothing of the     | yes      |
@@ -87,6 +89,7 @@ from streams.failures import (
     action_for,
     decode_label,
     deferral_kind,
+    is_infra,
     reason_label,
 )
 from streams.health import MONITOR, HealthMonitor
@@ -97,8 +100,12 @@ __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner"
 
 log = logging.getLogger(__name__)
 
-# The runner's own writes must land before offsets are acked: store outages and slow stores are waited out.
-RECORD_RETRY_ERRORS: tuple[type[BaseException], ...] = (*INFRA_ERRORS, TimeoutError)
+
+def record_write_retried(exc: BaseException) -> bool:
+    """The runner's own writes must land before offsets are acked: outages and slow stores are waited out."""
+    return is_infra(exc) or isinstance(exc, TimeoutError)
+
+
 UNFINISHED_SEND_TIMEOUT_S = 60.0  # how long `settle_unfinished` waits for the broker to take its dead letters
 
 
@@ -464,13 +471,16 @@ class StageRunner:
     async def _until_done(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Retry a system-of-record call until it lands: offsets must not be acked before it.
 
-        Store outages (`INFRA_ERRORS`) and timeouts are retried without limit; anything else is a bug and raised.
+        Outages (`streams.failures.is_infra`) and timeouts are retried without limit; anything else is a bug
+        and raised.
         """
         attempt = 0
         while True:
             try:
                 return await call()
-            except RECORD_RETRY_ERRORS as exc:
+            except Exception as exc:
+                if not record_write_retried(exc):
+                    raise
                 attempt += 1
                 metrics.series(metrics.RETRIES, self.stage.name, type(exc).__name__).inc()
                 log.warning("%s: record write failed (attempt %d), retrying: %r", self.stage.name, attempt, exc)

@@ -17,7 +17,7 @@ from schemas import Lead, TerminalState
 from storage.db import create_pool, drop_isolated, isolated_url, migrate
 from storage.records import LeadRecords, RecordUpdate
 from streams.failures import Action, action_for
-from streams.runner import RECORD_RETRY_ERRORS
+from streams.runner import record_write_retried
 
 pytestmark = pytest.mark.services
 
@@ -53,7 +53,7 @@ async def test_overlapping_batches_in_opposite_orders_both_land(pool):
 def test_a_transaction_rolled_back_for_a_concurrent_one_is_retried():
     for conflict in (DeadlockDetectedError("deadlock detected"), SerializationError("could not serialize")):
         assert action_for(conflict) is Action.RETRY_INFRA
-        assert isinstance(conflict, RECORD_RETRY_ERRORS)
+        assert record_write_retried(conflict)
 
 
 async def test_a_record_already_encoded_is_stored_as_that_json(pool):
