@@ -39,13 +39,13 @@ STAGES = ("scrape", "enrich", "dedupe", "score", "mockup", "email")
 
 class Records:
     async def write(self, updates):
-        pass
+        return set()
 
     async def ended(self, lead_ids):
         return set()
 
     async def dead_letter(self, letters):
-        pass
+        return set()
 
 
 class Capture:

@@ -3,7 +3,9 @@
 The upsert is keyed by (geography, lead id): `leads` is partitioned by the geography key, the
 stream's Kafka key (0008), and a lead keeps its key from ingest to its end. A row's stage only
 moves forward (a redelivered older message cannot roll a lead back) and its terminal state is written once:
-the first terminal outcome wins, so every lead ends in exactly one state.
+the first terminal outcome wins, so every lead ends in exactly one state. The writes return the leads
+whose terminal state they wrote, so the runner counts each lead's end once however often it is redelivered
+(two workers finishing one lead during a rebalance both write; only one of them ends it).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ ON CONFLICT (geo_key, lead_id) DO UPDATE SET
     ingested_at = LEAST(l.ingested_at, EXCLUDED.ingested_at),
     updated_at = now(), record = EXCLUDED.record
 WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank
+RETURNING l.lead_id, l.state
 """
 
 _DEAD_LETTER = """
@@ -58,6 +61,7 @@ VALUES ($1, $2, $3, $4, 'dead_lettered', $5, $6, $7, now(), $8)
 ON CONFLICT (geo_key, lead_id) DO UPDATE SET state = 'dead_lettered', state_reason = EXCLUDED.state_reason,
     terminal_at = now(), updated_at = now(), stage = EXCLUDED.stage
 WHERE l.state IS NULL
+RETURNING l.lead_id
 """
 
 
@@ -102,8 +106,9 @@ class LeadRecords:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def write(self, updates: list[RecordUpdate]) -> None:
-        """Upsert the batch's leads and their stages: one round trip (`_UPSERT`, pipelined).
+    async def write(self, updates: list[RecordUpdate]) -> set[str]:
+        """Upsert the batch's leads and their stages: one round trip (`_UPSERT`, pipelined). Returns the ids of
+        the leads this write ended (their terminal state was not set before).
 
         Rows go in key order (geo_key, lead_id; a lead's own updates keep their order): two workers writing
         overlapping leads during a rebalance (the old owner finishing a batch, the new one replaying it) then
@@ -111,7 +116,7 @@ class LeadRecords:
         ``DeadlockDetectedError`` between two such batches).
         """
         if not updates:
-            return
+            return set()
         updates = sorted(updates, key=lambda u: (u.lead.geo_key, u.lead.lead_id))
         rows = []
         for u in updates:
@@ -139,7 +144,10 @@ class LeadRecords:
                 )
             )
         async with self.pool.acquire() as conn:
-            await conn.executemany(_UPSERT, rows)
+            written = await conn.fetchmany(_UPSERT, rows)
+        # A row comes back only where the upsert inserted or updated it, and it updates only leads that had
+        # no terminal state: one that comes back with a state was ended by this write.
+        return {r["lead_id"] for r in written if r["state"] is not None}
 
     async def ended(self, lead_ids: list[str]) -> set[str]:
         """Those of `lead_ids` that already have a terminal state."""
@@ -151,9 +159,11 @@ class LeadRecords:
             )
         return {r["lead_id"] for r in rows}
 
-    async def dead_letter(self, letters: list[DeadLetter]) -> None:
+    async def dead_letter(self, letters: list[DeadLetter]) -> set[str]:
+        """Keep each letter's original (once per topic, partition, offset and stage) and end its lead as
+        ``dead_lettered`` unless it already ended. Returns the ids of the leads this call ended."""
         if not letters:
-            return
+            return set()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.executemany(
                 _DEAD_LETTER,
@@ -175,7 +185,7 @@ class LeadRecords:
                     for d in letters
                 ],
             )
-            await conn.executemany(
+            ended = await conn.fetchmany(
                 _DEAD_LEAD,
                 [
                     (
@@ -192,6 +202,7 @@ class LeadRecords:
                     if d.lead_id
                 ],
             )
+        return {r["lead_id"] for r in ended}
 
 
 T = TypeVar("T")
@@ -251,12 +262,18 @@ class CoalescedRecords(LeadRecords):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool)
-        self._writes: GroupCommit[None] = GroupCommit(super().write)
+        self._writes: GroupCommit[set[str]] = GroupCommit(super().write)
         self._ended: GroupCommit[set[str]] = GroupCommit(super().ended)
 
-    async def write(self, updates: list[RecordUpdate]) -> None:
-        if updates:
-            await self._writes.submit(updates)
+    async def write(self, updates: list[RecordUpdate]) -> set[str]:
+        if not updates:
+            return set()
+        ended = await self._writes.submit(updates)  # one set shared by every caller of the round trip
+        mine = ended & {u.lead.lead_id for u in updates if u.state is not None}
+        # Claimed: another caller of the same round trip with an update of the same lead (a redelivery
+        # meeting the event still in flight) does not count its end again. Callers resume one at a time.
+        ended -= mine
+        return mine
 
     async def ended(self, lead_ids: list[str]) -> set[str]:
         if not lead_ids:

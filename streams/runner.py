@@ -101,6 +101,17 @@ __all__ = ["INFRA_ERRORS", "InOrderAcks", "RetryPolicy", "Sender", "StageRunner"
 log = logging.getLogger(__name__)
 
 
+def _count_end(lead_id: str | None, state: str, ingest_ms: int, ended: set[str], now: int) -> None:
+    """``leadstream_terminal_total`` and the e2e latency, once per lead: the store said this write ended it
+    (`storage.records`), so a redelivered or doubly handled lead is not counted twice. Each id is taken
+    from `ended` as it is counted."""
+    if lead_id is None or lead_id not in ended:
+        return
+    ended.discard(lead_id)
+    metrics.series(metrics.TERMINAL, state).inc()
+    metrics.E2E_SECONDS.labels(state).observe(max(0.0, (now - ingest_ms) / 1000))
+
+
 def record_write_retried(exc: BaseException) -> bool:
     """The runner's own writes must land before offsets are acked: outages and slow stores are waited out."""
     return is_infra(exc) or isinstance(exc, TimeoutError)
@@ -288,10 +299,10 @@ class StageRunner:
                     sends.append((topic, key, value, headers))
 
         await self._until_done(self.stage.after_batch)
-        await self._until_done(lambda: self.records.write(updates))
-        await self._until_done(lambda: self.records.dead_letter(letters))
+        ended_now: set[str] = await self._until_done(lambda: self.records.write(updates))
+        ended_now |= await self._until_done(lambda: self.records.dead_letter(letters))
         await self._until_done(lambda: self._send_all(sends))
-        self._observe(updates, letters, time.perf_counter() - started)
+        self._observe(updates, letters, time.perf_counter() - started, ended_now)
         self.health.progress(self.stage.name)
 
     async def _send_all(self, sends: list[tuple[str, bytes | None, bytes, dict[str, bytes]]]) -> None:
@@ -514,7 +525,7 @@ class StageRunner:
         try:
             envelopes = [Envelope.from_event(event) for event in events]
             letters = [self._letter(env, "InternalError", reason, attempts=1) for env in envelopes]
-            await self._until_done(lambda: self.records.dead_letter(letters))
+            ended = await self._until_done(lambda: self.records.dead_letter(letters))
             pending = [await self.send(*self._dead_letter_message(env, d)) for env, d in zip(envelopes, letters)]
             async with asyncio.timeout(UNFINISHED_SEND_TIMEOUT_S):
                 await asyncio.gather(*pending)
@@ -530,27 +541,26 @@ class StageRunner:
             )
             self.fail_worker(fatal)
             return False
+        now = now_ms()
         for d in letters:
             metrics.series(metrics.EVENTS, name, "dead_lettered").inc()
-            metrics.series(metrics.TERMINAL, "dead_lettered").inc()
-            metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now_ms() - d.ingest_ms) / 1000))
+            _count_end(d.lead_id, "dead_lettered", d.ingest_ms, ended, now)
         return True
 
-    def _observe(self, updates: list[RecordUpdate], letters: list[DeadLetter], seconds: float) -> None:
+    def _observe(self, updates: list[RecordUpdate], letters: list[DeadLetter], seconds: float, ended: set[str]) -> None:
+        """Per-event outcomes, and each lead's end once: only where this batch's write ended it (`ended`)."""
         name = self.stage.name
         metrics.series(metrics.BATCH_SECONDS, name).observe(seconds)
         now = now_ms()
         for u in updates:
             if u.state is not None:
                 metrics.series(metrics.EVENTS, name, "terminal").inc()
-                metrics.series(metrics.TERMINAL, u.state.value).inc()
-                metrics.E2E_SECONDS.labels(u.state.value).observe(max(0.0, (now - u.ingest_ms) / 1000))
+                _count_end(u.lead.lead_id, u.state.value, u.ingest_ms, ended, now)
             else:
                 metrics.series(metrics.EVENTS, name, "forwarded").inc()
         for d in letters:
             metrics.series(metrics.EVENTS, name, "dead_lettered").inc()
-            metrics.series(metrics.TERMINAL, "dead_lettered").inc()
-            metrics.E2E_SECONDS.labels("dead_lettered").observe(max(0.0, (now - d.ingest_ms) / 1000))
+            _count_end(d.lead_id, "dead_lettered", d.ingest_ms, ended, now)
             log.warning(
                 "%s: dead-lettered lead %s: %s: %s trace_id=%s", name, d.lead_id, d.error_type, d.reason, d.trace_id
             )

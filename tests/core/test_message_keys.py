@@ -83,10 +83,10 @@ class NoRecords:
         return set()
 
     async def write(self, updates):
-        return None
+        return set()
 
     async def dead_letter(self, letters):
-        return None
+        return set()
 
 
 async def test_the_runner_keys_stateless_outputs_by_lead_id():
@@ -121,6 +121,7 @@ class KeepLetters(NoRecords):
 
     async def dead_letter(self, letters):
         self.letters.extend(letters)
+        return set()
 
 
 @pytest.mark.parametrize(("topic", "key", "geo"), [(LEADS_SCRAPED, b"ld_9", "unknown"), (LEADS_ENRICHED, b"NY", "NY")])

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from providers.breaker import ProviderUnavailable
 from providers.http import PermanentProviderError, TransientProviderError
-from schemas import Lead
+from schemas import Lead, TerminalState
 from storage.records import DeadLetter, RecordUpdate
 from streams.envelope import Envelope, make_headers
 from streams.failures import RetryPolicy
@@ -58,17 +58,25 @@ class FakeRecords:
         if self.fail:
             raise self.fail.pop(0)
 
-    async def write(self, updates: list[RecordUpdate]) -> None:
+    async def write(self, updates: list[RecordUpdate]) -> set[str]:
+        """As the store: a lead's first terminal state is its only one; returns the leads this write ended."""
         self._maybe_fail()
         self.updates.extend(updates)
+        return self._end({u.lead.lead_id for u in updates if u.state is not None})
+
+    def _end(self, lead_ids: set[str]) -> set[str]:
+        now = lead_ids - self.ended_ids
+        self.ended_ids |= now
+        return now
 
     async def ended(self, lead_ids: list[str]) -> set[str]:
         self._maybe_fail()
         return {lead_id for lead_id in lead_ids if lead_id in self.ended_ids}
 
-    async def dead_letter(self, letters: list[DeadLetter]) -> None:
+    async def dead_letter(self, letters: list[DeadLetter]) -> set[str]:
         self._maybe_fail()
         self.letters.extend(letters)
+        return self._end({d.lead_id for d in letters if d.lead_id})
 
 
 class FakeSender:
@@ -293,6 +301,42 @@ async def test_leads_that_already_ended_are_skipped():
     assert metric("leadstream_stage_events_total", stage=STAGE, outcome="skipped_ended") == skipped + 1
 
 
+class Disqualifies(Stage[Lead]):
+    name = STAGE
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        return [Output(lead, terminal=TerminalState.disqualified, reason="test")]
+
+
+class RacingRecords(FakeRecords):
+    """Another worker ends each lead between this worker's "already ended?" check and its write (a
+    rebalance: the old owner finishes the event the new owner replays)."""
+
+    async def ended(self, lead_ids: list[str]) -> set[str]:
+        return set()
+
+
+async def test_a_lead_ended_twice_in_a_race_is_counted_once():
+    runner, records, _, _ = make_runner(Disqualifies(), RacingRecords())
+    events = metric("leadstream_stage_events_total", stage=STAGE, outcome="terminal")
+    ended = metric("leadstream_terminal_total", state="disqualified")
+    observed = metric("leadstream_lead_e2e_seconds_count", state="disqualified")
+    await runner.process_batch([event(0, lead_id="ld_race")])
+    await runner.process_batch([event(0, lead_id="ld_race")])  # the redelivery, past the check
+    assert metric("leadstream_stage_events_total", stage=STAGE, outcome="terminal") == events + 2
+    assert metric("leadstream_terminal_total", state="disqualified") == ended + 1
+    assert metric("leadstream_lead_e2e_seconds_count", state="disqualified") == observed + 1
+
+
+async def test_a_dead_letter_for_a_lead_that_already_ended_does_not_count_a_second_end():
+    runner, _, _, _ = make_runner(Scripted(InvalidMessage("bad")), RacingRecords(ended={"ld_over"}))
+    letters = metric("leadstream_stage_events_total", stage=STAGE, outcome="dead_lettered")
+    ended = metric("leadstream_terminal_total", state="dead_lettered")
+    await runner.process_batch([event(0, lead_id="ld_over")])
+    assert metric("leadstream_stage_events_total", stage=STAGE, outcome="dead_lettered") == letters + 1
+    assert metric("leadstream_terminal_total", state="dead_lettered") == ended
+
+
 class Gated(Stage[Lead]):
     """Each lead waits for its own gate, so the test decides the order in which events finish."""
 
@@ -438,10 +482,10 @@ class BuggyRecords(FakeRecords):
         super().__init__()
         self.bad_lead = bad_lead
 
-    async def write(self, updates: list[RecordUpdate]) -> None:
+    async def write(self, updates: list[RecordUpdate]) -> set[str]:
         if any(u.lead.lead_id == self.bad_lead for u in updates):
             raise TypeError("bug: cannot encode the record")
-        await super().write(updates)
+        return await super().write(updates)
 
 
 async def test_a_bug_in_a_streamed_event_does_not_stall_its_partition():

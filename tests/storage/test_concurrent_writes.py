@@ -15,7 +15,7 @@ from asyncpg.exceptions import DeadlockDetectedError, SerializationError
 
 from schemas import Lead, TerminalState
 from storage.db import create_pool, drop_isolated, isolated_url, migrate
-from storage.records import LeadRecords, RecordUpdate
+from storage.records import CoalescedRecords, LeadRecords, RecordUpdate
 from streams.failures import Action, action_for
 from streams.runner import record_write_retried
 
@@ -65,3 +65,21 @@ async def test_a_record_already_encoded_is_stored_as_that_json(pool):
     await LeadRecords(pool).write([RecordUpdate(lead, "enrich", "c" * 32, 1_700_000_000_000, encoded=encoded)])
     record = await pool.fetchval("SELECT record FROM leads WHERE lead_id = 'ld_enc'")
     assert record == orjson.loads(encoded) and record["name"] == 'Ünïcode "quoted"'
+
+
+async def test_a_write_returns_the_leads_it_ended_and_only_the_first_end_counts(pool):
+    """The runner counts `leadstream_terminal_total` from what the store says it ended: a redelivery, or the
+    old and new owner of a partition both finishing one lead, end it once."""
+    records = LeadRecords(pool)
+    [update] = _updates(1, "email")
+    forwarded = RecordUpdate(update.lead, "enrich", "c" * 32, 1_700_000_000_000)
+    assert await records.write([forwarded]) == set()
+    assert await records.write([update]) == {update.lead.lead_id}
+    assert await records.write([update]) == set()
+
+    coalesced = CoalescedRecords(pool)
+    fresh = _updates(3, "email")[2]  # ld_0002: not ended yet
+    fresh.lead.lead_id = "ld_race"
+    # Two callers of one round trip with the same lead (a redelivery meeting the event in flight): one end.
+    first, second = await asyncio.gather(coalesced.write([fresh]), coalesced.write([fresh]))
+    assert sorted([first, second], key=len) == [set(), {"ld_race"}]
