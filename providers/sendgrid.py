@@ -131,12 +131,24 @@ class SendGridMailer:
             )
         return mail
 
-    async def send(self, email: OutgoingEmail) -> str | None:
-        """Send; return SendGrid's message id. Raises on refusal; `SendOutcomeUnknown` when it cannot tell."""
+    async def send(self, email: OutgoingEmail, deadline: float | None = None) -> str | None:
+        """Send; return SendGrid's message id. Raises on refusal; `SendOutcomeUnknown` when it cannot tell.
+
+        `deadline` (event-loop time, default now + `timeout_s`): the request leaves before it or not at all,
+        and the call gives up at it. So a send started at t can reach SendGrid only before t + `timeout_s`,
+        which is what lets another worker reconcile a key this one left ``pending`` (`stages.email`).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s if deadline is None else deadline
         body = json.dumps(self.build(email).get()).encode()
         headers = {**self._auth, "Content-Type": "application/json", "Accept": "application/json"}
+        if loop.time() >= deadline:  # e.g. this worker was starved: nothing is sent
+            raise TransientProviderError(PROVIDER, "send deadline passed before the request left")
         try:
-            response = await self._client().post("/v3/mail/send", content=body, headers=headers)
+            async with asyncio.timeout_at(deadline):
+                response = await self._client().post("/v3/mail/send", content=body, headers=headers)
+        except TimeoutError as exc:  # the request may have arrived
+            raise SendOutcomeUnknown(PROVIDER, "no answer before the send deadline") from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing was sent
             raise TransientProviderError(PROVIDER, f"connection failed: {type(exc).__name__}") from exc
         except httpx.TimeoutException as exc:  # the request may have arrived

@@ -4,6 +4,11 @@ States of a key: ``pending`` (claimed; the send's outcome is unknown until it
 is marked), ``sent``, ``retryable`` (the provider answered with a refusal that
 is safe to retry), ``failed`` (permanently refused). Only a ``retryable`` key
 can be claimed again; a ``pending`` one is reconciled with the provider.
+
+``attempts`` is the claim's fencing token: each claim or take-over increments it,
+and the sender `stamp`s its claim (``claimed_at`` = the send's start) only while
+the token is still its own. A claim taken over is never sent by its old holder,
+and a take-over waits until the old holder's send can no longer arrive.
 """
 
 from __future__ import annotations
@@ -60,6 +65,34 @@ class Outbox:
             )
         return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=False)
 
+    async def stamp(self, key: str, attempts: int) -> bool:
+        """Mark the send of claim `attempts` as starting now; False when the claim is no longer this one
+        (taken over, or settled): then the caller must not send."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchval(
+                """UPDATE email_outbox SET claimed_at = now()
+                   WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2 RETURNING attempts""",
+                key,
+                attempts,
+            )
+        return row is not None
+
+    async def take_over(self, key: str, attempts: int, reason: str) -> OutboxEntry | None:
+        """Claim a ``pending`` key whose claim `attempts` is over (its send cannot arrive any more and the
+        provider has not seen it); None when another caller took it over or settled it first."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """UPDATE email_outbox SET attempts = attempts + 1, claimed_at = now(), last_error = $3
+                   WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2
+                   RETURNING status, attempts, message_id, claimed_at""",
+                key,
+                attempts,
+                reason,
+            )
+        if row is None:
+            return None
+        return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True)
+
     async def seconds_since_claim(self, key: str) -> float:
         async with self.pool.acquire() as conn:
             return float(
@@ -71,22 +104,32 @@ class Outbox:
     async def mark_sent(self, key: str, message_id: str | None) -> None:
         await self._set(key, "sent", message_id=message_id)
 
-    async def mark_retryable(self, key: str, error: str) -> None:
-        await self._set(key, "retryable", error=error)
+    async def mark_retryable(self, key: str, error: str, attempts: int | None = None) -> None:
+        """`attempts`: only while the claim is still that one (a stale holder must not free a newer claim)."""
+        await self._set(key, "retryable", error=error, attempts=attempts)
 
-    async def mark_failed(self, key: str, error: str) -> None:
-        await self._set(key, "failed", error=error)
+    async def mark_failed(self, key: str, error: str, attempts: int | None = None) -> None:
+        await self._set(key, "failed", error=error, attempts=attempts)
 
-    async def _set(self, key: str, status: str, *, message_id: str | None = None, error: str | None = None) -> None:
+    async def _set(
+        self,
+        key: str,
+        status: str,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
         async with self.pool.acquire() as conn:
             await conn.execute(
                 """UPDATE email_outbox SET status = $2, message_id = COALESCE($3, message_id), last_error = $4,
                        sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-                   WHERE idempotency_key = $1 AND status <> 'sent'""",
+                   WHERE idempotency_key = $1 AND status <> 'sent' AND ($5::int IS NULL OR attempts = $5)""",
                 key,
                 status,
                 message_id,
                 error,
+                attempts,
             )
 
     async def sends_between(self, start: datetime, end: datetime, domain: str) -> tuple[int, int]:

@@ -7,10 +7,19 @@ send through SendGrid → mark sent. That one address is what is checked,
 claimed, put in the unsubscribe token and mailed. A key found already sent is skipped; a
 key left ``pending`` by a crashed attempt is reconciled with SendGrid's
 activity API before anything is sent again (never blindly retried).
+
+The claim is fenced (`storage.outbox`): the sender stamps its claim just before the
+request, and the request leaves before the mailer's deadline (`SendGridMailer.send`) or
+never. Another worker (a redelivery after a rebalance, while the first one may still be
+sending) takes a ``pending`` key over only once `reconcile_after_s` has passed since that
+stamp, longer than the deadline, and only if SendGrid has no message with the key. A live
+but slow first sender then finds its claim gone and sends nothing. For real SendGrid,
+`reconcile_after_s` must also cover the Email Activity feed's delay.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -24,7 +33,7 @@ from schemas.address import InvalidAddress, mailbox
 from schemas.concept import problems_for
 from stages.email.guards import SendGuards, timezone_for_state
 from stages.email.tokens import read_unsubscribe_token, unsubscribe_token
-from storage.outbox import Outbox
+from storage.outbox import Outbox, OutboxEntry
 from streams import metrics
 from streams.stage import Deferred
 
@@ -137,11 +146,12 @@ class EmailDelivery:
         outbox: Outbox,
         mailer: SendGridMailer,
         composer: Composer,
-        reconcile_after_s: float = 5.0,
+        reconcile_after_s: float | None = None,
         guards: SendGuards | None = None,
     ) -> None:
         self.outbox, self.mailer, self.composer = outbox, mailer, composer
-        self.reconcile_after_s = reconcile_after_s
+        # Past the mailer's send deadline, with a margin for a starved event loop (module docstring).
+        self.reconcile_after_s = mailer.timeout_s + 20.0 if reconcile_after_s is None else reconcile_after_s
         self.guards = guards
 
     async def deliver(
@@ -171,20 +181,23 @@ class EmailDelivery:
                 EmailOutcome(idempotency_key=key, status="suppressed", to=to),
             )
         if not entry.owned:
-            return await self._settle_existing(lead, key, entry.status, entry.message_id, to, mockup_png)
-        return await self._send(lead, key, to, mockup_png)
+            return await self._settle_existing(lead, key, entry, to, mockup_png)
+        return await self._send(lead, key, to, mockup_png, entry.attempts)
 
-    async def _send(self, lead: Lead, key: str, to: str, mockup_png: bytes | None):
+    async def _send(self, lead: Lead, key: str, to: str, mockup_png: bytes | None, attempts: int):
         email = self.composer.compose(lead, to, mockup_png)
+        deadline = asyncio.get_running_loop().time() + self.mailer.timeout_s  # before the stamp: see the docstring
+        if not await self.outbox.stamp(key, attempts):
+            raise Deferred(f"{key}: the claim was taken over; settling it again", 1.0, kind="other")
         try:
-            message_id = await self.mailer.send(email)
+            message_id = await self.mailer.send(email, deadline)
         except SendOutcomeUnknown:
             raise  # stays pending: the retry reconciles it
         except TransientProviderError as exc:
-            await self.outbox.mark_retryable(key, str(exc))
+            await self.outbox.mark_retryable(key, str(exc), attempts)
             raise
         except PermanentProviderError as exc:
-            await self.outbox.mark_failed(key, str(exc))
+            await self.outbox.mark_failed(key, str(exc), attempts)
             raise
         await self.outbox.mark_sent(key, message_id)
         metrics.EMAILS_SENT.inc()
@@ -194,9 +207,8 @@ class EmailDelivery:
             EmailOutcome(idempotency_key=key, status="sent", message_id=message_id, to=to),
         )
 
-    async def _settle_existing(
-        self, lead: Lead, key: str, status: str, message_id: str | None, to: str, mockup_png: bytes | None
-    ):
+    async def _settle_existing(self, lead: Lead, key: str, entry: OutboxEntry, to: str, mockup_png: bytes | None):
+        status, message_id = entry.status, entry.message_id
         if status == "sent":
             return (
                 TerminalState.emailed,
@@ -215,13 +227,12 @@ class EmailDelivery:
                 EmailOutcome(idempotency_key=key, status="skipped_already_sent", message_id=found, to=to),
             )
         age = await self.outbox.seconds_since_claim(key)
-        if age < self.reconcile_after_s:
-            raise TransientProviderError(
-                "sendgrid", f"send of {key} still in flight elsewhere", retry_after_s=self.reconcile_after_s - age
+        if age < self.reconcile_after_s:  # its sender may be alive and sending: wait, never a dead letter
+            raise Deferred(
+                f"send of {key} may still be in flight elsewhere", self.reconcile_after_s - age, kind="other"
             )
-        # Not at SendGrid after the grace period: the earlier attempt never reached it.
-        await self.outbox.mark_retryable(key, "reconciled: not found at provider")
-        entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
-        if entry is None or not entry.owned:
-            raise TransientProviderError("sendgrid", f"{key} claimed concurrently")
-        return await self._send(lead, key, to, mockup_png)
+        # Not at SendGrid, and that claim's send can no longer arrive: it never reached SendGrid.
+        taken = await self.outbox.take_over(key, entry.attempts, "reconciled: not found at provider")
+        if taken is None:
+            raise Deferred(f"{key} was settled or taken over concurrently", 1.0, kind="other")
+        return await self._send(lead, key, to, mockup_png, taken.attempts)

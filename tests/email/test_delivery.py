@@ -11,13 +11,14 @@ from schemas import Contact, Enrichment, Lead, TerminalState
 from simulator import sendgrid as sim_sendgrid
 from stages.email.delivery import Composer, EmailDelivery, idempotency_key, read_unsubscribe_token
 from storage.outbox import Outbox
+from streams.stage import Deferred
 
 pytestmark = pytest.mark.services
 
 SECRET = "test-secret"
 
 
-def delivery(pool, base_url: str, reconcile_after_s: float = 5.0) -> EmailDelivery:
+def delivery(pool, base_url: str, reconcile_after_s: float | None = 5.0) -> EmailDelivery:
     composer = Composer(
         "leadstream", "1 Test Way, Testville, IL 60000", "https://leadstream.example/u", SECRET, "intro"
     )
@@ -71,7 +72,7 @@ async def test_pending_claim_that_never_reached_sendgrid_is_sent_after_grace(poo
     outbox = Outbox(pool)
     await outbox.claim("ld_mail2:intro", "ld_mail2", "intro", "owner2@acme.com")  # crashed before sending
     young = delivery(pool, base_url, reconcile_after_s=60.0)
-    with pytest.raises(TransientProviderError):
+    with pytest.raises(Deferred):  # its sender may still be sending: wait, never a dead letter
         await young.deliver(lead("ld_mail2", "owner2@acme.com"), None)
     assert sim_sendgrid.sent_messages(sim) == []
     state, _, outcome = await delivery(pool, base_url, reconcile_after_s=0.0).deliver(
@@ -79,6 +80,59 @@ async def test_pending_claim_that_never_reached_sendgrid_is_sent_after_grace(poo
     )
     assert state == TerminalState.emailed and outcome.status == "sent"
     assert len(sim_sendgrid.sent_messages(sim)) == 1
+
+
+class SlowOutbox(Outbox):
+    """An outbox whose holder is slow: between its claim and its send, `meanwhile` runs (another worker
+    handling the redelivered event after a rebalance, on the same key)."""
+
+    def __init__(self, pool, meanwhile) -> None:
+        super().__init__(pool)
+        self.meanwhile = meanwhile
+
+    async def stamp(self, key: str, attempts: int) -> bool:
+        await self.meanwhile()
+        return await super().stamp(key, attempts)
+
+
+async def test_a_slow_holder_whose_claim_was_taken_over_sends_nothing(pool, fresh_sim):
+    """CI's scale-out test mailed one key twice: a worker took over a pending key after 5 s while the
+    first holder, alive but slow on a loaded machine, still sent. The claim is now fenced."""
+    base_url, sim = fresh_sim
+    other = delivery(pool, base_url, reconcile_after_s=0.0)  # as if the grace had passed
+    results = []
+
+    async def other_worker_takes_over():
+        results.append(await other.deliver(lead(), None))
+
+    slow = delivery(pool, base_url)
+    slow.outbox = SlowOutbox(pool, other_worker_takes_over)
+    with pytest.raises(Deferred):
+        await slow.deliver(lead(), None)
+    assert [(r[0], r[2].status) for r in results] == [(TerminalState.emailed, "sent")]
+    assert len(sim_sendgrid.sent_messages(sim)) == 1
+    # Its retry settles the key as sent, without a second message.
+    state, _, outcome = await slow.deliver(lead(), None)
+    assert (state, outcome.status) == (TerminalState.emailed, "skipped_already_sent")
+    assert len(sim_sendgrid.sent_messages(sim)) == 1
+
+
+async def test_a_pending_key_is_not_taken_over_within_the_send_deadline(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    outbox = Outbox(pool)
+    entry = await outbox.claim("ld_mail3:intro", "ld_mail3", "intro", "owner3@acme.com")
+    assert entry is not None and await outbox.stamp("ld_mail3:intro", entry.attempts)  # its send starts now
+    default = delivery(pool, base_url, reconcile_after_s=None)
+    assert default.reconcile_after_s > default.mailer.timeout_s
+    with pytest.raises(Deferred):
+        await default.deliver(lead("ld_mail3", "owner3@acme.com"), None)
+    assert sim_sendgrid.sent_messages(sim) == []
+    # A stale holder can neither stamp nor free the key once it was taken over.
+    taken = await outbox.take_over("ld_mail3:intro", entry.attempts, "test")
+    assert taken is not None and taken.attempts == entry.attempts + 1
+    assert not await outbox.stamp("ld_mail3:intro", entry.attempts)
+    await outbox.mark_retryable("ld_mail3:intro", "stale", entry.attempts)
+    assert await pool.fetchval("SELECT status FROM email_outbox WHERE idempotency_key = 'ld_mail3:intro'") == "pending"
 
 
 async def test_one_email_per_address_and_suppression(pool, fresh_sim):
