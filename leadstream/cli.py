@@ -91,9 +91,9 @@ def worker(
     given = {"stages": stages, "web_port": web_port, "web_host": web_host, "data_dir": data_dir}
     overrides = {key: value for key, value in given.items() if value is not None}
     settings = _settings(**overrides) if overrides else _settings()
-    # The imports and the app below make ~200k objects that live as long as the process. Collected as they
-    # grow, they cost 3-5 full collections, ~0.4 s of CPU before the worker joins its group; frozen, no later
-    # collection walks them again (docs/operating.md, "Recovery").
+    # The imports and the app below make 150-230k objects that live as long as the process. Collected as they
+    # grow, they cost 2-5 full collections, 0.2-0.5 s of CPU before the worker joins its group; frozen, no later
+    # collection walks them again (docs/operating.md, "A worker's start").
     gc.disable()
     try:
         from leadstream.faustapp import create_app

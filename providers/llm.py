@@ -13,7 +13,7 @@ The `openai` and `ollama` packages are imported, and their clients made, at the
 first call, not when this module is imported: they cost about 1.2 s of CPU
 (openai's generated types alone 0.9 s) that a worker would otherwise spend
 before it joins its group, although a dedupe worker without its LLM judge never
-calls them (docs/operating.md, "Recovery").
+calls them (docs/operating.md, "A worker's start").
 
 Prompts carry only the business's public name, vertical and city/state plus
 the problem codes: never phone numbers, emails, or people's names.
