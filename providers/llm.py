@@ -9,6 +9,12 @@ failures onto the project's error types: unusable output is a
 the template), timeouts/5xx/429/connection trouble a `TransientProviderError`.
 Like every adapter they do not retry themselves.
 
+The `openai` and `ollama` packages are imported, and their clients made, at the
+first call, not when this module is imported: they cost about 1.2 s of CPU
+(openai's generated types alone 0.9 s) that a worker would otherwise spend
+before it joins its group, although a dedupe worker without its LLM judge never
+calls them (docs/operating.md, "A worker's start").
+
 Prompts carry only the business's public name, vertical and city/state plus
 the problem codes: never phone numbers, emails, or people's names.
 """
@@ -20,16 +26,18 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
-import ollama
-import openai
 from pydantic import ValidationError
 
 from providers.http import PermanentProviderError, ProviderError, TransientProviderError, retry_after_seconds
 from schemas.concept import PROBLEM_COPY, Concept, concept_json_schema
 from schemas.lead import Lead
+
+if TYPE_CHECKING:
+    import ollama
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +93,24 @@ class OpenAIConcepts:
     def __init__(self, base_url: str, api_key: str, model: str, timeout_s: float = 60.0) -> None:
         self.model = model
         self.name = f"openai:{model}"
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout_s,
-            max_retries=0,
-            http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
-        )
+        self._base_url, self._api_key, self._timeout_s = base_url, api_key, timeout_s
+        self._client: openai.AsyncOpenAI | None = None  # made at the first call (module docstring)
         self._response_format: Any = {
             "type": "json_schema",
             "json_schema": {"name": "concept", "strict": True, "schema": concept_json_schema()},
         }
 
     async def concept(self, lead: Lead, problems: Sequence[str]) -> Concept:
+        import openai  # here, not at the top: ~0.9 s of CPU a worker's start does not need (module docstring)
+
+        if self._client is None:
+            self._client = openai.AsyncOpenAI(
+                base_url=self._base_url,
+                api_key=self._api_key,
+                timeout=self._timeout_s,
+                max_retries=0,
+                http_client=openai.DefaultAsyncHttpxClient(trust_env=False),
+            )
         try:
             completion = await self._client.chat.completions.create(
                 model=self.model,
@@ -130,7 +143,8 @@ class OpenAIConcepts:
         return parse_concept(self.name, choice.message.content).with_provider(self.name)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._client is not None:
+            await self._client.close()
 
 
 class OllamaConcepts:
@@ -139,7 +153,7 @@ class OllamaConcepts:
     def __init__(self, host: str, model: str, timeout_s: float = 120.0) -> None:
         self.model = model
         self.name = f"ollama:{model}"
-        self._client = ollama.AsyncClient(host=host, timeout=timeout_s, trust_env=False)
+        self._ollama = _OllamaChat(self.name, host, timeout_s)
         self._schema = concept_json_schema()
 
     async def concept(self, lead: Lead, problems: Sequence[str]) -> Concept:
@@ -147,37 +161,45 @@ class OllamaConcepts:
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": concept_prompt(lead, problems)},
         ]
-        content = await _ollama_chat(
-            self._client,
-            self.name,
-            model=self.model,
-            messages=messages,
-            format=self._schema,
-            options={"temperature": 0.7},
+        content = await self._ollama.chat(
+            model=self.model, messages=messages, format=self._schema, options={"temperature": 0.7}
         )
         return parse_concept(self.name, content).with_provider(self.name)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._ollama.aclose()
 
 
-async def _ollama_chat(
-    client: ollama.AsyncClient, name: str, *, timeout_s: float | None = None, **request: Any
-) -> str | None:
-    """One non-streaming chat call; failures mapped onto the provider error types."""
-    try:
-        call = client.chat(stream=False, **request)
-        response = await (asyncio.wait_for(call, timeout=timeout_s) if timeout_s else call)
-    except ollama.ResponseError as exc:
-        status = exc.status_code
-        if status in (408, 429) or status >= 500:
-            raise TransientProviderError(name, f"HTTP {status}: {exc.error}") from exc
-        raise PermanentProviderError(name, f"HTTP {status}: {exc.error}") from exc
-    except (ConnectionError, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-        raise TransientProviderError(name, f"{type(exc).__name__}: {exc}") from exc
-    except (ollama.RequestError, ValidationError, ValueError) as exc:
-        raise PermanentProviderError(name, f"{type(exc).__name__}: {exc}") from exc
-    return response.message.content
+class _OllamaChat:
+    """Non-streaming chat calls to one Ollama server, failures mapped onto the provider error types.
+    Its client is made at the first call (module docstring)."""
+
+    def __init__(self, name: str, host: str, timeout_s: float) -> None:
+        self.name, self._host, self._timeout_s = name, host, timeout_s
+        self._client: ollama.AsyncClient | None = None
+
+    async def chat(self, *, timeout_s: float | None = None, **request: Any) -> str | None:
+        import ollama  # here, not at the top: ~0.4 s of CPU a worker's start does not need (module docstring)
+
+        if self._client is None:
+            self._client = ollama.AsyncClient(host=self._host, timeout=self._timeout_s, trust_env=False)
+        try:
+            call = self._client.chat(stream=False, **request)
+            response = await (asyncio.wait_for(call, timeout=timeout_s) if timeout_s else call)
+        except ollama.ResponseError as exc:
+            status = exc.status_code
+            if status in (408, 429) or status >= 500:
+                raise TransientProviderError(self.name, f"HTTP {status}: {exc.error}") from exc
+            raise PermanentProviderError(self.name, f"HTTP {status}: {exc.error}") from exc
+        except (ConnectionError, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientProviderError(self.name, f"{type(exc).__name__}: {exc}") from exc
+        except (ollama.RequestError, ValidationError, ValueError) as exc:
+            raise PermanentProviderError(self.name, f"{type(exc).__name__}: {exc}") from exc
+        return response.message.content
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
 
 
 @dataclass(frozen=True)
@@ -209,16 +231,14 @@ class OllamaVerdicts:
     def __init__(self, host: str, model: str, timeout_s: float = 20.0) -> None:
         self.model, self.timeout_s = model, timeout_s
         self.name = f"ollama:{model}"
-        self._client = ollama.AsyncClient(host=host, timeout=timeout_s, trust_env=False)
+        self._ollama = _OllamaChat(self.name, host, timeout_s)
 
     async def same_business(self, first: dict[str, Any], second: dict[str, Any]) -> Verdict:
         prompt = (
             "Are these two listings the same business?\n"
             f"Listing A: {json.dumps(first, sort_keys=True)}\nListing B: {json.dumps(second, sort_keys=True)}"
         )
-        content = await _ollama_chat(
-            self._client,
-            self.name,
+        content = await self._ollama.chat(
             timeout_s=self.timeout_s,
             model=self.model,
             format=VERDICT_SCHEMA,
@@ -235,7 +255,7 @@ class OllamaVerdicts:
         return Verdict(same, confidence)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._ollama.aclose()
 
 
 class FallbackConcepts:
