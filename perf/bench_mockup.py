@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from perf import chromium_cpu
 from providers.chromium import CHROMIUM_ARGS, DEFAULT_EXECUTABLE, FULL_CHROMIUM
-from providers.html_render import DESKTOP, MOBILE, MOBILE_SCALE, ChromiumRenderer
+from providers.html_render import BEGIN_FRAME_SWITCH, DESKTOP, MOBILE, MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.lead import Enrichment, Lead, Performance, Tech
 from simulator.app import make_app
@@ -61,14 +61,45 @@ def _lead(n: int) -> Lead:
 
 # Before 2026-12-02: Playwright's screenshot (Chromium's default PNG encoding) and the omnibox popups left on.
 BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
+OLD = {"clip_to_viewport": False, "begin_frames": False}  # before 2026-12-03: the whole document, captureScreenshot
+CANDIDATE_ARGS = {
+    "rcs": ("--run-all-compositor-stages-before-draw",),
+    "in-gpu": ("--in-process-gpu",),
+    "raster1": ("--num-raster-threads=1",),
+    # Playwright enables CDPScreenshotNewSurface; the last --enable-features switch wins, so this one drops it.
+    "old-surface": ("--enable-features=SkipListAccountsWithoutGaiaCookies",),
+}
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: ChromiumRenderer keyword arguments
-    "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS},
-    "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS},  # + fast PNG encoding
-    "no-popups": {"executable_path": FULL_CHROMIUM},  # + no omnibox popup pages (HEADLESS_UI_FEATURES)
-    "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
+    "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS, **OLD},
+    "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS, **OLD},  # + fast PNG
+    "no-popups": {"executable_path": FULL_CHROMIUM, **OLD},  # + no omnibox popup pages (HEADLESS_UI_FEATURES)
+    "dec02": {**OLD},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): 2026-12-02
+    "clip": {**OLD, "clip_to_viewport": True},  # + the document cut to the viewport (CLIP_STYLE)
+    **{name: {"args": CHROMIUM_ARGS + extra, **OLD} for name, extra in CANDIDATE_ARGS.items()},
+    # + pages with begin-frame control, screenshots from HeadlessExperimental.beginFrame (headless shell only)
+    "frames": {"args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,), "begin_frames": True, "clip_to_viewport": False},
+    "frames-clip": {"args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,), "begin_frames": True, "clip_to_viewport": True},
+    "frames-doc": {
+        "args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,),
+        "begin_frames": True,
+        "clip_to_viewport": True,
+        "set_document": True,
+    },
+    "after": {},  # the defaults now
     "small-png": {"fast_png": False},  # the defaults with Chromium's default (small, slow) PNG encoding
 }
+
+
+EXPECTED = {"desktop.png": DESKTOP, "mobile.png": (MOBILE[0] * MOBILE_SCALE, MOBILE[1] * MOBILE_SCALE)}
+
+
+def _png_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header; None when the file is not a PNG."""
+    head = path.read_bytes()[:24]
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant: str) -> dict[str, float]:
@@ -96,6 +127,9 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
             wall = time.perf_counter() - wall
             spent = chromium_cpu.delta(before, chromium_cpu.snapshot())
         pngs = [path.stat().st_size for path in Path(root).rglob("*.png")]
+        wrong = [path.name for path in Path(root).rglob("*.png") if _png_size(path) != EXPECTED[path.name]]
+        if wrong:
+            raise SystemExit(f"{variant}: {len(wrong)} PNGs that are not PNGs of their view's size")
     cpu = sum(spent.values())
     latencies.sort()
     figures = {
@@ -106,7 +140,7 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
         "p50_s": statistics.median(latencies),
     }
     print(
-        f"{variant:<10} {figures['cpu_s_per_mockup']:.3f} cpu-s/mockup  {figures['mockups_per_min']:6.1f} mockups/min"
+        f"{variant:<11} {figures['cpu_s_per_mockup']:.3f} cpu-s/mockup  {figures['mockups_per_min']:6.1f} mockups/min"
         f"  {figures['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {figures['png_kb']:4.0f} KB avg"
         f"  p50 {figures['p50_s']:.2f} s  sources {sources}"
     )
@@ -151,7 +185,7 @@ async def run(args: argparse.Namespace) -> None:
         for variant, rounds in results.items():
             med = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
             print(
-                f"  {variant:<10} {med['cpu_s_per_mockup']:.3f} cpu-s/mockup  {med['mockups_per_min']:6.1f} mockups/min"
+                f"  {variant:<11} {med['cpu_s_per_mockup']:.3f} cpu-s/mockup  {med['mockups_per_min']:6.1f} mockups/min"
                 f"  {med['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {med['png_kb']:4.0f} KB"
             )
 

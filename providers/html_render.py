@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -45,6 +46,24 @@ MOBILE = (390, 844)
 MOBILE_SCALE = 1
 
 
+# The screenshot is the viewport: the document is cut to it, so Chromium does not lay out tiles of, raster and
+# composite the rest of a page several viewports long (the root scroller's content is then the viewport).
+CLIP_STYLE = "<style>html{overflow:hidden!important}body{height:100vh!important;overflow:clip!important}</style>"
+
+
+# Chromium's deterministic rendering (headless shell only, https://goo.gle/chrome-headless-rendering): a page
+# created with `enableBeginFrameControl` makes a frame only when DevTools asks for one, and
+# ``HeadlessExperimental.beginFrame`` returns that frame's screenshot; the browser needs this switch for it.
+BEGIN_FRAME_SWITCH = "--run-all-compositor-stages-before-draw"
+BEGIN_FRAME_TRIES = 3  # a frame without damage may come back without a screenshot
+
+
+def _clipped(html: str) -> str:
+    """`html` with `CLIP_STYLE` at the end of its head (the end of the document when it has no head)."""
+    end = html.lower().find("</head>")
+    return html + CLIP_STYLE if end < 0 else html[:end] + CLIP_STYLE + html[end:]
+
+
 class ChromiumRenderer:
     """One Chromium for this process; one context per render; at most `max_concurrency` at once."""
 
@@ -55,10 +74,20 @@ class ChromiumRenderer:
         args: Sequence[str] = CHROMIUM_ARGS,
         render_timeout_s: float = 20.0,
         fast_png: bool = True,
+        clip_to_viewport: bool = False,
+        begin_frames: bool | None = None,
+        set_document: bool = False,
     ) -> None:
+        self.set_document = set_document
         self.executable_path = executable_path
         self.fast_png = fast_png
+        self.clip_to_viewport = clip_to_viewport
         self.args = list(args)
+        if begin_frames is None:  # the headless shell launched with the switch
+            begin_frames = BEGIN_FRAME_SWITCH in self.args and "headless-shell" in os.path.basename(executable_path)
+        self.begin_frames = begin_frames
+        self._frame_lock = asyncio.Lock()
+        self._targets: tuple[Browser, CDPSession] | None = None  # a browser-level session, to create pages
         self.render_timeout_ms = render_timeout_s * 1000
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._browser: Browser | None = None
@@ -138,14 +167,14 @@ class ChromiumRenderer:
                 reused = candidate
         page, cdp = reused or await self._new_page(browser, width, height, mobile)
         try:
-            await page.set_content(html, wait_until="load")
-            # The viewport as it is (JavaScript is off: nothing animates); Playwright's screenshot has no fast encoding.
-            shot = await cdp.send(
-                "Page.captureScreenshot",
-                {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},
-            )
-            png = base64.b64decode(shot["data"])
-        except PlaywrightError:
+            html = _clipped(html) if self.clip_to_viewport else html
+            if self.set_document:
+                frame_id = (await cdp.send("Page.getFrameTree"))["frameTree"]["frame"]["id"]
+                await cdp.send("Page.setDocumentContent", {"frameId": frame_id, "html": html})
+            else:
+                await page.set_content(html, wait_until="load")
+            png = base64.b64decode(await asyncio.wait_for(self._screenshot(cdp), self.render_timeout_ms / 1000))
+        except (PlaywrightError, TimeoutError):
             try:
                 await page.context.close()
             except PlaywrightError:
@@ -153,6 +182,25 @@ class ChromiumRenderer:
             raise
         idle.append((page, cdp))
         return png
+
+    async def _screenshot(self, cdp: CDPSession) -> str:
+        """The viewport as base64 PNG (JavaScript is off: nothing animates); Playwright's has no fast encoding."""
+        if not self.begin_frames:
+            shot = await cdp.send(
+                "Page.captureScreenshot",
+                {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},
+            )
+            return str(shot["data"])
+        for _ in range(BEGIN_FRAME_TRIES):
+            # One frame at a time: two pages' beginFrame calls overlapping came back without screenshots.
+            async with self._frame_lock:
+                frame = await cdp.send(
+                    "HeadlessExperimental.beginFrame",
+                    {"screenshot": {"format": "png", "optimizeForSpeed": self.fast_png}},
+                )
+            if frame.get("screenshotData"):
+                return str(frame["screenshotData"])
+        raise PlaywrightError(f"no screenshot in {BEGIN_FRAME_TRIES} frames")
 
     async def _new_page(self, browser: Browser, width: int, height: int, mobile: bool) -> tuple[Page, CDPSession]:
         context = await browser.new_context(
@@ -168,7 +216,27 @@ class ChromiumRenderer:
         context.set_default_timeout(self.render_timeout_ms)
         await context.route("**/*", self._only_inline)
         page = await context.new_page()
-        return page, await context.new_cdp_session(page)
+        cdp = await context.new_cdp_session(page)
+        if not self.begin_frames:
+            return page, cdp
+        # Playwright cannot create a page with begin-frame control: DevTools creates it in this context (Playwright
+        # attaches to it and sets it up like the first: viewport, offline, no JavaScript, the route), then the first
+        # page, which only told us the context's id, goes.
+        context_id = (await cdp.send("Target.getTargetInfo"))["targetInfo"]["browserContextId"]
+        async with context.expect_page() as created:
+            await (await self._target_session(browser)).send(
+                "Target.createTarget",
+                {"url": "about:blank", "browserContextId": context_id, "enableBeginFrameControl": True},
+            )
+        framed = await created.value
+        await cdp.detach()
+        await page.close()
+        return framed, await context.new_cdp_session(framed)
+
+    async def _target_session(self, browser: Browser) -> CDPSession:
+        if self._targets is None or self._targets[0] is not browser:
+            self._targets = (browser, await browser.new_browser_cdp_session())
+        return self._targets[1]
 
     async def _only_inline(self, route: Route) -> None:
         url = route.request.url
