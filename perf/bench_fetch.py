@@ -182,6 +182,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "reuse": {"executable_path": FULL_CHROMIUM, "fast_png": False, "block_media": False},  # + tabs reused
     "full-after": {"executable_path": FULL_CHROMIUM},  # + fast PNG screenshots, no audio/video
     "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
+    # + every compositor stage before a frame is drawn (the mockup renderer's begin-frame screenshots need it)
+    "rcs": {"args": CHROMIUM_ARGS + ("--run-all-compositor-stages-before-draw",)},
 }
 
 

@@ -69,6 +69,7 @@ CANDIDATE_ARGS = {
     # Playwright enables CDPScreenshotNewSurface; the last --enable-features switch wins, so this one drops it.
     "old-surface": ("--enable-features=SkipListAccountsWithoutGaiaCookies",),
 }
+FRAMES = {"args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,), "begin_frames": True, "clip_to_viewport": False}
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: ChromiumRenderer keyword arguments
     "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS, **OLD},
@@ -78,12 +79,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "clip": {**OLD, "clip_to_viewport": True},  # + the document cut to the viewport (CLIP_STYLE)
     **{name: {"args": CHROMIUM_ARGS + extra, **OLD} for name, extra in CANDIDATE_ARGS.items()},
     # + pages with begin-frame control, screenshots from HeadlessExperimental.beginFrame (headless shell only)
-    "frames": {"args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,), "begin_frames": True, "clip_to_viewport": False},
-    "frames-clip": {"args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,), "begin_frames": True, "clip_to_viewport": True},
-    "frames-doc": {
-        "args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,),
-        "begin_frames": True,
-        "clip_to_viewport": True,
+    "frames": FRAMES,
+    "frames-clip": {**FRAMES, "clip_to_viewport": True},
+    "frames-doc": {**FRAMES, "set_document": True},  # + Page.setDocumentContent instead of Playwright's set_content
+    "gpu-frames": {**FRAMES, "args": CHROMIUM_ARGS + ("--in-process-gpu", BEGIN_FRAME_SWITCH)},
+    "gpu-frames-doc": {
+        **FRAMES,
+        "args": CHROMIUM_ARGS + ("--in-process-gpu", BEGIN_FRAME_SWITCH),
         "set_document": True,
     },
     "after": {},  # the defaults now

@@ -87,6 +87,7 @@ class ChromiumRenderer:
             begin_frames = BEGIN_FRAME_SWITCH in self.args and "headless-shell" in os.path.basename(executable_path)
         self.begin_frames = begin_frames
         self._frame_lock = asyncio.Lock()
+        self._frame_ids: dict[CDPSession, str] = {}  # set_document: each page's main frame
         self._targets: tuple[Browser, CDPSession] | None = None  # a browser-level session, to create pages
         self.render_timeout_ms = render_timeout_s * 1000
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -169,7 +170,8 @@ class ChromiumRenderer:
         try:
             html = _clipped(html) if self.clip_to_viewport else html
             if self.set_document:
-                frame_id = (await cdp.send("Page.getFrameTree"))["frameTree"]["frame"]["id"]
+                frame_id = self._frame_ids.get(cdp) or (await cdp.send("Page.getFrameTree"))["frameTree"]["frame"]["id"]
+                self._frame_ids[cdp] = frame_id
                 await cdp.send("Page.setDocumentContent", {"frameId": frame_id, "html": html})
             else:
                 await page.set_content(html, wait_until="load")
