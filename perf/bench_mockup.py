@@ -29,8 +29,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from perf import chromium_cpu
-from providers.chromium import CHROMIUM_ARGS, DEFAULT_EXECUTABLE, FULL_CHROMIUM
-from providers.html_render import BEGIN_FRAME_SWITCH, DESKTOP, MOBILE, MOBILE_SCALE, ChromiumRenderer
+from providers.chromium import BEGIN_FRAME_SWITCH, CHROMIUM_ARGS, DEFAULT_EXECUTABLE, FULL_CHROMIUM, RENDER_COST_ARGS
+from providers.html_render import DESKTOP, MOBILE, MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.lead import Enrichment, Lead, Performance, Tech
 from simulator.app import make_app
@@ -59,36 +59,20 @@ def _lead(n: int) -> Lead:
     )
 
 
+# The defaults of 2026-12-02 (before the render-cost switches of 2026-12-03).
+DEC02_ARGS = tuple(arg for arg in CHROMIUM_ARGS if arg not in RENDER_COST_ARGS)
 # Before 2026-12-02: Playwright's screenshot (Chromium's default PNG encoding) and the omnibox popups left on.
-BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
-OLD = {"clip_to_viewport": False, "begin_frames": False}  # before 2026-12-03: the whole document, captureScreenshot
-CANDIDATE_ARGS = {
-    "rcs": ("--run-all-compositor-stages-before-draw",),
-    "in-gpu": ("--in-process-gpu",),
-    "raster1": ("--num-raster-threads=1",),
-    # Playwright enables CDPScreenshotNewSurface; the last --enable-features switch wins, so this one drops it.
-    "old-surface": ("--enable-features=SkipListAccountsWithoutGaiaCookies",),
-}
-FRAMES = {"args": CHROMIUM_ARGS + (BEGIN_FRAME_SWITCH,), "begin_frames": True, "clip_to_viewport": False}
+BEFORE_ARGS = tuple(arg for arg in DEC02_ARGS if not arg.startswith("--disable-features="))
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: ChromiumRenderer keyword arguments
-    "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS, **OLD},
-    "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS, **OLD},  # + fast PNG
-    "no-popups": {"executable_path": FULL_CHROMIUM, **OLD},  # + no omnibox popup pages (HEADLESS_UI_FEATURES)
-    "dec02": {**OLD},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): 2026-12-02
-    "clip": {**OLD, "clip_to_viewport": True},  # + the document cut to the viewport (CLIP_STYLE)
-    **{name: {"args": CHROMIUM_ARGS + extra, **OLD} for name, extra in CANDIDATE_ARGS.items()},
-    # + pages with begin-frame control, screenshots from HeadlessExperimental.beginFrame (headless shell only)
-    "frames": FRAMES,
-    "frames-clip": {**FRAMES, "clip_to_viewport": True},
-    "frames-doc": {**FRAMES, "set_document": True},  # + Page.setDocumentContent instead of Playwright's set_content
-    "gpu-frames": {**FRAMES, "args": CHROMIUM_ARGS + ("--in-process-gpu", BEGIN_FRAME_SWITCH)},
-    "gpu-frames-doc": {
-        **FRAMES,
-        "args": CHROMIUM_ARGS + ("--in-process-gpu", BEGIN_FRAME_SWITCH),
-        "set_document": True,
-    },
-    "after": {},  # the defaults now
+    "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS},
+    "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS},  # + fast PNG encoding
+    "no-popups": {"executable_path": FULL_CHROMIUM, "args": DEC02_ARGS},  # + no omnibox popups (HEADLESS_UI_FEATURES)
+    "dec02": {"args": DEC02_ARGS},  # + the headless shell when installed (DEFAULT_EXECUTABLE): 2026-12-02
+    # + begin-frame pages: one frame per view, its screenshot from HeadlessExperimental.beginFrame
+    "frames": {"args": DEC02_ARGS + (BEGIN_FRAME_SWITCH,)},
+    "in-gpu": {"args": DEC02_ARGS + ("--in-process-gpu",)},  # dec02 + the GPU thread in the browser process
+    "after": {},  # both (providers.chromium.RENDER_COST_ARGS): the defaults now
     "small-png": {"fast_png": False},  # the defaults with Chromium's default (small, slow) PNG encoding
 }
 
@@ -142,7 +126,7 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
         "p50_s": statistics.median(latencies),
     }
     print(
-        f"{variant:<11} {figures['cpu_s_per_mockup']:.3f} cpu-s/mockup  {figures['mockups_per_min']:6.1f} mockups/min"
+        f"{variant:<10} {figures['cpu_s_per_mockup']:.3f} cpu-s/mockup  {figures['mockups_per_min']:6.1f} mockups/min"
         f"  {figures['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {figures['png_kb']:4.0f} KB avg"
         f"  p50 {figures['p50_s']:.2f} s  sources {sources}"
     )
@@ -187,7 +171,7 @@ async def run(args: argparse.Namespace) -> None:
         for variant, rounds in results.items():
             med = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
             print(
-                f"  {variant:<11} {med['cpu_s_per_mockup']:.3f} cpu-s/mockup  {med['mockups_per_min']:6.1f} mockups/min"
+                f"  {variant:<10} {med['cpu_s_per_mockup']:.3f} cpu-s/mockup  {med['mockups_per_min']:6.1f} mockups/min"
                 f"  {med['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {med['png_kb']:4.0f} KB"
             )
 

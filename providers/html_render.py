@@ -7,13 +7,19 @@ Renders are bounded by a semaphore; a browser process that died is relaunched
 by the next render.
 
 Cost (perf/bench_mockup.py): pages are reused (one per viewport; a new context
-costs more than the screenshot), and the screenshot is taken with DevTools'
-``Page.captureScreenshot`` and ``optimizeForSpeed`` (`fast_png`, the default):
-Chromium's default PNG encoding (zlib level 6, adaptive row filters) was about
-two thirds of a mockup's CPU; the fast one (low zlib level, one filter) takes
-about a third of that and makes PNGs about twice as large (~0.5 MB for the
-desktop view). ``fast_png=False`` keeps the small, slow encoding. Failures surface as `TransientProviderError("chromium", ...)`
-and the stage runner decides whether to retry them (the renderer never does).
+costs more than the screenshot), and the screenshot uses DevTools' fast PNG
+encoding (`fast_png`, the default): Chromium's default encoding (zlib level 6,
+adaptive row filters) was about two thirds of a mockup's CPU; the fast one (low
+zlib level, one filter) takes about a third of that and makes PNGs about twice
+as large (~0.5 MB for the desktop view). ``fast_png=False`` keeps the small,
+slow encoding. On the headless shell launched with
+``--run-all-compositor-stages-before-draw`` (`providers.chromium.CHROMIUM_ARGS`),
+pages are created with begin-frame control (`begin_frames`): Chromium makes no
+frame until ``HeadlessExperimental.beginFrame`` asks for one, and that one frame,
+drawn once its raster is complete, is the screenshot; elsewhere
+``Page.captureScreenshot`` takes it. Failures surface as
+`TransientProviderError("chromium", ...)` and the stage runner decides whether
+to retry them (the renderer never does).
 
 The browser is the process-wide one of `providers.chromium` (shared with the
 page renderer of the enrich stage): `start()` takes a reference on it and
@@ -34,7 +40,7 @@ from playwright.async_api import Browser, CDPSession, Page, Route
 from playwright.async_api import Error as PlaywrightError
 
 from providers import metrics
-from providers.chromium import CHROMIUM_ARGS, acquire_browser, release_browser, shared_browser
+from providers.chromium import BEGIN_FRAME_SWITCH, CHROMIUM_ARGS, acquire_browser, release_browser, shared_browser
 from providers.http import TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -46,22 +52,7 @@ MOBILE = (390, 844)
 MOBILE_SCALE = 1
 
 
-# The screenshot is the viewport: the document is cut to it, so Chromium does not lay out tiles of, raster and
-# composite the rest of a page several viewports long (the root scroller's content is then the viewport).
-CLIP_STYLE = "<style>html{overflow:hidden!important}body{height:100vh!important;overflow:clip!important}</style>"
-
-
-# Chromium's deterministic rendering (headless shell only, https://goo.gle/chrome-headless-rendering): a page
-# created with `enableBeginFrameControl` makes a frame only when DevTools asks for one, and
-# ``HeadlessExperimental.beginFrame`` returns that frame's screenshot; the browser needs this switch for it.
-BEGIN_FRAME_SWITCH = "--run-all-compositor-stages-before-draw"
 BEGIN_FRAME_TRIES = 3  # a frame without damage may come back without a screenshot
-
-
-def _clipped(html: str) -> str:
-    """`html` with `CLIP_STYLE` at the end of its head (the end of the document when it has no head)."""
-    end = html.lower().find("</head>")
-    return html + CLIP_STYLE if end < 0 else html[:end] + CLIP_STYLE + html[end:]
 
 
 class ChromiumRenderer:
@@ -74,20 +65,15 @@ class ChromiumRenderer:
         args: Sequence[str] = CHROMIUM_ARGS,
         render_timeout_s: float = 20.0,
         fast_png: bool = True,
-        clip_to_viewport: bool = False,
         begin_frames: bool | None = None,
-        set_document: bool = False,
     ) -> None:
-        self.set_document = set_document
         self.executable_path = executable_path
         self.fast_png = fast_png
-        self.clip_to_viewport = clip_to_viewport
         self.args = list(args)
         if begin_frames is None:  # the headless shell launched with the switch
             begin_frames = BEGIN_FRAME_SWITCH in self.args and "headless-shell" in os.path.basename(executable_path)
         self.begin_frames = begin_frames
         self._frame_lock = asyncio.Lock()
-        self._frame_ids: dict[CDPSession, str] = {}  # set_document: each page's main frame
         self._targets: tuple[Browser, CDPSession] | None = None  # a browser-level session, to create pages
         self.render_timeout_ms = render_timeout_s * 1000
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -111,6 +97,12 @@ class ChromiumRenderer:
         for page, _ in (p for pages in idle.values() for p in pages):
             try:
                 await page.context.close()
+            except PlaywrightError:
+                pass
+        targets, self._targets = self._targets, None
+        if targets is not None:
+            try:
+                await targets[1].detach()
             except PlaywrightError:
                 pass
         if self._started:
@@ -168,13 +160,7 @@ class ChromiumRenderer:
                 reused = candidate
         page, cdp = reused or await self._new_page(browser, width, height, mobile)
         try:
-            html = _clipped(html) if self.clip_to_viewport else html
-            if self.set_document:
-                frame_id = self._frame_ids.get(cdp) or (await cdp.send("Page.getFrameTree"))["frameTree"]["frame"]["id"]
-                self._frame_ids[cdp] = frame_id
-                await cdp.send("Page.setDocumentContent", {"frameId": frame_id, "html": html})
-            else:
-                await page.set_content(html, wait_until="load")
+            await page.set_content(html, wait_until="load")
             png = base64.b64decode(await asyncio.wait_for(self._screenshot(cdp), self.render_timeout_ms / 1000))
         except (PlaywrightError, TimeoutError):
             try:
@@ -215,12 +201,22 @@ class ChromiumRenderer:
             service_workers="block",
             accept_downloads=False,
         )
-        context.set_default_timeout(self.render_timeout_ms)
-        await context.route("**/*", self._only_inline)
-        page = await context.new_page()
-        cdp = await context.new_cdp_session(page)
-        if not self.begin_frames:
-            return page, cdp
+        try:
+            context.set_default_timeout(self.render_timeout_ms)
+            await context.route("**/*", self._only_inline)
+            page = await context.new_page()
+            cdp = await context.new_cdp_session(page)
+            return (page, cdp) if not self.begin_frames else await self._begin_frame_page(browser, page, cdp)
+        except PlaywrightError:
+            try:
+                await context.close()
+            except PlaywrightError:
+                pass
+            raise
+
+    async def _begin_frame_page(self, browser: Browser, page: Page, cdp: CDPSession) -> tuple[Page, CDPSession]:
+        """A page of `page`'s context that makes frames only on request; `page` is closed."""
+        context = page.context
         # Playwright cannot create a page with begin-frame control: DevTools creates it in this context (Playwright
         # attaches to it and sets it up like the first: viewport, offline, no JavaScript, the route), then the first
         # page, which only told us the context's id, goes.
@@ -236,6 +232,7 @@ class ChromiumRenderer:
         return framed, await context.new_cdp_session(framed)
 
     async def _target_session(self, browser: Browser) -> CDPSession:
+        """A browser-level DevTools session (one per browser), for Target.createTarget."""
         if self._targets is None or self._targets[0] is not browser:
             self._targets = (browser, await browser.new_browser_cdp_session())
         return self._targets[1]
