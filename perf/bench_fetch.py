@@ -40,6 +40,7 @@ from providers.chromium import (
     CHROMIUM_ARGS,
     DEFAULT_EXECUTABLE,
     FULL_CHROMIUM,
+    RENDER_COST_ARGS,
     LaunchPolicy,
     close_shared_browser,
     configure_launch,
@@ -166,8 +167,10 @@ def _fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+# The defaults of 2026-12-02 (before the render-cost switches of 2026-12-03).
+DEC02_ARGS = tuple(arg for arg in CHROMIUM_ARGS if arg not in RENDER_COST_ARGS)
 # Before 2026-12-02: the omnibox popup pages left on (two renderer processes per browser context).
-BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
+BEFORE_ARGS = tuple(arg for arg in DEC02_ARGS if not arg.startswith("--disable-features="))
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: PageRenderer keyword arguments
     # and a new context + page per render, Chromium's default PNG encoding, media fetched, the full browser
@@ -178,10 +181,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "fast_png": False,
         "block_media": False,
     },
-    "no-popups": {"executable_path": FULL_CHROMIUM, "tab_renders": 1, "fast_png": False, "block_media": False},
-    "reuse": {"executable_path": FULL_CHROMIUM, "fast_png": False, "block_media": False},  # + tabs reused
-    "full-after": {"executable_path": FULL_CHROMIUM},  # + fast PNG screenshots, no audio/video
-    "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
+    "no-popups": {
+        "executable_path": FULL_CHROMIUM,
+        "args": DEC02_ARGS,
+        "tab_renders": 1,
+        "fast_png": False,
+        "block_media": False,
+    },
+    "reuse": {"executable_path": FULL_CHROMIUM, "args": DEC02_ARGS, "fast_png": False, "block_media": False},
+    "full-after": {"executable_path": FULL_CHROMIUM, "args": DEC02_ARGS},  # + fast PNG screenshots, no audio/video
+    "dec02": {"args": DEC02_ARGS},  # + the headless shell when installed (DEFAULT_EXECUTABLE): 2026-12-02
+    "after": {},  # + providers.chromium.RENDER_COST_ARGS (in-process GPU, all compositor stages): the defaults now
 }
 
 

@@ -29,7 +29,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from perf import chromium_cpu
-from providers.chromium import CHROMIUM_ARGS, DEFAULT_EXECUTABLE, FULL_CHROMIUM
+from providers.chromium import BEGIN_FRAME_SWITCH, CHROMIUM_ARGS, DEFAULT_EXECUTABLE, FULL_CHROMIUM, RENDER_COST_ARGS
 from providers.html_render import DESKTOP, MOBILE, MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.lead import Enrichment, Lead, Performance, Tech
@@ -59,16 +59,33 @@ def _lead(n: int) -> Lead:
     )
 
 
+# The defaults of 2026-12-02 (before the render-cost switches of 2026-12-03).
+DEC02_ARGS = tuple(arg for arg in CHROMIUM_ARGS if arg not in RENDER_COST_ARGS)
 # Before 2026-12-02: Playwright's screenshot (Chromium's default PNG encoding) and the omnibox popups left on.
-BEFORE_ARGS = tuple(arg for arg in CHROMIUM_ARGS if not arg.startswith("--disable-features="))
+BEFORE_ARGS = tuple(arg for arg in DEC02_ARGS if not arg.startswith("--disable-features="))
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: ChromiumRenderer keyword arguments
     "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS},
     "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS},  # + fast PNG encoding
-    "no-popups": {"executable_path": FULL_CHROMIUM},  # + no omnibox popup pages (HEADLESS_UI_FEATURES)
-    "after": {},  # + the headless shell when installed (providers.chromium.DEFAULT_EXECUTABLE): the defaults now
+    "no-popups": {"executable_path": FULL_CHROMIUM, "args": DEC02_ARGS},  # + no omnibox popups (HEADLESS_UI_FEATURES)
+    "dec02": {"args": DEC02_ARGS},  # + the headless shell when installed (DEFAULT_EXECUTABLE): 2026-12-02
+    # + begin-frame pages: one frame per view, its screenshot from HeadlessExperimental.beginFrame
+    "frames": {"args": DEC02_ARGS + (BEGIN_FRAME_SWITCH,)},
+    "in-gpu": {"args": DEC02_ARGS + ("--in-process-gpu",)},  # dec02 + the GPU thread in the browser process
+    "after": {},  # both (providers.chromium.RENDER_COST_ARGS): the defaults now
     "small-png": {"fast_png": False},  # the defaults with Chromium's default (small, slow) PNG encoding
 }
+
+
+EXPECTED = {"desktop.png": DESKTOP, "mobile.png": (MOBILE[0] * MOBILE_SCALE, MOBILE[1] * MOBILE_SCALE)}
+
+
+def _png_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header; None when the file is not a PNG."""
+    head = path.read_bytes()[:24]
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant: str) -> dict[str, float]:
@@ -96,6 +113,9 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
             wall = time.perf_counter() - wall
             spent = chromium_cpu.delta(before, chromium_cpu.snapshot())
         pngs = [path.stat().st_size for path in Path(root).rglob("*.png")]
+        wrong = [path.name for path in Path(root).rglob("*.png") if _png_size(path) != EXPECTED[path.name]]
+        if wrong:
+            raise SystemExit(f"{variant}: {len(wrong)} PNGs that are not PNGs of their view's size")
     cpu = sum(spent.values())
     latencies.sort()
     figures = {

@@ -83,6 +83,14 @@ PLAYWRIGHT_DISABLED_FEATURES = (
 # every mockup page and every site render, and repainted as pages change titles. Nobody sees them.
 HEADLESS_UI_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup", "PreloadTopChromeWebUI")
 DISABLED_FEATURES = PLAYWRIGHT_DISABLED_FEATURES + HEADLESS_UI_FEATURES
+# Rendering cost (perf/bench_mockup.py, perf/reports/2026-12-03/report.md). With --disable-gpu, the GPU process
+# only composites in software; in the browser process it saves a process hop per frame. It ran without a
+# seccomp filter (/proc/<pid>/status: Seccomp 0), as the browser's user in the browser's network namespace, so
+# it gave no boundary the browser process does not have; the renderers keep their sandbox. Every compositor
+# stage before a frame is drawn: `providers.html_render` needs it for begin-frame screenshots (one frame per
+# mockup view, made on demand) on the headless shell.
+BEGIN_FRAME_SWITCH = "--run-all-compositor-stages-before-draw"
+RENDER_COST_ARGS = ("--in-process-gpu", BEGIN_FRAME_SWITCH)
 CHROMIUM_ARGS = (
     "--disable-gpu",
     "--disable-background-networking",
@@ -96,6 +104,7 @@ CHROMIUM_ARGS = (
     # The same for the headless shell, which has no browser preferences and reads only this switch.
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--disable-features=" + ",".join(DISABLED_FEATURES),
+    *RENDER_COST_ARGS,
 )
 # Debian's chromium-headless-shell (the same Chromium release, its "old" headless mode as a program of its own:
 # no browser windows, tabs or UI pages) costs about a third less CPU per site render and ~15 % less per mockup

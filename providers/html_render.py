@@ -7,13 +7,19 @@ Renders are bounded by a semaphore; a browser process that died is relaunched
 by the next render.
 
 Cost (perf/bench_mockup.py): pages are reused (one per viewport; a new context
-costs more than the screenshot), and the screenshot is taken with DevTools'
-``Page.captureScreenshot`` and ``optimizeForSpeed`` (`fast_png`, the default):
-Chromium's default PNG encoding (zlib level 6, adaptive row filters) was about
-two thirds of a mockup's CPU; the fast one (low zlib level, one filter) takes
-about a third of that and makes PNGs about twice as large (~0.5 MB for the
-desktop view). ``fast_png=False`` keeps the small, slow encoding. Failures surface as `TransientProviderError("chromium", ...)`
-and the stage runner decides whether to retry them (the renderer never does).
+costs more than the screenshot), and the screenshot uses DevTools' fast PNG
+encoding (`fast_png`, the default): Chromium's default encoding (zlib level 6,
+adaptive row filters) was about two thirds of a mockup's CPU; the fast one (low
+zlib level, one filter) takes about a third of that and makes PNGs about twice
+as large (~0.5 MB for the desktop view). ``fast_png=False`` keeps the small,
+slow encoding. On the headless shell launched with
+``--run-all-compositor-stages-before-draw`` (`providers.chromium.CHROMIUM_ARGS`),
+pages are created with begin-frame control (`begin_frames`): Chromium makes no
+frame until ``HeadlessExperimental.beginFrame`` asks for one, and that one frame,
+drawn once its raster is complete, is the screenshot; elsewhere
+``Page.captureScreenshot`` takes it. Failures surface as
+`TransientProviderError("chromium", ...)` and the stage runner decides whether
+to retry them (the renderer never does).
 
 The browser is the process-wide one of `providers.chromium` (shared with the
 page renderer of the enrich stage): `start()` takes a reference on it and
@@ -26,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -33,7 +40,7 @@ from playwright.async_api import Browser, CDPSession, Page, Route
 from playwright.async_api import Error as PlaywrightError
 
 from providers import metrics
-from providers.chromium import CHROMIUM_ARGS, acquire_browser, release_browser, shared_browser
+from providers.chromium import BEGIN_FRAME_SWITCH, CHROMIUM_ARGS, acquire_browser, release_browser, shared_browser
 from providers.http import TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,9 @@ __all__ = ["CHROMIUM_ARGS", "DESKTOP", "MOBILE", "MOBILE_SCALE", "ChromiumRender
 DESKTOP = (1200, 800)
 MOBILE = (390, 844)
 MOBILE_SCALE = 1
+
+
+BEGIN_FRAME_TRIES = 3  # a frame without damage may come back without a screenshot
 
 
 class ChromiumRenderer:
@@ -55,10 +65,16 @@ class ChromiumRenderer:
         args: Sequence[str] = CHROMIUM_ARGS,
         render_timeout_s: float = 20.0,
         fast_png: bool = True,
+        begin_frames: bool | None = None,
     ) -> None:
         self.executable_path = executable_path
         self.fast_png = fast_png
         self.args = list(args)
+        if begin_frames is None:  # the headless shell launched with the switch
+            begin_frames = BEGIN_FRAME_SWITCH in self.args and "headless-shell" in os.path.basename(executable_path)
+        self.begin_frames = begin_frames
+        self._frame_lock = asyncio.Lock()
+        self._targets: tuple[Browser, CDPSession] | None = None  # a browser-level session, to create pages
         self.render_timeout_ms = render_timeout_s * 1000
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._browser: Browser | None = None
@@ -81,6 +97,12 @@ class ChromiumRenderer:
         for page, _ in (p for pages in idle.values() for p in pages):
             try:
                 await page.context.close()
+            except PlaywrightError:
+                pass
+        targets, self._targets = self._targets, None
+        if targets is not None:
+            try:
+                await targets[1].detach()
             except PlaywrightError:
                 pass
         if self._started:
@@ -139,13 +161,8 @@ class ChromiumRenderer:
         page, cdp = reused or await self._new_page(browser, width, height, mobile)
         try:
             await page.set_content(html, wait_until="load")
-            # The viewport as it is (JavaScript is off: nothing animates); Playwright's screenshot has no fast encoding.
-            shot = await cdp.send(
-                "Page.captureScreenshot",
-                {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},
-            )
-            png = base64.b64decode(shot["data"])
-        except PlaywrightError:
+            png = base64.b64decode(await asyncio.wait_for(self._screenshot(cdp), self.render_timeout_ms / 1000))
+        except (PlaywrightError, TimeoutError):
             try:
                 await page.context.close()
             except PlaywrightError:
@@ -153,6 +170,25 @@ class ChromiumRenderer:
             raise
         idle.append((page, cdp))
         return png
+
+    async def _screenshot(self, cdp: CDPSession) -> str:
+        """The viewport as base64 PNG (JavaScript is off: nothing animates); Playwright's has no fast encoding."""
+        if not self.begin_frames:
+            shot = await cdp.send(
+                "Page.captureScreenshot",
+                {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},
+            )
+            return str(shot["data"])
+        for _ in range(BEGIN_FRAME_TRIES):
+            # One frame at a time: two pages' beginFrame calls overlapping came back without screenshots.
+            async with self._frame_lock:
+                frame = await cdp.send(
+                    "HeadlessExperimental.beginFrame",
+                    {"screenshot": {"format": "png", "optimizeForSpeed": self.fast_png}},
+                )
+            if frame.get("screenshotData"):
+                return str(frame["screenshotData"])
+        raise PlaywrightError(f"no screenshot in {BEGIN_FRAME_TRIES} frames")
 
     async def _new_page(self, browser: Browser, width: int, height: int, mobile: bool) -> tuple[Page, CDPSession]:
         context = await browser.new_context(
@@ -165,10 +201,41 @@ class ChromiumRenderer:
             service_workers="block",
             accept_downloads=False,
         )
-        context.set_default_timeout(self.render_timeout_ms)
-        await context.route("**/*", self._only_inline)
-        page = await context.new_page()
-        return page, await context.new_cdp_session(page)
+        try:
+            context.set_default_timeout(self.render_timeout_ms)
+            await context.route("**/*", self._only_inline)
+            page = await context.new_page()
+            cdp = await context.new_cdp_session(page)
+            return (page, cdp) if not self.begin_frames else await self._begin_frame_page(browser, page, cdp)
+        except PlaywrightError:
+            try:
+                await context.close()
+            except PlaywrightError:
+                pass
+            raise
+
+    async def _begin_frame_page(self, browser: Browser, page: Page, cdp: CDPSession) -> tuple[Page, CDPSession]:
+        """A page of `page`'s context that makes frames only on request; `page` is closed."""
+        context = page.context
+        # Playwright cannot create a page with begin-frame control: DevTools creates it in this context (Playwright
+        # attaches to it and sets it up like the first: viewport, offline, no JavaScript, the route), then the first
+        # page, which only told us the context's id, goes.
+        context_id = (await cdp.send("Target.getTargetInfo"))["targetInfo"]["browserContextId"]
+        async with context.expect_page() as created:
+            await (await self._target_session(browser)).send(
+                "Target.createTarget",
+                {"url": "about:blank", "browserContextId": context_id, "enableBeginFrameControl": True},
+            )
+        framed = await created.value
+        await cdp.detach()
+        await page.close()
+        return framed, await context.new_cdp_session(framed)
+
+    async def _target_session(self, browser: Browser) -> CDPSession:
+        """A browser-level DevTools session (one per browser), for Target.createTarget."""
+        if self._targets is None or self._targets[0] is not browser:
+            self._targets = (browser, await browser.new_browser_cdp_session())
+        return self._targets[1]
 
     async def _only_inline(self, route: Route) -> None:
         url = route.request.url

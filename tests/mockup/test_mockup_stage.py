@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -183,6 +184,36 @@ async def test_browser_is_relaunched_after_it_dies(png_size):
         assert png_size(png) == (320, 200) and renderer.restarts == 1
     finally:
         await renderer.close()
+
+
+async def test_reused_pages_show_the_new_mockup_not_the_last_one(renderer, make_lead, png_size):
+    """Views rendered at once on reused pages (begin-frame pages on the headless shell): each is its own page's."""
+    if "headless-shell" in DEFAULT_EXECUTABLE:
+        assert renderer.begin_frames  # the defaults: one frame per view, made on demand
+    pages = [render_html(lead, template_concept(lead, [])) for lead in (make_lead(name=f"Shop {n}") for n in range(3))]
+    views = [(1200, 800, False), (390, 844, True)]
+
+    async def shots() -> list[bytes]:
+        return list(
+            await asyncio.gather(*(renderer.render(page, w, h, mobile=m) for page in pages for w, h, m in views))
+        )
+
+    first, again = await shots(), await shots()
+    assert [png_size(png) for png in first] == [
+        (w * (MOBILE_SCALE if m else 1), h * (MOBILE_SCALE if m else 1)) for _ in pages for w, h, m in views
+    ]
+    assert len(set(first)) == len(first)  # three businesses, two views: six different pictures
+    assert again == first  # the same HTML again, on whichever page is idle: the same picture
+
+
+async def test_scripts_do_not_run_in_mockup_pages(renderer):
+    """JavaScript stays off on every page the renderer makes (the begin-frame pages are created over DevTools)."""
+    plain = '<body style="background:#fff"><p>hello</p></body>'
+    scripted = plain.replace("</p>", '</p><script>document.body.style.background = "#f00"</script>')
+    for width, height, mobile in ((1200, 800, False), (390, 844, True)):
+        assert await renderer.render(scripted, width, height, mobile) == await renderer.render(
+            plain, width, height, mobile
+        )
 
 
 async def test_concept_with_markup_in_allowed_tags_keeps_them(make_lead):
