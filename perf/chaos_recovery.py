@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -116,6 +117,7 @@ async def main() -> None:
     parser.add_argument(
         "--loglevel", default="info", help="workers' log level (info: Faust's rebalance/recovery lines)"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the worker logs of a clean run too")
     args = parser.parse_args()
     broker = os.environ["LEADSTREAM_KAFKA_CLUSTER"]
     workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
@@ -130,6 +132,7 @@ async def main() -> None:
         worker_loglevel=args.loglevel,
     )
     generated = generate_leads(args.leads, 21)
+    clean = False
     log(f"starting (worker logs in {workdir})")
     await pipeline.start()
     try:
@@ -146,8 +149,12 @@ async def main() -> None:
         )
         for problem in figures.problems:
             log(f"PROBLEM {problem[:400]}")
+        clean = not figures.problems
     finally:
         await pipeline.stop()
+    if clean and not args.keep:  # a failed or interrupted run keeps its logs to read
+        shutil.rmtree(workdir, ignore_errors=True)
+        log(f"clean run: removed {workdir} (--keep keeps it)")
 
 
 if __name__ == "__main__":
