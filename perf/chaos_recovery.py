@@ -3,7 +3,8 @@
     source .services/env   # a cluster of your own if you kill brokers: scripts/services --state DIR up kafka-cluster
     flock /work/wt/heavy.lock python perf/chaos_recovery.py --scenario worker-kill --leads 400
     flock /work/wt/heavy.lock python perf/chaos_recovery.py --scenario broker-kill --leads 300
-    ... --static   # static group membership (LEADSTREAM_GROUP_INSTANCE_ID per worker)
+    ... --membership dynamic,static --rounds 3   # interleaved rounds of each, then a summary table
+                   # static: LEADSTREAM_GROUP_INSTANCE_ID per worker, as k8s/base ships it (the default)
 
 Uses the chaos suite's pipeline and verifier (tests/chaos/harness.py) and prints its CHAOS line:
 leads, lost, sent twice, dead letters and the recovery seconds (from the fault until every
@@ -17,6 +18,7 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -66,6 +68,10 @@ def breakdown(pipeline: ChaosPipeline, progress: Progress, fault_wall: float, st
         "  committed past the fault: "
         + ", ".join(f"{t} +{at:.1f}" for t, at in sorted(by_topic.items(), key=lambda x: x[1]))
     )
+    if by_topic:  # the last topic's partitions: one straggler (a slow event at the head) or all late (throughput)
+        last = max(by_topic, key=lambda t: by_topic[t])
+        parts = sorted((at, tp.partition) for tp, at in progress.cleared.items() if tp.topic.endswith(last))
+        log(f"  {last} by partition: " + ", ".join(f"p{p} +{at:.1f}" for at, p in parts))
 
 
 async def worker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) -> list[float]:
@@ -107,33 +113,23 @@ async def broker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) 
     return stalls
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scenario", choices=["worker-kill", "broker-kill"], default="worker-kill")
-    parser.add_argument("--leads", type=int, default=400)
-    parser.add_argument("--cycles", type=int, default=2)
-    parser.add_argument("--per-minute", type=float, default=900.0)
-    parser.add_argument("--static", action="store_true", help="static group membership")
-    parser.add_argument(
-        "--loglevel", default="info", help="workers' log level (info: Faust's rebalance/recovery lines)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the worker logs of a clean run too")
-    args = parser.parse_args()
+async def run_once(args: argparse.Namespace, membership: str) -> tuple[list[float], bool]:
+    """One fresh pipeline, the scenario's faults, the verifier: (stall seconds per cycle, clean?)."""
     broker = os.environ["LEADSTREAM_KAFKA_CLUSTER"]
     workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
     pipeline = ChaosPipeline(
-        args.scenario + ("-static" if args.static else ""),
+        f"{args.scenario}-{membership}",
         broker=broker,
         database_url=os.environ["LEADSTREAM_DATABASE_URL"],
         redis_url=os.environ["LEADSTREAM_REDIS_URL"],
         leads=args.leads,
         workdir=workdir,
-        static_membership=args.static,
+        static_membership=membership == "static",
         worker_loglevel=args.loglevel,
     )
     generated = generate_leads(args.leads, 21)
     clean = False
-    log(f"starting (worker logs in {workdir})")
+    log(f"{membership} membership: starting (worker logs in {workdir})")
     await pipeline.start()
     try:
         log("workers ready; pushing leads")
@@ -155,6 +151,45 @@ async def main() -> None:
     if clean and not args.keep:  # a failed or interrupted run keeps its logs to read
         shutil.rmtree(workdir, ignore_errors=True)
         log(f"clean run: removed {workdir} (--keep keeps it)")
+    return recovery, clean
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenario", choices=["worker-kill", "broker-kill"], default="worker-kill")
+    parser.add_argument("--leads", type=int, default=400)
+    parser.add_argument("--cycles", type=int, default=2)
+    parser.add_argument("--per-minute", type=float, default=900.0)
+    parser.add_argument(
+        "--membership",
+        default="static",
+        help="comma-separated group memberships to run, interleaved per round: static (k8s/base's), dynamic",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of every membership, interleaved")
+    parser.add_argument(
+        "--loglevel", default="info", help="workers' log level (info: Faust's rebalance/recovery lines)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the worker logs of a clean run too")
+    args = parser.parse_args()
+    variants = [v.strip() for v in args.membership.split(",") if v.strip()]
+    if not variants or set(variants) - {"static", "dynamic"}:
+        parser.error(f"--membership: expected static and/or dynamic, got {args.membership!r}")
+    stalls: dict[str, list[float]] = {v: [] for v in variants}
+    dirty = 0
+    for round_no in range(1, args.rounds + 1):
+        for membership in variants:
+            log(f"round {round_no}/{args.rounds}: {membership}")
+            recovery, clean = await run_once(args, membership)
+            stalls[membership] += recovery
+            dirty += not clean
+    print(f"\n{args.scenario}, {args.leads} leads, {args.cycles} cycle(s) per run, {args.rounds} round(s)")
+    print("| membership | stalls (s) | median | max |\n|---|---|---|---|")
+    for membership, values in stalls.items():
+        shown = ", ".join(f"{v:.1f}" for v in values)
+        print(f"| {membership} | {shown} | {statistics.median(values):.1f} | {max(values):.1f} |")
+    if dirty:
+        print(f"{dirty} run(s) had problems (see PROBLEM lines above); their logs were kept")
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

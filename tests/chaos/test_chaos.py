@@ -102,9 +102,13 @@ async def _wait(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-async def test_worker_kill_during_a_rebalance(kafka_cluster, database_url, redis_url, tmp_path):
+@pytest.mark.parametrize("membership", ["static", "dynamic"])
+async def test_worker_kill_during_a_rebalance(kafka_cluster, database_url, redis_url, tmp_path, membership):
     """Two cycles: kill -9 worker 1, restart it 5 s later (its join starts a rebalance), and while that
-    rebalance runs, kill -9 worker 2 and restart it 3 s later. Stall measured per cycle."""
+    rebalance runs, kill -9 worker 2 and restart it 3 s later. Stall measured per cycle.
+
+    Static membership is what k8s/base ships (the pod name as group.instance.id): a restarted worker
+    takes its partitions back without a rebalance. Dynamic is what a worker without an instance id does."""
 
     async def faults(pipeline: ChaosPipeline, progress: Progress) -> list[float]:
         stalls = []
@@ -123,12 +127,13 @@ async def test_worker_kill_during_a_rebalance(kafka_cluster, database_url, redis
         return stalls
 
     pipeline = ChaosPipeline(
-        "worker-kill",
+        f"worker-kill-{membership}",
         broker=kafka_cluster,
         database_url=database_url,
         redis_url=redis_url,
         leads=400,
         workdir=tmp_path,
+        static_membership=membership == "static",
     )
     _check(await _run(pipeline, 400, faults, seed=21))
 
