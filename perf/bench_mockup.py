@@ -143,7 +143,7 @@ async def run(args: argparse.Namespace) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    base_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     concepts = FallbackConcepts(
         [
             OpenAIConcepts(f"{base_url}/v1", "sk-bench", "gpt-4o", timeout_s=30),
