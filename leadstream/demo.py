@@ -11,6 +11,12 @@ port and log (`<workdir>/worker-<group>-<n>.log`), advertising 127.0.0.1 as its
 web host (`LEADSTREAM_WEB_HOST`). Workers of a group share one consumer group,
 so Kafka spreads the partitions over them; `add_worker` and `kill_worker`
 change the group mid-run (the scale-out test does).
+
+On a broker given from outside (`LEADSTREAM_KAFKA_BROKER`), `stop` deletes the
+run's own topics (its topic prefix and its app ids' changelog and assignor
+topics, all named after the run id) unless `keep_topics` is set: a shared
+broker otherwise collects a few dozen topics per run, and a 3-node test cluster
+with small heaps ran out of memory at about 2,500.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class DemoOptions:
     workers: int = 0  # main workers; 0: default_workers()
     mockup_workers: int = 0  # mockup workers; 0: default_mockup_workers()
     loglevel: str = "warning"
+    keep_topics: bool = False  # on an outside broker, leave the run's topics there after `stop`
 
     def count(self, group: str) -> int:
         if group == "main":
@@ -208,6 +215,7 @@ class Demo:
 
     async def stop(self) -> None:
         self._stop_worker()
+        await self._delete_own_topics()
         if getattr(self, "sim_dns", None) is not None:
             self.sim_dns.close()
         for closer in (
@@ -218,6 +226,22 @@ class Demo:
                 with contextlib.suppress(Exception):
                     await closer()
         self.services.stop()
+
+    async def _delete_own_topics(self) -> None:
+        """The run's topics on an outside broker, once its workers are gone (see the module docstring)."""
+        env = getattr(self, "env", None)
+        if self.options.keep_topics or self.services.embedded_broker or not env:
+            return
+        from streams.admin import delete_topics
+
+        try:
+            async with asyncio.timeout(30):
+                await delete_topics(
+                    env["LEADSTREAM_KAFKA_BROKER"],
+                    prefixes=(env["LEADSTREAM_TOPIC_PREFIX"], env["LEADSTREAM_APP_ID"] + "-"),
+                )
+        except Exception as exc:  # a cluster in trouble (a chaos run) must not hide the run's own result
+            print(f"demo: could not delete the run's topics: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def _worker_env(self, sim_url: str) -> dict[str, str]:
         opts = self.options

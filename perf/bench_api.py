@@ -56,7 +56,6 @@ from storage.api_keys import ApiKeys
 from storage.db import drop_isolated
 from storage.lead_queries import LeadQueries
 from storage.records import LeadRecords, RecordUpdate
-from streams.admin import delete_topics
 from streams.consumer import SAFETY_NET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -473,15 +472,11 @@ async def main(args: argparse.Namespace) -> int:
             failed |= not await verify(demo, accepted, args.drain_timeout)
         return 1 if failed else 0
     finally:
-        await demo.stop()  # workers, simulator, pool
+        await demo.stop()  # workers, the run's topics (Demo.stop), simulator, pool
         if started_demo:
             base = os.environ["LEADSTREAM_DATABASE_URL"]
             await drop_isolated(base, f"run_{demo.run_id}", os.environ.get("LEADSTREAM_DATABASE_ADMIN_URL"))
-            deleted = await delete_topics(
-                demo.env["LEADSTREAM_KAFKA_BROKER"],
-                prefixes=(demo.env["LEADSTREAM_TOPIC_PREFIX"], demo.env["LEADSTREAM_APP_ID"] + "-"),
-            )
-            print(f"bench_api: dropped run_{demo.run_id} and {len(deleted)} topics", flush=True)
+            print(f"bench_api: dropped run_{demo.run_id} and the run's topics", flush=True)
         shutil.rmtree(demo.services.workdir, ignore_errors=True)
 
 
