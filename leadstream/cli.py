@@ -205,6 +205,9 @@ def demo(
     rate: float = typer.Option(1200.0, help="Push leads at this many per minute (0: all at once)."),
     workers: int = typer.Option(0, min=0, help="Main worker processes (0: one per core)."),
     mockup_workers: int = typer.Option(0, min=0, help="Mockup worker processes (0: one per two cores)."),
+    keep_topics: bool = typer.Option(
+        False, help="On LEADSTREAM_KAFKA_BROKER, keep the run's topics afterwards (default: deleted at the end)."
+    ),
 ) -> None:
     """Run the whole pipeline on the embedded default (or on LEADSTREAM_KAFKA_BROKER / LEADSTREAM_DATABASE_URL).
 
@@ -241,6 +244,7 @@ def demo(
                     rate_per_min=rate or None,
                     workers=workers,
                     mockup_workers=mockup_workers,
+                    keep_topics=keep_topics,
                 ),
                 on_progress,
             ).run()
