@@ -87,6 +87,11 @@ def test_overture_pairs_become_entities_and_groups():
         )
 
 
+def test_overture_test_account_listings_are_left_out():
+    pair = _pair(1.0, "b", "o", "PUBLIC LOCATION NAME EXTERNALID NAME", "Real Estate Profile1 - Suite")
+    assert realdata.overture_pair_rows([{**pair, "phones": '["(408) 984-4462"]'}]) == []
+
+
 def test_overture_missing_phone_is_empty():
     rows = realdata.overture_pair_rows([{**_pair(1.0, "b", "o", "A", "A"), "base_phones": "[null]"}])
     assert {r["id"]: r["phone"] for r in rows}["ovtb"] == ""
