@@ -235,13 +235,19 @@ def one_site_readdressed(a: Profile, b: Profile) -> bool:
     """One building on a corner, listed on each of its streets ("3411 W. Fifth Ave." / "3411 W. Jackson"):
     the same number on another street, the same name and the same local phone (or a line of its block,
     see `phone_block`). Another number on the same street is not enough: a chain's two branches on one
-    long street may share a central line. A toll-free line says nothing about the site."""
+    long street may share a central line. A toll-free line says nothing about the site.
+
+    Likewise one business under two suites of one building, the same name and local phone ("800 Tanger
+    Blvd Ste 100" / "Ste 1001"): a suite goes stale when the business moves along the corridor, and is
+    mistyped; two tenants of one building have their own names and lines."""
     if not (a.phone and b.phone and a.name and a.name == b.name) or a.phone[2:5] in TOLL_FREE:
         return False
     if a.phone != b.phone and not phone_block(a.phone, b.phone):
         return False
     x, y = a.address, b.address
-    return x.known and y.known and x.number == y.number and x.street != y.street
+    if not (x.known and y.known and x.number == y.number):
+        return False
+    return x.street != y.street or bool(x.unit and y.unit and x.unit != y.unit)
 
 
 def same_street(a: Profile, b: Profile) -> bool:

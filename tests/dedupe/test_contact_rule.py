@@ -67,6 +67,26 @@ def test_department_listing_does_not_join_its_store_at_one_phone():
     assert again.entity_id == store.entity_id
 
 
+def test_one_business_under_two_suites_of_one_building_joins_at_its_phone():
+    resolver = EntityResolver({})
+    first = resolver.resolve(
+        lead("a", "Nautica", street="800 Steven B Tanger Blvd Ste 100", zip="30529", phone="7063354488")
+    )
+    moved = resolver.resolve(
+        lead("b", "Nautica", street="800 Steven B Tanger Blvd Ste 1001", zip="30529", phone="706-335-4488")
+    )
+    assert moved.entity_id == first.entity_id
+    # Two tenants of one building, or one name at two lines, stay apart.
+    other = resolver.resolve(
+        lead("c", "Carters", street="800 Steven B Tanger Blvd Ste 900", zip="30529", phone="7063354488")
+    )
+    assert other.entity_id != first.entity_id
+    second = resolver.resolve(
+        lead("d", "Nautica", street="800 Steven B Tanger Blvd Ste 300", zip="30529", phone="7065550199")
+    )
+    assert second.entity_id != first.entity_id
+
+
 def test_near_addresses_are_typos_or_ranges_on_one_street():
     def p(street):
         return Profile.of(DedupeInput("x", "X", street=street))
