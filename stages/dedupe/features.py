@@ -152,7 +152,7 @@ def is_kind_word(token: str) -> bool:
 
 # Words a department's listing may carry besides its department words ("Walmart Fuel Station",
 # "Walmart Money Center", "... - Emergency Room").
-_DEPARTMENT_FILLERS = KIND_WORDS | {"station", "centre", "counter", "department", "dept", "desk", "room"}
+_DEPARTMENT_FILLERS = KIND_WORDS | {"station", "centre", "counter", "department", "dept", "desk", "room", "glasse"}
 
 
 def _department_of(x: list[str], y: list[str]) -> bool:

@@ -314,6 +314,12 @@ DEPARTMENT_WORDS = frozenset(
     {"pharmacy", "photo", "vision", "optical", "fuel", "gas", "atm", "mortgage", "lending", "money"}
     | {"grocery", "pickup", "floral", "parts", "part", "emergency", "imaging", "radiology", "pool", "hearing"}
     | {"vaccination"}
+    # A hospital's or clinic group's specialties, each listed under the group's name ("The Iowa Clinic
+    # Dermatology - West Des Moines Campus" / "The Iowa Clinic Spine Center - ...").
+    | {"cardiology", "dermatology", "neurology", "oncology", "hematology", "orthopedic", "orthopedics"}
+    | {"pediatric", "pediatrics", "urology", "nephrology", "gastroenterology", "obstetric", "obstetrics"}
+    | {"gynecology", "ophthalmology", "rehabilitation", "spine", "pulmonology", "endocrinology"}
+    | {"rheumatology", "audiology", "podiatry"}
 )
 # Names are compared after `normalize_name` drops a plural s ("sports" → "sport"): list both forms.
 KIND_WORDS = KIND_WORDS | {w[:-1] for w in KIND_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")}

@@ -46,6 +46,12 @@ def test_a_department_is_not_its_venue():
         ("Toyota of Erie", "Toyota of Erie Parts"),
     ):
         assert outlet_conflict(n(venue), n(department)) and outlet_conflict(n(department), n(venue))
+    assert outlet_conflict(n("Walmart"), n("Walmart Vision & Glasses"))
+    # A clinic group's specialties, each listed under the group's name.
+    assert outlet_conflict(
+        n("The Iowa Clinic Dermatology - WDM Campus"), n("The Iowa Clinic Spine Center - WDM Campus")
+    )
+    assert outlet_conflict(n("The Iowa Clinic WDM Campus"), n("The Iowa Clinic Cardiology - WDM Campus"))
     assert outlet_conflict(n("Chase Bank"), n("Chase Mortgage"))  # the venue's own kind against a department
     assert outlet_conflict(n("Wells Fargo ATM"), n("Wells Fargo Bank"))
     # Not departments: the shop's own kind written out or dropped, a name that adds its own words,
