@@ -308,11 +308,11 @@ KIND_FAMILIES = (
 # Mortgage", "Toyota of Erie Parts", "Northwest Medical Center - Emergency Room").
 # A name that is another plus such words is a department of it, not the same listing (`features.
 # outlet_conflict`). Words a small business is itself named by ("deli", "grooming", "collision") are not
-# here: "Joe's Deli" and "Joe's" are one shop; nor are words that name a whole site as often as a unit
-# ("Olive-Harvey Child Development Laboratory Center" is a college's lab school, "Quinn Chapel" a church).
+# here: "Joe's Deli" and "Joe's" are one shop, "Sal's Deli & Grocery" and "Sal's Deli" one bodega; nor
+# are words that name a whole site as often as a unit ("Olive-Harvey Child Development Laboratory Center" is a college's lab school, "Quinn Chapel" a church).
 DEPARTMENT_WORDS = frozenset(
     {"pharmacy", "photo", "vision", "optical", "fuel", "gas", "atm", "mortgage", "lending", "money"}
-    | {"grocery", "pickup", "floral", "parts", "part", "emergency", "imaging", "radiology", "pool", "hearing"}
+    | {"pickup", "floral", "parts", "part", "emergency", "imaging", "radiology", "pool", "hearing"}
     | {"vaccination"}
     # A hospital's or clinic group's specialties, each listed under the group's name ("The Iowa Clinic
     # Dermatology - West Des Moines Campus" / "The Iowa Clinic Spine Center - ...").
