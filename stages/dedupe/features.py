@@ -21,7 +21,14 @@ from itertools import pairwise
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
 
-from stages.dedupe.normalize import GENERIC_WORDS, KIND_FAMILIES, KIND_WORDS, ORGANISATION_WORDS, PLACE_WORDS
+from stages.dedupe.normalize import (
+    DEPARTMENT_WORDS,
+    GENERIC_WORDS,
+    KIND_FAMILIES,
+    KIND_WORDS,
+    ORGANISATION_WORDS,
+    PLACE_WORDS,
+)
 from stages.dedupe.record import Profile
 
 FEATURES = (
@@ -143,9 +150,25 @@ def is_kind_word(token: str) -> bool:
     )
 
 
+# Words a department's listing may carry besides its department words ("Walmart Fuel Station",
+# "Walmart Money Center", "... - Emergency Room").
+_DEPARTMENT_FILLERS = KIND_WORDS | {"station", "centre", "counter", "department", "dept", "desk", "room", "glasse"}
+
+
+def _department_of(x: list[str], y: list[str]) -> bool:
+    """Name x is name y plus department words ("Walmart Pharmacy" / "Walmart"), y adding nothing."""
+    extra = [t for t in x if t not in NAME_NOISE and not same_token(t, y)]
+    if not extra or not any(t in DEPARTMENT_WORDS for t in extra):
+        return False
+    if not all(t in DEPARTMENT_WORDS or t in _DEPARTMENT_FILLERS for t in extra):
+        return False
+    return all(t in NAME_NOISE or same_token(t, x) for t in y)
+
+
 def outlet_conflict(a: str, b: str) -> bool:
     """Two outlets of one venue or brand: the names differ only in kind-of-business words, on both sides
-    ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y."""
+    ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y, or one is
+    a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank")."""
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
     if " at " in a or " at " in b:
@@ -155,6 +178,23 @@ def outlet_conflict(a: str, b: str) -> bool:
                 return True
     ta, tb = a.split(), b.split()
     set_a, set_b = set(ta), set(tb)
+    dept_a, dept_b = DEPARTMENT_WORDS & set_a, DEPARTMENT_WORDS & set_b
+    if dept_a != dept_b:  # rare: most names carry no department word
+        if (dept_a and _department_of(ta, tb)) or (dept_b and _department_of(tb, ta)):
+            return True
+        extra_a = [t for t in ta if t not in NAME_NOISE and not same_token(t, tb)]
+        extra_b = [t for t in tb if t not in NAME_NOISE and not same_token(t, ta)]
+        own_a = [t for t in extra_a if t in DEPARTMENT_WORDS or (is_kind_word(t) and t not in ORGANISATION_WORDS)]
+        own_b = [t for t in extra_b if t in DEPARTMENT_WORDS or (is_kind_word(t) and t not in ORGANISATION_WORDS)]
+        if (
+            own_a
+            and own_b
+            and all(t in DEPARTMENT_WORDS or is_kind_word(t) for t in extra_a + extra_b)
+            and DEPARTMENT_WORDS & set(extra_a + extra_b)
+        ):
+            return (
+                True  # two departments, or the venue's own kind against a department ("Chase Bank" / "Chase Mortgage")
+            )
     if not (
         any(t in KIND_WORDS and t not in set_b for t in ta) and any(t in KIND_WORDS and t not in set_a for t in tb)
     ):
@@ -195,13 +235,19 @@ def one_site_readdressed(a: Profile, b: Profile) -> bool:
     """One building on a corner, listed on each of its streets ("3411 W. Fifth Ave." / "3411 W. Jackson"):
     the same number on another street, the same name and the same local phone (or a line of its block,
     see `phone_block`). Another number on the same street is not enough: a chain's two branches on one
-    long street may share a central line. A toll-free line says nothing about the site."""
+    long street may share a central line. A toll-free line says nothing about the site.
+
+    Likewise one business under two suites of one building, the same name and local phone ("800 Tanger
+    Blvd Ste 100" / "Ste 1001"): a suite goes stale when the business moves along the corridor, and is
+    mistyped; two tenants of one building have their own names and lines."""
     if not (a.phone and b.phone and a.name and a.name == b.name) or a.phone[2:5] in TOLL_FREE:
         return False
     if a.phone != b.phone and not phone_block(a.phone, b.phone):
         return False
     x, y = a.address, b.address
-    return x.known and y.known and x.number == y.number and x.street != y.street
+    if not (x.known and y.known and x.number == y.number):
+        return False
+    return x.street != y.street or bool(x.unit and y.unit and x.unit != y.unit)
 
 
 def same_street(a: Profile, b: Profile) -> bool:

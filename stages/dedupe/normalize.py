@@ -303,6 +303,24 @@ KIND_FAMILIES = (
     frozenset({"auto", "repair", "care", "garage", "service"}),
     frozenset({"hair", "salon", "studio", "beauty", "spa"}),
 )
+# A counter, service or unit that big stores, banks, hospitals and campuses list on its own, under the
+# venue's name plus these words ("Walmart Pharmacy", "Walmart Fuel Station", "M&T Bank ATM", "Chase
+# Mortgage", "Toyota of Erie Parts", "Northwest Medical Center - Emergency Room").
+# A name that is another plus such words is a department of it, not the same listing (`features.
+# outlet_conflict`). Words a small business is itself named by ("deli", "grooming", "collision") are not
+# here: "Joe's Deli" and "Joe's" are one shop, "Sal's Deli & Grocery" and "Sal's Deli" one bodega; nor
+# are words that name a whole site as often as a unit ("Olive-Harvey Child Development Laboratory Center" is a college's lab school, "Quinn Chapel" a church).
+DEPARTMENT_WORDS = frozenset(
+    {"pharmacy", "photo", "vision", "optical", "fuel", "gas", "atm", "mortgage", "lending", "money"}
+    | {"pickup", "floral", "parts", "part", "emergency", "imaging", "radiology", "pool", "hearing"}
+    | {"vaccination"}
+    # A hospital's or clinic group's specialties, each listed under the group's name ("The Iowa Clinic
+    # Dermatology - West Des Moines Campus" / "The Iowa Clinic Spine Center - ...").
+    | {"cardiology", "dermatology", "neurology", "oncology", "hematology", "orthopedic", "orthopedics"}
+    | {"pediatric", "pediatrics", "urology", "nephrology", "gastroenterology", "obstetric", "obstetrics"}
+    | {"gynecology", "ophthalmology", "rehabilitation", "spine", "pulmonology", "endocrinology"}
+    | {"rheumatology", "audiology", "podiatry"}
+)
 # Names are compared after `normalize_name` drops a plural s ("sports" → "sport"): list both forms.
 KIND_WORDS = KIND_WORDS | {w[:-1] for w in KIND_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")}
 GENERIC_WORDS = KIND_WORDS | PLACE_WORDS | {"and", "the", "of", "inc", "llc"}

@@ -23,15 +23,42 @@ Datasets:
   repository (``patent_example/patstat_reference.csv``, MIT licence). Names only
   (no street, phone or city): a check of legal-suffix and name handling, and of
   the rule that a name alone never merges.
+- ``overture_place_pairs``: pairs of place listings from the Overture Maps
+  Foundation's Places data (records from Meta, Microsoft and Foursquare: shops,
+  banks, ATMs, hotels, clinics, gas stations, salons, churches, some eateries),
+  each pair labelled match / non-match by the Foundation for a course project
+  (UC Santa Cruz CRWN 102 "Project C: place conflation", 2025). The sample is
+  published in ``project-terraforma/Tisha-Place-Conflation``
+  (``data/raw/samples_3k_project_c_updated.parquet``, 3,000 pairs, repository
+  under the Apache 2.0 licence; Overture Places data is CDLA-Permissive-2.0). How
+  the labels were made is not documented there. The converter keeps the 1,389
+  pairs whose two records are both in the US (the engine normalises US phones
+  and street lines) and writes each record once (a record in two pairs is one
+  row): the first name, phone, website and email of each side, the address's
+  freeform line as the street, its locality as the city, region as the state and
+  the postcode's first five digits as the ZIP, the primary category, and the
+  first source's dataset as the source. A match pair's two records are one
+  entity (records linked through several match pairs too); a non-match pair's
+  two are two. Records of different pairs are taken to be different places (the
+  sample is drawn across the whole country; a pair of the same place in two rows
+  is not labelled). Left out as well: 35 records of a listing publisher's test
+  account (placeholder names such as "PUBLIC LOCATION NAME EXTERNALID NAME" or
+  "Real Estate Profile1 - Suite", all at one East Palo Alto address and phone),
+  which are not places. Halves are split by the pair (the ``group`` of linked
+  records), so a non-match pair's two records stay in one half and the hard
+  negatives are kept. Reading the Parquet file needs ``pyarrow`` (the
+  ``erdata`` extra).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 DATA_ROOT = Path(os.environ.get("LEADSTREAM_ER_DATA", "/work/shared/data/er"))
 
@@ -93,9 +120,109 @@ def patstat_organisations(root: Path = DATA_ROOT) -> list[dict]:
     return rows
 
 
+def _json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _first(text: str | None) -> str:
+    """The first non-empty string of a JSON list ("[\"+1212...\"]"), or ""."""
+    values = _json(text)
+    if isinstance(values, list):
+        for value in values:
+            if isinstance(value, str) and value.strip() and value.strip().lower() != "null":
+                return _clean(value)
+    return ""
+
+
+# The phone of a listing publisher's test account in the Overture sample: its records are placeholders.
+_OVERTURE_TEST_PHONES = frozenset({"4089844462"})
+
+
+def _overture_side(record: dict, prefix: str) -> dict | None:
+    """One side of an Overture pair as our row, or None when it is not a US address."""
+    addresses = _json(record.get(prefix + "addresses"))
+    address = addresses[0] if isinstance(addresses, list) and addresses and isinstance(addresses[0], dict) else {}
+    if address.get("country") != "US":
+        return None
+    names = _json(record.get(prefix + "names")) or {}
+    categories = _json(record.get(prefix + "categories")) or {}
+    sources = _json(record.get(prefix + "sources")) or [{}]
+    zip_code = "".join(c for c in str(address.get("postcode") or "") if c.isdigit())[:5]
+    return {
+        "name": _clean(names.get("primary") if isinstance(names, dict) else ""),
+        "address": _clean(address.get("freeform")),
+        "city": _clean(address.get("locality")),
+        "state": _clean(address.get("region")),
+        "zip": zip_code,
+        "phone": _first(record.get(prefix + "phones")),
+        "website": _first(record.get(prefix + "websites")),
+        "email": _first(record.get(prefix + "emails")),
+        "category": _clean(categories.get("primary") if isinstance(categories, dict) else ""),
+        "source": _clean(sources[0].get("dataset") if sources and isinstance(sources[0], dict) else "") or "overture",
+    }
+
+
+def overture_pair_rows(pairs: Iterable[dict]) -> list[dict]:
+    """Labelled pairs (``label``, ``id``/``base_id`` and each side's Overture columns) → our rows.
+
+    Each record once, in the order first met (a pair's base record first); ``cluster`` joins the records
+    of match pairs, ``group`` the records of any labelled pair (what `split` keeps together). Pairs with a
+    side outside the US are left out; a non-match pair whose records are joined through match pairs is
+    contradictory and left out too.
+    """
+    rows: dict[str, dict] = {}
+    matches: list[tuple[str, str]] = []
+    non_matches: list[tuple[str, str]] = []
+    for pair in pairs:
+        base, other = _overture_side(pair, "base_"), _overture_side(pair, "")
+        if base is None or other is None or pair.get("label") is None:
+            continue
+        if any(
+            "".join(c for c in side["phone"] if c.isdigit())[-10:] in _OVERTURE_TEST_PHONES for side in (base, other)
+        ):
+            continue  # a test listing, not a place
+        base_id, other_id = f"ovt{pair['base_id']}", f"ovt{pair['id']}"
+        if base_id == other_id:
+            continue
+        rows.setdefault(base_id, {"id": base_id, **base})
+        rows.setdefault(other_id, {"id": other_id, **other})
+        (matches if float(pair["label"]) >= 0.5 else non_matches).append((base_id, other_id))
+    cluster = {r: r for r in rows}
+    group = {r: r for r in rows}
+
+    def root(parent: dict[str, str], x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in matches:
+        cluster[root(cluster, a)] = root(cluster, b)
+    contradictory = {(a, b) for a, b in non_matches if root(cluster, a) == root(cluster, b)}
+    for a, b in matches + [p for p in non_matches if p not in contradictory]:
+        group[root(group, a)] = root(group, b)
+    used = {x for pair in matches + non_matches if pair not in contradictory for x in pair}
+    return [
+        {**row, "cluster": root(cluster, rid), "group": root(group, rid)} for rid, row in rows.items() if rid in used
+    ]
+
+
+def overture_place_pairs(root: Path = DATA_ROOT) -> list[dict]:
+    import pyarrow.parquet as pq  # the `erdata` extra: only this set is Parquet
+
+    table = pq.read_table(root / "overture_place_pairs" / "samples_3k_project_c_updated.parquet")
+    return overture_pair_rows(table.to_pylist())
+
+
 DATASETS: dict[str, tuple[Callable[[Path], list[dict]], str]] = {
     "chicago_early_childhood": (chicago_early_childhood, "chicago_early_childhood/csv_example_input_with_true_ids.csv"),
     "patstat_organisations": (patstat_organisations, "patstat/patstat_reference.csv"),
+    "overture_place_pairs": (overture_place_pairs, "overture_place_pairs/samples_3k_project_c_updated.parquet"),
 }
 
 
@@ -108,6 +235,14 @@ def load(name: str, root: Path = DATA_ROOT) -> list[dict]:
 
 
 def split(rows: list[dict], part: str) -> list[dict]:
-    """The ``dev`` or ``test`` half, by a hash of the true entity id (stable, no RNG)."""
+    """The ``dev`` or ``test`` half, by a hash of the true entity id (stable, no RNG).
+
+    A row's ``group``, where a set has one (records a labelled pair ties together, match or not), is
+    hashed instead, so a labelled non-match never straddles the halves.
+    """
     want = {"dev": 0, "test": 1}[part]
-    return [r for r in rows if hashlib.blake2b(r["cluster"].encode(), digest_size=2).digest()[0] % 2 == want]
+    return [
+        r
+        for r in rows
+        if hashlib.blake2b((r.get("group") or r["cluster"]).encode(), digest_size=2).digest()[0] % 2 == want
+    ]

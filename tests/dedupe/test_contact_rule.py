@@ -33,6 +33,67 @@ def test_outlets_and_kind_families():
     )  # an operator, not an outlet
 
 
+def test_a_department_is_not_its_venue():
+    """A store's, bank's or hospital's counter listed on its own (a real listing habit) stays apart."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    for venue, department in (
+        ("Walmart", "Walmart Fuel Station"),
+        ("Walmart Supercenter", "Walmart Supercenter Pharmacy"),
+        ("M&T Bank", "M&T Bank ATM"),
+        ("Northwest Medical Center", "Northwest Medical Center - Emergency Room"),
+        ("Albertsons", "Albertsons Floral"),
+        ("Toyota of Erie", "Toyota of Erie Parts"),
+    ):
+        assert outlet_conflict(n(venue), n(department)) and outlet_conflict(n(department), n(venue))
+    assert outlet_conflict(n("Walmart"), n("Walmart Vision & Glasses"))
+    # A clinic group's specialties, each listed under the group's name.
+    assert outlet_conflict(
+        n("The Iowa Clinic Dermatology - WDM Campus"), n("The Iowa Clinic Spine Center - WDM Campus")
+    )
+    assert outlet_conflict(n("The Iowa Clinic WDM Campus"), n("The Iowa Clinic Cardiology - WDM Campus"))
+    assert outlet_conflict(n("Chase Bank"), n("Chase Mortgage"))  # the venue's own kind against a department
+    assert outlet_conflict(n("Wells Fargo ATM"), n("Wells Fargo Bank"))
+    # Not departments: the shop's own kind written out or dropped, a name that adds its own words,
+    # a college's lab school, a church's name.
+    assert not outlet_conflict(n("Joe's Deli"), n("Joe's"))
+    assert not outlet_conflict(n("Sal's Deli & Grocery"), n("Sal's Deli"))
+    assert not outlet_conflict(n("Walmart Supercenter"), n("Walmart Money Center"))
+    assert not outlet_conflict(n("Kennedy-King College Child Development Lab Center"), n("Kennedy-King College"))
+    assert not outlet_conflict(n("Quinn Chapel"), n("Quinn Chapel AME Church"))
+
+
+def test_department_listing_does_not_join_its_store_at_one_phone():
+    resolver = EntityResolver({})
+    store = resolver.resolve(lead("s", "Walmart", street="3400 55th St NW", zip="55901", phone="5072808270"))
+    photo = resolver.resolve(
+        lead("p", "Walmart Photo Center", street="3400 55th St NW", zip="55901", phone="5072808270")
+    )
+    assert photo.entity_id != store.entity_id
+    again = resolver.resolve(lead("w", "WALMART", street="3400 55th Street NW", zip="55901", phone="507-280-8270"))
+    assert again.entity_id == store.entity_id
+
+
+def test_one_business_under_two_suites_of_one_building_joins_at_its_phone():
+    resolver = EntityResolver({})
+    first = resolver.resolve(
+        lead("a", "Nautica", street="800 Steven B Tanger Blvd Ste 100", zip="30529", phone="7063354488")
+    )
+    moved = resolver.resolve(
+        lead("b", "Nautica", street="800 Steven B Tanger Blvd Ste 1001", zip="30529", phone="706-335-4488")
+    )
+    assert moved.entity_id == first.entity_id
+    # Two tenants of one building, or one name at two lines, stay apart.
+    other = resolver.resolve(
+        lead("c", "Carters", street="800 Steven B Tanger Blvd Ste 900", zip="30529", phone="7063354488")
+    )
+    assert other.entity_id != first.entity_id
+    second = resolver.resolve(
+        lead("d", "Nautica", street="800 Steven B Tanger Blvd Ste 300", zip="30529", phone="7065550199")
+    )
+    assert second.entity_id != first.entity_id
+
+
 def test_near_addresses_are_typos_or_ranges_on_one_street():
     def p(street):
         return Profile.of(DedupeInput("x", "X", street=street))
