@@ -16,7 +16,9 @@ other, then waits until it drains. It records:
   topic, so a stage's share is the step between two topics;
 * Kafka lag per stage (its consumer group on its source topic) every 2 s;
 * CPU seconds per process kind (main workers, mockup workers, Chromium and its
-  driver, the Kafka broker, PostgreSQL, the harness: simulator + producer),
+  driver under each of the two (``chromium-main``: the enrich stage's site
+  renders; ``chromium-mockup``: the mockups), the Kafka broker, PostgreSQL,
+  the harness: simulator + producer),
   per step, divided by the leads that ended in the step. The broker and
   PostgreSQL are shared services: their CPU includes anyone else's load.
 
@@ -109,7 +111,8 @@ class CpuMeter:
                 group = name.rsplit("-", 1)[0]
                 out.append((f"worker-{group}", proc))
                 for child in proc.children(recursive=True):
-                    out.append(("chromium", child))  # Playwright's driver and Chromium's processes
+                    # Playwright's driver and Chromium's processes, by the worker group that owns them
+                    out.append((f"chromium-{group}", child))
         return out
 
     def sample(self) -> dict[str, float]:
@@ -217,6 +220,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         total = int(sum(r * args.hold / 60 for r in rates))
         generated = generate_leads(total, args.seed)
         cpu = CpuMeter(run.demo)
+        cpu_start = cpu.sample()  # the broker, PostgreSQL and the workers ran before: only what the leads cost
         stop = asyncio.Event()
         run.began = time.time()
         sampling = asyncio.create_task(run.sampler(cpu, stop))
@@ -242,6 +246,8 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         await sampling
         cpu_end = cpu.sample()
         timings = await LeadQueries(run.demo.pool).lead_timings()
+        queries = LeadQueries(run.demo.pool)  # a checkout before enrichment_sources (perf/steps_ab.sh): none
+        sources = await queries.enrichment_sources() if hasattr(queries, "enrichment_sources") else None
         summary = await run.demo.summary(snap, [g.lead_id for g in generated])
         arrivals = await run.topic_arrivals()
     finally:
@@ -285,7 +291,8 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         "latency_over_time": {str(w): percentiles(h) for w, h in sorted(windows.items())},
         "per_topic_arrival_s": {t: percentiles(arrivals[t]) for t in LEAD_TOPICS},
         "samples": run.samples,
-        "cpu_total_s": {k: round(v, 1) for k, v in cpu_end.items()},
+        "cpu_total_s": {k: round(v - cpu_start.get(k, 0.0), 1) for k, v in cpu_end.items()},
+        "enrichment_sources": sources,
         "summary": {
             k: summary[k]
             for k in (
@@ -384,7 +391,7 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
             workers = c.get("worker-main", 0) + c.get("worker-mockup", 0)
             lines.append(
                 f"| {st['offered_per_min']:,.0f} | {st['pushed']} | {st['sustained_per_min']:,.0f} | {lat['p50']} | "
-                f"{lat['p95']} | {lat['p99']} | {workers:.1f} | {c.get('chromium', 0):.1f} | {c.get('kafka', 0):.1f} | "
+                f"{lat['p95']} | {lat['p99']} | {workers:.1f} | {c.get('chromium-main', 0) + c.get('chromium-mockup', 0) + c.get('chromium', 0):.1f} | {c.get('kafka', 0):.1f} | "
                 f"{c.get('postgres', 0):.1f} | {c.get('harness', 0):.1f} |"
             )
         lines += ["", "Per stage: when a lead's message reached each topic, seconds after ingest (HdrHistogram):", ""]
@@ -507,6 +514,14 @@ def main() -> None:
                 f"offered {st['offered_per_min']:>6.0f}/min: sustained {st['sustained_per_min']:>7.1f}/min, "
                 f"p50 {st['latency_s']['p50']} s, p95 {st['latency_s']['p95']} s, CPU ms/lead {st['cpu_ms_per_lead']}"
             )
+        summ, leads = result["summary"], max(1, result["summary"]["leads_in"])
+        per_lead = {k: round(v / leads * 1000, 1) for k, v in result["cpu_total_s"].items()}
+        print(
+            f"offered whole run: {summ['leads_in']} leads, {summ['leads_per_min']}/min, p50 {summ['p50_latency_s']} s, "
+            f"p95 {summ['p95_latency_s']} s, lost {summ['lost']}, double emails {summ['duplicate_emails']}; "
+            f"CPU ms/lead (start to drained) {per_lead}, total {sum(per_lead.values()):.1f}; "
+            f"enrichment {result.get('enrichment_sources')}"
+        )
 
 
 if __name__ == "__main__":
