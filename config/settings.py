@@ -380,15 +380,6 @@ class Settings(BaseSettings):
         "hard-codes 1500). A consumer's other requests to that broker (list offsets, seek) queue behind the "
         "waiting fetch, so each step of a table recovery after a rebalance took 1.5 s.",
     )
-    fetch_min_bytes: int = Field(
-        32_768,
-        ge=1,
-        le=1_048_576,
-        description="Bytes a fetch waits for at the broker before it answers, for at most "
-        "LEADSTREAM_FETCH_MAX_WAIT_MS (Kafka's fetch.min.bytes; aiokafka's default is 1: a fetch per few "
-        "messages). Every fetch carries all of a worker's partitions, so under load fewer, fuller fetches cost "
-        "the worker and the broker less CPU per lead; each hop waits at most the fetch wait more.",
-    )
     group_instance_id: str = Field(
         "",
         description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "

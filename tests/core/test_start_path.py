@@ -141,19 +141,15 @@ async def test_a_worker_with_the_email_stage_refuses_a_default_or_short_unsubscr
     assert "refusing to start a worker" in output and f"LEADSTREAM_EMAIL__UNSUBSCRIBE_SECRET {says}" in output
 
 
-async def test_the_worker_consumer_long_polls_the_configured_fetch_wait_and_size(
-    kafka_broker, unique, tmp_path, monkeypatch
-):
+async def test_the_worker_consumer_long_polls_the_configured_fetch_wait(kafka_broker, unique, tmp_path, monkeypatch):
     """Faust builds its aiokafka consumer with a fixed 1.5 s fetch wait, which every offset request of a
-    table recovery queued behind; the worker's consumer uses LEADSTREAM_FETCH_MAX_WAIT_MS instead, and waits
-    for LEADSTREAM_FETCH_MIN_BYTES (aiokafka's default of 1 byte answered every fetch with a few messages)."""
+    table recovery queued behind; the worker's consumer uses LEADSTREAM_FETCH_MAX_WAIT_MS instead."""
     from config import load_settings
     from leadstream.faustapp import create_app
 
     for name, value in _worker_env(kafka_broker, "postgresql://unused", unique, tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LEADSTREAM_FETCH_MAX_WAIT_MS", "123")
-    monkeypatch.setenv("LEADSTREAM_FETCH_MIN_BYTES", "4567")
     # No tracing: an in-process app would install the OTLP exporter as this process's global tracer provider
     # (set once per process), and later tests' provider spans would go there instead of to their exporter.
     monkeypatch.delenv("LEADSTREAM_OTLP_ENDPOINT", raising=False)
@@ -162,6 +158,5 @@ async def test_the_worker_consumer_long_polls_the_configured_fetch_wait_and_size
     await consumer.start()  # the fetcher is built here, from the consumer's value
     try:
         assert consumer._fetcher._fetch_max_wait_ms == 123
-        assert consumer._fetcher._fetch_min_bytes == 4567
     finally:
         await consumer.stop()
