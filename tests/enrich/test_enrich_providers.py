@@ -263,3 +263,49 @@ async def test_without_a_pagespeed_api_the_audit_and_screenshot_come_from_chromi
     ]
     assert Path(result.screenshot_uri.removeprefix("file://")).read_bytes()[:4] == b"\x89PNG"
     assert result.modern_site is False
+
+
+def _spa(seed: int, unique: str) -> str:
+    return _site(seed, "spa_react", unique)
+
+
+async def test_a_single_page_app_rendered_for_its_dom_takes_no_screenshot_the_api_gives(
+    settings_for, enrich_with, fresh_sim, unique
+):
+    """The default order asks PageSpeed for the screenshot before the browser: the render made for the DOM of
+    a single-page app would take one nobody keeps."""
+    _, sim = fresh_sim
+    waterfall = "email=website;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
+    enricher = await enrich_with(settings_for(enrich_waterfall=waterfall))
+    result = await enricher.enrich(_lead(_spa(sim.config.seed, unique), tier=3))
+    assert result.status == "ok" and result.rendered
+    assert result.sources["screenshot"] == result.sources["performance"] == "pagespeed" and result.screenshot_uri
+    renderer = enricher.sources.renderer
+    assert renderer is not None and (renderer.renders, renderer.screenshots) == (1, 0)
+
+
+async def test_when_the_api_gives_no_screenshot_the_browser_renders_again_with_one(
+    settings_for, enrich_with, fresh_sim, unique
+):
+    _, sim = fresh_sim
+    sim.config.update({"pagespeed": {"down": True}})
+    waterfall = "email=website;performance=pagespeed,browser,http;screenshot=pagespeed,browser"
+    enricher = await enrich_with(settings_for(enrich_waterfall=waterfall))
+    result = await enricher.enrich(_lead(_spa(sim.config.seed, unique), tier=3))
+    assert result.status == "ok" and result.rendered
+    assert result.sources["screenshot"] == result.sources["performance"] == "browser"
+    assert Path(result.screenshot_uri.removeprefix("file://")).read_bytes()[:4] == b"\x89PNG"
+    renderer = enricher.sources.renderer
+    assert renderer is not None and (renderer.renders, renderer.screenshots) == (2, 1)
+
+
+async def test_with_the_browser_first_for_the_screenshot_one_render_takes_it(
+    settings_for, enrich_with, fresh_sim, unique
+):
+    _, sim = fresh_sim
+    waterfall = "email=website;performance=pagespeed,browser,http;screenshot=browser,pagespeed"
+    enricher = await enrich_with(settings_for(enrich_waterfall=waterfall))
+    result = await enricher.enrich(_lead(_spa(sim.config.seed, unique), tier=3))
+    assert result.status == "ok" and result.rendered and result.sources["screenshot"] == "browser"
+    renderer = enricher.sources.renderer
+    assert renderer is not None and (renderer.renders, renderer.screenshots) == (1, 1)
