@@ -266,7 +266,6 @@ class PageRenderer:
         self._acquired = False
         self._sink: socket.socket | None = None
         self.renders = 0
-        self.screenshots = 0  # renders that took the page's screenshot
         metrics.init_chromium("site")
         self.restarts = 0
         self.active = 0  # tabs rendering right now
@@ -396,7 +395,6 @@ class PageRenderer:
     async def _screenshot(self, tab: _Tab) -> bytes:
         """The viewport as a PNG; DevTools' fast encoding unless `fast_png` is off (see providers.html_render)."""
         assert tab.cdp is not None
-        self.screenshots += 1
         shot = await tab.cdp.send(
             "Page.captureScreenshot",
             {"format": "png", "optimizeForSpeed": self.fast_png, "captureBeyondViewport": False},

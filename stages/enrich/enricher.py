@@ -110,7 +110,6 @@ class Enricher:
             self.js_paths,
             contact_pages=lambda: self._contact_page_contacts(home, visit.html),
             check_robots=self.fetcher.check_robots,
-            screenshot_order=self.orders.get("screenshot", []),
         )
         if home.truncated:  # what the first bytes show is kept; the rest of the page is not ours to read
             tech = await scan(

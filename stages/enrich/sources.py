@@ -3,17 +3,7 @@
 `EnrichSources` holds the optional adapters (Chromium, a PageSpeed-style API,
 an email finder, the MX checker, the blob store); `SiteVisit` is one lead's
 visit: it remembers the fetched page and makes at most one Chromium render and
-one PageSpeed call however many fields ask for them.
-
-The render takes the page's screenshot only when the screenshot field would
-use it: the browser comes before every configured provider in the field's
-order (`screenshot_order`). A single-page app is rendered for its DOM before
-the waterfalls run; with a PageSpeed API ahead of the browser (the default
-order), that API's screenshot is the one kept, so the render's would be
-thrown away (about a sixth of a site render's CPU: compositing, PNG encoding,
-~0.3 MB through the driver). If the API then fails to give one, the browser
-provider renders the page again with the screenshot: one more render, for a
-single-page app whose audit failed. The lookups below are the
+one PageSpeed call however many fields ask for them. The lookups below are the
 waterfall's providers (`stages.enrich.waterfall`); each raises `ProviderSkipped` when
 it cannot answer for this lead, so the waterfall records why and moves on.
 """
@@ -72,10 +62,8 @@ class SiteVisit:
     js_paths: list[str]
     contact_pages: Callable[[], Awaitable[list[Contact]]]
     check_robots: Callable[[str], Awaitable[None]]
-    screenshot_order: list[str] = field(default_factory=lambda: ["browser"])  # the screenshot field's providers
     home_contacts: list[Contact] = field(default_factory=list)
     _render: _SharedCall | None = None
-    _shot_render: _SharedCall | None = None
     _audit: _SharedCall | None = None
 
     @property
@@ -83,49 +71,19 @@ class SiteVisit:
         return self.home.final_url
 
     # --- shared, memoized calls --------------------------------------------
-    @property
-    def browser_screenshot_first(self) -> bool:
-        """Whether the screenshot field asks the browser before any other configured provider (module docstring)."""
-        if self.tier < SCREENSHOT_TIER:
-            return False
-        for name in self.screenshot_order:
-            if name == "browser":
-                return True
-            if name == "pagespeed" and self.sources.pagespeed is not None:
-                return False
-        return False
-
-    def render(self, screenshot: bool | None = None) -> Awaitable[Any]:
-        """The Chromium render of the home page (once per visit, whoever asks first).
-
-        `screenshot`: whether it takes the screenshot; None: when the screenshot field would use it
-        (`browser_screenshot_first`). The first caller decides; later callers share that render.
-        """
+    def render(self) -> Awaitable[Any]:
+        """The Chromium render of the home page (once per visit, whoever asks first)."""
         renderer = self.sources.renderer
         if renderer is None:
             raise ProviderSkipped("Chromium not configured")
-        with_shot = self.browser_screenshot_first if screenshot is None else screenshot
 
         async def render() -> Any:
             await self.check_robots(self.url)  # cached since the plain fetch; the renderer's requests skip robots
-            return await renderer.render(self.url, js_paths=self.js_paths, screenshot=with_shot)
+            return await renderer.render(self.url, js_paths=self.js_paths, screenshot=self.tier >= SCREENSHOT_TIER)
 
         if self._render is None:
             self._render = _SharedCall("chromium", render)
         return self._render.get()
-
-    def _screenshot_render(self) -> Awaitable[Any]:
-        """A render with the screenshot, when the shared render was made without one (once per visit)."""
-        renderer = self.sources.renderer
-        assert renderer is not None  # the shared render was made with it
-
-        async def render() -> Any:
-            await self.check_robots(self.url)
-            return await renderer.render(self.url, js_paths=self.js_paths, screenshot=True)
-
-        if self._shot_render is None:
-            self._shot_render = _SharedCall("chromium", render)
-        return self._shot_render.get()
 
     @property
     def rendered(self) -> Any | None:
@@ -142,14 +100,14 @@ class SiteVisit:
 
     async def close(self) -> None:
         """Cancel shared calls nobody awaited, so no task outlives the lead."""
-        for shared in (self._render, self._shot_render, self._audit):
+        for shared in (self._render, self._audit):
             if shared is not None:
                 await shared.cancel()
 
-    async def _lab_render(self, screenshot: bool | None = None) -> Any:
+    async def _lab_render(self) -> Any:
         """The render for lab values: a site that cannot be rendered is this provider's miss, not the lead's end."""
         try:
-            return await self.render(screenshot)
+            return await self.render()
         except (FetchRefused, SiteError) as exc:
             raise PermanentProviderError("chromium", getattr(exc, "reason", str(exc))) from exc
 
@@ -254,13 +212,7 @@ class SiteVisit:
         return base64.b64decode(data), mime.removeprefix("data:") or "image/jpeg"
 
     async def _screenshot_lab(self) -> tuple[bytes, str] | None:
-        rendered = await self._lab_render(screenshot=True)  # a render made for this field takes the screenshot
-        png = rendered.screenshot_png
-        if png is None:  # the shared render was made without one (module docstring): now it pays
-            try:
-                png = (await self._screenshot_render()).screenshot_png
-            except (FetchRefused, SiteError) as exc:
-                raise PermanentProviderError("chromium", getattr(exc, "reason", str(exc))) from exc
+        png = (await self._lab_render()).screenshot_png
         return (png, "image/png") if png else None
 
     async def store_screenshot(self, shot: tuple[bytes, str]) -> str | None:
