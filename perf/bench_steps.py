@@ -46,6 +46,7 @@ from hdrh.histogram import HdrHistogram
 LIGHT_PATH = {"LEADSTREAM_ENRICH_TIER": "1", "LEADSTREAM_RENDER_JS": "false", "LEADSTREAM_MOCKUP_TIERS": "none"}
 REPORTS = Path(__file__).resolve().parent / "reports"
 SAMPLE_S = 2.0
+MACHINE = "machine"  # CpuMeter's pseudo-kind: the whole box's busy CPU seconds
 
 
 def report_dir(date: str | None = None) -> Path:
@@ -123,7 +124,21 @@ class CpuMeter:
         totals: dict[str, float] = {}
         for kind, seconds in self.seen.values():
             totals[kind] = totals.get(kind, 0.0) + seconds
+        machine = psutil.cpu_times()  # every process on the box, ours and other sessions'
+        totals[MACHINE] = sum(getattr(machine, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
         return totals
+
+
+def split_machine(delta: dict[str, float], seconds: float) -> tuple[dict[str, float], dict[str, float]]:
+    """(CPU seconds per process kind, {"machine_cores", "others_cores"}): the box's busy cores over `seconds`,
+    and those of processes that are none of ours (other sessions, the OS, services not measured by kind)."""
+    ours = {k: v for k, v in delta.items() if k != MACHINE}
+    machine = delta.get(MACHINE, 0.0)
+    span = max(seconds, 1e-9)
+    return ours, {
+        "machine_cores": round(machine / span, 2),
+        "others_cores": round((machine - sum(ours.values())) / span, 2),
+    }
 
 
 # ---- one pipeline, sampled ----------------------------------------------------------------------------
@@ -244,7 +259,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         snap = await run.demo.wait_until_drained([g.lead_id for g in generated])
         stop.set()
         await sampling
-        cpu_end = cpu.sample()
+        cpu_end, drained_at = cpu.sample(), time.time()
         timings = await LeadQueries(run.demo.pool).lead_timings()
         queries = LeadQueries(run.demo.pool)  # a checkout before enrichment_sources (perf/steps_ab.sh): none
         sources = await queries.enrichment_sources() if hasattr(queries, "enrichment_sources") else None
@@ -263,7 +278,9 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
             if step["start"] <= terminal < step["end"]:
                 ended += 1
         minutes = (step["end"] - step["start"]) / 60
-        cpu_delta = {k: step["cpu1"].get(k, 0.0) - step["cpu0"].get(k, 0.0) for k in step["cpu1"]}
+        cpu_delta, machine = split_machine(
+            {k: step["cpu1"].get(k, 0.0) - step["cpu0"].get(k, 0.0) for k in step["cpu1"]}, minutes * 60
+        )
         out_steps.append(
             {
                 "offered_per_min": step["offered_per_min"],
@@ -273,9 +290,13 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
                 "latency_s": percentiles(h),
                 "cpu_s": {k: round(v, 2) for k, v in cpu_delta.items()},
                 "cpu_ms_per_lead": {k: round(v / max(1, ended) * 1000, 1) for k, v in cpu_delta.items()},
+                **machine,
                 "t": [round(step["start"] - run.began, 1), round(step["end"] - run.began, 1)],
             }
         )
+    total_ours, total_machine = split_machine(
+        {k: v - cpu_start.get(k, 0.0) for k, v in cpu_end.items()}, drained_at - run.began
+    )
     windows: dict[int, HdrHistogram] = {}
     for ingested, terminal, _state in timings:
         w = int((ingested - run.began) // 10) * 10
@@ -291,7 +312,8 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         "latency_over_time": {str(w): percentiles(h) for w, h in sorted(windows.items())},
         "per_topic_arrival_s": {t: percentiles(arrivals[t]) for t in LEAD_TOPICS},
         "samples": run.samples,
-        "cpu_total_s": {k: round(v - cpu_start.get(k, 0.0), 1) for k, v in cpu_end.items()},
+        "cpu_total_s": {k: round(v, 1) for k, v in total_ours.items()},
+        "cores_whole_run": total_machine,
         "enrichment_sources": sources,
         "summary": {
             k: summary[k]
@@ -512,7 +534,8 @@ def main() -> None:
         for st in result["steps"]:
             print(
                 f"offered {st['offered_per_min']:>6.0f}/min: sustained {st['sustained_per_min']:>7.1f}/min, "
-                f"p50 {st['latency_s']['p50']} s, p95 {st['latency_s']['p95']} s, CPU ms/lead {st['cpu_ms_per_lead']}"
+                f"p50 {st['latency_s']['p50']} s, p95 {st['latency_s']['p95']} s, CPU ms/lead {st['cpu_ms_per_lead']}, "
+                f"box busy {st['machine_cores']} cores, others' {st['others_cores']}"
             )
         summ, leads = result["summary"], max(1, result["summary"]["leads_in"])
         per_lead = {k: round(v / leads * 1000, 1) for k, v in result["cpu_total_s"].items()}
@@ -520,7 +543,8 @@ def main() -> None:
             f"offered whole run: {summ['leads_in']} leads, {summ['leads_per_min']}/min, p50 {summ['p50_latency_s']} s, "
             f"p95 {summ['p95_latency_s']} s, lost {summ['lost']}, double emails {summ['duplicate_emails']}; "
             f"CPU ms/lead (start to drained) {per_lead}, total {sum(per_lead.values()):.1f}; "
-            f"enrichment {result.get('enrichment_sources')}"
+            f"box busy {result['cores_whole_run']['machine_cores']} cores, others' "
+            f"{result['cores_whole_run']['others_cores']}; enrichment {result.get('enrichment_sources')}"
         )
 
 
