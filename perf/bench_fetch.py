@@ -17,6 +17,7 @@ the fetcher's, detector's and renderer's alone), then:
 
     python perf/bench_fetch.py --mode both --pages 300 --render-pages 60 --render-concurrency 2
     python perf/bench_fetch.py --mode browser --render-pages 30 --variants before,after --rounds 2
+    python perf/bench_fetch.py --mode browser --profiles spa_react --render-pages 60 --screenshot   # SPA renders only
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def _cpu() -> float:
 
 def _domains(seed: int, prefix: str, count: int) -> list[str]:
     found = []
-    for n in range(count * 20):
+    for n in range(count * 200):  # rare profiles (--profiles spa_react: ~3 % of sites) need a wide search
         domain = f"{prefix}{n}.com"
         if site_profile(seed, domain) in WELL_BEHAVED:
             found.append(domain)
@@ -274,7 +275,16 @@ def main() -> None:
     parser.add_argument(
         "--no-sandbox", action="store_true", help="browser mode: Chromium without its sandbox (what the sandbox costs)"
     )
+    parser.add_argument(
+        "--profiles",
+        default="",
+        help="comma list of website profiles to render or fetch (default: every well-behaved one), e.g. spa_react",
+    )
     args = parser.parse_args()
+    if args.profiles:  # only these kinds of site (the full default path renders single-page apps only)
+        WELL_BEHAVED.intersection_update(args.profiles.split(","))
+        if not WELL_BEHAVED:
+            parser.error(f"--profiles names no well-behaved profile: {args.profiles}")
     configure_launch(LaunchPolicy(sandbox=not args.no_sandbox))
     port = _free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port, args.seed), daemon=True)

@@ -16,7 +16,9 @@ other, then waits until it drains. It records:
   topic, so a stage's share is the step between two topics;
 * Kafka lag per stage (its consumer group on its source topic) every 2 s;
 * CPU seconds per process kind (main workers, mockup workers, Chromium and its
-  driver, the Kafka broker, PostgreSQL, the harness: simulator + producer),
+  driver under each of the two (``chromium-main``: the enrich stage's site
+  renders; ``chromium-mockup``: the mockups), the Kafka broker, PostgreSQL,
+  the harness: simulator + producer),
   per step, divided by the leads that ended in the step. The broker and
   PostgreSQL are shared services: their CPU includes anyone else's load.
 
@@ -44,6 +46,7 @@ from hdrh.histogram import HdrHistogram
 LIGHT_PATH = {"LEADSTREAM_ENRICH_TIER": "1", "LEADSTREAM_RENDER_JS": "false", "LEADSTREAM_MOCKUP_TIERS": "none"}
 REPORTS = Path(__file__).resolve().parent / "reports"
 SAMPLE_S = 2.0
+MACHINE = "machine"  # CpuMeter's pseudo-kind: the whole box's busy CPU seconds
 
 
 def report_dir(date: str | None = None) -> Path:
@@ -109,7 +112,8 @@ class CpuMeter:
                 group = name.rsplit("-", 1)[0]
                 out.append((f"worker-{group}", proc))
                 for child in proc.children(recursive=True):
-                    out.append(("chromium", child))  # Playwright's driver and Chromium's processes
+                    # Playwright's driver and Chromium's processes, by the worker group that owns them
+                    out.append((f"chromium-{group}", child))
         return out
 
     def sample(self) -> dict[str, float]:
@@ -120,7 +124,21 @@ class CpuMeter:
         totals: dict[str, float] = {}
         for kind, seconds in self.seen.values():
             totals[kind] = totals.get(kind, 0.0) + seconds
+        machine = psutil.cpu_times()  # every process on the box, ours and other sessions'
+        totals[MACHINE] = sum(getattr(machine, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
         return totals
+
+
+def split_machine(delta: dict[str, float], seconds: float) -> tuple[dict[str, float], dict[str, float]]:
+    """(CPU seconds per process kind, {"machine_cores", "others_cores"}): the box's busy cores over `seconds`,
+    and those of processes that are none of ours (other sessions, the OS, services not measured by kind)."""
+    ours = {k: v for k, v in delta.items() if k != MACHINE}
+    machine = delta.get(MACHINE, 0.0)
+    span = max(seconds, 1e-9)
+    return ours, {
+        "machine_cores": round(machine / span, 2),
+        "others_cores": round((machine - sum(ours.values())) / span, 2),
+    }
 
 
 # ---- one pipeline, sampled ----------------------------------------------------------------------------
@@ -217,6 +235,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         total = int(sum(r * args.hold / 60 for r in rates))
         generated = generate_leads(total, args.seed)
         cpu = CpuMeter(run.demo)
+        cpu_start = cpu.sample()  # the broker, PostgreSQL and the workers ran before: only what the leads cost
         stop = asyncio.Event()
         run.began = time.time()
         sampling = asyncio.create_task(run.sampler(cpu, stop))
@@ -240,8 +259,10 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         snap = await run.demo.wait_until_drained([g.lead_id for g in generated])
         stop.set()
         await sampling
-        cpu_end = cpu.sample()
+        cpu_end, drained_at = cpu.sample(), time.time()
         timings = await LeadQueries(run.demo.pool).lead_timings()
+        queries = LeadQueries(run.demo.pool)  # a checkout before enrichment_sources (perf/steps_ab.sh): none
+        sources = await queries.enrichment_sources() if hasattr(queries, "enrichment_sources") else None
         summary = await run.demo.summary(snap, [g.lead_id for g in generated])
         arrivals = await run.topic_arrivals()
     finally:
@@ -257,7 +278,9 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
             if step["start"] <= terminal < step["end"]:
                 ended += 1
         minutes = (step["end"] - step["start"]) / 60
-        cpu_delta = {k: step["cpu1"].get(k, 0.0) - step["cpu0"].get(k, 0.0) for k in step["cpu1"]}
+        cpu_delta, machine = split_machine(
+            {k: step["cpu1"].get(k, 0.0) - step["cpu0"].get(k, 0.0) for k in step["cpu1"]}, minutes * 60
+        )
         out_steps.append(
             {
                 "offered_per_min": step["offered_per_min"],
@@ -267,9 +290,13 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
                 "latency_s": percentiles(h),
                 "cpu_s": {k: round(v, 2) for k, v in cpu_delta.items()},
                 "cpu_ms_per_lead": {k: round(v / max(1, ended) * 1000, 1) for k, v in cpu_delta.items()},
+                **machine,
                 "t": [round(step["start"] - run.began, 1), round(step["end"] - run.began, 1)],
             }
         )
+    total_ours, total_machine = split_machine(
+        {k: v - cpu_start.get(k, 0.0) for k, v in cpu_end.items()}, drained_at - run.began
+    )
     windows: dict[int, HdrHistogram] = {}
     for ingested, terminal, _state in timings:
         w = int((ingested - run.began) // 10) * 10
@@ -285,7 +312,9 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         "latency_over_time": {str(w): percentiles(h) for w, h in sorted(windows.items())},
         "per_topic_arrival_s": {t: percentiles(arrivals[t]) for t in LEAD_TOPICS},
         "samples": run.samples,
-        "cpu_total_s": {k: round(v, 1) for k, v in cpu_end.items()},
+        "cpu_total_s": {k: round(v, 1) for k, v in total_ours.items()},
+        "cores_whole_run": total_machine,
+        "enrichment_sources": sources,
         "summary": {
             k: summary[k]
             for k in (
@@ -384,7 +413,7 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
             workers = c.get("worker-main", 0) + c.get("worker-mockup", 0)
             lines.append(
                 f"| {st['offered_per_min']:,.0f} | {st['pushed']} | {st['sustained_per_min']:,.0f} | {lat['p50']} | "
-                f"{lat['p95']} | {lat['p99']} | {workers:.1f} | {c.get('chromium', 0):.1f} | {c.get('kafka', 0):.1f} | "
+                f"{lat['p95']} | {lat['p99']} | {workers:.1f} | {c.get('chromium-main', 0) + c.get('chromium-mockup', 0) + c.get('chromium', 0):.1f} | {c.get('kafka', 0):.1f} | "
                 f"{c.get('postgres', 0):.1f} | {c.get('harness', 0):.1f} |"
             )
         lines += ["", "Per stage: when a lead's message reached each topic, seconds after ingest (HdrHistogram):", ""]
@@ -505,8 +534,18 @@ def main() -> None:
         for st in result["steps"]:
             print(
                 f"offered {st['offered_per_min']:>6.0f}/min: sustained {st['sustained_per_min']:>7.1f}/min, "
-                f"p50 {st['latency_s']['p50']} s, p95 {st['latency_s']['p95']} s, CPU ms/lead {st['cpu_ms_per_lead']}"
+                f"p50 {st['latency_s']['p50']} s, p95 {st['latency_s']['p95']} s, CPU ms/lead {st['cpu_ms_per_lead']}, "
+                f"box busy {st['machine_cores']} cores, others' {st['others_cores']}"
             )
+        summ, leads = result["summary"], max(1, result["summary"]["leads_in"])
+        per_lead = {k: round(v / leads * 1000, 1) for k, v in result["cpu_total_s"].items()}
+        print(
+            f"offered whole run: {summ['leads_in']} leads, {summ['leads_per_min']}/min, p50 {summ['p50_latency_s']} s, "
+            f"p95 {summ['p95_latency_s']} s, lost {summ['lost']}, double emails {summ['duplicate_emails']}; "
+            f"CPU ms/lead (start to drained) {per_lead}, total {sum(per_lead.values()):.1f}; "
+            f"box busy {result['cores_whole_run']['machine_cores']} cores, others' "
+            f"{result['cores_whole_run']['others_cores']}; enrichment {result.get('enrichment_sources')}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Profile a live main worker on the lightest path (py-spy), and print CPU per lead next to throughput.
+"""Profile a live main (or mockup) worker with py-spy, and print CPU per lead next to throughput.
+
+The lightest path by default; `--full` keeps the full default workload (tier-3
+enrichment, SPA renders, mockups) and `--group mockup` profiles the mockup
+worker instead of a main one.
 
 Starts the pipeline (one main worker by default, so its profile is the whole
 main group), pushes leads at `--rate`, lets it warm up, records the main worker
@@ -77,7 +81,8 @@ async def main(args: argparse.Namespace) -> None:
     from leadstream.demo import Demo, DemoOptions
     from simulator.leads import generate_leads
 
-    os.environ.update(LIGHT_PATH)
+    if not args.full:
+        os.environ.update(LIGHT_PATH)
     options = {"leads": args.leads, "seed": args.seed, "partitions": args.partitions, "timeout_s": 600.0}
     if "workers" in DemoOptions.__dataclass_fields__:  # this tree; main before the scale-out work has one worker
         options.update(workers=args.workers, mockup_workers=1)
@@ -89,8 +94,8 @@ async def main(args: argparse.Namespace) -> None:
         began = time.monotonic()
         pushing = asyncio.create_task(demo.push_generated(generated, args.rate))
         await asyncio.sleep(args.warmup)
-        name = next(n for n in demo.workers if n.startswith("main"))
-        raw = Path(f"/tmp/profile-{demo.run_id}.txt")
+        name = next(n for n in demo.workers if n.startswith(args.group))
+        raw = Path(f"/tmp/profile-{demo.run_id}-{name}.txt")
         spy = await asyncio.create_subprocess_exec(
             "py-spy", "record", "-p", str(demo.workers[name].pid), "-d", str(args.seconds), "-r", "50",
             "--format", "raw", "-o", str(raw), "--nonblocking",
@@ -104,6 +109,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await demo.stop()
     print(summarize(raw) if raw.exists() else "py-spy wrote nothing (is it installed? ptrace allowed?)")
+    print(f"raw profile (collapsed stacks): {raw}")
     print(
         f"throughput {summary['leads_per_min']} leads/min (offered {args.rate:.0f}/min), p50 {summary['p50_latency_s']} s, "
         f"p95 {summary['p95_latency_s']} s, lost {summary['lost']}; worker processes' CPU {cpu:.1f} s (from the first push) = "
@@ -120,4 +126,6 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--full", action="store_true", help="the full default path (tier 3, SPA renders, mockups)")
+    parser.add_argument("--group", choices=("main", "mockup"), default="main", help="which worker group to profile")
     asyncio.run(main(parser.parse_args()))

@@ -88,6 +88,16 @@ class LeadQueries:
         )
         return [(float(r["i"]), float(r["t"]), str(r["state"])) for r in rows]
 
+    async def enrichment_sources(self) -> dict[str, int]:
+        """How many leads' enrichment used each thing (perf/): ``rendered`` (a Chromium render of the site), and
+        ``<field>=<provider>`` for the provider that gave each field (``performance=pagespeed``, ...)."""
+        rows = await self.pool.fetch(
+            "SELECT 'rendered' AS k, count(*) AS n FROM leads WHERE (record->'enrichment'->>'rendered')::boolean "
+            "UNION ALL SELECT s.key || '=' || s.value, count(*) FROM leads, "
+            "jsonb_each_text(COALESCE(record->'enrichment'->'sources', '{}'::jsonb)) AS s GROUP BY 1"
+        )
+        return {str(r["k"]): int(r["n"]) for r in rows}
+
     async def states_of(self, lead_ids: list[str]) -> dict[str, int]:
         """How many of `lead_ids` are in each state: a terminal state, "in_flight", or "absent" (no row)."""
         rows = await self.pool.fetch(
