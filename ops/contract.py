@@ -51,6 +51,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "leadstream_chromium_pages_open": (GAUGE, ("kind",)),
     "leadstream_chromium_renders_total": (COUNTER, ("kind", "outcome")),
     "leadstream_chromium_render_seconds": (HISTOGRAM, ("kind",)),
+    "leadstream_chromium_render_wait_seconds": (HISTOGRAM, ("kind",)),
     # process
     "leadstream_event_loop_lag_seconds": (GAUGE, ()),
     # HTTP API (leadstream api, /metrics with a read key) and the PostgreSQL tier behind it

@@ -306,7 +306,7 @@ class PageRenderer:
     ) -> RenderResult:
         """Load `url`, let it settle, and measure it; see the module docstring for errors."""
         await self.guard.check(url)
-        async with self._slots:
+        async with metrics.render_slot(self._slots, "site"):
             browser = await self._browser()
             try:
                 with metrics.render("site"):

@@ -135,7 +135,7 @@ class ChromiumRenderer:
 
     async def render(self, html: str, width: int, height: int, mobile: bool = False) -> bytes:
         """A PNG of the first `width`×`height` CSS pixels (×2 device pixels on mobile)."""
-        async with self._semaphore:
+        async with metrics.render_slot(self._semaphore, "mockup"):
             browser = await self._live_browser()  # relaunched here if it died since the last render
             try:
                 with metrics.render("mockup"):

@@ -7,9 +7,10 @@ Names and labels are the metrics contract (`ops/contract.py`).
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 from opentelemetry import trace
@@ -40,6 +41,12 @@ PAGES_OPEN = Gauge("leadstream_chromium_pages_open", "Renders in progress, by ki
 RENDERS = Counter("leadstream_chromium_renders_total", "Chromium renders by kind and outcome.", ["kind", "outcome"])
 RENDER_SECONDS = Histogram(
     "leadstream_chromium_render_seconds", "Time of one Chromium render, by kind.", ["kind"], buckets=RENDER_BUCKETS
+)
+RENDER_WAIT_SECONDS = Histogram(
+    "leadstream_chromium_render_wait_seconds",
+    "Time a render waited for one of the worker's render slots, by kind: queueing, not rendering.",
+    ["kind"],
+    buckets=RENDER_BUCKETS,
 )
 
 _M = TypeVar("_M", Counter, Gauge, Histogram)
@@ -84,6 +91,16 @@ def init_chromium(kind: str) -> None:
     for outcome in ("ok", "error"):
         RENDERS.labels(kind, outcome)
     RENDER_SECONDS.labels(kind)
+    RENDER_WAIT_SECONDS.labels(kind)
+
+
+@asynccontextmanager
+async def render_slot(slots: asyncio.Semaphore, kind: str) -> AsyncIterator[None]:
+    """Hold one of a renderer's slots; the wait for it is observed, so a queue of renders shows on /metrics."""
+    started = time.perf_counter()
+    async with slots:
+        series(RENDER_WAIT_SECONDS, kind).observe(time.perf_counter() - started)
+        yield
 
 
 @contextmanager

@@ -337,8 +337,12 @@ def pipeline_overview() -> db.Dashboard:
         series(
             lay,
             "Chromium render p95",
-            "One page render, load and settle included.",
-            [Query(quantile(0.95, "leadstream_chromium_render_seconds", "kind"), "{{kind}}")],
+            "One page render, load and settle included; and the wait for a render slot before it (a queue of "
+            "renders: LEADSTREAM_ENRICH_RENDER_CONCURRENCY, LEADSTREAM_RENDER_CONCURRENCY).",
+            [
+                Query(quantile(0.95, "leadstream_chromium_render_seconds", "kind"), "{{kind}}"),
+                Query(quantile(0.95, "leadstream_chromium_render_wait_seconds", "kind"), "{{kind}} waiting for a slot"),
+            ],
             unit="s",
             width=8,
         )
