@@ -31,22 +31,9 @@ args=("$@")
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 script="$here/perf/bench_steps.py"
 scratch="$(mktemp -d /tmp/steps-ab.XXXXXX)"
-labels=()
-cleanup() {
-  for label in "${labels[@]}"; do
-    git -C "$here" worktree remove --force "$scratch/$label" >/dev/null 2>&1 || true
-  done
-  git -C "$here" worktree prune >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-for spec in "${specs[@]}"; do
-  label="${spec%%:*}" ref="${spec#*:}"
-  commit="$(git -C "$here" rev-parse --verify "$ref^{commit}")"
-  git -C "$here" worktree add --detach "$scratch/$label" "$commit" >/dev/null 2>&1
-  labels+=("$label")
-  echo "$label = $ref ($(git -C "$here" log -1 --format='%h %s' "$commit" | cut -c1-90))"
-done
+# shellcheck source=perf/ab_worktrees.sh
+source "$here/perf/ab_worktrees.sh"
+ab_worktrees "$here" "$scratch" "${specs[@]}"
 echo "workload: bench_steps.py steps ${args[*]}; $rounds interleaved round(s); reports in $here/perf/reports/$name-*"
 
 for ((round = 1; round <= rounds; round++)); do
