@@ -10,26 +10,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import pytest_asyncio
 from asyncpg.exceptions import DeadlockDetectedError, SerializationError
 
 from schemas import Lead, TerminalState
-from storage.db import create_pool, drop_isolated, isolated_url, migrate
 from storage.records import CoalescedRecords, LeadRecords, RecordUpdate
 from streams.failures import Action, action_for
 from streams.runner import record_write_retried
 
 pytestmark = pytest.mark.services
-
-
-@pytest_asyncio.fixture
-async def pool(database_url, admin_database_url, unique):
-    name = f"conc_{unique}"
-    pool = await create_pool(await isolated_url(database_url, name, admin_database_url), size=4)
-    await migrate(pool)
-    yield pool
-    await pool.close()
-    await drop_isolated(database_url, name, admin_database_url)
 
 
 def _updates(count: int, stage: str) -> list[RecordUpdate]:

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
 from schemas import Lead
 from schemas.lead import Enrichment
-from storage.db import create_pool, drop_isolated, isolated_url, migrate
 from storage.lead_queries import LeadQueries
 from storage.records import LeadRecords, RecordUpdate
 
 pytestmark = pytest.mark.services
-
-
-@pytest_asyncio.fixture
-async def pool(database_url, admin_database_url, unique):
-    name = f"lq_{unique}"
-    pool = await create_pool(await isolated_url(database_url, name, admin_database_url), size=2)
-    await migrate(pool)
-    yield pool
-    await pool.close()
-    await drop_isolated(database_url, name, admin_database_url)
 
 
 def _lead(n: int, enrichment: Enrichment | None) -> Lead:
