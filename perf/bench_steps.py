@@ -260,8 +260,9 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         stop.set()
         await sampling
         cpu_end, drained_at = cpu.sample(), time.time()
-        timings = await LeadQueries(run.demo.pool).lead_timings()
-        queries = LeadQueries(run.demo.pool)  # a checkout before enrichment_sources (perf/steps_ab.sh): none
+        queries = LeadQueries(run.demo.pool)
+        timings = await queries.lead_timings()
+        # a checkout from before enrichment_sources (perf/steps_ab.sh measures old refs too): none
         sources = await queries.enrichment_sources() if hasattr(queries, "enrichment_sources") else None
         summary = await run.demo.summary(snap, [g.lead_id for g in generated])
         arrivals = await run.topic_arrivals()
