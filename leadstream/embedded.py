@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -18,11 +19,36 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Throwaway ports come from [_PORT_FLOOR, ephemeral low): above every fixed service port (<= 21187 with
+# the +2000 overrides two checkouts use), below the ports outgoing connections take.
+_PORT_FLOOR = 22000
+_PORT_PICKER = random.Random()
+_HANDED_OUT: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nobody listens on now, below the kernel's ephemeral range, never handed out twice.
+
+    Why not ``bind(0)``: that draws from the ephemeral range, which every outgoing connection draws from
+    too, so by the time a service binds the port a client socket may own it (CI saw Jaeger's OTLP
+    receiver lose its port that way), and two calls can return the same port.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(2000):
+        candidate = _PORT_PICKER.randrange(_PORT_FLOOR, max(low, _PORT_FLOOR + 1000))
+        if candidate in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+        _HANDED_OUT.add(candidate)
+        return candidate
+    raise RuntimeError("no free loopback port found below the ephemeral range")
 
 
 def wait_for_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen | None = None) -> None:

@@ -42,12 +42,33 @@ async def terminal_count(demo: Demo) -> int:
     return int(await demo.pool.fetchval("SELECT count(*) FROM leads WHERE state IS NOT NULL"))
 
 
-async def test_workers_join_and_one_dies_mid_run_nothing_lost_or_doubled(kafka_broker, database_url, monkeypatch):
+def log_digest(demo: Demo, lines: int = 12) -> str:
+    """Each worker's assignments and last warnings, for a failure message (CI keeps nothing else)."""
+    out = []
+    for name, path in demo.worker_logs.items():
+        text = path.read_text(errors="replace").splitlines() if path.exists() else []
+        notable = [line for line in text if "assigned" in line or "WARN" in line or "ERROR" in line]
+        out.append(f"--- {name} ({len(text)} lines) ---\n" + "\n".join(line[:300] for line in notable[-lines:]))
+    return "\n".join(out)
+
+
+async def test_workers_join_and_one_dies_mid_run_nothing_lost_or_doubled(
+    kafka_broker, database_url, monkeypatch, tmp_path
+):
     for name, value in LIGHT_PATH.items():
         monkeypatch.setenv(name, value)
     seed, count = 31, 600
     demo = Demo(
-        DemoOptions(leads=count, seed=seed, partitions=6, timeout_s=420, workers=1, mockup_workers=1, loglevel="info")
+        DemoOptions(
+            leads=count,
+            seed=seed,
+            partitions=6,
+            timeout_s=420,
+            workers=1,
+            mockup_workers=1,
+            loglevel="info",
+            workdir=tmp_path,
+        )
     )
     await demo.start()
     try:
@@ -71,10 +92,11 @@ async def test_workers_join_and_one_dies_mid_run_nothing_lost_or_doubled(kafka_b
         states = await demo.pool.fetch("SELECT lead_id, state FROM leads WHERE lead_id = ANY($1::text[])", ids)
         emails = sim_sendgrid.summary(demo.sim)
         first, survivor = assignments(demo, "main-0"), assignments(demo, joined[1])
+        digest = log_digest(demo)
     finally:
         await demo.stop()
 
-    assert summary["lost"] == 0 and not missing_rows(states, ids), summary
+    assert summary["lost"] == 0 and not missing_rows(states, ids), f"{summary}\n{digest}"
     assert len(states) == len(set(ids)) and all(row["state"] for row in states)  # one row, one terminal state
     assert emails["duplicate_keys"] == [] and summary["duplicate_emails"] == 0
     assert summary["recipients_emailed_twice"] == 0

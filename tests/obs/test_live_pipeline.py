@@ -26,7 +26,6 @@ import itertools
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ import pytest
 import pytest_asyncio
 
 from leadstream.demo import DEFAULT_JOBS, Demo, DemoOptions
-from leadstream.embedded import wait_for_http
+from leadstream.embedded import free_port, wait_for_http
 from leadstream.producer import LeadProducer
 from ops import promql
 from ops.contract import series_names
@@ -60,12 +59,6 @@ PNG_PANELS = {  # (dashboard uid or file stem, title start) -> file name
     ("leadstream-pipeline", "End-to-end latency p50"): "e2e-latency.png",
     ("leadstream-pipeline", "End-to-end p95 by terminal state"): "e2e-p95-by-state.png",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scoped(expr: str, run: str) -> str:
