@@ -49,6 +49,12 @@ def log_digest(demo: Demo, lines: int = 12) -> str:
         text = path.read_text(errors="replace").splitlines() if path.exists() else []
         notable = [line for line in text if "assigned" in line or "WARN" in line or "ERROR" in line]
         out.append(f"--- {name} ({len(text)} lines) ---\n" + "\n".join(line[:300] for line in notable[-lines:]))
+        if name not in demo.killed:
+            for probe in ("health", "ready"):
+                try:
+                    out.append(f"/{probe}: {httpx.get(f'{demo.web_url(name)}/{probe}', timeout=5).text[:1500]}")
+                except httpx.HTTPError as exc:
+                    out.append(f"/{probe}: {exc!r}")
     return "\n".join(out)
 
 
