@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
 from leadstream.producer import LeadProducer
 from leadstream.progress import LagReader, Snapshot, latency_percentiles, missing_terminal, record_counts
@@ -78,6 +80,7 @@ class DemoOptions:
     mockup_workers: int = 0  # mockup workers; 0: default_mockup_workers()
     loglevel: str = "warning"
     keep_topics: bool = False  # on an outside broker, leave the run's topics there after `stop`
+    stall_report_s: float = 60.0  # nothing moved this long while work remains: report each worker's state once
 
     def count(self, group: str) -> int:
         if group == "main":
@@ -327,12 +330,19 @@ class Demo:
         await lag_reader.start()
         try:
             quiet_since = None
+            moved_at, last_seen, reported = time.monotonic(), None, False
             while True:
                 snap = await record_counts(pool)
                 with contextlib.suppress(Exception):
                     snap.lag = await lag_reader.lag()
                 elapsed = time.monotonic() - started
                 self.on_progress(snap, elapsed)
+                seen = (snap.total, sorted(snap.terminal.items()), sorted(snap.in_flight_by_stage.items()), snap.lag)
+                if seen != last_seen:
+                    moved_at, last_seen, reported = time.monotonic(), seen, False
+                elif not reported and time.monotonic() - moved_at > self.options.stall_report_s:
+                    await self.report_stall(time.monotonic() - moved_at)
+                    reported = True
                 for name, proc in self.workers.items():
                     if proc.poll() is not None and name not in self.killed:
                         raise RuntimeError(f"worker {name} exited with {proc.returncode}; see {self.worker_logs[name]}")
@@ -348,6 +358,28 @@ class Demo:
                 await asyncio.sleep(0.5)
         finally:
             await lag_reader.stop()
+
+    async def report_stall(self, still_s: float) -> Path:
+        """Nothing moved for `still_s` while work remains: each live worker's /ready answer (its flow, recovery
+        and waiting partitions) into ``<workdir>/stall-<n>.txt``, and a SIGUSR2 so its log gets every task's
+        await chain (`leadstream.taskdump`). Returns the report's path; it changes nothing."""
+        lines = [f"nothing moved for {still_s:.0f} s"]
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+            for name, proc in sorted(self.workers.items()):
+                if proc.poll() is not None:
+                    lines.append(f"--- {name}: exited {proc.returncode}")
+                    continue
+                try:
+                    answer = (await client.get(f"{self.web_url(name)}/ready")).text
+                except httpx.HTTPError as exc:
+                    answer = repr(exc)
+                lines.append(f"--- {name} (pid {proc.pid}) /ready: {answer}")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGUSR2)
+        path = self.services.workdir / f"stall-{len(list(self.services.workdir.glob('stall-*.txt')))}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        print(f"demo: {lines[0]}; each worker's state in {path}, task dumps in the worker logs", file=sys.stderr)
+        return path
 
     async def summary(self, snap: Snapshot, pushed_ids: list[str]) -> dict:
         pool, sim = self.pool, self.sim

@@ -52,9 +52,11 @@ def log_digest(demo: Demo, lines: int = 12) -> str:
         if name not in demo.killed:
             for probe in ("health", "ready"):
                 try:
-                    out.append(f"/{probe}: {httpx.get(f'{demo.web_url(name)}/{probe}', timeout=5).text[:1500]}")
+                    out.append(f"/{probe}: {httpx.get(f'{demo.web_url(name)}/{probe}', timeout=5).text[:4000]}")
                 except httpx.HTTPError as exc:
                     out.append(f"/{probe}: {exc!r}")
+    for report in sorted(demo.services.workdir.glob("stall-*.txt")):
+        out.append(f"--- {report.name}: {report.read_text()[:6000]}")
     return "\n".join(out)
 
 
@@ -152,9 +154,21 @@ async def test_table_views_answer_every_key_from_every_worker(kafka_broker, data
                     answers[(name, "e", key)] = await client.get(f"{base}/table/dedupe-state/{key}/")
                 for lead_id in leads[:80]:
                     answers[(name, "l", lead_id)] = await client.get(f"{base}/dedupe/lead/{lead_id}/")
+        # The stall report (what a run that stops moving writes) reads every worker's state and task dump.
+        report = (await demo.report_stall(0.0)).read_text()
+        await until(
+            lambda: all(
+                "[WARNING] task " in demo.worker_logs[name].read_text(errors="replace") for name in demo.workers
+            ),
+            timeout_s=30,
+            what="every worker's task dump",
+        )
     finally:
         await demo.stop()
 
+    for name in demo.workers:  # each worker's /ready answer, with the flow state that says why it does nothing
+        section = report.split(f"--- {name} (pid ")[1].split("\n--- ")[0]
+        assert '"flow"' in section and '"consumer_flow_active"' in section, report
     owners = listing["tables"]["score-counters"]["owners"]
     assert len(owners) == 3 and sorted(p for parts in owners.values() for p in parts) == list(range(6)), owners
     assert len({owner for owner in owned["score-counters"].values()}) >= 2, "one worker owned every counter"
