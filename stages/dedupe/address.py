@@ -201,9 +201,19 @@ def _clean(text: str) -> str:
     return _SPACES.sub(" ", _PUNCT.sub(" ", text.lower().replace(".", " "))).strip()
 
 
+# A hyphenated house number whose second part is two digits and smaller (or zero-padded) is a Queens-style
+# number, written with and without its hyphen ("61-03" == "6103"); a larger second part is a range ("12-14").
+_QUEENS_NUMBER = re.compile(r"(\d{1,3})-(\d{2})")
+
+
 def _from_tags(tags: dict[str, str]) -> Address:
-    digits = re.match(r"\d+", tags.get("AddressNumber", "").strip())
-    number = digits.group(0) if digits else ""  # "410-412" → 410
+    raw = tags.get("AddressNumber", "").strip()
+    queens = _QUEENS_NUMBER.fullmatch(raw)
+    if queens and (queens.group(2).startswith("0") or int(queens.group(2)) < int(queens.group(1))):
+        number = queens.group(1) + queens.group(2)  # "61-03 Springfield Blvd" (Queens) is house 6103
+    else:
+        digits = re.match(r"\d+", raw)
+        number = digits.group(0) if digits else ""  # "410-412" → 410
     street_words = _clean(tags.get("StreetName", "")).split()
     street_type = _clean(tags.get("StreetNamePostType", "") or tags.get("StreetNamePreType", ""))
     street_type = STREET_TYPES.get(street_type.replace(" ", ""), street_type)

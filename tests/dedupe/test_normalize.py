@@ -28,6 +28,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "dedupe"
         ("410-C Main St.", "410C Main Street"),
         ("1 Lakeshore Dr.", "1 Lake Shore Drive"),
         ("2710 S.Dearborn", "2710 S. Dearborn"),  # a directional glued by its period
+        ("61-03 Springfield Blvd", "6103 Springfield Blvd"),  # a Queens-style number
     ],
 )
 def test_same_address_spellings_agree(a, b):
@@ -69,6 +70,7 @@ def test_highway_spellings_agree(a, b):
         ("100 County Road 12", "100 Route 12"),  # a county road is its own system
         ("100 I-75", "100 US 75"),
         ("100 Highway 1", "102 Highway 1"),
+        ("12-14 Main St", "1214 Main St"),  # a range, not a Queens-style number
     ],
 )
 def test_different_highways_differ(a, b):
