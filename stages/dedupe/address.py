@@ -222,6 +222,11 @@ def _from_tags(tags: dict[str, str]) -> Address:
     unit = _unit(tags.get("OccupancyIdentifier", "") or tags.get("SubaddressIdentifier", ""))
     predir = DIRECTIONS.get(_clean(tags.get("StreetNamePreDirectional", "")).replace(" ", ""), "")
     postdir = DIRECTIONS.get(_clean(tags.get("StreetNamePostDirectional", "")).replace(" ", ""), "")
+    pre_type = _clean(tags.get("StreetNamePreType", ""))
+    if pre_type and number and len(street_words) == 1:  # "1345 US Highway 93 N Stop 6": a highway, more after it
+        highway = _highway(f"{number} {pre_type} {street_words[0]}")
+        if highway is not None:
+            return Address(number, predir, highway.street, "hwy", postdir, unit)
     return Address(number, predir, _street_name(street_words), street_type, postdir, unit)
 
 

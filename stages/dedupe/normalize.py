@@ -154,6 +154,8 @@ NAME_SYNONYMS = {
     "caffe": "cafe",
     "no": "number",
     "1st": "first",
+    "jr": "junior",
+    "sr": "senior",
 }
 # Words that say what kind of business it is, not which one: no blocking key is built on them, and
 # two names that differ only in them are one business unless both sides add such a word (two outlets).
