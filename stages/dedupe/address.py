@@ -201,9 +201,19 @@ def _clean(text: str) -> str:
     return _SPACES.sub(" ", _PUNCT.sub(" ", text.lower().replace(".", " "))).strip()
 
 
+# A hyphenated house number whose second part is two digits and smaller (or zero-padded) is a Queens-style
+# number, written with and without its hyphen ("61-03" == "6103"); a larger second part is a range ("12-14").
+_QUEENS_NUMBER = re.compile(r"(\d{1,3})-(\d{2})")
+
+
 def _from_tags(tags: dict[str, str]) -> Address:
-    digits = re.match(r"\d+", tags.get("AddressNumber", "").strip())
-    number = digits.group(0) if digits else ""  # "410-412" → 410
+    raw = tags.get("AddressNumber", "").strip()
+    queens = _QUEENS_NUMBER.fullmatch(raw)
+    if queens and (queens.group(2).startswith("0") or int(queens.group(2)) < int(queens.group(1))):
+        number = queens.group(1) + queens.group(2)  # "61-03 Springfield Blvd" (Queens) is house 6103
+    else:
+        digits = re.match(r"\d+", raw)
+        number = digits.group(0) if digits else ""  # "410-412" → 410
     street_words = _clean(tags.get("StreetName", "")).split()
     street_type = _clean(tags.get("StreetNamePostType", "") or tags.get("StreetNamePreType", ""))
     street_type = STREET_TYPES.get(street_type.replace(" ", ""), street_type)
@@ -212,6 +222,11 @@ def _from_tags(tags: dict[str, str]) -> Address:
     unit = _unit(tags.get("OccupancyIdentifier", "") or tags.get("SubaddressIdentifier", ""))
     predir = DIRECTIONS.get(_clean(tags.get("StreetNamePreDirectional", "")).replace(" ", ""), "")
     postdir = DIRECTIONS.get(_clean(tags.get("StreetNamePostDirectional", "")).replace(" ", ""), "")
+    pre_type = _clean(tags.get("StreetNamePreType", ""))
+    if pre_type and number and len(street_words) == 1:  # "1345 US Highway 93 N Stop 6": a highway, more after it
+        highway = _highway(f"{number} {pre_type} {street_words[0]}")
+        if highway is not None:
+            return Address(number, predir, highway.street, "hwy", postdir, unit)
     return Address(number, predir, _street_name(street_words), street_type, postdir, unit)
 
 
@@ -274,6 +289,53 @@ _ORDINAL = re.compile(r"^\d+(st|nd|rd|th)$")
 _GLUED_DIRECTION = re.compile(r"(?<=\d )([nsew]|n[ew]|s[ew])\.(?=[a-z]{3})")
 
 
+# Numbered highways, written many ways by listing sources: "US Hwy 1", "U.S. Route 1", "Highway 1",
+# "US-1", "NC 42", "N Carolina 42", "State Route 42", "SR-42", "M-115", "TX-1604-Loop", "Loop 1604".
+# US, state and plain highway/route designations of one number are one road here (within a state, two
+# different roads with one number and one house number are rare; sources swap the designations freely).
+# Interstates, county roads and farm/ranch roads keep their own system: "County Road 12" is not "Route 12".
+_STATES = (
+    "alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|florida|georgia|hawaii|idaho|"
+    "illinois|indiana|iowa|kansas|kentucky|louisiana|maine|maryland|massachusetts|michigan|minnesota|"
+    "mississippi|missouri|montana|nebraska|nevada|new hampshire|new jersey|new mexico|new york|"
+    "(?:north|n) carolina|(?:north|n) dakota|ohio|oklahoma|oregon|pennsylvania|rhode island|"
+    "(?:south|s) carolina|(?:south|s) dakota|tennessee|texas|utah|vermont|virginia|washington|"
+    "(?:west|w) virginia|wisconsin|wyoming"
+)
+_STATE_CODES = (
+    "al|ak|az|ar|ca|co|ct|de|fl|ga|hi|id|il|in|ia|ks|ky|la|md|ma|mi|mn|ms|mo|mt|nv|nh|nj|nm|ny|nc|nd|oh|ok|"
+    "or|pa|ri|sc|sd|tn|tx|ut|vt|va|wa|wv|wi|wy"
+)
+_ROUTE_WORD = r"(?:highway|hwy|route|rte|rt)"
+_HIGHWAY = re.compile(
+    r"^(?P<number>\d+)\s+(?:(?P<predir>n|s|e|w|ne|nw|se|sw|north|south|east|west)\s+)?(?:historic\s+|old\s+)?"
+    r"(?:(?P<i>interstate|i)|(?P<cr>county\s+(?:road|rd|route|rte|highway|hwy)|co\s+(?:road|rd)|cr)"
+    r"|(?P<fm>fm|farm\s+to\s+market(?:\s+road|\s+rd)?|rm|ranch\s+to\s+market(?:\s+road|\s+rd)?|rr|ranch\s+road)"
+    rf"|(?:u\s?s|united\s+states|state|{_STATES}|{_STATE_CODES}|sr|sh|[mk](?=-))(?:\s+{_ROUTE_WORD})?"
+    rf"|{_ROUTE_WORD}|loop|spur)"
+    r"[\s-]*(?P<route>\d{1,4}[a-z]?)(?:[\s-]+(?:business|bus|br|byp|bypass|alt|spur|loop|hwy|highway|frontage))*"
+    r"(?:\s+(?P<postdir>n|s|e|w|north|south|east|west))?"
+    r"(?:\s*,?\s*(?:#|ste|suite|unit)\s*(?P<unit>[a-z0-9-]+))?\s*$"
+)
+_TWO_NUMBERS = re.compile(r"\d\D+\d")
+
+
+def _highway(text: str) -> Address | None:
+    """A numbered highway ("4084 NC 42 Hwy W" == "4084 N Carolina 42"), or None for any other line."""
+    match = _HIGHWAY.match(_SPACES.sub(" ", text.replace(".", "").replace(",", " ,")).replace(" ,", ","))
+    if match is None:
+        return None
+    system = "i" if match["i"] else "cr" if match["cr"] else "fm" if match["fm"] else "hwy"
+    return Address(
+        match["number"],
+        DIRECTIONS.get(match["predir"] or "", ""),
+        system + match["route"],
+        "hwy",
+        DIRECTIONS.get(match["postdir"] or "", ""),
+        _unit(match["unit"] or ""),
+    )
+
+
 @lru_cache(maxsize=200_000)
 def parse_address(street: str | None) -> Address:
     """Standardize one street line; an empty or unreadable line gives an unknown Address."""
@@ -283,7 +345,9 @@ def parse_address(street: str | None) -> Address:
     text, unit = _strip_notes(_GLUED_DIRECTION.sub(r"\1. ", street.strip().lower()))
     if not text:
         return Address()
-    address = _simple(text)
+    address = _highway(text) if _TWO_NUMBERS.search(text) else None
+    if address is None:
+        address = _simple(text)
     if address is None:
         address = parse_with_usaddress(text)
     if unit and not address.unit:

@@ -202,7 +202,9 @@ class EntityResolver:
                     if (profile.phone and profile.phone == other.phone) or one_site_readdressed(profile, other):
                         is_near = True
                     continue
-                if outlet_conflict(profile.name, other.name):  # two outlets of one venue or brand
+                if outlet_conflict(
+                    profile.name, other.name, profile.category, other.category
+                ):  # two outlets of one venue or brand
                     best = -1.0
                     break
                 compared = True
@@ -232,7 +234,7 @@ class EntityResolver:
         common); a hotel's café and its dining room fail the outlet test.
         """
         others = [Profile.from_list(stored) for stored in entity["profiles"]]
-        if any(outlet_conflict(profile.name, other.name) for other in others):
+        if any(outlet_conflict(profile.name, other.name, profile.category, other.category) for other in others):
             return False  # any spelling of the entity is another outlet of the venue
         for other in others:
             if not (profile.name and other.name):
@@ -307,7 +309,7 @@ class EntityResolver:
                 py = Profile.from_list(y)
                 if (
                     addresses_conflict(px, py) and not (near_addresses(px, py) or one_site_readdressed(px, py))
-                ) or outlet_conflict(px.name, py.name):
+                ) or outlet_conflict(px.name, py.name, px.category, py.category):
                     return True
         return False
 

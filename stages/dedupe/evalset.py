@@ -280,7 +280,84 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
         for i in range(rng.choice([1, 2])):
             rows.append({"cluster": f"b{n}x", **_row(rng, other, noisy=i > 0)})
     rng.shuffle(rows)
+    # The classes added in round 6 come from their own random stream and after the shuffle, so the rows
+    # above (and the figures measured on them before) stay as they were.
+    extra = random.Random(seed * 7919 + 6)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_highway_rows(extra, n))
+        rows.extend(_practice_rows(extra, n))
+        rows.extend(_bank_rows(extra, n))
+        rows.extend(_queens_rows(extra, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
+
+
+HIGHWAY_FORMS = ["US Hwy {n}", "U.S. Route {n}", "Highway {n}", "US-{n}", "US Highway {n}", "Hwy {n}", "{st} {n}"]
+LAST = ["Garcia", "Okafor", "Lindqvist", "Haddad", "Nakamura", "Brennan", "Castillo", "Petrov", "Osei", "Varga"]
+PRACTICES = ["Family Medicine", "Dental Group", "Pediatrics", "Eye Care", "Orthopedics", "Mortgage"]
+CREDENTIALS = {"Mortgage": ["Loan Officer", "NMLS 40211"], "": ["M.D.", "MD", "DDS", "D.M.D.", "PhD"]}
+QUEENS_ROADS = ["Springfield Blvd", "Northern Blvd", "Queens Blvd", "Roosevelt Ave", "Jamaica Ave"]
+
+
+def _highway_rows(rng: random.Random, n: int) -> list[dict]:
+    """A business on a numbered highway, each listing spelling the road its own way ("US Hwy 1", "U.S. Route 1",
+    "Highway 1", "NC 1"); a branch of the same name farther along the road stays apart."""
+    b = _business(rng)
+    route, state = rng.choice([1, 9, 30, 66, 101, 287]), b["place"][2]
+    rows = []
+    for i in range(rng.choice([2, 3])):
+        row = _row(rng, b, noisy=i > 0)
+        if row["address"] or i == 0:
+            row["address"] = f"{b['number']} " + rng.choice(HIGHWAY_FORMS).format(n=route, st=state)
+        rows.append({"cluster": f"h{n}", **row})
+    if rng.random() < 0.5:
+        branch = dict(b, number=b["number"] + rng.randint(300, 5000), domain="")
+        branch["phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        row = _row(rng, branch, noisy=False)
+        row["address"] = f"{branch['number']} " + rng.choice(HIGHWAY_FORMS).format(n=route, st=state)
+        rows.append({"cluster": f"h{n}x", **row})
+    return rows
+
+
+def _practice_rows(rng: random.Random, n: int) -> list[dict]:
+    """A practice and two of its practitioners, each listed on their own at the practice's address and phone
+    ("Blue Heron Family Medicine - Rosa Okafor, M.D."): three businesses; a practitioner listed twice, once
+    with and once without the practice's name, is one."""
+    kind = rng.choice(PRACTICES)
+    practice = f"{rng.choice(HEADS)} {kind}"
+    b = dict(_business(rng), name=practice, category="mortgage" if kind == "Mortgage" else "doctor", letter="")
+    rows = [{"cluster": f"p{n}", **_row(rng, b, noisy=i > 0)} for i in range(rng.choice([1, 2]))]
+    for k, first in enumerate(rng.sample(FIRST, 2)):
+        person = f"{first} {rng.choice(LAST)}"
+        title = rng.choice(CREDENTIALS.get(kind, CREDENTIALS[""]))
+        forms = [f"{practice} - {person}, {title}", f"{person}, {title}", f"{person} {title} - {practice}"]
+        for i in range(rng.choice([1, 2])):
+            row = _row(rng, dict(b, name=forms[0] if i == 0 else rng.choice(forms[1:]), domain=""), noisy=False)
+            rows.append({"cluster": f"p{n}_{k}", **row})
+    return rows
+
+
+def _bank_rows(rng: random.Random, n: int) -> list[dict]:
+    """A bank listed as "X Bank" and "X Bank & ATM" (one listing) and its ATM on its own ("X Bank ATM", apart)."""
+    bank = f"{rng.choice(HEADS)} Bank"
+    b = dict(_business(rng), name=bank, category="bank", domain="")
+    rows = [{"cluster": f"k{n}", **_row(rng, b, noisy=False)}]
+    rows.append({"cluster": f"k{n}", **_row(rng, dict(b, name=bank + rng.choice([" & ATM", " and ATM"])), noisy=True)})
+    rows.append({"cluster": f"k{n}a", **_row(rng, dict(b, name=bank + " ATM", category="atm"), noisy=False)})
+    return rows
+
+
+def _queens_rows(rng: random.Random, n: int) -> list[dict]:
+    """A Queens address written with and without its hyphen ("61-03 Springfield Blvd" / "6103 ...")."""
+    place = next(p for p in PLACES if p[0] == "New York")
+    b = dict(_business(rng), place=place, letter="", suite="", zip=place[3] + f"{rng.randint(1, 98):02d}")
+    b.update(phone=f"{place[4]}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}", alt_phone=f"{place[4]}5550100")
+    block, house, road = rng.randint(30, 220), rng.randint(1, 60), rng.choice(QUEENS_ROADS)
+    rows = []
+    for i in range(2):
+        row = _row(rng, b, noisy=i > 0)
+        row["address"] = f"{block}-{house:02d} {road}" if i == 0 else f"{block}{house:02d} {road}"
+        rows.append({"cluster": f"q{n}", **row})
+    return rows
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ from stages.dedupe.normalize import (
     KIND_WORDS,
     ORGANISATION_WORDS,
     PLACE_WORDS,
+    PRACTITIONER_WORDS,
 )
 from stages.dedupe.record import Profile
 
@@ -155,20 +156,51 @@ def is_kind_word(token: str) -> bool:
 _DEPARTMENT_FILLERS = KIND_WORDS | {"station", "centre", "counter", "department", "dept", "desk", "room", "glasse"}
 
 
-def _department_of(x: list[str], y: list[str]) -> bool:
-    """Name x is name y plus department words ("Walmart Pharmacy" / "Walmart"), y adding nothing."""
+def _department_of(x: list[str], y: list[str], y_category: str = "") -> bool:
+    """Name x is name y plus department words ("Walmart Pharmacy" / "Walmart"), y adding nothing.
+
+    Not when y's own category is what the words name ("Bitcoin Depot ATM" / "Bitcoin Depot", an ATM
+    operator): the venue is itself that kind of business, and x is its listing, not a counter inside it."""
     extra = [t for t in x if t not in NAME_NOISE and not same_token(t, y)]
     if not extra or not any(t in DEPARTMENT_WORDS for t in extra):
         return False
     if not all(t in DEPARTMENT_WORDS or t in _DEPARTMENT_FILLERS for t in extra):
         return False
+    if y_category and all(t in _category_words(y_category) for t in extra if t in DEPARTMENT_WORDS):
+        return False
     return all(t in NAME_NOISE or same_token(t, x) for t in y)
 
 
-def outlet_conflict(a: str, b: str) -> bool:
+@lru_cache(maxsize=5_000)
+def _category_words(category: str) -> frozenset[str]:
+    return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in category.split())
+
+
+def practitioner_conflict(ta: list[str], tb: list[str]) -> bool:
+    """A person's own listing (a credential or role in the name: `PRACTITIONER_WORDS`) against another
+    person's at the same practice, or against the practice itself ("Arkansas Children's - A. Jefferson,
+    M.D." / "... - S. Mehta, M.D."; "U.S. Bank - J. Burns - Mortgage Lending Officer" / "U.S. Bank"). A
+    name that only adds the person's role ("Zach Fox - Financial Advisor" / "Zach Fox - Financial
+    Representative") is one person; a bare person's name ("Jinwoo Jang") is not a practice."""
+    pa, pb = any(t in PRACTITIONER_WORDS for t in ta), any(t in PRACTITIONER_WORDS for t in tb)
+    if not (pa or pb):
+        return False
+    rest_a = [t for t in ta if t not in PRACTITIONER_WORDS and t not in NAME_NOISE]
+    rest_b = [t for t in tb if t not in PRACTITIONER_WORDS and t not in NAME_NOISE]
+    own_a = [t for t in rest_a if not t.isdigit() and not same_token(t, rest_b)]
+    own_b = [t for t in rest_b if not t.isdigit() and not same_token(t, rest_a)]
+    if pa and pb:
+        return bool(own_a and own_b)  # two people
+    person_own, practice_own, practice = (own_a, own_b, rest_b) if pa else (own_b, own_a, rest_a)
+    return bool(person_own) and not practice_own and any(is_kind_word(t) or t in DEPARTMENT_WORDS for t in practice)
+
+
+def outlet_conflict(a: str, b: str, category_a: str = "", category_b: str = "") -> bool:
     """Two outlets of one venue or brand: the names differ only in kind-of-business words, on both sides
     ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y, or one is
-    a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank")."""
+    a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank"), or one
+    is a practitioner's own listing at the other (`practitioner_conflict`). The categories, where known,
+    tell a venue that is itself the department's kind ("Bitcoin Depot", an ATM operator)."""
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
     if " at " in a or " at " in b:
@@ -178,9 +210,11 @@ def outlet_conflict(a: str, b: str) -> bool:
                 return True
     ta, tb = a.split(), b.split()
     set_a, set_b = set(ta), set(tb)
+    if (PRACTITIONER_WORDS & set_a or PRACTITIONER_WORDS & set_b) and practitioner_conflict(ta, tb):
+        return True
     dept_a, dept_b = DEPARTMENT_WORDS & set_a, DEPARTMENT_WORDS & set_b
     if dept_a != dept_b:  # rare: most names carry no department word
-        if (dept_a and _department_of(ta, tb)) or (dept_b and _department_of(tb, ta)):
+        if (dept_a and _department_of(ta, tb, category_b)) or (dept_b and _department_of(tb, ta, category_a)):
             return True
         extra_a = [t for t in ta if t not in NAME_NOISE and not same_token(t, tb)]
         extra_b = [t for t in tb if t not in NAME_NOISE and not same_token(t, ta)]

@@ -154,6 +154,8 @@ NAME_SYNONYMS = {
     "caffe": "cafe",
     "no": "number",
     "1st": "first",
+    "jr": "junior",
+    "sr": "senior",
 }
 # Words that say what kind of business it is, not which one: no blocking key is built on them, and
 # two names that differ only in them are one business unless both sides add such a word (two outlets).
@@ -321,8 +323,17 @@ DEPARTMENT_WORDS = frozenset(
     | {"gynecology", "ophthalmology", "rehabilitation", "spine", "pulmonology", "endocrinology"}
     | {"rheumatology", "audiology", "podiatry"}
 )
+# A person's own listing at a practice, bank or agency: professional credentials and roles written into the
+# name ("Arkansas Children's - Akilah A. Jefferson, M.D.", "U.S. Bank - Joni Burns - Mortgage Lending
+# Officer", "NMLS ID 624740"). Two people at one practice, or a person and the practice, are two listings
+# (`features.outlet_conflict`).
+PRACTITIONER_WORDS = frozenset(
+    {"md", "dds", "dmd", "dpm", "dvm", "phd", "lcsw", "lmft", "lpc", "cpa", "esq", "nmls", "fnp", "aprn", "crnp"}
+    | {"dnp", "facs", "faap", "facc", "advisor", "adviser", "officer", "agent", "representative"}
+)
 # Names are compared after `normalize_name` drops a plural s ("sports" → "sport"): list both forms.
 KIND_WORDS = KIND_WORDS | {w[:-1] for w in KIND_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")}
+PRACTITIONER_WORDS = PRACTITIONER_WORDS | {"nml"}  # "NMLS" without its plural s
 GENERIC_WORDS = KIND_WORDS | PLACE_WORDS | {"and", "the", "of", "inc", "llc"}
 NAME_STOPWORDS = frozenset(
     {"the", "and", "of", "a", "an", "on", "in"}
@@ -483,6 +494,22 @@ def _drop_notes(text: str) -> str:
     return dropped if _NON_WORD.sub("", dropped).strip() else text
 
 
+def _department_word(word: str) -> bool:
+    return word in DEPARTMENT_WORDS or (word.endswith("s") and word[:-1] in DEPARTMENT_WORDS)
+
+
+def _without_department_tail(words: list[str]) -> list[str]:
+    """A name that joins the venue and its counter ("Fifth Third Bank & ATM", "Jewel-Osco & Pharmacy") is
+    the venue's own listing: the "and ..." tail of department words is dropped, so it is not taken for a
+    department of the venue (`features.outlet_conflict`)."""
+    if "and" not in words[1:-1]:
+        return words
+    k = len(words) - 1 - words[::-1].index("and")
+    if k >= 1 and all(_department_word(w) for w in words[k + 1 :]) and not all(_department_word(w) for w in words[:k]):
+        return words[:k]
+    return words
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str | None) -> str:
     """Comparable business name: "The Apple Pan, Inc." and "apple pan, the" both give "apple pan"."""
@@ -496,7 +523,7 @@ def normalize_name(name: str | None) -> str:
     text = _APOSTROPHE.sub("", text)
     text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
-    words = [NAME_SYNONYMS.get(w, w) for w in text.split()]
+    words = _without_department_tail([NAME_SYNONYMS.get(w, w) for w in text.split()])
     while words and words[0] == "the":
         words.pop(0)
     while words and words[-1] == "the":

@@ -63,6 +63,34 @@ def test_a_department_is_not_its_venue():
     assert not outlet_conflict(n("Quinn Chapel"), n("Quinn Chapel AME Church"))
 
 
+def test_a_venue_listed_with_its_counter_or_as_its_kind_is_the_venue():
+    from stages.dedupe.normalize import normalize_name as n
+
+    # "Bank & ATM" names the venue and its counter together: the venue's own listing.
+    assert n("Fifth Third Bank & ATM") == n("Fifth Third Bank")
+    assert not outlet_conflict(n("Fifth Third Bank & ATM"), n("Fifth Third Bank"))
+    assert n("Sal's Deli & Grocery") != n("Sal's Deli")  # not department words: kept
+    # An ATM operator's listing is not a counter inside it: its category is the department's kind.
+    assert outlet_conflict(n("Bitcoin Depot ATM"), n("Bitcoin Depot"))
+    assert not outlet_conflict(n("Bitcoin Depot ATM"), n("Bitcoin Depot"), "atms", "atms")
+    assert outlet_conflict(n("M&T Bank ATM"), n("M&T Bank"), "atms", "bank credit union")
+
+
+def test_a_practitioners_listing_is_not_the_practice_nor_a_colleague():
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert outlet_conflict(
+        n("Arkansas Children's - Akilah A. Jefferson, M.D."), n("Arkansas Children's - Sagar T. Mehta, M.D.")
+    )
+    assert outlet_conflict(n("U.S. Bank - Joni Burns-Roman - Mortgage Lending Officer"), n("U.S. Bank"))
+    assert not outlet_conflict(
+        n("Zach Fox - COUNTRY Financial Advisor"), n("Zach Fox - COUNTRY Financial Representative")
+    )
+    assert not outlet_conflict(n("Akilah A. Jefferson MD"), n("Arkansas Children's - Akilah A. Jefferson, M.D."))
+    # A person's bare name is not a practice: the same person.
+    assert not outlet_conflict(n("Jinwoo Jang - Chase Home Lending Advisor - NMLS ID 624740"), n("Jinwoo Jang"))
+
+
 def test_department_listing_does_not_join_its_store_at_one_phone():
     resolver = EntityResolver({})
     store = resolver.resolve(lead("s", "Walmart", street="3400 55th St NW", zip="55901", phone="5072808270"))

@@ -28,6 +28,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "dedupe"
         ("410-C Main St.", "410C Main Street"),
         ("1 Lakeshore Dr.", "1 Lake Shore Drive"),
         ("2710 S.Dearborn", "2710 S. Dearborn"),  # a directional glued by its period
+        ("61-03 Springfield Blvd", "6103 Springfield Blvd"),  # a Queens-style number
     ],
 )
 def test_same_address_spellings_agree(a, b):
@@ -40,6 +41,41 @@ def test_same_address_spellings_agree(a, b):
 )
 def test_different_addresses_differ(a, b):
     assert parse_address(a) != parse_address(b)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("100 US Hwy 1", "100 U.S. Route 1"),
+        ("100 US Hwy 1", "100 Highway 1"),
+        ("100 US-1", "100 US Highway 1"),
+        ("4084 NC 42 Hwy", "4084 N Carolina 42"),
+        ("100 State Route 7", "100 SR-7"),
+        ("1651 W US Highway 77", "1651 W US-77-Br"),
+        ("2003 N Loop 1604 E", "2003 N TX-1604-Loop E"),
+        ("3763 I 75 Business Spur", "3763 Interstate 75 Business Spur"),
+        ("3800 US Highway 98 N Ste 704", "3800 US Hwy 98 N, Suite 704"),
+    ],
+)
+def test_highway_spellings_agree(a, b):
+    x, y = parse_address(a), parse_address(b)
+    assert (x.number, x.street, x.unit) == (y.number, y.street, y.unit)
+    assert x.known
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("100 Highway 1", "100 Highway 10"),
+        ("100 County Road 12", "100 Route 12"),  # a county road is its own system
+        ("100 I-75", "100 US 75"),
+        ("100 Highway 1", "102 Highway 1"),
+        ("12-14 Main St", "1214 Main St"),  # a range, not a Queens-style number
+    ],
+)
+def test_different_highways_differ(a, b):
+    x, y = parse_address(a), parse_address(b)
+    assert (x.number, x.street) != (y.number, y.street)
 
 
 def test_partial_address_agrees_without_a_number():
