@@ -52,8 +52,9 @@ class MockupMaker:
         renderer: ChromiumRenderer,
         blobs: BlobStore,
         quality_threshold: float = 0.7,
-        preview: Thumbnail = PREVIEW,
+        preview: Thumbnail | None = PREVIEW,
     ) -> None:
+        """`preview`: the email's image; None makes none (as before previews: perf/bench_mockup.py compares)."""
         self.concepts = concepts
         self.renderer = renderer
         self.blobs = blobs
@@ -87,13 +88,12 @@ class MockupMaker:
         concept, source, provider, quality = await self.choose_concept(lead, problems)
         html = render_html(lead, concept)
         (desktop_png, preview_jpeg), mobile_png = await asyncio.gather(
-            self.renderer.render_with_thumbnail(html, *DESKTOP, self.preview),
-            self.renderer.render(html, *MOBILE, mobile=True),
+            self._desktop(html), self.renderer.render(html, *MOBILE, mobile=True)
         )
         desktop_key, mobile_key, preview_key = blob_keys(lead.lead_id)
         uri = await self.blobs.put(desktop_key, desktop_png, "image/png")
         mobile_uri = await self.blobs.put(mobile_key, mobile_png, "image/png")
-        preview_uri = await self.blobs.put(preview_key, preview_jpeg, "image/jpeg")
+        preview_uri = await self.blobs.put(preview_key, preview_jpeg, "image/jpeg") if preview_jpeg else None
         return MockupRef(
             uri=uri,
             mobile_uri=mobile_uri,
@@ -102,3 +102,9 @@ class MockupMaker:
             provider=provider,
             quality=quality.score,
         )
+
+    async def _desktop(self, html: str) -> tuple[bytes, bytes | None]:
+        """(desktop PNG, preview JPEG or None), from one load of the desktop view."""
+        if self.preview is None:
+            return await self.renderer.render(html, *DESKTOP), None
+        return await self.renderer.render_with_thumbnail(html, *DESKTOP, self.preview)
