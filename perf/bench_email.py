@@ -7,7 +7,8 @@ side by side in one run (interleaved ``--rounds`` times), on one real mockup
 rendered first with Chromium (template concept): ``png``, its desktop PNG (what
 every email carried before 2026-12-03), ``preview``, its preview JPEG (now),
 ``none``. Per configuration it prints the request bytes that reached the
-simulator and two CPU figures: building the request body alone (compose, the
+simulator, the size of the message the recipient gets (the simulator's .eml of
+it: MIME, base64 at 76 columns) and two CPU figures: building the request body alone (compose, the
 library's helpers, base64, JSON: the email stage's own cost) and the whole send
 path in this process, simulator (which parses every request) included.
 
@@ -34,6 +35,7 @@ from schemas import Contact, Enrichment, Lead
 from simulator import sendgrid as sim_sendgrid
 from simulator.app import start_simulator
 from simulator.core import SimConfig, Simulator
+from simulator.sendgrid_eml import build_eml
 from stages.email.delivery import Composer, EmailDelivery
 from stages.mockup.maker import MockupMaker
 from storage.blobs import LocalBlobStore
@@ -112,12 +114,14 @@ async def main(args: argparse.Namespace) -> None:
                 figures = {
                     "emails_per_s": len(leads) / wall,
                     "request_kb": statistics.mean(r["bytes"] for r in sent) / 1024,
+                    "eml_kb": statistics.mean(len(build_eml(r)) for r in sent[:50]) / 1024,
                     "build_ms": build_ms,
                     "path_ms": cpu / len(leads) * 1000,
                 }
                 results[config].append(figures)
                 print(
-                    f"  {config:<8} {figures['request_kb']:7.1f} KB/request  {figures['build_ms']:6.2f} ms CPU to build"
+                    f"  {config:<8} {figures['request_kb']:7.1f} KB/request  {figures['eml_kb']:7.1f} KB/message"
+                    f"  {figures['build_ms']:6.2f} ms CPU to build"
                     f"  {figures['path_ms']:6.2f} ms CPU per email (whole path, simulator included)"
                     f"  {figures['emails_per_s']:6.0f} emails/s  ({len(sent)} sent)"
                 )
@@ -132,7 +136,8 @@ async def main(args: argparse.Namespace) -> None:
         for config, rounds in results.items():
             med = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
             print(
-                f"  {config:<8} {med['request_kb']:7.1f} KB/request  {med['build_ms']:6.2f} ms CPU to build"
+                f"  {config:<8} {med['request_kb']:7.1f} KB/request  {med['eml_kb']:7.1f} KB/message"
+                f"  {med['build_ms']:6.2f} ms CPU to build"
                 f"  {med['path_ms']:6.2f} ms CPU per email  {med['emails_per_s']:6.0f} emails/s"
             )
     finally:
