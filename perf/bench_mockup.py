@@ -36,7 +36,7 @@ from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.lead import Enrichment, Lead, Performance, Tech
 from simulator.app import make_app
 from simulator.core import SimConfig, Simulator
-from stages.mockup.maker import PREVIEW, MockupMaker, blob_keys
+from stages.mockup.maker import PREVIEW, MockupMaker
 from storage.blobs import LocalBlobStore
 
 VERTICALS = ("plumber", "hvac", "roofer", "dentist", "vet", "electrician", "bakery")
@@ -75,21 +75,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "in-gpu": {"args": DEC02_ARGS + ("--in-process-gpu",)},  # dec02 + the GPU thread in the browser process
     "after": {},  # both (providers.chromium.RENDER_COST_ARGS): the defaults now
     "small-png": {"fast_png": False},  # the defaults with Chromium's default (small, slow) PNG encoding
-    "no-preview": {"preview": None},  # the defaults without the email preview (before 2026-12-03's preview.jpg)
-    # The alternative to Chromium's preview: the desktop PNG decoded, halved and encoded as JPEG with Pillow,
-    # in this process (a perf extra, not a worker dependency): what an image library would cost.
-    "pillow-preview": {"preview": None, "pillow": True},
+    # The defaults without the email preview (stages/mockup/preview.py): as before 2026-12-03's preview.jpg.
+    "no-preview": {"preview": None},
 }
-
-
-def _pillow_preview(png: bytes) -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").reduce(2).save(out, "JPEG", quality=PREVIEW.quality)
-    return out.getvalue()
 
 
 EXPECTED = {"desktop.png": DESKTOP, "mobile.png": (MOBILE[0] * MOBILE_SCALE, MOBILE[1] * MOBILE_SCALE)}
@@ -108,7 +96,6 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
     with tempfile.TemporaryDirectory(prefix="bench-mockup-") as root:
         options = {"executable_path": args.chromium, "max_concurrency": args.render_concurrency, **VARIANTS[variant]}
         preview = options.pop("preview", PREVIEW)
-        pillow = options.pop("pillow", False)
         renderer = ChromiumRenderer(**options)
         async with renderer:
             maker = MockupMaker(concepts, renderer, LocalBlobStore(Path(root)), quality_threshold=0.7, preview=preview)
@@ -121,9 +108,6 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
                 async with gate:
                     started = time.perf_counter()
                     ref = await maker.make(_lead(n))
-                    if pillow:
-                        jpeg = await asyncio.to_thread(_pillow_preview, await maker.blobs.get(ref.uri))
-                        await maker.blobs.put(blob_keys(_lead(n).lead_id)[2], jpeg, "image/jpeg")
                     latencies.append(time.perf_counter() - started)
                     sources[ref.concept_source] = sources.get(ref.concept_source, 0) + 1
 
@@ -134,7 +118,7 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
             spent = chromium_cpu.delta(before, chromium_cpu.snapshot())
         pngs = [path.stat().st_size for path in Path(root).rglob("*.png")]
         jpegs = [path.stat().st_size for path in Path(root).rglob("preview.jpg")]
-        if len(jpegs) != (0 if preview is None and not pillow else args.mockups + (0 if pillow else 1)):
+        if len(jpegs) != (0 if preview is None else args.mockups + 1):
             raise SystemExit(f"{variant}: {len(jpegs)} previews for {args.mockups + 1} mockups")
         wrong = [path.name for path in Path(root).rglob("*.png") if _png_size(path) != EXPECTED[path.name]]
         if wrong:

@@ -21,13 +21,6 @@ drawn once its raster is complete, is the screenshot; elsewhere
 `TransientProviderError("chromium", ...)` and the stage runner decides whether
 to retry them (the renderer never does).
 
-`render_with_thumbnail` also returns a small JPEG of the view's top (`Thumbnail`:
-the mockup's email preview), taken on the same page right after the PNG with
-DevTools' clipped screenshot, which draws the page again at the clip's scale: no
-second load or layout, and no image library. A begin-frame page draws only the
-frames it is asked for, so there the renderer asks for frames (2–4) until the
-capture is done.
-
 The browser is the process-wide one of `providers.chromium` (shared with the
 page renderer of the enrich stage): `start()` takes a reference on it and
 `close()` closes this renderer's own contexts and gives the reference back,
@@ -41,7 +34,6 @@ import base64
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import TracebackType
 
 from playwright.async_api import Browser, CDPSession, Page, Route
@@ -53,7 +45,7 @@ from providers.http import TransientProviderError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHROMIUM_ARGS", "DESKTOP", "MOBILE", "MOBILE_SCALE", "ChromiumRenderer", "Thumbnail"]
+__all__ = ["CHROMIUM_ARGS", "DESKTOP", "MOBILE", "MOBILE_SCALE", "ChromiumRenderer"]
 
 DESKTOP = (1200, 800)
 MOBILE = (390, 844)
@@ -61,22 +53,6 @@ MOBILE_SCALE = 1
 
 
 BEGIN_FRAME_TRIES = 3  # a frame without damage may come back without a screenshot
-THUMBNAIL_FRAMES = 8  # frames a begin-frame page gets to draw a thumbnail (it took 2–4 in 40 tries)
-
-
-@dataclass(frozen=True)
-class Thumbnail:
-    """A small JPEG of the top of a view, taken on the same page right after the view's PNG.
-
-    `width`×`height` pixels: the view's whole width and its top ``height / scale`` CSS pixels at
-    ``scale = width / view width``. Chromium draws it again at that scale (DevTools' screenshot clip),
-    so text and edges are rasterized at the small size rather than resampled from the PNG, and the
-    page is neither loaded nor laid out again.
-    """
-
-    width: int
-    height: int
-    quality: int = 80  # JPEG quality, 0–100
 
 
 class ChromiumRenderer:
@@ -158,34 +134,18 @@ class ChromiumRenderer:
         return browser
 
     async def render(self, html: str, width: int, height: int, mobile: bool = False) -> bytes:
-        """A PNG of the first `width`×`height` CSS pixels (×`MOBILE_SCALE` device pixels on mobile)."""
-        png, _ = await self._render(html, width, height, mobile, None)
-        return png
-
-    async def render_with_thumbnail(
-        self, html: str, width: int, height: int, thumbnail: Thumbnail
-    ) -> tuple[bytes, bytes]:
-        """(PNG as `render` makes it, JPEG `thumbnail` of the same page's top): one load and layout for both."""
-        png, jpeg = await self._render(html, width, height, False, thumbnail)
-        assert jpeg is not None
-        return png, jpeg
-
-    async def _render(
-        self, html: str, width: int, height: int, mobile: bool, thumbnail: Thumbnail | None
-    ) -> tuple[bytes, bytes | None]:
+        """A PNG of the first `width`×`height` CSS pixels (×2 device pixels on mobile)."""
         async with metrics.render_slot(self._semaphore, "mockup"):
             browser = await self._live_browser()  # relaunched here if it died since the last render
             try:
                 with metrics.render("mockup"):
-                    shots = await self._render_once(browser, html, width, height, mobile, thumbnail)
+                    png = await self._render_once(browser, html, width, height, mobile)
             except PlaywrightError as exc:
                 raise TransientProviderError("chromium", f"render failed: {exc.message[:200]}") from exc
             self.renders += 1
-            return shots
+            return png
 
-    async def _render_once(
-        self, browser: Browser, html: str, width: int, height: int, mobile: bool, thumbnail: Thumbnail | None
-    ) -> tuple[bytes, bytes | None]:
+    async def _render_once(self, browser: Browser, html: str, width: int, height: int, mobile: bool) -> bytes:
         """Render on an idle page of the same viewport when there is one.
 
         Creating a context costs more CPU than the screenshot itself, so pages
@@ -202,10 +162,6 @@ class ChromiumRenderer:
         try:
             await page.set_content(html, wait_until="load")
             png = base64.b64decode(await asyncio.wait_for(self._screenshot(cdp), self.render_timeout_ms / 1000))
-            jpeg = None
-            if thumbnail is not None:
-                shot = await asyncio.wait_for(self._thumbnail(cdp, width, thumbnail), self.render_timeout_ms / 1000)
-                jpeg = base64.b64decode(shot)
         except (PlaywrightError, TimeoutError):
             try:
                 await page.context.close()
@@ -213,7 +169,7 @@ class ChromiumRenderer:
                 pass
             raise
         idle.append((page, cdp))
-        return png, jpeg
+        return png
 
     async def _screenshot(self, cdp: CDPSession) -> str:
         """The viewport as base64 PNG (JavaScript is off: nothing animates); Playwright's has no fast encoding."""
@@ -233,29 +189,6 @@ class ChromiumRenderer:
             if frame.get("screenshotData"):
                 return str(frame["screenshotData"])
         raise PlaywrightError(f"no screenshot in {BEGIN_FRAME_TRIES} frames")
-
-    async def _thumbnail(self, cdp: CDPSession, view_width: int, thumbnail: Thumbnail) -> str:
-        """`thumbnail` of the page as base64 JPEG: a screenshot clipped to the view's top, drawn at its scale."""
-        scale = thumbnail.width / view_width
-        clip = {"x": 0, "y": 0, "width": view_width, "height": thumbnail.height / scale, "scale": scale}
-        params = {"format": "jpeg", "quality": thumbnail.quality, "clip": clip, "captureBeyondViewport": False}
-        if not self.begin_frames:
-            return str((await cdp.send("Page.captureScreenshot", params))["data"])
-        # A begin-frame page draws only the frames it is asked for: the clipped capture (which draws the page
-        # again at the clip's scale) waits for them, so they are asked for here until it is done.
-        capture = asyncio.ensure_future(cdp.send("Page.captureScreenshot", params))
-        try:
-            for _ in range(THUMBNAIL_FRAMES):
-                async with self._frame_lock:
-                    await cdp.send("HeadlessExperimental.beginFrame", {})
-                if capture.done():
-                    break
-            else:
-                raise PlaywrightError(f"no thumbnail in {THUMBNAIL_FRAMES} frames")
-            return str((await capture)["data"])
-        finally:
-            if not capture.done():
-                capture.cancel()
 
     async def _new_page(self, browser: Browser, width: int, height: int, mobile: bool) -> tuple[Page, CDPSession]:
         context = await browser.new_context(

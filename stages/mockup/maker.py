@@ -10,9 +10,7 @@ same three files.
 
 The preview is what the email shows (`stages.email`): the desktop view's first
 screen as a 600 px wide JPEG (the email body's width), ~27 KB where the desktop
-PNG is ~0.5 MB. Chromium draws it on the desktop page right after that view's
-PNG (`ChromiumRenderer.render_with_thumbnail`), so it costs no second load or
-layout and no image library.
+PNG is ~0.5 MB; made once, here, from the desktop PNG (`stages.mockup.preview`).
 """
 
 from __future__ import annotations
@@ -21,12 +19,13 @@ import asyncio
 import logging
 from urllib.parse import quote
 
-from providers.html_render import DESKTOP, MOBILE, ChromiumRenderer, Thumbnail
+from providers.html_render import DESKTOP, MOBILE, ChromiumRenderer
 from providers.http import ProviderError
 from providers.llm import ConceptProvider
 from schemas.concept import Concept, problems_for
 from schemas.lead import Lead, MockupRef
 from stages.mockup.content import render_html, template_concept
+from stages.mockup.preview import Preview, make_preview
 from stages.mockup.quality import Quality, score_concept
 from storage.blobs import BlobStore
 
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # The email's image: the whole first screen of the desktop view (1200×800 CSS px) at half scale, 600 px wide
 # like the email body (stages/email/templates/intro.html.j2). Quality: LEADSTREAM_MOCKUP_PREVIEW_QUALITY.
-PREVIEW = Thumbnail(width=DESKTOP[0] // 2, height=DESKTOP[1] // 2, quality=80)
+PREVIEW = Preview(width=DESKTOP[0] // 2, height=DESKTOP[1] // 2, quality=80)
 
 
 def blob_keys(lead_id: str) -> tuple[str, str, str]:
@@ -52,7 +51,7 @@ class MockupMaker:
         renderer: ChromiumRenderer,
         blobs: BlobStore,
         quality_threshold: float = 0.7,
-        preview: Thumbnail | None = PREVIEW,
+        preview: Preview | None = PREVIEW,
     ) -> None:
         """`preview`: the email's image; None makes none (as before previews: perf/bench_mockup.py compares)."""
         self.concepts = concepts
@@ -87,9 +86,12 @@ class MockupMaker:
         problems = problems_for(lead)
         concept, source, provider, quality = await self.choose_concept(lead, problems)
         html = render_html(lead, concept)
-        (desktop_png, preview_jpeg), mobile_png = await asyncio.gather(
-            self._desktop(html), self.renderer.render(html, *MOBILE, mobile=True)
+        desktop_png, mobile_png = await asyncio.gather(
+            self.renderer.render(html, *DESKTOP), self.renderer.render(html, *MOBILE, mobile=True)
         )
+        preview_jpeg = None
+        if self.preview is not None:
+            preview_jpeg = await asyncio.to_thread(make_preview, desktop_png, self.preview)
         desktop_key, mobile_key, preview_key = blob_keys(lead.lead_id)
         uri = await self.blobs.put(desktop_key, desktop_png, "image/png")
         mobile_uri = await self.blobs.put(mobile_key, mobile_png, "image/png")
@@ -102,9 +104,3 @@ class MockupMaker:
             provider=provider,
             quality=quality.score,
         )
-
-    async def _desktop(self, html: str) -> tuple[bytes, bytes | None]:
-        """(desktop PNG, preview JPEG or None), from one load of the desktop view."""
-        if self.preview is None:
-            return await self.renderer.render(html, *DESKTOP), None
-        return await self.renderer.render_with_thumbnail(html, *DESKTOP, self.preview)

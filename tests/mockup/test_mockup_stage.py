@@ -13,10 +13,11 @@ from aiohttp import web
 from PIL import Image, ImageChops, ImageStat
 
 from providers.chromium import DEFAULT_EXECUTABLE
-from providers.html_render import DESKTOP, MOBILE_SCALE, ChromiumRenderer, Thumbnail
+from providers.html_render import MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.concept import Concept, problems_for
 from stages.mockup.maker import PREVIEW, MockupMaker, render_html, template_concept
+from stages.mockup.preview import Preview, make_preview
 from storage.blobs import LocalBlobStore
 
 PREVIEW_BUDGET = 60_000  # bytes: the email's image (the desktop PNG is ~0.5 MB)
@@ -211,21 +212,12 @@ async def test_reused_pages_show_the_new_mockup_not_the_last_one(renderer, make_
             await asyncio.gather(*(renderer.render(page, w, h, mobile=m) for page in pages for w, h, m in views))
         )
 
-    async def previews() -> list[tuple[bytes, bytes]]:
-        return list(await asyncio.gather(*(renderer.render_with_thumbnail(page, *DESKTOP, PREVIEW) for page in pages)))
-
     first, again = await shots(), await shots()
     assert [png_size(png) for png in first] == [
         (w * (MOBILE_SCALE if m else 1), h * (MOBILE_SCALE if m else 1)) for _ in pages for w, h, m in views
     ]
     assert len(set(first)) == len(first)  # three businesses, two views: six different pictures
     assert again == first  # the same HTML again, on whichever page is idle: the same picture
-    # With their previews, on the same (reused) desktop pages: each preview is of its own page, and taking
-    # one leaves the page drawing the next view as before.
-    with_previews, mixed = await previews(), await asyncio.gather(previews(), shots())
-    assert [png for png, _ in with_previews] == first[:: len(views)]
-    assert len({jpeg for _, jpeg in with_previews}) == len(pages)
-    assert mixed == [with_previews, first]
 
 
 def _pixels(data: bytes) -> Image.Image:
@@ -237,31 +229,26 @@ def _mean_difference(a: Image.Image, b: Image.Image) -> float:
     return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
 
 
-async def test_preview_is_the_desktop_views_first_screen_drawn_small(renderer, make_lead, jpeg_size):
-    """The preview shows what the desktop PNG shows, at half size: close to the PNG halved, far from another lead's."""
-    leads = [make_lead(name="Joe's Plumbing"), make_lead(name="Ann's Vet Clinic", vertical="vet")]
-    pages = [render_html(lead, template_concept(lead, problems_for(lead))) for lead in leads]
-    shots = [await renderer.render_with_thumbnail(page, *DESKTOP, PREVIEW) for page in pages]
-    halved = [_pixels(png).reduce(2) for png, _ in shots]
-    previews = [_pixels(jpeg) for _, jpeg in shots]
-    assert [jpeg_size(jpeg) for _, jpeg in shots] == [(600, 400)] * 2
+async def test_preview_is_the_desktop_views_first_screen_halved(renderer, blob_root, make_lead, jpeg_size):
+    """The stored preview shows what the desktop PNG shows, at half size: close to the PNG scaled down
+    (here by another filter than the stage's), far from another lead's."""
+    maker = MockupMaker(None, renderer, LocalBlobStore(blob_root))
+    leads = [make_lead("ld_joe", name="Joe's Plumbing"), make_lead("ld_ann", name="Ann's Vet Clinic", vertical="vet")]
+    refs = [await maker.make(lead) for lead in leads]
+    desktops = [await maker.blobs.get(ref.uri) for ref in refs]
+    jpegs = [await maker.blobs.get(ref.preview_uri) for ref in refs]
+    assert [jpeg_size(jpeg) for jpeg in jpegs] == [(600, 400)] * 2
+    halved = [_pixels(png).resize((600, 400), Image.Resampling.BILINEAR) for png in desktops]
+    previews = [_pixels(jpeg) for jpeg in jpegs]
     same = [_mean_difference(p, h) for p, h in zip(previews, halved)]
     crossed = [_mean_difference(previews[0], halved[1]), _mean_difference(previews[1], halved[0])]
-    assert max(same) < 6 and min(crossed) > 5 * max(same), (same, crossed)  # measured: ~3 and ~60
-    # A shorter clip is the top of the same picture: the first 200 rows of the 400.
-    _, top = await renderer.render_with_thumbnail(pages[0], *DESKTOP, Thumbnail(600, 200))
+    assert max(same) < 6 and min(crossed) > 5 * max(same), (same, crossed)
+    # A shorter preview is the top of the same picture: the first 200 rows of the 400.
+    top = make_preview(desktops[0], Preview(600, 200))
     assert jpeg_size(top) == (600, 200)
     assert _mean_difference(_pixels(top), previews[0].crop((0, 0, 600, 200))) < 4
-
-
-async def test_preview_is_the_same_with_and_without_begin_frames(renderer, make_lead):
-    """Both screenshot paths of the renderer (begin-frame pages, Page.captureScreenshot) give the same preview."""
-    page = render_html(make_lead(), template_concept(make_lead(), []))
-    plain = ChromiumRenderer(DEFAULT_EXECUTABLE, max_concurrency=1, begin_frames=False)
-    async with plain:
-        without = await plain.render_with_thumbnail(page, *DESKTOP, PREVIEW)
-    with_frames = await renderer.render_with_thumbnail(page, *DESKTOP, PREVIEW)
-    assert _mean_difference(_pixels(without[1]), _pixels(with_frames[1])) < 1
+    with pytest.raises(ValueError):  # not a view twice the preview's width: refused, not stretched
+        make_preview(desktops[0], Preview(500, 400))
 
 
 async def test_scripts_do_not_run_in_mockup_pages(renderer):
