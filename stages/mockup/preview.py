@@ -2,9 +2,9 @@
 
 The outreach email shows this preview, never the desktop PNG (~0.5 MB): the view's
 first `height * 2` CSS pixels, halved to the email body's width (600 px) with a
-2×2 box filter, as a JPEG. JPEG because the hero is a gradient (a 256-colour PNG
-bands it) and Chromium's 24-bit PNG of the same 600×400 pixels is ~79 KB against
-~27 KB at quality 80.
+2×2 box filter, as a JPEG. JPEG because the hero is a gradient (a 256-colour PNG,
+12–21 KB, bands it) and a 24-bit PNG of the same 600×400 pixels is ~61 KB against
+~27 KB at quality 80 (70: 23 KB, 90: 37 KB).
 
 Why Pillow and not Chromium: Chromium can draw the same preview itself (a clipped
 screenshot at scale 0.5 on the desktop page, no image library; commit ce98acf),
