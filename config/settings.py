@@ -311,7 +311,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path(".leadstream"), description="Worker data dir: RocksDB tables.")
     blob_dir: Path = Field(
-        Path(".leadstream/blobs"), description="Local blob store (mockup PNGs); object storage later."
+        Path(".leadstream/blobs"),
+        description="Local blob store (mockup PNGs and email previews); object storage later.",
     )
     web_port: int = Field(6066, description="Worker web port: table views, /metrics, /health.")
     web_enabled: bool = Field(True, description="Serve the worker's web views.")
@@ -544,6 +545,13 @@ class Settings(BaseSettings):
         "nobody", description="Who Chromium runs as when the worker itself runs as root (never root)."
     )
     render_concurrency: int = Field(3, ge=1, description="Pages rendered at once per mockup worker.")
+    mockup_preview_quality: int = Field(
+        80,
+        ge=30,
+        le=95,
+        description="JPEG quality of the mockup preview, the 600×400 image in the email (the desktop PNG is "
+        "not sent): 80 gives ~27 KB, 70 ~23 KB, 90 ~37 KB, 95 ~50 KB.",
+    )
 
     # --- API ---------------------------------------------------------------------
     api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API (LEADSTREAM_API__<FIELD>).")

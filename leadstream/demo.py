@@ -449,9 +449,9 @@ class Demo:
             (out / "emails" / f"{n:05d}.eml").write_bytes(build_eml(record))
         mockups = out / "mockups"
         mockups.mkdir(exist_ok=True)
-        for png in data_dir.rglob("*.png"):
-            target = mockups / f"{png.parent.name}-{png.name}"
-            target.write_bytes(png.read_bytes())
+        for image in [*data_dir.rglob("*.png"), *data_dir.rglob("*.jpg")]:  # desktop, mobile; the email's preview
+            target = mockups / f"{image.parent.name}-{image.name}"
+            target.write_bytes(image.read_bytes())
 
 
 def _geo_of(generated) -> str:

@@ -10,6 +10,7 @@ times: the machine is shared, so compare within a run, not across runs).
 
     python perf/bench_mockup.py --mockups 40 --render-concurrency 3
     python perf/bench_mockup.py --mockups 30 --variants before,after --rounds 2
+    python perf/bench_mockup.py --mockups 40 --variants no-preview,after --rounds 3   # the email preview's cost
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.lead import Enrichment, Lead, Performance, Tech
 from simulator.app import make_app
 from simulator.core import SimConfig, Simulator
-from stages.mockup.maker import MockupMaker
+from stages.mockup.maker import PREVIEW, MockupMaker
 from storage.blobs import LocalBlobStore
 
 VERTICALS = ("plumber", "hvac", "roofer", "dentist", "vet", "electrician", "bakery")
@@ -64,7 +65,7 @@ DEC02_ARGS = tuple(arg for arg in CHROMIUM_ARGS if arg not in RENDER_COST_ARGS)
 # Before 2026-12-02: Playwright's screenshot (Chromium's default PNG encoding) and the omnibox popups left on.
 BEFORE_ARGS = tuple(arg for arg in DEC02_ARGS if not arg.startswith("--disable-features="))
 VARIANTS: dict[str, dict[str, Any]] = {
-    # name: ChromiumRenderer keyword arguments
+    # name: ChromiumRenderer keyword arguments (and `preview`, MockupMaker's: PREVIEW unless given)
     "before": {"executable_path": FULL_CHROMIUM, "fast_png": False, "args": BEFORE_ARGS},
     "fast-png": {"executable_path": FULL_CHROMIUM, "fast_png": True, "args": BEFORE_ARGS},  # + fast PNG encoding
     "no-popups": {"executable_path": FULL_CHROMIUM, "args": DEC02_ARGS},  # + no omnibox popups (HEADLESS_UI_FEATURES)
@@ -74,6 +75,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "in-gpu": {"args": DEC02_ARGS + ("--in-process-gpu",)},  # dec02 + the GPU thread in the browser process
     "after": {},  # both (providers.chromium.RENDER_COST_ARGS): the defaults now
     "small-png": {"fast_png": False},  # the defaults with Chromium's default (small, slow) PNG encoding
+    # The defaults without the email preview (stages/mockup/preview.py): as before 2026-12-03's preview.jpg.
+    "no-preview": {"preview": None},
 }
 
 
@@ -92,9 +95,10 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
     """One variant: its own Chromium, a warm-up mockup, then `args.mockups` mockups; prints and returns figures."""
     with tempfile.TemporaryDirectory(prefix="bench-mockup-") as root:
         options = {"executable_path": args.chromium, "max_concurrency": args.render_concurrency, **VARIANTS[variant]}
+        preview = options.pop("preview", PREVIEW)
         renderer = ChromiumRenderer(**options)
         async with renderer:
-            maker = MockupMaker(concepts, renderer, LocalBlobStore(Path(root)), quality_threshold=0.7)
+            maker = MockupMaker(concepts, renderer, LocalBlobStore(Path(root)), quality_threshold=0.7, preview=preview)
             await maker.make(_lead(99999))  # warm-up: browser, fonts, template
             gate = asyncio.Semaphore(args.concurrency)
             latencies: list[float] = []
@@ -113,6 +117,9 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
             wall = time.perf_counter() - wall
             spent = chromium_cpu.delta(before, chromium_cpu.snapshot())
         pngs = [path.stat().st_size for path in Path(root).rglob("*.png")]
+        jpegs = [path.stat().st_size for path in Path(root).rglob("preview.jpg")]
+        if len(jpegs) != (0 if preview is None else args.mockups + 1):
+            raise SystemExit(f"{variant}: {len(jpegs)} previews for {args.mockups + 1} mockups")
         wrong = [path.name for path in Path(root).rglob("*.png") if _png_size(path) != EXPECTED[path.name]]
         if wrong:
             raise SystemExit(f"{variant}: {len(wrong)} PNGs that are not PNGs of their view's size")
@@ -123,11 +130,13 @@ async def measure(args: argparse.Namespace, concepts: FallbackConcepts, variant:
         "mockups_per_min": args.mockups / wall * 60,
         "mockups_per_cpu_min": 60 * args.mockups / cpu,
         "png_kb": statistics.mean(pngs) / 1024,
+        "preview_kb": statistics.mean(jpegs) / 1024 if jpegs else 0.0,
         "p50_s": statistics.median(latencies),
     }
     print(
         f"{variant:<10} {figures['cpu_s_per_mockup']:.3f} cpu-s/mockup  {figures['mockups_per_min']:6.1f} mockups/min"
         f"  {figures['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {figures['png_kb']:4.0f} KB avg"
+        f"  preview {figures['preview_kb']:4.1f} KB avg"
         f"  p50 {figures['p50_s']:.2f} s  sources {sources}"
     )
     print(f"           {options['executable_path']}: {chromium_cpu.format_kinds(spent, args.mockups, 'mockup')}")
@@ -173,6 +182,7 @@ async def run(args: argparse.Namespace) -> None:
             print(
                 f"  {variant:<10} {med['cpu_s_per_mockup']:.3f} cpu-s/mockup  {med['mockups_per_min']:6.1f} mockups/min"
                 f"  {med['mockups_per_cpu_min']:6.1f} per cpu-min  PNG {med['png_kb']:4.0f} KB"
+                f"  preview {med['preview_kb']:4.1f} KB"
             )
 
 

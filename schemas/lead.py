@@ -225,6 +225,9 @@ class Score(_Model):
 class MockupRef(_Model):
     uri: str
     mobile_uri: str | None = None
+    # The email's image (a small JPEG of the desktop view's top). None on mockups made before it existed:
+    # their email goes out without an image (stages/email/stage.py).
+    preview_uri: str | None = None
     concept_source: Literal["llm", "template"]
     provider: str | None = None
     quality: float | None = None

@@ -293,7 +293,8 @@ async def mail_send(request: web.Request, sim: Simulator) -> web.Response:
     if ((body.get("mail_settings") or {}).get("sandbox_mode") or {}).get("enable"):
         return web.Response(status=200)  # the real API validates and sends nothing
     message_id = secrets.token_urlsafe(16)[:22]
-    sim.record("sendgrid.send", message_id=message_id, payload=body)
+    # bytes: the request body as it came over HTTP (what SendGrid bills bandwidth and parses for)
+    sim.record("sendgrid.send", message_id=message_id, payload=body, bytes=len(await request.read()))
     return web.Response(status=202, headers={"X-Message-Id": message_id})
 
 
@@ -301,7 +302,7 @@ async def mail_send(request: web.Request, sim: Simulator) -> web.Response:
 
 
 def sent_messages(sim: Simulator) -> list[dict]:
-    """Every accepted send in arrival order: ``{at, message_id, payload}``."""
+    """Every accepted send in arrival order: ``{at, message_id, payload, bytes}``."""
     return sim.records.get("sendgrid.send", [])
 
 

@@ -9,6 +9,7 @@ from providers.sendgrid import SendGridMailer
 from stages.email.delivery import Composer, EmailDelivery
 from stages.email.guards import SendGuards
 from stages.email.stage import EmailStage
+from storage.blobs import LocalBlobStore
 from storage.db import Pool
 from storage.email_events import EmailEvents
 from storage.outbox import Outbox
@@ -39,5 +40,7 @@ async def build_email(settings: Settings, pool: Pool) -> EmailStage:
     composer = Composer(e.from_name, e.postal_address, e.unsubscribe_base_url, e.unsubscribe_secret, e.campaign_step)
     mailer = SendGridMailer(s.sendgrid_base_url, s.sendgrid_api_key, e.from_email, e.from_name, s.http_timeout_s)
     return EmailStage(
-        EmailDelivery(Outbox(pool), mailer, composer, guards=build_send_guards(s, pool)), events=EmailEvents(pool)
+        EmailDelivery(Outbox(pool), mailer, composer, guards=build_send_guards(s, pool)),
+        LocalBlobStore(s.blob_dir),
+        events=EmailEvents(pool),
     )

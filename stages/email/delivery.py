@@ -71,6 +71,9 @@ def header_text(value: str, max_chars: int) -> str:
     return " ".join(cleaned.split())[:max_chars]
 
 
+PREVIEW_CID = "mockup"  # the content id of the inline preview, which intro.html.j2 shows (`cid:...`)
+
+
 def idempotency_key(lead_id: str, campaign_step: str) -> str:
     return f"{lead_id}:{campaign_step}"
 
@@ -83,7 +86,8 @@ class Composer:
     unsubscribe_secret: str
     campaign_step: str
 
-    def compose(self, lead: Lead, to: str, mockup_png: bytes | None) -> OutgoingEmail:
+    def compose(self, lead: Lead, to: str, preview: bytes | None) -> OutgoingEmail:
+        """The email; `preview` (the mockup preview JPEG, `stages.mockup.maker.PREVIEW`) goes inline as ``cid:mockup``."""
         key = idempotency_key(lead.lead_id, self.campaign_step)
         token = unsubscribe_token(self.unsubscribe_secret, to, lead.lead_id)
         unsubscribe_url = f"{self.unsubscribe_base_url.rstrip('/')}/{token}"
@@ -91,14 +95,15 @@ class Composer:
         context = {
             "lead": lead,
             "problems": problems,
-            "has_mockup": mockup_png is not None,
+            "has_preview": preview is not None,
+            "preview_cid": PREVIEW_CID,
             "sender": self.from_name,
             "pitch": PITCHES.get(lead.vertical or "", DEFAULT_PITCH),
             "postal_address": self.postal_address,
             "unsubscribe_url": unsubscribe_url,
         }
         subject = SUBJECTS.get(lead.vertical or "", DEFAULT_SUBJECT).format(name=header_text(lead.name, 120))
-        images = [InlineImage(mockup_png, "mockup.png", "mockup")] if mockup_png else []
+        images = [InlineImage(preview, "mockup.jpg", PREVIEW_CID, "image/jpeg")] if preview else []
         return OutgoingEmail(
             to=to,
             subject=subject,
@@ -154,9 +159,8 @@ class EmailDelivery:
         self.reconcile_after_s = mailer.timeout_s + 20.0 if reconcile_after_s is None else reconcile_after_s
         self.guards = guards
 
-    async def deliver(
-        self, lead: Lead, mockup_png: bytes | None
-    ) -> tuple[TerminalState, str | None, EmailOutcome | None]:
+    async def deliver(self, lead: Lead, preview: bytes | None) -> tuple[TerminalState, str | None, EmailOutcome | None]:
+        """Send `lead`'s email once, with `preview` (the mockup preview JPEG) inline when given."""
         raw = lead.best_email()
         if raw is None:
             return TerminalState.disqualified, "no_contact", None
@@ -181,11 +185,11 @@ class EmailDelivery:
                 EmailOutcome(idempotency_key=key, status="suppressed", to=to),
             )
         if not entry.owned:
-            return await self._settle_existing(lead, key, entry, to, mockup_png)
-        return await self._send(lead, key, to, mockup_png, entry.attempts)
+            return await self._settle_existing(lead, key, entry, to, preview)
+        return await self._send(lead, key, to, preview, entry.attempts)
 
-    async def _send(self, lead: Lead, key: str, to: str, mockup_png: bytes | None, attempts: int):
-        email = self.composer.compose(lead, to, mockup_png)
+    async def _send(self, lead: Lead, key: str, to: str, preview: bytes | None, attempts: int):
+        email = self.composer.compose(lead, to, preview)
         deadline = asyncio.get_running_loop().time() + self.mailer.timeout_s  # before the stamp: see the docstring
         if not await self.outbox.stamp(key, attempts):
             raise Deferred(f"{key}: the claim was taken over; settling it again", 1.0, kind="other")
@@ -207,7 +211,7 @@ class EmailDelivery:
             EmailOutcome(idempotency_key=key, status="sent", message_id=message_id, to=to),
         )
 
-    async def _settle_existing(self, lead: Lead, key: str, entry: OutboxEntry, to: str, mockup_png: bytes | None):
+    async def _settle_existing(self, lead: Lead, key: str, entry: OutboxEntry, to: str, preview: bytes | None):
         status, message_id = entry.status, entry.message_id
         if status == "sent":
             return (
@@ -235,4 +239,4 @@ class EmailDelivery:
         taken = await self.outbox.take_over(key, entry.attempts, "reconciled: not found at provider")
         if taken is None:
             raise Deferred(f"{key} was settled or taken over concurrently", 1.0, kind="other")
-        return await self._send(lead, key, to, mockup_png, taken.attempts)
+        return await self._send(lead, key, to, preview, taken.attempts)

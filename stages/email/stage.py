@@ -1,31 +1,25 @@
 """The email stage, the last one. Sends once per idempotency key; every lead ends here
-as emailed, suppressed or disqualified (no contact)."""
+as emailed, suppressed or disqualified (no contact).
+
+The email's image is the mockup's preview (`MockupRef.preview_uri`: a ~27 KB JPEG of the
+desktop view's first screen, made by the mockup stage), read from the blob store. The full
+desktop PNG (~0.5 MB) is never sent. A lead whose mockup was made before previews existed
+has no preview: its email goes out without an image rather than with the PNG.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
-from urllib.parse import urlparse
 
 from schemas import Lead
 from stages.email.delivery import EmailDelivery
+from storage.blobs import BlobStore
 from storage.email_events import EmailEvents
 from streams import metrics
 from streams.envelope import Envelope
 from streams.stage import Output, Stage
-
-
-def read_blob(uri: str | None) -> bytes | None:
-    """The mockup PNG behind a blob URI (local disk for now)."""
-    if not uri:
-        return None
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        raise ValueError(f"unsupported mockup uri {uri!r}")
-    return Path(parsed.path).read_bytes()
-
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +30,11 @@ RATE_WINDOW_S = 3600.0  # the guards' default sliding window
 class EmailStage(Stage[Lead]):
     name = "email"
 
-    def __init__(self, delivery: EmailDelivery, events: EmailEvents | None = None) -> None:
-        """`events`: where the rates come from when the guards are off (they then never pause)."""
+    def __init__(self, delivery: EmailDelivery, blobs: BlobStore, events: EmailEvents | None = None) -> None:
+        """`blobs`: where the mockup stage stored the previews; `events`: where the rates come from when the
+        guards are off (they then never pause)."""
         self.delivery = delivery
+        self.blobs = blobs
         self.events = events
         self._sampler: asyncio.Task[None] | None = None
 
@@ -73,9 +69,19 @@ class EmailStage(Stage[Lead]):
                 log.warning("email metrics: could not sample: %r", exc)
             await asyncio.sleep(SAMPLE_S)
 
+    async def preview(self, lead: Lead) -> bytes | None:
+        """The preview JPEG the email shows; None without a mockup or for a mockup made before previews."""
+        if lead.mockup is None:
+            return None
+        if lead.mockup.preview_uri is None:
+            log.info(
+                "lead %s: its mockup has no preview (made before previews); emailing without an image", lead.lead_id
+            )
+            return None
+        return await self.blobs.get(lead.mockup.preview_uri)
+
     async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
-        png = read_blob(lead.mockup.uri) if lead.mockup else None
-        state, reason, outcome = await self.delivery.deliver(lead, png)
+        state, reason, outcome = await self.delivery.deliver(lead, await self.preview(lead))
         if outcome is not None:
             lead = lead.model_copy(update={"email_outcome": outcome})
         return [Output(lead, terminal=state, reason=reason)]

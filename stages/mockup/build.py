@@ -6,7 +6,8 @@ from config import Settings
 from providers.chromium import LaunchPolicy, configure_launch
 from providers.html_render import ChromiumRenderer
 from providers.llm import ConceptProvider, FallbackConcepts, OllamaConcepts, OpenAIConcepts
-from stages.mockup.maker import MockupMaker
+from stages.mockup.maker import PREVIEW, MockupMaker
+from stages.mockup.preview import Preview
 from stages.mockup.stage import MockupStage
 from storage.blobs import LocalBlobStore
 from storage.db import Pool
@@ -20,7 +21,8 @@ async def build_mockup(settings: Settings, pool: Pool | None = None) -> MockupSt
     chain: list[ConceptProvider] = [openai, ollama] if s.llm_provider == "openai" else [ollama, openai]
     configure_launch(LaunchPolicy(sandbox=s.chromium_sandbox, user=s.chromium_user))
     renderer = ChromiumRenderer(s.chromium_path, max_concurrency=s.render_concurrency)
-    maker = MockupMaker(FallbackConcepts(chain), renderer, LocalBlobStore(s.blob_dir))
+    preview = Preview(PREVIEW.width, PREVIEW.height, quality=s.mockup_preview_quality)
+    maker = MockupMaker(FallbackConcepts(chain), renderer, LocalBlobStore(s.blob_dir), preview=preview)
     stage = MockupStage(maker, renderer)
     stage.max_concurrency = s.render_concurrency * 2  # each mockup holds a render slot most of its life
     return stage

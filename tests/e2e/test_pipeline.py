@@ -57,6 +57,12 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
             for r in await demo.pool.fetch("SELECT status, count(*) AS n FROM email_outbox GROUP BY status")
         }
         emails = sim_sendgrid.summary(demo.sim)
+        images = [
+            [a["type"] for a in m["payload"].get("attachments", [])] for m in sim_sendgrid.sent_messages(demo.sim)
+        ]
+        emailed_with_mockup = await demo.pool.fetchval(
+            "SELECT count(*) FROM leads WHERE state = 'emailed' AND jsonb_typeof(record->'mockup') = 'object'"
+        )
         enrichments = [
             r["e"]
             for r in await demo.pool.fetch(
@@ -101,6 +107,9 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
     emailed = sum(1 for s in states.values() if s == "emailed")
     assert emailed == outbox.get("sent", 0) == len(emails["by_idempotency_key"])
     assert emailed > 100
+    # A lead with a mockup is emailed its small preview JPEG inline, never the desktop PNG; the others no image.
+    assert sorted({tuple(kinds) for kinds in images}) == [(), ("image/jpeg",)], images[:3]
+    assert sum(kinds == ["image/jpeg"] for kinds in images) == emailed_with_mockup > 0
 
 
 async def test_malformed_message_is_dead_lettered_and_worker_goes_on(kafka_broker, database_url):

@@ -3,6 +3,8 @@ a key is sent at most once, whatever is redelivered or left half-done."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from providers.http import PermanentProviderError, TransientProviderError
@@ -16,6 +18,9 @@ from streams.stage import Deferred
 pytestmark = pytest.mark.services
 
 SECRET = "test-secret"
+JPEG = (
+    b"\xff\xd8\xff\xe0 a preview"  # stands in for the mockup preview (tests/email/test_preview_email.py has real ones)
+)
 
 
 def delivery(pool, base_url: str, reconcile_after_s: float | None = 5.0) -> EmailDelivery:
@@ -41,8 +46,8 @@ def lead(lead_id: str = "ld_mail1", email: str | None = "owner@acmeplumbing.com"
 async def test_redelivery_never_sends_a_key_twice(pool, fresh_sim):
     base_url, sim = fresh_sim
     sender = delivery(pool, base_url)
-    first = await sender.deliver(lead(), b"\x89PNG fake")
-    again = await sender.deliver(lead(), b"\x89PNG fake")
+    first = await sender.deliver(lead(), JPEG)
+    again = await sender.deliver(lead(), JPEG)
     assert first[0] == again[0] == TerminalState.emailed
     assert (first[2].status, again[2].status) == ("sent", "skipped_already_sent")
     summary = sim_sendgrid.summary(sim)
@@ -53,7 +58,10 @@ async def test_redelivery_never_sends_a_key_twice(pool, fresh_sim):
     token = payload["headers"]["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
     assert read_unsubscribe_token(SECRET, token) == ("owner@acmeplumbing.com", "ld_mail1")
     assert read_unsubscribe_token("other-secret", token) is None
-    assert payload["attachments"][0]["content_id"] == "mockup"
+    [image] = payload["attachments"]
+    assert (image["content_id"], image["type"], image["disposition"]) == ("mockup", "image/jpeg", "inline")
+    assert base64.b64decode(image["content"]) == JPEG
+    assert 'src="cid:mockup"' in payload["content"][1]["value"]
 
 
 async def test_pending_claim_is_reconciled_not_resent(pool, fresh_sim):

@@ -39,6 +39,25 @@ def png_size():
     return _png_size
 
 
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a JPEG's start-of-frame segment (fails on anything that is not a JPEG)."""
+    assert data[:3] == b"\xff\xd8\xff", "not a JPEG signature"
+    at = 2
+    while at + 9 <= len(data):
+        assert data[at] == 0xFF, f"no marker at {at}"
+        marker, length = data[at + 1], struct.unpack(">H", data[at + 2 : at + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):  # baseline, extended, progressive
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    raise AssertionError("no start-of-frame segment")
+
+
+@pytest.fixture
+def jpeg_size():
+    return _jpeg_size
+
+
 @pytest.fixture
 def make_lead():
     return _make_lead

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 from aiohttp import web
+from PIL import Image, ImageChops, ImageStat
 
 from providers.chromium import DEFAULT_EXECUTABLE
 from providers.html_render import MOBILE_SCALE, ChromiumRenderer
 from providers.llm import FallbackConcepts, OllamaConcepts, OpenAIConcepts
 from schemas.concept import Concept, problems_for
-from stages.mockup.maker import MockupMaker, render_html, template_concept
+from stages.mockup.maker import PREVIEW, MockupMaker, render_html, template_concept
+from stages.mockup.preview import Preview, make_preview
 from storage.blobs import LocalBlobStore
 
+PREVIEW_BUDGET = 60_000  # bytes: the email's image (the desktop PNG is ~0.5 MB)
 DANGEROUS = ("<script", "alert(", "onerror", "onmouseover", "evil.example", "javascript:", "<img", "<iframe", "url(")
 
 
@@ -29,7 +33,7 @@ def _providers(base_url: str) -> FallbackConcepts:
     )
 
 
-async def test_llm_mockup_renders_two_pngs(llm_sim, renderer, blob_root, make_lead, png_size):
+async def test_llm_mockup_renders_two_pngs_and_a_preview(llm_sim, renderer, blob_root, make_lead, png_size, jpeg_size):
     base_url, sim = llm_sim
     blobs = LocalBlobStore(blob_root)
     maker = MockupMaker(_providers(base_url), renderer, blobs, quality_threshold=0.7)
@@ -40,6 +44,10 @@ async def test_llm_mockup_renders_two_pngs(llm_sim, renderer, blob_root, make_le
     assert ref.uri.startswith("file://") and ref.uri.endswith("mockups/ld_test1/desktop.png")
     assert png_size(await blobs.get(ref.uri)) == (1200, 800)
     assert png_size(await blobs.get(ref.mobile_uri)) == (390 * MOBILE_SCALE, 844 * MOBILE_SCALE)
+    assert ref.preview_uri.endswith("mockups/ld_test1/preview.jpg")
+    preview = await blobs.get(ref.preview_uri)
+    assert jpeg_size(preview) == (PREVIEW.width, PREVIEW.height) == (600, 400)
+    assert len(preview) <= PREVIEW_BUDGET, len(preview)
     assert renderer.blocked_urls == []
     assert [r["family"] for r in sim.records["llm"]] == ["openai"]
 
@@ -145,20 +153,26 @@ async def test_redelivery_overwrites_the_same_keys(llm_sim, renderer, blob_root,
     maker = MockupMaker(_providers(base_url), renderer, LocalBlobStore(blob_root), quality_threshold=0.7)
     first = await maker.make(make_lead())
     first_bytes = await maker.blobs.get(first.uri)
+    first_preview = await maker.blobs.get(first.preview_uri)
     second = await maker.make(make_lead())
     await maker.concepts.aclose()
-    assert (first.uri, first.mobile_uri) == (second.uri, second.mobile_uri)
+    assert (first.uri, first.mobile_uri, first.preview_uri) == (second.uri, second.mobile_uri, second.preview_uri)
     assert await maker.blobs.get(second.uri) == first_bytes  # same concept, same pixels
+    assert await maker.blobs.get(second.preview_uri) == first_preview
     files = sorted(p.relative_to(blob_root).as_posix() for p in blob_root.rglob("*") if p.is_file())
-    assert files == ["mockups/ld_test1/desktop.png", "mockups/ld_test1/mobile.png"]  # no temp files left
+    assert files == [  # no temp files left
+        "mockups/ld_test1/desktop.png",
+        "mockups/ld_test1/mobile.png",
+        "mockups/ld_test1/preview.jpg",
+    ]
 
 
 async def test_odd_lead_ids_stay_inside_the_blob_root(renderer, blob_root, make_lead):
     maker = MockupMaker(None, renderer, LocalBlobStore(blob_root))
     ref = await maker.make(make_lead(lead_id="../../etc/x"))
-    written = [p.resolve() for p in blob_root.rglob("*.png")]
-    assert len(written) == 2 and all(p.parent.parent == (blob_root / "mockups").resolve() for p in written)
-    assert Path(unquote(urlparse(ref.uri).path)) in written
+    written = [p.resolve() for p in blob_root.rglob("*") if p.is_file()]
+    assert len(written) == 3 and all(p.parent.parent == (blob_root / "mockups").resolve() for p in written)
+    assert {Path(unquote(urlparse(uri).path)) for uri in (ref.uri, ref.mobile_uri, ref.preview_uri)} == set(written)
     with pytest.raises(ValueError):
         await maker.blobs.put("../escape.png", b"x", "image/png")
     with pytest.raises(ValueError):
@@ -204,6 +218,37 @@ async def test_reused_pages_show_the_new_mockup_not_the_last_one(renderer, make_
     ]
     assert len(set(first)) == len(first)  # three businesses, two views: six different pictures
     assert again == first  # the same HTML again, on whichever page is idle: the same picture
+
+
+def _pixels(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def _mean_difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference per channel, 0–255."""
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
+
+
+async def test_preview_is_the_desktop_views_first_screen_halved(renderer, blob_root, make_lead, jpeg_size):
+    """The stored preview shows what the desktop PNG shows, at half size: close to the PNG scaled down
+    (here by another filter than the stage's), far from another lead's."""
+    maker = MockupMaker(None, renderer, LocalBlobStore(blob_root))
+    leads = [make_lead("ld_joe", name="Joe's Plumbing"), make_lead("ld_ann", name="Ann's Vet Clinic", vertical="vet")]
+    refs = [await maker.make(lead) for lead in leads]
+    desktops = [await maker.blobs.get(ref.uri) for ref in refs]
+    jpegs = [await maker.blobs.get(ref.preview_uri) for ref in refs]
+    assert [jpeg_size(jpeg) for jpeg in jpegs] == [(600, 400)] * 2
+    halved = [_pixels(png).resize((600, 400), Image.Resampling.BILINEAR) for png in desktops]
+    previews = [_pixels(jpeg) for jpeg in jpegs]
+    same = [_mean_difference(p, h) for p, h in zip(previews, halved)]
+    crossed = [_mean_difference(previews[0], halved[1]), _mean_difference(previews[1], halved[0])]
+    assert max(same) < 6 and min(crossed) > 5 * max(same), (same, crossed)
+    # A shorter preview is the top of the same picture: the first 200 rows of the 400.
+    top = make_preview(desktops[0], Preview(600, 200))
+    assert jpeg_size(top) == (600, 200)
+    assert _mean_difference(_pixels(top), previews[0].crop((0, 0, 600, 200))) < 4
+    with pytest.raises(ValueError):  # not a view twice the preview's width: refused, not stretched
+        make_preview(desktops[0], Preview(500, 400))
 
 
 async def test_scripts_do_not_run_in_mockup_pages(renderer):
