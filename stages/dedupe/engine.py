@@ -248,8 +248,8 @@ class EntityResolver:
                     return True
             elif not same_place:
                 continue
-            elif not (profile.phone and other.phone) and operator_prefixed(profile.name, other.name, kind_tail=True):
-                return True  # one site, no phone on one side, under its operator's name and its own
+            elif operator_prefixed(profile.name, other.name, kind_tail=True):
+                return True  # one site, under its operator's name and its own
             elif rare_cover(profile.name, other.name, weights) < PLACE_COVER:
                 continue
             elif phone_block(profile.phone, other.phone):

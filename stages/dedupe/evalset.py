@@ -288,6 +288,10 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
         rows.extend(_practice_rows(extra, n))
         rows.extend(_bank_rows(extra, n))
         rows.extend(_queens_rows(extra, n))
+    # Round 7's class, from a stream of its own after round 6's rows, so those stay as they were too.
+    extra7 = random.Random(seed * 7919 + 7)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_operator_rows(extra7, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -357,6 +361,29 @@ def _queens_rows(rng: random.Random, n: int) -> list[dict]:
         row = _row(rng, b, noisy=i > 0)
         row["address"] = f"{block}-{house:02d} {road}" if i == 0 else f"{block}{house:02d} {road}"
         rows.append({"cluster": f"q{n}", **row})
+    return rows
+
+
+OPERATORS = ["Harbor Family Services", "Northside Community Association", "Unity Youth League", "Lakeview Charities"]
+SITE_KINDS = ["Child Care", "Preschool", "Learning Center", "Day School", "Clinic", "Academy"]
+
+
+def _operator_rows(rng: random.Random, n: int) -> list[dict]:
+    """A site listed under its own name and kind ("Westgate Child Care") and in its operator's directory behind
+    the operator's name without the kind ("Harbor Family Services - Westgate"), each with its own phone line:
+    one business. Another business at the same address ("Old Mill Preschool", its own line) stays apart."""
+    b = _business(rng)
+    head, operator = rng.choice(HEADS), rng.choice(OPERATORS)
+    b.update(name=f"{head} {rng.choice(SITE_KINDS)}", category="child_care", letter="", suite="", domain="")
+    other_phone = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+    rows = [{"cluster": f"o{n}", **_row(rng, b, noisy=False)}]
+    site = dict(b, name=f"{operator} - {head}", phone=other_phone)
+    rows.append({"cluster": f"o{n}", **_row(rng, site, noisy=rng.random() < 0.5)})
+    if rng.random() < 0.5:
+        neighbour = next(h for h in rng.sample(HEADS, 3) if h != head)
+        phone = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        other = dict(b, name=f"{neighbour} {rng.choice(SITE_KINDS)}", phone=phone)
+        rows.append({"cluster": f"o{n}x", **_row(rng, other, noisy=False)})
     return rows
 
 

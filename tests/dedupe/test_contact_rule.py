@@ -295,3 +295,20 @@ def test_operator_prefix_with_kind_words_after_when_a_phone_is_missing():
     )
     operated = resolver.resolve(lead("b", "Easter Seals - It Takes a Village", street="4000 W Division St"))
     assert operated.entity_id == village.entity_id
+
+
+def test_operator_prefix_with_kind_words_after_at_two_phone_lines():
+    """Round 7: the site's own listing and its operator's directory entry each give their own line; the
+    name (operator in front, the site's kind words after) and the street line carry the match."""
+    resolver = EntityResolver({})
+    site = resolver.resolve(lead("a", "Little Elite Academy", street="8748 S. Aberdeen", phone="7734487990"))
+    operated = resolver.resolve(
+        lead("b", "Henry Booth House - Little Elite", street="8748 S Aberdeen St", phone="7734887988")
+    )
+    assert operated.entity_id == site.entity_id
+    # Another business at the address, with its own line, stays apart; so does a venue's outlet.
+    other = resolver.resolve(lead("c", "Wee Wee Center Academy", street="8748 S Aberdeen St", phone="7735550123"))
+    assert other.entity_id != site.entity_id
+    hotel = resolver.resolve(lead("d", "Hotel Ritz Carlton", street="160 E Pearson St", phone="3122665000"))
+    dining = resolver.resolve(lead("e", "Ritz Carlton Dining Room", street="160 E Pearson St", phone="3125730400"))
+    assert dining.entity_id != hotel.entity_id
