@@ -73,6 +73,11 @@ the same picture and are covered too, though no run has shown them:
    delivered record leaves its stream's queue without an ack (a queue clear this module does not
    see), its partition's commits stop at it while everything after it is handled.
 
+11. **A seek from the wrong thread.** Faust's `seek` (ours: the stranded-partition and skip seeks, the
+   log-start seek) calls aiokafka's from the app's event loop, not the consumer thread's: it deletes
+   from the fetcher's records while that thread iterates them (KeyError, the fetcher crashes) and sets
+   a future of the other loop. `_seek` runs it on the consumer thread.
+
 `SafeConsumer` closes them:
 
 * after a `perform_seek` it hands nothing on until the flow control's next resume (the clear) has
@@ -387,6 +392,22 @@ class SafeConsumer(AIOKafkaConsumer):
         self._stranded_seen.clear()
         now = time.monotonic()
         self._moved_at = {tp: now for tp in self._next}
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        """aiokafka's seek, run on the consumer's own thread (fault 11).
+
+        Faust's `_seek` calls it from the app's thread, while the consumer thread's fetcher may be
+        iterating the records dict the seek deletes from: a KeyError in `fetched_records` crashed the
+        fetcher and the worker (CI, the fuzz test, right after a stranded-partition seek). The seek also
+        wakes the fetcher through an asyncio future, which only its own loop may touch. Every other call
+        into the aiokafka consumer (`seek_wait`, commits, fetches) already goes through `call_thread`.
+        """
+        thread = self._thread
+
+        async def seek_on_consumer_thread() -> None:
+            thread.seek(partition, offset)
+
+        await thread.call_thread(seek_on_consumer_thread)
 
     async def seek(self, partition: TP, offset: int) -> None:
         """Faust's seek; the partition must deliver `offset` next."""

@@ -222,6 +222,7 @@ async def test_a_partition_never_committed_needs_every_offset_from_its_log_start
         consumer = cls(app.transport, callback=noop, on_partitions_revoked=noop, on_partitions_assigned=noop, loop=None)
         consumer.seek_to_committed = never_committed
         consumer.earliest_offsets = log_start
+        consumer._seek = noop  # the broker: no consumer thread runs here
         await seek_and_resume(consumer)
         consumer.ack(message(3))
         assert consumer._filter_committable_offsets({PART}) == expected, cls

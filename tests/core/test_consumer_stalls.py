@@ -9,6 +9,8 @@ Only the broker is scripted; Faust's `_drain_messages`, ack bookkeeping and `per
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
 from types import SimpleNamespace
 
@@ -341,3 +343,27 @@ async def test_a_partition_another_worker_took_is_not_watched():
     later = time.monotonic() + SafeConsumer.STRANDED_AFTER_S + 1
     assert gone not in await consumer.refetch_stranded(now=later)
     assert gone not in seeks
+
+
+async def test_a_seek_runs_on_the_consumer_thread():
+    """Fault 11 (CI, the fuzz test): aiokafka's seek called from the app's thread deleted from the fetcher's
+    records while the consumer thread iterated them, and the fetcher crashed. It must run on that thread."""
+    consumer = _consumer("thread", [])
+    ran_on: list[int] = []
+    worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="consumer-thread")
+
+    class ConsumerThread:  # the parts of Faust's AIOKafkaConsumerThread a seek uses
+        def seek(self, tp: TP, offset: int) -> None:
+            ran_on.append(threading.get_ident())
+
+        async def call_thread(self, fun, *args):  # runs the coroutine function on its own thread and loop
+            return await asyncio.get_running_loop().run_in_executor(worker, lambda: asyncio.run(fun(*args)))
+
+    consumer._thread = ConsumerThread()
+    try:
+        await consumer.seek(STALLED, COMMITTED)
+        await consumer._seek(STALLED, COMMITTED + 1)
+    finally:
+        worker.shutdown()
+    assert len(ran_on) == 2 and threading.get_ident() not in ran_on
+    assert consumer._next[STALLED] == COMMITTED  # `seek` still records what the partition delivers next
