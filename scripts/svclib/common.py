@@ -84,6 +84,9 @@ _HANDED_OUT: set[int] = set()
 def free_port() -> int:
     """A loopback port nobody listens on now, below the kernel's ephemeral range, never handed out twice.
 
+    The app's twin is `leadstream.embedded.free_port`: the service scripts run before the app is
+    installed and never import it (tests/core/test_free_port.py checks both).
+
     Why not ``bind(0)``: that draws from the ephemeral range, which every outgoing connection draws from
     too, so by the time a service binds the port a client socket may own it (CI saw Jaeger's OTLP
     receiver lose its port that way), and two calls can return the same port.
