@@ -84,7 +84,7 @@ _HANDED_OUT: set[int] = set()
 def free_port() -> int:
     """A loopback port nobody listens on now, below the kernel's ephemeral range, never handed out twice.
 
-    The app's twin is `leadstream.embedded.free_port`: the service scripts run before the app is
+    The app's twin is `leadstream.embedded.free_port`: the service scripts work without the app
     installed and never import it (tests/core/test_free_port.py checks both).
 
     Why not ``bind(0)``: that draws from the ephemeral range, which every outgoing connection draws from
