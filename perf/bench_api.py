@@ -344,6 +344,7 @@ async def run_variant(
             await drive(sessions, warmup, args.rate, None)
             result = Result()
             if args.py_spy:
+                assert api.proc is not None  # started above
                 args.py_spy.mkdir(parents=True, exist_ok=True)
                 out = args.py_spy / f"bench_api-{name}-r{round_no}.svg"
                 spy = subprocess.Popen(

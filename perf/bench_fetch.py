@@ -30,6 +30,7 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,7 @@ async def bench(port: int, pages: int, concurrency: int, seed: int) -> None:
     print(f"technologies found: {techs} ({techs / n:.1f}/page)")
 
 
-def _median(values: list[float | None]) -> float | None:
+def _median(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
 
@@ -289,6 +290,8 @@ def main() -> None:
     port = _free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port, args.seed), daemon=True)
     server.start()
+    server_pid = server.pid
+    assert server_pid is not None  # started
 
     async def run() -> None:
         await _wait_ready(port)
@@ -305,7 +308,7 @@ def main() -> None:
                             args.render_pages,
                             args.render_concurrency,
                             args.seed,
-                            server.pid,
+                            server_pid,
                             args.chromium,
                             variant,
                             args.screenshot,

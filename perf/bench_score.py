@@ -22,7 +22,7 @@ from stages.score.scorer import Scorer
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "leadstream" / "defaults" / "rules.yaml"
 VERTICALS = ["hvac", "plumber", "vet", "dentist", "bank", "restaurant", "roofer", None]
-TECH = [
+TECH: list[tuple[str, list[str | None]]] = [
     ("jQuery", ["1.12.4", "2.2.4", "3.6.0", "3.7.1", None]),
     ("WordPress", ["4.9.8", "5.8", "6.4.2", None]),
     ("Wix", [None]),
@@ -46,7 +46,7 @@ def synthetic_leads(count: int, seed: int = 7) -> list[Lead]:
                 Performance(
                     lcp_ms=rng.uniform(800, 9000),
                     ttfb_ms=rng.uniform(50, 3000),
-                    page_bytes=rng.randint(2e5, 8e6),
+                    page_bytes=rng.randint(200_000, 8_000_000),
                     cls=rng.uniform(0, 0.6),
                     tbt_ms=rng.uniform(0, 1500),
                     https=rng.random() < 0.8,

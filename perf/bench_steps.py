@@ -37,6 +37,7 @@ import datetime as dt
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,18 @@ def split_machine(delta: dict[str, float], seconds: float) -> tuple[dict[str, fl
 # ---- one pipeline, sampled ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Step:
+    """One offered rate held for a while: when, how many leads, and each process kind's CPU seconds around it."""
+
+    offered_per_min: float
+    pushed: int
+    start: float
+    end: float
+    cpu0: dict[str, float]
+    cpu1: dict[str, float]
+
+
 class Run:
     def __init__(self, args: argparse.Namespace, workers: int) -> None:
         from leadstream.demo import Demo, DemoOptions
@@ -239,22 +252,14 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         stop = asyncio.Event()
         run.began = time.time()
         sampling = asyncio.create_task(run.sampler(cpu, stop))
-        steps, i = [], 0
+        steps: list[Step] = []
+        i = 0
         for rate in rates:
             n = int(rate * args.hold / 60)
             start, cpu0 = time.time(), cpu.sample()
             await run.demo.push_generated(generated[i : i + n], rate)
             await asyncio.sleep(max(0.0, start + args.hold - time.time()))
-            steps.append(
-                {
-                    "offered_per_min": rate,
-                    "pushed": n,
-                    "start": start,
-                    "end": time.time(),
-                    "cpu0": cpu0,
-                    "cpu1": cpu.sample(),
-                }
-            )
+            steps.append(Step(rate, n, start, time.time(), cpu0, cpu.sample()))
             i += n
         snap = await run.demo.wait_until_drained([g.lead_id for g in generated])
         stop.set()
@@ -274,25 +279,25 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         h = histogram()
         ended = 0
         for ingested, terminal, _state in timings:
-            if step["start"] <= ingested < step["end"]:
+            if step.start <= ingested < step.end:
                 h.record_value(max(1, min(3_600_000, int((terminal - ingested) * 1000))))
-            if step["start"] <= terminal < step["end"]:
+            if step.start <= terminal < step.end:
                 ended += 1
-        minutes = (step["end"] - step["start"]) / 60
+        minutes = (step.end - step.start) / 60
         cpu_delta, machine = split_machine(
-            {k: step["cpu1"].get(k, 0.0) - step["cpu0"].get(k, 0.0) for k in step["cpu1"]}, minutes * 60
+            {k: step.cpu1.get(k, 0.0) - step.cpu0.get(k, 0.0) for k in step.cpu1}, minutes * 60
         )
         out_steps.append(
             {
-                "offered_per_min": step["offered_per_min"],
-                "pushed": step["pushed"],
+                "offered_per_min": step.offered_per_min,
+                "pushed": step.pushed,
                 "ended_in_step": ended,
                 "sustained_per_min": round(ended / minutes, 1),
                 "latency_s": percentiles(h),
                 "cpu_s": {k: round(v, 2) for k, v in cpu_delta.items()},
                 "cpu_ms_per_lead": {k: round(v / max(1, ended) * 1000, 1) for k, v in cpu_delta.items()},
                 **machine,
-                "t": [round(step["start"] - run.began, 1), round(step["end"] - run.began, 1)],
+                "t": [round(step.start - run.began, 1), round(step.end - run.began, 1)],
             }
         )
     total_ours, total_machine = split_machine(
