@@ -273,15 +273,20 @@ def one_site_readdressed(a: Profile, b: Profile) -> bool:
 
     Likewise one business under two suites of one building, the same name and local phone ("800 Tanger
     Blvd Ste 100" / "Ste 1001"): a suite goes stale when the business moves along the corridor, and is
-    mistyped; two tenants of one building have their own names and lines."""
-    if not (a.phone and b.phone and a.name and a.name == b.name) or a.phone[2:5] in TOLL_FREE:
-        return False
-    if a.phone != b.phone and not phone_block(a.phone, b.phone):
+    mistyped; two tenants of one building have their own names and lines. There a toll-free line counts
+    too ("Constable Court Services", 4200 Wisconsin Ave NW Ste 106 / Ste 250, one 888 number): a chain's
+    central line joins branches across a town, not two suites of one building."""
+    if not (a.phone and b.phone and a.name and a.name == b.name):
         return False
     x, y = a.address, b.address
     if not (x.known and y.known and x.number == y.number):
         return False
-    return x.street != y.street or bool(x.unit and y.unit and x.unit != y.unit)
+    suites = x.street == y.street and bool(x.unit and y.unit and x.unit != y.unit)
+    if a.phone[2:5] in TOLL_FREE:
+        return suites and a.phone == b.phone
+    if a.phone != b.phone and not phone_block(a.phone, b.phone):
+        return False
+    return x.street != y.street or suites
 
 
 def same_street(a: Profile, b: Profile) -> bool:

@@ -122,6 +122,28 @@ def test_one_business_under_two_suites_of_one_building_joins_at_its_phone():
     assert second.entity_id != first.entity_id
 
 
+def test_two_suites_of_one_building_join_at_one_toll_free_line_but_two_streets_do_not():
+    """Round 8: a toll-free line names no site across a town, but one building's two suites under one
+    name and one toll-free number are one business (a suite gone stale or mistyped)."""
+    resolver = EntityResolver({})
+    first = resolver.resolve(
+        lead("a", "Constable Court Services", street="4200 Wisconsin Ave NW Ste 106", phone="8883647774")
+    )
+    moved = resolver.resolve(
+        lead("b", "CONSTABLE COURT SERVICES", street="4200 Wisconsin Ave NW Ste 250", phone="888-364-7774")
+    )
+    assert moved.entity_id == first.entity_id
+    # Another toll-free number, or another street at the same toll-free number, stays apart.
+    other_line = resolver.resolve(
+        lead("c", "Constable Court Services", street="4200 Wisconsin Ave NW Ste 300", phone="8005550100")
+    )
+    assert other_line.entity_id != first.entity_id
+    corner = resolver.resolve(
+        lead("d", "Constable Court Services", street="4200 Massachusetts Ave NW", phone="8883647774")
+    )
+    assert corner.entity_id != first.entity_id
+
+
 def test_near_addresses_are_typos_or_ranges_on_one_street():
     def p(street):
         return Profile.of(DedupeInput("x", "X", street=street))
