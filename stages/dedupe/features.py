@@ -382,6 +382,34 @@ def operator_prefixed(a: str, b: str, kind_tail: bool = False) -> bool:
     return all(same_token(x, [y]) for x, y in zip(short, long_[len(front) :]))
 
 
+def site_of_two_agencies(a: str, b: str) -> bool:
+    """Both names are an agency's name followed by one site's own name, and the two agencies differ: a
+    site listed by two agencies, or handed from one to the other ("El Valor - Little Tykes I" / "Kiddy Kare
+    Preschools Little Tykes I", "Albany Park Community Center - Lincoln Square" / "Hull House Association
+    Lincoln Square", "... FCCH-Norma Jackson" under two agencies). Kind words ending either name are left
+    out first.
+
+    The site's part must hold two words of its own (not kind or place words), the two fronts share no word
+    (two agencies, not one group's two units: "Kettering Health General Surgery - Piqua Campus" / "...
+    Vascular Surgery - Piqua Campus"), and one front must name an organisation (a kind or organisation
+    word: "center", "association", "preschools"). Two businesses that share only their trade behind their
+    own names ("Westgate Lawn & Garden" / "Sycamore Lawn & Garden", "Old Mill Drain Services" / "Iron Horse
+    Drain Services") fail the last test: their fronts are the names, not agencies."""
+    ta = _without_kind_tail([t for t in a.split() if t not in NAME_NOISE])
+    tb = _without_kind_tail([t for t in b.split() if t not in NAME_NOISE])
+    n = 0
+    while n < min(len(ta), len(tb)) and same_token(ta[-1 - n], [tb[-1 - n]]):
+        n += 1
+    if n == 0 or n == len(ta) or n == len(tb):
+        return False
+    site, front_a, front_b = ta[-n:], ta[:-n], tb[:-n]
+    if sum(1 for t in site if t not in GENERIC_WORDS and len(t) > 2 and not t.isdigit()) < 2:
+        return False
+    if any(same_token(t, front_b) for t in front_a):
+        return False
+    return any(is_kind_word(t) or t in ORGANISATION_WORDS for t in front_a + front_b)
+
+
 def _without_kind_tail(tokens: list[str]) -> list[str]:
     end = len(tokens)
     while end > 1 and is_kind_word(tokens[end - 1]):

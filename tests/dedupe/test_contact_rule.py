@@ -334,3 +334,32 @@ def test_operator_prefix_with_kind_words_after_at_two_phone_lines():
     hotel = resolver.resolve(lead("d", "Hotel Ritz Carlton", street="160 E Pearson St", phone="3122665000"))
     dining = resolver.resolve(lead("e", "Ritz Carlton Dining Room", street="160 E Pearson St", phone="3125730400"))
     assert dining.entity_id != hotel.entity_id
+
+
+def test_a_site_listed_by_two_agencies_joins_but_two_shops_of_one_trade_do_not():
+    """Round 8: one site behind two agencies' names at one street line joins, whatever the phones; two
+    businesses that share only their trade behind their own names, or one group's two units, stay apart."""
+    from stages.dedupe.features import site_of_two_agencies
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert site_of_two_agencies(n("El Valor - Little Tykes I"), n("Kiddy Kare Preschools Little Tykes I"))
+    assert site_of_two_agencies(
+        n("Albany Park Community Center - Lincoln Square"), n("Hull House Association Lincoln Square")
+    )
+    assert not site_of_two_agencies(n("Westgate Lawn & Garden"), n("Sycamore Lawn & Garden"))  # no agency
+    assert not site_of_two_agencies(n("Old Mill Drain Services"), n("Iron Horse Drain Services"))  # trade only
+    assert not site_of_two_agencies(  # one group's two units: the fronts share a word
+        n("Kettering Health General Surgery - Piqua Campus"), n("Kettering Health Vascular Surgery - Piqua Campus")
+    )
+    assert not site_of_two_agencies(n("Easter Seals - Kimball"), n("Chicago Commons Kimball"))  # one word of its own
+    resolver = EntityResolver({})
+    first = resolver.resolve(
+        lead("a", "Hull House Association Lincoln Square", street="4754 N Leavitt St", phone="7738789651")
+    )
+    again = resolver.resolve(
+        lead("b", "Albany Park Community Center - Lincoln Square", street="4754 N. Leavitt Street", phone="7732713851")
+    )
+    assert again.entity_id == first.entity_id
+    resolver.resolve(lead("c", "Westgate Lawn & Garden", street="1200 W Lake St", phone="3125550101"))
+    other = resolver.resolve(lead("d", "Sycamore Lawn & Garden", street="1200 W. Lake Street", phone="3125550199"))
+    assert other.decision == "new"
