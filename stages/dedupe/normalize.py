@@ -153,7 +153,16 @@ NAME_SYNONYMS = {
     "cafe": "cafe",
     "caffe": "cafe",
     "no": "number",
-    "1st": "first",
+    "1st": "first",  # ordinals in names are spelled out ("5th Street Deli" == "Fifth Street Deli")
+    "2nd": "second",
+    "3rd": "third",
+    "4th": "fourth",
+    "5th": "fifth",
+    "6th": "sixth",
+    "7th": "seventh",
+    "8th": "eighth",
+    "9th": "ninth",
+    "10th": "tenth",
     "jr": "junior",
     "sr": "senior",
 }
