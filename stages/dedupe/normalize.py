@@ -242,6 +242,8 @@ KIND_WORDS = frozenset(
         "day",
         "daycare",
         "preschool",
+        "infant",
+        "toddler",
         "church",
         "community",
         "association",
@@ -306,7 +308,7 @@ ORGANISATION_WORDS = frozenset(
 KIND_FAMILIES = (
     frozenset(
         {"child", "children", "care", "daycare", "preschool", "school", "academy", "learning", "early"}
-        | {"development", "head", "start", "nursery", "day"}
+        | {"development", "head", "start", "nursery", "day", "infant", "toddler"}
     ),
     frozenset({"dental", "dentistry", "dentist", "orthodontics", "smile", "care", "clinic", "group"}),
     frozenset({"animal", "pet", "veterinary", "vet", "hospital", "clinic", "care"}),

@@ -363,3 +363,17 @@ def test_a_site_listed_by_two_agencies_joins_but_two_shops_of_one_trade_do_not()
     resolver.resolve(lead("c", "Westgate Lawn & Garden", street="1200 W Lake St", phone="3125550101"))
     other = resolver.resolve(lead("d", "Sycamore Lawn & Garden", street="1200 W. Lake Street", phone="3125550199"))
     assert other.decision == "new"
+
+
+def test_infant_and_toddler_are_child_care_kind_words():
+    """Round 8: "Infant/Child Care" ends a site's name like "Child Care" does, so the site under its own name
+    and behind its operator's joins ("Keeper's Institute Infant/Child Care" / "Easter Seals ... - The
+    Keeper's Inst."), and an infant-toddler program is one kind family with a preschool, not an outlet."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert operator_prefixed(
+        n("Keeper's Institute Infant/Child Care"),
+        n("Easter Seals Society of Metropolitan Chicago - The Keeper's Inst."),
+        kind_tail=True,
+    )
+    assert not outlet_conflict(n("Orr Infant Toddler Program Center"), n("Orr Preschool Center"))
