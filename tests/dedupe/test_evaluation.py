@@ -144,3 +144,22 @@ def test_error_listing_names_the_split_businesses_and_the_joined_ones():
     missed, wrong = error_listing(rows)
     assert len(missed) == 1 and "MISSED cluster a" in missed[0] and "9100 S Western" in missed[0]
     assert len(wrong) == 1 and "Fosco Park" in wrong[0] and "(2 clusters)" in wrong[0]
+
+
+def test_em_check_separates_a_clear_mix_without_labels():
+    """`emcheck.fit_em` (the round-8 measurement of an unsupervised refit) finds the matching class of a
+    mix of agreeing and disagreeing comparison vectors without labels."""
+    import random
+
+    from stages.dedupe.emcheck import LEVELS, _posterior, fit_em
+
+    rng = random.Random(3)
+    agree = [tuple(1 if rng.random() < 0.9 else 0 for _ in LEVELS) for _ in range(200)]
+    differ = [
+        tuple((rng.randrange(2, n) if n > 2 else 1) if rng.random() < 0.8 else 0 for n in LEVELS) for _ in range(400)
+    ]
+    agree = [(v[0], 0, *v[2:]) for v in agree]  # no name conflict among the matches
+    model = fit_em(agree + differ, iterations=50)
+    assert 0.25 < model[0] < 0.45
+    assert sum(_posterior(model, v) > 0.5 for v in agree) >= 190
+    assert sum(_posterior(model, v) < 0.5 for v in differ) >= 390
