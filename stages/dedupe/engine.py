@@ -35,6 +35,7 @@ from stages.dedupe.features import (
     outlet_conflict,
     phone_block,
     same_street,
+    site_of_two_agencies,
 )
 from stages.dedupe.frequency import TokenWeights, rare_cover
 from stages.dedupe.model import PairModel, Thresholds
@@ -250,6 +251,8 @@ class EntityResolver:
                 continue
             elif operator_prefixed(profile.name, other.name, kind_tail=True):
                 return True  # one site, under its operator's name and its own
+            elif site_of_two_agencies(profile.name, other.name):
+                return True  # one site, behind two agencies' names
             elif rare_cover(profile.name, other.name, weights) < PLACE_COVER:
                 continue
             elif phone_block(profile.phone, other.phone):

@@ -292,6 +292,10 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra7 = random.Random(seed * 7919 + 7)
     for n in range(max(1, businesses // 40)):
         rows.extend(_operator_rows(extra7, n))
+    # Round 8's class, from its own stream after round 7's rows.
+    extra8 = random.Random(seed * 7919 + 8)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_suite_rows(extra8, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -384,6 +388,22 @@ def _operator_rows(rng: random.Random, n: int) -> list[dict]:
         phone = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
         other = dict(b, name=f"{neighbour} {rng.choice(SITE_KINDS)}", phone=phone)
         rows.append({"cluster": f"o{n}x", **_row(rng, other, noisy=False)})
+    return rows
+
+
+def _suite_rows(rng: random.Random, n: int) -> list[dict]:
+    """A business with a toll-free line listed at two suites of one building ("Ste 106" / "Ste 250": a suite
+    gone stale or mistyped): one business. A branch of the same name at another street on the same toll-free
+    line (a chain's central number) stays apart."""
+    b = _business(rng)
+    toll_free = rng.choice(["800", "833", "844", "855", "866", "877", "888"]) + f"{rng.randint(201, 989)}"
+    b.update(letter="", domain="", phone=toll_free + f"{rng.randint(0, 9999):04d}", suite=str(rng.randint(100, 299)))
+    rows = [{"cluster": f"s{n}", **_row(rng, b, noisy=False)}]
+    moved = dict(b, suite=str(rng.randint(300, 499)))
+    rows.append({"cluster": f"s{n}", **_row(rng, moved, noisy=False)})
+    if rng.random() < 0.5:
+        branch = dict(b, number=b["number"] + rng.randint(300, 5000), road=rng.choice(ROADS), suite="")
+        rows.append({"cluster": f"s{n}x", **_row(rng, branch, noisy=False)})
     return rows
 
 

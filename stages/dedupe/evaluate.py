@@ -162,6 +162,47 @@ def real_sets(root: Path = realdata.DATA_ROOT) -> tuple[dict[str, list[dict]], l
     return present, absent
 
 
+def _brief(row: dict) -> str:
+    p = Profile.of(DedupeInput.from_row(row))
+    a = p.address
+    street = " ".join(x for x in (a.number, a.predir, a.street, a.street_type, a.postdir) if x)
+    unit = f" #{a.unit}" if a.unit else ""
+    return (
+        f"{row.get('name', '')!r} | {row.get('address', '')!r} | {row.get('phone', '')} | {row.get('category', '')}"
+        f"\n        → {p.name!r} | {street}{unit} | {p.phone} | {p.city} {p.zip}"
+    )
+
+
+def error_listing(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """The missed true pairs (a business split over entities: each entity's rows) and the wrong ones (an
+    entity joining businesses: each business's rows), as text blocks. For `dev` halves only (`main`)."""
+    predicted, _ = resolve_rows(rows)
+    by_cluster: dict[str, dict[str | None, list[int]]] = defaultdict(lambda: defaultdict(list))
+    by_entity: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, (row, entity) in enumerate(zip(rows, predicted)):
+        by_cluster[row["cluster"]][entity].append(i)
+        by_entity[entity][row["cluster"]].append(i)
+
+    def block(title: str, groups: dict) -> str:
+        lines = [title]
+        for label, members in groups.items():
+            lines.append(f"  [{label}]")
+            lines.extend(f"    {_brief(rows[i])}" for i in members)
+        return "\n".join(lines)
+
+    missed = [
+        block(f"MISSED cluster {cluster} ({sum(len(m) for m in groups.values())} rows, {len(groups)} entities)", groups)
+        for cluster, groups in by_cluster.items()
+        if len(groups) > 1
+    ]
+    wrong = [
+        block(f"WRONG entity {entity} ({len(groups)} clusters)", groups)
+        for entity, groups in by_entity.items()
+        if len(groups) > 1
+    ]
+    return missed, wrong
+
+
 def _line(label: str, s: dict) -> str:
     return (
         f"{label}: rows={s['rows']} true_pairs={s['true_pairs']} predicted={s['predicted_pairs']} "
@@ -175,7 +216,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", help="labelled CSVs (default: the generator's sets and the real sets)")
     parser.add_argument("--data", default=str(realdata.DATA_ROOT), help="where the real sets are")
+    parser.add_argument(
+        "--list",
+        metavar="SET",
+        help="list the missed and wrong pairs of a real set's dev half (e.g. overture_place_pairs); "
+        "test halves are only ever scored, so they cannot be listed",
+    )
     args = parser.parse_args()
+    if args.list:
+        missed, wrong = error_listing(realdata.split(realdata.load(args.list, Path(args.data)), "dev"))
+        print("\n".join(missed + wrong))
+        print(f"{args.list}:dev — {len(missed)} split businesses, {len(wrong)} entities joining businesses")
+        return
     if args.files:
         for path in args.files:
             print(_line(path, evaluate_file(path)))

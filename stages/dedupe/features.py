@@ -273,15 +273,20 @@ def one_site_readdressed(a: Profile, b: Profile) -> bool:
 
     Likewise one business under two suites of one building, the same name and local phone ("800 Tanger
     Blvd Ste 100" / "Ste 1001"): a suite goes stale when the business moves along the corridor, and is
-    mistyped; two tenants of one building have their own names and lines."""
-    if not (a.phone and b.phone and a.name and a.name == b.name) or a.phone[2:5] in TOLL_FREE:
-        return False
-    if a.phone != b.phone and not phone_block(a.phone, b.phone):
+    mistyped; two tenants of one building have their own names and lines. There a toll-free line counts
+    too ("Constable Court Services", 4200 Wisconsin Ave NW Ste 106 / Ste 250, one 888 number): a chain's
+    central line joins branches across a town, not two suites of one building."""
+    if not (a.phone and b.phone and a.name and a.name == b.name):
         return False
     x, y = a.address, b.address
     if not (x.known and y.known and x.number == y.number):
         return False
-    return x.street != y.street or bool(x.unit and y.unit and x.unit != y.unit)
+    suites = x.street == y.street and bool(x.unit and y.unit and x.unit != y.unit)
+    if a.phone[2:5] in TOLL_FREE:
+        return suites and a.phone == b.phone
+    if a.phone != b.phone and not phone_block(a.phone, b.phone):
+        return False
+    return x.street != y.street or suites
 
 
 def same_street(a: Profile, b: Profile) -> bool:
@@ -375,6 +380,34 @@ def operator_prefixed(a: str, b: str, kind_tail: bool = False) -> bool:
     if kind_tail and all(t in GENERIC_WORDS for t in front):
         return False
     return all(same_token(x, [y]) for x, y in zip(short, long_[len(front) :]))
+
+
+def site_of_two_agencies(a: str, b: str) -> bool:
+    """Both names are an agency's name followed by one site's own name, and the two agencies differ: a
+    site listed by two agencies, or handed from one to the other ("El Valor - Little Tykes I" / "Kiddy Kare
+    Preschools Little Tykes I", "Albany Park Community Center - Lincoln Square" / "Hull House Association
+    Lincoln Square", "... FCCH-Norma Jackson" under two agencies). Kind words ending either name are left
+    out first.
+
+    The site's part must hold two words of its own (not kind or place words), the two fronts share no word
+    (two agencies, not one group's two units: "Kettering Health General Surgery - Piqua Campus" / "...
+    Vascular Surgery - Piqua Campus"), and one front must name an organisation (a kind or organisation
+    word: "center", "association", "preschools"). Two businesses that share only their trade behind their
+    own names ("Westgate Lawn & Garden" / "Sycamore Lawn & Garden", "Old Mill Drain Services" / "Iron Horse
+    Drain Services") fail the last test: their fronts are the names, not agencies."""
+    ta = _without_kind_tail([t for t in a.split() if t not in NAME_NOISE])
+    tb = _without_kind_tail([t for t in b.split() if t not in NAME_NOISE])
+    n = 0
+    while n < min(len(ta), len(tb)) and same_token(ta[-1 - n], [tb[-1 - n]]):
+        n += 1
+    if n == 0 or n == len(ta) or n == len(tb):
+        return False
+    site, front_a, front_b = ta[-n:], ta[:-n], tb[:-n]
+    if sum(1 for t in site if t not in GENERIC_WORDS and len(t) > 2 and not t.isdigit()) < 2:
+        return False
+    if any(same_token(t, front_b) for t in front_a):
+        return False
+    return any(is_kind_word(t) or t in ORGANISATION_WORDS for t in front_a + front_b)
 
 
 def _without_kind_tail(tokens: list[str]) -> list[str]:

@@ -153,7 +153,16 @@ NAME_SYNONYMS = {
     "cafe": "cafe",
     "caffe": "cafe",
     "no": "number",
-    "1st": "first",
+    "1st": "first",  # ordinals in names are spelled out ("5th Street Deli" == "Fifth Street Deli")
+    "2nd": "second",
+    "3rd": "third",
+    "4th": "fourth",
+    "5th": "fifth",
+    "6th": "sixth",
+    "7th": "seventh",
+    "8th": "eighth",
+    "9th": "ninth",
+    "10th": "tenth",
     "jr": "junior",
     "sr": "senior",
 }
@@ -233,6 +242,8 @@ KIND_WORDS = frozenset(
         "day",
         "daycare",
         "preschool",
+        "infant",
+        "toddler",
         "church",
         "community",
         "association",
@@ -297,7 +308,7 @@ ORGANISATION_WORDS = frozenset(
 KIND_FAMILIES = (
     frozenset(
         {"child", "children", "care", "daycare", "preschool", "school", "academy", "learning", "early"}
-        | {"development", "head", "start", "nursery", "day"}
+        | {"development", "head", "start", "nursery", "day", "infant", "toddler"}
     ),
     frozenset({"dental", "dentistry", "dentist", "orthodontics", "smile", "care", "clinic", "group"}),
     frozenset({"animal", "pet", "veterinary", "vet", "hospital", "clinic", "care"}),

@@ -122,6 +122,28 @@ def test_one_business_under_two_suites_of_one_building_joins_at_its_phone():
     assert second.entity_id != first.entity_id
 
 
+def test_two_suites_of_one_building_join_at_one_toll_free_line_but_two_streets_do_not():
+    """Round 8: a toll-free line names no site across a town, but one building's two suites under one
+    name and one toll-free number are one business (a suite gone stale or mistyped)."""
+    resolver = EntityResolver({})
+    first = resolver.resolve(
+        lead("a", "Constable Court Services", street="4200 Wisconsin Ave NW Ste 106", phone="8883647774")
+    )
+    moved = resolver.resolve(
+        lead("b", "CONSTABLE COURT SERVICES", street="4200 Wisconsin Ave NW Ste 250", phone="888-364-7774")
+    )
+    assert moved.entity_id == first.entity_id
+    # Another toll-free number, or another street at the same toll-free number, stays apart.
+    other_line = resolver.resolve(
+        lead("c", "Constable Court Services", street="4200 Wisconsin Ave NW Ste 300", phone="8005550100")
+    )
+    assert other_line.entity_id != first.entity_id
+    corner = resolver.resolve(
+        lead("d", "Constable Court Services", street="4200 Massachusetts Ave NW", phone="8883647774")
+    )
+    assert corner.entity_id != first.entity_id
+
+
 def test_near_addresses_are_typos_or_ranges_on_one_street():
     def p(street):
         return Profile.of(DedupeInput("x", "X", street=street))
@@ -312,3 +334,46 @@ def test_operator_prefix_with_kind_words_after_at_two_phone_lines():
     hotel = resolver.resolve(lead("d", "Hotel Ritz Carlton", street="160 E Pearson St", phone="3122665000"))
     dining = resolver.resolve(lead("e", "Ritz Carlton Dining Room", street="160 E Pearson St", phone="3125730400"))
     assert dining.entity_id != hotel.entity_id
+
+
+def test_a_site_listed_by_two_agencies_joins_but_two_shops_of_one_trade_do_not():
+    """Round 8: one site behind two agencies' names at one street line joins, whatever the phones; two
+    businesses that share only their trade behind their own names, or one group's two units, stay apart."""
+    from stages.dedupe.features import site_of_two_agencies
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert site_of_two_agencies(n("El Valor - Little Tykes I"), n("Kiddy Kare Preschools Little Tykes I"))
+    assert site_of_two_agencies(
+        n("Albany Park Community Center - Lincoln Square"), n("Hull House Association Lincoln Square")
+    )
+    assert not site_of_two_agencies(n("Westgate Lawn & Garden"), n("Sycamore Lawn & Garden"))  # no agency
+    assert not site_of_two_agencies(n("Old Mill Drain Services"), n("Iron Horse Drain Services"))  # trade only
+    assert not site_of_two_agencies(  # one group's two units: the fronts share a word
+        n("Kettering Health General Surgery - Piqua Campus"), n("Kettering Health Vascular Surgery - Piqua Campus")
+    )
+    assert not site_of_two_agencies(n("Easter Seals - Kimball"), n("Chicago Commons Kimball"))  # one word of its own
+    resolver = EntityResolver({})
+    first = resolver.resolve(
+        lead("a", "Hull House Association Lincoln Square", street="4754 N Leavitt St", phone="7738789651")
+    )
+    again = resolver.resolve(
+        lead("b", "Albany Park Community Center - Lincoln Square", street="4754 N. Leavitt Street", phone="7732713851")
+    )
+    assert again.entity_id == first.entity_id
+    resolver.resolve(lead("c", "Westgate Lawn & Garden", street="1200 W Lake St", phone="3125550101"))
+    other = resolver.resolve(lead("d", "Sycamore Lawn & Garden", street="1200 W. Lake Street", phone="3125550199"))
+    assert other.decision == "new"
+
+
+def test_infant_and_toddler_are_child_care_kind_words():
+    """Round 8: "Infant/Child Care" ends a site's name like "Child Care" does, so the site under its own name
+    and behind its operator's joins ("Keeper's Institute Infant/Child Care" / "Easter Seals ... - The
+    Keeper's Inst."), and an infant-toddler program is one kind family with a preschool, not an outlet."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert operator_prefixed(
+        n("Keeper's Institute Infant/Child Care"),
+        n("Easter Seals Society of Metropolitan Chicago - The Keeper's Inst."),
+        kind_tail=True,
+    )
+    assert not outlet_conflict(n("Orr Infant Toddler Program Center"), n("Orr Preschool Center"))

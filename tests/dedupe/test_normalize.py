@@ -214,3 +214,24 @@ def test_initials_and_possessives_agree(a, b):
 def test_a_middle_initial_is_not_a_direction():
     assert normalize_name("Harry S. Truman College") == "harry s truman college"
     assert normalize_name("B & G Club") == "bg club"
+
+
+def test_ordinals_in_names_are_spelled_out():
+    """Round 8: a name that carries an ordinal ("1212 5th Ave" as a building's name, "5th 3rd Bank") is
+    written with digits by one source and spelled by another."""
+    assert normalize_name("1212 5th Ave") == "1212 fifth ave"
+    assert normalize_name("5th 3rd Bank") == normalize_name("Fifth Third Bank")
+    assert normalize_name("Second Street Deli") == normalize_name("2nd Street Deli")
+    assert normalize_name("21st Century Insurance") == "21st century insurance"  # not a spelled-out word here
+
+
+def test_a_building_named_by_its_address_joins_its_spelled_listing():
+    from stages.dedupe.engine import EntityResolver
+    from stages.dedupe.record import DedupeInput
+
+    resolver = EntityResolver({})
+    first = resolver.resolve(DedupeInput("a", "1212 5th Ave", street="1212 5th Ave", city="New York", zip="10029"))
+    again = resolver.resolve(
+        DedupeInput("b", "1212 Fifth Avenue", street="1212 5th Ave", city="New York", zip="10029", phone="2123486138")
+    )
+    assert again.entity_id == first.entity_id
