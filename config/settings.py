@@ -381,6 +381,14 @@ class Settings(BaseSettings):
         "hard-codes 1500). A consumer's other requests to that broker (list offsets, seek) queue behind the "
         "waiting fetch, so each step of a table recovery after a rebalance took 1.5 s.",
     )
+    fetch_min_bytes: int = Field(
+        1,
+        ge=1,
+        le=1024 * 1024,
+        description="Bytes a fetch waits for at the broker, at most `fetch_max_wait_ms` (Kafka's fetch.min.bytes). "
+        "1 answers each fetch as soon as any record arrives: under load a worker then fetches and delivers a few "
+        "records at a time; more batches records per fetch (less CPU per lead) at up to `fetch_max_wait_ms` per hop.",
+    )
     group_instance_id: str = Field(
         "",
         description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "

@@ -145,7 +145,7 @@ async def main(args: argparse.Namespace) -> None:
         threads_before = thread_cpu(pid)
         spy = await asyncio.create_subprocess_exec(
             "py-spy", "record", "-p", str(pid), "-d", str(args.seconds), "-r", "50",
-            "--format", "raw", "-o", str(raw), "--nonblocking",
+            "--format", "raw", "-o", str(raw), "--nonblocking", *(["--gil"] if args.gil else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         await spy.wait()
@@ -175,6 +175,9 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument(
+        "--gil", action="store_true", help="py-spy samples only threads holding the GIL (CPU in Python, not waits)"
+    )
     parser.add_argument("--full", action="store_true", help="the full default path (tier 3, SPA renders, mockups)")
     parser.add_argument("--group", choices=("main", "mockup"), default="main", help="which worker group to profile")
     asyncio.run(main(parser.parse_args()))
