@@ -416,6 +416,13 @@ class Settings(BaseSettings):
         description="OpenTelemetry OTLP/HTTP base URL (spans go to /v1/traces), e.g. Jaeger's; empty: no tracing.",
     )
     otlp_service_name: str = Field("leadstream-worker", description="service.name of this worker's spans.")
+    otlp_sample_ratio: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of leads whose trace is kept (each whole, decided by its trace id); the rest cost "
+        "no span export. 1: every lead.",
+    )
 
     # --- Processing ------------------------------------------------------
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
