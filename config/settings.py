@@ -13,6 +13,7 @@ variable and the problem (`SettingsError`), never deep inside a stage.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import os
@@ -425,6 +426,12 @@ class Settings(BaseSettings):
     )
 
     # --- Processing ------------------------------------------------------
+    event_loop: str = Field(
+        "asyncio",
+        pattern="^(asyncio|uvloop)$",
+        description="The worker's event loop: `asyncio` (the standard library's) or `uvloop` (libuv, in C: less "
+        "CPU per callback, socket read and write; the `uvloop` package must be installed).",
+    )
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
     batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
     concurrency: int = Field(32, ge=1, description="Concurrent I/O calls per stage per worker.")
@@ -716,6 +723,10 @@ def worker_problems(settings: Settings) -> list[str]:
         problems.append(
             f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
             f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
+        )
+    if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        problems.append(
+            f"{env_var(('event_loop',))}=uvloop but the uvloop package is not installed (pip install uvloop)"
         )
     if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
         problems.append(
