@@ -13,6 +13,7 @@ variable and the problem (`SettingsError`), never deep inside a stage.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import os
@@ -381,6 +382,14 @@ class Settings(BaseSettings):
         "hard-codes 1500). A consumer's other requests to that broker (list offsets, seek) queue behind the "
         "waiting fetch, so each step of a table recovery after a rebalance took 1.5 s.",
     )
+    fetch_min_bytes: int = Field(
+        1,
+        ge=1,
+        le=1024 * 1024,
+        description="Bytes a fetch waits for at the broker, at most `fetch_max_wait_ms` (Kafka's fetch.min.bytes). "
+        "1 answers each fetch as soon as any record arrives: under load a worker then fetches and delivers a few "
+        "records at a time; more batches records per fetch (less CPU per lead) at up to `fetch_max_wait_ms` per hop.",
+    )
     group_instance_id: str = Field(
         "",
         description="Static group membership (Kafka group.instance.id; the pod name on Kubernetes): a worker that "
@@ -408,8 +417,21 @@ class Settings(BaseSettings):
         description="OpenTelemetry OTLP/HTTP base URL (spans go to /v1/traces), e.g. Jaeger's; empty: no tracing.",
     )
     otlp_service_name: str = Field("leadstream-worker", description="service.name of this worker's spans.")
+    otlp_sample_ratio: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of leads whose trace is kept (each whole, decided by its trace id); the rest cost "
+        "no span export. 1: every lead.",
+    )
 
     # --- Processing ------------------------------------------------------
+    event_loop: str = Field(
+        "asyncio",
+        pattern="^(asyncio|uvloop)$",
+        description="The worker's event loop: `asyncio` (the standard library's) or `uvloop` (libuv, in C: less "
+        "CPU per callback, socket read and write; the `uvloop` package must be installed).",
+    )
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
     batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
     concurrency: int = Field(32, ge=1, description="Concurrent I/O calls per stage per worker.")
@@ -701,6 +723,10 @@ def worker_problems(settings: Settings) -> list[str]:
         problems.append(
             f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
             f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
+        )
+    if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        problems.append(
+            f"{env_var(('event_loop',))}=uvloop but the uvloop package is not installed (pip install uvloop)"
         )
     if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
         problems.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import json
 import os
 import sys
@@ -96,6 +97,10 @@ def worker(
     # collection walks them again (docs/operating.md, "A worker's start").
     gc.disable()
     try:
+        if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is not None:
+            import mode.loop  # before any loop exists: the worker's and its consumer thread's are then libuv's
+
+            mode.loop.use("uvloop")
         from leadstream.faustapp import create_app
 
         app = create_app(settings)

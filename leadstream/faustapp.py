@@ -57,8 +57,9 @@ async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None
     log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
 
 
-def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int) -> type[Any]:
-    """`consumer` (a Faust aiokafka consumer class) whose aiokafka consumer long-polls `fetch_max_wait_ms`.
+def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int, fetch_min_bytes: int = 1) -> type[Any]:
+    """`consumer` (a Faust aiokafka consumer class) whose aiokafka consumer long-polls `fetch_max_wait_ms`
+    and asks for at least `fetch_min_bytes` per fetch.
 
     Faust builds the worker's aiokafka consumer with ``fetch_max_wait_ms=1500`` and no setting. A broker
     answers one connection's requests in order, so every list-offsets or offset request of the table
@@ -70,9 +71,11 @@ def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int) -> type[Any
     class ConsumerThread(AIOKafkaConsumerThread):
         def _create_worker_consumer(self, transport: Any) -> Any:
             worker_consumer = super()._create_worker_consumer(transport)
-            if not hasattr(worker_consumer, "_fetch_max_wait_ms"):  # aiokafka renamed it: fail, not ignore
-                raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms to set")
+            for name in ("_fetch_max_wait_ms", "_fetch_min_bytes"):
+                if not hasattr(worker_consumer, name):  # aiokafka renamed it: fail, not ignore
+                    raise RuntimeError(f"aiokafka.AIOKafkaConsumer has no {name} to set")
             worker_consumer._fetch_max_wait_ms = fetch_max_wait_ms
+            worker_consumer._fetch_min_bytes = fetch_min_bytes
             return worker_consumer
 
     def _new_consumer_thread(self: Any) -> AIOKafkaConsumerThread:
@@ -226,8 +229,11 @@ def create_app(settings: Settings) -> LeadstreamApp:
 
     # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
     # (Rebalances wait for ordered batches in `_consumer_wait_empty`, bounded; shutdown drains in on_stop.)
-    # Its aiokafka consumer long-polls LEADSTREAM_FETCH_MAX_WAIT_MS, not Faust's fixed 1.5 s (`with_fetch_max_wait`).
-    app.transport.Consumer = with_fetch_max_wait(safe_consumer(None), settings.fetch_max_wait_ms)  # type: ignore[misc]
+    # Its aiokafka consumer long-polls LEADSTREAM_FETCH_MAX_WAIT_MS, not Faust's fixed 1.5 s, for at least
+    # LEADSTREAM_FETCH_MIN_BYTES (`with_fetch_max_wait`).
+    app.transport.Consumer = with_fetch_max_wait(  # type: ignore[misc]
+        safe_consumer(None), settings.fetch_max_wait_ms, settings.fetch_min_bytes
+    )
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:  # Prometheus scrape endpoint

@@ -48,7 +48,9 @@ class WorkerTelemetry:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._topics_seen: set[str] = set()
-        tracing.configure(settings.otlp_service_name, settings.otlp_endpoint or None)
+        tracing.configure(
+            settings.otlp_service_name, settings.otlp_endpoint or None, sample_ratio=settings.otlp_sample_ratio
+        )
         app.on_partitions_assigned.connect(self._on_assigned)
         metrics.REBALANCES.inc(0)
 

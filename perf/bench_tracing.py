@@ -106,12 +106,15 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--sample-ratio", type=float, default=1.0, help="LEADSTREAM_OTLP_SAMPLE_RATIO of the traced rounds"
+    )
     parser.add_argument("--endpoint", default=os.environ.get("LEADSTREAM_OTLP_ENDPOINT", "http://127.0.0.1:4318"))
     args = parser.parse_args()
     import logging
 
     logging.disable(logging.WARNING)  # a refused export would log per batch
-    provider = tracing.configure("leadstream-bench", args.endpoint)
+    provider = tracing.configure("leadstream-bench", args.endpoint, sample_ratio=args.sample_ratio)
     tracing.disable()
     await one_round(200)  # warm-up (imports, caches)
     off, on = [], []
@@ -122,7 +125,10 @@ async def main() -> None:
         on.append(await one_round(args.leads))
     tracing.disable()
     m_off, m_on = statistics.median(off), statistics.median(on)
-    print(f"leads per round: {args.leads}, rounds: {args.rounds}, six stages each, exporter: OTLP/HTTP {args.endpoint}")
+    print(
+        f"leads per round: {args.leads}, rounds: {args.rounds}, six stages each, exporter: OTLP/HTTP {args.endpoint}, "
+        f"sample ratio {args.sample_ratio}"
+    )
     print(f"CPU per lead, tracing off: {m_off * 1e3:.3f} ms  (rounds: {', '.join(f'{x * 1e3:.3f}' for x in off)})")
     print(f"CPU per lead, tracing on:  {m_on * 1e3:.3f} ms  (rounds: {', '.join(f'{x * 1e3:.3f}' for x in on)})")
     print(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -67,6 +68,49 @@ def summarize(raw: Path) -> str:
     return "\n".join(out)
 
 
+def thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
+    """(user, system) CPU seconds of each thread of `pid` (from /proc; {} where unreadable)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[float, float]] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+            out[int(task.name)] = (int(fields[11]) / ticks, int(fields[12]) / ticks)  # utime, stime
+    return out
+
+
+async def thread_names(pid: int) -> dict[int, str]:
+    """Python thread names by OS thread id (py-spy dump), with the innermost frame of each for the unnamed."""
+    proc = await asyncio.create_subprocess_exec(
+        "py-spy", "dump", "-p", str(pid), "--json", "--nonblocking",
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    names: dict[int, str] = {}
+    with contextlib.suppress(ValueError):
+        for thread in json.loads(out or b"[]"):
+            frames = [f"{f.get('name')} ({f.get('filename', '').rsplit('/', 1)[-1]})" for f in thread.get("frames", [])]
+            where = next((f for f in reversed(frames) if "threading" not in f), "")
+            names[int(thread.get("os_thread_id") or 0)] = f"{thread.get('thread_name') or '?'} [{where[:60]}]"
+    return names
+
+
+def thread_summary(
+    before: dict[int, tuple[float, float]], after: dict[int, tuple[float, float]], names: dict[int, str], pid: int
+) -> str:
+    """Each thread's share of the process's CPU over the py-spy window, user and system (py-spy's samples are
+    wall time of threads not idle: a thread preempted inside a syscall counts, so they overstate I/O)."""
+    zero = (0.0, 0.0)
+    used = {tid: (u - before.get(tid, zero)[0], s - before.get(tid, zero)[1]) for tid, (u, s) in after.items()}
+    total = sum(u + s for u, s in used.values()) or 1.0
+    system = sum(s for _, s in used.values())
+    lines = [f"  per-thread CPU over the window: {total:.1f} s ({system / total:.0%} system)"]
+    for tid, (u, s) in sorted(used.items(), key=lambda kv: -sum(kv[1]))[:6]:
+        label = "main" if tid == pid else names.get(tid, "?")
+        lines.append(f"  {(u + s) / total:6.1%}  {u:5.1f} s user {s:5.1f} s sys  {label}")
+    return "\n".join(lines)
+
+
 def worker_cpu(demo) -> float:
     """CPU seconds of the worker processes (and their children), not py-spy's."""
     total = 0.0
@@ -95,13 +139,17 @@ async def main(args: argparse.Namespace) -> None:
         pushing = asyncio.create_task(demo.push_generated(generated, args.rate))
         await asyncio.sleep(args.warmup)
         name = next(n for n in demo.workers if n.startswith(args.group))
+        pid = demo.workers[name].pid
         raw = Path(f"/tmp/profile-{demo.run_id}-{name}.txt")
+        names = await thread_names(pid)
+        threads_before = thread_cpu(pid)
         spy = await asyncio.create_subprocess_exec(
-            "py-spy", "record", "-p", str(demo.workers[name].pid), "-d", str(args.seconds), "-r", "50",
-            "--format", "raw", "-o", str(raw), "--nonblocking",
+            "py-spy", "record", "-p", str(pid), "-d", str(args.seconds), "-r", "50",
+            "--format", "raw", "-o", str(raw), "--nonblocking", *(["--gil"] if args.gil else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         await spy.wait()
+        threads = thread_summary(threads_before, thread_cpu(pid), names, pid)
         await pushing
         snap = await demo.wait_until_drained([g.lead_id for g in generated], began)
         summary = await demo.summary(snap, [g.lead_id for g in generated])
@@ -109,6 +157,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await demo.stop()
     print(summarize(raw) if raw.exists() else "py-spy wrote nothing (is it installed? ptrace allowed?)")
+    print(threads)
     print(f"raw profile (collapsed stacks): {raw}")
     print(
         f"throughput {summary['leads_per_min']} leads/min (offered {args.rate:.0f}/min), p50 {summary['p50_latency_s']} s, "
@@ -126,6 +175,9 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument(
+        "--gil", action="store_true", help="py-spy samples only threads holding the GIL (CPU in Python, not waits)"
+    )
     parser.add_argument("--full", action="store_true", help="the full default path (tier 3, SPA renders, mockups)")
     parser.add_argument("--group", choices=("main", "mockup"), default="main", help="which worker group to profile")
     asyncio.run(main(parser.parse_args()))

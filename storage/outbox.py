@@ -18,6 +18,8 @@ from datetime import datetime
 
 import asyncpg
 
+from storage.records import GroupCommit
+
 _CLAIM = """
 INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status)
 VALUES ($1, $2, $3, $4, 'pending')
@@ -47,6 +49,8 @@ class OutboxEntry:
 class Outbox:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        # Concurrent events' suppression checks (the enrich and email stages ask once per lead) share one query.
+        self._suppressions: GroupCommit[dict[str, str]] = GroupCommit(self._suppressed_patterns)
 
     async def claim(self, key: str, lead_id: str, step: str, recipient: str) -> OutboxEntry | None:
         """Claim `key`; None when another lead already holds this address for this step."""
@@ -148,7 +152,8 @@ class Outbox:
         """Why an address must not be emailed (exact address, its domain, or a *.parent wildcard), if it must not.
 
         With several addresses (a lead's email and its website's ``@domain``), one query answers for all of
-        them; the first address that is suppressed gives the reason, as if each were asked in turn.
+        them; the first address that is suppressed gives the reason, as if each were asked in turn. Checks made
+        while one is in flight go out together in the next query (`GroupCommit`): one round trip for many leads.
         """
         patterns: list[str] = []
         for each in (address, *more):
@@ -158,14 +163,17 @@ class Outbox:
             for pattern in [each, domain] + ["*." + ".".join(labels[i:]) for i in range(len(labels) - 1)]:
                 if pattern not in patterns:
                     patterns.append(pattern)
+        reasons = await self._suppressions.submit(patterns)
+        return next((reasons[pattern] for pattern in patterns if pattern in reasons), None)
+
+    async def _suppressed_patterns(self, patterns: list[str]) -> dict[str, str]:
+        """The suppressed ones of `patterns`, with their reasons: one query for every caller waiting."""
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT pattern, reason FROM suppressions WHERE pattern = ANY($1::text[])", patterns
+                "SELECT pattern, reason FROM suppressions WHERE pattern = ANY($1::text[])",
+                list(dict.fromkeys(patterns)),
             )
-        if not rows:
-            return None
-        reasons = {row["pattern"]: row["reason"] for row in rows}
-        return next(reasons[pattern] for pattern in patterns if pattern in reasons)
+        return {row["pattern"]: row["reason"] for row in rows}
 
     async def suppress(self, pattern: str, reason: str) -> None:
         async with self.pool.acquire() as conn:

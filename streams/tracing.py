@@ -55,9 +55,17 @@ def enabled() -> bool:
     return _provider is not None
 
 
-def configure(service_name: str, endpoint: str | None, *, exporter: Any = None, batch: bool = True) -> Any:
+def configure(
+    service_name: str, endpoint: str | None, *, exporter: Any = None, batch: bool = True, sample_ratio: float = 1.0
+) -> Any:
     """Install the SDK tracer provider exporting to `endpoint` (OTLP over HTTP, ``/v1/traces``), or to
-    `exporter` (tests). Returns the provider; None (tracing stays off) when neither is given."""
+    `exporter` (tests). Returns the provider; None (tracing stays off) when neither is given.
+
+    `sample_ratio` < 1 keeps that share of the leads' traces, each whole or not at all: a trace's root
+    span (the first stage's, whose trace id is the lead's) is kept by its trace id (OpenTelemetry's
+    `TraceIdRatioBased`), and every later span follows its parent's decision, carried in ``traceparent``'s
+    sampled flag. A lead left out costs no export and no span of its own, only its non-recording context.
+    """
     global _provider
     if not endpoint and exporter is None:
         return None
@@ -65,6 +73,7 @@ def configure(service_name: str, endpoint: str | None, *, exporter: Any = None, 
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
     from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 
     class LeadTraceIds(RandomIdGenerator):
         """Root spans take the lead's trace id (from its ``trace-id`` header) when there is one."""
@@ -77,7 +86,10 @@ def configure(service_name: str, endpoint: str | None, *, exporter: Any = None, 
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")  # type: ignore[union-attr]
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}), id_generator=LeadTraceIds())
+    root = ALWAYS_ON if sample_ratio >= 1 else TraceIdRatioBased(max(0.0, sample_ratio))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}), id_generator=LeadTraceIds(), sampler=ParentBased(root)
+    )
     provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     if _provider is None:
         trace.set_tracer_provider(provider)  # the global (providers' child spans use it) is set once per process
@@ -127,6 +139,11 @@ def stage_span(stage: str, env: Envelope) -> Iterator[None]:
             yield
             return
         parent = _parent(env)
+        if parent is not None and not parent.trace_flags.sampled:  # a trace left out (`configure`'s sample_ratio)
+            env.span_context = parent  # passed on as is: the next stage leaves it out too
+            with trace.use_span(NonRecordingSpan(parent)):  # provider calls follow it (no orphan root spans)
+                yield
+            return
         span = _start(
             stage,
             None if parent else env.trace_id,

@@ -64,6 +64,7 @@ def test_stages_tiers_and_waterfall_are_parsed(env):
             "LEADSTREAM_FETCH_MAX_WAIT_MS: Input should be less than or equal to 1500",
         ),
         ("LEADSTREAM_STAGES", "scrape,mokup", "LEADSTREAM_STAGES: unknown stages ['mokup']"),
+        ("LEADSTREAM_EVENT_LOOP", "trio", "LEADSTREAM_EVENT_LOOP: String should match pattern"),
         (
             "LEADSTREAM_EMAIL__SENDER_TZ",
             "Mars/Olympus",
@@ -106,3 +107,17 @@ def test_listing_names_nested_variables_and_masks_secrets(env):
     assert rows["LEADSTREAM_EMAIL__SEND_WINDOW"] == "09:00-17:00"
     assert rows["LEADSTREAM_FETCH_MAX_WAIT_MS"] == "250"
     assert "hunter2" not in repr(rows) and "abc123" not in repr(rows)
+
+
+def test_a_worker_refuses_uvloop_when_it_is_not_installed(env):
+    import importlib.util
+
+    from config.settings import worker_problems
+
+    env.setenv("LEADSTREAM_EVENT_LOOP", "uvloop")
+    settings = load_settings()
+    real = importlib.util.find_spec
+    env.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a))
+    assert any(
+        "LEADSTREAM_EVENT_LOOP=uvloop but the uvloop package is not installed" in p for p in worker_problems(settings)
+    )

@@ -150,6 +150,7 @@ async def test_the_worker_consumer_long_polls_the_configured_fetch_wait(kafka_br
     for name, value in _worker_env(kafka_broker, "postgresql://unused", unique, tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LEADSTREAM_FETCH_MAX_WAIT_MS", "123")
+    monkeypatch.setenv("LEADSTREAM_FETCH_MIN_BYTES", "4567")
     # No tracing: an in-process app would install the OTLP exporter as this process's global tracer provider
     # (set once per process), and later tests' provider spans would go there instead of to their exporter.
     monkeypatch.delenv("LEADSTREAM_OTLP_ENDPOINT", raising=False)
@@ -158,5 +159,6 @@ async def test_the_worker_consumer_long_polls_the_configured_fetch_wait(kafka_br
     await consumer.start()  # the fetcher is built here, from the consumer's value
     try:
         assert consumer._fetcher._fetch_max_wait_ms == 123
+        assert consumer._fetcher._fetch_min_bytes == 4567
     finally:
         await consumer.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from providers.web import WebFetcher
@@ -47,3 +49,18 @@ async def test_several_addresses_one_answer_first_suppressed_wins(pool):
     assert await outbox.suppression_reason("other@elsewhere.org", "@shop.several.com") == "blocklist"
     assert await outbox.suppression_reason("@several.com", "first@several.com") == "blocklist"  # asked in turn
     assert await outbox.suppression_reason("other@elsewhere.org", "@elsewhere.org") is None
+
+
+async def test_concurrent_checks_share_a_query_and_each_gets_its_own_answer(pool):
+    """Checks made while one is in flight go out together (one round trip); a check made after a suppression
+    was written sees it (no answer from a query that started before the call)."""
+    outbox = Outbox(pool)
+    await outbox.suppress("gone@shared.com", "unsubscribe")
+    await outbox.suppress("*.blocked-shared.com", "blocklist")
+    asked = ["gone@shared.com", "fine@shared.com", "x@www.blocked-shared.com", "y@ok.org", "gone@shared.com"]
+    before = outbox._suppressions.round_trips
+    answers = await asyncio.gather(*(outbox.suppression_reason(address) for address in asked))
+    assert answers == ["unsubscribe", None, "blocklist", None, "unsubscribe"]
+    assert outbox._suppressions.round_trips - before <= 2  # the first alone, the rest together
+    await outbox.suppress("fine@shared.com", "bounce")
+    assert await outbox.suppression_reason("fine@shared.com") == "bounce"

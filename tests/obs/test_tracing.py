@@ -130,3 +130,29 @@ async def test_tracing_off_passes_the_incoming_traceparent_on(spans):
     message = await run(Forward("enrich", "leads.enriched"), event(headers=headers))
     assert message[3]["traceparent"] == parent.encode()
     assert lead("ld_1").lead_id == "ld_1"
+
+
+async def test_a_sample_ratio_keeps_whole_traces_or_nothing():
+    """LEADSTREAM_OTLP_SAMPLE_RATIO: each lead's trace is kept whole (every stage) or not at all, by its trace id."""
+    exporter = InMemorySpanExporter()
+    provider = tracing.configure("test", None, exporter=exporter, batch=False, sample_ratio=0.5)
+    tracing._provider = provider
+    try:
+        kept: dict[str, int] = {}
+        for n in range(40):
+            trace_id = f"{n + 1:016x}{(n + 1) * 0x9E3779B97F4A7C15 % 2**64:016x}"  # low 64 bits spread out
+            first = event(headers=make_headers("ld_1", trace_id, 1000))
+            m1 = await run(Forward("enrich", "leads.enriched"), first)
+            m2 = await run(Forward("dedupe", "leads.deduplicated"), as_event(m1))
+            await run(Forward("score", "emails.queued"), as_event(m2))
+            sampled = bool(int(m1[3]["traceparent"][-2:], 16) & 1)  # W3C trace-flags: bit 0 is "sampled"
+            assert bool(int(m2[3]["traceparent"][-2:], 16) & 1) == sampled  # the decision travels
+            kept[trace_id] = 3 if sampled else 0
+        by_trace: dict[str, int] = {}
+        for span in exporter.get_finished_spans():
+            key = format(span.context.trace_id, "032x")
+            by_trace[key] = by_trace.get(key, 0) + 1
+        assert by_trace == {t: n for t, n in kept.items() if n}  # whole traces only, and only those sampled
+        assert 0 < len(by_trace) < 40
+    finally:
+        tracing.disable()
