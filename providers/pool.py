@@ -13,7 +13,7 @@ bookkeeping cost more CPU than the request itself (`perf/bench_enrich.py`).
 
 The pass here does the same job once per connection:
 
-* closed connections leave the pool; busy ones stay;
+* closed connections leave the pool; busy ones stay (they have no keep-alive deadline);
 * idle ones are checked for expiry (keep-alive timeout, or the server closed
   the socket: one ``poll`` each) at most every `EXPIRY_SWEEP_S`, and always
   right before one is handed to a request, so a request never gets a
@@ -62,14 +62,13 @@ class _LinearAssignment:
         for connection in self._connections:
             if connection.is_closed():
                 continue
-            if connection.is_idle() and id(connection) not in reserved:
-                if sweep and connection.has_expired():
+            if connection.is_idle():
+                if sweep and connection.has_expired():  # polls the socket: is the server gone?
                     closing.append(connection)
                     continue
-                idle.append(connection)
-            elif connection.has_expired():  # cheap unless idle (then it polls the socket)
-                closing.append(connection)
-                continue
+                if id(connection) not in reserved:
+                    idle.append(connection)
+            # a busy connection has no keep-alive deadline (httpcore clears it when a request starts)
             kept.append(connection)
         surplus = len(idle) - self._max_keepalive_connections
         if surplus > 0:
