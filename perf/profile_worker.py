@@ -111,14 +111,17 @@ def thread_summary(
     return "\n".join(lines)
 
 
-def worker_cpu(demo) -> float:
-    """CPU seconds of the worker processes (and their children), not py-spy's."""
-    total = 0.0
-    for proc in demo.workers.values():
+def group_cpu(demo) -> dict[str, float]:
+    """CPU seconds of the worker processes (and their reaped children) by group (main, mockup)."""
+    groups: dict[str, float] = {}
+    for name, proc in demo.workers.items():
         with contextlib.suppress(psutil.Error):
             times = psutil.Process(proc.pid).cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
-    return total
+            group = name.rsplit("-", 1)[0]
+            groups[group] = (
+                groups.get(group, 0.0) + times.user + times.system + times.children_user + times.children_system
+            )
+    return groups
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -134,7 +137,7 @@ async def main(args: argparse.Namespace) -> None:
     await demo.start()
     try:
         generated = generate_leads(args.leads, args.seed)
-        cpu_at_start = worker_cpu(demo)  # start-up (imports, recovery) is not the leads' cost
+        groups_at_start = group_cpu(demo)  # start-up (imports, recovery) is not the leads' cost
         began = time.monotonic()
         pushing = asyncio.create_task(demo.push_generated(generated, args.rate))
         await asyncio.sleep(args.warmup)
@@ -153,7 +156,8 @@ async def main(args: argparse.Namespace) -> None:
         await pushing
         snap = await demo.wait_until_drained([g.lead_id for g in generated], began)
         summary = await demo.summary(snap, [g.lead_id for g in generated])
-        cpu = worker_cpu(demo) - cpu_at_start
+        groups = {g: c - groups_at_start.get(g, 0.0) for g, c in group_cpu(demo).items()}
+        cpu = sum(groups.values())
     finally:
         await demo.stop()
     print(summarize(raw) if raw.exists() else "py-spy wrote nothing (is it installed? ptrace allowed?)")
@@ -164,6 +168,8 @@ async def main(args: argparse.Namespace) -> None:
         f"p95 {summary['p95_latency_s']} s, lost {summary['lost']}; worker processes' CPU {cpu:.1f} s (from the first push) = "
         f"{cpu / max(1, summary['leads_in']) * 1000:.1f} ms per lead ({summary['leads_in']} leads)"
     )
+    per_group = ", ".join(f"{g} {c / max(1, summary['leads_in']) * 1000:.1f}" for g, c in sorted(groups.items()))
+    print(f"worker CPU per lead by group (ms): {per_group}")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,9 @@ class HunterClient:
 
     def __init__(self, base_url: str = "https://api.hunter.io", api_key: str = "", timeout_s: float = 10.0) -> None:
         self.api_key = api_key
-        self._client = make_client(base_url, timeout_s=timeout_s, headers={"Accept": "application/json"})
+        self._client = make_client(  # a keyed API: no cookies to keep (nor to parse on every answer)
+            base_url, timeout_s=timeout_s, headers={"Accept": "application/json"}, keep_cookies=False
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

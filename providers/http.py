@@ -151,10 +151,20 @@ def make_client(
         follow_redirects=follow_redirects,
         trust_env=False,
     )
+    _linear_pools(client._transport)
     if not keep_cookies:
         # httpx's setter would wrap it in a plain Cookies (which parses every response): set the attribute.
         client._cookies = NoCookies()
     return client
+
+
+def _linear_pools(transport: httpx.AsyncBaseTransport) -> None:
+    """Every httpcore pool under `transport` with the linear bookkeeping pass (`providers.pool`)."""
+    from providers.pool import linear_pool
+
+    for inner in (transport, getattr(transport, "_plain", None), getattr(transport, "_tunnel", None)):
+        if isinstance(inner, httpx.AsyncHTTPTransport):
+            linear_pool(inner._pool)
 
 
 def _limits(max_connections: int, max_keepalive: int | None, keepalive_expiry_s: float) -> httpx.Limits:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from providers.http import PermanentProviderError, make_client, raise_for_provider, send
 
@@ -73,7 +74,7 @@ def lighthouse_error(response: httpx.Response) -> LighthouseError | None:
     if response.status_code < 400:
         return None
     try:
-        error = response.json().get("error") or {}
+        error = orjson.loads(response.content).get("error") or {}
     except ValueError:
         return None
     if not isinstance(error, dict):
@@ -144,7 +145,7 @@ class PageSpeedClient:
         self, base_url: str = "https://www.googleapis.com", api_key: str = "", timeout_s: float = 30.0
     ) -> None:
         self.api_key = api_key
-        self._client = make_client(base_url, timeout_s=timeout_s)
+        self._client = make_client(base_url, timeout_s=timeout_s, keep_cookies=False)  # a keyed API: no cookies
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -159,7 +160,7 @@ class PageSpeedClient:
             raise failure
         raise_for_provider(PROVIDER, response)
         try:
-            data = response.json()
+            data = orjson.loads(response.content)  # a full Lighthouse result is large: orjson, not json
         except ValueError as exc:
             raise PermanentProviderError(PROVIDER, f"unparseable response: {exc}") from None
         return parse_result(data, strategy)

@@ -6,8 +6,6 @@ one-off run behaves exactly as the stage would.
 
 from __future__ import annotations
 
-import dataclasses
-
 from config import Settings
 from providers.browser import PageRenderer
 from providers.chromium import LaunchPolicy, configure_launch
@@ -24,6 +22,12 @@ from storage.blobs import LocalBlobStore
 from storage.db import Pool
 from storage.outbox import Outbox
 from storage.provider_calls import ProviderCalls
+
+
+def _fields(result: object) -> dict:
+    """A flat dataclass's fields as a dict for the response cache (what `dataclasses.asdict` gives, without
+    its deep copy of every value)."""
+    return dict(vars(result))
 
 
 async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[Enricher, list[Closer]]:
@@ -64,7 +68,7 @@ async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[
             "pagespeed",
             psi.run,
             operation="runPagespeed",
-            encode=dataclasses.asdict,
+            encode=_fields,
             decode=lambda row: PageSpeedResult(**row),
         )
         closers.append(psi.aclose)
@@ -74,7 +78,7 @@ async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[
             "hunter",
             hunter.domain_search,
             operation="domain-search",
-            encode=lambda found: [dataclasses.asdict(f) for f in found],
+            encode=lambda found: [_fields(f) for f in found],
             decode=lambda rows: [FoundEmail(**row) for row in rows],
         )
         closers.append(hunter.aclose)

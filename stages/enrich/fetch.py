@@ -39,9 +39,10 @@ def is_html(page: FetchResult) -> bool:
 def needs_javascript(html: str) -> bool:
     """A client-rendered shell: next to no visible text, and a mount point or a noscript plea."""
     lowered = html[:200_000].lower()
-    shell = any(marker in lowered for marker in _SPA_MARKERS)
+    if not any(marker in lowered for marker in _SPA_MARKERS):
+        return False  # no mount point: the visible text (the costly part) is not needed
     text = TAG.sub(" ", without_elements(lowered, _NON_TEXT))  # linear: see stages.enrich.markup
-    return shell and len(" ".join(text.split())) < 200
+    return len(" ".join(text.split())) < 200
 
 
 def contact_page_urls(home: FetchResult, html: str, contact_paths: tuple[str, ...]) -> list[str]:
