@@ -136,7 +136,9 @@ async def main(args: argparse.Namespace) -> None:
         configs = [
             (int(t), rj) for t in args.tiers.split(",") for rj in ([True, False] if args.render_both else [True])
         ]
-        variants = {"default": {}} | {name: VARIANTS[name] for name in args.variants.split(",") if name}
+        variants: dict[str, dict[str, str]] = {"default": {}} | {
+            name: VARIANTS[name] for name in args.variants.split(",") if name
+        }
         with tempfile.TemporaryDirectory() as blobs:
             for rnd in range(1, args.rounds + 1):
                 for (tier, render_js), (variant, extra) in itertools.product(configs, variants.items()):
