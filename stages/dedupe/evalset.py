@@ -300,6 +300,7 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra9 = random.Random(seed * 7919 + 9)
     for n in range(max(1, businesses // 40)):
         rows.extend(_unit_rows(extra9, n))
+        rows.extend(_store_rows(extra9, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -431,6 +432,28 @@ def _unit_rows(rng: random.Random, n: int) -> list[dict]:
         u = dict(b, phone=b["phone"] if rng.random() < 0.5 else own, category="doctor")
         for form in rng.sample([f"{system} - {unit}", f"{system} {unit}"], rng.choice([1, 2])):
             rows.append({"cluster": f"u{n}_{k}", **_row(rng, dict(u, name=form), noisy=False)})
+    return rows
+
+
+STORE_FORMATS = ["Supercenter", "Superstore", "Supermarket"]
+STORE_DEPARTMENTS = ["Money Center", "Pharmacy", "Vision Center", "Fuel Station", "Photo Center"]
+
+
+def _store_rows(rng: random.Random, n: int) -> list[dict]:
+    """A big store listed under its format ("Copper Kettle Supercenter") and later under its bare name: one
+    business. One of its departments listed under the bare name ("Copper Kettle Money Center"), at the store's
+    switchboard or a line of its own, stays apart from both."""
+    b = _business(rng)
+    brand = rng.choice(HEADS)
+    b.update(name=f"{brand} {rng.choice(STORE_FORMATS)}", category="department_store", letter="", suite="", domain="")
+    rows = [{"cluster": f"t{n}", **_row(rng, b, noisy=False)}]
+    own = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+    department = dict(
+        b, name=f"{brand} {rng.choice(STORE_DEPARTMENTS)}", phone=b["phone"] if rng.random() < 0.5 else own
+    )
+    rows.append({"cluster": f"t{n}d", **_row(rng, department, noisy=False)})
+    if rng.random() < 0.5:
+        rows.append({"cluster": f"t{n}", **_row(rng, dict(b, name=brand), noisy=False)})
     return rows
 
 

@@ -267,7 +267,7 @@ def outlet_conflict(a: str, b: str, category_a: str = "", category_b: str = "", 
         if (
             own_a
             and own_b
-            and all(t in DEPARTMENT_WORDS or is_kind_word(t) for t in extra_a + extra_b)
+            and all(t in DEPARTMENT_WORDS or t in _DEPARTMENT_FILLERS or is_kind_word(t) for t in extra_a + extra_b)
             and DEPARTMENT_WORDS & set(extra_a + extra_b)
         ):
             return (

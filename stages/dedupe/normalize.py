@@ -270,6 +270,10 @@ KIND_WORDS = frozenset(
         "casino",
         "resort",
         "suites",
+        # Store formats: "Walmart Supercenter" is the store, as "Kroger Marketplace" is.
+        "supercenter",
+        "superstore",
+        "supermarket",
     }
 )
 PLACE_WORDS = frozenset(

@@ -58,7 +58,9 @@ def test_a_department_is_not_its_venue():
     # a college's lab school, a church's name.
     assert not outlet_conflict(n("Joe's Deli"), n("Joe's"))
     assert not outlet_conflict(n("Sal's Deli & Grocery"), n("Sal's Deli"))
-    assert not outlet_conflict(n("Walmart Supercenter"), n("Walmart Money Center"))
+    # A store format is the store's own kind: against a department, as "Chase Bank" / "Chase Mortgage".
+    assert outlet_conflict(n("Walmart Supercenter"), n("Walmart Money Center"))
+    assert not outlet_conflict(n("Walmart Supercenter"), n("Walmart"))
     assert not outlet_conflict(n("Kennedy-King College Child Development Lab Center"), n("Kennedy-King College"))
     assert not outlet_conflict(n("Quinn Chapel"), n("Quinn Chapel AME Church"))
 
