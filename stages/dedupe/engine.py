@@ -93,6 +93,11 @@ class Resolution:
     gray_pairs: list[GrayPair] = field(default_factory=list)
 
 
+def _where(a: Profile, b: Profile) -> tuple[str, ...]:
+    """The two listings' cities and street names (glued), which a unit's name does not count as its own."""
+    return (a.city, a.address.street, b.city, b.address.street)
+
+
 def to_decision(resolution: Resolution) -> DedupeDecision:
     """The `Lead.dedupe` value; a still-undecided gray lead travels on as new."""
     return DedupeDecision(
@@ -204,7 +209,7 @@ class EntityResolver:
                         is_near = True
                     continue
                 if outlet_conflict(
-                    profile.name, other.name, profile.category, other.category
+                    profile.name, other.name, profile.category, other.category, _where(profile, other)
                 ):  # two outlets of one venue or brand
                     best = -1.0
                     break
@@ -235,7 +240,10 @@ class EntityResolver:
         common); a hotel's café and its dining room fail the outlet test.
         """
         others = [Profile.from_list(stored) for stored in entity["profiles"]]
-        if any(outlet_conflict(profile.name, other.name, profile.category, other.category) for other in others):
+        if any(
+            outlet_conflict(profile.name, other.name, profile.category, other.category, _where(profile, other))
+            for other in others
+        ):
             return False  # any spelling of the entity is another outlet of the venue
         for other in others:
             if not (profile.name and other.name):
@@ -312,7 +320,7 @@ class EntityResolver:
                 py = Profile.from_list(y)
                 if (
                     addresses_conflict(px, py) and not (near_addresses(px, py) or one_site_readdressed(px, py))
-                ) or outlet_conflict(px.name, py.name, px.category, py.category):
+                ) or outlet_conflict(px.name, py.name, px.category, py.category, _where(px, py)):
                     return True
         return False
 

@@ -296,6 +296,11 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra8 = random.Random(seed * 7919 + 8)
     for n in range(max(1, businesses // 40)):
         rows.extend(_suite_rows(extra8, n))
+    # Round 9's class, from its own stream after round 8's rows.
+    extra9 = random.Random(seed * 7919 + 9)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_unit_rows(extra9, n))
+        rows.extend(_store_rows(extra9, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -404,6 +409,51 @@ def _suite_rows(rng: random.Random, n: int) -> list[dict]:
     if rng.random() < 0.5:
         branch = dict(b, number=b["number"] + rng.randint(300, 5000), road=rng.choice(ROADS), suite="")
         rows.append({"cluster": f"s{n}x", **_row(rng, branch, noisy=False)})
+    return rows
+
+
+SYSTEMS = ["Health", "Medical Center", "Hospital", "Health System"]
+UNITS = ["Vascular Surgery", "Sleep Medicine", "Wound Care", "Infusion Center", "Heart Institute", "Cleft Palate"]
+UNITS += ["Hematology Oncology", "Physical Therapy", "Pain Management", "Outpatient Imaging"]
+
+
+def _unit_rows(rng: random.Random, n: int) -> list[dict]:
+    """A health system at its campus, listed once as "X Health" and once with its town ("X Health Springfield"):
+    one business. Two of its units listed under its name ("X Health - Vascular Surgery", "X Health Sleep
+    Medicine"), at the campus address and at the switchboard or a line of their own: each apart from the
+    system and from each other, each written two ways (one unit)."""
+    b = _business(rng)
+    system = f"{rng.choice(HEADS)} {rng.choice(SYSTEMS)}"
+    b.update(name=system, category="hospital", letter="", suite="", domain="")
+    rows = [{"cluster": f"u{n}", **_row(rng, b, noisy=False)}]
+    rows.append({"cluster": f"u{n}", **_row(rng, dict(b, name=f"{system} {b['place'][0]}"), noisy=False)})
+    for k, unit in enumerate(rng.sample(UNITS, 2)):
+        own = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        u = dict(b, phone=b["phone"] if rng.random() < 0.5 else own, category="doctor")
+        for form in rng.sample([f"{system} - {unit}", f"{system} {unit}"], rng.choice([1, 2])):
+            rows.append({"cluster": f"u{n}_{k}", **_row(rng, dict(u, name=form), noisy=False)})
+    return rows
+
+
+STORE_FORMATS = ["Supercenter", "Superstore", "Supermarket"]
+STORE_DEPARTMENTS = ["Money Center", "Pharmacy", "Vision Center", "Fuel Station", "Photo Center"]
+
+
+def _store_rows(rng: random.Random, n: int) -> list[dict]:
+    """A big store listed under its format ("Copper Kettle Supercenter") and later under its bare name: one
+    business. One of its departments listed under the bare name ("Copper Kettle Money Center"), at the store's
+    switchboard or a line of its own, stays apart from both."""
+    b = _business(rng)
+    brand = rng.choice(HEADS)
+    b.update(name=f"{brand} {rng.choice(STORE_FORMATS)}", category="department_store", letter="", suite="", domain="")
+    rows = [{"cluster": f"t{n}", **_row(rng, b, noisy=False)}]
+    own = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+    department = dict(
+        b, name=f"{brand} {rng.choice(STORE_DEPARTMENTS)}", phone=b["phone"] if rng.random() < 0.5 else own
+    )
+    rows.append({"cluster": f"t{n}d", **_row(rng, department, noisy=False)})
+    if rng.random() < 0.5:
+        rows.append({"cluster": f"t{n}", **_row(rng, dict(b, name=brand), noisy=False)})
     return rows
 
 

@@ -24,8 +24,10 @@ from rapidfuzz import fuzz
 from stages.dedupe.normalize import (
     DEPARTMENT_WORDS,
     GENERIC_WORDS,
+    INSTITUTION_WORDS,
     KIND_FAMILIES,
     KIND_WORDS,
+    LOCATION_WORDS,
     ORGANISATION_WORDS,
     PLACE_WORDS,
     PRACTITIONER_WORDS,
@@ -195,12 +197,52 @@ def practitioner_conflict(ta: list[str], tb: list[str]) -> bool:
     return bool(person_own) and not practice_own and any(is_kind_word(t) or t in DEPARTMENT_WORDS for t in practice)
 
 
-def outlet_conflict(a: str, b: str, category_a: str = "", category_b: str = "") -> bool:
+def institution_units(ta: list[str], tb: list[str], where: tuple[str, ...] = ()) -> bool:
+    """Two listings of an institution (`INSTITUTION_WORDS`: a university, a hospital or health system, a
+    school district) that begin with the institution's name, where either adds a unit's own words: the
+    institution and one of its units, or two units ("High Point University Chapel and Religious Life" /
+    "High Point University", "Kettering Health Medical Group General Surgery - Piqua Campus" / "... Vascular
+    Surgery - Piqua Campus", "San Jose Unified School District Culinary Center" / "... School District").
+
+    A unit's own word is one of four letters or more that is not a kind-of-business, place or location
+    word, nor a word of either listing's city or street (``where``: "Mercy Health Perrysburg" is the
+    system in its town), nor an institution word. A listing whose added words are mostly kind words says
+    what the site is, not which unit ("Kennedy-King College Child Development Lab Center" / "Kennedy-King
+    College", a college's lab school, is one site); short words and abbreviations ("Settlement Hse",
+    "Truman CDC") are the name written shorter."""
+    a = [t for t in ta if t not in NAME_NOISE]
+    b = [t for t in tb if t not in NAME_NOISE]
+    p = 0
+    while p < min(len(a), len(b)) and same_token(a[p], [b[p]]):
+        p += 1
+    if p < 2 or not any(t in INSTITUTION_WORDS for t in a[:p]):
+        return False
+    extra = [t for t in a[p:] if not same_token(t, b)] + [t for t in b[p:] if not same_token(t, a)]
+    if not extra:
+        return False
+    own = [
+        t
+        for t in extra
+        if len(t) >= 4
+        and not t.isdigit()
+        and t not in GENERIC_WORDS
+        and t not in INSTITUTION_WORDS
+        and t not in LOCATION_WORDS
+        and not any(t in text for text in where)
+        and not is_kind_word(t)
+    ]
+    kinds = [t for t in extra if is_kind_word(t)]
+    return bool(own) and len(own) >= len(kinds)
+
+
+def outlet_conflict(a: str, b: str, category_a: str = "", category_b: str = "", where: tuple[str, ...] = ()) -> bool:
     """Two outlets of one venue or brand: the names differ only in kind-of-business words, on both sides
     ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y, or one is
     a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank"), or one
-    is a practitioner's own listing at the other (`practitioner_conflict`). The categories, where known,
-    tell a venue that is itself the department's kind ("Bitcoin Depot", an ATM operator)."""
+    is a practitioner's own listing at the other (`practitioner_conflict`), or they are two units of an
+    institution or the institution and a unit (`institution_units`; ``where``: the listings' cities and
+    street names). The categories, where known, tell a venue that is itself the department's kind
+    ("Bitcoin Depot", an ATM operator)."""
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
     if " at " in a or " at " in b:
@@ -211,6 +253,8 @@ def outlet_conflict(a: str, b: str, category_a: str = "", category_b: str = "") 
     ta, tb = a.split(), b.split()
     set_a, set_b = set(ta), set(tb)
     if (PRACTITIONER_WORDS & set_a or PRACTITIONER_WORDS & set_b) and practitioner_conflict(ta, tb):
+        return True
+    if INSTITUTION_WORDS & set_a & set_b and institution_units(ta, tb, where):
         return True
     dept_a, dept_b = DEPARTMENT_WORDS & set_a, DEPARTMENT_WORDS & set_b
     if dept_a != dept_b:  # rare: most names carry no department word
@@ -223,7 +267,7 @@ def outlet_conflict(a: str, b: str, category_a: str = "", category_b: str = "") 
         if (
             own_a
             and own_b
-            and all(t in DEPARTMENT_WORDS or is_kind_word(t) for t in extra_a + extra_b)
+            and all(t in DEPARTMENT_WORDS or t in _DEPARTMENT_FILLERS or is_kind_word(t) for t in extra_a + extra_b)
             and DEPARTMENT_WORDS & set(extra_a + extra_b)
         ):
             return (

@@ -270,6 +270,10 @@ KIND_WORDS = frozenset(
         "casino",
         "resort",
         "suites",
+        # Store formats: "Walmart Supercenter" is the store, as "Kroger Marketplace" is.
+        "supercenter",
+        "superstore",
+        "supermarket",
     }
 )
 PLACE_WORDS = frozenset(
@@ -334,6 +338,14 @@ DEPARTMENT_WORDS = frozenset(
     | {"gynecology", "ophthalmology", "rehabilitation", "spine", "pulmonology", "endocrinology"}
     | {"rheumatology", "audiology", "podiatry"}
 )
+# Words that name an institution with units of its own: a university's chapel and gym, a health system's
+# specialties and pavilions, a school district's kitchens, each listed under the institution's name plus the
+# unit's ("High Point University Chapel and Religious Life", "Keck Medicine of USC - Vascular Surgery").
+# Two such names that begin with one institution and differ by a unit's own words are two listings
+# (`features.institution_units`).
+INSTITUTION_WORDS = frozenset({"hospital", "health", "medicine", "medical", "district"})
+# Words that say where a unit is, not which one ("Piqua Campus", "Main Campus", "North Building").
+LOCATION_WORDS = frozenset({"campus", "campu", "main", "building", "bldg", "location", "branch", "tower", "floor"})
 # A person's own listing at a practice, bank or agency: professional credentials and roles written into the
 # name ("Arkansas Children's - Akilah A. Jefferson, M.D.", "U.S. Bank - Joni Burns - Mortgage Lending
 # Officer", "NMLS ID 624740"). Two people at one practice, or a person and the practice, are two listings

@@ -58,9 +58,51 @@ def test_a_department_is_not_its_venue():
     # a college's lab school, a church's name.
     assert not outlet_conflict(n("Joe's Deli"), n("Joe's"))
     assert not outlet_conflict(n("Sal's Deli & Grocery"), n("Sal's Deli"))
-    assert not outlet_conflict(n("Walmart Supercenter"), n("Walmart Money Center"))
+    # A store format is the store's own kind: against a department, as "Chase Bank" / "Chase Mortgage".
+    assert outlet_conflict(n("Walmart Supercenter"), n("Walmart Money Center"))
+    assert not outlet_conflict(n("Walmart Supercenter"), n("Walmart"))
     assert not outlet_conflict(n("Kennedy-King College Child Development Lab Center"), n("Kennedy-King College"))
     assert not outlet_conflict(n("Quinn Chapel"), n("Quinn Chapel AME Church"))
+
+
+def test_an_institutions_units_are_not_the_institution_nor_each_other():
+    """A health system's, hospital's or school district's units listed under its name plus the unit's own
+    words are apart from it and from each other; its name with its town or street, with kind words only, or
+    written shorter is the institution."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    for x, y in (
+        (
+            "Kettering Health Medical Group General Surgery - Piqua Campus",
+            "Kettering Health Medical Group Vascular Surgery - Piqua Campus",
+        ),
+        ("Keck Medicine of USC - Vascular Surgery - Pasadena", "Keck Medicine of USC - Hematology Oncology - Pasadena"),
+        ("San Jose Unified School District Culinary Center", "San Jose Unified School District"),
+        ("Baptist Health Corbin Retail Pharmacy", "Baptist Health Corbin"),
+        ("Mercy Health - Perrysburg Physical Medicine and Rehabilitation", "Mercy Health"),
+    ):
+        assert outlet_conflict(n(x), n(y)) and outlet_conflict(n(y), n(x)), (x, y)
+    # The institution in its town or on its street; kind words only; an abbreviation; one word in common.
+    assert not outlet_conflict(n("Mercy Health Perrysburg"), n("Mercy Health"), where=("perrysburg", "", "", ""))
+    assert outlet_conflict(n("Mercy Health Perrysburg"), n("Mercy Health"))  # without the town known: a unit
+    assert not outlet_conflict(n("Mercy Health Trillium"), n("Mercy Health"), where=("", "trilliumway", "", ""))
+    assert not outlet_conflict(n("Swedish Covenant Hospital Child Care Center"), n("Swedish Covenant Hospital"))
+    assert not outlet_conflict(n("Northwestern Medical Settlement Hse"), n("Northwestern Medical Settlement"))
+    assert not outlet_conflict(n("Mercy Oncology"), n("Mercy Health"))  # the prefix must hold the institution
+    # Universities and colleges are left out: in the Chicago set they operate child-care sites listed behind
+    # their name ("Chicago State University - Gingerbread House"), one site under two program names.
+    assert not outlet_conflict(n("High Point University Chapel"), n("High Point University"))
+
+
+def test_institution_units_keep_the_system_and_part_its_units_in_the_engine():
+    resolver = EntityResolver({})
+    base = {"street": "1 Kettering Way", "city": "Piqua", "state": "OH", "zip": "45356", "phone": "937-531-0195"}
+    system = resolver.resolve(DedupeInput(lead_id="a", name="Kettering Health", **base))
+    town = resolver.resolve(DedupeInput(lead_id="b", name="Kettering Health Piqua", **base))
+    unit = resolver.resolve(DedupeInput(lead_id="c", name="Kettering Health - Vascular Surgery", **base))
+    again = resolver.resolve(DedupeInput(lead_id="d", name="Kettering Health Vascular Surgery", **base))
+    assert town.entity_id == system.entity_id
+    assert unit.entity_id != system.entity_id and again.entity_id == unit.entity_id
 
 
 def test_a_venue_listed_with_its_counter_or_as_its_kind_is_the_venue():
