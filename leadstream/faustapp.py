@@ -39,6 +39,7 @@ from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
 from streams.consumer import safe_consumer
 from streams.health import MONITOR
+from streams.membership import MemberFile, leave_for_predecessor
 from tables import DEDUPE_STATE, SCORE_COUNTERS
 from tables.views import register_table_views
 
@@ -57,9 +58,13 @@ async def _log_assignment(app: Any, assigned: Any = None, **kwargs: Any) -> None
     log.info("partitions assigned (%d): %s", sum(len(p) for p in by_topic.values()), summary)
 
 
-def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int, fetch_min_bytes: int = 1) -> type[Any]:
+def worker_consumer(
+    consumer: type[Any], fetch_max_wait_ms: int, fetch_min_bytes: int = 1, member_file: MemberFile | None = None
+) -> type[Any]:
     """`consumer` (a Faust aiokafka consumer class) whose aiokafka consumer long-polls `fetch_max_wait_ms`
-    and asks for at least `fetch_min_bytes` per fetch.
+    and asks for at least `fetch_min_bytes` per fetch, and which records its group member id in
+    `member_file` at each assignment (dynamic membership: the next start leaves the group for it,
+    `streams.membership`).
 
     Faust builds the worker's aiokafka consumer with ``fetch_max_wait_ms=1500`` and no setting. A broker
     answers one connection's requests in order, so every list-offsets or offset request of the table
@@ -77,6 +82,11 @@ def with_fetch_max_wait(consumer: type[Any], fetch_max_wait_ms: int, fetch_min_b
             worker_consumer._fetch_max_wait_ms = fetch_max_wait_ms
             worker_consumer._fetch_min_bytes = fetch_min_bytes
             return worker_consumer
+
+        async def on_partitions_assigned(self, assigned: Any, generation_id: int = 0) -> None:
+            if member_file is not None:
+                member_file.write(self._ensure_consumer()._coordinator.member_id)
+            await super().on_partitions_assigned(assigned, generation_id)
 
     def _new_consumer_thread(self: Any) -> AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -140,6 +150,10 @@ async def prepare_start(settings: Settings) -> None:
     )
     if created:
         log.info("created topics: %s", ", ".join(created))
+    # Last, just before the consumer joins: a dynamic member's previous process, killed without leaving, is
+    # dropped from the group now instead of a session timeout later (streams.membership).
+    if not settings.group_instance_id and (previous := MemberFile(settings.data_dir, settings.app_id).read()):
+        await leave_for_predecessor(settings.kafka_broker, settings.app_id, previous)
 
 
 def advertised_web_host(settings: Settings) -> str:
@@ -230,9 +244,13 @@ def create_app(settings: Settings) -> LeadstreamApp:
     # Faust's consumer, with commits that never pass an offset that did not run (streams.consumer, issue #10).
     # (Rebalances wait for ordered batches in `_consumer_wait_empty`, bounded; shutdown drains in on_stop.)
     # Its aiokafka consumer long-polls LEADSTREAM_FETCH_MAX_WAIT_MS, not Faust's fixed 1.5 s, for at least
-    # LEADSTREAM_FETCH_MIN_BYTES (`with_fetch_max_wait`).
-    app.transport.Consumer = with_fetch_max_wait(  # type: ignore[misc]
-        safe_consumer(None), settings.fetch_max_wait_ms, settings.fetch_min_bytes
+    # LEADSTREAM_FETCH_MIN_BYTES; without a group instance id it records its member id for the next start
+    # to leave the group for (`worker_consumer`, `streams.membership`).
+    app.transport.Consumer = worker_consumer(  # type: ignore[misc]
+        safe_consumer(None),
+        settings.fetch_max_wait_ms,
+        settings.fetch_min_bytes,
+        None if settings.group_instance_id else MemberFile(settings.data_dir, settings.app_id),
     )
 
     @app.page("/metrics")

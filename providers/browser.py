@@ -281,6 +281,15 @@ class PageRenderer:
         await self._browser()
         return self
 
+    async def warm_up(self, *, mobile: bool = True) -> None:
+        """Launch (or join) the process's Chromium and open one idle tab now, so that the first render does not
+        wait for them. On a loaded machine a worker restarted after a kill spent 1-6 s launching Chromium and
+        2-3 s more opening its first context and tab inside its first render, on the head event of a
+        partition whose commits waited for it (docs/operating.md, "Recovery")."""
+        browser = await self._browser()
+        if not any(tab.mobile == mobile for tab in self._idle):
+            self._idle.append(await self._new_tab(browser, mobile))
+
     async def close(self) -> None:
         """Close the idle tabs, release the shared browser (it closes with its last user) and our HTTP client."""
         idle, self._idle = self._idle, []

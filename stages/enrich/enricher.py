@@ -79,6 +79,11 @@ class Enricher:
             )
         self.js_paths = sorted(detector.js_paths)
 
+    async def warm_up(self) -> None:
+        """Start what a first lead would otherwise wait for: the renderer's Chromium and a tab (if rendering is on)."""
+        if self.sources.render_js and self.sources.renderer is not None:
+            await self.sources.renderer.warm_up()
+
     async def enrich(self, lead: Lead) -> Enrichment:
         tier = lead.enrich_tier or self.default_tier
         if not lead.website:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -16,6 +18,8 @@ from streams.topology import LEADS_ENRICHED
 
 if TYPE_CHECKING:
     from stages.enrich.enricher import Enricher
+
+log = logging.getLogger(__name__)
 
 # addresses or @domains → why the first suppressed one must not be contacted (one query for all)
 SuppressionCheck = Callable[..., Awaitable[str | None]]
@@ -59,8 +63,27 @@ class EnrichStage(Stage[Lead]):
         self.enricher = enricher
         self.suppression_reason = suppression_reason  # e.g. storage.outbox.Outbox.suppression_reason
         self.closers = closers  # release the enricher's clients, browser and ledger
+        self._warm_up: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # Chromium starts in the background while the worker joins its group and recovers, instead of inside
+        # the first render (on a restarted worker: the head of a partition that waits for it). Events do not
+        # wait for it; a render that comes first waits for the same launch, and a failed one is retried then.
+        self._warm_up = asyncio.create_task(self._warm())
+
+    async def _warm(self) -> None:
+        try:
+            await self.enricher.warm_up()
+        except Exception as exc:  # the first render launches it again, and reports what fails then
+            log.warning("enrich: could not start Chromium ahead of the first render: %s", exc)
 
     async def stop(self) -> None:
+        # The warm-up is let finish, not cancelled: a launch cancelled half-way leaves the process's Playwright
+        # driver (and the Chromium it goes on launching) behind with nobody holding a reference, so no
+        # release would ever close them. Finished, its reference is the renderer's, which the closers release.
+        if self._warm_up is not None:
+            warm_up, self._warm_up = self._warm_up, None
+            await warm_up
         for close in self.closers:
             await close()
 

@@ -21,6 +21,9 @@ from simulator.websites import domain_for_profile, site_profile, site_spec
 from simulator.websites_js import INTERNAL_TARGETS, REDIRECTED_TARGET
 from stages.enrich.contacts import find_emails
 from stages.enrich.detect import TechDetector
+from stages.enrich.enricher import Enricher
+from stages.enrich.sources import EnrichSources
+from stages.enrich.stage import EnrichStage
 from tests.enrich.sites import domain
 from tests.waiting import until
 
@@ -324,3 +327,61 @@ async def test_audio_and_video_are_not_fetched_but_the_poster_is() -> None:
         result = await pages.render(f"http://127.0.0.1:{port}/")
     assert result.status == 200 and "Our work" in result.html
     assert hits == ["/poster.png"]
+
+
+async def test_warm_up_opens_the_tab_the_first_render_uses():
+    """A worker starts Chromium and a tab while it joins its group (EnrichStage.start), not in its first render."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(content_type="text/html", text="<html><body><h1>Hi</h1></body></html>")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    async with local_site(app) as (port, guard):
+        pages = PageRenderer(CHROMIUM, guard=guard, max_concurrency=1, timeout_s=10.0, quiet_s=0.2)
+        try:
+            await pages.warm_up()
+            await pages.warm_up()  # again (a stage restarted in the same process): still one tab
+            assert HOST.running is not None and pages.tabs_opened == 1 and len(pages._idle) == 1
+            result = await pages.render(f"http://127.0.0.1:{port}/")
+            assert result.status == 200
+            assert pages.tabs_opened == 1  # the render took the warm tab
+        finally:
+            await pages.close()
+
+
+def _enrich_stage() -> tuple[EnrichStage, PageRenderer]:
+    pages = PageRenderer(CHROMIUM, max_concurrency=1, timeout_s=10.0)
+    fetcher = WebFetcher(timeout_s=5.0)
+    stage = EnrichStage(
+        Enricher(fetcher, TechDetector.from_file(), sources=EnrichSources(renderer=pages)),
+        closers=[fetcher.aclose, pages.close],
+    )
+    return stage, pages
+
+
+async def test_the_enrich_stage_starts_chromium_in_the_background_and_stops_it():
+    # The module's `renderer` fixture may hold a reference of its own (one event loop for the session):
+    # the stage must give back exactly the one it took.
+    users = HOST.users
+    stage, pages = _enrich_stage()
+    await stage.start()  # returns before Chromium is up: events do not wait for it
+    try:
+        await until(lambda: len(pages._idle) == 1, timeout_s=60, what="the warm tab")
+        assert HOST.running is not None and pages.tabs_opened == 1 and HOST.users == users + 1
+    finally:
+        await stage.stop()
+    assert HOST.users == users and not pages._idle
+    if users == 0:
+        assert HOST.running is None  # the last user closed Chromium
+
+
+async def test_an_enrich_stage_stopped_while_chromium_starts_leaves_nothing_behind():
+    """A worker stopped right after it started: the warm-up's launch ends and its reference is released."""
+    users = HOST.users
+    stage, pages = _enrich_stage()
+    await stage.start()
+    await stage.stop()  # the warm-up has not even begun to launch yet
+    assert HOST.users == users and not pages._idle
+    if users == 0:
+        assert HOST.running is None
