@@ -540,8 +540,8 @@ class Settings(BaseSettings):
     render_idle_tab_s: float = Field(
         2.0,
         ge=0,
-        description="Close an enrich worker's Chromium tab idle this long (an open tab keeps Chromium busy "
-        "compositing, ~0.02 CPU-s per second); 0: idle tabs stay open until retired.",
+        description="Close an enrich worker's Chromium tab idle this long (an open tab keeps Chromium "
+        "compositing, ~0.035 CPU-s per second for the first); 0: idle tabs stay open until retired.",
     )
     per_domain_rate: str | None = Field(
         "2/second",

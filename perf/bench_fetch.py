@@ -196,7 +196,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "dec02": {"args": DEC02_ARGS},  # + the headless shell when installed (DEFAULT_EXECUTABLE): 2026-12-02
     "dec03": {"idle_tab_s": None},  # + providers.chromium.RENDER_COST_ARGS (in-process GPU, all compositor stages)
     "after": {},  # + idle tabs closed after PageRenderer.idle_tab_s (they keep compositing): the defaults now
-    "idle5": {"idle_tab_s": 5.0},  # idle tabs closed after 5 s instead
+    "idle1": {"idle_tab_s": 1.0},  # idle tabs closed after 1 s instead
+    "idle5": {"idle_tab_s": 5.0},  # after 5 s
 }
 
 

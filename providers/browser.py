@@ -16,11 +16,13 @@ disables Chromium's HTTP cache, so nothing is served from a previous render.
 A tab whose render failed or timed out is closed, never reused, and a tab is
 retired after `tab_renders` renders (`tab_renders=1`: a fresh context per
 page, as before). A tab left idle for `idle_tab_s` is closed as well: an open
-page, even ``about:blank``, keeps the headless shell compositing frames (about
-0.02 CPU-s per idle tab per second, browser and renderer), while a new tab
-costs ~0.06 CPU-s; where renders come seconds apart (the enrich stage renders
-only single-page apps, a few per minute per worker) idle tabs cost more than
-the renders (perf/bench_fetch.py ``--gap-s``).
+page, even ``about:blank``, keeps the headless shell compositing frames (one
+idle tab ~0.035 CPU-s per second, browser and renderer, each further one
+~0.02; none: nothing), while opening a tab costs ~0.06 CPU-s. The enrich stage
+renders only single-page apps, a few per minute per worker, so idle tabs cost
+more than the renders: with renders 5 s apart, closing them after 2 s takes
+Chromium from ~0.39 to ~0.29 CPU-s per render (perf/bench_fetch.py ``--gap-s``,
+docs/performance.md).
 
 Not fetched (`block_media`, on by default): audio and video (``media``
 requests). Nothing the enrichment extracts needs them, a background video
