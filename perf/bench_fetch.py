@@ -18,6 +18,7 @@ the fetcher's, detector's and renderer's alone), then:
     python perf/bench_fetch.py --mode both --pages 300 --render-pages 60 --render-concurrency 2
     python perf/bench_fetch.py --mode browser --render-pages 30 --variants before,after --rounds 2
     python perf/bench_fetch.py --mode browser --profiles spa_react --render-pages 60 --screenshot   # SPA renders only
+    python perf/bench_fetch.py --mode browser --profiles spa_react --render-pages 20 --gap-s 2.5 --variants dec03,after
 """
 
 from __future__ import annotations
@@ -193,12 +194,23 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "reuse": {"executable_path": FULL_CHROMIUM, "args": DEC02_ARGS, "fast_png": False, "block_media": False},
     "full-after": {"executable_path": FULL_CHROMIUM, "args": DEC02_ARGS},  # + fast PNG screenshots, no audio/video
     "dec02": {"args": DEC02_ARGS},  # + the headless shell when installed (DEFAULT_EXECUTABLE): 2026-12-02
-    "after": {},  # + providers.chromium.RENDER_COST_ARGS (in-process GPU, all compositor stages): the defaults now
+    "dec03": {"idle_tab_s": None},  # + providers.chromium.RENDER_COST_ARGS (in-process GPU, all compositor stages)
+    "after": {},  # + idle tabs closed after PageRenderer.idle_tab_s (they keep compositing): the defaults now
+    "idle1": {"idle_tab_s": 1.0},  # idle tabs closed after 1 s instead
+    "idle5": {"idle_tab_s": 5.0},  # after 5 s
 }
 
 
 async def bench_browser(
-    port: int, pages: int, concurrency: int, seed: int, server_pid: int, chromium: str, variant: str, screenshot: bool
+    port: int,
+    pages: int,
+    concurrency: int,
+    seed: int,
+    server_pid: int,
+    chromium: str,
+    variant: str,
+    screenshot: bool,
+    gap_s: float = 0.0,
 ) -> dict[str, float]:
     domains = _domains(seed, "render", pages + 2)
     warmup, domains = domains[:2], domains[2:]
@@ -208,7 +220,8 @@ async def bench_browser(
     results: list[RenderResult] = []
     failures: list[str] = []
 
-    async def one(domain: str) -> None:
+    async def one(domain: str, delay_s: float = 0.0) -> None:
+        await asyncio.sleep(delay_s)  # --gap-s: renders arriving apart, as in the pipeline
         try:
             results.append(
                 await renderer.render(f"http://{domain}/", js_paths=detector.js_paths, screenshot=screenshot)
@@ -221,7 +234,9 @@ async def bench_browser(
         await asyncio.gather(*(renderer.render(f"http://{d}/") for d in warmup), return_exceptions=True)
         wall = time.perf_counter()
         before = chromium_cpu.snapshot(exclude=[server_pid])
-        await asyncio.gather(*(one(d) for d in domains))
+        await asyncio.gather(*(one(d, i * gap_s) for i, d in enumerate(domains)))
+        if gap_s:  # the last render's gap too: what idle tabs cost until the next one would arrive
+            await asyncio.sleep(max(0.0, wall + len(domains) * gap_s - time.perf_counter()))
         spent = chromium_cpu.delta(before, chromium_cpu.snapshot(exclude=[server_pid]))
         wall = time.perf_counter() - wall
     finally:
@@ -235,7 +250,7 @@ async def bench_browser(
     )
     print(
         f"chromium: {renderer.executable_path}  pages: {n}  render concurrency: {concurrency}"
-        f"  screenshot: {screenshot}  failures: {len(failures)}"
+        f"  screenshot: {screenshot}  gap: {gap_s:g} s  failures: {len(failures)}"
         f"  profiles: {', '.join(profiles)}"
     )
     print(f"wall: {wall:.2f}s  pages/s: {n / wall:.2f}  cpu total: {cpu:.2f}s  cpu/page: {cpu / n * 1000:.0f} ms")
@@ -256,7 +271,16 @@ async def bench_browser(
     print(f"mobile responsive: {responsive}/{len(results)}  blocked requests: {sum(len(r.blocked) for r in results)}")
     for failure in failures[:5]:
         print(f"  failed: {failure}")
-    return {"cpu_s_per_render": cpu / n, "renders_per_s": n / wall, "failures": len(failures)}
+    chromium_s = sum(v for kind, v in spent.items() if kind not in ("python", "driver"))  # not ours, nor the driver
+    print(
+        f"tabs opened: {renderer.tabs_opened}  closed idle: {renderer.tabs_reaped}  chromium cpu/page: {chromium_s / n * 1000:.0f} ms"
+    )
+    return {
+        "cpu_s_per_render": cpu / n,
+        "chromium_s_per_render": chromium_s / n,
+        "renders_per_s": n / wall,
+        "failures": len(failures),
+    }
 
 
 def main() -> None:
@@ -273,6 +297,13 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="browser mode: times each variant is measured")
     parser.add_argument("--screenshot", action="store_true", help="browser mode: take the screenshot (tier 2+)")
+    parser.add_argument(
+        "--gap-s",
+        type=float,
+        default=0.0,
+        help="browser mode: start render i at i × this many seconds (CPU counted to the end of the last gap), "
+        "as in the pipeline, where a worker renders a single-page app every few seconds; 0: all at once",
+    )
     parser.add_argument(
         "--no-sandbox", action="store_true", help="browser mode: Chromium without its sandbox (what the sandbox costs)"
     )
@@ -312,14 +343,19 @@ def main() -> None:
                             args.chromium,
                             variant,
                             args.screenshot,
+                            args.gap_s,
                         )
                     )
             if len(variants) > 1 or args.rounds > 1:
                 print(f"summary (median of {args.rounds} rounds):")
                 for variant, rounds in results.items():
                     cpu = statistics.median(r["cpu_s_per_render"] for r in rounds)
+                    chromium = statistics.median(r["chromium_s_per_render"] for r in rounds)
                     rate = statistics.median(r["renders_per_s"] for r in rounds)
-                    print(f"  {variant:<8} {cpu:.3f} cpu-s/render  {rate:.2f} renders/s  {60 * rate:.0f} renders/min")
+                    print(
+                        f"  {variant:<8} {cpu:.3f} cpu-s/render (chromium {chromium:.3f})  {rate:.2f} renders/s"
+                        f"  {60 * rate:.0f} renders/min"
+                    )
 
     try:
         asyncio.run(run())

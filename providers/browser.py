@@ -15,7 +15,14 @@ its storage cleared (``Storage.clearDataForOrigin``, all types). Routing
 disables Chromium's HTTP cache, so nothing is served from a previous render.
 A tab whose render failed or timed out is closed, never reused, and a tab is
 retired after `tab_renders` renders (`tab_renders=1`: a fresh context per
-page, as before).
+page, as before). A tab left idle for `idle_tab_s` is closed as well: an open
+page, even ``about:blank``, keeps the headless shell compositing frames (one
+idle tab ~0.035 CPU-s per second, browser and renderer, each further one
+~0.02; none: nothing), while opening a tab costs ~0.06 CPU-s. The enrich stage
+renders only single-page apps, a few per minute per worker, so idle tabs cost
+more than the renders: with renders 5 s apart, closing them after 2 s takes
+Chromium from ~0.39 to ~0.29 CPU-s per render (perf/bench_fetch.py ``--gap-s``,
+docs/performance.md).
 
 Not fetched (`block_media`, on by default): audio and video (``media``
 requests). Nothing the enrichment extracts needs them, a background video
@@ -216,6 +223,7 @@ class _Tab:
     cdp: CDPSession | None = None
     state: _RenderState | None = None
     renders: int = 0
+    idle_since: float = 0.0  # loop time it was given back
 
 
 class PageRenderer:
@@ -240,6 +248,7 @@ class PageRenderer:
         tab_renders: int = 25,
         fast_png: bool = True,
         block_media: bool = True,
+        idle_tab_s: float | None = 2.0,
     ) -> None:
         self.executable_path = executable_path
         self.args = tuple(args)  # used if this renderer launches the process's Chromium
@@ -276,6 +285,10 @@ class PageRenderer:
         self.block_media = block_media
         self._idle: list[_Tab] = []
         self.tabs_opened = 0
+        self.idle_tab_s = idle_tab_s  # None: idle tabs stay open until retired
+        self.tabs_reaped = 0  # idle tabs closed after idle_tab_s
+        self._reaper: asyncio.Task[None] | None = None  # runs while tabs are idle
+        self._reaping: list[_Tab] = []  # taken from _idle by the reaper, not closed yet
 
     async def start(self) -> PageRenderer:
         await self._browser()
@@ -285,16 +298,23 @@ class PageRenderer:
         """Launch (or join) the process's Chromium and open one idle tab now, so that the first render does not
         wait for them. On a loaded machine a worker restarted after a kill spent 1-6 s launching Chromium and
         2-3 s more opening its first context and tab inside its first render, on the head event of a
-        partition whose commits waited for it (docs/operating.md, "Recovery")."""
+        partition whose commits waited for it (docs/operating.md, "Recovery"). Like any idle tab, the warm
+        one is closed after `idle_tab_s` if no render takes it; Chromium stays up for the next render."""
         browser = await self._browser()
         if not any(tab.mobile == mobile for tab in self._idle):
-            self._idle.append(await self._new_tab(browser, mobile))
+            tab = await self._new_tab(browser, mobile)
+            tab.idle_since = asyncio.get_running_loop().time()
+            self._idle.append(tab)
+            self._reap_later()
 
     async def close(self) -> None:
         """Close the idle tabs, release the shared browser (it closes with its last user) and our HTTP client."""
-        idle, self._idle = self._idle, []
-        for tab in idle:
-            await _close_quietly(tab.context)
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:  # stopped first: what it was closing is still in _reaping, closed here
+            reaper.cancel()
+            await asyncio.gather(reaper, return_exceptions=True)
+        idle, self._idle, self._reaping = self._idle + self._reaping, [], []
+        await asyncio.gather(*(_close_quietly(tab.context) for tab in idle))
         if self._acquired:
             self._acquired = False
             await release_browser()
@@ -399,9 +419,37 @@ class PageRenderer:
             except (PlaywrightError, TimeoutError):
                 pass
             else:
+                tab.idle_since = asyncio.get_running_loop().time()
                 self._idle.append(tab)
+                self._reap_later()
                 return
         await _close_quietly(tab.context)
+
+    def _reap_later(self) -> None:
+        """Have idle tabs closed once idle for `idle_tab_s`: one reaper task, running while any tab is idle."""
+        if self.idle_tab_s is None or (self._reaper is not None and not self._reaper.done()):
+            return
+        self._reaper = asyncio.get_running_loop().create_task(self._reap(self.idle_tab_s))
+
+    async def _reap(self, idle_tab_s: float) -> None:
+        """Close tabs idle for `idle_tab_s`; ends when none is idle (`_give_back` starts it again).
+
+        A tab leaves `_idle` synchronously, either to `_lease` or here, so a render never gets a tab being
+        closed. If `close` cancels this while it closes tabs, they stay in `_reaping` and `close` closes them.
+        """
+        loop = asyncio.get_running_loop()
+        while self._idle:
+            now = loop.time()
+            expired = [tab for tab in self._idle if now - tab.idle_since >= idle_tab_s]
+            if expired:
+                for tab in expired:
+                    self._idle.remove(tab)
+                self._reaping.extend(expired)
+                self.tabs_reaped += len(expired)
+                await asyncio.gather(*(_close_quietly(tab.context) for tab in expired))
+                self._reaping = [tab for tab in self._reaping if tab not in expired]
+            else:
+                await asyncio.sleep(min(tab.idle_since for tab in self._idle) + idle_tab_s - now)
 
     async def _screenshot(self, tab: _Tab) -> bytes:
         """The viewport as a PNG; DevTools' fast encoding unless `fast_png` is off (see providers.html_render)."""

@@ -54,6 +54,7 @@ async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[
         guard=fetcher.guard,
         max_concurrency=s.enrich_render_concurrency,
         timeout_s=s.render_timeout_s,
+        idle_tab_s=s.render_idle_tab_s or None,
     )
     closers: list[Closer] = [fetcher.aclose, renderer.close, guards.aclose]
     sources = EnrichSources(

@@ -338,7 +338,7 @@ async def test_warm_up_opens_the_tab_the_first_render_uses():
     app = web.Application()
     app.router.add_get("/", page)
     async with local_site(app) as (port, guard):
-        pages = PageRenderer(CHROMIUM, guard=guard, max_concurrency=1, timeout_s=10.0, quiet_s=0.2)
+        pages = PageRenderer(CHROMIUM, guard=guard, max_concurrency=1, timeout_s=10.0, quiet_s=0.2, idle_tab_s=None)
         try:
             await pages.warm_up()
             await pages.warm_up()  # again (a stage restarted in the same process): still one tab
@@ -350,8 +350,18 @@ async def test_warm_up_opens_the_tab_the_first_render_uses():
             await pages.close()
 
 
+async def test_a_warm_tab_no_render_takes_is_closed_like_any_idle_tab():
+    pages = PageRenderer(CHROMIUM, max_concurrency=1, timeout_s=10.0, idle_tab_s=0.05)
+    try:
+        await pages.warm_up()
+        await until(lambda: pages.tabs_reaped == 1, timeout_s=60, what="the warm tab closed")
+        assert not pages._idle and HOST.running is not None  # Chromium stays up for the first render
+    finally:
+        await pages.close()
+
+
 def _enrich_stage() -> tuple[EnrichStage, PageRenderer]:
-    pages = PageRenderer(CHROMIUM, max_concurrency=1, timeout_s=10.0)
+    pages = PageRenderer(CHROMIUM, max_concurrency=1, timeout_s=10.0, idle_tab_s=None)
     fetcher = WebFetcher(timeout_s=5.0)
     stage = EnrichStage(
         Enricher(fetcher, TechDetector.from_file(), sources=EnrichSources(renderer=pages)),
@@ -385,3 +395,68 @@ async def test_an_enrich_stage_stopped_while_chromium_starts_leaves_nothing_behi
     assert HOST.users == users and not pages._idle
     if users == 0:
         assert HOST.running is None
+
+
+def _hello_site(gate: asyncio.Event | None = None) -> web.Application:
+    """`/` answers at once; `/slow` once `gate` is set."""
+
+    async def page(request: web.Request) -> web.Response:
+        if request.path == "/slow" and gate is not None:
+            await gate.wait()
+        return web.Response(content_type="text/html", text="<html><body><h1>Hello</h1></body></html>")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/slow", page)
+    return app
+
+
+async def test_idle_tabs_are_closed_after_idle_tab_s_while_others_render() -> None:
+    """Idle tabs keep the headless shell compositing: each is closed once idle `idle_tab_s`, a rendering one never."""
+    gate = asyncio.Event()
+    async with (
+        local_site(_hello_site(gate)) as (port, guard),
+        PageRenderer(CHROMIUM, guard=guard, max_concurrency=2, timeout_s=15.0, quiet_s=0.1, idle_tab_s=0.1) as pages,
+    ):
+        slow = asyncio.create_task(pages.render(f"http://127.0.0.1:{port}/slow"))
+        await until(lambda: pages.active == 1, timeout_s=10, what="the slow render's tab")
+        fast = await pages.render(f"http://127.0.0.1:{port}/")  # a second tab, given back idle
+        await until(lambda: pages.tabs_reaped == 1, timeout_s=10, what="the idle tab closed")
+        assert pages.tabs_opened == 2 and not pages._idle and not slow.done()  # the rendering tab was not touched
+        gate.set()
+        result = await slow
+        await until(lambda: pages.tabs_reaped == 2, timeout_s=10, what="the slow render's tab closed")
+        browser = HOST.running
+        assert browser is not None and pages._reaper is not None
+        await until(pages._reaper.done, timeout_s=10, what="the reaper to end")  # nothing idle: it stops
+        assert not pages._idle and not pages._reaping
+        again = await pages.render(f"http://127.0.0.1:{port}/")  # a new tab, and the reaper starts again
+        assert pages.tabs_opened == 3 and not pages._reaper.done()
+    assert fast.status == result.status == again.status == 200 and "Hello" in result.html
+
+
+async def test_a_tab_reused_within_idle_tab_s_is_not_closed() -> None:
+    async with (
+        local_site(_hello_site()) as (port, guard),
+        PageRenderer(CHROMIUM, guard=guard, max_concurrency=1, timeout_s=15.0, quiet_s=0.1, idle_tab_s=60.0) as pages,
+    ):
+        for _ in range(3):
+            assert (await pages.render(f"http://127.0.0.1:{port}/")).status == 200
+        assert pages.tabs_opened == 1 and pages.tabs_reaped == 0  # one tab did all three
+        assert len(pages._idle) == 1 and pages._idle[0].page is not None and not pages._idle[0].page.is_closed()
+        assert pages._reaper is not None and not pages._reaper.done()  # waiting for the tab's idle_tab_s
+
+
+async def test_close_with_a_pending_reaper_leaves_nothing_running() -> None:
+    async with local_site(_hello_site()) as (port, guard):
+        pages = PageRenderer(CHROMIUM, guard=guard, timeout_s=15.0, quiet_s=0.1, idle_tab_s=60.0)
+        await pages.start()
+        try:
+            await pages.render(f"http://127.0.0.1:{port}/")
+            reaper, (tab,) = pages._reaper, pages._idle
+            assert reaper is not None and not reaper.done()
+        finally:
+            await pages.close()
+        assert reaper.cancelled() and pages._reaper is None and not pages._idle and not pages._reaping
+        assert tab.page is not None and tab.page.is_closed() and pages.tabs_reaped == 0  # closed by close()
+        assert [t for t in asyncio.all_tasks() if t.get_coro().__qualname__.startswith("PageRenderer.")] == []
