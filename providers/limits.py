@@ -43,28 +43,45 @@ from providers.http import TransientProviderError
 
 DEFAULT_PREFIX = "leadstream:ratelimit"
 
-# KEYS[1] the window (slot times in µs, newest first); ARGV[1] limit, ARGV[2] period in ms, ARGV[3] longest wait
-# in ms. The slot: now, but not before the newest slot, nor before the limit-th newest leaves the window. Recorded
-# (granted) only when it is at most the longest wait away. The key lives until the last slot has left the window.
+# reserve(window, limit, period ms, longest wait ms) on the window's list (slot times in µs, newest first): the
+# slot is now, but not before the newest slot, nor before the limit-th newest leaves the window. Recorded (granted)
+# only when it is at most the longest wait away; the key lives until the last slot has left the window.
 # Returns {granted, now_us, slot_us}.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local limit = tonumber(ARGV[1])
-local period = tonumber(ARGV[2]) * 1000
-local at = now
-local newest = redis.call('LINDEX', KEYS[1], 0)
-if newest and tonumber(newest) > at then at = tonumber(newest) end
-local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
-if oldest and tonumber(oldest) + period > at then at = tonumber(oldest) + period end
-if at - now > tonumber(ARGV[3]) * 1000 then
-    return {0, now, at}
+_RESERVE_FUNCTION = """
+local function reserve(window, limit, period_ms, max_wait_ms)
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    local period = period_ms * 1000
+    local at = now
+    local newest = redis.call('LINDEX', window, 0)
+    if newest and tonumber(newest) > at then at = tonumber(newest) end
+    local oldest = redis.call('LINDEX', window, limit - 1)
+    if oldest and tonumber(oldest) + period > at then at = tonumber(oldest) + period end
+    if at - now > max_wait_ms * 1000 then
+        return {0, now, at}
+    end
+    redis.call('LPUSH', window, at)
+    redis.call('LTRIM', window, 0, limit - 1)
+    redis.call('PEXPIRE', window, math.ceil((at - now) / 1000) + period_ms)
+    return {1, now, at}
 end
-redis.call('LPUSH', KEYS[1], at)
-redis.call('LTRIM', KEYS[1], 0, limit - 1)
-redis.call('PEXPIRE', KEYS[1], math.ceil((at - now) / 1000) + tonumber(ARGV[2]))
-return {1, now, at}
 """
+# KEYS[1] the window; ARGV[1] limit, ARGV[2] period in ms, ARGV[3] longest wait in ms.
+_RESERVE = (
+    _RESERVE_FUNCTION
+    + """
+return reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+"""
+)
+# The same, unless KEYS[2] (a cached answer) exists: then {0, 0, 0, its value}, and no slot is reserved.
+_CACHED_OR_RESERVE = (
+    _RESERVE_FUNCTION
+    + """
+local cached = redis.call('GET', KEYS[2])
+if cached then return {0, 0, 0, cached} end
+return reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,7 @@ class Slot:
     granted: bool  # recorded: the caller may send at `at`
     now: float  # the window's clock when it decided (epoch seconds)
     at: float  # the slot's time; when not granted, the earliest slot there was (past the longest wait)
+    cached: bytes | None = None  # `reserve(..., unless=key)` found this under `key`: no slot was asked for
 
 
 class Window(Protocol):
@@ -84,13 +102,21 @@ class RedisWindow:
     """The moving window in Redis, on Redis's clock (see the module docstring)."""
 
     def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
         self._redis = aioredis.from_url(redis_url)
         self._script = self._redis.register_script(_RESERVE)
+        self._cached_or_script = self._redis.register_script(_CACHED_OR_RESERVE)
 
-    async def reserve(self, key: str, limit: int, period_s: float, max_wait_s: float) -> Slot:
-        granted, now_us, at_us = await self._script(
-            keys=[key], args=[limit, round(period_s * 1000), max(0, int(max_wait_s * 1000))]
-        )
+    async def reserve(self, key: str, limit: int, period_s: float, max_wait_s: float, unless: str = "") -> Slot:
+        """A slot (see `_RESERVE`); with `unless`, the value stored under that key instead, when there is one."""
+        args = [limit, round(period_s * 1000), max(0, int(max_wait_s * 1000))]
+        if unless:
+            reply = await self._cached_or_script(keys=[key, unless], args=args)
+            if len(reply) == 4:
+                return Slot(False, 0.0, 0.0, reply[3])
+            granted, now_us, at_us = reply
+        else:
+            granted, now_us, at_us = await self._script(keys=[key], args=args)
         return Slot(bool(granted), int(now_us) / 1e6, int(at_us) / 1e6)
 
     async def clear(self, key: str) -> None:
@@ -158,7 +184,30 @@ class SharedRateLimiter:
         nothing, when the earliest slot is further than `timeout_s` away, so the
         stage runner backs off instead of holding the event.
         """
-        slot = await self._window.reserve(self._key(key), self.limit, self.period_s, timeout_s)
+        return await self._wait_for(
+            key, await self._window.reserve(self._key(key), self.limit, self.period_s, timeout_s)
+        )
+
+    def shares_redis(self, redis_url: str) -> bool:
+        """Whether the window is in Redis at `redis_url` (so `acquire_unless_cached` can look there)."""
+        return isinstance(self._window, RedisWindow) and self._window.redis_url == redis_url
+
+    async def acquire_unless_cached(self, cached_key: str, key: str = "", timeout_s: float = 30.0) -> bytes | None:
+        """The value under `cached_key` (a response cached in the same Redis) when there is one, with no slot
+        taken; else `acquire(key, timeout_s)`. One round trip where a cache read and a slot would be two.
+
+        Only for a limiter whose window `shares_redis` with that cache.
+        """
+        if not isinstance(self._window, RedisWindow):
+            raise TypeError("acquire_unless_cached needs the window in Redis (see shares_redis)")
+        slot = await self._window.reserve(self._key(key), self.limit, self.period_s, timeout_s, unless=cached_key)
+        if slot.cached is not None:
+            return slot.cached
+        await self._wait_for(key, slot)
+        return None
+
+    async def _wait_for(self, key: str, slot: Slot) -> float:
+        """Wait until a granted slot's time; raise `TransientProviderError` for a refused one."""
         wait = max(slot.at - slot.now, 0.0)
         if not slot.granted:
             raise TransientProviderError(self.provider, f"rate limit {self.rate}", retry_after_s=wait)
