@@ -383,12 +383,13 @@ class Settings(BaseSettings):
         "waiting fetch, so each step of a table recovery after a rebalance took 1.5 s.",
     )
     fetch_min_bytes: int = Field(
-        1,
+        32768,
         ge=1,
         le=1024 * 1024,
         description="Bytes a fetch waits for at the broker, at most `fetch_max_wait_ms` (Kafka's fetch.min.bytes). "
         "1 answers each fetch as soon as any record arrives: under load a worker then fetches and delivers a few "
-        "records at a time; more batches records per fetch (less CPU per lead) at up to `fetch_max_wait_ms` per hop.",
+        "records at a time. 32 KB batches records per fetch: 2-4 ms less main-worker CPU per lead and a third of "
+        "the broker's, at up to `fetch_max_wait_ms` per hop when traffic is light (docs/performance.md).",
     )
     group_instance_id: str = Field(
         "",
