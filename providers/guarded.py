@@ -14,7 +14,8 @@ Failed calls are not written to the ledger: providers bill answered requests.
 With the cache and the rate limit in the same Redis, 1 and 4 are one round trip
 (`SharedRateLimiter.acquire_unless_cached`: the cached answer, else a slot) when
 nothing in between can stop the call: the breaker is closed and the budget is
-not spent (both known in process). Otherwise they stay two, in the order above,
+not spent (known in process; the budget's sum is re-read every few seconds, and a
+failed re-read sends the call the two-trip way). Otherwise they stay two, in the order above,
 so a paused or failing provider never takes a shared slot. A breaker that opens
 while the slot is awaited leaves the slot unused: fewer calls, never more.
 """
@@ -131,11 +132,22 @@ class Guarded(Generic[T]):
             or shared is None
             or not limiter.shares_redis(cache.redis_url)
             or (self.breaker is not None and self.breaker.state is not BreakerState.closed)
-            or (self.budget is not None and not await self.budget.allowed(self.provider))
+            or not await self._budget_allows()
         ):
             return await cache.get(self.provider, key), False
         blob = await limiter.acquire_unless_cached(shared, timeout_s=ACQUIRE_TIMEOUT_S)
         return cache.answer(blob), blob is None
+
+    async def _budget_allows(self) -> bool:
+        """Whether the budget lets a call go now; False too when it cannot tell (the ledger's database does not
+        answer): then the cache is read alone, so a cached answer is still served, and a miss meets the budget's
+        own error in `budget.check`, as without the shortcut."""
+        if self.budget is None:
+            return True
+        try:
+            return await self.budget.allowed(self.provider)
+        except Exception:
+            return False
 
     async def _send(self, args: tuple[Any, ...], kwargs: dict[str, Any], slot_taken: bool = False) -> T:
         breaker = self.breaker

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from providers.breaker import BreakerState, CircuitBreaker, ProviderUnavailable
@@ -249,6 +250,35 @@ async def test_acquire_unless_cached_answers_the_value_or_reserves(redis_url, un
         blob = await limiter.acquire_unless_cached(key, timeout_s=0.0)  # cached: answered although the window is full
         assert cache.answer(blob) == b"a"
         assert not SharedRateLimiter("", provider="m", rate="1/second").shares_redis(redis_url)
+    finally:
+        await cache.aclose()
+        await limiter.clear()
+
+
+async def test_a_cached_answer_is_served_while_the_budget_cannot_be_read(fresh_sim, yelp, pool, redis_url, unique):
+    """The cache-or-slot shortcut asks the budget before the cache; a ledger database that does not answer must
+    not stop a cached answer (it never did): the hit is served, and a miss meets the budget's error unsent."""
+    _, sim = fresh_sim
+    cache = ResponseCache(redis_url, {"yelp": 60}, prefix=f"test:{unique}")
+    limiter = SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second", clock=ManualClock())
+    budget = BudgetGuard(ProviderCalls(pool), {"yelp": 1.0}, refresh_s=0.0)  # re-read the sum on every call
+    search = Guarded(
+        "yelp",
+        yelp.search,
+        cache=cache,
+        limiter=limiter,
+        budget=budget,
+        operation="search",
+        encode=encode_leads,
+        decode=decode_leads,
+    )
+    try:
+        first = await search(ZIPS[0], "plumber", 5)
+        await pool.close()  # the ledger's database can no longer be read
+        assert await search(ZIPS[0], "plumber", 5) == first
+        with pytest.raises(asyncpg.InterfaceError):
+            await search(ZIPS[1], "plumber", 5)
+        assert sim.counters["search.requests"] == 1 and (cache.hits, cache.misses) == (1, 2)
     finally:
         await cache.aclose()
         await limiter.clear()
