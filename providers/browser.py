@@ -266,6 +266,7 @@ class PageRenderer:
         self._acquired = False
         self._sink: socket.socket | None = None
         self.renders = 0
+        self.screenshots = 0  # renders that took one
         metrics.init_chromium("site")
         self.restarts = 0
         self.active = 0  # tabs rendering right now
@@ -320,6 +321,7 @@ class PageRenderer:
                 log.warning("chromium died while rendering %s; it is relaunched for the next render", url)
                 raise TransientProviderError(CHROMIUM, f"browser died while rendering: {message}") from exc
             self.renders += 1
+            self.screenshots += result.screenshot_png is not None
             return result
 
     async def _browser(self) -> Browser:

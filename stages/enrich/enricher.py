@@ -129,7 +129,8 @@ class Enricher:
     async def _enrich_visit(self, visit: SiteVisit) -> Enrichment:
         if self.sources.render_js and self.sources.renderer is not None and needs_javascript(visit.html):
             try:  # a single-page app: only the rendered DOM has its contacts and content
-                visit.html = (await visit.render()).html
+                api_first = visit.screenshot_api_first(self.orders.get("screenshot", []))
+                visit.html = (await visit.render(screenshot=False if api_first else None)).html
             except (FetchRefused, SiteError) as exc:
                 return failed_enrichment(
                     f"page needs JavaScript and could not be rendered: {getattr(exc, 'reason', exc)}", visit.home

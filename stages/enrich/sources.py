@@ -64,6 +64,8 @@ class SiteVisit:
     check_robots: Callable[[str], Awaitable[None]]
     home_contacts: list[Contact] = field(default_factory=list)
     _render: _SharedCall | None = None
+    _render_shot: bool = False  # whether the render above takes the screenshot
+    _shot_render: _SharedCall | None = None  # a second render, only for a screenshot the first one skipped
     _audit: _SharedCall | None = None
 
     @property
@@ -71,19 +73,37 @@ class SiteVisit:
         return self.home.final_url
 
     # --- shared, memoized calls --------------------------------------------
-    def render(self) -> Awaitable[Any]:
-        """The Chromium render of the home page (once per visit, whoever asks first)."""
+    def render(self, *, screenshot: bool | None = None) -> Awaitable[Any]:
+        """The Chromium render of the home page (once per visit, whoever asks first).
+
+        It takes the screenshot at the screenshot tier unless told not to: a single-page app's render, made
+        for its DOM before the waterfalls run, skips it when a configured API comes first in the screenshot
+        order (PNG encoding is Chromium's work, wasted when the API answers); `_screenshot_lab` then renders
+        again for one only if the API missed.
+        """
         renderer = self.sources.renderer
         if renderer is None:
             raise ProviderSkipped("Chromium not configured")
+        if self._render is None:
+            self._render_shot = self.tier >= SCREENSHOT_TIER if screenshot is None else screenshot
+            self._render = _SharedCall("chromium", self._render_call(renderer, self._render_shot))
+        return self._render.get()
 
+    def _render_call(self, renderer: PageRenderer, screenshot: bool) -> Callable[[], Awaitable[Any]]:
         async def render() -> Any:
             await self.check_robots(self.url)  # cached since the plain fetch; the renderer's requests skip robots
-            return await renderer.render(self.url, js_paths=self.js_paths, screenshot=self.tier >= SCREENSHOT_TIER)
+            return await renderer.render(self.url, js_paths=self.js_paths, screenshot=screenshot)
 
-        if self._render is None:
-            self._render = _SharedCall("chromium", render)
-        return self._render.get()
+        return render
+
+    def screenshot_api_first(self, order: list[str]) -> bool:
+        """Whether a configured screenshot API comes before Chromium in `order` (the SPA render may skip its own)."""
+        for name in order:
+            if name == "pagespeed" and self.sources.pagespeed is not None:
+                return True
+            if name == "browser":
+                return False
+        return False
 
     @property
     def rendered(self) -> Any | None:
@@ -100,7 +120,7 @@ class SiteVisit:
 
     async def close(self) -> None:
         """Cancel shared calls nobody awaited, so no task outlives the lead."""
-        for shared in (self._render, self._audit):
+        for shared in (self._render, self._shot_render, self._audit):
             if shared is not None:
                 await shared.cancel()
 
@@ -213,6 +233,13 @@ class SiteVisit:
 
     async def _screenshot_lab(self) -> tuple[bytes, str] | None:
         png = (await self._lab_render()).screenshot_png
+        if png is None and not self._render_shot and self.sources.renderer is not None:
+            if self._shot_render is None:  # the SPA render skipped it for the API, and the API missed
+                self._shot_render = _SharedCall("chromium", self._render_call(self.sources.renderer, True))
+            try:
+                png = (await self._shot_render.get()).screenshot_png
+            except (FetchRefused, SiteError) as exc:
+                raise PermanentProviderError("chromium", getattr(exc, "reason", str(exc))) from exc
         return (png, "image/png") if png else None
 
     async def store_screenshot(self, shot: tuple[bytes, str]) -> str | None:

@@ -263,3 +263,26 @@ async def test_without_a_pagespeed_api_the_audit_and_screenshot_come_from_chromi
     ]
     assert Path(result.screenshot_uri.removeprefix("file://")).read_bytes()[:4] == b"\x89PNG"
     assert result.modern_site is False
+
+
+@pytest.mark.parametrize("pagespeed_down", [False, True])
+async def test_a_single_page_apps_render_leaves_the_screenshot_to_the_api_that_comes_first(
+    settings_for, enrich_with, fresh_sim, unique, pagespeed_down
+):
+    """The SPA render (for the DOM) takes no screenshot when PageSpeed comes first; if PageSpeed misses,
+    Chromium renders once more for it, so the lead still gets one."""
+    _, sim = fresh_sim
+    sim.config.update({"pagespeed": {"down": pagespeed_down}})
+    enricher = await enrich_with(
+        settings_for(enrich_waterfall="email=website;performance=pagespeed,browser,http;screenshot=pagespeed,browser")
+    )
+    result = await enricher.enrich(_lead(_site(sim.config.seed, "spa_react", unique), tier=3))
+    renderer = enricher.sources.renderer
+    assert result.status == "ok" and result.rendered and result.screenshot_uri
+    if pagespeed_down:
+        assert result.sources["screenshot"] == result.sources["performance"] == "browser"
+        assert Path(result.screenshot_uri.removeprefix("file://")).read_bytes()[:4] == b"\x89PNG"
+        assert (renderer.renders, renderer.screenshots) == (2, 1)
+    else:
+        assert result.sources["screenshot"] == result.sources["performance"] == "pagespeed"
+        assert (renderer.renders, renderer.screenshots) == (1, 0)
