@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by perf/*_ab.sh: one detached git worktree per `label:ref`, removed when the script exits.
 #
 #   source "$(dirname "${BASH_SOURCE[0]}")/ab_worktrees.sh"

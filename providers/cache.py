@@ -79,6 +79,7 @@ class ResponseCache:
         """`clock` times the in-process entries; entries in Redis expire by Redis's own clock (their TTL)."""
         self.ttl_s = dict(ttl_s)
         self.prefix = prefix
+        self.redis_url = redis_url
         self._redis = aioredis.from_url(redis_url) if redis_url else None
         self._local: LocalTTLCache[bytes] = LocalTTLCache(max_local_entries, clock)  # used only without Redis
         self.hits = self.misses = 0
@@ -95,6 +96,17 @@ class ResponseCache:
             return None
         full = self._key(provider, key)
         blob: Any = await self._redis.get(full) if self._redis is not None else self._local.get(full)
+        return self.answer(blob)
+
+    def shared_key(self, provider: str, key: Any) -> str | None:
+        """The Redis key `key`'s answer is cached under, for a caller that reads it in its own script
+        (`providers.guarded`: the read and a rate-limit slot in one round trip); None when not cached in Redis."""
+        if self._redis is None or not self.enabled(provider):
+            return None
+        return self._key(provider, key)
+
+    def answer(self, blob: bytes | None) -> bytes | dict[str, Any] | list[Any] | None:
+        """What `get` answers for the stored `blob` (None: a miss), counted as a hit or a miss."""
         if blob is None:
             self.misses += 1
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from providers.breaker import BreakerState, CircuitBreaker, ProviderUnavailable
@@ -187,3 +188,97 @@ async def test_cache_values_and_in_process_fallback(redis_url, unique):
         assert 0 < await shared._redis.ttl(keys[0]) <= 30
     finally:
         await shared.aclose()
+
+
+async def test_cache_read_and_rate_slot_share_one_round_trip_but_only_a_sent_call_takes_a_slot(
+    fresh_sim, yelp, redis_url, unique
+):
+    """Cache and limiter in one Redis: a miss reads the cache and reserves the slot in one script; a hit takes
+    no slot; a provider whose breaker is open takes none either (the read then goes alone, as before)."""
+    _, sim = fresh_sim
+    clock = ManualClock()
+    cache = ResponseCache(redis_url, {"yelp": 60}, prefix=f"test:{unique}")
+    limiter = SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="1/minute", clock=clock)
+    slots: list[float] = []
+    limiter.on_slot = lambda key, at, waited: slots.append(at)
+    breaker = CircuitBreaker("yelp", failure_threshold=1, window_s=10, open_s=30, clock=clock)
+    search = Guarded(
+        "yelp",
+        yelp.search,
+        cache=cache,
+        limiter=limiter,
+        breaker=breaker,
+        operation="search",
+        encode=encode_leads,
+        decode=decode_leads,
+    )
+    try:
+        assert limiter.shares_redis(cache.redis_url)
+        first = await search(ZIPS[0], "plumber", 5)
+        assert len(slots) == 1 and sim.counters["search.requests"] == 1
+        assert await search(ZIPS[0], "plumber", 5) == first  # a hit: the minute's only slot is not asked for again
+        assert len(slots) == 1 and (cache.hits, cache.misses) == (1, 1)
+        with pytest.raises(TransientProviderError, match="rate limit 1/minute") as caught:
+            await search(ZIPS[1], "plumber", 5)  # a miss, and the next slot is a minute away: nothing reserved
+        assert 50 < caught.value.retry_after_s <= 60 and clock.sleeps == []
+
+        await limiter.clear()
+        sim.config.update({"search": {"down": True}})
+        with pytest.raises(TransientProviderError, match="HTTP 503"):
+            await search(ZIPS[2], "plumber", 5)  # takes the slot, fails, opens the breaker
+        assert breaker.state is BreakerState.open and len(slots) == 2
+        await limiter.clear()
+        with pytest.raises(ProviderUnavailable):
+            await search(ZIPS[3], "plumber", 5)
+        assert len(slots) == 2  # the open breaker rejected the call before any slot was reserved
+        assert await limiter.acquire(timeout_s=0.0)  # and the shared window is still free for other workers
+    finally:
+        await cache.aclose()
+        await limiter.clear()
+
+
+async def test_acquire_unless_cached_answers_the_value_or_reserves(redis_url, unique):
+    limiter = SharedRateLimiter(redis_url, provider=f"u-{unique}", rate="1/minute", clock=ManualClock())
+    cache = ResponseCache(redis_url, {"web": 60}, prefix=f"test:{unique}")
+    try:
+        key = cache.shared_key("web", "https://a.example/")
+        assert key is not None and cache.shared_key("yelp", "no-ttl") is None
+        assert await limiter.acquire_unless_cached(key, timeout_s=0.0) is None  # a miss: the slot is taken
+        with pytest.raises(TransientProviderError):
+            await limiter.acquire_unless_cached(key, timeout_s=0.0)  # ... so the next miss gets none
+        await cache.set("web", "https://a.example/", b"a")
+        blob = await limiter.acquire_unless_cached(key, timeout_s=0.0)  # cached: answered although the window is full
+        assert cache.answer(blob) == b"a"
+        assert not SharedRateLimiter("", provider="m", rate="1/second").shares_redis(redis_url)
+    finally:
+        await cache.aclose()
+        await limiter.clear()
+
+
+async def test_a_cached_answer_is_served_while_the_budget_cannot_be_read(fresh_sim, yelp, pool, redis_url, unique):
+    """The cache-or-slot shortcut asks the budget before the cache; a ledger database that does not answer must
+    not stop a cached answer (it never did): the hit is served, and a miss meets the budget's error unsent."""
+    _, sim = fresh_sim
+    cache = ResponseCache(redis_url, {"yelp": 60}, prefix=f"test:{unique}")
+    limiter = SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second", clock=ManualClock())
+    budget = BudgetGuard(ProviderCalls(pool), {"yelp": 1.0}, refresh_s=0.0)  # re-read the sum on every call
+    search = Guarded(
+        "yelp",
+        yelp.search,
+        cache=cache,
+        limiter=limiter,
+        budget=budget,
+        operation="search",
+        encode=encode_leads,
+        decode=decode_leads,
+    )
+    try:
+        first = await search(ZIPS[0], "plumber", 5)
+        await pool.close()  # the ledger's database can no longer be read
+        assert await search(ZIPS[0], "plumber", 5) == first
+        with pytest.raises(asyncpg.InterfaceError):
+            await search(ZIPS[1], "plumber", 5)
+        assert sim.counters["search.requests"] == 1 and (cache.hits, cache.misses) == (1, 2)
+    finally:
+        await cache.aclose()
+        await limiter.clear()
