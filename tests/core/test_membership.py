@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from leadstream.embedded import free_port
 from streams.admin import bootstrap_servers
 from streams.membership import MemberFile, leave_for_predecessor
+from tests.workers import worker_env
 
 DEADLINE_S = 120.0
 
@@ -100,20 +101,8 @@ async def test_a_killed_members_successor_drops_it_at_once(kafka_broker, unique)
 
 
 def _worker_env(kafka_broker: str, unique: str, tmp_path: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "LEADSTREAM_KAFKA_BROKER": kafka_broker,
-        "LEADSTREAM_APP_ID": f"member-{unique}",
-        "LEADSTREAM_TOPIC_PREFIX": f"member-{unique}.",
-        "LEADSTREAM_PARTITIONS": "2",
-        "LEADSTREAM_STAGES": "dedupe,score",
-        "LEADSTREAM_DEDUPE_LLM": "false",
-        "LEADSTREAM_REDIS_URL": "",
-        "LEADSTREAM_STORE": "memory://",
-        "LEADSTREAM_WEB_PORT": str(free_port()),
-        "LEADSTREAM_DATA_DIR": str(tmp_path / "data"),
-        "LEADSTREAM_SESSION_TIMEOUT_S": "60",  # the predecessor would hold its partitions this long
-    }
+    # the predecessor would hold its partitions for the whole session timeout
+    env = worker_env(kafka_broker, f"member-{unique}", tmp_path, LEADSTREAM_SESSION_TIMEOUT_S="60")
     env.pop("LEADSTREAM_GROUP_INSTANCE_ID", None)
     env.pop("LEADSTREAM_OTLP_ENDPOINT", None)
     return env

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from leadstream.embedded import free_port
 from storage.db import connect, isolated_url, migration_files
 from streams.admin import bootstrap_servers, changelog_topic
 from streams.topology import all_topics
 from tables import DEDUPE_STATE, SCORE_COUNTERS
+from tests.workers import worker_env
 
 pytestmark = pytest.mark.services
 
@@ -26,21 +26,7 @@ DEADLINE_S = 120.0
 
 
 def _worker_env(kafka_broker: str, database_url: str, unique: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LEADSTREAM_KAFKA_BROKER": kafka_broker,
-        "LEADSTREAM_DATABASE_URL": database_url,
-        "LEADSTREAM_APP_ID": f"start-{unique}",
-        "LEADSTREAM_TOPIC_PREFIX": f"start-{unique}.",
-        "LEADSTREAM_PARTITIONS": "2",
-        "LEADSTREAM_STAGES": "dedupe,score",
-        "LEADSTREAM_DEDUPE_LLM": "false",
-        "LEADSTREAM_REDIS_URL": "",
-        "LEADSTREAM_STORE": "memory://",
-        "LEADSTREAM_WEB_PORT": str(free_port()),
-        "LEADSTREAM_DATA_DIR": str(tmp_path / "data"),
-        **extra,
-    }
+    return worker_env(kafka_broker, f"start-{unique}", tmp_path, LEADSTREAM_DATABASE_URL=database_url, **extra)
 
 
 def _start(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:

@@ -119,21 +119,27 @@ async def test_budget_cap_pauses_its_provider_and_ledger_has_a_row_per_call(fres
     assert await BudgetGuard(ProviderCalls(pool), {"yelp": 0.05}).allowed("yelp")
 
 
-async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, pool, redis_url, unique):
-    _, sim = fresh_sim
-    cache = ResponseCache(redis_url, {"yelp": 1}, prefix=f"test:{unique}")
-    ledger = CostLedger(ProviderCalls(pool), batch_size=100)
-    search = Guarded(
+def _cached_search(yelp, cache: ResponseCache, limiter: SharedRateLimiter, **guards) -> Guarded:
+    """The yelp search behind `cache` and `limiter` (and any other `guards`), its leads encoded for the cache."""
+    return Guarded(
         "yelp",
         yelp.search,
         cache=cache,
-        ledger=ledger,
+        limiter=limiter,
         operation="search",
-        cost_usd=0.02,
         encode=encode_leads,
         decode=decode_leads,
-        limiter=SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second"),
+        **guards,
     )
+
+
+async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, pool, redis_url, unique):
+    _, sim = fresh_sim
+    # a TTL long enough that no key expires on its own however slow the machine: expiry is done by hand below
+    cache = ResponseCache(redis_url, {"yelp": 600}, prefix=f"test:{unique}")
+    ledger = CostLedger(ProviderCalls(pool), batch_size=100)
+    limiter = SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second")
+    search = _cached_search(yelp, cache, limiter, ledger=ledger, cost_usd=0.02)
     try:
         first = await search(ZIPS[0], "plumber", 5, lead_id="ld_a")
         again = await search(ZIPS[0], "plumber", 5, lead_id="ld_b")
@@ -143,7 +149,7 @@ async def test_cache_hit_skips_the_provider_and_is_ledgered(fresh_sim, yelp, poo
         assert sim.counters["search.requests"] == 2
         keys = [k async for k in cache._redis.scan_iter(f"test:{unique}:yelp:*")]
         ttls = [await cache._redis.pttl(k) for k in keys]
-        assert len(keys) == 2 and all(0 < ttl <= 1000 for ttl in ttls)  # the provider's 1 s TTL
+        assert len(keys) == 2 and all(300_000 < ttl <= 600_000 for ttl in ttls)  # the provider's TTL
         await cache._redis.delete(*keys)  # what Redis does when the TTL runs out (on its own clock)
         await search(ZIPS[0], "plumber", 5)  # expired: a miss again
         assert sim.counters["search.requests"] == 3
@@ -202,16 +208,7 @@ async def test_cache_read_and_rate_slot_share_one_round_trip_but_only_a_sent_cal
     slots: list[float] = []
     limiter.on_slot = lambda key, at, waited: slots.append(at)
     breaker = CircuitBreaker("yelp", failure_threshold=1, window_s=10, open_s=30, clock=clock)
-    search = Guarded(
-        "yelp",
-        yelp.search,
-        cache=cache,
-        limiter=limiter,
-        breaker=breaker,
-        operation="search",
-        encode=encode_leads,
-        decode=decode_leads,
-    )
+    search = _cached_search(yelp, cache, limiter, breaker=breaker)
     try:
         assert limiter.shares_redis(cache.redis_url)
         first = await search(ZIPS[0], "plumber", 5)
@@ -262,16 +259,7 @@ async def test_a_cached_answer_is_served_while_the_budget_cannot_be_read(fresh_s
     cache = ResponseCache(redis_url, {"yelp": 60}, prefix=f"test:{unique}")
     limiter = SharedRateLimiter(redis_url, provider=f"yelp-{unique}", rate="50/second", clock=ManualClock())
     budget = BudgetGuard(ProviderCalls(pool), {"yelp": 1.0}, refresh_s=0.0)  # re-read the sum on every call
-    search = Guarded(
-        "yelp",
-        yelp.search,
-        cache=cache,
-        limiter=limiter,
-        budget=budget,
-        operation="search",
-        encode=encode_leads,
-        decode=decode_leads,
-    )
+    search = _cached_search(yelp, cache, limiter, budget=budget)
     try:
         first = await search(ZIPS[0], "plumber", 5)
         await pool.close()  # the ledger's database can no longer be read
