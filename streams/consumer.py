@@ -78,6 +78,10 @@ the same picture and are covered too, though no run has shown them:
    from the fetcher's records while that thread iterates them (KeyError, the fetcher crashes) and sets
    a future of the other loop. `_seek` runs it on the consumer thread.
 
+12. **A partition with a commit and no next offset** (a CI stall report, 2026-12-04: the fetcher at the
+   high water, nothing read, delivered or in flight, the commit far behind). The stranded check watched
+   only partitions with a next offset; it now watches this one from its commit (`_watch_unread`).
+
 `SafeConsumer` closes them:
 
 * after a `perform_seek` it hands nothing on until the flow control's next resume (the clear) has
@@ -442,6 +446,7 @@ class SafeConsumer(AIOKafkaConsumer):
             assigned = set(self.assignment())
         except Exception:  # not started, or mid-rebalance: next time
             return []
+        self._watch_unread(assigned, now)
         idle = {
             tp: expected
             for tp, expected in self._next.items()
@@ -485,6 +490,20 @@ class SafeConsumer(AIOKafkaConsumer):
             await self.seek(tp, target)
             stranded.append(tp)
         return stranded
+
+    def _watch_unread(self, assigned: set[TP], now: float) -> None:
+        """Fault 12: an assigned stream partition with a commit but no offset to deliver next is watched from it.
+
+        Seen in CI (a stall report: `leads.scraped:3` next and read unknown, committed 16, the fetcher at the
+        high water 91, nothing in flight): the seek after a rebalance left Faust no read offset for it, its
+        fetched records were dropped, and without a next offset the check above never looked at it. Nothing
+        was delivered since (a delivery sets the next offset), so what it must deliver next is its commit.
+        """
+        for tp in assigned - self._next.keys() - self._revoked:
+            committed = self._committed_offset.get(tp)
+            if committed is not None and self.app.topics.acks_enabled_for(tp.topic):
+                self._next[tp] = committed
+                self._moved_at.setdefault(tp, now)
 
     def _lost_after_delivery(self, tp: TP, committed: int) -> bool:
         """Fault 10: the committed offset was delivered, is not acked, and no event of `tp` is in flight: it is gone.

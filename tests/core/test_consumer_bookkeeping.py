@@ -603,3 +603,34 @@ async def test_stock_faust_consumer_throws_away_what_it_delivered_between_seek_a
 async def test_safe_consumer_delivers_nothing_between_seek_and_clear(run):
     handled, committed = await replay_clear_after_seek(SafeConsumer)
     assert handled == list(range(42, 50)) and committed == 50
+
+
+async def test_a_partition_left_without_a_next_offset_is_watched_from_its_commit():
+    """Fault 12, as a CI stall report showed it: assigned, committed 16, nothing read or delivered (no next
+    offset), records up to 91 at the broker. The stranded check seeks it to its commit once it stays idle."""
+    app = faust.App("no-next", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topics.acks_enabled_for = lambda topic: topic == TOPIC
+    tp, changelog = TP(TOPIC, 3), TP("no-next-dedupe-state-changelog", 3)
+    consumer = SafeConsumer(
+        app.transport, callback=_noop, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
+    )
+    consumer.seek_to_committed = lambda: _value({})
+    await seek_and_resume(consumer)
+    consumer._committed_offset[tp] = consumer._committed_offset[changelog] = 16
+    consumer.assignment = lambda: {tp, changelog}
+
+    async def highwaters(*tps: TP) -> dict[TP, int]:
+        return {t: 91 for t in tps}
+
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(partition: TP, offset: int) -> None:
+        seeks.append((partition, offset))
+
+    consumer.highwaters, consumer.seek = highwaters, seek
+    now = time.monotonic()
+    assert await consumer.refetch_stranded(now=now) == []  # first seen now: not idle long enough yet
+    assert consumer._next == {tp: 16}  # the changelog partition is not a stream's: not watched
+    later = now + SafeConsumer.STRANDED_AFTER_S + 1  # an injected clock, not a wait
+    assert await consumer.refetch_stranded(now=later) == [tp]
+    assert seeks == [(tp, 16)]
