@@ -124,10 +124,11 @@ class SiteVisit:
             if shared is not None:
                 await shared.cancel()
 
-    async def _lab_render(self) -> Any:
-        """The render for lab values: a site that cannot be rendered is this provider's miss, not the lead's end."""
+    async def _lab_render(self, render: Awaitable[Any] | None = None) -> Any:
+        """The render (`render`, else the visit's) for lab values: a site that cannot be rendered is this
+        provider's miss, not the lead's end."""
         try:
-            return await self.render()
+            return await (render if render is not None else self.render())
         except (FetchRefused, SiteError) as exc:
             raise PermanentProviderError("chromium", getattr(exc, "reason", str(exc))) from exc
 
@@ -236,10 +237,7 @@ class SiteVisit:
         if png is None and not self._render_shot and self.sources.renderer is not None:
             if self._shot_render is None:  # the SPA render skipped it for the API, and the API missed
                 self._shot_render = _SharedCall("chromium", self._render_call(self.sources.renderer, True))
-            try:
-                png = (await self._shot_render.get()).screenshot_png
-            except (FetchRefused, SiteError) as exc:
-                raise PermanentProviderError("chromium", getattr(exc, "reason", str(exc))) from exc
+            png = (await self._lab_render(self._shot_render.get())).screenshot_png
         return (png, "image/png") if png else None
 
     async def store_screenshot(self, shot: tuple[bytes, str]) -> str | None:
