@@ -27,6 +27,7 @@ from stages.dedupe import frequency, merge, retention
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
 from stages.dedupe.features import (
     addresses_conflict,
+    bare_listing,
     bare_listing_agrees,
     compare,
     matched_on,
@@ -151,7 +152,7 @@ class EntityResolver:
             if strong:
                 matches.extend((e, p, [*on, "name_tokens"]) for e, p, on in strong)
                 gray = [s for s in gray if s not in strong]
-            elif not matches:
+            elif not matches and profile.city:
                 bare = [s for s in scored if self._bare_match(profile, s[0])]
                 if len(bare) == 1:  # the one business of that name in the city
                     matches.extend((e, p, [*on, "name_city"]) for e, p, on in bare)
@@ -284,7 +285,13 @@ class EntityResolver:
         """A bare listing (a name and a city: no street number, no phone) and a spelling of the entity that
         agrees on the city and the name (`bare_listing_agrees`), no spelling being another outlet. The
         caller joins only a candidate that is alone in agreeing so."""
-        others = [Profile.from_list(stored) for stored in entity["profiles"]]
+        bare = bare_listing(profile)
+        stored = entity["profiles"]
+        # A cheap exit first (most leads and entities are not bare): index 1 is the phone, 4 the street number,
+        # 10 the city of a stored profile.
+        if not any(s[10] == profile.city and (bare or not (s[1] or s[4])) for s in stored):
+            return False
+        others = [Profile.from_list(s) for s in stored]
         if not any(bare_listing_agrees(profile, other) for other in others):
             return False
         return not any(
