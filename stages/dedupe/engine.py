@@ -27,6 +27,8 @@ from stages.dedupe import frequency, merge, retention
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
 from stages.dedupe.features import (
     addresses_conflict,
+    bare_listing,
+    bare_listing_agrees,
     compare,
     matched_on,
     near_addresses,
@@ -150,6 +152,11 @@ class EntityResolver:
             if strong:
                 matches.extend((e, p, [*on, "name_tokens"]) for e, p, on in strong)
                 gray = [s for s in gray if s not in strong]
+            elif not matches and profile.city:
+                bare = [s for s in scored if self._bare_match(profile, s[0])]
+                if len(bare) == 1:  # the one business of that name in the city
+                    matches.extend((e, p, [*on, "name_city"]) for e, p, on in bare)
+                    gray = [s for s in gray if s not in bare]
         if matches:
             res = self._join(record, profile, matches, now)
         else:
@@ -272,6 +279,25 @@ class EntityResolver:
             elif rare_cover(profile.name, other.name, weights, lighter=False) >= CONTACT_COVER:
                 return True  # one site, another phone line: most of both names agree
         return False
+
+    @staticmethod
+    def _bare_match(profile: Profile, entity: dict) -> bool:
+        """A bare listing (a name and a city: no street number, no phone) and a spelling of the entity that
+        agrees on the city and the name (`bare_listing_agrees`), no spelling being another outlet. The
+        caller joins only a candidate that is alone in agreeing so."""
+        bare = bare_listing(profile)
+        stored = entity["profiles"]
+        # A cheap exit first (most leads and entities are not bare): index 1 is the phone, 4 the street number,
+        # 10 the city of a stored profile.
+        if not any(s[10] == profile.city and (bare or not (s[1] or s[4])) for s in stored):
+            return False
+        others = [Profile.from_list(s) for s in stored]
+        if not any(bare_listing_agrees(profile, other) for other in others):
+            return False
+        return not any(
+            outlet_conflict(profile.name, other.name, profile.category, other.category, _where(profile, other))
+            for other in others
+        )
 
     def _create(self, record: DedupeInput, profile: Profile, gray: list, now: float) -> Resolution:
         entity_id = entity_id_for(record.lead_id)

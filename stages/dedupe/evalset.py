@@ -301,7 +301,32 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     for n in range(max(1, businesses // 40)):
         rows.extend(_unit_rows(extra9, n))
         rows.extend(_store_rows(extra9, n))
+    # Round 10's class, from its own stream after round 9's rows.
+    extra10 = random.Random(seed * 7919 + 10)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_bare_rows(extra10, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
+
+
+def _bare_rows(rng: random.Random, n: int) -> list[dict]:
+    """A guide's bare entry (the name, perhaps without its kind word or with a branch number, and the city
+    and state; no street, no phone) of a business listed in full: one business, in either order. Every other time the
+    name has a second branch in the same city, and the bare entry (labelled the first branch's, as a guide
+    may mean) says nothing about which: the engine keeps it apart, and the figures count that as missed."""
+    b = _business(rng)
+    b.update(suite="", letter="")
+    full = {"cluster": f"g{n}", **_row(rng, b, noisy=False)}
+    head = b["name"].removesuffix(" " + b["kind"]) if rng.random() < 0.4 else b["name"]
+    if rng.random() < 0.2:
+        head += " #2"
+    bare = dict(_row(rng, dict(b, name=head), noisy=False), address="", phone="", zip="", website="", email="")
+    rows = [full, {"cluster": f"g{n}", **bare}]
+    if rng.random() < 0.5:
+        branch = dict(b, number=rng.randint(100, 19999), road=rng.choice(ROADS))
+        branch["phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        rows.append({"cluster": f"g{n}b", **_row(rng, branch, noisy=False)})
+    rng.shuffle(rows)
+    return rows
 
 
 HIGHWAY_FORMS = ["US Hwy {n}", "U.S. Route {n}", "Highway {n}", "US-{n}", "US Highway {n}", "Hwy {n}", "{st} {n}"]

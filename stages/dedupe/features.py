@@ -349,6 +349,33 @@ def phone_block(a: str | None, b: str | None) -> bool:
     return a[:8] == b[:8] and sum(c != d for c, d in zip(a[8:], b[8:])) <= 2
 
 
+def bare_listing(a: Profile) -> bool:
+    """A listing with neither a street number nor a phone: a name and a place, nothing to contradict."""
+    return not a.phone and not a.address.number
+
+
+def bare_listing_agrees(a: Profile, b: Profile) -> bool:
+    """One listing is bare (`bare_listing`: a guide's entry with a name and a city only), both are in one
+    city, and the names are one name: the same once glued, or one is the other plus kind-of-business words
+    or a number ("Wing Sing" / "Wing Sing Bar", "Le Salonce" / "Le Salonce #2", "Pickleball 406" /
+    "Pickleball406"). The shorter name must hold a word of its own (not only kind or place words), and
+    the caller joins only where one candidate of the region agrees so (a chain's name alone in a city
+    with two of its branches says nothing)."""
+    if not (a.name and b.name and a.city and a.city == b.city and (bare_listing(a) or bare_listing(b))):
+        return False
+    x, y = a.address.street, b.address.street
+    if x and y and x != y and fuzz.ratio(x, y) < 85:
+        return False  # a street named without its number is still a street ("C Canyon Rd." / "5371-C Juniper Ln")
+    if a.name.replace(" ", "") == b.name.replace(" ", ""):
+        return any(t not in GENERIC_WORDS and len(t) > 2 for t in a.name.split())
+    ta, tb = a.name.split(), b.name.split()
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    if not all(same_token(t, long_) for t in short) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
+        return False
+    extra = [t for t in long_ if t not in NAME_NOISE and not same_token(t, short)]
+    return bool(extra) and all(t.isdigit() or is_kind_word(t) for t in extra)
+
+
 def names_conflict(a: str, b: str) -> bool:
     """Both names add a word of the same kind that the other lacks: two businesses, not one name written two ways.
 

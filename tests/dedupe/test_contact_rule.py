@@ -419,3 +419,22 @@ def test_infant_and_toddler_are_child_care_kind_words():
         kind_tail=True,
     )
     assert not outlet_conflict(n("Orr Infant Toddler Program Center"), n("Orr Preschool Center"))
+
+
+def test_a_bare_listing_joins_the_one_business_of_its_name_in_the_city():
+    """A guide's entry with a name and a city only (no street number, no phone) joins the one entity of
+    that name (or that name plus kind words or a number) in its city; with two branches of the name in
+    the city it says nothing, and another city or a name with a word of its own stays apart."""
+    resolver = EntityResolver({})
+    bar = resolver.resolve(lead("a", "Wing Sing Bar", street="658 Main St", phone="773-555-0140"))
+    assert resolver.resolve(lead("b", "Wing Sing")).entity_id == bar.entity_id
+    assert resolver.resolve(lead("c", "Wing Sing Fire Company")).entity_id != bar.entity_id
+    elsewhere = DedupeInput(lead_id="d", name="Wing Sing", source="csv", city="Evanston", state="IL")
+    assert resolver.resolve(elsewhere).entity_id != bar.entity_id
+
+    chain = EntityResolver({})
+    one = chain.resolve(lead("a", "Salonce Hair", street="2701 Ayers St", phone="773-555-0150"))
+    two = chain.resolve(lead("b", "Salonce Hair", street="5502 Clark St", phone="773-555-0151"))
+    assert one.entity_id != two.entity_id
+    bare = chain.resolve(lead("c", "Salonce Hair"))
+    assert bare.entity_id not in (one.entity_id, two.entity_id)

@@ -40,11 +40,11 @@ def test_round_six_classes_come_after_the_earlier_rows_and_are_resolved():
     from stages.dedupe.evaluate import evaluate_rows
 
     rows = generate(seed=2024, businesses=400)
-    new = [r["cluster"][0] in "hpkqosut" and r["cluster"][1:2].isdigit() for r in rows]
+    new = [r["cluster"][0] in "hpkqosutg" and r["cluster"][1:2].isdigit() for r in rows]
     first = new.index(True)
     assert all(new[first:]) and not any(new[:first])
-    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosut")
-    scores = evaluate_rows(rows[first:])
+    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutg")
+    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] != "g"])  # round 10's: its own test
     assert scores["precision"] >= 0.98 and scores["recall"] >= 0.9, scores
 
 
@@ -55,7 +55,7 @@ def test_round_seven_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     operated = [r["cluster"][0] == "o" and r["cluster"][1:2].isdigit() for r in rows]
-    later = [r["cluster"][0] in "sut" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 and 9, after
+    later = [r["cluster"][0] in "sutg" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 10, after
     first, last = operated.index(True), later.index(True)
     assert all(operated[first:last]) and not any(operated[:first]) and all(later[last:])
     scores = evaluate_rows(rows[first:last])
@@ -69,7 +69,7 @@ def test_round_eight_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     suites = [r["cluster"][0] == "s" and r["cluster"][1:2].isdigit() for r in rows]
-    units = [r["cluster"][0] in "ut" and r["cluster"][1:2].isdigit() for r in rows]  # round 9's, after
+    units = [r["cluster"][0] in "utg" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 9 and 10, after
     first, last = suites.index(True), units.index(True)
     assert all(suites[first:last]) and not any(suites[:first])
     scores = evaluate_rows(rows[first:last])
@@ -87,12 +87,45 @@ def test_round_nine_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     units = [r["cluster"][0] in "ut" and r["cluster"][1:2].isdigit() for r in rows]
-    first = units.index(True)
-    assert all(units[first:]) and not any(units[:first])
-    scores = evaluate_rows(rows[first:])
+    bare = [r["cluster"][0] == "g" and r["cluster"][1:2].isdigit() for r in rows]  # round 10's, after
+    first, last = units.index(True), bare.index(True)
+    assert all(units[first:last]) and not any(units[:first])
+    scores = evaluate_rows(rows[first:last])
     assert scores["precision"] == 1.0 and scores["recall"] == 1.0, scores
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:1934] == [{k: str(v) for k, v in g.items()} for g in generate()[:1934]]
+
+
+def test_round_ten_class_comes_last_and_is_resolved():
+    """Round 10's class (a guide's bare entry, a name and a city, of a business listed in full; every other
+    time with a second branch of the name in the city) is appended after round 9's rows, from a stream of its
+    own; the 2,062 earlier rows of the shipped set stay as they were. A bare entry mostly joins its business
+    when the name has no other branch in the city; after two branches it stays apart. (Between them, it joins the one
+    that came first: the cost of the rule, which the figures show.)"""
+    from stages.dedupe.csvtool import resolve_rows
+
+    rows = generate(seed=2024, businesses=1200)
+    bare = [r["cluster"][0] == "g" and r["cluster"][1:2].isdigit() for r in rows]
+    first = bare.index(True)
+    assert all(bare[first:]) and not any(bare[:first])
+    ids, _ = resolve_rows(rows[first:])
+    groups: dict[str, list[tuple[dict, str | None]]] = {}
+    for row, entity in zip(rows[first:], ids):
+        groups.setdefault(row["cluster"].removesuffix("b"), []).append((row, entity))
+    alone, joined, after_both = 0, 0, 0
+    for members in groups.values():
+        (bare_row, bare_entity), *_ = [(r, e) for r, e in members if not r["address"]]
+        others = [e for r, e in members if r["address"]]
+        if len(others) == 1:
+            alone += 1
+            joined += bare_entity == others[0]
+        elif members[-1][0] is bare_row:
+            after_both += 1
+            assert bare_entity not in others, members
+    # Not all: a kind the engine does not know as one ("Iron Horse" / "Iron Horse Lawn & Garden") stays apart.
+    assert after_both and joined >= 0.7 * alone, (joined, alone)
+    shipped = list(csv.DictReader(open(OUT)))
+    assert shipped[:2062] == [{k: str(v) for k, v in g.items()} for g in generate()[:2062]]
 
 
 def test_pairwise_scores():
