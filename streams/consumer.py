@@ -126,6 +126,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from faust.transport.consumer import ensure_TP
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 from faust.utils.functional import consecutive_numbers
@@ -271,7 +272,7 @@ class SafeConsumer(AIOKafkaConsumer):
         that is its committed offset for `_new_offset`, so its first commit too needs every offset from there,
         and it is seeked there (fault 9: aiokafka's `seek_to_committed` does not move it).
         """
-        await super().perform_seek()
+        self._seeked_to_committed(await self.seek_to_committed())
         self._forget_unassigned()
         self._clear_pending = True
         self._cleared.clear()
@@ -295,6 +296,20 @@ class SafeConsumer(AIOKafkaConsumer):
                     self._committed_offset[tp] = start
                     self._next.setdefault(tp, start)
             await self._seek_to_log_start(starts)
+
+    def _seeked_to_committed(self, committed: Mapping[TP, int | None]) -> None:
+        """Faust's `perform_seek` bookkeeping, with the broker's answer taken whole: no commit is no committed offset.
+
+        Faust keeps its committed offset of a partition the broker has no commit for (it updates only the
+        offsets it got). That offset can be one that was never committed: `_commit_offsets` writes it after the
+        commit returns, whatever the result, so a commit that fails because the group is rebalancing writes it
+        after the revoke dropped the partition's bookkeeping (fault 12). The partition then passed for committed:
+        no log-start seek (fault 9), no offset to deliver next, so nothing saw its records dropped.
+        """
+        self._read_offset.update(
+            {tp: offset if offset is not None and offset >= 0 else None for tp, offset in committed.items()}
+        )
+        self._committed_offset.update({ensure_TP(tp): offset if offset else None for tp, offset in committed.items()})
 
     def _forget_unassigned(self) -> None:
         """Drop the read offsets of partitions this worker no longer has.
