@@ -78,9 +78,17 @@ the same picture and are covered too, though no run has shown them:
    from the fetcher's records while that thread iterates them (KeyError, the fetcher crashes) and sets
    a future of the other loop. `_seek` runs it on the consumer thread.
 
-12. **A partition with a commit and no next offset** (a CI stall report, 2026-12-04: the fetcher at the
-   high water, nothing read, delivered or in flight, the commit far behind). The stranded check watched
-   only partitions with a next offset; it now watches this one from its commit (`_watch_unread`).
+12. **A committed offset the broker does not have** (a CI stall report, 2026-12-04: ``leads.scraped:3``
+   assigned, next and read offsets unknown, committed 16, the fetcher at the high water 91, nothing read,
+   delivered or in flight). Faust's `_commit_offsets` writes the offsets it committed into its committed
+   offsets whatever the commit's result. A commit waiting on the broker when a rebalance starts fails (the
+   group is rebalancing) and writes them after the revoke dropped the partitions' bookkeeping. Faust's
+   `perform_seek` updates only the partitions the broker has a commit for, so a partition never committed
+   kept that offset into its next assignment: it passed for committed, was not seeked to its log start
+   (fault 9's fix skipped it) and got no offset to deliver next; a fetch dropped before the seek had left
+   its position at the log end, and with no next offset neither the skip check nor the stranded check
+   looked at it. A stale committed offset of any other origin (one left from an earlier assignment) takes
+   the same path.
 
 `SafeConsumer` closes them:
 
@@ -103,7 +111,10 @@ the same picture and are covered too, though no run has shown them:
 * a record that is the next one its partition must deliver is never dropped as already read: a read
   offset past it is stale and is put back (fault 8, counted in the warning);
 * after the seek to the committed offsets it seeks each partition without a commit to its log start
-  (`_seek_to_log_start`, fault 9);
+  (`_seek_to_log_start`, fault 9); a partition the broker has no commit for has no committed offset,
+  whatever Faust had (`_seeked_to_committed`, fault 12). The stranded check also watches an assigned stream
+  partition with a commit and no next offset, from its commit (`_watch_unread`, a safety net: no path is
+  known to leave one since);
 * a gap never includes the record that revealed it (`_add_gap`);
 * acks stay in the list until the committed offset passes them (`_new_offset`), so a commit that did
   not happen is simply made again;
@@ -126,6 +137,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from faust.transport.consumer import ensure_TP
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 from faust.utils.functional import consecutive_numbers
@@ -271,7 +283,7 @@ class SafeConsumer(AIOKafkaConsumer):
         that is its committed offset for `_new_offset`, so its first commit too needs every offset from there,
         and it is seeked there (fault 9: aiokafka's `seek_to_committed` does not move it).
         """
-        await super().perform_seek()
+        self._seeked_to_committed(await self.seek_to_committed())
         self._forget_unassigned()
         self._clear_pending = True
         self._cleared.clear()
@@ -295,6 +307,20 @@ class SafeConsumer(AIOKafkaConsumer):
                     self._committed_offset[tp] = start
                     self._next.setdefault(tp, start)
             await self._seek_to_log_start(starts)
+
+    def _seeked_to_committed(self, committed: Mapping[TP, int | None]) -> None:
+        """Faust's `perform_seek` bookkeeping, with the broker's answer taken whole: no commit is no committed offset.
+
+        Faust keeps its committed offset of a partition the broker has no commit for (it updates only the
+        offsets it got). That offset can be one that was never committed: `_commit_offsets` writes it after the
+        commit returns, whatever the result, so a commit that fails because the group is rebalancing writes it
+        after the revoke dropped the partition's bookkeeping (fault 12). The partition then passed for committed:
+        no log-start seek (fault 9), no offset to deliver next, so nothing saw its records dropped.
+        """
+        self._read_offset.update(
+            {tp: offset if offset is not None and offset >= 0 else None for tp, offset in committed.items()}
+        )
+        self._committed_offset.update({ensure_TP(tp): offset if offset else None for tp, offset in committed.items()})
 
     def _forget_unassigned(self) -> None:
         """Drop the read offsets of partitions this worker no longer has.
@@ -492,12 +518,13 @@ class SafeConsumer(AIOKafkaConsumer):
         return stranded
 
     def _watch_unread(self, assigned: set[TP], now: float) -> None:
-        """Fault 12: an assigned stream partition with a commit but no offset to deliver next is watched from it.
+        """Fault 12's safety net: an assigned stream partition with a commit but no offset to deliver next is watched from it.
 
         Seen in CI (a stall report: `leads.scraped:3` next and read unknown, committed 16, the fetcher at the
-        high water 91, nothing in flight): the seek after a rebalance left Faust no read offset for it, its
-        fetched records were dropped, and without a next offset the check above never looked at it. Nothing
-        was delivered since (a delivery sets the next offset), so what it must deliver next is its commit.
+        high water 91, nothing in flight): its committed offset was one Faust wrote for a commit that failed
+        after the revoke, so the seek did not place it (`_seeked_to_committed` closes that), its fetched
+        records were dropped, and without a next offset the check above never looked at it. Nothing was
+        delivered since (a delivery sets the next offset), so what it must deliver next is its commit.
         """
         for tp in assigned - self._next.keys() - self._revoked:
             committed = self._committed_offset.get(tp)

@@ -12,7 +12,9 @@ import asyncio
 import concurrent.futures
 import threading
 import time
+from collections.abc import Mapping
 from types import SimpleNamespace
+from typing import Any
 
 import faust
 import pytest
@@ -27,7 +29,7 @@ COMMITTED = 40
 LOG_END = 52
 
 
-def _consumer(name: str, handled: list[int]) -> SafeConsumer:
+def _consumer(name: str, handled: list[int], consumer_class: type[SafeConsumer] = SafeConsumer) -> SafeConsumer:
     app = faust.App(name, broker="kafka://127.0.0.1:1", autodiscover=False)
     app.topics.acks_enabled_for = lambda topic: True
     app.consumer_generation_id = 1
@@ -37,7 +39,7 @@ def _consumer(name: str, handled: list[int]) -> SafeConsumer:
         handled.append(msg.offset)
         consumer.ack(msg)
 
-    consumer = SafeConsumer(
+    consumer = consumer_class(
         app.transport, callback=deliver, on_partitions_revoked=_noop, on_partitions_assigned=_noop, loop=None
     )
     consumer._to_message = lambda tp, record: record
@@ -367,3 +369,107 @@ async def test_a_seek_runs_on_the_consumer_thread():
         worker.shutdown()
     assert len(ran_on) == 2 and threading.get_ident() not in ran_on
     assert consumer._next[STALLED] == COMMITTED  # `seek` still records what the partition delivers next
+
+
+UNREAD = TP("leads.scraped", 3)
+UNREAD_END = 91
+
+
+async def replay_commit_after_revoke(
+    consumer_class: type[SafeConsumer],
+) -> tuple[list[int], int | None, dict[str, Any]]:
+    """Fault 12, the CI stall (``leads.scraped`` p3: next and read unknown, committed 16, the fetcher at the high
+    water 91, nothing in flight), from its cause: a commit that lands after the revoke.
+
+    The partition has no commit at the broker yet. Offsets 0-15 are handled and acked; Faust's commit of 16 is
+    waiting on the broker when a rebalance starts: the revoke runs on the app's loop (Faust drops the
+    partition's read and committed offsets), then the commit fails (the group is rebalancing) and Faust writes
+    16 into its committed offsets all the same (`_commit_offsets` does not look at the result). The rebalance
+    gives the partition back; a fetch of the new assignment (0-90) is drained and cut as in fault 9, so the
+    fetcher's position is the log end; the seek to the committed offsets finds no commit at the broker.
+    Returns what was handled after the rebalance, the committable offset, and the bookkeeping after the seek.
+    """
+    handled: list[int] = []
+    consumer = _consumer(f"unread-{consumer_class.__name__}", handled, consumer_class)
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    position = {UNREAD: 0}
+    broker_committed: dict[TP, int | None] = {UNREAD: None}
+    cut, rebalanced = asyncio.Event(), asyncio.Event()
+
+    async def next_records(timeout: float):
+        batch = list(range(position[UNREAD], UNREAD_END))
+        if not batch:
+            fetcher._stopped.set()
+            return {}, {UNREAD}
+        position[UNREAD] = UNREAD_END
+        if not cut.is_set():  # the new assignment's first fetch: drained from the fetcher, then cut
+            cut.set()
+            await rebalanced.wait()
+            return {UNREAD: [message(o, UNREAD) for o in batch]}, set()
+        return {UNREAD: [message(o, UNREAD) for o in batch]}, {UNREAD}
+
+    async def seek_to_committed():  # aiokafka 0.14: `if offset and offset > 0: seek_to(tp, offset)`
+        for tp, offset in broker_committed.items():
+            if offset and offset > 0:
+                position[tp] = offset
+        return dict(broker_committed)
+
+    async def seek_partition(tp: TP, offset: int) -> None:
+        position[tp] = offset
+
+    async def commit_while_the_group_rebalances(offsets: Mapping[TP, int]) -> bool:
+        await consumer.on_partitions_revoked({UNREAD})  # the app's loop runs the revoke meanwhile
+        return False  # aiokafka: CommitFailedError ("already rebalanced"); Faust's `_commit` returns False
+
+    consumer._wait_next_records = next_records
+    consumer.seek_to_committed = seek_to_committed
+    consumer.earliest_offsets = lambda *tps: _value({tp: 0 for tp in tps})
+    consumer.assignment = lambda: {UNREAD}
+    consumer.highwater = lambda tp: UNREAD_END
+    consumer._seek = seek_partition
+    consumer._commit = commit_while_the_group_rebalances
+    consumer.app.producer.flush = _noop  # nothing is produced here
+
+    await seek_and_resume(consumer)  # the first assignment: no commit, so from the log start
+    for offset in range(16):
+        consumer.ack(message(offset, UNREAD))
+    assert not await consumer._commit_tps([UNREAD], start_new_transaction=False)
+    assert consumer._committed_offset[UNREAD] == 16  # written after the revoke; the broker has no commit
+    consumer._commit = lambda offsets: _value(True)
+
+    drain = asyncio.create_task(consumer._drain_messages(fetcher))
+    await asyncio.wait_for(cut.wait(), 5)
+    consumer.app.consumer_generation_id = 2
+    await seek_and_resume(consumer)  # the partition comes back
+    state = {
+        "next": consumer._next.get(UNREAD),
+        "read": consumer._read_offset.get(UNREAD),
+        "committed": consumer._committed_offset.get(UNREAD),
+        "position": position[UNREAD],
+    }
+    rebalanced.set()
+    await asyncio.wait_for(drain, 5)
+    return handled, consumer._filter_committable_offsets({UNREAD}).get(UNREAD), state
+
+
+class _FaustSeekBookkeeping(SafeConsumer):
+    """SafeConsumer with Faust's seek bookkeeping (the fault-12 fix switched off): a partition the broker has no
+    commit for keeps whatever committed offset Faust had."""
+
+    def _seeked_to_committed(self, committed: Mapping[TP, int | None]) -> None:
+        self._read_offset.update({tp: o if o is not None and o >= 0 else None for tp, o in committed.items()})
+        self._committed_offset.update({tp: o if o else None for tp, o in committed.items() if o is not None})
+
+
+async def test_a_commit_written_after_the_revoke_strands_a_partition_with_faust_seek_bookkeeping():
+    """The CI report's state, reached: no next offset, no read offset, committed 16, the fetcher at 91."""
+    handled, committed, state = await replay_commit_after_revoke(_FaustSeekBookkeeping)
+    assert state == {"next": None, "read": None, "committed": 16, "position": UNREAD_END}
+    assert handled == [] and committed is None
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_a_commit_written_after_the_revoke_does_not_pass_for_the_broker_commit(run):
+    handled, committed, state = await replay_commit_after_revoke(SafeConsumer)
+    assert state == {"next": 0, "read": None, "committed": 0, "position": 0}  # seeked to its log start (fault 9)
+    assert handled == list(range(UNREAD_END)) and committed == UNREAD_END
