@@ -154,9 +154,8 @@ class LeadRecords:
         if not lead_ids:
             return set()
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT lead_id FROM leads WHERE lead_id = ANY($1::text[]) AND state IS NOT NULL", lead_ids
-            )
+            # A function, so that its plan over every partition is kept (migration 0010).
+            rows = await conn.fetch("SELECT lead_id FROM leads_ended($1::text[])", lead_ids)
         return {r["lead_id"] for r in rows}
 
     async def dead_letter(self, letters: list[DeadLetter]) -> set[str]:

@@ -47,8 +47,17 @@ _provider: Any = None  # the SDK TracerProvider once configured
 _ROOT = trace.set_span_in_context(trace.INVALID_SPAN)  # a context with no parent: the next span is a root
 
 
+_TRACER: tuple[Any, trace.Tracer] | None = None  # (provider, its tracer): the SDK builds a new one per call
+
+
 def tracer() -> trace.Tracer:
-    return _provider.get_tracer(TRACER_NAME) if _provider is not None else trace.get_tracer(TRACER_NAME)
+    global _TRACER
+    provider = _provider
+    if provider is None:
+        return trace.get_tracer(TRACER_NAME)
+    if _TRACER is None or _TRACER[0] is not provider:
+        _TRACER = (provider, provider.get_tracer(TRACER_NAME))
+    return _TRACER[1]
 
 
 def enabled() -> bool:

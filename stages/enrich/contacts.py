@@ -119,6 +119,13 @@ _OBFUSCATED = re.compile(
     rf"(?<![a-z0-9._-])([a-z0-9][a-z0-9._+-]{{0,63}}){_AT}((?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?{_DOT}){{1,4}}[a-z]{{2,24}})\b",
     re.I,
 )
+# A page can hold a match of `_MAILTO` or `_CFEMAIL` only if its lower-cased text holds one of these: those
+# case-insensitive scans try a match at every character (0.2-0.6 ms on a 17 KB page), a substring test does
+# not. Under re.IGNORECASE "i" also matches U+0130 and U+0131, which lower() does not turn into "i": a page
+# holding either is always scanned (`_may_hold`).
+_MAILTO_TOKENS = ("mailto:",)
+_CFEMAIL_TOKENS = ("data-cfemail", "/cdn-cgi/l/email-protection#")
+_DOTTED_I = ("\u0130", "\u0131")
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 MAX_SCAN_CHARS = 600_000
 
@@ -199,15 +206,23 @@ def _find_near(pattern: re.Pattern, text: str, anchors) -> list:
     return found
 
 
+def _may_hold(html: str, lowered: str, tokens: tuple[str, ...]) -> bool:
+    """False only when no case-insensitive match of any of `tokens` can be in `html` (`lowered` is its lower())."""
+    return any(token in lowered for token in tokens) or any(c in html for c in _DOTTED_I)
+
+
 def find_emails(html: str) -> list[FoundEmail]:
     """Every distinct contactable address on the page, in order of first appearance."""
     html = html[:MAX_SCAN_CHARS]
     candidates: list[tuple[str, str]] = []
-    for raw in _MAILTO.findall(html):
-        candidates.append((html_lib.unescape(raw), "mailto"))
-    for hex_a, hex_b in _CFEMAIL.findall(html):
-        if decoded := decode_cfemail(hex_a or hex_b):
-            candidates.append((decoded, "cfemail"))
+    lowered = html.lower()
+    if _may_hold(html, lowered, _MAILTO_TOKENS):
+        for raw in _MAILTO.findall(html):
+            candidates.append((html_lib.unescape(raw), "mailto"))
+    if _may_hold(html, lowered, _CFEMAIL_TOKENS):
+        for hex_a, hex_b in _CFEMAIL.findall(html):
+            if decoded := decode_cfemail(hex_a or hex_b):
+                candidates.append((decoded, "cfemail"))
     text = visible_text(html)
     for local, domain in _find_near(EMAIL_RE, text, (m.start() for m in _AT_SIGN.finditer(text))):
         candidates.append((f"{local}@{domain}", "text"))

@@ -53,6 +53,21 @@ def test_cloudflare_email_protection() -> None:
     assert _found(html) == {"hello@roofers.net": ("role", "cfemail")}
 
 
+def test_mailto_and_cfemail_in_any_case() -> None:
+    """The scans for mailto links and Cloudflare's protection run only on pages that can hold them (a substring
+    test on the lower-cased page): upper-case markup, and the two characters re.IGNORECASE matches to "i"
+    although lower() does not turn them into one, are still found as the full case-insensitive scan finds them."""
+    key = 0x3C
+    encoded = f"{key:02x}" + "".join(f"{ord(c) ^ key:02x}" for c in "hello@roofers.net")
+    assert _found(f'<A HREF="MAILTO:Office@Valley.com">m</A><b DATA-CFEMAIL="{encoded}">x</b>') == {
+        "office@valley.com": ("role", "mailto"),
+        "hello@roofers.net": ("role", "cfemail"),
+    }
+    assert _found('<a href="ma\u0131lto:ann@valley.com">m</a>') == {"ann@valley.com": ("personal", "mailto")}
+    assert _found('<a href="MA\u0130LTO:ann@valley.com">m</a>') == {"ann@valley.com": ("personal", "mailto")}
+    assert _found("<p>no links here, only text</p>") == {}
+
+
 def test_false_positives_dropped() -> None:
     html = (
         '<img src="/img/logo@2x.png"><img srcset="hero@3x.webp 3x"><input placeholder="you@example.com">'

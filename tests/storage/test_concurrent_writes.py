@@ -71,3 +71,18 @@ async def test_a_write_returns_the_leads_it_ended_and_only_the_first_end_counts(
     # Two callers of one round trip with the same lead (a redelivery meeting the event in flight): one end.
     first, second = await asyncio.gather(coalesced.write([fresh]), coalesced.write([fresh]))
     assert sorted([first, second], key=len) == [set(), {"ld_race"}]
+
+
+async def test_ended_answers_the_same_for_a_short_and_a_long_list(pool):
+    """`leads_ended` (migration 0010) looks the ids of a short list up one by one and a long one (over 128,
+    a backlog's batch) with one query: the same leads either way, unknown and repeated ids included."""
+    records = LeadRecords(pool)
+    updates = _updates(300, "enrich")
+    for u in updates[::3]:
+        u.stage, u.state = "email", TerminalState.emailed
+    await records.write(updates)
+    ids = [u.lead.lead_id for u in updates] + ["ld_unknown", updates[0].lead.lead_id]
+    want = {u.lead.lead_id for u in updates[::3]}
+    assert await records.ended(ids) == want
+    short = [await records.ended(ids[i : i + 40]) for i in range(0, len(ids), 40)]
+    assert set().union(*short) == want
