@@ -22,7 +22,9 @@ holds its data directory's lock records the process before it as ended (the kern
 released that lock, so that process runs no more code: `streams.incarnation`). A key
 whose claimant has ended is reconciled `settle_after_death_s` after that record (what
 the dead process had already handed to its kernel arrives meanwhile; for real SendGrid
-this too must cover the activity feed's delay), whatever its age. A claimant not known
+this too must cover the activity feed's delay), and no sooner than the mailer's deadline
+after its stamp (a second line should the lock be wrong; a successor usually gets the
+partition later than that anyway), instead of `reconcile_after_s`. A claimant not known
 to have ended, however silent, may be a paused sender: its key waits `reconcile_after_s`
 as before. Either way SendGrid is asked after the wait, just before the take-over.
 While it waits, the lead is `Deferred` (only it: the email stage streams its events, so
@@ -278,7 +280,11 @@ class EmailDelivery:
         """How much longer `claim`'s send may still arrive at SendGrid (module docstring)."""
         wait = self.reconcile_after_s - claim.age_s
         if claim.claimant_ended_s is not None:  # its process has ended: only what it had already sent remains
-            wait = min(wait, self.settle_after_death_s - claim.claimant_ended_s)
+            # and, as a second line, its send's own deadline: were the data directory's lock wrong (a copied
+            # directory, a force-deleted pod whose node still runs it), a live sender's request leaves by then.
+            wait = min(
+                wait, max(self.settle_after_death_s - claim.claimant_ended_s, self.mailer.timeout_s - claim.age_s)
+            )
         return wait
 
     async def _already_sent(self, key: str, message_id: str, to: str):

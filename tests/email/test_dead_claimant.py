@@ -3,7 +3,8 @@
 
 Real PostgreSQL, the SendGrid simulator over HTTP, and a real process killed with SIGKILL holding a
 data directory's lock. Time is injected: `reconcile_after_s` and `settle_after_death_s` are chosen, and
-the death record is backdated in the table, so nothing waits and nothing depends on the wall clock.
+the stamp and the death record are backdated in their tables, so nothing waits and nothing depends on
+the wall clock.
 """
 
 from __future__ import annotations
@@ -102,6 +103,14 @@ async def claimed_and_stamped(pool, process_id: str, key: str, lead_id: str, to:
     return entry.attempts
 
 
+async def backdate_stamp(pool, key: str, seconds: float) -> None:
+    await pool.execute(
+        "UPDATE email_outbox SET claimed_at = claimed_at - make_interval(secs => $2) WHERE idempotency_key = $1",
+        key,
+        seconds,
+    )
+
+
 async def test_a_dead_claimants_key_is_reconciled_at_once_and_a_live_ones_waits(pool, fresh_sim, tmp_path, caplog):
     caplog.set_level("INFO", logger="stages.email.delivery")
     base_url, sim = fresh_sim
@@ -124,6 +133,11 @@ async def test_a_dead_claimants_key_is_reconciled_at_once_and_a_live_ones_waits(
         # not an hour (the fixed wait) after its stamp.
         await worker_a.kill()
     assert await claim_data_dir(tmp_path, pool, process_id="proc-A2") == "proc-A"
+    # Its send's own deadline (mailer.timeout_s, 5 s here) still holds from the stamp: the second line.
+    with pytest.raises(Deferred) as deferred:
+        await successor.deliver(lead(), None)
+    assert 4.0 < deferred.value.retry_after_s <= successor.mailer.timeout_s
+    await backdate_stamp(pool, key, successor.mailer.timeout_s)
     state, _, outcome = await successor.deliver(lead(), None)
     assert (state, outcome.status) == (TerminalState.emailed, "sent")
     assert sim_sendgrid.summary(sim)["by_idempotency_key"] == {key: 1}
@@ -142,6 +156,7 @@ async def test_a_dead_claimants_key_waits_the_settle_time_after_its_end_is_recor
     async with Worker(tmp_path, "proc-A") as worker_a:
         await claimed_and_stamped(pool, "proc-A", key, "ld_dead1", "owner@deadclaim.com")
         await worker_a.kill()
+    await backdate_stamp(pool, key, 10.0)  # past its send deadline: only the settle time is left
     assert await claim_data_dir(tmp_path, pool, process_id="proc-A2") == "proc-A"
     successor = delivery(pool, base_url, "proc-B", settle_after_death_s=60.0)
     with pytest.raises(Deferred) as deferred:
@@ -172,6 +187,7 @@ async def test_a_send_that_reached_sendgrid_before_the_kill_is_not_resent(pool, 
             assert await dead.mailer.send(email)  # SendGrid took it; proc-A dies before marking it sent
             await worker_a.kill()
         assert await claim_data_dir(data_dir, pool, process_id=f"proc-C{n}") == process_id
+        await backdate_stamp(pool, key, 10.0)
         state, _, outcome = await successor.deliver(lead_n, None)
         assert (state, outcome.status) == (TerminalState.emailed, "skipped_already_sent")
         assert outcome.message_id
