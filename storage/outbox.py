@@ -11,8 +11,10 @@ the token is still its own. A claim taken over is never sent by its old holder,
 and a take-over waits until the old holder's send can no longer arrive.
 
 ``claimant`` is the worker process that claimed, stamped or took over the key last
-(`streams.incarnation.PROCESS_ID`, given to the `Outbox`); `claim_state` tells whether
-that process is known to have ended (`storage.processes`).
+(`streams.incarnation.PROCESS_ID`, given to the `Outbox`), recorded with the claim's
+``attempts`` (a worker of an earlier version changes ``attempts`` without it: then no
+claimant is known); `claim_state` tells whether that process is known to have ended
+(`storage.processes`).
 """
 
 from __future__ import annotations
@@ -25,17 +27,20 @@ import asyncpg
 from storage.records import GroupCommit
 
 _CLAIM = """
-INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status, claimant)
-VALUES ($1, $2, $3, $4, 'pending', $5)
+INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status, claimant, claimant_attempts)
+VALUES ($1, $2, $3, $4, 'pending', $5, 1)
 ON CONFLICT (idempotency_key) DO UPDATE
-    SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL, claimant = $5
+    SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL,
+        claimant = $5, claimant_attempts = o.attempts + 1
     WHERE o.status = 'retryable'
 RETURNING status, attempts, message_id, claimed_at
 """
 _CLAIM_STATE = """
-SELECT o.status, o.attempts, o.claimant, extract(epoch FROM now() - o.claimed_at) AS age_s,
+SELECT o.status, o.attempts, c.claimant, extract(epoch FROM now() - o.claimed_at) AS age_s,
        extract(epoch FROM now() - e.recorded_at) AS ended_s
-FROM email_outbox o LEFT JOIN ended_processes e ON e.process_id = o.claimant
+FROM email_outbox o
+CROSS JOIN LATERAL (SELECT CASE WHEN o.claimant_attempts = o.attempts THEN o.claimant END AS claimant) c
+LEFT JOIN ended_processes e ON e.process_id = c.claimant
 WHERE o.idempotency_key = $1
 """
 _SENDS_BETWEEN = """
@@ -97,7 +102,7 @@ class Outbox:
         (taken over, or settled): then the caller must not send."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchval(
-                """UPDATE email_outbox SET claimed_at = now(), claimant = $3
+                """UPDATE email_outbox SET claimed_at = now(), claimant = $3, claimant_attempts = attempts
                    WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2 RETURNING attempts""",
                 key,
                 attempts,
@@ -110,7 +115,9 @@ class Outbox:
         provider has not seen it); None when another caller took it over or settled it first."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
-                """UPDATE email_outbox SET attempts = attempts + 1, claimed_at = now(), last_error = $3, claimant = $4
+                """UPDATE email_outbox
+                   SET attempts = attempts + 1, claimed_at = now(), last_error = $3,
+                       claimant = $4, claimant_attempts = attempts + 1
                    WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2
                    RETURNING status, attempts, message_id, claimed_at""",
                 key,

@@ -233,3 +233,23 @@ async def test_a_live_in_flight_send_is_never_duplicated(pool, fresh_sim, tmp_pa
     state, _, outcome = await successor.deliver(lead(), None)
     assert (state, outcome.status) == (TerminalState.emailed, "skipped_already_sent")
     assert len(sim_sendgrid.sent_messages(sim)) == 1
+
+
+async def test_a_claim_an_earlier_version_took_over_waits_the_fixed_time(pool, fresh_sim, tmp_path):
+    """Rolling upgrade: a worker of the previous release takes the key over (its SQL leaves the claimant
+    columns alone). The claimant recorded before is ended, but it is not this claim's: the fixed wait holds."""
+    base_url, sim = fresh_sim
+    key = idempotency_key("ld_dead1", "intro")
+    async with Worker(tmp_path, "proc-A") as worker_a:
+        attempts = await claimed_and_stamped(pool, "proc-A", key, "ld_dead1", "owner@deadclaim.com")
+        await worker_a.kill()
+    assert await claim_data_dir(tmp_path, pool, process_id="proc-A2") == "proc-A"
+    previous_release_take_over = """UPDATE email_outbox SET attempts = attempts + 1, claimed_at = now(), last_error = $3
+        WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2"""
+    assert await pool.execute(previous_release_take_over, key, attempts, "reconciled") == "UPDATE 1"
+    await backdate_stamp(pool, key, 10.0)
+    successor = delivery(pool, base_url, "proc-B")
+    with pytest.raises(Deferred) as deferred:
+        await successor.deliver(lead(), None)
+    assert deferred.value.retry_after_s > HOUR - 60  # no claimant known: not polled, the fixed wait
+    assert sim_sendgrid.sent_messages(sim) == []
