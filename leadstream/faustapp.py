@@ -39,6 +39,7 @@ from storage.db import create_pool, migrate
 from streams.admin import ensure_topics
 from streams.consumer import safe_consumer
 from streams.health import MONITOR
+from streams.incarnation import claim_data_dir
 from streams.membership import MemberFile, leave_for_predecessor
 from tables import DEDUPE_STATE, SCORE_COUNTERS
 from tables.views import register_table_views
@@ -135,6 +136,9 @@ async def prepare_start(settings: Settings) -> None:
     pool = await create_pool(settings.database_url, size=1)
     try:
         applied = await migrate(pool)
+        # Before any event: this process's id goes into its data directory, and the process there before it,
+        # which has ended, is recorded so, so its pending email keys are reconciled at once (streams.incarnation).
+        await claim_data_dir(settings.data_dir, pool)
     finally:
         await pool.close()
     if applied:

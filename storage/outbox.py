@@ -9,6 +9,12 @@ can be claimed again; a ``pending`` one is reconciled with the provider.
 and the sender `stamp`s its claim (``claimed_at`` = the send's start) only while
 the token is still its own. A claim taken over is never sent by its old holder,
 and a take-over waits until the old holder's send can no longer arrive.
+
+``claimant`` is the worker process that claimed, stamped or took over the key last
+(`streams.incarnation.PROCESS_ID`, given to the `Outbox`), recorded with the claim's
+``attempts`` (a worker of an earlier version changes ``attempts`` without it: then no
+claimant is known); `claim_state` tells whether that process is known to have ended
+(`storage.processes`).
 """
 
 from __future__ import annotations
@@ -21,12 +27,21 @@ import asyncpg
 from storage.records import GroupCommit
 
 _CLAIM = """
-INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status)
-VALUES ($1, $2, $3, $4, 'pending')
+INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status, claimant, claimant_attempts)
+VALUES ($1, $2, $3, $4, 'pending', $5, 1)
 ON CONFLICT (idempotency_key) DO UPDATE
-    SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL
+    SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL,
+        claimant = $5, claimant_attempts = o.attempts + 1
     WHERE o.status = 'retryable'
 RETURNING status, attempts, message_id, claimed_at
+"""
+_CLAIM_STATE = """
+SELECT o.status, o.attempts, c.claimant, extract(epoch FROM now() - o.claimed_at) AS age_s,
+       extract(epoch FROM now() - e.recorded_at) AS ended_s
+FROM email_outbox o
+CROSS JOIN LATERAL (SELECT CASE WHEN o.claimant_attempts = o.attempts THEN o.claimant END AS claimant) c
+LEFT JOIN ended_processes e ON e.process_id = c.claimant
+WHERE o.idempotency_key = $1
 """
 _SENDS_BETWEEN = """
 SELECT count(*) AS total, count(*) FILTER (WHERE split_part(recipient, '@', 2) = $3) AS domain
@@ -46,9 +61,22 @@ class OutboxEntry:
     owned: bool  # True: this caller claimed the key now and must send
 
 
+@dataclass
+class ClaimState:
+    """A key's claim as the database sees it now (`Outbox.claim_state`)."""
+
+    status: str
+    attempts: int
+    claimant: str | None  # the process that claimed, stamped or took it over last; None: an earlier version
+    age_s: float  # since the claim's stamp (its send's start) or, unstamped, since the claim
+    claimant_ended_s: float | None  # since that process was recorded as ended; None: not known to have ended
+
+
 class Outbox:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, claimant: str | None = None) -> None:
+        """`claimant`: this worker process's id, recorded with each claim, stamp and take-over."""
         self.pool = pool
+        self.claimant = claimant
         # Concurrent events' suppression checks (the enrich and email stages ask once per lead) share one query.
         self._suppressions: GroupCommit[dict[str, str]] = GroupCommit(self._suppressed_patterns)
 
@@ -57,7 +85,7 @@ class Outbox:
         recipient = recipient.strip().lower()
         async with self.pool.acquire() as conn:
             try:
-                row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient)
+                row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient, self.claimant)
             except asyncpg.UniqueViolationError:
                 return None
             if row is not None:
@@ -74,10 +102,11 @@ class Outbox:
         (taken over, or settled): then the caller must not send."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchval(
-                """UPDATE email_outbox SET claimed_at = now()
+                """UPDATE email_outbox SET claimed_at = now(), claimant = $3, claimant_attempts = attempts
                    WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2 RETURNING attempts""",
                 key,
                 attempts,
+                self.claimant,
             )
         return row is not None
 
@@ -86,24 +115,34 @@ class Outbox:
         provider has not seen it); None when another caller took it over or settled it first."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
-                """UPDATE email_outbox SET attempts = attempts + 1, claimed_at = now(), last_error = $3
+                """UPDATE email_outbox
+                   SET attempts = attempts + 1, claimed_at = now(), last_error = $3,
+                       claimant = $4, claimant_attempts = attempts + 1
                    WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2
                    RETURNING status, attempts, message_id, claimed_at""",
                 key,
                 attempts,
                 reason,
+                self.claimant,
             )
         if row is None:
             return None
         return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True)
 
-    async def seconds_since_claim(self, key: str) -> float:
+    async def claim_state(self, key: str) -> ClaimState | None:
+        """`key`'s claim now: its status, fencing token, claimant, age and whether its claimant has ended."""
         async with self.pool.acquire() as conn:
-            return float(
-                await conn.fetchval(
-                    "SELECT extract(epoch FROM now() - claimed_at) FROM email_outbox WHERE idempotency_key = $1", key
-                )
-            )
+            row = await conn.fetchrow(_CLAIM_STATE, key)
+        if row is None:
+            return None
+        ended = row["ended_s"]
+        return ClaimState(
+            row["status"],
+            row["attempts"],
+            row["claimant"],
+            float(row["age_s"]),
+            None if ended is None else float(ended),
+        )
 
     async def mark_sent(self, key: str, message_id: str | None) -> None:
         await self._set(key, "sent", message_id=message_id)

@@ -13,6 +13,7 @@ from storage.blobs import LocalBlobStore
 from storage.db import Pool
 from storage.email_events import EmailEvents
 from storage.outbox import Outbox
+from streams.incarnation import PROCESS_ID
 
 
 def build_send_guards(settings: Settings, pool: Pool) -> SendGuards | None:
@@ -40,7 +41,7 @@ async def build_email(settings: Settings, pool: Pool) -> EmailStage:
     composer = Composer(e.from_name, e.postal_address, e.unsubscribe_base_url, e.unsubscribe_secret, e.campaign_step)
     mailer = SendGridMailer(s.sendgrid_base_url, s.sendgrid_api_key, e.from_email, e.from_name, s.http_timeout_s)
     return EmailStage(
-        EmailDelivery(Outbox(pool), mailer, composer, guards=build_send_guards(s, pool)),
+        EmailDelivery(Outbox(pool, claimant=PROCESS_ID), mailer, composer, guards=build_send_guards(s, pool)),
         LocalBlobStore(s.blob_dir),
         events=EmailEvents(pool),
     )

@@ -15,6 +15,20 @@ sending) takes a ``pending`` key over only once `reconcile_after_s` has passed s
 stamp, longer than the deadline, and only if SendGrid has no message with the key. A live
 but slow first sender then finds its claim gone and sends nothing. For real SendGrid,
 `reconcile_after_s` must also cover the Email Activity feed's delay.
+
+Sooner when the claimant is known to be dead. The outbox records which worker process
+claimed and stamped a key (`streams.incarnation.PROCESS_ID`); a restarted worker that
+holds its data directory's lock records the process before it as ended (the kernel
+released that lock, so that process runs no more code: `streams.incarnation`). A key
+whose claimant has ended is reconciled `settle_after_death_s` after that record (what
+the dead process had already handed to its kernel arrives meanwhile; for real SendGrid
+this too must cover the activity feed's delay), and no sooner than the mailer's deadline
+after its stamp (a second line should the lock be wrong; a successor usually gets the
+partition later than that anyway), instead of `reconcile_after_s`. A claimant not known
+to have ended, however silent, may be a paused sender: its key waits `reconcile_after_s`
+as before. Either way SendGrid is asked after the wait, just before the take-over.
+While it waits, the lead is `Deferred` (only it: the email stage streams its events, so
+the partition's other leads go on; its commits wait for it, as commits are in order).
 """
 
 from __future__ import annotations
@@ -33,7 +47,7 @@ from schemas.address import InvalidAddress, mailbox
 from schemas.concept import problems_for
 from stages.email.guards import SendGuards, timezone_for_state
 from stages.email.tokens import read_unsubscribe_token, unsubscribe_token
-from storage.outbox import Outbox, OutboxEntry
+from storage.outbox import ClaimState, Outbox, OutboxEntry
 from streams import metrics
 from streams.stage import Deferred
 
@@ -153,11 +167,18 @@ class EmailDelivery:
         composer: Composer,
         reconcile_after_s: float | None = None,
         guards: SendGuards | None = None,
+        settle_after_death_s: float = 2.0,
+        poll_s: float = 2.0,
     ) -> None:
+        """`settle_after_death_s`: how long after its claimant was recorded as ended a pending key waits
+        (module docstring); `poll_s`: how often a key whose claimant may yet be recorded as ended is looked at
+        again (the outbox only; SendGrid is asked once a wait is over)."""
         self.outbox, self.mailer, self.composer = outbox, mailer, composer
         # Past the mailer's send deadline, with a margin for a starved event loop (module docstring).
         self.reconcile_after_s = mailer.timeout_s + 20.0 if reconcile_after_s is None else reconcile_after_s
+        self.settle_after_death_s, self.poll_s = settle_after_death_s, poll_s
         self.guards = guards
+        self._asked: dict[str, int] = {}  # pending keys (their claim's attempts) SendGrid had no message for
 
     async def deliver(self, lead: Lead, preview: bytes | None) -> tuple[TerminalState, str | None, EmailOutcome | None]:
         """Send `lead`'s email once, with `preview` (the mockup preview JPEG) inline when given."""
@@ -221,22 +242,56 @@ class EmailDelivery:
             )
         if status == "failed":
             raise PermanentProviderError("sendgrid", f"key {key} was refused earlier; not sending again")
-        # pending: an earlier attempt's outcome is unknown. Ask SendGrid before anything else.
+        # pending: an earlier attempt's outcome is unknown. Ask SendGrid first (the common case: the send
+        # arrived and its holder died before marking it), once per claim.
+        if self._asked.get(key) != entry.attempts:
+            if found := await self.mailer.find_sent(key):
+                return await self._already_sent(key, found, to)
+            if len(self._asked) >= 10_000:  # keys settled elsewhere are never removed one by one
+                self._asked.clear()
+            self._asked[key] = entry.attempts
+            log.info("%s: pending and not at SendGrid; waiting until its claim's send can no longer arrive", key)
+        claim = await self.outbox.claim_state(key)
+        if claim is None or claim.status != "pending":
+            raise Deferred(f"{key} was settled concurrently", 1.0, kind="other")
+        wait = self._wait_s(claim)
+        if wait > 0:  # its sender may be alive and sending: wait, never a dead letter
+            may_end = claim.claimant is not None and claim.claimant_ended_s is None
+            raise Deferred(
+                f"send of {key} may still be in flight elsewhere",
+                min(wait, self.poll_s) if may_end else wait,
+                kind="other",
+            )
+        # That claim's send can no longer arrive. Ask SendGrid now, after the wait, then take the key over.
         found = await self.mailer.find_sent(key)
         if found:
-            await self.outbox.mark_sent(key, found)
-            return (
-                TerminalState.emailed,
-                None,
-                EmailOutcome(idempotency_key=key, status="skipped_already_sent", message_id=found, to=to),
-            )
-        age = await self.outbox.seconds_since_claim(key)
-        if age < self.reconcile_after_s:  # its sender may be alive and sending: wait, never a dead letter
-            raise Deferred(
-                f"send of {key} may still be in flight elsewhere", self.reconcile_after_s - age, kind="other"
-            )
-        # Not at SendGrid, and that claim's send can no longer arrive: it never reached SendGrid.
-        taken = await self.outbox.take_over(key, entry.attempts, "reconciled: not found at provider")
+            return await self._already_sent(key, found, to)
+        reason = "reconciled: not found at provider" + (
+            f"; claimant {claim.claimant} ended" if claim.claimant_ended_s is not None else ""
+        )
+        taken = await self.outbox.take_over(key, claim.attempts, reason)
         if taken is None:
             raise Deferred(f"{key} was settled or taken over concurrently", 1.0, kind="other")
+        self._asked.pop(key, None)
+        log.info("%s: %s, %.1f s after its claim's stamp", key, reason, claim.age_s)
         return await self._send(lead, key, to, preview, taken.attempts)
+
+    def _wait_s(self, claim: ClaimState) -> float:
+        """How much longer `claim`'s send may still arrive at SendGrid (module docstring)."""
+        wait = self.reconcile_after_s - claim.age_s
+        if claim.claimant_ended_s is not None:  # its process has ended: only what it had already sent remains
+            # and, as a second line, its send's own deadline: were the data directory's lock wrong (a copied
+            # directory, a force-deleted pod whose node still runs it), a live sender's request leaves by then.
+            wait = min(
+                wait, max(self.settle_after_death_s - claim.claimant_ended_s, self.mailer.timeout_s - claim.age_s)
+            )
+        return wait
+
+    async def _already_sent(self, key: str, message_id: str, to: str):
+        self._asked.pop(key, None)
+        await self.outbox.mark_sent(key, message_id)
+        return (
+            TerminalState.emailed,
+            None,
+            EmailOutcome(idempotency_key=key, status="skipped_already_sent", message_id=message_id, to=to),
+        )
