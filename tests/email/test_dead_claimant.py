@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from providers.sendgrid import SendGridMailer
-from schemas import Contact, Enrichment, Lead, TerminalState
+from schemas import Lead, TerminalState
 from simulator import sendgrid as sim_sendgrid
 from stages.email.delivery import Composer, EmailDelivery, idempotency_key
 from storage.outbox import Outbox
 from streams.incarnation import claim_data_dir
 from streams.stage import Deferred
+from tests.email.test_delivery import lead as mail_lead
 
 pytestmark = pytest.mark.services
 
@@ -52,15 +53,7 @@ def delivery(pool, base_url: str, process_id: str, settle_after_death_s: float =
 
 
 def lead(lead_id: str = "ld_dead1", email: str = "owner@deadclaim.com") -> Lead:
-    return Lead(
-        lead_id=lead_id,
-        geo_key="z100",
-        source="csv",
-        name="Acme Plumbing",
-        zip="10002",
-        vertical="plumber",
-        enrichment=Enrichment(contacts=[Contact(email=email, kind="personal")]),
-    )
+    return mail_lead(lead_id, email)
 
 
 class Worker:
