@@ -186,6 +186,18 @@ async def test_a_stale_read_offset_is_put_back_and_every_record_runs():
     assert handled == list(range(COMMITTED, LOG_END)) and committed == LOG_END
 
 
+def aiokafka_seek_to_committed(committed: dict[TP, int | None], position: dict[TP, int]):
+    """aiokafka 0.14's `seek_to_committed`, modelled: `if offset and offset > 0: seek_to(tp, offset)`."""
+
+    async def seek_to_committed():
+        for tp, offset in committed.items():
+            if offset and offset > 0:
+                position[tp] = offset
+        return dict(committed)
+
+    return seek_to_committed
+
+
 FRESH = TP("leads.scraped", 2)
 BACKLOG = 114
 
@@ -220,18 +232,12 @@ async def replay_fresh_partition_rebalance(consumer_class: type) -> tuple[list[i
         position[FRESH] = BACKLOG
         return {FRESH: [message(o, FRESH) for o in batch]}, {FRESH}
 
-    async def seek_to_committed():  # aiokafka 0.14: `if offset and offset > 0: seek_to(tp, offset)`
-        for tp, offset in committed.items():
-            if offset and offset > 0:
-                position[tp] = offset
-        return dict(committed)
-
     async def seek_partition(tp: TP, offset: int) -> None:
         seeks.append(offset)
         position[tp] = offset
 
     consumer._wait_next_records = next_records
-    consumer.seek_to_committed = seek_to_committed
+    consumer.seek_to_committed = aiokafka_seek_to_committed(committed, position)
     consumer.earliest_offsets = lambda *tps: _value({tp: 0 for tp in tps})
     consumer.assignment = lambda: {FRESH}
     consumer.highwater = lambda tp: BACKLOG
@@ -408,12 +414,6 @@ async def replay_commit_after_revoke(
             return {UNREAD: [message(o, UNREAD) for o in batch]}, set()
         return {UNREAD: [message(o, UNREAD) for o in batch]}, {UNREAD}
 
-    async def seek_to_committed():  # aiokafka 0.14: `if offset and offset > 0: seek_to(tp, offset)`
-        for tp, offset in broker_committed.items():
-            if offset and offset > 0:
-                position[tp] = offset
-        return dict(broker_committed)
-
     async def seek_partition(tp: TP, offset: int) -> None:
         position[tp] = offset
 
@@ -422,7 +422,7 @@ async def replay_commit_after_revoke(
         return False  # aiokafka: CommitFailedError ("already rebalanced"); Faust's `_commit` returns False
 
     consumer._wait_next_records = next_records
-    consumer.seek_to_committed = seek_to_committed
+    consumer.seek_to_committed = aiokafka_seek_to_committed(broker_committed, position)
     consumer.earliest_offsets = lambda *tps: _value({tp: 0 for tp in tps})
     consumer.assignment = lambda: {UNREAD}
     consumer.highwater = lambda tp: UNREAD_END
