@@ -168,7 +168,7 @@ def test_compared_recall_counts_the_candidate_cut(monkeypatch):
 
 def test_error_listing_names_the_split_businesses_and_the_joined_ones():
     """`evaluate --list` (dev halves only): a business split over two entities and an entity holding two
-    businesses are each listed with their rows."""
+    businesses are each listed with their rows, and each joined row with how it joined."""
     from stages.dedupe.evaluate import error_listing
 
     base = {"city": "Chicago", "state": "IL", "zip": "60601"}
@@ -195,6 +195,8 @@ def test_error_listing_names_the_split_businesses_and_the_joined_ones():
     missed, wrong = error_listing(rows)
     assert len(missed) == 1 and "MISSED cluster a" in missed[0] and "9100 S Western" in missed[0]
     assert len(wrong) == 1 and "Fosco Park" in wrong[0] and "(2 clusters)" in wrong[0]
+    # The later row says how it joined: the model, with its probability and the keys that agree.
+    assert "joined by model, p=" in wrong[0] and "agreeing on phone, address, name" in wrong[0]
 
 
 def test_em_check_separates_a_clear_mix_without_labels():
