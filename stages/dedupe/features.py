@@ -246,17 +246,19 @@ _PLACE_NAMES = (
 
 
 def unit_page(a: str, b: str, pages: tuple[str, str], where: tuple[str, ...] = ()) -> bool:
-    """One listing's website is a page of its own about words its name adds to the other's: a department,
-    a program or a person listed under the venue's name ("Walmart Tech" at "…/walmart-tech-services" /
-    "Walmart", "PetSmart Dog Training" at "…/dog-training" / "PetSmart", "Petco Grooming" at "…/full-service-
-    grooming-…" / "Petco Dog Training" at "…/dog-training-…", "High Point University Chapel and Religious
-    Life" at "highpoint.edu/religiouslife" / "High Point University"). Store locators give each unit its page
-    and sources link each listing to its own, so the page says which unit the listing is, whatever the
-    words (a word list would not know "tech" or "grooming" as departments).
+    """The two listings link to two pages of one site, and one page is about words its listing's name adds
+    to the other's: a department or a service and its store, or two services ("Walmart Tech" at
+    "…/walmart-tech-services" / "Walmart" at its store page, "PetSmart Dog Training" at "…/dog-training" /
+    "PetSmart" at ".../scottsdale-store0147.html", "Petco Grooming" at "…/full-service-grooming-…" / "Petco
+    Dog Training" at "…/dog-training-…"). Store locators give each unit its page and sources link each
+    listing to its own, so the page says which unit the listing is, whatever the words (a word list would
+    not know "tech" or "grooming" as departments).
 
     The added words counted are of four letters or more and name no place (a locator's branch page names
-    the town: "…/locations/morrow"; nor the listings' cities or streets, ``where``); two listings on one
-    page are one; names with a practitioner's credential or role are left to `practitioner_conflict`."""
+    the town: "…/locations/morrow"; nor the listings' cities or streets, ``where``). One page for both, a
+    home page on either side ("Coinstar" / "Coinstar Kiosk" at ".../kiosk-info" is one place, "High Point
+    University" / its chapel at ".../religiouslife" two), or two sites say nothing; names with a
+    practitioner's credential or role are left to `practitioner_conflict`."""
     site_a, _, page_a = pages[0].partition("/")
     site_b, _, page_b = pages[1].partition("/")
     if site_a != site_b or page_a == page_b or not (page_a and page_b):
