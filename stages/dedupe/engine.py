@@ -216,7 +216,12 @@ class EntityResolver:
                         is_near = True
                     continue
                 if outlet_conflict(
-                    profile.name, other.name, profile.category, other.category, _where(profile, other)
+                    profile.name,
+                    other.name,
+                    profile.category,
+                    other.category,
+                    _where(profile, other),
+                    (profile.page, other.page),
                 ):  # two outlets of one venue or brand
                     best = -1.0
                     break
@@ -248,7 +253,14 @@ class EntityResolver:
         """
         others = [Profile.from_list(stored) for stored in entity["profiles"]]
         if any(
-            outlet_conflict(profile.name, other.name, profile.category, other.category, _where(profile, other))
+            outlet_conflict(
+                profile.name,
+                other.name,
+                profile.category,
+                other.category,
+                _where(profile, other),
+                (profile.page, other.page),
+            )
             for other in others
         ):
             return False  # any spelling of the entity is another outlet of the venue
@@ -295,7 +307,14 @@ class EntityResolver:
         if not any(bare_listing_agrees(profile, other) for other in others):
             return False
         return not any(
-            outlet_conflict(profile.name, other.name, profile.category, other.category, _where(profile, other))
+            outlet_conflict(
+                profile.name,
+                other.name,
+                profile.category,
+                other.category,
+                _where(profile, other),
+                (profile.page, other.page),
+            )
             for other in others
         )
 
@@ -346,7 +365,7 @@ class EntityResolver:
                 py = Profile.from_list(y)
                 if (
                     addresses_conflict(px, py) and not (near_addresses(px, py) or one_site_readdressed(px, py))
-                ) or outlet_conflict(px.name, py.name, px.category, py.category, _where(px, py)):
+                ) or outlet_conflict(px.name, py.name, px.category, py.category, _where(px, py), (px.page, py.page)):
                     return True
         return False
 

@@ -305,7 +305,53 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra10 = random.Random(seed * 7919 + 10)
     for n in range(max(1, businesses // 40)):
         rows.extend(_bare_rows(extra10, n))
+    # Round 11's class, from its own stream after round 10's rows.
+    extra11 = random.Random(seed * 7919 + 11)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_page_rows(extra11, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
+
+
+BRAND_KINDS = ["Outfitters", "Pet Supply", "Home Center", "Hardware"]
+STORE_UNITS = ["Bike Repair", "Dog Training", "Grooming", "Tech Services", "Key Cutting", "Tool Rental"]
+STORE_UNITS += ["Design Studio", "Garden Services"]
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c for c in w.lower() if c.isalnum()) for w in text.split() if w.strip("-"))
+
+
+def _page_rows(rng: random.Random, n: int) -> list[dict]:
+    """A chain store and one of its services, each listed on its own page of the brand's store locator
+    ("Lakeside Outfitters" at ".../lakeside-outfitters-4411", "Lakeside Outfitters Bike Repair" at ".../bike-repair")
+    at the store's address, on its switchboard or a line of its own: two businesses, and only the pages tell (the
+    service's words are no kind-of-business or department word). The service again on its page is the service;
+    the store again on the brand's home page, without a website, or as "<brand> - <town>" on a page naming the
+    town, is the store."""
+    b = _business(rng)
+    brand = f"{rng.choice(HEADS)} {rng.choice(BRAND_KINDS)}"
+    site = "".join(c for c in brand.lower() if c.isalnum()) + ".com"
+    town = b["place"][0]
+    locator = f"https://stores.{site}/{b['place'][2].lower()}/{_slug(town)}"
+    b.update(name=brand, category="retail", letter="", suite="", domain="")
+
+    def listing(business: dict, page: str, cluster: str) -> dict:
+        return {"cluster": cluster, **_row(rng, business, noisy=False), "website": page}
+
+    rows = [listing(b, f"{locator}/{_slug(brand)}-{rng.randint(100, 9999)}", f"w{n}")]
+    unit = rng.choice(STORE_UNITS)
+    own = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+    service = dict(b, name=f"{brand} {unit}", phone=b["phone"] if rng.random() < 0.5 else own)
+    for _ in range(rng.choice([1, 2])):
+        rows.append(listing(service, f"{locator}/{_slug(unit)}", f"w{n}u"))
+    roll = rng.random()
+    if roll < 0.35:
+        rows.append(listing(b, f"https://www.{site}/", f"w{n}"))
+    elif roll < 0.7:
+        rows.append(listing(b, "", f"w{n}"))
+    else:
+        rows.append(listing(dict(b, name=f"{brand} - {town}"), f"{locator}/", f"w{n}"))
+    return rows
 
 
 def _bare_rows(rng: random.Random, n: int) -> list[dict]:

@@ -162,21 +162,46 @@ def real_sets(root: Path = realdata.DATA_ROOT) -> tuple[dict[str, list[dict]], l
     return present, absent
 
 
-def _brief(row: dict) -> str:
+def _brief(row: dict, res: Resolution | None = None) -> str:
     p = Profile.of(DedupeInput.from_row(row))
     a = p.address
     street = " ".join(x for x in (a.number, a.predir, a.street, a.street_type, a.postdir) if x)
     unit = f" #{a.unit}" if a.unit else ""
     return (
         f"{row.get('name', '')!r} | {row.get('address', '')!r} | {row.get('phone', '')} | {row.get('category', '')}"
-        f"\n        → {p.name!r} | {street}{unit} | {p.phone} | {p.city} {p.zip}"
+        f"\n        → {p.name!r} | {street}{unit} | {p.phone} | {p.city} {p.zip}{_path(res)}"
     )
+
+
+def _path(res: Resolution | None) -> str:
+    """How a row joined its entity: the model, the contact rule or the bare-listing rule, and the model's p."""
+    if res is None or res.decision != "duplicate":
+        return ""
+    on = res.matched_on
+    rule = "contact rule" if "name_tokens" in on else "bare listing" if "name_city" in on else "model"
+    keys = [k for k in on if k not in ("name_tokens", "name_city")]
+    return f"\n        joined by {rule}, p={res.probability}, agreeing on {', '.join(keys) or 'nothing exact'}"
+
+
+class _Recording(EntityResolver):
+    """The engine, keeping each lead's resolution (for `error_listing`)."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.results: dict[str, Resolution] = {}
+
+    def resolve(self, record: DedupeInput) -> Resolution:
+        res = self.results[record.lead_id] = super().resolve(record)
+        return res
 
 
 def error_listing(rows: list[dict]) -> tuple[list[str], list[str]]:
     """The missed true pairs (a business split over entities: each entity's rows) and the wrong ones (an
-    entity joining businesses: each business's rows), as text blocks. For `dev` halves only (`main`)."""
-    predicted, _ = resolve_rows(rows)
+    entity joining businesses: each business's rows, each joined row with how it joined), as text blocks.
+    For `dev` halves only (`main`)."""
+    recorder = _Recording()
+    predicted, _ = resolve_rows(rows, resolver=recorder)
+    paths = [recorder.results.get(DedupeInput.from_row(row).lead_id) for row in rows]
     by_cluster: dict[str, dict[str | None, list[int]]] = defaultdict(lambda: defaultdict(list))
     by_entity: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, (row, entity) in enumerate(zip(rows, predicted)):
@@ -187,7 +212,7 @@ def error_listing(rows: list[dict]) -> tuple[list[str], list[str]]:
         lines = [title]
         for label, members in groups.items():
             lines.append(f"  [{label}]")
-            lines.extend(f"    {_brief(rows[i])}" for i in members)
+            lines.extend(f"    {_brief(rows[i], paths[i])}" for i in members)
         return "\n".join(lines)
 
     missed = [

@@ -21,6 +21,7 @@ from itertools import pairwise
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
 
+from schemas.geo import CITY_STATES, STATE_NAMES
 from stages.dedupe.normalize import (
     DEPARTMENT_WORDS,
     GENERIC_WORDS,
@@ -235,16 +236,70 @@ def institution_units(ta: list[str], tb: list[str], where: tuple[str, ...] = ())
     return bool(own) and len(own) >= len(kinds)
 
 
-def outlet_conflict(a: str, b: str, category_a: str = "", category_b: str = "", where: tuple[str, ...] = ()) -> bool:
+# Words that name a place (a state, a known city, borough or neighbourhood): on a locator's page they say
+# where the listing is, not which unit ("…/locations/morrow", "…/nashville-results-physiotherapy-west").
+_PLACE_NAMES = (
+    frozenset(w for text in (*STATE_NAMES, *CITY_STATES) for w in text.split() if len(w) >= 4)
+    | PLACE_WORDS
+    | LOCATION_WORDS
+)
+
+
+def unit_page(a: str, b: str, pages: tuple[str, str], where: tuple[str, ...] = ()) -> bool:
+    """The two listings link to two pages of one site, and one page is about words its listing's name adds
+    to the other's: a department or a service and its store, or two services ("Walmart Tech" at
+    "…/walmart-tech-services" / "Walmart" at its store page, "PetSmart Dog Training" at "…/dog-training" /
+    "PetSmart" at ".../scottsdale-store0147.html", "Petco Grooming" at "…/full-service-grooming-…" / "Petco
+    Dog Training" at "…/dog-training-…"). Store locators give each unit its page and sources link each
+    listing to its own, so the page says which unit the listing is, whatever the words (a word list would
+    not know "tech" or "grooming" as departments).
+
+    The added words counted are of four letters or more and name no place (a locator's branch page names
+    the town: "…/locations/morrow"; nor the listings' cities or streets, ``where``). One page for both, a
+    home page on either side ("Coinstar" / "Coinstar Kiosk" at ".../kiosk-info" is one place, "High Point
+    University" / its chapel at ".../religiouslife" two), or two sites say nothing; names with a
+    practitioner's credential or role are left to `practitioner_conflict`."""
+    site_a, _, page_a = pages[0].partition("/")
+    site_b, _, page_b = pages[1].partition("/")
+    if site_a != site_b or page_a == page_b or not (page_a and page_b):
+        return False
+    ta, tb = a.split(), b.split()
+    if PRACTITIONER_WORDS & set(ta) or PRACTITIONER_WORDS & set(tb):
+        return False
+    for x, y, page in ((ta, tb, page_a), (tb, ta, page_b)):
+        for t in x:
+            if (
+                len(t) >= 4
+                and t.isalpha()
+                and t not in NAME_NOISE
+                and t in page
+                and t not in _PLACE_NAMES
+                and not any(t in text for text in where)
+                and not same_token(t, y)
+            ):
+                return True
+    return False
+
+
+def outlet_conflict(
+    a: str,
+    b: str,
+    category_a: str = "",
+    category_b: str = "",
+    where: tuple[str, ...] = (),
+    pages: tuple[str, str] = ("", ""),
+) -> bool:
     """Two outlets of one venue or brand: the names differ only in kind-of-business words, on both sides
     ("Ritz-Carlton Cafe" / "Ritz-Carlton Dining Room"), or one is "X at Y" and the other is Y, or one is
     a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank"), or one
     is a practitioner's own listing at the other (`practitioner_conflict`), or they are two units of an
     institution or the institution and a unit (`institution_units`; ``where``: the listings' cities and
     street names). The categories, where known, tell a venue that is itself the department's kind
-    ("Bitcoin Depot", an ATM operator)."""
+    ("Bitcoin Depot", an ATM operator). ``pages``: the listings' own web pages (`unit_page`)."""
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
+    if (pages[0] or pages[1]) and unit_page(a, b, pages, where):
+        return True
     if " at " in a or " at " in b:
         for x, y in ((a, b), (b, a)):
             outlet, at, venue = x.partition(" at ")

@@ -468,6 +468,25 @@ def normalize_domain(website: str | None) -> str | None:
     return domain
 
 
+@lru_cache(maxsize=50_000)
+def website_page(website: str | None) -> str:
+    """The site and the letters of the last segment of the website's path ("https://www.walmart.com/store/
+    17-neosho-mo/walmart-tech-services" → "walmart.com/walmarttechservices"), or "" for a site's home page, a
+    listing or social host, or junk.
+
+    Brands' store locators give a department, a program or a person its own page, and listing sources link
+    each listing to its page: the page names what the listing is (`features.unit_page`)."""
+    if not website or "/" not in website.strip().rstrip("/").split("://")[-1]:
+        return ""
+    site = normalize_domain(website)
+    if not site:
+        return ""
+    path = website.strip().split("://")[-1].split("?", 1)[0].split("#", 1)[0]
+    segments = [x for x in path.split("/")[1:] if x]
+    words = "".join(c for c in segments[-1].lower() if "a" <= c <= "z") if segments else ""
+    return f"{site}/{words}" if words else ""
+
+
 @lru_cache(maxsize=200_000)
 def normalize_email(email: str | None) -> tuple[str | None, str | None]:
     """(lowercased address, its domain unless a free-mail provider)."""

@@ -16,6 +16,7 @@ from stages.dedupe.normalize import (
     normalize_name,
     normalize_phone,
     normalize_zip,
+    website_page,
 )
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class Profile:
     state: str = ""
     category: str = ""
     geo: str = ""
+    page: str = ""  # the website's own page, when it is not the home page (`website_page`)
 
     @classmethod
     def of(cls, record: DedupeInput) -> Profile:
@@ -110,6 +112,7 @@ class Profile:
             state=(record.state or "").strip().lower(),
             category=normalize_category(record.category),
             geo=record.geo_key,
+            page=website_page(record.website),
         )
 
     def to_list(self) -> list:
@@ -130,10 +133,13 @@ class Profile:
             self.state,
             self.category,
             self.geo,
+            self.page,
         ]
 
     @classmethod
     def from_list(cls, data: list) -> Profile:
+        if len(data) == 15:  # stored before round 11: no page
+            data = [*data, ""]
         (
             name,
             phone,
@@ -150,6 +156,7 @@ class Profile:
             state,
             category,
             geo,
+            page,
         ) = data
         return cls(
             name,
@@ -162,4 +169,5 @@ class Profile:
             state,
             category,
             geo,
+            page,
         )

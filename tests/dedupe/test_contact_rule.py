@@ -438,3 +438,57 @@ def test_a_bare_listing_joins_the_one_business_of_its_name_in_the_city():
     assert one.entity_id != two.entity_id
     bare = chain.resolve(lead("c", "Salonce Hair"))
     assert bare.entity_id not in (one.entity_id, two.entity_id)
+
+
+def test_a_unit_on_its_own_page_of_the_brands_site_is_not_the_venue():
+    """Round 11: two listings linked to two pages of one site, where one page is about words the listing's name
+    adds to the other's (a department, a service), are two units; a branch page that names only the town, two
+    listings on one page, a home page, or pages of two sites say nothing."""
+    from stages.dedupe.features import unit_page
+    from stages.dedupe.normalize import normalize_name as n
+    from stages.dedupe.normalize import website_page as page
+
+    tech = page("https://www.walmart.com/store/17-neosho-mo/walmart-tech-services")
+    store = page("https://www.walmart.com/store/17-neosho-mo/patio-garden-services/")
+    assert tech == "walmart.com/walmarttechservices"
+    assert page("http://www.highpoint.edu/") == page("rosewoodpetcare.com") == ""  # a home page
+    assert page("https://www.yelp.com/biz/rosewoodpetcare.com") == ""  # a listing host
+    assert page("https://stores.petsmart.com/az/x/dog-training?utm_source=bing") == "petsmart.com/dogtraining"
+    assert unit_page(n("Walmart Tech"), n("Walmart"), (tech, store))
+    grooming = page("https://stores.petco.com/ma/pembroke/full-service-grooming-pembroke-ma-3753.html")
+    training = page("https://stores.petco.com/ma/pembroke/dog-training-pembroke-ma-3753.html")
+    assert unit_page(n("Petco Grooming"), n("Petco Dog Training"), (grooming, training))
+    # One page, a home page on one side, or two sites: no evidence.
+    assert not unit_page(n("Walmart Tech"), n("Walmart"), (tech, tech))
+    assert not unit_page(n("Walmart Tech"), n("Walmart"), (tech, ""))
+    assert not unit_page(n("Walmart Tech"), n("Walmart"), (tech, page("https://www.walmart.co.uk/store/17/x")))
+    # A branch page names the town: the branch, not a unit.
+    morrow = page("https://www.dentistry4children.com/locations/morrow/")
+    other = page("https://www.dentistry4children.com/locations/stockbridge/")
+    assert not unit_page(
+        n("Dentistry for Children - Morrow"), n("Dentistry For Children"), (morrow, other), ("morrow",)
+    )
+    assert not unit_page(n("Planet Fitness - Atlanta"), n("Planet Fitness"), (page("pf.com/gyms/atlanta"), other))
+    # A person's listing is left to the practitioner test (a role on a page names the person, not a unit).
+    advisor = page("https://advisors.countryfinancial.com/usa/il/batavia/zach-fox-advisor")
+    rep = page("https://advisors.countryfinancial.com/zach.fox")
+    assert not unit_page(n("Zach Fox - COUNTRY Financial Advisor"), n("Zach Fox"), (advisor, rep))
+
+    resolver = EntityResolver({})
+    base = {"street": "3200 Lusk Dr", "zip": "64850", "phone": "4174515544"}
+    venue = resolver.resolve(lead("a", "Walmart", website="https://www.walmart.com/store/17-neosho-mo/", **base))
+    unit = resolver.resolve(
+        lead("b", "Walmart Tech", website="https://www.walmart.com/store/17-neosho-mo/walmart-tech-services", **base)
+    )
+    again = resolver.resolve(lead("c", "Walmart Tech", website="walmart.com/store/17/walmart-tech-services", **base))
+    home = resolver.resolve(lead("d", "WALMART", website="https://www.walmart.com/", **base))
+    assert unit.entity_id != venue.entity_id  # the department, on its own page
+    assert again.entity_id == unit.entity_id  # the department again, on its page
+    assert home.entity_id == venue.entity_id  # the store again, on the site's home page
+
+
+def test_profiles_stored_before_the_page_field_still_read():
+    stored = Profile.of(lead("a", "Walmart", website="https://www.walmart.com/store/17-neosho-mo/x")).to_list()
+    assert stored[-1] == "walmart.com/x"
+    old = Profile.from_list(stored[:-1])  # a profile written by round 10's engine
+    assert old.page == "" and old.name == "walmart"
