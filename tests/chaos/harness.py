@@ -6,7 +6,10 @@ several main workers that a scenario can ``kill -9`` and restart one by one, and
 PostgreSQL / Redis when a scenario restarts them.
 
 `Progress` measures recovery: from a fault until every partition that had work waiting at that
-moment has committed past where it stood (the stall a kill causes on the partitions it held).
+moment has committed past where it stood (the stall a kill causes on the partitions it held; the
+first commit after the fault is enough, not the whole backlog). Beside it, the longest time any of
+those partitions had work waiting and its commits did not move (`Progress.no_progress_s`): it
+also sees a partition that committed once and stalled again (a second kill in the same cycle).
 
 `verify` is the verifier every scenario ends with:
   * every pushed lead has exactly one terminal state (none lost; a lead with a dead letter is
@@ -53,14 +56,16 @@ class Figures:
     recipients_twice: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
     recovery_s: list[float] = field(default_factory=list)
+    no_progress_s: list[float] = field(default_factory=list)  # `Progress.no_progress_s`, when measured
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         recovery = ",".join(f"{s:.1f}" for s in self.recovery_s) or "-"
+        idle = f" no_progress_s=[{','.join(f'{s:.1f}' for s in self.no_progress_s)}]" if self.no_progress_s else ""
         return (
             f"CHAOS {self.scenario}: leads={self.leads} lost={self.lost} double_terminal={self.double_terminal} "
             f"sent_twice={self.sent_twice} recipients_twice={self.recipients_twice} "
-            f"dead_letters={sum(self.dead_letters.values())} {self.dead_letters} recovery_s=[{recovery}]"
+            f"dead_letters={sum(self.dead_letters.values())} {self.dead_letters} recovery_s=[{recovery}]{idle}"
         )
 
 
@@ -251,6 +256,9 @@ class Progress:
         # of the last `stall_s`: seconds from the fault until each partition that had work waiting committed past it
         self.cleared: dict[TopicPartition, float] = {}
         self.waiting_at_fault = 0  # partitions with work waiting at the last fault (0: nothing to measure)
+        # of the last `stall_s`: per waiting partition, its longest time with work waiting and no commit
+        self.longest_idle: dict[TopicPartition, float] = {}
+        self.no_progress_s: list[float] = []  # per `stall_s` call: the longest of `longest_idle`
 
     async def __aenter__(self) -> Progress:
         await self.admin.start()
@@ -277,21 +285,48 @@ class Progress:
     async def stall_s(self, fault_at: float, limit_s: float = 150.0) -> float:
         """Seconds from `fault_at` until every partition with work waiting at that moment committed past it.
 
-        Polling with a deadline (external state); the figure is wall time by nature: it is what we measure.
+        Also appends to `no_progress_s` the longest time one of those partitions had work waiting while
+        its committed offset did not move, from the fault on (`longest_idle` per partition); a partition
+        still in such a stretch when the first figure is reached is watched until its next commit (or
+        until it has nothing waiting), so this call may return a little after the first figure's moment.
+
+        Polling with a deadline (external state); the figures are wall time by nature: they are what we measure.
         """
         base = await self._snapshot_retrying(fault_at + limit_s)
         waiting = {tp for tp, (committed, end) in base.items() if end > committed}
         self.cleared, self.waiting_at_fault = {}, len(waiting)
-        while waiting and time.monotonic() < fault_at + limit_s:
+        watched = frozenset(waiting)
+        last = {tp: base[tp][0] for tp in watched}  # committed offset at the last poll
+        moved = dict.fromkeys(watched, 0.0)  # when it last committed or had nothing waiting (s after the fault)
+        self.longest_idle = dict.fromkeys(watched, 0.0)
+        stall: float | None = None if waiting else time.monotonic() - fault_at
+        unsettled = set(watched) if waiting else set()  # after `stall`: still in a stretch without progress
+        while (stall is None or unsettled) and time.monotonic() < fault_at + limit_s:
             await asyncio.sleep(0.5)
             try:
                 snap = await self.snapshot()
             except Exception:  # the cluster is still sorting itself out
                 continue
-            still = {tp for tp in waiting if snap[tp][0] <= base[tp][0] and snap[tp][1] > snap[tp][0]}
-            self.cleared.update({tp: time.monotonic() - fault_at for tp in waiting - still})
-            waiting = still
-        return time.monotonic() - fault_at
+            now = time.monotonic() - fault_at
+            for tp in watched:
+                committed, end = snap[tp]
+                if committed != last[tp] or end <= committed:  # progress, or nothing left to do
+                    self.longest_idle[tp] = max(self.longest_idle[tp], now - moved[tp])
+                    moved[tp], last[tp] = now, committed
+                    if stall is not None:
+                        unsettled.discard(tp)
+            if stall is None:
+                still = {tp for tp in waiting if snap[tp][0] <= base[tp][0] and snap[tp][1] > snap[tp][0]}
+                self.cleared.update({tp: now for tp in waiting - still})
+                waiting = still
+                if not waiting:
+                    stall = time.monotonic() - fault_at
+                    unsettled = {tp for tp in watched if moved[tp] < now}
+        end_s = time.monotonic() - fault_at
+        for tp in unsettled:  # the limit was reached inside a stretch: it counts up to here
+            self.longest_idle[tp] = max(self.longest_idle[tp], end_s - moved[tp])
+        self.no_progress_s.append(round(max(self.longest_idle.values(), default=0.0), 1))
+        return end_s if stall is None else stall
 
     async def _snapshot_retrying(self, deadline: float) -> dict[TopicPartition, tuple[int, int]]:
         while True:
@@ -315,13 +350,14 @@ async def verify(
     scenario: str,
     recovery_s: list[float],
     expected_errors: set[str],
+    no_progress_s: list[float] | None = None,
 ) -> Figures:
     """The one verifier (module docstring). Returns the figures; `problems` lists every violation."""
     from simulator import sendgrid as sim_sendgrid
 
     ids = [g.lead_id for g in generated]
     pool = pipeline.pool
-    figures = Figures(scenario=scenario, leads=len(ids), recovery_s=recovery_s)
+    figures = Figures(scenario=scenario, leads=len(ids), recovery_s=recovery_s, no_progress_s=no_progress_s or [])
     states = {r["lead_id"]: r["state"] for r in await pool.fetch("SELECT lead_id, state FROM leads")}
     figures.lost = sum(1 for lead_id in ids if states.get(lead_id) is None)
     letters = await pool.fetch("SELECT lead_id, stage, error_type, reason FROM dead_letters")
