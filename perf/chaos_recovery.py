@@ -62,9 +62,6 @@ def breakdown(pipeline: ChaosPipeline, progress: Progress, fault_wall: float, st
                     events.append((at, name, f"{m['what'].lstrip('[^-')} {m['gen'] or ''}"))
     for at, name, what in sorted(events):
         log(f"  +{at:5.1f} s {name}: {what}")
-    if progress.longest_idle:
-        tp, idle = max(progress.longest_idle.items(), key=lambda x: x[1])
-        log(f"  longest without progress: {idle:.1f} s ({tp.topic.removeprefix(progress.prefix)} p{tp.partition})")
     by_topic: dict[str, float] = {}
     for tp, at in progress.cleared.items():
         topic = tp.topic.removeprefix(progress.prefix)
@@ -95,7 +92,7 @@ async def worker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) 
         await asyncio.sleep(3)
         pipeline.restart("main-2")
         stalls.append(await stall)
-        log(f"cycle {cycle + 1}: stall {stalls[-1]:.1f} s, longest without progress {progress.no_progress_s[-1]:.1f} s")
+        log(f"cycle {cycle + 1}: stall {stalls[-1]:.1f} s")
         breakdown(pipeline, progress, fault_wall, stalls[-1])
     return stalls
 
@@ -143,6 +140,8 @@ async def run_once(args: argparse.Namespace, membership: str) -> tuple[list[floa
         async with Progress(pipeline) as progress:
             faults = worker_kill if args.scenario == "worker-kill" else broker_kill
             recovery = await faults(pipeline, progress, args.cycles)
+            for cycle, (idle, where) in enumerate(zip(await progress.settle(), progress.no_progress_where), 1):
+                log(f"cycle {cycle}: longest without progress {idle:.1f} s ({where})")
         await push
         log("pushed; waiting until drained")
         await pipeline.wait_until_drained([g.lead_id for g in generated])

@@ -243,6 +243,38 @@ class ChaosPipeline(Demo):
         ]
 
 
+class _Stretches:
+    """Per partition with work waiting at a fault: the longest stretch, from the fault on, with work waiting and
+    its committed offset unchanged (seconds after the fault; a stretch ends at a commit or with nothing waiting)."""
+
+    def __init__(self, fault_at: float, committed: dict[TopicPartition, int]) -> None:
+        self.fault_at = fault_at
+        self.last = dict(committed)  # committed offset at the last poll
+        self.moved = dict.fromkeys(committed, 0.0)  # when it last committed or had nothing waiting
+        self.longest = dict.fromkeys(committed, 0.0)
+        self.unsettled: set[TopicPartition] = set()  # still in a stretch when the stall figure was reached
+
+    def observe(self, snap: dict[TopicPartition, tuple[int, int]], now: float) -> None:
+        for tp, last in self.last.items():
+            committed, end = snap[tp]
+            if committed != last or end <= committed:  # progress, or nothing left to do
+                self.longest[tp] = max(self.longest[tp], now - self.moved[tp])
+                self.moved[tp], self.last[tp] = now, committed
+                self.unsettled.discard(tp)
+
+    def close(self, now: float) -> float:
+        for tp in self.unsettled:
+            self.longest[tp] = max(self.longest[tp], now - self.moved[tp])
+        self.unsettled = set()
+        return round(max(self.longest.values(), default=0.0), 1)
+
+    def longest_partition(self, prefix: str) -> str:
+        if not self.longest:
+            return "-"
+        tp = max(self.longest, key=lambda t: self.longest[t])
+        return f"{tp.topic.removeprefix(prefix)} p{tp.partition}"
+
+
 class Progress:
     """Committed and end offsets of the pipeline's groups on every stage's source topic."""
 
@@ -258,7 +290,10 @@ class Progress:
         self.waiting_at_fault = 0  # partitions with work waiting at the last fault (0: nothing to measure)
         # of the last `stall_s`: per waiting partition, its longest time with work waiting and no commit
         self.longest_idle: dict[TopicPartition, float] = {}
-        self.no_progress_s: list[float] = []  # per `stall_s` call: the longest of `longest_idle`
+        self.no_progress_s: list[float] = []  # per `stall_s` call, once its watch ended: the longest of those
+        self.no_progress_where: list[str] = []  # ... and which partition it was
+        self._stretches: _Stretches | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Progress:
         await self.admin.start()
@@ -266,6 +301,7 @@ class Progress:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._end_watch()
         # aiokafka's coordinator may still be joining when a scenario ends at once: its stop cancels that
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await self.consumer.stop()
@@ -285,48 +321,62 @@ class Progress:
     async def stall_s(self, fault_at: float, limit_s: float = 150.0) -> float:
         """Seconds from `fault_at` until every partition with work waiting at that moment committed past it.
 
-        Also appends to `no_progress_s` the longest time one of those partitions had work waiting while
-        its committed offset did not move, from the fault on (`longest_idle` per partition); a partition
-        still in such a stretch when the first figure is reached is watched until its next commit (or
-        until it has nothing waiting), so this call may return a little after the first figure's moment.
+        The longest time one of those partitions had work waiting while its committed offset did not move,
+        from the fault on, goes to `no_progress_s` (`_Stretches`): a partition still in such a stretch when
+        this returns is watched in the background until its next commit (or until it has nothing waiting),
+        so this returns when it always did; the next call, or `settle`, ends that watch.
 
         Polling with a deadline (external state); the figures are wall time by nature: they are what we measure.
         """
+        self._end_watch()
         base = await self._snapshot_retrying(fault_at + limit_s)
         waiting = {tp for tp, (committed, end) in base.items() if end > committed}
         self.cleared, self.waiting_at_fault = {}, len(waiting)
-        watched = frozenset(waiting)
-        last = {tp: base[tp][0] for tp in watched}  # committed offset at the last poll
-        moved = dict.fromkeys(watched, 0.0)  # when it last committed or had nothing waiting (s after the fault)
-        self.longest_idle = dict.fromkeys(watched, 0.0)
-        stall: float | None = None if waiting else time.monotonic() - fault_at
-        unsettled = set(watched) if waiting else set()  # after `stall`: still in a stretch without progress
-        while (stall is None or unsettled) and time.monotonic() < fault_at + limit_s:
+        stretches = _Stretches(fault_at, {tp: base[tp][0] for tp in waiting})
+        self.longest_idle = stretches.longest
+        polled = 0.0
+        while waiting and time.monotonic() < fault_at + limit_s:
             await asyncio.sleep(0.5)
             try:
                 snap = await self.snapshot()
             except Exception:  # the cluster is still sorting itself out
                 continue
-            now = time.monotonic() - fault_at
-            for tp in watched:
-                committed, end = snap[tp]
-                if committed != last[tp] or end <= committed:  # progress, or nothing left to do
-                    self.longest_idle[tp] = max(self.longest_idle[tp], now - moved[tp])
-                    moved[tp], last[tp] = now, committed
-                    if stall is not None:
-                        unsettled.discard(tp)
-            if stall is None:
-                still = {tp for tp in waiting if snap[tp][0] <= base[tp][0] and snap[tp][1] > snap[tp][0]}
-                self.cleared.update({tp: now for tp in waiting - still})
-                waiting = still
-                if not waiting:
-                    stall = time.monotonic() - fault_at
-                    unsettled = {tp for tp in watched if moved[tp] < now}
-        end_s = time.monotonic() - fault_at
-        for tp in unsettled:  # the limit was reached inside a stretch: it counts up to here
-            self.longest_idle[tp] = max(self.longest_idle[tp], end_s - moved[tp])
-        self.no_progress_s.append(round(max(self.longest_idle.values(), default=0.0), 1))
-        return end_s if stall is None else stall
+            polled = time.monotonic() - fault_at
+            stretches.observe(snap, polled)
+            still = {tp for tp in waiting if snap[tp][0] <= base[tp][0] and snap[tp][1] > snap[tp][0]}
+            self.cleared.update({tp: time.monotonic() - fault_at for tp in waiting - still})
+            waiting = still
+        stall = time.monotonic() - fault_at
+        stretches.unsettled = {tp for tp, at in stretches.moved.items() if at < polled or not polled}
+        self._stretches = stretches
+        self._watcher = asyncio.create_task(self._watch(stretches, fault_at + limit_s))
+        return stall
+
+    async def _watch(self, stretches: _Stretches, deadline: float) -> None:
+        while stretches.unsettled and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            try:
+                snap = await self.snapshot()
+            except Exception:
+                continue
+            stretches.observe(snap, time.monotonic() - stretches.fault_at)
+
+    def _end_watch(self) -> None:
+        """End the last `stall_s`'s watch: a stretch still open counts up to now."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._stretches is not None:
+            self.no_progress_s.append(self._stretches.close(time.monotonic() - self._stretches.fault_at))
+            self.no_progress_where.append(self._stretches.longest_partition(self.prefix))
+        self._stretches = self._watcher = None
+
+    async def settle(self) -> list[float]:
+        """Let the last `stall_s`'s watch end on its own (every stretch closed, or its limit); `no_progress_s`."""
+        if self._watcher is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        self._end_watch()
+        return self.no_progress_s
 
     async def _snapshot_retrying(self, deadline: float) -> dict[TopicPartition, tuple[int, int]]:
         while True:
