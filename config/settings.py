@@ -189,6 +189,19 @@ class EmailSettings(BaseModel):
     spam_pause: float = Field(
         0.001, ge=0, description="Pause sending while the spam-report rate over the window exceeds this."
     )
+    settle_after_death_s: float = Field(
+        2.0,
+        ge=0,
+        description="How long after its claimant was recorded as ended (its successor took the data dir) a "
+        "pending outbox key waits before SendGrid is asked about it (with real SendGrid: cover the Email "
+        "Activity feed's delay).",
+    )
+    claim_poll_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often a pending outbox key another worker holds is looked at again in the outbox "
+        "(its claimant may be recorded as ended meanwhile, or its send finish).",
+    )
 
     @field_validator("warmup", mode="before")
     @classmethod

@@ -8,7 +8,9 @@
 
 Uses the chaos suite's pipeline and verifier (tests/chaos/harness.py) and prints its CHAOS line:
 leads, lost, sent twice, dead letters and the recovery seconds (from the fault until every
-partition that had work waiting then has committed past it).
+partition that had work waiting then has committed past it: its first commit after the fault), and
+beside them the longest time one of those partitions had work waiting and no commit moved
+(`no_progress_s`; it also counts a partition that committed once, then stalled again).
 """
 
 from __future__ import annotations
@@ -113,8 +115,9 @@ async def broker_kill(pipeline: ChaosPipeline, progress: Progress, cycles: int) 
     return stalls
 
 
-async def run_once(args: argparse.Namespace, membership: str) -> tuple[list[float], bool]:
-    """One fresh pipeline, the scenario's faults, the verifier: (stall seconds per cycle, clean?)."""
+async def run_once(args: argparse.Namespace, membership: str) -> tuple[list[float], list[float], bool]:
+    """One fresh pipeline, the scenario's faults, the verifier: (stall seconds per cycle, longest time without
+    progress per cycle, clean?)."""
     broker = os.environ["LEADSTREAM_KAFKA_CLUSTER"]
     workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
     pipeline = ChaosPipeline(
@@ -137,11 +140,18 @@ async def run_once(args: argparse.Namespace, membership: str) -> tuple[list[floa
         async with Progress(pipeline) as progress:
             faults = worker_kill if args.scenario == "worker-kill" else broker_kill
             recovery = await faults(pipeline, progress, args.cycles)
+            for cycle, (idle, where) in enumerate(zip(await progress.settle(), progress.no_progress_where), 1):
+                log(f"cycle {cycle}: longest without progress {idle:.1f} s ({where})")
         await push
         log("pushed; waiting until drained")
         await pipeline.wait_until_drained([g.lead_id for g in generated])
         figures = await verify(
-            pipeline, generated, scenario=pipeline.name, recovery_s=recovery, expected_errors={"InvalidMessage"}
+            pipeline,
+            generated,
+            scenario=pipeline.name,
+            recovery_s=recovery,
+            expected_errors={"InvalidMessage"},
+            no_progress_s=progress.no_progress_s,
         )
         for problem in figures.problems:
             log(f"PROBLEM {problem[:400]}")
@@ -151,7 +161,7 @@ async def run_once(args: argparse.Namespace, membership: str) -> tuple[list[floa
     if clean and not args.keep:  # a failed or interrupted run keeps its logs to read
         shutil.rmtree(workdir, ignore_errors=True)
         log(f"clean run: removed {workdir} (--keep keeps it)")
-    return recovery, clean
+    return recovery, progress.no_progress_s, clean
 
 
 async def main() -> None:
@@ -175,18 +185,27 @@ async def main() -> None:
     if not variants or set(variants) - {"static", "dynamic"}:
         parser.error(f"--membership: expected static and/or dynamic, got {args.membership!r}")
     stalls: dict[str, list[float]] = {v: [] for v in variants}
+    idle: dict[str, list[float]] = {v: [] for v in variants}
     dirty = 0
     for round_no in range(1, args.rounds + 1):
         for membership in variants:
             log(f"round {round_no}/{args.rounds}: {membership}")
-            recovery, clean = await run_once(args, membership)
+            recovery, no_progress, clean = await run_once(args, membership)
             stalls[membership] += recovery
+            idle[membership] += no_progress
             dirty += not clean
     print(f"\n{args.scenario}, {args.leads} leads, {args.cycles} cycle(s) per run, {args.rounds} round(s)")
-    print("| membership | stalls (s) | median | max |\n|---|---|---|---|")
+    print(
+        "| membership | stalls (s) | median | max | longest without progress (s) | median | max |\n"
+        "|---|---|---|---|---|---|---|"
+    )
     for membership, values in stalls.items():
         shown = ", ".join(f"{v:.1f}" for v in values)
-        print(f"| {membership} | {shown} | {statistics.median(values):.1f} | {max(values):.1f} |")
+        still = idle[membership]
+        print(
+            f"| {membership} | {shown} | {statistics.median(values):.1f} | {max(values):.1f} "
+            f"| {', '.join(f'{v:.1f}' for v in still)} | {statistics.median(still):.1f} | {max(still):.1f} |"
+        )
     if dirty:
         print(f"{dirty} run(s) had problems (see PROBLEM lines above); their logs were kept")
         raise SystemExit(1)

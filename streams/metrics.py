@@ -29,7 +29,8 @@ E2E_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
 CONSUMED = Counter("leadstream_stage_events_consumed_total", "Events a stage took from its source topic.", ["stage"])
 EVENTS = Counter(
     "leadstream_stage_events_total",
-    "Events handled, by stage and outcome (forwarded, terminal, dead_lettered, skipped_ended, internal_error).",
+    "Events handled, by stage and outcome (forwarded, terminal, dead_lettered, skipped_ended, internal_error; "
+    "redelivered: a rebalance's redelivery of a message this worker had handled, acked without handling it again).",
     ["stage", "outcome"],
 )
 PRODUCED = Counter(
@@ -91,7 +92,7 @@ EVENT_LOOP_LAG = Gauge(
     "leadstream_event_loop_lag_seconds", "How late the event loop ran its last heartbeat (streams.health)."
 )
 
-OUTCOMES = ("forwarded", "terminal", "dead_lettered", "skipped_ended", "internal_error")
+OUTCOMES = ("forwarded", "terminal", "dead_lettered", "skipped_ended", "internal_error", "redelivered")
 TERMINAL_STATES = ("emailed", "duplicate", "disqualified", "suppressed", "dead_lettered")
 DEFERRAL_REASONS = ("send_cap", "paused", "window", "budget", "other")  # streams.failures.DEFERRAL_KINDS
 

@@ -54,6 +54,17 @@ Ordered (stateful) stages get batches (`process_batch`), handled one event at
 a time in offset order. Unordered (I/O-bound) stages stream: each event is
 `submit`ted, handled in the background and acked in offset order.
 
+A rebalance redelivers every message of a partition from its committed offset,
+also to the worker that keeps the partition: the events it still has in flight
+and those it finished behind a slow one (acks go in order, so one 10 s site
+timeout at the head holds back everything finished after it). A streaming
+runner remembers the outcome of its last `REMEMBERED_EVENTS` messages by
+(partition, offset): a redelivered message that finished here is acked without
+being handled again, and one still in flight here is acked when that attempt
+finishes (``leadstream_stage_events_total{outcome="redelivered"}``). Before,
+each rebalance of a worker-kill cycle handled them all again, renders and
+provider calls included, on the machine the restarted workers were starting on.
+
 Acks and rebalances: `InOrderAcks` keeps a partition's acks in the order its
 events arrived; events still in flight when their partition is revoked are
 acked when they finish, possibly after the partition came back. Faust's
@@ -71,7 +82,7 @@ import logging
 import os
 import signal
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -118,6 +129,9 @@ def record_write_retried(exc: BaseException) -> bool:
 
 
 UNFINISHED_SEND_TIMEOUT_S = 60.0  # how long `settle_unfinished` waits for the broker to take its dead letters
+# Outcomes a streaming runner keeps, by (partition, offset), so a rebalance's redelivery is not handled again
+# (module docstring): about a minute of one worker's events at full rate; a few hundred bytes each.
+REMEMBERED_EVENTS = 4096
 
 
 class Sender(Protocol):
@@ -211,6 +225,8 @@ class StageRunner:
         self._slots = asyncio.Semaphore(stage.max_concurrency or concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._acks: InOrderAcks | None = None
+        # streaming mode: each recent message's attempt, by (partition, offset) (`submit`, `_attempt`)
+        self._attempts: OrderedDict[tuple[Any, int], asyncio.Future[bool]] = OrderedDict()
         self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
         self.sinks = frozenset(sinks) if sinks is not None else None
         self.health = health or MONITOR
@@ -324,19 +340,56 @@ class StageRunner:
         flight (backpressure). A slow website delays only its own lead, not a
         whole batch. Events finish out of order but are acked in offset order
         per partition (`InOrderAcks`), so a crash replays everything unfinished.
+        A message this runner has already handled, or is handling, takes no slot
+        and is not handled again (`_rejoin`, module docstring).
         """
-        await self._slots.acquire()
+        key = (event.message.tp, event.message.offset)
+        earlier = self._attempts.get(key)
+        if earlier is not None and earlier.done() and not earlier.result():
+            earlier = None  # that attempt was not acked (cancelled, or not even dead-lettered): handle it anew
+        if earlier is None:
+            await self._slots.acquire()
         if self.closing:  # shutting down (`drain`): leave it unacked for the next owner of the partition
-            self._slots.release()
+            if earlier is None:
+                self._slots.release()
             await asyncio.Event().wait()  # until Faust cancels the agent
         if self._acks is None:
             self._acks = InOrderAcks(ack)
         entry = self._acks.track(event)
-        task = asyncio.create_task(self._handle_and_ack(event, entry))
+        if earlier is None:
+            work = self._handle_and_ack(event, entry, self._attempt(key))
+        else:
+            work = self._rejoin(earlier, event, entry)
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle_and_ack(self, event: Any, entry: list[Any]) -> None:
+    def _attempt(self, key: tuple[Any, int]) -> asyncio.Future[bool]:
+        """A new attempt at the message `key`: its future says whether it ended acked (its effects landed)."""
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._attempts[key] = outcome
+        self._attempts.move_to_end(key)
+        for _ in range(len(self._attempts) - REMEMBERED_EVENTS):  # forget the oldest finished ones
+            oldest, attempt = next(iter(self._attempts.items()))
+            if attempt.done():
+                del self._attempts[oldest]
+            else:  # still in flight (a site timeout, a deferred email): kept, it is not finished
+                self._attempts.move_to_end(oldest)
+        return outcome
+
+    async def _rejoin(self, earlier: asyncio.Future[bool], event: Any, entry: list[Any]) -> None:
+        """A redelivery of a message handled here: ack it in its turn once the earlier attempt ended acked,
+        else (it was abandoned) handle it like any event."""
+        assert self._acks is not None  # set by submit before the task starts
+        if await asyncio.shield(earlier):
+            metrics.series(metrics.EVENTS, self.stage.name, "redelivered").inc()
+            await self._acks.done(entry)
+            return
+        await self._slots.acquire()
+        key = (event.message.tp, event.message.offset)
+        await self._handle_and_ack(event, entry, self._attempt(key))
+
+    async def _handle_and_ack(self, event: Any, entry: list[Any], outcome: asyncio.Future[bool]) -> None:
         assert self._acks is not None  # set by submit before the task starts
         try:
             await self.process_batch([event])  # its own failures end in settle_unfinished (a dead letter)
@@ -345,8 +398,11 @@ class StageRunner:
         except Exception:  # not even a dead letter could be delivered: settle_unfinished is stopping the worker
             log.exception("%s: could not finish an event; it will be redelivered after the restart", self.stage.name)
         else:
+            outcome.set_result(True)  # its effects landed: a redelivery of it may be acked as it is
             await self._acks.done(entry)
         finally:
+            if not outcome.done():
+                outcome.set_result(False)
             self._slots.release()
 
     async def idle(self) -> None:

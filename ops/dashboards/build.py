@@ -204,7 +204,7 @@ def pipeline_overview() -> db.Dashboard:
         series(
             lay,
             "What became of each event",
-            "Per stage and outcome: forwarded, terminal, dead_lettered, skipped_ended.",
+            "Per stage and outcome: forwarded, terminal, dead_lettered, skipped_ended, redelivered (acked without handling again).",
             [Query(f"sum by (stage, outcome) (rate(leadstream_stage_events_total[{RATE}]))", "{{stage}} {{outcome}}")],
             unit="ops",
         )

@@ -41,7 +41,14 @@ async def build_email(settings: Settings, pool: Pool) -> EmailStage:
     composer = Composer(e.from_name, e.postal_address, e.unsubscribe_base_url, e.unsubscribe_secret, e.campaign_step)
     mailer = SendGridMailer(s.sendgrid_base_url, s.sendgrid_api_key, e.from_email, e.from_name, s.http_timeout_s)
     return EmailStage(
-        EmailDelivery(Outbox(pool, claimant=PROCESS_ID), mailer, composer, guards=build_send_guards(s, pool)),
+        EmailDelivery(
+            Outbox(pool, claimant=PROCESS_ID),
+            mailer,
+            composer,
+            guards=build_send_guards(s, pool),
+            settle_after_death_s=e.settle_after_death_s,
+            poll_s=e.claim_poll_s,
+        ),
         LocalBlobStore(s.blob_dir),
         events=EmailEvents(pool),
     )

@@ -6,7 +6,10 @@ several main workers that a scenario can ``kill -9`` and restart one by one, and
 PostgreSQL / Redis when a scenario restarts them.
 
 `Progress` measures recovery: from a fault until every partition that had work waiting at that
-moment has committed past where it stood (the stall a kill causes on the partitions it held).
+moment has committed past where it stood (the stall a kill causes on the partitions it held; the
+first commit after the fault is enough, not the whole backlog). Beside it, the longest time any of
+those partitions had work waiting and its commits did not move (`Progress.no_progress_s`): it
+also sees a partition that committed once and stalled again (a second kill in the same cycle).
 
 `verify` is the verifier every scenario ends with:
   * every pushed lead has exactly one terminal state (none lost; a lead with a dead letter is
@@ -53,14 +56,16 @@ class Figures:
     recipients_twice: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
     recovery_s: list[float] = field(default_factory=list)
+    no_progress_s: list[float] = field(default_factory=list)  # `Progress.no_progress_s`, when measured
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         recovery = ",".join(f"{s:.1f}" for s in self.recovery_s) or "-"
+        idle = f" no_progress_s=[{','.join(f'{s:.1f}' for s in self.no_progress_s)}]" if self.no_progress_s else ""
         return (
             f"CHAOS {self.scenario}: leads={self.leads} lost={self.lost} double_terminal={self.double_terminal} "
             f"sent_twice={self.sent_twice} recipients_twice={self.recipients_twice} "
-            f"dead_letters={sum(self.dead_letters.values())} {self.dead_letters} recovery_s=[{recovery}]"
+            f"dead_letters={sum(self.dead_letters.values())} {self.dead_letters} recovery_s=[{recovery}]{idle}"
         )
 
 
@@ -238,6 +243,38 @@ class ChaosPipeline(Demo):
         ]
 
 
+class _Stretches:
+    """Per partition with work waiting at a fault: the longest stretch, from the fault on, with work waiting and
+    its committed offset unchanged (seconds after the fault; a stretch ends at a commit or with nothing waiting)."""
+
+    def __init__(self, fault_at: float, committed: dict[TopicPartition, int]) -> None:
+        self.fault_at = fault_at
+        self.last = dict(committed)  # committed offset at the last poll
+        self.moved = dict.fromkeys(committed, 0.0)  # when it last committed or had nothing waiting
+        self.longest = dict.fromkeys(committed, 0.0)
+        self.unsettled: set[TopicPartition] = set()  # still in a stretch when the stall figure was reached
+
+    def observe(self, snap: dict[TopicPartition, tuple[int, int]], now: float) -> None:
+        for tp, last in self.last.items():
+            committed, end = snap[tp]
+            if committed != last or end <= committed:  # progress, or nothing left to do
+                self.longest[tp] = max(self.longest[tp], now - self.moved[tp])
+                self.moved[tp], self.last[tp] = now, committed
+                self.unsettled.discard(tp)
+
+    def close(self, now: float) -> float:
+        for tp in self.unsettled:
+            self.longest[tp] = max(self.longest[tp], now - self.moved[tp])
+        self.unsettled = set()
+        return round(max(self.longest.values(), default=0.0), 1)
+
+    def longest_partition(self, prefix: str) -> str:
+        if not self.longest:
+            return "-"
+        tp = max(self.longest, key=lambda t: self.longest[t])
+        return f"{tp.topic.removeprefix(prefix)} p{tp.partition}"
+
+
 class Progress:
     """Committed and end offsets of the pipeline's groups on every stage's source topic."""
 
@@ -251,6 +288,12 @@ class Progress:
         # of the last `stall_s`: seconds from the fault until each partition that had work waiting committed past it
         self.cleared: dict[TopicPartition, float] = {}
         self.waiting_at_fault = 0  # partitions with work waiting at the last fault (0: nothing to measure)
+        # of the last `stall_s`: per waiting partition, its longest time with work waiting and no commit
+        self.longest_idle: dict[TopicPartition, float] = {}
+        self.no_progress_s: list[float] = []  # per `stall_s` call, once its watch ended: the longest of those
+        self.no_progress_where: list[str] = []  # ... and which partition it was
+        self._stretches: _Stretches | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Progress:
         await self.admin.start()
@@ -258,6 +301,7 @@ class Progress:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._end_watch()
         # aiokafka's coordinator may still be joining when a scenario ends at once: its stop cancels that
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await self.consumer.stop()
@@ -277,21 +321,62 @@ class Progress:
     async def stall_s(self, fault_at: float, limit_s: float = 150.0) -> float:
         """Seconds from `fault_at` until every partition with work waiting at that moment committed past it.
 
-        Polling with a deadline (external state); the figure is wall time by nature: it is what we measure.
+        The longest time one of those partitions had work waiting while its committed offset did not move,
+        from the fault on, goes to `no_progress_s` (`_Stretches`): a partition still in such a stretch when
+        this returns is watched in the background until its next commit (or until it has nothing waiting),
+        so this returns when it always did; the next call, or `settle`, ends that watch.
+
+        Polling with a deadline (external state); the figures are wall time by nature: they are what we measure.
         """
+        self._end_watch()
         base = await self._snapshot_retrying(fault_at + limit_s)
         waiting = {tp for tp, (committed, end) in base.items() if end > committed}
         self.cleared, self.waiting_at_fault = {}, len(waiting)
+        stretches = _Stretches(fault_at, {tp: base[tp][0] for tp in waiting})
+        self.longest_idle = stretches.longest
+        polled = 0.0
         while waiting and time.monotonic() < fault_at + limit_s:
             await asyncio.sleep(0.5)
             try:
                 snap = await self.snapshot()
             except Exception:  # the cluster is still sorting itself out
                 continue
+            polled = time.monotonic() - fault_at
+            stretches.observe(snap, polled)
             still = {tp for tp in waiting if snap[tp][0] <= base[tp][0] and snap[tp][1] > snap[tp][0]}
             self.cleared.update({tp: time.monotonic() - fault_at for tp in waiting - still})
             waiting = still
-        return time.monotonic() - fault_at
+        stall = time.monotonic() - fault_at
+        stretches.unsettled = {tp for tp, at in stretches.moved.items() if at < polled or not polled}
+        self._stretches = stretches
+        self._watcher = asyncio.create_task(self._watch(stretches, fault_at + limit_s))
+        return stall
+
+    async def _watch(self, stretches: _Stretches, deadline: float) -> None:
+        while stretches.unsettled and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            try:
+                snap = await self.snapshot()
+            except Exception:
+                continue
+            stretches.observe(snap, time.monotonic() - stretches.fault_at)
+
+    def _end_watch(self) -> None:
+        """End the last `stall_s`'s watch: a stretch still open counts up to now."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._stretches is not None:
+            self.no_progress_s.append(self._stretches.close(time.monotonic() - self._stretches.fault_at))
+            self.no_progress_where.append(self._stretches.longest_partition(self.prefix))
+        self._stretches = self._watcher = None
+
+    async def settle(self) -> list[float]:
+        """Let the last `stall_s`'s watch end on its own (every stretch closed, or its limit); `no_progress_s`."""
+        if self._watcher is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        self._end_watch()
+        return self.no_progress_s
 
     async def _snapshot_retrying(self, deadline: float) -> dict[TopicPartition, tuple[int, int]]:
         while True:
@@ -315,13 +400,14 @@ async def verify(
     scenario: str,
     recovery_s: list[float],
     expected_errors: set[str],
+    no_progress_s: list[float] | None = None,
 ) -> Figures:
     """The one verifier (module docstring). Returns the figures; `problems` lists every violation."""
     from simulator import sendgrid as sim_sendgrid
 
     ids = [g.lead_id for g in generated]
     pool = pipeline.pool
-    figures = Figures(scenario=scenario, leads=len(ids), recovery_s=recovery_s)
+    figures = Figures(scenario=scenario, leads=len(ids), recovery_s=recovery_s, no_progress_s=no_progress_s or [])
     states = {r["lead_id"]: r["state"] for r in await pool.fetch("SELECT lead_id, state FROM leads")}
     figures.lost = sum(1 for lead_id in ids if states.get(lead_id) is None)
     letters = await pool.fetch("SELECT lead_id, stage, error_type, reason FROM dead_letters")

@@ -72,7 +72,12 @@ async def _run(
             if snap.in_flight or snap.total_lag or missing:
                 await pipeline.diagnose(progress, missing)
         figures = await verify(
-            pipeline, generated, scenario=pipeline.name, recovery_s=recovery, expected_errors=expected
+            pipeline,
+            generated,
+            scenario=pipeline.name,
+            recovery_s=recovery,
+            expected_errors=expected,
+            no_progress_s=progress.no_progress_s,
         )
     finally:
         await pipeline.stop()

@@ -396,6 +396,107 @@ async def test_a_dead_lettered_event_is_acked_in_its_turn():
     assert acked == [0, 1] and [d.lead_id for d in records.letters] == ["ld_bad"]
 
 
+# --- a rebalance's redelivery of messages this worker handled ------------------------------------------
+
+
+class Counted(Gated):
+    """`Gated`, counting how often each lead was handled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handled: dict[str, int] = {}
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        self.handled[lead.lead_id] = self.handled.get(lead.lead_id, 0) + 1
+        return await super().handle(lead, envelope)
+
+
+async def test_a_rebalance_redelivery_is_acked_in_turn_without_handling_again():
+    """Offset 0 (a slow site) holds back offset 1, finished; a rebalance redelivers both to this worker:
+    neither is handled again, and the redeliveries are acked once offset 0's first attempt is done."""
+    stage = Counted()
+    runner, records, sender, _ = make_runner(stage)
+    redelivered = metric("leadstream_stage_events_total", stage=STAGE, outcome="redelivered")
+    free = runner._slots._value
+    acked: list[tuple[int, int]] = []
+
+    async def ack(ev):
+        acked.append((ev.message.offset, id(ev)))
+
+    first = [event(0, lead_id="ld_slow"), event(1, lead_id="ld_fast")]
+    for ev in first:
+        await runner.submit(ev, ack)
+    stage.gate("ld_fast").set()
+    await _settled(runner)
+    assert acked == []  # offset 1 is done, held back behind offset 0
+    again = [event(0, lead_id="ld_slow"), event(1, lead_id="ld_fast")]  # the rebalance's redelivery
+    for ev in again:
+        await runner.submit(ev, ack)
+    await _settled(runner)
+    assert acked == [] and runner._slots._value == free - 1  # a slot for offset 0's first attempt only
+    stage.gate("ld_slow").set()
+    await _settled(runner)
+    assert [offset for offset, _ in acked] == [0, 1, 0, 1]
+    assert [ident for _, ident in acked] == [id(ev) for ev in first + again]
+    assert stage.handled == {"ld_slow": 1, "ld_fast": 1}
+    assert len(sender.to(LEADS_ENRICHED)) == 2 and len(records.updates) == 2
+    assert metric("leadstream_stage_events_total", stage=STAGE, outcome="redelivered") == redelivered + 2
+
+
+async def test_the_same_offset_of_another_partition_is_another_message():
+    stage = Counted()
+    runner, _, _, _ = make_runner(stage)
+    acked: list[tuple[int, int]] = []
+
+    async def ack(ev):
+        acked.append((ev.message.partition, ev.message.offset))
+
+    stage.gate("ld_a").set()
+    stage.gate("ld_b").set()
+    await runner.submit(event(0, partition=0, lead_id="ld_a"), ack)
+    await runner.submit(event(0, partition=1, lead_id="ld_b"), ack)
+    await _settled(runner)
+    assert sorted(acked) == [(0, 0), (1, 0)] and stage.handled == {"ld_a": 1, "ld_b": 1}
+
+
+async def test_a_redelivery_of_an_attempt_that_was_not_acked_is_handled_anew():
+    stage = Counted()
+    runner, records, _, _ = make_runner(stage)
+
+    async def ack(ev):
+        pass
+
+    await runner.submit(event(0, lead_id="ld_a"), ack)
+    await _settled(runner)
+    for task in set(runner._tasks):  # abandoned unacked (a shutdown's cancel)
+        task.cancel()
+    await _settled(runner)
+    await runner.submit(event(0, lead_id="ld_a"), ack)
+    stage.gate("ld_a").set()
+    await _settled(runner)
+    assert stage.handled == {"ld_a": 2} and [u.lead.lead_id for u in records.updates] == ["ld_a"]
+
+
+async def test_only_the_latest_messages_are_remembered(monkeypatch):
+    monkeypatch.setattr("streams.runner.REMEMBERED_EVENTS", 2)
+    stage = Counted()
+    runner, _, _, _ = make_runner(stage)
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    for offset in range(3):
+        stage.gate(f"ld_{offset}").set()
+        await runner.submit(event(offset, lead_id=f"ld_{offset}"), ack)
+        await _settled(runner)
+    for offset in (2, 1, 0):  # 1 and 2 are acked as they are; 0 was forgotten: handled again
+        await runner.submit(event(offset, lead_id=f"ld_{offset}"), ack)
+    await _settled(runner)
+    assert acked == [0, 1, 2, 2, 1, 0]
+    assert stage.handled == {"ld_0": 2, "ld_1": 1, "ld_2": 1}
+
+
 # --- oversized dead letters ---------------------------------------------------------------------------
 
 

@@ -43,6 +43,16 @@ def test_email_mini_formats_are_parsed_once(env):
     assert str(email.first_send_date) == "2026-03-01"
 
 
+async def test_the_email_claim_waits_are_settings_the_stage_is_built_with(env):
+    from stages.email.build import build_email
+
+    env.setenv("LEADSTREAM_EMAIL__SETTLE_AFTER_DEATH_S", "5")
+    env.setenv("LEADSTREAM_EMAIL__CLAIM_POLL_S", "0.5")
+    settings = load_settings()
+    stage = await build_email(settings, pool=None)  # type: ignore[arg-type]  # nothing is queried here
+    assert (stage.delivery.settle_after_death_s, stage.delivery.poll_s) == (5.0, 0.5)
+
+
 def test_stages_tiers_and_waterfall_are_parsed(env):
     env.setenv("LEADSTREAM_STAGES", "score, email")
     env.setenv("LEADSTREAM_MOCKUP_TIERS", "A,B")
