@@ -428,10 +428,10 @@ class Settings(BaseSettings):
 
     # --- Processing ------------------------------------------------------
     event_loop: str = Field(
-        "asyncio",
+        "uvloop",
         pattern="^(asyncio|uvloop)$",
-        description="The worker's event loop: `asyncio` (the standard library's) or `uvloop` (libuv, in C: less "
-        "CPU per callback, socket read and write; the `uvloop` package must be installed).",
+        description="The worker's event loop: `uvloop` (libuv, in C: less CPU per callback, socket read and write; "
+        "a dependency) or `asyncio` (the standard library's: the fallback where uvloop cannot be installed).",
     )
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
     batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
