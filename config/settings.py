@@ -733,7 +733,8 @@ def worker_problems(settings: Settings) -> list[str]:
         )
     if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         problems.append(
-            f"{env_var(('event_loop',))}=uvloop but the uvloop package is not installed (pip install uvloop)"
+            f"{env_var(('event_loop',))}=uvloop but the uvloop package is not installed (pip install uvloop, "
+            f"or {env_var(('event_loop',))}=asyncio)"
         )
     if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
         problems.append(
