@@ -6,6 +6,7 @@ group is `LEADSTREAM_STAGES=mockup faust -A app worker` or
 """
 
 from config import get_settings
-from leadstream.faustapp import create_app
+from leadstream.faustapp import create_app, use_event_loop
 
+use_event_loop(get_settings())  # before Faust makes its loop (LEADSTREAM_EVENT_LOOP, uvloop by default)
 app = create_app(get_settings())

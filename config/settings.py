@@ -441,10 +441,10 @@ class Settings(BaseSettings):
 
     # --- Processing ------------------------------------------------------
     event_loop: str = Field(
-        "asyncio",
+        "uvloop",
         pattern="^(asyncio|uvloop)$",
-        description="The worker's event loop: `asyncio` (the standard library's) or `uvloop` (libuv, in C: less "
-        "CPU per callback, socket read and write; the `uvloop` package must be installed).",
+        description="The worker's event loop: `uvloop` (libuv, in C: less CPU per callback, socket read and write; "
+        "a dependency) or `asyncio` (the standard library's: the fallback where uvloop cannot be installed).",
     )
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
     batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
@@ -746,7 +746,8 @@ def worker_problems(settings: Settings) -> list[str]:
         )
     if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         problems.append(
-            f"{env_var(('event_loop',))}=uvloop but the uvloop package is not installed (pip install uvloop)"
+            f"{env_var(('event_loop',))}=uvloop but the uvloop package is not installed (pip install uvloop, "
+            f"or {env_var(('event_loop',))}=asyncio)"
         )
     if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
         problems.append(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib.util
 import json
 import os
 import sys
@@ -97,11 +96,9 @@ def worker(
     # collection walks them again (docs/operating.md, "A worker's start").
     gc.disable()
     try:
-        if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is not None:
-            import mode.loop  # before any loop exists: the worker's and its consumer thread's are then libuv's
+        from leadstream.faustapp import create_app, use_event_loop
 
-            mode.loop.use("uvloop")
-        from leadstream.faustapp import create_app
+        use_event_loop(settings)
 
         app = create_app(settings)
         runner = make_worker(app, loglevel)

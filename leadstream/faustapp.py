@@ -21,6 +21,7 @@ and the public one (unsubscribe, SendGrid webhook) are separate servers; see
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import socket
 from typing import Any
@@ -207,6 +208,16 @@ class LeadstreamApp(faust.App):
         await super().on_stop()
         if self.telemetry is not None:
             await self.telemetry.stop()
+
+
+def use_event_loop(settings: Settings) -> None:
+    """Make `settings.event_loop` the kind of every event loop made from now on: the worker's and its Kafka
+    consumer thread's. Call before any loop exists, as both start paths do (`leadstream worker`, and app.py for
+    `faust -A app worker`). Without the uvloop package, `create_app` refuses to start and says why."""
+    if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is not None:
+        import mode.loop
+
+        mode.loop.use("uvloop")
 
 
 def create_app(settings: Settings) -> LeadstreamApp:

@@ -11,6 +11,8 @@
 # summary into the log directory; the end prints one line per run and the mean per label:
 # throughput (leads/min) and the worker processes' CPU per lead (ms).
 # PROFILE_AB_LOCK=<file>: take `flock <file>` around each run (a shared box's heavy-work lock), not the whole A/B.
+# The caller's PYTHONPATH is kept after the ref's tree: e.g. a `pip install --target DIR` of a package that
+# a ref needs and the box lacks (PYTHONPATH=DIR perf/...).
 set -euo pipefail
 
 rounds=2
@@ -41,7 +43,7 @@ results="$scratch/results.tsv"
 for ((round = 1; round <= rounds; round++)); do
   for label in "${labels[@]}"; do
     log="$logs/$label-round$round.txt"
-    run=(env PYTHONPATH="$scratch/$label" python "$script" "${args[@]}")
+    run=(env PYTHONPATH="$scratch/$label${PYTHONPATH:+:$PYTHONPATH}" python "$script" "${args[@]}")
     [[ -n "${PROFILE_AB_LOCK:-}" ]] && run=(flock "$PROFILE_AB_LOCK" "${run[@]}")
     (cd "$scratch/$label" && "${run[@]}") >"$log" 2>&1 || { echo "$label round $round failed: see $log" >&2; tail -5 "$log" >&2; continue; }
     line="$(grep -E '^throughput ' "$log" | tail -1)"

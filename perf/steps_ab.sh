@@ -10,6 +10,8 @@
 # interleave (base, after, base, after, ...) so a noisy neighbour hits every side alike. Each run's JSON and
 # report go to perf/reports/<name>-<label>-r<round>/; the end prints one line per run and step: sustained
 # leads/min, e2e p50/p95, and CPU ms per lead per process kind.
+# The caller's PYTHONPATH is kept after the ref's tree: e.g. a `pip install --target DIR` of a package that
+# a ref needs and the box lacks (PYTHONPATH=DIR perf/...).
 set -euo pipefail
 
 rounds=2
@@ -40,7 +42,7 @@ for ((round = 1; round <= rounds; round++)); do
   for label in "${labels[@]}"; do
     folder="$name-$label-r$round"
     log="$scratch/$folder.log"
-    if (cd "$scratch/$label" && PYTHONPATH="$scratch/$label" python "$script" steps "${args[@]}" --date "$folder") >"$log" 2>&1; then
+    if (cd "$scratch/$label" && PYTHONPATH="$scratch/$label${PYTHONPATH:+:$PYTHONPATH}" python "$script" steps "${args[@]}" --date "$folder") >"$log" 2>&1; then
       grep -E '^offered ' "$log" | sed "s/^/round $round $label: /"
     else
       echo "$label round $round failed: see $log" >&2
