@@ -95,6 +95,21 @@ class Resolution:
     gray_pairs: list[GrayPair] = field(default_factory=list)
 
 
+def _another_outlet(profile: Profile, others: list[Profile]) -> bool:
+    """Whether any spelling of the entity is another outlet (unit, department) of the lead's venue."""
+    return any(
+        outlet_conflict(
+            profile.name,
+            other.name,
+            profile.category,
+            other.category,
+            _where(profile, other),
+            (profile.page, other.page),
+        )
+        for other in others
+    )
+
+
 def _where(a: Profile, b: Profile) -> tuple[str, ...]:
     """The two listings' cities and street names (glued), which a unit's name does not count as its own."""
     return (a.city, a.address.street, b.city, b.address.street)
@@ -252,17 +267,7 @@ class EntityResolver:
         common); a hotel's café and its dining room fail the outlet test.
         """
         others = [Profile.from_list(stored) for stored in entity["profiles"]]
-        if any(
-            outlet_conflict(
-                profile.name,
-                other.name,
-                profile.category,
-                other.category,
-                _where(profile, other),
-                (profile.page, other.page),
-            )
-            for other in others
-        ):
+        if _another_outlet(profile, others):
             return False  # any spelling of the entity is another outlet of the venue
         for other in others:
             if not (profile.name and other.name):
@@ -306,17 +311,7 @@ class EntityResolver:
         others = [Profile.from_list(s) for s in stored]
         if not any(bare_listing_agrees(profile, other) for other in others):
             return False
-        return not any(
-            outlet_conflict(
-                profile.name,
-                other.name,
-                profile.category,
-                other.category,
-                _where(profile, other),
-                (profile.page, other.page),
-            )
-            for other in others
-        )
+        return not _another_outlet(profile, others)
 
     def _create(self, record: DedupeInput, profile: Profile, gray: list, now: float) -> Resolution:
         entity_id = entity_id_for(record.lead_id)
