@@ -642,6 +642,24 @@ async def test_a_stage_cap_is_never_exceeded_by_events_being_handled():
     assert len(records.updates) == 12 and len(clock.sleeps) == sum(n % 3 for n in range(12))
 
 
+async def test_events_abandoned_at_shutdown_give_back_their_slot_and_admission():
+    stage = Watched({"ld_0": [TransientProviderError("site", "HTTP 503")]}, gated=True)
+    clock = HeldClock()
+    runner, records = streaming_runner(stage, clock.sleep, concurrency=1, admitted_per_slot=3)
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    for n in range(3):  # 0 sleeps in backoff, 1 is in handle, 2 waits for the work slot
+        await runner.submit(event(n, lead_id=f"ld_{n}"), ack)
+    await _settled(runner)
+    assert stage.handled == ["ld_0", "ld_1"] and stage.inside == 1 and runner._admission._value == 0
+    assert await runner.drain(grace_s=0) is False
+    assert acked == [] and records.updates == []  # nothing acked: the partition's next owner gets them all
+    assert runner._slots._value == 1 and runner._admission._value == 3 and not runner._tasks
+
+
 async def test_an_ordered_batch_takes_no_work_slot():
     stage = Watched({"ld_a": [TransientProviderError("site", "HTTP 503")]})
     stage.ordered = True
