@@ -104,6 +104,7 @@ class WorkerRuntime:
                 max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s, dead_letter_max_bytes=s.dead_letter_max_bytes
             ),
             concurrency=s.concurrency,
+            admitted_per_slot=s.admitted_per_slot,
             event_scope=event_scope,
             sinks=topics.sinks,
         )

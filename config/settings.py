@@ -448,7 +448,19 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
     batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
-    concurrency: int = Field(32, ge=1, description="Concurrent I/O calls per stage per worker.")
+    concurrency: int = Field(
+        32,
+        ge=1,
+        description="Events a streaming stage handles at once per worker (work slots; a stage's own cap wins). "
+        "An event waiting out a retry backoff or a deferral holds none.",
+    )
+    admitted_per_slot: int = Field(
+        4,
+        ge=1,
+        description="Events a streaming stage takes in per work slot (LEADSTREAM_CONCURRENCY or the stage's cap): "
+        "those handled plus those waiting out a backoff or deferral, or being recorded. Bounds memory and the "
+        "redelivery after a crash; 1: no more in flight than work slots.",
+    )
     max_attempts: int = Field(4, ge=1, description="Attempts per event on transient errors before dead-lettering.")
     retry_backoff_s: float = Field(0.2, ge=0, description="First retry delay; doubles each attempt, with jitter.")
     dead_letter_max_bytes: int = Field(

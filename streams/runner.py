@@ -54,6 +54,14 @@ Ordered (stateful) stages get batches (`process_batch`), handled one event at
 a time in offset order. Unordered (I/O-bound) stages stream: each event is
 `submit`ted, handled in the background and acked in offset order.
 
+Backpressure (streaming): an event is admitted in `submit` (at most
+`admitted_per_slot`, LEADSTREAM_ADMITTED_PER_SLOT, times the work slots in
+flight, from submit to ack) and takes a work slot (``LEADSTREAM_CONCURRENCY``,
+or the stage's `max_concurrency`: at most that many events in `stage.handle`)
+for each attempt only. The waits above (a retry's or an outage's backoff, a
+`Deferred`) hold no work slot: a few leads sleeping seconds in backoff used to
+hold about half of the slot-time (issue #9).
+
 A rebalance redelivers every message of a partition from its committed offset,
 also to the worker that keeps the partition: the events it still has in flight
 and those it finished behind a slow one (acks go in order, so one 10 s site
@@ -132,6 +140,9 @@ UNFINISHED_SEND_TIMEOUT_S = 60.0  # how long `settle_unfinished` waits for the b
 # Outcomes a streaming runner keeps, by (partition, offset), so a rebalance's redelivery is not handled again
 # (module docstring): about a minute of one worker's events at full rate; a few hundred bytes each.
 REMEMBERED_EVENTS = 4096
+# Events a streaming stage admits per work slot (`StageRunner`; LEADSTREAM_ADMITTED_PER_SLOT): those in
+# `stage.handle` plus those waiting out a backoff or a deferral, or for a slot, or being recorded and sent.
+ADMITTED_PER_SLOT = 4
 
 
 class Sender(Protocol):
@@ -212,17 +223,22 @@ class StageRunner:
         send: Sender,
         retry: RetryPolicy | None = None,
         concurrency: int = 32,
+        admitted_per_slot: int = ADMITTED_PER_SLOT,
         event_scope: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
         sinks: Iterable[str] | None = None,
         health: HealthMonitor | None = None,
     ) -> None:
-        """`sinks`: the only topics the stage's outputs may name (None: not checked);
+        """`concurrency`: work slots, events inside `stage.handle` at once (the stage's `max_concurrency`
+        wins); `admitted_per_slot`: events a streaming stage admits per work slot (`submit`);
+        `sinks`: the only topics the stage's outputs may name (None: not checked);
         `health`: where progress is reported (`streams.health`, the process's monitor by default)."""
         self.stage = stage
         self.records = records
         self.send = send
         self.retry = retry or RetryPolicy()
-        self._slots = asyncio.Semaphore(stage.max_concurrency or concurrency)
+        work_slots = stage.max_concurrency or concurrency
+        self._slots = asyncio.Semaphore(work_slots)  # streaming: held only inside `stage.handle` (`_handle`)
+        self._admission = asyncio.Semaphore(work_slots * admitted_per_slot)  # streaming: held from submit to ack
         self._tasks: set[asyncio.Task[None]] = set()
         self._acks: InOrderAcks | None = None
         # streaming mode: each recent message's attempt, by (partition, offset) (`submit`, `_attempt`)
@@ -244,21 +260,24 @@ class StageRunner:
         take), the events get the defined outcome of `settle_unfinished` (dead letter ``InternalError``), and
         only if that fails too is the error raised (the worker is stopping: do not ack).
         """
-        batch = list(events)
+        await self._settled(list(events), None)
+
+    async def _settled(self, batch: list[Any], slots: asyncio.Semaphore | None) -> None:
+        """`process_batch` for `batch`; `slots`: the work slots `stage.handle` runs in (streaming), or None."""
         try:
-            await self._process_batch(batch)
+            await self._process_batch(batch, slots)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if not await self.settle_unfinished(batch, exc):
                 raise
 
-    async def _process_batch(self, events: list[Any]) -> None:
+    async def _process_batch(self, events: list[Any], slots: asyncio.Semaphore | None) -> None:
         started = time.perf_counter()
         pairs = [(event, Envelope.from_event(event)) for event in events]
         self._enter(len(pairs))
         try:
-            await self._process(pairs, started)
+            await self._process(pairs, started, slots)
         finally:
             self._leave(len(pairs))
 
@@ -274,7 +293,9 @@ class StageRunner:
         if self._busy <= 0:
             self._idle.set()
 
-    async def _process(self, pairs: list[tuple[Any, Envelope]], started: float) -> None:
+    async def _process(
+        self, pairs: list[tuple[Any, Envelope]], started: float, slots: asyncio.Semaphore | None
+    ) -> None:
         # A lead that has ended goes no further: a redelivery, or a second message
         # with the same lead id, must not act on it again (or email it).
         ended = await self._until_done(lambda: self.records.ended([env.lead_id for _, env in pairs if env.lead_id]))
@@ -288,7 +309,7 @@ class StageRunner:
         for event, env in pairs:
             with self.event_scope(event), tracing.stage_span(self.stage.name, env):
                 began = time.perf_counter()
-                results.append(await self._run_one(env))
+                results.append(await self._run_one(env, slots))
                 metrics.series(metrics.PROCESSING_SECONDS, self.stage.name).observe(time.perf_counter() - began)
 
         updates: list[RecordUpdate] = []
@@ -336,22 +357,26 @@ class StageRunner:
     async def submit(self, event: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
         """Streaming mode (unordered stages): handle `event` in the background, ack it when done.
 
-        Waits for a free slot first, so at most `concurrency` events are in
-        flight (backpressure). A slow website delays only its own lead, not a
-        whole batch. Events finish out of order but are acked in offset order
-        per partition (`InOrderAcks`), so a crash replays everything unfinished.
-        A message this runner has already handled, or is handling, takes no slot
-        and is not handled again (`_rejoin`, module docstring).
+        Waits to be admitted first, so at most `admitted_per_slot` × the work
+        slots are in flight (backpressure: a long deferral cannot pull a topic
+        into memory). Each attempt then takes a work slot only while
+        `stage.handle` runs (`_handle`): an event waiting out a backoff or a
+        deferral lets another one work. A slow website delays only its own
+        lead, not a whole batch. Events finish out of order but are acked in
+        offset order per partition (`InOrderAcks`), so a crash replays
+        everything unfinished. A message this runner has already handled, or
+        is handling, is not admitted again and not handled again (`_rejoin`,
+        module docstring).
         """
         key = (event.message.tp, event.message.offset)
         earlier = self._attempts.get(key)
         if earlier is not None and earlier.done() and not earlier.result():
             earlier = None  # that attempt was not acked (cancelled, or not even dead-lettered): handle it anew
         if earlier is None:
-            await self._slots.acquire()
+            await self._admission.acquire()
         if self.closing:  # shutting down (`drain`): leave it unacked for the next owner of the partition
             if earlier is None:
-                self._slots.release()
+                self._admission.release()
             await asyncio.Event().wait()  # until Faust cancels the agent
         if self._acks is None:
             self._acks = InOrderAcks(ack)
@@ -385,14 +410,14 @@ class StageRunner:
             metrics.series(metrics.EVENTS, self.stage.name, "redelivered").inc()
             await self._acks.done(entry)
             return
-        await self._slots.acquire()
+        await self._admission.acquire()
         key = (event.message.tp, event.message.offset)
         await self._handle_and_ack(event, entry, self._attempt(key))
 
     async def _handle_and_ack(self, event: Any, entry: list[Any], outcome: asyncio.Future[bool]) -> None:
         assert self._acks is not None  # set by submit before the task starts
         try:
-            await self.process_batch([event])  # its own failures end in settle_unfinished (a dead letter)
+            await self._settled([event], self._slots)  # its own failures end in settle_unfinished (a dead letter)
         except asyncio.CancelledError:
             raise  # shutting down: not acked, so it is redelivered
         except Exception:  # not even a dead letter could be delivered: settle_unfinished is stopping the worker
@@ -403,7 +428,7 @@ class StageRunner:
         finally:
             if not outcome.done():
                 outcome.set_result(False)
-            self._slots.release()
+            self._admission.release()
 
     async def idle(self) -> None:
         """Return once no ordered batch is inside `process_batch` (a rebalance waits for this: `WorkerRuntime`)."""
@@ -440,8 +465,11 @@ class StageRunner:
             )
             return False
 
-    async def _run_one(self, env: Envelope) -> list[Output] | DeadLetter:
-        """Decode and handle one event under the failure policy (`streams.failures`): its outputs, or its dead letter."""
+    async def _run_one(self, env: Envelope, slots: asyncio.Semaphore | None = None) -> list[Output] | DeadLetter:
+        """Decode and handle one event under the failure policy (`streams.failures`): its outputs, or its dead letter.
+
+        `slots` (streaming): each attempt takes a work slot for `stage.handle` only, so the waits between
+        attempts (backoff, deferral) hold none (`_handle`)."""
         stage, policy = self.stage, self.retry
         try:
             reject_nul(env.payload)
@@ -453,7 +481,7 @@ class StageRunner:
         attempts = infra_failures = 0
         while True:
             try:
-                outputs = await stage.handle(item, env)
+                outputs = await self._handle(item, env, slots)
             except Deferred as exc:  # waiting for permission is not a failed attempt
                 metrics.series(metrics.DEFERRALS, stage.name, deferral_kind(exc)).inc()
                 self.health.alive(stage.name)
@@ -494,6 +522,13 @@ class StageRunner:
                     item,
                 )
             return outputs
+
+    async def _handle(self, item: Any, env: Envelope, slots: asyncio.Semaphore | None) -> list[Output]:
+        """One attempt: `stage.handle` inside a work slot when streaming (ordered stages have none)."""
+        if slots is None:
+            return await self.stage.handle(item, env)
+        async with slots:
+            return await self.stage.handle(item, env)
 
     def _undeclared(self, outputs: list[Output]) -> list[str]:
         if self.sinks is None:

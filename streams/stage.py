@@ -72,7 +72,7 @@ class Stage(Generic[T]):
 
     name: str = ""
     ordered: bool = False  # True: events are handled one at a time in offset order, in batches (stateful stages)
-    max_concurrency: int | None = None  # cap on events in flight (default: LEADSTREAM_CONCURRENCY)
+    max_concurrency: int | None = None  # cap on events in `handle` at once (default: LEADSTREAM_CONCURRENCY)
 
     async def start(self) -> None:
         """Open clients (HTTP pools, browsers). Called once per worker before the first event."""

@@ -417,7 +417,7 @@ async def test_a_rebalance_redelivery_is_acked_in_turn_without_handling_again():
     stage = Counted()
     runner, records, sender, _ = make_runner(stage)
     redelivered = metric("leadstream_stage_events_total", stage=STAGE, outcome="redelivered")
-    free = runner._slots._value
+    free, admitted = runner._slots._value, runner._admission._value
     acked: list[tuple[int, int]] = []
 
     async def ack(ev):
@@ -434,6 +434,7 @@ async def test_a_rebalance_redelivery_is_acked_in_turn_without_handling_again():
         await runner.submit(ev, ack)
     await _settled(runner)
     assert acked == [] and runner._slots._value == free - 1  # a slot for offset 0's first attempt only
+    assert runner._admission._value == admitted - 1  # the redeliveries are not admitted again
     stage.gate("ld_slow").set()
     await _settled(runner)
     assert [offset for offset, _ in acked] == [0, 1, 0, 1]
@@ -495,6 +496,181 @@ async def test_only_the_latest_messages_are_remembered(monkeypatch):
     await _settled(runner)
     assert acked == [0, 1, 2, 2, 1, 0]
     assert stage.handled == {"ld_0": 2, "ld_1": 1, "ld_2": 1}
+
+
+# --- work slots and admission (issue #9): a streamed event waiting between attempts holds no work slot ---------
+
+
+class HeldClock:
+    """`sleep` that waits until the test sets `wake`: an event can be looked at in the middle of its backoff."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.wake = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await self.wake.wait()
+
+
+class Watched(Stage[Lead]):
+    """Raises each lead's scripted errors in turn, then waits for its gate (open unless `gated`); counts how
+    many events are inside `handle` at once."""
+
+    name = STAGE
+
+    def __init__(self, errors: dict[str, list[BaseException]] | None = None, gated: bool = False) -> None:
+        self.errors = {lead_id: list(errs) for lead_id, errs in (errors or {}).items()}
+        self.gated = gated
+        self.gates: dict[str, asyncio.Event] = {}
+        self.inside = self.most = 0
+        self.handled: list[str] = []
+
+    def gate(self, lead_id: str) -> asyncio.Event:
+        return self.gates.setdefault(lead_id, asyncio.Event())
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        self.inside += 1
+        self.most = max(self.most, self.inside)
+        try:
+            self.handled.append(lead.lead_id)
+            if self.errors.get(lead.lead_id):
+                raise self.errors[lead.lead_id].pop(0)
+            if self.gated:
+                await self.gate(lead.lead_id).wait()
+            return [Output(lead, topics=(LEADS_ENRICHED,))]
+        finally:
+            self.inside -= 1
+
+
+def streaming_runner(stage: Stage, sleep, **options) -> tuple[StageRunner, FakeRecords]:
+    records = FakeRecords()
+    retry = RetryPolicy(sleep=sleep, random=lambda: 0.5)
+    runner = StageRunner(stage, records, FakeSender(), retry=retry, sinks=(LEADS_ENRICHED,), **options)  # type: ignore[arg-type]
+    runner.fail_worker = pytest.fail  # type: ignore[method-assign]
+    return runner, records
+
+
+async def test_an_event_sleeping_in_backoff_lets_another_use_its_work_slot_and_acks_stay_in_order():
+    stage = Watched({"ld_a": [TransientProviderError("site", "HTTP 503")]})
+    clock = HeldClock()
+    runner, records = streaming_runner(stage, clock.sleep, concurrency=1)
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    submits = [asyncio.create_task(runner.submit(event(o, lead_id=f"ld_{c}"), ack)) for o, c in enumerate("abc")]
+    await _settled(runner)
+    assert clock.sleeps == [0.2]  # offset 0 waits out its backoff...
+    assert all(s.done() for s in submits) and stage.handled == ["ld_a", "ld_b", "ld_c"]  # ...the others work
+    assert sorted(u.lead.lead_id for u in records.updates) == ["ld_b", "ld_c"]
+    assert acked == []  # 1 and 2 are done, held back behind 0
+    clock.wake.set()
+    await _settled(runner)
+    assert acked == [0, 1, 2] and stage.handled == ["ld_a", "ld_b", "ld_c", "ld_a"] and stage.most == 1
+
+
+async def test_admission_bounds_the_events_in_flight_when_all_of_them_wait():
+    retry_all = {f"ld_{n}": [TransientProviderError("site", "HTTP 503")] for n in range(5)}
+    stage = Watched(retry_all)
+    clock = HeldClock()
+    runner, records = streaming_runner(stage, clock.sleep, concurrency=2, admitted_per_slot=2)
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    submits = [asyncio.create_task(runner.submit(event(n, lead_id=f"ld_{n}"), ack)) for n in range(5)]
+    await _settled(runner)
+    assert [s.done() for s in submits] == [True] * 4 + [False]  # 2 slots × 2: the fifth waits in submit
+    assert stage.handled == ["ld_0", "ld_1", "ld_2", "ld_3"] and len(clock.sleeps) == 4  # not handled yet
+    assert stage.inside == 0 and runner._slots._value == 2  # all four sleep, none holds a work slot
+    clock.wake.set()
+    await _settled(runner)
+    assert all(s.done() for s in submits) and acked == [0, 1, 2, 3, 4]
+    assert sorted(u.lead.lead_id for u in records.updates) == [f"ld_{n}" for n in range(5)] and stage.most <= 2
+
+
+async def test_a_deferred_event_holds_no_work_slot():
+    """The email stage's send cap or pause can defer for minutes: the other leads must not queue behind it."""
+    stage = Watched({"ld_mail": [Deferred("daily send cap reached", 60.0, kind="send_cap")] * 3})
+    clock = HeldClock()
+    runner, records = streaming_runner(stage, clock.sleep, concurrency=1, admitted_per_slot=3)
+    admitted = runner._admission._value
+    acked: list[tuple[int, int]] = []
+
+    async def ack(ev):
+        acked.append((ev.message.partition, ev.message.offset))
+
+    await runner.submit(event(0, lead_id="ld_mail"), ack)
+    await _settled(runner)
+    assert clock.sleeps == [60.0] and runner._slots._value == 1 and runner._admission._value == admitted - 1
+    submits = [asyncio.create_task(runner.submit(event(o, partition=1, lead_id=f"ld_{o}"), ack)) for o in range(2)]
+    await _settled(runner)
+    assert all(s.done() for s in submits) and acked == [(1, 0), (1, 1)]  # handled while ld_mail waits
+    assert stage.handled == ["ld_mail", "ld_0", "ld_1"]
+    clock.wake.set()
+    await _settled(runner)
+    assert acked[2:] == [(0, 0)] and stage.handled.count("ld_mail") == 4 and len(records.updates) == 3
+    assert runner._slots._value == 1 and runner._admission._value == admitted
+
+
+async def test_a_stage_cap_is_never_exceeded_by_events_being_handled():
+    """`max_concurrency` (the mockup stage's renders) still means at most that many in `handle` at once,
+    with more events admitted and going back and forth between attempts."""
+    errors = {f"ld_{n}": [TransientProviderError("site", "HTTP 503")] * (n % 3) for n in range(12)}
+    stage = Watched(errors, gated=True)
+    stage.max_concurrency = 2
+    clock = FakeClock()
+    runner, records = streaming_runner(stage, clock.sleep, admitted_per_slot=3)  # concurrency 32: the cap wins
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    submits = [asyncio.create_task(runner.submit(event(n, lead_id=f"ld_{n}"), ack)) for n in range(12)]
+    await _settled(runner)
+    assert sum(s.done() for s in submits) == 6  # admitted: 2 work slots × 3
+    assert stage.inside == 2 and stage.most == 2
+    for n in reversed(range(12)):  # the later ones first: they finish out of order
+        stage.gate(f"ld_{n}").set()
+        await _settled(runner)
+        assert stage.inside <= 2
+    await _settled(runner)
+    assert all(s.done() for s in submits) and acked == list(range(12)) and stage.most == 2
+    assert len(records.updates) == 12 and len(clock.sleeps) == sum(n % 3 for n in range(12))
+
+
+async def test_events_abandoned_at_shutdown_give_back_their_slot_and_admission():
+    stage = Watched({"ld_0": [TransientProviderError("site", "HTTP 503")]}, gated=True)
+    clock = HeldClock()
+    runner, records = streaming_runner(stage, clock.sleep, concurrency=1, admitted_per_slot=3)
+    acked: list[int] = []
+
+    async def ack(ev):
+        acked.append(ev.message.offset)
+
+    for n in range(3):  # 0 sleeps in backoff, 1 is in handle, 2 waits for the work slot
+        await runner.submit(event(n, lead_id=f"ld_{n}"), ack)
+    await _settled(runner)
+    assert stage.handled == ["ld_0", "ld_1"] and stage.inside == 1 and runner._admission._value == 0
+    assert await runner.drain(grace_s=0) is False
+    assert acked == [] and records.updates == []  # nothing acked: the partition's next owner gets them all
+    assert runner._slots._value == 1 and runner._admission._value == 3 and not runner._tasks
+
+
+async def test_an_ordered_batch_takes_no_work_slot():
+    stage = Watched({"ld_a": [TransientProviderError("site", "HTTP 503")]})
+    stage.ordered = True
+    seen: list[int] = []
+    runner, records = streaming_runner(stage, lambda _s: _record(seen, runner), concurrency=1)
+    await runner.process_batch([event(0, lead_id="ld_a"), event(1, lead_id="ld_b")])
+    assert seen == [1] and runner._slots._value == 1 and len(records.updates) == 2
+
+
+async def _record(seen: list[int], runner: StageRunner) -> None:
+    seen.append(runner._slots._value)
 
 
 # --- oversized dead letters ---------------------------------------------------------------------------
