@@ -213,7 +213,7 @@ def pipeline_overview() -> db.Dashboard:
         series(
             lay,
             "Events in flight",
-            "Events each stage is handling right now, summed over workers.",
+            "Events each stage has taken and not finished (handling, or waiting out a backoff, a deferral or a work slot), summed over workers.",
             [Query("sum by (stage) (leadstream_stage_in_flight)", "{{stage}}")],
             width=8,
         )
