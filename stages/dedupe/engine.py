@@ -95,19 +95,14 @@ class Resolution:
     gray_pairs: list[GrayPair] = field(default_factory=list)
 
 
+def _outlets(a: Profile, b: Profile) -> bool:
+    """Whether two listings are two outlets (units, departments) of one venue or brand (`outlet_conflict`)."""
+    return outlet_conflict(a.name, b.name, a.category, b.category, _where(a, b), (a.page, b.page))
+
+
 def _another_outlet(profile: Profile, others: list[Profile]) -> bool:
-    """Whether any spelling of the entity is another outlet (unit, department) of the lead's venue."""
-    return any(
-        outlet_conflict(
-            profile.name,
-            other.name,
-            profile.category,
-            other.category,
-            _where(profile, other),
-            (profile.page, other.page),
-        )
-        for other in others
-    )
+    """Whether any spelling of the entity is another outlet of the lead's venue."""
+    return any(_outlets(profile, other) for other in others)
 
 
 def _where(a: Profile, b: Profile) -> tuple[str, ...]:
@@ -230,14 +225,7 @@ class EntityResolver:
                     if (profile.phone and profile.phone == other.phone) or one_site_readdressed(profile, other):
                         is_near = True
                     continue
-                if outlet_conflict(
-                    profile.name,
-                    other.name,
-                    profile.category,
-                    other.category,
-                    _where(profile, other),
-                    (profile.page, other.page),
-                ):  # two outlets of one venue or brand
+                if _outlets(profile, other):  # two outlets of one venue or brand
                     best = -1.0
                     break
                 compared = True
@@ -360,7 +348,7 @@ class EntityResolver:
                 py = Profile.from_list(y)
                 if (
                     addresses_conflict(px, py) and not (near_addresses(px, py) or one_site_readdressed(px, py))
-                ) or outlet_conflict(px.name, py.name, px.category, py.category, _where(px, py), (px.page, py.page)):
+                ) or _outlets(px, py):
                     return True
         return False
 
