@@ -1,0 +1,192 @@
+"""Pipeline overview: throughput per stage, end-to-end latency, terminal states, dead letters, retries."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as db
+
+from ops import thresholds as th
+from ops.dashboards.panels import (
+    RATE,
+    Layout,
+    Query,
+    dashboard,
+    quantile,
+    series,
+)
+
+
+def pipeline_overview() -> db.Dashboard:
+    lay = Layout()
+    d = dashboard(
+        "leadstream-pipeline",
+        "leadstream / pipeline overview",
+        "Throughput per stage, end-to-end latency, terminal states, dead letters, retries and deferrals.",
+        ["pipeline"],
+    )
+    d = d.with_row(db.Row("Throughput").id(lay.take()))
+    d = d.with_panel(
+        series(
+            lay,
+            "Events consumed per stage",
+            "Events taken from each stage's source topic, per second.",
+            [Query(f"sum by (stage) (rate(leadstream_stage_events_consumed_total[{RATE}]))", "{{stage}}")],
+            unit="ops",
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "What became of each event",
+            "Per stage and outcome: forwarded, terminal, dead_lettered, skipped_ended, redelivered (acked without handling again).",
+            [Query(f"sum by (stage, outcome) (rate(leadstream_stage_events_total[{RATE}]))", "{{stage}} {{outcome}}")],
+            unit="ops",
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Events in flight",
+            "Events each stage has taken and not finished (handling, or waiting out a backoff, a deferral or a work slot), summed over workers.",
+            [Query("sum by (stage) (leadstream_stage_in_flight)", "{{stage}}")],
+            width=8,
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Stage processing time p95",
+            "One event, decode to outputs sent.",
+            [Query(quantile(0.95, "leadstream_stage_processing_seconds", "stage"), "{{stage}}")],
+            unit="s",
+            width=8,
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Table keys",
+            "Keys in the workers' local RocksDB table partitions.",
+            [Query("sum by (table) (leadstream_table_keys)", "{{table}}")],
+            width=8,
+        )
+    )
+
+    d = d.with_row(db.Row("Latency and terminal states").id(lay.take()))
+    d = d.with_panel(
+        series(
+            lay,
+            "End-to-end latency p50 / p95 / p99",
+            f"Ingest to terminal state, all states. The dashed line is the design's p95 target ({th.E2E_P95_TARGET_S} s).",
+            [Query(quantile(q, "leadstream_lead_e2e_seconds"), f"p{int(q * 100)}") for q in (0.5, 0.95, 0.99)],
+            unit="s",
+            limits=[(th.E2E_P95_TARGET_S, "red")],
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "End-to-end p95 by terminal state",
+            "Ingest to terminal state, per state.",
+            [Query(quantile(0.95, "leadstream_lead_e2e_seconds", "state"), "{{state}}")],
+            unit="s",
+            limits=[(th.E2E_P95_TARGET_S, "red")],
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Leads ended per minute by terminal state",
+            "emailed, duplicate, disqualified, suppressed, dead_lettered.",
+            [Query(f"sum by (state) (rate(leadstream_terminal_total[{RATE}])) * 60", "{{state}}")],
+            stack=True,
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Availability SLI (5 min windows)",
+            f"Share of ended leads that reached a non-dead-letter terminal state within {th.SLO_LATENCY_BOUND_S} s. "
+            f"SLO {th.SLO_TARGET:.1%} (dashed).",
+            [
+                Query(
+                    'sum(rate(leadstream_lead_e2e_seconds_bucket{state!="dead_lettered", le=~"300(\\\\.0)?"}[5m]))'
+                    " / sum(rate(leadstream_lead_e2e_seconds_count[5m]))",
+                    "good ratio",
+                )
+            ],
+            unit="percentunit",
+            limits=[(th.SLO_TARGET, "green")],
+        )
+    )
+
+    d = d.with_row(db.Row("Failures, retries, deferrals").id(lay.take()))
+    d = d.with_panel(
+        series(
+            lay,
+            "Dead letters by stage and reason",
+            "Messages written to deadletter.<stage>, per second.",
+            [Query(f"sum by (stage, reason) (rate(leadstream_dead_letters_total[{RATE}]))", "{{stage}} {{reason}}")],
+            unit="ops",
+            width=8,
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Retries by stage and error",
+            "Retries after transient or infrastructure errors.",
+            [Query(f"sum by (stage, error) (rate(leadstream_stage_retries_total[{RATE}]))", "{{stage}} {{error}}")],
+            unit="ops",
+            width=8,
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Deferrals by stage and reason",
+            "Waits, not failures: send caps, pause, send window, budgets.",
+            [Query(f"sum by (stage, reason) (rate(leadstream_stage_deferrals_total[{RATE}]))", "{{stage}} {{reason}}")],
+            unit="ops",
+            width=8,
+        )
+    )
+
+    d = d.with_row(db.Row("Chromium").id(lay.take()))
+    d = d.with_panel(
+        series(
+            lay,
+            "Chromium renders by kind and outcome",
+            "ok, error, timeout; enrich and mockup renders.",
+            [
+                Query(
+                    f"sum by (kind, outcome) (rate(leadstream_chromium_renders_total[{RATE}]))", "{{kind}} {{outcome}}"
+                )
+            ],
+            unit="ops",
+            width=8,
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Chromium render p95",
+            "One page render, load and settle included; and the wait for a render slot before it (a queue of "
+            "renders: LEADSTREAM_ENRICH_RENDER_CONCURRENCY, LEADSTREAM_RENDER_CONCURRENCY).",
+            [
+                Query(quantile(0.95, "leadstream_chromium_render_seconds", "kind"), "{{kind}}"),
+                Query(quantile(0.95, "leadstream_chromium_render_wait_seconds", "kind"), "{{kind}} waiting for a slot"),
+            ],
+            unit="s",
+            width=8,
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Chromium pages open",
+            "Contexts/pages open now, per kind.",
+            [Query("sum by (kind) (leadstream_chromium_pages_open)", "{{kind}}")],
+            width=8,
+        )
+    )
+    return d
