@@ -35,25 +35,26 @@ def _reachable(url: str, default_port: int) -> None:
         pytest.fail(f"{url} is not reachable ({exc}): start it with scripts/services up")
 
 
+def _service(var: str, default_port: int) -> str:
+    """The URL in `var`, after checking its first address answers (a Faust list uses its first broker)."""
+    url = _require(var)
+    _reachable(url.split(";")[0], default_port)
+    return url
+
+
 @pytest.fixture(scope="session")
 def kafka_broker() -> str:
-    url = _require("LEADSTREAM_KAFKA_BROKER")
-    _reachable(url.split(";")[0], 9092)
-    return url
+    return _service("LEADSTREAM_KAFKA_BROKER", 9092)
 
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    url = _require("LEADSTREAM_DATABASE_URL")
-    _reachable(url, 5432)
-    return url
+    return _service("LEADSTREAM_DATABASE_URL", 5432)
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = _require("LEADSTREAM_REDIS_URL")
-    _reachable(url, 6379)
-    return url
+    return _service("LEADSTREAM_REDIS_URL", 6379)
 
 
 @pytest.fixture(scope="session")
@@ -148,30 +149,22 @@ def svc():
 @pytest.fixture(scope="session")
 def kafka_cluster() -> str:
     """The 3-broker cluster (Faust style 'kafka://h:p;kafka://h:p;...'): scripts/services up kafka-cluster."""
-    url = _require("LEADSTREAM_KAFKA_CLUSTER")
-    _reachable(url.split(";")[0], 9092)
-    return url
+    return _service("LEADSTREAM_KAFKA_CLUSTER", 9092)
 
 
 @pytest.fixture(scope="session")
 def pgbouncer_url() -> str:
-    url = _require("LEADSTREAM_PGBOUNCER_URL")
-    _reachable(url, 6432)
-    return url
+    return _service("LEADSTREAM_PGBOUNCER_URL", 6432)
 
 
 @pytest.fixture(scope="session")
 def replica_url() -> str:
-    url = _require("LEADSTREAM_REPLICA_DATABASE_URL")
-    _reachable(url, 5432)
-    return url
+    return _service("LEADSTREAM_REPLICA_DATABASE_URL", 5432)
 
 
 @pytest.fixture(scope="session")
 def prometheus_url() -> str:
-    url = _require("LEADSTREAM_PROMETHEUS_URL")
-    _reachable(url, 9090)
-    return url
+    return _service("LEADSTREAM_PROMETHEUS_URL", 9090)
 
 
 @pytest.fixture(scope="session")
