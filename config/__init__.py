@@ -1,14 +1,12 @@
-"""The settings: one typed object read from ``LEADSTREAM_*`` and validated at start (`config.settings`)."""
+"""The settings: one typed object read from ``LEADSTREAM_*`` and validated at start (`config.settings`; its nested parts in `config.sections`, worker checks and the listing in `config.checks`)."""
 
+from config.checks import check_worker_settings
+from config.sections import DEFAULT_PROVIDERS, EmailSettings, ProviderConfig
 from config.settings import (
-    DEFAULT_PROVIDERS,
     VERSION,
     WATERFALL_PROVIDERS,
-    EmailSettings,
-    ProviderConfig,
     Settings,
     SettingsError,
-    check_worker_settings,
     describe_errors,
     env_var,
     get_settings,

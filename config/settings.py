@@ -13,22 +13,24 @@ variable and the problem (`SettingsError`), never deep inside a stage.
 
 from __future__ import annotations
 
-import importlib.util
-import ipaddress
 import json
 import os
-from datetime import date, time
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from limits import parse as parse_rate
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from config.redact import redact
+from config.sections import (
+    DEFAULT_PROVIDERS,
+    MIN_SECRET_CHARS,
+    ApiSettings,
+    EmailSettings,
+    ProviderConfig,
+    comma_list,
+)
 from schemas.lifecycle import STAGES
 
 try:
@@ -59,10 +61,6 @@ def _default_chromium() -> str:
 # Faust's `producer_max_request_size` (the app keeps its default): no message we send may be larger.
 FAUST_PRODUCER_MAX_REQUEST_BYTES = 1_000_000
 
-DEFAULT_UNSUBSCRIBE_SECRET = "change-me"
-MIN_SECRET_CHARS = 32
-_NEW_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-
 
 class SettingsError(ValueError):
     """The settings are invalid; the message names each variable and its problem."""
@@ -79,232 +77,6 @@ def parse_waterfall(text: str) -> dict[str, list[str]]:
             raise ValueError(f"waterfall entry {part.strip()!r}: expected field=provider,provider")
         orders[name.strip()] = [p.strip() for p in providers.split(",") if p.strip()]
     return orders
-
-
-def _comma_list(value: Any) -> Any:
-    """`a, b,,c` → ["a", "b", "c"]; lists pass through."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-class ProviderConfig(BaseModel):
-    """How one outside provider is guarded (`providers.guards`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rate: str | None = Field(None, description="Calls shared by all workers through Redis, `N/second|minute|hour`.")
-    cache_ttl_s: int = Field(0, ge=0, description="Response cache TTL; 0: not cached.")
-    cost_usd: float = Field(0.0, ge=0, description="Price of one answered call (cost ledger).")
-    daily_budget_usd: float | None = Field(None, ge=0, description="Daily spend cap; reaching it pauses the provider.")
-
-    @field_validator("rate", mode="before")
-    @classmethod
-    def _rate(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        try:
-            parse_rate(str(value))
-        except ValueError:
-            raise ValueError(f"{value!r} is not a rate like `10/second` or `100/minute`") from None
-        return str(value).strip()
-
-
-DEFAULT_PROVIDERS: dict[str, dict[str, Any]] = {
-    "yelp": {"rate": "5/second", "cache_ttl_s": 86400, "cost_usd": 0.0},
-    "google": {"rate": "10/second", "cache_ttl_s": 86400, "cost_usd": 0.032},
-    "hunter": {"rate": "10/second", "cache_ttl_s": 604800, "cost_usd": 0.01},
-    "pagespeed": {"rate": "4/second", "cache_ttl_s": 86400, "cost_usd": 0.0},
-}
-
-
-def _parse_hour_window(value: Any) -> Any:
-    """`9-17` or `09:00-17:00` → (09:00, 17:00); an end of `24` is midnight (00:00)."""
-    if not isinstance(value, str):
-        return value
-    start, sep, end = value.partition("-")
-    if not sep:
-        raise ValueError(f"{value!r}: expected start-end, e.g. 9-17")
-    return (_clock(start), _clock(end))
-
-
-def _clock(text: str) -> time:
-    text = text.strip()
-    hour, _, minute = text.partition(":")
-    if not hour.isdigit() or (minute and not minute.isdigit()):
-        raise ValueError(f"{text!r} is not an hour (H or HH:MM)")
-    h, m = int(hour), int(minute or 0)
-    if h == 24 and m == 0:
-        return time(0)
-    return time(h, m)
-
-
-class EmailSettings(BaseModel):
-    """The email stage: sender, compliance and deliverability guards (caps, warm-up, send window, auto-pause)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    from_email: str = Field("hello@leadstream.example", description="Sender address.")
-    from_name: str = Field("leadstream", description="Sender display name.")
-    campaign_step: str = Field(
-        "intro", description="Campaign step; with the lead id it forms the email idempotency key."
-    )
-    postal_address: str = Field(
-        "leadstream, 100 Main St, Springfield, IL 62701", description="CAN-SPAM postal address in every footer."
-    )
-    unsubscribe_base_url: str = Field(
-        "https://leadstream.example/u", description="Base of one-click unsubscribe links."
-    )
-    unsubscribe_secret: str = Field(
-        DEFAULT_UNSUBSCRIBE_SECRET,
-        description=f"Key for unsubscribe tokens; a worker running the email stage refuses the default "
-        f"or one under {MIN_SECRET_CHARS} characters.",
-    )
-    unsubscribe_token_days: int = Field(
-        90,
-        ge=30,
-        description="Days an unsubscribe link keeps working (CAN-SPAM: at least 30 after the send).",
-    )
-    webhook_public_key: str = Field(
-        "", description="SendGrid Event Webhook verification key (base64 DER); empty: webhook not mounted."
-    )
-    guards: bool = Field(
-        False, description="Enforce the deliverability guards (caps, warm-up, send window, auto-pause)."
-    )
-    daily_cap: int = Field(2000, ge=0, description="Emails per day, all domains.")
-    per_domain_cap: int = Field(200, ge=0, description="Emails per day to one recipient domain.")
-    warmup: Annotated[list[int], NoDecode] = Field(
-        [50, 100, 200, 400, 800], description="Daily caps for the first days of sending (warm-up ramp), `50,100,…`."
-    )
-    first_send_date: date | None = Field(None, description="Day the warm-up started (YYYY-MM-DD); empty: today.")
-    send_window: Annotated[tuple[time, time], NoDecode] = Field(
-        (time(9), time(17)), description="Send window in the recipient's local time, `start-end` whole hours (9-17)."
-    )
-    sender_tz: str = Field(
-        "America/New_York", description="Sender's zone: the day for caps, and the fallback recipient zone."
-    )
-    bounce_pause: float = Field(
-        0.02, ge=0, description="Pause sending while the hard-bounce rate over the window exceeds this."
-    )
-    spam_pause: float = Field(
-        0.001, ge=0, description="Pause sending while the spam-report rate over the window exceeds this."
-    )
-    settle_after_death_s: float = Field(
-        2.0,
-        ge=0,
-        description="How long after its claimant was recorded as ended (its successor took the data dir) a "
-        "pending outbox key waits before SendGrid is asked about it (with real SendGrid: cover the Email "
-        "Activity feed's delay).",
-    )
-    claim_poll_s: float = Field(
-        2.0,
-        gt=0,
-        description="How often a pending outbox key another worker holds is looked at again in the outbox "
-        "(its claimant may be recorded as ended meanwhile, or its send finish).",
-    )
-
-    @field_validator("warmup", mode="before")
-    @classmethod
-    def _warmup(cls, value: Any) -> Any:
-        return _comma_list(value)
-
-    @field_validator("first_send_date", mode="before")
-    @classmethod
-    def _first_send_date(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("send_window", mode="before")
-    @classmethod
-    def _send_window_text(cls, value: Any) -> Any:
-        return _parse_hour_window(value)
-
-    @field_validator("send_window")
-    @classmethod
-    def _send_window(cls, value: tuple[time, time]) -> tuple[time, time]:
-        start, end = value
-        if start.minute or end.minute or start.second or end.second:
-            raise ValueError("the send window is whole hours (e.g. 9-17)")
-        if end != time(0) and end <= start:
-            raise ValueError(f"the window must end after it starts ({start:%H:%M}-{end:%H:%M})")
-        return value
-
-    @field_validator("sender_tz")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
-        return value
-
-    @property
-    def window_hours(self) -> tuple[int, int]:
-        """The send window as (start hour, end hour), end in 1..24."""
-        start, end = self.send_window
-        return start.hour, end.hour or 24
-
-
-API_SCOPES = ("ingest", "read", "admin")
-
-
-class ApiSettings(BaseModel):
-    """`leadstream api`: the HTTP service in front of the pipeline (docs/api.md)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bind: str = Field("127.0.0.1", description="Address the API listens on.")
-    port: int = Field(8080, ge=1, le=65535, description="Port the API listens on.")
-    default_rate: str = Field(
-        "50/second",
-        description="Requests per API key, shared by every API process through Redis, unless the "
-        "key has its own rate (`leadstream api-keys create --rate`).",
-    )
-    max_body_bytes: int = Field(
-        2 * 1024 * 1024, ge=1024, description="Largest request body; a larger one is refused with 413."
-    )
-    max_batch: int = Field(500, ge=1, le=500, description="Most leads in one POST /v1/leads.")
-    key_cache_s: float = Field(
-        5.0,
-        ge=0,
-        description="How long a verified key is trusted without asking PostgreSQL again (a revoke "
-        "through the API takes effect at once on that process, elsewhere within this time).",
-    )
-    publish_timeout_s: float = Field(
-        10.0, gt=0, description="How long a POST waits for Kafka's acknowledgement before answering 503."
-    )
-    page_max: int = Field(200, ge=1, le=1000, description="Most leads in one page of GET /v1/leads.")
-    workers: int = Field(
-        1,
-        ge=0,
-        le=64,
-        description="API server processes sharing the one port (`leadstream api --workers N`); 0: one per "
-        "core this process may run on. Each process has its own PostgreSQL pools and Kafka producer; one "
-        "process serves 200 requests/s on ~0.3 core (docs/api.md), so add processes when one runs out of core.",
-    )
-    stats_cache_s: float = Field(
-        1.0,
-        ge=0,
-        le=60,
-        description="How long one process reuses the counts of GET /v1/stats (a full count of leads) "
-        "before counting again; concurrent callers share one count. 0: count on every call.",
-    )
-
-    def process_count(self) -> int:
-        """The server processes `workers` asks for (0: the cores this process may run on)."""
-        if self.workers:
-            return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not Linux
-            return max(1, os.cpu_count() or 1)
-
-    @field_validator("default_rate")
-    @classmethod
-    def _rate(cls, value: str) -> str:
-        checked = ProviderConfig._rate(value)
-        if not checked:
-            raise ValueError("the API needs a default rate, e.g. 50/second")
-        return str(checked)
 
 
 class Settings(BaseSettings):
@@ -620,7 +392,7 @@ class Settings(BaseSettings):
     @classmethod
     def _stages(cls, value: Any) -> Any:
         if isinstance(value, str):
-            value = STAGES if value.strip() in ("", "all") else _comma_list(value)
+            value = STAGES if value.strip() in ("", "all") else comma_list(value)
         chosen = tuple(value)
         unknown = sorted(set(chosen) - set(STAGES))
         if unknown:
@@ -630,12 +402,12 @@ class Settings(BaseSettings):
     @field_validator("fetch_allowlist", "dns_nameservers", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
-        return _comma_list(value)
+        return comma_list(value)
 
     @field_validator("mockup_tiers", mode="before")
     @classmethod
     def _tiers(cls, value: Any) -> Any:
-        return frozenset(_comma_list(value))
+        return frozenset(comma_list(value))
 
     @field_validator("per_domain_rate", mode="before")
     @classmethod
@@ -741,105 +513,6 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(f"invalid settings: {exc}") from None
 
 
-def worker_problems(settings: Settings) -> list[str]:
-    """What a worker must not start with, though other commands may (`leadstream settings`, `ingest`):
-    one line per problem, naming the variable. The demo sets its own values."""
-    problems: list[str] = []
-    token_variable = env_var(("web_token",))
-    if settings.web_enabled and not settings.web_token and not _is_loopback(settings.web_bind):
-        problems.append(
-            f"{env_var(('web_bind',))}={settings.web_bind} serves table views (lead data) and metrics beyond this "
-            f"host: set {token_variable} ({_NEW_SECRET}) or bind 127.0.0.1"
-        )
-    if settings.web_token and len(settings.web_token) < MIN_SECRET_CHARS:
-        problems.append(
-            f"{token_variable} has {len(settings.web_token)} characters; use a random one of at least "
-            f"{MIN_SECRET_CHARS} ({_NEW_SECRET})"
-        )
-    if settings.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
-        problems.append(
-            f"{env_var(('event_loop',))}=uvloop but the uvloop package is not installed (pip install uvloop, "
-            f"or {env_var(('event_loop',))}=asyncio)"
-        )
-    if settings.heartbeat_interval_s * 3 > settings.session_timeout_s:
-        problems.append(
-            f"{env_var(('heartbeat_interval_s',))}={settings.heartbeat_interval_s} is more than a third of "
-            f"{env_var(('session_timeout_s',))}={settings.session_timeout_s}: one late heartbeat would drop the worker"
-        )
-    if "email" in settings.stages:
-        secret = settings.email.unsubscribe_secret
-        variable = env_var(("email", "unsubscribe_secret"))
-        if secret == DEFAULT_UNSUBSCRIBE_SECRET:
-            problems.append(
-                f"{variable} is the default {DEFAULT_UNSUBSCRIBE_SECRET!r}: anyone could forge unsubscribe links. "
-                f"Set a random one ({_NEW_SECRET})"
-            )
-        elif len(secret) < MIN_SECRET_CHARS:
-            problems.append(
-                f"{variable} has {len(secret)} characters; use a random one of at least {MIN_SECRET_CHARS} "
-                f"({_NEW_SECRET})"
-            )
-    return problems
-
-
-def _is_loopback(host: str) -> bool:
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name may resolve anywhere
-
-
-def check_worker_settings(settings: Settings) -> None:
-    """Raise `SettingsError` listing `worker_problems`, if any."""
-    problems = worker_problems(settings)
-    if problems:
-        raise SettingsError("refusing to start a worker:\n  " + "\n  ".join(problems))
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
-
-
-_SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
-
-
-def mask(name: str, value: Any) -> str:
-    """A setting's value as safe to print: secrets as ***, and a password inside a URL as ***.
-
-    A secret is a setting whose name ends in one of `_SECRET_WORDS` (``hunter_api_key``, ``web_token``):
-    ``key_cache_s`` and ``unsubscribe_token_days`` are seconds and days, and are shown.
-    """
-    if value in (None, "", [], {}):
-        return "" if value is None else str(value)
-    if name.lower().rsplit("_", 1)[-1] in _SECRET_WORDS:
-        return "***"
-    return redact(str(value))
-
-
-def listing(settings: Settings) -> list[tuple[str, str, str]]:
-    """(variable, value as safe to print, description) for every setting, nested ones expanded."""
-    rows: list[tuple[str, str, str]] = []
-
-    def walk(model: BaseModel, loc: tuple[str, ...]) -> None:
-        for name, field in type(model).model_fields.items():
-            value = getattr(model, name)
-            if isinstance(value, BaseModel):
-                walk(value, (*loc, name))
-            elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
-                for key, item in value.items():
-                    walk(item, (*loc, name, key))
-            else:
-                shown = value
-                if isinstance(value, tuple) and value and all(isinstance(v, time) for v in value):
-                    shown = "-".join(v.strftime("%H:%M") for v in value)
-                elif isinstance(value, (list, tuple, frozenset)):
-                    shown = ",".join(str(v) for v in (sorted(value) if isinstance(value, frozenset) else value))
-                elif isinstance(value, dict):
-                    shown = ";".join(f"{k}={','.join(v)}" for k, v in value.items())
-                rows.append((env_var((*loc, name)), mask(name, shown), field.description or ""))
-
-    walk(settings, ())
-    return rows

@@ -351,7 +351,7 @@ def topics_create() -> None:
 @cli.command("settings")
 def show_settings() -> None:
     """Every setting with its environment variable, value and meaning."""
-    from config.settings import listing
+    from config.checks import listing
 
     table = Table()
     for col in ("variable", "value", "description"):

@@ -245,7 +245,7 @@ class Api:
 
 
 def expected_processes(env: dict[str, str]) -> int:
-    from config.settings import ApiSettings
+    from config.sections import ApiSettings
 
     workers = env.get("LEADSTREAM_API__WORKERS")
     api = ApiSettings() if workers is None else ApiSettings(workers=int(workers))

@@ -19,7 +19,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from config.settings import API_SCOPES
+from config.sections import API_SCOPES
 from storage.api_keys import ApiKeyRow, ApiKeys
 
 PREFIX = "lsk_"

@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
+from config.checks import listing
 from config.redact import redact
-from config.settings import listing, load_settings
+from config.settings import load_settings
 from providers.emailfinder import HunterClient
 from providers.pagespeed import PageSpeedClient
 from simulator.websites import domain_for_profile

@@ -7,7 +7,7 @@ from datetime import time
 import pytest
 
 from config import SettingsError, load_settings
-from config.settings import listing
+from config.checks import listing
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_listing_names_nested_variables_and_masks_secrets(env):
 def test_a_worker_refuses_uvloop_when_it_is_not_installed(env):
     import importlib.util
 
-    from config.settings import worker_problems
+    from config.checks import worker_problems
 
     env.setenv("LEADSTREAM_EVENT_LOOP", "uvloop")
     settings = load_settings()
