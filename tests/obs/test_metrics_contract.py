@@ -1,7 +1,7 @@
 """Every metric of the contract (ops/contract.py) is defined by the code, with its type and labels.
 
 The worker's metrics come from `streams.metrics` and `providers.metrics` (the default registry);
-the lag exporter's four from its own collector; the API's from `leadstream.api.app.ApiMetrics`. A name, type or label that drifts from the
+the lag exporter's four from its own collector; the API's from `leadstream.api.middleware.ApiMetrics`. A name, type or label that drifts from the
 contract fails here rather than leaving a dashboard panel or an alert silently empty.
 """
 
@@ -12,7 +12,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 import providers.metrics as provider_metrics
 import streams.metrics as stream_metrics
-from leadstream.api.app import ApiMetrics
+from leadstream.api.middleware import ApiMetrics
 from leadstream.lagexporter import LagExporter, Snapshot
 from ops.contract import METRICS
 
