@@ -552,6 +552,54 @@ def _without_department_tail(words: list[str]) -> list[str]:
     return words
 
 
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
+_TENS_WORDS["ninety"] = 90
+
+
+def _numerals(words: list[str]) -> list[str]:
+    """Numbers in names written as numerals ("Twenty-Two Grill" == "22 Grill", "Pho Seventy Nine" == "Pho
+    79", "Two Sisters Cafe" == "2 Sisters Cafe"); ordinals stay spelled out (`NAME_SYNONYMS`)."""
+    if not any(w in _NUMBER_WORDS or w in _TENS_WORDS for w in words):
+        return words
+    out: list[str] = []
+    tens = False  # the last word written was a tens word ("twenty"), which a unit word may complete
+    for w in words:
+        if w in _NUMBER_WORDS and 0 < _NUMBER_WORDS[w] < 10 and tens:
+            out[-1] = str(int(out[-1]) + _NUMBER_WORDS[w])
+            tens = False
+            continue
+        tens = w in _TENS_WORDS
+        out.append(str(_TENS_WORDS[w]) if tens else str(_NUMBER_WORDS[w]) if w in _NUMBER_WORDS else w)
+    return out
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str | None) -> str:
     """Comparable business name: "The Apple Pan, Inc." and "apple pan, the" both give "apple pan"."""
@@ -565,7 +613,7 @@ def normalize_name(name: str | None) -> str:
     text = _APOSTROPHE.sub("", text)
     text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
-    words = _without_department_tail([NAME_SYNONYMS.get(w, w) for w in text.split()])
+    words = _without_department_tail(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()]))
     while words and words[0] == "the":
         words.pop(0)
     while words and words[-1] == "the":

@@ -440,6 +440,15 @@ def test_a_bare_listing_joins_the_one_business_of_its_name_in_the_city():
     assert bare.entity_id not in (one.entity_id, two.entity_id)
 
 
+def test_a_bare_school_listing_joins_with_its_level():
+    """Round 12: a school listed bare with its level ("... High School") and in full without it is one
+    school; a level in front of a word of its own ("High Point ...") is a name, not a level."""
+    resolver = EntityResolver({})
+    school = resolver.resolve(lead("a", "Waterbury Career Academy", street="175 Birch St", phone="203-555-0160"))
+    assert resolver.resolve(lead("b", "Waterbury Career Academy High School")).entity_id == school.entity_id
+    assert resolver.resolve(lead("c", "Waterbury Career Academy High Point")).entity_id != school.entity_id
+
+
 def test_a_unit_on_its_own_page_of_the_brands_site_is_not_the_venue():
     """Round 11: two listings linked to two pages of one site, where one page is about words the listing's name
     adds to the other's (a department, a service), are two units; a branch page that names only the town, two
