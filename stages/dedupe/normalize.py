@@ -235,6 +235,7 @@ KIND_WORDS = frozenset(
         "learning",
         "child",
         "children",
+        "childhood",
         "development",
         "early",
         "head",
@@ -312,7 +313,7 @@ ORGANISATION_WORDS = frozenset(
 KIND_FAMILIES = (
     frozenset(
         {"child", "children", "care", "daycare", "preschool", "school", "academy", "learning", "early"}
-        | {"development", "head", "start", "nursery", "day", "infant", "toddler"}
+        | {"development", "head", "start", "nursery", "day", "infant", "toddler", "childhood"}
     ),
     frozenset({"dental", "dentistry", "dentist", "orthodontics", "smile", "care", "clinic", "group"}),
     frozenset({"animal", "pet", "veterinary", "vet", "hospital", "clinic", "care"}),

@@ -440,6 +440,19 @@ def test_a_bare_listing_joins_the_one_business_of_its_name_in_the_city():
     assert bare.entity_id not in (one.entity_id, two.entity_id)
 
 
+def test_early_childhood_is_a_child_care_kind():
+    """Round 12: "Early Childhood Center" names a kind, as "Child Care" does, so a site under its own name and
+    kind and behind its operator's name, each at its own line, is one site (round 7's rule)."""
+    resolver = EntityResolver({})
+    site = resolver.resolve(
+        lead("a", "Lakeview Family Services - St. Adalbert", street="8716 S Colfax Ave", phone="7735550111")
+    )
+    again = resolver.resolve(
+        lead("b", "Saint Adalbert Early Childhood Center", street="8716 S Colfax Avenue", phone="7735557305")
+    )
+    assert again.entity_id == site.entity_id
+
+
 def test_a_bare_school_listing_joins_with_its_level():
     """Round 12: a school listed bare with its level ("... High School") and in full without it is one
     school; a level in front of a word of its own ("High Point ...") is a name, not a level."""
