@@ -368,6 +368,7 @@ CITY_ALIASES = {
     "nyc": "new york",
     "new york city": "new york",
     "sf": "san francisco",
+    "s f": "san francisco",
     "st": "saint",
     "ft": "fort",
     "mt": "mount",
@@ -402,9 +403,19 @@ CITY_PARTS = {
     "los feliz": "los angeles",
     "echo park": "los angeles",
     "downtown los angeles": "los angeles",
+    "century city": "los angeles",
+    "pacific palisades": "los angeles",
+    "toluca lake": "los angeles",
+    "greenwich village": "new york",
+    "upper east side": "new york",
+    "upper west side": "new york",
+    "lower east side": "new york",
+    "tribeca": "new york",
+    "soho": "new york",
+    "noho": "new york",
+    "nolita": "new york",
     "buckhead": "atlanta",
-    "midtown": "atlanta",
-}
+}  # "Midtown", "Chinatown", "Chelsea" are in several cities: left as written
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 # "Keeper?s": a curly apostrophe lost to a wrong encoding is a possessive too.
 _POSSESSIVE = re.compile(r"(\w)(?:['’`]|\?(?=s\b))s\b")

@@ -284,3 +284,20 @@ def test_a_building_named_by_its_address_joins_its_spelled_listing():
         DedupeInput("b", "1212 Fifth Avenue", street="1212 5th Ave", city="New York", zip="10029", phone="2123486138")
     )
     assert again.entity_id == first.entity_id
+
+
+def test_every_neighbourhood_the_normalizer_knows_is_placed_in_its_citys_state():
+    """Round 12: a guide listing that gives a neighbourhood for the city ("Silver Lake", "Tribeca") and no ZIP,
+    state or phone gets the partition of its city, so it meets its twin that carries a ZIP (before, the two
+    tables disagreed and such a listing was keyed `unknown`)."""
+    from schemas.geo import dedupe_key
+    from stages.dedupe.normalize import CITY_PARTS
+
+    for part, city in CITY_PARTS.items():
+        assert dedupe_key(None, None, None, part) == dedupe_key(None, None, None, city) != "unknown", part
+    assert dedupe_key(None, None, None, "Tribeca") == dedupe_key("10013", None, None, None) == "NY"
+    assert dedupe_key(None, None, None, "W. Hollywood") == dedupe_key("90069", None, None, None) == "CA"
+    assert dedupe_key(None, None, None, "Ft. Lauderdale") == "FL"
+    assert normalize_city("W. Hollywood") == normalize_city("West Hollywood")
+    assert normalize_city("S.F.") == normalize_city("San Francisco")
+    assert normalize_city("Midtown") == "midtown"  # a neighbourhood of several cities: left as written
