@@ -426,6 +426,8 @@ _DIGITS = re.compile(r"\D+")
 
 def fold(text: str) -> str:
     """Lowercase ASCII: accents removed ("Café" → "cafe")."""
+    if text.isascii():  # most names: nothing to decompose (the same result, without a pass per character)
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
