@@ -132,8 +132,9 @@ _UNITS = {
 # Where a cross-street or location note starts ("between 5th and 6th", "at Main", "near the mall", "(...)").
 _NOTE = re.compile(
     r"\s*(?:\(.*$|\b(?:between|betw|btwn|btw|bet|b/t|near|nr|off|at|across from|corner of|cor|inside|in the|"
-    r"opposite|opp)\b.*$|\s(?:&|and)\s.*$|(?<=[a-z.])\s*/\s*(?=[a-z0-9]).*$)"
+    r"opposite|opp)\b.*$|\s(?:&|and)\s.*$)"
 )
+_SLASH_NOTE = re.compile(r"(?<=[a-z.])\s*/\s*(?=[a-z0-9]).*$")  # "12 W. 34th St. / Fifth Ave."; not "1/2"
 _NUMBER_LETTER = re.compile(r"^\s*(\d+)(?:\s*-\s*)?([a-z])\b")
 _LONE_LETTER = re.compile(r"^\s*([a-dfg-mo-rt-vx-z])\.?\s+(?=[a-z0-9])")
 # A suite letter written apart from the number ("410 C Main St."); not a street named by a letter ("100 A St").
@@ -386,19 +387,21 @@ def _strip_notes(text: str) -> tuple[str, str]:
     Notes: cross streets and locations ("between 5th and 6th", "btw. 5th & 6th", "/ Fifth Ave."), and what
     follows a comma after a whole street line unless it is a unit or a directional ("720 Clairton Blvd, RTE
     51 PLZ": a plaza's name; "100 Main St., Suite 200" keeps its suite)."""
-    match = _NOTE.search(text)
-    if match and len(text[: match.start()].split()) >= 2:
-        text = text[: match.start()].rstrip(" ,;-")
-    head, comma, tail = text.partition(",")
-    words = head.replace(".", " ").split()
-    if comma and len(words) >= 3 and words[0].isdigit() and words[-1] in STREET_TYPES and not _UNIT_TAIL.match(tail):
-        text = head
-    spelled = _SPELLED_NUMBER.match(text)
+    for note in (_NOTE, _SLASH_NOTE):
+        match = note.search(text) if note is _NOTE or "/" in text else None
+        if match and len(text[: match.start()].split()) >= 2:
+            text = text[: match.start()].rstrip(" ,;-")
+    if "," in text:
+        head, _, tail = text.partition(",")
+        words = head.replace(".", " ").split()
+        if len(words) >= 3 and words[0].isdigit() and words[-1] in STREET_TYPES and not _UNIT_TAIL.match(tail):
+            text = head
+    spelled = _SPELLED_NUMBER.match(text) if text[:1].isalpha() else None
     if spelled:
         text = _CARDINALS[spelled.group(1)] + " " + text[spelled.end() :]
     unit = ""
     glued = _NUMBER_LETTER.match(text)
-    spaced = _SPACED_LETTER.match(text)
+    spaced = None if glued else _SPACED_LETTER.match(text)
     if glued:
         unit, text = glued.group(2), glued.group(1) + text[glued.end() :]
     elif spaced and spaced.group(3) not in STREET_TYPES and spaced.group(3) not in DIRECTIONS:
