@@ -453,6 +453,24 @@ def test_early_childhood_is_a_child_care_kind():
     assert again.entity_id == site.entity_id
 
 
+def test_kinds_of_eating_place_written_in_the_name():
+    """Round 12: "Cucina", "Ristorante", "Osteria", ... are kinds of place, as "Trattoria" is: a restaurant under
+    its name with and without its kind at two phone lines is one, and two kinds behind one name at one
+    switchboard are two outlets."""
+
+    def at_one_line(lead_id, name, phone):
+        return DedupeInput(
+            lead_id=lead_id, name=name, source="csv", street="412 W. 45th St.", city="New York", phone=phone
+        )
+
+    resolver = EntityResolver({})
+    one = resolver.resolve(at_one_line("a", "Da Marco Cucina Italiana", "2125550101"))
+    assert resolver.resolve(at_one_line("b", "Da Marco", "2125557788")).entity_id == one.entity_id
+    venue = EntityResolver({})
+    cucina = venue.resolve(at_one_line("a", "Da Marco Cucina", "2125550101"))
+    assert venue.resolve(at_one_line("b", "Da Marco Pizzeria", "2125550101")).entity_id != cucina.entity_id
+
+
 def test_a_bare_school_listing_joins_with_its_level():
     """Round 12: a school listed bare with its level ("... High School") and in full without it is one
     school; a level in front of a word of its own ("High Point ...") is a name, not a level."""
