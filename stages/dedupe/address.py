@@ -215,6 +215,10 @@ def _street_name(words: list[str]) -> str:
             word = _ordinal(word[:-2])
         elif word in NAME_WORDS:
             word = NAME_WORDS[word]
+        elif word in STREET_TYPES:  # a type word inside the name: "Lincoln Center Plaza" == "Lincoln Ctr Plz"
+            word = STREET_TYPES[word]
+        elif word == "bldg":
+            word = "building"
         out.append(word)
     return "".join(out)
 

@@ -54,6 +54,8 @@ def test_different_addresses_differ(a, b):
         ("One Fifth Avenue", "1 Fifth Ave."),
         ("720 Clairton Blvd, RTE 51 PLZ", "720 Clairton Blvd"),  # a plaza's name after the street line's comma
         ("200 East One Hundred Sixteenth Street", "200 E. 116th St."),  # a spelled ordinal over a hundred
+        ("2 Lincoln Center Plaza", "2 Lincoln Ctr Plz"),  # a type word inside the street's name
+        ("1 Ferry Bldg.", "1 Ferry Building"),
     ],
 )
 def test_guide_address_forms_agree(a, b):
