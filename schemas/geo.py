@@ -178,6 +178,14 @@ CITY_STATES = {
     "long island city": "NY",
     "flushing": "NY",
     "astoria": "NY",
+    "greenwich village": "NY",
+    "upper east side": "NY",
+    "upper west side": "NY",
+    "lower east side": "NY",
+    "tribeca": "NY",
+    "soho": "NY",
+    "noho": "NY",
+    "nolita": "NY",
     "los angeles": "CA",
     "la": "CA",
     "hollywood": "CA",
@@ -196,6 +204,20 @@ CITY_STATES = {
     "culver city": "CA",
     "malibu": "CA",
     "long beach": "CA",
+    "westwood": "CA",
+    "brentwood": "CA",
+    "bel air": "CA",
+    "silver lake": "CA",
+    "los feliz": "CA",
+    "echo park": "CA",
+    "downtown los angeles": "CA",
+    "century city": "CA",
+    "pacific palisades": "CA",
+    "toluca lake": "CA",
+    "marina del rey": "CA",
+    "redondo beach": "CA",
+    "manhattan beach": "CA",
+    "hermosa beach": "CA",
     "san francisco": "CA",
     "sf": "CA",
     "oakland": "CA",
@@ -230,11 +252,15 @@ CITY_STATES = {
     "marietta": "GA",
     "miami": "FL",
     "miami beach": "FL",
+    "coral gables": "FL",
+    "coconut grove": "FL",
+    "fort lauderdale": "FL",
     "orlando": "FL",
     "tampa": "FL",
     "jacksonville": "FL",
     "las vegas": "NV",
     "henderson": "NV",
+    "north las vegas": "NV",
     "reno": "NV",
     "detroit": "MI",
     "minneapolis": "MN",
@@ -289,10 +315,18 @@ def state_code(state: str | None) -> str | None:
     return STATE_NAMES.get(_WORDS.sub(" ", text.lower().replace(".", " ")).strip().replace("  ", " "))
 
 
+# Abbreviated words of city names ("W. Hollywood", "Ft. Lauderdale", "St. Louis"), as the dedupe normalizer reads them.
+_CITY_WORDS = {"w": "west", "e": "east", "n": "north", "s": "south", "ft": "fort", "st": "saint", "mt": "mount"}
+
+
 def city_state(city: str | None) -> str | None:
     if not city:
         return None
     text = " ".join(_WORDS.sub(" ", city.lower().replace(".", "")).split())
+    found = CITY_STATES.get(text) or CITY_STATES.get(text.removesuffix(" city"))
+    if found or " " not in text:
+        return found
+    text = " ".join(_CITY_WORDS.get(w, w) for w in text.split())
     return CITY_STATES.get(text) or CITY_STATES.get(text.removesuffix(" city"))
 
 

@@ -131,11 +131,24 @@ _UNITS = {
 }
 # Where a cross-street or location note starts ("between 5th and 6th", "at Main", "near the mall", "(...)").
 _NOTE = re.compile(
-    r"\s*(?:\(.*$|\b(?:between|betw|btwn|bet|b/t|near|nr|off|at|across from|corner of|cor|inside|in the|"
+    r"\s*(?:\(.*$|\b(?:between|betw|btwn|btw|bet|b/t|near|nr|off|at|across from|corner of|cor|inside|in the|"
     r"opposite|opp)\b.*$|\s(?:&|and)\s.*$)"
 )
+_SLASH_NOTE = re.compile(r"(?<=[a-z.])\s*/\s*(?=[a-z0-9]).*$")  # "12 W. 34th St. / Fifth Ave."; not "1/2"
 _NUMBER_LETTER = re.compile(r"^\s*(\d+)(?:\s*-\s*)?([a-z])\b")
 _LONE_LETTER = re.compile(r"^\s*([a-dfg-mo-rt-vx-z])\.?\s+(?=[a-z0-9])")
+# A suite letter written apart from the number ("410 C Main St."); not a street named by a letter ("100 A St").
+_SPACED_LETTER = re.compile(r"^\s*(\d+)\s+([a-dfg-mo-rt-vx-z])\.?\s+(?=([a-z]+))")
+# A house number spelled out ("One Market Plaza", "Two Penn Plaza"); "Eight Mile Rd" is a street's name.
+_SPELLED_NUMBER = re.compile(r"^\s*(one|two|three|four|five|six|seven|eight|nine|ten)\s+(?!mile\b|hundred)(?=[a-z])")
+_CARDINALS = {
+    w: str(i) for i, w in enumerate(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 1)
+}
+# What may follow a street line's comma and still be part of it: a unit, a floor, a building, a directional.
+_UNIT_TAIL = re.compile(
+    r"^\s*(?:#|\d|(?:suite|ste|unit|apt|rm|room|fl|floor|flr|bldg|building|level|lvl|lobby|box|pier|"
+    r"n|s|e|w|ne|nw|se|sw|north|south|east|west)\b)"
+)
 NAME_WORDS = {"mt": "mount", "ft": "fort", "st": "saint", "mlk": "martin luther king"}
 _PUNCT = re.compile(r"[^\w#\s-]")
 _SPACES = re.compile(r"\s+")
@@ -174,13 +187,26 @@ def _ordinal(number: str) -> str:
 def _street_name(words: list[str]) -> str:
     """Canonical street name, spaces removed ("Lake Shore" == "Lakeshore")."""
     out: list[str] = []
+    hundreds = 0  # "One Hundred Sixteenth" → 116th
     for word in " ".join(words).replace("-", " ").split():
         word = word.strip(".")
         if not word:
             continue
-        if word in _UNITS and out and out[-1] in _TENS:  # "twenty first" → 21st
-            out[-1] = _ordinal(str(_TENS[out[-1]] + _UNITS[word]))
+        if word in ("hundred", "hundredth") and out and out[-1] in _CARDINALS:
+            hundreds = int(_CARDINALS[out.pop()]) * 100
+            if word == "hundredth":
+                out.append(_ordinal(str(hundreds)))
+                hundreds = 0
             continue
+        if hundreds and word == "and":
+            continue
+        if word in _UNITS and out and out[-1] in _TENS:  # "twenty first" → 21st
+            out[-1] = _ordinal(str(_TENS[out[-1]] + _UNITS[word] + hundreds))
+            hundreds = 0
+            continue
+        if hundreds and word in ORDINAL_WORDS:
+            word = _ordinal(str(int(ORDINAL_WORDS[word][:-2]) + hundreds))
+            hundreds = 0
         if word in ORDINAL_WORDS:
             word = ORDINAL_WORDS[word]
         elif word.isdigit():
@@ -189,6 +215,10 @@ def _street_name(words: list[str]) -> str:
             word = _ordinal(word[:-2])
         elif word in NAME_WORDS:
             word = NAME_WORDS[word]
+        elif word in STREET_TYPES:  # a type word inside the name: "Lincoln Center Plaza" == "Lincoln Ctr Plz"
+            word = STREET_TYPES[word]
+        elif word == "bldg":
+            word = "building"
         out.append(word)
     return "".join(out)
 
@@ -356,14 +386,30 @@ def parse_address(street: str | None) -> Address:
 
 
 def _strip_notes(text: str) -> tuple[str, str]:
-    """(street line without notes, a suite letter found at the number)."""
-    match = _NOTE.search(text)
-    if match and len(text[: match.start()].split()) >= 2:
-        text = text[: match.start()].rstrip(" ,;-")
+    """(street line without notes, a suite letter found at the number).
+
+    Notes: cross streets and locations ("between 5th and 6th", "btw. 5th & 6th", "/ Fifth Ave."), and what
+    follows a comma after a whole street line unless it is a unit or a directional ("720 Clairton Blvd, RTE
+    51 PLZ": a plaza's name; "100 Main St., Suite 200" keeps its suite)."""
+    for note in (_NOTE, _SLASH_NOTE):
+        match = note.search(text) if note is _NOTE or "/" in text else None
+        if match and len(text[: match.start()].split()) >= 2:
+            text = text[: match.start()].rstrip(" ,;-")
+    if "," in text:
+        head, _, tail = text.partition(",")
+        words = head.replace(".", " ").split()
+        if len(words) >= 3 and words[0].isdigit() and words[-1] in STREET_TYPES and not _UNIT_TAIL.match(tail):
+            text = head
+    spelled = _SPELLED_NUMBER.match(text) if text[:1].isalpha() else None
+    if spelled:
+        text = _CARDINALS[spelled.group(1)] + " " + text[spelled.end() :]
     unit = ""
     glued = _NUMBER_LETTER.match(text)
+    spaced = None if glued else _SPACED_LETTER.match(text)
     if glued:
         unit, text = glued.group(2), glued.group(1) + text[glued.end() :]
+    elif spaced and spaced.group(3) not in STREET_TYPES and spaced.group(3) not in DIRECTIONS:
+        unit, text = spaced.group(2), spaced.group(1) + " " + text[spaced.end() :]
     else:
         lone = _LONE_LETTER.match(text)
         if lone and len(text.split()) >= 3:

@@ -309,7 +309,85 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra11 = random.Random(seed * 7919 + 11)
     for n in range(max(1, businesses // 40)):
         rows.extend(_page_rows(extra11, n))
+    # Round 12's class, from its own stream after round 11's rows.
+    extra12 = random.Random(seed * 7919 + 12)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_form_rows(extra12, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
+
+
+SPELLED_NAMES = [("Twenty-Two", "22"), ("Seventy Nine", "79"), ("Two", "2"), ("Forty-Five", "45"), ("Eleven", "11")]
+SPELLED_HOUSES = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten"]
+PLAZAS = ["Harbor", "Union", "Market", "Civic", "Gateway"]
+
+
+def _form_rows(rng: random.Random, n: int) -> list[dict]:
+    """A business listed plainly and, once or twice, as a guide entry (no ZIP, state or site; the city as an
+    alias or missing; sometimes at a second line) whose street line or name is written in a form guides use:
+    a cross street after a slash ("412 Maple Ave / Third St."), after "btw.", a suite letter apart from the
+    number ("412 B Maple Ave" / "412-B Maple Ave"), a spelled house number ("One Market Plaza"), a plaza's
+    name after the line's comma ("412 Maple Ave, Copper Kettle Plaza"), or a number in the name spelled
+    ("Twenty-Two Cafe" / "22 Cafe"). Beside it, a tenant of the same street line under its own name and
+    phone, and a branch of the same name farther along the road with its own phone: both apart."""
+    b = _business(rng)
+    b.update(letter="", suite="", dir="")
+    form = rng.choice(["slash", "btw", "letter", "house", "comma", "name"])
+    if form == "letter":
+        b["letter"] = rng.choice("ABCDFGH")
+    elif form == "house":
+        b.update(number=rng.randint(1, 10), road=(rng.choice(PLAZAS), "Plaza", "Plaza", "Plz."))
+    elif form == "name":
+        spelled, digits = rng.choice(SPELLED_NAMES)
+        b["name"] = f"{spelled} {b['kind']}"
+    road, short, _, _ = b["road"]
+    cross = rng.choice([r for r in ROADS if r[0] != road])
+
+    def guide_line(business: dict) -> str:
+        number, line = business["number"], f"{road} {short}"
+        if form == "slash":
+            return f"{number} {line} / {cross[0]} {cross[1] or 'St.'}"
+        if form == "btw":
+            return f"{number} {line} btw. {cross[0]} & {rng.choice([r for r in ROADS if r != cross])[0]}"
+        if form == "letter":
+            return f"{number} {business['letter']} {line}"
+        if form == "house" and business["number"] <= 10:
+            return f"{SPELLED_HOUSES[business['number'] - 1]} {line}"
+        if form == "comma":
+            return f"{number} {line}, {rng.choice(HEADS)} {rng.choice(['Plaza', 'Shopping Center', 'Square'])}"
+        return f"{number} {line}"
+
+    def guide(business: dict, cluster: str) -> dict:
+        row = _row(rng, business, noisy=False, guide=True)
+        row["address"] = guide_line(business)
+        if form == "name":
+            row["name"] = business["name"].replace(spelled, digits)
+        if rng.random() < 0.3:
+            p = business["alt_phone"]
+            row["phone"] = f"({p[:3]}) {p[3:6]}-{p[6:]}"
+        return {"cluster": cluster, **row}
+
+    rows = [{"cluster": f"f{n}", **_row(rng, b, noisy=False)}]
+    rows.extend(guide(b, f"f{n}") for _ in range(rng.choice([1, 2])))
+    area = b["phone"][:3]
+    trade = rng.choice([k for k in KINDS if k != b["category"]])
+    tenant = dict(
+        b,
+        name=f"{rng.choice([h for h in HEADS if h not in b['name']])} {rng.choice(KINDS[trade])}",
+        category=trade,
+        domain="",
+        letter="",
+        phone=area + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
+    )
+    rows.append({"cluster": f"f{n}t", **_row(rng, tenant, noisy=False)})
+    branch = dict(
+        b,
+        number=b["number"] + rng.randint(40, 400),
+        phone=area + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
+        alt_phone=area + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
+    )
+    rows.append(guide(branch, f"f{n}b"))
+    rng.shuffle(rows)
+    return rows
 
 
 BRAND_KINDS = ["Outfitters", "Pet Supply", "Home Center", "Hardware"]

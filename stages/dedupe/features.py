@@ -428,7 +428,18 @@ def bare_listing_agrees(a: Profile, b: Profile) -> bool:
     if not all(same_token(t, long_) for t in short) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
         return False
     extra = [t for t in long_ if t not in NAME_NOISE and not same_token(t, short)]
-    return bool(extra) and all(t.isdigit() or is_kind_word(t) for t in extra)
+    return bool(extra) and all(t.isdigit() or is_kind_word(t) or _kind_level(t, extra) for t in extra)
+
+
+# A level that is part of a kind phrase ("High School", "Middle School"), not a word of a name.
+KIND_LEVELS = frozenset({"high", "middle", "elementary", "junior", "primary", "secondary"})
+
+
+def _kind_level(token: str, words: list[str]) -> bool:
+    """``token`` is a level directly followed by a kind word in ``words`` ("Waterbury Career Academy High
+    School" / "Waterbury Career Academy": a school named with and without its level)."""
+    i = words.index(token)
+    return token in KIND_LEVELS and i + 1 < len(words) and is_kind_word(words[i + 1])
 
 
 def names_conflict(a: str, b: str) -> bool:

@@ -192,6 +192,26 @@ KIND_WORDS = frozenset(
         "hotel",
         "inn",
         "steakhouse",
+        # Round 12: kinds of eating and drinking place that guides write in the name, as "trattoria" ("Bellini
+        # Ristorante" / "Bellini", "Il Fornaio Cucina" / "Il Fornaio").
+        "ristorante",
+        "cucina",
+        "cocina",
+        "osteria",
+        "enoteca",
+        "izakaya",
+        "boulangerie",
+        "patisserie",
+        "creperie",
+        "chophouse",
+        "smokehouse",
+        "roadhouse",
+        "eatery",
+        "cafeteria",
+        "bbq",
+        "barbecue",
+        "brewery",
+        "brewpub",
         "steak",
         "seafood",
         "sushi",
@@ -235,6 +255,7 @@ KIND_WORDS = frozenset(
         "learning",
         "child",
         "children",
+        "childhood",
         "development",
         "early",
         "head",
@@ -312,7 +333,7 @@ ORGANISATION_WORDS = frozenset(
 KIND_FAMILIES = (
     frozenset(
         {"child", "children", "care", "daycare", "preschool", "school", "academy", "learning", "early"}
-        | {"development", "head", "start", "nursery", "day", "infant", "toddler"}
+        | {"development", "head", "start", "nursery", "day", "infant", "toddler", "childhood"}
     ),
     frozenset({"dental", "dentistry", "dentist", "orthodontics", "smile", "care", "clinic", "group"}),
     frozenset({"animal", "pet", "veterinary", "vet", "hospital", "clinic", "care"}),
@@ -367,6 +388,7 @@ CITY_ALIASES = {
     "nyc": "new york",
     "new york city": "new york",
     "sf": "san francisco",
+    "s f": "san francisco",
     "st": "saint",
     "ft": "fort",
     "mt": "mount",
@@ -401,9 +423,19 @@ CITY_PARTS = {
     "los feliz": "los angeles",
     "echo park": "los angeles",
     "downtown los angeles": "los angeles",
+    "century city": "los angeles",
+    "pacific palisades": "los angeles",
+    "toluca lake": "los angeles",
+    "greenwich village": "new york",
+    "upper east side": "new york",
+    "upper west side": "new york",
+    "lower east side": "new york",
+    "tribeca": "new york",
+    "soho": "new york",
+    "noho": "new york",
+    "nolita": "new york",
     "buckhead": "atlanta",
-    "midtown": "atlanta",
-}
+}  # "Midtown", "Chinatown", "Chelsea" are in several cities: left as written
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 # "Keeper?s": a curly apostrophe lost to a wrong encoding is a possessive too.
 _POSSESSIVE = re.compile(r"(\w)(?:['’`]|\?(?=s\b))s\b")
@@ -414,6 +446,8 @@ _DIGITS = re.compile(r"\D+")
 
 def fold(text: str) -> str:
     """Lowercase ASCII: accents removed ("Café" → "cafe")."""
+    if text.isascii():  # most names: nothing to decompose (the same result, without a pass per character)
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
@@ -552,6 +586,54 @@ def _without_department_tail(words: list[str]) -> list[str]:
     return words
 
 
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
+_TENS_WORDS["ninety"] = 90
+
+
+def _numerals(words: list[str]) -> list[str]:
+    """Numbers in names written as numerals ("Twenty-Two Grill" == "22 Grill", "Pho Seventy Nine" == "Pho
+    79", "Two Sisters Cafe" == "2 Sisters Cafe"); ordinals stay spelled out (`NAME_SYNONYMS`)."""
+    if not any(w in _NUMBER_WORDS or w in _TENS_WORDS for w in words):
+        return words
+    out: list[str] = []
+    tens = False  # the last word written was a tens word ("twenty"), which a unit word may complete
+    for w in words:
+        if w in _NUMBER_WORDS and 0 < _NUMBER_WORDS[w] < 10 and tens:
+            out[-1] = str(int(out[-1]) + _NUMBER_WORDS[w])
+            tens = False
+            continue
+        tens = w in _TENS_WORDS
+        out.append(str(_TENS_WORDS[w]) if tens else str(_NUMBER_WORDS[w]) if w in _NUMBER_WORDS else w)
+    return out
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str | None) -> str:
     """Comparable business name: "The Apple Pan, Inc." and "apple pan, the" both give "apple pan"."""
@@ -565,7 +647,7 @@ def normalize_name(name: str | None) -> str:
     text = _APOSTROPHE.sub("", text)
     text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
-    words = _without_department_tail([NAME_SYNONYMS.get(w, w) for w in text.split()])
+    words = _without_department_tail(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()]))
     while words and words[0] == "the":
         words.pop(0)
     while words and words[-1] == "the":

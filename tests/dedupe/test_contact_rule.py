@@ -440,6 +440,46 @@ def test_a_bare_listing_joins_the_one_business_of_its_name_in_the_city():
     assert bare.entity_id not in (one.entity_id, two.entity_id)
 
 
+def test_early_childhood_is_a_child_care_kind():
+    """Round 12: "Early Childhood Center" names a kind, as "Child Care" does, so a site under its own name and
+    kind and behind its operator's name, each at its own line, is one site (round 7's rule)."""
+    resolver = EntityResolver({})
+    site = resolver.resolve(
+        lead("a", "Lakeview Family Services - St. Adalbert", street="8716 S Colfax Ave", phone="7735550111")
+    )
+    again = resolver.resolve(
+        lead("b", "Saint Adalbert Early Childhood Center", street="8716 S Colfax Avenue", phone="7735557305")
+    )
+    assert again.entity_id == site.entity_id
+
+
+def test_kinds_of_eating_place_written_in_the_name():
+    """Round 12: "Cucina", "Ristorante", "Osteria", ... are kinds of place, as "Trattoria" is: a restaurant under
+    its name with and without its kind at two phone lines is one, and two kinds behind one name at one
+    switchboard are two outlets."""
+
+    def at_one_line(lead_id, name, phone):
+        return DedupeInput(
+            lead_id=lead_id, name=name, source="csv", street="412 W. 45th St.", city="New York", phone=phone
+        )
+
+    resolver = EntityResolver({})
+    one = resolver.resolve(at_one_line("a", "Da Marco Cucina Italiana", "2125550101"))
+    assert resolver.resolve(at_one_line("b", "Da Marco", "2125557788")).entity_id == one.entity_id
+    venue = EntityResolver({})
+    cucina = venue.resolve(at_one_line("a", "Da Marco Cucina", "2125550101"))
+    assert venue.resolve(at_one_line("b", "Da Marco Pizzeria", "2125550101")).entity_id != cucina.entity_id
+
+
+def test_a_bare_school_listing_joins_with_its_level():
+    """Round 12: a school listed bare with its level ("... High School") and in full without it is one
+    school; a level in front of a word of its own ("High Point ...") is a name, not a level."""
+    resolver = EntityResolver({})
+    school = resolver.resolve(lead("a", "Waterbury Career Academy", street="175 Birch St", phone="203-555-0160"))
+    assert resolver.resolve(lead("b", "Waterbury Career Academy High School")).entity_id == school.entity_id
+    assert resolver.resolve(lead("c", "Waterbury Career Academy High Point")).entity_id != school.entity_id
+
+
 def test_a_unit_on_its_own_page_of_the_brands_site_is_not_the_venue():
     """Round 11: two listings linked to two pages of one site, where one page is about words the listing's name
     adds to the other's (a department, a service), are two units; a branch page that names only the town, two
