@@ -176,6 +176,28 @@ class Run:
         )
         self.samples: list[dict[str, Any]] = []
         self.began = 0.0
+        self.quotas: Any = None
+
+    async def start(self) -> None:
+        """The pipeline up; with `--worker-cpu`, each main worker then held to that many cores (perf/cpuquota.py)."""
+        await self.demo.start()
+        if self.args.worker_cpu:
+            from perf.cpuquota import CpuQuotas
+
+            self.quotas = CpuQuotas(self.args.worker_cpu, run_name=f"{os.getpid()}-{len(self.demo.workers)}")
+            for name, popen in self.demo.workers.items():
+                if name.startswith("main-"):
+                    self.quotas.limit(name, popen.pid)
+
+    async def stop(self) -> dict[str, dict[str, float]]:
+        """The pipeline down; returns each limited worker's throttling (empty without `--worker-cpu`)."""
+        throttling = self.quotas.throttling() if self.quotas else {}
+        try:
+            await self.demo.stop()
+        finally:
+            if self.quotas:
+                self.quotas.close()
+        return throttling
 
     async def sampler(self, cpu: CpuMeter, stop: asyncio.Event) -> None:
         from leadstream.progress import LagReader, record_counts
@@ -243,7 +265,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
 
     rates = [float(r) for r in args.rates.split(",")]
     run = Run(args, args.workers)
-    await run.demo.start()
+    await run.start()
     try:
         total = int(sum(r * args.hold / 60 for r in rates))
         generated = generate_leads(total, args.seed)
@@ -272,7 +294,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         summary = await run.demo.summary(snap, [g.lead_id for g in generated])
         arrivals = await run.topic_arrivals()
     finally:
-        await run.demo.stop()
+        throttling = await run.stop()
 
     out_steps = []
     for step in steps:
@@ -314,6 +336,8 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         "mockup_workers": args.mockup_workers,
         "partitions": args.partitions,
         "hold_s": args.hold,
+        "worker_cpu_limit": args.worker_cpu,
+        "throttling": throttling,
         "steps": out_steps,
         "latency_over_time": {str(w): percentiles(h) for w, h in sorted(windows.items())},
         "per_topic_arrival_s": {t: percentiles(arrivals[t]) for t in LEAD_TOPICS},
@@ -343,19 +367,19 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
     points = []
     for workers in [int(w) for w in args.workers_list.split(",")]:
         run = Run(args, workers)
-        await run.demo.start()
+        await run.start()
         try:
             n = int(args.rate * args.hold / 60)
             generated = generate_leads(n, args.seed + workers)
             cpu = CpuMeter(run.demo)
-            cpu0 = cpu.sample()
+            cpu0, t0 = cpu.sample(), time.time()
             await run.demo.push_generated(generated, args.rate)
             snap = await run.demo.wait_until_drained([g.lead_id for g in generated])
-            cpu1 = cpu.sample()
+            cpu1, t1 = cpu.sample(), time.time()
             timings = await LeadQueries(run.demo.pool).lead_timings()
             summary = await run.demo.summary(snap, [g.lead_id for g in generated])
         finally:
-            await run.demo.stop()
+            throttling = await run.stop()
         h = histogram()
         for ingested, terminal, _ in timings:
             h.record_value(max(1, min(3_600_000, int((terminal - ingested) * 1000))))
@@ -370,8 +394,10 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
                 "sustained_per_min": round(ended / span * 60, 1) if span else None,
                 "latency_s": percentiles(h),
                 "cpu_ms_per_lead": {k: round(v / max(1, ended) * 1000, 1) for k, v in cpu_delta.items()},
+                "main_worker_cores": round(cpu_delta.get("worker-main", 0.0) / max(1e-9, t1 - t0), 2),
                 "lost": summary["lost"],
                 "duplicate_emails": summary["duplicate_emails"],
+                "throttling": throttling,
             }
         )
         print(json.dumps(points[-1]))
@@ -380,6 +406,7 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
         "light": args.light,
         "hold_s": args.hold,
         "partitions": args.partitions,
+        "worker_cpu_limit": args.worker_cpu,
         "points": points,
     }
 
@@ -480,16 +507,31 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
             "",
             f"`{command_lines.get('scaling', '')}`",
             "",
-            "| main workers | leads | sustained /min | × one worker | e2e p50 s | p95 s | worker CPU ms/lead | lost | double emails |",
-            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        limit = scaling.get("worker_cpu_limit")
+        if limit:
+            lines += [
+                f"Each main worker held to {limit:g} core (its own cgroup, `perf/cpuquota.py`), as a pod's CPU limit: "
+                "the curve is what one more fixed-size instance adds. Throttled = the share of the quota's 100 ms "
+                "periods in which the worker used its whole quota.",
+                "",
+            ]
+        lines += [
+            "| main workers | leads | sustained /min | × one worker | e2e p50 s | p95 s | worker CPU ms/lead "
+            "| main workers' cores | throttled | lost | double emails |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         base = pts[0]["sustained_per_min"] or 1
         for p in pts:
             c = p["cpu_ms_per_lead"]
+            throttle = p.get("throttling") or {}
+            periods = sum(t["periods"] for t in throttle.values())
+            throttled = f"{sum(t['throttled_periods'] for t in throttle.values()) / periods:.0%}" if periods else "—"
             lines.append(
                 f"| {p['workers']} | {p['leads']} | {p['sustained_per_min']:,.0f} | {p['sustained_per_min'] / base:.2f} | "
                 f"{p['latency_s']['p50']} | {p['latency_s']['p95']} | "
-                f"{c.get('worker-main', 0) + c.get('worker-mockup', 0):.1f} | {p['lost']} | {p['duplicate_emails']} |"
+                f"{c.get('worker-main', 0) + c.get('worker-mockup', 0):.1f} | {p.get('main_worker_cores', '—')} | {throttled} | "
+                f"{p['lost']} | {p['duplicate_emails']} |"
             )
         lines += ["", "![scaling](scaling.png)", ""]
         fig, ax = plt.subplots(figsize=(5, 4))
@@ -497,7 +539,7 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
         ax.plot([p["workers"] for p in pts], [base * p["workers"] for p in pts], "--", color="grey", label="linear")
         ax.set_xlabel("main workers")
         ax.set_ylabel("sustained leads/min")
-        ax.set_title("Scaling curve (2 cores)")
+        ax.set_title(f"Scaling curve (2 cores{f', {limit:g} core per worker' if limit else ''})")
         ax.legend()
         fig.tight_layout()
         fig.savefig(folder / "scaling.png", dpi=90)
@@ -521,6 +563,13 @@ def main() -> None:
     parser.add_argument("--light", action="store_true", help="the lightest path")
     parser.add_argument("--drain-timeout", type=float, default=240.0)
     parser.add_argument("--date", default=None, help="report folder name (default: today)")
+    parser.add_argument(
+        "--worker-cpu",
+        type=float,
+        default=None,
+        help="hold each main worker to this many cores, as a pod's CPU limit (perf/cpuquota.py; needs a writable "
+        "cgroup CPU controller)",
+    )
     args = parser.parse_args()
     folder = report_dir(args.date)
     import sys
