@@ -25,7 +25,10 @@ other, then waits until it drains. It records:
 `scaling` runs the same workload once per main-worker count, each on a fresh
 pipeline, and records sustained leads/min (leads / (last terminal − first
 ingest)). `--light` is the lightest path (tier-1 enrichment, no SPA renders, no
-mockups). Each run writes JSON into perf/reports/<date>/; `report` reads them.
+mockups). `--worker-cpu CORES` holds each main worker to that many cores, as a
+pod's CPU limit (`perf/cpuquota.py`), so the curve shows what one more
+fixed-size instance adds rather than what the shared box has left. Each run
+writes JSON into perf/reports/<date>/; `report` reads them.
 """
 
 from __future__ import annotations
