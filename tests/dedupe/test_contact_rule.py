@@ -532,3 +532,22 @@ def test_profiles_stored_before_the_page_field_still_read():
     assert stored[-1] == "walmart.com/x"
     old = Profile.from_list(stored[:-1])  # a profile written by round 10's engine
     assert old.page == "" and old.name == "walmart"
+
+
+def test_a_leading_ordinal_is_part_of_a_sites_own_name():
+    """Round 13: "First Start Academy" behind its operator's name is one site; "first" leads the name, it is
+    not a place word there. A site with only kind and place words after the operator is still not named."""
+    assert operator_prefixed("onward neighborhood house first start academy", "first start academy", kind_tail=True)
+    assert operator_prefixed("onward neighborhood house first start academy", "first start child care academy", True)
+    assert not operator_prefixed("onward neighborhood house chicago child care", "chicago child care", True)
+    assert not operator_prefixed("onward neighborhood house first", "first", True)  # an ordinal alone names nothing
+    resolver = EntityResolver({})
+    site = resolver.resolve(
+        lead("a", "First Start Child Care Academy", street="4753 W. Washington Blvd", phone="7733794928")
+    )
+    operated = resolver.resolve(
+        lead("b", "Onward Neighborhood House - First Start Academy", street="4753 W Washington")
+    )
+    other = resolver.resolve(lead("c", "Little Stars Academy", street="4753 W Washington Blvd"))
+    assert operated.entity_id == site.entity_id
+    assert other.entity_id != site.entity_id
