@@ -221,10 +221,11 @@ class Settings(BaseSettings):
     batch_size: int = Field(200, ge=1, description="Max events an ordered stage takes per batch.")
     batch_within_s: float = Field(0.1, gt=0, description="Max wait to fill a batch before processing it.")
     concurrency: int = Field(
-        32,
+        64,
         ge=1,
         description="Events a streaming stage handles at once per worker (work slots; a stage's own cap wins). "
-        "An event waiting out a retry backoff or a deferral holds none.",
+        "An event waiting out a retry backoff or a deferral holds none. 64, not 32: one worker with 32 was "
+        "bound by its slots (enrichment waits on the sites), not by CPU (docs/performance.md, round 6).",
     )
     admitted_per_slot: int = Field(
         4,

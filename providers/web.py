@@ -47,13 +47,17 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from typing import NoReturn
 from urllib.parse import urljoin, urlsplit
 
+import aiohttp
 import httpx
+from aiohttp.http_exceptions import ContentEncodingError
 from protego import Protego
 
+from providers import sitehttp
 from providers.clock import SYSTEM_CLOCK, Clock
-from providers.http import USER_AGENT, TransientProviderError, make_client, retry_after_seconds
+from providers.http import USER_AGENT, TransientProviderError, retry_after_seconds
 from providers.limits import SharedRateLimiter
 from providers.netguard import FetchRefused, NetGuard
 from providers.robots import REDIS_ERRORS, RobotsVerdict, SharedRobots
@@ -90,6 +94,8 @@ def site_request_errors(
     """
     try:
         yield
+    except aiohttp.ClientError as exc:  # the plain fetches' client (providers.sitehttp)
+        _raise_site_error(exc, url, timeout_s=timeout_s, proxy=proxy, timeout_reason=timeout_reason)
     except TimeoutError:
         raise SiteError(timeout_reason or f"timeout after {timeout_s:g}s") from None
     except httpx.ProxyError as exc:  # the proxy answered but would not tunnel (https) to the site
@@ -110,9 +116,41 @@ def site_request_errors(
         raise SiteError(f"transport error: {type(exc).__name__}: {exc}") from None
 
 
-def raise_for_site_429(response: httpx.Response, domain: str) -> None:
+def _raise_site_error(
+    exc: aiohttp.ClientError, url: str, *, timeout_s: float, proxy: str | None, timeout_reason: str | None
+) -> NoReturn:
+    """aiohttp's errors mapped as `site_request_errors` maps httpx's (the same reasons, the same types)."""
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy answered but would not tunnel (https)
+        raise SiteError(f"proxy could not reach the site: {exc}") from None
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        if proxy:
+            raise TransientProviderError(PROVIDER, f"proxy unreachable: {type(exc).__name__}: {exc}") from exc
+        raise SiteError(f"connection failed: {exc or type(exc).__name__}") from None
+    if isinstance(exc, TimeoutError):
+        raise SiteError(timeout_reason or f"timeout after {timeout_s:g}s") from None
+    if isinstance(exc, aiohttp.ClientPayloadError) and _undecodable(exc):
+        raise SiteError(f"undecodable response body: {exc}") from None
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError):
+        raise SiteError(f"connection reset by the site ({type(exc).__name__})") from None
+    if isinstance(exc, aiohttp.InvalidURL):
+        raise FetchRefused(f"invalid URL {url!r}: {exc}") from None
+    raise SiteError(f"transport error: {type(exc).__name__}: {exc}") from None
+
+
+def _undecodable(exc: BaseException) -> bool:
+    """A Content-Encoding that does not decode (aiohttp reports it as a payload error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ContentEncodingError) or "content-encoding" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def raise_for_site_429(response: httpx.Response | aiohttp.ClientResponse, domain: str) -> None:
     """A site's 429 is worth a retry later, after its Retry-After."""
-    if response.status_code == 429:
+    status = response.status_code if isinstance(response, httpx.Response) else response.status
+    if status == 429:
         raise TransientProviderError(
             PROVIDER, f"HTTP 429 from {domain}", retry_after_s=retry_after_seconds(response.headers.get("retry-after"))
         )
@@ -236,14 +274,12 @@ class WebFetcher:
         self._shared_robots = SharedRobots(redis_url, clock=clock) if redis_url else None
         self._robots: dict[str, RobotsVerdict] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
-        self._client = make_client(
-            timeout_s=timeout_s,
+        self._client = sitehttp.SiteClient(
             proxy=proxy,
-            max_connections=max_connections,
-            max_keepalive=16,  # a lead needs a site for a few requests; see make_client
-            keep_cookies=False,
-            headers={"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
             guard=self.guard,  # direct mode: connect only to the addresses the guard checked
+            timeout_s=timeout_s,
+            headers={"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+            max_connections=max_connections,
         )
 
     async def aclose(self) -> None:
@@ -353,22 +389,25 @@ class WebFetcher:
             started = time.perf_counter()
             with site_request_errors(url, timeout_s=self.timeout_s, proxy=self.proxy):
                 async with asyncio.timeout(self.timeout_s):
-                    async with self._client.stream("GET", url) as response:
+                    async with self._client.get(url) as response:
                         ttfb_ms = (time.perf_counter() - started) * 1000
                         raise_for_site_429(response, domain)
                         body, truncated = b"", False
-                        if read_body and response.status_code not in REDIRECT_STATUSES:
-                            body, truncated = await read_capped(response, max_bytes)
+                        if read_body and response.status not in REDIRECT_STATUSES:
+                            body, truncated = await sitehttp.read_capped(response, max_bytes)
             total_ms = (time.perf_counter() - started) * 1000
-        headers = {k.lower(): v for k, v in response.headers.multi_items() if k.lower() != "set-cookie"}
-        cookies = {}
-        for raw in response.headers.get_list("set-cookie"):
-            name, _, rest = raw.partition("=")
+        headers, cookies = {}, {}
+        for key, value in response.headers.items():
+            key = key.lower()
+            if key != "set-cookie":
+                headers[key] = value  # a repeated header keeps its last value, as before
+                continue
+            name, _, rest = value.partition("=")
             cookies[name.strip()] = rest.split(";")[0].strip()
         return FetchResult(
             url,
             str(response.url),
-            response.status_code,
+            response.status,
             headers,
             bytes(body),
             truncated,

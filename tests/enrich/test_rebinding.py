@@ -33,7 +33,8 @@ from providers.browser import PageRenderer
 from providers.chromium import DEFAULT_EXECUTABLE
 from providers.http import make_client
 from providers.netguard import FetchRefused, NetGuard, address_problem
-from providers.web import WebFetcher
+from providers.sitehttp import SiteClient
+from providers.web import RobotsDisallowed, WebFetcher
 
 CHROMIUM = DEFAULT_EXECUTABLE  # what workers run: the headless shell when installed
 DECOY = "127.0.0.2"  # stands in for the public address the attacker's DNS gives the check
@@ -232,3 +233,46 @@ async def test_proxied_mode_still_refuses_internal_literals(web_sim, url) -> Non
     finally:
         await fetcher.aclose()
     assert sim.counters["web.requests"] == 0 and not sim.records["web"]
+
+
+async def test_the_site_client_checks_a_new_resolution_at_connect_too(fresh_sim, sim_dns, servers) -> None:
+    """The plain fetches' client (aiohttp, `providers.sitehttp`) resolves through the guard as httpx's does."""
+    _, sim = fresh_sim
+    _rebinding(sim, servers)
+    guard = NetGuard([f"{DECOY}/32"], resolver_nameservers=[sim_dns], pin_ttl_s=0)
+    client = SiteClient(proxy=None, guard=guard, timeout_s=5.0, headers={})
+    url = f"http://{servers.host}:{servers.port}/secret"
+    try:
+        await guard.check(url)  # the first answer: acceptable
+        with pytest.raises(FetchRefused) as refused:
+            async with client.get(url):
+                pass
+    finally:
+        await client.aclose()
+    assert refused.value.reason == f"{servers.host} resolves to {_internal_ip()} (loopback)"
+    assert servers.internal_hits == [] and _queries(sim, servers.host) == 2
+
+
+async def test_the_site_client_names_the_site_in_tls(fresh_sim, sim_dns, tmp_path) -> None:
+    """A plain fetch of an https site connects to the pinned IP but hands TLS the name (SNI, certificate)."""
+    _, sim = fresh_sim
+    sim.config.dns_answers = {"tls.rebind.test": [DECOY]}
+    context = _self_signed(tmp_path, "tls.rebind.test")
+    server_names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    app = web.Application()
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, DECOY, 0, ssl_context=context).start()
+    port = runner.addresses[0][1]
+    fetcher = WebFetcher(None, timeout_s=5.0, allowlist=[f"{DECOY}/32"], resolver_nameservers=[sim_dns])
+    try:
+        # robots.txt is the first request: its failure, mapped as a connection failure, refuses the page
+        with pytest.raises(
+            RobotsDisallowed, match=r"robots.txt unreachable \(connection failed: .*certificate verify failed"
+        ):
+            await fetcher.fetch(f"https://tls.rebind.test:{port}/")
+    finally:
+        await fetcher.aclose()
+        await runner.cleanup()
+    assert server_names and set(server_names) == {"tls.rebind.test"}
