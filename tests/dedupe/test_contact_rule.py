@@ -440,6 +440,24 @@ def test_a_bare_listing_joins_the_one_business_of_its_name_in_the_city():
     assert bare.entity_id not in (one.entity_id, two.entity_id)
 
 
+def test_a_bare_listing_beside_two_branches_joins_no_third():
+    """Round 13: a bare listing kept apart from two branches of its name in the city says nothing about a third
+    listing of the name at another line either: it joins none of them, and so does not bridge them."""
+    chain = EntityResolver({})
+    one = chain.resolve(lead("a", "Old Mill Orthodontics", street="6921 Spring St", phone="773-555-0150"))
+    two = chain.resolve(lead("b", "Old Mill Orthodontics", street="6265 Ninth St", phone="773-555-0151"))
+    bare = chain.resolve(lead("c", "The Old Mill Orthodontics"))
+    third = chain.resolve(lead("d", "Old Mill Orthodontics", street="338 Park Ave South", phone="773-555-0152"))
+    fourth = chain.resolve(lead("e", "Old Mill Orthodontics", street="438 Park Ave South", phone="773-555-0153"))
+    ids = [r.entity_id for r in (one, two, bare, third, fourth)]
+    assert len(set(ids)) == 5
+    # With no branch of the name met, the bare listing still joins the one business that follows it.
+    alone = EntityResolver({})
+    first = alone.resolve(lead("a", "The Old Mill Orthodontics"))
+    full = alone.resolve(lead("b", "Old Mill Orthodontics", street="338 Park Ave South", phone="773-555-0152"))
+    assert full.entity_id == first.entity_id
+
+
 def test_early_childhood_is_a_child_care_kind():
     """Round 12: "Early Childhood Center" names a kind, as "Child Care" does, so a site under its own name and
     kind and behind its operator's name, each at its own line, is one site (round 7's rule)."""
