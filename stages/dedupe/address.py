@@ -231,19 +231,25 @@ def _clean(text: str) -> str:
     return _SPACES.sub(" ", _PUNCT.sub(" ", text.lower().replace(".", " "))).strip()
 
 
-# A hyphenated house number whose second part is two digits and smaller (or zero-padded) is a Queens-style
-# number, written with and without its hyphen ("61-03" == "6103"); a larger second part is a range ("12-14").
+# A hyphenated house number "A-BB" (A of 1-3 digits, BB of two) is a Queens-style number, the cross street's
+# number and the house's ("61-03", "25-31 Steinway St", "136-20 38th Ave"), written with and without its
+# hyphen ("61-03" == "6103"), unless BB is the next lot or the one after on the same side of the street: BB is
+# A's last two digits plus 2 or 4 ("12-14 Main St", "516-18 E. 43rd St": a range, read as its first number).
+# A zero-padded BB is always Queens ("37-02"); a longer A or BB is a range ("100-110", "7954-58").
 _QUEENS_NUMBER = re.compile(r"(\d{1,3})-(\d{2})")
 
 
-def _from_tags(tags: dict[str, str]) -> Address:
-    raw = tags.get("AddressNumber", "").strip()
+def house_number(raw: str) -> str:
+    """The house number of a labelled number token: a Queens-style number joined, a range's first number."""
     queens = _QUEENS_NUMBER.fullmatch(raw)
-    if queens and (queens.group(2).startswith("0") or int(queens.group(2)) < int(queens.group(1))):
-        number = queens.group(1) + queens.group(2)  # "61-03 Springfield Blvd" (Queens) is house 6103
-    else:
-        digits = re.match(r"\d+", raw)
-        number = digits.group(0) if digits else ""  # "410-412" → 410
+    if queens and (queens.group(2).startswith("0") or int(queens.group(2)) - int(queens.group(1)) % 100 not in (2, 4)):
+        return queens.group(1) + queens.group(2)  # "61-03 Springfield Blvd" (Queens) is house 6103
+    digits = re.match(r"\d+", raw)
+    return digits.group(0) if digits else ""  # "410-412" → 410
+
+
+def _from_tags(tags: dict[str, str]) -> Address:
+    number = house_number(tags.get("AddressNumber", "").strip())
     street_words = _clean(tags.get("StreetName", "")).split()
     street_type = _clean(tags.get("StreetNamePostType", "") or tags.get("StreetNamePreType", ""))
     street_type = STREET_TYPES.get(street_type.replace(" ", ""), street_type)
@@ -366,15 +372,54 @@ def _highway(text: str) -> Address | None:
     )
 
 
+# Round 13: street words that guides shorten their own way. "Bway", "B'way", "Bdwy" are Broadway; "So." is a
+# directional (South) after a street's name ("Central Park So.", "Park Ave So.") or right after the number.
+_BROADWAY = re.compile(r"\b(?:b'?way|bdwy|bdway|brdwy|brdway|broadwy)\b\.?")
+_SO_TAIL = re.compile(r"(?<=[a-z.])\s+so\b\.?(?=\s*(?:$|,|#|\b(?:suite|ste|unit|fl|floor)\b))")
+_SO_HEAD = re.compile(r"^(\d+)\s+so\b\.?\s+(?=[a-z0-9])")
+# A numbered pier is the place's street line ("Pier 39", "2 Pier 39", "Pier 39, Space A-5"): the pier's number
+# is the house number, a suite or space after it the unit. A number in front (a building on the pier) is left
+# out, as most listings of the pier's tenants leave it out; a street line after the pier ("Pier 17, 89 South
+# St") is the address instead.
+_PIER = re.compile(
+    r"^(?:\d+[a-z]?\s+)?pier\s+(?P<pier>\d+[a-z]?)\b[\s,]*"
+    r"(?:(?:#|space|spc|ste|suite|unit|shop)\s*(?P<unit>[a-z0-9-]+))?"
+)
+_STREET_AFTER = re.compile(r"\d+[a-z]?\s+[a-z]")
+
+
+def _shorthand(text: str) -> str:
+    """Broadway and South as guides shorten them ("1619 B'way", "40 Central Park So.")."""
+    if "way" in text or "dw" in text:
+        text = _BROADWAY.sub("broadway", text)
+    if " so" in text:
+        text = _SO_HEAD.sub(r"\1 south ", _SO_TAIL.sub(" south", text))
+    return text
+
+
+def _pier(text: str) -> Address | None:
+    match = _PIER.match(text)
+    if match is None:
+        return None
+    rest = text[match.end() :]
+    if _STREET_AFTER.match(rest):
+        return parse_address(rest)
+    return Address(match["pier"], "", "pier", "", "", _unit(match["unit"] or ""))
+
+
 @lru_cache(maxsize=200_000)
 def parse_address(street: str | None) -> Address:
     """Standardize one street line; an empty or unreadable line gives an unknown Address."""
     if not street or not street.strip():
         return Address()
     # "2710 S.Dearborn": a directional glued to the street name by its period
-    text, unit = _strip_notes(_GLUED_DIRECTION.sub(r"\1. ", street.strip().lower()))
+    text, unit = _strip_notes(_shorthand(_GLUED_DIRECTION.sub(r"\1. ", street.strip().lower())))
     if not text:
         return Address()
+    if "pier" in text:
+        pier = _pier(text)
+        if pier is not None:
+            return pier
     address = _highway(text) if _TWO_NUMBERS.search(text) else None
     if address is None:
         address = _simple(text)
@@ -383,6 +428,10 @@ def parse_address(street: str | None) -> Address:
     if unit and not address.unit:
         address = replace(address, unit=unit)
     return address
+
+
+# A building's name ends a street line too: "1 Ferry Building, Marketplace" is "1 Ferry Building".
+_BUILDING_WORDS = frozenset({"building", "bldg", "tower", "mall"})
 
 
 def _strip_notes(text: str) -> tuple[str, str]:
@@ -398,7 +447,8 @@ def _strip_notes(text: str) -> tuple[str, str]:
     if "," in text:
         head, _, tail = text.partition(",")
         words = head.replace(".", " ").split()
-        if len(words) >= 3 and words[0].isdigit() and words[-1] in STREET_TYPES and not _UNIT_TAIL.match(tail):
+        ends_line = words[-1] in STREET_TYPES or words[-1] in _BUILDING_WORDS if words else False
+        if len(words) >= 3 and words[0].isdigit() and ends_line and not _UNIT_TAIL.match(tail):
             text = head
     spelled = _SPELLED_NUMBER.match(text) if text[:1].isalpha() else None
     if spelled:

@@ -54,15 +54,15 @@ class _Recording(EntityResolver):
 
     def _score(
         self, profile: Profile, keys: list[str], shared_phone: bool = False, shared_address: bool = False
-    ) -> tuple[list[Scored], list[Scored]]:
-        scored, near = super()._score(profile, keys, shared_phone, shared_address)
+    ) -> tuple[list[Scored], list[Scored], list[dict]]:
+        scored, near, vetoed = super()._score(profile, keys, shared_phone, shared_address)
         for item in scored:
             best = max(
                 (compare(profile, Profile.from_list(s), shared_phone, shared_address) for s in item[0]["profiles"]),
                 key=self.model.probability,
             )
             self.pending.append((item[0]["id"], profile, item, best))
-        return scored, near
+        return scored, near, vetoed
 
 
 def scored_pairs(rows: Sequence[dict]) -> list[ScoredPair]:

@@ -150,7 +150,7 @@ class EntityResolver:
         contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
         known_names = {k: self.state.names(k) for k in contacts}
         shared = {k: self._shared(profile.name, names) for k, names in known_names.items()}
-        scored, near = self._score(
+        scored, near, vetoed = self._score(
             profile, keys, shared.get(phone_key(profile) or "", False), shared.get(address_key(profile) or "", False)
         )
         matches = [s for s in scored if s[1] >= self.thresholds.match]
@@ -164,7 +164,8 @@ class EntityResolver:
                 gray = [s for s in gray if s not in strong]
             elif not matches and profile.city:
                 bare = [s for s in scored if self._bare_match(profile, s[0])]
-                if len(bare) == 1:  # the one business of that name in the city
+                # the one business of that name in the city, the branches the lead's line vetoed included
+                if len(bare) == 1 and not self._bare_names_another(profile, bare[0][0], vetoed):
                     matches.extend((e, p, [*on, "name_city"]) for e, p, on in bare)
                     gray = [s for s in gray if s not in bare]
         if matches:
@@ -194,11 +195,13 @@ class EntityResolver:
 
     def _score(
         self, profile: Profile, keys: list[str], shared_phone: bool = False, shared_address: bool = False
-    ) -> tuple[list[Scored], list[Scored]]:
-        """Candidates with their best probability; and those vetoed only by a near-miss street number
-        at the same phone (a typo or a range: `near_addresses`), for the contact rule."""
+    ) -> tuple[list[Scored], list[Scored], list[dict]]:
+        """Candidates with their best probability; those vetoed only by a near-miss street number
+        at the same phone (a typo or a range: `near_addresses`), for the contact rule; and the entities
+        vetoed as another street line (a chain's branch, a neighbour), for the bare-listing rule."""
         scored: list[Scored] = []
         near: list[Scored] = []
+        vetoed: list[dict] = []
         for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
             entity = self.state.entity(entity_id)
             if entity is None:
@@ -219,6 +222,7 @@ class EntityResolver:
                             continue  # one site known under two street lines (a corner building): not a chain
                         # chain or neighbour: veto the whole entity
                         best = -1.0
+                        vetoed.append(entity)
                         break
                     # A near-miss number (a typo, a range) is not scored, but it does not veto the
                     # entity's other spellings; at the same phone the contact rule may still join it.
@@ -239,7 +243,7 @@ class EntityResolver:
             elif is_near:
                 near.append((entity, 0.0, ["phone"]))
         scored.sort(key=lambda s: (-s[1], s[0]["seq"]))
-        return scored, near
+        return scored, near, vetoed
 
     @staticmethod
     def _contact_match(profile: Profile, entity: dict, weights: TokenWeights) -> bool:
@@ -300,6 +304,19 @@ class EntityResolver:
         if not any(bare_listing_agrees(profile, other) for other in others):
             return False
         return not _another_outlet(profile, others)
+
+    @staticmethod
+    def _bare_names_another(profile: Profile, entity: dict, vetoed: list[dict]) -> bool:
+        """A full listing meets an entity held by a bare listing (a name and a city), and that bare listing
+        agrees as well with an entity the lead's street line vetoed: the city has two businesses of the name
+        ("The Old Mill Orthodontics, New York" beside two branches, and a third "Old Mill Orthodontics" at
+        another line), and the bare listing does not say which it is."""
+        if not vetoed or bare_listing(profile):
+            return False
+        bares = [Profile.from_list(s) for s in entity["profiles"] if not (s[1] or s[4])]
+        return any(
+            bare_listing_agrees(b, Profile.from_list(s)) for b in bares for other in vetoed for s in other["profiles"]
+        )
 
     def _create(self, record: DedupeInput, profile: Profile, gray: list, now: float) -> Resolution:
         entity_id = entity_id_for(record.lead_id)

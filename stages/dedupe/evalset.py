@@ -313,6 +313,11 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra12 = random.Random(seed * 7919 + 12)
     for n in range(max(1, businesses // 40)):
         rows.extend(_form_rows(extra12, n))
+    # Round 13's class, from its own stream after round 12's rows.
+    extra13 = random.Random(seed * 7919 + 13)
+    hall: set[str] = set()  # the names already in the Ferry Building: one name there is one business
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_shorthand_rows(extra13, n, hall))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -386,6 +391,116 @@ def _form_rows(rng: random.Random, n: int) -> list[dict]:
         alt_phone=area + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}",
     )
     rows.append(guide(branch, f"f{n}b"))
+    rng.shuffle(rows)
+    return rows
+
+
+SAN_FRANCISCO = ("San Francisco", ["SF", "San Francisco"], "CA", "941", "415")
+# Queens-style numbers are written in Queens: Astoria's streets, its ZIPs and area code, the city as the
+# neighbourhood, the borough or missing.
+ASTORIA = ("Astoria", ["Astoria", "Queens", "Long Island City"], "NY", "1110", "718")
+QUEENS_STREETS = [("Steinway", "St", "Street"), ("Broadway", "", ""), ("Ditmars", "Blvd", "Boulevard")]
+SOUTH_ROADS = {"Central Park": (20, 240), "Park Ave": (200, 470)}
+
+
+def _other_house(rng: random.Random, house: int) -> int:
+    """Another two-digit house number on the block, both of its digits different (not a near miss)."""
+    return rng.choice([h for h in range(1, 100) if h // 10 != house // 10 and h % 10 != house % 10])
+
+
+def _shorthand_lines(rng: random.Random, form: str) -> tuple[str, list[str], str]:
+    """(the plain line, guide spellings of it, a line of the same name's branch) for a round-13 form."""
+    if form == "queens":  # "25-31 Steinway St.": cross street 25, house 31; "25-75 Steinway St." is another house
+        block, house = rng.randint(20, 45), rng.randint(1, 99)
+        road, short, long_ = rng.choice(QUEENS_STREETS)
+        plain = f"{block}-{house:02d} {road} {short}".strip()
+        guides = [f"{block}-{house:02d} {road} {long_}".strip(), f"{block}{house:02d} {road} {short}".strip()]
+        return plain, guides, f"{block}-{_other_house(rng, house):02d} {road} {short}".strip()
+    if form == "bway":
+        number = rng.randint(100, 2400)
+        other = rng.choice([k for k in range(100, 2401) if abs(k - number) > 10])
+        return f"{number} Broadway", [f"{number} Bway", f"{number} B'way", f"{number} Bdwy."], f"{other} Broadway"
+    if form == "south":
+        road = rng.choice(list(SOUTH_ROADS))
+        low, high = SOUTH_ROADS[road]
+        number = rng.randrange(low, high + 1, 2)
+        other = rng.choice([k for k in range(low, high + 1, 2) if abs(k - number) > 10])
+        guides = [f"{number} {road} So.", f"{number} {road} S."]
+        return f"{number} {road} South", guides, f"{other} {road} South"
+    if form == "pier":  # the Embarcadero's odd piers, 1 to 45
+        pier = rng.randrange(1, 44, 2)
+        guides = [
+            f"{rng.randint(1, 9)} Pier {pier}",
+            f"Pier {pier}, Space {rng.choice('ABCDEFGHJ')}-{rng.randint(1, 20)}",
+        ]
+        return f"Pier {pier}", guides, f"Pier {pier + 2}"
+    # the Ferry Building's one line, written with the hall after its comma or shortened; the branch is across
+    # the street in one of the Embarcadero Center's four buildings
+    guides = ["1 Ferry Building, Marketplace", "1 Ferry Bldg.", f"1 Ferry Building, Marketplace #{rng.randint(2, 60)}"]
+    return "1 Ferry Building", guides, f"{rng.randint(1, 4)} Embarcadero Center"
+
+
+def _shorthand_rows(rng: random.Random, n: int, hall: set[str]) -> list[dict]:
+    """A business in Manhattan, Astoria or San Francisco listed plainly and, once or twice, as a guide entry
+    whose street line is written the guide's way: a Queens number ("25-31 Steinway Street" / "2531 Steinway
+    St"), Broadway shortened ("1619 B'way"), South as "So." ("40 Central Park So."), a pier with and without a
+    building number or with a space ("Pier 39, Space A-5"), the Ferry Building with its hall after the comma
+    ("1 Ferry Building, Marketplace"; its businesses are food stalls). Beside it, a tenant of the same line
+    under its own name and phone, and a branch of the same name at another line with its own phone (a Queens
+    number on the same block; farther along Broadway or South; the next pier; the Embarcadero Center): both
+    apart. Some sites in New York are also listed, without a phone, behind an operator's name ("Harbor Family
+    Services - First Learning Center"): one site."""
+    form = rng.choice(["queens", "bway", "south", "pier", "building"])
+    b = _business(rng)
+    if form == "queens":
+        place = ASTORIA
+    elif form in ("bway", "south"):
+        place = next(p for p in PLACES if p[0] == "New York")
+    else:
+        place = SAN_FRANCISCO
+    area = place[4]
+    zip_code = place[3] + (str(rng.randint(2, 6)) if form == "queens" else f"{rng.randint(1, 98):02d}")
+    b.update(place=place, zip=zip_code, letter="", suite="", dir="", domain="")
+    b.update(phone=f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}")
+    b["alt_phone"] = f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+    if form == "building":
+        name = rng.choice([f"{h} {k}" for h in HEADS for k in KINDS["restaurant"] if f"{h} {k}" not in hall])
+        b.update(name=name, category="restaurant", kind=name.split(" ", 1)[1])
+        hall.add(name)
+    plain, guides, other_line = _shorthand_lines(rng, form)
+    operated = form in ("queens", "bway", "south") and rng.random() < 0.25
+    if operated:  # a site named by an ordinal and kind words only
+        b.update(
+            name=f"{rng.choice(['First', 'Second', 'Third'])} {rng.choice(['Start', 'Learning', 'Care'])} "
+            f"{rng.choice(['Academy', 'Preschool', 'Child Care'])}",
+            category="child_care",
+        )
+
+    def listing(business: dict, line: str, cluster: str, guide: bool) -> dict:
+        row = _row(rng, business, noisy=False, guide=guide)
+        row["address"] = line
+        if guide and form == "queens":
+            row["city"] = rng.choice(ASTORIA[1] + [""])
+        return {"cluster": cluster, **row}
+
+    rows = [listing(b, plain, f"y{n}", guide=False)]
+    rows.extend(listing(b, line, f"y{n}", guide=True) for line in rng.sample(guides, rng.choice([1, 2])))
+    if operated:
+        site = dict(b, name=f"{rng.choice(OPERATORS)} - {b['name']}", phone="", alt_phone="")
+        row = listing(site, plain, f"y{n}", guide=False)
+        row["phone"] = ""
+        rows.append(row)
+    # the Ferry Building's tenants are its food hall's; elsewhere a tenant is another trade
+    trade = "restaurant" if form == "building" else rng.choice([k for k in KINDS if k != b["category"]])
+    names = [f"{h} {k}" for h in HEADS if h not in b["name"] for k in KINDS[trade]]
+    tenant = dict(b, name=rng.choice([m for m in names if m not in hall]), category=trade)
+    if form == "building":
+        hall.add(tenant["name"])
+    tenant.update(phone=f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}")
+    rows.append(listing(tenant, plain, f"y{n}t", guide=False))
+    branch = dict(b, phone=f"{area}{rng.randint(201, 989)}{rng.randint(0, 9999):04d}")
+    branch["alt_phone"] = branch["phone"]
+    rows.append(listing(branch, other_line, f"y{n}b", guide=rng.random() < 0.5))
     rng.shuffle(rows)
     return rows
 

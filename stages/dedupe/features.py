@@ -22,6 +22,7 @@ from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
 
 from schemas.geo import CITY_STATES, STATE_NAMES
+from stages.dedupe.address import ORDINAL_WORDS
 from stages.dedupe.normalize import (
     DEPARTMENT_WORDS,
     GENERIC_WORDS,
@@ -495,6 +496,15 @@ def name_cover(a: str, b: str) -> float:
     return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
 
 
+def _holds_own_word(tokens: list[str], name: list[str]) -> bool:
+    """``tokens`` (a name, perhaps without its kind tail) hold a word that is not a kind or place word, or the
+    name ``name`` leads with an ordinal and says more (round 13: "First Start Academy" is a name; "first" is a
+    place word only inside a name, "First National Bank" / "Chicago First")."""
+    if any(t not in GENERIC_WORDS and len(t) > 2 for t in tokens):
+        return True
+    return len(name) >= 2 and name[0] in ORDINAL_WORDS and name[0] in tokens
+
+
 def operator_prefixed(a: str, b: str, kind_tail: bool = False) -> bool:
     """The shorter name is the end of the longer, which adds words in front: a site listed once under
     its own name and once behind its operator's ("Hearst" / "Hull House Association - LeClaire Hearst",
@@ -506,12 +516,11 @@ def operator_prefixed(a: str, b: str, kind_tail: bool = False) -> bool:
     a Village Child Care Services" / "Easter Seals - It Takes a Village"), and the words in front must
     name someone (not only kind or place words: "Hotel X" / "X Dining Room" is not an operator's site).
     """
-    ta = [t for t in a.split() if len(t) >= 2 and t not in NAME_NOISE]
-    tb = [t for t in b.split() if len(t) >= 2 and t not in NAME_NOISE]
-    if kind_tail:
-        ta, tb = _without_kind_tail(ta), _without_kind_tail(tb)
-    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    if len(short) >= len(long_) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
+    fa = [t for t in a.split() if len(t) >= 2 and t not in NAME_NOISE]
+    fb = [t for t in b.split() if len(t) >= 2 and t not in NAME_NOISE]
+    ta, tb = (_without_kind_tail(fa), _without_kind_tail(fb)) if kind_tail else (fa, fb)
+    short, long_, full = (ta, tb, fa) if len(ta) <= len(tb) else (tb, ta, fb)
+    if len(short) >= len(long_) or not _holds_own_word(short, full):
         return False
     front = long_[: len(long_) - len(short)]
     if kind_tail and all(t in GENERIC_WORDS for t in front):

@@ -440,6 +440,24 @@ def test_a_bare_listing_joins_the_one_business_of_its_name_in_the_city():
     assert bare.entity_id not in (one.entity_id, two.entity_id)
 
 
+def test_a_bare_listing_beside_two_branches_joins_no_third():
+    """Round 13: a bare listing kept apart from two branches of its name in the city says nothing about a third
+    listing of the name at another line either: it joins none of them, and so does not bridge them."""
+    chain = EntityResolver({})
+    one = chain.resolve(lead("a", "Old Mill Orthodontics", street="6921 Spring St", phone="773-555-0150"))
+    two = chain.resolve(lead("b", "Old Mill Orthodontics", street="6265 Ninth St", phone="773-555-0151"))
+    bare = chain.resolve(lead("c", "The Old Mill Orthodontics"))
+    third = chain.resolve(lead("d", "Old Mill Orthodontics", street="338 Park Ave South", phone="773-555-0152"))
+    fourth = chain.resolve(lead("e", "Old Mill Orthodontics", street="438 Park Ave South", phone="773-555-0153"))
+    ids = [r.entity_id for r in (one, two, bare, third, fourth)]
+    assert len(set(ids)) == 5
+    # With no branch of the name met, the bare listing still joins the one business that follows it.
+    alone = EntityResolver({})
+    first = alone.resolve(lead("a", "The Old Mill Orthodontics"))
+    full = alone.resolve(lead("b", "Old Mill Orthodontics", street="338 Park Ave South", phone="773-555-0152"))
+    assert full.entity_id == first.entity_id
+
+
 def test_early_childhood_is_a_child_care_kind():
     """Round 12: "Early Childhood Center" names a kind, as "Child Care" does, so a site under its own name and
     kind and behind its operator's name, each at its own line, is one site (round 7's rule)."""
@@ -532,3 +550,22 @@ def test_profiles_stored_before_the_page_field_still_read():
     assert stored[-1] == "walmart.com/x"
     old = Profile.from_list(stored[:-1])  # a profile written by round 10's engine
     assert old.page == "" and old.name == "walmart"
+
+
+def test_a_leading_ordinal_is_part_of_a_sites_own_name():
+    """Round 13: "First Start Academy" behind its operator's name is one site; "first" leads the name, it is
+    not a place word there. A site with only kind and place words after the operator is still not named."""
+    assert operator_prefixed("onward neighborhood house first start academy", "first start academy", kind_tail=True)
+    assert operator_prefixed("onward neighborhood house first start academy", "first start child care academy", True)
+    assert not operator_prefixed("onward neighborhood house chicago child care", "chicago child care", True)
+    assert not operator_prefixed("onward neighborhood house first", "first", True)  # an ordinal alone names nothing
+    resolver = EntityResolver({})
+    site = resolver.resolve(
+        lead("a", "First Start Child Care Academy", street="4753 W. Washington Blvd", phone="7733794928")
+    )
+    operated = resolver.resolve(
+        lead("b", "Onward Neighborhood House - First Start Academy", street="4753 W Washington")
+    )
+    other = resolver.resolve(lead("c", "Little Stars Academy", street="4753 W Washington Blvd"))
+    assert operated.entity_id == site.entity_id
+    assert other.entity_id != site.entity_id

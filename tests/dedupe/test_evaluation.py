@@ -1,4 +1,5 @@
 import csv
+import re
 from collections import Counter
 
 from stages.dedupe.evalset import OUT, generate
@@ -31,7 +32,7 @@ def test_eval_file_is_the_seeded_generator_output():
     rows = list(csv.DictReader(open(OUT)))
     generated = generate()
     assert len(rows) == len(generated)
-    assert rows[:50] == [{k: str(v) for k, v in g.items()} for g in generated[:50]]
+    assert rows == [{k: str(v) for k, v in g.items()} for g in generated]  # every row, byte for byte
 
 
 def test_round_six_classes_come_after_the_earlier_rows_and_are_resolved():
@@ -40,11 +41,11 @@ def test_round_six_classes_come_after_the_earlier_rows_and_are_resolved():
     from stages.dedupe.evaluate import evaluate_rows
 
     rows = generate(seed=2024, businesses=400)
-    new = [r["cluster"][0] in "hpkqosutgwf" and r["cluster"][1:2].isdigit() for r in rows]
+    new = [r["cluster"][0] in "hpkqosutgwfy" and r["cluster"][1:2].isdigit() for r in rows]
     first = new.index(True)
     assert all(new[first:]) and not any(new[:first])
-    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwf")
-    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gf"])  # rounds 10, 12: own tests
+    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwfy")
+    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gfy"])  # rounds 10, 12, 13: own tests
     assert scores["precision"] >= 0.98 and scores["recall"] >= 0.9, scores
 
 
@@ -55,7 +56,7 @@ def test_round_seven_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     operated = [r["cluster"][0] == "o" and r["cluster"][1:2].isdigit() for r in rows]
-    later = [r["cluster"][0] in "sutgwf" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 12, after
+    later = [r["cluster"][0] in "sutgwfy" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 13, after
     first, last = operated.index(True), later.index(True)
     assert all(operated[first:last]) and not any(operated[:first]) and all(later[last:])
     scores = evaluate_rows(rows[first:last])
@@ -202,9 +203,36 @@ def test_round_twelve_class_comes_last_and_is_resolved():
     rows = generate(seed=2024, businesses=400)
     forms = [r["cluster"][0] == "f" and r["cluster"][1:2].isdigit() for r in rows]
     first = forms.index(True)
-    assert all(forms[first:]) and not any(forms[:first])
+    last = next(i for i in range(first, len(rows)) if not forms[i])  # round 13's rows come after
+    assert all(forms[first:last]) and not any(forms[:first]) and not any(forms[last:])
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:2163] == [{k: str(v) for k, v in g.items()} for g in generate()[:2163]]
+    ids, _ = resolve_rows(rows[first:last])
+    entities: dict[str, set[str | None]] = {}
+    for row, entity in zip(rows[first:last], ids):
+        entities.setdefault(row["cluster"], set()).add(entity)
+    assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
+    owners = [c for c in entities if c[-1].isdigit()]
+    assert all(not entities[c] & entities.get(c + suffix, set()) for c in owners for suffix in "tb")
+
+
+def test_round_thirteen_class_comes_last_and_is_resolved():
+    """Round 13's class (a business in Manhattan, Astoria or San Francisco listed plainly and as a guide entry
+    whose street line is a guide's shorthand: a Queens number with and without its hyphen, "B'way", "Central
+    Park So.", a pier with a building number or a space, "1 Ferry Building, Marketplace"; some sites also behind
+    an operator's name; a tenant of the line and a branch of the name at another line beside it) is appended
+    after round 12's rows, from a stream of its own; the 2,240 earlier rows of the shipped set stay as they
+    were. Each business is one entity; the tenant and the branch stay apart (main's engine before round 13
+    scored these 48 rows at precision 0.7667, recall 0.8846)."""
+    from stages.dedupe.csvtool import resolve_rows
+
+    rows = generate(seed=2024, businesses=400)
+    shorthand = [r["cluster"][0] == "y" and r["cluster"][1:2].isdigit() for r in rows]
+    first = shorthand.index(True)
+    assert all(shorthand[first:]) and not any(shorthand[:first])
+    shipped = list(csv.DictReader(open(OUT)))
+    assert shipped[:2240] == [{k: str(v) for k, v in g.items()} for g in generate()[:2240]]
+    assert sum(r["cluster"][0] == "y" and r["cluster"][1:2].isdigit() for r in shipped) == 2319 - 2240
     ids, _ = resolve_rows(rows[first:])
     entities: dict[str, set[str | None]] = {}
     for row, entity in zip(rows[first:], ids):
@@ -212,6 +240,9 @@ def test_round_twelve_class_comes_last_and_is_resolved():
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
     owners = [c for c in entities if c[-1].isdigit()]
     assert all(not entities[c] & entities.get(c + suffix, set()) for c in owners for suffix in "tb")
+    queens = [r for r in rows[first:] if re.match(r"\d+-\d\d ", r["address"])]
+    assert queens and all(r["city"] in ("Astoria", "Queens", "Long Island City", "") for r in queens)
+    assert all("718" in r["phone"] for r in queens if r["phone"])  # a Queens number is written in Queens
 
 
 def test_error_listing_names_the_split_businesses_and_the_joined_ones():

@@ -101,11 +101,68 @@ def test_highway_spellings_agree(a, b):
         ("100 I-75", "100 US 75"),
         ("100 Highway 1", "102 Highway 1"),
         ("12-14 Main St", "1214 Main St"),  # a range, not a Queens-style number
+        ("516-18 E. 43rd St", "51618 E. 43rd St"),  # a range written short (516 to 518)
     ],
 )
 def test_different_highways_differ(a, b):
     x, y = parse_address(a), parse_address(b)
     assert (x.number, x.street) != (y.number, y.street)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        # Round 13: a Queens-style number ("25-31": cross street 25, house 31) is one number, not a range.
+        ("25-31 Steinway St.", "25-31 Steinway Street"),
+        ("25-31 Steinway St.", "2531 Steinway St"),
+        ("37-02 Main St", "3702 Main St"),
+        ("136-20 38th Ave", "13620 38th Avenue"),
+        ("50-53 Roosevelt Ave", "5053 Roosevelt Ave"),
+        # A range stays its first number: the next lot or the one after ("12-14"), or a three-digit end.
+        ("12-14 Main St", "12 Main St"),
+        ("516-18 E. 43rd St", "516 E 43rd St"),
+        ("100-110 Main St", "100 Main St"),
+        ("7954-58 S. Western", "7954 S Western"),
+        # Broadway and South as guides shorten them.
+        ("1619 Bway", "1619 Broadway"),
+        ("1619 B'way", "1619 Broadway"),
+        ("1619 Bdwy.", "1619 Broadway"),
+        ("40 Central Park So.", "40 Central Park South"),
+        ("40 Central Park S.", "40 Central Park South"),
+        ("100 Park Ave So., Suite 3", "100 Park Avenue South #3"),
+        ("100 So. Main St", "100 S Main St"),
+        # A numbered pier with and without a building number; a building's name ends the line.
+        ("Pier 39", "2 Pier 39"),
+        ("Pier 39, Space A-5", "Pier 39 #A5"),
+        ("1 Ferry Building, Marketplace", "1 Ferry Building"),
+    ],
+)
+def test_round_13_forms_agree(a, b):
+    x, y = parse_address(a), parse_address(b)
+    assert (x.number, x.predir, x.street, x.postdir, x.unit) == (y.number, y.predir, y.street, y.postdir, y.unit)
+    assert x.known
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("25-31 Steinway St.", "25 Steinway St."),  # a Queens number is not its cross street's number
+        ("25-31 Steinway St.", "31 Steinway St."),  # nor its house part alone
+        ("Pier 39", "Pier 33"),
+        ("100 Park Ave South", "100 Park Ave"),
+        ("1 Bway", "1 Broad St"),
+    ],
+)
+def test_round_13_forms_differ(a, b):
+    x, y = parse_address(a), parse_address(b)
+    assert (x.number, x.street, x.postdir) != (y.number, y.street, y.postdir)
+
+
+def test_round_13_forms_leave_plain_words_alone():
+    assert parse_address("10 Solano Way").street == "solano"  # "so" inside a word
+    assert parse_address("100 Soto St").street == "soto"
+    assert parse_address("200 Main St, So Cal").line == "200 main st"  # a note after the comma, as before
+    assert parse_address("Pier 17, 89 South St") == parse_address("89 South St")  # a street line after the pier
 
 
 def test_partial_address_agrees_without_a_number():
