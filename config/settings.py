@@ -137,6 +137,14 @@ class Settings(BaseSettings):
         description="How long the producer waits to fill a batch (Kafka's linger.ms): the streaming stages send "
         "one event's messages at a time, so a few ms more per hop batches many events into one produce request.",
     )
+    table_standby_replicas: int = Field(
+        1,
+        ge=0,
+        description="Standby copies of each table partition that other workers keep up to date from its changelog "
+        "(Faust's table_standby_replicas): a worker that takes a partition over after a crash has its state at once. "
+        "Each standby costs its worker the changelog reads and RocksDB writes (docs/performance.md, round 7); 0 "
+        "saves them and makes a takeover replay the changelog first.",
+    )
     exactly_once: bool = Field(
         False, description="Faust processing_guarantee=exactly_once. Off: at-least-once + idempotent effects."
     )

@@ -242,6 +242,7 @@ def create_app(settings: Settings) -> LeadstreamApp:
         producer_acks=-1,
         producer_linger_ms=settings.producer_linger_ms,
         table_cleanup_interval=60,
+        table_standby_replicas=settings.table_standby_replicas,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
         web_tables_enabled=False,  # ours route by partition (tables.views)

@@ -137,10 +137,12 @@ async def test_the_worker_consumer_long_polls_the_configured_fetch_wait(kafka_br
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LEADSTREAM_FETCH_MAX_WAIT_MS", "123")
     monkeypatch.setenv("LEADSTREAM_FETCH_MIN_BYTES", "4567")
+    monkeypatch.setenv("LEADSTREAM_TABLE_STANDBY_REPLICAS", "0")
     # No tracing: an in-process app would install the OTLP exporter as this process's global tracer provider
     # (set once per process), and later tests' provider spans would go there instead of to their exporter.
     monkeypatch.delenv("LEADSTREAM_OTLP_ENDPOINT", raising=False)
     app = create_app(load_settings())
+    assert app.conf.table_standby_replicas == 0
     consumer = app.consumer._thread._create_worker_consumer(app.transport)
     await consumer.start()  # the fetcher is built here, from the consumer's value
     try:
