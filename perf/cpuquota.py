@@ -96,7 +96,7 @@ class CpuQuotas:
     def close(self) -> None:
         """Move what is left to the root group and remove the cgroups (a dead worker's group empties itself)."""
         root_procs = self.parent.parent.parent / "cgroup.procs"
-        for group in [*self.groups.values(), self.parent]:
+        for group in [*self.groups.values(), self.parent, self.parent.parent]:  # the shared one if empty
             with contextlib.suppress(OSError):
                 for pid in (group / "cgroup.procs").read_text().split():
                     with contextlib.suppress(OSError):
