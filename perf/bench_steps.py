@@ -160,6 +160,14 @@ class Step:
     cpu1: dict[str, float]
 
 
+def standby_replicas() -> int:
+    """The workers' standby replicas per table partition (they inherit this process's environment)."""
+    from config.settings import Settings
+
+    raw = os.environ.get("LEADSTREAM_TABLE_STANDBY_REPLICAS")
+    return int(raw) if raw is not None else Settings.model_fields["table_standby_replicas"].get_default()
+
+
 class Run:
     def __init__(self, args: argparse.Namespace, workers: int) -> None:
         from leadstream.demo import Demo, DemoOptions
@@ -227,6 +235,30 @@ class Run:
                     await asyncio.wait_for(stop.wait(), SAMPLE_S)
         finally:
             await reader.stop()
+
+    async def changelog_records(self) -> dict[str, int]:
+        """Per table: records written to its changelog (the sum of its partitions' end offsets).
+
+        Every table write is one record, which a standby replica (`LEADSTREAM_TABLE_STANDBY_REPLICAS`)
+        reads and applies again, so records per lead is what a second worker's standbys cost.
+        """
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        from streams.admin import bootstrap_servers
+
+        app_id = self.demo.env["LEADSTREAM_APP_ID"]
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers(self.demo.env["LEADSTREAM_KAFKA_BROKER"]))
+        await consumer.start()
+        try:
+            topics = [t for t in await consumer.topics() if t.startswith(app_id + "-") and t.endswith("-changelog")]
+            counts: dict[str, int] = {}
+            for topic in topics:
+                parts = consumer.partitions_for_topic(topic) or set()
+                ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+                counts[topic[len(app_id) + 1 : -len("-changelog")]] = sum(ends.values())
+            return counts
+        finally:
+            await consumer.stop()
 
     async def topic_arrivals(self) -> dict[str, HdrHistogram]:
         """Per lead topic: (broker timestamp − ingest-ts) of every message, in ms."""
@@ -296,6 +328,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         sources = await queries.enrichment_sources() if hasattr(queries, "enrichment_sources") else None
         summary = await run.demo.summary(snap, [g.lead_id for g in generated])
         arrivals = await run.topic_arrivals()
+        changelogs = await run.changelog_records()
     finally:
         throttling = await run.stop()
 
@@ -348,6 +381,9 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_total_s": {k: round(v, 1) for k, v in total_ours.items()},
         "cores_whole_run": total_machine,
         "enrichment_sources": sources,
+        "standby_replicas": standby_replicas(),
+        "changelog_records": changelogs,
+        "changelog_records_per_lead": round(sum(changelogs.values()) / max(1, len(timings)), 2),
         "summary": {
             k: summary[k]
             for k in (
@@ -381,6 +417,7 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
             cpu1, t1 = cpu.sample(), time.time()
             timings = await LeadQueries(run.demo.pool).lead_timings()
             summary = await run.demo.summary(snap, [g.lead_id for g in generated])
+            changelogs = await run.changelog_records()
         finally:
             throttling = await run.stop()
         h = histogram()
@@ -401,6 +438,8 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
                 "lost": summary["lost"],
                 "duplicate_emails": summary["duplicate_emails"],
                 "throttling": throttling,
+                "standby_replicas": standby_replicas(),
+                "changelog_records_per_lead": round(sum(changelogs.values()) / max(1, ended), 2),
             }
         )
         print(json.dumps(points[-1]))
