@@ -251,10 +251,10 @@ class Run:
         await consumer.start()
         try:
             topics = [t for t in await consumer.topics() if t.startswith(app_id + "-") and t.endswith("-changelog")]
+            partitions = int(self.demo.env["LEADSTREAM_PARTITIONS"])  # co-partitioned with the lead topics
             counts: dict[str, int] = {}
             for topic in topics:
-                parts = consumer.partitions_for_topic(topic) or set()
-                ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+                ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
                 counts[topic[len(app_id) + 1 : -len("-changelog")]] = sum(ends.values())
             return counts
         finally:
