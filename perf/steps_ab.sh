@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # A/B the step load (perf/bench_steps.py steps) on two or more git refs in one run, rounds interleaved.
+# The bench arguments may start with its mode: `-- scaling --workers-list 1,2 ...` A/Bs the scaling curve.
 #
 #   source /work/main/.services/env
 #   flock /work/wt/heavy.lock perf/steps_ab.sh base:main after:HEAD -- --rates 1000,1500 --hold 45 --workers 2 --mockup-workers 1
@@ -28,6 +29,11 @@ while (($#)); do
 done
 ((${#specs[@]} >= 2)) || { echo "usage: $0 [--rounds N] [--name NAME] label:ref label:ref [-- args]" >&2; exit 2; }
 args=("$@")
+mode=steps
+if ((${#args[@]})) && [[ ${args[0]} == steps || ${args[0]} == scaling ]]; then
+  mode="${args[0]}"
+  args=("${args[@]:1}")
+fi
 ((${#args[@]})) || args=(--rates 1000,1500 --hold 45 --workers 2 --mockup-workers 1)
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,14 +42,14 @@ scratch="$(mktemp -d /tmp/steps-ab.XXXXXX)"
 # shellcheck source=perf/ab_worktrees.sh
 source "$here/perf/ab_worktrees.sh"
 ab_worktrees "$here" "$scratch" "${specs[@]}"
-echo "workload: bench_steps.py steps ${args[*]}; $rounds interleaved round(s); reports in $here/perf/reports/$name-*"
+echo "workload: bench_steps.py $mode ${args[*]}; $rounds interleaved round(s); reports in $here/perf/reports/$name-*"
 
 for ((round = 1; round <= rounds; round++)); do
   for label in "${labels[@]}"; do
     folder="$name-$label-r$round"
     log="$scratch/$folder.log"
-    if (cd "$scratch/$label" && PYTHONPATH="$scratch/$label${PYTHONPATH:+:$PYTHONPATH}" python "$script" steps "${args[@]}" --date "$folder") >"$log" 2>&1; then
-      grep -E '^offered ' "$log" | sed "s/^/round $round $label: /"
+    if (cd "$scratch/$label" && PYTHONPATH="$scratch/$label${PYTHONPATH:+:$PYTHONPATH}" python "$script" "$mode" "${args[@]}" --date "$folder") >"$log" 2>&1; then
+      grep -E '^(offered |\{)' "$log" | sed "s/^/round $round $label: /"
     else
       echo "$label round $round failed: see $log" >&2
       tail -5 "$log" >&2
