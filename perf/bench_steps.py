@@ -260,6 +260,34 @@ class Run:
         finally:
             await consumer.stop()
 
+    async def stage_counts(self) -> dict[str, dict[str, int]]:
+        """Per main worker: the events each stage took from its source topic (its Prometheus counter).
+
+        The stateful stages' topics are keyed by state (`schemas.geo.dedupe_key`), so a few states hashed
+        onto the partitions can load one worker's dedupe and score more than another's; this shows it.
+        """
+        import aiohttp
+        from prometheus_client.parser import text_string_to_metric_families
+
+        counts: dict[str, dict[str, int]] = {}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            for name in sorted(n for n in self.demo.workers if n.startswith("main-")):
+                token = self.demo.group_env[name].get("LEADSTREAM_WEB_TOKEN")
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                try:
+                    async with session.get(self.demo.web_url(name) + "/metrics", headers=headers) as response:
+                        text = await response.text()
+                except (aiohttp.ClientError, TimeoutError):
+                    continue  # a worker that is gone has nothing to say
+                counts[name] = {
+                    sample.labels["stage"]: int(sample.value)
+                    for family in text_string_to_metric_families(text)
+                    if family.name == "leadstream_stage_events_consumed"
+                    for sample in family.samples
+                    if sample.name.endswith("_total")
+                }
+        return counts
+
     async def topic_arrivals(self) -> dict[str, HdrHistogram]:
         """Per lead topic: (broker timestamp − ingest-ts) of every message, in ms."""
         from aiokafka import AIOKafkaConsumer
@@ -329,6 +357,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         summary = await run.demo.summary(snap, [g.lead_id for g in generated])
         arrivals = await run.topic_arrivals()
         changelogs = await run.changelog_records()
+        per_worker = await run.stage_counts()
     finally:
         throttling = await run.stop()
 
@@ -384,6 +413,7 @@ async def run_steps(args: argparse.Namespace) -> dict[str, Any]:
         "standby_replicas": standby_replicas(),
         "changelog_records": changelogs,
         "changelog_records_per_lead": round(sum(changelogs.values()) / max(1, len(timings)), 2),
+        "events_per_worker": per_worker,
         "summary": {
             k: summary[k]
             for k in (
@@ -418,6 +448,7 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
             timings = await LeadQueries(run.demo.pool).lead_timings()
             summary = await run.demo.summary(snap, [g.lead_id for g in generated])
             changelogs = await run.changelog_records()
+            per_worker = await run.stage_counts()
         finally:
             throttling = await run.stop()
         h = histogram()
@@ -440,6 +471,7 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
                 "throttling": throttling,
                 "standby_replicas": standby_replicas(),
                 "changelog_records_per_lead": round(sum(changelogs.values()) / max(1, ended), 2),
+                "events_per_worker": per_worker,
             }
         )
         print(json.dumps(points[-1]))
@@ -558,10 +590,18 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
                 "periods in which the worker used its whole quota.",
                 "",
             ]
+        standbys = sorted({p["standby_replicas"] for p in pts if "standby_replicas" in p})
+        if standbys:
+            lines += [
+                f"Table standby replicas: {', '.join(map(str, standbys))} (`LEADSTREAM_TABLE_STANDBY_REPLICAS`); "
+                "changelog records per lead is what each standby reads and applies again.",
+                "",
+            ]
         lines += [
             "| main workers | leads | sustained /min | × one worker | e2e p50 s | p95 s | worker CPU ms/lead "
-            "| main workers' cores | throttled | lost | double emails |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| main workers' cores | throttled | busiest worker's dedupe share | changelog records/lead "
+            "| lost | double emails |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         base = pts[0]["sustained_per_min"] or 1
         for p in pts:
@@ -569,11 +609,14 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
             throttle = p.get("throttling") or {}
             periods = sum(t["periods"] for t in throttle.values())
             throttled = f"{sum(t['throttled_periods'] for t in throttle.values()) / periods:.0%}" if periods else "—"
+            dedupe = [w.get("dedupe", 0) for w in (p.get("events_per_worker") or {}).values()]
+            busiest = f"{max(dedupe) / sum(dedupe):.0%}" if sum(dedupe) else "—"
+            records = p.get("changelog_records_per_lead", "—")
             lines.append(
                 f"| {p['workers']} | {p['leads']} | {p['sustained_per_min']:,.0f} | {p['sustained_per_min'] / base:.2f} | "
                 f"{p['latency_s']['p50']} | {p['latency_s']['p95']} | "
                 f"{c.get('worker-main', 0) + c.get('worker-mockup', 0):.1f} | {p.get('main_worker_cores', '—')} | {throttled} | "
-                f"{p['lost']} | {p['duplicate_emails']} |"
+                f"{busiest} | {records} | {p['lost']} | {p['duplicate_emails']} |"
             )
         lines += ["", "![scaling](scaling.png)", ""]
         fig, ax = plt.subplots(figsize=(5, 4))
