@@ -468,6 +468,7 @@ async def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
                 "main_worker_cores": round(cpu_delta.get("worker-main", 0.0) / max(1e-9, t1 - t0), 2),
                 "lost": summary["lost"],
                 "duplicate_emails": summary["duplicate_emails"],
+                "terminal": summary["terminal"],  # a run whose leads all end as dead letters is fast, not good
                 "throttling": throttling,
                 "standby_replicas": standby_replicas(),
                 "changelog_records_per_lead": round(sum(changelogs.values()) / max(1, ended), 2),
@@ -600,8 +601,8 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
         lines += [
             "| main workers | leads | sustained /min | × one worker | e2e p50 s | p95 s | worker CPU ms/lead "
             "| main workers' cores | throttled | busiest worker's dedupe share | changelog records/lead "
-            "| lost | double emails |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| dead letters | lost | double emails |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         base = pts[0]["sustained_per_min"] or 1
         for p in pts:
@@ -616,7 +617,8 @@ def write_report(folder: Path, command_lines: dict[str, str]) -> Path:
                 f"| {p['workers']} | {p['leads']} | {p['sustained_per_min']:,.0f} | {p['sustained_per_min'] / base:.2f} | "
                 f"{p['latency_s']['p50']} | {p['latency_s']['p95']} | "
                 f"{c.get('worker-main', 0) + c.get('worker-mockup', 0):.1f} | {p.get('main_worker_cores', '—')} | {throttled} | "
-                f"{busiest} | {records} | {p['lost']} | {p['duplicate_emails']} |"
+                f"{busiest} | {records} | {(p.get('terminal') or {}).get('dead_lettered', '—')} | {p['lost']} | "
+                f"{p['duplicate_emails']} |"
             )
         lines += ["", "![scaling](scaling.png)", ""]
         fig, ax = plt.subplots(figsize=(5, 4))
