@@ -10,9 +10,10 @@ of each key and writes it back when the runner ends the batch (`flush`).
 Rules, in code:
 
 - reads see the batch's own writes and deletes;
-- a write remembers the partition of the event current when it was made
-  (`tables.scope`) and is written back under it, where a direct write would
-  have gone; a write outside an event is refused, as Faust refuses it;
+- a write remembers the event current when it was made (`tables.scope`) and
+  is written back with that event current, so it goes where a direct write
+  would have gone (Faust reads the event's partition and checks its source
+  topic); a write outside an event is refused, as Faust refuses it;
 - `flush` writes keys in the order of their last write, so a key's final
   value, which includes every earlier write of the batch, never goes out
   before a record that a later write of the batch made;
@@ -26,9 +27,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from faust.types import TableT
+from faust.streams import current_event
+from faust.types import EventT, TableT
 
-from tables.scope import current_partition, partition_scope
+from tables.scope import event_scope
 
 _DELETED = object()
 
@@ -38,7 +40,7 @@ class WriteBehind:
 
     def __init__(self, table: TableT[Any, Any]) -> None:
         self.table = table
-        self._pending: dict[Any, tuple[int, Any]] = {}  # key -> (partition, value or _DELETED), last write last
+        self._pending: dict[Any, tuple[EventT[Any], Any]] = {}  # key -> (event, value or _DELETED), last write last
 
     def get(self, key: Any, default: Any = None) -> Any:
         hit = self._pending.get(key)
@@ -67,11 +69,11 @@ class WriteBehind:
         self._remember(key, _DELETED)
 
     def _remember(self, key: Any, value: Any) -> None:
-        partition = current_partition()
-        if partition is None:
+        event = current_event()
+        if event is None:
             raise RuntimeError("Cannot modify table outside of agent/stream.")  # Faust's own refusal
         self._pending.pop(key, None)  # re-inserted last: flushed in the order of last writes
-        self._pending[key] = (partition, value)
+        self._pending[key] = (event, value)
 
     @property
     def pending(self) -> int:
@@ -81,8 +83,8 @@ class WriteBehind:
     def flush(self) -> int:
         """Write the batch's last value of each key to the table (one changelog record each); returns how many."""
         pending, self._pending = self._pending, {}
-        for key, (partition, value) in pending.items():
-            with partition_scope(partition):
+        for key, (event, value) in pending.items():
+            with event_scope(event):
                 if value is not _DELETED:
                     self.table[key] = value
                 elif key in self.table:  # set and deleted within the batch: the table never had it

@@ -3,8 +3,10 @@ made them, in the order of their last write; reads see them before that."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import faust
 import pytest
 
 from tables.batched import WriteBehind
@@ -77,3 +79,41 @@ def test_a_write_outside_an_event_is_refused_as_faust_refuses_it():
     with pytest.raises(RuntimeError, match="outside of agent"):
         state["k"] = 1
     assert state.pending == 0
+
+
+class SetCounter(faust.Sensor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    def on_table_set(self, table: Any, key: Any, value: Any) -> None:
+        self.keys.append(key)
+
+
+async def test_on_a_real_faust_table_the_batch_reaches_the_table_once_per_key_under_its_events():
+    # The stand-in table above cannot tell whether Faust takes the write back: Faust checks the current
+    # event's source topic and partition on every set, so this runs in an agent, as the stages do.
+    app = faust.App(f"write-behind-{uuid.uuid4().hex[:8]}", store="memory://", broker="kafka://127.0.0.1:1")
+    table = app.Table("counts", default=None, partitions=1)
+    state = WriteBehind(table)
+    sets = SetCounter()
+    app.sensors.add(sets)  # Faust calls on_table_set once per changelog record it sends
+    topic = app.topic(f"write-behind-{uuid.uuid4().hex[:8]}", value_type=str)
+
+    @app.agent(topic)
+    async def count(stream):
+        async for word in stream:
+            if word == "end-of-batch":
+                state.flush()
+            else:
+                state["total"] = (state.get("total") or 0) + 1
+                state[f"w:{word}"] = (state.get(f"w:{word}") or 0) + 1
+            yield word
+
+    async with count.test_context() as agent:
+        for word in ["a", "b", "a", "a"]:
+            await agent.put(word)
+        assert table.get("total") is None and state.get("total") == 4  # not yet in the table
+        await agent.put("end-of-batch")
+    assert (table["total"], table["w:a"], table["w:b"]) == (4, 3, 1)
+    assert sets.keys == ["w:b", "total", "w:a"]  # 8 writes, one record per key, in the order of last writes
