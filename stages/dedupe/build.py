@@ -43,7 +43,8 @@ def build_resolver(
     retention_policy: RetentionPolicy | None = None,
     clock: Callable[[], float] = time.time,
 ) -> EntityResolver:
-    """One resolver over the dedupe-state table (`tables.dedupe_state`, behind `tables.batched.WriteBehind`), shared by the stage and the review decisions.
+    """One resolver over the dedupe-state table (`tables.dedupe_state`, behind `tables.batched.WriteBehind`),
+    shared by the stage and the review decisions.
 
     ``retention_policy`` and ``clock`` are for tests (the table-level retention test moves the clock)."""
     return EntityResolver(state, retention_policy=retention_policy, clock=clock)
