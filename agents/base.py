@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
-from faust.streams import _current_event  # the context var Faust tables read to pick a partition
 
 from config import Settings
 from providers.chromium import close_shared_browser
@@ -24,27 +22,12 @@ from storage.records import CoalescedRecords, LeadRecords
 from streams.runner import RetryPolicy, StageRunner
 from streams.stage import Stage
 from streams.topology import StageTopics
+from tables.batched import WriteBehind
+from tables.scope import event_scope
 
 StageBuilder = Callable[[Pool], Awaitable[Stage[Any]]]  # e.g. lambda pool: build_score(settings, pool, ...)
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def event_scope(event: Any) -> Iterator[None]:
-    """Make `event` the current event while a batch is handled one event at a time.
-
-    Faust sets the current event per message for plain `async for` loops, but a
-    `take_events` batch body runs outside that; table writes would then go to
-    the changelog partition of whichever event Faust saw last. Ordered stages
-    wrap each event in this scope so table state stays on its own partition.
-    """
-    token = _current_event.set(weakref.ref(event)) if event is not None else None
-    try:
-        yield
-    finally:
-        if token is not None:
-            _current_event.reset(token)
 
 
 class WorkerRuntime:
@@ -90,7 +73,9 @@ class WorkerRuntime:
                 self._pool = await create_pool(self.settings.database_url, size=self.settings.db_pool_size)
         return self._pool
 
-    async def start_stage(self, stage: Stage[Any], topics: StageTopics) -> StageRunner:
+    async def start_stage(
+        self, stage: Stage[Any], topics: StageTopics, flush_state: Sequence[Callable[[], object]] = ()
+    ) -> StageRunner:
         await stage.start()
         self._stages.append(stage)
         s = self.settings
@@ -107,20 +92,30 @@ class WorkerRuntime:
             admitted_per_slot=s.admitted_per_slot,
             event_scope=event_scope,
             sinks=topics.sinks,
+            flush_state=flush_state,
         )
         self.runners.append(runner)
         return runner
 
-    def stage_agent(self, topics: StageTopics, build: StageBuilder, name: str | None = None) -> None:
+    def stage_agent(
+        self,
+        topics: StageTopics,
+        build: StageBuilder,
+        name: str | None = None,
+        tables: Sequence[WriteBehind] = (),
+    ) -> None:
         """Register an agent that feeds `topics.source` to the stage that `build(pool)` returns.
 
-        The stage may send only to `topics.sinks` (and its dead-letter topic).
+        The stage may send only to `topics.sinks` (and its dead-letter topic). `tables`: the write-behind
+        tables the stage writes, flushed at the end of each batch (`tables.batched`).
         """
         settings = self.settings
         name = name or topics.stage
 
         async def run(stream: Any) -> None:  # a faust Stream (StreamT's stub lacks take_events and noack)
-            runner = await self.start_stage(await build(await self.pool()), topics)
+            runner = await self.start_stage(
+                await build(await self.pool()), topics, flush_state=[table.flush for table in tables]
+            )
             if runner.stage.ordered:  # stateful: one event at a time, in offset order, in batches
                 async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
                     await runner.process_batch(events)

@@ -1,6 +1,7 @@
 """Dedupe agents: leads.enriched → the dedupe stage → leads.deduplicated, and dedupe.decisions
 (operators' accepted reviews) → merges. Both share one resolver over the dedupe-state table, which is
-co-partitioned with both source topics (`tables`)."""
+co-partitioned with both source topics (`tables`), behind one write-behind buffer that each agent's
+batches flush (`tables.batched`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from typing import TYPE_CHECKING
 from stages.dedupe.build import build_dedupe, build_resolver, build_review_decisions
 from streams.topology import DEDUPE_DECISIONS_INPUT, TOPOLOGY
 from tables import dedupe_state
+from tables.batched import WriteBehind
 
 if TYPE_CHECKING:
     from agents.base import WorkerRuntime
 
 
 def register(runtime: WorkerRuntime) -> None:
-    resolver = build_resolver(dedupe_state(runtime.app, runtime.settings.partitions))
-    runtime.stage_agent(TOPOLOGY["dedupe"], lambda pool: build_dedupe(runtime.settings, pool, resolver))
+    state = WriteBehind(dedupe_state(runtime.app, runtime.settings.partitions))
+    resolver = build_resolver(state)
+    runtime.stage_agent(TOPOLOGY["dedupe"], lambda pool: build_dedupe(runtime.settings, pool, resolver), tables=[state])
     runtime.stage_agent(
-        DEDUPE_DECISIONS_INPUT, lambda pool: build_review_decisions(pool, resolver), name="dedupe-decisions"
+        DEDUPE_DECISIONS_INPUT,
+        lambda pool: build_review_decisions(pool, resolver),
+        name="dedupe-decisions",
+        tables=[state],
     )

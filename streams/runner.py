@@ -51,7 +51,9 @@ acked; ``leadstream dlq replay`` puts originals back. Metrics:
 ``leadstream_dead_letters_total{stage,reason}``.
 
 Ordered (stateful) stages get batches (`process_batch`), handled one event at
-a time in offset order. Unordered (I/O-bound) stages stream: each event is
+a time in offset order; their table writes are kept per key during the batch
+and written back (`flush_state`, `tables.batched`) after its last event and
+before its records, sends and acks. Unordered (I/O-bound) stages stream: each event is
 `submit`ted, handled in the background and acked in offset order.
 
 Backpressure (streaming): an event is admitted in `submit` (at most
@@ -227,11 +229,14 @@ class StageRunner:
         event_scope: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
         sinks: Iterable[str] | None = None,
         health: HealthMonitor | None = None,
+        flush_state: Sequence[Callable[[], object]] = (),
     ) -> None:
         """`concurrency`: work slots, events inside `stage.handle` at once (the stage's `max_concurrency`
         wins); `admitted_per_slot`: events a streaming stage admits per work slot (`submit`);
         `sinks`: the only topics the stage's outputs may name (None: not checked);
-        `health`: where progress is reported (`streams.health`, the process's monitor by default)."""
+        `health`: where progress is reported (`streams.health`, the process's monitor by default);
+        `flush_state`: called after a batch's last event, before its records, sends and ack: the write-backs
+        of the stage's tables (`tables.batched.WriteBehind.flush`)."""
         self.stage = stage
         self.records = records
         self.send = send
@@ -246,6 +251,7 @@ class StageRunner:
         self.event_scope = event_scope or (lambda _event: contextlib.nullcontext())
         self.sinks = frozenset(sinks) if sinks is not None else None
         self.health = health or MONITOR
+        self.flush_state = tuple(flush_state)
         self.closing = False  # set by `drain`: take no new events
         self._busy = 0  # events inside process_batch
         self._idle = asyncio.Event()
@@ -311,6 +317,8 @@ class StageRunner:
                 began = time.perf_counter()
                 results.append(await self._run_one(env, slots))
                 metrics.series(metrics.PROCESSING_SECONDS, self.stage.name).observe(time.perf_counter() - began)
+        for flush in self.flush_state:  # the batch's table writes, before anything acks it
+            flush()
 
         updates: list[RecordUpdate] = []
         letters: list[DeadLetter] = []

@@ -4,9 +4,10 @@ Each table is changelogged to Kafka and co-partitioned with the stream that
 writes it (the dedupe and score inputs are keyed by the geography key, with the
 same partition count; `streams.topology.message_key`), so a restarted or
 rebalanced worker recovers exactly the partitions it now owns. Table writes
-must happen while the event that caused them is current (see
-`agents.base.event_scope`), which puts the state on that event's partition.
-Served read-only, routed to the owning worker, from every worker (`tables.views`).
+must happen while the event that caused them is current (`tables.scope`),
+which puts the state on that event's partition. The stages write through
+`tables.batched.WriteBehind`, which sends each key once per batch. Served
+read-only, routed to the owning worker, from every worker (`tables.views`).
 """
 
 from __future__ import annotations

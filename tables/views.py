@@ -30,19 +30,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import faust
 import orjson
 from aiokafka.partitioner import DefaultPartitioner
-from faust.streams import _current_event
 
 from schemas.geo import STATE_CODES
 from tables import DEDUPE_STATE, SCORE_COUNTERS
+from tables.scope import partition_scope
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +67,6 @@ def score_counter_geo(key: str) -> str | None:
 
 # Table → how a key names the message key of its partition (None: it does not; ask every worker).
 PARTITION_KEYS: dict[str, Callable[[str], str | None]] = {SCORE_COUNTERS: score_counter_geo}
-
-
-class _AtPartition:
-    """A stand-in current event: makes the table read one partition's store (RocksDB keeps one per partition)."""
-
-    def __init__(self, partition: int) -> None:
-        self.message = type("Message", (), {"partition": partition})()
-
-
-@contextlib.contextmanager
-def _reading(partition: int) -> Iterator[None]:
-    event = _AtPartition(partition)
-    token = _current_event.set(weakref.ref(event))  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 def _value(raw: Any) -> Any:
@@ -133,7 +115,7 @@ class TableViews:
     def local_hits(self, name: str, key: str) -> list[dict[str, Any]]:
         table, hits = self.tables[name], []
         for partition in self.active_partitions(name):
-            with _reading(partition):
+            with partition_scope(partition):
                 if key in table:
                     hits.append({"partition": partition, "worker": self.me, "value": _value(table[key])})
         return hits
@@ -280,7 +262,7 @@ class TableViews:
         """The lead's resolution (``l:<id>``) and its root entity (merges followed), where this worker holds it."""
         table, hits = self.tables[DEDUPE_STATE], []
         for partition in self.active_partitions(DEDUPE_STATE):
-            with _reading(partition):
+            with partition_scope(partition):
                 if "l:" + lead_id not in table:
                     continue
                 outcome = _value(table["l:" + lead_id])

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, MutableMapping
-from typing import Any, cast
+from collections.abc import Callable
 
 from config import Settings
 from providers.guards import ProviderGuards
@@ -40,15 +39,15 @@ def build_judge(settings: Settings, guards: ProviderGuards | None) -> OllamaJudg
 
 
 def build_resolver(
-    state: MutableMapping[str, Any],
+    state: KeyValueStore,
     retention_policy: RetentionPolicy | None = None,
     clock: Callable[[], float] = time.time,
 ) -> EntityResolver:
-    """One resolver over the dedupe-state table (`tables.dedupe_state`), shared by the stage and the review decisions.
+    """One resolver over the dedupe-state table (`tables.dedupe_state`, behind `tables.batched.WriteBehind`),
+    shared by the stage and the review decisions.
 
     ``retention_policy`` and ``clock`` are for tests (the table-level retention test moves the clock)."""
-    # A Faust table is a mapping with .get(key, default).
-    return EntityResolver(cast(KeyValueStore, state), retention_policy=retention_policy, clock=clock)
+    return EntityResolver(state, retention_policy=retention_policy, clock=clock)
 
 
 async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver) -> DedupeStage:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-
 from config import Settings
 from stages.score.rules import RuleSet, RulesSource, load_rules
 from stages.score.scorer import Scorer
-from stages.score.stage import ScoreStage
+from stages.score.stage import Counters, ScoreStage
 from storage.db import Pool
 
 
-async def build_score(
-    settings: Settings, pool: Pool | None = None, counters: MutableMapping[str, int] | None = None
-) -> ScoreStage:
+async def build_score(settings: Settings, pool: Pool | None = None, counters: Counters | None = None) -> ScoreStage:
     """`counters`: the score-counters table (`tables.score_counters`). The stage writes no SQL of its own."""
     s = settings
     source: RulesSource | RuleSet

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import MutableMapping
+from typing import Protocol
 
 from schemas import Lead, TerminalState
 from stages.score.rules import RuleSet, RulesSource
@@ -18,6 +18,13 @@ from stages.score.scorer import Scorer, counter_keys
 from streams.envelope import Envelope
 from streams.stage import Output, Stage
 from streams.topology import EMAILS_QUEUED, LEADS_SCORED, MOCKUPS_REQUESTED
+
+
+class Counters(Protocol):
+    """What the stage needs of its counters: a Faust table, its write-behind (`tables.batched`), or a dict."""
+
+    def get(self, key: str, default: int | None = None) -> int | None: ...
+    def __setitem__(self, key: str, value: int) -> None: ...
 
 
 class ScoreStage(Stage[Lead]):
@@ -28,7 +35,7 @@ class ScoreStage(Stage[Lead]):
         self,
         scorer: Scorer,
         mockup_tiers: frozenset[str],
-        counters: MutableMapping[str, int] | None = None,
+        counters: Counters | None = None,
         rules_source: RulesSource | RuleSet | None = None,
     ) -> None:
         self.scorer, self.mockup_tiers = scorer, mockup_tiers

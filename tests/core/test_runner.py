@@ -301,6 +301,21 @@ async def test_leads_that_already_ended_are_skipped():
     assert metric("leadstream_stage_events_total", stage=STAGE, outcome="skipped_ended") == skipped + 1
 
 
+async def test_a_batch_flushes_its_table_writes_once_after_its_last_event_before_recording_it():
+    stage = Scripted()
+    records = FakeRecords()
+    seen: list[tuple[int, int]] = []  # (events handled, records written) at each flush
+    runner = StageRunner(
+        stage,
+        records,  # type: ignore[arg-type]
+        FakeSender(),  # type: ignore[arg-type]
+        sinks=(LEADS_ENRICHED,),
+        flush_state=[lambda: seen.append((stage.calls, len(records.updates)))],
+    )
+    await runner.process_batch([event(0, lead_id="ld_a"), event(1, lead_id="ld_b")])
+    assert seen == [(2, 0)] and len(records.updates) == 2
+
+
 class Disqualifies(Stage[Lead]):
     name = STAGE
 

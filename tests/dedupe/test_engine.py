@@ -33,6 +33,19 @@ def test_redelivered_lead_changes_nothing():
     assert (replay.decision, replay.entity_id, replay.duplicate_of) == (dup.decision, dup.entity_id, "a")
 
 
+def test_a_lead_whose_outcome_was_lost_is_not_its_own_duplicate():
+    # A crash can keep a lead's entity while losing its outcome (``l:``): the table's writes reach the
+    # changelog one record at a time. The redelivered lead must find itself new again, not a duplicate of itself.
+    store = {}
+    resolver = EntityResolver(store)
+    first = resolver.resolve(lead("a", "Joe's Plumbing", street="12 Main St", phone="310-555-0101"))
+    del store["l:a"]
+    again = resolver.resolve(lead("a", "Joe's Plumbing", street="12 Main St", phone="310-555-0101"))
+    assert (again.decision, again.entity_id, again.duplicate_of) == ("new", first.entity_id, None)
+    later = resolver.resolve(lead("b", "Joes Plumbing", street="12 Main St", phone="310-555-0101"))
+    assert (later.decision, later.duplicate_of) == ("duplicate", "a")
+
+
 def test_chains_never_merge():
     resolver = EntityResolver({})
     a = resolver.resolve(
