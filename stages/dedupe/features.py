@@ -158,6 +158,9 @@ def is_kind_word(token: str) -> bool:
 # Words a department's listing may carry besides its department words ("Walmart Fuel Station",
 # "Walmart Money Center", "... - Emergency Room").
 _DEPARTMENT_FILLERS = KIND_WORDS | {"station", "centre", "counter", "department", "dept", "desk", "room", "glasse"}
+# Round 14: words that qualify a store's department without being one ("Walmart Grocery Pickup and Delivery
+# Service"): fillers only, so "Sal's Deli & Grocery" / "Sal's Deli" stays one bodega.
+_DEPARTMENT_FILLERS = _DEPARTMENT_FILLERS | {"grocery", "groceries", "delivery", "online", "curbside"}
 
 
 def _department_of(x: list[str], y: list[str], y_category: str = "") -> bool:

@@ -570,6 +570,23 @@ def _drop_notes(text: str) -> str:
     return dropped if _NON_WORD.sub("", dropped).strip() else text
 
 
+# Compounds that listings write in one word or two ("Grocery Pick-up" / "Grocery Pickup"), read as one.
+_COMPOUNDS = {("pick", "up"): "pickup"}
+
+
+def _compounds(words: list[str]) -> list[str]:
+    if "pick" not in words:
+        return words
+    out: list[str] = []
+    for w in words:
+        glued = _COMPOUNDS.get((out[-1], w)) if out else None
+        if glued:
+            out[-1] = glued
+        else:
+            out.append(w)
+    return out
+
+
 def _department_word(word: str) -> bool:
     return word in DEPARTMENT_WORDS or (word.endswith("s") and word[:-1] in DEPARTMENT_WORDS)
 
@@ -647,7 +664,7 @@ def normalize_name(name: str | None) -> str:
     text = _APOSTROPHE.sub("", text)
     text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
-    words = _without_department_tail(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()]))
+    words = _without_department_tail(_compounds(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()])))
     while words and words[0] == "the":
         words.pop(0)
     while words and words[-1] == "the":

@@ -1,7 +1,11 @@
 """The term-frequency adjustment (`frequency`) and the contact rule it feeds (`EntityResolver._contact_match`)."""
 
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.features import near_addresses, operator_prefixed, outlet_conflict
+from stages.dedupe.features import (
+    near_addresses,
+    operator_prefixed,
+    outlet_conflict,
+)
 from stages.dedupe.frequency import TokenWeights, count_tokens, rare_cover
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import EntityState
@@ -569,3 +573,24 @@ def test_a_leading_ordinal_is_part_of_a_sites_own_name():
     other = resolver.resolve(lead("c", "Little Stars Academy", street="4753 W Washington Blvd"))
     assert operated.entity_id == site.entity_id
     assert other.entity_id != site.entity_id
+
+
+def test_a_stores_pickup_counter_is_a_department():
+    """Round 14: "Pick-up" and "Pick Up" are "Pickup"; a store's grocery pickup and delivery counter is a
+    department of the store (grocery and delivery qualify it), while a shop named for its groceries is not."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert n("Walmart Grocery Pick-up") == n("Walmart Grocery Pick Up") == n("Walmart Grocery Pickup")
+    assert outlet_conflict(n("Walmart Grocery Pick-up and Delivery Service"), n("Walmart"))
+    assert outlet_conflict(n("Walmart"), n("Walmart Grocery Pick-up and Delivery Service"))
+    assert not outlet_conflict(n("Sal's Deli & Grocery"), n("Sal's Deli"))
+    assert not outlet_conflict(n("Walmart Grocery"), n("Walmart"))  # a qualifier alone names no department
+    assert not outlet_conflict(n("Rosa's Pizza Delivery"), n("Rosa's Pizza"))
+    assert n("Pick Up Stix") == "pickup stix" and n("Pick Six Sports Bar") == "pick 6 sport bar"
+
+    resolver = EntityResolver({})
+    base = {"street": "6650 Collier Blvd", "zip": "34114"}
+    store = resolver.resolve(lead("a", "Walmart", phone="2394172251", **base))
+    pickup = resolver.resolve(lead("b", "Walmart Grocery Pick-up and Delivery Service", phone="2395724240", **base))
+    again = resolver.resolve(lead("c", "Walmart Grocery Pickup & Delivery", phone="2395724240", **base))
+    assert pickup.entity_id != store.entity_id and again.entity_id == pickup.entity_id
