@@ -24,6 +24,8 @@ from rapidfuzz import fuzz
 from schemas.geo import CITY_STATES, STATE_NAMES
 from stages.dedupe.address import ORDINAL_WORDS
 from stages.dedupe.normalize import (
+    CAMPUS_UNIT_WORDS,
+    CAMPUS_WORDS,
     DEPARTMENT_WORDS,
     GENERIC_WORDS,
     INSTITUTION_WORDS,
@@ -240,6 +242,28 @@ def institution_units(ta: list[str], tb: list[str], where: tuple[str, ...] = ())
     return bool(own) and len(own) >= len(kinds)
 
 
+def _extras(ta: list[str], tb: list[str]) -> tuple[list[str], list[str]]:
+    a = [t for t in ta if t not in NAME_NOISE and not same_token(t, tb)]
+    b = [t for t in tb if t not in NAME_NOISE and not same_token(t, ta)]
+    return a, b
+
+
+def campus_units(ta: list[str], tb: list[str]) -> bool:
+    """A college or university and one of its units, or two units, each listed under the school's name
+    plus the unit's (`CAMPUS_UNIT_WORDS`: "Santiago Canyon College - Gym" / "Santiago Canyon College",
+    "High Point University Chapel and Religious Life" / "High Point University", "… Library" / "…
+    Bookstore"). Both names carry the school word (`CAMPUS_WORDS`, checked by the caller); every name that
+    adds words adds a unit word among them, and the two add different units. A name that adds other words
+    only ("Loyola University Chicago - Preschool/Day Care", "Chicago State University - Gingerbread House":
+    a site a college runs) is left to the other tests."""
+    extra_a, extra_b = _extras(ta, tb)
+    units_a = {t for t in extra_a if t in CAMPUS_UNIT_WORDS}
+    units_b = {t for t in extra_b if t in CAMPUS_UNIT_WORDS}
+    if (extra_a and not units_a) or (extra_b and not units_b):
+        return False
+    return units_a != units_b
+
+
 # Words that name a place (a state, a known city, borough or neighbourhood): on a locator's page they say
 # where the listing is, not which unit ("…/locations/morrow", "…/nashville-results-physiotherapy-west").
 _PLACE_NAMES = (
@@ -298,7 +322,7 @@ def outlet_conflict(
     a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank"), or one
     is a practitioner's own listing at the other (`practitioner_conflict`), or they are two units of an
     institution or the institution and a unit (`institution_units`; ``where``: the listings' cities and
-    street names). The categories, where known, tell a venue that is itself the department's kind
+    street names), or a college and one of its units (`campus_units`). The categories, where known, tell a venue that is itself the department's kind
     ("Bitcoin Depot", an ATM operator). ``pages``: the listings' own web pages (`unit_page`)."""
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
@@ -314,6 +338,8 @@ def outlet_conflict(
     if (PRACTITIONER_WORDS & set_a or PRACTITIONER_WORDS & set_b) and practitioner_conflict(ta, tb):
         return True
     if INSTITUTION_WORDS & set_a & set_b and institution_units(ta, tb, where):
+        return True
+    if CAMPUS_WORDS & set_a & set_b and CAMPUS_UNIT_WORDS & set_a != CAMPUS_UNIT_WORDS & set_b and campus_units(ta, tb):
         return True
     dept_a, dept_b = DEPARTMENT_WORDS & set_a, DEPARTMENT_WORDS & set_b
     if dept_a != dept_b:  # rare: most names carry no department word

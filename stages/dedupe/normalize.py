@@ -359,6 +359,19 @@ DEPARTMENT_WORDS = frozenset(
     | {"gynecology", "ophthalmology", "rehabilitation", "spine", "pulmonology", "endocrinology"}
     | {"rheumatology", "audiology", "podiatry"}
 )
+# Round 14: the units a college or university lists on its own, each under the school's name ("Santiago
+# Canyon College - Gym", "High Point University Chapel and Religious Life", "… Bookstore", "… Library",
+# "… Admissions"). They part a listing from its school's only where both names carry a school word
+# (`CAMPUS_WORDS`: "Quinn Chapel" is a church) and the unit's name holds one of these words; words that name
+# a child-care site a college runs ("Kennedy-King College Child Development Lab Center", "Loyola University
+# Chicago - Preschool/Day Care") are not among them: a lab school is a site of its own in the sets' labels.
+CAMPUS_WORDS = frozenset({"university", "college"})
+CAMPUS_UNIT_WORDS = frozenset(
+    {"chapel", "gym", "gymnasium", "library", "bookstore", "stadium", "arena", "fieldhouse", "natatorium"}
+    | {"athletic", "athletics", "admission", "admissions", "registrar", "bursar", "recreation", "police"}
+    | {"observatory", "planetarium", "museum", "auditorium", "alumni", "counseling", "career", "housing"}
+    | {"parking", "dormitory", "ministry", "ministries", "religious", "aquatics", "ballpark"}
+)
 # Words that name an institution with units of its own: a university's chapel and gym, a health system's
 # specialties and pavilions, a school district's kitchens, each listed under the institution's name plus the
 # unit's ("High Point University Chapel and Religious Life", "Keck Medicine of USC - Vascular Surgery").
@@ -378,6 +391,9 @@ PRACTITIONER_WORDS = frozenset(
 # Names are compared after `normalize_name` drops a plural s ("sports" → "sport"): list both forms.
 KIND_WORDS = KIND_WORDS | {w[:-1] for w in KIND_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")}
 PRACTITIONER_WORDS = PRACTITIONER_WORDS | {"nml"}  # "NMLS" without its plural s
+CAMPUS_UNIT_WORDS = CAMPUS_UNIT_WORDS | {
+    w[:-1] for w in CAMPUS_UNIT_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")
+}
 GENERIC_WORDS = KIND_WORDS | PLACE_WORDS | {"and", "the", "of", "inc", "llc"}
 NAME_STOPWORDS = frozenset(
     {"the", "and", "of", "a", "an", "on", "in"}

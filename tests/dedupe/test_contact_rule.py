@@ -2,6 +2,8 @@
 
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.features import (
+    campus_units,
+    institution_units,
     near_addresses,
     operator_prefixed,
     outlet_conflict,
@@ -93,9 +95,10 @@ def test_an_institutions_units_are_not_the_institution_nor_each_other():
     assert not outlet_conflict(n("Swedish Covenant Hospital Child Care Center"), n("Swedish Covenant Hospital"))
     assert not outlet_conflict(n("Northwestern Medical Settlement Hse"), n("Northwestern Medical Settlement"))
     assert not outlet_conflict(n("Mercy Oncology"), n("Mercy Health"))  # the prefix must hold the institution
-    # Universities and colleges are left out: in the Chicago set they operate child-care sites listed behind
-    # their name ("Chicago State University - Gingerbread House"), one site under two program names.
-    assert not outlet_conflict(n("High Point University Chapel"), n("High Point University"))
+    # Universities and colleges are left out of this test: in the Chicago set they operate child-care sites
+    # listed behind their name ("Chicago State University - Gingerbread House"), one site under two program
+    # names. Their own units are known by their words instead (round 14, `campus_units`).
+    assert not institution_units(n("High Point University Chapel").split(), n("High Point University").split())
 
 
 def test_institution_units_keep_the_system_and_part_its_units_in_the_engine():
@@ -594,3 +597,37 @@ def test_a_stores_pickup_counter_is_a_department():
     pickup = resolver.resolve(lead("b", "Walmart Grocery Pick-up and Delivery Service", phone="2395724240", **base))
     again = resolver.resolve(lead("c", "Walmart Grocery Pickup & Delivery", phone="2395724240", **base))
     assert pickup.entity_id != store.entity_id and again.entity_id == pickup.entity_id
+
+
+def test_a_colleges_units_are_not_the_college_nor_each_other():
+    """Round 14: a college's or university's gym, chapel, library, ... listed under its name are units of it
+    (`CAMPUS_UNIT_WORDS`); a site the college runs under its own or a kind name, a church named "Chapel", and
+    the college written two ways are not parted by it."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    for x, y in (
+        ("Santiago Canyon College - Gym", "Santiago Canyon College"),
+        ("High Point University Chapel and Religious Life", "High Point University"),
+        ("Westgate University Library", "Westgate University Bookstore"),
+        ("Coastal College Admissions Office", "Coastal College"),
+    ):
+        assert campus_units(n(x).split(), n(y).split()), (x, y)
+        assert outlet_conflict(n(x), n(y)) and outlet_conflict(n(y), n(x)), (x, y)
+    for x, y in (
+        ("Chicago State University - Gingerbread House", "Chicago State University"),
+        ("Loyola University Chicago - Preschool/Day Care", "Loyola University Chicago"),
+        ("Kennedy-King College Child Development Lab Center", "Kennedy-King College"),
+        ("Northeastern Illinois University Child Care Center", "Northeastern Illinois University"),
+        ("Santiago Canyon College Gym", "Santiago Canyon College - Gym"),
+        ("Westgate University Library", "Westgate University Library Annex"),  # the unit written longer
+    ):
+        assert not outlet_conflict(n(x), n(y)), (x, y)
+    assert not outlet_conflict(n("Quinn Chapel"), n("Quinn Chapel AME Church"))  # no school word
+    assert not outlet_conflict(n("Grace Chapel"), n("Grace Chapel Library"))
+
+    resolver = EntityResolver({})
+    base = {"street": "8045 E Chapman Ave", "zip": "92869"}
+    college = resolver.resolve(lead("a", "Santiago Canyon College", phone="7146284900", **base))
+    gym = resolver.resolve(lead("b", "Santiago Canyon College - Gym", phone="7146285904", **base))
+    again = resolver.resolve(lead("c", "SANTIAGO CANYON COLLEGE", phone="7146284900", **base))
+    assert gym.entity_id != college.entity_id and again.entity_id == college.entity_id
