@@ -35,6 +35,7 @@ from stages.dedupe.normalize import (
     ORGANISATION_WORDS,
     PLACE_WORDS,
     PRACTITIONER_WORDS,
+    SERVICE_WORDS,
 )
 from stages.dedupe.record import Profile
 
@@ -264,6 +265,23 @@ def campus_units(ta: list[str], tb: list[str]) -> bool:
     return units_a != units_b
 
 
+def two_services(ta: list[str], tb: list[str]) -> bool:
+    """Two services of one practice or store, each listed under its name plus its own service
+    (`SERVICE_WORDS`: "Fort Worth Physical Therapy" / "Fort Worth Speech Therapy", "Petco Grooming" / "Petco
+    Dog Training"): both names add words, each a service of its own, and nothing but services, department
+    fillers and kind words. One name without a service ("Acme Physical Therapy" / "Acme Therapy") is not
+    parted here: small practices are named by their one service."""
+    extra_a, extra_b = _extras(ta, tb)
+    if not (extra_a and extra_b):
+        return False
+    if not (SERVICE_WORDS.intersection(extra_a) and SERVICE_WORDS.intersection(extra_b)):
+        return False
+    return all(
+        t in SERVICE_WORDS or t in DEPARTMENT_WORDS or t in _DEPARTMENT_FILLERS or is_kind_word(t)
+        for t in extra_a + extra_b
+    )
+
+
 # Words that name a place (a state, a known city, borough or neighbourhood): on a locator's page they say
 # where the listing is, not which unit ("…/locations/morrow", "…/nashville-results-physiotherapy-west").
 _PLACE_NAMES = (
@@ -322,7 +340,8 @@ def outlet_conflict(
     a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank"), or one
     is a practitioner's own listing at the other (`practitioner_conflict`), or they are two units of an
     institution or the institution and a unit (`institution_units`; ``where``: the listings' cities and
-    street names), or a college and one of its units (`campus_units`). The categories, where known, tell a venue that is itself the department's kind
+    street names), or a college and one of its units (`campus_units`), or two services of one practice
+    (`two_services`). The categories, where known, tell a venue that is itself the department's kind
     ("Bitcoin Depot", an ATM operator). ``pages``: the listings' own web pages (`unit_page`)."""
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
@@ -340,6 +359,9 @@ def outlet_conflict(
     if INSTITUTION_WORDS & set_a & set_b and institution_units(ta, tb, where):
         return True
     if CAMPUS_WORDS & set_a & set_b and CAMPUS_UNIT_WORDS & set_a != CAMPUS_UNIT_WORDS & set_b and campus_units(ta, tb):
+        return True
+    serv_a, serv_b = SERVICE_WORDS & set_a, SERVICE_WORDS & set_b
+    if serv_a and serv_b and serv_a != serv_b and two_services(ta, tb):
         return True
     dept_a, dept_b = DEPARTMENT_WORDS & set_a, DEPARTMENT_WORDS & set_b
     if dept_a != dept_b:  # rare: most names carry no department word

@@ -359,6 +359,19 @@ DEPARTMENT_WORDS = frozenset(
     | {"gynecology", "ophthalmology", "rehabilitation", "spine", "pulmonology", "endocrinology"}
     | {"rheumatology", "audiology", "podiatry"}
 )
+# Round 14: services that one practice or store lists one by one under its name, each with its own
+# qualifier ("Fort Worth Physical Therapy" / "Fort Worth Speech Therapy", "Petco Grooming" / "Petco Dog
+# Training"). Unlike `DEPARTMENT_WORDS` they name small businesses too ("Acme Physical Therapy", "Main Street
+# Grooming"), so they part two listings only when *both* names add such a service, each its own
+# (`features.two_services`), never a name against the same name without it.
+SERVICE_WORDS = frozenset(
+    # therapies of a rehabilitation practice
+    {"physical", "occupational", "speech", "massage", "aquatic", "respiratory", "pelvic", "vestibular"}
+    # a pet store's or kennel's services
+    | {"grooming", "groomer", "training", "trainer", "boarding", "obedience", "dog", "cat"}
+    # a salon's services
+    | {"nails", "hair", "lashes", "brows", "waxing", "facials", "tanning", "barber"}
+)
 # Round 14: the units a college or university lists on its own, each under the school's name ("Santiago
 # Canyon College - Gym", "High Point University Chapel and Religious Life", "… Bookstore", "… Library",
 # "… Admissions"). They part a listing from its school's only where both names carry a school word
@@ -391,6 +404,9 @@ PRACTITIONER_WORDS = frozenset(
 # Names are compared after `normalize_name` drops a plural s ("sports" → "sport"): list both forms.
 KIND_WORDS = KIND_WORDS | {w[:-1] for w in KIND_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")}
 PRACTITIONER_WORDS = PRACTITIONER_WORDS | {"nml"}  # "NMLS" without its plural s
+SERVICE_WORDS = SERVICE_WORDS | {
+    w[:-1] for w in SERVICE_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")
+}
 CAMPUS_UNIT_WORDS = CAMPUS_UNIT_WORDS | {
     w[:-1] for w in CAMPUS_UNIT_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")
 }

@@ -7,6 +7,7 @@ from stages.dedupe.features import (
     near_addresses,
     operator_prefixed,
     outlet_conflict,
+    two_services,
 )
 from stages.dedupe.frequency import TokenWeights, count_tokens, rare_cover
 from stages.dedupe.record import DedupeInput, Profile
@@ -631,3 +632,35 @@ def test_a_colleges_units_are_not_the_college_nor_each_other():
     gym = resolver.resolve(lead("b", "Santiago Canyon College - Gym", phone="7146285904", **base))
     again = resolver.resolve(lead("c", "SANTIAGO CANYON COLLEGE", phone="7146284900", **base))
     assert gym.entity_id != college.entity_id and again.entity_id == college.entity_id
+
+
+def test_two_services_of_one_practice_are_two_listings():
+    """Round 14: two names that each add their own service to one practice's or store's name
+    (`SERVICE_WORDS`) are two listings at one line and phone; one name without a service is not parted by
+    this test (a small practice is named by its one service)."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    for x, y in (
+        ("Fort Worth Physical Therapy", "Fort Worth Speech Therapy"),
+        ("Petco Grooming", "Petco Dog Training"),
+        ("Lakeside Occupational Therapy", "Lakeside Physical Therapy"),
+        ("Rosewood Hair Studio", "Rosewood Nail Studio"),
+    ):
+        assert two_services(n(x).split(), n(y).split()), (x, y)
+        assert outlet_conflict(n(x), n(y)), (x, y)
+    for x, y in (
+        ("Acme Physical Therapy", "Acme Therapy"),
+        ("Acme Physical Therapy", "Acme Physical Therapy and Sports Medicine"),
+        ("Petco Grooming", "Petco"),
+        ("Marillac House", "Marillac Social Center"),
+        ("Lakeside Physical Therapy", "Lakeside Physical Therapy Associates"),
+    ):
+        assert not two_services(n(x).split(), n(y).split()), (x, y)
+        assert not outlet_conflict(n(x), n(y)), (x, y)
+
+    resolver = EntityResolver({})
+    base = {"street": "6913 Camp Bowie Blvd", "zip": "76116", "phone": "6824995990"}
+    pt = resolver.resolve(lead("a", "Fort Worth Physical Therapy", **base))
+    speech = resolver.resolve(lead("b", "Fort Worth Speech Therapy", **base))
+    again = resolver.resolve(lead("c", "Ft. Worth Physical Therapy", **base))
+    assert speech.entity_id != pt.entity_id and again.entity_id == pt.entity_id
