@@ -295,6 +295,21 @@ KIND_WORDS = frozenset(
         "supercenter",
         "superstore",
         "supermarket",
+        # Round 14: the dishes a counter or a food-hall stall is named by ("Midtown Sandwiches" / "Midtown
+        # Salads": two counters of one shop at one phone, as "… Cafe" / "… Steakhouse"). Not "wings": it is
+        # a word of names ("Wing Lei").
+        "sandwich",
+        "sandwiches",
+        "salads",
+        "burgers",
+        "tacos",
+        "bagels",
+        "donuts",
+        "juice",
+        "smoothies",
+        "dumplings",
+        "crepes",
+        "desserts",
     }
 )
 PLACE_WORDS = frozenset(

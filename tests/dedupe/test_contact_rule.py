@@ -664,3 +664,25 @@ def test_two_services_of_one_practice_are_two_listings():
     speech = resolver.resolve(lead("b", "Fort Worth Speech Therapy", **base))
     again = resolver.resolve(lead("c", "Ft. Worth Physical Therapy", **base))
     assert speech.entity_id != pt.entity_id and again.entity_id == pt.entity_id
+
+
+def test_the_dishes_a_counter_is_named_by_are_kind_words():
+    """Round 14: "Sandwiches", "Salads", "Burgers", ... name what a counter serves, as "Pizzeria" and "Noodle"
+    do: two counters of one shop behind one name at one switchboard are two outlets, and one counter with and
+    without its dish at two lines is one."""
+    from stages.dedupe.normalize import KIND_WORDS
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert {"sandwich", "salad", "burger", "taco"} <= KIND_WORDS and "wing" not in KIND_WORDS
+    assert outlet_conflict(n("Midtown Sandwiches"), n("Midtown Salads"))
+    assert not outlet_conflict(n("Midtown Sandwiches"), n("Midtown"))
+
+    def at_one_line(lead_id, name, phone):
+        return DedupeInput(
+            lead_id=lead_id, name=name, source="csv", street="1540 Broadway", city="New York", phone=phone
+        )
+
+    venue = EntityResolver({})
+    sandwiches = venue.resolve(at_one_line("a", "Midtown Sandwiches", "6464752055"))
+    assert venue.resolve(at_one_line("b", "Midtown Salads", "6464752055")).entity_id != sandwiches.entity_id
+    assert venue.resolve(at_one_line("c", "Midtown Sandwiches", "6464752056")).entity_id == sandwiches.entity_id
