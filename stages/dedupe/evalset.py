@@ -318,6 +318,10 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     hall: set[str] = set()  # the names already in the Ferry Building: one name there is one business
     for n in range(max(1, businesses // 40)):
         rows.extend(_shorthand_rows(extra13, n, hall))
+    # Round 14's classes, from their own stream after round 13's rows.
+    extra14 = random.Random(seed * 7919 + 14)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_listing_unit_rows(extra14, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -718,6 +722,76 @@ def _store_rows(rng: random.Random, n: int) -> list[dict]:
     rows.append({"cluster": f"t{n}d", **_row(rng, department, noisy=False)})
     if rng.random() < 0.5:
         rows.append({"cluster": f"t{n}", **_row(rng, dict(b, name=brand), noisy=False)})
+    return rows
+
+
+SCHOOLS = ["College", "University", "Community College", "State University"]
+CAMPUS_UNITS = ["Gym", "Library", "Bookstore", "Chapel", "Admissions Office", "Stadium", "Recreation Center"]
+CAMPUS_UNITS += ["Alumni Center", "Police Department", "Career Center"]
+PRACTICE_SERVICES = {
+    "therapy": ["Physical Therapy", "Speech Therapy", "Occupational Therapy", "Massage Therapy"],
+    "pet_services": ["Grooming", "Dog Training", "Pet Boarding"],
+    "salon": ["Hair Studio", "Nail Studio", "Lash Studio", "Barber Shop"],
+}
+PICKUP_FORMS = ["Grocery Pick-up", "Grocery Pickup and Delivery", "Curbside Pick Up", "Online Grocery Pickup"]
+COUNTERS = ["Sandwiches", "Salads", "Burgers", "Tacos", "Bagels", "Smoothies", "Dumplings", "Desserts"]
+
+
+def _listing_unit_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 14: units, services and counters a venue lists one by one under its name, each written one or two
+    ways (one business each), apart from the venue and from each other:
+
+    - a college or university ("Blue Heron College", listed twice) and one or two of its units ("Blue Heron
+      College - Gym", "Blue Heron College Library") at its campus line, at its switchboard or a line of its own;
+    - two services of one practice or store at one line and one phone ("Canyon Physical Therapy" / "Canyon
+      Speech Therapy", "Rosewood Grooming" / "Rosewood Dog Training"), each also at a line of its own;
+    - a big store under its format and its bare name (one) and its grocery pickup counter ("Coastal Grocery
+      Pick-up" / "Coastal Grocery Pickup and Delivery", one department) at the switchboard or its own line;
+    - two counters of one shop named by their dishes at one switchboard ("Old Mill Sandwiches" / "Old Mill
+      Salads"), each also at a line of its own."""
+    form = rng.choice(["campus", "services", "pickup", "counters"])
+    b = dict(_business(rng), letter="", suite="", domain="")
+    head = rng.choice(HEADS)
+    area = b["phone"][:3]
+
+    def own_line() -> str:
+        return area + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+
+    def listing(business: dict, cluster: str, noisy: bool = False) -> dict:
+        return {"cluster": cluster, **_row(rng, business, noisy=noisy)}
+
+    rows: list[dict] = []
+    if form == "campus":
+        school = f"{head} {rng.choice(SCHOOLS)}"
+        b.update(name=school, category="college_university")
+        rows.append(listing(b, f"d{n}"))
+        rows.append(listing(dict(b, name=school.upper() if rng.random() < 0.5 else school), f"d{n}", noisy=True))
+        for k, unit in enumerate(rng.sample(CAMPUS_UNITS, rng.choice([1, 2]))):
+            u = dict(b, phone=b["phone"] if rng.random() < 0.5 else own_line(), category="college_unit")
+            for name in rng.sample([f"{school} - {unit}", f"{school} {unit}"], rng.choice([1, 2])):
+                rows.append(listing(dict(u, name=name), f"d{n}_{k}"))
+    elif form == "services":
+        trade = rng.choice(list(PRACTICE_SERVICES))
+        for k, service in enumerate(rng.sample(PRACTICE_SERVICES[trade], 2)):
+            s = dict(b, name=f"{head} {service}", category=trade)
+            rows.append(listing(s, f"d{n}_{k}"))
+            if rng.random() < 0.5:
+                rows.append(listing(dict(s, phone=own_line()), f"d{n}_{k}"))
+    elif form == "pickup":
+        store = dict(b, name=f"{head} {rng.choice(STORE_FORMATS)}", category="department_store")
+        rows.append(listing(store, f"d{n}"))
+        if rng.random() < 0.5:
+            rows.append(listing(dict(store, name=head), f"d{n}"))
+        counter = dict(store, phone=b["phone"] if rng.random() < 0.5 else own_line(), category="grocery")
+        for name in rng.sample(PICKUP_FORMS, rng.choice([1, 2])):
+            rows.append(listing(dict(counter, name=f"{head} {name}"), f"d{n}_0"))
+    else:
+        for k, dish in enumerate(rng.sample(COUNTERS, 2)):
+            c = dict(b, name=f"{head} {dish}", category="restaurant")
+            rows.append(listing(c, f"d{n}_{k}"))
+            if rng.random() < 0.5:
+                rows.append(listing(dict(c, phone=own_line()), f"d{n}_{k}"))
+    rng.shuffle(rows)
     return rows
 
 

@@ -385,7 +385,7 @@ SERVICE_WORDS = frozenset(
     # a pet store's or kennel's services
     | {"grooming", "groomer", "training", "trainer", "boarding", "obedience", "dog", "cat"}
     # a salon's services
-    | {"nails", "hair", "lashes", "brows", "waxing", "facials", "tanning", "barber"}
+    | {"nails", "hair", "lash", "lashes", "brows", "waxing", "facials", "tanning", "barber"}
 )
 # Round 14: the units a college or university lists on its own, each under the school's name ("Santiago
 # Canyon College - Gym", "High Point University Chapel and Religious Life", "… Bookstore", "… Library",
