@@ -17,6 +17,8 @@ import tldextract
 from cleanco.clean import custom_basename, normalize_terms
 from cleanco.termdata import terms_by_country
 
+from schemas.geo import split_city_state
+
 # Bundled public-suffix snapshot only: there is no network, and lookups must not block.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
@@ -725,6 +727,8 @@ def normalize_name(name: str | None) -> str:
 def normalize_city(city: str | None) -> str:
     if not city:
         return ""
+    if "," in city or city.rstrip()[-2:].isupper() or city.rstrip()[-1:].isdigit():
+        city = split_city_state(city)[0]  # "New York, NY", "Los Angeles CA 90036": the city without its state
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", fold(city).replace(".", " "))).strip()
     if text in CITY_ALIASES:
         return CITY_ALIASES[text]
