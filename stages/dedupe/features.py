@@ -253,10 +253,13 @@ def campus_units(ta: list[str], tb: list[str]) -> bool:
     """A college or university and one of its units, or two units, each listed under the school's name
     plus the unit's (`CAMPUS_UNIT_WORDS`: "Santiago Canyon College - Gym" / "Santiago Canyon College",
     "High Point University Chapel and Religious Life" / "High Point University", "… Library" / "…
-    Bookstore"). Both names carry the school word (`CAMPUS_WORDS`, checked by the caller); every name that
+    Bookstore"). Both names carry the school word (`CAMPUS_WORDS`, or a typo of it); every name that
     adds words adds a unit word among them, and the two add different units. A name that adds other words
     only ("Loyola University Chicago - Preschool/Day Care", "Chicago State University - Gingerbread House":
     a site a college runs) is left to the other tests."""
+    school = next((t for t in ta + tb if t in CAMPUS_WORDS), "")
+    if not (school and same_token(school, ta) and same_token(school, tb)):  # both, or a typo of it ("Universtiy")
+        return False
     extra_a, extra_b = _extras(ta, tb)
     units_a = {t for t in extra_a if t in CAMPUS_UNIT_WORDS}
     units_b = {t for t in extra_b if t in CAMPUS_UNIT_WORDS}
@@ -358,7 +361,11 @@ def outlet_conflict(
         return True
     if INSTITUTION_WORDS & set_a & set_b and institution_units(ta, tb, where):
         return True
-    if CAMPUS_WORDS & set_a & set_b and CAMPUS_UNIT_WORDS & set_a != CAMPUS_UNIT_WORDS & set_b and campus_units(ta, tb):
+    if (
+        CAMPUS_UNIT_WORDS & set_a != CAMPUS_UNIT_WORDS & set_b
+        and CAMPUS_WORDS & (set_a | set_b)
+        and campus_units(ta, tb)
+    ):
         return True
     serv_a, serv_b = SERVICE_WORDS & set_a, SERVICE_WORDS & set_b
     if serv_a and serv_b and serv_a != serv_b and two_services(ta, tb):

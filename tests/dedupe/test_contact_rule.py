@@ -686,3 +686,11 @@ def test_the_dishes_a_counter_is_named_by_are_kind_words():
     sandwiches = venue.resolve(at_one_line("a", "Midtown Sandwiches", "6464752055"))
     assert venue.resolve(at_one_line("b", "Midtown Salads", "6464752055")).entity_id != sandwiches.entity_id
     assert venue.resolve(at_one_line("c", "Midtown Sandwiches", "6464752056")).entity_id == sandwiches.entity_id
+
+
+def test_a_colleges_unit_against_the_college_written_with_a_typo():
+    """Round 14: "Universtiy" is the school word mistyped; the unit is still not the college."""
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert outlet_conflict(n("Twin Oaks University Gym"), n("TWIN OAKS UNIVERSTIY"))
+    assert not outlet_conflict(n("Twin Oaks University"), n("TWIN OAKS UNIVERSTIY"))
