@@ -322,6 +322,7 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra14 = random.Random(seed * 7919 + 14)
     for n in range(max(1, businesses // 40)):
         rows.extend(_listing_unit_rows(extra14, n))
+        rows.extend(_glued_city_rows(extra14, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -765,7 +766,8 @@ def _listing_unit_rows(rng: random.Random, n: int) -> list[dict]:
         school = f"{head} {rng.choice(SCHOOLS)}"
         b.update(name=school, category="college_university")
         rows.append(listing(b, f"d{n}"))
-        rows.append(listing(dict(b, name=school.upper() if rng.random() < 0.5 else school), f"d{n}", noisy=True))
+        again = dict(b, name=school.upper() if rng.random() < 0.5 else school)
+        rows.append({"cluster": f"d{n}", **_row(rng, again, noisy=False, guide=True)})
         for k, unit in enumerate(rng.sample(CAMPUS_UNITS, rng.choice([1, 2]))):
             u = dict(b, phone=b["phone"] if rng.random() < 0.5 else own_line(), category="college_unit")
             for name in rng.sample([f"{school} - {unit}", f"{school} {unit}"], rng.choice([1, 2])):
@@ -791,6 +793,31 @@ def _listing_unit_rows(rng: random.Random, n: int) -> list[dict]:
             rows.append(listing(c, f"d{n}_{k}"))
             if rng.random() < 0.5:
                 rows.append(listing(dict(c, phone=own_line()), f"d{n}_{k}"))
+    rng.shuffle(rows)
+    return rows
+
+
+STYLE_STATES = {"CA": "Calif.", "IL": "Ill.", "GA": "Ga.", "WA": "Wash.", "NY": "N.Y."}
+
+
+def _glued_city_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 14: a business listed plainly and as a guide entry whose city carries its state, and sometimes the
+    ZIP ("New York, NY", "Chicago IL 60614", "Seattle, Wash."), with no ZIP or state of its own and every other
+    time no phone: one business. A branch of the name at another line in the same state, written the same way,
+    stays apart."""
+    b = dict(_business(rng), letter="", suite="")
+    city, _, state, _, _ = b["place"]
+    glued = rng.choice([f"{city}, {state}", f"{city} {state} {b['zip']}", f"{city}, {STYLE_STATES[state]}"])
+    rows = [{"cluster": f"d{n}c", **_row(rng, b, noisy=False)}]
+    guide = dict(_row(rng, b, noisy=False, guide=True), city=glued)
+    if rng.random() < 0.5:
+        guide["phone"] = ""
+    rows.append({"cluster": f"d{n}c", **guide})
+    if rng.random() < 0.5:
+        branch = dict(b, number=b["number"] + rng.randint(300, 5000), road=rng.choice(ROADS), domain="")
+        branch["phone"] = branch["alt_phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        other = dict(_row(rng, branch, noisy=False, guide=True), city=glued)
+        rows.append({"cluster": f"d{n}cb", **other})
     rng.shuffle(rows)
     return rows
 
