@@ -36,6 +36,7 @@ from stages.dedupe.normalize import (
     PLACE_WORDS,
     PRACTITIONER_WORDS,
     SERVICE_WORDS,
+    VENUE_WORDS,
 )
 from stages.dedupe.record import Profile
 
@@ -552,6 +553,24 @@ def name_cover(a: str, b: str) -> float:
     db = [t for t in wb if t not in GENERIC_WORDS] or wb
     short, long_ = (da, db) if len(da) <= len(db) else (db, da)
     return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
+
+
+def without_venue(a: str, b: str) -> tuple[str, str]:
+    """Two names as the contact rule compares them: an "X at Y" name whose Y is a venue (`VENUE_WORDS`: an
+    outlet named with the hotel, casino or mall it is in, "lespinasse at saint regi hotel") against a name that
+    shares no word with the venue ("lespinasse") is compared by its own part, X: the venue says where the
+    listing is, not what it is called. Against the venue, a name sharing its words ("Early Childhood Services
+    at Bernard Horwich JCC" / "Bernard Horwich Jewish Community Center"), another "at" name or an "at" that names
+    no venue ("DaVita Cornerstone At Home"), both stay as they are."""
+    if " at " in a and " at " not in b:
+        outlet, _, venue = a.partition(" at ")
+        if outlet and VENUE_WORDS & set(venue.split()) and name_cover(venue, b) == 0.0:
+            return outlet, b
+    elif " at " in b and " at " not in a:
+        outlet, _, venue = b.partition(" at ")
+        if outlet and VENUE_WORDS & set(venue.split()) and name_cover(venue, a) == 0.0:
+            return a, outlet
+    return a, b
 
 
 def _holds_own_word(tokens: list[str], name: list[str]) -> bool:

@@ -606,6 +606,28 @@ def _initials(words: list[str]) -> list[str]:
 _PARENTHESIS = re.compile(r"\(([^()]*)\)")
 
 
+# Round 14: a restaurant, bar or shop inside a hotel, casino or mall is listed by guides with the venue named
+# after its own name: "Lespinasse (St. Regis Hotel)", "Lespinasse in the St. Regis Hotel", "Aqua - Bellagio
+# Casino Resort". Those are "X at Y" (the venue's outlet, `features.outlet_conflict`), not one name: against
+# the venue's own listing at its switchboard they are two businesses, against "Lespinasse" one.
+VENUE_WORDS = frozenset({"hotel", "inn", "resort", "casino", "mall", "motel"})
+_VENUE = r"(?:" + "|".join(sorted(VENUE_WORDS)) + r")s?"
+_VENUE_NOTE = re.compile(r"\(\s*(?:(?:in|at|inside)\s+)?(?:the\s+)?([^()]*\b" + _VENUE + r"\b[^()]*)\)")
+_VENUE_IN = re.compile(r"\s+(?:in|inside)\s+(?:the\s+)?(?=[^,()]*\b" + _VENUE + r"\b)")
+_VENUE_DASH = re.compile(r"\s+-\s+(?=(?:the\s+)?[^-()]*\b" + _VENUE + r"\s*$)")
+
+
+def _venue_named(text: str) -> str:
+    """A name with the venue it is in written after it, as "X at Y" (see `_VENUE_NOTE`). Only where X is not
+    itself the venue ("Harbor Inn (formerly Harbor Motel)" keeps its note to `_drop_notes`)."""
+    head = text.split("(", 1)[0].split(" - ", 1)[0]
+    if re.search(r"\b" + _VENUE + r"\b", head) and not _VENUE_IN.search(head):
+        return text
+    text = _VENUE_NOTE.sub(lambda m: " at " + m.group(1) + " ", text)
+    text = _VENUE_IN.sub(" at ", text, count=1)
+    return _VENUE_DASH.sub(" at ", text, count=1)
+
+
 def _drop_notes(text: str) -> str:
     """A name without its parenthesised notes ("Hamline (Yr Round)", "Henson (Olive)", a phone number): a
     schedule, a sub-site or a former name, not the business's name. A note with a kind-of-business word
@@ -706,6 +728,10 @@ def normalize_name(name: str | None) -> str:
     if not name:
         return ""
     text = fold(name)
+    if (
+        "hotel" in text or "inn" in text or "resort" in text or "casino" in text or "mall" in text or "motel" in text
+    ) and ("(" in text or " in " in text or " inside " in text or " - " in text):
+        text = _venue_named(text)
     if "(" in text:
         text = _drop_notes(text)
     text = text.replace("&", " and ").replace("+", " and ").replace("@", " at ")

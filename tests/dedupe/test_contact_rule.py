@@ -694,3 +694,50 @@ def test_a_colleges_unit_against_the_college_written_with_a_typo():
 
     assert outlet_conflict(n("Twin Oaks University Gym"), n("TWIN OAKS UNIVERSTIY"))
     assert not outlet_conflict(n("Twin Oaks University"), n("TWIN OAKS UNIVERSTIY"))
+
+
+def test_an_outlet_named_with_the_venue_it_is_in():
+    """Round 14: guides write the hotel, casino or mall a restaurant is in after its name ("Lespinasse (St. Regis
+    Hotel)", "... in the St. Regis Hotel", "... - St. Regis Hotel"): that is "X at Y", the venue's outlet. Against
+    the hotel's own listing at its switchboard it is another business; against "Lespinasse", at the switchboard
+    or at the restaurant's own line, the same one. A hotel's own note ("Harbor Inn (formerly Harbor Motel)") and
+    a place after a dash ("Hilton Garden Inn - Chicago") are left as they were."""
+    from stages.dedupe.features import without_venue
+    from stages.dedupe.normalize import normalize_name as n
+
+    at = n("Lespinasse at the St. Regis Hotel")
+    for written in (
+        "Lespinasse (St. Regis Hotel)",
+        "Lespinasse (in the St. Regis Hotel)",
+        "Lespinasse - St. Regis Hotel",
+    ):
+        assert n(written) == at, written
+    assert n("Lespinasse in the St. Regis Hotel") == at
+    assert n("Harbor Inn (formerly Harbor Motel)") == "harbor inn"
+    assert n("Hilton Garden Inn - Chicago") == "hilton garden inn chicago"
+    assert n("Cafe in the Park") == "cafe park"  # no venue named
+    assert outlet_conflict(at, n("St. Regis Hotel")) and outlet_conflict(at, n("The St. Regis"))
+    assert outlet_conflict(n("The Grill (Four Seasons Hotel)"), n("The Bar (Four Seasons Hotel)"))
+    assert not outlet_conflict(at, n("Lespinasse"))
+    assert without_venue(at, "lespinasse") == ("lespinasse", "lespinasse")
+    assert without_venue("davita cornerstone at home", "davita cornerstone") == (
+        "davita cornerstone at home",
+        "davita cornerstone",
+    )  # "home" is no venue
+    assert without_venue("early childhood service at bernard horwich jcc", "bernard horwich jcc") == (
+        "early childhood service at bernard horwich jcc",
+        "bernard horwich jcc",
+    )  # the other name is the venue's
+
+    hotel = {"street": "2 E. 55th St.", "city": "New York", "state": "NY"}
+    resolver = EntityResolver({})
+    venue = resolver.resolve(DedupeInput(lead_id="a", name="St. Regis Hotel", phone="212-753-4500", **hotel))
+    outlet = resolver.resolve(
+        DedupeInput(lead_id="b", name="Lespinasse (St. Regis Hotel)", phone="212-753-4500", **hotel)
+    )
+    own_line = resolver.resolve(DedupeInput(lead_id="c", name="Lespinasse", phone="212-339-6719", **hotel))
+    dash = resolver.resolve(
+        DedupeInput(lead_id="d", name="Lespinasse - St. Regis Hotel", phone="212-753-4500", **hotel)
+    )
+    assert outlet.entity_id != venue.entity_id
+    assert own_line.entity_id == outlet.entity_id == dash.entity_id
