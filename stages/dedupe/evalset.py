@@ -323,6 +323,7 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     for n in range(max(1, businesses // 40)):
         rows.extend(_listing_unit_rows(extra14, n))
         rows.extend(_glued_city_rows(extra14, n))
+        rows.extend(_venue_named_rows(extra14, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -818,6 +819,32 @@ def _glued_city_rows(rng: random.Random, n: int) -> list[dict]:
         branch["phone"] = branch["alt_phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
         other = dict(_row(rng, branch, noisy=False, guide=True), city=glued)
         rows.append({"cluster": f"d{n}cb", **other})
+    rng.shuffle(rows)
+    return rows
+
+
+HOTELS = ["Hotel", "Inn", "Resort & Casino", "Grand Hotel"]
+VENUE_FORMS = ["{outlet} ({venue})", "{outlet} (in the {venue})", "{outlet} in the {venue}", "{outlet} - {venue}"]
+
+
+def _venue_named_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 14: a hotel and a restaurant in it, which a guide lists with the hotel after its name ("Old Mill
+    Trattoria (Bayview Hotel)", "... in the Bayview Hotel", "... - Bayview Hotel") at the hotel's switchboard,
+    and another listing gives under its own name at its own line or the switchboard: one restaurant, apart from
+    the hotel's own listing; every other time a second outlet of the hotel, also named with it, apart."""
+    b = dict(_business(rng), letter="", suite="", domain="", category="hotel")
+    venue_head = rng.choice(HEADS)
+    venue = f"{venue_head} {rng.choice(HOTELS)}"
+    rows = [{"cluster": f"d{n}h", **_row(rng, dict(b, name=venue), noisy=False)}]
+    heads = [h for h in HEADS if h != venue_head]
+    outlets = [f"{h} {k}" for h, k in zip(rng.sample(heads, 2), rng.sample(KINDS["restaurant"], 2))]
+    for k, outlet in enumerate(outlets[: rng.choice([1, 2])]):
+        named = dict(b, name=rng.choice(VENUE_FORMS).format(outlet=outlet, venue=venue), category="restaurant")
+        rows.append({"cluster": f"d{n}h{k}", **_row(rng, named, noisy=False, guide=True)})
+        if k == 0:
+            own = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+            plain = dict(named, name=outlet, phone=own if rng.random() < 0.5 else b["phone"])
+            rows.append({"cluster": f"d{n}h{k}", **_row(rng, plain, noisy=False)})
     rng.shuffle(rows)
     return rows
 
