@@ -434,10 +434,16 @@ def one_site_readdressed(a: Profile, b: Profile) -> bool:
     Blvd Ste 100" / "Ste 1001"): a suite goes stale when the business moves along the corridor, and is
     mistyped; two tenants of one building have their own names and lines. There a toll-free line counts
     too ("Constable Court Services", 4200 Wisconsin Ave NW Ste 106 / Ste 250, one 888 number): a chain's
-    central line joins branches across a town, not two suites of one building."""
+    central line joins branches across a town, not two suites of one building.
+
+    And one business whose one listing gives a place instead of a street number (round 14: "Grand Central
+    Terminal, Lower Level" / "89 E. 42nd St.", a guide's landmark or a dropped street line) at the same local
+    phone and name: nothing on that side contradicts the other's line."""
     if not (a.phone and b.phone and a.name and a.name == b.name):
         return False
     x, y = a.address, b.address
+    if bool(x.number) != bool(y.number) and a.phone == b.phone and a.phone[2:5] not in TOLL_FREE:
+        return True  # a place written instead of a street number ("Grand Central Terminal, Lower Level")
     if not (x.known and y.known and x.number == y.number):
         return False
     suites = x.street == y.street and bool(x.unit and y.unit and x.unit != y.unit)

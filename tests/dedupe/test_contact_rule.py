@@ -741,3 +741,30 @@ def test_an_outlet_named_with_the_venue_it_is_in():
     )
     assert outlet.entity_id != venue.entity_id
     assert own_line.entity_id == outlet.entity_id == dash.entity_id
+
+
+def test_a_place_instead_of_a_street_number_at_the_same_phone_and_name():
+    """Round 14: a listing that gives a landmark ("Grand Central Terminal, Lower Level") or no street line, at the
+    same local phone and under the same name as a listing with a street number, is that business; at a toll-free
+    line (a chain's central number) or under another name it is not joined by this rule."""
+    from stages.dedupe.features import one_site_readdressed
+
+    def listing(lead_id, name, street, phone):
+        return DedupeInput(lead_id=lead_id, name=name, source="csv", street=street, city="New York", phone=phone)
+
+    landmark = Profile.of(listing("a", "Grand Central Oyster Bar", "Grand Central Terminal, Lower Level", "2124906650"))
+    street = Profile.of(listing("b", "Grand Central Oyster Bar", "89 E. 42nd St.", "212-490-6650"))
+    assert one_site_readdressed(landmark, street) and one_site_readdressed(street, landmark)
+    toll_free = Profile.of(listing("c", "Grand Central Oyster Bar", "", "800-490-6650"))
+    assert not one_site_readdressed(
+        toll_free, Profile.of(listing("d", "Grand Central Oyster Bar", "89 E. 42nd St.", "800-490-6650"))
+    )
+    other = Profile.of(listing("e", "Grand Central Market", "89 E. 42nd St.", "212-490-6650"))
+    assert not one_site_readdressed(landmark, other)
+
+    resolver = EntityResolver({})
+    a = resolver.resolve(
+        listing("a", "Grand Central Oyster Bar", "Grand Central Terminal, Lower Level", "212-490-6650")
+    )
+    b = resolver.resolve(listing("b", "Grand Central Oyster Bar", "89 E. 42nd St.", "212/490-6650"))
+    assert a.entity_id == b.entity_id
