@@ -9,7 +9,8 @@ order of trust:
 
 1. the ZIP (its 3-digit prefix → state, USPS ranges);
 2. the state field (a two-letter code or a full name);
-3. the city, when it is a known city, borough or neighbourhood (`CITY_STATES`);
+3. the city, when it is a known city, borough or neighbourhood (`CITY_STATES`), or when it carries
+   its state ("New York, NY", "Los Angeles CA 90036", "Berkeley, Calif.": `split_city_state`);
 4. the phone's area code (NANP area code → state, from `phonenumbers`' geocoding
    data; toll-free and non-geographic numbers say nothing);
 5. else ``"unknown"``: a listing with no place at all only meets other such listings.
@@ -319,13 +320,55 @@ def state_code(state: str | None) -> str | None:
 _CITY_WORDS = {"w": "west", "e": "east", "n": "north", "s": "south", "ft": "fort", "st": "saint", "mt": "mount"}
 
 
+# The abbreviations of state names that newspapers and guides write after a city ("Berkeley, Calif.",
+# "Miami, Fla."), read as `state_code` reads a name (lower case, periods as spaces).
+_STYLE_STATES = {
+    "ala": "AL", "ariz": "AZ", "ark": "AR", "calif": "CA", "cal": "CA", "colo": "CO", "conn": "CT",
+    "del": "DE", "d c": "DC", "fla": "FL", "ill": "IL", "ind": "IN", "kan": "KS", "kans": "KS",
+    "mass": "MA", "mich": "MI", "minn": "MN", "miss": "MS", "mont": "MT", "neb": "NE", "nebr": "NE",
+    "nev": "NV", "n h": "NH", "n j": "NJ", "n m": "NM", "n y": "NY", "n c": "NC", "n d": "ND",
+    "okla": "OK", "ore": "OR", "penn": "PA", "r i": "RI", "s c": "SC", "s d": "SD", "tenn": "TN",
+    "tex": "TX", "wash": "WA", "w va": "WV", "wis": "WI", "wisc": "WI", "wyo": "WY",
+}  # fmt: skip
+_GLUED_ZIP = re.compile(r"[\s,]+\d{5}(?:-\d{4})?$")
+_GLUED_CODE = re.compile(r"^(.*[^\s,])\s+([A-Z]{2})$")
+
+
+@lru_cache(maxsize=4096)
+def split_city_state(city: str) -> tuple[str, str | None]:
+    """A city field that carries its state, and a ZIP after it, as guides and forms write it: ("New York", "NY")
+    for "New York, NY", "New York NY 10022", "New York, New York" or "New York, N.Y."; ("Berkeley", "CA") for
+    "Berkeley, Calif.". After a comma the state may be a code, a name or a newspaper's abbreviation; without one,
+    only a two-letter code in capitals ("Los Angeles CA"), so that a city's own last word ("Marina del Rey", "La
+    Grange") is never taken for a state. A field without a state is returned as it is, with no state."""
+    text = city.strip()
+    bare = _GLUED_ZIP.sub("", text).strip()
+    if "," in bare:
+        head, _, tail = bare.rpartition(",")
+        tail_words = " ".join(_WORDS.sub(" ", tail.lower().replace(".", " ")).split())
+        code = state_code(tail.replace(".", "").strip()) or _STYLE_STATES.get(tail_words)  # "Ga.", "N.Y."
+        if code and head.strip(" ,"):
+            return head.strip(" ,"), code
+        return text, None
+    match = _GLUED_CODE.match(bare)
+    if match and match.group(2) in STATE_CODES:
+        return match.group(1), match.group(2)
+    return text, None
+
+
 def city_state(city: str | None) -> str | None:
     if not city:
         return None
     text = " ".join(_WORDS.sub(" ", city.lower().replace(".", "")).split())
     found = CITY_STATES.get(text) or CITY_STATES.get(text.removesuffix(" city"))
-    if found or " " not in text:
+    if found:
         return found
+    if "," in city or city.rstrip()[-2:].isupper() or city.rstrip()[-1:].isdigit():
+        code = split_city_state(city)[1]
+        if code:
+            return code
+    if " " not in text:
+        return None
     text = " ".join(_CITY_WORDS.get(w, w) for w in text.split())
     return CITY_STATES.get(text) or CITY_STATES.get(text.removesuffix(" city"))
 

@@ -38,6 +38,7 @@ from stages.dedupe.features import (
     phone_block,
     same_street,
     site_of_two_agencies,
+    without_venue,
 )
 from stages.dedupe.frequency import TokenWeights, rare_cover
 from stages.dedupe.model import PairModel, Thresholds
@@ -272,8 +273,9 @@ class EntityResolver:
             same_phone = bool(profile.phone and profile.phone == other.phone)
             if one_site_readdressed(profile, other):
                 return True  # the same name at the same (or the next) phone line, another street line
+            name, other_name = without_venue(profile.name, other.name)  # "X at Y Hotel" / "X": X and X
             if same_phone and (same_place or near_addresses(profile, other)):
-                if rare_cover(profile.name, other.name, weights) >= CONTACT_COVER:
+                if rare_cover(name, other_name, weights) >= CONTACT_COVER:
                     return True
             elif not same_place:
                 continue
@@ -281,7 +283,7 @@ class EntityResolver:
                 return True  # one site, under its operator's name and its own
             elif site_of_two_agencies(profile.name, other.name):
                 return True  # one site, behind two agencies' names
-            elif rare_cover(profile.name, other.name, weights) < PLACE_COVER:
+            elif rare_cover(name, other_name, weights) < PLACE_COVER:
                 continue
             elif phone_block(profile.phone, other.phone):
                 return True  # one site, the next line of its block (or a typo): the rarer name is covered
@@ -289,7 +291,7 @@ class EntityResolver:
                 return True  # one site, one listing without a phone: the rarer name is covered
             elif operator_prefixed(profile.name, other.name):
                 return True  # one site under its operator's name and its own ("Hull House - Hearst" / "Hearst")
-            elif rare_cover(profile.name, other.name, weights, lighter=False) >= CONTACT_COVER:
+            elif rare_cover(name, other_name, weights, lighter=False) >= CONTACT_COVER:
                 return True  # one site, another phone line: most of both names agree
         return False
 

@@ -318,6 +318,12 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     hall: set[str] = set()  # the names already in the Ferry Building: one name there is one business
     for n in range(max(1, businesses // 40)):
         rows.extend(_shorthand_rows(extra13, n, hall))
+    # Round 14's classes, from their own stream after round 13's rows.
+    extra14 = random.Random(seed * 7919 + 14)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_listing_unit_rows(extra14, n))
+        rows.extend(_glued_city_rows(extra14, n))
+        rows.extend(_venue_named_rows(extra14, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -718,6 +724,128 @@ def _store_rows(rng: random.Random, n: int) -> list[dict]:
     rows.append({"cluster": f"t{n}d", **_row(rng, department, noisy=False)})
     if rng.random() < 0.5:
         rows.append({"cluster": f"t{n}", **_row(rng, dict(b, name=brand), noisy=False)})
+    return rows
+
+
+SCHOOLS = ["College", "University", "Community College", "State University"]
+CAMPUS_UNITS = ["Gym", "Library", "Bookstore", "Chapel", "Admissions Office", "Stadium", "Recreation Center"]
+CAMPUS_UNITS += ["Alumni Center", "Police Department", "Career Center"]
+PRACTICE_SERVICES = {
+    "therapy": ["Physical Therapy", "Speech Therapy", "Occupational Therapy", "Massage Therapy"],
+    "pet_services": ["Grooming", "Dog Training", "Pet Boarding"],
+    "salon": ["Hair Studio", "Nail Studio", "Lash Studio", "Barber Shop"],
+}
+PICKUP_FORMS = ["Grocery Pick-up", "Grocery Pickup and Delivery", "Curbside Pick Up", "Online Grocery Pickup"]
+COUNTERS = ["Sandwiches", "Salads", "Burgers", "Tacos", "Bagels", "Smoothies", "Dumplings", "Desserts"]
+
+
+def _listing_unit_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 14: units, services and counters a venue lists one by one under its name, each written one or two
+    ways (one business each), apart from the venue and from each other:
+
+    - a college or university ("Blue Heron College", listed twice) and one or two of its units ("Blue Heron
+      College - Gym", "Blue Heron College Library") at its campus line, at its switchboard or a line of its own;
+    - two services of one practice or store at one line and one phone ("Canyon Physical Therapy" / "Canyon
+      Speech Therapy", "Rosewood Grooming" / "Rosewood Dog Training"), each also at a line of its own;
+    - a big store under its format and its bare name (one) and its grocery pickup counter ("Coastal Grocery
+      Pick-up" / "Coastal Grocery Pickup and Delivery", one department) at the switchboard or its own line;
+    - two counters of one shop named by their dishes at one switchboard ("Old Mill Sandwiches" / "Old Mill
+      Salads"), each also at a line of its own."""
+    form = rng.choice(["campus", "services", "pickup", "counters"])
+    b = dict(_business(rng), letter="", suite="", domain="")
+    head = rng.choice(HEADS)
+    area = b["phone"][:3]
+
+    def own_line() -> str:
+        return area + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+
+    def listing(business: dict, cluster: str, noisy: bool = False) -> dict:
+        return {"cluster": cluster, **_row(rng, business, noisy=noisy)}
+
+    rows: list[dict] = []
+    if form == "campus":
+        school = f"{head} {rng.choice(SCHOOLS)}"
+        b.update(name=school, category="college_university")
+        rows.append(listing(b, f"d{n}"))
+        again = dict(b, name=school.upper() if rng.random() < 0.5 else school)
+        rows.append({"cluster": f"d{n}", **_row(rng, again, noisy=False, guide=True)})
+        for k, unit in enumerate(rng.sample(CAMPUS_UNITS, rng.choice([1, 2]))):
+            u = dict(b, phone=b["phone"] if rng.random() < 0.5 else own_line(), category="college_unit")
+            for name in rng.sample([f"{school} - {unit}", f"{school} {unit}"], rng.choice([1, 2])):
+                rows.append(listing(dict(u, name=name), f"d{n}_{k}"))
+    elif form == "services":
+        trade = rng.choice(list(PRACTICE_SERVICES))
+        for k, service in enumerate(rng.sample(PRACTICE_SERVICES[trade], 2)):
+            s = dict(b, name=f"{head} {service}", category=trade)
+            rows.append(listing(s, f"d{n}_{k}"))
+            if rng.random() < 0.5:
+                rows.append(listing(dict(s, phone=own_line()), f"d{n}_{k}"))
+    elif form == "pickup":
+        store = dict(b, name=f"{head} {rng.choice(STORE_FORMATS)}", category="department_store")
+        rows.append(listing(store, f"d{n}"))
+        if rng.random() < 0.5:
+            rows.append(listing(dict(store, name=head), f"d{n}"))
+        counter = dict(store, phone=b["phone"] if rng.random() < 0.5 else own_line(), category="grocery")
+        for name in rng.sample(PICKUP_FORMS, rng.choice([1, 2])):
+            rows.append(listing(dict(counter, name=f"{head} {name}"), f"d{n}_0"))
+    else:
+        for k, dish in enumerate(rng.sample(COUNTERS, 2)):
+            c = dict(b, name=f"{head} {dish}", category="restaurant")
+            rows.append(listing(c, f"d{n}_{k}"))
+            if rng.random() < 0.5:
+                rows.append(listing(dict(c, phone=own_line()), f"d{n}_{k}"))
+    rng.shuffle(rows)
+    return rows
+
+
+STYLE_STATES = {"CA": "Calif.", "IL": "Ill.", "GA": "Ga.", "WA": "Wash.", "NY": "N.Y."}
+
+
+def _glued_city_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 14: a business listed plainly and as a guide entry whose city carries its state, and sometimes the
+    ZIP ("New York, NY", "Chicago IL 60614", "Seattle, Wash."), with no ZIP or state of its own and every other
+    time no phone: one business. A branch of the name at another line in the same state, written the same way,
+    stays apart."""
+    b = dict(_business(rng), letter="", suite="")
+    city, _, state, _, _ = b["place"]
+    glued = rng.choice([f"{city}, {state}", f"{city} {state} {b['zip']}", f"{city}, {STYLE_STATES[state]}"])
+    rows = [{"cluster": f"d{n}c", **_row(rng, b, noisy=False)}]
+    guide = dict(_row(rng, b, noisy=False, guide=True), city=glued)
+    if rng.random() < 0.5:
+        guide["phone"] = ""
+    rows.append({"cluster": f"d{n}c", **guide})
+    if rng.random() < 0.5:
+        branch = dict(b, number=b["number"] + rng.randint(300, 5000), road=rng.choice(ROADS), domain="")
+        branch["phone"] = branch["alt_phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        other = dict(_row(rng, branch, noisy=False, guide=True), city=glued)
+        rows.append({"cluster": f"d{n}cb", **other})
+    rng.shuffle(rows)
+    return rows
+
+
+HOTELS = ["Hotel", "Inn", "Resort & Casino", "Grand Hotel"]
+VENUE_FORMS = ["{outlet} ({venue})", "{outlet} (in the {venue})", "{outlet} in the {venue}", "{outlet} - {venue}"]
+
+
+def _venue_named_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 14: a hotel and a restaurant in it, which a guide lists with the hotel after its name ("Old Mill
+    Trattoria (Bayview Hotel)", "... in the Bayview Hotel", "... - Bayview Hotel") at the hotel's switchboard,
+    and another listing gives under its own name at its own line or the switchboard: one restaurant, apart from
+    the hotel's own listing; every other time a second outlet of the hotel, also named with it, apart."""
+    b = dict(_business(rng), letter="", suite="", domain="", category="hotel")
+    venue_head = rng.choice(HEADS)
+    venue = f"{venue_head} {rng.choice(HOTELS)}"
+    rows = [{"cluster": f"d{n}h", **_row(rng, dict(b, name=venue), noisy=False)}]
+    heads = [h for h in HEADS if h != venue_head]
+    outlets = [f"{h} {k}" for h, k in zip(rng.sample(heads, 2), rng.sample(KINDS["restaurant"], 2))]
+    for k, outlet in enumerate(outlets[: rng.choice([1, 2])]):
+        named = dict(b, name=rng.choice(VENUE_FORMS).format(outlet=outlet, venue=venue), category="restaurant")
+        rows.append({"cluster": f"d{n}h{k}", **_row(rng, named, noisy=False, guide=True)})
+        if k == 0:
+            own = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+            plain = dict(named, name=outlet, phone=own if rng.random() < 0.5 else b["phone"])
+            rows.append({"cluster": f"d{n}h{k}", **_row(rng, plain, noisy=False)})
+    rng.shuffle(rows)
     return rows
 
 

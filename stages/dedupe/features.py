@@ -24,6 +24,8 @@ from rapidfuzz import fuzz
 from schemas.geo import CITY_STATES, STATE_NAMES
 from stages.dedupe.address import ORDINAL_WORDS
 from stages.dedupe.normalize import (
+    CAMPUS_UNIT_WORDS,
+    CAMPUS_WORDS,
     DEPARTMENT_WORDS,
     GENERIC_WORDS,
     INSTITUTION_WORDS,
@@ -33,6 +35,8 @@ from stages.dedupe.normalize import (
     ORGANISATION_WORDS,
     PLACE_WORDS,
     PRACTITIONER_WORDS,
+    SERVICE_WORDS,
+    VENUE_WORDS,
 )
 from stages.dedupe.record import Profile
 
@@ -158,6 +162,9 @@ def is_kind_word(token: str) -> bool:
 # Words a department's listing may carry besides its department words ("Walmart Fuel Station",
 # "Walmart Money Center", "... - Emergency Room").
 _DEPARTMENT_FILLERS = KIND_WORDS | {"station", "centre", "counter", "department", "dept", "desk", "room", "glasse"}
+# Round 14: words that qualify a store's department without being one ("Walmart Grocery Pickup and Delivery
+# Service"): fillers only, so "Sal's Deli & Grocery" / "Sal's Deli" stays one bodega.
+_DEPARTMENT_FILLERS = _DEPARTMENT_FILLERS | {"grocery", "groceries", "delivery", "online", "curbside"}
 
 
 def _department_of(x: list[str], y: list[str], y_category: str = "") -> bool:
@@ -237,6 +244,48 @@ def institution_units(ta: list[str], tb: list[str], where: tuple[str, ...] = ())
     return bool(own) and len(own) >= len(kinds)
 
 
+def _extras(ta: list[str], tb: list[str]) -> tuple[list[str], list[str]]:
+    a = [t for t in ta if t not in NAME_NOISE and not same_token(t, tb)]
+    b = [t for t in tb if t not in NAME_NOISE and not same_token(t, ta)]
+    return a, b
+
+
+def campus_units(ta: list[str], tb: list[str]) -> bool:
+    """A college or university and one of its units, or two units, each listed under the school's name
+    plus the unit's (`CAMPUS_UNIT_WORDS`: "Santiago Canyon College - Gym" / "Santiago Canyon College",
+    "High Point University Chapel and Religious Life" / "High Point University", "… Library" / "…
+    Bookstore"). Both names carry the school word (`CAMPUS_WORDS`, or a typo of it); every name that
+    adds words adds a unit word among them, and the two add different units. A name that adds other words
+    only ("Loyola University Chicago - Preschool/Day Care", "Chicago State University - Gingerbread House":
+    a site a college runs) is left to the other tests."""
+    school = next((t for t in ta + tb if t in CAMPUS_WORDS), "")
+    if not (school and same_token(school, ta) and same_token(school, tb)):  # both, or a typo of it ("Universtiy")
+        return False
+    extra_a, extra_b = _extras(ta, tb)
+    units_a = {t for t in extra_a if t in CAMPUS_UNIT_WORDS}
+    units_b = {t for t in extra_b if t in CAMPUS_UNIT_WORDS}
+    if (extra_a and not units_a) or (extra_b and not units_b):
+        return False
+    return units_a != units_b
+
+
+def two_services(ta: list[str], tb: list[str]) -> bool:
+    """Two services of one practice or store, each listed under its name plus its own service
+    (`SERVICE_WORDS`: "Fort Worth Physical Therapy" / "Fort Worth Speech Therapy", "Petco Grooming" / "Petco
+    Dog Training"): both names add words, each a service of its own, and nothing but services, department
+    fillers and kind words. One name without a service ("Acme Physical Therapy" / "Acme Therapy") is not
+    parted here: small practices are named by their one service."""
+    extra_a, extra_b = _extras(ta, tb)
+    if not (extra_a and extra_b):
+        return False
+    if not (SERVICE_WORDS.intersection(extra_a) and SERVICE_WORDS.intersection(extra_b)):
+        return False
+    return all(
+        t in SERVICE_WORDS or t in DEPARTMENT_WORDS or t in _DEPARTMENT_FILLERS or is_kind_word(t)
+        for t in extra_a + extra_b
+    )
+
+
 # Words that name a place (a state, a known city, borough or neighbourhood): on a locator's page they say
 # where the listing is, not which unit ("…/locations/morrow", "…/nashville-results-physiotherapy-west").
 _PLACE_NAMES = (
@@ -295,7 +344,8 @@ def outlet_conflict(
     a department of the other ("Walmart Pharmacy" / "Walmart", "Chase Mortgage" / "Chase Bank"), or one
     is a practitioner's own listing at the other (`practitioner_conflict`), or they are two units of an
     institution or the institution and a unit (`institution_units`; ``where``: the listings' cities and
-    street names). The categories, where known, tell a venue that is itself the department's kind
+    street names), or a college and one of its units (`campus_units`), or two services of one practice
+    (`two_services`). The categories, where known, tell a venue that is itself the department's kind
     ("Bitcoin Depot", an ATM operator). ``pages``: the listings' own web pages (`unit_page`)."""
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return False
@@ -311,6 +361,15 @@ def outlet_conflict(
     if (PRACTITIONER_WORDS & set_a or PRACTITIONER_WORDS & set_b) and practitioner_conflict(ta, tb):
         return True
     if INSTITUTION_WORDS & set_a & set_b and institution_units(ta, tb, where):
+        return True
+    if (
+        CAMPUS_UNIT_WORDS & set_a != CAMPUS_UNIT_WORDS & set_b
+        and CAMPUS_WORDS & (set_a | set_b)
+        and campus_units(ta, tb)
+    ):
+        return True
+    serv_a, serv_b = SERVICE_WORDS & set_a, SERVICE_WORDS & set_b
+    if serv_a and serv_b and serv_a != serv_b and two_services(ta, tb):
         return True
     dept_a, dept_b = DEPARTMENT_WORDS & set_a, DEPARTMENT_WORDS & set_b
     if dept_a != dept_b:  # rare: most names carry no department word
@@ -375,10 +434,16 @@ def one_site_readdressed(a: Profile, b: Profile) -> bool:
     Blvd Ste 100" / "Ste 1001"): a suite goes stale when the business moves along the corridor, and is
     mistyped; two tenants of one building have their own names and lines. There a toll-free line counts
     too ("Constable Court Services", 4200 Wisconsin Ave NW Ste 106 / Ste 250, one 888 number): a chain's
-    central line joins branches across a town, not two suites of one building."""
+    central line joins branches across a town, not two suites of one building.
+
+    And one business whose one listing gives a place instead of a street number (round 14: "Grand Central
+    Terminal, Lower Level" / "89 E. 42nd St.", a guide's landmark or a dropped street line) at the same local
+    phone and name: nothing on that side contradicts the other's line."""
     if not (a.phone and b.phone and a.name and a.name == b.name):
         return False
     x, y = a.address, b.address
+    if bool(x.number) != bool(y.number) and a.phone == b.phone and a.phone[2:5] not in TOLL_FREE:
+        return True  # a place written instead of a street number ("Grand Central Terminal, Lower Level")
     if not (x.known and y.known and x.number == y.number):
         return False
     suites = x.street == y.street and bool(x.unit and y.unit and x.unit != y.unit)
@@ -494,6 +559,24 @@ def name_cover(a: str, b: str) -> float:
     db = [t for t in wb if t not in GENERIC_WORDS] or wb
     short, long_ = (da, db) if len(da) <= len(db) else (db, da)
     return sum(1 for t in short if same_token(t, long_)) / len(short) if short else 0.0
+
+
+def without_venue(a: str, b: str) -> tuple[str, str]:
+    """Two names as the contact rule compares them: an "X at Y" name whose Y is a venue (`VENUE_WORDS`: an
+    outlet named with the hotel, casino or mall it is in, "lespinasse at saint regi hotel") against a name that
+    shares no word with the venue ("lespinasse") is compared by its own part, X: the venue says where the
+    listing is, not what it is called. Against the venue, a name sharing its words ("Early Childhood Services
+    at Bernard Horwich JCC" / "Bernard Horwich Jewish Community Center"), another "at" name or an "at" that names
+    no venue ("DaVita Cornerstone At Home"), both stay as they are."""
+    if " at " in a and " at " not in b:
+        outlet, _, venue = a.partition(" at ")
+        if outlet and VENUE_WORDS & set(venue.split()) and name_cover(venue, b) == 0.0:
+            return outlet, b
+    elif " at " in b and " at " not in a:
+        outlet, _, venue = b.partition(" at ")
+        if outlet and VENUE_WORDS & set(venue.split()) and name_cover(venue, a) == 0.0:
+            return a, outlet
+    return a, b
 
 
 def _holds_own_word(tokens: list[str], name: list[str]) -> bool:

@@ -17,6 +17,8 @@ import tldextract
 from cleanco.clean import custom_basename, normalize_terms
 from cleanco.termdata import terms_by_country
 
+from schemas.geo import split_city_state
+
 # Bundled public-suffix snapshot only: there is no network, and lookups must not block.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
@@ -295,6 +297,21 @@ KIND_WORDS = frozenset(
         "supercenter",
         "superstore",
         "supermarket",
+        # Round 14: the dishes a counter or a food-hall stall is named by ("Midtown Sandwiches" / "Midtown
+        # Salads": two counters of one shop at one phone, as "… Cafe" / "… Steakhouse"). Not "wings": it is
+        # a word of names ("Wing Lei").
+        "sandwich",
+        "sandwiches",
+        "salads",
+        "burgers",
+        "tacos",
+        "bagels",
+        "donuts",
+        "juice",
+        "smoothies",
+        "dumplings",
+        "crepes",
+        "desserts",
     }
 )
 PLACE_WORDS = frozenset(
@@ -359,6 +376,32 @@ DEPARTMENT_WORDS = frozenset(
     | {"gynecology", "ophthalmology", "rehabilitation", "spine", "pulmonology", "endocrinology"}
     | {"rheumatology", "audiology", "podiatry"}
 )
+# Round 14: services that one practice or store lists one by one under its name, each with its own
+# qualifier ("Fort Worth Physical Therapy" / "Fort Worth Speech Therapy", "Petco Grooming" / "Petco Dog
+# Training"). Unlike `DEPARTMENT_WORDS` they name small businesses too ("Acme Physical Therapy", "Main Street
+# Grooming"), so they part two listings only when *both* names add such a service, each its own
+# (`features.two_services`), never a name against the same name without it.
+SERVICE_WORDS = frozenset(
+    # therapies of a rehabilitation practice
+    {"physical", "occupational", "speech", "massage", "aquatic", "respiratory", "pelvic", "vestibular"}
+    # a pet store's or kennel's services
+    | {"grooming", "groomer", "training", "trainer", "boarding", "obedience", "dog", "cat"}
+    # a salon's services
+    | {"nails", "hair", "lash", "lashes", "brows", "waxing", "facials", "tanning", "barber"}
+)
+# Round 14: the units a college or university lists on its own, each under the school's name ("Santiago
+# Canyon College - Gym", "High Point University Chapel and Religious Life", "… Bookstore", "… Library",
+# "… Admissions"). They part a listing from its school's only where both names carry a school word
+# (`CAMPUS_WORDS`: "Quinn Chapel" is a church) and the unit's name holds one of these words; words that name
+# a child-care site a college runs ("Kennedy-King College Child Development Lab Center", "Loyola University
+# Chicago - Preschool/Day Care") are not among them: a lab school is a site of its own in the sets' labels.
+CAMPUS_WORDS = frozenset({"university", "college"})
+CAMPUS_UNIT_WORDS = frozenset(
+    {"chapel", "gym", "gymnasium", "library", "bookstore", "stadium", "arena", "fieldhouse", "natatorium"}
+    | {"athletic", "athletics", "admission", "admissions", "registrar", "bursar", "recreation", "police"}
+    | {"observatory", "planetarium", "museum", "auditorium", "alumni", "counseling", "career", "housing"}
+    | {"parking", "dormitory", "ministry", "ministries", "religious", "aquatics", "ballpark"}
+)
 # Words that name an institution with units of its own: a university's chapel and gym, a health system's
 # specialties and pavilions, a school district's kitchens, each listed under the institution's name plus the
 # unit's ("High Point University Chapel and Religious Life", "Keck Medicine of USC - Vascular Surgery").
@@ -378,6 +421,12 @@ PRACTITIONER_WORDS = frozenset(
 # Names are compared after `normalize_name` drops a plural s ("sports" → "sport"): list both forms.
 KIND_WORDS = KIND_WORDS | {w[:-1] for w in KIND_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")}
 PRACTITIONER_WORDS = PRACTITIONER_WORDS | {"nml"}  # "NMLS" without its plural s
+SERVICE_WORDS = SERVICE_WORDS | {
+    w[:-1] for w in SERVICE_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")
+}
+CAMPUS_UNIT_WORDS = CAMPUS_UNIT_WORDS | {
+    w[:-1] for w in CAMPUS_UNIT_WORDS if len(w) > 3 and w.endswith("s") and not w.endswith("ss")
+}
 GENERIC_WORDS = KIND_WORDS | PLACE_WORDS | {"and", "the", "of", "inc", "llc"}
 NAME_STOPWORDS = frozenset(
     {"the", "and", "of", "a", "an", "on", "in"}
@@ -557,6 +606,28 @@ def _initials(words: list[str]) -> list[str]:
 _PARENTHESIS = re.compile(r"\(([^()]*)\)")
 
 
+# Round 14: a restaurant, bar or shop inside a hotel, casino or mall is listed by guides with the venue named
+# after its own name: "Lespinasse (St. Regis Hotel)", "Lespinasse in the St. Regis Hotel", "Aqua - Bellagio
+# Casino Resort". Those are "X at Y" (the venue's outlet, `features.outlet_conflict`), not one name: against
+# the venue's own listing at its switchboard they are two businesses, against "Lespinasse" one.
+VENUE_WORDS = frozenset({"hotel", "inn", "resort", "casino", "mall", "motel"})
+_VENUE = r"(?:" + "|".join(sorted(VENUE_WORDS)) + r")s?"
+_VENUE_NOTE = re.compile(r"\(\s*(?:(?:in|at|inside)\s+)?(?:the\s+)?([^()]*\b" + _VENUE + r"\b[^()]*)\)")
+_VENUE_IN = re.compile(r"\s+(?:in|inside)\s+(?:the\s+)?(?=[^,()]*\b" + _VENUE + r"\b)")
+_VENUE_DASH = re.compile(r"\s+-\s+(?=(?:the\s+)?[^-()]*\b" + _VENUE + r"\s*$)")
+
+
+def _venue_named(text: str) -> str:
+    """A name with the venue it is in written after it, as "X at Y" (see `_VENUE_NOTE`). Only where X is not
+    itself the venue ("Harbor Inn (formerly Harbor Motel)" keeps its note to `_drop_notes`)."""
+    head = text.split("(", 1)[0].split(" - ", 1)[0]
+    if re.search(r"\b" + _VENUE + r"\b", head) and not _VENUE_IN.search(head):
+        return text
+    text = _VENUE_NOTE.sub(lambda m: " at " + m.group(1) + " ", text)
+    text = _VENUE_IN.sub(" at ", text, count=1)
+    return _VENUE_DASH.sub(" at ", text, count=1)
+
+
 def _drop_notes(text: str) -> str:
     """A name without its parenthesised notes ("Hamline (Yr Round)", "Henson (Olive)", a phone number): a
     schedule, a sub-site or a former name, not the business's name. A note with a kind-of-business word
@@ -568,6 +639,23 @@ def _drop_notes(text: str) -> str:
 
     dropped = _PARENTHESIS.sub(note, text)
     return dropped if _NON_WORD.sub("", dropped).strip() else text
+
+
+# Compounds that listings write in one word or two ("Grocery Pick-up" / "Grocery Pickup"), read as one.
+_COMPOUNDS = {("pick", "up"): "pickup"}
+
+
+def _compounds(words: list[str]) -> list[str]:
+    if "pick" not in words:
+        return words
+    out: list[str] = []
+    for w in words:
+        glued = _COMPOUNDS.get((out[-1], w)) if out else None
+        if glued:
+            out[-1] = glued
+        else:
+            out.append(w)
+    return out
 
 
 def _department_word(word: str) -> bool:
@@ -640,6 +728,10 @@ def normalize_name(name: str | None) -> str:
     if not name:
         return ""
     text = fold(name)
+    if (
+        "hotel" in text or "inn" in text or "resort" in text or "casino" in text or "mall" in text or "motel" in text
+    ) and ("(" in text or " in " in text or " inside " in text or " - " in text):
+        text = _venue_named(text)
     if "(" in text:
         text = _drop_notes(text)
     text = text.replace("&", " and ").replace("+", " and ").replace("@", " at ")
@@ -647,7 +739,7 @@ def normalize_name(name: str | None) -> str:
     text = _APOSTROPHE.sub("", text)
     text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
-    words = _without_department_tail(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()]))
+    words = _without_department_tail(_compounds(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()])))
     while words and words[0] == "the":
         words.pop(0)
     while words and words[-1] == "the":
@@ -661,6 +753,8 @@ def normalize_name(name: str | None) -> str:
 def normalize_city(city: str | None) -> str:
     if not city:
         return ""
+    if "," in city or city.rstrip()[-2:].isupper() or city.rstrip()[-1:].isdigit():
+        city = split_city_state(city)[0]  # "New York, NY", "Los Angeles CA 90036": the city without its state
     text = _SPACES.sub(" ", _NON_WORD.sub(" ", fold(city).replace(".", " "))).strip()
     if text in CITY_ALIASES:
         return CITY_ALIASES[text]

@@ -41,11 +41,11 @@ def test_round_six_classes_come_after_the_earlier_rows_and_are_resolved():
     from stages.dedupe.evaluate import evaluate_rows
 
     rows = generate(seed=2024, businesses=400)
-    new = [r["cluster"][0] in "hpkqosutgwfy" and r["cluster"][1:2].isdigit() for r in rows]
+    new = [r["cluster"][0] in "hpkqosutgwfyd" and r["cluster"][1:2].isdigit() for r in rows]
     first = new.index(True)
     assert all(new[first:]) and not any(new[:first])
-    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwfy")
-    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gfy"])  # rounds 10, 12, 13: own tests
+    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwfyd")
+    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gfyd"])  # rounds 10, 12-14: own tests
     assert scores["precision"] >= 0.98 and scores["recall"] >= 0.9, scores
 
 
@@ -56,7 +56,7 @@ def test_round_seven_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     operated = [r["cluster"][0] == "o" and r["cluster"][1:2].isdigit() for r in rows]
-    later = [r["cluster"][0] in "sutgwfy" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 13, after
+    later = [r["cluster"][0] in "sutgwfyd" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 14, after
     first, last = operated.index(True), later.index(True)
     assert all(operated[first:last]) and not any(operated[:first]) and all(later[last:])
     scores = evaluate_rows(rows[first:last])
@@ -229,20 +229,57 @@ def test_round_thirteen_class_comes_last_and_is_resolved():
     rows = generate(seed=2024, businesses=400)
     shorthand = [r["cluster"][0] == "y" and r["cluster"][1:2].isdigit() for r in rows]
     first = shorthand.index(True)
-    assert all(shorthand[first:]) and not any(shorthand[:first])
+    last = next(i for i in range(first, len(rows)) if not shorthand[i])  # round 14's rows come after
+    assert all(shorthand[first:last]) and not any(shorthand[:first]) and not any(shorthand[last:])
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:2240] == [{k: str(v) for k, v in g.items()} for g in generate()[:2240]]
     assert sum(r["cluster"][0] == "y" and r["cluster"][1:2].isdigit() for r in shipped) == 2319 - 2240
+    ids, _ = resolve_rows(rows[first:last])
+    entities: dict[str, set[str | None]] = {}
+    for row, entity in zip(rows[first:last], ids):
+        entities.setdefault(row["cluster"], set()).add(entity)
+    assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
+    owners = [c for c in entities if c[-1].isdigit()]
+    assert all(not entities[c] & entities.get(c + suffix, set()) for c in owners for suffix in "tb")
+    queens = [r for r in rows[first:last] if re.match(r"\d+-\d\d ", r["address"])]
+    assert queens and all(r["city"] in ("Astoria", "Queens", "Long Island City", "") for r in queens)
+    assert all("718" in r["phone"] for r in queens if r["phone"])  # a Queens number is written in Queens
+
+
+def test_round_fourteen_class_comes_last_and_is_resolved():
+    """Round 14's classes (a college and its units, two services of one practice, a store's grocery pickup
+    counter, two counters of one shop named by their dishes, each written one or two ways, at the venue's
+    switchboard or a line of its own; a guide entry whose city carries its state, beside a branch of its name;
+    a restaurant listed with the hotel it is in and under its own name, beside the hotel) are appended after
+    round 13's rows, from a stream of their own; the 2,319 earlier rows of the shipped set stay as they were.
+    Each business is one entity and no entity holds two (main's engine before round 14 scored these 157 rows of
+    the shipped set at precision 0.3182, recall 0.8077)."""
+    from schemas.geo import split_city_state
+    from stages.dedupe.csvtool import resolve_rows
+
+    rows = generate(seed=2024, businesses=400)
+    units = [r["cluster"][0] == "d" and r["cluster"][1:2].isdigit() for r in rows]
+    first = units.index(True)
+    assert all(units[first:]) and not any(units[:first])
+    shipped = list(csv.DictReader(open(OUT)))
+    assert shipped[:2319] == [{k: str(v) for k, v in g.items()} for g in generate()[:2319]]
+    assert sum(r["cluster"][0] == "d" and r["cluster"][1:2].isdigit() for r in shipped) == 2476 - 2319
+    guides = [r for r in rows[first:] if r["cluster"][-1] in "cb" and not r["zip"] and not r["state"]]
+    assert guides and all(split_city_state(r["city"])[1] for r in guides)  # each city carries its state
+    assert any(" (" in r["name"] or " in the " in r["name"] or " - " in r["name"] for r in rows[first:])
+    forms = Counter(r["category"] for r in rows[first:] if r["category"])
+    assert {"college_unit", "grocery", "restaurant", "hotel"} <= set(forms) and set(forms) & {
+        "therapy",
+        "pet_services",
+        "salon",
+    }
     ids, _ = resolve_rows(rows[first:])
     entities: dict[str, set[str | None]] = {}
     for row, entity in zip(rows[first:], ids):
         entities.setdefault(row["cluster"], set()).add(entity)
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
-    owners = [c for c in entities if c[-1].isdigit()]
-    assert all(not entities[c] & entities.get(c + suffix, set()) for c in owners for suffix in "tb")
-    queens = [r for r in rows[first:] if re.match(r"\d+-\d\d ", r["address"])]
-    assert queens and all(r["city"] in ("Astoria", "Queens", "Long Island City", "") for r in queens)
-    assert all("718" in r["phone"] for r in queens if r["phone"])  # a Queens number is written in Queens
+    clusters = list(entities)
+    assert all(not entities[a] & entities[b] for i, a in enumerate(clusters) for b in clusters[i + 1 :])
 
 
 def test_error_listing_names_the_split_businesses_and_the_joined_ones():

@@ -360,3 +360,48 @@ def test_every_neighbourhood_the_normalizer_knows_is_placed_in_its_citys_state()
     assert normalize_city("W. Hollywood") == normalize_city("West Hollywood")
     assert normalize_city("S.F.") == normalize_city("San Francisco")
     assert normalize_city("Midtown") == "midtown"  # a neighbourhood of several cities: left as written
+
+
+def test_a_city_field_that_carries_its_state():
+    """Round 14: guides and forms write the state, and sometimes the ZIP, after the city ("New York, NY",
+    "Los Angeles CA 90036", "Berkeley, Calif."). The city compares without it and the partition key reads the
+    state from it, so such a listing without ZIP, state or phone still meets its twin; a city's own last word
+    ("La Grange", "Marina del Rey") is never taken for a state."""
+    from schemas.geo import dedupe_key, split_city_state
+
+    for written, city, state in (
+        ("New York, NY", "New York", "NY"),
+        ("New York NY 10022", "New York", "NY"),
+        ("New York, N.Y.", "New York", "NY"),
+        ("New York, New York", "New York", "NY"),
+        ("Berkeley, Calif.", "Berkeley", "CA"),
+        ("Atlanta, Ga.", "Atlanta", "GA"),
+        ("Los Angeles CA 90036", "Los Angeles", "CA"),
+        ("Washington, D.C.", "Washington", "DC"),
+    ):
+        assert split_city_state(written) == (city, state), written
+        assert normalize_city(written) == normalize_city(city), written
+        assert dedupe_key(None, None, None, written) == state, written
+    for plain in ("La Grange", "Marina del Rey", "Hollywood, Los Angeles", "Pass Christian", "la grange ga"):
+        assert split_city_state(plain) == (plain, None), plain
+    assert normalize_city("Brooklyn, NY") == normalize_city("New York")
+    assert normalize_city("Kansas City, MO") == "kansas city"
+    assert dedupe_key(None, None, None, "Anytown, CA") == "CA"  # a city we do not know, with its state
+    assert dedupe_key(None, None, "2125550100", "Springfield IL") == "IL"  # the state written beats the area code
+
+
+def test_a_guide_entry_with_its_state_in_the_city_meets_its_listing():
+    """Round 14: a guide entry with the state glued to the city and no phone joins the full listing."""
+    from stages.dedupe.engine import EntityResolver
+    from stages.dedupe.record import DedupeInput
+
+    resolver = EntityResolver({})
+    full = resolver.resolve(
+        DedupeInput(
+            lead_id="a", name="Campanile", street="624 S. La Brea Ave.", city="Los Angeles", phone="213-938-1447"
+        )
+    )
+    guide = resolver.resolve(
+        DedupeInput(lead_id="b", name="Campanile", street="624 South La Brea Avenue", city="Los Angeles, CA")
+    )
+    assert guide.entity_id == full.entity_id
