@@ -15,6 +15,12 @@ restart, and are removed at the end. It prints figures only, never judges them.
 
     python perf/worker_start.py --imports --reps 7 --tree /tmp/base --tree .   # light: no broker, no lock
 
+`--changelog-records N` (main group) first writes N records to the dedupe-state changelog, spread over its
+partitions (keys and JSON values sized like the engine's, encoded as Faust encodes the table's), and starts
+every repetition from an empty data dir: "ready" minus "assigned" is then the replay a worker does when it takes
+over partitions it has no state for, which is what a takeover without a standby costs
+(`LEADSTREAM_TABLE_STANDBY_REPLICAS=0`, docs/performance.md round 8); the replay rate is printed.
+
 `--imports` runs only `leadstream worker`'s own code up to Faust's start (its imports, the settings,
 `create_app`, `faust.Worker`; `execute_from_commandline` is left out), once under `python -X importtime`
 per repetition for each module's cumulative import time, and once plainly for the CPU (user+sys) and wall
@@ -44,7 +50,7 @@ sys.path[:0] = [str(ROOT)]
 
 from leadstream.embedded import free_port  # noqa: E402
 from storage.db import create_pool, drop_isolated, isolated_url, migrate  # noqa: E402
-from streams.admin import delete_topics, ensure_topics  # noqa: E402
+from streams.admin import changelog_topic, delete_topics, ensure_topics  # noqa: E402
 
 GROUPS = {"main": "scrape,enrich,dedupe,score,email", "mockup": "mockup"}  # as tests/chaos/harness.py runs them
 TABLES = {"main": ("dedupe-state", "score-counters"), "mockup": ()}
@@ -195,6 +201,33 @@ def imports(trees: list[Path], groups: list[str], reps: int, top: int) -> None:
             print(f"  {' | '.join(cells)}  {module}")
 
 
+async def fill_changelog(broker: str, topic: str, records: int) -> None:
+    """`records` changelog records over the topic's 12 partitions: blocking-key lists, entities and lead outcomes
+    in about the engine's mix and sizes (`stages.dedupe.state`), JSON-encoded twice as Faust's json
+    serializer stores a table's JSON-text values."""
+    import orjson
+    from aiokafka import AIOKafkaProducer
+
+    from streams.admin import bootstrap_servers
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker), linger_ms=50, max_batch_size=262_144)
+    await producer.start()
+    try:
+        for i in range(records):
+            entity = f"ent_{i:016x}"
+            value: object = [entity]  # most records: a blocking key's list of entity ids
+            key = f"tn:CA:word{i}:{i % 997}"
+            if i % 8 == 0:
+                key, value = f"e:{entity}", {"id": entity, "seq": i, "size": 1, "fields": {"name": "x" * 300}}
+            elif i % 8 == 1:
+                key, value = f"l:ld_{i:012d}", {"d": "new", "e": entity, "p": None, "m": [], "t": 1_700_000_000}
+            payload = orjson.dumps(orjson.dumps(value).decode())
+            await producer.send(topic, payload, key=orjson.dumps(key), partition=i % 12)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 def median(values: list[float]) -> str:
     return f"{statistics.median(values):5.2f}" if values else "    -"
 
@@ -208,6 +241,12 @@ async def main() -> None:
     parser.add_argument("--log-dir", type=Path, help="keep each worker's output (lines up to Worker ready) here")
     parser.add_argument("--imports", action="store_true", help="only the imports up to Faust's start (no broker)")
     parser.add_argument("--top", type=int, default=25, help="--imports: how many modules to list")
+    parser.add_argument(
+        "--changelog-records",
+        type=int,
+        default=0,
+        help="main group: write this many dedupe-state changelog records first; each rep replays them from empty",
+    )
     args = parser.parse_args()
     trees = [tree.resolve() for tree in args.tree or [ROOT]]
     groups = list(GROUPS) if args.group == "both" else [args.group]
@@ -235,6 +274,8 @@ async def main() -> None:
             await ensure_topics(
                 broker, partitions=12, replication=1, prefix=prefix, app_id=app_id, tables=TABLES[group]
             )
+            if group == "main" and args.changelog_records:
+                await fill_changelog(broker, changelog_topic(app_id, "dedupe-state"), args.changelog_records)
             envs[tree, group] = {
                 **os.environ,
                 "LEADSTREAM_DATABASE_URL": database_url,
@@ -254,11 +295,20 @@ async def main() -> None:
             for group in groups:
                 for tree in trees:  # interleaved: load drifts hit every tree alike
                     log = args.log_dir / f"{group}-{trees.index(tree)}-{rep}.log" if args.log_dir else None
+                    if args.changelog_records:  # replay from nothing, as a new owner without a standby does
+                        shutil.rmtree(envs[tree, group]["LEADSTREAM_DATA_DIR"], ignore_errors=True)
                     s = await one_start(tree, group, envs[tree, group], args.timeout, log)
                     starts.append(s)
                     cpu = f"{s.cpu_at_assigned:6.2f}" if s.cpu_at_assigned is not None else "     -"
                     at = [f"{s.at[m]:{w}.2f}" if m in s.at else " " * w for m, w in (("started", 9), ("assigned", 10))]
                     print(f"{rep:>3} {group:<6} {at[0]} {at[1]} {s.at.get('ready', 0):8.2f} {cpu}  {tree}", flush=True)
+                    if group == "main" and args.changelog_records and {"assigned", "ready"} <= s.at.keys():
+                        replay = s.at["ready"] - s.at["assigned"]
+                        print(
+                            f"    replayed {args.changelog_records:,} records in {replay:.1f} s after the "
+                            f"assignment: {args.changelog_records / replay:,.0f} records/s",
+                            flush=True,
+                        )
         print("\nmedians (seconds after the spawn)", flush=True)
         print(f"{'group':<6} {'started':>7} {'assigned':>8} {'ready':>6} {'CPU@assigned':>12}  tree")
         for group in groups:
