@@ -48,6 +48,35 @@ Datasets:
   records), so a non-match pair's two records stay in one half and the hard
   negatives are kept. Reading the Parquet file needs ``pyarrow`` (the
   ``erdata`` extra).
+- ``geoer_pittsburgh``: place listings in and around Pittsburgh, PA, from
+  OpenStreetMap and Foursquare (shops, banks, offices, churches, schools,
+  university buildings, parks, apartment blocks, bus stops, some eateries),
+  5,001 candidate pairs (an OSM record against a nearby Foursquare record, 1,454
+  labelled match) of the "Geospatial Entity Resolution" paper (Balsebre, Yao,
+  Cong, Hai, WWW 2022), published in ``PasqualeTurin/Geo-ER``
+  (``data/train_valid_test/osm_fsq/pit/{train,valid,test}.txt``). The repository
+  has no licence file; its README asks users of the datasets to cite the paper.
+  The records come from OSM (ODbL 1.0) and Foursquare's venue API (Foursquare's
+  terms); the files are read here, never redistributed. Each pair line is two
+  serialised records (``COL name VAL ... COL latitude VAL ... COL longitude VAL
+  ... COL address VAL ... COL postalCode VAL ...``) and a 0/1 label. The
+  converter reads all three files (the authors' split is by pair, not by place,
+  so it is not used), writes each distinct record once (an OSM record is the
+  left side, a Foursquare record the right; the same text on one side is one
+  record), keeps the name, the street line and the ZIP, and drops the
+  coordinates (the engine does not read them). OSM street lines are written
+  "street, number" ("Forbes Avenue, 332"): the number is moved to the front;
+  Foursquare lines are kept as written ("201 N Craig St, Bayard"). There is no
+  phone, website or city column: every record is in Allegheny County, so the
+  state is "PA" and the city "Pittsburgh" (as for the Chicago set; suburbs such
+  as Mt. Lebanon get the county seat). Entities and groups are made as for the
+  Overture pairs (`labelled_pair_rows`): a match pair's two records are one
+  place, records linked through match pairs too; a non-match pair contradicting
+  the matches is left out; records never labelled together are taken to be
+  different places (two Foursquare listings of one place are not labelled and
+  count as different). Halves are split by the group of records tied by any
+  labelled pair; the candidate pairs chain many records together (the largest
+  group has about a fifth of the records), so the halves differ in size.
 """
 
 from __future__ import annotations
@@ -56,6 +85,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -175,9 +205,7 @@ def overture_pair_rows(pairs: Iterable[dict]) -> list[dict]:
     side outside the US are left out; a non-match pair whose records are joined through match pairs is
     contradictory and left out too.
     """
-    rows: dict[str, dict] = {}
-    matches: list[tuple[str, str]] = []
-    non_matches: list[tuple[str, str]] = []
+    labelled: list[tuple[dict, dict, bool]] = []
     for pair in pairs:
         base, other = _overture_side(pair, "base_"), _overture_side(pair, "")
         if base is None or other is None or pair.get("label") is None:
@@ -189,9 +217,24 @@ def overture_pair_rows(pairs: Iterable[dict]) -> list[dict]:
         base_id, other_id = f"ovt{pair['base_id']}", f"ovt{pair['id']}"
         if base_id == other_id:
             continue
-        rows.setdefault(base_id, {"id": base_id, **base})
-        rows.setdefault(other_id, {"id": other_id, **other})
-        (matches if float(pair["label"]) >= 0.5 else non_matches).append((base_id, other_id))
+        labelled.append(({"id": base_id, **base}, {"id": other_id, **other}, float(pair["label"]) >= 0.5))
+    return labelled_pair_rows(labelled)
+
+
+def labelled_pair_rows(pairs: Iterable[tuple[dict, dict, bool]]) -> list[dict]:
+    """Labelled pairs of rows (each with its ``id``; a row in several pairs once, as first met) → rows with
+    ``cluster`` (records joined by match pairs) and ``group`` (records joined by any kept labelled pair).
+
+    A non-match pair whose records are joined through match pairs is contradictory and left out, and so is a
+    record that is only in such pairs.
+    """
+    rows: dict[str, dict] = {}
+    matches: list[tuple[str, str]] = []
+    non_matches: list[tuple[str, str]] = []
+    for first, second, match in pairs:
+        rows.setdefault(first["id"], first)
+        rows.setdefault(second["id"], second)
+        (matches if match else non_matches).append((first["id"], second["id"]))
     cluster = {r: r for r in rows}
     group = {r: r for r in rows}
 
@@ -219,10 +262,70 @@ def overture_place_pairs(root: Path = DATA_ROOT) -> list[dict]:
     return overture_pair_rows(table.to_pylist())
 
 
+_GEOER_FIELD = re.compile(r"COL (\w+) VAL ")
+_GEOER_FILES = ("train.txt", "valid.txt", "test.txt")
+
+
+def _geoer_record(text: str) -> dict[str, str]:
+    """``COL name VAL x COL address VAL y ...`` → {"name": "x", "address": "y", ...} (spaces collapsed)."""
+    fields = list(_GEOER_FIELD.finditer(text))
+    return {
+        m.group(1): _clean(text[m.end() : fields[i + 1].start() if i + 1 < len(fields) else len(text)])
+        for i, m in enumerate(fields)
+    }
+
+
+def _osm_street(line: str) -> str:
+    """OSM's "Forbes Avenue, 332" (street, house number) as a US street line, "332 Forbes Avenue"."""
+    street, sep, number = line.rpartition(", ")
+    return f"{number} {street}" if sep and number[:1].isdigit() and not street[:1].isdigit() else line
+
+
+def geoer_pair_rows(lines: Iterable[str]) -> list[dict]:
+    """Geo-ER pair lines (``<OSM record>\t<Foursquare record>\t<0|1>``) → our rows, as `labelled_pair_rows`."""
+    labelled: list[tuple[dict, dict, bool]] = []
+    ids: dict[tuple[str, str], str] = {}
+    for line in lines:
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) != 3 or parts[2].strip() not in ("0", "1"):
+            continue
+        sides = []
+        for prefix, text in (("osm", parts[0]), ("fsq", parts[1])):
+            record = _geoer_record(text)
+            rid = ids.setdefault((prefix, text.strip()), f"geo{prefix}{len(ids)}")
+            street = record.get("address", "")
+            sides.append(
+                {
+                    "id": rid,
+                    "source": prefix,
+                    "name": record.get("name", ""),
+                    "address": _osm_street(street) if prefix == "osm" else street,
+                    "city": "Pittsburgh",
+                    "state": "PA",
+                    "zip": "".join(c for c in record.get("postalCode", "") if c.isdigit())[:5],
+                    "phone": "",
+                    "website": "",
+                    "email": "",
+                    "category": "",
+                }
+            )
+        labelled.append((sides[0], sides[1], parts[2].strip() == "1"))
+    return labelled_pair_rows(labelled)
+
+
+def geoer_pittsburgh(root: Path = DATA_ROOT) -> list[dict]:
+    lines: list[str] = []
+    for name in _GEOER_FILES:
+        with open(root / "geoer_pittsburgh" / name, encoding="utf-8") as fh:
+            lines.extend(fh)
+    return geoer_pair_rows(lines)
+
+
 DATASETS: dict[str, tuple[Callable[[Path], list[dict]], str]] = {
     "chicago_early_childhood": (chicago_early_childhood, "chicago_early_childhood/csv_example_input_with_true_ids.csv"),
     "patstat_organisations": (patstat_organisations, "patstat/patstat_reference.csv"),
     "overture_place_pairs": (overture_place_pairs, "overture_place_pairs/samples_3k_project_c_updated.parquet"),
+    "geoer_pittsburgh": (geoer_pittsburgh, "geoer_pittsburgh/test.txt"),
 }
 
 
