@@ -10,6 +10,22 @@ from stages.dedupe.train import fit, labelled_pairs
 from stages.dedupe.traindata import generate as generate_training
 
 
+def of_class(row: dict, letter: str) -> bool:
+    """The row belongs to one of the generator's appended classes (its cluster: the class letter, then digits)."""
+    return row["cluster"][0] == letter and row["cluster"][1:2].isdigit()
+
+
+def entities_by_business(rows: list[dict]) -> dict[str, set[str | None]]:
+    """The entity ids each labelled business (cluster) ends up in when `rows` are resolved in order."""
+    from stages.dedupe.csvtool import resolve_rows
+
+    ids, _ = resolve_rows(rows)
+    entities: dict[str, set[str | None]] = {}
+    for row, entity in zip(rows, ids):
+        entities.setdefault(row["cluster"], set()).add(entity)
+    return entities
+
+
 def test_targets_on_the_shipped_files():
     for path in DEFAULT_FILES:
         scores = evaluate_file(path)
@@ -55,7 +71,7 @@ def test_round_seven_class_comes_last_and_is_resolved():
     from stages.dedupe.evaluate import evaluate_rows
 
     rows = generate(seed=2024, businesses=400)
-    operated = [r["cluster"][0] == "o" and r["cluster"][1:2].isdigit() for r in rows]
+    operated = [of_class(r, "o") for r in rows]
     later = [r["cluster"][0] in "sutgwfyd" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 14, after
     first, last = operated.index(True), later.index(True)
     assert all(operated[first:last]) and not any(operated[:first]) and all(later[last:])
@@ -69,7 +85,7 @@ def test_round_eight_class_comes_last_and_is_resolved():
     from stages.dedupe.evaluate import evaluate_rows
 
     rows = generate(seed=2024, businesses=400)
-    suites = [r["cluster"][0] == "s" and r["cluster"][1:2].isdigit() for r in rows]
+    suites = [of_class(r, "s") for r in rows]
     units = [r["cluster"][0] in "utgw" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 9 to 11, after
     first, last = suites.index(True), units.index(True)
     assert all(suites[first:last]) and not any(suites[:first])
@@ -88,7 +104,7 @@ def test_round_nine_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     units = [r["cluster"][0] in "ut" and r["cluster"][1:2].isdigit() for r in rows]
-    bare = [r["cluster"][0] == "g" and r["cluster"][1:2].isdigit() for r in rows]  # round 10's, after
+    bare = [of_class(r, "g") for r in rows]  # round 10's, after
     first, last = units.index(True), bare.index(True)
     assert all(units[first:last]) and not any(units[:first])
     scores = evaluate_rows(rows[first:last])
@@ -106,7 +122,7 @@ def test_round_ten_class_comes_last_and_is_resolved():
     from stages.dedupe.csvtool import resolve_rows
 
     rows = generate(seed=2024, businesses=1200)
-    bare = [r["cluster"][0] == "g" and r["cluster"][1:2].isdigit() for r in rows]
+    bare = [of_class(r, "g") for r in rows]
     first = bare.index(True)
     last = next(i for i in range(first, len(rows)) if not bare[i])  # round 11's rows come after
     assert all(bare[first:last]) and not any(bare[:first]) and not any(bare[last:])
@@ -173,19 +189,15 @@ def test_round_eleven_class_comes_last_and_is_resolved():
     locator; the store again on the home page, without a website or as "<brand> - <town>") is appended after
     round 10's rows, from a stream of its own; the 2,104 earlier rows of the shipped set stay as they were. Each
     service stays apart from its store, and every listing joins its own business."""
-    from stages.dedupe.csvtool import resolve_rows
 
     rows = generate(seed=2024, businesses=400)
-    paged = [r["cluster"][0] == "w" and r["cluster"][1:2].isdigit() for r in rows]
+    paged = [of_class(r, "w") for r in rows]
     first = paged.index(True)
     last = next(i for i in range(first, len(rows)) if not paged[i])  # round 12's rows come after
     assert all(paged[first:last]) and not any(paged[:first]) and not any(paged[last:])
     shipped = list(csv.DictReader(open(OUT)))
-    assert sum(r["cluster"][0] == "w" and r["cluster"][1:2].isdigit() for r in shipped) == 2163 - 2104
-    ids, _ = resolve_rows(rows[first:last])
-    entities: dict[str, set[str | None]] = {}
-    for row, entity in zip(rows[first:last], ids):
-        entities.setdefault(row["cluster"], set()).add(entity)
+    assert sum(of_class(r, "w") for r in shipped) == 2163 - 2104
+    entities = entities_by_business(rows[first:last])
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
     stores = [c for c in entities if not c.endswith("u")]
     assert all(entities[c] != entities[c + "u"] for c in stores)  # each service apart from its store
@@ -198,19 +210,15 @@ def test_round_twelve_class_comes_last_and_is_resolved():
     branch of the name along the road beside it) is appended after round 11's rows, from a stream of its own;
     the 2,163 earlier rows of the shipped set stay as they were. Each business is one entity; the tenant and
     the branch stay apart."""
-    from stages.dedupe.csvtool import resolve_rows
 
     rows = generate(seed=2024, businesses=400)
-    forms = [r["cluster"][0] == "f" and r["cluster"][1:2].isdigit() for r in rows]
+    forms = [of_class(r, "f") for r in rows]
     first = forms.index(True)
     last = next(i for i in range(first, len(rows)) if not forms[i])  # round 13's rows come after
     assert all(forms[first:last]) and not any(forms[:first]) and not any(forms[last:])
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:2163] == [{k: str(v) for k, v in g.items()} for g in generate()[:2163]]
-    ids, _ = resolve_rows(rows[first:last])
-    entities: dict[str, set[str | None]] = {}
-    for row, entity in zip(rows[first:last], ids):
-        entities.setdefault(row["cluster"], set()).add(entity)
+    entities = entities_by_business(rows[first:last])
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
     owners = [c for c in entities if c[-1].isdigit()]
     assert all(not entities[c] & entities.get(c + suffix, set()) for c in owners for suffix in "tb")
@@ -224,20 +232,16 @@ def test_round_thirteen_class_comes_last_and_is_resolved():
     after round 12's rows, from a stream of its own; the 2,240 earlier rows of the shipped set stay as they
     were. Each business is one entity; the tenant and the branch stay apart (main's engine before round 13
     scored these 48 rows at precision 0.7667, recall 0.8846)."""
-    from stages.dedupe.csvtool import resolve_rows
 
     rows = generate(seed=2024, businesses=400)
-    shorthand = [r["cluster"][0] == "y" and r["cluster"][1:2].isdigit() for r in rows]
+    shorthand = [of_class(r, "y") for r in rows]
     first = shorthand.index(True)
     last = next(i for i in range(first, len(rows)) if not shorthand[i])  # round 14's rows come after
     assert all(shorthand[first:last]) and not any(shorthand[:first]) and not any(shorthand[last:])
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:2240] == [{k: str(v) for k, v in g.items()} for g in generate()[:2240]]
-    assert sum(r["cluster"][0] == "y" and r["cluster"][1:2].isdigit() for r in shipped) == 2319 - 2240
-    ids, _ = resolve_rows(rows[first:last])
-    entities: dict[str, set[str | None]] = {}
-    for row, entity in zip(rows[first:last], ids):
-        entities.setdefault(row["cluster"], set()).add(entity)
+    assert sum(of_class(r, "y") for r in shipped) == 2319 - 2240
+    entities = entities_by_business(rows[first:last])
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
     owners = [c for c in entities if c[-1].isdigit()]
     assert all(not entities[c] & entities.get(c + suffix, set()) for c in owners for suffix in "tb")
@@ -255,15 +259,14 @@ def test_round_fourteen_class_comes_last_and_is_resolved():
     Each business is one entity and no entity holds two (main's engine before round 14 scored these 157 rows of
     the shipped set at precision 0.3182, recall 0.8077)."""
     from schemas.geo import split_city_state
-    from stages.dedupe.csvtool import resolve_rows
 
     rows = generate(seed=2024, businesses=400)
-    units = [r["cluster"][0] == "d" and r["cluster"][1:2].isdigit() for r in rows]
+    units = [of_class(r, "d") for r in rows]
     first = units.index(True)
     assert all(units[first:]) and not any(units[:first])
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:2319] == [{k: str(v) for k, v in g.items()} for g in generate()[:2319]]
-    assert sum(r["cluster"][0] == "d" and r["cluster"][1:2].isdigit() for r in shipped) == 2476 - 2319
+    assert sum(of_class(r, "d") for r in shipped) == 2476 - 2319
     guides = [r for r in rows[first:] if r["cluster"][-1] in "cb" and not r["zip"] and not r["state"]]
     assert guides and all(split_city_state(r["city"])[1] for r in guides)  # each city carries its state
     assert any(" (" in r["name"] or " in the " in r["name"] or " - " in r["name"] for r in rows[first:])
@@ -273,10 +276,7 @@ def test_round_fourteen_class_comes_last_and_is_resolved():
         "pet_services",
         "salon",
     }
-    ids, _ = resolve_rows(rows[first:])
-    entities: dict[str, set[str | None]] = {}
-    for row, entity in zip(rows[first:], ids):
-        entities.setdefault(row["cluster"], set()).add(entity)
+    entities = entities_by_business(rows[first:])
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
     clusters = list(entities)
     assert all(not entities[a] & entities[b] for i, a in enumerate(clusters) for b in clusters[i + 1 :])
