@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from faust.streams import _current_event, current_event
+from faust.streams import _current_event
 
 
 class _AtPartition:
@@ -48,9 +48,3 @@ def partition_scope(partition: int) -> Iterator[None]:
     """Table operations in this block use `partition` (a stand-in current event)."""
     with event_scope(_AtPartition(partition)):
         yield
-
-
-def current_partition() -> int | None:
-    """The partition of the current event, or None outside one."""
-    event = current_event()
-    return None if event is None else int(event.message.partition)

@@ -143,10 +143,12 @@ class EntityResolver:
     # -- the synchronous fast path -------------------------------------------------
     def resolve(self, record: DedupeInput) -> Resolution:
         done = self.state.lead(record.lead_id)
-        if done is None and self.state.get("e:" + entity_id_for(record.lead_id)) is not None:
-            # An earlier attempt created this lead's entity but its outcome was lost (a crash between the
-            # table's changelog records): the lead is that entity's first lead, not a duplicate of itself.
-            done = {"d": "new", "e": entity_id_for(record.lead_id), "p": None, "m": []}
+        if done is None:
+            own = entity_id_for(record.lead_id)
+            if self.state.get("e:" + own) is not None:
+                # An earlier attempt created this lead's entity but its outcome was lost (a crash between the
+                # table's changelog records): the lead is that entity's first lead, not a duplicate of itself.
+                done = {"d": "new", "e": own, "p": None, "m": []}
         if done is not None:  # redelivery: answer again, change nothing
             return self._replay(record.lead_id, done)
         now = self.clock()

@@ -8,9 +8,15 @@ from typing import Any
 
 import faust
 import pytest
+from faust.streams import current_event
 
 from tables.batched import WriteBehind
-from tables.scope import current_partition, partition_scope
+from tables.scope import partition_scope
+
+
+def current_partition() -> int | None:
+    event = current_event()
+    return None if event is None else event.message.partition
 
 
 class RecordingTable(dict):
