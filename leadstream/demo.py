@@ -415,28 +415,33 @@ class Demo:
             },
         }
 
-    async def _stage_busy(self) -> dict[str, float]:
-        """Seconds each stage spent in batches, from the worker's /metrics (where a bottleneck shows)."""
+    async def worker_metrics(self) -> dict[str, list[Any]]:
+        """Each live worker's /metrics, parsed (prometheus_client metric families), by worker name."""
         import httpx
         from prometheus_client.parser import text_string_to_metric_families
 
-        families: list[Any] = []
+        out: dict[str, list[Any]] = {}
         async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
             for name, proc in self.workers.items():
                 if proc.poll() is not None:
                     continue  # killed mid-run: its counts went with it
                 try:
                     text = (await client.get(f"{self.web_url(name)}/metrics")).text
-                    families.extend(text_string_to_metric_families(text))
+                    out[name] = list(text_string_to_metric_families(text))
                 except (httpx.HTTPError, ValueError):
                     continue
+        return out
+
+    async def _stage_busy(self) -> dict[str, float]:
+        """Seconds each stage spent in batches, from the workers' /metrics (where a bottleneck shows)."""
         busy: dict[str, float] = {}
-        for family in families:
-            if family.name == "leadstream_stage_batch_seconds":
-                for sample in family.samples:
-                    if sample.name.endswith("_sum"):
-                        stage = sample.labels["stage"]
-                        busy[stage] = round(busy.get(stage, 0.0) + sample.value, 1)
+        for families in (await self.worker_metrics()).values():
+            for family in families:
+                if family.name == "leadstream_stage_batch_seconds":
+                    for sample in family.samples:
+                        if sample.name.endswith("_sum"):
+                            stage = sample.labels["stage"]
+                            busy[stage] = round(busy.get(stage, 0.0) + sample.value, 1)
         return busy
 
     async def _write_artefacts(self, sim, data_dir: Path, out: Path) -> None:

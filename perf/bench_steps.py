@@ -266,27 +266,17 @@ class Run:
         The stateful stages' topics are keyed by state (`schemas.geo.dedupe_key`), so a few states hashed
         onto the partitions can load one worker's dedupe and score more than another's; this shows it.
         """
-        import aiohttp
-        from prometheus_client.parser import text_string_to_metric_families
-
-        counts: dict[str, dict[str, int]] = {}
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            for name in sorted(n for n in self.demo.workers if n.startswith("main-")):
-                token = self.demo.group_env[name].get("LEADSTREAM_WEB_TOKEN")
-                headers = {"Authorization": f"Bearer {token}"} if token else {}
-                try:
-                    async with session.get(self.demo.web_url(name) + "/metrics", headers=headers) as response:
-                        text = await response.text()
-                except (aiohttp.ClientError, TimeoutError):
-                    continue  # a worker that is gone has nothing to say
-                counts[name] = {
-                    sample.labels["stage"]: int(sample.value)
-                    for family in text_string_to_metric_families(text)
-                    if family.name == "leadstream_stage_events_consumed"
-                    for sample in family.samples
-                    if sample.name.endswith("_total")
-                }
-        return counts
+        return {
+            name: {
+                sample.labels["stage"]: int(sample.value)
+                for family in families
+                if family.name == "leadstream_stage_events_consumed"
+                for sample in family.samples
+                if sample.name.endswith("_total")
+            }
+            for name, families in sorted((await self.demo.worker_metrics()).items())
+            if name.startswith("main-")
+        }
 
     async def topic_arrivals(self) -> dict[str, HdrHistogram]:
         """Per lead topic: (broker timestamp − ingest-ts) of every message, in ms."""
