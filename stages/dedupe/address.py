@@ -66,6 +66,7 @@ STREET_TYPES = {
     "plaza": "plz",
     "plz": "plz",
     "center": "ctr",
+    "centre": "ctr",  # USPS lists "centre" among the suffix's spellings ("Centre Ave" == "Center Ave")
     "ctr": "ctr",
     "alley": "aly",
     "expressway": "expy",
@@ -432,6 +433,16 @@ def parse_address(street: str | None) -> Address:
 
 # A building's name ends a street line too: "1 Ferry Building, Marketplace" is "1 Ferry Building".
 _BUILDING_WORDS = frozenset({"building", "bldg", "tower", "mall"})
+# The number alone after a comma: the house number of a line written street first (OpenStreetMap's order).
+_HOUSE_NUMBER = re.compile(r"^\s*\d+[a-z]?\s*$")
+
+
+def _cross_street(tail: str) -> bool:
+    """What follows a street line's comma is a street of its own, the corner: "1931 E Carson St, 20th St",
+    "2506 E Carson St, S 25th St", "820 Amity St, East 9th Ave" (a directional or an ordinal leads it, which
+    alone would read as a unit or a directional). "..., 2nd Floor", "..., Suite 5", "..., N" stay."""
+    words = tail.replace(".", " ").split()
+    return len(words) >= 2 and words[-1] in STREET_TYPES and words[0].strip("#") not in _UNIT_WORDS
 
 
 def _strip_notes(text: str) -> tuple[str, str]:
@@ -448,8 +459,10 @@ def _strip_notes(text: str) -> tuple[str, str]:
         head, _, tail = text.partition(",")
         words = head.replace(".", " ").split()
         ends_line = words[-1] in STREET_TYPES or words[-1] in _BUILDING_WORDS if words else False
-        if len(words) >= 3 and words[0].isdigit() and ends_line and not _UNIT_TAIL.match(tail):
+        if len(words) >= 3 and words[0].isdigit() and ends_line and (_cross_street(tail) or not _UNIT_TAIL.match(tail)):
             text = head
+        elif len(words) >= 2 and not words[0].isdigit() and words[-1] in STREET_TYPES and _HOUSE_NUMBER.match(tail):
+            text = tail.strip() + " " + head  # "Forbes Ave, 332", "27th Street, 15": the street, then its number
     spelled = _SPELLED_NUMBER.match(text) if text[:1].isalpha() else None
     if spelled:
         text = _CARDINALS[spelled.group(1)] + " " + text[spelled.end() :]

@@ -76,6 +76,38 @@ def test_guide_address_forms_keep_what_is_part_of_the_line():
 @pytest.mark.parametrize(
     "a, b",
     [
+        # Round 16: a corner written as a second street after the comma, led by an ordinal or a directional
+        # (before, read as a unit or a directional and glued into the street's name: "carsonsaint20th").
+        ("1931 E Carson St, 20th St", "1931 East Carson Street"),
+        ("1924 E Carson St, 20th st.", "1924 E. Carson St."),
+        ("2506 E Carson St, S 25th St", "2506 East Carson Street"),
+        ("820 Amity St, East 9th Ave", "820 Amity Street"),
+        ("683 Lincoln Ave, S Starr Ave", "683 Lincoln Avenue"),
+        # the street first, then its number (OpenStreetMap's order); before, "5th Ave, 4600" read as 5 4600th Ave
+        ("5th Ave, 4600", "4600 5th Ave"),
+        ("27th Street, 15", "15 27th St"),
+        ("Forbes Avenue, 332", "332 Forbes Ave"),
+        # "Centre" is one of USPS's spellings of the suffix Center
+        ("5932 Centre Ave", "5932 Center Avenue"),
+    ],
+)
+def test_corner_and_street_first_forms_agree(a, b):
+    x, y = parse_address(a), parse_address(b)
+    assert (x.number, x.predir, x.street, x.unit) == (y.number, y.predir, y.street, y.unit)
+    assert x.known
+
+
+def test_comma_tails_that_are_part_of_the_line_stay():
+    assert parse_address("100 Main St, 2nd Floor").unit == "2nd"  # a floor, not a corner
+    assert parse_address("100 Main St, Suite 5").unit == "5"
+    assert parse_address("100 Main St, Bldg 5").unit == "5"
+    assert parse_address("100 Main St, N").postdir == "n"
+    assert parse_address("5th Ave, 4600") != parse_address("4601 5th Ave")
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
         ("100 US Hwy 1", "100 U.S. Route 1"),
         ("100 US Hwy 1", "100 Highway 1"),
         ("100 US-1", "100 US Highway 1"),
