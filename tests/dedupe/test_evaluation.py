@@ -3,7 +3,7 @@ import re
 from collections import Counter
 
 from stages.dedupe.evalset import OUT, generate
-from stages.dedupe.evaluate import DEFAULT_FILES, evaluate_file, pairwise_scores
+from stages.dedupe.evaluate import DEFAULT_FILES, evaluate_file, linkage_scores, pairwise_scores
 from stages.dedupe.features import FEATURES
 from stages.dedupe.model import PairModel
 from stages.dedupe.train import fit, labelled_pairs
@@ -150,6 +150,23 @@ def test_pairwise_scores():
     s = pairwise_scores(["a", "a", "b", "b"], ["x", "x", "x", "y"])
     assert s["true_pairs"] == 2 and s["predicted_pairs"] == 3 and s["correct_pairs"] == 1
     assert abs(s["precision"] - 1 / 3) < 1e-9 and abs(s["recall"] - 0.5) < 1e-9
+
+
+def test_linkage_scores_count_only_pairs_across_the_two_sources():
+    """Round 16: a two-source linkage set labels no pair within one source. Rows 0-2 are one place (two OSM
+    records tied through one Foursquare record), row 3 another. The engine joins rows 0 and 1 (one source, an
+    unlabelled pair: not counted) and rows 2 and 3 (two sources, two places: wrong)."""
+    truth, predicted, sources = ["a", "a", "a", "b"], ["x", "x", "y", "y"], ["osm", "osm", "fsq", "fsq"]
+    s = linkage_scores(truth, predicted, sources)
+    # true cross pairs: (0,2), (1,2); predicted cross pairs: none from x (one source); y: (2,3) is one source too
+    assert s["true_pairs"] == 2 and s["predicted_pairs"] == 0 and s["recall"] == 0.0
+    s = linkage_scores(truth, ["x", "x", "x", "y"], sources)
+    assert s["true_pairs"] == 2 and s["predicted_pairs"] == 2 and s["correct_pairs"] == 2
+    assert s["precision"] == 1.0 and s["recall"] == 1.0
+    # all pairs, the same prediction: the within-source pair (0,1) counts as right, as the set's clusters say
+    assert pairwise_scores(truth, ["x", "x", "x", "y"])["correct_pairs"] == 3
+    s = linkage_scores(["a", "b", "c", "c"], ["x", "x", "y", "y"], ["osm", "fsq", "osm", "fsq"])
+    assert s["predicted_pairs"] == 2 and s["correct_pairs"] == 1 and s["precision"] == 0.5
 
 
 def test_shipped_model_is_fitted_and_a_small_refit_separates_pairs():
