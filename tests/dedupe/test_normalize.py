@@ -338,7 +338,7 @@ def test_a_middle_initial_is_not_a_direction():
 def test_ordinals_in_names_are_spelled_out():
     """Round 8: a name that carries an ordinal ("1212 5th Ave" as a building's name, "5th 3rd Bank") is
     written with digits by one source and spelled by another."""
-    assert normalize_name("1212 5th Ave") == "1212 fifth ave"
+    assert normalize_name("1212 5th Ave") == "1212 fifth avenue"  # round 16: the street's type written out
     assert normalize_name("5th 3rd Bank") == normalize_name("Fifth Third Bank")
     assert normalize_name("Second Street Deli") == normalize_name("2nd Street Deli")
     assert normalize_name("21st Century Insurance") == "21st century insurance"  # not a spelled-out word here
@@ -351,6 +351,27 @@ def test_numbers_in_names_are_numerals():
     assert normalize_name("Two Sisters Cafe") == normalize_name("2 Sisters Cafe")
     assert normalize_name("Seven Eleven") == normalize_name("7-Eleven")
     assert normalize_name("Fifth Third Bank") == "fifth third bank"  # ordinals stay spelled out
+
+
+def test_a_street_in_a_name_is_written_out():
+    """Round 16: a business named by its street ("Murray Ave. Grill", "Scoops on the Blvd.") is written with
+    the street's type abbreviated by one source and spelled out by another."""
+    assert normalize_name("Murray Ave. Grill") == normalize_name("Murray Avenue Grill") == "murray avenue grill"
+    assert normalize_name("Scoops on the Blvd.") == normalize_name("Scoops on the Boulevard")
+    assert normalize_name("Parkway Pkwy Cleaners") == "parkway parkway cleaner"
+    assert normalize_name("Hwy 61 Diner") == normalize_name("Highway 61 Diner")
+    assert normalize_name("St. Peter's Cemetery") == "saint peter cemetery"  # "St." in a name stays a saint
+
+
+def test_a_street_named_business_joins_its_other_spelling_at_its_line():
+    from stages.dedupe.engine import EntityResolver
+    from stages.dedupe.record import DedupeInput
+
+    for a, b in (("Scoops on the Boulevard", "Scoops on the Blvd."), ("Main Ave. Tavern", "Main Avenue Tavern")):
+        resolver = EntityResolver({})
+        first = resolver.resolve(DedupeInput("a", a, street="719 Brookline Boulevard", city="Pittsburgh", zip="15226"))
+        again = resolver.resolve(DedupeInput("b", b, street="719 Brookline Blvd", city="Pittsburgh", zip="15226"))
+        assert again.entity_id == first.entity_id, (a, b, again.probability)
 
 
 def test_a_spelled_number_in_a_name_joins_at_another_phone_line():
