@@ -252,6 +252,9 @@ def house_number(raw: str) -> str:
 def _from_tags(tags: dict[str, str]) -> Address:
     number = house_number(tags.get("AddressNumber", "").strip())
     street_words = _clean(tags.get("StreetName", "")).split()
+    if not number and tags.get("AddressNumber"):
+        # a line without a number whose first word usaddress took for one ("Margaret Morrison St"): the street's
+        street_words = _clean(tags["AddressNumber"]).split() + street_words
     street_type = _clean(tags.get("StreetNamePostType", "") or tags.get("StreetNamePreType", ""))
     street_type = STREET_TYPES.get(street_type.replace(" ", ""), street_type)
     if not street_words and street_type:  # "100 Broadway Ave" tagged oddly: keep the word
@@ -459,10 +462,11 @@ def _strip_notes(text: str) -> tuple[str, str]:
         head, _, tail = text.partition(",")
         words = head.replace(".", " ").split()
         ends_line = words[-1] in STREET_TYPES or words[-1] in _BUILDING_WORDS if words else False
-        if len(words) >= 3 and words[0].isdigit() and ends_line and (_cross_street(tail) or not _UNIT_TAIL.match(tail)):
-            text = head
-        elif len(words) >= 2 and not words[0].isdigit() and words[-1] in STREET_TYPES and _HOUSE_NUMBER.match(tail):
+        numbered = bool(words) and words[0].isdigit()
+        if len(words) >= 2 and not numbered and words[-1] in STREET_TYPES and _HOUSE_NUMBER.match(tail):
             text = tail.strip() + " " + head  # "Forbes Ave, 332", "27th Street, 15": the street, then its number
+        elif len(words) >= (3 if numbered else 2) and ends_line and (_cross_street(tail) or not _UNIT_TAIL.match(tail)):
+            text = head  # a line without its number too: "Penn Ave, Main St" is Penn Ave (at Main St)
     spelled = _SPELLED_NUMBER.match(text) if text[:1].isalpha() else None
     if spelled:
         text = _CARDINALS[spelled.group(1)] + " " + text[spelled.end() :]

@@ -97,6 +97,22 @@ def test_corner_and_street_first_forms_agree(a, b):
     assert x.known
 
 
+@pytest.mark.parametrize(
+    "a, street",
+    [
+        # Round 16: a line without a house number (a guide's "on Penn Ave. at Main St.", a venue's street only)
+        ("Penn Ave, Main St", "penn"),  # the street, then the corner: before "pennavemain"
+        ("Penn Ave, Aiken Ave", "penn"),
+        ("Margaret Morrison St", "margaretmorrison"),  # usaddress took "Margaret" for the number: "morrison"
+        ("Margaret Morrison St, at Carnegie Mellon University", "margaretmorrison"),
+        ("Lincoln Ave, Suite 5", "lincoln"),
+    ],
+)
+def test_a_line_without_its_number_keeps_its_street(a, street):
+    x = parse_address(a)
+    assert x.street == street and not x.number and not x.known
+
+
 def test_comma_tails_that_are_part_of_the_line_stay():
     assert parse_address("100 Main St, 2nd Floor").unit == "2nd"  # a floor, not a corner
     assert parse_address("100 Main St, Suite 5").unit == "5"

@@ -4,6 +4,8 @@ by a fresh engine (pairs written from the form, not taken from a data set).
 - a corner written as a second street after the comma, led by an ordinal or a directional ("1931 E Carson St,
   20th St", "2506 E Carson St, S 25th St"): before, the tail was read as a unit or a directional and glued into
   the street's name, so the line differed from the plain one and, without a phone, the two never joined;
+- a line without its number, the street and its corner ("Penn Ave, Main St"), or a street whose first word
+  usaddress took for a number ("Margaret Morrison St" read as "Morrison St");
 - the street first and its number after the comma (OpenStreetMap's order, "5th Ave, 4600"): before, read as
   number 5 on "4600th Ave", a known line that vetoed the twin at "4600 5th Ave".
 """
@@ -35,11 +37,20 @@ SAME = [
     (("Union Trust Bank", "5th Ave, 4600"), ("Union Trust Bank", "4600 5th Ave")),
     (("Ohio Freight Corporate Office", "27th Street, 15"), ("Ohio Freight Corporate Office", "15 27th St")),
     (("Union Trust Bank", "5932 Centre Ave"), ("Union Trust Bank", "5932 Center Avenue")),
+    # a guide's entry naming the street and its corner, no number, no phone (the bare-listing rule: its street is
+    # the other's)
+    (("Wilson's Pharmacy", "Penn Ave, Main St"), ("Wilson's Pharmacy", "4101 Penn Avenue")),
+    (
+        ("Donner House", "Margaret Morrison St, at Carnegie Mellon University"),
+        ("Donner House", "5115 Margaret Morrison St"),
+    ),
 ]
 APART = [
     # a branch of the name at another number of the street, each form: still two businesses
     (("Union Trust Bank", "5th Ave, 4600"), ("Union Trust Bank", "4620 5th Ave")),
     (("Harbor Press", "1931 E Carson St, 20th St"), ("Harbor Press", "2201 East Carson Street")),
+    # the bare entry names another street than the listing: a branch, or another business
+    (("Wilson's Pharmacy", "Liberty Ave, Main St"), ("Wilson's Pharmacy", "4101 Penn Avenue")),
 ]
 
 
