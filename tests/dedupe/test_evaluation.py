@@ -57,11 +57,11 @@ def test_round_six_classes_come_after_the_earlier_rows_and_are_resolved():
     from stages.dedupe.evaluate import evaluate_rows
 
     rows = generate(seed=2024, businesses=400)
-    new = [r["cluster"][0] in "hpkqosutgwfyd" and r["cluster"][1:2].isdigit() for r in rows]
+    new = [r["cluster"][0] in "hpkqosutgwfydc" and r["cluster"][1:2].isdigit() for r in rows]
     first = new.index(True)
     assert all(new[first:]) and not any(new[:first])
-    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwfyd")
-    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gfyd"])  # rounds 10, 12-14: own tests
+    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwfydc")
+    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gfydc"])  # rounds 10, 12-16: own tests
     assert scores["precision"] >= 0.98 and scores["recall"] >= 0.9, scores
 
 
@@ -72,7 +72,7 @@ def test_round_seven_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     operated = [of_class(r, "o") for r in rows]
-    later = [r["cluster"][0] in "sutgwfyd" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 14, after
+    later = [r["cluster"][0] in "sutgwfydc" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 16, after
     first, last = operated.index(True), later.index(True)
     assert all(operated[first:last]) and not any(operated[:first]) and all(later[last:])
     scores = evaluate_rows(rows[first:last])
@@ -280,7 +280,9 @@ def test_round_fourteen_class_comes_last_and_is_resolved():
     rows = generate(seed=2024, businesses=400)
     units = [of_class(r, "d") for r in rows]
     first = units.index(True)
-    assert all(units[first:]) and not any(units[:first])
+    end = next(i for i in range(first, len(rows)) if not units[i])  # round 16's rows come after
+    assert all(units[first:end]) and not any(units[:first]) and not any(units[end:])
+    rows = rows[:end]
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:2319] == [{k: str(v) for k, v in g.items()} for g in generate()[:2319]]
     assert sum(of_class(r, "d") for r in shipped) == 2476 - 2319
@@ -294,6 +296,31 @@ def test_round_fourteen_class_comes_last_and_is_resolved():
         "salon",
     }
     entities = entities_by_business(rows[first:])
+    assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
+    clusters = list(entities)
+    assert all(not entities[a] & entities[b] for i, a in enumerate(clusters) for b in clusters[i + 1 :])
+
+
+def test_round_sixteen_class_comes_last_and_is_resolved():
+    """Round 16's class (a business listed plainly and once more, without a phone or at its other line, with its
+    street line as map data and guides write it: the corner after the comma led by an ordinal or a directional,
+    the street first and its number after the comma, the street and its corner without a number in a guide's
+    entry; or with the street in its name, its type abbreviated; a branch of the name at another number or
+    street beside it) is appended after round 14's rows, from a stream of its own; the 2,476 earlier rows of
+    the shipped set stay as they were. Each business is one entity, the branch apart (main's engine before
+    round 16 scored these 45 rows of the shipped set at precision 0.8333, recall 0.2941)."""
+    rows = generate(seed=2024, businesses=400)
+    corners = [of_class(r, "c") for r in rows]
+    first = corners.index(True)
+    assert all(corners[first:]) and not any(corners[:first])
+    shipped = list(csv.DictReader(open(OUT)))
+    assert shipped[:2476] == [{k: str(v) for k, v in g.items()} for g in generate()[:2476]]
+    assert sum(of_class(r, "c") for r in shipped) == 2521 - 2476
+    tail = rows[first:]
+    assert any(", " in r["address"] and r["address"].split(", ")[-1].isdigit() for r in tail)  # street first
+    assert any(". " in r["name"] for r in tail)  # "Maple Ave. Deli"
+    assert any(not r["phone"] and r["address"][:1].isalpha() and ", " in r["address"] for r in tail)  # no number
+    entities = entities_by_business(tail)
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
     clusters = list(entities)
     assert all(not entities[a] & entities[b] for i, a in enumerate(clusters) for b in clusters[i + 1 :])
