@@ -436,6 +436,11 @@ def parse_address(street: str | None) -> Address:
 
 # A building's name ends a street line too: "1 Ferry Building, Marketplace" is "1 Ferry Building".
 _BUILDING_WORDS = frozenset({"building", "bldg", "tower", "mall"})
+# A floor after the comma ("107th Floor", "2nd fl.", "Floor 3"): the line's unit, as usaddress reads it after most
+# lines, but not after every one ("1 World Trade Center, 107th Floor" was glued into the street's name).
+_FLOOR_TAIL = re.compile(
+    r"^\s*(?:(\d+(?:st|nd|rd|th)?)\s+(?:floor|fl|flr|level|lvl)|(?:floor|fl|flr|level|lvl)\.?\s+(\d+))\.?\s*$"
+)
 # The number alone after a comma: the house number of a line written street first (OpenStreetMap's order).
 _HOUSE_NUMBER = re.compile(r"^\s*\d+[a-z]?\s*$")
 
@@ -458,13 +463,17 @@ def _strip_notes(text: str) -> tuple[str, str]:
         match = note.search(text) if note is _NOTE or "/" in text else None
         if match and len(text[: match.start()].split()) >= 2:
             text = text[: match.start()].rstrip(" ,;-")
+    floor = ""
     if "," in text:
         head, _, tail = text.partition(",")
         words = head.replace(".", " ").split()
         ends_line = words[-1] in STREET_TYPES or words[-1] in _BUILDING_WORDS if words else False
         numbered = bool(words) and words[0].isdigit()
+        floor_tail = _FLOOR_TAIL.match(tail)
         if len(words) >= 2 and not numbered and words[-1] in STREET_TYPES and _HOUSE_NUMBER.match(tail):
             text = tail.strip() + " " + head  # "Forbes Ave, 332", "27th Street, 15": the street, then its number
+        elif len(words) >= 3 and numbered and ends_line and floor_tail:
+            text, floor = head, floor_tail.group(1) or floor_tail.group(2)  # "1 World Trade Center, 107th Floor"
         elif len(words) >= (3 if numbered else 2) and ends_line and (_cross_street(tail) or not _UNIT_TAIL.match(tail)):
             text = head  # a line without its number too: "Penn Ave, Main St" is Penn Ave (at Main St)
     spelled = _SPELLED_NUMBER.match(text) if text[:1].isalpha() else None
@@ -481,7 +490,7 @@ def _strip_notes(text: str) -> tuple[str, str]:
         lone = _LONE_LETTER.match(text)
         if lone and len(text.split()) >= 3:
             unit, text = lone.group(1), text[lone.end() :]
-    return text.strip(), unit
+    return text.strip(), unit or floor
 
 
 def parse_with_usaddress(text: str) -> Address:

@@ -114,6 +114,8 @@ def test_a_line_without_its_number_keeps_its_street(a, street):
 
 
 def test_comma_tails_that_are_part_of_the_line_stay():
+    assert parse_address("1 World Trade Center, 107th Floor").street == parse_address("1 World Trade Center").street
+    assert parse_address("1 World Trade Center, 107th Floor").unit == "107th"
     assert parse_address("100 Main St, 2nd Floor").unit == "2nd"  # a floor, not a corner
     assert parse_address("100 Main St, Suite 5").unit == "5"
     assert parse_address("100 Main St, Bldg 5").unit == "5"
