@@ -358,6 +358,13 @@ _HIGHWAY = re.compile(
     r"(?:\s*,?\s*(?:#|ste|suite|unit)\s*(?P<unit>[a-z0-9-]+))?\s*$"
 )
 _TWO_NUMBERS = re.compile(r"\d\D+\d")
+# A highway written with its own name and its route number ("1568 Simpson US 49", "Jefferson Davis Hwy 1",
+# "Veterans Memorial Highway 12"): one road, which other listings write by its name alone ("1568 Simpson Hwy").
+# Only where `_highway` did not read a route system (US, state, county, interstate: "100 State Route 7").
+_NAMED_HIGHWAY = re.compile(
+    r"^(?P<number>\d+[a-z]?)\s+(?:(?P<predir>n|s|e|w|north|south|east|west)\.?\s+)?(?P<name>[a-z][a-z' .-]*?)\s+"
+    r"(?:u\.?\s?s\.?(?:\s+(?:hwy|highway|route|rte))?|hwy|highway|route|rte|rt)\.?\s+\d+\s*$"
+)
 
 
 def _highway(text: str) -> Address | None:
@@ -425,6 +432,10 @@ def parse_address(street: str | None) -> Address:
         if pier is not None:
             return pier
     address = _highway(text) if _TWO_NUMBERS.search(text) else None
+    if address is None and _TWO_NUMBERS.search(text):
+        named = _NAMED_HIGHWAY.match(text)
+        if named:  # "1568 Simpson US 49": the highway by its own name, as "1568 Simpson Hwy" writes it
+            text = " ".join(x for x in (named["number"], named["predir"], named["name"], "hwy") if x)
     if address is None:
         address = _simple(text)
     if address is None:

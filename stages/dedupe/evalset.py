@@ -853,6 +853,9 @@ def _venue_named_rows(rng: random.Random, n: int) -> list[dict]:
     return rows
 
 
+NAMED_HIGHWAYS = ["Simpson", "Jefferson Davis", "Veterans Memorial", "Old Spanish", "Cherokee", "Dixie"]
+
+
 def _th(k: int) -> str:
     return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
@@ -861,15 +864,18 @@ def _corner_rows(rng: random.Random, n: int) -> list[dict]:
     """Round 16: a business listed plainly and once more with its street line in a form map data and guides use:
     the corner after the comma, led by an ordinal or a directional ("412 Maple Ave, 20th St", "..., S Pico
     Blvd"); the street first and its number after the comma ("Maple Ave, 412", OpenStreetMap's order); the
-    street and its corner without a number and without a phone ("Maple Ave, Pico Blvd", a guide's entry); or
-    a name that carries the street with its type abbreviated ("Maple Ave. Deli" / "Maple Avenue Deli"); that
+    street and its corner without a number and without a phone ("Maple Ave, Pico Blvd", a guide's entry); a
+    highway by its own name and its route number ("1568 Simpson US 49" / "1568 Simpson Hwy"); or a name that
+    carries the street with its type abbreviated ("Maple Ave. Deli" / "Maple Avenue Deli"); that
     listing gives no phone or the business's other line, so the street line and the name carry the match. One
     business each time. A branch of the name at another number of the street (or, beside the number-less
     entry, on another street), with its own phone, stays apart."""
     b = dict(_business(rng), letter="", suite="", domain="")
-    form = rng.choice(["corner", "street_first", "numberless", "name"])
+    form = rng.choice(["corner", "street_first", "numberless", "name", "named_highway"])
     # a name carries an avenue or a boulevard ("St." in a name is read as a saint, as in "St. Regis")
     b["road"] = rng.choice([r for r in ROADS if r[1] in (("Ave", "Blvd") if form == "name" else r[1:2]) and r[1]])
+    if form == "named_highway":
+        b.update(road=(rng.choice(NAMED_HIGHWAYS), "Hwy", "Highway", "Hwy."), dir="")
     road, short, long_, _ = b["road"]
     direction = {"N": "N", "S": "S", "W": "W"}.get(b["dir"], "")
     line = " ".join(x for x in (direction, road, short) if x)
@@ -896,6 +902,9 @@ def _corner_rows(rng: random.Random, n: int) -> list[dict]:
     elif form == "numberless":
         corner = rng.choice([cross, f"{cross_road[0]} {cross_road[1]}"])
         other.update(address=f"{line}, {corner}", phone="")  # a guide's entry: the street and its corner
+    elif form == "named_highway":
+        route = rng.choice(["US {n}", "Hwy {n}", "Highway {n}", "US Hwy {n}"]).format(n=rng.randint(1, 99))
+        other["address"] = f"{b['number']} {road} {route}"
     else:
         other["name"] = f"{road} {short}. {b['kind']}"
     rows.append({"cluster": f"c{n}", **other})

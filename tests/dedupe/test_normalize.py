@@ -135,6 +135,11 @@ def test_comma_tails_that_are_part_of_the_line_stay():
         ("2003 N Loop 1604 E", "2003 N TX-1604-Loop E"),
         ("3763 I 75 Business Spur", "3763 Interstate 75 Business Spur"),
         ("3800 US Highway 98 N Ste 704", "3800 US Hwy 98 N, Suite 704"),
+        # round 16: a highway by its own name and its route number, and by its name alone
+        ("1568 Simpson US 49", "1568 Simpson Hwy"),
+        ("1568 Simpson Hwy 49", "1568 Simpson Highway"),
+        ("200 Jefferson Davis Hwy 1", "200 Jefferson Davis Highway"),
+        ("12 Veterans Memorial US Hwy 49", "12 Veterans Memorial Hwy"),
     ],
 )
 def test_highway_spellings_agree(a, b):
@@ -149,6 +154,8 @@ def test_highway_spellings_agree(a, b):
         ("100 Highway 1", "100 Highway 10"),
         ("100 County Road 12", "100 Route 12"),  # a county road is its own system
         ("100 I-75", "100 US 75"),
+        ("1568 Simpson US 49", "1568 US Highway 49"),  # the name, not the route: a listing by the route differs
+        ("1568 Simpson US 49", "1568 Lee Hwy"),
         ("100 Highway 1", "102 Highway 1"),
         ("12-14 Main St", "1214 Main St"),  # a range, not a Queens-style number
         ("516-18 E. 43rd St", "51618 E. 43rd St"),  # a range written short (516 to 518)

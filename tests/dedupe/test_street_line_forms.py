@@ -6,6 +6,7 @@ by a fresh engine (pairs written from the form, not taken from a data set).
   the street's name, so the line differed from the plain one and, without a phone, the two never joined;
 - a line without its number, the street and its corner ("Penn Ave, Main St"), or a street whose first word
   usaddress took for a number ("Margaret Morrison St" read as "Morrison St");
+- a highway by its own name and its route number ("1568 Simpson US 49" / "1568 Simpson Hwy");
 - a floor after the comma ("1 World Trade Center, 107th Floor", read as "worldtradectr107thfloor");
 - the street first and its number after the comma (OpenStreetMap's order, "5th Ave, 4600"): before, read as
   number 5 on "4600th Ave", a known line that vetoed the twin at "4600 5th Ave".
@@ -38,6 +39,8 @@ SAME = [
     (("Union Trust Bank", "5th Ave, 4600"), ("Union Trust Bank", "4600 5th Ave")),
     (("Ohio Freight Corporate Office", "27th Street, 15"), ("Ohio Freight Corporate Office", "15 27th St")),
     (("Union Trust Bank", "5932 Centre Ave"), ("Union Trust Bank", "5932 Center Avenue")),
+    # a highway by its own name and its route number ("Simpson US 49" was read as street "49th", type "simpson us")
+    (("Cedar Dollar Store", "1568 Simpson US 49", "601-867-6026"), ("Cedar Dollar Store", "1568 Simpson Hwy")),
     # a floor after the comma, which usaddress glued into the street's name after "Center"
     (("Harbor View Grill", "1 World Trade Center, 107th Floor"), ("Harbor View Grill", "1 World Trade Center")),
     # a guide's entry naming the street and its corner, no number, no phone (the bare-listing rule: its street is
