@@ -66,6 +66,7 @@ STREET_TYPES = {
     "plaza": "plz",
     "plz": "plz",
     "center": "ctr",
+    "centre": "ctr",  # USPS lists "centre" among the suffix's spellings ("Centre Ave" == "Center Ave")
     "ctr": "ctr",
     "alley": "aly",
     "expressway": "expy",
@@ -251,6 +252,9 @@ def house_number(raw: str) -> str:
 def _from_tags(tags: dict[str, str]) -> Address:
     number = house_number(tags.get("AddressNumber", "").strip())
     street_words = _clean(tags.get("StreetName", "")).split()
+    if not number and tags.get("AddressNumber"):
+        # a line without a number whose first word usaddress took for one ("Margaret Morrison St"): the street's
+        street_words = _clean(tags["AddressNumber"]).split() + street_words
     street_type = _clean(tags.get("StreetNamePostType", "") or tags.get("StreetNamePreType", ""))
     street_type = STREET_TYPES.get(street_type.replace(" ", ""), street_type)
     if not street_words and street_type:  # "100 Broadway Ave" tagged oddly: keep the word
@@ -354,6 +358,13 @@ _HIGHWAY = re.compile(
     r"(?:\s*,?\s*(?:#|ste|suite|unit)\s*(?P<unit>[a-z0-9-]+))?\s*$"
 )
 _TWO_NUMBERS = re.compile(r"\d\D+\d")
+# A highway written with its own name and its route number ("1568 Simpson US 49", "Jefferson Davis Hwy 1",
+# "Veterans Memorial Highway 12"): one road, which other listings write by its name alone ("1568 Simpson Hwy").
+# Only where `_highway` did not read a route system (US, state, county, interstate: "100 State Route 7").
+_NAMED_HIGHWAY = re.compile(
+    r"^(?P<number>\d+[a-z]?)\s+(?:(?P<predir>n|s|e|w|north|south|east|west)\.?\s+)?(?P<name>[a-z][a-z' .-]*?)\s+"
+    r"(?:u\.?\s?s\.?(?:\s+(?:hwy|highway|route|rte))?|hwy|highway|route|rte|rt)\.?\s+\d+\s*$"
+)
 
 
 def _highway(text: str) -> Address | None:
@@ -421,6 +432,10 @@ def parse_address(street: str | None) -> Address:
         if pier is not None:
             return pier
     address = _highway(text) if _TWO_NUMBERS.search(text) else None
+    if address is None and _TWO_NUMBERS.search(text):
+        named = _NAMED_HIGHWAY.match(text)
+        if named:  # "1568 Simpson US 49": the highway by its own name, as "1568 Simpson Hwy" writes it
+            text = " ".join(x for x in (named["number"], named["predir"], named["name"], "hwy") if x)
     if address is None:
         address = _simple(text)
     if address is None:
@@ -432,6 +447,21 @@ def parse_address(street: str | None) -> Address:
 
 # A building's name ends a street line too: "1 Ferry Building, Marketplace" is "1 Ferry Building".
 _BUILDING_WORDS = frozenset({"building", "bldg", "tower", "mall"})
+# A floor after the comma ("107th Floor", "2nd fl.", "Floor 3"): the line's unit, as usaddress reads it after most
+# lines, but not after every one ("1 World Trade Center, 107th Floor" was glued into the street's name).
+_FLOOR_TAIL = re.compile(
+    r"^\s*(?:(\d+(?:st|nd|rd|th)?)\s+(?:floor|fl|flr|level|lvl)|(?:floor|fl|flr|level|lvl)\.?\s+(\d+))\.?\s*$"
+)
+# The number alone after a comma: the house number of a line written street first (OpenStreetMap's order).
+_HOUSE_NUMBER = re.compile(r"^\s*\d+[a-z]?\s*$")
+
+
+def _cross_street(tail: str) -> bool:
+    """What follows a street line's comma is a street of its own, the corner: "1931 E Carson St, 20th St",
+    "2506 E Carson St, S 25th St", "820 Amity St, East 9th Ave" (a directional or an ordinal leads it, which
+    alone would read as a unit or a directional). "..., 2nd Floor", "..., Suite 5", "..., N" stay."""
+    words = tail.replace(".", " ").split()
+    return len(words) >= 2 and words[-1] in STREET_TYPES and words[0].strip("#") not in _UNIT_WORDS
 
 
 def _strip_notes(text: str) -> tuple[str, str]:
@@ -444,12 +474,19 @@ def _strip_notes(text: str) -> tuple[str, str]:
         match = note.search(text) if note is _NOTE or "/" in text else None
         if match and len(text[: match.start()].split()) >= 2:
             text = text[: match.start()].rstrip(" ,;-")
+    floor = ""
     if "," in text:
         head, _, tail = text.partition(",")
         words = head.replace(".", " ").split()
         ends_line = words[-1] in STREET_TYPES or words[-1] in _BUILDING_WORDS if words else False
-        if len(words) >= 3 and words[0].isdigit() and ends_line and not _UNIT_TAIL.match(tail):
-            text = head
+        numbered = bool(words) and words[0].isdigit()
+        floor_tail = _FLOOR_TAIL.match(tail)
+        if len(words) >= 2 and not numbered and words[-1] in STREET_TYPES and _HOUSE_NUMBER.match(tail):
+            text = tail.strip() + " " + head  # "Forbes Ave, 332", "27th Street, 15": the street, then its number
+        elif len(words) >= 3 and numbered and ends_line and floor_tail:
+            text, floor = head, floor_tail.group(1) or floor_tail.group(2)  # "1 World Trade Center, 107th Floor"
+        elif len(words) >= (3 if numbered else 2) and ends_line and (_cross_street(tail) or not _UNIT_TAIL.match(tail)):
+            text = head  # a line without its number too: "Penn Ave, Main St" is Penn Ave (at Main St)
     spelled = _SPELLED_NUMBER.match(text) if text[:1].isalpha() else None
     if spelled:
         text = _CARDINALS[spelled.group(1)] + " " + text[spelled.end() :]
@@ -464,7 +501,7 @@ def _strip_notes(text: str) -> tuple[str, str]:
         lone = _LONE_LETTER.match(text)
         if lone and len(text.split()) >= 3:
             unit, text = lone.group(1), text[lone.end() :]
-    return text.strip(), unit
+    return text.strip(), unit or floor
 
 
 def parse_with_usaddress(text: str) -> Address:

@@ -324,6 +324,10 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
         rows.extend(_listing_unit_rows(extra14, n))
         rows.extend(_glued_city_rows(extra14, n))
         rows.extend(_venue_named_rows(extra14, n))
+    # Round 16's class, from its own stream after round 14's rows (round 15 added none).
+    extra16 = random.Random(seed * 7919 + 16)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_corner_rows(extra16, n))
     return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
 
 
@@ -845,6 +849,71 @@ def _venue_named_rows(rng: random.Random, n: int) -> list[dict]:
             own = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
             plain = dict(named, name=outlet, phone=own if rng.random() < 0.5 else b["phone"])
             rows.append({"cluster": f"d{n}h{k}", **_row(rng, plain, noisy=False)})
+    rng.shuffle(rows)
+    return rows
+
+
+NAMED_HIGHWAYS = ["Simpson", "Jefferson Davis", "Veterans Memorial", "Old Spanish", "Cherokee", "Dixie"]
+
+
+def _th(k: int) -> str:
+    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
+
+
+def _corner_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 16: a business listed plainly and once more with its street line in a form map data and guides use:
+    the corner after the comma, led by an ordinal or a directional ("412 Maple Ave, 20th St", "..., S Pico
+    Blvd"); the street first and its number after the comma ("Maple Ave, 412", OpenStreetMap's order); the
+    street and its corner without a number and without a phone ("Maple Ave, Pico Blvd", a guide's entry); a
+    highway by its own name and its route number ("1568 Simpson US 49" / "1568 Simpson Hwy"); or a name that
+    carries the street with its type abbreviated ("Maple Ave. Deli" / "Maple Avenue Deli"); that
+    listing gives no phone or the business's other line, so the street line and the name carry the match. One
+    business each time. A branch of the name at another number of the street (or, beside the number-less
+    entry, on another street), with its own phone, stays apart."""
+    b = dict(_business(rng), letter="", suite="", domain="")
+    form = rng.choice(["corner", "street_first", "numberless", "name", "named_highway"])
+    # a name carries an avenue or a boulevard ("St." in a name is read as a saint, as in "St. Regis")
+    b["road"] = rng.choice([r for r in ROADS if r[1] in (("Ave", "Blvd") if form == "name" else r[1:2]) and r[1]])
+    if form == "named_highway":
+        b.update(road=(rng.choice(NAMED_HIGHWAYS), "Hwy", "Highway", "Hwy."), dir="")
+    road, short, long_, _ = b["road"]
+    direction = {"N": "N", "S": "S", "W": "W"}.get(b["dir"], "")
+    line = " ".join(x for x in (direction, road, short) if x)
+    if form == "name":
+        b["name"] = f"{road} {long_} {b['kind']}"
+    rows = [{"cluster": f"c{n}", **_row(rng, b, noisy=False)}]
+    # the second listing gives no phone, or the business's other line: the street line must carry the match
+    second = dict(b, phone=b["alt_phone"]) if rng.random() < 0.5 else b
+    other = _row(rng, second, noisy=False, guide=form == "numberless" or rng.random() < 0.5)
+    if second is b:
+        other["phone"] = ""
+    other["city"] = other["city"] or b["place"][0]  # a lead without a phone or ZIP enters with its city
+    cross_road = rng.choice([r for r in ROADS if r[1] and r[0] != road])
+    cross = rng.choice(
+        [
+            f"{_th(rng.randint(2, 60))} {rng.choice(['St', 'St.', 'Street', 'Ave'])}",
+            f"{rng.choice(['S', 'N.', 'East', 'W'])} {cross_road[0]} {cross_road[1]}",
+        ]
+    )
+    if form == "corner":
+        other["address"] = f"{b['number']} {line}, {cross}"
+    elif form == "street_first":
+        other["address"] = f"{line}, {b['number']}"
+    elif form == "numberless":
+        corner = rng.choice([cross, f"{cross_road[0]} {cross_road[1]}"])
+        other.update(address=f"{line}, {corner}", phone="")  # a guide's entry: the street and its corner
+    elif form == "named_highway":
+        route = rng.choice(["US {n}", "Hwy {n}", "Highway {n}", "US Hwy {n}"]).format(n=rng.randint(1, 99))
+        other["address"] = f"{b['number']} {road} {route}"
+    else:
+        other["name"] = f"{road} {short}. {b['kind']}"
+    rows.append({"cluster": f"c{n}", **other})
+    if rng.random() < 0.5:
+        branch = dict(b, number=b["number"] + rng.randint(300, 5000))
+        if form == "numberless":  # on a street the entry does not name
+            branch["road"] = rng.choice([r for r in ROADS if r[1] and r[0] not in (road, cross_road[0])])
+        branch["phone"] = branch["alt_phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        rows.append({"cluster": f"c{n}b", **_row(rng, branch, noisy=False)})
     rng.shuffle(rows)
     return rows
 

@@ -57,6 +57,33 @@ def pairwise_scores(truth: Sequence[str | None], predicted: Sequence[str | None]
     }
 
 
+def linkage_scores(
+    truth: Sequence[str | None], predicted: Sequence[str | None], sources: Sequence[str]
+) -> dict[str, float]:
+    """`pairwise_scores` counted on pairs of rows from two different sources only: the pairs a two-source
+    linkage set labels. Its candidate pairs join a record of one source to one of the other, so two records
+    of one source are never labelled (neither the same place nor two); counting an engine's pair of them as
+    wrong, or a pair tied only through match labels as missed, scores what the set does not know."""
+
+    def cross(labels: Sequence[str | None]) -> int:
+        return _pairs(labels) - _pairs([f"{label}\x00{source}" for label, source in zip(labels, sources)])
+
+    true_pairs = cross(truth)
+    predicted_pairs = cross(predicted)
+    both = cross([f"{t}\x00{p}" for t, p in zip(truth, predicted)])
+    precision = both / predicted_pairs if predicted_pairs else 1.0
+    recall = both / true_pairs if true_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_pairs": true_pairs,
+        "predicted_pairs": predicted_pairs,
+        "correct_pairs": both,
+    }
+
+
 def _root(parent: dict[int, int], m: int) -> int:
     while parent[m] != m:
         parent[m] = parent[parent[m]]
@@ -133,11 +160,16 @@ def candidate_recall(rows: list[dict], tracer: _Tracing) -> dict[str, float]:
     return {"compared_direct": direct, "compared_recall": reachable}
 
 
-def evaluate_rows(rows: list[dict]) -> dict:
+def evaluate_rows(rows: list[dict], linkage: bool = False) -> dict:
+    """Scores of one labelled set; with ``linkage`` (a two-source linkage set, `realdata.LINKAGE_SETS`) also
+    the ``cross_*`` scores of `linkage_scores`, beside the all-pairs ones."""
     started = time.perf_counter()
     tracer = _Tracing({DedupeInput.from_row(r).lead_id: r["cluster"] for r in rows})
     predicted, counts = resolve_rows(rows, resolver=tracer)
     scores = pairwise_scores([r["cluster"] for r in rows], predicted)
+    if linkage:
+        cross = linkage_scores([r["cluster"] for r in rows], predicted, [r["source"] for r in rows])
+        scores.update({f"cross_{k}": v for k, v in cross.items()})
     scores.update(blocking_recall(rows))
     scores.update(candidate_recall(rows, tracer))
     scores.update(rows=len(rows), gray=counts["gray"], seconds=time.perf_counter() - started)
@@ -229,12 +261,19 @@ def error_listing(rows: list[dict]) -> tuple[list[str], list[str]]:
 
 
 def _line(label: str, s: dict) -> str:
-    return (
+    line = (
         f"{label}: rows={s['rows']} true_pairs={s['true_pairs']} predicted={s['predicted_pairs']} "
         f"precision={s['precision']:.4f} recall={s['recall']:.4f} f1={s['f1']:.4f} "
         f"blocking_recall={s['blocking_recall']:.4f} (direct {s['blocking_direct']:.4f}) "
         f"compared={s['compared_recall']:.4f} gray={s['gray']}"
     )
+    if "cross_f1" in s:
+        line += (
+            f"\n  {label} cross-source pairs only (a linkage set labels no pair within one source): "
+            f"true_pairs={s['cross_true_pairs']} predicted={s['cross_predicted_pairs']} "
+            f"precision={s['cross_precision']:.4f} recall={s['cross_recall']:.4f} f1={s['cross_f1']:.4f}"
+        )
+    return line
 
 
 def main() -> None:
@@ -262,7 +301,8 @@ def main() -> None:
         print(_line(f"generator {path.name}", evaluate_file(path)))
     present, absent = real_sets(Path(args.data))
     for name, rows in present.items():
-        print(_line(f"real {name}", evaluate_rows(rows)))
+        linkage = name.partition(":")[0] in realdata.LINKAGE_SETS
+        print(_line(f"real {name}", evaluate_rows(rows, linkage=linkage)))
     for name in absent:
         print(f"real {name}: absent (not under {args.data}; see stages/dedupe/realdata.py for its source)")
 

@@ -143,6 +143,12 @@ NAME_SYNONYMS = {
     "ft": "fort",
     "dept": "department",
     "hts": "heights",
+    # a street named in a business's name ("Murray Ave. Grill", "Scoops on the Blvd."), written out as its
+    # other listing writes it; "St." stays "saint" (a saint's name is the commoner reading in names)
+    "ave": "avenue",
+    "blvd": "boulevard",
+    "pkwy": "parkway",
+    "hwy": "highway",
     "natl": "national",
     "univ": "university",
     "ste": "saint",

@@ -329,6 +329,11 @@ DATASETS: dict[str, tuple[Callable[[Path], list[dict]], str]] = {
 }
 
 
+# Two-source linkage sets: every labelled pair joins a record of one source (``source``) to one of the other, so
+# pairs within one source are unlabelled; `evaluate` also scores them on cross-source pairs only.
+LINKAGE_SETS = frozenset({"geoer_pittsburgh"})
+
+
 def available(root: Path = DATA_ROOT) -> dict[str, bool]:
     return {name: (root / path).exists() for name, (_, path) in DATASETS.items()}
 

@@ -3,7 +3,7 @@ import re
 from collections import Counter
 
 from stages.dedupe.evalset import OUT, generate
-from stages.dedupe.evaluate import DEFAULT_FILES, evaluate_file, pairwise_scores
+from stages.dedupe.evaluate import DEFAULT_FILES, evaluate_file, linkage_scores, pairwise_scores
 from stages.dedupe.features import FEATURES
 from stages.dedupe.model import PairModel
 from stages.dedupe.train import fit, labelled_pairs
@@ -57,11 +57,11 @@ def test_round_six_classes_come_after_the_earlier_rows_and_are_resolved():
     from stages.dedupe.evaluate import evaluate_rows
 
     rows = generate(seed=2024, businesses=400)
-    new = [r["cluster"][0] in "hpkqosutgwfyd" and r["cluster"][1:2].isdigit() for r in rows]
+    new = [r["cluster"][0] in "hpkqosutgwfydc" and r["cluster"][1:2].isdigit() for r in rows]
     first = new.index(True)
     assert all(new[first:]) and not any(new[:first])
-    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwfyd")
-    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gfyd"])  # rounds 10, 12-14: own tests
+    assert {r["cluster"][0] for r in rows[first:]} == set("hpkqosutgwfydc")
+    scores = evaluate_rows([r for r in rows[first:] if r["cluster"][0] not in "gfydc"])  # rounds 10, 12-16: own tests
     assert scores["precision"] >= 0.98 and scores["recall"] >= 0.9, scores
 
 
@@ -72,7 +72,7 @@ def test_round_seven_class_comes_last_and_is_resolved():
 
     rows = generate(seed=2024, businesses=400)
     operated = [of_class(r, "o") for r in rows]
-    later = [r["cluster"][0] in "sutgwfyd" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 14, after
+    later = [r["cluster"][0] in "sutgwfydc" and r["cluster"][1:2].isdigit() for r in rows]  # rounds 8 to 16, after
     first, last = operated.index(True), later.index(True)
     assert all(operated[first:last]) and not any(operated[:first]) and all(later[last:])
     scores = evaluate_rows(rows[first:last])
@@ -150,6 +150,23 @@ def test_pairwise_scores():
     s = pairwise_scores(["a", "a", "b", "b"], ["x", "x", "x", "y"])
     assert s["true_pairs"] == 2 and s["predicted_pairs"] == 3 and s["correct_pairs"] == 1
     assert abs(s["precision"] - 1 / 3) < 1e-9 and abs(s["recall"] - 0.5) < 1e-9
+
+
+def test_linkage_scores_count_only_pairs_across_the_two_sources():
+    """Round 16: a two-source linkage set labels no pair within one source. Rows 0-2 are one place (two OSM
+    records tied through one Foursquare record), row 3 another. The engine joins rows 0 and 1 (one source, an
+    unlabelled pair: not counted) and rows 2 and 3 (two sources, two places: wrong)."""
+    truth, predicted, sources = ["a", "a", "a", "b"], ["x", "x", "y", "y"], ["osm", "osm", "fsq", "fsq"]
+    s = linkage_scores(truth, predicted, sources)
+    # true cross pairs: (0,2), (1,2); predicted cross pairs: none from x (one source); y: (2,3) is one source too
+    assert s["true_pairs"] == 2 and s["predicted_pairs"] == 0 and s["recall"] == 0.0
+    s = linkage_scores(truth, ["x", "x", "x", "y"], sources)
+    assert s["true_pairs"] == 2 and s["predicted_pairs"] == 2 and s["correct_pairs"] == 2
+    assert s["precision"] == 1.0 and s["recall"] == 1.0
+    # all pairs, the same prediction: the within-source pair (0,1) counts as right, as the set's clusters say
+    assert pairwise_scores(truth, ["x", "x", "x", "y"])["correct_pairs"] == 3
+    s = linkage_scores(["a", "b", "c", "c"], ["x", "x", "y", "y"], ["osm", "fsq", "osm", "fsq"])
+    assert s["predicted_pairs"] == 2 and s["correct_pairs"] == 1 and s["precision"] == 0.5
 
 
 def test_shipped_model_is_fitted_and_a_small_refit_separates_pairs():
@@ -263,7 +280,9 @@ def test_round_fourteen_class_comes_last_and_is_resolved():
     rows = generate(seed=2024, businesses=400)
     units = [of_class(r, "d") for r in rows]
     first = units.index(True)
-    assert all(units[first:]) and not any(units[:first])
+    end = next(i for i in range(first, len(rows)) if not units[i])  # round 16's rows come after
+    assert all(units[first:end]) and not any(units[:first]) and not any(units[end:])
+    rows = rows[:end]
     shipped = list(csv.DictReader(open(OUT)))
     assert shipped[:2319] == [{k: str(v) for k, v in g.items()} for g in generate()[:2319]]
     assert sum(of_class(r, "d") for r in shipped) == 2476 - 2319
@@ -277,6 +296,33 @@ def test_round_fourteen_class_comes_last_and_is_resolved():
         "salon",
     }
     entities = entities_by_business(rows[first:])
+    assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
+    clusters = list(entities)
+    assert all(not entities[a] & entities[b] for i, a in enumerate(clusters) for b in clusters[i + 1 :])
+
+
+def test_round_sixteen_class_comes_last_and_is_resolved():
+    """Round 16's class (a business listed plainly and once more, without a phone or at its other line, with its
+    street line as map data and guides write it: the corner after the comma led by an ordinal or a directional,
+    the street first and its number after the comma, the street and its corner without a number in a guide's
+    entry, a highway by its name and route number; or with the street in its name, its type abbreviated; a branch of the name at another number or
+    street beside it) is appended after round 14's rows, from a stream of its own; the 2,476 earlier rows of
+    the shipped set stay as they were. Each business is one entity, the branch apart (main's engine before
+    round 16 scored these 44 rows of the shipped set at precision 0.8333, recall 0.2941)."""
+    rows = generate(seed=2024, businesses=400)
+    corners = [of_class(r, "c") for r in rows]
+    first = corners.index(True)
+    assert all(corners[first:]) and not any(corners[:first])
+    shipped = list(csv.DictReader(open(OUT)))
+    assert shipped[:2476] == [{k: str(v) for k, v in g.items()} for g in generate()[:2476]]
+    assert sum(of_class(r, "c") for r in shipped) == 2520 - 2476
+    tail = rows[first:]
+    assert any(", " in r["address"] and r["address"].split(", ")[-1].isdigit() for r in tail)  # street first
+    assert any(". " in r["name"] for r in tail)  # "Maple Ave. Deli"
+    routes = [r["address"].split() for r in tail if "," not in r["address"]]
+    assert any(w[-1].isdigit() and w[-2] in ("US", "Hwy", "Highway") for w in routes)  # "1568 Simpson US 49"
+    assert any(not r["phone"] and r["address"][:1].isalpha() and ", " in r["address"] for r in tail)  # no number
+    entities = entities_by_business(tail)
     assert all(len(e) == 1 for e in entities.values()), entities  # every business in one entity
     clusters = list(entities)
     assert all(not entities[a] & entities[b] for i, a in enumerate(clusters) for b in clusters[i + 1 :])

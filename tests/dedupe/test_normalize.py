@@ -76,6 +76,56 @@ def test_guide_address_forms_keep_what_is_part_of_the_line():
 @pytest.mark.parametrize(
     "a, b",
     [
+        # Round 16: a corner written as a second street after the comma, led by an ordinal or a directional
+        # (before, read as a unit or a directional and glued into the street's name: "carsonsaint20th").
+        ("1931 E Carson St, 20th St", "1931 East Carson Street"),
+        ("1924 E Carson St, 20th st.", "1924 E. Carson St."),
+        ("2506 E Carson St, S 25th St", "2506 East Carson Street"),
+        ("820 Amity St, East 9th Ave", "820 Amity Street"),
+        ("683 Lincoln Ave, S Starr Ave", "683 Lincoln Avenue"),
+        # the street first, then its number (OpenStreetMap's order); before, "5th Ave, 4600" read as 5 4600th Ave
+        ("5th Ave, 4600", "4600 5th Ave"),
+        ("27th Street, 15", "15 27th St"),
+        ("Forbes Avenue, 332", "332 Forbes Ave"),
+        # "Centre" is one of USPS's spellings of the suffix Center
+        ("5932 Centre Ave", "5932 Center Avenue"),
+    ],
+)
+def test_corner_and_street_first_forms_agree(a, b):
+    x, y = parse_address(a), parse_address(b)
+    assert (x.number, x.predir, x.street, x.unit) == (y.number, y.predir, y.street, y.unit)
+    assert x.known
+
+
+@pytest.mark.parametrize(
+    "a, street",
+    [
+        # Round 16: a line without a house number (a guide's "on Penn Ave. at Main St.", a venue's street only)
+        ("Penn Ave, Main St", "penn"),  # the street, then the corner: before "pennavemain"
+        ("Penn Ave, Aiken Ave", "penn"),
+        ("Margaret Morrison St", "margaretmorrison"),  # usaddress took "Margaret" for the number: "morrison"
+        ("Margaret Morrison St, at Carnegie Mellon University", "margaretmorrison"),
+        ("Lincoln Ave, Suite 5", "lincoln"),
+    ],
+)
+def test_a_line_without_its_number_keeps_its_street(a, street):
+    x = parse_address(a)
+    assert x.street == street and not x.number and not x.known
+
+
+def test_comma_tails_that_are_part_of_the_line_stay():
+    assert parse_address("1 World Trade Center, 107th Floor").street == parse_address("1 World Trade Center").street
+    assert parse_address("1 World Trade Center, 107th Floor").unit == "107th"
+    assert parse_address("100 Main St, 2nd Floor").unit == "2nd"  # a floor, not a corner
+    assert parse_address("100 Main St, Suite 5").unit == "5"
+    assert parse_address("100 Main St, Bldg 5").unit == "5"
+    assert parse_address("100 Main St, N").postdir == "n"
+    assert parse_address("5th Ave, 4600") != parse_address("4601 5th Ave")
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
         ("100 US Hwy 1", "100 U.S. Route 1"),
         ("100 US Hwy 1", "100 Highway 1"),
         ("100 US-1", "100 US Highway 1"),
@@ -85,6 +135,11 @@ def test_guide_address_forms_keep_what_is_part_of_the_line():
         ("2003 N Loop 1604 E", "2003 N TX-1604-Loop E"),
         ("3763 I 75 Business Spur", "3763 Interstate 75 Business Spur"),
         ("3800 US Highway 98 N Ste 704", "3800 US Hwy 98 N, Suite 704"),
+        # round 16: a highway by its own name and its route number, and by its name alone
+        ("1568 Simpson US 49", "1568 Simpson Hwy"),
+        ("1568 Simpson Hwy 49", "1568 Simpson Highway"),
+        ("200 Jefferson Davis Hwy 1", "200 Jefferson Davis Highway"),
+        ("12 Veterans Memorial US Hwy 49", "12 Veterans Memorial Hwy"),
     ],
 )
 def test_highway_spellings_agree(a, b):
@@ -99,6 +154,8 @@ def test_highway_spellings_agree(a, b):
         ("100 Highway 1", "100 Highway 10"),
         ("100 County Road 12", "100 Route 12"),  # a county road is its own system
         ("100 I-75", "100 US 75"),
+        ("1568 Simpson US 49", "1568 US Highway 49"),  # the name, not the route: a listing by the route differs
+        ("1568 Simpson US 49", "1568 Lee Hwy"),
         ("100 Highway 1", "102 Highway 1"),
         ("12-14 Main St", "1214 Main St"),  # a range, not a Queens-style number
         ("516-18 E. 43rd St", "51618 E. 43rd St"),  # a range written short (516 to 518)
@@ -306,7 +363,7 @@ def test_a_middle_initial_is_not_a_direction():
 def test_ordinals_in_names_are_spelled_out():
     """Round 8: a name that carries an ordinal ("1212 5th Ave" as a building's name, "5th 3rd Bank") is
     written with digits by one source and spelled by another."""
-    assert normalize_name("1212 5th Ave") == "1212 fifth ave"
+    assert normalize_name("1212 5th Ave") == "1212 fifth avenue"  # round 16: the street's type written out
     assert normalize_name("5th 3rd Bank") == normalize_name("Fifth Third Bank")
     assert normalize_name("Second Street Deli") == normalize_name("2nd Street Deli")
     assert normalize_name("21st Century Insurance") == "21st century insurance"  # not a spelled-out word here
@@ -319,6 +376,27 @@ def test_numbers_in_names_are_numerals():
     assert normalize_name("Two Sisters Cafe") == normalize_name("2 Sisters Cafe")
     assert normalize_name("Seven Eleven") == normalize_name("7-Eleven")
     assert normalize_name("Fifth Third Bank") == "fifth third bank"  # ordinals stay spelled out
+
+
+def test_a_street_in_a_name_is_written_out():
+    """Round 16: a business named by its street ("Murray Ave. Grill", "Scoops on the Blvd.") is written with
+    the street's type abbreviated by one source and spelled out by another."""
+    assert normalize_name("Murray Ave. Grill") == normalize_name("Murray Avenue Grill") == "murray avenue grill"
+    assert normalize_name("Scoops on the Blvd.") == normalize_name("Scoops on the Boulevard")
+    assert normalize_name("Parkway Pkwy Cleaners") == "parkway parkway cleaner"
+    assert normalize_name("Hwy 61 Diner") == normalize_name("Highway 61 Diner")
+    assert normalize_name("St. Peter's Cemetery") == "saint peter cemetery"  # "St." in a name stays a saint
+
+
+def test_a_street_named_business_joins_its_other_spelling_at_its_line():
+    from stages.dedupe.engine import EntityResolver
+    from stages.dedupe.record import DedupeInput
+
+    for a, b in (("Scoops on the Boulevard", "Scoops on the Blvd."), ("Main Ave. Tavern", "Main Avenue Tavern")):
+        resolver = EntityResolver({})
+        first = resolver.resolve(DedupeInput("a", a, street="719 Brookline Boulevard", city="Pittsburgh", zip="15226"))
+        again = resolver.resolve(DedupeInput("b", b, street="719 Brookline Blvd", city="Pittsburgh", zip="15226"))
+        assert again.entity_id == first.entity_id, (a, b, again.probability)
 
 
 def test_a_spelled_number_in_a_name_joins_at_another_phone_line():
