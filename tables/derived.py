@@ -18,6 +18,8 @@ Rules, in code:
 - the derived writes of a batch reach the store before the batch itself, so a
   crash between the two leaves them ahead of the records they follow, and
   `derive` must tolerate seeing a change again (adding what is there already);
+- a record ``derive`` fails on is logged with its key and offset and applied
+  all the same: the logged state is never lost to a derived key;
 - on the in-memory store (tests, the embedded demo) the derived keys are
   assigned to their partition as Faust assigns the logged ones, so they are
   dropped with them when the partition goes elsewhere.
@@ -25,6 +27,7 @@ Rules, in code:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,6 +36,7 @@ from faust.types import EventT, TableT
 
 from tables.scope import event_scope
 
+logger = logging.getLogger(__name__)
 _DELETED = object()
 
 # derive(view, key, old, new): ``view`` has get / [key] = value / del [key] on the derived keys.
@@ -98,7 +102,16 @@ class DerivingTable(faust.Table[Any, Any]):
             if view is None:
                 view = views[partition] = _ReplayView(self.data, event)
             new = None if event.message.value is None else event.value
-            self._derive(view, key, view.logged_value(key), new)
+            try:
+                self._derive(view, key, view.logged_value(key), new)
+            except Exception:  # the record is still applied: only what derives from it is missing
+                logger.exception(
+                    "%s: cannot derive from changelog record %r (partition %s, offset %s)",
+                    self.name,
+                    key,
+                    partition,
+                    event.message.offset,
+                )
             view.logged[key] = new
         for view in views.values():
             view.write()

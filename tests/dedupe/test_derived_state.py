@@ -197,3 +197,13 @@ async def test_a_faust_table_recovered_from_the_writers_changelog_holds_the_writ
     }
     assert any(key.startswith("p:") for key in recovered)
     assert recovered == written  # the derived keys too: the replica can take over with the same index
+
+
+async def test_a_record_nothing_can_be_derived_from_is_applied_all_the_same_and_named_in_the_log(tmp_path, caplog):
+    app = _app("memory://", tmp_path, "reader")
+    table = dedupe_state(app, partitions=1, follows=derived.follows, derive=derived.replay)
+    good = orjson.dumps({"d": "new", "e": "ent_1", "p": None, "m": [], "t": 1}).decode()
+    records = [("e:ent_broken", '{"id": "ent_broken"}'), ("l:ld_1", good)]  # an entity without its spellings
+    table.apply_changelog_batch(_changelog_events(app, table, records))
+    assert _items(table) == dict(records)
+    assert "cannot derive from changelog record 'e:ent_broken'" in caplog.text
