@@ -81,6 +81,8 @@ class _ReplayView:
                         owners[key] = partition
                 elif key in self.store:
                     del self.store[key]
+                    if owners is not None:
+                        owners.pop(key, None)
 
 
 class DerivingTable(faust.Table[Any, Any]):
