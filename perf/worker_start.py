@@ -16,7 +16,7 @@ restart, and are removed at the end. It prints figures only, never judges them.
     python perf/worker_start.py --imports --reps 7 --tree /tmp/base --tree .   # light: no broker, no lock
 
 `--changelog-records N` (main group) first writes N records to the dedupe-state changelog, spread over its
-partitions (keys and JSON values sized like the engine's, encoded as Faust encodes the table's), and starts
+partitions (the engine's own records for invented leads, encoded as Faust encodes the table's), and starts
 every repetition from an empty data dir: "ready" minus "assigned" is then the replay a worker does when it takes
 over partitions it has no state for, which is what a takeover without a standby costs
 (`LEADSTREAM_TABLE_STANDBY_REPLICAS=0`, docs/performance.md round 8); the replay rate is printed.
@@ -201,10 +201,55 @@ def imports(trees: list[Path], groups: list[str], reps: int, top: int) -> None:
             print(f"  {' | '.join(cells)}  {module}")
 
 
+def engine_changelog(records: int) -> list[tuple[str, str | None]]:
+    """The first ``records`` changelog records the dedupe engine logs for a stream of invented leads (about one
+    in four a listing of an earlier business, another spelling), in order: entities, lead outcomes, retention and
+    sequence keys, as `stages.dedupe.state` logs them."""
+    import random
+
+    from stages.dedupe.engine import EntityResolver
+    from stages.dedupe.record import DedupeInput
+
+    class Log(dict):
+        def __init__(self) -> None:
+            super().__init__()
+            self.records: list[tuple[str, str | None]] = []
+
+        def __setitem__(self, key: str, value: str) -> None:
+            self.records.append((key, value))
+            super().__setitem__(key, value)
+
+        def __delitem__(self, key: str) -> None:
+            self.records.append((key, None))
+            super().__delitem__(key)
+
+    rng = random.Random(7)
+    log = Log()
+    resolver = EntityResolver(log, derived={}, clock=lambda: 1_700_000_000.0)
+    words = ["Acme", "Sunrise", "Golden", "Pacific", "Cedar", "Harbor", "Summit", "Maple", "Union", "Bright"]
+    kinds = ["Plumbing", "Dental", "Bakery", "Auto Repair", "Law Office", "Salon", "Roofing", "Cafe"]
+    lead = 0
+    while len(log.records) < records:
+        b = rng.randrange(max(1, lead * 3 // 4) + 1)
+        name = f"{words[b % 10]} {words[b // 10 % 10]} {kinds[b % 8]} {b}"
+        row = {
+            "id": f"ld_{lead:012d}",
+            "name": name if rng.random() < 0.7 else name.upper() + " LLC",
+            "address": f"{100 + b % 9000} {words[b // 7 % 10]} St",
+            "zip": f"9{b % 10000:04d}",
+            "phone": f"310-{b % 1000:03d}-{b % 10000:04d}",
+        }
+        resolver.resolve(DedupeInput.from_row(row))
+        lead += 1
+    print(f"  changelog: {records:,} records of {lead:,} leads ({records / lead:.2f} per lead), from the engine")
+    return log.records[:records]
+
+
 async def fill_changelog(broker: str, topic: str, records: int) -> None:
-    """`records` changelog records over the topic's 12 partitions: blocking-key lists, entities and lead outcomes
-    in about the engine's mix and sizes (`stages.dedupe.state`), JSON-encoded twice as Faust's json
-    serializer stores a table's JSON-text values."""
+    """`records` changelog records over the topic's 12 partitions, the engine's own (`engine_changelog`), JSON-encoded
+    twice as Faust's json serializer stores a table's JSON-text values."""
+    import zlib
+
     import orjson
     from aiokafka import AIOKafkaProducer
 
@@ -213,16 +258,9 @@ async def fill_changelog(broker: str, topic: str, records: int) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker), linger_ms=50, max_batch_size=262_144)
     await producer.start()
     try:
-        for i in range(records):
-            entity = f"ent_{i:016x}"
-            value: object = [entity]  # most records: a blocking key's list of entity ids
-            key = f"tn:CA:word{i}:{i % 997}"
-            if i % 8 == 0:
-                key, value = f"e:{entity}", {"id": entity, "seq": i, "size": 1, "fields": {"name": "x" * 300}}
-            elif i % 8 == 1:
-                key, value = f"l:ld_{i:012d}", {"d": "new", "e": entity, "p": None, "m": [], "t": 1_700_000_000}
-            payload = orjson.dumps(orjson.dumps(value).decode())
-            await producer.send(topic, payload, key=orjson.dumps(key), partition=i % 12)
+        for key, value in engine_changelog(records):
+            payload = None if value is None else orjson.dumps(value)
+            await producer.send(topic, payload, key=orjson.dumps(key), partition=zlib.crc32(key.encode()) % 12)
         await producer.flush()
     finally:
         await producer.stop()

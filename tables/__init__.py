@@ -6,25 +6,37 @@ same partition count; `streams.topology.message_key`), so a restarted or
 rebalanced worker recovers exactly the partitions it now owns. Table writes
 must happen while the event that caused them is current (`tables.scope`),
 which puts the state on that event's partition. The stages write through
-`tables.batched.WriteBehind`, which sends each key once per batch. Served
+`tables.batched.WriteBehind`, which sends each key once per batch. The dedupe
+state logs only its entity records and lead outcomes; its index is derived
+from them wherever the changelog is applied (`tables.derived`). Served
 read-only, routed to the owning worker, from every worker (`tables.views`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faust
 from faust.types import TableT
 
+from tables.derived import Derive, deriving_table
+
 DEDUPE_STATE = "dedupe-state"
 SCORE_COUNTERS = "score-counters"
 
 
-def dedupe_state(app: faust.App, partitions: int) -> TableT[str, Any]:
-    """Entity resolution state: blocking index, entities, per-lead outcomes (JSON values)."""
-    return app.Table(
+def dedupe_state(
+    app: faust.App, partitions: int, *, follows: Callable[[Any], bool], derive: Derive
+) -> TableT[str, Any]:
+    """Entity resolution state: entities and per-lead outcomes (logged), and the blocking index, names and
+    counts derived from the entities (unlogged: ``derive`` rebuilds them where the changelog is applied;
+    `tables.derived`). JSON values."""
+    return deriving_table(
+        app,
         DEDUPE_STATE,
+        follows=follows,
+        derive=derive,
         default=None,
         partitions=partitions,
         help="Entity resolution state: blocking index, entities, per-lead outcomes.",

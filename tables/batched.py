@@ -21,6 +21,12 @@ Rules, in code:
   batch and acks its offsets (`streams.runner.StageRunner`, ``flush_state``):
   a crash before that loses the batch's writes together with its offsets, so
   the redelivered batch makes them again.
+
+`local` is the table's unlogged side: keys derived from the logged ones, which
+every replica derives again where it applies the changelog
+(`tables.derived.DerivingTable`). Its writes are buffered the same way and
+written to the local store only, first: a crash between the two sides leaves
+the derived keys ahead of the records they follow, never behind.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ from tables.scope import event_scope
 _DELETED = object()
 
 
-class WriteBehind:
-    """The ``get`` / ``[key] = value`` / ``del [key]`` of a Faust table, written back per batch."""
+class _Buffered:
+    """A batch's writes to one side of a table: the last value per key, read back before it is written."""
 
     def __init__(self, table: TableT[Any, Any]) -> None:
         self.table = table
@@ -80,13 +86,35 @@ class WriteBehind:
         """Keys written since the last flush."""
         return len(self._pending)
 
-    def flush(self) -> int:
-        """Write the batch's last value of each key to the table (one changelog record each); returns how many."""
+    def _write_back(self, target: Any) -> int:
         pending, self._pending = self._pending, {}
         for key, (event, value) in pending.items():
             with event_scope(event):
                 if value is not _DELETED:
-                    self.table[key] = value
-                elif key in self.table:  # set and deleted within the batch: the table never had it
-                    del self.table[key]
+                    target[key] = value
+                elif key in target:  # set and deleted within the batch: it never had it
+                    del target[key]
         return len(pending)
+
+
+class LocalWrites(_Buffered):
+    """The table's unlogged side: `flush` writes the local store only (``table.data``, no changelog record).
+    Reads see the whole table; the two sides' keys never overlap."""
+
+    def flush(self) -> int:
+        return self._write_back(self.table.data) if self._pending else 0
+
+
+class WriteBehind(_Buffered):
+    """The ``get`` / ``[key] = value`` / ``del [key]`` of a Faust table, written back per batch; `local` is
+    its unlogged side."""
+
+    def __init__(self, table: TableT[Any, Any]) -> None:
+        super().__init__(table)
+        self.local = LocalWrites(table)
+
+    def flush(self) -> int:
+        """Write the unlogged side, then the batch's last value of each logged key to the table (one changelog
+        record each); returns how many records."""
+        self.local.flush()
+        return self._write_back(self.table)

@@ -3,6 +3,7 @@
     normalize.py, address.py, record.py   a lead as comparable fields
     blocking.py, features.py, model.py     candidates, per-field similarities, the pair model (model.json)
     state.py, merge.py, engine.py          entity state in a key-value table; EntityResolver
+    derived.py                             the index, names and counts, derived from entity records (not logged)
     frequency.py                           name-word counts per region (term-frequency weights)
     retention.py                           entity state expires 7 days after it was last seen
     judge.py                               the LLM's say on gray-zone pairs (adapter: providers.llm)

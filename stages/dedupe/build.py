@@ -40,14 +40,16 @@ def build_judge(settings: Settings, guards: ProviderGuards | None) -> OllamaJudg
 
 def build_resolver(
     state: KeyValueStore,
+    derived: KeyValueStore | None = None,
     retention_policy: RetentionPolicy | None = None,
     clock: Callable[[], float] = time.time,
 ) -> EntityResolver:
     """One resolver over the dedupe-state table (`tables.dedupe_state`, behind `tables.batched.WriteBehind`),
-    shared by the stage and the review decisions.
+    shared by the stage and the review decisions; ``derived`` is the table's unlogged side (`WriteBehind.local`),
+    where the blocking index, names and counts live (`stages.dedupe.derived`).
 
     ``retention_policy`` and ``clock`` are for tests (the table-level retention test moves the clock)."""
-    return EntityResolver(state, retention_policy=retention_policy, clock=clock)
+    return EntityResolver(state, retention_policy=retention_policy, clock=clock, derived=derived)
 
 
 async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver) -> DedupeStage:

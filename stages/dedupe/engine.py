@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from schemas.lead import DedupeDecision
-from stages.dedupe import frequency, merge, retention
+from stages.dedupe import merge, retention
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
 from stages.dedupe.features import (
     addresses_conflict,
@@ -132,8 +132,10 @@ class EntityResolver:
         index_cap: int = 50,
         retention_policy: RetentionPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        derived: KeyValueStore | None = None,
     ) -> None:
-        self.state = EntityState(store, index_cap=index_cap)
+        # ``derived``: where the index, names and counts live (`derived`); the same store when None.
+        self.state = EntityState(store, derived, index_cap=index_cap)
         self.model = model or PairModel.load()
         self.thresholds = thresholds or self.model.thresholds
         self.priority = tuple(s.lower() for s in source_priority)
@@ -155,8 +157,7 @@ class EntityResolver:
         profile = Profile.of(record)
         keys = blocking_keys(profile)
         contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
-        known_names = {k: self.state.names(k) for k in contacts}
-        shared = {k: self._shared(profile.name, names) for k, names in known_names.items()}
+        shared = {k: self._shared(profile.name, self.state.names(k)) for k in contacts}
         scored, near, vetoed = self._score(
             profile, keys, shared.get(phone_key(profile) or "", False), shared.get(address_key(profile) or "", False)
         )
@@ -179,9 +180,6 @@ class EntityResolver:
             res = self._join(record, profile, matches, now)
         else:
             res = self._create(record, profile, gray, now)
-        self.state.index(keys, res.entity_id)
-        for key, names in known_names.items():
-            self.state.add_name(key, profile.name, names)
         self.state.save_lead(
             record.lead_id,
             {"d": res.decision, "e": res.entity_id, "p": res.probability, "m": res.matched_on, "t": int(now)},
@@ -330,8 +328,7 @@ class EntityResolver:
         entity_id = entity_id_for(record.lead_id)
         entity = merge.new_entity(entity_id, self.state.next_seq(), record, profile)
         entity["seen"] = int(now)
-        self.state.save_entity(entity)
-        frequency.count_tokens(self.state, profile.geo, profile.name, 1)
+        self.state.save_entity(entity)  # listed under its keys, names and counts (`derived`)
         lead_values = merge.best_values(entity)
         pairs = [
             GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
@@ -388,9 +385,7 @@ class EntityResolver:
         for stored in loser["profiles"]:
             merge.add_profile(winner, stored)
         changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)
-        self.state.point(loser["id"], winner["id"])
-        first = Profile.from_list(loser["profiles"][0])
-        frequency.count_tokens(self.state, first.geo, first.name, -1)  # two entities are one now
+        self.state.point(loser["id"], winner["id"])  # two entities are one now: counted once (`derived`)
         return [
             {
                 "kind": "merge",

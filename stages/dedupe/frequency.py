@@ -11,7 +11,7 @@ Counting: ``T:<geo>:<token>`` is the number of live entities whose first
 spelling has the token; ``T:<geo>`` the number of live entities counted. An
 entity adds its tokens when it is created and removes them when it is merged
 into another or expires (`retention`), so the counts describe the entities the
-state holds. The CSV tool counts in arrival order exactly as the stream does.
+state holds; they are derived keys (`derived`), updated with the entity record. The CSV tool counts in arrival order exactly as the stream does.
 Counts are read only for pairs the model leaves undecided (the gray zone and
 near-vetoed pairs), so the common path pays only the writes of a new entity.
 """
@@ -46,16 +46,16 @@ def count_tokens(state: EntityState, geo: str, name: str, delta: int) -> None:
     """Add (``delta`` = 1) or remove (-1) one entity's name from the region's counts."""
     for token in name_tokens(name):
         key = f"T:{geo}:{token}"
-        value = (state.get(key) or 0) + delta
+        value = (state.get_derived(key) or 0) + delta
         if value > 0:
-            state.set(key, value)
+            state.set_derived(key, value)
         else:
-            state.delete(key)
-    total = (state.get(f"T:{geo}") or 0) + delta
+            state.delete_derived(key)
+    total = (state.get_derived(f"T:{geo}") or 0) + delta
     if total > 0:
-        state.set(f"T:{geo}", total)
+        state.set_derived(f"T:{geo}", total)
     else:
-        state.delete(f"T:{geo}")
+        state.delete_derived(f"T:{geo}")
 
 
 class TokenWeights:
@@ -70,8 +70,8 @@ class TokenWeights:
         weight = self._cache.get(token)
         if weight is None:
             if self._total is None:
-                self._total = self.state.get(f"T:{self.geo}") or 0
-            df = self.state.get(f"T:{self.geo}:{token}") or 0
+                self._total = self.state.get_derived(f"T:{self.geo}") or 0
+            df = self.state.get_derived(f"T:{self.geo}:{token}") or 0
             weight = math.log((self._total + 2) / (df + 1))
             if token in GENERIC_WORDS or len(token) <= 2:  # a kind word, or an abbreviation ("ec", "br")
                 weight *= GENERIC_FACTOR

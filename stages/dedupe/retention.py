@@ -28,9 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stages.dedupe import frequency
-from stages.dedupe.blocking import address_key, blocking_keys, phone_key
-from stages.dedupe.record import Profile
 from stages.dedupe.state import EntityState
 
 DAY_S = 86_400
@@ -114,17 +111,9 @@ def _expire(state: EntityState, policy: RetentionPolicy, geo: str, key: str, cut
         if alive is not None and alive.get("seen", 0) >= cutoff:
             note(state, policy, geo, [key], now)
             return 0
-        state.delete(key)
+        state.drop_entity(key[2:])
         return 1
     if record.get("seen", 0) >= cutoff:
         return 0
-    first = Profile.from_list(record["profiles"][0])
-    frequency.count_tokens(state, first.geo, first.name, -1)
-    for stored in record["profiles"]:
-        profile = Profile.from_list(stored)
-        state.remove_from_index(blocking_keys(profile), record["id"])
-        for contact in (phone_key(profile), address_key(profile)):
-            if contact:
-                state.remove_name(contact, profile.name)
-    state.delete(key)
+    state.drop_entity(record["id"])  # and its spellings leave the index, names and counts (`derived`)
     return 1

@@ -7,10 +7,12 @@ import uuid
 
 import faust
 
+from stages.dedupe import derived
 from stages.dedupe.build import build_resolver
 from stages.dedupe.record import DedupeInput
 from stages.dedupe.retention import DAY_S, RetentionPolicy
 from tables import dedupe_state
+from tables.batched import WriteBehind
 
 T0 = 1_700_000_000.0
 
@@ -21,15 +23,17 @@ def _row(lead_id: str, name: str, street: str, phone: str) -> dict[str, str]:
 
 async def test_entities_expire_from_the_faust_table_after_the_retention_window():
     app = faust.App(f"dedupe-retention-{uuid.uuid4().hex[:8]}", store="memory://", broker="kafka://127.0.0.1:1")
-    table = dedupe_state(app, partitions=1)
+    table = dedupe_state(app, partitions=1, follows=derived.follows, derive=derived.replay)
+    state = WriteBehind(table)  # what agents.dedupe wires
     now = [T0]
-    resolver = build_resolver(table, RetentionPolicy(ttl_s=7 * DAY_S), clock=lambda: now[0])
+    resolver = build_resolver(state, state.local, RetentionPolicy(ttl_s=7 * DAY_S), clock=lambda: now[0])
     answers: dict[str, tuple[str, str]] = {}
 
     @app.agent(app.topic(f"retention-{uuid.uuid4().hex[:8]}", value_type=dict))
     async def resolve(stream):  # what the dedupe agent does: table writes while the event is current
         async for row in stream:
             res = resolver.resolve(DedupeInput.from_row(row))
+            state.flush()  # a batch of one event
             answers[row["id"]] = (res.decision, res.entity_id)
             yield res.entity_id
 
