@@ -87,7 +87,8 @@ def _coordinates(point: object) -> dict[str, float | None]:
     if isinstance(point, dict):
         lat, lng = point.get("latitude"), point.get("longitude")
         if isinstance(lat, int | float) and isinstance(lng, int | float) and not isinstance(lat, bool):
-            if -90 <= lat <= 90 and -180 <= lng <= 180 and (lat, lng) != (0, 0):  # (0, 0): a placeholder
+            placed = -90 <= lat <= 90 and -180 <= lng <= 180 and (lat, lng) != (0, 0)  # (0, 0): a placeholder
+            if placed:
                 return {"latitude": float(lat), "longitude": float(lng)}
     return {"latitude": None, "longitude": None}
 

@@ -14,6 +14,8 @@ regions share a Kafka partition — `leadstream dedupe` and the stream agree.
 
 from __future__ import annotations
 
+import math
+
 import jellyfish
 
 from stages.dedupe.normalize import GENERIC_WORDS
@@ -45,8 +47,34 @@ def name_keys(name: str, geo: str) -> list[str]:
 # How much sharing a key says: candidates are ranked by summed weights, exact
 # contact keys first, and only the best MAX_CANDIDATES are scored.
 # A token with the street name alone ("ts") is common: it needs a second key to reach MIN_SUPPORT.
-KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 1}
+# "gt": a strong name token in a map cell around the listing's point (round 17; `cell_keys`).
+KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 1, "gt": 2}
 MIN_SUPPORT = 2
+
+
+# The map cell's side in degrees of latitude and of longitude: about 330 m north–south, 255 m east–west at 40° N.
+CELL_DEG = 0.003
+
+
+def cells(lat: float, lng: float) -> list[tuple[int, int]]:
+    """The four cells of the 2 × 2 block of cells nearest the point: two points less than a cell's side apart
+    on each axis always share one of them, wherever the cells' edges fall (on each axis a point lies in the
+    cells ``floor(x / side - 1/2)`` and the next, and two such pairs overlap when the points are less than a
+    side apart). The same keys serve for listing and for looking up, as every blocking key does."""
+    x, y = lng / CELL_DEG - 0.5, lat / CELL_DEG - 0.5
+    cx, cy = math.floor(x), math.floor(y)
+    return [(cx + i, cy + j) for i in (0, 1) for j in (0, 1)]
+
+
+def cell_keys(profile: Profile) -> list[str]:
+    """A strong name token in each cell around the listing's point (none without a point): two listings a
+    few hundred metres apart whose names share a rare word meet, though a street line is missing on one side
+    (a map's bare name) or written apart, the phone differs and the names are not alike as wholes. A cell
+    alone (no name) would list every business of a block and of a mall."""
+    if profile.lat is None or profile.lng is None:
+        return []
+    tokens = strong_tokens(profile.name)
+    return [f"gt:{profile.geo}:{cx}:{cy}:{t}" for cx, cy in cells(profile.lat, profile.lng) for t in tokens]
 
 
 def key_weights(keys: list[str]) -> list[int]:
@@ -80,4 +108,5 @@ def blocking_keys(profile: Profile) -> list[str]:
             keys.append(f"tn:{geo}:{token}:{address.number}")
         if address.street:
             keys.append(f"ts:{geo}:{token}:{address.street}")
+    keys.extend(cell_keys(profile))
     return keys

@@ -26,10 +26,12 @@ from schemas.lead import DedupeDecision
 from stages.dedupe import merge, retention
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
 from stages.dedupe.features import (
+    NEAR_M,
     addresses_conflict,
     bare_listing,
     bare_listing_agrees,
     compare,
+    distance_m,
     matched_on,
     near_addresses,
     one_site_readdressed,
@@ -42,6 +44,7 @@ from stages.dedupe.features import (
 )
 from stages.dedupe.frequency import TokenWeights, rare_cover
 from stages.dedupe.model import PairModel, Thresholds
+from stages.dedupe.normalize import GENERIC_WORDS
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.state import EntityState, KeyValueStore, entity_id_for, similar_names
@@ -59,6 +62,7 @@ Scored = tuple[dict, float, list[str]]  # (entity record, probability, matched_o
 # Weighted share of the rarer name's words the other has, for the contact rule (`_contact_match`).
 CONTACT_COVER = 0.5
 PLACE_COVER = 0.8  # the same street address without the same phone needs more of the name
+NEAR_COVER = 0.6  # two listings at one point (round 17): most of the heavier name too
 
 
 @dataclass
@@ -120,6 +124,40 @@ def to_decision(resolution: Resolution) -> DedupeDecision:
         duplicate_of=resolution.duplicate_of,
         probability=resolution.probability,
     )
+
+
+def _near_point(a: Profile, b: Profile) -> bool:
+    """Two listings at one point (round 17): within ``NEAR_M`` of each other, with no street line that
+    places them apart (a known line on both sides is the same line, or one side has none: a map's bare
+    name) and no two phones that are two lines. Proximity alone is weak: a hotel, a mall or a food hall
+    holds many businesses at one point, so the caller needs the names too (`_one_name`)."""
+    apart = distance_m(a, b)
+    if apart is None or apart > NEAR_M:
+        return False
+    if a.address.known and b.address.known and not same_street(a, b):
+        return False  # two street lines a few doors apart: neighbours, as without points
+    return not (a.phone and b.phone and a.phone != b.phone and not phone_block(a.phone, b.phone))
+
+
+def _one_name(a: str, b: str, weights: TokenWeights, where: tuple[str, ...] = ()) -> bool:
+    """Names that agree on their rare words both ways: the lighter name covered (``PLACE_COVER``) and most of
+    the heavier too (``NEAR_COVER``: a rare word and a kind word, which weighs half, pass), so that "Crunch" /
+    "Crunch Fitness" agree and a steakhouse and a noodle bar in one casino do not. Each name must hold a word
+    of its own that is not the listings' city or street (``where``, as `_where` gives it): a map labels a
+    street, a square or a neighbourhood by its name ("Potomac" beside "Potomac Bakery" at 1419 Potomac Ave,
+    "Murray Avenue" beside "Murray Ave. Grill"), and that label is not the shop on it."""
+    if not (_own_word(a, where) and _own_word(b, where)):
+        return False
+    return rare_cover(a, b, weights) >= PLACE_COVER and rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
+
+
+def _own_word(name: str, where: tuple[str, ...]) -> bool:
+    """A word of the name that is neither generic (a kind, a place word) nor the city's or a street's name."""
+    places = {w for value in where for w in value.split()}
+    glued = name.replace(" ", "")
+    if any(glued == value.replace(" ", "") for value in where if value):
+        return False  # the whole name is a street or the city, written as one word or two ("Lake Shore")
+    return any(len(t) > 2 and t not in GENERIC_WORDS and t not in places for t in name.split())
 
 
 class EntityResolver:
@@ -274,6 +312,8 @@ class EntityResolver:
             if one_site_readdressed(profile, other):
                 return True  # the same name at the same (or the next) phone line, another street line
             name, other_name = without_venue(profile.name, other.name)  # "X at Y Hotel" / "X": X and X
+            if _near_point(profile, other) and _one_name(name, other_name, weights, _where(profile, other)):
+                return True  # one place at one point, the names agreeing (round 17; `_near_point`)
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(name, other_name, weights) >= CONTACT_COVER:
                     return True
