@@ -459,7 +459,7 @@ EARTH_RADIUS_M = 6_371_000.0
 # Round 17, measured on the Geo-ER `dev` half: 84 % of one place's two points (a map and a guide) lie within
 # 100 m, 99 % within 500 m, all within 1,040 m; one name at two places lies 545 m apart at the tenth percentile.
 NEAR_M = 100.0  # one place, when the names agree (`EntityResolver._contact_match`)
-FAR_M = 1000.0  # two places, for a name with nothing else to go on (`bare_listing_agrees`)
+FAR_M = 500.0  # two places, for a name with nothing else to go on (`bare_listing_agrees`)
 
 
 def distance_m(a: Profile, b: Profile) -> float | None:
