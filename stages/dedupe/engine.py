@@ -33,6 +33,7 @@ from stages.dedupe.features import (
     compare,
     distance_m,
     matched_on,
+    name_plus_kind,
     near_addresses,
     one_site_readdressed,
     operator_prefixed,
@@ -145,10 +146,14 @@ def _one_name(a: str, b: str, weights: TokenWeights, where: tuple[str, ...] = ()
     "Crunch Fitness" agree and a steakhouse and a noodle bar in one casino do not. Each name must hold a word
     of its own that is not the listings' city or street (``where``, as `_where` gives it): a map labels a
     street, a square or a neighbourhood by its name ("Potomac" beside "Potomac Bakery" at 1419 Potomac Ave,
-    "Murray Avenue" beside "Murray Ave. Grill"), and that label is not the shop on it."""
+    "Murray Avenue" beside "Murray Ave. Grill"), and that label is not the shop on it. A name and the same name
+    plus its kind words (`name_plus_kind`, round 10's test: "Greta's" / "Greta's Veterinary Hospital") agree too:
+    a map often labels a business by its short name."""
     if not (_own_word(a, where) and _own_word(b, where)):
         return False
-    return rare_cover(a, b, weights) >= PLACE_COVER and rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
+    if rare_cover(a, b, weights) < PLACE_COVER:
+        return False
+    return name_plus_kind(a, b) or rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
 
 
 def _own_word(name: str, where: tuple[str, ...]) -> bool:

@@ -507,9 +507,15 @@ def bare_listing_agrees(a: Profile, b: Profile) -> bool:
     x, y = a.address.street, b.address.street
     if x and y and x != y and fuzz.ratio(x, y) < 85:
         return False  # a street named without its number is still a street ("C Canyon Rd." / "5371-C Juniper Ln")
-    if a.name.replace(" ", "") == b.name.replace(" ", ""):
-        return any(t not in GENERIC_WORDS and len(t) > 2 for t in a.name.split())
-    ta, tb = a.name.split(), b.name.split()
+    return name_plus_kind(a.name, b.name)
+
+
+def name_plus_kind(a: str, b: str) -> bool:
+    """One name (normalized): the same once glued, or one is the other plus kind-of-business words or a number
+    ("Wing Sing" / "Wing Sing Bar", "Le Salonce" / "Le Salonce #2"); the shorter holds a word of its own."""
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return any(t not in GENERIC_WORDS and len(t) > 2 for t in a.split())
+    ta, tb = a.split(), b.split()
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
     if not all(same_token(t, long_) for t in short) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
         return False
