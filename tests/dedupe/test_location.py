@@ -167,13 +167,14 @@ def test_two_phones_that_are_two_lines_are_two_businesses_even_at_one_point():
     assert not same(a, b)
 
 
-def test_one_name_a_town_apart_is_a_chain_even_for_a_bare_listing():
-    # Round 10 joins a bare listing to the one business of its name in the city; with points 3 km apart
-    # they are two branches. Without points the rule is as before.
+def test_one_name_blocks_apart_is_a_chain_even_for_a_bare_listing():
+    # Round 10 joins a bare listing to the one business of its name in the city; with points more than FAR_M
+    # (200 m) apart they are two branches. Without points the rule is as before.
     bare, branch = rec("a", "PNC Bank", lat=north(0)), rec("b", "PNC Bank", "421 Chartiers Ave", lat=north(3_000))
     assert not same(bare, branch)
     assert same(rec("a", "PNC Bank"), rec("b", "PNC Bank", "421 Chartiers Ave"))
-    assert same(bare, rec("b", "PNC Bank", "421 Chartiers Ave", lat=north(300)))  # a point apart within a town
+    assert same(bare, rec("b", "PNC Bank", "421 Chartiers Ave", lat=north(150)))  # within FAR_M: the rule as before
+    assert not same(bare, rec("b", "PNC Bank", "421 Chartiers Ave", lat=north(300)))  # a few blocks: a branch
 
 
 def test_a_csv_with_points_runs_through_leadstream_dedupe(tmp_path):
