@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from schemas.lead import DedupeDecision
 from stages.dedupe import merge, retention
+from stages.dedupe.address import STREET_TYPES
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
 from stages.dedupe.features import (
     NEAR_M,
@@ -45,7 +46,6 @@ from stages.dedupe.features import (
 )
 from stages.dedupe.frequency import TokenWeights, rare_cover
 from stages.dedupe.model import PairModel, Thresholds
-from stages.dedupe.normalize import GENERIC_WORDS
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.state import EntityState, KeyValueStore, entity_id_for, similar_names
@@ -157,12 +157,10 @@ def _one_name(a: str, b: str, weights: TokenWeights, where: tuple[str, ...] = ()
 
 
 def _own_word(name: str, where: tuple[str, ...]) -> bool:
-    """A word of the name that is neither generic (a kind, a place word) nor the city's or a street's name."""
-    places = {w for value in where for w in value.split()}
-    glued = name.replace(" ", "")
-    if any(glued == value.replace(" ", "") for value in where if value):
-        return False  # the whole name is a street or the city, written as one word or two ("Lake Shore")
-    return any(len(t) > 2 and t not in GENERIC_WORDS and t not in places for t in name.split())
+    """The name is more than a street's or the city's name (street types aside: "Murray Avenue", "Potomac")."""
+    words = [t for t in name.split() if t not in STREET_TYPES]
+    places = {value.replace(" ", "") for value in where if value}
+    return bool(words) and "".join(words) not in places and not all(t in places for t in words)
 
 
 class EntityResolver:
