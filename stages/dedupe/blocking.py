@@ -52,6 +52,8 @@ KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 1
 MIN_SUPPORT = 2
 
 
+# How many of the name's strong tokens go into the map-cell keys (each one gives four keys).
+CELL_TOKENS = 2
 # The map cell's side in degrees of latitude and of longitude: about 330 m north–south, 255 m east–west at 40° N.
 CELL_DEG = 0.003
 
@@ -66,15 +68,22 @@ def cells(lat: float, lng: float) -> list[tuple[int, int]]:
     return [(cx + i, cy + j) for i in (0, 1) for j in (0, 1)]
 
 
-def cell_keys(profile: Profile) -> list[str]:
+def cell_keys(profile: Profile, tokens: list[str] | None = None) -> list[str]:
     """A strong name token in each cell around the listing's point (none without a point): two listings a
     few hundred metres apart whose names share a rare word meet, though a street line is missing on one side
     (a map's bare name) or written apart, the phone differs and the names are not alike as wholes. A cell
-    alone (no name) would list every business of a block and of a mall."""
-    if profile.lat is None or profile.lng is None:
+    alone (no name) would list every business of a block and of a mall. ``tokens``: the name's
+    `strong_tokens`, when the caller has them."""
+    lat, lng = profile.lat, profile.lng
+    if lat is None or lng is None:
         return []
-    tokens = strong_tokens(profile.name)
-    return [f"gt:{profile.geo}:{cx}:{cy}:{t}" for cx, cy in cells(profile.lat, profile.lng) for t in tokens]
+    if tokens is None:
+        tokens = strong_tokens(profile.name, CELL_TOKENS)
+    if not tokens:
+        return []
+    head = f"gt:{profile.geo}:"
+    x, y = math.floor(lng / CELL_DEG - 0.5), math.floor(lat / CELL_DEG - 0.5)
+    return [f"{head}{cx}:{cy}:{t}" for cx in (x, x + 1) for cy in (y, y + 1) for t in tokens]
 
 
 def key_weights(keys: list[str]) -> list[int]:
@@ -103,10 +112,12 @@ def blocking_keys(profile: Profile) -> list[str]:
     if address.known:
         keys.append(f"a:{geo}:{address.number}:{address.street}")
     keys.extend(name_keys(profile.name, geo))
-    for token in strong_tokens(profile.name):
+    tokens = strong_tokens(profile.name)
+    for token in tokens:
         if address.number:
             keys.append(f"tn:{geo}:{token}:{address.number}")
         if address.street:
             keys.append(f"ts:{geo}:{token}:{address.street}")
-    keys.extend(cell_keys(profile))
+    if profile.lat is not None:
+        keys.extend(cell_keys(profile, tokens[:CELL_TOKENS]))
     return keys
