@@ -315,7 +315,11 @@ class EntityResolver:
             if one_site_readdressed(profile, other):
                 return True  # the same name at the same (or the next) phone line, another street line
             name, other_name = without_venue(profile.name, other.name)  # "X at Y Hotel" / "X": X and X
-            if _near_point(profile, other) and _one_name(name, other_name, weights, _where(profile, other)):
+            if (
+                profile.lat is not None
+                and _near_point(profile, other)
+                and _one_name(name, other_name, weights, _where(profile, other))
+            ):
                 return True  # one place at one point, the names agreeing (round 17; `_near_point`)
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(name, other_name, weights) >= CONTACT_COVER:

@@ -161,7 +161,7 @@ class Profile:
 
     def to_list(self) -> list:
         a = self.address
-        return [
+        stored: list = [
             self.name,
             self.phone,
             list(self.domains),
@@ -178,7 +178,10 @@ class Profile:
             self.category,
             self.geo,
             self.page,
-        ] + ([self.lat, self.lng] if self.lat is not None else [])  # a point only when there is one
+        ]
+        if self.lat is not None:  # a point only when there is one: a spelling without one is stored as before
+            stored += (self.lat, self.lng)
+        return stored
 
     @property
     def point(self) -> tuple[float, float] | None:
