@@ -53,7 +53,7 @@ MIN_SUPPORT = 2
 
 
 # How many of the name's strong tokens go into the map-cell keys (each one gives four keys).
-CELL_TOKENS = 2
+CELL_TOKENS = 1
 # The map cell's side in degrees of latitude and of longitude: about 330 m north–south, 255 m east–west at 40° N.
 CELL_DEG = 0.003
 
