@@ -62,18 +62,19 @@ def cells(lat: float, lng: float) -> list[tuple[int, int]]:
     """The four cells of the 2 × 2 block of cells nearest the point: two points less than a cell's side apart
     on each axis always share one of them, wherever the cells' edges fall (on each axis a point lies in the
     cells ``floor(x / side - 1/2)`` and the next, and two such pairs overlap when the points are less than a
-    side apart). The same keys serve for listing and for looking up, as every blocking key does."""
+    side apart). The same keys serve for listing and for looking up, as every blocking key does. `cell_keys`
+    computes the same four cells inline."""
     x, y = lng / CELL_DEG - 0.5, lat / CELL_DEG - 0.5
     cx, cy = math.floor(x), math.floor(y)
     return [(cx + i, cy + j) for i in (0, 1) for j in (0, 1)]
 
 
 def cell_keys(profile: Profile, tokens: list[str] | None = None) -> list[str]:
-    """A strong name token in each cell around the listing's point (none without a point): two listings a
+    """The name's strongest token in each cell around the listing's point (none without a point): two listings a
     few hundred metres apart whose names share a rare word meet, though a street line is missing on one side
     (a map's bare name) or written apart, the phone differs and the names are not alike as wholes. A cell
-    alone (no name) would list every business of a block and of a mall. ``tokens``: the name's
-    `strong_tokens`, when the caller has them."""
+    alone (no name) would list every business of a block and of a mall. ``tokens``: the name's first
+    ``CELL_TOKENS`` `strong_tokens`, when the caller has them."""
     lat, lng = profile.lat, profile.lng
     if lat is None or lng is None:
         return []

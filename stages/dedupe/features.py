@@ -459,7 +459,7 @@ EARTH_RADIUS_M = 6_371_000.0
 # Round 17, measured on the Geo-ER `dev` half: of one place's two points (a map's and a guide's), 84 % lie
 # within 100 m, 92 % within 200 m, 99 % within 500 m; one name at two places lies 545 m apart at the tenth
 # percentile, but a chain's branches can be a block apart. For the bare-listing rule 200 m scored best on
-# `dev` (cross-source precision 0.900 against 0.867 at 500 m, recall 0.758 against 0.788).
+# `dev` (two-token cell keys: cross-source precision 0.900 against 0.867 at 500 m, recall 0.758 against 0.788).
 NEAR_M = 100.0  # one place, when the names agree (`EntityResolver._contact_match`)
 FAR_M = 200.0  # beyond it, two places for a name with nothing else to go on (`bare_listing_agrees`)
 
