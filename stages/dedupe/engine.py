@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from schemas.lead import DedupeDecision
 from stages.dedupe import merge, retention
 from stages.dedupe.address import STREET_TYPES
-from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
+from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, lookup_keys, phone_key
 from stages.dedupe.features import (
     NEAR_M,
     addresses_conflict,
@@ -248,6 +248,7 @@ class EntityResolver:
         scored: list[Scored] = []
         near: list[Scored] = []
         vetoed: list[dict] = []
+        keys = lookup_keys(profile, keys)  # a lead with a point also looks in the neighbouring map cells
         for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
             entity = self.state.entity(entity_id)
             if entity is None:

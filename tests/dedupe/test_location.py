@@ -14,7 +14,7 @@ import random
 import pytest
 
 from schemas.lead import Lead, RawLead
-from stages.dedupe.blocking import CELL_DEG, blocking_keys, cell_keys, cells
+from stages.dedupe.blocking import CELL_DEG, blocking_keys, cell, cell_keys, cells_around, lookup_keys
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.features import distance_m
 from stages.dedupe.record import DedupeInput, Profile
@@ -95,23 +95,26 @@ def test_a_lead_brings_its_point_to_the_engine():
     assert Profile.of(record).point == (40.4471, -80.0152)
 
 
-def test_two_points_less_than_a_cell_apart_on_each_axis_share_a_cell():
+def test_a_point_less_than_half_a_cell_away_on_each_axis_is_in_a_cell_looked_up():
     rng = random.Random(17)
     for _ in range(20_000):
         lat, lng = rng.uniform(-60, 70), rng.uniform(-170, 170)
-        dlat, dlng = (rng.uniform(-0.999, 0.999) * CELL_DEG for _ in range(2))
-        assert set(cells(lat, lng)) & set(cells(lat + dlat, lng + dlng))
-    assert not set(cells(LAT, LNG)) & set(cells(LAT + 2.01 * CELL_DEG, LNG))
+        dlat, dlng = (rng.uniform(-0.499, 0.499) * CELL_DEG for _ in range(2))
+        assert cell(lat + dlat, lng + dlng) in cells_around(lat, lng)
+        assert cell(lat, lng) in cells_around(lat + dlat, lng + dlng)  # whichever comes first
+    assert cell(LAT + 1.01 * CELL_DEG, LNG) not in cells_around(LAT, LNG)
 
 
-def test_a_name_token_in_the_cells_around_the_point_is_a_blocking_key():
-    bare = Profile.of(rec("a", "Millvale Community Library", lat=north(0)))
-    full = Profile.of(rec("b", "Millvale Library", "213 Grant Ave", lat=north(200)))
-    assert set(cell_keys(bare)) & set(cell_keys(full))  # "millvale" near one point
-    assert set(blocking_keys(bare)) >= set(cell_keys(bare))
+def test_a_name_token_in_the_cell_of_the_point_is_indexed_and_the_cells_around_it_looked_up():
+    bare = Profile.of(mapped("a", "Millvale Community Library", lat=north(0)))
+    full = Profile.of(rec("b", "Millvale Library", "213 Grant Ave", lat=north(150)))
+    assert len(cell_keys(bare)) == 1 and set(cell_keys(bare)) <= set(blocking_keys(bare))  # one index entry
+    assert len(set(lookup_keys(bare)) - set(blocking_keys(bare))) == 3  # three more cells looked up
+    assert set(lookup_keys(bare)) & set(blocking_keys(full)) and set(lookup_keys(full)) & set(blocking_keys(bare))
     away = Profile.of(rec("c", "Millvale Library", "213 Grant Ave", lat=north(5_000)))
-    assert not set(cell_keys(bare)) & set(cell_keys(away))
-    assert cell_keys(Profile.of(rec("d", "Millvale Library", "213 Grant Ave"))) == []  # no point, no key
+    assert not set(lookup_keys(bare)) & set(blocking_keys(away))
+    placeless = Profile.of(rec("d", "Millvale Library", "213 Grant Ave"))  # no point: no key, nothing more looked up
+    assert cell_keys(placeless) == [] and lookup_keys(placeless) == blocking_keys(placeless)
 
 
 def test_distance_is_in_metres_and_none_without_a_point():
