@@ -142,7 +142,7 @@ class Profile:
     def of(cls, record: DedupeInput) -> Profile:
         email, email_domain = normalize_email(record.email)
         domains = {d for d in (normalize_domain(record.website), email_domain) if d}
-        point = location(record.latitude, record.longitude)
+        point = location(record.latitude, record.longitude) if record.latitude is not None else None
         return cls(
             name=normalize_name(record.name),
             phone=normalize_phone(record.phone),
