@@ -5,7 +5,10 @@ table behaves the same), then times resolving new leads — half re-spellings
 of known businesses, half new ones — without the LLM, on one core. Prints
 leads/s (wall) and leads per CPU-second (what one core does, whatever else
 runs on the machine), and the state's size per entity (keys+values as stored,
-and the RSS delta while building).
+and the RSS delta while building). With ``--points`` every business also has a
+point (latitude, longitude) near its ZIP's made-up centre, and a re-spelling the
+same point moved up to 30 m, as the search APIs give them (round 17: the map-cell
+blocking keys and the distance tests then run for every lead).
 """
 
 from __future__ import annotations
@@ -75,6 +78,13 @@ def business(rng: random.Random, n: int) -> dict:
     }
 
 
+def place(rng: random.Random, row: dict) -> dict:
+    """The business at a point within ~10 km of its ZIP3's centre (made up; only distances matter)."""
+    zip3 = int(row["zip"][:3])
+    lat, lng = 30 + zip3 % 17, -120 + zip3 % 41
+    return {**row, "latitude": lat + rng.uniform(-0.09, 0.09), "longitude": lng + rng.uniform(-0.12, 0.12)}
+
+
 def respell(rng: random.Random, row: dict, lead_id: str) -> dict:
     p = row["phone"]
     return {
@@ -93,9 +103,16 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--points", action="store_true", help="give every business a point (round 17)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    known = [business(rng, n) for n in range(args.entities)]
+    points = random.Random(args.seed + 17)  # its own stream: the businesses and leads are the same either way
+
+    def new(n: int) -> dict:
+        row = business(rng, n)
+        return place(points, row) if args.points else row
+
+    known = [new(n) for n in range(args.entities)]
     store: dict = {}
     resolver = EntityResolver(store)
     before = rss_bytes()
@@ -105,10 +122,14 @@ def main() -> None:
     build_s = time.perf_counter() - started
     per_entity = (rss_bytes() - before) / args.entities  # includes the normalizers' memo caches
     state_bytes = sum(len(k) + len(v) for k, v in store.items()) / args.entities  # what a RocksDB table holds
-    leads = [
-        respell(rng, rng.choice(known), f"r{i}") if i % 2 else business(rng, args.entities + i)
-        for i in range(args.leads)
-    ]
+
+    def again(i: int) -> dict:
+        row = respell(rng, rng.choice(known), f"r{i}")
+        if args.points:  # the same point, moved up to 30 m north or south
+            row["latitude"] += points.uniform(-2.7e-4, 2.7e-4)
+        return row
+
+    leads = [again(i) if i % 2 else new(args.entities + i) for i in range(args.leads)]
     inputs = [DedupeInput.from_row(row) for row in leads]
     started, cpu_started = time.perf_counter(), time.process_time()
     decisions = {"new": 0, "duplicate": 0, "gray": 0}

@@ -30,6 +30,7 @@ GOOGLE_FIELDS = ",".join(
                 "displayName",
                 "formattedAddress",
                 "addressComponents",
+                "location",
                 "nationalPhoneNumber",
                 "internationalPhoneNumber",
                 "websiteUri",
@@ -78,6 +79,18 @@ def _e164(phone: str | None) -> str | None:
         return phonenumbers.format_number(phonenumbers.parse(phone, "US"), phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException:
         return phone
+
+
+def _coordinates(point: object) -> dict[str, float | None]:
+    """``latitude`` / ``longitude`` from a source's point (Yelp's ``coordinates``, Google's ``location``):
+    both numbers, or neither (Yelp sends nulls for a business it has not placed)."""
+    if isinstance(point, dict):
+        lat, lng = point.get("latitude"), point.get("longitude")
+        if isinstance(lat, int | float) and isinstance(lng, int | float) and not isinstance(lat, bool):
+            placed = -90 <= lat <= 90 and -180 <= lng <= 180 and (lat, lng) != (0, 0)  # (0, 0): a placeholder
+            if placed:
+                return {"latitude": float(lat), "longitude": float(lng)}
+    return {"latitude": None, "longitude": None}
 
 
 def _lead(provider: str, data: dict) -> RawLead | None:
@@ -143,6 +156,7 @@ class YelpSearch:
             "website": None,
             "vertical": vertical,
             "category": categories[0].get("title") if categories else None,
+            **_coordinates(business.get("coordinates")),
         }
 
     async def aclose(self) -> None:
@@ -207,6 +221,7 @@ class GooglePlacesSearch:
             "website": place.get("websiteUri"),
             "vertical": vertical,
             "category": label,
+            **_coordinates(place.get("location")),
         }
 
     async def aclose(self) -> None:

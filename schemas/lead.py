@@ -40,6 +40,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+def _check_location(latitude: float | None, longitude: float | None) -> None:
+    """A location is a pair: one coordinate without the other is a producer's bug."""
+    if (latitude is None) != (longitude is None):
+        raise ValueError("latitude and longitude come together: give both or neither")
+
+
 class RawLead(BaseModel):
     """What a producer pushes into ``leads.scraped``: one business, as found.
 
@@ -81,6 +87,12 @@ class RawLead(BaseModel):
         le=3,
         description="Enrichment tier (1 basic, 2 + screenshot, 3 + site audit); default: the worker's setting.",
     )
+    latitude: float | None = Field(
+        None, ge=-90, le=90, description="WGS 84 latitude of the listing, as the source gives it (with longitude)."
+    )
+    longitude: float | None = Field(
+        None, ge=-180, le=180, description="WGS 84 longitude of the listing, as the source gives it (with latitude)."
+    )
 
     @field_validator("zip", mode="before")
     @classmethod
@@ -116,6 +128,7 @@ class RawLead(BaseModel):
             raise ValueError(f"schema_version {self.schema_version} is newer than this reader ({SCHEMA_VERSION})")
         if not (self.zip or (self.city and self.state) or self.phone):
             raise ValueError("a lead needs a zip, a city and state, or a phone to be placed geographically")
+        _check_location(self.latitude, self.longitude)
         return self
 
     def derived_lead_id(self) -> str:
@@ -261,6 +274,10 @@ class Lead(_Model):
     vertical: str | None = None
     category: str | None = None
     enrich_tier: int | None = None
+    # Optional, additive (no version bump, docs/upgrades.md): absent on leads written before it and on
+    # sources without coordinates. The dedupe engine reads it as evidence (docs/dedupe.md, round 17).
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
     enrichment: Enrichment | None = None
     dedupe: DedupeDecision | None = None
     score: Score | None = None
@@ -271,6 +288,7 @@ class Lead(_Model):
     def _version(self) -> Lead:
         if self.schema_version > SCHEMA_VERSION:
             raise ValueError(f"schema_version {self.schema_version} is newer than this reader ({SCHEMA_VERSION})")
+        _check_location(self.latitude, self.longitude)
         return self
 
     @classmethod

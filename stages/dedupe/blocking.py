@@ -14,6 +14,8 @@ regions share a Kafka partition — `leadstream dedupe` and the stream agree.
 
 from __future__ import annotations
 
+import math
+
 import jellyfish
 
 from stages.dedupe.normalize import GENERIC_WORDS
@@ -45,8 +47,64 @@ def name_keys(name: str, geo: str) -> list[str]:
 # How much sharing a key says: candidates are ranked by summed weights, exact
 # contact keys first, and only the best MAX_CANDIDATES are scored.
 # A token with the street name alone ("ts") is common: it needs a second key to reach MIN_SUPPORT.
-KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 1}
+# "gt": the name's strongest token in the map cell of the listing's point (round 17; `cell_keys`).
+KEY_WEIGHTS = {"p": 3, "d": 3, "m": 3, "a": 3, "n": 2, "n2": 2, "tn": 2, "ts": 1, "gt": 2}
 MIN_SUPPORT = 2
+
+
+# How many of the name's strong tokens go into the map-cell keys.
+CELL_TOKENS = 1
+# The map cell's side in degrees of latitude and of longitude: about 445 m north–south, 340 m east–west at 40° N.
+CELL_DEG = 0.004
+
+
+def cell(lat: float, lng: float) -> tuple[int, int]:
+    """The map cell a point lies in: where a listing with a point is indexed (`cell_keys`)."""
+    return math.floor(lng / CELL_DEG), math.floor(lat / CELL_DEG)
+
+
+def cells_around(lat: float, lng: float) -> list[tuple[int, int]]:
+    """The four cells of the 2 × 2 block of cells nearest the point, its own cell among them: where a lead with a
+    point looks (`lookup_keys`). On each axis they cover more than half a cell's side on either side of the point,
+    so a listing less than half a side away on each axis (about 220 m north–south, 170 m east–west at 40° N) is
+    always found, wherever the cell edges fall, whichever of the two came first. Listed under one cell and
+    looked up in four, a point costs one index entry, not four."""
+    x, y = math.floor(lng / CELL_DEG - 0.5), math.floor(lat / CELL_DEG - 0.5)
+    return [(x + i, y + j) for i in (0, 1) for j in (0, 1)]
+
+
+def cell_keys(profile: Profile, tokens: list[str] | None = None) -> list[str]:
+    """The name's strongest token in the cell of the listing's point (none without a point), the key the listing is
+    indexed under: two listings a few hundred metres apart whose names share that word meet (`lookup_keys`), though
+    a street line is missing on one side (a map's bare name) or written apart, the phone differs and the names are
+    not alike as wholes. A cell alone (no name) would list every business of a block and of a mall. ``tokens``: the
+    name's first ``CELL_TOKENS`` `strong_tokens`, when the caller has them."""
+    lat, lng = profile.lat, profile.lng
+    if lat is None or lng is None:
+        return []
+    if tokens is None:
+        tokens = strong_tokens(profile.name, CELL_TOKENS)
+    cx, cy = cell(lat, lng)
+    return [f"gt:{profile.geo}:{cx}:{cy}:{t}" for t in tokens]
+
+
+def neighbour_cell_keys(profile: Profile) -> list[str]:
+    """The map-cell keys of the other three cells of the 2 × 2 block nearest the point (`cells_around`): looked up,
+    never indexed."""
+    lat, lng = profile.lat, profile.lng
+    if lat is None or lng is None:
+        return []
+    tokens = strong_tokens(profile.name, CELL_TOKENS)
+    own = cell(lat, lng)
+    head = f"gt:{profile.geo}:"
+    return [f"{head}{cx}:{cy}:{t}" for cx, cy in cells_around(lat, lng) if (cx, cy) != own for t in tokens]
+
+
+def lookup_keys(profile: Profile, keys: list[str] | None = None) -> list[str]:
+    """The keys a lead is looked up under: its `blocking_keys` (``keys``, when the caller has them) and the
+    neighbouring map cells of its point."""
+    keys = blocking_keys(profile) if keys is None else keys
+    return [*keys, *neighbour_cell_keys(profile)] if profile.lat is not None else keys
 
 
 def key_weights(keys: list[str]) -> list[int]:
@@ -63,7 +121,8 @@ def address_key(profile: Profile) -> str | None:
 
 
 def blocking_keys(profile: Profile) -> list[str]:
-    """Every key under which this profile is indexed and looked up."""
+    """Every key under which this profile is indexed and looked up (a lead with a point is looked up in the
+    neighbouring map cells too: `lookup_keys`)."""
     geo = profile.geo
     keys: list[str] = []
     if profile.phone:
@@ -75,9 +134,12 @@ def blocking_keys(profile: Profile) -> list[str]:
     if address.known:
         keys.append(f"a:{geo}:{address.number}:{address.street}")
     keys.extend(name_keys(profile.name, geo))
-    for token in strong_tokens(profile.name):
+    tokens = strong_tokens(profile.name)
+    for token in tokens:
         if address.number:
             keys.append(f"tn:{geo}:{token}:{address.number}")
         if address.street:
             keys.append(f"ts:{geo}:{token}:{address.street}")
+    if profile.lat is not None:
+        keys.extend(cell_keys(profile, tokens[:CELL_TOKENS]))
     return keys

@@ -24,13 +24,17 @@ from typing import TYPE_CHECKING, Literal
 
 from schemas.lead import DedupeDecision
 from stages.dedupe import merge, retention
-from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, phone_key
+from stages.dedupe.address import STREET_TYPES
+from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, lookup_keys, phone_key
 from stages.dedupe.features import (
+    NEAR_M,
     addresses_conflict,
     bare_listing,
     bare_listing_agrees,
     compare,
+    distance_m,
     matched_on,
+    name_plus_kind,
     near_addresses,
     one_site_readdressed,
     operator_prefixed,
@@ -59,6 +63,7 @@ Scored = tuple[dict, float, list[str]]  # (entity record, probability, matched_o
 # Weighted share of the rarer name's words the other has, for the contact rule (`_contact_match`).
 CONTACT_COVER = 0.5
 PLACE_COVER = 0.8  # the same street address without the same phone needs more of the name
+NEAR_COVER = 0.6  # two listings at one point (round 17): most of the heavier name too
 
 
 @dataclass
@@ -120,6 +125,42 @@ def to_decision(resolution: Resolution) -> DedupeDecision:
         duplicate_of=resolution.duplicate_of,
         probability=resolution.probability,
     )
+
+
+def _near_point(a: Profile, b: Profile) -> bool:
+    """Two listings at one point (round 17): within ``NEAR_M`` of each other, with no street line that
+    places them apart (a known line on both sides is the same line, or one side has none: a map's bare
+    name) and no two phones that are two lines. Proximity alone is weak: a hotel, a mall or a food hall
+    holds many businesses at one point, so the caller needs the names too (`_one_name`)."""
+    apart = distance_m(a, b)
+    if apart is None or apart > NEAR_M:
+        return False
+    if a.address.known and b.address.known and not same_street(a, b):
+        return False  # two street lines a few doors apart: neighbours, as without points
+    return not (a.phone and b.phone and a.phone != b.phone and not phone_block(a.phone, b.phone))
+
+
+def _one_name(a: str, b: str, weights: TokenWeights, where: tuple[str, ...] = ()) -> bool:
+    """Names that agree on their rare words both ways: the lighter name covered (``PLACE_COVER``) and most of
+    the heavier too (``NEAR_COVER``: a rare word and a kind word, which weighs half, pass), so that "Crunch" /
+    "Crunch Fitness" agree and a steakhouse and a noodle bar in one casino do not. Each name must hold a word
+    of its own that is not the listings' city or street (``where``, as `_where` gives it): a map labels a
+    street, a square or a neighbourhood by its name ("Potomac" beside "Potomac Bakery" at 1419 Potomac Ave,
+    "Murray Avenue" beside "Murray Ave. Grill"), and that label is not the shop on it. A name and the same name
+    plus its kind words (`name_plus_kind`, round 10's test: "Greta's" / "Greta's Veterinary Hospital") agree too:
+    a map often labels a business by its short name."""
+    if not (_own_word(a, where) and _own_word(b, where)):
+        return False
+    if rare_cover(a, b, weights) < PLACE_COVER:
+        return False
+    return name_plus_kind(a, b) or rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
+
+
+def _own_word(name: str, where: tuple[str, ...]) -> bool:
+    """The name is more than a street's or the city's name (street types aside: "Murray Avenue", "Potomac")."""
+    words = [t for t in name.split() if t not in STREET_TYPES]
+    places = {value.replace(" ", "") for value in where if value}
+    return bool(words) and "".join(words) not in places and not all(t in places for t in words)
 
 
 class EntityResolver:
@@ -207,6 +248,7 @@ class EntityResolver:
         scored: list[Scored] = []
         near: list[Scored] = []
         vetoed: list[dict] = []
+        keys = lookup_keys(profile, keys)  # a lead with a point also looks in the neighbouring map cells
         for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
             entity = self.state.entity(entity_id)
             if entity is None:
@@ -274,6 +316,12 @@ class EntityResolver:
             if one_site_readdressed(profile, other):
                 return True  # the same name at the same (or the next) phone line, another street line
             name, other_name = without_venue(profile.name, other.name)  # "X at Y Hotel" / "X": X and X
+            if (
+                profile.lat is not None
+                and _near_point(profile, other)
+                and _one_name(name, other_name, weights, _where(profile, other))
+            ):
+                return True  # one place at one point, the names agreeing (round 17; `_near_point`)
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(name, other_name, weights) >= CONTACT_COVER:
                     return True

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import random
+import zlib
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "dedupe" / "eval.csv"
 COLUMNS = ["id", "cluster", "name", "address", "city", "state", "zip", "phone", "website", "email", "category"]
+# Round 17: a listing's point. Only round 17's rows carry one; every earlier row leaves both empty.
+COLUMNS += ["latitude", "longitude"]
 FIRST = ["Tony", "Rosa", "Hank", "Mei", "Omar", "Greta", "Luis", "Priya", "Viktor", "Nadia", "Sal", "Dee", "Arturo"]
 HEADS = [
     "Blue Heron",
@@ -328,7 +332,12 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
     extra16 = random.Random(seed * 7919 + 16)
     for n in range(max(1, businesses // 40)):
         rows.extend(_corner_rows(extra16, n))
-    return [{"id": f"e{i:05d}", **row} for i, row in enumerate(rows)]
+    # Round 17's class, from its own stream after round 16's rows.
+    extra17 = random.Random(seed * 7919 + 17)
+    for n in range(max(1, businesses // 40)):
+        rows.extend(_point_rows(extra17, n))
+    # every row has every column; only round 17's rows carry a point
+    return [{"id": f"e{i:05d}", "latitude": "", "longitude": "", **row} for i, row in enumerate(rows)]
 
 
 SPELLED_NAMES = [("Twenty-Two", "22"), ("Seventy Nine", "79"), ("Two", "2"), ("Forty-Five", "45"), ("Eleven", "11")]
@@ -914,6 +923,67 @@ def _corner_rows(rng: random.Random, n: int) -> list[dict]:
             branch["road"] = rng.choice([r for r in ROADS if r[1] and r[0] not in (road, cross_road[0])])
         branch["phone"] = branch["alt_phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
         rows.append({"cluster": f"c{n}b", **_row(rng, branch, noisy=False)})
+    rng.shuffle(rows)
+    return rows
+
+
+M_PER_DEG = 111_195.0  # metres per degree of latitude
+
+
+def _centre(city: str) -> tuple[float, float]:
+    """A made-up, fixed centre for a city of `PLACES` (the generator's places are names, not points)."""
+    h = zlib.crc32(city.encode())
+    return 30 + (h % 1500) / 100, -120 + (h // 1500 % 4000) / 100
+
+
+def _moved(point: tuple[float, float], rng: random.Random, low: float, high: float) -> tuple[float, float]:
+    """A point ``low`` to ``high`` metres from ``point`` in a random direction."""
+    metres, angle = rng.uniform(low, high), rng.uniform(0, 2 * math.pi)
+    lat, lng = point
+    return (
+        lat + metres * math.sin(angle) / M_PER_DEG,
+        lng + metres * math.cos(angle) / (M_PER_DEG * math.cos(math.radians(lat))),
+    )
+
+
+def _placed(row: dict, point: tuple[float, float]) -> dict:
+    return {**row, "latitude": f"{point[0]:.6f}", "longitude": f"{point[1]:.6f}"}
+
+
+def _point_rows(rng: random.Random, n: int) -> list[dict]:
+    """Round 17: a business listed by a search API with its street line, phone and point, and by a map as an
+    object: its name (whole, without its kind word, or with "The" dropped), its point 5 to 80 m away, and no
+    street line, phone or ZIP (half the time no city either). One business. Another business in the same
+    building (its own name, its own phone, at the same point within 20 m, listed in full or as a map object)
+    stays apart; every other time a branch of the business's name, with its own street line and phone,
+    150 m to 3 km away, stays apart too (a chain's branches can be close)."""
+    b = dict(_business(rng), suite="", letter="", domain="")
+    city = b["place"][0]
+    centre = _centre(city)
+    home = _moved(centre, rng, 0, 4000)
+    rows = [{"cluster": f"l{n}", **_placed(_row(rng, b, noisy=False), _moved(home, rng, 0, 15))}]
+    form = rng.choice(["whole", "head", "the"])
+    name = b["name"]
+    if form == "head" and not name.startswith(f"{b['kind']}"):
+        name = name.removesuffix(" " + b["kind"])
+    elif form == "the":
+        name = name.removeprefix("The ")
+    mapped = {"name": name, "address": "", "city": city if rng.random() < 0.5 else "", "state": b["place"][2]}
+    mapped.update(zip="", phone="", website="", email="", category="")
+    rows.append({"cluster": f"l{n}", **_placed(mapped, _moved(home, rng, 5, 80))})
+    neighbour = dict(_business(rng), number=b["number"], road=b["road"], dir=b["dir"], place=b["place"])
+    neighbour.update(suite=str(rng.randint(100, 450)), letter="", domain="")
+    if neighbour["name"].split()[-1] == b["kind"] or set(neighbour["name"].split()) & set(b["name"].split()):
+        neighbour["name"] = f"{rng.choice(FIRST)} & {rng.choice(LAST)} {rng.choice(PRACTICES)}"
+    near = _row(rng, neighbour, noisy=False)
+    if rng.random() < 0.5:  # the neighbour as a map object too
+        near.update(address="", phone="", zip="", website="", email="", category="")
+    rows.append({"cluster": f"l{n}n", **_placed(near, _moved(home, rng, 0, 20))})
+    if rng.random() < 0.5:
+        branch = dict(b, number=rng.randint(100, 19999), road=rng.choice(ROADS))
+        branch["phone"] = b["phone"][:3] + f"{rng.randint(201, 989)}{rng.randint(0, 9999):04d}"
+        far = rng.choice([(150, 400), (400, 3000)])
+        rows.append({"cluster": f"l{n}b", **_placed(_row(rng, branch, noisy=False), _moved(home, rng, *far))})
     rng.shuffle(rows)
     return rows
 

@@ -27,7 +27,7 @@ from itertools import combinations
 from pathlib import Path
 
 from stages.dedupe import realdata
-from stages.dedupe.blocking import blocking_keys
+from stages.dedupe.blocking import blocking_keys, lookup_keys
 from stages.dedupe.csvtool import resolve_rows
 from stages.dedupe.engine import EntityResolver, Resolution
 from stages.dedupe.record import DedupeInput, Profile
@@ -114,9 +114,13 @@ def _linked_share(rows: list[dict], linked: Callable[[int, int], bool]) -> tuple
 
 
 def blocking_recall(rows: list[dict]) -> dict[str, float]:
-    """Share of true pairs sharing a blocking key (direct) or linked by key-sharing rows of their business."""
-    keys = [set(blocking_keys(Profile.of(DedupeInput.from_row(row)))) for row in rows]
-    direct, reachable = _linked_share(rows, lambda a, b: bool(keys[a] & keys[b]))
+    """Share of true pairs sharing a blocking key (direct) or linked by key-sharing rows of their business. A row
+    with a point is looked up in the neighbouring map cells too (`lookup_keys`): a pair shares a key when one row's
+    lookup keys hold a key the other is indexed under."""
+    profiles = [Profile.of(DedupeInput.from_row(row)) for row in rows]
+    keys = [set(blocking_keys(p)) for p in profiles]
+    looked = [set(lookup_keys(p, list(k))) for p, k in zip(profiles, keys)]
+    direct, reachable = _linked_share(rows, lambda a, b: bool(looked[a] & keys[b] or looked[b] & keys[a]))
     return {"blocking_direct": direct, "blocking_recall": reachable}
 
 

@@ -37,7 +37,8 @@ Datasets:
   row): the first name, phone, website and email of each side, the address's
   freeform line as the street, its locality as the city, region as the state and
   the postcode's first five digits as the ZIP, the primary category, and the
-  first source's dataset as the source. A match pair's two records are one
+  first source's dataset as the source. The sample has no geometry column (its
+  records carry no point), so its rows have no coordinates. A match pair's two records are one
   entity (records linked through several match pairs too); a non-match pair's
   two are two. Records of different pairs are taken to be different places (the
   sample is drawn across the whole country; a pair of the same place in two rows
@@ -63,8 +64,8 @@ Datasets:
   converter reads all three files (the authors' split is by pair, not by place,
   so it is not used), writes each distinct record once (an OSM record is the
   left side, a Foursquare record the right; the same text on one side is one
-  record), keeps the name, the street line and the ZIP, and drops the
-  coordinates (the engine does not read them). OSM street lines are written
+  record), keeps the name, the street line, the ZIP and (round 17) the
+  coordinates, which the engine reads. OSM street lines are written
   "street, number" ("Forbes Avenue, 332"): the number is moved to the front;
   Foursquare lines are kept as written ("201 N Craig St, Bayard"). There is no
   phone, website or city column: every record is in Allegheny County, so the
@@ -307,6 +308,9 @@ def geoer_pair_rows(lines: Iterable[str]) -> list[dict]:
                     "website": "",
                     "email": "",
                     "category": "",
+                    # the records' points (WGS 84), which the candidate pairs were drawn by (round 17)
+                    "latitude": record.get("latitude", ""),
+                    "longitude": record.get("longitude", ""),
                 }
             )
         labelled.append((sides[0], sides[1], parts[2].strip() == "1"))

@@ -25,11 +25,38 @@ if TYPE_CHECKING:
 FIELDS = ("name", "street", "city", "state", "zip", "phone", "website", "email", "category")
 
 
+def _coordinate(value: Any, bound: float) -> float | None:
+    """A latitude (``bound`` 90) or longitude (180) from a CSV cell or a field: a finite number within bounds."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if -bound <= number <= bound else None  # NaN fails both comparisons
+
+
+def location(latitude: Any, longitude: Any) -> tuple[float, float] | None:
+    """A point, or None unless both coordinates are readable (0, 0 is a placeholder, not a place)."""
+    lat, lng = _coordinate(latitude, 90), _coordinate(longitude, 180)
+    if lat is None or lng is None or (lat == 0 and lng == 0):
+        return None
+    return lat, lng
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _first_of(row: Mapping[str, Any], columns: tuple[str, ...]) -> Any:
+    for column in columns:
+        value = _text(row.get(column))
+        if value is not None:
+            return value
+    return None
 
 
 @dataclass(slots=True)
@@ -48,6 +75,8 @@ class DedupeInput:
     email: str | None = None
     category: str | None = None
     geo_key: str = ""  # the dedupe partition key; from a Lead, its Kafka key
+    latitude: float | None = None  # the listing's point, when the source gives one (round 17)
+    longitude: float | None = None
 
     def __post_init__(self) -> None:
         if not self.geo_key:  # a CSV row: the key the stream would give it (`schemas.geo.dedupe_key`)
@@ -68,13 +97,22 @@ class DedupeInput:
             email=lead.email,
             category=lead.category or lead.vertical,
             geo_key=lead.geo_key,
+            latitude=lead.latitude,
+            longitude=lead.longitude,
         )
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], source: str = "csv") -> DedupeInput:
-        """A CSV row: any column but ``id`` may be absent or empty; ``address`` is the street line."""
+        """A CSV row: any column but ``id`` may be absent or empty; ``address`` is the street line; the point is
+        ``latitude``/``longitude`` or ``lat``/``lng`` (or ``lon``), used only when both are readable numbers."""
         values: dict[str, Any] = {f: _text(row.get(f)) for f in FIELDS if f != "street"}
         values["street"] = _text(row.get("address")) or _text(row.get("street"))
+        point = location(
+            _first_of(row, ("latitude", "lat")),
+            _first_of(row, ("longitude", "lng", "lon")),
+        )
+        if point:
+            values["latitude"], values["longitude"] = point
         return cls(lead_id=str(row["id"]).strip(), source=_text(row.get("source")) or source, **values)
 
     def field_values(self) -> dict[str, str | None]:
@@ -96,11 +134,15 @@ class Profile:
     category: str = ""
     geo: str = ""
     page: str = ""  # the website's own page, when it is not the home page (`website_page`)
+    # The listing's point (round 17), rounded to 6 decimals (~0.1 m); None when the source gave none.
+    lat: float | None = None
+    lng: float | None = None
 
     @classmethod
     def of(cls, record: DedupeInput) -> Profile:
         email, email_domain = normalize_email(record.email)
         domains = {d for d in (normalize_domain(record.website), email_domain) if d}
+        point = location(record.latitude, record.longitude) if record.latitude is not None else None
         return cls(
             name=normalize_name(record.name),
             phone=normalize_phone(record.phone),
@@ -113,11 +155,13 @@ class Profile:
             category=normalize_category(record.category),
             geo=record.geo_key,
             page=website_page(record.website),
+            lat=round(point[0], 6) if point else None,
+            lng=round(point[1], 6) if point else None,
         )
 
     def to_list(self) -> list:
         a = self.address
-        return [
+        stored: list = [
             self.name,
             self.phone,
             list(self.domains),
@@ -135,11 +179,21 @@ class Profile:
             self.geo,
             self.page,
         ]
+        if self.lat is not None:  # a point only when there is one: a spelling without one is stored as before
+            stored += (self.lat, self.lng)
+        return stored
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        return (self.lat, self.lng) if self.lat is not None and self.lng is not None else None
 
     @classmethod
     def from_list(cls, data: list) -> Profile:
         if len(data) == 15:  # stored before round 11: no page
             data = [*data, ""]
+        lat = lng = None
+        if len(data) == 18:  # with a point (round 17; a profile without one is stored as before)
+            data, lat, lng = data[:16], data[16], data[17]
         (
             name,
             phone,
@@ -170,4 +224,6 @@ class Profile:
             category,
             geo,
             page,
+            lat,
+            lng,
         )

@@ -68,3 +68,21 @@ def test_ingest_prepare_keeps_bad_rows_with_their_line(tmp_path):
     csv_path.write_text("name,zip,phone\nAcme,10002,2125550101\nNoZip,,\n")
     rows = prepare(csv_path)
     assert rows[0].problem is None and rows[1].problem and rows[1].line == 3
+
+
+def test_a_location_is_optional_additive_and_travels_from_raw_lead_to_lead():
+    # Round 17 (docs/dedupe.md): the search APIs' coordinates, an optional field (no version bump).
+    raw = RawLead(source="yelp", name="A", zip="15213", latitude=40.4443, longitude=-79.9436)
+    lead = Lead.from_raw(raw)
+    assert (lead.latitude, lead.longitude) == (40.4443, -79.9436)
+    assert orjson.loads(encode_lead(lead, LEADS_SCRAPED))["latitude"] == 40.4443
+    older = Lead.model_validate({"lead_id": "ld_1", "geo_key": "PA", "source": "csv", "name": "A"})  # written before
+    assert older.latitude is None and older.longitude is None and older.schema_version == 1
+    assert RawLead(source="csv", name="A", zip="15213").latitude is None
+    with pytest.raises(ValidationError, match="both or neither"):
+        RawLead(source="csv", name="A", zip="15213", latitude=40.4)
+    with pytest.raises(ValidationError, match="both or neither"):
+        Lead(lead_id="ld_1", geo_key="PA", source="csv", name="A", longitude=-79.9)
+    for lat, lng in ((91, 0), (0, -181), (float("nan"), 0)):
+        with pytest.raises(ValidationError):
+            RawLead(source="csv", name="A", zip="15213", latitude=lat, longitude=lng)

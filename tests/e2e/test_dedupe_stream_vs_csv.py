@@ -37,6 +37,9 @@ def labelled_rows(businesses: int = 120) -> list[dict]:
             "zip": row["zip"] or None,
             "phone": row["phone"] or None,
             "category": row["category"] or None,
+            # round 17's rows carry a point: through the stream as the lead's location, as the CSV tool reads it
+            "latitude": float(row["latitude"]) if row["latitude"] else None,
+            "longitude": float(row["longitude"]) if row["longitude"] else None,
             "lead_id": f"ld_er_{row['id']}",
         }
         try:

@@ -44,6 +44,7 @@ async def test_yelp_pages_through_every_business(fresh_sim):
         business.state,
     )
     assert first.street == business.street_line and first.website is None
+    assert (first.latitude, first.longitude) == (business.lat, business.lng)  # Yelp's `coordinates`
     assert first.source == "yelp" and first.vertical == vertical and first.category
 
 
@@ -64,6 +65,7 @@ async def test_google_pages_with_tokens_and_maps_websites(fresh_sim):
         assert lead.website == business.website and lead.phone == business.phone
         assert lead.name == business.google_name and lead.zip == zip_code and lead.state == business.state
         assert lead.street.startswith(business.street)
+        assert (lead.latitude, lead.longitude) == (business.lat, business.lng)  # `location`, asked for in the mask
     offsets = [p["offset"] for p in sim.records["search.google"]]
     assert offsets[:3] == [0, 20, 40]
     assert len(capped) == 25 and [p["page_size"] for p in sim.records["search.google"][-2:]] == [20, 5]
@@ -165,3 +167,14 @@ async def test_api_limits_and_details_match_the_real_apis(fresh_sim):
             )
         ).json()
         assert set(place) == {"displayName", "formattedAddress"} and place["formattedAddress"].endswith("NY 10002, USA")
+
+
+def test_a_point_is_both_coordinates_or_none():
+    from providers.search import _coordinates
+
+    assert _coordinates({"latitude": 40.44, "longitude": -79.94}) == {"latitude": 40.44, "longitude": -79.94}
+    none = {"latitude": None, "longitude": None}
+    assert _coordinates({"latitude": None, "longitude": None}) == none  # Yelp: a business it has not placed
+    assert _coordinates({"latitude": 40.44}) == none and _coordinates(None) == none
+    assert _coordinates({"latitude": 0, "longitude": 0}) == none  # a placeholder, not a place
+    assert _coordinates({"latitude": 140.0, "longitude": -79.94}) == none
