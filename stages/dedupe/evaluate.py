@@ -41,20 +41,7 @@ def _pairs(labels: Sequence[str | None]) -> int:
 
 
 def pairwise_scores(truth: Sequence[str | None], predicted: Sequence[str | None]) -> dict[str, float]:
-    true_pairs = _pairs(truth)
-    predicted_pairs = _pairs(predicted)
-    both = _pairs([f"{t}\x00{p}" for t, p in zip(truth, predicted)])
-    precision = both / predicted_pairs if predicted_pairs else 1.0
-    recall = both / true_pairs if true_pairs else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "true_pairs": true_pairs,
-        "predicted_pairs": predicted_pairs,
-        "correct_pairs": both,
-    }
+    return _scores(_pairs, truth, predicted)
 
 
 def linkage_scores(
@@ -68,9 +55,16 @@ def linkage_scores(
     def cross(labels: Sequence[str | None]) -> int:
         return _pairs(labels) - _pairs([f"{label}\x00{source}" for label, source in zip(labels, sources)])
 
-    true_pairs = cross(truth)
-    predicted_pairs = cross(predicted)
-    both = cross([f"{t}\x00{p}" for t, p in zip(truth, predicted)])
+    return _scores(cross, truth, predicted)
+
+
+def _scores(
+    pairs: Callable[[Sequence[str | None]], int], truth: Sequence[str | None], predicted: Sequence[str | None]
+) -> dict[str, float]:
+    """Pairwise precision, recall and F1, with ``pairs`` counting the pairs a labelling puts together."""
+    true_pairs = pairs(truth)
+    predicted_pairs = pairs(predicted)
+    both = pairs([f"{t}\x00{p}" for t, p in zip(truth, predicted)])
     precision = both / predicted_pairs if predicted_pairs else 1.0
     recall = both / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

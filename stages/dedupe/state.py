@@ -68,6 +68,14 @@ _RANK_BITS = 16
 _RANK_MASK = (1 << _RANK_BITS) - 1
 
 
+def _load(raw: str | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
+
+
+def _dump(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class EntityState:
     """Typed access to the engine's keys; every call is synchronous and O(1)."""
 
@@ -82,22 +90,16 @@ class EntityState:
         self.index_cap = index_cap
 
     def _get(self, key: str) -> Any:
-        raw = self.store.get(key)
-        if raw is None:
-            return None
-        return orjson.loads(raw)
+        return _load(self.store.get(key))
 
     def _set(self, key: str, value: Any) -> None:
-        self.store[key] = orjson.dumps(value).decode()
+        self.store[key] = _dump(value)
 
     def get_derived(self, key: str) -> Any:
-        raw = self.derived.get(key)
-        if raw is None:
-            return None
-        return orjson.loads(raw)
+        return _load(self.derived.get(key))
 
     def set_derived(self, key: str, value: Any) -> None:
-        self.derived[key] = orjson.dumps(value).decode()
+        self.derived[key] = _dump(value)
 
     def delete_derived(self, key: str) -> None:
         if self.derived.get(key) is not None:
