@@ -55,7 +55,7 @@ def entity_changed(state: EntityState, entity_id: str, old: dict | None, new: di
         known = before["profiles"] if before is not None else []
         for stored in after["profiles"]:
             if stored not in known:
-                _list(state, entity_id, Profile.from_list(stored))
+                _list(state, entity_id, stored)
         if before is None:
             _count(state, after, 1)
     elif before is not None:
@@ -65,8 +65,9 @@ def entity_changed(state: EntityState, entity_id: str, old: dict | None, new: di
                 _unlist(state, entity_id, Profile.from_list(stored))
 
 
-def _list(state: EntityState, entity_id: str, profile: Profile) -> None:
-    state.index(blocking_keys(profile), entity_id)
+def _list(state: EntityState, entity_id: str, stored: list) -> None:
+    profile = Profile.from_list(stored)
+    state.index(state.known_keys(stored) or blocking_keys(profile), entity_id)
     for contact in (phone_key(profile), address_key(profile)):
         if contact:
             state.add_name(contact, profile.name)

@@ -197,6 +197,7 @@ class EntityResolver:
         now = self.clock()
         profile = Profile.of(record)
         keys = blocking_keys(profile)
+        self.state.remember_keys(profile.to_list(), keys)
         contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
         shared = {k: self._shared(profile.name, self.state.names(k)) for k in contacts}
         scored, near, vetoed = self._score(

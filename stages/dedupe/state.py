@@ -88,6 +88,16 @@ class EntityState:
         self.store = store
         self.derived = store if derived is None else derived
         self.index_cap = index_cap
+        self._known_keys: tuple[list, list[str]] | None = None
+
+    def remember_keys(self, stored: list, keys: list[str]) -> None:
+        """The blocking keys the engine has just computed for the spelling (stored form) it is resolving, so that
+        listing it (`derived`) does not compute them again: the costliest part of a lead's derived writes."""
+        self._known_keys = (stored, keys)
+
+    def known_keys(self, stored: list) -> list[str] | None:
+        hint = self._known_keys
+        return hint[1] if hint is not None and hint[0] == stored else None
 
     def _get(self, key: str) -> Any:
         return _load(self.store.get(key))
