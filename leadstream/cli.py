@@ -393,6 +393,7 @@ def dedupe(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    console.print(counts.pop("columns"), markup=False, highlight=False)
     console.print(f"wrote {out}: {counts}")
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stages.dedupe.columns import map_columns
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.record import DedupeInput
 
@@ -58,16 +59,20 @@ def _summary(
     return ids, summary
 
 
-def dedupe_csv(input_path: str | Path, output_path: str | Path, judge: OllamaJudge | None = None) -> dict:
-    """Write ``id,entity_id`` (one row per input row, input order); returns counts."""
+def dedupe_csv(
+    input_path: str | Path, output_path: str | Path, judge: OllamaJudge | None = None
+) -> dict[str, int | str]:
+    """Write ``id,entity_id`` (one row per input row, input order); returns counts and the columns read.
+
+    Headers are matched by `columns.map_columns` (case, spacing and common exporters' names: ``addr``,
+    ``Street Address``, ``type``...); the summary names the headers it read and the ones it ignored."""
     with open(input_path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise ValueError(f"{input_path}: an `id` column is required")
-        rows = list(reader)
+        columns = map_columns(reader.fieldnames or [], str(input_path))
+        rows = [columns.row(raw) for raw in reader]
     ids, counts = resolve_rows(rows, judge)
     with open(output_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "entity_id"])
         writer.writerows((row["id"], entity_id) for row, entity_id in zip(rows, ids))
-    return counts
+    return {**counts, "columns": columns.describe()}

@@ -101,3 +101,44 @@ def test_with_a_judge_over_the_simulator(tmp_path, fresh_sim):
     counts = dedupe_csv(src, out, judge=OllamaJudge(base_url, "llama3.1", timeout_s=5))
     rows = read(out)[1:]
     assert rows[0][1] == rows[1][1] != rows[2][1] and counts["rows"] == 3
+
+
+GUIDE_ROWS = [
+    ["r1", "Joe's Pizza", "12 Main St.", "Springfield", "310-555-0101", "pizza", "1"],
+    ["r2", "Joes Pizza", "12 Main Street", "Springfield", "(310) 555-0101", "italian", "1"],
+    ["r3", "Joe's Pizza", "900 Elm St.", "Springfield", "310-555-0199", "pizza", "0"],
+]
+
+
+def test_common_exporters_headers_are_read_and_the_rest_is_reported(tmp_path):
+    # A guide's export: capitals, `addr`, `type`, and a label column the engine must not read.
+    src, out = tmp_path / "guide.csv", tmp_path / "out.csv"
+    write(src, ["ID", "Name", "addr", "City", "Phone Number", "type", "class"], GUIDE_ROWS)
+    counts = dedupe_csv(src, out)
+    ids = dict(read(out)[1:])
+    # Read, the street lines and phones keep the chain's other branch apart; unread, the names alone join all three.
+    assert ids["r1"] == ids["r2"] != ids["r3"]
+    assert counts["columns"] == (
+        "columns read: id←ID, name←Name, address←addr, city←City, phone←Phone Number, category←type; ignored: class"
+    )
+    canonical = tmp_path / "canonical.csv"
+    write(canonical, ["id", "name", "address", "city", "phone", "category", "notes"], GUIDE_ROWS)
+    dedupe_csv(canonical, tmp_path / "canonical-out.csv")
+    assert read(tmp_path / "canonical-out.csv")[1:] == read(out)[1:]
+
+
+def test_a_file_the_engine_cannot_read_is_refused_by_name(tmp_path):
+    src = tmp_path / "export.csv"
+    write(src, ["id", "label", "notes"], [["a", "x", "y"]])
+    with pytest.raises(ValueError, match=r"export\.csv: no column the engine reads"):
+        dedupe_csv(src, tmp_path / "out.csv")
+
+
+def test_several_headers_for_one_field_take_the_first_filled():
+    from stages.dedupe.columns import header_key, map_columns
+
+    assert header_key(" Street-Address ") == header_key("street.address") == "street_address"
+    columns = map_columns(["id", "street", "Address"], "f.csv")
+    assert columns.fields["address"] == ("Address", "street")
+    assert columns.row({"id": "1", "Address": " ", "street": "5 Oak Ave"})["address"] == "5 Oak Ave"
+    assert columns.row({"id": "1", "Address": "7 Elm St", "street": "5 Oak Ave"})["address"] == "7 Elm St"
