@@ -56,3 +56,37 @@ def test_a_place_for_a_street_number_at_one_local_phone_and_a_name_written_anoth
 )
 def test_apart_without_a_local_line_or_an_agreeing_name(numbered, placed):
     assert not one_entity(numbered, placed)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        # two letters swapped, the listing without a phone
+        (
+            ("Omar's Deli", "1529-A West Harbor Dr, Suite 373", "1 310 427 1764"),
+            ("Oamr's Deli", "1529-A W. Harbor Drive, Suite 373", ""),
+        ),
+        # a letter mistyped in a short word (`same_token` forgives typos in words of five letters or more only)
+        (("Twin Deli", "8994 N Third St", "(312) 328-6477"), ("Twin Dqli", "8994 N 3rd Street", "")),
+    ],
+)
+def test_one_name_with_a_letter_mistyped_at_one_street_line(a, b):
+    assert one_entity(a, b)
+
+
+def test_a_mistyped_name_at_two_phone_lines_is_not_joined_by_the_typo_rule():
+    assert not one_entity(
+        ("Wing Lei", "143 S Maple Ave", "(213) 733-3422"), ("Wing Eei", "143 S Maple Ave", "(213) 555-0199")
+    )
+
+
+def test_typo_apart():
+    from stages.dedupe.features import typo_apart
+    from stages.dedupe.normalize import normalize_name as n
+
+    assert typo_apart(n("Oamr's Deli"), n("Omar's Deli")) and typo_apart(n("Twin Dqli"), n("Twin Deli"))
+    assert typo_apart(n("Wnig Lei"), n("Wing Lei")) and typo_apart(n("Omar's Electric"), n("Omaar's Electric"))
+    assert not typo_apart(n("Joe's"), n("Moe's"))  # too short to tell a typo from another name
+    assert not typo_apart(n("Le Salonce 2"), n("Le Salonce 3"))  # numbered branches
+    assert not typo_apart(n("Twin Deli"), n("Twin Deli"))  # the same name: nothing for this rule
+    assert not typo_apart(n("Rosa Cafe"), n("Rosewood Cafe"))
