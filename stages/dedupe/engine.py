@@ -37,7 +37,6 @@ from stages.dedupe.features import (
     matched_on,
     name_plus_kind,
     near_addresses,
-    one_line,
     one_site_readdressed,
     operator_prefixed,
     outlet_conflict,
@@ -340,8 +339,8 @@ class EntityResolver:
                 and _one_name(name, other_name, weights, _where(profile, other))
             ):
                 return True  # one place at one point, the names agreeing (round 17; `_near_point`)
-            if same_place and one_line(profile.phone, other.phone) and typo_apart(name, other_name):
-                return True  # one name with a letter mistyped, at one street line and phone (round 19)
+            if same_place and typo_apart(name, other_name):
+                return True  # one name with a letter mistyped, at one street line (round 19)
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(name, other_name, weights) >= CONTACT_COVER:
                     return True

@@ -490,19 +490,18 @@ def phone_block(a: str | None, b: str | None) -> bool:
     return a[:8] == b[:8] and sum(c != d for c, d in zip(a[8:], b[8:])) <= 2
 
 
-def one_line(a: str | None, b: str | None) -> bool:
-    """Not two phone lines: the same number, a line of its block (`phone_block`), or a number on one side only."""
-    return not (a and b) or a == b or phone_block(a, b)
-
-
 def typo_apart(a: str, b: str) -> bool:
     """Round 19: two names (normalized) one keystroke apart once glued: a letter mistyped, dropped, added or two
     swapped ("Oamr's Deli" / "Omar's Deli", "Wing Eei" / "Wing Lei", "Twin Dqli" / "Twin Deli"). `same_token`
     forgives a typo only in words of five letters or more; at one street line and phone a short word's typo is the
-    same name too. Names of fewer than six letters, or with a digit ("Le Salonce #2" / "#3"), are left out."""
+    same name too, whatever the phones (a second line is common). Names of fewer than six letters, with a digit ("Le
+    Salonce #2" / "#3") or differing in a word of one or two letters (a unit's letter) are left out."""
     x, y = a.replace(" ", ""), b.replace(" ", "")
     if x == y or min(len(x), len(y)) < 6 or any(c.isdigit() for c in x + y):
         return False
+    ta, tb = a.split(), b.split()
+    if any(len(t) <= 2 for t in [t for t in ta if t not in tb] + [t for t in tb if t not in ta]):
+        return False  # a letter or two that name a unit: "Hall B" / "Hall C", "Terminal C Cafe" / "Terminal D Cafe"
     return OSA.distance(x, y) <= 1
 
 

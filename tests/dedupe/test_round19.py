@@ -74,9 +74,10 @@ def test_one_name_with_a_letter_mistyped_at_one_street_line(a, b):
     assert one_entity(a, b)
 
 
-def test_a_mistyped_name_at_two_phone_lines_is_not_joined_by_the_typo_rule():
-    assert not one_entity(
-        ("Wing Lei", "143 S Maple Ave", "(213) 733-3422"), ("Wing Eei", "143 S Maple Ave", "(213) 555-0199")
+def test_a_mistyped_name_at_one_street_line_and_two_phone_lines():
+    assert one_entity(
+        ("Green Olive Pet Care", "16573 W. Sepulveda Boulevard", "213/604-4732"),
+        ("Gren Olive Pet Care", "16573 W Sepulveda Blvd", "(213) 568-1688"),
     )
 
 
@@ -90,3 +91,5 @@ def test_typo_apart():
     assert not typo_apart(n("Le Salonce 2"), n("Le Salonce 3"))  # numbered branches
     assert not typo_apart(n("Twin Deli"), n("Twin Deli"))  # the same name: nothing for this rule
     assert not typo_apart(n("Rosa Cafe"), n("Rosewood Cafe"))
+    assert not typo_apart(n("Hall B Cafe"), n("Hall C Cafe"))  # a unit's letter
+    assert not typo_apart(n("Terminal A Coffee Bar"), n("Terminal B Coffee Bar"))  # "a" is dropped as a stopword
