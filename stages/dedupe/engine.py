@@ -28,6 +28,7 @@ from stages.dedupe.address import STREET_TYPES
 from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, lookup_keys, phone_key
 from stages.dedupe.features import (
     NEAR_M,
+    TOLL_FREE,
     addresses_conflict,
     bare_listing,
     bare_listing_agrees,
@@ -42,6 +43,7 @@ from stages.dedupe.features import (
     phone_block,
     same_street,
     site_of_two_agencies,
+    typo_apart,
     without_venue,
 )
 from stages.dedupe.frequency import TokenWeights, rare_cover
@@ -161,6 +163,18 @@ def _own_word(name: str, where: tuple[str, ...]) -> bool:
     words = [t for t in name.split() if t not in STREET_TYPES]
     places = {value.replace(" ", "") for value in where if value}
     return bool(words) and "".join(words) not in places and not all(t in places for t in words)
+
+
+def _placed_by_phone(a: Profile, b: Profile) -> bool:
+    """Round 19: one listing gives a street number and the other none (a landmark, a mall, a campus building, or no
+    street line: "Grand Central Terminal, Lower Level"), at one local phone. Round 14 joined them under the very same
+    name (`one_site_readdressed`); a guide writes the name its own way as often ("Galleria Commons Steakhouse" /
+    "Galleia Commons Steakhouse", "Crunch" / "Crunch Fitness"), so the caller asks for names that agree both ways
+    (`_one_name`) instead. Nothing on the numberless side contradicts the other's line; a toll-free line is a
+    chain's central number and says nothing about the site."""
+    if not (a.phone and a.phone == b.phone) or a.phone[2:5] in TOLL_FREE:
+        return False
+    return bool(a.address.number) != bool(b.address.number)
 
 
 class EntityResolver:
@@ -317,12 +331,16 @@ class EntityResolver:
             if one_site_readdressed(profile, other):
                 return True  # the same name at the same (or the next) phone line, another street line
             name, other_name = without_venue(profile.name, other.name)  # "X at Y Hotel" / "X": X and X
+            if _placed_by_phone(profile, other) and _one_name(name, other_name, weights, _where(profile, other)):
+                return True  # a place for a street number, one local phone, the names agreeing (round 19)
             if (
                 profile.lat is not None
                 and _near_point(profile, other)
                 and _one_name(name, other_name, weights, _where(profile, other))
             ):
                 return True  # one place at one point, the names agreeing (round 17; `_near_point`)
+            if same_place and typo_apart(name, other_name):
+                return True  # one name with a letter mistyped, at one street line (round 19)
             if same_phone and (same_place or near_addresses(profile, other)):
                 if rare_cover(name, other_name, weights) >= CONTACT_COVER:
                     return True

@@ -21,6 +21,7 @@ from itertools import pairwise
 
 from jellyfish import jaro_winkler_similarity
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from schemas.geo import CITY_STATES, STATE_NAMES
 from stages.dedupe.address import ORDINAL_WORDS
@@ -487,6 +488,21 @@ def phone_block(a: str | None, b: str | None) -> bool:
     if not (a and b) or a == b or len(a) != len(b) or len(a) != 12 or not a.startswith("+1"):
         return False
     return a[:8] == b[:8] and sum(c != d for c, d in zip(a[8:], b[8:])) <= 2
+
+
+def typo_apart(a: str, b: str) -> bool:
+    """Round 19: two names (normalized) one keystroke apart once glued: a letter mistyped, dropped, added or two
+    swapped ("Oamr's Deli" / "Omar's Deli", "Wing Eei" / "Wing Lei", "Twin Dqli" / "Twin Deli"). `same_token`
+    forgives a typo only in words of five letters or more; at one street line and phone a short word's typo is the
+    same name too, whatever the phones (a second line is common). Names of fewer than six letters, with a digit ("Le
+    Salonce #2" / "#3") or differing in a word of one or two letters (a unit's letter) are left out."""
+    x, y = a.replace(" ", ""), b.replace(" ", "")
+    if x == y or min(len(x), len(y)) < 6 or any(c.isdigit() for c in x + y):
+        return False
+    ta, tb = a.split(), b.split()
+    if any(len(t) <= 2 for t in [t for t in ta if t not in tb] + [t for t in tb if t not in ta]):
+        return False  # a letter or two that name a unit: "Hall B" / "Hall C", "Terminal C Cafe" / "Terminal D Cafe"
+    return OSA.distance(x, y) <= 1
 
 
 def bare_listing(a: Profile) -> bool:

@@ -5,8 +5,9 @@ from stages.dedupe.judge import OllamaJudge
 from stages.dedupe.model import Thresholds
 from stages.dedupe.record import DedupeInput
 
-# Nothing is sure enough for the model: candidates go to the judge. The second listing has no street, so
-# the contact rule (same phone and street address, shared rare name words) cannot decide either.
+# Nothing is sure enough for the model: candidates go to the judge. The second listing has no street and the
+# next line of the phone's block, so the contact rule (one street address or, round 19, one phone where a
+# listing gives no street number, and shared rare name words) cannot decide either.
 GRAY = Thresholds(match=1.0, review=0.05)
 
 
@@ -19,7 +20,7 @@ async def test_confident_same_business_merges(fresh_sim):
     )
     review: list[dict] = []
     res = await resolver.resolve_with_judge(
-        DedupeInput("b", "Golden Dragon", zip="94108", phone="(415) 555-0188"), judge, review
+        DedupeInput("b", "Golden Dragon Restaurant", zip="94108", phone="(415) 555-0189"), judge, review
     )
     assert res.decision == "duplicate" and res.entity_id == first.entity_id and res.matched_on == ["llm"]
     assert res.audit[0]["decided_by"] == "llm" and review == []
