@@ -34,6 +34,8 @@ from stages.dedupe.normalize import (
     KIND_WORDS,
     LOCATION_WORDS,
     ORGANISATION_WORDS,
+    PART_VENUE_WORDS,
+    PART_WORDS,
     PLACE_WORDS,
     PRACTITIONER_WORDS,
     SERVICE_WORDS,
@@ -287,6 +289,43 @@ def two_services(ta: list[str], tb: list[str]) -> bool:
     )
 
 
+def venue_part(
+    ta: list[str], tb: list[str], where: tuple[str, ...] = (), categories: tuple[str, str] = ("", "")
+) -> bool:
+    """A venue and a room or facility in it listed as a place of its own (round 18): one name is the other
+    plus facility words (`PART_WORDS`; kind words may come with them: "Philip Murray Elementary School
+    Library" / "Phillip Murray Elementary"), and the other names a venue that holds such parts
+    (`PART_VENUE_WORDS`: "Rivers Casino" / "... Ballroom", "Bellefield Hall" / "... Gym", "Courtyard ...
+    Shadyside" / "... Pool"); or both add facilities, different ones, to one venue's name. Words of the
+    listings' city or street (``where``) are not counted ("Residence Inn Pittsburgh North Shore" / "Residence
+    Inn North Shore Gym"). A shop named by its kind ("Gold's" / "Gold's Gym") names no venue, and stays one.
+
+    A listing whose source gives its category says what it is (``categories``): one that adds a facility to the
+    venue's name but is categorised as something else than the facility (a hotel's listing "... Hotel & Pool"
+    under "hotel") is the venue's own, as a venue that is itself a department's kind is in `_department_of`."""
+    places = {w for text in where if text for w in (text, *text.split())}
+    a = [t for t in ta if t not in NAME_NOISE and t not in places]
+    b = [t for t in tb if t not in NAME_NOISE and t not in places]
+    extra_a = [t for t in a if not same_token(t, b)]
+    extra_b = [t for t in b if not same_token(t, a)]
+    if not (extra_a or extra_b):
+        return False
+    if not any(t in PART_VENUE_WORDS and same_token(t, tb) for t in ta):
+        return False
+
+    def part(extra: list[str], category: str) -> bool:
+        if not extra:
+            return True
+        parts = [t for t in extra if t in PART_WORDS]
+        if not parts or not all(t in PART_WORDS or t in _DEPARTMENT_FILLERS or is_kind_word(t) for t in extra):
+            return False
+        return not category or any(t in _category_words(category) for t in parts)
+
+    if not (part(extra_a, categories[0]) and part(extra_b, categories[1])):
+        return False
+    return set(extra_a) != set(extra_b)
+
+
 # Words that name a place (a state, a known city, borough or neighbourhood): on a locator's page they say
 # where the listing is, not which unit ("…/locations/morrow", "…/nashville-results-physiotherapy-west").
 _PLACE_NAMES = (
@@ -368,6 +407,8 @@ def outlet_conflict(
         and CAMPUS_WORDS & (set_a | set_b)
         and campus_units(ta, tb)
     ):
+        return True
+    if PART_WORDS & (set_a ^ set_b) and venue_part(ta, tb, where, (category_a, category_b)):
         return True
     serv_a, serv_b = SERVICE_WORDS & set_a, SERVICE_WORDS & set_b
     if serv_a and serv_b and serv_a != serv_b and two_services(ta, tb):

@@ -414,6 +414,19 @@ CAMPUS_UNIT_WORDS = frozenset(
 # Two such names that begin with one institution and differ by a unit's own words are two listings
 # (`features.institution_units`).
 INSTITUTION_WORDS = frozenset({"hospital", "health", "medicine", "medical", "district"})
+# Round 18: the rooms and facilities a venue's map lists as places of their own, each under the venue's name
+# plus the facility's ("Rivers Casino Ballroom", "Bellefield Hall Gym", "Grandview Elementary School Library",
+# "Courtyard ... Shadyside Pool"), and the venues that hold them (`features.venue_part`): the words of a
+# building, an institution or a lodging, not a shop's ("Gold's" / "Gold's Gym" is one gym).
+PART_WORDS = frozenset(
+    {"ballroom", "pool", "gym", "gymnasium", "library", "auditorium", "playground", "parking"}
+    | {"breakroom", "lounge", "lobby", "pavilion", "cafeteria", "natatorium", "fitness", "classroom", "locker"}
+)
+PART_VENUE_WORDS = frozenset(
+    {"hall", "school", "elementary", "academy", "casino", "hotel", "inn", "resort", "motel", "suites", "suite"}
+    | {"hospital", "church", "museum", "university", "college", "building"}
+    | {"tower", "apartment", "apartments", "mall", "plaza", "arena", "stadium", "library"}
+)
 # Words that say where a unit is, not which one ("Piqua Campus", "Main Campus", "North Building").
 LOCATION_WORDS = frozenset({"campus", "campu", "main", "building", "bldg", "location", "branch", "tower", "floor"})
 # A person's own listing at a practice, bank or agency: professional credentials and roles written into the
