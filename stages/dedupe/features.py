@@ -32,6 +32,7 @@ from stages.dedupe.normalize import (
     INSTITUTION_WORDS,
     KIND_FAMILIES,
     KIND_WORDS,
+    LARGE_PLACE_WORDS,
     LOCATION_WORDS,
     ORGANISATION_WORDS,
     PART_VENUE_WORDS,
@@ -503,6 +504,18 @@ EARTH_RADIUS_M = 6_371_000.0
 # `dev` (two-token cell keys: cross-source precision 0.900 against 0.867 at 500 m, recall 0.758 against 0.788).
 NEAR_M = 100.0  # one place, when the names agree (`EntityResolver._contact_match`)
 FAR_M = 200.0  # beyond it, two places for a name with nothing else to go on (`bare_listing_agrees`)
+LARGE_FAR_M = 500.0  # the same for a place that covers ground (`far_m`; round 18)
+
+
+def far_m(a: str, b: str) -> float:
+    """How far apart two points of one name may lie and still be one place (round 18): ``FAR_M``, or
+    ``LARGE_FAR_M`` where both names say the place covers ground or stands in grounds of its own
+    (`LARGE_PLACE_WORDS`: "Homewood Cemetery" 286 m apart in a map and a guide, "Tunnel Park" 327 m, "Ficke
+    Hall" 376 m): its sources put their points at two gates, or at the middle and an entrance. A chain's
+    branches are shops and restaurants, not parks or schools."""
+    if LARGE_PLACE_WORDS.intersection(a.split()) and LARGE_PLACE_WORDS.intersection(b.split()):
+        return LARGE_FAR_M
+    return FAR_M
 
 
 def distance_m(a: Profile, b: Profile) -> float | None:
@@ -545,8 +558,10 @@ def bare_listing_agrees(a: Profile, b: Profile) -> bool:
     if not (a.name and b.name and a.city and a.city == b.city and (bare_listing(a) or bare_listing(b))):
         return False
     apart = distance_m(a, b)
-    if apart is not None and apart > FAR_M:
-        return False  # round 17: one name at two points a few blocks apart is two places (a chain's branches)
+    if apart is not None and apart > FAR_M and apart > far_m(a.name, b.name):
+        # round 17: one name at two points a few blocks apart is two places (a chain's branches); round 18: a
+        # park, a cemetery or a school spreads further (`far_m`)
+        return False
     x, y = a.address.street, b.address.street
     if x and y and x != y and fuzz.ratio(x, y) < 85:
         return False  # a street named without its number is still a street ("C Canyon Rd." / "5371-C Juniper Ln")

@@ -427,6 +427,14 @@ PART_VENUE_WORDS = frozenset(
     | {"hospital", "church", "museum", "university", "college", "building"}
     | {"tower", "apartment", "apartments", "mall", "plaza", "arena", "stadium", "library"}
 )
+# Round 18: kinds of place that cover ground, a park, a cemetery, a campus, or stand in grounds of their own, a
+# school, a church, a hall: two sources put their points hundreds of metres apart, at two gates or at the
+# middle and an entrance (`features.far_m`).
+LARGE_PLACE_WORDS = frozenset(
+    {"park", "cemetery", "campus", "university", "college", "golf", "course", "camp", "zoo", "reservoir"}
+    | {"arboretum", "garden", "gardens", "stadium", "fairground", "fairgrounds", "playground", "field", "trail"}
+    | {"school", "academy", "church", "temple", "synagogue", "mosque", "library", "hall", "hospital"}
+)
 # Words that say where a unit is, not which one ("Piqua Campus", "Main Campus", "North Building").
 LOCATION_WORDS = frozenset({"campus", "campu", "main", "building", "bldg", "location", "branch", "tower", "floor"})
 # A person's own listing at a practice, bank or agency: professional credentials and roles written into the

@@ -198,3 +198,16 @@ def test_a_csv_with_points_runs_through_leadstream_dedupe(tmp_path):
     ids, _ = resolve_rows(rows)
     assert ids[0] == ids[1]
     assert math.isclose(north(111_195), LAT + 1)
+
+
+def test_a_place_that_covers_ground_may_have_its_points_further_apart():
+    # Round 18: a cemetery's, a park's or a school's two sources put their points hundreds of metres apart (two
+    # gates, the middle and an entrance); a shop's name at such a distance is still a branch.
+    from stages.dedupe.features import FAR_M, LARGE_FAR_M, far_m
+
+    for name, street in (("Homewood Cemetery", "1599 S Dallas Ave"), ("Tunnel Park", "100 Tunnel St")):
+        assert same(rec("a", name, lat=north(0)), rec("b", name, street, lat=north(300)))
+        assert not same(rec("a", name, lat=north(0)), rec("b", name, street, lat=north(700)))  # beyond LARGE_FAR_M
+    assert not same(rec("a", "PNC Bank", lat=north(0)), rec("b", "PNC Bank", "421 Chartiers Ave", lat=north(300)))
+    assert far_m("homewood cemetery", "homewood cemetery") == LARGE_FAR_M
+    assert far_m("homewood cemetery", "homewood florist") == FAR_M  # both names must say so
