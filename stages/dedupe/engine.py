@@ -153,7 +153,7 @@ def _one_name(a: str, b: str, weights: TokenWeights, where: tuple[str, ...] = ()
         return False
     if rare_cover(a, b, weights) < PLACE_COVER:
         return False
-    return name_plus_kind(a, b) or rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
+    return name_plus_kind(a, b, transit=True) or rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
 
 
 def _own_word(name: str, where: tuple[str, ...]) -> bool:

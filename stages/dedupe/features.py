@@ -40,6 +40,7 @@ from stages.dedupe.normalize import (
     PLACE_WORDS,
     PRACTITIONER_WORDS,
     SERVICE_WORDS,
+    TRANSIT_WORDS,
     VENUE_WORDS,
 )
 from stages.dedupe.record import Profile
@@ -568,9 +569,11 @@ def bare_listing_agrees(a: Profile, b: Profile) -> bool:
     return name_plus_kind(a.name, b.name)
 
 
-def name_plus_kind(a: str, b: str) -> bool:
+def name_plus_kind(a: str, b: str, transit: bool = False) -> bool:
     """One name (normalized): the same once glued, or one is the other plus kind-of-business words or a number
-    ("Wing Sing" / "Wing Sing Bar", "Le Salonce" / "Le Salonce #2"); the shorter holds a word of its own."""
+    ("Wing Sing" / "Wing Sing Bar", "Le Salonce" / "Le Salonce #2"); the shorter holds a word of its own.
+    With ``transit`` (two listings at one point, round 18) a stop's words count as kind words too ("Pennant" /
+    "Pennant T Stop")."""
     if a.replace(" ", "") == b.replace(" ", ""):
         return any(t not in GENERIC_WORDS and len(t) > 2 for t in a.split())
     ta, tb = a.split(), b.split()
@@ -578,7 +581,9 @@ def name_plus_kind(a: str, b: str) -> bool:
     if not all(same_token(t, long_) for t in short) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
         return False
     extra = [t for t in long_ if t not in NAME_NOISE and not same_token(t, short)]
-    return bool(extra) and all(t.isdigit() or is_kind_word(t) or _kind_level(t, extra) for t in extra)
+    return bool(extra) and all(
+        t.isdigit() or is_kind_word(t) or _kind_level(t, extra) or (transit and t in TRANSIT_WORDS) for t in extra
+    )
 
 
 # A level that is part of a kind phrase ("High School", "Middle School"), not a word of a name.

@@ -435,6 +435,11 @@ LARGE_PLACE_WORDS = frozenset(
     | {"arboretum", "garden", "gardens", "stadium", "fairground", "fairgrounds", "playground", "field", "trail"}
     | {"school", "academy", "church", "temple", "synagogue", "mosque", "library", "hall", "hospital"}
 )
+# Round 18: words a map or a guide adds to a stop's or a station's name, which a map often labels by the
+# place alone ("Pennant" / "Pennant T Stop", "Carnegie" / "Carnegie Station"); `features.name_plus_kind`.
+TRANSIT_WORDS = frozenset(
+    {"station", "stop", "t", "bus", "busway", "platform", "terminal", "light", "rail", "subway", "metro", "stn"}
+)
 # Words that say where a unit is, not which one ("Piqua Campus", "Main Campus", "North Building").
 LOCATION_WORDS = frozenset({"campus", "campu", "main", "building", "bldg", "location", "branch", "tower", "floor"})
 # A person's own listing at a practice, bank or agency: professional credentials and roles written into the

@@ -211,3 +211,11 @@ def test_a_place_that_covers_ground_may_have_its_points_further_apart():
     assert not same(rec("a", "PNC Bank", lat=north(0)), rec("b", "PNC Bank", "421 Chartiers Ave", lat=north(300)))
     assert far_m("homewood cemetery", "homewood cemetery") == LARGE_FAR_M
     assert far_m("homewood cemetery", "homewood florist") == FAR_M  # both names must say so
+
+
+def test_a_stop_labelled_by_its_place_alone_is_that_stop():
+    # Round 18: a map labels a stop or a station by its place ("Pennant"); a guide adds the stop's words.
+    assert same(mapped("a", "Pennant", lat=north(0)), rec("b", "Pennant T Stop", lat=north(10)))
+    assert same(mapped("a", "Carnegie Station", lat=north(0)), mapped("b", "Carnegie", lat=north(80)))
+    # only at one point: 400 m away it is another stop of the line, or the place
+    assert not same(mapped("a", "Pennant", lat=north(0)), mapped("b", "Pennant T Stop", lat=north(400)))
