@@ -337,7 +337,11 @@ class EntityResolver:
             elif phone_block(profile.phone, other.phone):
                 return True  # one site, the next line of its block (or a typo): the rarer name is covered
             elif not (profile.phone and other.phone):
-                return True  # one site, one listing without a phone: the rarer name is covered
+                # one site, one listing without a phone: the rarer name is covered; with no phone on either side
+                # the names are all there is, and must agree both ways, as at one point (round 18: two museums
+                # of one building, "Carnegie Museum of Art" / "... of Natural History", stay apart)
+                if profile.phone or other.phone or _one_name(name, other_name, weights):
+                    return True
             elif operator_prefixed(profile.name, other.name):
                 return True  # one site under its operator's name and its own ("Hull House - Hearst" / "Hearst")
             elif rare_cover(name, other_name, weights, lighter=False) >= CONTACT_COVER:
