@@ -219,3 +219,33 @@ def test_a_stop_labelled_by_its_place_alone_is_that_stop():
     assert same(mapped("a", "Carnegie Station", lat=north(0)), mapped("b", "Carnegie", lat=north(80)))
     # only at one point: 400 m away it is another stop of the line, or the place
     assert not same(mapped("a", "Pennant", lat=north(0)), mapped("b", "Pennant T Stop", lat=north(400)))
+
+
+def test_points_far_apart_are_two_places_unless_a_street_line_or_phone_is_one():
+    # Round 18: a map and a guide put 99 % of one place's two points within 500 m (APART_M). The model reads no
+    # distance and joined one name and ZIP 1.7 km apart; now nothing joins across such a distance but one street
+    # line (a point misplaced) or one phone.
+    from stages.dedupe.features import points_apart
+
+    exxon = (
+        rec("a", "Exxon", lat=north(0), zip="15221"),
+        rec("b", "Exxon", "7530 Penn Ave", lat=north(1_700), zip="15221"),
+    )
+    assert not same(*exxon)
+    dees = (
+        rec("a", "Dee's Cafe", "1316 E Carson St", lat=north(0), zip="15203"),
+        rec("b", "Dee's Cafe", "E Carson St", lat=north(1_250), zip="15203"),
+    )
+    assert not same(*dees)
+    assert same(
+        rec("a", "Logan Pub", "301 Craig St", lat=north(0)), rec("b", "Logan Pub", "301 Craig St", lat=north(800))
+    )
+    phone = "412-555-0142"
+    assert same(
+        rec("a", "Dee's Cafe", "1316 E Carson St", lat=north(0), phone=phone),
+        rec("b", "Dee's Cafe", lat=north(1_250), phone=phone),
+    )
+    # without a point on either side nothing changes
+    assert same(rec("a", "Exxon", zip="15221"), rec("b", "Exxon", "7530 Penn Ave", zip="15221"))
+    near = Profile.of(rec("a", "Exxon", lat=north(0))), Profile.of(rec("b", "Exxon", "7530 Penn Ave", lat=north(400)))
+    assert not points_apart(*near)
