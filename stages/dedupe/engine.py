@@ -135,8 +135,8 @@ def _near_point(a: Profile, b: Profile) -> bool:
     apart = distance_m(a, b)
     if apart is None or apart > NEAR_M:
         return False
-    if a.address.known and b.address.known and not same_street(a, b):
-        return False  # two street lines a few doors apart: neighbours, as without points
+    if a.address.known and b.address.known and not (same_street(a, b) or near_addresses(a, b)):
+        return False  # two street lines further apart than a typo or a range: neighbours, as without points
     return not (a.phone and b.phone and a.phone != b.phone and not phone_block(a.phone, b.phone))
 
 
@@ -274,7 +274,11 @@ class EntityResolver:
                         break
                     # A near-miss number (a typo, a range) is not scored, but it does not veto the
                     # entity's other spellings; at the same phone the contact rule may still join it.
-                    if (profile.phone and profile.phone == other.phone) or one_site_readdressed(profile, other):
+                    if (
+                        (profile.phone and profile.phone == other.phone)
+                        or one_site_readdressed(profile, other)
+                        or (profile.lat is not None and _near_point(profile, other))
+                    ):
                         is_near = True
                     continue
                 if _outlets(profile, other):  # two outlets of one venue or brand

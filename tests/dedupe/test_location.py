@@ -249,3 +249,19 @@ def test_points_far_apart_are_two_places_unless_a_street_line_or_phone_is_one():
     assert same(rec("a", "Exxon", zip="15221"), rec("b", "Exxon", "7530 Penn Ave", zip="15221"))
     near = Profile.of(rec("a", "Exxon", lat=north(0))), Profile.of(rec("b", "Exxon", "7530 Penn Ave", lat=north(400)))
     assert not points_apart(*near)
+
+
+def test_a_near_miss_street_number_at_one_point_is_one_place():
+    # Round 18: "415" / "413 Wood St" a few metres apart, one name: a typo or a range, as at one phone (round 3);
+    # two names at near numbers are neighbours, and one name at near numbers 300 m apart is not one point.
+    assert same(rec("a", "Weldin's", "415 Wood St", lat=north(0)), rec("b", "Weldin's", "413 Wood St", lat=north(8)))
+    assert same(
+        rec("a", "Noodles", "4805 Forbes Ave", lat=north(0)), rec("b", "Noodles", "3805 Forbes Ave", lat=north(30))
+    )
+    assert not same(
+        rec("a", "Weldin's", "415 Wood St", lat=north(0)), rec("b", "Sud's Subs", "413 Wood St", lat=north(8))
+    )
+    assert not same(
+        rec("a", "Weldin's", "415 Wood St", lat=north(0)), rec("b", "Weldin's", "413 Wood St", lat=north(300))
+    )
+    assert not same(rec("a", "Weldin's", "415 Wood St"), rec("b", "Weldin's", "413 Wood St"))  # no points: as before
