@@ -137,8 +137,8 @@ def _near_point(a: Profile, b: Profile) -> bool:
     apart = distance_m(a, b)
     if apart is None or apart > NEAR_M:
         return False
-    if a.address.known and b.address.known and not same_street(a, b):
-        return False  # two street lines a few doors apart: neighbours, as without points
+    if a.address.known and b.address.known and not (same_street(a, b) or near_addresses(a, b)):
+        return False  # two street lines further apart than a typo or a range: neighbours, as without points
     return not (a.phone and b.phone and a.phone != b.phone and not phone_block(a.phone, b.phone))
 
 
@@ -155,7 +155,7 @@ def _one_name(a: str, b: str, weights: TokenWeights, where: tuple[str, ...] = ()
         return False
     if rare_cover(a, b, weights) < PLACE_COVER:
         return False
-    return name_plus_kind(a, b) or rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
+    return name_plus_kind(a, b, transit=True) or rare_cover(a, b, weights, lighter=False) >= NEAR_COVER
 
 
 def _own_word(name: str, where: tuple[str, ...]) -> bool:
@@ -288,7 +288,11 @@ class EntityResolver:
                         break
                     # A near-miss number (a typo, a range) is not scored, but it does not veto the
                     # entity's other spellings; at the same phone the contact rule may still join it.
-                    if (profile.phone and profile.phone == other.phone) or one_site_readdressed(profile, other):
+                    if (
+                        (profile.phone and profile.phone == other.phone)
+                        or one_site_readdressed(profile, other)
+                        or (profile.lat is not None and _near_point(profile, other))
+                    ):
                         is_near = True
                     continue
                 if _outlets(profile, other):  # two outlets of one venue or brand
@@ -355,7 +359,11 @@ class EntityResolver:
             elif phone_block(profile.phone, other.phone):
                 return True  # one site, the next line of its block (or a typo): the rarer name is covered
             elif not (profile.phone and other.phone):
-                return True  # one site, one listing without a phone: the rarer name is covered
+                # one site, one listing without a phone: the rarer name is covered; with no phone on either side
+                # the names are all there is, and must agree both ways, as at one point (round 18: two museums
+                # of one building, "Carnegie Museum of Art" / "... of Natural History", stay apart)
+                if profile.phone or other.phone or _one_name(name, other_name, weights):
+                    return True
             elif operator_prefixed(profile.name, other.name):
                 return True  # one site under its operator's name and its own ("Hull House - Hearst" / "Hearst")
             elif rare_cover(name, other_name, weights, lighter=False) >= CONTACT_COVER:

@@ -33,11 +33,15 @@ from stages.dedupe.normalize import (
     INSTITUTION_WORDS,
     KIND_FAMILIES,
     KIND_WORDS,
+    LARGE_PLACE_WORDS,
     LOCATION_WORDS,
     ORGANISATION_WORDS,
+    PART_VENUE_WORDS,
+    PART_WORDS,
     PLACE_WORDS,
     PRACTITIONER_WORDS,
     SERVICE_WORDS,
+    TRANSIT_WORDS,
     VENUE_WORDS,
 )
 from stages.dedupe.record import Profile
@@ -76,8 +80,11 @@ def _sign(a: object, b: object) -> float:
 
 
 def addresses_conflict(a: Profile, b: Profile) -> bool:
-    """Both street lines known and different: never the same business (chains, neighbours)."""
+    """Both street lines known and different: never the same business (chains, neighbours). Round 18: nor
+    two points more than ``APART_M`` apart, unless the street lines or the phones are one (`points_apart`)."""
     x, y = a.address, b.address
+    if a.lat is not None and b.lat is not None and points_apart(a, b):
+        return True
     if not (x.known and y.known):
         return False
     if x.number != y.number:
@@ -288,6 +295,43 @@ def two_services(ta: list[str], tb: list[str]) -> bool:
     )
 
 
+def venue_part(
+    ta: list[str], tb: list[str], where: tuple[str, ...] = (), categories: tuple[str, str] = ("", "")
+) -> bool:
+    """A venue and a room or facility in it listed as a place of its own (round 18): one name is the other
+    plus facility words (`PART_WORDS`; kind words may come with them: "Philip Murray Elementary School
+    Library" / "Phillip Murray Elementary"), and the other names a venue that holds such parts
+    (`PART_VENUE_WORDS`: "Rivers Casino" / "... Ballroom", "Bellefield Hall" / "... Gym", "Courtyard ...
+    Shadyside" / "... Pool"); or both add facilities, different ones, to one venue's name. Words of the
+    listings' city or street (``where``) are not counted ("Residence Inn Pittsburgh North Shore" / "Residence
+    Inn North Shore Gym"). A shop named by its kind ("Gold's" / "Gold's Gym") names no venue, and stays one.
+
+    A listing whose source gives its category says what it is (``categories``): one that adds a facility to the
+    venue's name but is categorised as something else than the facility (a hotel's listing "... Hotel & Pool"
+    under "hotel") is the venue's own, as a venue that is itself a department's kind is in `_department_of`."""
+    places = {w for text in where if text for w in (text, *text.split())}
+    a = [t for t in ta if t not in NAME_NOISE and t not in places]
+    b = [t for t in tb if t not in NAME_NOISE and t not in places]
+    extra_a = [t for t in a if not same_token(t, b)]
+    extra_b = [t for t in b if not same_token(t, a)]
+    if not (extra_a or extra_b):
+        return False
+    if not any(t in PART_VENUE_WORDS and same_token(t, tb) for t in ta):
+        return False
+
+    def part(extra: list[str], category: str) -> bool:
+        if not extra:
+            return True
+        parts = [t for t in extra if t in PART_WORDS]
+        if not parts or not all(t in PART_WORDS or t in _DEPARTMENT_FILLERS or is_kind_word(t) for t in extra):
+            return False
+        return not category or any(t in _category_words(category) for t in parts)
+
+    if not (part(extra_a, categories[0]) and part(extra_b, categories[1])):
+        return False
+    return set(extra_a) != set(extra_b)
+
+
 # Words that name a place (a state, a known city, borough or neighbourhood): on a locator's page they say
 # where the listing is, not which unit ("…/locations/morrow", "…/nashville-results-physiotherapy-west").
 _PLACE_NAMES = (
@@ -369,6 +413,8 @@ def outlet_conflict(
         and CAMPUS_WORDS & (set_a | set_b)
         and campus_units(ta, tb)
     ):
+        return True
+    if PART_WORDS & (set_a ^ set_b) and venue_part(ta, tb, where, (category_a, category_b)):
         return True
     serv_a, serv_b = SERVICE_WORDS & set_a, SERVICE_WORDS & set_b
     if serv_a and serv_b and serv_a != serv_b and two_services(ta, tb):
@@ -463,6 +509,36 @@ EARTH_RADIUS_M = 6_371_000.0
 # `dev` (two-token cell keys: cross-source precision 0.900 against 0.867 at 500 m, recall 0.758 against 0.788).
 NEAR_M = 100.0  # one place, when the names agree (`EntityResolver._contact_match`)
 FAR_M = 200.0  # beyond it, two places for a name with nothing else to go on (`bare_listing_agrees`)
+APART_M = 500.0  # beyond it, two places unless a street line or a phone is one (`points_apart`; round 18)
+LARGE_FAR_M = 500.0  # the same for a place that covers ground (`far_m`; round 18)
+
+
+def far_m(a: str, b: str) -> float:
+    """How far apart two points of one name may lie and still be one place (round 18): ``FAR_M``, or
+    ``LARGE_FAR_M`` where both names say the place covers ground or stands in grounds of its own
+    (`LARGE_PLACE_WORDS`: "Homewood Cemetery" 286 m apart in a map and a guide, "Tunnel Park" 327 m, "Ficke
+    Hall" 376 m): its sources put their points at two gates, or at the middle and an entrance. A chain's
+    branches are shops and restaurants, not parks or schools."""
+    if LARGE_PLACE_WORDS.intersection(a.split()) and LARGE_PLACE_WORDS.intersection(b.split()):
+        return LARGE_FAR_M
+    return FAR_M
+
+
+def points_apart(a: Profile, b: Profile) -> bool:
+    """Two listings whose points lie more than ``APART_M`` apart, without one street line (the same number on
+    one street) or one phone to say they are one place (round 18): a map and a guide put 99 % of one place's
+    two points within 500 m, and one name further apart is a chain's two branches ("Exxon" 1.7 km apart,
+    "Family Dollar" 7.7 km) or two places of one name, which the model, reading no distance, joined."""
+    apart = distance_m(a, b)
+    if apart is None or apart <= APART_M:
+        return False
+    if a.phone and a.phone == b.phone:
+        return False
+    x, y = a.address, b.address
+    one_line = (
+        x.known and y.known and x.number == y.number and (x.street == y.street or fuzz.ratio(x.street, y.street) >= 85)
+    )
+    return not one_line
 
 
 def distance_m(a: Profile, b: Profile) -> float | None:
@@ -520,17 +596,21 @@ def bare_listing_agrees(a: Profile, b: Profile) -> bool:
     if not (a.name and b.name and a.city and a.city == b.city and (bare_listing(a) or bare_listing(b))):
         return False
     apart = distance_m(a, b)
-    if apart is not None and apart > FAR_M:
-        return False  # round 17: one name at two points a few blocks apart is two places (a chain's branches)
+    if apart is not None and apart > FAR_M and apart > far_m(a.name, b.name):
+        # round 17: one name at two points a few blocks apart is two places (a chain's branches); round 18: a
+        # park, a cemetery or a school spreads further (`far_m`)
+        return False
     x, y = a.address.street, b.address.street
     if x and y and x != y and fuzz.ratio(x, y) < 85:
         return False  # a street named without its number is still a street ("C Canyon Rd." / "5371-C Juniper Ln")
     return name_plus_kind(a.name, b.name)
 
 
-def name_plus_kind(a: str, b: str) -> bool:
+def name_plus_kind(a: str, b: str, transit: bool = False) -> bool:
     """One name (normalized): the same once glued, or one is the other plus kind-of-business words or a number
-    ("Wing Sing" / "Wing Sing Bar", "Le Salonce" / "Le Salonce #2"); the shorter holds a word of its own."""
+    ("Wing Sing" / "Wing Sing Bar", "Le Salonce" / "Le Salonce #2"); the shorter holds a word of its own.
+    With ``transit`` (two listings at one point, round 18) a stop's words count as kind words too ("Pennant" /
+    "Pennant T Stop")."""
     if a.replace(" ", "") == b.replace(" ", ""):
         return any(t not in GENERIC_WORDS and len(t) > 2 for t in a.split())
     ta, tb = a.split(), b.split()
@@ -538,7 +618,9 @@ def name_plus_kind(a: str, b: str) -> bool:
     if not all(same_token(t, long_) for t in short) or not any(t not in GENERIC_WORDS and len(t) > 2 for t in short):
         return False
     extra = [t for t in long_ if t not in NAME_NOISE and not same_token(t, short)]
-    return bool(extra) and all(t.isdigit() or is_kind_word(t) or _kind_level(t, extra) for t in extra)
+    return bool(extra) and all(
+        t.isdigit() or is_kind_word(t) or _kind_level(t, extra) or (transit and t in TRANSIT_WORDS) for t in extra
+    )
 
 
 # A level that is part of a kind phrase ("High School", "Middle School"), not a word of a name.

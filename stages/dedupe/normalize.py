@@ -414,6 +414,32 @@ CAMPUS_UNIT_WORDS = frozenset(
 # Two such names that begin with one institution and differ by a unit's own words are two listings
 # (`features.institution_units`).
 INSTITUTION_WORDS = frozenset({"hospital", "health", "medicine", "medical", "district"})
+# Round 18: the rooms and facilities a venue's map lists as places of their own, each under the venue's name
+# plus the facility's ("Rivers Casino Ballroom", "Bellefield Hall Gym", "Grandview Elementary School Library",
+# "Courtyard ... Shadyside Pool"), and the venues that hold them (`features.venue_part`): the words of a
+# building, an institution or a lodging, not a shop's ("Gold's" / "Gold's Gym" is one gym).
+PART_WORDS = frozenset(
+    {"ballroom", "pool", "gym", "gymnasium", "library", "auditorium", "playground", "parking"}
+    | {"breakroom", "lounge", "lobby", "pavilion", "cafeteria", "natatorium", "fitness", "classroom", "locker"}
+)
+PART_VENUE_WORDS = frozenset(
+    {"hall", "school", "elementary", "academy", "casino", "hotel", "inn", "resort", "motel", "suites", "suite"}
+    | {"hospital", "church", "museum", "university", "college", "building"}
+    | {"tower", "apartment", "apartments", "mall", "plaza", "arena", "stadium", "library"}
+)
+# Round 18: kinds of place that cover ground, a park, a cemetery, a campus, or stand in grounds of their own, a
+# school, a church, a hall: two sources put their points hundreds of metres apart, at two gates or at the
+# middle and an entrance (`features.far_m`).
+LARGE_PLACE_WORDS = frozenset(
+    {"park", "cemetery", "campus", "university", "college", "golf", "course", "camp", "zoo", "reservoir"}
+    | {"arboretum", "garden", "gardens", "stadium", "fairground", "fairgrounds", "playground", "field", "trail"}
+    | {"school", "academy", "church", "temple", "synagogue", "mosque", "library", "hall", "hospital"}
+)
+# Round 18: words a map or a guide adds to a stop's or a station's name, which a map often labels by the
+# place alone ("Pennant" / "Pennant T Stop", "Carnegie" / "Carnegie Station"); `features.name_plus_kind`.
+TRANSIT_WORDS = frozenset(
+    {"station", "stop", "t", "bus", "busway", "platform", "terminal", "light", "rail", "subway", "metro", "stn"}
+)
 # Words that say where a unit is, not which one ("Piqua Campus", "Main Campus", "North Building").
 LOCATION_WORDS = frozenset({"campus", "campu", "main", "building", "bldg", "location", "branch", "tower", "floor"})
 # A person's own listing at a practice, bank or agency: professional credentials and roles written into the

@@ -768,3 +768,21 @@ def test_a_place_instead_of_a_street_number_at_the_same_phone_and_name():
     )
     b = resolver.resolve(listing("b", "Grand Central Oyster Bar", "89 E. 42nd St.", "212/490-6650"))
     assert a.entity_id == b.entity_id
+
+
+def test_at_one_street_line_without_any_phone_both_names_must_agree():
+    # Round 18: with no phone on either side the street line and the names are all there is, so the names
+    # must agree both ways, as at one point: two museums of one building stay apart, one name joins.
+    resolver = EntityResolver({})
+    for i, name in enumerate(("Art Institute", "Art House", "Center for the Arts", "Art Supply", "Fine Art Gallery")):
+        resolver.resolve(lead(f"art{i}", name, street=f"{100 + i} Main St"))  # "art" is a common word here
+    art = resolver.resolve(lead("a", "Carnegie Museum of Art", street="4400 Forbes Ave"))
+    history = resolver.resolve(lead("b", "Carnegie Museum of Natural History", street="4400 Forbes Ave"))
+    assert history.entity_id != art.entity_id
+    again = resolver.resolve(lead("c", "Carnegie Museum of Art", street="4400 Forbes Avenue"))
+    assert again.entity_id == art.entity_id
+    # one listing with a phone: the rule as before (a missing phone is no evidence against)
+    resolver = EntityResolver({})
+    chavez = resolver.resolve(lead("a", "Chavez", street="4747 S. Marshfield", phone="7735354600"))
+    no_phone = resolver.resolve(lead("b", "Gads Hill Center - Cesar Chavez Elementary", street="4747 S Marshfield Ave"))
+    assert no_phone.entity_id == chavez.entity_id

@@ -198,3 +198,70 @@ def test_a_csv_with_points_runs_through_leadstream_dedupe(tmp_path):
     ids, _ = resolve_rows(rows)
     assert ids[0] == ids[1]
     assert math.isclose(north(111_195), LAT + 1)
+
+
+def test_a_place_that_covers_ground_may_have_its_points_further_apart():
+    # Round 18: a cemetery's, a park's or a school's two sources put their points hundreds of metres apart (two
+    # gates, the middle and an entrance); a shop's name at such a distance is still a branch.
+    from stages.dedupe.features import FAR_M, LARGE_FAR_M, far_m
+
+    for name, street in (("Homewood Cemetery", "1599 S Dallas Ave"), ("Tunnel Park", "100 Tunnel St")):
+        assert same(rec("a", name, lat=north(0)), rec("b", name, street, lat=north(300)))
+        assert not same(rec("a", name, lat=north(0)), rec("b", name, street, lat=north(700)))  # beyond LARGE_FAR_M
+    assert not same(rec("a", "PNC Bank", lat=north(0)), rec("b", "PNC Bank", "421 Chartiers Ave", lat=north(300)))
+    assert far_m("homewood cemetery", "homewood cemetery") == LARGE_FAR_M
+    assert far_m("homewood cemetery", "homewood florist") == FAR_M  # both names must say so
+
+
+def test_a_stop_labelled_by_its_place_alone_is_that_stop():
+    # Round 18: a map labels a stop or a station by its place ("Pennant"); a guide adds the stop's words.
+    assert same(mapped("a", "Pennant", lat=north(0)), rec("b", "Pennant T Stop", lat=north(10)))
+    assert same(mapped("a", "Carnegie Station", lat=north(0)), mapped("b", "Carnegie", lat=north(80)))
+    # only at one point: 400 m away it is another stop of the line, or the place
+    assert not same(mapped("a", "Pennant", lat=north(0)), mapped("b", "Pennant T Stop", lat=north(400)))
+
+
+def test_points_far_apart_are_two_places_unless_a_street_line_or_phone_is_one():
+    # Round 18: a map and a guide put 99 % of one place's two points within 500 m (APART_M). The model reads no
+    # distance and joined one name and ZIP 1.7 km apart; now nothing joins across such a distance but one street
+    # line (a point misplaced) or one phone.
+    from stages.dedupe.features import points_apart
+
+    exxon = (
+        rec("a", "Exxon", lat=north(0), zip="15221"),
+        rec("b", "Exxon", "7530 Penn Ave", lat=north(1_700), zip="15221"),
+    )
+    assert not same(*exxon)
+    dees = (
+        rec("a", "Dee's Cafe", "1316 E Carson St", lat=north(0), zip="15203"),
+        rec("b", "Dee's Cafe", "E Carson St", lat=north(1_250), zip="15203"),
+    )
+    assert not same(*dees)
+    assert same(
+        rec("a", "Logan Pub", "301 Craig St", lat=north(0)), rec("b", "Logan Pub", "301 Craig St", lat=north(800))
+    )
+    phone = "412-555-0142"
+    assert same(
+        rec("a", "Dee's Cafe", "1316 E Carson St", lat=north(0), phone=phone),
+        rec("b", "Dee's Cafe", lat=north(1_250), phone=phone),
+    )
+    # without a point on either side nothing changes
+    assert same(rec("a", "Exxon", zip="15221"), rec("b", "Exxon", "7530 Penn Ave", zip="15221"))
+    near = Profile.of(rec("a", "Exxon", lat=north(0))), Profile.of(rec("b", "Exxon", "7530 Penn Ave", lat=north(400)))
+    assert not points_apart(*near)
+
+
+def test_a_near_miss_street_number_at_one_point_is_one_place():
+    # Round 18: "415" / "413 Wood St" a few metres apart, one name: a typo or a range, as at one phone (round 3);
+    # two names at near numbers are neighbours, and one name at near numbers 300 m apart is not one point.
+    assert same(rec("a", "Weldin's", "415 Wood St", lat=north(0)), rec("b", "Weldin's", "413 Wood St", lat=north(8)))
+    assert same(
+        rec("a", "Noodles", "4805 Forbes Ave", lat=north(0)), rec("b", "Noodles", "3805 Forbes Ave", lat=north(30))
+    )
+    assert not same(
+        rec("a", "Weldin's", "415 Wood St", lat=north(0)), rec("b", "Sud's Subs", "413 Wood St", lat=north(8))
+    )
+    assert not same(
+        rec("a", "Weldin's", "415 Wood St", lat=north(0)), rec("b", "Weldin's", "413 Wood St", lat=north(300))
+    )
+    assert not same(rec("a", "Weldin's", "415 Wood St"), rec("b", "Weldin's", "413 Wood St"))  # no points: as before
