@@ -1,17 +1,21 @@
-"""Which CSV column feeds which field of `DedupeInput`, for ``leadstream dedupe``.
+"""How ``leadstream dedupe`` reads a listing file, and which column feeds which field of `DedupeInput`.
 
 Listing files come from many exporters: ``Name`` or ``business_name``, ``addr`` or
-``Street Address``, ``type`` or ``category``. A header the reader does not know is
-not an error (notes, labels and ids of other systems are common), but it is
-reported, so that a file whose street column went unread does not quietly score
-as if it had no addresses. A file with no column the engine reads is refused.
+``Street Address``, ``type`` or ``category``; UTF-8 or a Windows code page; commas,
+semicolons or tabs. A header the reader does not know is not an error (notes,
+labels and ids of other systems are common), but it is reported, so that a file
+whose street column went unread does not quietly score as if it had no
+addresses. A file with no column the engine reads is refused.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Field → accepted headers, after `header_key` (lower case, runs of spaces, dots and
 # hyphens as one underscore). Earlier headers win when a row has several filled.
@@ -87,3 +91,37 @@ def map_columns(headers: Sequence[str], where: str) -> ColumnMap:
         known = ", ".join(ALIASES)
         raise ValueError(f"{where}: no column the engine reads (fields: {known}); headers: {', '.join(headers)}")
     return ColumnMap(id_header, fields, tuple(h for h in headers if h not in used))
+
+
+DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+@dataclass(frozen=True)
+class ListingFile:
+    """A listing file's rows by header, and how its bytes were read."""
+
+    headers: list[str]
+    rows: list[dict[str, str | None]]
+    encoding: str
+    delimiter: str
+
+    def describe(self) -> str:
+        return f"read as {self.encoding}, {_DELIMITER_NAMES[self.delimiter]}-separated"
+
+
+def read_listing_file(path: str | Path) -> ListingFile:
+    """UTF-8 (with or without a byte-order mark), else Windows-1252, else Latin-1 (which reads any byte); the
+    delimiter is the first of `DELIMITERS` that splits the header line, comma when none does."""
+    data = Path(path).read_bytes()
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    header_line = text.split("\n", 1)[0]
+    delimiter = next((d for d in DELIMITERS if len(next(csv.reader([header_line], delimiter=d))) > 1), ",")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = list(reader)
+    return ListingFile(list(reader.fieldnames or []), rows, encoding.removesuffix("-sig"), delimiter)

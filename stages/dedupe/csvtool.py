@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stages.dedupe.columns import map_columns
+from stages.dedupe.columns import map_columns, read_listing_file
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.record import DedupeInput
 
@@ -65,14 +65,14 @@ def dedupe_csv(
     """Write ``id,entity_id`` (one row per input row, input order); returns counts and the columns read.
 
     Headers are matched by `columns.map_columns` (case, spacing and common exporters' names: ``addr``,
-    ``Street Address``, ``type``...); the summary names the headers it read and the ones it ignored."""
-    with open(input_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        columns = map_columns(reader.fieldnames or [], str(input_path))
-        rows = [columns.row(raw) for raw in reader]
+    ``Street Address``, ``type``...) after `columns.read_listing_file` has found the encoding and delimiter; the
+    summary says how the file was read, which headers it read and which it ignored."""
+    listing = read_listing_file(input_path)
+    columns = map_columns(listing.headers, str(input_path))
+    rows = [columns.row(raw) for raw in listing.rows]
     ids, counts = resolve_rows(rows, judge)
     with open(output_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "entity_id"])
         writer.writerows((row["id"], entity_id) for row, entity_id in zip(rows, ids))
-    return {**counts, "columns": columns.describe()}
+    return {**counts, "columns": f"{listing.describe()}; {columns.describe()}"}

@@ -119,6 +119,7 @@ def test_common_exporters_headers_are_read_and_the_rest_is_reported(tmp_path):
     # Read, the street lines and phones keep the chain's other branch apart; unread, the names alone join all three.
     assert ids["r1"] == ids["r2"] != ids["r3"]
     assert counts["columns"] == (
+        "read as utf-8, comma-separated; "
         "columns read: id←ID, name←Name, address←addr, city←City, phone←Phone Number, category←type; ignored: class"
     )
     canonical = tmp_path / "canonical.csv"
@@ -142,3 +143,34 @@ def test_several_headers_for_one_field_take_the_first_filled():
     assert columns.fields["address"] == ("Address", "street")
     assert columns.row({"id": "1", "Address": " ", "street": "5 Oak Ave"})["address"] == "5 Oak Ave"
     assert columns.row({"id": "1", "Address": "7 Elm St", "street": "5 Oak Ave"})["address"] == "7 Elm St"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "described"),
+    [("cp1252", ";", "read as cp1252, semicolon-separated"), ("utf-8-sig", "\t", "read as utf-8, tab-separated")],
+)
+def test_a_windows_export_or_another_delimiter_reads_as_the_same_listings(tmp_path, encoding, delimiter, described):
+    rows = [[*row[:5], "café", row[6]] for row in GUIDE_ROWS] + [["r4", "Café Bébé", "5 Rue St.", "", "", "", ""]]
+    header = ["id", "name", "address", "city", "phone", "category", "class"]
+    src, out = tmp_path / "export.csv", tmp_path / "out.csv"
+    with open(src, "w", newline="", encoding=encoding) as fh:
+        csv.writer(fh, delimiter=delimiter).writerows([header, *rows])
+    from stages.dedupe.columns import read_listing_file
+
+    assert read_listing_file(src).rows[3]["name"] == "Café Bébé"
+    counts = dedupe_csv(src, out)
+    assert str(counts["columns"]).startswith(described + "; columns read: id←id, name←name, address←address")
+    write(tmp_path / "plain.csv", header, rows)
+    dedupe_csv(tmp_path / "plain.csv", tmp_path / "plain-out.csv")
+    assert read(out)[1:] == read(tmp_path / "plain-out.csv")[1:]
+    ids = dict(read(out)[1:])
+    assert ids["r1"] == ids["r2"] != ids["r3"]
+
+
+def test_a_header_that_only_splits_on_commas_stays_comma_separated(tmp_path):
+    from stages.dedupe.columns import read_listing_file
+
+    src = tmp_path / "in.csv"
+    src.write_text('id,name,notes\n1,"Smith; Jones LLP",a;b\n', encoding="utf-8")
+    listing = read_listing_file(src)
+    assert listing.delimiter == "," and listing.rows[0]["name"] == "Smith; Jones LLP"
