@@ -59,6 +59,19 @@ def _summary(
     return ids, summary
 
 
+def _check_ids(rows: list[dict], where: str) -> None:
+    """Each row needs its own id: the engine answers a lead id it has seen as that lead again (a redelivery), so
+    two rows under one id would be joined whatever they hold. Lines are counted as in the file, header first."""
+    first_line: dict[str, int] = {}
+    for line, row in enumerate(rows, start=2):
+        lead_id = (row.get("id") or "").strip()
+        if not lead_id:
+            raise ValueError(f"{where}:{line}: the row has no id")
+        if lead_id in first_line:
+            raise ValueError(f"{where}:{line}: id {lead_id!r} is already used on line {first_line[lead_id]}")
+        first_line[lead_id] = line
+
+
 def dedupe_csv(
     input_path: str | Path, output_path: str | Path, judge: OllamaJudge | None = None
 ) -> dict[str, int | str]:
@@ -70,6 +83,7 @@ def dedupe_csv(
     listing = read_listing_file(input_path)
     columns = map_columns(listing.headers, str(input_path))
     rows = [columns.row(raw) for raw in listing.rows]
+    _check_ids(rows, str(input_path))
     ids, counts = resolve_rows(rows, judge)
     with open(output_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

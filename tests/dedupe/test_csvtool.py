@@ -174,3 +174,18 @@ def test_a_header_that_only_splits_on_commas_stays_comma_separated(tmp_path):
     src.write_text('id,name,notes\n1,"Smith; Jones LLP",a;b\n', encoding="utf-8")
     listing = read_listing_file(src)
     assert listing.delimiter == "," and listing.rows[0]["name"] == "Smith; Jones LLP"
+
+
+@pytest.mark.parametrize(
+    ("ids", "problem"),
+    [
+        (["a", "b", "a"], r"in\.csv:4: id 'a' is already used on line 2"),
+        (["a", " ", "c"], r"in\.csv:3: the row has no id"),
+    ],
+)
+def test_a_repeated_or_missing_id_is_refused_with_its_line(tmp_path, ids, problem):
+    # A repeated id would be answered as a redelivery of the first row, joined to it whatever it holds.
+    src = tmp_path / "in.csv"
+    write(src, ["id", "name"], [[i, f"Shop {n}"] for n, i in enumerate(ids)])
+    with pytest.raises(ValueError, match=problem):
+        dedupe_csv(src, tmp_path / "out.csv")
