@@ -2,6 +2,7 @@
 
     normalize.py, address.py, record.py   a lead as comparable fields
     blocking.py, features.py, model.py     candidates, per-field similarities, the pair model (model.json)
+    outlets.py                             two outlets of one venue or brand (the veto at one site)
     state.py, merge.py, engine.py          entity state in a key-value table; EntityResolver
     derived.py                             the index, names and counts, derived from entity records (not logged)
     frequency.py                           name-word counts per region (term-frequency weights)
@@ -9,8 +10,9 @@
     judge.py                               the LLM's say on gray-zone pairs (adapter: providers.llm)
     stage.py                               DedupeStage and ReviewDecisionStage
     build.py                               build_dedupe(settings, pool, resolver): wired from the settings
-    csvtool.py                             `leadstream dedupe INPUT.csv`: the same engine over a file
-    train.py, traindata.py, evalset.py, evaluate.py   fitting and measuring the pair model
+    csvtool.py, columns.py                 `leadstream dedupe INPUT.csv`: the same engine over a file
+    train.py, traindata.py, evaluate.py    fitting and measuring the pair model
+    evalset/                               the generator's evaluation set (businesses, listing forms, units)
     realdata.py                            public labelled real sets (never committed) for evaluate.py
 Review queue and merge audit tables: storage.dedupe_review.
 """

@@ -39,7 +39,6 @@ from stages.dedupe.features import (
     near_addresses,
     one_site_readdressed,
     operator_prefixed,
-    outlet_conflict,
     phone_block,
     same_street,
     site_of_two_agencies,
@@ -48,6 +47,7 @@ from stages.dedupe.features import (
 )
 from stages.dedupe.frequency import TokenWeights, rare_cover
 from stages.dedupe.model import PairModel, Thresholds
+from stages.dedupe.outlets import outlet_conflict
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.state import EntityState, KeyValueStore, entity_id_for, similar_names

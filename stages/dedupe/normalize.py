@@ -386,7 +386,7 @@ DEPARTMENT_WORDS = frozenset(
 # qualifier ("Fort Worth Physical Therapy" / "Fort Worth Speech Therapy", "Petco Grooming" / "Petco Dog
 # Training"). Unlike `DEPARTMENT_WORDS` they name small businesses too ("Acme Physical Therapy", "Main Street
 # Grooming"), so they part two listings only when *both* names add such a service, each its own
-# (`features.two_services`), never a name against the same name without it.
+# (`outlets.two_services`), never a name against the same name without it.
 SERVICE_WORDS = frozenset(
     # therapies of a rehabilitation practice
     {"physical", "occupational", "speech", "massage", "aquatic", "respiratory", "pelvic", "vestibular"}
@@ -412,11 +412,11 @@ CAMPUS_UNIT_WORDS = frozenset(
 # specialties and pavilions, a school district's kitchens, each listed under the institution's name plus the
 # unit's ("High Point University Chapel and Religious Life", "Keck Medicine of USC - Vascular Surgery").
 # Two such names that begin with one institution and differ by a unit's own words are two listings
-# (`features.institution_units`).
+# (`outlets.institution_units`).
 INSTITUTION_WORDS = frozenset({"hospital", "health", "medicine", "medical", "district"})
 # Round 18: the rooms and facilities a venue's map lists as places of their own, each under the venue's name
 # plus the facility's ("Rivers Casino Ballroom", "Bellefield Hall Gym", "Grandview Elementary School Library",
-# "Courtyard ... Shadyside Pool"), and the venues that hold them (`features.venue_part`): the words of a
+# "Courtyard ... Shadyside Pool"), and the venues that hold them (`outlets.venue_part`): the words of a
 # building, an institution or a lodging, not a shop's ("Gold's" / "Gold's Gym" is one gym).
 PART_WORDS = frozenset(
     {"ballroom", "pool", "gym", "gymnasium", "library", "auditorium", "playground", "parking"}
@@ -445,7 +445,7 @@ LOCATION_WORDS = frozenset({"campus", "campu", "main", "building", "bldg", "loca
 # A person's own listing at a practice, bank or agency: professional credentials and roles written into the
 # name ("Arkansas Children's - Akilah A. Jefferson, M.D.", "U.S. Bank - Joni Burns - Mortgage Lending
 # Officer", "NMLS ID 624740"). Two people at one practice, or a person and the practice, are two listings
-# (`features.outlet_conflict`).
+# (`outlets.outlet_conflict`).
 PRACTITIONER_WORDS = frozenset(
     {"md", "dds", "dmd", "dpm", "dvm", "phd", "lcsw", "lmft", "lpc", "cpa", "esq", "nmls", "fnp", "aprn", "crnp"}
     | {"dnp", "facs", "faap", "facc", "advisor", "adviser", "officer", "agent", "representative"}
@@ -590,7 +590,7 @@ def website_page(website: str | None) -> str:
     listing or social host, or junk.
 
     Brands' store locators give a department, a program or a person its own page, and listing sources link
-    each listing to its page: the page names what the listing is (`features.unit_page`)."""
+    each listing to its page: the page names what the listing is (`outlets.unit_page`)."""
     if not website or "/" not in website.strip().rstrip("/").split("://")[-1]:
         return ""
     site = normalize_domain(website)
@@ -640,7 +640,7 @@ _PARENTHESIS = re.compile(r"\(([^()]*)\)")
 
 # Round 14: a restaurant, bar or shop inside a hotel, casino or mall is listed by guides with the venue named
 # after its own name: "Lespinasse (St. Regis Hotel)", "Lespinasse in the St. Regis Hotel", "Aqua - Bellagio
-# Casino Resort". Those are "X at Y" (the venue's outlet, `features.outlet_conflict`), not one name: against
+# Casino Resort". Those are "X at Y" (the venue's outlet, `outlets.outlet_conflict`), not one name: against
 # the venue's own listing at its switchboard they are two businesses, against "Lespinasse" one.
 VENUE_WORDS = frozenset({"hotel", "inn", "resort", "casino", "mall", "motel"})
 _VENUE = r"(?:" + "|".join(sorted(VENUE_WORDS)) + r")s?"
@@ -697,7 +697,7 @@ def _department_word(word: str) -> bool:
 def _without_department_tail(words: list[str]) -> list[str]:
     """A name that joins the venue and its counter ("Fifth Third Bank & ATM", "Jewel-Osco & Pharmacy") is
     the venue's own listing: the "and ..." tail of department words is dropped, so it is not taken for a
-    department of the venue (`features.outlet_conflict`)."""
+    department of the venue (`outlets.outlet_conflict`)."""
     if "and" not in words[1:-1]:
         return words
     k = len(words) - 1 - words[::-1].index("and")

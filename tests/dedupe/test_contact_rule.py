@@ -1,15 +1,9 @@
 """The term-frequency adjustment (`frequency`) and the contact rule it feeds (`EntityResolver._contact_match`)."""
 
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.features import (
-    campus_units,
-    institution_units,
-    near_addresses,
-    operator_prefixed,
-    outlet_conflict,
-    two_services,
-)
+from stages.dedupe.features import near_addresses, operator_prefixed
 from stages.dedupe.frequency import TokenWeights, count_tokens, rare_cover
+from stages.dedupe.outlets import campus_units, institution_units, outlet_conflict, two_services
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import EntityState
 
@@ -510,9 +504,9 @@ def test_a_unit_on_its_own_page_of_the_brands_site_is_not_the_venue():
     """Round 11: two listings linked to two pages of one site, where one page is about words the listing's name
     adds to the other's (a department, a service), are two units; a branch page that names only the town, two
     listings on one page, a home page, or pages of two sites say nothing."""
-    from stages.dedupe.features import unit_page
     from stages.dedupe.normalize import normalize_name as n
     from stages.dedupe.normalize import website_page as page
+    from stages.dedupe.outlets import unit_page
 
     tech = page("https://www.walmart.com/store/17-neosho-mo/walmart-tech-services")
     store = page("https://www.walmart.com/store/17-neosho-mo/patio-garden-services/")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.features import outlet_conflict
 from stages.dedupe.normalize import normalize_name as n
+from stages.dedupe.outlets import outlet_conflict
 from stages.dedupe.record import DedupeInput
 
 

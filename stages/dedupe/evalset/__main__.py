@@ -1,0 +1,3 @@
+from stages.dedupe.evalset import main
+
+main()
