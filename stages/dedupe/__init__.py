@@ -1,6 +1,7 @@
 """The dedupe stage: streaming entity resolution (see docs/dedupe.md).
 
     normalize.py, address.py, record.py   a lead as comparable fields
+    vocabulary.py                          the words it knows: kinds, places, departments, city aliases
     blocking.py, features.py, model.py     candidates, per-field similarities, the pair model (model.json)
     outlets.py                             two outlets of one venue or brand (the veto at one site)
     state.py, merge.py, engine.py          entity state in a key-value table; EntityResolver

@@ -18,8 +18,8 @@ import math
 
 import jellyfish
 
-from stages.dedupe.normalize import GENERIC_WORDS
 from stages.dedupe.record import Profile
+from stages.dedupe.vocabulary import GENERIC_WORDS
 
 
 def _phonetic(token: str) -> str:

@@ -24,16 +24,16 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from stages.dedupe.address import ORDINAL_WORDS
-from stages.dedupe.normalize import (
+from stages.dedupe.normalize import VENUE_WORDS
+from stages.dedupe.record import Profile
+from stages.dedupe.vocabulary import (
     GENERIC_WORDS,
     KIND_WORDS,
     LARGE_PLACE_WORDS,
     ORGANISATION_WORDS,
     PLACE_WORDS,
     TRANSIT_WORDS,
-    VENUE_WORDS,
 )
-from stages.dedupe.record import Profile
 
 FEATURES = (
     "name_exact",

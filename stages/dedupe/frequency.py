@@ -22,7 +22,7 @@ import math
 from typing import TYPE_CHECKING
 
 from stages.dedupe.features import acronym_spans, glue_split_words, same_token
-from stages.dedupe.normalize import GENERIC_WORDS
+from stages.dedupe.vocabulary import GENERIC_WORDS
 
 if TYPE_CHECKING:
     from stages.dedupe.state import EntityState

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from schemas.geo import CITY_STATES, STATE_NAMES
 from stages.dedupe.features import NAME_NOISE, is_kind_word, name_cover, same_token
-from stages.dedupe.normalize import (
+from stages.dedupe.vocabulary import (
     CAMPUS_UNIT_WORDS,
     CAMPUS_WORDS,
     DEPARTMENT_WORDS,

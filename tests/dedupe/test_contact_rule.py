@@ -664,8 +664,8 @@ def test_the_dishes_a_counter_is_named_by_are_kind_words():
     """Round 14: "Sandwiches", "Salads", "Burgers", ... name what a counter serves, as "Pizzeria" and "Noodle"
     do: two counters of one shop behind one name at one switchboard are two outlets, and one counter with and
     without its dish at two lines is one."""
-    from stages.dedupe.normalize import KIND_WORDS
     from stages.dedupe.normalize import normalize_name as n
+    from stages.dedupe.vocabulary import KIND_WORDS
 
     assert {"sandwich", "salad", "burger", "taco"} <= KIND_WORDS and "wing" not in KIND_WORDS
     assert outlet_conflict(n("Midtown Sandwiches"), n("Midtown Salads"))

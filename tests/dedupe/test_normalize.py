@@ -428,7 +428,7 @@ def test_every_neighbourhood_the_normalizer_knows_is_placed_in_its_citys_state()
     state or phone gets the partition of its city, so it meets its twin that carries a ZIP (before, the two
     tables disagreed and such a listing was keyed `unknown`)."""
     from schemas.geo import dedupe_key
-    from stages.dedupe.normalize import CITY_PARTS
+    from stages.dedupe.vocabulary import CITY_PARTS
 
     for part, city in CITY_PARTS.items():
         assert dedupe_key(None, None, None, part) == dedupe_key(None, None, None, city) != "unknown", part
