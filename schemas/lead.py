@@ -275,7 +275,7 @@ class Lead(_Model):
     category: str | None = None
     enrich_tier: int | None = None
     # Optional, additive (no version bump, docs/upgrades.md): absent on leads written before it and on
-    # sources without coordinates. The dedupe engine reads it as evidence (docs/dedupe.md, round 17).
+    # sources without coordinates. The dedupe engine reads it as evidence (docs/dedupe-rounds.md, round 17).
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     enrichment: Enrichment | None = None

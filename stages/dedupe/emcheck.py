@@ -1,6 +1,6 @@
 """Would an unsupervised refit or per-pattern cut-offs do better? ``python -m stages.dedupe.emcheck``.
 
-An offline measurement, not part of the engine (docs/dedupe.md, Evaluation, round 8). It runs the
+An offline measurement, not part of the engine (docs/dedupe-rounds.md, round 8). It runs the
 engine over each labelled set (the real sets' `dev` and `test` halves and the generator's ``eval.csv``),
 keeps every candidate pair the engine scored (blocked, not vetoed) with its best feature vector, its
 model probability, whether the engine joined it and whether the labels do, and then compares, at the

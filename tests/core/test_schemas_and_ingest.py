@@ -71,7 +71,7 @@ def test_ingest_prepare_keeps_bad_rows_with_their_line(tmp_path):
 
 
 def test_a_location_is_optional_additive_and_travels_from_raw_lead_to_lead():
-    # Round 17 (docs/dedupe.md): the search APIs' coordinates, an optional field (no version bump).
+    # Round 17 (docs/dedupe-rounds.md): the search APIs' coordinates, an optional field (no version bump).
     raw = RawLead(source="yelp", name="A", zip="15213", latitude=40.4443, longitude=-79.9436)
     lead = Lead.from_raw(raw)
     assert (lead.latitude, lead.longitude) == (40.4443, -79.9436)

@@ -1,4 +1,4 @@
-"""Round 17: a listing's point (latitude, longitude) as match evidence (docs/dedupe.md).
+"""Round 17: a listing's point (latitude, longitude) as match evidence (docs/dedupe-rounds.md).
 
 A point is optional: without one on either side nothing changes. With points on both sides, two listings
 within `NEAR_M` whose names agree on their rare words are one place though one has no street line; one name

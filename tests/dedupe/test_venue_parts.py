@@ -1,4 +1,4 @@
-"""Round 18: a venue and a room or facility in it, listed as a place of its own (docs/dedupe.md).
+"""Round 18: a venue and a room or facility in it, listed as a place of its own (docs/dedupe-rounds.md).
 
 A map lists a casino's ballroom, a hall's gym, a school's library, a hotel's pool under the venue's name plus
 the facility's. The issue's rule (different outlets of one brand at one address stay apart) holds for them
