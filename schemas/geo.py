@@ -298,13 +298,30 @@ CITY_STATES = {
 }
 
 
-def zip_state(zip_code: str | None) -> str | None:
-    digits = _DIGITS.sub("", zip_code or "")
-    if len(digits) == 4:  # a ZIP that lost its leading zero in a spreadsheet
-        digits = "0" + digits
-    if len(digits) < 5:
+_SPREADSHEET_NUMBER = re.compile(r"^\s*(\d{4,5})\.0*\s*$")  # "15219.0": a ZIP a spreadsheet read as a number
+
+
+def us_zip(zip_code: str | None) -> str | None:
+    """The five-digit US ZIP of a postal code as sources write it, or None when it is not one.
+
+    Read: "15219", ZIP+4 ("15219-1234", "15219 1234", "152191234"), a ZIP that lost its leading zero in a
+    spreadsheet ("2134") or became a number there ("15219.0"). Not read: any other count of digits, such as
+    Singapore's six ("238801", whose first three digits would otherwise place it in Virginia) or the digits of a
+    Canadian or British code; those say nothing about a US state."""
+    if not zip_code:
         return None
-    return _ZIP3_STATE.get(int(digits[:3]))
+    number = _SPREADSHEET_NUMBER.match(zip_code)
+    digits = number.group(1) if number else _DIGITS.sub("", zip_code)
+    if len(digits) == 4:
+        digits = "0" + digits
+    if len(digits) not in (5, 9):
+        return None
+    return digits[:5]
+
+
+def zip_state(zip_code: str | None) -> str | None:
+    digits = us_zip(zip_code)
+    return _ZIP3_STATE.get(int(digits[:3])) if digits else None
 
 
 def state_code(state: str | None) -> str | None:

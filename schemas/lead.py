@@ -21,6 +21,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.geo import us_zip
 from schemas.versions import LEAD, SCRAPE_JOB, MessageKind
 
 SCHEMA_VERSION = LEAD.current
@@ -100,10 +101,8 @@ class RawLead(BaseModel):
         if value is None or value == "":
             return None
         text = str(value).strip()
-        digits = text.split("-")[0]
-        if len(digits) == 4 and digits.isdigit():  # spreadsheets drop leading zeros
-            digits = "0" + digits
-        if len(digits) != 5 or not digits.isdigit():
+        digits = us_zip(text)  # ZIP+4 and a spreadsheet's lost leading zero are read; other codes are not
+        if digits is None:
             raise ValueError(f"zip must be a 5-digit US ZIP, got {text!r}")
         return digits
 

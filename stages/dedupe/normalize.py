@@ -17,7 +17,7 @@ import tldextract
 from cleanco.clean import custom_basename, normalize_terms
 from cleanco.termdata import terms_by_country
 
-from schemas.geo import split_city_state
+from schemas.geo import split_city_state, us_zip
 from stages.dedupe.vocabulary import (
     CITY_ALIASES,
     CITY_PARTS,
@@ -47,7 +47,6 @@ _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 _POSSESSIVE = re.compile(r"(\w)(?:['’`]|\?(?=s\b))s\b")
 _APOSTROPHE = re.compile(r"['’`]")
 _SPACES = re.compile(r"\s+")
-_DIGITS = re.compile(r"\D+")
 
 
 def fold(text: str) -> str:
@@ -331,5 +330,5 @@ def normalize_category(category: str | None) -> str:
 
 
 def normalize_zip(zip_code: str | None) -> str:
-    digits = _DIGITS.sub("", zip_code or "")[:5]
-    return digits.zfill(5) if len(digits) >= 4 else ""
+    """The five-digit ZIP (`schemas.geo.us_zip`), or "" for none or a code of another country."""
+    return us_zip(zip_code) or ""

@@ -147,3 +147,26 @@ async def test_a_dead_letter_takes_its_geography_from_the_key_only_where_the_key
     await runner.process_batch([SimpleNamespace(message=message, value=b"{not json")])
     [letter] = records.letters
     assert letter.lead_id == "ld_9" and letter.geo_key == geo
+
+
+@pytest.mark.parametrize(
+    ("written", "zip5"),
+    [
+        ("15219", "15219"),
+        ("15219-1234", "15219"),
+        ("152191234", "15219"),
+        ("2134", "02134"),  # a spreadsheet dropped the leading zero
+        ("15219.0", "15219"),  # a spreadsheet read the ZIP as a number
+        ("238801", None),  # Singapore: its first three digits are no US state's
+        ("M5V 2T6", None),
+        ("1234567", None),
+    ],
+)
+def test_only_a_us_zip_places_a_lead_by_its_zip(written, zip5):
+    from schemas.geo import us_zip
+    from stages.dedupe.normalize import normalize_zip
+
+    assert us_zip(written) == zip5
+    assert normalize_zip(written) == (zip5 or "")
+    # A code that is not a US ZIP says nothing about the state: the phone places the lead instead.
+    assert dedupe_key(zip_code=written, phone="+14125550100") == ("PA" if zip5 in ("15219", None) else "MA")
