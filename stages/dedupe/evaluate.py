@@ -5,7 +5,11 @@ seeded evaluation set and the hand-written one) and every public real-world set
 found under ``$LEADSTREAM_ER_DATA`` (see `realdata`; absent sets are reported as
 absent, e.g. in CI or a fresh clone), each real set split by entity into its
 ``dev`` and ``test`` halves. The pair model is fitted on `traindata` only, so no
-row scored here was used for fitting.
+row scored here was used for fitting. The held-out sets (`realdata.HELD_OUT`,
+round 20: Geo-ER's OSM–Yelp pairs and its other cities) are scored like the rest
+but never listed (``--list`` refuses them); the reference-only ones outside North
+America (`realdata.REFERENCE_ONLY`) are left out of the default run and scored
+with ``--sets NAME ...`` (which scores only the named real sets).
 
 Each CSV has the input columns plus ``cluster`` (the true business). The engine
 runs exactly as ``leadstream dedupe`` does (no LLM: gray pairs stay apart); a
@@ -179,11 +183,15 @@ def evaluate_file(path: str | Path) -> dict:
         return evaluate_rows(list(csv.DictReader(fh)))
 
 
-def real_sets(root: Path = realdata.DATA_ROOT) -> tuple[dict[str, list[dict]], list[str]]:
-    """(name → rows) for the real sets present, split into halves; and the names of those absent."""
+def real_sets(
+    root: Path = realdata.DATA_ROOT, names: Sequence[str] = realdata.DEFAULT_RUN
+) -> tuple[dict[str, list[dict]], list[str]]:
+    """(name → rows) for the named real sets present (by default `realdata.DEFAULT_RUN`), split into halves; and
+    the names of those absent."""
     present, absent = {}, []
-    for name, ok in realdata.available(root).items():
-        if not ok:
+    found = realdata.available(root)
+    for name in names:
+        if not found[name]:
             absent.append(name)
             continue
         rows = realdata.load(name, root)
@@ -282,9 +290,19 @@ def main() -> None:
         "--list",
         metavar="SET",
         help="list the missed and wrong pairs of a real set's dev half (e.g. overture_place_pairs); "
-        "test halves are only ever scored, so they cannot be listed",
+        "test halves and the held-out sets (realdata.HELD_OUT) are only ever scored, so they cannot be listed",
+    )
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        metavar="SET",
+        choices=sorted(realdata.DATASETS),
+        help="score only these real sets, both halves (e.g. the reference-only ones, realdata.REFERENCE_ONLY, "
+        "which the default run leaves out)",
     )
     args = parser.parse_args()
+    if args.list in realdata.HELD_OUT:
+        parser.error(f"{args.list} is held out (realdata.HELD_OUT): it is only ever scored, never listed")
     if args.list:
         missed, wrong = error_listing(realdata.split(realdata.load(args.list, Path(args.data)), "dev"))
         print("\n".join(missed + wrong))
@@ -295,12 +313,14 @@ def main() -> None:
             print(_line(path, evaluate_file(path)))
         return
     print("model fitted on: stages.dedupe.traindata (synthetic) only; every row below is unseen by the fit")
-    for path in DEFAULT_FILES:
-        print(_line(f"generator {path.name}", evaluate_file(path)))
-    present, absent = real_sets(Path(args.data))
+    if not args.sets:
+        for path in DEFAULT_FILES:
+            print(_line(f"generator {path.name}", evaluate_file(path)))
+    present, absent = real_sets(Path(args.data), args.sets or realdata.DEFAULT_RUN)
     for name, rows in present.items():
-        linkage = name.partition(":")[0] in realdata.LINKAGE_SETS
-        print(_line(f"real {name}", evaluate_rows(rows, linkage=linkage)))
+        set_name = name.partition(":")[0]
+        label = f"real {name}" + (" (held out: only scored)" if set_name in realdata.HELD_OUT else "")
+        print(_line(label, evaluate_rows(rows, linkage=set_name in realdata.LINKAGE_SETS)))
     for name in absent:
         print(f"real {name}: absent (not under {args.data}; see stages/dedupe/realdata.py for its source)")
 

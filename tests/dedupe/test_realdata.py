@@ -168,3 +168,101 @@ def test_geoer_pittsburgh_cross_source_floor(part, min_precision, min_f1):
     assert scores["cross_precision"] >= min_precision, scores
     assert scores["cross_f1"] >= min_f1, scores
     assert scores["cross_true_pairs"] < scores["true_pairs"]
+
+
+def _geoer_at(name: str, lat: str, lng: str, address: str = "", postcode: str = "") -> str:
+    return (
+        f"COL name VAL {name} COL latitude VAL {lat} COL longitude VAL {lng} "
+        f"COL address VAL {address} COL postalCode VAL {postcode} "
+    )
+
+
+_TORONTO = [
+    f"{_geoer_at('Appletree Medical Centre', '43.6539628', '-79.3904358', 'Dundas Street West, 275', 'M5T 3K1')}\t"
+    f"{_geoer_at('Appletree Medical Centre', '43.6541718', '-79.3905553', '275 Dundas Street W', 'M5T 3K1')}\t1\n",
+    f"{_geoer_at('Appletree Medical Centre', '43.6539628', '-79.3904358', 'Dundas Street West, 275', 'M5T 3K1')}\t"
+    f"{_geoer_at('Flight Centre', '43.6544631', '-79.3806653', 'Toronto Eaton Centre', 'M5B 2H1')}\t0\n",
+]
+
+
+def test_geoer_yelp_pairs_get_their_source_city_and_postcode():
+    """Round 20: an OSM–Yelp pair of another city (Toronto) — the right-hand source named, the city and province
+    given to every record, a Canadian postal code kept as written (the engine reads ZIPs, so it is no ZIP there)."""
+    rows = realdata.geoer_pair_rows(_TORONTO, right="yelp", city="Toronto", state="ON", country="CA")
+    assert len(rows) == 3
+    by_name = {(r["source"], r["name"]): r for r in rows}
+    osm, yelp = by_name[("osm", "Appletree Medical Centre")], by_name[("yelp", "Appletree Medical Centre")]
+    assert (osm["address"], osm["zip"], osm["city"], osm["state"]) == (
+        "275 Dundas Street West",
+        "M5T 3K1",
+        "Toronto",
+        "ON",
+    )
+    assert (yelp["address"], yelp["zip"], yelp["latitude"]) == ("275 Dundas Street W", "M5T 3K1", "43.6541718")
+    assert osm["cluster"] == yelp["cluster"] != by_name[("yelp", "Flight Centre")]["cluster"]
+    assert osm["group"] == by_name[("yelp", "Flight Centre")]["group"]
+    assert all(r["id"].startswith(("geoosm", "geoyelp")) for r in rows)
+
+
+def test_geoer_postcodes_drop_the_float_artifact():
+    assert realdata._geoer_postcode("15219.0", "US") == "15219"  # Yelp's codes were written as numbers
+    assert realdata._geoer_postcode("15222-1234", "US") == "15222"
+    assert realdata._geoer_postcode("  ", "US") == ""
+    assert realdata._geoer_postcode("M5T 3K1", "CA") == "M5T 3K1"
+    assert realdata._geoer_postcode("EH1 1AA", "GB") == "EH1 1AA"
+    assert realdata._geoer_postcode("18956.0", "SG") == "018956"  # a Singapore code's leading zero restored
+    assert realdata._geoer_postcode("238801", "SG") == "238801"
+
+
+def _lay_out(root, pair: str, city: str, lines: list[str]) -> None:
+    folder = root / "geoer" / pair / city
+    folder.mkdir(parents=True)
+    for i, name in enumerate(("train.txt", "valid.txt", "test.txt")):
+        (folder / name).write_text("".join(lines[i::3]), encoding="utf-8")
+
+
+def test_geoer_sets_read_the_layout_and_are_held_out(tmp_path):
+    """`geoer/<pair>/<city>/{train,valid,test}.txt` under the data root: each set reads its three files; every new
+    set is a held-out linkage set, and the ones outside North America are left out of evaluate's default run."""
+    from stages.dedupe.evaluate import real_sets
+
+    _lay_out(tmp_path, "osm_yelp", "tor", _TORONTO * 3)
+    _lay_out(tmp_path, "osm_fsq", "edi", _TORONTO)
+    found = realdata.available(tmp_path)
+    assert found["geoer_yelp_toronto"] and found["geoer_fsq_edinburgh"] and not found["geoer_fsq_toronto"]
+    rows = realdata.load("geoer_yelp_toronto", tmp_path)
+    assert len(rows) == 3 and {r["source"] for r in rows} == {"osm", "yelp"}
+    assert {r["city"] for r in realdata.load("geoer_fsq_edinburgh", tmp_path)} == {"Edinburgh"}
+    assert set(realdata.GEOER_SETS) == realdata.HELD_OUT and "geoer_pittsburgh" not in realdata.HELD_OUT
+    assert realdata.HELD_OUT <= realdata.LINKAGE_SETS
+    assert realdata.REFERENCE_ONLY <= realdata.HELD_OUT
+    assert not realdata.REFERENCE_ONLY & set(realdata.DEFAULT_RUN)
+    present, absent = real_sets(tmp_path)
+    assert {name.partition(":")[0] for name in present} == {"geoer_yelp_toronto"}
+    assert "geoer_fsq_toronto" in absent and "geoer_fsq_edinburgh" not in absent
+    present, _ = real_sets(tmp_path, ["geoer_fsq_edinburgh"])
+    assert set(present) == {"geoer_fsq_edinburgh:dev", "geoer_fsq_edinburgh:test"}
+
+
+def test_evaluate_refuses_to_list_a_held_out_set(monkeypatch, capsys):
+    from stages.dedupe import evaluate
+
+    monkeypatch.setattr("sys.argv", ["evaluate", "--list", "geoer_yelp_toronto"])
+    with pytest.raises(SystemExit) as exc:
+        evaluate.main()
+    assert exc.value.code == 2 and "held out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("geoer_yelp_pittsburgh", 5063), ("geoer_fsq_toronto", 16610), ("geoer_yelp_toronto", 17344)],
+)
+def test_geoer_held_out_sizes_and_halves(name, size):
+    """Sizes only: the held-out sets get no score floor (a floor would make them a target rules are judged on)."""
+    if not PRESENT.get(name):
+        pytest.skip(f"{name} not under $LEADSTREAM_ER_DATA")
+    rows = realdata.load(name)
+    assert len(rows) == size
+    dev, test = realdata.split(rows, "dev"), realdata.split(rows, "test")
+    assert len(dev) + len(test) == len(rows)
+    assert not {r["group"] for r in dev} & {r["group"] for r in test}
