@@ -185,6 +185,10 @@ class EntityResolver:
 
     # -- the synchronous fast path -------------------------------------------------
     def resolve(self, record: DedupeInput) -> Resolution:
+        with self.state.one_lead():  # the derived values it reads are decoded once per lead
+            return self._resolve(record)
+
+    def _resolve(self, record: DedupeInput) -> Resolution:
         done = self.state.lead(record.lead_id)
         if done is None:
             own = entity_id_for(record.lead_id)
@@ -250,8 +254,7 @@ class EntityResolver:
         near: list[Scored] = []
         vetoed: list[dict] = []
         keys = lookup_keys(profile, keys)  # a lead with a point also looks in the neighbouring map cells
-        for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
-            entity = self.state.entity(entity_id)
+        for entity in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT).values():
             if entity is None:
                 continue
             best, best_on, is_near, compared = 0.0, [], False, False

@@ -30,7 +30,8 @@ With one dict for both (the CSV tool, most tests) the keys simply share it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import orjson
@@ -89,6 +90,20 @@ class EntityState:
         self.derived = store if derived is None else derived
         self.index_cap = index_cap
         self._known_keys: tuple[list, list[str]] | None = None
+        self._read: dict[str, Any] | None = None  # derived values decoded during one lead (`one_lead`)
+
+    @contextmanager
+    def one_lead(self) -> Iterator[None]:
+        """While the engine resolves one lead it is the only writer of the derived keys, so a derived value it has
+        read or written stays decoded until the lead ends: listing the lead (`derived`) reads the index lists, names
+        and counts its look-up has just read, and does not decode them again. The values are shared, so a caller
+        that changes one writes it back (`index`, `remove_from_index`, `remove_name` do). Outside a lead (a
+        changelog replay, a review's merge) every read decodes the store's value."""
+        self._read = {}
+        try:
+            yield
+        finally:
+            self._read = None
 
     def remember_keys(self, stored: list, keys: list[str]) -> None:
         """The blocking keys the engine has just computed for the spelling (stored form) it is resolving, so that
@@ -106,14 +121,24 @@ class EntityState:
         self.store[key] = _dump(value)
 
     def get_derived(self, key: str) -> Any:
-        return _load(self.derived.get(key))
+        read = self._read
+        if read is None:
+            return _load(self.derived.get(key))
+        if key in read:
+            return read[key]
+        value = read[key] = _load(self.derived.get(key))
+        return value
 
     def set_derived(self, key: str, value: Any) -> None:
         self.derived[key] = _dump(value)
+        if self._read is not None:
+            self._read[key] = value
 
     def delete_derived(self, key: str) -> None:
         if self.derived.get(key) is not None:
             del self.derived[key]
+        if self._read is not None:
+            self._read[key] = None
 
     def next_seq(self) -> int:
         seq = (self._get("seq") or 0) + 1
@@ -155,8 +180,9 @@ class EntityState:
             self._set(key, record)
         derived.entity_changed(self, entity_id, old, record)
 
-    def candidates(self, keys: list[str], weights: list[int], limit: int, min_weight: int) -> list[str]:
-        """Root ids of the entities best supported by ``keys`` (summed key weights ≥ ``min_weight``).
+    def candidates(self, keys: list[str], weights: list[int], limit: int, min_weight: int) -> dict[str, dict | None]:
+        """Root ids of the entities best supported by ``keys`` (summed key weights ≥ ``min_weight``), best first,
+        each with its record as `find` read it (None for a root without one), so the caller does not read it again.
 
         Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
         """
@@ -171,11 +197,11 @@ class EntityState:
                     support[entity_id] = support.get(entity_id, 0) + step
         floor = min_weight << _RANK_BITS
         ranked = sorted((e for e, v in support.items() if v >= floor), key=lambda e: -(support[e] & _RANK_MASK))
-        roots: list[str] = []
+        roots: dict[str, dict | None] = {}
         for entity_id in ranked[:limit]:
-            root = self.find(entity_id)[0]
+            root, record = self.find(entity_id)
             if root not in roots:
-                roots.append(root)
+                roots[root] = record
         return roots
 
     def index(self, keys: list[str], entity_id: str) -> None:
