@@ -164,11 +164,14 @@ def test_within_one_lead_a_derived_value_is_read_from_the_store_once_and_follows
     assert "p:CA:1" not in store
     store["p:CA:1"] = orjson.dumps(["c"]).decode()  # written by another hand (a replay) between two leads
     assert state.get_derived("p:CA:1") == ["c"]
+    assert state.derived_values(["p:CA:1", "p:CA:2"]) == [["c"], None]
     with state.one_lead():
-        assert state.get_derived("p:CA:1") == ["c"]
+        assert state.derived_values(["p:CA:1", "p:CA:2"]) == [["c"], None]
         before = store.reads
-        assert state.get_derived("p:CA:1") == ["c"]
-        assert store.reads == before
+        assert state.get_derived("p:CA:1") == ["c"] and state.get_derived("p:CA:2") is None
+        state.index(["p:CA:2"], "d")
+        assert state.derived_values(["p:CA:2", "p:CA:1"]) == [["d"], ["c"]]
+        assert store.reads == before  # all read before, in one pass
 
 
 def test_candidates_come_with_their_root_records():
