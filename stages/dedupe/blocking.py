@@ -88,13 +88,16 @@ def cell_keys(profile: Profile, tokens: list[str] | None = None) -> list[str]:
     return [f"gt:{profile.geo}:{cx}:{cy}:{t}" for t in tokens]
 
 
-def neighbour_cell_keys(profile: Profile) -> list[str]:
+def neighbour_cell_keys(profile: Profile, tokens: list[str] | None = None) -> list[str]:
     """The map-cell keys of the other three cells of the 2 × 2 block nearest the point (`cells_around`): looked up,
-    never indexed."""
+    never indexed. ``tokens``: the name's first ``CELL_TOKENS`` `strong_tokens`, when the caller has them."""
     lat, lng = profile.lat, profile.lng
     if lat is None or lng is None:
         return []
-    tokens = strong_tokens(profile.name, CELL_TOKENS)
+    if tokens is None:
+        tokens = strong_tokens(profile.name, CELL_TOKENS)
+    if not tokens:
+        return []
     own = cell(lat, lng)
     head = f"gt:{profile.geo}:"
     return [f"{head}{cx}:{cy}:{t}" for cx, cy in cells_around(lat, lng) if (cx, cy) != own for t in tokens]
@@ -107,8 +110,16 @@ def lookup_keys(profile: Profile, keys: list[str] | None = None) -> list[str]:
     return [*keys, *neighbour_cell_keys(profile)] if profile.lat is not None else keys
 
 
+def keys_of(profile: Profile) -> tuple[list[str], list[str]]:
+    """The profile's `blocking_keys` and its `lookup_keys` (which begin with them), the name's tokens found once."""
+    keys, tokens = _keys_and_tokens(profile)
+    if profile.lat is None:
+        return keys, keys
+    return keys, [*keys, *neighbour_cell_keys(profile, tokens[:CELL_TOKENS])]
+
+
 def key_weights(keys: list[str]) -> list[int]:
-    return [KEY_WEIGHTS[key.split(":", 1)[0]] for key in keys]
+    return [KEY_WEIGHTS[key.partition(":")[0]] for key in keys]
 
 
 def phone_key(profile: Profile) -> str | None:
@@ -123,6 +134,11 @@ def address_key(profile: Profile) -> str | None:
 def blocking_keys(profile: Profile) -> list[str]:
     """Every key under which this profile is indexed and looked up (a lead with a point is looked up in the
     neighbouring map cells too: `lookup_keys`)."""
+    return _keys_and_tokens(profile)[0]
+
+
+def _keys_and_tokens(profile: Profile) -> tuple[list[str], list[str]]:
+    """`blocking_keys`, and the name's `strong_tokens` they were built from."""
     geo = profile.geo
     keys: list[str] = []
     if profile.phone:
@@ -142,4 +158,4 @@ def blocking_keys(profile: Profile) -> list[str]:
             keys.append(f"ts:{geo}:{token}:{address.street}")
     if profile.lat is not None:
         keys.extend(cell_keys(profile, tokens[:CELL_TOKENS]))
-    return keys
+    return keys, tokens

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from schemas.lead import DedupeDecision
 from stages.dedupe import merge, retention
 from stages.dedupe.address import STREET_TYPES
-from stages.dedupe.blocking import MIN_SUPPORT, address_key, blocking_keys, key_weights, lookup_keys, phone_key
+from stages.dedupe.blocking import MIN_SUPPORT, address_key, key_weights, keys_of, phone_key
 from stages.dedupe.features import (
     NEAR_M,
     TOLL_FREE,
@@ -199,6 +199,10 @@ class EntityResolver:
 
     # -- the synchronous fast path -------------------------------------------------
     def resolve(self, record: DedupeInput) -> Resolution:
+        with self.state.one_lead():  # the derived values it reads are decoded once per lead
+            return self._resolve(record)
+
+    def _resolve(self, record: DedupeInput) -> Resolution:
         done = self.state.lead(record.lead_id)
         if done is None:
             own = entity_id_for(record.lead_id)
@@ -210,12 +214,12 @@ class EntityResolver:
             return self._replay(record.lead_id, done)
         now = self.clock()
         profile = Profile.of(record)
-        keys = blocking_keys(profile)
+        keys, looked = keys_of(profile)  # a lead with a point also looks in the neighbouring map cells
         self.state.remember_keys(profile.to_list(), keys)
         contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
         shared = {k: self._shared(profile.name, self.state.names(k)) for k in contacts}
         scored, near, vetoed = self._score(
-            profile, keys, shared.get(phone_key(profile) or "", False), shared.get(address_key(profile) or "", False)
+            profile, looked, shared.get(phone_key(profile) or "", False), shared.get(address_key(profile) or "", False)
         )
         matches = [s for s in scored if s[1] >= self.thresholds.match]
         gray = [s for s in scored if self.thresholds.review <= s[1] < self.thresholds.match]
@@ -259,13 +263,12 @@ class EntityResolver:
     ) -> tuple[list[Scored], list[Scored], list[dict]]:
         """Candidates with their best probability; those vetoed only by a near-miss street number
         at the same phone (a typo or a range: `near_addresses`), for the contact rule; and the entities
-        vetoed as another street line (a chain's branch, a neighbour), for the bare-listing rule."""
+        vetoed as another street line (a chain's branch, a neighbour), for the bare-listing rule. ``keys``: the
+        lead's look-up keys (`blocking.lookup_keys`)."""
         scored: list[Scored] = []
         near: list[Scored] = []
         vetoed: list[dict] = []
-        keys = lookup_keys(profile, keys)  # a lead with a point also looks in the neighbouring map cells
-        for entity_id in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT):
-            entity = self.state.entity(entity_id)
+        for entity in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT).values():
             if entity is None:
                 continue
             best, best_on, is_near, compared = 0.0, [], False, False

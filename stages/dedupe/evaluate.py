@@ -134,9 +134,10 @@ class _Tracing(EntityResolver):
         self._last: list[str] = []
         candidates = self.state.candidates
 
-        def traced(*args: object, **kwargs: object) -> list[str]:
-            self._last = candidates(*args, **kwargs)  # type: ignore[arg-type]
-            return self._last
+        def traced(*args: object, **kwargs: object) -> dict[str, dict | None]:
+            roots = candidates(*args, **kwargs)  # type: ignore[arg-type]
+            self._last = list(roots)
+            return roots
 
         self.state.candidates = traced  # type: ignore[method-assign]
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import MutableMapping
+from operator import itemgetter
 from typing import Any, Protocol
 
 import orjson
@@ -76,6 +77,24 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+_UNREAD = object()
+
+
+class _OneLead:
+    """The context of `EntityState.one_lead`: the lead's decoded derived values live within it."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: EntityState) -> None:
+        self.state = state
+
+    def __enter__(self) -> None:
+        self.state._read = {}
+
+    def __exit__(self, *exc: object) -> None:
+        self.state._read = None
+
+
 class EntityState:
     """Typed access to the engine's keys; every call is synchronous and O(1)."""
 
@@ -89,6 +108,15 @@ class EntityState:
         self.derived = store if derived is None else derived
         self.index_cap = index_cap
         self._known_keys: tuple[list, list[str]] | None = None
+        self._read: dict[str, Any] | None = None  # derived values decoded during one lead (`one_lead`)
+
+    def one_lead(self) -> _OneLead:
+        """While the engine resolves one lead it is the only writer of the derived keys, so a derived value it has
+        read or written stays decoded until the lead ends: listing the lead (`derived`) reads the index lists, names
+        and counts its look-up has just read, and does not decode them again. The values are shared, so a caller
+        that changes one writes it back (`index`, `remove_from_index`, `remove_name` do). Outside a lead (a
+        changelog replay, a review's merge) every read decodes the store's value."""
+        return _OneLead(self)
 
     def remember_keys(self, stored: list, keys: list[str]) -> None:
         """The blocking keys the engine has just computed for the spelling (stored form) it is resolving, so that
@@ -106,14 +134,38 @@ class EntityState:
         self.store[key] = _dump(value)
 
     def get_derived(self, key: str) -> Any:
-        return _load(self.derived.get(key))
+        read = self._read
+        if read is None:
+            return _load(self.derived.get(key))
+        if key in read:
+            return read[key]
+        value = read[key] = _load(self.derived.get(key))
+        return value
+
+    def derived_values(self, keys: list[str]) -> list[Any]:
+        """`get_derived` of each key, read in one pass (a lead's look-up keys: `candidates`)."""
+        read, raw_of = self._read, self.derived.get
+        if read is None:
+            return [_load(raw_of(key)) for key in keys]
+        values = []
+        for key in keys:
+            value = read.get(key, _UNREAD)
+            if value is _UNREAD:
+                raw = raw_of(key)
+                value = read[key] = None if raw is None else orjson.loads(raw)
+            values.append(value)
+        return values
 
     def set_derived(self, key: str, value: Any) -> None:
         self.derived[key] = _dump(value)
+        if self._read is not None:
+            self._read[key] = value
 
     def delete_derived(self, key: str) -> None:
         if self.derived.get(key) is not None:
             del self.derived[key]
+        if self._read is not None:
+            self._read[key] = None
 
     def next_seq(self) -> int:
         seq = (self._get("seq") or 0) + 1
@@ -155,34 +207,36 @@ class EntityState:
             self._set(key, record)
         derived.entity_changed(self, entity_id, old, record)
 
-    def candidates(self, keys: list[str], weights: list[int], limit: int, min_weight: int) -> list[str]:
-        """Root ids of the entities best supported by ``keys`` (summed key weights ≥ ``min_weight``).
+    def candidates(self, keys: list[str], weights: list[int], limit: int, min_weight: int) -> dict[str, dict | None]:
+        """Root ids of the entities best supported by ``keys`` (summed key weights ≥ ``min_weight``), best first,
+        each with its record as `find` read it (None for a root without one), so the caller does not read it again.
 
         Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
         """
         # One number per entity holds both sums: the admitted support (full weights) in the high bits,
         # the ranking weight (in half units; a common key counts half) in the low ones.
         support: dict[str, int] = {}
-        for key, weight in zip(keys, weights):
-            ids = self.get_derived(key)
+        tally = support.get
+        for ids, weight in zip(self.derived_values(keys), weights):
             if ids:
                 step = (weight << _RANK_BITS) + (weight if len(ids) > COMMON_KEY else 2 * weight)
                 for entity_id in ids:
-                    support[entity_id] = support.get(entity_id, 0) + step
+                    support[entity_id] = tally(entity_id, 0) + step
         floor = min_weight << _RANK_BITS
-        ranked = sorted((e for e, v in support.items() if v >= floor), key=lambda e: -(support[e] & _RANK_MASK))
-        roots: list[str] = []
-        for entity_id in ranked[:limit]:
-            root = self.find(entity_id)[0]
+        admitted = [(-(v & _RANK_MASK), e) for e, v in support.items() if v >= floor]
+        admitted.sort(key=itemgetter(0))  # stable: ties keep the order the keys listed them in
+        roots: dict[str, dict | None] = {}
+        for _, entity_id in admitted[:limit]:
+            root, record = self.find(entity_id)
             if root not in roots:
-                roots.append(root)
+                roots[root] = record
         return roots
 
     def index(self, keys: list[str], entity_id: str) -> None:
         """Add the entity under each key; a full key (a very common value) stops growing."""
         for key in keys:
             ids = self.get_derived(key) or []
-            if entity_id in ids or len(ids) >= self.index_cap:
+            if len(ids) >= self.index_cap or entity_id in ids:
                 continue
             ids.append(entity_id)
             self.set_derived(key, ids)

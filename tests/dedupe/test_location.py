@@ -14,7 +14,7 @@ import random
 import pytest
 
 from schemas.lead import Lead, RawLead
-from stages.dedupe.blocking import CELL_DEG, blocking_keys, cell, cell_keys, cells_around, lookup_keys
+from stages.dedupe.blocking import CELL_DEG, blocking_keys, cell, cell_keys, cells_around, keys_of, lookup_keys
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.features import distance_m
 from stages.dedupe.record import DedupeInput, Profile
@@ -265,3 +265,14 @@ def test_a_near_miss_street_number_at_one_point_is_one_place():
         rec("a", "Weldin's", "415 Wood St", lat=north(0)), rec("b", "Weldin's", "413 Wood St", lat=north(300))
     )
     assert not same(rec("a", "Weldin's", "415 Wood St"), rec("b", "Weldin's", "413 Wood St"))  # no points: as before
+
+
+@pytest.mark.parametrize("point", [(40.0021, -75.0013), (40.0039, -75.0001), None])
+def test_keys_of_gives_the_blocking_and_the_lookup_keys_together(point):
+    row = {"id": "k", "name": "Delmonico Bakery", "address": "12 Main St", "city": "Philadelphia", "state": "PA"}
+    if point:
+        row = {**row, "latitude": point[0], "longitude": point[1]}
+    profile = Profile.of(DedupeInput.from_row(row))
+    keys, looked = keys_of(profile)
+    assert keys == blocking_keys(profile) and looked == lookup_keys(profile)
+    assert looked[: len(keys)] == keys and len(looked) == len(keys) + (3 if point else 0)
