@@ -298,25 +298,22 @@ CITY_STATES = {
 }
 
 
-_SPREADSHEET_NUMBER = re.compile(r"^\s*(\d{4,5})\.0*\s*$")  # "15219.0": a ZIP a spreadsheet read as a number
+# A ZIP (or ZIP+4) as written, a ZIP that lost its leading zero in a spreadsheet ("2134"), or one a spreadsheet
+# read as a number ("15219.0"); nothing else, so "9890A", "123456" and other countries' codes are no ZIP.
+_US_ZIP = re.compile(r"^(?:(\d{5})(?:[-\s]?\d{4})?|(\d{4,5})(?:\.0+)?)$", re.ASCII)
 
 
 def us_zip(zip_code: str | None) -> str | None:
     """The five-digit US ZIP of a postal code as sources write it, or None when it is not one.
 
     Read: "15219", ZIP+4 ("15219-1234", "15219 1234", "152191234"), a ZIP that lost its leading zero in a
-    spreadsheet ("2134") or became a number there ("15219.0"). Not read: any other count of digits, such as
-    Singapore's six ("238801", whose first three digits would otherwise place it in Virginia) or the digits of a
+    spreadsheet ("2134") or became a number there ("15219.0", "2134.0"). Not read: letters ("9890A"), any other count
+    of digits, such as Singapore's six ("238801", whose first three digits would otherwise place it in Virginia), or a
     Canadian or British code; those say nothing about a US state."""
-    if not zip_code:
+    written = _US_ZIP.match(zip_code.strip()) if zip_code else None
+    if written is None:
         return None
-    number = _SPREADSHEET_NUMBER.match(zip_code)
-    digits = number.group(1) if number else _DIGITS.sub("", zip_code)
-    if len(digits) == 4:
-        digits = "0" + digits
-    if len(digits) not in (5, 9):
-        return None
-    return digits[:5]
+    return (written.group(1) or written.group(2)).zfill(5)
 
 
 def zip_state(zip_code: str | None) -> str | None:

@@ -158,6 +158,8 @@ async def test_a_dead_letter_takes_its_geography_from_the_key_only_where_the_key
         ("2134", "02134"),  # a spreadsheet dropped the leading zero
         ("15219.0", "15219"),  # a spreadsheet read the ZIP as a number
         ("238801", None),  # Singapore: its first three digits are no US state's
+        ("9890A", None),
+        ("1234-5678", None),
         ("M5V 2T6", None),
         ("1234567", None),
     ],
