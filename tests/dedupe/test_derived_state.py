@@ -18,7 +18,7 @@ import pytest
 from faust.sensors import Sensor
 from faust.types.tuples import TP, Message
 
-from stages.dedupe import derived
+from stages.dedupe import derived, merge
 from stages.dedupe.build import build_resolver
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.evalset import generate
@@ -286,6 +286,18 @@ async def test_a_record_nothing_can_be_derived_from_is_applied_all_the_same_and_
     table.apply_changelog_batch(_changelog_events(app, table, records))
     assert _items(table) == dict(records)
     assert "cannot derive from changelog record 'e:ent_broken'" in caplog.text
+
+
+def test_a_spelling_that_differs_only_by_its_point_is_the_stored_one():
+    # Round 18b: a listing re-read a few metres off is the spelling the entity has; it is not stored (nor listed)
+    # again. With a point or without is a difference: the spelling without one is kept beside it.
+    text = ["joe's pizza", "2125550101", [], None, "12", "", "main", "st", "", "", "", "", "ny", "", "NY", ""]
+    entity = {"profiles": [[*text, 40.0, -75.0]]}
+    merge.add_profile(entity, [*text, 40.0002, -75.0001])
+    assert entity["profiles"] == [[*text, 40.0, -75.0]]  # the stored point stays
+    merge.add_profile(entity, list(text))
+    merge.add_profile(entity, ["joe's pizzeria", *text[1:], 40.0, -75.0])
+    assert entity["profiles"] == [[*text, 40.0, -75.0], text, ["joe's pizzeria", *text[1:], 40.0, -75.0]]
 
 
 class EntityReads(LoggedStore):
