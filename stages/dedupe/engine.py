@@ -406,7 +406,8 @@ class EntityResolver:
         entity_id = entity_id_for(record.lead_id)
         entity = merge.new_entity(entity_id, self.state.next_seq(), record, profile)
         entity["seen"] = int(now)
-        self.state.save_entity(entity)  # listed under its keys, names and counts (`derived`)
+        # listed under its keys, names and counts (`derived`); the lead's own entity has no record yet (`_resolve`)
+        self.state.save_entity(entity, old=None)
         lead_values = merge.best_values(entity)
         pairs = [
             GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
@@ -418,6 +419,8 @@ class EntityResolver:
     def _join(self, record: DedupeInput, profile: Profile, matches: list, now: float) -> Resolution:
         matches = sorted(matches, key=lambda s: s[0]["seq"])  # the oldest entity survives
         target, probability, on = matches[0]
+        # the record as `candidates` read it, before it changes: saving it does not read and decode it again
+        stored = {**target, "profiles": [*target["profiles"]], "fields": {**target["fields"]}}
         target["size"] += 1
         target["seen"] = int(now)
         merge.add_profile(target, profile.to_list())
@@ -436,7 +439,7 @@ class EntityResolver:
         ]
         for other, p, other_on in matches[1:]:
             audit.extend(self._merge_records(target, other, record.lead_id, p, other_on, "model"))
-        self.state.save_entity(target)
+        self.state.save_entity(target, old=stored)
         return Resolution(record.lead_id, "duplicate", target["id"], target["first"], round(probability, 4), on, audit)
 
     # -- merging entities ----------------------------------------------------------
@@ -463,7 +466,8 @@ class EntityResolver:
         for stored in loser["profiles"]:
             merge.add_profile(winner, stored)
         changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)
-        self.state.point(loser["id"], winner["id"])  # two entities are one now: counted once (`derived`)
+        # two entities are one now: counted once (`derived`); the loser's record is unchanged as it was read
+        self.state.point(loser["id"], winner["id"], old=loser)
         return [
             {
                 "kind": "merge",

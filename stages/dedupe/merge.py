@@ -12,6 +12,7 @@ from stages.dedupe.record import DedupeInput, Profile
 
 DEFAULT_SOURCE_PRIORITY = ("google", "yelp", "csv", "other")
 MAX_PROFILES = 6  # distinct spellings kept per entity for matching
+TEXT_FIELDS = 16  # a stored spelling's text fields; its point, when it has one, follows them (`Profile.to_list`)
 
 
 def source_rank(source: str, priority: tuple[str, ...]) -> int:
@@ -48,8 +49,17 @@ def absorb(target: dict, incoming: dict[str, list], priority: tuple[str, ...]) -
 
 
 def add_profile(target: dict, profile_list: list) -> None:
-    if profile_list not in target["profiles"] and len(target["profiles"]) < MAX_PROFILES:
-        target["profiles"].append(profile_list)
+    """Keep a spelling the entity does not have yet (up to `MAX_PROFILES`). A spelling whose text fields equal a
+    stored one's is that spelling whatever its point (a listing re-read a few metres off, round 18b): the stored one,
+    with its point, stays, and the lead is not listed again (`derived`). With a point or without counts as a
+    difference: a spelling without one is kept beside one with one, as before."""
+    profiles = target["profiles"]
+    if len(profiles) >= MAX_PROFILES:
+        return
+    size, text = len(profile_list), profile_list[:TEXT_FIELDS]
+    if any(len(stored) == size and stored[:TEXT_FIELDS] == text for stored in profiles):
+        return
+    profiles.append(profile_list)
 
 
 def new_entity(entity_id: str, seq: int, record: DedupeInput, profile: Profile) -> dict:

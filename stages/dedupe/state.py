@@ -187,20 +187,25 @@ class EntityState:
     def entity(self, entity_id: str) -> dict | None:
         return self.find(entity_id)[1]
 
-    def save_entity(self, record: dict) -> None:
-        self._change_entity(record["id"], record)
+    def save_entity(self, record: dict, old: Any = _UNREAD) -> None:
+        """Write the entity record. ``old``: the record stored until now, when the caller holds it as the store has it
+        (read during this lead and not changed since: a copy taken before changing it), so it is not read and decoded
+        again; None for an entity that has none."""
+        self._change_entity(record["id"], record, old)
 
-    def point(self, loser: str, winner: str) -> None:
-        self._change_entity(loser, {"into": winner})
+    def point(self, loser: str, winner: str, old: Any = _UNREAD) -> None:
+        """Merge ``loser`` away into ``winner``; ``old``: the loser's stored record, as `save_entity`."""
+        self._change_entity(loser, {"into": winner}, old)
 
     def drop_entity(self, entity_id: str) -> None:
         """Delete an entity record (expired), and what was derived from it."""
         self._change_entity(entity_id, None)
 
-    def _change_entity(self, entity_id: str, record: dict | None) -> None:
+    def _change_entity(self, entity_id: str, record: dict | None, old: Any = _UNREAD) -> None:
         """The one way an ``e:`` record changes: the derived keys follow it (`derived.entity_changed`)."""
         key = "e:" + entity_id
-        old = self._get(key)
+        if old is _UNREAD:
+            old = self._get(key)
         if record is None:
             self.delete(key)
         else:
