@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from stages.dedupe.evalset.businesses import HEADS, KINDS, ROADS, listing_row, new_business, venue_rows
@@ -81,58 +83,27 @@ def generate(seed: int = 99173, businesses: int = 700) -> list[dict]:
         for i in range(rng.choice([1, 2])):
             rows.append({"cluster": f"b{n}x", **listing_row(rng, other, noisy=i > 0)})
     rng.shuffle(rows)
-    # The classes added in round 6 come from their own random stream and after the shuffle, so the rows
-    # above (and the figures measured on them before) stay as they were.
-    extra = random.Random(seed * 7919 + 6)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(highway_rows(extra, n))
-        rows.extend(practice_rows(extra, n))
-        rows.extend(bank_rows(extra, n))
-        rows.extend(queens_rows(extra, n))
-    # Round 7's class, from a stream of its own after round 6's rows, so those stay as they were too.
-    extra7 = random.Random(seed * 7919 + 7)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(operator_rows(extra7, n))
-    # Round 8's class, from its own stream after round 7's rows.
-    extra8 = random.Random(seed * 7919 + 8)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(suite_rows(extra8, n))
-    # Round 9's class, from its own stream after round 8's rows.
-    extra9 = random.Random(seed * 7919 + 9)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(unit_rows(extra9, n))
-        rows.extend(store_rows(extra9, n))
-    # Round 10's class, from its own stream after round 9's rows.
-    extra10 = random.Random(seed * 7919 + 10)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(bare_rows(extra10, n))
-    # Round 11's class, from its own stream after round 10's rows.
-    extra11 = random.Random(seed * 7919 + 11)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(page_rows(extra11, n))
-    # Round 12's class, from its own stream after round 11's rows.
-    extra12 = random.Random(seed * 7919 + 12)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(form_rows(extra12, n))
-    # Round 13's class, from its own stream after round 12's rows.
-    extra13 = random.Random(seed * 7919 + 13)
-    hall: set[str] = set()  # the names already in the Ferry Building: one name there is one business
-    for n in range(max(1, businesses // 40)):
-        rows.extend(shorthand_rows(extra13, n, hall))
-    # Round 14's classes, from their own stream after round 13's rows.
-    extra14 = random.Random(seed * 7919 + 14)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(listing_unit_rows(extra14, n))
-        rows.extend(glued_city_rows(extra14, n))
-        rows.extend(venue_named_rows(extra14, n))
-    # Round 16's class, from its own stream after round 14's rows (round 15 added none).
-    extra16 = random.Random(seed * 7919 + 16)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(corner_rows(extra16, n))
-    # Round 17's class, from its own stream after round 16's rows.
-    extra17 = random.Random(seed * 7919 + 17)
-    for n in range(max(1, businesses // 40)):
-        rows.extend(point_rows(extra17, n))
+    # The classes added from round 6 on come after the shuffle, each round's from a random stream of its own, so
+    # the rows before them (and the figures measured on those) stay as they were when a round is added.
+    hall: set[str] = set()  # round 13: the names already in the Ferry Building; one name there is one business
+    classes: dict[int, tuple[Callable[[random.Random, int], list[dict]], ...]] = {
+        6: (highway_rows, practice_rows, bank_rows, queens_rows),
+        7: (operator_rows,),
+        8: (suite_rows,),
+        9: (unit_rows, store_rows),
+        10: (bare_rows,),
+        11: (page_rows,),
+        12: (form_rows,),
+        13: (partial(shorthand_rows, hall=hall),),
+        14: (listing_unit_rows, glued_city_rows, venue_named_rows),
+        16: (corner_rows,),  # round 15 added none
+        17: (point_rows,),
+    }
+    for round_no, makers in classes.items():  # each round's own stream, after the earlier rounds' rows
+        stream = random.Random(seed * 7919 + round_no)
+        for n in range(max(1, businesses // 40)):
+            for make in makers:
+                rows.extend(make(stream, n))
     # every row has every column; only round 17's rows carry a point
     return [{"id": f"e{i:05d}", "latitude": "", "longitude": "", **row} for i, row in enumerate(rows)]
 
