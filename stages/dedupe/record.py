@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.geo import dedupe_key
 from stages.dedupe.address import Address, parse_address
+from stages.dedupe.columns import ALIASES
 from stages.dedupe.normalize import (
     normalize_category,
     normalize_city,
@@ -103,13 +104,14 @@ class DedupeInput:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], source: str = "csv") -> DedupeInput:
-        """A CSV row: any column but ``id`` may be absent or empty; ``address`` is the street line; the point is
-        ``latitude``/``longitude`` or ``lat``/``lng`` (or ``lon``), used only when both are readable numbers."""
+        """A CSV row: any column but ``id`` may be absent or empty; the street line and the point are read under the
+        names `columns.ALIASES` gives them (``address``, ``lat``/``lng``...), the point only when both coordinates
+        are readable numbers."""
         values: dict[str, Any] = {f: _text(row.get(f)) for f in FIELDS if f != "street"}
-        values["street"] = _text(row.get("address")) or _text(row.get("street"))
+        values["street"] = _first_of(row, ALIASES["address"])
         point = location(
-            _first_of(row, ("latitude", "lat")),
-            _first_of(row, ("longitude", "lng", "lon")),
+            _first_of(row, ALIASES["latitude"]),
+            _first_of(row, ALIASES["longitude"]),
         )
         if point:
             values["latitude"], values["longitude"] = point
