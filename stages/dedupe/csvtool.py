@@ -20,11 +20,11 @@ from stages.dedupe.engine import EntityResolver
 from stages.dedupe.record import DedupeInput
 
 if TYPE_CHECKING:
-    from stages.dedupe.judge import OllamaJudge
+    from stages.dedupe.judge import Judge
 
 
 def resolve_rows(
-    rows: list[dict], judge: OllamaJudge | None = None, resolver: EntityResolver | None = None
+    rows: list[dict], judge: Judge | None = None, resolver: EntityResolver | None = None
 ) -> tuple[list[str | None], dict[str, int]]:
     """Entity id per row (input order) and counts; with a judge, gray pairs are asked about."""
     resolver = resolver or EntityResolver({})
@@ -34,7 +34,7 @@ def resolve_rows(
 
 
 async def _resolve_rows_judged(
-    rows: list[dict], judge: OllamaJudge, resolver: EntityResolver
+    rows: list[dict], judge: Judge, resolver: EntityResolver
 ) -> tuple[list[str | None], dict[str, int]]:
     review: list[dict] = []
     results = [await resolver.resolve_with_judge(DedupeInput.from_row(row), judge, review) for row in rows]
@@ -72,9 +72,7 @@ def _check_ids(rows: list[dict], where: str) -> None:
         first_line[lead_id] = line
 
 
-def dedupe_csv(
-    input_path: str | Path, output_path: str | Path, judge: OllamaJudge | None = None
-) -> dict[str, int | str]:
+def dedupe_csv(input_path: str | Path, output_path: str | Path, judge: Judge | None = None) -> dict[str, int | str]:
     """Write ``id,entity_id`` (one row per input row, input order); returns counts and the columns read.
 
     Headers are matched by `columns.map_columns` (case, spacing and common exporters' names: ``addr``,

@@ -53,7 +53,7 @@ from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.state import EntityState, KeyValueStore, entity_id_for, similar_names
 
 if TYPE_CHECKING:
-    from stages.dedupe.judge import OllamaJudge
+    from stages.dedupe.judge import Judge
 
 MAX_CANDIDATES = 12
 
@@ -510,7 +510,7 @@ class EntityResolver:
 
     # -- the async gray-zone step ---------------------------------------------------
     async def resolve_with_judge(
-        self, record: DedupeInput, judge: OllamaJudge | None, review_items_out: list[dict]
+        self, record: DedupeInput, judge: Judge | None, review_items_out: list[dict]
     ) -> Resolution:
         """Resolve; ask the LLM about gray pairs; unsure or unavailable → ``review_items_out``."""
         res = self.resolve(record)
@@ -518,7 +518,7 @@ class EntityResolver:
             return res
         return await self.judge_gray(res, judge, review_items_out)
 
-    async def judge_gray(self, res: Resolution, judge: OllamaJudge | None, review_items_out: list[dict]) -> Resolution:
+    async def judge_gray(self, res: Resolution, judge: Judge | None, review_items_out: list[dict]) -> Resolution:
         pending = []
         for pair in res.gray_pairs:
             verdict = await judge.judge(pair.lead, pair.candidate) if judge else None

@@ -13,7 +13,10 @@ with ``--sets NAME ...`` (which scores only the named real sets).
 
 Each CSV has the input columns plus ``cluster`` (the true business). The engine
 runs exactly as ``leadstream dedupe`` does (no LLM: gray pairs stay apart); a
-predicted pair is two rows given one entity id. Blocking recall is the share of
+predicted pair is two rows given one entity id. With ``--judge-bound`` each set
+is also resolved with a judge that answers every gray pair from the labels:
+what the gray zone is worth if the stream's LLM judge were always right (an
+upper bound), and how many questions it would be asked. Blocking recall is the share of
 true pairs that share a blocking key (``direct``), or that are linked through a
 chain of key-sharing rows of the same business (``reachable``: what merging can
 still find); pairs whose partition keys differ share no key, so partition misses
@@ -34,6 +37,7 @@ from stages.dedupe import realdata
 from stages.dedupe.blocking import blocking_keys, lookup_keys
 from stages.dedupe.csvtool import resolve_rows
 from stages.dedupe.engine import EntityResolver, Resolution
+from stages.dedupe.judge import Judge, Verdict
 from stages.dedupe.record import DedupeInput, Profile
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "dedupe"
@@ -163,9 +167,10 @@ def candidate_recall(rows: list[dict], tracer: _Tracing) -> dict[str, float]:
     return {"compared_direct": direct, "compared_recall": reachable}
 
 
-def evaluate_rows(rows: list[dict], linkage: bool = False) -> dict:
+def evaluate_rows(rows: list[dict], linkage: bool = False, judge_bound: bool = False) -> dict:
     """Scores of one labelled set; with ``linkage`` (a two-source linkage set, `realdata.LINKAGE_SETS`) also
-    the ``cross_*`` scores of `linkage_scores`, beside the all-pairs ones."""
+    the ``cross_*`` scores of `linkage_scores`, beside the all-pairs ones; with ``judge_bound`` also
+    `judged_scores`."""
     started = time.perf_counter()
     tracer = _Tracing({DedupeInput.from_row(r).lead_id: r["cluster"] for r in rows})
     predicted, counts = resolve_rows(rows, resolver=tracer)
@@ -176,12 +181,64 @@ def evaluate_rows(rows: list[dict], linkage: bool = False) -> dict:
     scores.update(blocking_recall(rows))
     scores.update(candidate_recall(rows, tracer))
     scores.update(rows=len(rows), gray=counts["gray"], seconds=time.perf_counter() - started)
+    if judge_bound:
+        scores.update(judged_scores(rows, linkage))
     return scores
 
 
-def evaluate_file(path: str | Path) -> dict:
+class _LabelJudge:
+    """A judge that is always right: it answers from the labels whether a lead's business is that of the
+    candidate entity's first lead. `EntityResolver.judge_gray` asks about a lead's gray pairs one by one, in
+    their order, and the judge is handed those pairs (`expect`) before it is asked, since a question carries
+    the two listings' values but not which rows they came from."""
+
+    min_confidence = 0.5
+
+    def __init__(self, clusters: dict[str, str], resolver: EntityResolver) -> None:
+        self.clusters, self.resolver = clusters, resolver
+        self.asked = 0
+        self._pairs: list = []
+
+    def expect(self, pairs: list) -> None:
+        self._pairs = list(pairs)
+
+    async def judge(self, first: dict, second: dict) -> Verdict | None:
+        pair = self._pairs.pop(0)
+        self.asked += 1
+        _, entity = self.resolver.state.find(pair.candidate_entity_id)
+        same = entity is not None and self.clusters.get(entity["first"]) == self.clusters.get(pair.lead_id)
+        return Verdict(same_business=same, confidence=1.0)
+
+
+class _Judged(EntityResolver):
+    """The engine with `_LabelJudge` as its gray-zone judge."""
+
+    def __init__(self, clusters: dict[str, str]) -> None:
+        super().__init__({})
+        self.labels = _LabelJudge(clusters, self)
+
+    async def judge_gray(self, res: Resolution, judge: Judge | None, review_items_out: list[dict]) -> Resolution:
+        self.labels.expect(res.gray_pairs)
+        return await super().judge_gray(res, judge, review_items_out)
+
+
+def judged_scores(rows: list[dict], linkage: bool = False) -> dict:
+    """Scores with every gray pair judged from the labels (`_LabelJudge`): ``judged_*`` (and ``judged_cross_*``
+    on a linkage set), ``judge_asked`` (questions) and ``judged_review`` (left for review: none, it is sure)."""
+    resolver = _Judged({DedupeInput.from_row(r).lead_id: r["cluster"] for r in rows})
+    predicted, counts = resolve_rows(rows, judge=resolver.labels, resolver=resolver)
+    truth = [r["cluster"] for r in rows]
+    scores = {f"judged_{k}": v for k, v in pairwise_scores(truth, predicted).items()}
+    if linkage:
+        cross = linkage_scores(truth, predicted, [r["source"] for r in rows])
+        scores.update({f"judged_cross_{k}": v for k, v in cross.items()})
+    scores.update(judge_asked=resolver.labels.asked, judged_review=counts["review_items"])
+    return scores
+
+
+def evaluate_file(path: str | Path, judge_bound: bool = False) -> dict:
     with open(path, newline="", encoding="utf-8") as fh:
-        return evaluate_rows(list(csv.DictReader(fh)))
+        return evaluate_rows(list(csv.DictReader(fh)), judge_bound=judge_bound)
 
 
 def real_sets(
@@ -280,6 +337,18 @@ def _line(label: str, s: dict) -> str:
             f"true_pairs={s['cross_true_pairs']} predicted={s['cross_predicted_pairs']} "
             f"precision={s['cross_precision']:.4f} recall={s['cross_recall']:.4f} f1={s['cross_f1']:.4f}"
         )
+    if "judged_f1" in s:
+        cross = (
+            f"; cross-source precision={s['judged_cross_precision']:.4f} recall={s['judged_cross_recall']:.4f} "
+            f"f1={s['judged_cross_f1']:.4f}"
+            if "judged_cross_f1" in s
+            else ""
+        )
+        line += (
+            f"\n  {label} with a judge always right on gray pairs (labels; upper bound): "
+            f"questions={s['judge_asked']} ({1000 * s['judge_asked'] / max(s['rows'], 1):.1f} per 1,000 leads) "
+            f"precision={s['judged_precision']:.4f} recall={s['judged_recall']:.4f} f1={s['judged_f1']:.4f}{cross}"
+        )
     return line
 
 
@@ -301,6 +370,12 @@ def main() -> None:
         help="score only these real sets, both halves (e.g. the reference-only ones, realdata.REFERENCE_ONLY, "
         "which the default run leaves out)",
     )
+    parser.add_argument(
+        "--judge-bound",
+        action="store_true",
+        help="also resolve each set with a judge that answers gray pairs from the labels: what the gray zone "
+        "is worth if the stream's LLM judge were always right, and how often it is asked (twice the time)",
+    )
     args = parser.parse_args()
     if args.list in realdata.HELD_OUT:
         parser.error(f"{args.list} is held out (realdata.HELD_OUT): it is only ever scored, never listed")
@@ -311,17 +386,18 @@ def main() -> None:
         return
     if args.files:
         for path in args.files:
-            print(_line(path, evaluate_file(path)))
+            print(_line(path, evaluate_file(path, args.judge_bound)))
         return
     print("model fitted on: stages.dedupe.traindata (synthetic) only; every row below is unseen by the fit")
     if not args.sets:
         for path in DEFAULT_FILES:
-            print(_line(f"generator {path.name}", evaluate_file(path)))
+            print(_line(f"generator {path.name}", evaluate_file(path, args.judge_bound)))
     present, absent = real_sets(Path(args.data), args.sets or realdata.DEFAULT_RUN)
     for name, rows in present.items():
         set_name = name.partition(":")[0]
         label = f"real {name}" + (" (held out: only scored)" if set_name in realdata.HELD_OUT else "")
-        print(_line(label, evaluate_rows(rows, linkage=set_name in realdata.LINKAGE_SETS)))
+        linkage = set_name in realdata.LINKAGE_SETS
+        print(_line(label, evaluate_rows(rows, linkage=linkage, judge_bound=args.judge_bound)))
     for name in absent:
         print(f"real {name}: absent (not under {args.data}; see stages/dedupe/realdata.py for its source)")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from providers.http import ProviderError
 from providers.llm import OllamaVerdicts, Verdict
@@ -20,7 +20,16 @@ log = logging.getLogger(__name__)
 
 Ask = Callable[[dict[str, Any], dict[str, Any]], Awaitable[Verdict]]
 
-__all__ = ["OllamaJudge", "Verdict"]
+__all__ = ["Judge", "OllamaJudge", "Verdict"]
+
+
+class Judge(Protocol):
+    """What `EntityResolver.judge_gray` asks about a gray pair: the LLM (`OllamaJudge`) in the stream and the
+    CLI, the labels in `evaluate --judge-bound`. None means no usable answer (the pair goes to review)."""
+
+    min_confidence: float
+
+    async def judge(self, first: dict[str, Any], second: dict[str, Any]) -> Verdict | None: ...
 
 
 class OllamaJudge:
