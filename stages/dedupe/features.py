@@ -72,16 +72,32 @@ def addresses_conflict(a: Profile, b: Profile) -> bool:
     """Both street lines known and different: never the same business (chains, neighbours). Round 18: nor
     two points more than ``APART_M`` apart, unless the street lines or the phones are one (`points_apart`)."""
     x, y = a.address, b.address
-    if a.lat is not None and b.lat is not None and points_apart(a, b):
-        return True
-    if not (x.known and y.known):
+    # The street lines first, the points after: a test of two strings is cheaper than a distance, and most pairs that
+    # conflict conflict on their lines (the result is the same in either order).
+    if x.known and y.known:
+        if x.number != y.number:
+            return True
+        if x.street != y.street and fuzz.ratio(x.street, y.street) < 70:
+            return True
+        # Two suites differ; a suite letter glued to the number and a suite number are not comparable.
+        if x.unit and y.unit and x.unit != y.unit and x.unit.isdigit() == y.unit.isdigit():
+            return True
+    return a.lat is not None and b.lat is not None and points_apart(a, b)
+
+
+def far_line_stored(a: Profile, stored: list) -> bool:
+    """Whether a stored spelling (`Profile.to_list`'s list) is at another street line than ``a``: another number on
+    a street that is no typo of ``a``'s, and not the same name at the same phone. That is `addresses_conflict` and
+    neither `near_addresses` nor `one_site_readdressed`, read on the list without building its `Profile`: the
+    engine's first test of every candidate spelling, and most of a lead's candidates' spellings are at other lines
+    (`EntityResolver._score`). False where the list does not settle it: the caller builds the Profile and asks."""
+    x = a.address
+    number, street = stored[4], stored[6]  # `Profile.from_list`'s order: 0 name, 1 phone, 4 number, 6 street
+    if not (x.number and x.street and number and street) or number == x.number:
         return False
-    if x.number != y.number:
-        return True
-    if x.street != y.street and fuzz.ratio(x.street, y.street) < 70:
-        return True
-    # Two suites differ; a suite letter glued to the number and a suite number are not comparable.
-    return bool(x.unit and y.unit and x.unit != y.unit and x.unit.isdigit() == y.unit.isdigit())
+    if street == x.street or fuzz.ratio(x.street, street) >= 70:
+        return False  # `near_addresses` reads the numbers next
+    return not (a.phone and stored[1] and a.name and a.name == stored[0])  # else `one_site_readdressed` may hold
 
 
 def same_token(t: str, others: list[str]) -> bool:

@@ -512,3 +512,27 @@ def test_legal_form_fast_path_agrees_with_cleanco():
     for text in texts:
         slow = custom_basename(text, _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
         assert _without_legal_form(text) == slow, text
+
+
+def test_far_line_on_the_stored_list_agrees_with_the_profile_tests():
+    """`features.far_line_stored` reads a stored spelling's list instead of building its Profile: where it says
+    "another line" the Profile tests say so too (`addresses_conflict`, and neither `near_addresses` nor
+    `one_site_readdressed`), over every ordered pair of the evaluation rows within a cluster's neighbourhood."""
+    import itertools
+    import random
+
+    from stages.dedupe.features import addresses_conflict, far_line_stored, near_addresses, one_site_readdressed
+    from stages.dedupe.record import DedupeInput, Profile
+
+    rows = [r for f in ("eval.csv", "handmade.csv") for r in csv.DictReader(open(DATA / f))]
+    profiles = [Profile.of(DedupeInput.from_row(r)) for r in rows]
+    rng = random.Random(7)
+    pairs = [(a, b) for a in profiles for b in rng.sample(profiles, 20)]
+    pairs += list(itertools.pairwise(profiles))  # neighbouring rows: often one cluster
+    fired = 0
+    for a, b in pairs:
+        far = far_line_stored(a, b.to_list())
+        slow = addresses_conflict(a, b) and not (near_addresses(a, b) or one_site_readdressed(a, b))
+        assert not far or slow, (a, b)
+        fired += far
+    assert fired > len(pairs) // 4
