@@ -491,6 +491,41 @@ def _without_kind_tail(tokens: list[str]) -> list[str]:
     return tokens[:end]
 
 
+def _name_features(features: list[float], a: str, b: str) -> None:
+    """The name features of two non-empty names (``features[0:9]``, in `FEATURES` order)."""
+    name_a, name_b = _unabbreviate(a, b), _unabbreviate(b, a)
+    tset = fuzz.token_set_ratio(name_a, name_b) / 100.0
+    compact_a, compact_b = name_a.replace(" ", ""), name_b.replace(" ", "")
+    conflict = names_conflict(a, b)
+    cover = name_cover(a, b)
+    if compact_a == compact_b:
+        features[0] = 1.0
+    elif tset >= 0.92 or (not conflict and _abbreviates(a, b)):
+        features[1] = 1.0
+    elif tset >= 0.75:
+        features[2] = 1.0
+    else:
+        features[3] = 1.0
+    features[4] = 2.0 * jaro_winkler_similarity(compact_a, compact_b) - 1.0
+    features[5] = 2.0 * fuzz.partial_ratio(compact_a, compact_b) / 100.0 - 1.0
+    sort = max(fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(compact_a, compact_b)) / 100.0
+    features[6] = 2.0 * sort - 1.0
+    features[7] = 1.0 if conflict else 0.0
+    features[8] = 2.0 * cover - 1.0
+
+
+def _one_name_features(features: list[float], name: str) -> None:
+    """`_name_features` of a name (with a word) and itself, without its word-level tests: the glued names are
+    equal (``name_exact``), every similarity is at its top, the names do not conflict (`names_conflict` returns
+    at its first test) and each covers the other (`name_cover` 1.0). tests/dedupe checks the two agree."""
+    compact = name.replace(" ", "")
+    features[0] = 1.0
+    features[4] = 2.0 * jaro_winkler_similarity(compact, compact) - 1.0
+    features[5] = 2.0 * fuzz.partial_ratio(compact, compact) / 100.0 - 1.0
+    features[6] = 2.0 * fuzz.ratio(compact, compact) / 100.0 - 1.0  # token_sort_ratio never exceeds it: 100
+    features[8] = 1.0
+
+
 def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:
     """The feature vector of one pair, in `FEATURES` order.
 
@@ -500,25 +535,10 @@ def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: 
     """
     features = [0.0] * len(FEATURES)
     if a.name and b.name:
-        name_a, name_b = _unabbreviate(a.name, b.name), _unabbreviate(b.name, a.name)
-        tset = fuzz.token_set_ratio(name_a, name_b) / 100.0
-        compact_a, compact_b = name_a.replace(" ", ""), name_b.replace(" ", "")
-        conflict = names_conflict(a.name, b.name)
-        cover = name_cover(a.name, b.name)
-        if compact_a == compact_b:
-            features[0] = 1.0
-        elif tset >= 0.92 or (not conflict and _abbreviates(a.name, b.name)):
-            features[1] = 1.0
-        elif tset >= 0.75:
-            features[2] = 1.0
+        if a.name == b.name and a.name.strip():
+            _one_name_features(features, a.name)  # most compared pairs: a re-spelling of the same name
         else:
-            features[3] = 1.0
-        features[4] = 2.0 * jaro_winkler_similarity(compact_a, compact_b) - 1.0
-        features[5] = 2.0 * fuzz.partial_ratio(compact_a, compact_b) / 100.0 - 1.0
-        sort = max(fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(compact_a, compact_b)) / 100.0
-        features[6] = 2.0 * sort - 1.0
-        features[7] = 1.0 if conflict else 0.0
-        features[8] = 2.0 * cover - 1.0
+            _name_features(features, a.name, b.name)
     phone = _sign(a.phone, b.phone)
     if phone < 0:  # a second line (reservations, fax) is common: its own, smaller weight
         features[_INDEX["phone_differ"]] = 1.0

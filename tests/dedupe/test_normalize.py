@@ -536,3 +536,25 @@ def test_far_line_on_the_stored_list_agrees_with_the_profile_tests():
         assert not far or slow, (a, b)
         fired += far
     assert fired > len(pairs) // 4
+
+
+def test_the_name_features_of_one_name_agree_with_the_general_ones():
+    """`features.compare` takes a pair with one (normalized) name through `_one_name_features`: the same features as
+    `_name_features` gives it, on the evaluation names and names whose words shorten or glue into each other."""
+    from stages.dedupe.features import FEATURES, _name_features, _one_name_features
+    from stages.dedupe.record import DedupeInput, Profile
+
+    rows = [r for f in ("eval.csv", "handmade.csv") for r in csv.DictReader(open(DATA / f))]
+    names = {Profile.of(DedupeInput.from_row(r)).name for r in rows} | {
+        "deli delicatessen",
+        "de priest depriest",
+        "a",
+        "kkp kiddy kare preschool",
+        "the terrace at hotel x",
+        "center",
+    }
+    for name in {n for n in names if n.strip()}:
+        slow, fast = [0.0] * len(FEATURES), [0.0] * len(FEATURES)
+        _name_features(slow, name, name)
+        _one_name_features(fast, name)
+        assert fast == slow, name
