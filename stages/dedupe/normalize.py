@@ -63,13 +63,16 @@ def _without_legal_form(text: str) -> str:
     legal form is not compared at all; other text goes to cleanco. tests/dedupe checks the two agree."""
     if not text.isascii():
         return custom_basename(text, _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
-    parts = _strip_tail(text).split()
-    if parts and strip_punct(parts[-1].lower()) in _LEGAL_ENDS:
-        compared = [strip_punct(w.lower()) for w in parts]
-        for size, term in _LEGAL_TERMS:
-            if compared[-size:] == term:
-                del compared[-size:]
-                del parts[-size:]
+    if text and not (text[-1].isalnum() or text[-1] in "._"):  # else no trailing symbol to strip (ASCII \w)
+        text = _strip_tail(text)
+    parts = text.split()
+    if not parts or strip_punct(parts[-1].lower()) not in _LEGAL_ENDS:
+        return " ".join(parts)  # its last word ends in a letter, a digit or a dot: nothing to strip
+    compared = [strip_punct(w.lower()) for w in parts]
+    for size, term in _LEGAL_TERMS:
+        if compared[-size:] == term:
+            del compared[-size:]
+            del parts[-size:]
     return _strip_tail(" ".join(parts))
 
 
@@ -324,8 +327,9 @@ def normalize_name(name: str | None) -> str:
     if "'" in text or "’" in text or "`" in text or "?" in text:  # most names hold none of the marks the two read
         text = _APOSTROPHE.sub("", _POSSESSIVE.sub(r"\1", text))
     text = _without_legal_form(text.replace(",", " , ").strip(" ,"))
-    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
-    words = _without_department_tail(_compounds(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()])))
+    # only letters, digits and spaces are left, so split() gives the words without collapsing the spaces first
+    words = [NAME_SYNONYMS.get(w, w) for w in _NON_WORD.sub(" ", text.replace(".", "")).split()]
+    words = _without_department_tail(_compounds(_numerals(words)))
     while words and words[0] == "the":
         words.pop(0)
     while words and words[-1] == "the":
