@@ -29,8 +29,7 @@ def _phonetic(token: str) -> str:
 def strong_tokens(name: str, limit: int = 2) -> list[str]:
     """The name's most distinctive words: the longest non-generic tokens of three letters or more."""
     tokens = {t for t in name.split() if len(t) >= 3 and t not in GENERIC_WORDS}
-    # longest first, then alphabetical: a stable sort by length after the alphabetical one (no key tuple per word)
-    return sorted(sorted(tokens), key=len, reverse=True)[:limit]
+    return sorted(tokens, key=lambda t: (-len(t), t))[:limit]
 
 
 def name_keys(name: str, geo: str) -> list[str]:
