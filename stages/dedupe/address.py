@@ -300,9 +300,12 @@ def _simple(text: str) -> Address | None:
     two agree on the evaluation addresses.
     """
     lowered = text.lower()
-    match = _SIMPLE_UNIT.search(lowered)
-    unit = match.group(1) or "" if match else ""
-    body = lowered[: match.start()] if match else lowered
+    if "#" in lowered or "ste" in lowered or "suite" in lowered or "unit" in lowered:
+        match = _SIMPLE_UNIT.search(lowered)
+        unit = match.group(1) or "" if match else ""
+        body = lowered[: match.start()] if match else lowered
+    else:  # no unit to read: `_SIMPLE_UNIT` would match only the trailing whitespace
+        unit, body = "", lowered.rstrip()
     words = body.replace(".", " ").replace(",", " ").split()
     if len(words) < 3 or not words[0].isdigit() or words[-1] not in STREET_TYPES:
         return None
@@ -424,15 +427,19 @@ def parse_address(street: str | None) -> Address:
     if not street or not street.strip():
         return Address()
     # "2710 S.Dearborn": a directional glued to the street name by its period
-    text, unit = _strip_notes(_shorthand(_GLUED_DIRECTION.sub(r"\1. ", street.strip().lower())))
+    text = street.strip().lower()
+    if "." in text:
+        text = _GLUED_DIRECTION.sub(r"\1. ", text)
+    text, unit = _strip_notes(_shorthand(text))
     if not text:
         return Address()
     if "pier" in text:
         pier = _pier(text)
         if pier is not None:
             return pier
-    address = _highway(text) if _TWO_NUMBERS.search(text) else None
-    if address is None and _TWO_NUMBERS.search(text):
+    two_numbers = _TWO_NUMBERS.search(text) is not None
+    address = _highway(text) if two_numbers else None
+    if address is None and two_numbers:
         named = _NAMED_HIGHWAY.match(text)
         if named:  # "1568 Simpson US 49": the highway by its own name, as "1568 Simpson Hwy" writes it
             text = " ".join(x for x in (named["number"], named["predir"], named["name"], "hwy") if x)

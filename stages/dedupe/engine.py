@@ -34,6 +34,7 @@ from stages.dedupe.features import (
     bare_listing_agrees,
     compare,
     distance_m,
+    far_line_stored,
     matched_on,
     name_plus_kind,
     near_addresses,
@@ -274,9 +275,10 @@ class EntityResolver:
             best, best_on, is_near, compared = 0.0, [], False, False
             holds_line: bool | None = None  # the entity already has a spelling at the lead's street line
             for stored in entity["profiles"]:
-                other = Profile.from_list(stored)
-                if addresses_conflict(profile, other):
-                    if not (near_addresses(profile, other) or one_site_readdressed(profile, other)):
+                # another street line, read on the stored list (`far_line_stored`): no Profile built
+                other = None if far_line_stored(profile, stored) else Profile.from_list(stored)
+                if other is None or addresses_conflict(profile, other):
+                    if other is None or not (near_addresses(profile, other) or one_site_readdressed(profile, other)):
                         if holds_line is None:
                             number = profile.address.number  # index 4 of a stored profile; checked first, cheaply
                             holds_line = any(

@@ -72,16 +72,32 @@ def addresses_conflict(a: Profile, b: Profile) -> bool:
     """Both street lines known and different: never the same business (chains, neighbours). Round 18: nor
     two points more than ``APART_M`` apart, unless the street lines or the phones are one (`points_apart`)."""
     x, y = a.address, b.address
-    if a.lat is not None and b.lat is not None and points_apart(a, b):
-        return True
-    if not (x.known and y.known):
+    # The street lines first, the points after: a test of two strings is cheaper than a distance, and most pairs that
+    # conflict conflict on their lines (the result is the same in either order).
+    if x.known and y.known:
+        if x.number != y.number:
+            return True
+        if x.street != y.street and fuzz.ratio(x.street, y.street) < 70:
+            return True
+        # Two suites differ; a suite letter glued to the number and a suite number are not comparable.
+        if x.unit and y.unit and x.unit != y.unit and x.unit.isdigit() == y.unit.isdigit():
+            return True
+    return a.lat is not None and b.lat is not None and points_apart(a, b)
+
+
+def far_line_stored(a: Profile, stored: list) -> bool:
+    """Whether a stored spelling (`Profile.to_list`'s list) is at another street line than ``a``: another number on
+    a street that is no typo of ``a``'s, and not the same name at the same phone. That is `addresses_conflict` and
+    neither `near_addresses` nor `one_site_readdressed`, read on the list without building its `Profile`: the
+    engine's first test of every candidate spelling, and most of a lead's candidates' spellings are at other lines
+    (`EntityResolver._score`). False where the list does not settle it: the caller builds the Profile and asks."""
+    x = a.address
+    number, street = stored[4], stored[6]  # `Profile.from_list`'s order: 0 name, 1 phone, 4 number, 6 street
+    if not (x.number and x.street and number and street) or number == x.number:
         return False
-    if x.number != y.number:
-        return True
-    if x.street != y.street and fuzz.ratio(x.street, y.street) < 70:
-        return True
-    # Two suites differ; a suite letter glued to the number and a suite number are not comparable.
-    return bool(x.unit and y.unit and x.unit != y.unit and x.unit.isdigit() == y.unit.isdigit())
+    if street == x.street or fuzz.ratio(x.street, street) >= 70:
+        return False  # `near_addresses` reads the numbers next
+    return not (a.phone and stored[1] and a.name and a.name == stored[0])  # else `one_site_readdressed` may hold
 
 
 def same_token(t: str, others: list[str]) -> bool:
@@ -475,6 +491,41 @@ def _without_kind_tail(tokens: list[str]) -> list[str]:
     return tokens[:end]
 
 
+def _name_features(features: list[float], a: str, b: str) -> None:
+    """The name features of two non-empty names (``features[0:9]``, in `FEATURES` order)."""
+    name_a, name_b = _unabbreviate(a, b), _unabbreviate(b, a)
+    tset = fuzz.token_set_ratio(name_a, name_b) / 100.0
+    compact_a, compact_b = name_a.replace(" ", ""), name_b.replace(" ", "")
+    conflict = names_conflict(a, b)
+    cover = name_cover(a, b)
+    if compact_a == compact_b:
+        features[0] = 1.0
+    elif tset >= 0.92 or (not conflict and _abbreviates(a, b)):
+        features[1] = 1.0
+    elif tset >= 0.75:
+        features[2] = 1.0
+    else:
+        features[3] = 1.0
+    features[4] = 2.0 * jaro_winkler_similarity(compact_a, compact_b) - 1.0
+    features[5] = 2.0 * fuzz.partial_ratio(compact_a, compact_b) / 100.0 - 1.0
+    sort = max(fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(compact_a, compact_b)) / 100.0
+    features[6] = 2.0 * sort - 1.0
+    features[7] = 1.0 if conflict else 0.0
+    features[8] = 2.0 * cover - 1.0
+
+
+def _one_name_features(features: list[float], name: str) -> None:
+    """`_name_features` of a name (with a word) and itself, without its word-level tests: the glued names are
+    equal (``name_exact``), every similarity is at its top, the names do not conflict (`names_conflict` returns
+    at its first test) and each covers the other (`name_cover` 1.0). tests/dedupe checks the two agree."""
+    compact = name.replace(" ", "")
+    features[0] = 1.0
+    features[4] = 2.0 * jaro_winkler_similarity(compact, compact) - 1.0
+    features[5] = 2.0 * fuzz.partial_ratio(compact, compact) / 100.0 - 1.0
+    features[6] = 2.0 * fuzz.ratio(compact, compact) / 100.0 - 1.0  # token_sort_ratio never exceeds it: 100
+    features[8] = 1.0
+
+
 def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:
     """The feature vector of one pair, in `FEATURES` order.
 
@@ -484,25 +535,10 @@ def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: 
     """
     features = [0.0] * len(FEATURES)
     if a.name and b.name:
-        name_a, name_b = _unabbreviate(a.name, b.name), _unabbreviate(b.name, a.name)
-        tset = fuzz.token_set_ratio(name_a, name_b) / 100.0
-        compact_a, compact_b = name_a.replace(" ", ""), name_b.replace(" ", "")
-        conflict = names_conflict(a.name, b.name)
-        cover = name_cover(a.name, b.name)
-        if compact_a == compact_b:
-            features[0] = 1.0
-        elif tset >= 0.92 or (not conflict and _abbreviates(a.name, b.name)):
-            features[1] = 1.0
-        elif tset >= 0.75:
-            features[2] = 1.0
+        if a.name == b.name and a.name.strip():
+            _one_name_features(features, a.name)  # most compared pairs: a re-spelling of the same name
         else:
-            features[3] = 1.0
-        features[4] = 2.0 * jaro_winkler_similarity(compact_a, compact_b) - 1.0
-        features[5] = 2.0 * fuzz.partial_ratio(compact_a, compact_b) / 100.0 - 1.0
-        sort = max(fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(compact_a, compact_b)) / 100.0
-        features[6] = 2.0 * sort - 1.0
-        features[7] = 1.0 if conflict else 0.0
-        features[8] = 2.0 * cover - 1.0
+            _name_features(features, a.name, b.name)
     phone = _sign(a.phone, b.phone)
     if phone < 0:  # a second line (reservations, fax) is common: its own, smaller weight
         features[_INDEX["phone_differ"]] = 1.0

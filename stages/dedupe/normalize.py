@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import phonenumbers
 import tldextract
-from cleanco.clean import custom_basename, normalize_terms
+from cleanco.clean import custom_basename, normalize_terms, strip_punct
 from cleanco.termdata import terms_by_country
 
 from schemas.geo import split_city_state, us_zip
@@ -43,6 +43,39 @@ _LEGAL_TERMS = sorted(
 )
 _LEGAL_TERMS = [(len(parts), list(parts)) for parts in _LEGAL_TERMS]
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+# The last word of each legal form: a name whose last word is none of these has none to strip.
+_LEGAL_ENDS = frozenset(term[-1] for _, term in _LEGAL_TERMS)
+_TAIL = re.compile(r"[^\.\w]+$")  # cleanco's `strip_tail`: trailing symbols but the dot
+
+
+def _strip_tail(text: str) -> str:
+    match = _TAIL.search(text)
+    return text[: match.start()] if match else text
+
+
+def _without_legal_form(text: str) -> str:
+    """The name without its trailing legal forms (``_LEGAL_TERMS``): cleanco's ``custom_basename(text, _LEGAL_TERMS,
+    suffix=True)``. For ASCII text (most names, once `fold`ed) its caseless Unicode pass, one Python step per
+    character and most of a name's normalizing time, is ``str.lower`` (ASCII has no accents, no combining marks and
+    none of cleanco's special letters), so the same words are compared without it, and a name whose last word ends no
+    legal form is not compared at all; other text goes to cleanco. tests/dedupe checks the two agree."""
+    if not text.isascii():
+        return custom_basename(text, _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
+    if text and not (text[-1].isalnum() or text[-1] in "._"):  # else no trailing symbol to strip (ASCII \w)
+        text = _strip_tail(text)
+    parts = text.split()
+    if not parts or strip_punct(parts[-1].lower()) not in _LEGAL_ENDS:
+        return " ".join(parts)  # its last word ends in a letter, a digit or a dot: nothing to strip
+    compared = [strip_punct(w.lower()) for w in parts]
+    for size, term in _LEGAL_TERMS:
+        if compared[-size:] == term:
+            del compared[-size:]
+            del parts[-size:]
+    return _strip_tail(" ".join(parts))
+
+
 # "Keeper?s": a curly apostrophe lost to a wrong encoding is a possessive too.
 _POSSESSIVE = re.compile(r"(\w)(?:['’`]|\?(?=s\b))s\b")
 _APOSTROPHE = re.compile(r"['’`]")
@@ -291,11 +324,12 @@ def normalize_name(name: str | None) -> str:
     if "(" in text:
         text = _drop_notes(text)
     text = text.replace("&", " and ").replace("+", " and ").replace("@", " at ")
-    text = _POSSESSIVE.sub(r"\1", text)
-    text = _APOSTROPHE.sub("", text)
-    text = custom_basename(text.replace(",", " , ").strip(" ,"), _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
-    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.replace(".", ""))).strip()
-    words = _without_department_tail(_compounds(_numerals([NAME_SYNONYMS.get(w, w) for w in text.split()])))
+    if "'" in text or "’" in text or "`" in text or "?" in text:  # most names hold none of the marks the two read
+        text = _APOSTROPHE.sub("", _POSSESSIVE.sub(r"\1", text))
+    text = _without_legal_form(text.replace(",", " , ").strip(" ,"))
+    # only letters, digits and spaces are left, so split() gives the words without collapsing the spaces first
+    words = [NAME_SYNONYMS.get(w, w) for w in _NON_WORD.sub(" ", text.replace(".", "")).split()]
+    words = _without_department_tail(_compounds(_numerals(words)))
     while words and words[0] == "the":
         words.pop(0)
     while words and words[-1] == "the":

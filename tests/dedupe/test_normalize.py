@@ -483,3 +483,78 @@ def test_a_guide_entry_with_its_state_in_the_city_meets_its_listing():
         DedupeInput(lead_id="b", name="Campanile", street="624 South La Brea Avenue", city="Los Angeles, CA")
     )
     assert guide.entity_id == full.entity_id
+
+
+def test_legal_form_fast_path_agrees_with_cleanco():
+    """`_without_legal_form` skips cleanco's per-character Unicode pass for ASCII text: the same result, on the
+    evaluation names (as `normalize_name` hands them over) and on forms that put the legal words to the test."""
+    from cleanco.clean import custom_basename
+
+    from stages.dedupe.normalize import _LEGAL_TERMS, _without_legal_form, fold
+
+    rows = [r for f in ("eval.csv", "handmade.csv") for r in csv.DictReader(open(DATA / f)) if r["name"]]
+    texts = {fold(r["name"]).replace(",", " , ").strip(" ,") for r in rows} | {
+        "smith plumbing , llc",
+        "acme co. inc.",
+        "joe and company",
+        "joe & co",
+        "co",
+        "l.l.c.",
+        "smith p.a.!!",
+        "smith pc .",
+        "bar - inc -",
+        "",
+        "   ",
+        "café bizou inc",
+        "straße gmbh ltd",
+        "ﬁne foods llc",
+    }
+    for text in texts:
+        slow = custom_basename(text, _LEGAL_TERMS, suffix=True, prefix=False, middle=False)
+        assert _without_legal_form(text) == slow, text
+
+
+def test_far_line_on_the_stored_list_agrees_with_the_profile_tests():
+    """`features.far_line_stored` reads a stored spelling's list instead of building its Profile: where it says
+    "another line" the Profile tests say so too (`addresses_conflict`, and neither `near_addresses` nor
+    `one_site_readdressed`), over every ordered pair of the evaluation rows within a cluster's neighbourhood."""
+    import itertools
+    import random
+
+    from stages.dedupe.features import addresses_conflict, far_line_stored, near_addresses, one_site_readdressed
+    from stages.dedupe.record import DedupeInput, Profile
+
+    rows = [r for f in ("eval.csv", "handmade.csv") for r in csv.DictReader(open(DATA / f))]
+    profiles = [Profile.of(DedupeInput.from_row(r)) for r in rows]
+    rng = random.Random(7)
+    pairs = [(a, b) for a in profiles for b in rng.sample(profiles, 20)]
+    pairs += list(itertools.pairwise(profiles))  # neighbouring rows: often one cluster
+    fired = 0
+    for a, b in pairs:
+        far = far_line_stored(a, b.to_list())
+        slow = addresses_conflict(a, b) and not (near_addresses(a, b) or one_site_readdressed(a, b))
+        assert not far or slow, (a, b)
+        fired += far
+    assert fired > len(pairs) // 4
+
+
+def test_the_name_features_of_one_name_agree_with_the_general_ones():
+    """`features.compare` takes a pair with one (normalized) name through `_one_name_features`: the same features as
+    `_name_features` gives it, on the evaluation names and names whose words shorten or glue into each other."""
+    from stages.dedupe.features import FEATURES, _name_features, _one_name_features
+    from stages.dedupe.record import DedupeInput, Profile
+
+    rows = [r for f in ("eval.csv", "handmade.csv") for r in csv.DictReader(open(DATA / f))]
+    names = {Profile.of(DedupeInput.from_row(r)).name for r in rows} | {
+        "deli delicatessen",
+        "de priest depriest",
+        "a",
+        "kkp kiddy kare preschool",
+        "the terrace at hotel x",
+        "center",
+    }
+    for name in {n for n in names if n.strip()}:
+        slow, fast = [0.0] * len(FEATURES), [0.0] * len(FEATURES)
+        _name_features(slow, name, name)
+        _one_name_features(fast, name)
+        assert fast == slow, name
