@@ -514,16 +514,11 @@ def _name_features(features: list[float], a: str, b: str) -> None:
     features[8] = 2.0 * cover - 1.0
 
 
-def _one_name_features(features: list[float], name: str) -> None:
-    """`_name_features` of a name (with a word) and itself, without its word-level tests: the glued names are
-    equal (``name_exact``), every similarity is at its top, the names do not conflict (`names_conflict` returns
-    at its first test) and each covers the other (`name_cover` 1.0). tests/dedupe checks the two agree."""
-    compact = name.replace(" ", "")
-    features[0] = 1.0
-    features[4] = 2.0 * jaro_winkler_similarity(compact, compact) - 1.0
-    features[5] = 2.0 * fuzz.partial_ratio(compact, compact) / 100.0 - 1.0
-    features[6] = 2.0 * fuzz.ratio(compact, compact) / 100.0 - 1.0  # token_sort_ratio never exceeds it: 100
-    features[8] = 1.0
+def _one_name_features(features: list[float]) -> None:
+    """`_name_features` of one name (with a word) and itself, without computing any of them: the glued names are
+    equal (``name_exact``), every similarity of a non-empty string with itself is at its top (1.0 once scaled),
+    the names do not conflict and each covers the other (`name_cover` 1.0). tests/dedupe checks the two agree."""
+    features[0] = features[4] = features[5] = features[6] = features[8] = 1.0
 
 
 def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: bool = False) -> list[float]:
@@ -536,7 +531,7 @@ def compare(a: Profile, b: Profile, shared_phone: bool = False, shared_address: 
     features = [0.0] * len(FEATURES)
     if a.name and b.name:
         if a.name == b.name and a.name.strip():
-            _one_name_features(features, a.name)  # most compared pairs: a re-spelling of the same name
+            _one_name_features(features)  # most compared pairs: a re-spelling of the same name
         else:
             _name_features(features, a.name, b.name)
     phone = _sign(a.phone, b.phone)

@@ -556,5 +556,5 @@ def test_the_name_features_of_one_name_agree_with_the_general_ones():
     for name in {n for n in names if n.strip()}:
         slow, fast = [0.0] * len(FEATURES), [0.0] * len(FEATURES)
         _name_features(slow, name, name)
-        _one_name_features(fast, name)
+        _one_name_features(fast)
         assert fast == slow, name
