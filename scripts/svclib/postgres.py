@@ -84,11 +84,15 @@ def _base() -> Path:
     return fallback
 
 
+# Debian keeps runuser in /usr/sbin, which a root shell's PATH may lack (`env -i`, `su` without `-`).
+RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
+
+
 def _postgres_can_traverse(path: Path) -> bool:
     STATE.mkdir(exist_ok=True)
     return (
         subprocess.run(
-            ["runuser", "-u", "postgres", "--", "test", "-x", str(path)], stdin=subprocess.DEVNULL, capture_output=True
+            [RUNUSER, "-u", "postgres", "--", "test", "-x", str(path)], stdin=subprocess.DEVNULL, capture_output=True
         ).returncode
         == 0
     )
@@ -106,7 +110,7 @@ def owned_dir(path: Path) -> Path:
 def as_owner(cmd: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: drop to the `postgres` user when we are root."""
     user = service_user()
-    return ["runuser", "-u", user, "--", *cmd] if user else cmd
+    return [RUNUSER, "-u", user, "--", *cmd] if user else cmd
 
 
 def archive_dir() -> Path:
