@@ -36,8 +36,12 @@ def default_user() -> str | None:
     return "postgres" if os.geteuid() == 0 else None
 
 
+# Debian keeps runuser in /usr/sbin, which a root shell's PATH may lack (`env -i`, `su` without `-`).
+RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
+
+
 def _as(user: str | None, cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", user, "--", *cmd] if user else cmd
+    return [RUNUSER, "-u", user, "--", *cmd] if user else cmd
 
 
 def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess[str]:
