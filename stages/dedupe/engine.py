@@ -412,7 +412,9 @@ class EntityResolver:
         self.state.save_entity(entity, old=None)
         lead_values = merge.best_values(entity)
         pairs = [
-            GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
+            GrayPair(
+                record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(self.state.whole(e))
+            )
             for e, p, _ in gray
         ]
         best = round(gray[0][1], 4) if gray else None
@@ -420,6 +422,8 @@ class EntityResolver:
 
     def _join(self, record: DedupeInput, profile: Profile, matches: list, now: float) -> Resolution:
         matches = sorted(matches, key=lambda s: s[0]["seq"])  # the oldest entity survives
+        for entity, _, _ in matches:
+            self.state.whole(entity)  # read for scoring without its field values (`EntityState.candidates`)
         target, probability, on = matches[0]
         # the record as `candidates` read it, before it changes: saving it does not read and decode it again
         stored = {**target, "profiles": [*target["profiles"]], "fields": {**target["fields"]}}

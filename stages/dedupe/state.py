@@ -79,6 +79,32 @@ def _dump(value: Any) -> str:
 
 _UNREAD = object()
 
+# An entity record as `_dump` writes it: {"id":…,"seq":…,"first":…,"size":…,"profiles":[…],"fields":{…},"seen":…}.
+_SPELLINGS = '"profiles":'
+_FIELDS = ',"fields":'
+
+
+def _spellings_only(raw: str) -> dict | None:
+    """An entity record (JSON text) decoded up to its spellings: its keys before ``profiles`` (id, seq, first, size)
+    and ``profiles``, without ``fields`` and what follows (speed round 4: a lead's candidates are mostly scored and
+    dropped, and their field values were half of decoding them). None where the text does not have that shape (a
+    merge pointer, keys in another order): the caller decodes it whole. The two slices are exact or fail to decode:
+    a JSON string cannot hold an unescaped quote, so ``"profiles":`` and ``,"fields":`` occur only as keys, and a
+    slice cut at a nested key leaves a bracket open. tests/dedupe checks it against the whole record."""
+    at = raw.find(_SPELLINGS)
+    end = raw.find(_FIELDS, at)
+    if at < 2 or end < 0 or raw[at - 1] != ",":
+        return None
+    try:
+        head = orjson.loads(raw[: at - 1] + "}")
+        spellings = orjson.loads(raw[at + len(_SPELLINGS) : end])
+    except orjson.JSONDecodeError:
+        return None
+    if not (isinstance(head, dict) and isinstance(spellings, list)) or "id" not in head or "into" in head:
+        return None
+    head["profiles"] = spellings
+    return head
+
 
 class _OneLead:
     """The context of `EntityState.one_lead`: the lead's decoded derived values live within it."""
@@ -90,9 +116,11 @@ class _OneLead:
 
     def __enter__(self) -> None:
         self.state._read = {}
+        self.state._partial = {}
 
     def __exit__(self, *exc: object) -> None:
         self.state._read = None
+        self.state._partial = None
 
 
 class EntityState:
@@ -109,6 +137,7 @@ class EntityState:
         self.index_cap = index_cap
         self._known_keys: tuple[list, list[str]] | None = None
         self._read: dict[str, Any] | None = None  # derived values decoded during one lead (`one_lead`)
+        self._partial: dict[str, str] | None = None  # entity id -> text of a candidate read without its fields
 
     def one_lead(self) -> _OneLead:
         """While the engine resolves one lead it is the only writer of the derived keys, so a derived value it has
@@ -172,17 +201,38 @@ class EntityState:
         self._set("seq", seq)
         return seq
 
-    def find(self, entity_id: str) -> tuple[str, dict | None]:
-        """Root entity id and record; compresses the path it walked."""
+    def find(self, entity_id: str, spellings_only: bool = False) -> tuple[str, dict | None]:
+        """Root entity id and record; compresses the path it walked. ``spellings_only`` (within `one_lead`): the
+        root's record may come without its field values (`_spellings_only`); `whole` completes it."""
         walked = []
-        record = self._get("e:" + entity_id)
+        record = self._root(entity_id, spellings_only)
         while record is not None and "into" in record:
             walked.append(entity_id)
             entity_id = record["into"]
-            record = self._get("e:" + entity_id)
+            record = self._root(entity_id, spellings_only)
         for stale in walked[:-1]:
             self._set("e:" + stale, {"into": entity_id})
         return entity_id, record
+
+    def _root(self, entity_id: str, spellings_only: bool) -> Any:
+        raw = self.store.get("e:" + entity_id)
+        if raw is None or not spellings_only or self._partial is None:
+            return _load(raw)
+        record = _spellings_only(raw)
+        if record is None:
+            return orjson.loads(raw)
+        self._partial[record["id"]] = raw
+        return record
+
+    def whole(self, record: dict) -> dict:
+        """The record itself, completed in place where `candidates` read it without its field values: whatever
+        reads or saves more than a candidate's id, seq and spellings (a join, a merge, a gray pair) asks for it."""
+        raw = self._partial.pop(record["id"], None) if self._partial else None
+        if raw is not None:
+            whole = orjson.loads(raw)
+            record.clear()
+            record.update(whole)  # the stored key order: the record is saved as it was read
+        return record
 
     def entity(self, entity_id: str) -> dict | None:
         return self.find(entity_id)[1]
@@ -214,7 +264,8 @@ class EntityState:
 
     def candidates(self, keys: list[str], weights: list[int], limit: int, min_weight: int) -> dict[str, dict | None]:
         """Root ids of the entities best supported by ``keys`` (summed key weights ≥ ``min_weight``), best first,
-        each with its record as `find` read it (None for a root without one), so the caller does not read it again.
+        each with its record as `find` read it (None for a root without one), so the caller does not read it again:
+        within `one_lead` perhaps without its field values (`whole` completes it).
 
         Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
         """
@@ -232,7 +283,7 @@ class EntityState:
         admitted.sort(key=itemgetter(0))  # stable: ties keep the order the keys listed them in
         roots: dict[str, dict | None] = {}
         for _, entity_id in admitted[:limit]:
-            root, record = self.find(entity_id)
+            root, record = self.find(entity_id, spellings_only=True)
             if root not in roots:
                 roots[root] = record
         return roots
