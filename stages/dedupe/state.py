@@ -80,29 +80,25 @@ def _dump(value: Any) -> str:
 _UNREAD = object()
 
 # An entity record as `_dump` writes it: {"id":…,"seq":…,"first":…,"size":…,"profiles":[…],"fields":{…},"seen":…}.
-_SPELLINGS = '"profiles":'
 _FIELDS = ',"fields":'
 
 
 def _spellings_only(raw: str) -> dict | None:
-    """An entity record (JSON text) decoded up to its spellings: its keys before ``profiles`` (id, seq, first, size)
-    and ``profiles``, without ``fields`` and what follows (speed round 4: a lead's candidates are mostly scored and
-    dropped, and their field values were half of decoding them). None where the text does not have that shape (a
-    merge pointer, keys in another order): the caller decodes it whole. The two slices are exact or fail to decode:
-    a JSON string cannot hold an unescaped quote, so ``"profiles":`` and ``,"fields":`` occur only as keys, and a
-    slice cut at a nested key leaves a bracket open. tests/dedupe checks it against the whole record."""
-    at = raw.find(_SPELLINGS)
-    end = raw.find(_FIELDS, at)
-    if at < 2 or end < 0 or raw[at - 1] != ",":
+    """An entity record (JSON text) decoded up to its field values: its keys before ``fields`` (id, seq, first, size
+    and the spellings, ``profiles``), without ``fields`` and what follows (speed round 4: most of a lead's candidates
+    are scored and dropped, and their field values were half of decoding them). None where the text does not have
+    that shape (a merge pointer, the spellings after the fields): the caller decodes it whole. The cut is exact or the
+    text fails to decode: a JSON string cannot hold an unescaped quote, so ``,"fields":`` occurs only as a key, and
+    a cut at a nested key leaves a bracket open. tests/dedupe checks it against the whole record."""
+    end = raw.find(_FIELDS)
+    if end < 0:
         return None
     try:
-        head = orjson.loads(raw[: at - 1] + "}")
-        spellings = orjson.loads(raw[at + len(_SPELLINGS) : end])
+        head = orjson.loads(raw[:end] + "}")
     except orjson.JSONDecodeError:
         return None
-    if not (isinstance(head, dict) and isinstance(spellings, list)) or "id" not in head or "into" in head:
+    if type(head) is not dict or type(head.get("profiles")) is not list or "id" not in head or "into" in head:
         return None
-    head["profiles"] = spellings
     return head
 
 
