@@ -1,15 +1,20 @@
-"""Speed round 4: a lead's candidates are read up to their spellings (`state._spellings_only`), and completed
-(`EntityState.whole`) only where a join, a merge or a gray pair needs their field values. These tests check the
-partial read against the whole one, that it fires, and that the engine decides and stores as with whole reads."""
+"""Speed round 4. A lead's candidates are read up to their spellings (`state._spellings_only`), and completed
+(`EntityState.whole`) only where a join, a merge or a gray pair needs their field values: these tests check the
+partial read against the whole one, that it fires, and that the engine decides and stores as with whole reads. Two
+pure word functions are memoized (`blocking._phonetic`, `features._typo_of`): checked against the Rust calls, and
+that the memo is hit."""
 
 from __future__ import annotations
 
+import jellyfish
 import orjson
 import pytest
 
 from stages.dedupe import state as state_module
+from stages.dedupe.blocking import _phonetic, name_keys
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.evalset import generate
+from stages.dedupe.features import _typo_of, same_token
 from stages.dedupe.record import DedupeInput
 from stages.dedupe.state import EntityState, _spellings_only
 
@@ -118,3 +123,20 @@ def test_the_engine_decides_and_stores_as_with_whole_reads(monkeypatch: pytest.M
     audits = [entry["kind"] for outcome in fast[0] for entry in outcome[5]]
     assert audits.count("join") > 100 and audits.count("merge") >= 5  # joins and merges complete their records
     assert sum(len(outcome[6]) for outcome in fast[0]) >= 5  # and so do gray pairs (the candidate's values)
+
+
+def test_the_memoized_word_functions_answer_as_the_rust_calls_and_are_hit():
+    words = sorted({word for row in ROWS for word in (row.get("name") or "").lower().split()})
+    words += ["smith", "smyth", "smiht", "plumbing", "plumbnig", "o'neil", "4th", "café", "straße"]
+    _phonetic.cache_clear()
+    _typo_of.cache_clear()
+    for word in words:
+        assert _phonetic(word) == (jellyfish.nysiis(word) if word.isalpha() else word)
+    name_keys(" ".join(words[:2]), "CA")
+    assert _phonetic.cache_info().hits >= 2  # the blocking keys read the memo
+    long = [word for word in words if len(word) >= 5]
+    for a in long[:60]:
+        for b in long[:60]:
+            assert _typo_of(a, b) == (jellyfish.jaro_winkler_similarity(a, b) >= 0.92)
+            assert same_token(a, [b]) == (a == b or a.startswith(b) or b.startswith(a) or _typo_of(a, b))
+    assert _typo_of.cache_info().hits >= 3600  # same_token read the memo
