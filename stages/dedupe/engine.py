@@ -216,7 +216,7 @@ class EntityResolver:
         now = self.clock()
         profile = Profile.of(record)
         keys, looked = keys_of(profile)  # a lead with a point also looks in the neighbouring map cells
-        self.state.remember_keys(profile.to_list(), keys)
+        self.state.remember_keys(profile.to_list(), keys, profile)
         contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
         shared = {k: self._shared(profile.name, self.state.names(k)) for k in contacts}
         scored, near, vetoed = self._score(

@@ -39,6 +39,7 @@ from rapidfuzz import fuzz
 
 from stages.dedupe import derived
 from stages.dedupe.features import name_cover, names_conflict
+from stages.dedupe.record import Profile
 
 NAMES_CAP = 12
 
@@ -131,7 +132,7 @@ class EntityState:
         self.store = store
         self.derived = store if derived is None else derived
         self.index_cap = index_cap
-        self._known_keys: tuple[list, list[str]] | None = None
+        self._known: tuple[list, list[str], Profile] | None = None  # `remember_keys`
         self._read: dict[str, Any] | None = None  # derived values decoded during one lead (`one_lead`)
         self._partial: dict[str, str] | None = None  # entity id -> text of a candidate read without its fields
 
@@ -143,14 +144,16 @@ class EntityState:
         changelog replay, a review's merge) every read decodes the store's value."""
         return _OneLead(self)
 
-    def remember_keys(self, stored: list, keys: list[str]) -> None:
-        """The blocking keys the engine has just computed for the spelling (stored form) it is resolving, so that
-        listing it (`derived`) does not compute them again: the costliest part of a lead's derived writes."""
-        self._known_keys = (stored, keys)
+    def remember_keys(self, stored: list, keys: list[str], profile: Profile) -> None:
+        """The blocking keys the engine has just computed for the spelling (``profile``, and ``stored``, its stored
+        form) it is resolving, so that listing it (`derived`) does not compute them again, the costliest part of a
+        lead's derived writes, nor build its Profile again from the stored form."""
+        self._known = (stored, keys, profile)
 
-    def known_keys(self, stored: list) -> list[str] | None:
-        hint = self._known_keys
-        return hint[1] if hint is not None and hint[0] == stored else None
+    def known_keys(self, stored: list) -> tuple[list[str], Profile] | None:
+        """The blocking keys and Profile `remember_keys` holds for the spelling ``stored``, or None."""
+        hint = self._known
+        return (hint[1], hint[2]) if hint is not None and hint[0] == stored else None
 
     def _get(self, key: str) -> Any:
         return _load(self.store.get(key))

@@ -15,7 +15,7 @@ from stages.dedupe.blocking import _phonetic, name_keys
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.evalset import generate
 from stages.dedupe.features import _typo_of, same_token
-from stages.dedupe.record import DedupeInput
+from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import EntityState, _spellings_only
 
 ROWS = generate(seed=4242, businesses=150)
@@ -116,7 +116,8 @@ def test_within_a_lead_candidates_come_without_their_fields_and_whole_completes_
 def test_the_engine_decides_and_stores_as_with_whole_reads(monkeypatch: pytest.MonkeyPatch):
     rows = _rows()
     fast = _resolved(rows)
-    monkeypatch.setattr(state_module, "_spellings_only", lambda raw: None)  # the slow path: every record whole
+    monkeypatch.setattr(state_module, "_spellings_only", lambda raw: None)  # the slow path: every record whole,
+    monkeypatch.setattr(EntityState, "known_keys", lambda self, stored: None)  # every spelling's keys and Profile anew
     slow = _resolved(rows)
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]  # the same text under every key
@@ -140,3 +141,16 @@ def test_the_memoized_word_functions_answer_as_the_rust_calls_and_are_hit():
             assert _typo_of(a, b) == (jellyfish.jaro_winkler_similarity(a, b) >= 0.92)
             assert same_token(a, [b]) == (a == b or a.startswith(b) or b.startswith(a) or _typo_of(a, b))
     assert _typo_of.cache_info().hits >= 3600  # same_token read the memo
+
+
+def test_a_spelling_rebuilt_from_its_stored_form_is_the_profile_the_engine_remembers():
+    # `derived._list` takes the lead's own Profile from `EntityState.remember_keys` instead of `Profile.from_list`.
+    rows = _rows()
+    for row in rows:
+        profile = Profile.of(DedupeInput.from_row(row))
+        assert Profile.from_list(profile.to_list()) == profile
+    state = EntityState({})
+    profile = Profile.of(DedupeInput.from_row(rows[0]))
+    state.remember_keys(profile.to_list(), ["k"], profile)
+    assert state.known_keys(profile.to_list()) == (["k"], profile)
+    assert state.known_keys(Profile.of(DedupeInput.from_row(rows[1])).to_list()) is None
