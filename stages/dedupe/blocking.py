@@ -15,6 +15,7 @@ regions share a Kafka partition — `leadstream dedupe` and the stream agree.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import jellyfish
 
@@ -22,7 +23,11 @@ from stages.dedupe.record import Profile
 from stages.dedupe.vocabulary import GENERIC_WORDS
 
 
+@lru_cache(maxsize=50_000)
 def _phonetic(token: str) -> str:
+    """A name word's phonetic code (NYSIIS; a word with a digit as it is). Memoized, bounded like the normalizers'
+    caches: every lead codes its name's first two words, and words repeat across names far more than names do (the
+    Rust NYSIIS splits its input into graphemes first: ~3,500 instructions a call)."""
     return jellyfish.nysiis(token) if token.isalpha() else token
 
 

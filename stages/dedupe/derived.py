@@ -66,8 +66,13 @@ def entity_changed(state: EntityState, entity_id: str, old: dict | None, new: di
 
 
 def _list(state: EntityState, entity_id: str, stored: list) -> None:
-    profile = Profile.from_list(stored)
-    state.index(state.known_keys(stored) or blocking_keys(profile), entity_id)
+    known = state.known_keys(stored)  # the lead's own spelling: its keys and Profile, as the engine built them
+    if known is None:
+        profile = Profile.from_list(stored)
+        keys = blocking_keys(profile)
+    else:
+        keys, profile = known
+    state.index(keys, entity_id)
     for contact in (phone_key(profile), address_key(profile)):
         if contact:
             state.add_name(contact, profile.name)
@@ -81,8 +86,8 @@ def _unlist(state: EntityState, entity_id: str, profile: Profile) -> None:
 
 
 def _count(state: EntityState, record: dict, delta: int) -> None:
-    first = Profile.from_list(record["profiles"][0])
-    frequency.count_tokens(state, first.geo, first.name, delta)
+    first = record["profiles"][0]  # a stored spelling (`Profile.to_list`): 0 its name, 14 its region
+    frequency.count_tokens(state, first[14], first[0], delta)
 
 
 def follows(key: Any) -> bool:

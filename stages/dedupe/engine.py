@@ -205,23 +205,21 @@ class EntityResolver:
 
     def _resolve(self, record: DedupeInput) -> Resolution:
         done = self.state.lead(record.lead_id)
-        if done is None:
-            own = entity_id_for(record.lead_id)
-            if self.state.get("e:" + own) is not None:
-                # An earlier attempt created this lead's entity but its outcome was lost (a crash between the
-                # table's changelog records): the lead is that entity's first lead, not a duplicate of itself.
-                done = {"d": "new", "e": own, "p": None, "m": []}
+        own = entity_id_for(record.lead_id)  # the entity the lead creates if it joins none
+        if done is None and self.state.get("e:" + own) is not None:
+            # An earlier attempt created this lead's entity but its outcome was lost (a crash between the
+            # table's changelog records): the lead is that entity's first lead, not a duplicate of itself.
+            done = {"d": "new", "e": own, "p": None, "m": []}
         if done is not None:  # redelivery: answer again, change nothing
             return self._replay(record.lead_id, done)
         now = self.clock()
         profile = Profile.of(record)
         keys, looked = keys_of(profile)  # a lead with a point also looks in the neighbouring map cells
-        self.state.remember_keys(profile.to_list(), keys)
-        contacts = [k for k in (phone_key(profile), address_key(profile)) if k]
-        shared = {k: self._shared(profile.name, self.state.names(k)) for k in contacts}
-        scored, near, vetoed = self._score(
-            profile, looked, shared.get(phone_key(profile) or "", False), shared.get(address_key(profile) or "", False)
-        )
+        self.state.remember_keys(profile.to_list(), keys, profile)
+        phone, address = phone_key(profile), address_key(profile)
+        shared_phone = bool(phone) and self._shared(profile.name, self.state.names(phone or ""))
+        shared_address = bool(address) and self._shared(profile.name, self.state.names(address or ""))
+        scored, near, vetoed = self._score(profile, looked, shared_phone, shared_address)
         matches = [s for s in scored if s[1] >= self.thresholds.match]
         gray = [s for s in scored if self.thresholds.review <= s[1] < self.thresholds.match]
         undecided = [s for s in scored if s[1] < self.thresholds.match] + near
@@ -240,7 +238,7 @@ class EntityResolver:
         if matches:
             res = self._join(record, profile, matches, now)
         else:
-            res = self._create(record, profile, gray, now)
+            res = self._create(record, own, profile, gray, now)
         self.state.save_lead(
             record.lead_id,
             {"d": res.decision, "e": res.entity_id, "p": res.probability, "m": res.matched_on, "t": int(now)},
@@ -404,15 +402,17 @@ class EntityResolver:
             bare_listing_agrees(b, Profile.from_list(s)) for b in bares for other in vetoed for s in other["profiles"]
         )
 
-    def _create(self, record: DedupeInput, profile: Profile, gray: list, now: float) -> Resolution:
-        entity_id = entity_id_for(record.lead_id)
+    def _create(self, record: DedupeInput, entity_id: str, profile: Profile, gray: list, now: float) -> Resolution:
+        """The lead's own entity, ``entity_id`` (`entity_id_for` its id), and its gray pairs."""
         entity = merge.new_entity(entity_id, self.state.next_seq(), record, profile)
         entity["seen"] = int(now)
         # listed under its keys, names and counts (`derived`); the lead's own entity has no record yet (`_resolve`)
         self.state.save_entity(entity, old=None)
-        lead_values = merge.best_values(entity)
+        lead_values = merge.best_values(entity) if gray else {}
         pairs = [
-            GrayPair(record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(e))
+            GrayPair(
+                record.lead_id, entity_id, e["id"], round(p, 4), lead_values, merge.best_values(self.state.whole(e))
+            )
             for e, p, _ in gray
         ]
         best = round(gray[0][1], 4) if gray else None
@@ -420,6 +420,8 @@ class EntityResolver:
 
     def _join(self, record: DedupeInput, profile: Profile, matches: list, now: float) -> Resolution:
         matches = sorted(matches, key=lambda s: s[0]["seq"])  # the oldest entity survives
+        for entity, _, _ in matches:
+            self.state.whole(entity)  # read for scoring without its field values (`EntityState.candidates`)
         target, probability, on = matches[0]
         # the record as `candidates` read it, before it changes: saving it does not read and decode it again
         stored = {**target, "profiles": [*target["profiles"]], "fields": {**target["fields"]}}

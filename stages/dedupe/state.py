@@ -39,6 +39,7 @@ from rapidfuzz import fuzz
 
 from stages.dedupe import derived
 from stages.dedupe.features import name_cover, names_conflict
+from stages.dedupe.record import Profile
 
 NAMES_CAP = 12
 
@@ -73,11 +74,30 @@ def _load(raw: str | None) -> Any:
     return None if raw is None else orjson.loads(raw)
 
 
-def _dump(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 _UNREAD = object()
+
+# An entity record as the state writes it (orjson's compact text):
+# {"id":…,"seq":…,"first":…,"size":…,"profiles":[…],"fields":{…},"seen":…}.
+_FIELDS = ',"fields":'
+
+
+def _spellings_only(raw: str) -> dict | None:
+    """An entity record (JSON text) decoded up to its field values: its keys before ``fields`` (id, seq, first, size
+    and the spellings, ``profiles``), without ``fields`` and what follows (speed round 4: most of a lead's candidates
+    are scored and dropped, and their field values were half of decoding them). None where the text does not have
+    that shape (a merge pointer, the spellings after the fields): the caller decodes it whole. The cut is exact or the
+    text fails to decode: a JSON string cannot hold an unescaped quote, so ``,"fields":`` occurs only as a key, and
+    a cut at a nested key leaves a bracket open. tests/dedupe checks it against the whole record."""
+    end = raw.find(_FIELDS)
+    if end < 0:
+        return None
+    try:
+        head = orjson.loads(raw[:end] + "}")
+    except orjson.JSONDecodeError:
+        return None
+    if type(head) is not dict or type(head.get("profiles")) is not list or "id" not in head or "into" in head:
+        return None
+    return head
 
 
 class _OneLead:
@@ -90,9 +110,11 @@ class _OneLead:
 
     def __enter__(self) -> None:
         self.state._read = {}
+        self.state._partial = {}
 
     def __exit__(self, *exc: object) -> None:
         self.state._read = None
+        self.state._partial = None
 
 
 class EntityState:
@@ -107,8 +129,9 @@ class EntityState:
         self.store = store
         self.derived = store if derived is None else derived
         self.index_cap = index_cap
-        self._known_keys: tuple[list, list[str]] | None = None
+        self._known: tuple[list, list[str], Profile] | None = None  # `remember_keys`
         self._read: dict[str, Any] | None = None  # derived values decoded during one lead (`one_lead`)
+        self._partial: dict[str, str] | None = None  # entity id -> text of a candidate read without its fields
 
     def one_lead(self) -> _OneLead:
         """While the engine resolves one lead it is the only writer of the derived keys, so a derived value it has
@@ -118,28 +141,34 @@ class EntityState:
         changelog replay, a review's merge) every read decodes the store's value."""
         return _OneLead(self)
 
-    def remember_keys(self, stored: list, keys: list[str]) -> None:
-        """The blocking keys the engine has just computed for the spelling (stored form) it is resolving, so that
-        listing it (`derived`) does not compute them again: the costliest part of a lead's derived writes."""
-        self._known_keys = (stored, keys)
+    def remember_keys(self, stored: list, keys: list[str], profile: Profile) -> None:
+        """The blocking keys the engine has just computed for the spelling (``profile``, and ``stored``, its stored
+        form) it is resolving, so that listing it (`derived`) does not compute them again, the costliest part of a
+        lead's derived writes, nor build its Profile again from the stored form."""
+        self._known = (stored, keys, profile)
 
-    def known_keys(self, stored: list) -> list[str] | None:
-        hint = self._known_keys
-        return hint[1] if hint is not None and hint[0] == stored else None
+    def known_keys(self, stored: list) -> tuple[list[str], Profile] | None:
+        """The blocking keys and Profile `remember_keys` holds for the spelling ``stored``, or None."""
+        hint = self._known
+        return (hint[1], hint[2]) if hint is not None and hint[0] == stored else None
 
+    # The accessors below decode (`_load`) and encode (``orjson.dumps(value).decode()``) inline: a lead makes about
+    # thirty of these calls, and a Python frame fewer for each is ~1 % of a lead's instructions (speed round 4).
     def _get(self, key: str) -> Any:
-        return _load(self.store.get(key))
+        raw = self.store.get(key)
+        return None if raw is None else orjson.loads(raw)
 
     def _set(self, key: str, value: Any) -> None:
-        self.store[key] = _dump(value)
+        self.store[key] = orjson.dumps(value).decode()
 
     def get_derived(self, key: str) -> Any:
         read = self._read
         if read is None:
             return _load(self.derived.get(key))
-        if key in read:
-            return read[key]
-        value = read[key] = _load(self.derived.get(key))
+        value = read.get(key, _UNREAD)
+        if value is _UNREAD:
+            raw = self.derived.get(key)
+            value = read[key] = None if raw is None else orjson.loads(raw)
         return value
 
     def derived_values(self, keys: list[str]) -> list[Any]:
@@ -157,7 +186,7 @@ class EntityState:
         return values
 
     def set_derived(self, key: str, value: Any) -> None:
-        self.derived[key] = _dump(value)
+        self.derived[key] = orjson.dumps(value).decode()
         if self._read is not None:
             self._read[key] = value
 
@@ -172,17 +201,38 @@ class EntityState:
         self._set("seq", seq)
         return seq
 
-    def find(self, entity_id: str) -> tuple[str, dict | None]:
-        """Root entity id and record; compresses the path it walked."""
+    def find(self, entity_id: str, spellings_only: bool = False) -> tuple[str, dict | None]:
+        """Root entity id and record; compresses the path it walked. ``spellings_only`` (within `one_lead`): the
+        root's record may come without its field values (`_spellings_only`); `whole` completes it."""
         walked = []
-        record = self._get("e:" + entity_id)
+        record = self._root(entity_id, spellings_only)
         while record is not None and "into" in record:
             walked.append(entity_id)
             entity_id = record["into"]
-            record = self._get("e:" + entity_id)
+            record = self._root(entity_id, spellings_only)
         for stale in walked[:-1]:
             self._set("e:" + stale, {"into": entity_id})
         return entity_id, record
+
+    def _root(self, entity_id: str, spellings_only: bool) -> Any:
+        raw = self.store.get("e:" + entity_id)
+        if raw is None or not spellings_only or self._partial is None:
+            return _load(raw)
+        record = _spellings_only(raw)
+        if record is None:
+            return orjson.loads(raw)
+        self._partial[record["id"]] = raw
+        return record
+
+    def whole(self, record: dict) -> dict:
+        """The record itself, completed in place where `candidates` read it without its field values: whatever
+        reads or saves more than a candidate's id, seq and spellings (a join, a merge, a gray pair) asks for it."""
+        raw = self._partial.pop(record["id"], None) if self._partial else None
+        if raw is not None:
+            whole = orjson.loads(raw)
+            record.clear()
+            record.update(whole)  # the stored key order: the record is saved as it was read
+        return record
 
     def entity(self, entity_id: str) -> dict | None:
         return self.find(entity_id)[1]
@@ -214,7 +264,8 @@ class EntityState:
 
     def candidates(self, keys: list[str], weights: list[int], limit: int, min_weight: int) -> dict[str, dict | None]:
         """Root ids of the entities best supported by ``keys`` (summed key weights ≥ ``min_weight``), best first,
-        each with its record as `find` read it (None for a root without one), so the caller does not read it again.
+        each with its record as `find` read it (None for a root without one), so the caller does not read it again:
+        within `one_lead` perhaps without its field values (`whole` completes it).
 
         Ranking happens on the raw ids, so only the ``limit`` survivors pay for `find`.
         """
@@ -232,7 +283,7 @@ class EntityState:
         admitted.sort(key=itemgetter(0))  # stable: ties keep the order the keys listed them in
         roots: dict[str, dict | None] = {}
         for _, entity_id in admitted[:limit]:
-            root, record = self.find(entity_id)
+            root, record = self.find(entity_id, spellings_only=True)
             if root not in roots:
                 roots[root] = record
         return roots
@@ -275,10 +326,11 @@ class EntityState:
                 self.delete_derived("N" + key)
 
     def get(self, key: str) -> Any:
-        return self._get(key)
+        raw = self.store.get(key)  # `_get`, inline
+        return None if raw is None else orjson.loads(raw)
 
     def set(self, key: str, value: Any) -> None:
-        self._set(key, value)
+        self.store[key] = orjson.dumps(value).decode()  # `_set`, inline
 
     def delete(self, key: str) -> None:
         if self.store.get(key) is not None:
