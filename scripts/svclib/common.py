@@ -109,10 +109,69 @@ def free_port() -> int:
     raise RuntimeError("no free loopback port found below the ephemeral range")
 
 
+def listeners(p: int) -> list[str]:
+    """Who listens on TCP port `p`, as "pid N (command line)", read from /proc (no `ss` needed).
+
+    Only processes this user may inspect are named; a socket whose owner is hidden shows as
+    "an unnamed process". Used in error messages, so it never raises.
+    """
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN.
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == p:
+                inodes.add(cols[9])
+    if not inodes:
+        return []
+    named: list[str] = []
+    found: set[str] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fds = list((proc / "fd").iterdir())
+        except OSError:
+            continue
+        links = set()
+        for fd in fds:
+            try:
+                links.add(os.readlink(fd))
+            except OSError:  # closed since the listing (the listing's own fd, for this process)
+                pass
+        held = {i for i in inodes if f"socket:[{i}]" in links}
+        if held:
+            found |= held
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                cmd = "?"
+            named.append(f"pid {proc.name} ({' '.join(cmd.split())[:120]})")
+    return named + (["an unnamed process"] if inodes - found else [])
+
+
 def require_free(*ports: int, variables: str) -> None:
     for p in ports:
         if port_open(p):
-            raise ServiceError(f"port {p} is in use by another process: set {variables} to free ports")
+            holders = ", ".join(listeners(p)) or "another process"
+            raise ServiceError(f"port {p} is in use by {holders}: set {variables} to free ports")
+
+
+def wait_ports_released(*ports: int, timeout: float, what: str) -> None:
+    """Wait until nothing listens on `ports` (a killed server's sockets close with its last thread).
+
+    A restart must not race its own dead predecessor; if a port stays taken, the error names who has it.
+    """
+    deadline = time.monotonic() + timeout
+    while busy := [p for p in ports if port_open(p)]:
+        if time.monotonic() >= deadline:
+            holders = "; ".join(f"{p}: {', '.join(listeners(p)) or 'unknown'}" for p in busy)
+            raise ServiceError(f"{what}: port still in use {timeout:.0f}s after the kill ({holders})")
+        time.sleep(0.05)
 
 
 def wait_until(
@@ -210,13 +269,19 @@ def stop_pid(pid: int, marker: str, timeout: float) -> None:
     kill_pid(pid, marker)
 
 
-def kill_pid(pid: int, marker: str, timeout: float = 10.0) -> bool:
-    """SIGKILL and wait until every thread is gone (no graceful shutdown: the chaos primitive)."""
+def kill_pid(pid: int, marker: str, timeout: float = 30.0) -> bool:
+    """SIGKILL and wait until every thread is gone (no graceful shutdown: the chaos primitive).
+
+    False if `pid` is not a live `marker` process (nothing to kill). Raises if it outlives the
+    deadline: a caller that goes on to reuse its ports would otherwise fail later, less clearly.
+    """
     if not pid_matches(pid, marker):
         return False
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
-    while not pid_exited(pid) and time.monotonic() < deadline:
+    while not pid_exited(pid):
+        if time.monotonic() >= deadline:
+            raise ServiceError(f"pid {pid} ({marker}) still running {timeout:.0f}s after SIGKILL")
         time.sleep(0.05)
     return True
 

@@ -20,7 +20,16 @@ import shutil
 import signal
 import time
 
-from .common import HOST, KAFKA_CLUSTER_CONTROLLER_PORT, KAFKA_CLUSTER_PORT, STATE, ServiceError, rss_kb, wait_until
+from .common import (
+    HOST,
+    KAFKA_CLUSTER_CONTROLLER_PORT,
+    KAFKA_CLUSTER_PORT,
+    STATE,
+    ServiceError,
+    rss_kb,
+    wait_ports_released,
+    wait_until,
+)
 from .kafka import START_TIMEOUT, KafkaNode, Metadata, PartitionInfo, fetch_jars, metadata, new_cluster_id
 
 HOME = STATE / "kafka-cluster"
@@ -161,6 +170,7 @@ def kill_broker(node_id: int) -> int:
     if not pid:
         raise ServiceError(f"Kafka cluster node {node_id} is not running")
     n.daemon.kill()
+    wait_ports_released(n.port, n.controller_port, timeout=30, what=f"Kafka cluster node {node_id} kill")
     return pid
 
 

@@ -22,6 +22,7 @@ from .common import (
     run,
     stop_pid,
     tail,
+    wait_ports_released,
     wait_until,
 )
 
@@ -153,6 +154,7 @@ def restart_redis(server: RedisServer | None = None) -> float:
     if not pid:
         raise ServiceError(f"Redis on port {server.port} is not running")
     kill_pid(pid, MARKER)
+    wait_ports_released(server.port, timeout=30, what=f"Redis restart on port {server.port}")
     server.start()
     return time.monotonic() - began
 
