@@ -39,7 +39,6 @@ from stages.dedupe.features import (
     name_plus_kind,
     near_addresses,
     one_site_readdressed,
-    one_site_two_lines,
     operator_prefixed,
     phone_block,
     same_street,
@@ -268,23 +267,16 @@ class EntityResolver:
         scored: list[Scored] = []
         near: list[Scored] = []
         vetoed: list[dict] = []
-        glued = profile.name.replace(" ", "") if profile.lat is not None else ""  # for `one_site_two_lines`
         for entity in self.state.candidates(keys, key_weights(keys), MAX_CANDIDATES, MIN_SUPPORT).values():
             if entity is None:
                 continue
             best, best_on, is_near, compared = 0.0, [], False, False
             holds_line: bool | None = None  # the entity already has a spelling at the lead's street line
             for stored in entity["profiles"]:
-                # another street line, read on the stored list (`far_line_stored`): no Profile built, unless the
-                # lead's point may put one name's two lines in one building (`one_site_two_lines`)
-                far = far_line_stored(profile, stored) and not (glued and stored[0].replace(" ", "") == glued)
-                other = None if far else Profile.from_list(stored)
+                # another street line, read on the stored list (`far_line_stored`): no Profile built
+                other = None if far_line_stored(profile, stored) else Profile.from_list(stored)
                 if other is None or addresses_conflict(profile, other):
-                    if other is None or not (
-                        near_addresses(profile, other)
-                        or one_site_readdressed(profile, other)
-                        or one_site_two_lines(profile, other)
-                    ):
+                    if other is None or not (near_addresses(profile, other) or one_site_readdressed(profile, other)):
                         if holds_line is None:
                             number = profile.address.number  # index 4 of a stored profile; checked first, cheaply
                             holds_line = any(
@@ -302,10 +294,7 @@ class EntityResolver:
                     if (
                         (profile.phone and profile.phone == other.phone)
                         or one_site_readdressed(profile, other)
-                        or (
-                            profile.lat is not None
-                            and (_near_point(profile, other) or one_site_two_lines(profile, other))
-                        )
+                        or (profile.lat is not None and _near_point(profile, other))
                     ):
                         is_near = True
                     continue
@@ -348,8 +337,6 @@ class EntityResolver:
             same_phone = bool(profile.phone and profile.phone == other.phone)
             if one_site_readdressed(profile, other):
                 return True  # the same name at the same (or the next) phone line, another street line
-            if one_site_two_lines(profile, other):
-                return True  # the same name at two street lines of one building (round 21)
             name, other_name = without_venue(profile.name, other.name)  # "X at Y Hotel" / "X": X and X
             if _placed_by_phone(profile, other) and _one_name(name, other_name, weights, _where(profile, other)):
                 return True  # a place for a street number, one local phone, the names agreeing (round 19)
@@ -467,8 +454,7 @@ class EntityResolver:
             for y in b["profiles"]:
                 py = Profile.from_list(y)
                 if (
-                    addresses_conflict(px, py)
-                    and not (near_addresses(px, py) or one_site_readdressed(px, py) or one_site_two_lines(px, py))
+                    addresses_conflict(px, py) and not (near_addresses(px, py) or one_site_readdressed(px, py))
                 ) or _outlets(px, py):
                     return True
         return False

@@ -238,7 +238,6 @@ NEAR_M = 100.0  # one place, when the names agree (`EntityResolver._contact_matc
 FAR_M = 200.0  # beyond it, two places for a name with nothing else to go on (`bare_listing_agrees`)
 APART_M = 500.0  # beyond it, two places unless a street line or a phone is one (`points_apart`; round 18)
 LARGE_FAR_M = 500.0  # the same for a place that covers ground (`far_m`; round 18)
-ONE_SITE_M = 50.0  # one building: one name at two street lines this close is one place (`one_site_two_lines`)
 
 
 def far_m(a: str, b: str) -> float:
@@ -267,22 +266,6 @@ def points_apart(a: Profile, b: Profile) -> bool:
         x.known and y.known and x.number == y.number and (x.street == y.street or fuzz.ratio(x.street, y.street) >= 85)
     )
     return not one_line
-
-
-def one_site_two_lines(a: Profile, b: Profile) -> bool:
-    """Round 21: one name (the same once glued) at two street lines whose points lie within ``ONE_SITE_M``: one
-    building listed at two of its addresses (a corner, two fronts: "Starbucks" at 5932 Penn Circle South / 5932
-    Center Ave, 28 m apart) or under a number a guide's user typed or guessed ("Wendy's" at 7750 / 116 Peebles St,
-    26 m; "Eat 'N Park" at 1250 / 1300 Banksville Rd, 11 m). Without points two lines are two places (the chain
-    veto); with them, a chain's two branches stand further apart than one building's footprint (round 17: one
-    place's two points within 50 m 60 % of the time, one name at two places 545 m apart at the tenth
-    percentile). Two phones that are two lines still say two places."""
-    if a.lat is None or b.lat is None or not (a.name and a.name.replace(" ", "") == b.name.replace(" ", "")):
-        return False
-    if a.phone and b.phone and a.phone != b.phone and not phone_block(a.phone, b.phone):
-        return False
-    apart = distance_m(a, b)
-    return apart is not None and apart <= ONE_SITE_M
 
 
 def distance_m(a: Profile, b: Profile) -> float | None:
