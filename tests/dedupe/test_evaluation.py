@@ -409,3 +409,21 @@ def test_em_check_separates_a_clear_mix_without_labels():
     assert 0.25 < model[0] < 0.45
     assert sum(_posterior(model, v) > 0.5 for v in agree) >= 190
     assert sum(_posterior(model, v) < 0.5 for v in differ) >= 390
+
+
+def test_partition_split_counts_the_true_pairs_that_two_partitions_keep_apart():
+    """A phone-only listing placed by its area code in another state than the business's address (the partition
+    key's known miss) is split; the same listing with the city is not. Both still count against blocking recall."""
+    from stages.dedupe.evaluate import evaluate_rows
+
+    shop = {"cluster": "1", "name": "Hoboken Bike Works", "address": "101 Washington St", "city": "Hoboken"}
+    rows = [
+        {"id": "a", **shop, "state": "NJ", "zip": "07030", "phone": "212-555-0142"},
+        {"id": "b", "cluster": "1", "name": "Hoboken Bike Works", "phone": "(212) 555-0142"},  # only the phone: NY
+        {"id": "c", "cluster": "2", "name": "Joe's Noodle Bar", "address": "1 N Main St", "state": "NJ"},
+    ]
+    split = evaluate_rows(rows)
+    assert split["partition_split"] == 1.0 and split["blocking_recall"] == 0.0
+    rows[1]["city"] = "Hoboken"  # a known city places it in NJ
+    together = evaluate_rows(rows)
+    assert together["partition_split"] == 0.0 and together["blocking_recall"] == 1.0
