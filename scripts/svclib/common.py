@@ -166,12 +166,11 @@ def wait_ports_released(*ports: int, timeout: float, what: str) -> None:
 
     A restart must not race its own dead predecessor; if a port stays taken, the error names who has it.
     """
-    deadline = time.monotonic() + timeout
-    while busy := [p for p in ports if port_open(p)]:
-        if time.monotonic() >= deadline:
-            holders = "; ".join(f"{p}: {', '.join(listeners(p)) or 'unknown'}" for p in busy)
-            raise ServiceError(f"{what}: port still in use {timeout:.0f}s after the kill ({holders})")
-        time.sleep(0.05)
+    try:
+        wait_until(lambda: not any(port_open(p) for p in ports), timeout, what, interval=0.05)
+    except ServiceError:
+        holders = "; ".join(f"{p}: {', '.join(listeners(p)) or 'unknown'}" for p in ports if port_open(p))
+        raise ServiceError(f"{what}: port still in use {timeout:.0f}s after the kill ({holders})") from None
 
 
 def wait_until(
