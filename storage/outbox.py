@@ -15,6 +15,13 @@ and a take-over waits until the old holder's send can no longer arrive.
 ``attempts`` (a worker of an earlier version changes ``attempts`` without it: then no
 claimant is known); `claim_state` tells whether that process is known to have ended
 (`storage.processes`).
+
+A claim also fences its lead's record (``leads.email_claimed``, migration 0012). A lead can
+be handled twice at once (a redelivery after a rebalance), and the two copies may part ways
+upstream (one enrichment found the address, the other's provider call failed). The claim
+locks the lead's row: if another copy ended the lead first, nothing is claimed (`LeadEnded`);
+otherwise the row is marked, and from then on only the email stage's outcome can end the lead
+(`storage.records`), so its record says ``emailed`` whenever the email went out.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ ON CONFLICT (idempotency_key) DO UPDATE
     SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL,
         claimant = $5, claimant_attempts = o.attempts + 1
     WHERE o.status = 'retryable'
-RETURNING status, attempts, message_id, claimed_at
+RETURNING status, attempts, message_id, claimed_at, recipient
 """
 _CLAIM_STATE = """
 SELECT o.status, o.attempts, c.claimant, extract(epoch FROM now() - o.claimed_at) AS age_s,
@@ -51,6 +58,11 @@ WHERE (status = 'sent' AND sent_at >= $1 AND sent_at < $2)
 """
 
 
+_LOCK_LEAD = "SELECT state FROM leads WHERE geo_key = $1 AND lead_id = $2 FOR UPDATE"
+_FENCE_LEAD = "UPDATE leads SET email_claimed = true WHERE geo_key = $1 AND lead_id = $2 AND NOT email_claimed"
+_ENTRY = "SELECT status, attempts, message_id, claimed_at, recipient FROM email_outbox WHERE idempotency_key = $1"
+
+
 @dataclass
 class OutboxEntry:
     key: str
@@ -59,6 +71,14 @@ class OutboxEntry:
     message_id: str | None
     claimed_at: datetime
     owned: bool  # True: this caller claimed the key now and must send
+    recipient: str  # the address the key was claimed for: the only one it is ever sent to
+
+
+@dataclass
+class LeadEnded:
+    """`Outbox.claim` found the lead already ended by another copy of it: nothing was claimed."""
+
+    state: str
 
 
 @dataclass
@@ -80,22 +100,36 @@ class Outbox:
         # Concurrent events' suppression checks (the enrich and email stages ask once per lead) share one query.
         self._suppressions: GroupCommit[dict[str, str]] = GroupCommit(self._suppressed_patterns)
 
-    async def claim(self, key: str, lead_id: str, step: str, recipient: str) -> OutboxEntry | None:
-        """Claim `key`; None when another lead already holds this address for this step."""
+    async def claim(
+        self, key: str, lead_id: str, geo_key: str, step: str, recipient: str
+    ) -> OutboxEntry | LeadEnded | None:
+        """Claim `key` for lead (`geo_key`, `lead_id`) and fence the lead's record (module docstring).
+
+        `LeadEnded` when another copy of the lead ended it first; None when another lead already holds this
+        address for this step. A lead with no record yet (a test's bare outbox) is claimed without a fence.
+        """
         recipient = recipient.strip().lower()
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
+            lead = await conn.fetchrow(_LOCK_LEAD, geo_key, lead_id)  # held until the claim commits
+            if lead is not None and lead["state"] is not None:
+                return LeadEnded(lead["state"])
             try:
-                row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient, self.claimant)
+                async with conn.transaction():  # a savepoint: the address's owner refuses only the insert
+                    row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient, self.claimant)
             except asyncpg.UniqueViolationError:
                 return None
-            if row is not None:
-                return OutboxEntry(
-                    key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True
-                )
-            row = await conn.fetchrow(
-                "SELECT status, attempts, message_id, claimed_at FROM email_outbox WHERE idempotency_key = $1", key
-            )
-        return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=False)
+            owned = row is not None
+            if row is None:
+                row = await conn.fetchrow(_ENTRY, key)
+            if lead is not None:
+                await conn.execute(_FENCE_LEAD, geo_key, lead_id)
+        return _entry(key, row, owned)
+
+    async def entry(self, key: str) -> OutboxEntry | None:
+        """`key`'s entry as it stands, None when it was never claimed."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(_ENTRY, key)
+        return None if row is None else _entry(key, row, owned=False)
 
     async def stamp(self, key: str, attempts: int) -> bool:
         """Mark the send of claim `attempts` as starting now; False when the claim is no longer this one
@@ -119,15 +153,13 @@ class Outbox:
                    SET attempts = attempts + 1, claimed_at = now(), last_error = $3,
                        claimant = $4, claimant_attempts = attempts + 1
                    WHERE idempotency_key = $1 AND status = 'pending' AND attempts = $2
-                   RETURNING status, attempts, message_id, claimed_at""",
+                   RETURNING status, attempts, message_id, claimed_at, recipient""",
                 key,
                 attempts,
                 reason,
                 self.claimant,
             )
-        if row is None:
-            return None
-        return OutboxEntry(key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned=True)
+        return None if row is None else _entry(key, row, owned=True)
 
     async def claim_state(self, key: str) -> ClaimState | None:
         """`key`'s claim now: its status, fencing token, claimant, age and whether its claimant has ended."""
@@ -221,3 +253,9 @@ class Outbox:
                 pattern.strip().lower(),
                 reason,
             )
+
+
+def _entry(key: str, row: asyncpg.Record, owned: bool) -> OutboxEntry:
+    return OutboxEntry(
+        key, row["status"], row["attempts"], row["message_id"], row["claimed_at"], owned, row["recipient"]
+    )

@@ -3,7 +3,9 @@
 The upsert is keyed by (geography, lead id): `leads` is partitioned by the geography key, the
 stream's Kafka key (0008), and a lead keeps its key from ingest to its end. A row's stage only
 moves forward (a redelivered older message cannot roll a lead back) and its terminal state is written once:
-the first terminal outcome wins, so every lead ends in exactly one state. The writes return the leads
+the first terminal outcome wins, so every lead ends in exactly one state. Once the lead's email key is claimed
+(``email_claimed``, `storage.outbox`), only the email stage ends it: ``emailed``, or a dead letter of that stage;
+another copy's end (a redelivery that parted ways upstream) then changes nothing. The writes return the leads
 whose terminal state they wrote, so the runner counts each lead's end once however often it is redelivered
 (two workers finishing one lead during a rebalance both write; only one of them ends it).
 """
@@ -44,7 +46,7 @@ ON CONFLICT (geo_key, lead_id) DO UPDATE SET
     trace_id = COALESCE(l.trace_id, EXCLUDED.trace_id),
     ingested_at = LEAST(l.ingested_at, EXCLUDED.ingested_at),
     updated_at = now(), record = EXCLUDED.record
-WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank
+WHERE l.state IS NULL AND l.stage_rank <= EXCLUDED.stage_rank AND (NOT l.email_claimed OR EXCLUDED.state = 'emailed')
 RETURNING l.lead_id, l.state
 """
 
@@ -60,7 +62,7 @@ INSERT INTO leads AS l (lead_id, geo_key, stage, stage_rank, state, state_reason
 VALUES ($1, $2, $3, $4, 'dead_lettered', $5, $6, $7, now(), $8)
 ON CONFLICT (geo_key, lead_id) DO UPDATE SET state = 'dead_lettered', state_reason = EXCLUDED.state_reason,
     terminal_at = now(), updated_at = now(), stage = EXCLUDED.stage
-WHERE l.state IS NULL
+WHERE l.state IS NULL AND (NOT l.email_claimed OR EXCLUDED.stage = 'email')
 RETURNING l.lead_id
 """
 

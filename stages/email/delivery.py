@@ -1,12 +1,15 @@
 """The email stage's logic: compose a personal email, then send it at most once.
 
-Flow for one lead: the recipient as one bare address (`schemas.address.mailbox`;
-anything else ends the lead as ``disqualified``/``invalid_recipient`` before
-any claim) → suppression check → claim the idempotency key in the outbox →
-send through SendGrid → mark sent. That one address is what is checked,
-claimed, put in the unsubscribe token and mailed. A key found already sent is skipped; a
-key left ``pending`` by a crashed attempt is reconciled with SendGrid's
-activity API before anything is sent again (never blindly retried).
+Flow for one lead: the lead's own key first (a key already claimed settles the lead, whatever
+this copy of it or the suppression list says now) → the recipient as one bare address
+(`schemas.address.mailbox`; anything else ends the lead as ``disqualified``/``invalid_recipient``
+before any claim) → suppression check → claim the idempotency key in the outbox → send through
+SendGrid → mark sent. That one address is what is checked, claimed, put in the unsubscribe token
+and mailed; a claimed key is only ever sent to the address it was claimed for. A key found already
+sent is skipped; a key left ``pending`` by a crashed attempt is reconciled with SendGrid's
+activity API before anything is sent again (never blindly retried). A lead that another copy of
+it ended first (a redelivery that parted ways upstream) is left as that copy ended it, unsent
+(`deliver` answers None); once claimed, only this stage can end it (`storage.outbox`).
 
 The claim is fenced (`storage.outbox`): the sender stamps its claim just before the
 request, and the request leaves before the mailer's deadline (`SendGridMailer.send`) or
@@ -47,7 +50,7 @@ from schemas.address import InvalidAddress, mailbox
 from schemas.concept import problems_for
 from stages.email.guards import SendGuards, timezone_for_state
 from stages.email.tokens import read_unsubscribe_token, unsubscribe_token
-from storage.outbox import ClaimState, Outbox, OutboxEntry
+from storage.outbox import ClaimState, LeadEnded, Outbox, OutboxEntry
 from streams import metrics
 from streams.stage import Deferred
 
@@ -180,8 +183,15 @@ class EmailDelivery:
         self.guards = guards
         self._asked: dict[str, int] = {}  # pending keys (their claim's attempts) SendGrid had no message for
 
-    async def deliver(self, lead: Lead, preview: bytes | None) -> tuple[TerminalState, str | None, EmailOutcome | None]:
-        """Send `lead`'s email once, with `preview` (the mockup preview JPEG) inline when given."""
+    async def deliver(
+        self, lead: Lead, preview: bytes | None
+    ) -> tuple[TerminalState, str | None, EmailOutcome | None] | None:
+        """Send `lead`'s email once, with `preview` (the mockup preview JPEG) inline when given; None when
+        another copy of the lead ended it before its key was claimed (nothing was sent: leave it so)."""
+        key = idempotency_key(lead.lead_id, self.composer.campaign_step)
+        entry = await self.outbox.entry(key)
+        if entry is not None and entry.status != "retryable":  # sent, in flight or refused: that settles it
+            return await self._settle_existing(lead, key, entry, entry.recipient, preview)
         raw = lead.best_email()
         if raw is None:
             return TerminalState.disqualified, "no_contact", None
@@ -190,7 +200,6 @@ class EmailDelivery:
         except InvalidAddress as exc:
             log.info("lead %s: recipient refused before any claim: %s", lead.lead_id, exc)
             return TerminalState.disqualified, "invalid_recipient", None
-        key = idempotency_key(lead.lead_id, self.composer.campaign_step)
         reason = await self.outbox.suppression_reason(to)
         if reason:
             return TerminalState.suppressed, reason, EmailOutcome(idempotency_key=key, status="suppressed", to=to)
@@ -198,16 +207,19 @@ class EmailDelivery:
             decision = await self.guards.check(to, _recipient_tz(lead.state))
             if not decision.allowed:
                 raise Deferred(f"sending deferred: {decision.reason}", decision.retry_after_s)
-        entry = await self.outbox.claim(key, lead.lead_id, self.composer.campaign_step, to)
-        if entry is None:  # another lead already wrote to this person in this step
+        claim = await self.outbox.claim(key, lead.lead_id, lead.geo_key, self.composer.campaign_step, to)
+        if isinstance(claim, LeadEnded):
+            log.info("lead %s: another copy of it ended it as %s first; not sending", lead.lead_id, claim.state)
+            return None
+        if claim is None:  # another lead already wrote to this person in this step
             return (
                 TerminalState.suppressed,
                 "already_contacted",
                 EmailOutcome(idempotency_key=key, status="suppressed", to=to),
             )
-        if not entry.owned:
-            return await self._settle_existing(lead, key, entry, to, preview)
-        return await self._send(lead, key, to, preview, entry.attempts)
+        if not claim.owned:
+            return await self._settle_existing(lead, key, claim, claim.recipient, preview)
+        return await self._send(lead, key, to, preview, claim.attempts)
 
     async def _send(self, lead: Lead, key: str, to: str, preview: bytes | None, attempts: int):
         email = self.composer.compose(lead, to, preview)

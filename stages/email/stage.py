@@ -81,7 +81,11 @@ class EmailStage(Stage[Lead]):
         return await self.blobs.get(lead.mockup.preview_uri)
 
     async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
-        state, reason, outcome = await self.delivery.deliver(lead, await self.preview(lead))
+        delivered = await self.delivery.deliver(lead, await self.preview(lead))
+        if delivered is None:  # another copy of the lead ended it first: it goes no further (`Runner._process`)
+            metrics.series(metrics.EVENTS, self.name, "skipped_ended").inc()
+            return []
+        state, reason, outcome = delivered
         if outcome is not None:
             lead = lead.model_copy(update={"email_outcome": outcome})
         return [Output(lead, terminal=state, reason=reason)]

@@ -90,7 +90,7 @@ class Worker:
 
 async def claimed_and_stamped(pool, process_id: str, key: str, lead_id: str, to: str) -> int:
     """What a sender does just before its request leaves: claim the key and stamp its send."""
-    entry = await Outbox(pool, claimant=process_id).claim(key, lead_id, "intro", to)
+    entry = await Outbox(pool, claimant=process_id).claim(key, lead_id, "z100", "intro", to)
     assert entry is not None and entry.owned
     assert await Outbox(pool, claimant=process_id).stamp(key, entry.attempts)
     return entry.attempts

@@ -78,7 +78,7 @@ async def test_pending_claim_is_reconciled_not_resent(pool, fresh_sim):
 async def test_pending_claim_that_never_reached_sendgrid_is_sent_after_grace(pool, fresh_sim):
     base_url, sim = fresh_sim
     outbox = Outbox(pool)
-    await outbox.claim("ld_mail2:intro", "ld_mail2", "intro", "owner2@acme.com")  # crashed before sending
+    await outbox.claim("ld_mail2:intro", "ld_mail2", "z100", "intro", "owner2@acme.com")  # crashed before sending
     young = delivery(pool, base_url, reconcile_after_s=60.0)
     with pytest.raises(Deferred):  # its sender may still be sending: wait, never a dead letter
         await young.deliver(lead("ld_mail2", "owner2@acme.com"), None)
@@ -128,7 +128,7 @@ async def test_a_slow_holder_whose_claim_was_taken_over_sends_nothing(pool, fres
 async def test_a_pending_key_is_not_taken_over_within_the_send_deadline(pool, fresh_sim):
     base_url, sim = fresh_sim
     outbox = Outbox(pool)
-    entry = await outbox.claim("ld_mail3:intro", "ld_mail3", "intro", "owner3@acme.com")
+    entry = await outbox.claim("ld_mail3:intro", "ld_mail3", "z100", "intro", "owner3@acme.com")
     assert entry is not None and await outbox.stamp("ld_mail3:intro", entry.attempts)  # its send starts now
     default = delivery(pool, base_url, reconcile_after_s=None)
     assert default.reconcile_after_s > default.mailer.timeout_s

@@ -52,7 +52,9 @@ async def test_leads_and_provider_calls_are_partitioned_with_their_rows_kept(old
     assert parts == 16
     used = await pool.fetchval("SELECT count(DISTINCT tableoid) FROM leads")
     assert used >= 2  # the four geographies spread over partitions
-    # the pipeline's writes keep working on the partitioned table: a later stage, a terminal state
+    # the pipeline's writes keep working on the partitioned table (with the later migrations they need):
+    # a later stage, a terminal state
+    await migrate(pool)
     await LeadRecords(pool).write([RecordUpdate(leads[0], "email", "t" * 32, 1_700_000_000_000, TerminalState.emailed)])
     assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_0'") == "emailed"
     assert await pool.fetchval("SELECT count(*) FROM leads") == 200

@@ -1,0 +1,132 @@
+"""Two copies of one lead that parted ways upstream, against real PostgreSQL and the SendGrid simulator.
+
+A redelivery after a rebalance handles a lead a second time while the first copy goes on. Under provider
+faults the copies can differ: one enrichment found the owner's address, the other's call failed, so the
+second copy ends the lead as ``disqualified``/``no_contact`` at the score stage. The e2e test once saw
+such a lead's email go out while its record said otherwise. The claim of the email key fences the
+lead's record (`storage.outbox`): its record says ``emailed`` exactly when its email went out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from schemas import TerminalState
+from simulator import sendgrid as sim_sendgrid
+from stages.email.delivery import idempotency_key
+from storage.outbox import LeadEnded, Outbox
+from storage.records import DeadLetter, LeadRecords, RecordUpdate
+from tests.email.test_delivery import delivery, lead
+from tests.waiting import until
+
+pytestmark = pytest.mark.services
+
+FOUND = lead("ld_part1", "owner@partedways.com")  # the copy whose enrichment found the address
+MISSED = lead("ld_part1", None)  # the copy whose enrichment call failed
+KEY = idempotency_key("ld_part1", "intro")
+
+
+def update(copy, stage: str, state: TerminalState | None = None, reason: str | None = None) -> RecordUpdate:
+    return RecordUpdate(copy, stage, "trace", 0, state, reason)
+
+
+def dead_letter(stage: str) -> DeadLetter:
+    return DeadLetter(stage, "ld_part1", "z100", f"leads.{stage}", 0, 7, "ProviderError", "gave up", 5, b"{}", "t", 0)
+
+
+async def record(pool) -> tuple[str | None, str | None]:
+    row = await pool.fetchrow("SELECT state, state_reason FROM leads WHERE lead_id = 'ld_part1'")
+    return row["state"], row["state_reason"]
+
+
+async def test_once_its_email_is_claimed_only_the_email_stage_ends_a_lead(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    records = LeadRecords(pool)
+    assert await records.write([update(FOUND, "score")]) == set()
+    state, _, outcome = await delivery(pool, base_url).deliver(FOUND, None)
+    assert (state, outcome.status) == (TerminalState.emailed, "sent")
+    # The other copy's ends, from the stages it reaches later, change nothing now.
+    assert await records.write([update(MISSED, "score", TerminalState.disqualified, "no_contact")]) == set()
+    assert await records.dead_letter([dead_letter("enrich")]) == set()
+    assert await record(pool) == (None, None)
+    # At the email stage it finds the lead's key sent: no address of its own is needed, nothing is sent again.
+    state, _, outcome = await delivery(pool, base_url).deliver(MISSED, None)
+    assert (state, outcome.status, outcome.to) == (TerminalState.emailed, "skipped_already_sent", FOUND.best_email())
+    assert await records.write([update(FOUND, "email", TerminalState.emailed)]) == {"ld_part1"}
+    assert await record(pool) == ("emailed", None)
+    assert sim_sendgrid.summary(sim)["by_idempotency_key"] == {KEY: 1}
+
+
+async def test_a_lead_whose_key_was_sent_is_emailed_though_its_address_was_suppressed_since(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    await LeadRecords(pool).write([update(FOUND, "score")])
+    await delivery(pool, base_url).deliver(FOUND, None)
+    await Outbox(pool).suppress("partedways.com", "unsubscribed")  # the recipient's click, before the record
+    state, _, outcome = await delivery(pool, base_url).deliver(FOUND, None)  # the redelivery
+    assert (state, outcome.status) == (TerminalState.emailed, "skipped_already_sent")
+    assert len(sim_sendgrid.sent_messages(sim)) == 1
+
+
+async def test_a_dead_letter_of_the_email_stage_still_ends_a_claimed_lead(pool, fresh_sim):
+    base_url, _ = fresh_sim
+    records = LeadRecords(pool)
+    await records.write([update(FOUND, "score")])
+    entry = await Outbox(pool).claim(KEY, "ld_part1", "z100", "intro", "owner@partedways.com")
+    assert entry is not None and not isinstance(entry, LeadEnded) and entry.owned
+    assert await records.dead_letter([dead_letter("email")]) == {"ld_part1"}
+    assert (await record(pool))[0] == "dead_lettered"
+
+
+async def test_a_lead_another_copy_ended_first_is_neither_claimed_nor_sent(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    records = LeadRecords(pool)
+    await records.write([update(FOUND, "score")])
+    assert await records.write([update(MISSED, "score", TerminalState.disqualified, "no_contact")]) == {"ld_part1"}
+    assert await delivery(pool, base_url).deliver(FOUND, None) is None
+    assert await Outbox(pool).entry(KEY) is None
+    assert sim_sendgrid.sent_messages(sim) == []
+    assert await record(pool) == ("disqualified", "no_contact")
+
+
+async def waiting_on_a_lock(pool, statement: str) -> None:
+    await until(
+        lambda: pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+            f"%{statement}%",
+        ),
+        timeout_s=30,
+        what=f"a statement ({statement}) waiting on a row lock",
+    )
+
+
+async def test_a_claim_waits_for_a_copy_ending_the_lead_then_claims_nothing(pool, fresh_sim):
+    """The other copy's end is in flight (its transaction holds the row) when the claim starts."""
+    records = LeadRecords(pool)
+    await records.write([update(FOUND, "score")])
+    async with pool.acquire() as conn:
+        ending = conn.transaction()
+        await ending.start()
+        await conn.execute("UPDATE leads SET state = 'disqualified' WHERE lead_id = 'ld_part1'")
+        claim = asyncio.create_task(Outbox(pool).claim(KEY, "ld_part1", "z100", "intro", "owner@partedways.com"))
+        await waiting_on_a_lock(pool, "FOR UPDATE")
+        await ending.commit()
+    assert await claim == LeadEnded("disqualified")
+    assert await Outbox(pool).entry(KEY) is None
+
+
+async def test_a_copy_ending_the_lead_waits_for_a_claim_then_ends_nothing(pool, fresh_sim):
+    """The claim's transaction holds the row (as `Outbox.claim` does) when the other copy's end starts."""
+    records = LeadRecords(pool)
+    await records.write([update(FOUND, "score")])
+    async with pool.acquire() as conn:
+        claiming = conn.transaction()
+        await claiming.start()
+        await conn.execute("SELECT state FROM leads WHERE lead_id = 'ld_part1' FOR UPDATE")
+        await conn.execute("UPDATE leads SET email_claimed = true WHERE lead_id = 'ld_part1'")
+        ending = asyncio.create_task(records.write([update(MISSED, "score", TerminalState.disqualified, "no_contact")]))
+        await waiting_on_a_lock(pool, "INSERT INTO leads")
+        await claiming.commit()
+    assert await ending == set()
+    assert await record(pool) == (None, None)
