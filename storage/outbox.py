@@ -20,8 +20,9 @@ A claim also fences its lead's record (``leads.email_claimed``, migration 0012).
 be handled twice at once (a redelivery after a rebalance), and the two copies may part ways
 upstream (one enrichment found the address, the other's provider call failed). The claim
 locks the lead's row: if another copy ended the lead first, nothing is claimed (`LeadEnded`);
-otherwise the row is marked, and from then on only the email stage's outcome can end the lead
-(`storage.records`), so its record says ``emailed`` whenever the email went out.
+otherwise the row is marked, and while the mark stands only ``emailed`` or a dead letter of the
+email stage can end the lead (`storage.records`), so its record says ``emailed`` whenever the
+email went out. A retryable refusal lifts the mark (nothing of the key is in flight then).
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ WHERE (status = 'sent' AND sent_at >= $1 AND sent_at < $2)
 """
 
 
+_RELEASE = """
+WITH released AS (
+    UPDATE email_outbox SET status = 'retryable', last_error = $2
+    WHERE idempotency_key = $1 AND status <> 'sent' AND ($3::int IS NULL OR attempts = $3)
+    RETURNING lead_id
+)
+UPDATE leads SET email_claimed = false WHERE lead_id IN (SELECT lead_id FROM released) AND email_claimed
+"""
 _LOCK_LEAD = "SELECT state FROM leads WHERE geo_key = $1 AND lead_id = $2 FOR UPDATE"
 _FENCE_LEAD = "UPDATE leads SET email_claimed = true WHERE geo_key = $1 AND lead_id = $2 AND NOT email_claimed"
 _ENTRY = "SELECT status, attempts, message_id, claimed_at, recipient FROM email_outbox WHERE idempotency_key = $1"
@@ -180,8 +189,13 @@ class Outbox:
         await self._set(key, "sent", message_id=message_id)
 
     async def mark_retryable(self, key: str, error: str, attempts: int | None = None) -> None:
-        """`attempts`: only while the claim is still that one (a stale holder must not free a newer claim)."""
-        await self._set(key, "retryable", error=error, attempts=attempts)
+        """`attempts`: only while the claim is still that one (a stale holder must not free a newer claim).
+
+        Also lifts the claim's fence on the lead's record: nothing of this key is in flight any more, so an
+        end decided now (the address suppressed meanwhile, the runner giving up) may end the lead; a later
+        claim fences it again, or finds it ended."""
+        async with self.pool.acquire() as conn:
+            await conn.execute(_RELEASE, key, error, attempts)
 
     async def mark_failed(self, key: str, error: str, attempts: int | None = None) -> None:
         await self._set(key, "failed", error=error, attempts=attempts)

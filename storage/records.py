@@ -3,9 +3,9 @@
 The upsert is keyed by (geography, lead id): `leads` is partitioned by the geography key, the
 stream's Kafka key (0008), and a lead keeps its key from ingest to its end. A row's stage only
 moves forward (a redelivered older message cannot roll a lead back) and its terminal state is written once:
-the first terminal outcome wins, so every lead ends in exactly one state. Once the lead's email key is claimed
-(``email_claimed``, `storage.outbox`), only the email stage ends it: ``emailed``, or a dead letter of that stage;
-another copy's end (a redelivery that parted ways upstream) then changes nothing. The writes return the leads
+the first terminal outcome wins, so every lead ends in exactly one state. While the lead's email key is claimed
+(``email_claimed``, `storage.outbox`), only ``emailed`` or a dead letter of the email stage ends it; another
+copy's end (a redelivery that parted ways upstream) then changes nothing. The writes return the leads
 whose terminal state they wrote, so the runner counts each lead's end once however often it is redelivered
 (two workers finishing one lead during a rebalance both write; only one of them ends it).
 """

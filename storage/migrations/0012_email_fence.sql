@@ -1,4 +1,5 @@
--- A lead whose email key is claimed can be ended only by the email stage (storage.outbox, storage.records).
+-- A lead whose email key is claimed can be ended only as emailed or by the email stage's dead letter
+-- (storage.outbox, storage.records); a retryable refusal lifts the mark (nothing is in flight then).
 -- Two copies of one lead (a redelivery after a rebalance) may part ways upstream: one enrichment found the
 -- address, the other's provider call failed. Without this mark, the copy that never reached the email
 -- could end the lead as disqualified while the other one's email went out. The claim sets it under the

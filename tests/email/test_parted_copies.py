@@ -13,6 +13,7 @@ import asyncio
 
 import pytest
 
+from providers.http import TransientProviderError
 from schemas import TerminalState
 from simulator import sendgrid as sim_sendgrid
 from stages.email.delivery import idempotency_key
@@ -77,6 +78,35 @@ async def test_a_dead_letter_of_the_email_stage_still_ends_a_claimed_lead(pool, 
     assert entry is not None and not isinstance(entry, LeadEnded) and entry.owned
     assert await records.dead_letter([dead_letter("email")]) == {"ld_part1"}
     assert (await record(pool))[0] == "dead_lettered"
+
+
+async def test_a_retryable_refusal_lifts_the_fence_so_a_later_end_still_ends_the_lead(pool, fresh_sim):
+    """Nothing of a retryable key is in flight: were the fence kept, the retry's end (the address suppressed
+    meanwhile) would be refused and the lead would never end."""
+    base_url, sim = fresh_sim
+    records = LeadRecords(pool)
+    await records.write([update(FOUND, "score")])
+    sim.config.update({"sendgrid": {"error_rate": 1.0}})
+    with pytest.raises(TransientProviderError):
+        await delivery(pool, base_url).deliver(FOUND, None)
+    stale = await Outbox(pool).entry(KEY)
+    assert stale is not None and stale.status == "retryable"
+    await Outbox(pool).suppress("owner@partedways.com", "unsubscribed")
+    state, reason, _ = await delivery(pool, base_url).deliver(FOUND, None)  # the runner's retry
+    assert (state, reason) == (TerminalState.suppressed, "unsubscribed")
+    assert await records.write([update(FOUND, "email", state, reason)]) == {"ld_part1"}
+    assert sim_sendgrid.sent_messages(sim) == []
+
+
+async def test_a_stale_holders_refusal_lifts_nothing(pool, fresh_sim):
+    records = LeadRecords(pool)
+    await records.write([update(FOUND, "score")])
+    outbox = Outbox(pool)
+    first = await outbox.claim(KEY, "ld_part1", "z100", "intro", "owner@partedways.com")
+    assert first is not None and not isinstance(first, LeadEnded)
+    assert await outbox.take_over(KEY, first.attempts, "test") is not None
+    await outbox.mark_retryable(KEY, "stale", first.attempts)  # the old holder's refusal, after the take-over
+    assert await records.write([update(MISSED, "score", TerminalState.disqualified, "no_contact")]) == set()
 
 
 async def test_a_lead_another_copy_ended_first_is_neither_claimed_nor_sent(pool, fresh_sim):
