@@ -9,7 +9,8 @@ and mailed; a claimed key is only ever sent to the address it was claimed for. A
 sent is skipped; a key left ``pending`` by a crashed attempt is reconciled with SendGrid's
 activity API before anything is sent again (never blindly retried). A lead that another copy of
 it ended first (a redelivery that parted ways upstream) is left as that copy ended it, unsent
-(`deliver` answers None); once claimed, only this stage can end it (`storage.outbox`).
+(`deliver` answers None); while its key is claimed, only its email or this stage's dead letter
+ends it (`storage.outbox`).
 
 The claim is fenced (`storage.outbox`): the sender stamps its claim just before the
 request, and the request leaves before the mailer's deadline (`SendGridMailer.send`) or
@@ -192,7 +193,7 @@ class EmailDelivery:
         entry = await self.outbox.entry(key)
         if entry is not None and entry.status != "retryable":  # sent, in flight or refused: that settles it
             return await self._settle_existing(lead, key, entry, entry.recipient, preview)
-        raw = lead.best_email()
+        raw = entry.recipient if entry is not None else lead.best_email()  # a retry keeps its claim's address
         if raw is None:
             return TerminalState.disqualified, "no_contact", None
         try:  # from here on only this form is checked, claimed, tokenised and mailed

@@ -98,6 +98,19 @@ async def test_a_retryable_refusal_lifts_the_fence_so_a_later_end_still_ends_the
     assert sim_sendgrid.sent_messages(sim) == []
 
 
+async def test_a_retry_goes_to_the_address_its_key_was_claimed_for(pool, fresh_sim):
+    base_url, sim = fresh_sim
+    sim.config.update({"sendgrid": {"error_rate": 1.0}})
+    with pytest.raises(TransientProviderError):
+        await delivery(pool, base_url).deliver(FOUND, None)
+    sim.config.update({"sendgrid": {"error_rate": 0.0}})
+    other = lead("ld_part1", "bookings@partedways.com")  # a copy whose enrichment found another address
+    state, _, outcome = await delivery(pool, base_url).deliver(other, None)
+    assert (state, outcome.status, outcome.to) == (TerminalState.emailed, "sent", FOUND.best_email())
+    [message] = sim_sendgrid.sent_messages(sim)
+    assert [to["email"] for to in message["payload"]["personalizations"][0]["to"]] == [FOUND.best_email()]
+
+
 async def test_a_stale_holders_refusal_lifts_nothing(pool, fresh_sim):
     records = LeadRecords(pool)
     await records.write([update(FOUND, "score")])
