@@ -34,6 +34,7 @@ def test_leadstream_demo_200_leads_on_the_embedded_services(tmp_path):
     assert sum(summary["terminal"].values()) == summary["leads_in"], summary
     assert summary["terminal"].get("emailed", 0) > 0 and summary["terminal"].get("duplicate", 0) > 0, summary
     assert summary["duplicate_emails"] == 0 and summary["recipients_emailed_twice"] == 0
+    assert summary["sent_not_emailed"] == 0, summary
     assert set(summary["stages_visited"]) >= {"scrape", "enrich", "dedupe", "score", "email"}
     assert summary["workers"]["main"] >= 1 and summary["workers"]["mockup"] >= 1
     assert {"enrich", "dedupe", "score", "email"} <= set(summary["stage_busy_s"])  # read from each worker's /metrics

@@ -17,6 +17,7 @@ from providers.http import TransientProviderError
 from schemas import TerminalState
 from simulator import sendgrid as sim_sendgrid
 from stages.email.delivery import idempotency_key
+from storage.lead_queries import LeadQueries
 from storage.outbox import LeadEnded, Outbox
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from tests.email.test_delivery import delivery, lead
@@ -55,8 +56,10 @@ async def test_once_its_email_is_claimed_only_the_email_stage_ends_a_lead(pool, 
     # At the email stage it finds the lead's key sent: no address of its own is needed, nothing is sent again.
     state, _, outcome = await delivery(pool, base_url).deliver(MISSED, None)
     assert (state, outcome.status, outcome.to) == (TerminalState.emailed, "skipped_already_sent", FOUND.best_email())
+    assert await LeadQueries(pool).sent_not_emailed() == {"ld_part1": None}  # sent, its record not yet written
     assert await records.write([update(FOUND, "email", TerminalState.emailed)]) == {"ld_part1"}
     assert await record(pool) == ("emailed", None)
+    assert await LeadQueries(pool).sent_not_emailed() == {}
     assert sim_sendgrid.summary(sim)["by_idempotency_key"] == {KEY: 1}
 
 
