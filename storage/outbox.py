@@ -59,6 +59,11 @@ WHERE (status = 'sent' AND sent_at >= $1 AND sent_at < $2)
 """
 
 
+# The lead's row first, then the key's: the order `claim` takes them in (the other order could deadlock with
+# a claim of the same key by another copy of the lead).
+_LOCK_LEAD_OF_KEY = """
+SELECT 1 FROM leads WHERE lead_id = (SELECT lead_id FROM email_outbox WHERE idempotency_key = $1) FOR UPDATE
+"""
 _RELEASE = """
 WITH released AS (
     UPDATE email_outbox SET status = 'retryable', last_error = $2
@@ -194,7 +199,8 @@ class Outbox:
         Also lifts the claim's fence on the lead's record: nothing of this key is in flight any more, so an
         end decided now (the address suppressed meanwhile, the runner giving up) may end the lead; a later
         claim fences it again, or finds it ended."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_LOCK_LEAD_OF_KEY, key)
             await conn.execute(_RELEASE, key, error, attempts)
 
     async def mark_failed(self, key: str, error: str, attempts: int | None = None) -> None:

@@ -176,3 +176,24 @@ async def test_a_copy_ending_the_lead_waits_for_a_claim_then_ends_nothing(pool, 
         await claiming.commit()
     assert await ending == set()
     assert await record(pool) == (None, None)
+
+
+async def test_a_release_takes_the_leads_row_before_the_keys_as_a_claim_does(pool, fresh_sim):
+    """The other order deadlocks with a claim of the same key by another copy of the lead (which holds the lead's
+    row and then needs the key's)."""
+    records = LeadRecords(pool)
+    await records.write([update(FOUND, "score")])
+    outbox = Outbox(pool)
+    entry = await outbox.claim(KEY, "ld_part1", "z100", "intro", "owner@partedways.com")
+    assert entry is not None and not isinstance(entry, LeadEnded)
+    async with pool.acquire() as conn:
+        claiming = conn.transaction()
+        await claiming.start()
+        await conn.execute("SELECT 1 FROM leads WHERE lead_id = 'ld_part1' FOR UPDATE")
+        release = asyncio.create_task(outbox.mark_retryable(KEY, "refused", entry.attempts))
+        await waiting_on_a_lock(pool, "FOR UPDATE")
+        # The release waits for the lead's row without holding the key's: the claim can take it (NOWAIT).
+        await conn.execute(f"SELECT 1 FROM email_outbox WHERE idempotency_key = '{KEY}' FOR UPDATE NOWAIT")
+        await claiming.commit()
+    await release
+    assert (await outbox.entry(KEY)).status == "retryable"
