@@ -1,7 +1,8 @@
 """Email sends per second against the SendGrid simulator, through the real outbox; bytes and CPU per email.
 
-Each send is the full path of the email stage: suppression check, outbox claim
-in PostgreSQL, SendGrid v3 request (sendgrid library's helpers, base64 of the
+Each send is the full path of the email stage: the lead's own key, suppression check, outbox
+claim in PostgreSQL (which locks and marks the lead's record, written first as the score stage
+would, untimed), SendGrid v3 request (sendgrid library's helpers, base64 of the
 inline image, JSON), mark sent. ``--images`` compares what the email carries,
 side by side in one run (interleaved ``--rounds`` times), on one real mockup
 rendered first with Chromium (template concept): ``png``, its desktop PNG (what
@@ -41,6 +42,7 @@ from stages.mockup.maker import MockupMaker
 from storage.blobs import LocalBlobStore
 from storage.db import create_pool, create_schema, drop_schema, migrate
 from storage.outbox import Outbox
+from storage.records import LeadRecords, RecordUpdate
 
 IMAGES = ("none", "png", "preview")
 
@@ -95,6 +97,10 @@ async def main(args: argparse.Namespace) -> None:
             for config in configs:
                 image = images[config]
                 leads = _leads(f"{config}{round_no}", args.emails)
+                # Their records, as the score stage leaves them (untimed): the claim locks and marks each one.
+                await LeadRecords(pool).write(
+                    [RecordUpdate(lead, "score", "0" * 32, int(time.time() * 1000)) for lead in leads]
+                )
                 # The request body alone, as the mailer makes it for each send.
                 cpu = time.process_time()
                 for lead in leads[:200]:
