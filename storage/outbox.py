@@ -34,14 +34,28 @@ import asyncpg
 
 from storage.records import GroupCommit
 
+# One statement (one round trip): lock the lead's row, claim the key unless the lead has ended, and mark the
+# row (the fence) whenever the lead goes on. A claim of another lead's address aborts it all (unique index).
 _CLAIM = """
-INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status, claimant, claimant_attempts)
-VALUES ($1, $2, $3, $4, 'pending', $5, 1)
-ON CONFLICT (idempotency_key) DO UPDATE
-    SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL,
-        claimant = $5, claimant_attempts = o.attempts + 1
-    WHERE o.status = 'retryable'
-RETURNING status, attempts, message_id, claimed_at, recipient
+WITH lead AS MATERIALIZED (
+    SELECT state FROM leads WHERE geo_key = $6 AND lead_id = $2 FOR UPDATE
+), open AS MATERIALIZED (
+    SELECT NOT EXISTS (SELECT 1 FROM lead WHERE state IS NOT NULL) AS ok
+), claimed AS (
+    INSERT INTO email_outbox AS o (idempotency_key, lead_id, campaign_step, recipient, status, claimant,
+                                   claimant_attempts)
+    SELECT $1, $2, $3, $4, 'pending', $5, 1 FROM open WHERE ok
+    ON CONFLICT (idempotency_key) DO UPDATE
+        SET status = 'pending', attempts = o.attempts + 1, claimed_at = now(), last_error = NULL,
+            claimant = $5, claimant_attempts = o.attempts + 1
+        WHERE o.status = 'retryable'
+    RETURNING status, attempts, message_id, claimed_at, recipient
+), fenced AS (
+    UPDATE leads SET email_claimed = true
+    WHERE geo_key = $6 AND lead_id = $2 AND NOT email_claimed AND (SELECT ok FROM open)
+)
+SELECT (SELECT state FROM lead) AS lead_state, c.status, c.attempts, c.message_id, c.claimed_at, c.recipient
+FROM (SELECT 1) AS one LEFT JOIN claimed AS c ON true
 """
 _CLAIM_STATE = """
 SELECT o.status, o.attempts, c.claimant, extract(epoch FROM now() - o.claimed_at) AS age_s,
@@ -72,8 +86,6 @@ WITH released AS (
 )
 UPDATE leads SET email_claimed = false WHERE lead_id IN (SELECT lead_id FROM released) AND email_claimed
 """
-_LOCK_LEAD = "SELECT state FROM leads WHERE geo_key = $1 AND lead_id = $2 FOR UPDATE"
-_FENCE_LEAD = "UPDATE leads SET email_claimed = true WHERE geo_key = $1 AND lead_id = $2 AND NOT email_claimed"
 _ENTRY = "SELECT status, attempts, message_id, claimed_at, recipient FROM email_outbox WHERE idempotency_key = $1"
 
 
@@ -123,21 +135,18 @@ class Outbox:
         address for this step. A lead with no record yet (a test's bare outbox) is claimed without a fence.
         """
         recipient = recipient.strip().lower()
-        async with self.pool.acquire() as conn, conn.transaction():
-            lead = await conn.fetchrow(_LOCK_LEAD, geo_key, lead_id)  # held until the claim commits
-            if lead is not None and lead["state"] is not None:
-                return LeadEnded(lead["state"])
+        async with self.pool.acquire() as conn:
             try:
-                async with conn.transaction():  # a savepoint: the address's owner refuses only the insert
-                    row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient, self.claimant)
+                row = await conn.fetchrow(_CLAIM, key, lead_id, step, recipient, self.claimant, geo_key)
             except asyncpg.UniqueViolationError:
                 return None
-            owned = row is not None
-            if row is None:
-                row = await conn.fetchrow(_ENTRY, key)
-            if lead is not None:
-                await conn.execute(_FENCE_LEAD, geo_key, lead_id)
-        return _entry(key, row, owned)
+            if row["lead_state"] is not None:
+                return LeadEnded(row["lead_state"])
+            if row["status"] is not None:
+                return _entry(key, row, owned=True)
+            # Claimed before (sent, in flight or refused): the entry as it stands now, in a fresh snapshot.
+            row = await conn.fetchrow(_ENTRY, key)
+        return _entry(key, row, owned=False)
 
     async def entry(self, key: str) -> OutboxEntry | None:
         """`key`'s entry as it stands, None when it was never claimed."""
