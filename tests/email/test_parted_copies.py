@@ -10,6 +10,8 @@ lead's record (`storage.outbox`): its record says ``emailed`` exactly when its e
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -136,64 +138,61 @@ async def test_a_lead_another_copy_ended_first_is_neither_claimed_nor_sent(pool,
     assert await record(pool) == ("disqualified", "no_contact")
 
 
-async def waiting_on_a_lock(pool, statement: str) -> None:
-    await until(
-        lambda: pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
-            f"%{statement}%",
-        ),
-        timeout_s=30,
-        what=f"a statement ({statement}) waiting on a row lock",
-    )
+async def while_held(pool, held: list[str], other: Coroutine[Any, Any, Any], waits_in: str, then: tuple[str, ...] = ()):
+    """Run `other` while a transaction that ran `held` holds its rows; once `other` waits on a row lock in a
+    statement containing `waits_in`, run `then` in that transaction, commit it, and return `other`'s result."""
+    async with pool.acquire() as conn:
+        holding = conn.transaction()
+        await holding.start()
+        for statement in held:
+            await conn.execute(statement)
+        task = asyncio.create_task(other)
+        await until(
+            lambda: pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+                f"%{waits_in}%",
+            ),
+            timeout_s=30,
+            what=f"a statement ({waits_in}) waiting on a row lock",
+        )
+        for statement in then:
+            await conn.execute(statement)
+        await holding.commit()
+    return await task
 
 
 async def test_a_claim_waits_for_a_copy_ending_the_lead_then_claims_nothing(pool, fresh_sim):
     """The other copy's end is in flight (its transaction holds the row) when the claim starts."""
-    records = LeadRecords(pool)
-    await records.write([update(FOUND, "score")])
-    async with pool.acquire() as conn:
-        ending = conn.transaction()
-        await ending.start()
-        await conn.execute("UPDATE leads SET state = 'disqualified' WHERE lead_id = 'ld_part1'")
-        claim = asyncio.create_task(Outbox(pool).claim(KEY, "ld_part1", "z100", "intro", "owner@partedways.com"))
-        await waiting_on_a_lock(pool, "FOR UPDATE")
-        await ending.commit()
-    assert await claim == LeadEnded("disqualified")
+    await LeadRecords(pool).write([update(FOUND, "score")])
+    claim = Outbox(pool).claim(KEY, "ld_part1", "z100", "intro", "owner@partedways.com")
+    ending = ["UPDATE leads SET state = 'disqualified' WHERE lead_id = 'ld_part1'"]
+    assert await while_held(pool, ending, claim, waits_in="FOR UPDATE") == LeadEnded("disqualified")
     assert await Outbox(pool).entry(KEY) is None
 
 
 async def test_a_copy_ending_the_lead_waits_for_a_claim_then_ends_nothing(pool, fresh_sim):
-    """The claim's transaction holds the row (as `Outbox.claim` does) when the other copy's end starts."""
+    """A claim holds the row, as `Outbox.claim`'s statement does, when the other copy's end starts."""
     records = LeadRecords(pool)
     await records.write([update(FOUND, "score")])
-    async with pool.acquire() as conn:
-        claiming = conn.transaction()
-        await claiming.start()
-        await conn.execute("SELECT state FROM leads WHERE lead_id = 'ld_part1' FOR UPDATE")
-        await conn.execute("UPDATE leads SET email_claimed = true WHERE lead_id = 'ld_part1'")
-        ending = asyncio.create_task(records.write([update(MISSED, "score", TerminalState.disqualified, "no_contact")]))
-        await waiting_on_a_lock(pool, "INSERT INTO leads")
-        await claiming.commit()
-    assert await ending == set()
+    claiming = [
+        "SELECT state FROM leads WHERE lead_id = 'ld_part1' FOR UPDATE",
+        "UPDATE leads SET email_claimed = true WHERE lead_id = 'ld_part1'",
+    ]
+    ending = records.write([update(MISSED, "score", TerminalState.disqualified, "no_contact")])
+    assert await while_held(pool, claiming, ending, waits_in="INSERT INTO leads") == set()
     assert await record(pool) == (None, None)
 
 
 async def test_a_release_takes_the_leads_row_before_the_keys_as_a_claim_does(pool, fresh_sim):
     """The other order deadlocks with a claim of the same key by another copy of the lead (which holds the lead's
     row and then needs the key's)."""
-    records = LeadRecords(pool)
-    await records.write([update(FOUND, "score")])
+    await LeadRecords(pool).write([update(FOUND, "score")])
     outbox = Outbox(pool)
     entry = await outbox.claim(KEY, "ld_part1", "z100", "intro", "owner@partedways.com")
     assert entry is not None and not isinstance(entry, LeadEnded)
-    async with pool.acquire() as conn:
-        claiming = conn.transaction()
-        await claiming.start()
-        await conn.execute("SELECT 1 FROM leads WHERE lead_id = 'ld_part1' FOR UPDATE")
-        release = asyncio.create_task(outbox.mark_retryable(KEY, "refused", entry.attempts))
-        await waiting_on_a_lock(pool, "FOR UPDATE")
-        # The release waits for the lead's row without holding the key's: the claim can take it (NOWAIT).
-        await conn.execute(f"SELECT 1 FROM email_outbox WHERE idempotency_key = '{KEY}' FOR UPDATE NOWAIT")
-        await claiming.commit()
-    await release
+    release = outbox.mark_retryable(KEY, "refused", entry.attempts)
+    # While the release waits for the lead's row, it holds no lock on the key's: the claim takes it (NOWAIT).
+    claims_the_key = (f"SELECT 1 FROM email_outbox WHERE idempotency_key = '{KEY}' FOR UPDATE NOWAIT",)
+    claiming = ["SELECT 1 FROM leads WHERE lead_id = 'ld_part1' FOR UPDATE"]
+    await while_held(pool, claiming, release, waits_in="FOR UPDATE", then=claims_the_key)
     assert (await outbox.entry(KEY)).status == "retryable"
