@@ -42,6 +42,7 @@ from leadstream.progress import LagReader, Snapshot, latency_percentiles, missin
 from schemas import ScrapeJob
 from storage.db import create_pool, isolated_url, migrate
 from storage.lead_queries import LeadQueries
+from storage.outbox import Outbox
 from streams.admin import ensure_topics
 
 # The demo runs the design's two worker groups: the main one, and the mockup
@@ -402,7 +403,7 @@ class Demo:
             "emails_sent": emails["messages"],
             "duplicate_emails": sum(n - 1 for n in emails["by_idempotency_key"].values() if n > 1),
             "recipients_emailed_twice": sum(1 for n in emails["by_recipient"].values() if n > 1),
-            "sent_not_emailed": len(await leads.sent_not_emailed()),
+            "sent_not_emailed": len(await Outbox(pool).sent_not_emailed()),
             "leads_per_min": round(leads_in / span * 60, 1) if span else None,
             "p50_latency_s": round(stats["p50"], 2) if stats["p50"] is not None else None,
             "p95_latency_s": round(stats["p95"], 2) if stats["p95"] is not None else None,

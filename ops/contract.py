@@ -46,6 +46,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "leadstream_email_bounce_rate": (GAUGE, ()),
     "leadstream_email_spam_rate": (GAUGE, ()),
     "leadstream_email_sending_paused": (GAUGE, ()),
+    "leadstream_email_sent_ended_otherwise": (GAUGE, ()),
     # chromium
     "leadstream_chromium_browsers": (GAUGE, ()),
     "leadstream_chromium_pages_open": (GAUGE, ("kind",)),

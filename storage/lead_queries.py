@@ -66,15 +66,6 @@ class LeadQueries:
     async def dead_letters(self) -> int:
         return int(await self.pool.fetchval("SELECT count(*) FROM dead_letters"))
 
-    async def sent_not_emailed(self) -> dict[str, str | None]:
-        """Leads whose email went out (outbox ``sent``) but whose record says otherwise, with that state: the
-        effects and the record must agree (`storage.outbox`'s fence), so this is empty."""
-        rows = await self.pool.fetch(
-            "SELECT o.lead_id, l.state FROM email_outbox o LEFT JOIN leads l ON l.lead_id = o.lead_id "
-            "WHERE o.status = 'sent' AND l.state IS DISTINCT FROM 'emailed'"
-        )
-        return {r["lead_id"]: r["state"] for r in rows}
-
     async def tiers(self) -> dict[str, int]:
         rows = await self.pool.fetch(
             "SELECT tier, count(*) AS n FROM leads WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier"

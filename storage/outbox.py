@@ -86,6 +86,11 @@ WITH released AS (
 )
 UPDATE leads SET email_claimed = false WHERE lead_id IN (SELECT lead_id FROM released) AND email_claimed
 """
+_SENT_NOT_EMAILED = """
+SELECT o.lead_id, l.state FROM email_outbox o LEFT JOIN leads l ON l.lead_id = o.lead_id
+WHERE o.status = 'sent' AND l.state IS DISTINCT FROM 'emailed'
+  AND ($1::float8 IS NULL OR o.sent_at >= now() - make_interval(secs => $1::float8))
+"""
 _ENTRY = "SELECT status, attempts, message_id, claimed_at, recipient FROM email_outbox WHERE idempotency_key = $1"
 
 
@@ -241,6 +246,14 @@ class Outbox:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(_SENDS_BETWEEN, start, end, domain)
         return int(row["total"]), int(row["domain"])
+
+    async def sent_not_emailed(self, within_s: float | None = None) -> dict[str, str | None]:
+        """Leads whose email went out (sent in the last `within_s` seconds, or ever) but whose record says
+        otherwise, with that state (None: not ended yet, its record in flight). The fence keeps the ended ones
+        at none (module docstring)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(_SENT_NOT_EMAILED, within_s)
+        return {r["lead_id"]: r["state"] for r in rows}
 
     async def count_by_status(self) -> dict[str, int]:
         """Outbox entries per status (the email dashboard's outbox panel)."""

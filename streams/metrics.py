@@ -84,6 +84,10 @@ OUTBOX_ENTRIES = Gauge("leadstream_email_outbox_entries", "Email outbox entries 
 EMAILS_SENT = Counter("leadstream_emails_sent_total", "Emails handed to SendGrid and marked sent.")
 EMAIL_BOUNCE_RATE = Gauge("leadstream_email_bounce_rate", "Hard bounces / sends over the guard's sliding window.")
 EMAIL_SPAM_RATE = Gauge("leadstream_email_spam_rate", "Spam reports / sends over the guard's sliding window.")
+EMAIL_SENT_ENDED_OTHERWISE = Gauge(
+    "leadstream_email_sent_ended_otherwise",
+    "Leads emailed in the last hour whose record ended as something else (0 while the claim's fence holds).",
+)
 EMAIL_SENDING_PAUSED = Gauge("leadstream_email_sending_paused", "1 while the deliverability guard pauses sending.")
 OUTBOX_STATUSES = ("pending", "sent", "retryable", "failed", "suppressed")
 
@@ -120,3 +124,4 @@ def init_email() -> None:
     for status in OUTBOX_STATUSES:
         OUTBOX_ENTRIES.labels(status)
     EMAILS_SENT.inc(0)
+    EMAIL_SENT_ENDED_OTHERWISE.set(0)

@@ -133,4 +133,16 @@ def email_health() -> db.Dashboard:
             width=8,
         )
     )
+    d = d.with_row(db.Row("The record against the email").id(lay.take()))
+    d = d.with_panel(
+        series(
+            lay,
+            "Emailed leads whose record says otherwise",
+            "Sent in the last hour, the lead's record ended as another state: 0 while the email claim's fence holds "
+            "(alert LeadstreamEmailRecordDisagrees; docs/operating.md, Two copies of one lead).",
+            [Query("max(leadstream_email_sent_ended_otherwise)", "ended otherwise")],
+            limits=[(1, "red")],
+            width=24,
+        )
+    )
     return d

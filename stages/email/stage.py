@@ -53,6 +53,9 @@ class EmailStage(Stage[Lead]):
         counts = await self.delivery.outbox.count_by_status()
         for status in {*metrics.OUTBOX_STATUSES, *counts}:
             metrics.OUTBOX_ENTRIES.labels(status).set(counts.get(status, 0))
+        # Ended ones only: a lead sent a moment ago has its record still in flight (None).
+        disagree = await self.delivery.outbox.sent_not_emailed(RATE_WINDOW_S)
+        metrics.EMAIL_SENT_ENDED_OTHERWISE.set(sum(1 for state in disagree.values() if state is not None))
         if self.delivery.guards is not None:
             await self.delivery.guards.health()
         elif self.events is not None:

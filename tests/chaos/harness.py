@@ -15,7 +15,7 @@ also sees a partition that committed once and stalled again (a second kill in th
   * every pushed lead has exactly one terminal state (none lost; a lead with a dead letter is
     ``dead_lettered``, never also another outcome);
   * no email idempotency key and no recipient was sent twice (the simulator's SendGrid log), and every
-    lead whose email went out is ``emailed`` (`LeadQueries.sent_not_emailed`);
+    lead whose email went out is ``emailed`` (`Outbox.sent_not_emailed`);
   * dead letters reconcile with their causes (their error types are the scenario's expected
     ones, malformed leads are ``InvalidMessage``, every dead-lettered lead has its row);
   * it returns the figures, and prints one ``CHAOS`` line per scenario.
@@ -41,7 +41,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from leadstream.demo import Demo, DemoOptions
 from leadstream.embedded import EmbeddedServices, free_port, wait_for_http
 from storage.db import create_pool, isolated_url, migrate
-from storage.lead_queries import LeadQueries
+from storage.outbox import Outbox
 from streams.admin import bootstrap_servers, ensure_topics
 from streams.topology import TOPOLOGY
 
@@ -447,7 +447,7 @@ async def verify(
         figures.problems.append(
             f"sent twice: keys {emails['duplicate_keys'][:5]}, recipients {figures.recipients_twice}"
         )
-    disagree = await LeadQueries(pool).sent_not_emailed()
+    disagree = await Outbox(pool).sent_not_emailed()
     if disagree:
         figures.problems.append(f"emails sent to leads whose record says otherwise: {list(disagree.items())[:5]}")
     figures.problems.extend(pipeline.crashed())

@@ -19,9 +19,11 @@ from providers.http import TransientProviderError
 from schemas import TerminalState
 from simulator import sendgrid as sim_sendgrid
 from stages.email.delivery import idempotency_key
-from storage.lead_queries import LeadQueries
+from stages.email.stage import EmailStage
+from storage.blobs import LocalBlobStore
 from storage.outbox import LeadEnded, Outbox
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
+from streams import metrics
 from tests.email.test_delivery import delivery, lead
 from tests.waiting import until
 
@@ -58,10 +60,10 @@ async def test_once_its_email_is_claimed_only_the_email_stage_ends_a_lead(pool, 
     # At the email stage it finds the lead's key sent: no address of its own is needed, nothing is sent again.
     state, _, outcome = await delivery(pool, base_url).deliver(MISSED, None)
     assert (state, outcome.status, outcome.to) == (TerminalState.emailed, "skipped_already_sent", FOUND.best_email())
-    assert await LeadQueries(pool).sent_not_emailed() == {"ld_part1": None}  # sent, its record not yet written
+    assert await Outbox(pool).sent_not_emailed() == {"ld_part1": None}  # sent, its record not yet written
     assert await records.write([update(FOUND, "email", TerminalState.emailed)]) == {"ld_part1"}
     assert await record(pool) == ("emailed", None)
-    assert await LeadQueries(pool).sent_not_emailed() == {}
+    assert await Outbox(pool).sent_not_emailed() == {}
     assert sim_sendgrid.summary(sim)["by_idempotency_key"] == {KEY: 1}
 
 
@@ -196,3 +198,21 @@ async def test_a_release_takes_the_leads_row_before_the_keys_as_a_claim_does(poo
     claiming = ["SELECT 1 FROM leads WHERE lead_id = 'ld_part1' FOR UPDATE"]
     await while_held(pool, claiming, release, waits_in="FOR UPDATE", then=claims_the_key)
     assert (await outbox.entry(KEY)).status == "retryable"
+
+
+async def test_the_email_workers_count_emailed_leads_whose_record_ended_otherwise(pool, fresh_sim, tmp_path):
+    """The gauge behind LeadstreamEmailRecordDisagrees: sends of the last hour whose lead ended as another state."""
+    base_url, _ = fresh_sim
+    sender = delivery(pool, base_url)
+    stage = EmailStage(sender, LocalBlobStore(tmp_path))
+    await LeadRecords(pool).write([update(FOUND, "score")])
+    await sender.deliver(FOUND, None)
+    await stage.sample()
+    assert metrics.EMAIL_SENT_ENDED_OTHERWISE._value.get() == 0  # sent, its record in flight: not counted
+    # What the fence prevents, written by hand: an earlier release's worker ending the lead otherwise.
+    await pool.execute("UPDATE leads SET state = 'disqualified' WHERE lead_id = 'ld_part1'")
+    await stage.sample()
+    assert metrics.EMAIL_SENT_ENDED_OTHERWISE._value.get() == 1
+    await pool.execute("UPDATE email_outbox SET sent_at = now() - interval '2 hours'")  # out of the window
+    await stage.sample()
+    assert metrics.EMAIL_SENT_ENDED_OTHERWISE._value.get() == 0
