@@ -86,7 +86,10 @@ class WorkerRuntime:
             LeadRecords(await self.pool()) if stage.ordered else CoalescedRecords(await self.pool()),
             self.send,
             retry=RetryPolicy(
-                max_attempts=s.max_attempts, backoff_s=s.retry_backoff_s, dead_letter_max_bytes=s.dead_letter_max_bytes
+                max_attempts=s.max_attempts,
+                backoff_s=s.retry_backoff_s,
+                max_circuit_wait_s=s.circuit_wait_max_s,
+                dead_letter_max_bytes=s.dead_letter_max_bytes,
             ),
             concurrency=s.concurrency,
             admitted_per_slot=s.admitted_per_slot,

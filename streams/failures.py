@@ -28,6 +28,7 @@ import redis.exceptions
 from faust.exceptions import PartitionsMismatch
 from pydantic import ValidationError
 
+from providers.breaker import ProviderUnavailable
 from providers.http import TransientProviderError
 from schemas.versions import SchemaVersionError
 from storage.errors import STORE_CONFLICTS, STORE_ERRORS, is_store_outage
@@ -63,7 +64,7 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 # What `Deferred` reasons are counted as (`leadstream_stage_deferrals_total{reason}` is a small closed set).
-DEFERRAL_KINDS = ("send_cap", "paused", "window", "budget", "other")
+DEFERRAL_KINDS = ("send_cap", "paused", "window", "budget", "circuit_open", "other")
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -73,12 +74,15 @@ class Action(enum.Enum):
     RETRY = "retry"  # bounded by max_attempts, then dead letter
     WAIT = "wait"  # a deferral: not an attempt, never a dead letter
     RETRY_INFRA = "retry_infra"  # unbounded, not an attempt
+    WAIT_CIRCUIT = "wait_circuit"  # a provider's open circuit: not an attempt, bounded by max_circuit_wait_s
 
 
 def action_for(exc: BaseException) -> Action:
     """The action for an error raised by `Stage.handle` (see the table in the module docstring)."""
     if isinstance(exc, Deferred):
         return Action.WAIT
+    if isinstance(exc, ProviderUnavailable):  # refused before any request went out
+        return Action.WAIT_CIRCUIT
     if isinstance(exc, TransientProviderError | TimeoutError):
         return Action.RETRY
     if is_infra(exc):
@@ -135,6 +139,7 @@ class RetryPolicy:
     max_backoff_s: float = 10.0
     min_defer_s: float = 1.0
     max_defer_s: float = 60.0  # re-check a deferral at least this often (a pause can clear early)
+    max_circuit_wait_s: float = 300.0  # waiting on open circuits, in all, before the lead is dead-lettered
     dead_letter_max_bytes: int = 64 * 1024  # the whole dead-letter message: key, headers and value
     sleep: Sleep = field(default=asyncio.sleep, repr=False)
     random: Callable[[], float] = field(default=random.random, repr=False)
@@ -147,3 +152,10 @@ class RetryPolicy:
 
     def defer_delay(self, retry_after_s: float) -> float:
         return min(max(retry_after_s, self.min_defer_s), self.max_defer_s)
+
+    def circuit_delay(self, retry_after_s: float | None) -> float:
+        """Until the circuit half-opens (at least `min_defer_s`), plus up to half again: the leads waiting on
+        one circuit come back spread out, after its one trial call has told whether the provider is back. At
+        most `max_defer_s`, the longest wait the liveness checks allow for (`streams.health`)."""
+        base = max(retry_after_s or 0.0, self.min_defer_s)
+        return min(base * (1.0 + 0.5 * self.random()), self.max_defer_s)

@@ -17,10 +17,14 @@ below the runner retries — adapters raise typed errors):
 | a ``schema_version`` this worker does not take        | dead letter at once, reason ``NewerSchemaVersion``  | yes (1)  |
 | (`schemas.versions`; current and previous are read)   | (or ``OlderSchemaVersion``): replay after upgrading |          |
 | `InvalidMessage`, pydantic `ValidationError`          | dead letter at once, reason ``InvalidMessage``      | yes      |
-| `TransientProviderError` (5xx, 429, timeout, circuit  | wait `RetryPolicy.delay` (backoff ×2 from           | yes      |
-| open, no rate slot), bare ``TimeoutError``            | `backoff_s`, ±50 % jitter, ≥ Retry-After, all       |          |
+| `TransientProviderError` (5xx, 429, timeout, no rate  | wait `RetryPolicy.delay` (backoff ×2 from           | yes      |
+| slot), bare ``TimeoutError``                          | `backoff_s`, ±50 % jitter, ≥ Retry-After, all       |          |
 |                                                       | ≤ `max_backoff_s`) and retry; dead letter (reason   |          |
 |                                                       | the error's type) at `max_attempts`                 |          |
+| `ProviderUnavailable` (a provider's circuit is open   | wait until it half-opens, +0…50 %                   | no       |
+| or its one trial call is out: nothing was sent)       | (`RetryPolicy.circuit_delay`, 1…60 s), retry; dead  |          |
+|                                                       | letter (``ProviderUnavailable``) once the waits add |          |
+|                                                       | up to `max_circuit_wait_s`                          |          |
 | `Deferred` (send cap, paused sender, send window)     | wait `retry_after_s` clamped to 1…60 s, ask again;  | no       |
 |                                                       | never dead-lettered                                 |          |
 | `INFRA_ERRORS` (store unreachable/restarting, Redis   | wait (backoff, ≤ `max_backoff_s`) and retry without | no       |
@@ -47,7 +51,7 @@ PostgreSQL and sends a capped message to ``deadletter.<stage>``
 (`streams.deadletter`), so it is always deliverable and its event always
 acked; ``leadstream dlq replay`` puts originals back. Metrics:
 ``leadstream_stage_retries_total{stage,error}``,
-``leadstream_stage_deferrals_total{stage,reason}``,
+``leadstream_stage_deferrals_total{stage,reason}`` (an open circuit's wait: ``circuit_open``),
 ``leadstream_dead_letters_total{stage,reason}``.
 
 Ordered (stateful) stages get batches (`process_batch`), handled one event at
@@ -487,6 +491,7 @@ class StageRunner:
                 log.exception("%s: decode failed on lead %s", stage.name, env.lead_id)
             return self._letter(env, decode_label(exc), _short(exc), attempts=1)
         attempts = infra_failures = 0
+        circuit_waited_s = 0.0
         while True:
             try:
                 outputs = await self._handle(item, env, slots)
@@ -497,6 +502,23 @@ class StageRunner:
                 continue
             except Exception as exc:
                 action = action_for(exc)
+                if action is Action.WAIT_CIRCUIT and circuit_waited_s < policy.max_circuit_wait_s:
+                    # No request went out: not an attempt. Waiting until the circuit half-opens keeps the
+                    # lead's attempts for calls the provider actually failed.
+                    delay = policy.circuit_delay(getattr(exc, "retry_after_s", None))
+                    circuit_waited_s += delay
+                    metrics.series(metrics.DEFERRALS, stage.name, "circuit_open").inc()
+                    self.health.alive(stage.name)
+                    await policy.sleep(delay)
+                    continue
+                if action is Action.WAIT_CIRCUIT:
+                    return self._letter(
+                        env,
+                        type(exc).__name__,
+                        f"waited {circuit_waited_s:.0f} s on open circuits: {_short(exc)}",
+                        attempts,
+                        item,
+                    )
                 if action is Action.RETRY_INFRA:  # our infrastructure, not the lead: not an attempt either
                     infra_failures += 1
                     metrics.series(metrics.RETRIES, stage.name, type(exc).__name__).inc()
@@ -508,6 +530,7 @@ class StageRunner:
                 if action is Action.RETRY and attempts < policy.max_attempts:
                     metrics.series(metrics.RETRIES, stage.name, type(exc).__name__).inc()
                     self.health.alive(stage.name)
+                    log.warning("%s: attempt %d failed, retrying (lead %s): %r", stage.name, attempts, env.lead_id, exc)
                     await policy.sleep(policy.delay(attempts, getattr(exc, "retry_after_s", None)))
                     continue
                 if action is Action.RETRY:

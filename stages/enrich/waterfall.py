@@ -13,8 +13,11 @@ Contract (the stage runner's retry policy is the only one; nothing here retries)
 * If the field ends without a value and at least one provider failed transiently,
   the field could have had a value without the outage: the last transient error is
   raised (with its ``retry_after_s``), so the runner retries the whole lead later and,
-  after `max_attempts`, dead-letters it for replay. A lead never loses a field for
-  good to a passing outage; a field nobody could fill for good reasons stays empty.
+  after `max_attempts`, dead-letters it for replay. A provider that failed outranks
+  one whose open circuit refused the call: only when every transient miss was a
+  refusal is `ProviderUnavailable` raised, which the runner waits out without counting
+  an attempt (`streams.failures`). A lead never loses a field for good to a passing
+  outage; a field nobody could fill for good reasons stays empty.
 
 Every try is recorded as a `ProviderAttempt`, so a lead shows which provider
 gave each field and why the others did not.
@@ -65,7 +68,11 @@ class Waterfall:
             if outcome == "accepted":
                 result.value, result.provider = value, name
                 return result
-            if isinstance(value, TransientProviderError):
+            # A provider that failed outranks one whose open circuit refused (no request went out): the runner
+            # counts the first as an attempt and only waits for the second (`streams.failures`).
+            if isinstance(value, TransientProviderError) and not (
+                isinstance(value, ProviderUnavailable) and transient is not None
+            ):
                 transient = value
         if transient is not None:
             raise transient

@@ -171,10 +171,40 @@ async def test_transient_errors_are_retried_with_backoff_and_retry_after_then_su
 
 
 async def test_retry_after_is_capped_by_max_backoff():
-    stage = Scripted(ProviderUnavailable("pagespeed", "circuit open", retry_after_s=600.0))
+    stage = Scripted(TransientProviderError("pagespeed", "HTTP 429", retry_after_s=600.0))
     runner, _, _, clock = make_runner(stage, max_backoff_s=10.0)
     await runner.process_batch([event()])
     assert clock.sleeps == [10.0] and stage.calls == 2
+
+
+async def test_an_open_circuit_is_waited_out_without_counting_an_attempt():
+    """A refusal sends nothing, so it spends none of the lead's attempts. Counted as attempts, three waits capped
+    at 10 s fitted inside one 30 s open period, and at the half-open moment one caller got the trial and the rest
+    were refused: a lead whose field only that provider could fill was dead-lettered with the provider back. The
+    lead now waits until the circuit half-opens, plus up to half again so the waiters come back spread out."""
+    refusals = [ProviderUnavailable("pagespeed", "circuit open", retry_after_s=20.0) for _ in range(5)]
+    refusals.append(ProviderUnavailable("pagespeed", "circuit half_open", retry_after_s=0.1))  # the trial is out
+    failures = [TransientProviderError("pagespeed", "HTTP 500") for _ in range(3)]
+    stage = Scripted(*refusals, *failures)  # 6 refusals, then 3 failures: the 4th attempt is allowed
+    runner, records, _, clock = make_runner(stage, max_attempts=4)
+    before = metric("leadstream_stage_deferrals_total", stage=STAGE, reason="circuit_open")
+    await runner.process_batch([event()])
+    assert records.letters == [] and [u.lead.lead_id for u in records.updates] == ["ld_1"]
+    assert stage.calls == 10
+    assert clock.sleeps[:6] == [25.0] * 5 + [1.25]  # (retry_after, at least 1 s) × 1.25 at the test's jitter
+    assert metric("leadstream_stage_deferrals_total", stage=STAGE, reason="circuit_open") == before + 6
+
+
+async def test_a_circuit_open_too_long_dead_letters_the_lead_for_replay():
+    stage = Scripted(*(ProviderUnavailable("hunter", "circuit open", retry_after_s=30.0) for _ in range(50)))
+    runner, records, sender, clock = make_runner(stage, max_circuit_wait_s=300.0)
+    before = metric("leadstream_dead_letters_total", stage=STAGE, reason="ProviderUnavailable")
+    await runner.process_batch([event()])
+    assert clock.sleeps == [37.5] * 8 and stage.calls == 9  # 300 s reached after the 8th wait
+    [letter] = records.letters
+    assert (letter.error_type, letter.attempts) == ("ProviderUnavailable", 0)  # no request ever went out
+    assert letter.reason.startswith("waited 300 s on open circuits: hunter: circuit open")
+    assert metric("leadstream_dead_letters_total", stage=STAGE, reason="ProviderUnavailable") == before + 1
 
 
 async def test_a_lead_that_keeps_failing_is_dead_lettered_after_max_attempts():

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from config import Settings
+from providers.clock import ManualClock
 from providers.http import TransientProviderError
 from schemas.lead import Lead
 from simulator.dns import mail_setup
@@ -16,6 +18,11 @@ from simulator.hunter import known_emails
 from simulator.pagespeed import measure
 from simulator.websites import PROFILES, domain_for_profile, site_spec
 from stages.enrich.build import build_enricher
+from stages.enrich.stage import EnrichStage
+from streams.failures import RetryPolicy
+from streams.runner import StageRunner
+from streams.topology import LEADS_ENRICHED
+from tests.core.test_runner import FakeRecords, FakeSender, event
 
 WELL_BEHAVED = ("wordpress_legacy", "wordpress_modern", "wix", "static_bootstrap", "nextjs", "joomla")
 
@@ -152,6 +159,49 @@ async def test_a_field_only_an_unavailable_provider_can_fill_makes_the_lead_retr
     sim.config.update({"pagespeed": {"down": False}})
     result = await enricher.enrich(_lead(site, tier=3))  # the retry, once the outage is over
     assert result.sources["screenshot"] == "pagespeed" and result.screenshot_uri
+
+
+async def test_a_lead_that_needs_a_provider_whose_circuit_opened_waits_for_it_instead_of_being_dead_lettered(
+    settings_for, enrich_with, fresh_sim, unique
+):
+    """The real enricher under the runner's policy, the breaker and the runner on one hand-moved clock.
+
+    PageSpeed alone can fill the screenshot. It fails three times (the lead's first three attempts), which opens
+    its circuit; the fourth try is refused without a request. That refusal is not an attempt: the lead waits
+    until the circuit half-opens (PageSpeed is back meanwhile), its trial call answers, and the lead goes on."""
+    _, sim = fresh_sim
+    enricher = await enrich_with(settings_for(enrich_waterfall="email=website;performance=http;screenshot=pagespeed"))
+    clock = ManualClock()
+    enricher.sources.pagespeed.breaker.clock = clock
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the runner's waits move the breaker's clock
+        waits.append(seconds)
+        clock.advance(seconds)
+        if sim.counters["pagespeed.503"] >= 3:
+            sim.config.update({"pagespeed": {"down": False}})  # the outage ends while the circuit is open
+
+    sim.config.update({"pagespeed": {"down": True}})
+    records, sender = FakeRecords(), FakeSender()
+    retry = RetryPolicy(max_attempts=4, sleep=sleep, random=lambda: 0.5)
+    runner = StageRunner(EnrichStage(enricher), records, sender, retry=retry, sinks=(LEADS_ENRICHED,))
+    site = _site(sim.config.seed, "wix", unique)
+    raw = orjson.dumps(
+        {
+            "lead_id": "ld_circuit",
+            "source": "csv",
+            "name": "Valley Heating",
+            "zip": "98901",
+            "website": f"http://{site}/",
+            "enrich_tier": 3,
+        }
+    )
+    await runner.process_batch([event(payload=raw, lead_id="ld_circuit")])
+    assert records.letters == []
+    [lead] = sender.to(LEADS_ENRICHED)
+    assert lead["enrichment"]["sources"]["screenshot"] == "pagespeed"
+    assert sim.counters["pagespeed.503"] == 3 and sim.counters["pagespeed.requests"] == 4  # the trial answered
+    assert waits[3] >= 60  # after three backoffs, the wait for the circuit (open 60 s here) to half-open
 
 
 async def test_a_spent_budget_pauses_the_provider_and_leads_carry_on(

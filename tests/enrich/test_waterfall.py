@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import parse_waterfall
-from providers.breaker import CircuitBreaker
+from providers.breaker import CircuitBreaker, ProviderUnavailable
 from providers.guarded import Guarded
 from providers.http import PermanentProviderError, TransientProviderError
 from providers.ledger import ProviderPaused
@@ -84,6 +84,28 @@ async def test_no_value_because_of_a_transient_failure_raises_it_for_the_runner_
         await Waterfall("email").run([("website", website), ("hunter", hunter)], _accept_non_empty)
     assert caught.value is limited and caught.value.retry_after_s == 30.0  # the runner backs off by it
     assert len(website.calls) == len(hunter.calls) == 1
+
+
+@pytest.mark.parametrize("refused_first", [True, False])
+async def test_a_failed_call_outranks_an_open_circuits_refusal(refused_first: bool) -> None:
+    """The runner counts a failed call as an attempt and only waits out a refusal (`streams.failures`): when a
+    field missed both ways, the failure is the one raised, in either order."""
+    refused = ProviderUnavailable("pagespeed", "circuit open", retry_after_s=20.0)
+    failed = TransientProviderError("hunter", "HTTP 500")
+    first, second = (refused, failed) if refused_first else (failed, refused)
+    with pytest.raises(TransientProviderError) as caught:
+        await Waterfall("f").run([("a", _answers(first)), ("b", _answers(second))], _accept_non_empty)
+    assert caught.value is failed
+
+
+async def test_only_refusals_raise_the_refusal() -> None:
+    refused = ProviderUnavailable("pagespeed", "circuit open", retry_after_s=20.0)
+    with pytest.raises(ProviderUnavailable) as caught:
+        await Waterfall("f").run(
+            [("a", _answers(refused)), ("b", _answers(PermanentProviderError("chromium", "page crashed")))],
+            _accept_non_empty,
+        )
+    assert caught.value is refused and caught.value.retry_after_s == 20.0
 
 
 async def test_no_value_for_good_reasons_is_no_value_not_an_error() -> None:
