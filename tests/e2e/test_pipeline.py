@@ -65,6 +65,19 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
             "SELECT count(*) FROM leads WHERE state = 'emailed' AND jsonb_typeof(record->'mockup') = 'object'"
         )
         sent_not_emailed = await Outbox(demo.pool).sent_not_emailed()  # leads emailed whose record says otherwise
+        # Every dead letter by lead: a valid lead dead-lettered must say at which stage and why.
+        letters: dict[str, list[dict]] = {}
+        for r in await demo.pool.fetch(
+            "SELECT lead_id, stage, error_type, reason, attempts, created_at FROM dead_letters ORDER BY id"
+        ):
+            letters.setdefault(r["lead_id"], []).append({k: str(v) for k, v in dict(r).items() if k != "lead_id"})
+        valid_lettered = {g.lead_id for g in generated if g.kind != "malformed" and g.lead_id in letters}
+        log_lines = {
+            name: [
+                line for line in path.read_text(errors="replace").splitlines() if any(i in line for i in valid_lettered)
+            ]
+            for name, path in demo.worker_logs.items()
+        }
         enrichments = [
             r["e"]
             for r in await demo.pool.fetch(
@@ -93,12 +106,28 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
     # out of order, so within a business either copy may be the one kept: what
     # must hold is one survivor per business and the rest marked duplicate.
     clusters: dict[str, list[str]] = {}
+    gave_up: list[str] = []
     for g in generated:
         if g.kind == "malformed":
             assert states[g.lead_id] == "dead_lettered", g
+        elif states[g.lead_id] == "dead_lettered":
+            # This world fails 10 % of PageSpeed, Hunter and SendGrid calls at random. A lead whose field only
+            # such a provider can fill is retried, and dead-lettered for replay when all its attempts got a 500
+            # (about one retried lead in a thousand; some 15 are retried a run). That, and nothing else, may end
+            # a valid lead here: not a refusal by an open circuit, not a bug, not an infrastructure error.
+            gave_up.append(g.lead_id)
+            assert [(d["error_type"], d["reason"].split(": ")[0]) for d in letters[g.lead_id]] == [
+                ("TransientProviderError", "gave up after 4 attempts")
+            ] and "HTTP 500" in letters[g.lead_id][0]["reason"], (g.lead_id, letters.get(g.lead_id), log_lines)
         else:
-            assert states[g.lead_id] in {"emailed", "disqualified", "suppressed", "duplicate"}, (g, states[g.lead_id])
+            assert states[g.lead_id] in {"emailed", "disqualified", "suppressed", "duplicate"}, (
+                g.lead_id,
+                states[g.lead_id],
+                letters.get(g.lead_id),
+                log_lines,
+            )
             clusters.setdefault(g.duplicate_of or g.lead_id, []).append(g.lead_id)
+    assert len(gave_up) <= 2, (gave_up, letters, log_lines)
     for members in clusters.values():
         assert sum(states[m] == "emailed" for m in members) <= 1, [(m, states[m]) for m in members]
     multi = [m for m in clusters.values() if len(m) > 1]
