@@ -245,10 +245,11 @@ class Settings(BaseSettings):
     max_attempts: int = Field(4, ge=1, description="Attempts per event on transient errors before dead-lettering.")
     retry_backoff_s: float = Field(0.2, ge=0, description="First retry delay; doubles each attempt, with jitter.")
     circuit_wait_max_s: float = Field(
-        300.0,
+        90.0,
         ge=0,
         description="How long, in all, an event waits on providers' open circuits (no request sent, so no attempt "
-        "counted) before it is dead-lettered as ProviderUnavailable.",
+        "counted) before it is dead-lettered as ProviderUnavailable: three half-open trials of a 30 s breaker. "
+        "Waiting events hold the stage's admission, so a longer outage dead-letters them for replay instead.",
     )
     dead_letter_max_bytes: int = Field(
         64 * 1024,

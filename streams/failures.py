@@ -139,7 +139,7 @@ class RetryPolicy:
     max_backoff_s: float = 10.0
     min_defer_s: float = 1.0
     max_defer_s: float = 60.0  # re-check a deferral at least this often (a pause can clear early)
-    max_circuit_wait_s: float = 300.0  # waiting on open circuits, in all, before the lead is dead-lettered
+    max_circuit_wait_s: float = 90.0  # waiting on open circuits, in all, before the lead is dead-lettered
     dead_letter_max_bytes: int = 64 * 1024  # the whole dead-letter message: key, headers and value
     sleep: Sleep = field(default=asyncio.sleep, repr=False)
     random: Callable[[], float] = field(default=random.random, repr=False)

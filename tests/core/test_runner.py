@@ -182,17 +182,17 @@ async def test_an_open_circuit_is_waited_out_without_counting_an_attempt():
     at 10 s fitted inside one 30 s open period, and at the half-open moment one caller got the trial and the rest
     were refused: a lead whose field only that provider could fill was dead-lettered with the provider back. The
     lead now waits until the circuit half-opens, plus up to half again so the waiters come back spread out."""
-    refusals = [ProviderUnavailable("pagespeed", "circuit open", retry_after_s=20.0) for _ in range(5)]
+    refusals = [ProviderUnavailable("pagespeed", "circuit open", retry_after_s=20.0) for _ in range(3)]
     refusals.append(ProviderUnavailable("pagespeed", "circuit half_open", retry_after_s=0.1))  # the trial is out
     failures = [TransientProviderError("pagespeed", "HTTP 500") for _ in range(3)]
-    stage = Scripted(*refusals, *failures)  # 6 refusals, then 3 failures: the 4th attempt is allowed
+    stage = Scripted(*refusals, *failures)  # 4 refusals, then 3 failures: the 4th attempt is allowed
     runner, records, _, clock = make_runner(stage, max_attempts=4)
     before = metric("leadstream_stage_deferrals_total", stage=STAGE, reason="circuit_open")
     await runner.process_batch([event()])
     assert records.letters == [] and [u.lead.lead_id for u in records.updates] == ["ld_1"]
-    assert stage.calls == 10
-    assert clock.sleeps[:6] == [25.0] * 5 + [1.25]  # (retry_after, at least 1 s) × 1.25 at the test's jitter
-    assert metric("leadstream_stage_deferrals_total", stage=STAGE, reason="circuit_open") == before + 6
+    assert stage.calls == 8
+    assert clock.sleeps[:4] == [25.0] * 3 + [1.25]  # (retry_after, at least 1 s) × 1.25 at the test's jitter
+    assert metric("leadstream_stage_deferrals_total", stage=STAGE, reason="circuit_open") == before + 4
 
 
 async def test_a_circuit_open_too_long_dead_letters_the_lead_for_replay():
