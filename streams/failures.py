@@ -32,6 +32,7 @@ from providers.breaker import ProviderUnavailable
 from providers.http import TransientProviderError
 from schemas.versions import SchemaVersionError
 from storage.errors import STORE_CONFLICTS, STORE_ERRORS, is_store_outage
+from streams.metrics import DEFERRAL_REASONS
 from streams.stage import Deferred, InvalidMessage
 
 # What the producer raises while the cluster is degraded (a broker down, a leader moving, fewer in-sync
@@ -64,7 +65,7 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 # What `Deferred` reasons are counted as (`leadstream_stage_deferrals_total{reason}` is a small closed set).
-DEFERRAL_KINDS = ("send_cap", "paused", "window", "budget", "circuit_open", "other")
+DEFERRAL_KINDS = DEFERRAL_REASONS
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -98,7 +98,8 @@ EVENT_LOOP_LAG = Gauge(
 
 OUTCOMES = ("forwarded", "terminal", "dead_lettered", "skipped_ended", "internal_error", "redelivered")
 TERMINAL_STATES = ("emailed", "duplicate", "disqualified", "suppressed", "dead_lettered")
-DEFERRAL_REASONS = ("send_cap", "paused", "window", "budget", "other")  # streams.failures.DEFERRAL_KINDS
+# What a deferral's wait is counted as (`streams.failures.deferral_kind`; an open circuit's wait: circuit_open).
+DEFERRAL_REASONS = ("send_cap", "paused", "window", "budget", "circuit_open", "other")
 
 
 def init_stage(stage: str, sinks: tuple[str, ...] | frozenset[str] = ()) -> None:
