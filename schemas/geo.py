@@ -421,8 +421,21 @@ def phone_state(phone: str | None) -> str | None:
 def dedupe_key(
     zip_code: str | None = None, state: str | None = None, phone: str | None = None, city: str | None = None
 ) -> str:
-    """The partition key: the listing's US state by ZIP, state, city, then phone; else ``"unknown"``."""
-    return zip_state(zip_code) or state_code(state) or city_state(city) or phone_state(phone) or "unknown"
+    """The partition key: the US state most of the listing's ZIP, state, city and phone name; else ``"unknown"``.
+
+    Each field that names a state casts one vote, and a tie goes to the first in that order, so a listing whose
+    fields agree (nearly all) is keyed as by its ZIP alone. The vote is for one field that is wrong: a mistyped
+    ZIP ("14233" for 15233, a New York prefix, beside "Pittsburgh, PA") or a neighbouring state's ZIP under the
+    right state and phone no longer sends a listing to another partition than its twins.
+    """
+    first = zip_state(zip_code)
+    second = state_code(state)
+    if first is not None and first == second:  # two votes: the others can at most tie, and a tie keeps the ZIP's
+        return first
+    votes = [vote for vote in (first, second, city_state(city), phone_state(phone)) if vote is not None]
+    if not votes:
+        return "unknown"
+    return max(votes, key=lambda vote: (votes.count(vote), -votes.index(vote)))
 
 
 def geo_key(zip_code: str | None, state: str | None = None, phone: str | None = None, city: str | None = None) -> str:

@@ -40,6 +40,27 @@ def test_geography_key_only_on_the_inputs_of_stages_with_tables():
 
 
 @pytest.mark.parametrize(
+    "fields, state",
+    [
+        # A mistyped ZIP (a New York prefix) under a Pittsburgh address: the state and the city outvote it.
+        ({"zip_code": "14233", "state": "PA", "city": "Pittsburgh"}, "PA"),
+        # A neighbouring state's ZIP under the right state and phone.
+        ({"zip_code": "28117", "state": "SC", "phone": "(803) 555-0107", "city": "Rock Hill"}, "SC"),
+        # Fields that agree: the ZIP's state, whatever the phone's area code says.
+        ({"zip_code": "07030", "state": "NJ", "phone": "212-555-0142", "city": "New York"}, "NJ"),
+        # One vote each: a tie goes to the earlier field (ZIP, state, city, phone).
+        ({"zip_code": "02139", "phone": "+14125550100"}, "MA"),
+        ({"state": "IL", "phone": "2125550100", "city": "Springfield"}, "IL"),
+        ({"city": "Hoboken", "phone": "(212) 555-0142"}, "NJ"),
+        # Two against one.
+        ({"zip_code": "07030", "phone": "(212) 555-0142", "city": "Manhattan"}, "NY"),
+    ],
+)
+def test_the_fields_vote_for_the_partition_key(fields, state):
+    assert dedupe_key(**fields) == state
+
+
+@pytest.mark.parametrize(
     "twin",
     [
         {"state": "NY"},

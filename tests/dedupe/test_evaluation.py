@@ -427,3 +427,18 @@ def test_partition_split_counts_the_true_pairs_that_two_partitions_keep_apart():
     rows[1]["city"] = "Hoboken"  # a known city places it in NJ
     together = evaluate_rows(rows)
     assert together["partition_split"] == 0.0 and together["blocking_recall"] == 1.0
+
+
+def test_one_mistyped_zip_does_not_split_a_pair():
+    """The partition key's fields vote (`schemas.geo.dedupe_key`): a ZIP of another state under the right state
+    and city is outvoted, so the twins share a partition and are compared."""
+    from stages.dedupe.evaluate import evaluate_rows
+
+    clinic = {"cluster": "1", "name": "Allegheny Hearing Center", "address": "802 Penn Ave", "city": "Pittsburgh"}
+    rows = [
+        {"id": "a", **clinic, "state": "PA", "zip": "15233"},
+        {"id": "b", **clinic, "state": "PA", "zip": "14233"},  # a New York prefix, typed for 15233
+        {"id": "c", "cluster": "2", "name": "Joe's Noodle Bar", "address": "1 N Main St", "state": "PA"},
+    ]
+    scores = evaluate_rows(rows)
+    assert scores["partition_split"] == 0.0 and scores["blocking_recall"] == 1.0 and scores["f1"] == 1.0
