@@ -4,8 +4,10 @@ Two listings that could be one business must land on the same partition, or
 dedupe (whose state is partition-local) cannot see both. Any single field can
 be missing or spelled differently (no ZIP, "NYC" vs "Brooklyn", a second phone
 line), so the key is the coarsest place every listing of a business agrees on:
-its **US state** (``"CA"``), read from whichever field the listing has, in this
-order of trust:
+its **US state** (``"CA"``). Each of these fields the listing has that names a
+state casts one vote, the state with most votes wins, and a tie goes to the
+earlier field in this order of trust (so one wrong field, a mistyped ZIP, is
+outvoted by the others, and fields that agree give the ZIP's state):
 
 1. the ZIP (its 3-digit prefix → state, USPS ranges);
 2. the state field (a two-letter code or a full name);
@@ -435,7 +437,12 @@ def dedupe_key(
     votes = [vote for vote in (first, second, city_state(city), phone_state(phone)) if vote is not None]
     if not votes:
         return "unknown"
-    return max(votes, key=lambda vote: (votes.count(vote), -votes.index(vote)))
+    # At most four votes: a plain count beats a Counter here. Strictly more votes to win, so a tie keeps the earlier.
+    winner, most = votes[0], votes.count(votes[0])
+    for vote in votes[1:]:
+        if (count := votes.count(vote)) > most:
+            winner, most = vote, count
+    return winner
 
 
 def geo_key(zip_code: str | None, state: str | None = None, phone: str | None = None, city: str | None = None) -> str:
