@@ -502,23 +502,18 @@ class StageRunner:
                 continue
             except Exception as exc:
                 action = action_for(exc)
-                if action is Action.WAIT_CIRCUIT and circuit_waited_s < policy.max_circuit_wait_s:
+                if action is Action.WAIT_CIRCUIT:
                     # No request went out: not an attempt. Waiting until the circuit half-opens keeps the
                     # lead's attempts for calls the provider actually failed.
+                    if circuit_waited_s >= policy.max_circuit_wait_s:
+                        reason = f"waited {circuit_waited_s:.0f} s on open circuits: {_short(exc)}"
+                        return self._letter(env, type(exc).__name__, reason, attempts, item)
                     delay = policy.circuit_delay(getattr(exc, "retry_after_s", None))
                     circuit_waited_s += delay
                     metrics.series(metrics.DEFERRALS, stage.name, "circuit_open").inc()
                     self.health.alive(stage.name)
                     await policy.sleep(delay)
                     continue
-                if action is Action.WAIT_CIRCUIT:
-                    return self._letter(
-                        env,
-                        type(exc).__name__,
-                        f"waited {circuit_waited_s:.0f} s on open circuits: {_short(exc)}",
-                        attempts,
-                        item,
-                    )
                 if action is Action.RETRY_INFRA:  # our infrastructure, not the lead: not an attempt either
                     infra_failures += 1
                     metrics.series(metrics.RETRIES, stage.name, type(exc).__name__).inc()

@@ -70,8 +70,8 @@ class Waterfall:
                 return result
             # A provider that failed outranks one whose open circuit refused (no request went out): the runner
             # counts the first as an attempt and only waits for the second (`streams.failures`).
-            if isinstance(value, TransientProviderError) and not (
-                isinstance(value, ProviderUnavailable) and transient is not None
+            if isinstance(value, TransientProviderError) and (
+                transient is None or not isinstance(value, ProviderUnavailable)
             ):
                 transient = value
         if transient is not None:

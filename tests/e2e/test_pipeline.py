@@ -16,6 +16,7 @@ from schemas import ScrapeJob
 from simulator import sendgrid as sim_sendgrid
 from simulator.core import SimConfig
 from simulator.leads import generate_leads
+from storage.dead_letters import DeadLetterStore
 from storage.outbox import Outbox
 from streams.admin import bootstrap_servers
 
@@ -66,11 +67,11 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
         )
         sent_not_emailed = await Outbox(demo.pool).sent_not_emailed()  # leads emailed whose record says otherwise
         # Every dead letter by lead: a valid lead dead-lettered must say at which stage and why.
-        letters: dict[str, list[dict]] = {}
-        for r in await demo.pool.fetch(
-            "SELECT lead_id, stage, error_type, reason, attempts, created_at FROM dead_letters ORDER BY id"
-        ):
-            letters.setdefault(r["lead_id"], []).append({k: str(v) for k, v in dict(r).items() if k != "lead_id"})
+        letters: dict[str | None, list[dict]] = {}
+        for d in reversed(await DeadLetterStore(demo.pool).recent(limit=10_000)):
+            letters.setdefault(d.lead_id, []).append(
+                {"stage": d.stage, "error_type": d.error_type, "reason": d.reason, "attempts": d.attempts}
+            )
         valid_lettered = {g.lead_id for g in generated if g.kind != "malformed" and g.lead_id in letters}
         log_lines = {
             name: [
