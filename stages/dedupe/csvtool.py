@@ -4,7 +4,9 @@ The same `EntityResolver` as the stream stage, over an in-memory dict and one
 row at a time in file order. Each row gets the partition key the stream would
 give it (`schemas.geo.dedupe_key`, from its ZIP, state, city or phone), and every
 key of the engine's state is scoped by it, so one dict partitions exactly as the
-stream's per-partition tables do: the answers are the same (tests/e2e checks it).
+stream's per-partition tables do, and a `MemoryPhoneDirectory` plays the
+stream's phone directory (`phone_look`): the answers are the same (tests/e2e
+checks it).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stages.dedupe.columns import map_columns, read_listing_file
-from stages.dedupe.engine import EntityResolver
+from stages.dedupe.engine import EntityResolver, Resolution
+from stages.dedupe.phone_look import MemoryPhoneDirectory, across, listing_for
 from stages.dedupe.record import DedupeInput
 
 if TYPE_CHECKING:
@@ -28,25 +31,42 @@ def resolve_rows(
 ) -> tuple[list[str | None], dict[str, int]]:
     """Entity id per row (input order) and counts; with a judge, gray pairs are asked about."""
     resolver = resolver or EntityResolver({})
+    phones = MemoryPhoneDirectory()
     if judge is not None:
-        return asyncio.run(_resolve_rows_judged(rows, judge, resolver))
-    return _summary(resolver, rows, [resolver.resolve(DedupeInput.from_row(row)) for row in rows], 0)
+        return asyncio.run(_resolve_rows_judged(rows, judge, resolver, phones))
+    results = [_look_across(resolver, phones, DedupeInput.from_row(row)) for row in rows]
+    return _summary(resolver, phones, rows, results, 0)
+
+
+def _look_across(resolver: EntityResolver, phones: MemoryPhoneDirectory, record: DedupeInput) -> Resolution:
+    """The engine's answer, then the phone directory's, as `stages.dedupe.stage.DedupeStage.handle` does."""
+    resolution = resolver.resolve(record)
+    listing = listing_for(record, resolution, resolver.clock())
+    if listing is None:
+        return resolution
+    return across(resolution, *phones.claim_now(listing, resolver.retention.ttl_s))
 
 
 async def _resolve_rows_judged(
-    rows: list[dict], judge: Judge, resolver: EntityResolver
+    rows: list[dict], judge: Judge, resolver: EntityResolver, phones: MemoryPhoneDirectory
 ) -> tuple[list[str | None], dict[str, int]]:
     review: list[dict] = []
-    results = [await resolver.resolve_with_judge(DedupeInput.from_row(row), judge, review) for row in rows]
-    return _summary(resolver, rows, results, len(review))
+    results = []
+    for row in rows:
+        resolution = _look_across(resolver, phones, DedupeInput.from_row(row))
+        if resolution.decision == "gray":
+            resolution = await resolver.judge_gray(resolution, judge, review)
+        results.append(resolution)
+    return _summary(resolver, phones, rows, results, len(review))
 
 
 def _summary(
-    resolver: EntityResolver, rows: list[dict], results: list, review_items: int
+    resolver: EntityResolver, phones: MemoryPhoneDirectory, rows: list[dict], results: list, review_items: int
 ) -> tuple[list[str | None], dict[str, int]]:
     counts = Counter(r.decision for r in results)
-    # Later merges can move earlier rows: report every row's final entity.
-    ids = [resolver.entity_of(r.lead_id) for r in results]
+    # Later merges can move earlier rows: report every row's final entity, across states too (`phone_look`).
+    into = {resolver.state.find(a)[0]: b for a, b in phones.aliases.items()}
+    ids = [_final_entity(resolver, into, resolver.entity_of(r.lead_id)) for r in results]
     summary = {
         "rows": len(rows),
         "new": counts["new"],
@@ -57,6 +77,16 @@ def _summary(
         "review_items": review_items,
     }
     return ids, summary
+
+
+def _final_entity(resolver: EntityResolver, into: dict[str, str], entity_id: str | None) -> str | None:
+    """The entity that ``entity_id`` ended in: merged within its state (the resolver's pointers), then into a
+    twin of another state (``into``: the directory's aliases by their entity's root), and so on."""
+    seen: set[str] = set()
+    while entity_id is not None and entity_id in into and entity_id not in seen:
+        seen.add(entity_id)
+        entity_id = resolver.state.find(into[entity_id])[0]
+    return entity_id
 
 
 def _check_ids(rows: list[dict], where: str) -> None:

@@ -119,6 +119,12 @@ def _where(a: Profile, b: Profile) -> tuple[str, ...]:
     return (a.city, a.address.street, b.city, b.address.street)
 
 
+def spellings_conflict(a: Profile, b: Profile) -> bool:
+    """Two listings that are never one business: their street lines are two sites (not a typo, a range or one
+    site written twice), or they are two outlets of one venue or brand."""
+    return (addresses_conflict(a, b) and not (near_addresses(a, b) or one_site_readdressed(a, b))) or _outlets(a, b)
+
+
 def to_decision(resolution: Resolution) -> DedupeDecision:
     """The `Lead.dedupe` value; a still-undecided gray lead travels on as new."""
     return DedupeDecision(
@@ -449,15 +455,9 @@ class EntityResolver:
     # -- merging entities ----------------------------------------------------------
     def _conflict(self, a: dict, b: dict) -> bool:
         """Two entities never merge when any two of their spellings are a chain, neighbours or two outlets."""
-        for x in a["profiles"]:
-            px = Profile.from_list(x)
-            for y in b["profiles"]:
-                py = Profile.from_list(y)
-                if (
-                    addresses_conflict(px, py) and not (near_addresses(px, py) or one_site_readdressed(px, py))
-                ) or _outlets(px, py):
-                    return True
-        return False
+        return any(
+            spellings_conflict(Profile.from_list(x), Profile.from_list(y)) for x in a["profiles"] for y in b["profiles"]
+        )
 
     def _merge_records(
         self, winner: dict, loser: dict, lead_id: str | None, probability: float | None, on: list[str], decided_by: str

@@ -1,0 +1,136 @@
+"""The phone-keyed second look (`stages.dedupe.phone_look`): twins whose fields name two states still meet.
+
+Plain code and the in-memory directory (the CSV tool's); the stream's PostgreSQL directory is tested on the
+real database in tests/storage/test_dedupe_phones.py."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from stages.dedupe.csvtool import resolve_rows
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.phone_look import (
+    MATCHED_ON,
+    MemoryPhoneDirectory,
+    across,
+    listing_for,
+    settle,
+)
+from stages.dedupe.record import DedupeInput
+from stages.dedupe.retention import DAY_S, RetentionPolicy
+
+SHOP_NJ = {"name": "Hoboken Bike Works", "address": "101 Washington St", "city": "Hoboken", "state": "NJ"}
+SHOP_NJ |= {"zip": "07030", "phone": "212-555-0142"}
+SHOP_PHONE_ONLY = {"name": "Hoboken Bike Works", "phone": "(212) 555-0142"}  # the area code says New York
+
+
+def rows(*listings: dict) -> list[dict]:
+    return [{"id": f"r{i}", **listing} for i, listing in enumerate(listings)]
+
+
+def test_a_phone_only_listing_keyed_to_another_state_joins_its_twin():
+    records = [DedupeInput.from_row(row) for row in rows(SHOP_NJ, SHOP_PHONE_ONLY)]
+    assert records[0].geo_key == "NJ" and records[1].geo_key == "NY"  # two partitions: the engine never compares them
+    ids, counts = resolve_rows(rows(SHOP_NJ, SHOP_PHONE_ONLY))
+    assert ids[0] == ids[1] and counts["duplicate"] == 1 and counts["entities"] == 1
+
+
+def test_without_the_directory_the_same_pair_stays_apart():
+    """The guard that the test above proves something: the engine alone splits the pair."""
+    resolver = EntityResolver({})
+    first, second = (resolver.resolve(DedupeInput.from_row(row)) for row in rows(SHOP_NJ, SHOP_PHONE_ONLY))
+    assert first.decision == second.decision == "new" and first.entity_id != second.entity_id
+
+
+def test_a_later_lead_of_the_merged_entity_is_grouped_with_the_twin():
+    """The phone-only lead came first (New York); the New Jersey listing found it; a second New Jersey
+    listing joins the New Jersey entity in its own state, and is reported with the twin too."""
+    second_nj = {**SHOP_NJ, "phone": None, "address": "101 Washington Street"}
+    ids, _ = resolve_rows(rows(SHOP_PHONE_ONLY, SHOP_NJ, second_nj))
+    assert ids[0] == ids[1] == ids[2]
+
+
+def test_an_entity_claims_a_phone_that_a_later_lead_brought():
+    """The stream's order across partitions is not the file's: the entity's first lead may have had no phone,
+    and the lead that joined it later brings the number; that lead claims it for the entity."""
+    no_phone = {**SHOP_NJ, "phone": None, "address": "101 Washington Street"}
+    for order in ([no_phone, SHOP_NJ, SHOP_PHONE_ONLY], [SHOP_PHONE_ONLY, no_phone, SHOP_NJ]):
+        ids, counts = resolve_rows(rows(*order))
+        assert len(set(ids)) == 1 and counts["entities"] == 1, order
+
+
+def test_an_entity_is_listed_once_per_phone():
+    directory = MemoryPhoneDirectory()
+    resolver = EntityResolver({})
+    for row in rows(SHOP_NJ, {**SHOP_NJ, "address": "101 Washington Street"}):
+        record = DedupeInput.from_row(row)
+        made = listing_for(record, resolver.resolve(record), 0.0)
+        assert made is not None
+        directory.claim_now(made, 7 * DAY_S)
+    assert [o.lead_id for o in directory.listings["+12125550142"]] == ["r0"]
+
+
+def test_other_names_at_one_phone_in_two_states_stay_apart():
+    """A shared line (an answering service, a franchise office) carries other businesses: the phone alone is
+    weak evidence, so names must agree."""
+    other = {"name": "Joe's Noodle Bar", "phone": "212-555-0142"}
+    ids, _ = resolve_rows(rows(SHOP_NJ, other))
+    assert ids[0] != ids[1]
+
+
+def test_two_street_lines_at_one_phone_stay_apart():
+    """Two branches that list one number (the owner's cell) are two sites: their street lines veto the pair."""
+    branch = {**SHOP_NJ, "address": "740 Broadway", "city": "New York", "state": "NY", "zip": "10003"}
+    ids, _ = resolve_rows(rows(SHOP_NJ, branch))
+    assert ids[0] != ids[1]
+
+
+def test_a_toll_free_line_is_not_claimed():
+    resolver = EntityResolver({})
+    record = DedupeInput.from_row({"id": "a", **SHOP_NJ, "phone": "1-800-555-0142"})
+    assert listing_for(record, resolver.resolve(record), 0.0) is None
+
+
+def listing(lead_id: str, geo: str, seen: float, name: str = "Hoboken Bike Works", twin: str | None = None):
+    record = DedupeInput(lead_id, name, phone="2125550142", geo_key=geo)
+    res = EntityResolver({}).resolve(record)
+    made = listing_for(record, res, seen)
+    assert made is not None
+    return made if twin is None else dataclasses.replace(made, twin_entity=twin, twin_first="x")
+
+
+def test_a_redelivered_lead_gets_its_first_answer_and_no_second_audit():
+    nj, ny = listing("nj", "NJ", 10.0), listing("ny", "NY", 20.0)
+    claimed, fresh = settle(ny, [nj], 7 * DAY_S)
+    assert fresh and claimed.twin_entity == nj.entity_id and claimed.twin_first == "nj"
+    again, fresh_again = settle(ny, [nj, claimed], 7 * DAY_S)
+    assert again == claimed and not fresh_again
+    res = EntityResolver({}).resolve(DedupeInput("ny", "Hoboken Bike Works", phone="2125550142", geo_key="NY"))
+    first, replayed = across(res, claimed, True), across(res, again, False)
+    assert first.decision == replayed.decision == "duplicate" and first.matched_on == [MATCHED_ON]
+    assert [a["decided_by"] for a in first.audit] == ["phone"] and replayed.audit == []
+    assert first.audit[0]["merged_entity_id"] == res.entity_id and first.audit[0]["entity_id"] == nj.entity_id
+
+
+def test_the_own_state_and_listings_that_found_a_twin_are_no_candidates():
+    """The engine has compared the lead's own state already; a listing that found a twin stands for it, so
+    the answers never chain."""
+    same_state = listing("nj1", "NJ", 10.0)
+    found_twin = listing("ct", "CT", 11.0, twin="ent_elsewhere")
+    claimed, fresh = settle(listing("nj2", "NJ", 20.0), [same_state, found_twin], 7 * DAY_S)
+    assert fresh and claimed.twin_entity is None
+
+
+def test_a_claim_older_than_the_retention_is_not_read():
+    """Claims live as long as the entity state they stand for (`RetentionPolicy.ttl_s`); time is moved, not
+    waited for."""
+    ttl = RetentionPolicy().ttl_s
+    directory = MemoryPhoneDirectory()
+    nj = listing("nj", "NJ", 1_000.0)
+    asyncio.run(directory.claim(nj, ttl))
+    soon, _ = directory.claim_now(listing("ny", "NY", 1_000.0 + ttl - 1), ttl)
+    assert soon.twin_entity == nj.entity_id
+    late, _ = directory.claim_now(listing("ny2", "NY", 1_000.0 + ttl + 1), ttl)
+    assert late.twin_entity is None
+    assert [o.lead_id for o in directory.listings[nj.phone]] == ["ny", "ny2"]  # the expired claim is gone
