@@ -367,6 +367,11 @@ class Settings(BaseSettings):
     dedupe_llm: bool = Field(
         True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review)."
     )
+    dedupe_phone_directory: bool = Field(
+        True,
+        description="Claim each new lead's local phone in the shared phone directory (PostgreSQL), so twins whose "
+        "fields name two states (two dedupe partitions) still meet; off: each partition decides alone.",
+    )
 
     # --- Scoring / mockups -------------------------------------------------
     rules_file: Path = Field(DEFAULTS_DIR / "rules.yaml", description="Scoring rules (YAML).")

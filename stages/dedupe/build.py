@@ -1,5 +1,6 @@
 """The dedupe stage as configured: the resolver over the worker's state table, the LLM judge behind the
-shared provider guards (when enabled), and the merge audit and review queue in PostgreSQL."""
+shared provider guards (when enabled), the phone directory (when enabled), and the merge audit and review queue in
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from providers.guards import ProviderGuards
 from providers.llm import Verdict
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.judge import Ask, OllamaJudge
+from stages.dedupe.phone_look import StoredPhoneDirectory
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.stage import DedupeStage, ReviewDecisionStage
 from stages.dedupe.state import KeyValueStore
 from storage.db import Pool
+from storage.dedupe_phones import PhoneClaims
 from storage.dedupe_review import DedupeLog
 from storage.provider_calls import ProviderCalls
 
@@ -54,7 +57,8 @@ def build_resolver(
 
 async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver) -> DedupeStage:
     guards = ProviderGuards(settings, ProviderCalls(pool))
-    return DedupeStage(resolver, build_judge(settings, guards), DedupeLog(pool).write)
+    phones = StoredPhoneDirectory(PhoneClaims(pool)) if settings.dedupe_phone_directory else None
+    return DedupeStage(resolver, build_judge(settings, guards), DedupeLog(pool).write, phones)
 
 
 async def build_review_decisions(pool: Pool, resolver: EntityResolver) -> ReviewDecisionStage:

@@ -2,9 +2,11 @@
 
 The state (blocking index, entities, per-lead outcomes) is a Faust table
 co-partitioned with leads.enriched: both are keyed by the geography key, so
-every candidate duplicate of a lead is on the lead's own partition. Events are
-handled in order, one at a time, so two duplicates in one batch see each other.
-Duplicates end here; new entities go on to leads.deduplicated.
+every candidate duplicate of a lead is on the lead's own partition, except
+twins whose fields name two states: those meet in the phone directory
+(`phone_look`), which a lead the engine calls new claims before it goes on.
+Events are handled in order, one at a time, so two duplicates in one batch see
+each other. Duplicates end here; new entities go on to leads.deduplicated.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from schemas import Lead, TerminalState
 from schemas.versions import REVIEW_DECISION, SchemaVersionError
 from stages.dedupe.engine import EntityResolver, to_decision
 from stages.dedupe.judge import OllamaJudge
+from stages.dedupe.phone_look import PhoneDirectory, across, listing_for
 from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope
 from streams.stage import InvalidMessage, Output, Stage
@@ -31,9 +34,13 @@ class DedupeStage(Stage[Lead]):
     ordered = True
 
     def __init__(
-        self, resolver: EntityResolver, judge: OllamaJudge | None = None, sink: DedupeSink | None = None
+        self,
+        resolver: EntityResolver,
+        judge: OllamaJudge | None = None,
+        sink: DedupeSink | None = None,
+        phones: PhoneDirectory | None = None,
     ) -> None:
-        self.resolver, self.judge, self.sink = resolver, judge, sink
+        self.resolver, self.judge, self.sink, self.phones = resolver, judge, sink, phones
         self._audit: list[dict[str, Any]] = []
         self._review: list[dict[str, Any]] = []
 
@@ -46,6 +53,10 @@ class DedupeStage(Stage[Lead]):
         if record.email is None and lead.best_email():
             record = dataclasses.replace(record, email=lead.best_email())
         resolution = self.resolver.resolve(record)
+        listing = listing_for(record, resolution, self.resolver.clock()) if self.phones is not None else None
+        if listing is not None and self.phones is not None:
+            claimed, fresh = await self.phones.claim(listing, self.resolver.retention.ttl_s)
+            resolution = across(resolution, claimed, fresh)
         if resolution.decision == "gray":
             resolution = await self.resolver.judge_gray(resolution, self.judge, self._review)
         self._audit.extend(resolution.audit)
