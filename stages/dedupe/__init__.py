@@ -8,6 +8,7 @@
     derived.py                             the index, names and counts, derived from entity records (not logged)
     frequency.py                           name-word counts per region (term-frequency weights)
     retention.py                           entity state expires 7 days after it was last seen
+    phone_look.py                          the phone directory: twins whose fields name two states still meet
     judge.py                               the LLM's say on gray-zone pairs (adapter: providers.llm)
     stage.py                               DedupeStage and ReviewDecisionStage
     build.py                               build_dedupe(settings, pool, resolver): wired from the settings
@@ -15,7 +16,7 @@
     train.py, traindata.py, evaluate.py    fitting and measuring the pair model
     evalset/                               the generator's evaluation set (businesses, listing forms, units)
     realdata.py                            public labelled real sets (never committed) for evaluate.py
-Review queue and merge audit tables: storage.dedupe_review.
+Review queue and merge audit tables: storage.dedupe_review; the phone directory's table: storage.dedupe_phones.
 """
 
 from stages.dedupe.csvtool import dedupe_csv

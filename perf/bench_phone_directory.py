@@ -1,0 +1,134 @@
+"""What the phone directory costs the dedupe stage: ``python perf/bench_phone_directory.py [--leads N] [--rounds R]``.
+
+Runs the dedupe stage (`DedupeStage.handle`, engine over an in-memory dict, no LLM) over the same N leads with a
+local phone, in rounds that alternate between no directory (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``) and the
+PostgreSQL directory (`storage.dedupe_phones`, one claim per lead, each in its own transaction), on
+``$LEADSTREAM_DATABASE_URL`` in a schema of its own (dropped at the end). A fifth of the leads are the same
+businesses again under another state (phone only): the directory's duplicates.
+
+Prints, per configuration, leads/s (wall, one lead at a time as the stage handles a partition) and CPU per lead
+of this process and of the PostgreSQL server processes (from /proc, so only for a server on this machine), and
+the claims the table holds with its size per claim. The dedupe stage handles one partition's leads in order, so
+the wall time per lead is what bounds one partition's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from schemas import Lead
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.phone_look import StoredPhoneDirectory
+from stages.dedupe.stage import DedupeStage
+from storage.db import create_pool, drop_schema, isolated_url, migrate
+from storage.dedupe_phones import PhoneClaims
+from streams.envelope import Envelope
+
+STATES = {"NJ": ("07030", "201"), "NY": ("10003", "212"), "PA": ("15213", "412"), "IL": ("60601", "312")}
+WORDS = ["acme", "summit", "harbor", "maple", "golden", "river", "pioneer", "cedar", "atlas", "beacon", "orchid"]
+KINDS = ["Bakery", "Plumbing", "Dental", "Auto Repair", "Books", "Cafe", "Florist", "Hardware"]
+
+
+def make_leads(n: int, seed: int) -> list[Lead]:
+    rng = random.Random(seed)
+    leads: list[Lead] = []
+    states = list(STATES)
+    while len(leads) < n:
+        i = len(leads)
+        state = rng.choice(states)
+        zip_, area = STATES[state]
+        name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(KINDS)} {i}"
+        phone = f"{area}-{rng.randrange(200, 999)}-{rng.randrange(1000, 9999)}"
+        street = f"{rng.randrange(1, 9999)} {rng.choice(WORDS).title()} St"
+        leads.append(
+            Lead(lead_id=f"b{i}", geo_key=state, source="bench", name=name, street=street, zip=zip_, phone=phone)
+        )
+        if rng.random() < 0.25 and len(leads) < n:  # the same business listed with only its phone, another state
+            other = rng.choice([s for s in states if s != state])
+            leads.append(Lead(lead_id=f"b{i}x", geo_key=other, source="bench", name=name, phone=phone))
+    return leads
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds of every ``postgres`` process on this machine (user + system), 0 where /proc has none."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if "(postgres)" in stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+async def one_round(leads: list[Lead], directory: StoredPhoneDirectory | None) -> tuple[float, float, float, int]:
+    stage = DedupeStage(EntityResolver({}), phones=directory)
+    envelope = Envelope(payload=b"")
+    duplicates = 0
+    cpu0, pg0, wall0 = time.process_time(), postgres_cpu_s(), time.perf_counter()
+    for lead in leads:
+        [out] = await stage.handle(lead, envelope)
+        duplicates += out.terminal is not None
+    wall, cpu, pg = time.perf_counter() - wall0, time.process_time() - cpu0, postgres_cpu_s() - pg0
+    return wall, cpu, pg, duplicates
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per configuration, alternating")
+    args = parser.parse_args()
+    dsn = os.environ["LEADSTREAM_DATABASE_URL"]
+    schema = f"bench_phones_{os.getpid()}"
+    pool = await create_pool(await isolated_url(dsn, schema), size=2)
+    try:
+        await migrate(pool)
+        claims = PhoneClaims(pool)
+        results: dict[str, list[tuple[float, float, float, int]]] = {"off": [], "postgres": []}
+        for r in range(args.rounds):
+            leads = make_leads(args.leads, seed=r)  # each round its own numbers: claims of earlier rounds stay
+            for label in ("off", "postgres"):
+                directory = StoredPhoneDirectory(claims) if label == "postgres" else None
+                results[label].append(await one_round(leads if label == "off" else _renamed(leads, r), directory))
+        print(
+            f"dedupe stage, {args.leads} leads per round (a fifth of them twins in another state), {args.rounds} rounds"
+        )
+        for label, runs in results.items():
+            rates = [args.leads / wall for wall, _, _, _ in runs]
+            cpu = [1e3 * c / args.leads for _, c, _, _ in runs]
+            pg = [1e3 * p / args.leads for _, _, p, _ in runs]
+            dup = [d for _, _, _, d in runs]
+            print(
+                f"  directory {label:8s}: {min(rates):7.0f}-{max(rates):7.0f} leads/s; CPU per lead: this process"
+                f" {min(cpu):.3f}-{max(cpu):.3f} ms, postgres {min(pg):.3f}-{max(pg):.3f} ms; duplicates {dup}"
+            )
+        rows = await claims.count()
+        size = await pool.fetchval("SELECT pg_total_relation_size('dedupe_phones')")
+        print(
+            f"  claims stored: {rows}; table with indexes {size / 1024:.0f} KiB, {size / max(rows, 1):.0f} B per claim"
+        )
+    finally:
+        await pool.close()
+        await drop_schema(dsn, schema)
+
+
+def _renamed(leads: list[Lead], round_: int) -> list[Lead]:
+    """The round's leads under ids of the directory's own, so the stored claims of the 'off' ids never answer."""
+    return [lead.model_copy(update={"lead_id": f"{lead.lead_id}-r{round_}"}) for lead in leads]
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
