@@ -17,7 +17,7 @@ from typing import Any
 
 from schemas import Lead, TerminalState
 from schemas.versions import REVIEW_DECISION, SchemaVersionError
-from stages.dedupe.engine import EntityResolver, to_decision
+from stages.dedupe.engine import EntityResolver, Resolution, to_decision
 from stages.dedupe.judge import OllamaJudge
 from stages.dedupe.phone_look import PhoneDirectory, across, listing_for
 from stages.dedupe.record import DedupeInput
@@ -52,11 +52,7 @@ class DedupeStage(Stage[Lead]):
         record = DedupeInput.from_lead(lead)
         if record.email is None and lead.best_email():
             record = dataclasses.replace(record, email=lead.best_email())
-        resolution = self.resolver.resolve(record)
-        listing = listing_for(record, resolution, self.resolver.clock()) if self.phones is not None else None
-        if listing is not None and self.phones is not None:
-            claimed, fresh = await self.phones.claim(listing, self.resolver.retention.ttl_s)
-            resolution = across(resolution, claimed, fresh)
+        resolution = await self._look_across(record, self.resolver.resolve(record))
         if resolution.decision == "gray":
             resolution = await self.resolver.judge_gray(resolution, self.judge, self._review)
         self._audit.extend(resolution.audit)
@@ -64,6 +60,13 @@ class DedupeStage(Stage[Lead]):
         if resolution.decision == "duplicate":
             return [Output(lead, terminal=TerminalState.duplicate, reason=f"duplicate of {resolution.duplicate_of}")]
         return [Output(lead, topics=(LEADS_DEDUPLICATED,))]
+
+    async def _look_across(self, record: DedupeInput, resolution: Resolution) -> Resolution:
+        """The phone directory's answer after the engine's: a twin in another state, if any (`phone_look`)."""
+        listing = listing_for(record, resolution, self.resolver.clock()) if self.phones is not None else None
+        if self.phones is None or listing is None:
+            return resolution
+        return across(resolution, *await self.phones.claim(listing, self.resolver.retention.ttl_s))
 
     async def after_batch(self) -> None:
         audit, review = self._audit, self._review
