@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -158,9 +159,16 @@ class ChaosPipeline(Demo):
             await self.wait_ready(name)
 
     async def wait_ready(self, name: str, timeout_s: float = 180) -> None:
-        await wait_for_http(
-            f"http://127.0.0.1:{self.group_env[name]['LEADSTREAM_WEB_PORT']}/ready", timeout_s=timeout_s, ok_below=300
-        )
+        url = f"http://127.0.0.1:{self.group_env[name]['LEADSTREAM_WEB_PORT']}/ready"
+        try:
+            await wait_for_http(url, timeout_s=timeout_s, ok_below=300)
+        except TimeoutError as exc:  # say why: the worker's own readiness answer (assignment, flow, stages)
+            try:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    answer = (await client.get(url)).text[:2000]
+            except httpx.HTTPError as err:
+                answer = repr(err)
+            raise TimeoutError(f"worker {name} not ready within {timeout_s}s; /ready says: {answer}") from exc
 
     def _start_worker(self, group: str) -> None:
         name = group

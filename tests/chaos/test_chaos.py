@@ -58,8 +58,8 @@ async def _run(
 ) -> Figures:
     generated = generate_leads(leads, seed)
     began = time.monotonic()
-    await pipeline.start(sim_config)
     try:
+        await pipeline.start(sim_config)  # inside: workers that started before one failed to get ready are stopped
         push = asyncio.create_task(pipeline.push_generated(generated, per_minute))
         async with Progress(pipeline) as progress:
             recovery = await faults(pipeline, progress)
