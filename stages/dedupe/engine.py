@@ -455,9 +455,8 @@ class EntityResolver:
     # -- merging entities ----------------------------------------------------------
     def _conflict(self, a: dict, b: dict) -> bool:
         """Two entities never merge when any two of their spellings are a chain, neighbours or two outlets."""
-        return any(
-            spellings_conflict(Profile.from_list(x), Profile.from_list(y)) for x in a["profiles"] for y in b["profiles"]
-        )
+        left, right = [Profile.from_list(x) for x in a["profiles"]], [Profile.from_list(y) for y in b["profiles"]]
+        return any(spellings_conflict(px, py) for px in left for py in right)
 
     def _merge_records(
         self, winner: dict, loser: dict, lead_id: str | None, probability: float | None, on: list[str], decided_by: str
