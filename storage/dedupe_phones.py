@@ -19,7 +19,9 @@ import asyncpg
 
 COLUMNS = ("phone", "lead_id", "geo", "entity_id", "first", "profile", "seen", "twin_entity", "twin_first")
 SWEEP = 16
-_LOCK_CLASS = 7_240_532  # the advisory locks' first key: this table's (storage.db's migrate lock is 7_240_531)
+_LOCK_CLASS = (
+    7_240_532  # the advisory locks' first key, also in migration 0013's function (storage.db's migrate lock: 7_240_531)
+)
 
 Settle = Callable[[list[dict[str, Any]]], tuple[dict[str, Any], bool]]
 
@@ -41,13 +43,25 @@ SELECT 1
 """
 
 
+_ALONE = "SELECT dedupe_phone_claim_alone($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+
+
 class PhoneClaims:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     async def claim(self, phone: str, cutoff: float, settle: Settle) -> tuple[dict[str, Any], bool]:
         """``settle(live rows of the phone, oldest first)`` → (the lead's claim, whether to store it); returned
-        as it was stored or read. Rows are dicts of `COLUMNS`."""
+        as it was stored or read. Rows are dicts of `COLUMNS`.
+
+        Most numbers hold no listing of another state: there is nothing to decide, and the claim is what
+        ``settle([])`` gives. That is tried first, in one call (`_ALONE`: one round trip, asynchronous
+        commit); only when the number holds its own claim or another state's does the full read-decide-write
+        run, in a transaction of its own under the same lock."""
+        mine, _ = settle([])
+        answer = await self.pool.fetchval(_ALONE, *(mine[c] for c in COLUMNS[:7]), cutoff, SWEEP)
+        if answer in ("stored", "listed"):
+            return mine, answer == "stored"
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_CLASS, phone)
             rows = [dict(r) for r in await conn.fetch(_READ, phone, cutoff)]

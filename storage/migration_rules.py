@@ -73,9 +73,15 @@ class Migration:
         return "contract" if "contract" in marks else "backfill" if "backfill" in marks else "expand"
 
 
+# A dollar-quoted body ($$ … $$, $fn$ … $fn$): a function's code, which runs when it is called, not when the
+# migration runs, so its statements (a DELETE of expired rows) are not the migration's own.
+_DOLLAR_BODY = re.compile(r"\$(\w*)\$.*?\$\1\$", re.S)
+
+
 def _code(sql: str) -> str:
-    """Lower-case SQL without comments, whitespace collapsed (string literals are kept: good enough here)."""
-    return " ".join(_COMMENT.sub(" ", sql).lower().split())
+    """Lower-case SQL without comments and function bodies, whitespace collapsed (string literals are kept: good
+    enough here)."""
+    return " ".join(_DOLLAR_BODY.sub(" $$ $$ ", _COMMENT.sub(" ", sql)).lower().split())
 
 
 def violations(migration: Migration) -> list[str]:

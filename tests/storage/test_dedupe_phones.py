@@ -95,3 +95,15 @@ async def test_the_dedupe_stage_ends_the_twin_of_another_partition_as_a_duplicat
     assert [(a["kind"], a["decided_by"], a["entity_id"]) for a in audit] == [("merge", "phone", decision.entity_id)]
     [redelivered] = await new_york.handle(lead("ny", "NY"), Envelope(payload=b""))
     assert redelivered.terminal is TerminalState.duplicate and redelivered.lead.dedupe == decision
+
+
+async def test_an_entity_is_listed_once_per_number_and_a_replay_reads_its_claim(pool):
+    """The one-call path (no listing of another state at the number) stores, skips or hands over as `settle` would."""
+    claims = PhoneClaims(pool)
+    directory = StoredPhoneDirectory(claims)
+    first = claim_of("nj1", "NJ", 100.0)
+    again = dataclasses.replace(claim_of("nj2", "NJ", 101.0), entity_id=first.entity_id, first="nj1")
+    assert await directory.claim(first, TTL) == (first, True)
+    assert await directory.claim(again, TTL) == (again, False)  # its entity is listed: nothing stored
+    assert await directory.claim(first, TTL) == (first, False)  # a redelivery: its own claim, read back
+    assert await claims.count() == 1

@@ -34,6 +34,9 @@ def _check(sql: str) -> list[str]:
         "ALTER TABLE leads ADD CONSTRAINT score_range CHECK (score >= 0) NOT VALID;",
         "-- index-lock: a small table\nCREATE INDEX IF NOT EXISTS leads_region ON leads (region);",
         "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;",
+        # a function's body runs when it is called, not when the migration runs
+        "CREATE OR REPLACE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $fn$ BEGIN DELETE FROM t WHERE a < 0; END "
+        "$fn$;",
         "-- renamed nothing: DROP TABLE in a comment does not count\nCREATE TABLE t (a int);",
     ],
 )
@@ -58,6 +61,7 @@ def test_additive_changes_pass(sql):
         ("CREATE INDEX CONCURRENTLY leads_zip ON leads (zip);", "transaction"),
         ("UPDATE leads SET tier = 'C' WHERE tier IS NULL;", "backfill"),
         ("DELETE FROM dead_letters WHERE created_at < now();", "backfill"),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$; DELETE FROM t;", "backfill"),
         ("TRUNCATE provider_calls;", "empties"),
     ],
 )
