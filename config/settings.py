@@ -368,9 +368,10 @@ class Settings(BaseSettings):
         True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review)."
     )
     dedupe_phone_directory: bool = Field(
-        True,
-        description="Claim each new lead's local phone in the shared phone directory (PostgreSQL), so twins whose "
-        "fields name two states (two dedupe partitions) still meet; off: each partition decides alone.",
+        False,
+        description="Claim each lead's local phone in the shared phone directory (PostgreSQL), so twins whose fields "
+        "name two states (two dedupe partitions) still meet. Off by default: it costs the dedupe stage a database "
+        "call per lead (docs/dedupe.md, 'The phone directory'); off, each partition decides alone.",
     )
 
     # --- Scoring / mockups -------------------------------------------------

@@ -378,6 +378,9 @@ def dedupe(
     input_csv: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="INPUT.csv"),
     out: Path = typer.Option(..., "--out", help="Output CSV: id,entity_id, one row per input row."),
     llm: bool = typer.Option(False, help="Ask the Ollama model (LEADSTREAM_OLLAMA_HOST) about gray-zone pairs."),
+    phone_directory: bool = typer.Option(
+        False, help="Look across states on a shared phone, as the stream with LEADSTREAM_DEDUPE_PHONE_DIRECTORY on."
+    ),
 ) -> None:
     """Resolve the rows of a CSV into entities with the same engine as the stream stage."""
     from stages.dedupe.csvtool import dedupe_csv
@@ -389,7 +392,7 @@ def dedupe(
         s = _settings()
         judge = OllamaJudge(s.ollama_host, s.ollama_model)
     try:
-        counts = dedupe_csv(input_csv, out, judge=judge)
+        counts = dedupe_csv(input_csv, out, judge=judge, phone_directory=phone_directory)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -4,8 +4,9 @@ The same `EntityResolver` as the stream stage, over an in-memory dict and one
 row at a time in file order. Each row gets the partition key the stream would
 give it (`schemas.geo.dedupe_key`, from its ZIP, state, city or phone), and every
 key of the engine's state is scoped by it, so one dict partitions exactly as the
-stream's per-partition tables do, and a `MemoryPhoneDirectory` plays the
-stream's phone directory (`phone_look`): the answers are the same (tests/e2e
+stream's per-partition tables do, and (``--phone-directory``) a
+`MemoryPhoneDirectory` plays the stream's phone directory (`phone_look`,
+``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``): the answers are the same (tests/e2e
 checks it).
 """
 
@@ -27,28 +28,33 @@ if TYPE_CHECKING:
 
 
 def resolve_rows(
-    rows: list[dict], judge: Judge | None = None, resolver: EntityResolver | None = None
+    rows: list[dict],
+    judge: Judge | None = None,
+    resolver: EntityResolver | None = None,
+    phone_directory: bool = False,
 ) -> tuple[list[str | None], dict[str, int]]:
-    """Entity id per row (input order) and counts; with a judge, gray pairs are asked about."""
+    """Entity id per row (input order) and counts; with a judge, gray pairs are asked about; with
+    ``phone_directory``, the phone directory looks across states as the stream's does when
+    ``LEADSTREAM_DEDUPE_PHONE_DIRECTORY`` is on (both are off by default)."""
     resolver = resolver or EntityResolver({})
-    phones = MemoryPhoneDirectory()
+    phones = MemoryPhoneDirectory() if phone_directory else None
     if judge is not None:
         return asyncio.run(_resolve_rows_judged(rows, judge, resolver, phones))
     results = [_look_across(resolver, phones, DedupeInput.from_row(row)) for row in rows]
     return _summary(resolver, phones, rows, results, 0)
 
 
-def _look_across(resolver: EntityResolver, phones: MemoryPhoneDirectory, record: DedupeInput) -> Resolution:
+def _look_across(resolver: EntityResolver, phones: MemoryPhoneDirectory | None, record: DedupeInput) -> Resolution:
     """The engine's answer, then the phone directory's, as `stages.dedupe.stage.DedupeStage.handle` does."""
     resolution = resolver.resolve(record)
-    listing = listing_for(record, resolution, resolver.clock())
-    if listing is None:
+    listing = listing_for(record, resolution, resolver.clock()) if phones is not None else None
+    if phones is None or listing is None:
         return resolution
     return across(resolution, *phones.claim_now(listing, resolver.retention.ttl_s))
 
 
 async def _resolve_rows_judged(
-    rows: list[dict], judge: Judge, resolver: EntityResolver, phones: MemoryPhoneDirectory
+    rows: list[dict], judge: Judge, resolver: EntityResolver, phones: MemoryPhoneDirectory | None
 ) -> tuple[list[str | None], dict[str, int]]:
     review: list[dict] = []
     results = []
@@ -61,11 +67,11 @@ async def _resolve_rows_judged(
 
 
 def _summary(
-    resolver: EntityResolver, phones: MemoryPhoneDirectory, rows: list[dict], results: list, review_items: int
+    resolver: EntityResolver, phones: MemoryPhoneDirectory | None, rows: list[dict], results: list, review_items: int
 ) -> tuple[list[str | None], dict[str, int]]:
     counts = Counter(r.decision for r in results)
     # Later merges can move earlier rows: report every row's final entity, across states too (`phone_look`).
-    into = {resolver.state.find(a)[0]: b for a, b in phones.aliases.items()}
+    into = {resolver.state.find(a)[0]: b for a, b in phones.aliases.items()} if phones is not None else {}
     ids = [_final_entity(resolver, into, resolver.entity_of(r.lead_id)) for r in results]
     summary = {
         "rows": len(rows),
@@ -102,7 +108,9 @@ def _check_ids(rows: list[dict], where: str) -> None:
         first_line[lead_id] = line
 
 
-def dedupe_csv(input_path: str | Path, output_path: str | Path, judge: Judge | None = None) -> dict[str, int | str]:
+def dedupe_csv(
+    input_path: str | Path, output_path: str | Path, judge: Judge | None = None, phone_directory: bool = False
+) -> dict[str, int | str]:
     """Write ``id,entity_id`` (one row per input row, input order); returns counts and the columns read.
 
     Headers are matched by `columns.map_columns` (case, spacing and common exporters' names: ``addr``,
@@ -112,7 +120,7 @@ def dedupe_csv(input_path: str | Path, output_path: str | Path, judge: Judge | N
     columns = map_columns(listing.headers, str(input_path))
     rows = [columns.row(raw) for raw in listing.rows]
     _check_ids(rows, str(input_path))
-    ids, counts = resolve_rows(rows, judge)
+    ids, counts = resolve_rows(rows, judge, phone_directory=phone_directory)
     with open(output_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "entity_id"])

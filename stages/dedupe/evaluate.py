@@ -39,7 +39,6 @@ from stages.dedupe.blocking import blocking_keys, lookup_keys
 from stages.dedupe.csvtool import resolve_rows
 from stages.dedupe.engine import EntityResolver, Resolution
 from stages.dedupe.judge import Judge, Verdict
-from stages.dedupe.phone_look import directory_phone
 from stages.dedupe.record import DedupeInput, Profile
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "dedupe"
@@ -120,19 +119,12 @@ def _linked_share(rows: list[dict], linked: Callable[[int, int], bool]) -> tuple
 def blocking_recall(rows: list[dict]) -> dict[str, float]:
     """Share of true pairs sharing a blocking key (direct) or linked by key-sharing rows of their business. A row
     with a point is looked up in the neighbouring map cells too (`lookup_keys`): a pair shares a key when one row's
-    lookup keys hold a key the other is indexed under. A local phone is a key across partition keys as well: the
-    phone directory's (`phone_look`)."""
+    lookup keys hold a key the other is indexed under."""
     profiles = [Profile.of(DedupeInput.from_row(row)) for row in rows]
-    keys = [set(blocking_keys(p)) | _directory_key(p) for p in profiles]
+    keys = [set(blocking_keys(p)) for p in profiles]
     looked = [set(lookup_keys(p, list(k))) for p, k in zip(profiles, keys)]
     direct, reachable = _linked_share(rows, lambda a, b: bool(looked[a] & keys[b] or looked[b] & keys[a]))
     return {"blocking_direct": direct, "blocking_recall": reachable}
-
-
-def _directory_key(profile: Profile) -> set[str]:
-    """The phone directory's key of a listing (`phone_look.listing_for`): its local phone, in every state."""
-    phone = directory_phone(profile)
-    return {"phone-directory:" + phone} if phone else set()
 
 
 def partition_split(rows: list[dict]) -> dict[str, float]:

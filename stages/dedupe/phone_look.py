@@ -7,9 +7,10 @@ shop with a 212 number, listed once with its address (New Jersey) and once with 
 
 So every lead that has a local phone (a toll-free line is a chain's central number) also claims
 that phone for its entity in a **phone directory** shared by all partitions: PostgreSQL in the
-stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe`` and
-``evaluate``. Under the phone's lock the claim reads the listings other states hold at
-that number (`settle`); the first one that is the same business (`twin_across`) makes the lead its
+stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``. It is off
+by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--phone-directory``): a claim is a database
+call in the dedupe stage's path (docs/dedupe.md). Under the phone's lock the claim reads the
+listings other states hold at that number (`settle`); the first one that is the same business (`twin_across`) makes the lead its
 duplicate, and the lead's entity is recorded as merged into it (a ``merge`` audit entry decided by
 ``phone``, so a later lead that joins that entity in its own state is grouped with the twin too).
 Otherwise the listing is added for the leads after it. A lead that joined an entity in its own state

@@ -3,8 +3,8 @@
 The state (blocking index, entities, per-lead outcomes) is a Faust table
 co-partitioned with leads.enriched: both are keyed by the geography key, so
 every candidate duplicate of a lead is on the lead's own partition, except
-twins whose fields name two states: those meet in the phone directory
-(`phone_look`), which a lead the engine calls new claims before it goes on.
+twins whose fields name two states: those meet only in the phone directory
+(`phone_look`, off by default), which each lead with a local phone claims in.
 Events are handled in order, one at a time, so two duplicates in one batch see
 each other. Duplicates end here; new entities go on to leads.deduplicated.
 """
