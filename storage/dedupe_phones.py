@@ -19,9 +19,8 @@ import asyncpg
 
 COLUMNS = ("phone", "lead_id", "geo", "entity_id", "first", "profile", "seen", "twin_entity", "twin_first")
 SWEEP = 16
-_LOCK_CLASS = (
-    7_240_532  # the advisory locks' first key, also in migration 0013's function (storage.db's migrate lock: 7_240_531)
-)
+# The advisory locks' first key, also written in migration 0013's function (storage.db's migrate lock: 7_240_531).
+_LOCK_CLASS = 7_240_532
 
 Settle = Callable[[list[dict[str, Any]]], tuple[dict[str, Any], bool]]
 
@@ -41,8 +40,6 @@ WITH written AS (
 )
 SELECT 1
 """
-
-
 _ALONE = "SELECT dedupe_phone_claim_alone($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 
