@@ -1,12 +1,14 @@
 """What the phone directory costs the dedupe stage: ``python perf/bench_phone_directory.py [--leads N] [--rounds R]``.
 
-Runs the dedupe stage (`DedupeStage.handle`, engine over an in-memory dict, no LLM) over the same N leads with a
-local phone, in rounds that alternate between no directory (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``) and the
-PostgreSQL directory (`storage.dedupe_phones`, one claim per lead, each in its own transaction), on
-``$LEADSTREAM_DATABASE_URL`` in a schema of its own (dropped at the end). A fifth of the leads are the same
-businesses again under another state (phone only): the directory's duplicates.
+Runs the dedupe stage (`DedupeStage.handle` per lead, `complete_batch` per batch, engine over an in-memory dict,
+no LLM) over the same N leads with a local phone, in rounds that alternate between no directory
+(``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``) and the PostgreSQL directory (`storage.dedupe_phones`, one transaction
+per batch) with batches of one lead and of ``--batch`` leads (the stage's batches are up to
+``LEADSTREAM_BATCH_SIZE``, smaller when leads come slowly), on ``$LEADSTREAM_DATABASE_URL`` in a schema of its own
+(dropped at the end). A fifth of the leads are the same businesses again under another state (phone only): the
+directory's duplicates.
 
-Prints, per configuration, leads/s (wall, one lead at a time as the stage handles a partition) and CPU per lead
+Prints, per configuration, leads/s (wall, one batch at a time as the stage handles a partition) and CPU per lead
 of this process and of the PostgreSQL server processes (from /proc, so only for a server on this machine), and
 the claims the table holds with its size per claim. The dedupe stage handles one partition's leads in order, so
 the wall time per lead is what bounds one partition's rate.
@@ -74,14 +76,17 @@ def postgres_cpu_s() -> float:
     return total / tick
 
 
-async def one_round(leads: list[Lead], directory: StoredPhoneDirectory | None) -> tuple[float, float, float, int]:
+async def one_round(
+    leads: list[Lead], directory: StoredPhoneDirectory | None, batch: int
+) -> tuple[float, float, float, int]:
     stage = DedupeStage(EntityResolver({}), phones=directory)
     envelope = Envelope(payload=b"")
     duplicates = 0
     cpu0, pg0, wall0 = time.process_time(), postgres_cpu_s(), time.perf_counter()
-    for lead in leads:
-        [out] = await stage.handle(lead, envelope)
-        duplicates += out.terminal is not None
+    for start in range(0, len(leads), batch):
+        outputs = [await stage.handle(lead, envelope) for lead in leads[start : start + batch]]
+        await stage.complete_batch()
+        duplicates += sum(out.terminal is not None for [out] in outputs)
     wall, cpu, pg = time.perf_counter() - wall0, time.process_time() - cpu0, postgres_cpu_s() - pg0
     return wall, cpu, pg, duplicates
 
@@ -90,6 +95,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per configuration, alternating")
+    parser.add_argument("--batch", type=int, default=50, help="leads per batch in the batched configuration")
     args = parser.parse_args()
     dsn = os.environ["LEADSTREAM_DATABASE_URL"]
     schema = f"bench_phones_{os.getpid()}"
@@ -97,12 +103,18 @@ async def main() -> None:
     try:
         await migrate(pool)
         claims = PhoneClaims(pool)
-        results: dict[str, list[tuple[float, float, float, int]]] = {"off": [], "postgres": []}
+        configs = {
+            "off": (None, args.batch),
+            "postgres, batch 1": (claims, 1),
+            f"postgres, batch {args.batch}": (claims, args.batch),
+        }
+        results: dict[str, list[tuple[float, float, float, int]]] = {label: [] for label in configs}
         for r in range(args.rounds):
-            leads = make_leads(args.leads, seed=r)  # each round its own numbers: claims of earlier rounds stay
-            for label in ("off", "postgres"):
-                directory = StoredPhoneDirectory(claims) if label == "postgres" else None
-                results[label].append(await one_round(leads if label == "off" else _renamed(leads, r), directory))
+            leads = make_leads(args.leads, seed=r)
+            for label, (store, batch) in configs.items():
+                await pool.execute("TRUNCATE dedupe_phones")  # no configuration reads another's claims
+                directory = StoredPhoneDirectory(store) if store is not None else None
+                results[label].append(await one_round(leads, directory, batch))
         print(
             f"dedupe stage, {args.leads} leads per round (a fifth of them twins in another state), {args.rounds} rounds"
         )
@@ -112,22 +124,17 @@ async def main() -> None:
             pg = [1e3 * p / args.leads for _, _, p, _ in runs]
             dup = [d for _, _, _, d in runs]
             print(
-                f"  directory {label:8s}: {min(rates):7.0f}-{max(rates):7.0f} leads/s; CPU per lead: this process"
+                f"  directory {label:18s}: {min(rates):7.0f}-{max(rates):7.0f} leads/s; CPU per lead: this process"
                 f" {min(cpu):.3f}-{max(cpu):.3f} ms, postgres {min(pg):.3f}-{max(pg):.3f} ms; duplicates {dup}"
             )
         rows = await claims.count()
         size = await pool.fetchval("SELECT pg_total_relation_size('dedupe_phones')")
         print(
-            f"  claims stored: {rows}; table with indexes {size / 1024:.0f} KiB, {size / max(rows, 1):.0f} B per claim"
+            f"  claims stored by the last round: {rows}; table with indexes {size / 1024:.0f} KiB, {size / max(rows, 1):.0f} B per claim"
         )
     finally:
         await pool.close()
         await drop_schema(dsn, schema)
-
-
-def _renamed(leads: list[Lead], round_: int) -> list[Lead]:
-    """The round's leads under ids of the directory's own, so the stored claims of the 'off' ids never answer."""
-    return [lead.model_copy(update={"lead_id": f"{lead.lead_id}-r{round_}"}) for lead in leads]
 
 
 if __name__ == "__main__":

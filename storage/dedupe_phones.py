@@ -1,38 +1,58 @@
 """The dedupe stage's phone directory in PostgreSQL (``dedupe_phones``, migration 0013).
 
-One claim per lead at its phone, read and written under a transaction-level advisory lock on the
-phone, so two partitions claiming one number at once are answered one after the other: the second
-sees the first (`stages.dedupe.phone_look.settle` decides; this module only keeps the rows). The
-lock is transaction-level, so it holds through PgBouncer's transaction pooling too.
+One claim per lead at its phone. A dedupe batch's claims are made in one transaction that first takes a
+transaction-level advisory lock on each of the batch's phones, always in one order (by lock key), so two
+partitions claiming one number at once are answered one after the other (the second sees the first) and two
+batches never wait on each other in a cycle. `stages.dedupe.phone_look` decides; this module only keeps the
+rows. The locks are transaction-level, so they hold through PgBouncer's transaction pooling too.
 
-Expired claims (older than the cutoff the caller passes) are never read; those of the claimed phone
-are deleted under its lock, and each stored claim also deletes a few expired ones of other phones
-(`SWEEP`), skipping rows another claim has locked, so no claim ever waits on a sweep.
+Expired claims (older than the cutoff the caller passes) are never read; those of the batch's phones are
+deleted under their locks, and each stored claim also deletes a few expired ones of other phones (`SWEEP`),
+skipping rows another claim has locked, so no claim ever waits on a sweep.
+
+Migration 0013's ``dedupe_phone_claim_alone`` is the one-claim-per-call path of the release before batches;
+nothing calls it now. It takes the same lock, so workers of both releases exclude each other during a rolling
+upgrade; a later contract migration drops it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
+import orjson
 
 COLUMNS = ("phone", "lead_id", "geo", "entity_id", "first", "profile", "seen", "twin_entity", "twin_first")
+# Array types of the columns as `_WRITE_ALL` takes them: profiles as JSON text (a list of lists would be
+# read as a two-dimensional array).
+_TYPES = ("text", "text", "text", "text", "text", "text", "float8", "text", "text")
 SWEEP = 16
 # The advisory locks' first key, also written in migration 0013's function (storage.db's migrate lock: 7_240_531).
 _LOCK_CLASS = 7_240_532
 
-Settle = Callable[[list[dict[str, Any]]], tuple[dict[str, Any], bool]]
+Rows = list[dict[str, Any]]
+# The live rows of the batch's phones (oldest first) → each claim of the batch, in order: (claim, whether to store).
+SettleAll = Callable[[Rows], list[tuple[dict[str, Any], bool]]]
 
-_READ = f"""
-WITH expired AS (DELETE FROM dedupe_phones WHERE phone = $1 AND seen < $2)
-SELECT {", ".join(COLUMNS)} FROM dedupe_phones WHERE phone = $1 AND seen >= $2 ORDER BY seen, lead_id
+# The subquery hands the keys over in ascending order, and the locks are taken as its rows come.
+_LOCK_ALL = """
+SELECT count(pg_advisory_xact_lock($1, key))
+FROM (SELECT DISTINCT hashtext(phone) AS key FROM unnest($2::text[]) AS phone ORDER BY key) AS keys
 """
-# The claim and the sweep in one statement (one round trip): each stored claim deletes up to `SWEEP` expired
+_READ_ALL = f"""
+WITH expired AS (DELETE FROM dedupe_phones WHERE phone = ANY($1::text[]) AND seen < $2)
+SELECT {", ".join(COLUMNS)} FROM dedupe_phones WHERE phone = ANY($1::text[]) AND seen >= $2
+ORDER BY seen, lead_id
+"""
+# The claims and the sweep in one statement (one round trip): each stored claim deletes up to `SWEEP` expired
 # ones, so expired claims go faster than claims come.
-_WRITE = f"""
+_WRITE_ALL = f"""
 WITH written AS (
-    INSERT INTO dedupe_phones ({", ".join(COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    INSERT INTO dedupe_phones ({", ".join(COLUMNS)})
+    SELECT phone, lead_id, geo, entity_id, first, profile::jsonb, seen, twin_entity, twin_first
+    FROM unnest({", ".join(f"${i}::{t}[]" for i, t in enumerate(_TYPES, 1))})
+        AS claims ({", ".join(COLUMNS)})
     ON CONFLICT (phone, lead_id) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])}
 ), swept AS (
     DELETE FROM dedupe_phones WHERE ctid = ANY(ARRAY(
@@ -40,32 +60,35 @@ WITH written AS (
 )
 SELECT 1
 """
-_ALONE = "SELECT dedupe_phone_claim_alone($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+
+
+def _param(column: str, value: Any) -> Any:
+    return orjson.dumps(value).decode() if column == "profile" else value
 
 
 class PhoneClaims:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def claim(self, phone: str, cutoff: float, settle: Settle) -> tuple[dict[str, Any], bool]:
-        """``settle(live rows of the phone, oldest first)`` → (the lead's claim, whether to store it); returned
-        as it was stored or read. Rows are dicts of `COLUMNS`.
+    async def claim_all(
+        self, phones: Sequence[str], cutoff: float, settle: SettleAll
+    ) -> list[tuple[dict[str, Any], bool]]:
+        """``settle(live rows of these phones, oldest first)`` → each claim and whether to store it; the claims
+        to store are written before the locks are let go. Rows are dicts of `COLUMNS`.
 
-        Most numbers hold no listing of another state: there is nothing to decide, and the claim is what
-        ``settle([])`` gives. That is tried first, in one call (`_ALONE`: one round trip, asynchronous
-        commit); only when the number holds its own claim or another state's does the full read-decide-write
-        run, in a transaction of its own under the same lock."""
-        mine, _ = settle([])
-        answer = await self.pool.fetchval(_ALONE, *(mine[c] for c in COLUMNS[:7]), cutoff, SWEEP)
-        if answer in ("stored", "listed"):
-            return mine, answer == "stored"
+        One transaction per batch, whatever its size: five round trips (begin, lock, read, write, commit)."""
+        numbers = sorted(set(phones))
+        if not numbers:
+            return settle([])
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_CLASS, phone)
-            rows = [dict(r) for r in await conn.fetch(_READ, phone, cutoff)]
-            claimed, fresh = settle(rows)
-            if fresh:
-                await conn.execute(_WRITE, *(claimed[c] for c in COLUMNS), cutoff, SWEEP)
-        return claimed, fresh
+            await conn.fetchval(_LOCK_ALL, _LOCK_CLASS, numbers)
+            rows = [dict(r) for r in await conn.fetch(_READ_ALL, numbers, cutoff)]
+            answers = settle(rows)
+            stored = [claim for claim, fresh in answers if fresh]
+            if stored:
+                columns = ([_param(c, claim[c]) for claim in stored] for c in COLUMNS)
+                await conn.execute(_WRITE_ALL, *columns, cutoff, SWEEP * len(stored))
+        return answers
 
     async def count(self) -> int:
         """Claims stored, expired ones not yet swept included (tests, operators)."""

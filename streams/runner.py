@@ -55,7 +55,8 @@ acked; ``leadstream dlq replay`` puts originals back. Metrics:
 ``leadstream_dead_letters_total{stage,reason}``.
 
 Ordered (stateful) stages get batches (`process_batch`), handled one event at
-a time in offset order; their table writes are kept per key during the batch
+a time in offset order; then the stage completes the batch (`Stage.complete_batch`:
+decisions that need the whole batch); their table writes are kept per key during the batch
 and written back (`flush_state`, `tables.batched`) after its last event and
 before its records, sends and acks. Unordered (I/O-bound) stages stream: each event is
 `submit`ted, handled in the background and acked in offset order.
@@ -321,6 +322,8 @@ class StageRunner:
                 began = time.perf_counter()
                 results.append(await self._run_one(env, slots))
                 metrics.series(metrics.PROCESSING_SECONDS, self.stage.name).observe(time.perf_counter() - began)
+        if self.stage.ordered:  # may still change `results` (`Stage.complete_batch`)
+            await self._until_done(self.stage.complete_batch)
         for flush in self.flush_state:  # the batch's table writes, before anything acks it
             flush()
 

@@ -80,6 +80,15 @@ class Stage(Generic[T]):
     async def stop(self) -> None:
         """Release what `start` opened."""
 
+    async def complete_batch(self) -> None:
+        """Decide what needs the whole batch, after its last `handle` and before anything is recorded or sent.
+
+        The output lists `handle` returned for this batch are read only after this: a stage may still change
+        them here (the dedupe stage's phone claims: one database transaction per batch, not one per lead).
+        Retried like a record write when the store is out (`StageRunner._until_done`), so it must be safe to
+        call again. Ordered stages only: a streaming stage's events are handled each on its own, concurrently,
+        and this is never called for them."""
+
     async def after_batch(self) -> None:
         """Persist side records the batch produced (audit logs, review items) before offsets are acked."""
 

@@ -40,13 +40,16 @@ def resolve_rows(
     phones = MemoryPhoneDirectory() if phone_directory else None
     if judge is not None:
         return asyncio.run(_resolve_rows_judged(rows, judge, resolver, phones))
-    results = [_look_across(resolver, phones, DedupeInput.from_row(row)) for row in rows]
+    records = [DedupeInput.from_row(row) for row in rows]
+    results = [_look_across(resolver, phones, record, resolver.resolve(record)) for record in records]
     return _summary(resolver, phones, rows, results, 0)
 
 
-def _look_across(resolver: EntityResolver, phones: MemoryPhoneDirectory | None, record: DedupeInput) -> Resolution:
-    """The engine's answer, then the phone directory's, as `stages.dedupe.stage.DedupeStage.handle` does."""
-    resolution = resolver.resolve(record)
+def _look_across(
+    resolver: EntityResolver, phones: MemoryPhoneDirectory | None, record: DedupeInput, resolution: Resolution
+) -> Resolution:
+    """The phone directory's answer after the engine's (and the judge's), as
+    `stages.dedupe.stage.DedupeStage.complete_batch` gives it."""
     listing = listing_for(record, resolution, resolver.clock()) if phones is not None else None
     if phones is None or listing is None:
         return resolution
@@ -59,10 +62,14 @@ async def _resolve_rows_judged(
     review: list[dict] = []
     results = []
     for row in rows:
-        resolution = _look_across(resolver, phones, DedupeInput.from_row(row))
+        record = DedupeInput.from_row(row)
+        resolution = resolver.resolve(record)
+        asked: list[dict] = []
         if resolution.decision == "gray":
-            resolution = await resolver.judge_gray(resolution, judge, review)
-        results.append(resolution)
+            resolution = await resolver.judge_gray(resolution, judge, asked)
+        found = _look_across(resolver, phones, record, resolution)
+        review.extend(asked if found is resolution else [])  # a lead that ended needs no review (as the stage)
+        results.append(found)
     return _summary(resolver, phones, rows, results, len(review))
 
 

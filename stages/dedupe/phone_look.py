@@ -7,15 +7,18 @@ shop with a 212 number, listed once with its address (New Jersey) and once with 
 
 So every lead that has a local phone (a toll-free line is a chain's central number) also claims
 that phone for its entity in a **phone directory** shared by all partitions: PostgreSQL in the
-stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``. It is off
-by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--phone-directory``): a claim is a database
-call in the dedupe stage's path (docs/dedupe.md). Under the phone's lock the claim reads the
-listings other states hold at that number (`settle`); the first one that is the same business (`twin_across`) makes the lead its
-duplicate, and the lead's entity is recorded as merged into it (a ``merge`` audit entry decided by
-``phone``, so a later lead that joins that entity in its own state is grouped with the twin too).
-Otherwise the listing is added for the leads after it. A lead that joined an entity in its own state
-claims too: the phone may be new to that entity (its first lead had none), and arrival order across
-partitions is not the order of the file.
+stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``. It is off by
+default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--phone-directory``). The stage makes a batch's
+claims together, in the batch's order, once its last lead is handled (one transaction per batch:
+`stages.dedupe.stage.DedupeStage.complete_batch`). Under the phone's lock a claim reads the listings
+other states hold at that number, and those of the batch before it (`settle`); the first one that is
+the same business (`twin_across`) makes the lead its duplicate, and the lead's entity is recorded as
+merged into it (a ``merge`` audit entry decided by ``phone``, so a later lead that joins that entity
+in its own state is grouped with the twin too). Otherwise the listing is added for the leads after
+it. A lead that joined an entity in its own state claims too: the phone may be new to that entity
+(its first lead had none), and arrival order across partitions is not the order of the file. The
+claim comes after the engine and the LLM judge: a gray lead that turns out to be a twin in another
+state ends as its duplicate, and its review item is dropped.
 
 Rules of the directory:
 
@@ -29,7 +32,7 @@ Rules of the directory:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,9 +62,9 @@ class PhoneListing:
 
 
 class PhoneDirectory(Protocol):
-    """A directory that claims atomically per phone (`settle` under the phone's lock)."""
+    """A directory that makes a batch's claims in order, each atomically per phone (`settle` under the lock)."""
 
-    async def claim(self, listing: PhoneListing, ttl_s: float) -> tuple[PhoneListing, bool]: ...
+    async def claim_all(self, listings: Sequence[PhoneListing], ttl_s: float) -> list[tuple[PhoneListing, bool]]: ...
 
 
 def one_business(a: Profile, b: Profile) -> bool:
@@ -140,26 +143,34 @@ Rows = list[dict[str, Any]]
 
 
 class ClaimStore(Protocol):
-    """Rows of claims kept under a per-phone lock (`storage.dedupe_phones.PhoneClaims`)."""
+    """Rows of claims kept under per-phone locks (`storage.dedupe_phones.PhoneClaims`)."""
 
-    async def claim(
-        self, phone: str, cutoff: float, settle: Callable[[Rows], tuple[dict[str, Any], bool]]
-    ) -> tuple[dict[str, Any], bool]: ...
+    async def claim_all(
+        self, phones: Sequence[str], cutoff: float, settle: Callable[[Rows], list[tuple[dict[str, Any], bool]]]
+    ) -> list[tuple[dict[str, Any], bool]]: ...
 
 
 class StoredPhoneDirectory:
-    """The directory of the stream: claims in a table that every worker shares."""
+    """The directory of the stream: claims in a table that every worker shares, a batch's in one transaction."""
 
     def __init__(self, store: ClaimStore) -> None:
         self.store = store
 
-    async def claim(self, listing: PhoneListing, ttl_s: float) -> tuple[PhoneListing, bool]:
-        def settle_rows(rows: Rows) -> tuple[dict[str, Any], bool]:
-            claimed, fresh = settle(listing, [PhoneListing(**row) for row in rows], ttl_s)
-            return dataclasses.asdict(claimed), fresh
+    async def claim_all(self, listings: Sequence[PhoneListing], ttl_s: float) -> list[tuple[PhoneListing, bool]]:
+        """The batch's claims in order, as `MemoryPhoneDirectory` makes them over the stored listings of their
+        phones: a claim sees the claims before it in the batch as it sees stored ones."""
+        if not listings:
+            return []
+        cutoff = min(listing.seen for listing in listings) - ttl_s
 
-        row, fresh = await self.store.claim(listing.phone, listing.seen - ttl_s, settle_rows)
-        return PhoneListing(**row), fresh
+        def settle_rows(rows: Rows) -> list[tuple[dict[str, Any], bool]]:
+            batch = MemoryPhoneDirectory()
+            for row in rows:
+                batch.listings.setdefault(row["phone"], []).append(PhoneListing(**row))
+            return [(dataclasses.asdict(c), fresh) for c, fresh in (batch.claim_now(x, ttl_s) for x in listings)]
+
+        answers = await self.store.claim_all([listing.phone for listing in listings], cutoff, settle_rows)
+        return [(PhoneListing(**row), fresh) for row, fresh in answers]
 
 
 class MemoryPhoneDirectory:
@@ -181,5 +192,5 @@ class MemoryPhoneDirectory:
                 self.aliases[claimed.entity_id] = claimed.twin_entity
         return claimed, fresh
 
-    async def claim(self, listing: PhoneListing, ttl_s: float) -> tuple[PhoneListing, bool]:
-        return self.claim_now(listing, ttl_s)
+    async def claim_all(self, listings: Sequence[PhoneListing], ttl_s: float) -> list[tuple[PhoneListing, bool]]:
+        return [self.claim_now(listing, ttl_s) for listing in listings]

@@ -4,9 +4,10 @@ The state (blocking index, entities, per-lead outcomes) is a Faust table
 co-partitioned with leads.enriched: both are keyed by the geography key, so
 every candidate duplicate of a lead is on the lead's own partition, except
 twins whose fields name two states: those meet only in the phone directory
-(`phone_look`, off by default), which each lead with a local phone claims in.
-Events are handled in order, one at a time, so two duplicates in one batch see
-each other. Duplicates end here; new entities go on to leads.deduplicated.
+(`phone_look`), which each lead with a local phone claims in, a batch's leads
+together after the batch's last one (`complete_batch`). Events are handled in
+order, one at a time, so two duplicates in one batch see each other.
+Duplicates end here; new entities go on to leads.deduplicated.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from schemas import Lead, TerminalState
 from schemas.versions import REVIEW_DECISION, SchemaVersionError
 from stages.dedupe.engine import EntityResolver, Resolution, to_decision
 from stages.dedupe.judge import OllamaJudge
-from stages.dedupe.phone_look import PhoneDirectory, across, listing_for
+from stages.dedupe.phone_look import PhoneDirectory, PhoneListing, across, listing_for
 from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope
 from streams.stage import InvalidMessage, Output, Stage
@@ -27,6 +28,16 @@ from streams.topology import LEADS_DEDUPLICATED
 
 # Persists a batch's merge audit entries and gray pairs for review (`storage.dedupe_review.DedupeLog.write`).
 DedupeSink = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Awaitable[None]]
+
+
+@dataclasses.dataclass
+class _Claim:
+    """A lead of the batch waiting for its phone claim, with the outputs `handle` returned for it."""
+
+    listing: PhoneListing
+    lead: Lead
+    resolution: Resolution
+    outputs: list[Output]
 
 
 class DedupeStage(Stage[Lead]):
@@ -43,6 +54,7 @@ class DedupeStage(Stage[Lead]):
         self.resolver, self.judge, self.sink, self.phones = resolver, judge, sink, phones
         self._audit: list[dict[str, Any]] = []
         self._review: list[dict[str, Any]] = []
+        self._claims: list[_Claim] = []  # this batch's leads with a phone to claim, in order
 
     async def stop(self) -> None:
         if self.judge is not None:
@@ -52,21 +64,41 @@ class DedupeStage(Stage[Lead]):
         record = DedupeInput.from_lead(lead)
         if record.email is None and lead.best_email():
             record = dataclasses.replace(record, email=lead.best_email())
-        resolution = await self._look_across(record, self.resolver.resolve(record))
+        resolution = self.resolver.resolve(record)
         if resolution.decision == "gray":
             resolution = await self.resolver.judge_gray(resolution, self.judge, self._review)
-        self._audit.extend(resolution.audit)
+        outputs = self._outputs(lead, resolution)
+        listing = listing_for(record, resolution, self.resolver.clock()) if self.phones is not None else None
+        if listing is None:
+            self._audit.extend(resolution.audit)
+        else:  # its outputs and audit wait for the batch's claims (`complete_batch`)
+            self._claims.append(_Claim(listing, lead, resolution, outputs))
+        return outputs
+
+    @staticmethod
+    def _outputs(lead: Lead, resolution: Resolution) -> list[Output]:
         lead = lead.model_copy(update={"dedupe": to_decision(resolution)})
         if resolution.decision == "duplicate":
             return [Output(lead, terminal=TerminalState.duplicate, reason=f"duplicate of {resolution.duplicate_of}")]
         return [Output(lead, topics=(LEADS_DEDUPLICATED,))]
 
-    async def _look_across(self, record: DedupeInput, resolution: Resolution) -> Resolution:
-        """The phone directory's answer after the engine's: a twin in another state, if any (`phone_look`)."""
-        listing = listing_for(record, resolution, self.resolver.clock()) if self.phones is not None else None
-        if self.phones is None or listing is None:
-            return resolution
-        return across(resolution, *await self.phones.claim(listing, self.resolver.retention.ttl_s))
+    async def complete_batch(self) -> None:
+        """The phone directory's answers after the engine's (`phone_look`): the batch's claims in one call; a lead
+        whose twin is in another state becomes its duplicate, and a review item of the lead is dropped, since
+        no operator needs to decide a lead that has ended."""
+        if not self._claims or self.phones is None:
+            return
+        claims = self._claims
+        answers = await self.phones.claim_all([c.listing for c in claims], self.resolver.retention.ttl_s)
+        ended: set[str] = set()
+        for claim, answer in zip(claims, answers):
+            resolution = across(claim.resolution, *answer)
+            self._audit.extend(resolution.audit)
+            if resolution is not claim.resolution:
+                claim.outputs[:] = self._outputs(claim.lead, resolution)
+                ended.add(resolution.lead_id)
+        self._review = [item for item in self._review if item["lead_id"] not in ended]
+        self._claims = []
 
     async def after_batch(self) -> None:
         audit, review = self._audit, self._review

@@ -346,6 +346,38 @@ async def test_a_batch_flushes_its_table_writes_once_after_its_last_event_before
     assert seen == [(2, 0)] and len(records.updates) == 2
 
 
+class EndsTheSecondAtBatchEnd(Scripted):
+    """An ordered stage that decides the batch's second lead only once it has seen the whole batch (as the dedupe
+    stage's phone claims do); its first `complete_batch` meets a store outage."""
+
+    ordered = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.returned: list[list[Output]] = []
+        self.completions = 0
+
+    async def handle(self, lead: Lead, envelope: Envelope) -> list[Output]:
+        self.returned.append(await super().handle(lead, envelope))
+        return self.returned[-1]
+
+    async def complete_batch(self) -> None:
+        self.completions += 1
+        if self.completions == 1:
+            raise asyncpg.ConnectionDoesNotExistError("closed")
+        second = self.returned[1]
+        second[:] = [Output(second[0].lead, terminal=TerminalState.duplicate, reason="decided at batch end")]
+
+
+async def test_an_ordered_stage_may_change_its_outputs_when_the_batch_is_complete():
+    stage = EndsTheSecondAtBatchEnd()
+    runner, records, sender, clock = make_runner(stage)
+    await runner.process_batch([event(0, lead_id="ld_a"), event(1, lead_id="ld_b")])
+    assert stage.completions == 2 and len(clock.sleeps) == 1  # the outage is waited out, then it completes
+    assert [(u.lead.lead_id, u.state) for u in records.updates] == [("ld_a", None), ("ld_b", TerminalState.duplicate)]
+    assert [orjson.loads(v)["lead_id"] for _, _, v, _ in sender.sent] == ["ld_a"]
+
+
 class Disqualifies(Stage[Lead]):
     name = STAGE
 

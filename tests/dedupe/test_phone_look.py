@@ -128,7 +128,7 @@ def test_a_claim_older_than_the_retention_is_not_read():
     ttl = RetentionPolicy().ttl_s
     directory = MemoryPhoneDirectory()
     nj = listing("nj", "NJ", 1_000.0)
-    asyncio.run(directory.claim(nj, ttl))
+    asyncio.run(directory.claim_all([nj], ttl))
     soon, _ = directory.claim_now(listing("ny", "NY", 1_000.0 + ttl - 1), ttl)
     assert soon.twin_entity == nj.entity_id
     late, _ = directory.claim_now(listing("ny2", "NY", 1_000.0 + ttl + 1), ttl)

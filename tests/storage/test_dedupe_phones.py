@@ -1,8 +1,10 @@
 """The stream's phone directory on real PostgreSQL (`storage.dedupe_phones`, `stages.dedupe.phone_look`).
 
 Two dedupe partitions (two states) claim one number at the same moment: the per-phone lock answers them one
-after the other, so exactly one listing is new and the other is its duplicate, whichever came first. The dedupe
-stage itself, over two resolvers (two partitions' states), ends the second twin as a duplicate."""
+after the other, so exactly one listing is new and the other is its duplicate, whichever came first. Batches
+that share numbers in opposite orders take their locks in one order and never deadlock. The dedupe stage
+itself, over two resolvers (two partitions' states), ends the second twin as a duplicate once its batch is
+complete."""
 
 from __future__ import annotations
 
@@ -13,17 +15,24 @@ import pytest
 
 from schemas import Lead, TerminalState
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.phone_look import MATCHED_ON, StoredPhoneDirectory, listing_for
+from stages.dedupe.phone_look import MATCHED_ON, PhoneListing, StoredPhoneDirectory, listing_for
 from stages.dedupe.record import DedupeInput
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.stage import DedupeStage
 from storage.dedupe_phones import PhoneClaims
 from streams.envelope import Envelope
+from streams.stage import Output
 
 pytestmark = pytest.mark.services
 
 TTL = RetentionPolicy().ttl_s
 PHONE = "212-555-0142"
+
+
+async def one(directory: StoredPhoneDirectory, listing: PhoneListing) -> tuple[PhoneListing, bool]:
+    """A batch of one claim."""
+    [answer] = await directory.claim_all([listing], TTL)
+    return answer
 
 
 def claim_of(lead_id: str, geo: str, seen: float, name: str = "Hoboken Bike Works"):
@@ -38,7 +47,7 @@ async def test_two_partitions_claiming_one_phone_at_once_get_one_new_and_one_dup
     for round_ in range(5):  # several races, each on a number of its own
         phone_claims = [claim_of(f"nj{round_}", "NJ", 100.0), claim_of(f"ny{round_}", "NY", 100.0)]
         phone_claims = [dataclasses.replace(c, phone=f"+1212555{round_:04d}") for c in phone_claims]
-        answers = await asyncio.gather(*(directory.claim(c, TTL) for c in phone_claims))
+        answers = await asyncio.gather(*(one(directory, c) for c in phone_claims))
         twins = [claimed.twin_entity for claimed, _ in answers]
         assert sorted(t is None for t in twins) == [False, True], twins
         first = next(c for (claimed, _), c in zip(answers, phone_claims) if claimed.twin_entity is None)
@@ -48,11 +57,11 @@ async def test_two_partitions_claiming_one_phone_at_once_get_one_new_and_one_dup
 async def test_a_redelivered_claim_is_answered_from_the_table(pool):
     directory = StoredPhoneDirectory(PhoneClaims(pool))
     nj = claim_of("nj", "NJ", 100.0)
-    assert (await directory.claim(nj, TTL))[0].twin_entity is None
+    assert (await one(directory, nj))[0].twin_entity is None
     ny = claim_of("ny", "NY", 101.0)
-    claimed, fresh = await directory.claim(ny, TTL)
+    claimed, fresh = await one(directory, ny)
     assert fresh and claimed.twin_entity == nj.entity_id and claimed.twin_first == nj.first == "nj"
-    again, fresh_again = await directory.claim(ny, TTL)
+    again, fresh_again = await one(directory, ny)
     assert again == claimed and not fresh_again
     assert await PhoneClaims(pool).count() == 2
 
@@ -61,16 +70,23 @@ async def test_expired_claims_are_not_read_and_are_deleted(pool):
     """The clock is the caller's (`seen`): the test moves it past the retention instead of waiting."""
     claims = PhoneClaims(pool)
     directory = StoredPhoneDirectory(claims)
-    await directory.claim(claim_of("nj", "NJ", 1_000.0), TTL)
+    await one(directory, claim_of("nj", "NJ", 1_000.0))
     other = claim_of("old", "CT", 1_000.0)
-    await directory.claim(dataclasses.replace(other, phone="+12035550100"), TTL)
-    late, _ = await directory.claim(claim_of("ny", "NY", 1_000.0 + TTL + 1), TTL)
+    await one(directory, dataclasses.replace(other, phone="+12035550100"))
+    late, _ = await one(directory, claim_of("ny", "NY", 1_000.0 + TTL + 1))
     assert late.twin_entity is None
     assert await claims.count() == 1  # both expired claims are gone: the phone's own and, by the sweep, the other
 
 
 def lead(lead_id: str, geo: str, **fields: str) -> Lead:
     return Lead(lead_id=lead_id, geo_key=geo, source="test", name="Hoboken Bike Works", phone=PHONE, **fields)
+
+
+async def handled(stage: DedupeStage, *leads: Lead) -> list[list[Output]]:
+    """One batch through the stage as the runner drives it: each lead's `handle`, then `complete_batch`."""
+    results = [await stage.handle(one_lead, Envelope(payload=b"")) for one_lead in leads]
+    await stage.complete_batch()
+    return results
 
 
 async def test_the_dedupe_stage_ends_the_twin_of_another_partition_as_a_duplicate(pool):
@@ -84,26 +100,56 @@ async def test_the_dedupe_stage_ends_the_twin_of_another_partition_as_a_duplicat
     new_jersey, new_york = (  # two partitions: each its own state, one shared directory
         DedupeStage(EntityResolver({}, clock=lambda: next(clock)), sink=sink, phones=directory) for _ in range(2)
     )
-    [first] = await new_jersey.handle(lead("nj", "NJ", street="101 Washington St", zip="07030"), Envelope(payload=b""))
+    [[first]] = await handled(new_jersey, lead("nj", "NJ", street="101 Washington St", zip="07030"))
     assert first.terminal is None
-    [second] = await new_york.handle(lead("ny", "NY"), Envelope(payload=b""))
+    outputs = await new_york.handle(lead("ny", "NY"), Envelope(payload=b""))
+    assert outputs[0].terminal is None  # the engine's answer, until the batch's claims are made
+    await new_york.complete_batch()
+    [second] = outputs
     assert second.terminal is TerminalState.duplicate
     decision = second.lead.dedupe
     assert decision is not None and decision.duplicate_of == "nj" and decision.matched_on == [MATCHED_ON]
     assert decision.entity_id == first.lead.dedupe.entity_id
     await new_york.after_batch()
     assert [(a["kind"], a["decided_by"], a["entity_id"]) for a in audit] == [("merge", "phone", decision.entity_id)]
-    [redelivered] = await new_york.handle(lead("ny", "NY"), Envelope(payload=b""))
+    [[redelivered]] = await handled(new_york, lead("ny", "NY"))
     assert redelivered.terminal is TerminalState.duplicate and redelivered.lead.dedupe == decision
 
 
+async def test_twins_in_one_batch_meet_in_it(pool):
+    """One partition holds several states: a batch's later claim sees the earlier one before either is stored."""
+    stage = DedupeStage(EntityResolver({}), phones=StoredPhoneDirectory(PhoneClaims(pool)))
+    [[nj], [ny]] = await handled(stage, lead("nj", "NJ", street="101 Washington St", zip="07030"), lead("ny", "NY"))
+    assert nj.terminal is None and nj.topics
+    assert ny.terminal is TerminalState.duplicate and ny.lead.dedupe is not None
+    assert ny.lead.dedupe.duplicate_of == "nj" and ny.lead.dedupe.matched_on == [MATCHED_ON]
+    assert await PhoneClaims(pool).count() == 2
+
+
+async def test_batches_sharing_numbers_in_opposite_orders_do_not_deadlock(pool):
+    """Each batch locks its numbers in one order (by lock key): were they locked in the batch's order, two
+    batches each holding the other's next number would deadlock, and PostgreSQL would fail one of them."""
+    directory = StoredPhoneDirectory(PhoneClaims(pool))
+    numbers = [f"+1212555{n:04d}" for n in range(100, 140)]
+
+    def batch(geo: str, order: list[str]) -> list[PhoneListing]:
+        return [dataclasses.replace(claim_of(f"{geo}{p}", geo, 100.0), phone=p) for p in order]
+
+    for round_ in range(3):
+        mine = [f"{n}{round_}" for n in numbers]
+        answers = await asyncio.gather(
+            directory.claim_all(batch("NJ", mine), TTL), directory.claim_all(batch("NY", mine[::-1]), TTL)
+        )
+        twins = [claimed.twin_entity is not None for answer in answers for claimed, _ in answer]
+        assert sum(twins) == len(mine)  # each number: one listing new, the other its twin
+
+
 async def test_an_entity_is_listed_once_per_number_and_a_replay_reads_its_claim(pool):
-    """The one-call path (no listing of another state at the number) stores, skips or hands over as `settle` would."""
     claims = PhoneClaims(pool)
     directory = StoredPhoneDirectory(claims)
     first = claim_of("nj1", "NJ", 100.0)
     again = dataclasses.replace(claim_of("nj2", "NJ", 101.0), entity_id=first.entity_id, first="nj1")
-    assert await directory.claim(first, TTL) == (first, True)
-    assert await directory.claim(again, TTL) == (again, False)  # its entity is listed: nothing stored
-    assert await directory.claim(first, TTL) == (first, False)  # a redelivery: its own claim, read back
+    assert await one(directory, first) == (first, True)
+    assert await one(directory, again) == (again, False)  # its entity is listed: nothing stored
+    assert await one(directory, first) == (first, False)  # a redelivery: its own claim, read back
     assert await claims.count() == 1
