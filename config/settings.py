@@ -368,10 +368,10 @@ class Settings(BaseSettings):
         True, description="Ask the Ollama model about gray-zone dedupe pairs (else they go to review)."
     )
     dedupe_phone_directory: bool = Field(
-        False,
+        True,
         description="Claim each lead's local phone in the shared phone directory (PostgreSQL), so twins whose fields "
-        "name two states (two dedupe partitions) still meet. Off by default: it costs the dedupe stage a database "
-        "call per lead (docs/dedupe.md, 'The phone directory'); off, each partition decides alone.",
+        "name two states (two dedupe partitions) still meet: one transaction per dedupe batch (docs/dedupe.md, "
+        "'The phone directory'). Off, each partition decides alone and such twins stay two entities.",
     )
 
     # --- Scoring / mockups -------------------------------------------------

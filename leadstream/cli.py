@@ -379,7 +379,9 @@ def dedupe(
     out: Path = typer.Option(..., "--out", help="Output CSV: id,entity_id, one row per input row."),
     llm: bool = typer.Option(False, help="Ask the Ollama model (LEADSTREAM_OLLAMA_HOST) about gray-zone pairs."),
     phone_directory: bool = typer.Option(
-        False, help="Look across states on a shared phone, as the stream with LEADSTREAM_DEDUPE_PHONE_DIRECTORY on."
+        True,
+        "--phone-directory/--no-phone-directory",
+        help="Look across states on a shared phone, as the stream does (LEADSTREAM_DEDUPE_PHONE_DIRECTORY).",
     ),
 ) -> None:
     """Resolve the rows of a CSV into entities with the same engine as the stream stage."""

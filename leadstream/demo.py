@@ -41,6 +41,7 @@ from leadstream.producer import LeadProducer
 from leadstream.progress import LagReader, Snapshot, latency_percentiles, missing_terminal, record_counts
 from schemas import ScrapeJob
 from storage.db import create_pool, isolated_url, migrate
+from storage.dedupe_phones import PhoneClaims
 from storage.lead_queries import LeadQueries
 from storage.outbox import Outbox
 from streams.admin import ensure_topics
@@ -411,6 +412,7 @@ class Demo:
             "dead_letters": await leads.dead_letters(),
             "tiers": await leads.tiers(),
             "mockups": await leads.with_mockup(),
+            "phone_claims": await PhoneClaims(pool).count(),  # the dedupe phone directory's (0 when it is off)
             "stage_busy_s": await self._stage_busy(),
             "workers": {
                 group: sum(1 for name in self.workers if name.rsplit("-", 1)[0] == group) for group in WORKER_GROUPS

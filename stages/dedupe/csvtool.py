@@ -4,7 +4,7 @@ The same `EntityResolver` as the stream stage, over an in-memory dict and one
 row at a time in file order. Each row gets the partition key the stream would
 give it (`schemas.geo.dedupe_key`, from its ZIP, state, city or phone), and every
 key of the engine's state is scoped by it, so one dict partitions exactly as the
-stream's per-partition tables do, and (``--phone-directory``) a
+stream's per-partition tables do, and (unless ``--no-phone-directory``) a
 `MemoryPhoneDirectory` plays the stream's phone directory (`phone_look`,
 ``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``): the answers are the same (tests/e2e
 checks it).
@@ -31,11 +31,11 @@ def resolve_rows(
     rows: list[dict],
     judge: Judge | None = None,
     resolver: EntityResolver | None = None,
-    phone_directory: bool = False,
+    phone_directory: bool = True,
 ) -> tuple[list[str | None], dict[str, int]]:
     """Entity id per row (input order) and counts; with a judge, gray pairs are asked about; with
     ``phone_directory``, the phone directory looks across states as the stream's does when
-    ``LEADSTREAM_DEDUPE_PHONE_DIRECTORY`` is on (both are off by default)."""
+    ``LEADSTREAM_DEDUPE_PHONE_DIRECTORY`` is on (both are on by default)."""
     resolver = resolver or EntityResolver({})
     phones = MemoryPhoneDirectory() if phone_directory else None
     if judge is not None:
@@ -116,7 +116,7 @@ def _check_ids(rows: list[dict], where: str) -> None:
 
 
 def dedupe_csv(
-    input_path: str | Path, output_path: str | Path, judge: Judge | None = None, phone_directory: bool = False
+    input_path: str | Path, output_path: str | Path, judge: Judge | None = None, phone_directory: bool = True
 ) -> dict[str, int | str]:
     """Write ``id,entity_id`` (one row per input row, input order); returns counts and the columns read.
 

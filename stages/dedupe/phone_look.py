@@ -7,8 +7,8 @@ shop with a 212 number, listed once with its address (New Jersey) and once with 
 
 So every lead that has a local phone (a toll-free line is a chain's central number) also claims
 that phone for its entity in a **phone directory** shared by all partitions: PostgreSQL in the
-stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``. It is off by
-default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--phone-directory``). The stage makes a batch's
+stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``. It is on by
+default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--no-phone-directory``). The stage makes a batch's
 claims together, in the batch's order, once its last lead is handled (one transaction per batch:
 `stages.dedupe.stage.DedupeStage.complete_batch`). Under the phone's lock a claim reads the listings
 other states hold at that number, and those of the batch before it (`settle`); the first one that is

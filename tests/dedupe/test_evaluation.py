@@ -413,7 +413,7 @@ def test_em_check_separates_a_clear_mix_without_labels():
 
 def test_partition_split_counts_the_true_pairs_that_two_partitions_keep_apart():
     """A phone-only listing placed by its area code in another state than the business's address (the partition
-    key's miss, which only the phone directory reaches, off by default) is split; the same listing with the city is
+    key's miss, which only the phone directory reaches) is split; the same listing with the city is
     not. Both still count against blocking recall."""
     from stages.dedupe.evaluate import evaluate_rows
 

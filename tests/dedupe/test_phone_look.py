@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from schemas import Lead, TerminalState
 from stages.dedupe.csvtool import resolve_rows
 from stages.dedupe.engine import EntityResolver
+from stages.dedupe.model import Thresholds
 from stages.dedupe.phone_look import (
     MATCHED_ON,
     MemoryPhoneDirectory,
@@ -19,6 +21,9 @@ from stages.dedupe.phone_look import (
 )
 from stages.dedupe.record import DedupeInput
 from stages.dedupe.retention import DAY_S, RetentionPolicy
+from stages.dedupe.stage import DedupeStage
+from streams.envelope import Envelope
+from streams.stage import Output
 
 SHOP_NJ = {"name": "Hoboken Bike Works", "address": "101 Washington St", "city": "Hoboken", "state": "NJ"}
 SHOP_NJ |= {"zip": "07030", "phone": "212-555-0142"}
@@ -37,9 +42,9 @@ def test_a_phone_only_listing_keyed_to_another_state_joins_its_twin():
 
 
 def test_without_the_directory_the_same_pair_stays_apart():
-    """The guard that the test above proves something, and the default (the directory is off): the engine alone
-    splits the pair."""
-    ids, counts = resolve_rows(rows(SHOP_NJ, SHOP_PHONE_ONLY))
+    """The guard that the test above proves something (``--no-phone-directory``): the engine alone splits the
+    pair."""
+    ids, counts = resolve_rows(rows(SHOP_NJ, SHOP_PHONE_ONLY), phone_directory=False)
     assert ids[0] != ids[1] and counts["duplicate"] == 0
 
 
@@ -134,3 +139,33 @@ def test_a_claim_older_than_the_retention_is_not_read():
     late, _ = directory.claim_now(listing("ny2", "NY", 1_000.0 + ttl + 1), ttl)
     assert late.twin_entity is None
     assert [o.lead_id for o in directory.listings[nj.phone]] == ["ny", "ny2"]  # the expired claim is gone
+
+
+async def _review_after(*leads: Lead) -> tuple[list[dict], list[Output]]:
+    """The review items the stage sends after one batch of `leads`, and the last lead's outputs."""
+    review: list[dict] = []
+
+    async def sink(audit: list[dict], items: list[dict]) -> None:
+        review.extend(items)
+
+    resolver = EntityResolver({}, thresholds=Thresholds(match=0.999, review=0.2))  # as tests/dedupe/test_review.py
+    stage = DedupeStage(resolver, judge=None, sink=sink, phones=MemoryPhoneDirectory())
+    outputs = [await stage.handle(lead, Envelope(payload=b"")) for lead in leads]
+    await stage.complete_batch()
+    await stage.after_batch()
+    return review, outputs[-1]
+
+
+async def test_a_gray_lead_whose_twin_is_in_another_state_ends_and_leaves_no_review_item():
+    """The claim comes after the judge (here none: the gray pair goes to review); when the claim then finds the
+    lead's twin in another state, the lead ends as its duplicate and nobody is asked about it."""
+    phone = "415-555-0188"
+    nevada = Lead(lead_id="nv", geo_key="NV", source="test", name="Golden Dragon", state="NV", phone=phone)
+    restaurant = Lead(lead_id="a", geo_key="CA", source="test", name="Golden Dragon Restaurant", street="88 Grant Ave")
+    restaurant = restaurant.model_copy(update={"zip": "94108"})
+    gray = Lead(lead_id="b", geo_key="CA", source="test", name="Golden Dragon", zip="94108", phone=phone)
+    alone, [asked] = await _review_after(restaurant, gray)
+    assert [item["lead_id"] for item in alone] == ["b"] and asked.terminal is None  # the guard: gray, asked about
+    review, [ended] = await _review_after(nevada, restaurant, gray)
+    assert review == [] and ended.terminal is TerminalState.duplicate
+    assert ended.lead.dedupe is not None and ended.lead.dedupe.duplicate_of == "nv"

@@ -74,7 +74,6 @@ def groups(ids: list[str], entity_of: dict[str, str]) -> set[frozenset[str]]:
 
 async def test_stream_and_csv_tool_group_the_same_leads(kafka_broker, database_url, monkeypatch):
     monkeypatch.setenv("LEADSTREAM_DEDUPE_LLM", "false")  # the workers inherit it
-    monkeypatch.setenv("LEADSTREAM_DEDUPE_PHONE_DIRECTORY", "true")  # off by default; the CSV tool's below is on
     rows = labelled_rows()
     assert 200 <= len(rows) <= 450 and len({r["cluster"] for r in rows}) < len(rows)
     ids = [r["id"] for r in rows]
@@ -124,7 +123,7 @@ async def test_stream_and_csv_tool_group_the_same_leads(kafka_broker, database_u
         return entity_id
 
     stream = groups(ids, {lead_id: root(e) for lead_id, e in decided.items()})
-    predicted, _ = resolve_rows([{k: v for k, v in r.items() if k != "raw"} for r in rows], phone_directory=True)
+    predicted, _ = resolve_rows([{k: v for k, v in r.items() if k != "raw"} for r in rows])
     csv_tool = groups(ids, dict(zip(ids, predicted)))
     assert stream == csv_tool
     assert frozenset({"ld_er_x1", "ld_er_x2", "ld_er_x3"}) in stream  # the two-state business is one
