@@ -396,6 +396,7 @@ class Demo:
         emails = sim_sendgrid.summary(sim)
         span = stats["span_s"] or 0.0
         visited = await leads.stages_visited()
+        busy, per_batch = await self._stage_batches()
         return {
             "leads_in": leads_in,
             "terminal": dict(sorted(snap.terminal.items())),
@@ -413,7 +414,8 @@ class Demo:
             "tiers": await leads.tiers(),
             "mockups": await leads.with_mockup(),
             "phone_claims": await PhoneClaims(pool).count(),  # the dedupe phone directory's (0 when it is off)
-            "stage_busy_s": await self._stage_busy(),
+            "stage_busy_s": busy,
+            "events_per_batch": per_batch,
             "workers": {
                 group: sum(1 for name in self.workers if name.rsplit("-", 1)[0] == group) for group in WORKER_GROUPS
             },
@@ -436,17 +438,25 @@ class Demo:
                     continue
         return out
 
-    async def _stage_busy(self) -> dict[str, float]:
-        """Seconds each stage spent in batches, from the workers' /metrics (where a bottleneck shows)."""
+    async def _stage_batches(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Seconds each stage spent in batches (where a bottleneck shows) and its events per batch (how full an
+        ordered stage's batches are; a streaming stage handles each event on its own: 1.0), from the workers'
+        /metrics."""
         busy: dict[str, float] = {}
+        batches: dict[str, float] = {}
+        consumed: dict[str, float] = {}
         for families in (await self.worker_metrics()).values():
             for family in families:
-                if family.name == "leadstream_stage_batch_seconds":
-                    for sample in family.samples:
-                        if sample.name.endswith("_sum"):
-                            stage = sample.labels["stage"]
-                            busy[stage] = round(busy.get(stage, 0.0) + sample.value, 1)
-        return busy
+                for sample in family.samples:
+                    stage = sample.labels.get("stage")
+                    if sample.name == "leadstream_stage_batch_seconds_sum":
+                        busy[stage] = busy.get(stage, 0.0) + sample.value
+                    elif sample.name == "leadstream_stage_batch_seconds_count":
+                        batches[stage] = batches.get(stage, 0.0) + sample.value
+                    elif sample.name == "leadstream_stage_events_consumed_total":
+                        consumed[stage] = consumed.get(stage, 0.0) + sample.value
+        per_batch = {stage: round(consumed.get(stage, 0.0) / n, 2) for stage, n in batches.items() if n}
+        return {stage: round(seconds, 1) for stage, seconds in busy.items()}, per_batch
 
     async def _write_artefacts(self, sim, data_dir: Path, out: Path) -> None:
         from simulator.sendgrid import sent_messages

@@ -38,4 +38,5 @@ def test_leadstream_demo_200_leads_on_the_embedded_services(tmp_path):
     assert set(summary["stages_visited"]) >= {"scrape", "enrich", "dedupe", "score", "email"}
     assert summary["workers"]["main"] >= 1 and summary["workers"]["mockup"] >= 1
     assert {"enrich", "dedupe", "score", "email"} <= set(summary["stage_busy_s"])  # read from each worker's /metrics
+    assert all(summary["events_per_batch"][stage] >= 1.0 for stage in ("dedupe", "score")), summary
     assert summary["phone_claims"] > 0, summary  # the phone directory is on by default, on the embedded stack too
