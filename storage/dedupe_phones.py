@@ -78,8 +78,6 @@ class PhoneClaims:
 
         One transaction per batch, whatever its size: five round trips (begin, lock, read, write, commit)."""
         numbers = sorted(set(phones))
-        if not numbers:
-            return settle([])
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.fetchval(_LOCK_ALL, _LOCK_CLASS, numbers)
             rows = [dict(r) for r in await conn.fetch(_READ_ALL, numbers, cutoff)]
