@@ -5,8 +5,10 @@ no LLM) over the same N leads with a local phone, in rounds that alternate betwe
 (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``) and the PostgreSQL directory (`storage.dedupe_phones`, one transaction
 per batch) with batches of one lead and of ``--batch`` leads (the stage's batches are up to
 ``LEADSTREAM_BATCH_SIZE``, smaller when leads come slowly), on ``$LEADSTREAM_DATABASE_URL`` in a schema of its own
-(dropped at the end). A fifth of the leads are the same businesses again under another state (phone only): the
-directory's duplicates.
+(dropped at the end). Every listing has a city and a street line, so it claims its name words with them too. A
+fifth of the leads are the same businesses again under another state (phone only), and about one in fourteen
+again with another state's phone (a second line) and no ZIP: the directory's duplicates, by phone and by name
+and street line.
 
 Prints, per configuration, leads/s (wall, one batch at a time as the stage handles a partition) and CPU per lead
 of this process and of the PostgreSQL server processes (from /proc, so only for a server on this machine), and
@@ -34,7 +36,12 @@ from storage.db import create_pool, drop_schema, isolated_url, migrate
 from storage.dedupe_phones import PhoneClaims
 from streams.envelope import Envelope
 
-STATES = {"NJ": ("07030", "201"), "NY": ("10003", "212"), "PA": ("15213", "412"), "IL": ("60601", "312")}
+STATES = {
+    "NJ": ("07030", "201", "Hoboken"),
+    "NY": ("10003", "212", "New York"),
+    "PA": ("15213", "412", "Pittsburgh"),
+    "IL": ("60601", "312", "Chicago"),
+}
 WORDS = ["acme", "summit", "harbor", "maple", "golden", "river", "pioneer", "cedar", "atlas", "beacon", "orchid"]
 KINDS = ["Bakery", "Plumbing", "Dental", "Auto Repair", "Books", "Cafe", "Florist", "Hardware"]
 
@@ -46,16 +53,19 @@ def make_leads(n: int, seed: int) -> list[Lead]:
     while len(leads) < n:
         i = len(leads)
         state = rng.choice(states)
-        zip_, area = STATES[state]
+        zip_, area, city = STATES[state]
         name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(KINDS)} {i}"
         phone = f"{area}-{rng.randrange(200, 999)}-{rng.randrange(1000, 9999)}"
         street = f"{rng.randrange(1, 9999)} {rng.choice(WORDS).title()} St"
-        leads.append(
-            Lead(lead_id=f"b{i}", geo_key=state, source="bench", name=name, street=street, zip=zip_, phone=phone)
-        )
-        if rng.random() < 0.25 and len(leads) < n:  # the same business listed with only its phone, another state
-            other = rng.choice([s for s in states if s != state])
+        place = {"source": "bench", "name": name, "street": street, "city": city}
+        leads.append(Lead(lead_id=f"b{i}", geo_key=state, zip=zip_, phone=phone, **place))
+        draw = rng.random()
+        other = rng.choice([s for s in states if s != state])
+        if draw < 0.25 and len(leads) < n:  # the same business listed with only its phone, another state
             leads.append(Lead(lead_id=f"b{i}x", geo_key=other, source="bench", name=name, phone=phone))
+        elif draw < 0.35 and len(leads) < n:  # again with a second line of another state's area code, no ZIP
+            line = f"{STATES[other][1]}-{rng.randrange(200, 999)}-{rng.randrange(1000, 9999)}"
+            leads.append(Lead(lead_id=f"b{i}y", geo_key=other, phone=line, **place))
     return leads
 
 
@@ -116,7 +126,8 @@ async def main() -> None:
                 directory = StoredPhoneDirectory(store) if store is not None else None
                 results[label].append(await one_round(leads, directory, batch))
         print(
-            f"dedupe stage, {args.leads} leads per round (a fifth of them twins in another state), {args.rounds} rounds"
+            f"dedupe stage, {args.leads} leads per round (about a quarter of them twins in another state),"
+            f" {args.rounds} rounds"
         )
         for label, runs in results.items():
             rates = [args.leads / wall for wall, _, _, _ in runs]

@@ -1,13 +1,14 @@
-"""The dedupe stage's phone directory in PostgreSQL (``dedupe_phones``, migration 0013).
+"""The dedupe stage's directory in PostgreSQL (``dedupe_phones``, migration 0013).
 
-One claim per lead at its phone. A dedupe batch's claims are made in one transaction that first takes a
-transaction-level advisory lock on each of the batch's phones, always in one order (by lock key), so two
-partitions claiming one number at once are answered one after the other (the second sees the first) and two
-batches never wait on each other in a cycle. `stages.dedupe.phone_look` decides; this module only keeps the
+Claims by key: a lead's local phone, or a name word with a city and street number (``tn:…``); the column is
+named ``phone`` because the first keys were phones, and a phone key is the number as before. A dedupe batch's
+claims are made in one transaction that first takes a transaction-level advisory lock on each of the batch's
+keys, always in one order (by lock key), so two partitions claiming one key at once are answered one after
+the other (the second sees the first) and two batches never wait on each other in a cycle. `stages.dedupe.phone_look` decides; this module only keeps the
 rows. The locks are transaction-level, so they hold through PgBouncer's transaction pooling too.
 
 Expired claims (older than the cutoff the caller passes) are never read; those of the batch's phones are
-deleted under their locks, and each stored claim also deletes a few expired ones of other phones (`SWEEP`),
+deleted under their locks, and each stored claim also deletes a few expired ones of other keys (`SWEEP`),
 skipping rows another claim has locked, so no claim ever waits on a sweep.
 
 Migration 0013's ``dedupe_phone_claim_alone`` is the one-claim-per-call path of the release before batches;
@@ -23,7 +24,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-COLUMNS = ("phone", "lead_id", "geo", "entity_id", "first", "profile", "seen", "twin_entity", "twin_first")
+# The rows' fields; ``key`` is the column ``phone``.
+COLUMNS = ("key", "lead_id", "geo", "entity_id", "first", "profile", "seen", "twin_entity", "twin_first")
 # Array types of the columns as `_WRITE_ALL` takes them: profiles as JSON text (a list of lists would be
 # read as a two-dimensional array).
 _TYPES = ("text", "text", "text", "text", "text", "text", "float8", "text", "text")
@@ -32,25 +34,27 @@ SWEEP = 16
 _LOCK_CLASS = 7_240_532
 
 Rows = list[dict[str, Any]]
-# The live rows of the batch's phones (oldest first) → each claim of the batch, in order: (claim, whether to store).
-SettleAll = Callable[[Rows], list[tuple[dict[str, Any], bool]]]
+# The live rows of the batch's keys (oldest first) → (the answers, the rows to store).
+SettleAll = Callable[[Rows], tuple[Any, Rows]]
+_SELECTED = ", ".join("phone AS key" if c == "key" else c for c in COLUMNS)
+_STORED = ", ".join("phone" if c == "key" else c for c in COLUMNS)
 
 # The subquery hands the keys over in ascending order, and the locks are taken as its rows come.
 _LOCK_ALL = """
 SELECT count(pg_advisory_xact_lock($1, key))
-FROM (SELECT DISTINCT hashtext(phone) AS key FROM unnest($2::text[]) AS phone ORDER BY key) AS keys
+FROM (SELECT DISTINCT hashtext(claimed) AS key FROM unnest($2::text[]) AS claimed ORDER BY key) AS keys
 """
 _READ_ALL = f"""
 WITH expired AS (DELETE FROM dedupe_phones WHERE phone = ANY($1::text[]) AND seen < $2)
-SELECT {", ".join(COLUMNS)} FROM dedupe_phones WHERE phone = ANY($1::text[]) AND seen >= $2
+SELECT {_SELECTED} FROM dedupe_phones WHERE phone = ANY($1::text[]) AND seen >= $2
 ORDER BY seen, lead_id
 """
 # The claims and the sweep in one statement (one round trip): each stored claim deletes up to `SWEEP` expired
 # ones, so expired claims go faster than claims come.
 _WRITE_ALL = f"""
 WITH written AS (
-    INSERT INTO dedupe_phones ({", ".join(COLUMNS)})
-    SELECT phone, lead_id, geo, entity_id, first, profile::jsonb, seen, twin_entity, twin_first
+    INSERT INTO dedupe_phones ({_STORED})
+    SELECT key, lead_id, geo, entity_id, first, profile::jsonb, seen, twin_entity, twin_first
     FROM unnest({", ".join(f"${i}::{t}[]" for i, t in enumerate(_TYPES, 1))})
         AS claims ({", ".join(COLUMNS)})
     ON CONFLICT (phone, lead_id) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])}
@@ -70,19 +74,16 @@ class PhoneClaims:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def claim_all(
-        self, phones: Sequence[str], cutoff: float, settle: SettleAll
-    ) -> list[tuple[dict[str, Any], bool]]:
-        """``settle(live rows of these phones, oldest first)`` → each claim and whether to store it; the claims
-        to store are written before the locks are let go. Rows are dicts of `COLUMNS`.
+    async def claim_all(self, keys: Sequence[str], cutoff: float, settle: SettleAll) -> Any:
+        """``settle(live rows of these keys, oldest first)`` → (answers, rows to store); the rows are written
+        before the locks are let go, and the answers returned. Rows are dicts of `COLUMNS`.
 
         One transaction per batch, whatever its size: five round trips (begin, lock, read, write, commit)."""
-        numbers = sorted(set(phones))
+        locked = sorted(set(keys))
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.fetchval(_LOCK_ALL, _LOCK_CLASS, numbers)
-            rows = [dict(r) for r in await conn.fetch(_READ_ALL, numbers, cutoff)]
-            answers = settle(rows)
-            stored = [claim for claim, fresh in answers if fresh]
+            await conn.fetchval(_LOCK_ALL, _LOCK_CLASS, locked)
+            rows = [dict(r) for r in await conn.fetch(_READ_ALL, locked, cutoff)]
+            answers, stored = settle(rows)
             if stored:
                 columns = ([_param(c, claim[c]) for claim in stored] for c in COLUMNS)
                 await conn.execute(_WRITE_ALL, *columns, cutoff, SWEEP * len(stored))

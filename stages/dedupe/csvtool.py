@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from stages.dedupe.columns import map_columns, read_listing_file
 from stages.dedupe.engine import EntityResolver, Resolution
-from stages.dedupe.phone_look import MemoryPhoneDirectory, across, listing_for
+from stages.dedupe.phone_look import MemoryPhoneDirectory, across, listings_for
 from stages.dedupe.record import DedupeInput
 
 if TYPE_CHECKING:
@@ -50,10 +50,10 @@ def _look_across(
 ) -> Resolution:
     """The phone directory's answer after the engine's (and the judge's), as
     `stages.dedupe.stage.DedupeStage.complete_batch` gives it."""
-    listing = listing_for(record, resolution, resolver.clock()) if phones is not None else None
-    if phones is None or listing is None:
+    claim = listings_for(record, resolution, resolver.clock()) if phones is not None else []
+    if phones is None or not claim:
         return resolution
-    return across(resolution, *phones.claim_now(listing, resolver.retention.ttl_s))
+    return across(resolution, *phones.claim_now(claim, resolver.retention.ttl_s))
 
 
 async def _resolve_rows_judged(

@@ -39,6 +39,7 @@ from stages.dedupe.blocking import blocking_keys, lookup_keys
 from stages.dedupe.csvtool import resolve_rows
 from stages.dedupe.engine import EntityResolver, Resolution
 from stages.dedupe.judge import Judge, Verdict
+from stages.dedupe.phone_look import directory_keys
 from stages.dedupe.record import DedupeInput, Profile
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "dedupe"
@@ -119,11 +120,19 @@ def _linked_share(rows: list[dict], linked: Callable[[int, int], bool]) -> tuple
 def blocking_recall(rows: list[dict]) -> dict[str, float]:
     """Share of true pairs sharing a blocking key (direct) or linked by key-sharing rows of their business. A row
     with a point is looked up in the neighbouring map cells too (`lookup_keys`): a pair shares a key when one row's
-    lookup keys hold a key the other is indexed under."""
+    lookup keys hold a key the other is indexed under. A pair of two partition keys is compared in the directory
+    (`phone_look`) when the two rows share a directory key, so that counts too, as the stream compares them."""
     profiles = [Profile.of(DedupeInput.from_row(row)) for row in rows]
     keys = [set(blocking_keys(p)) for p in profiles]
     looked = [set(lookup_keys(p, list(k))) for p, k in zip(profiles, keys)]
-    direct, reachable = _linked_share(rows, lambda a, b: bool(looked[a] & keys[b] or looked[b] & keys[a]))
+    across = [set(directory_keys(p)) for p in profiles]
+
+    def compared(a: int, b: int) -> bool:
+        if looked[a] & keys[b] or looked[b] & keys[a]:
+            return True
+        return profiles[a].geo != profiles[b].geo and bool(across[a] & across[b])
+
+    direct, reachable = _linked_share(rows, compared)
     return {"blocking_direct": direct, "blocking_recall": reachable}
 
 

@@ -1,30 +1,34 @@
-"""The phone-keyed second look: twins that the partition key puts in two states still meet.
+"""The directory's second look: twins that the partition key puts in two states still meet.
 
 The dedupe state is partitioned by state (`schemas.geo.dedupe_key`), so the engine compares two
 listings only when their fields name the same state. A shop's listings can name two: a New Jersey
 shop with a 212 number, listed once with its address (New Jersey) and once with only the phone
-(New York, by the area code). What such a pair always shares is the phone number.
+(New York, by the area code); or listed once with a reservations line of another state's area code
+and no ZIP or state. What such a pair shares is the phone number, or the name, the street line and
+the city.
 
-So every lead that has a local phone (a toll-free line is a chain's central number) also claims
-that phone for its entity in a **phone directory** shared by all partitions: PostgreSQL in the
-stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``. It is on by
-default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--no-phone-directory``). The stage makes a batch's
-claims together, in the batch's order, once its last lead is handled (one transaction per batch:
-`stages.dedupe.stage.DedupeStage.complete_batch`). Under the phone's lock a claim reads the listings
-other states hold at that number, and those of the batch before it (`settle`); the first one that is
-the same business (`twin_across`) makes the lead its duplicate, and the lead's entity is recorded as
-merged into it (a ``merge`` audit entry decided by ``phone``, so a later lead that joins that entity
-in its own state is grouped with the twin too). Otherwise the listing is added for the leads after
-it. A lead that joined an entity in its own state claims too: the phone may be new to that entity
-(its first lead had none), and arrival order across partitions is not the order of the file. The
-claim comes after the engine and the LLM judge: a gray lead that turns out to be a twin in another
-state ends as its duplicate, and its review item is dropped.
+So every lead also claims its **keys** for its entity in a directory shared by all partitions:
+PostgreSQL in the stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``.
+A key is the lead's local phone (a toll-free line is a chain's central number: none), and, for a lead
+with a city and a street number, each of its name's strong words with the city and the number
+(`name_street_keys`). It is on by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``,
+``--no-phone-directory``). The stage makes a batch's claims together, in the batch's order, once its
+last lead is handled (one transaction per batch: `stages.dedupe.stage.DedupeStage.complete_batch`).
+Under its keys' locks a lead's claim reads the listings other states hold at its keys, and those of
+the batch before it (`settle`); the first one that is the same business (by the key's rule:
+`one_business` at a phone, `one_site` at a name and street line) makes the lead its duplicate, and the
+lead's entity is recorded as merged into it (a ``merge`` audit entry decided by ``phone`` or
+``name_street``, so a later lead that joins that entity in its own state is grouped with the twin too).
+Otherwise the lead is listed for the leads after it. A lead that joined an entity in its own state
+claims too: a key may be new to that entity (its first lead had no phone), and arrival order across
+partitions is not the order of the file. The claim comes after the engine and the LLM judge: a gray
+lead that turns out to be a twin in another state ends as its duplicate, and its review item is dropped.
 
 Rules of the directory:
 
 - one claim per lead: a redelivered lead gets its first claim's answer again (and no new audit);
 - a listing that found a twin is no candidate itself (its twin is), so the answers never chain;
-- an entity is listed once per phone: a later lead of it that finds no twin stores nothing;
+- an entity is listed once per key: a later lead of it that finds no twin stores nothing there;
 - listings of the lead's own state are left to the engine, which has compared them already;
 - a listing lives `RetentionPolicy.ttl_s` after its claim, like the entity state it stands for.
 """
@@ -32,25 +36,30 @@ Rules of the directory:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from schemas.geo import state_code, zip_state
+from stages.dedupe.blocking import strong_tokens
 from stages.dedupe.engine import Resolution, spellings_conflict
-from stages.dedupe.features import TOLL_FREE
+from stages.dedupe.features import TOLL_FREE, same_street
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import similar_names
 
 MATCHED_ON = "phone_across_partitions"
+MATCHED_ON_NAME_STREET = "name_street_across_partitions"
+# The prefix of a name-and-street key; a phone key is the number itself ("+1…"), as before such keys existed.
+NAME_STREET = "tn:"
 
 
 @dataclass(frozen=True)
-class PhoneListing:
-    """One lead's claim at its phone: the entity it is in, in its own state, and that entity's first lead; when a
-    listing of another state is the same business, that listing's entity and first lead (``twin_entity``,
+class Listing:
+    """One lead's claim at one of its keys: the entity it is in, in its own state, and that entity's first lead;
+    when a listing of another state is the same business, that listing's entity and first lead (``twin_entity``,
     ``twin_first``)."""
 
-    phone: str
+    key: str
     lead_id: str
     geo: str
     entity_id: str
@@ -61,10 +70,16 @@ class PhoneListing:
     twin_first: str | None = None
 
 
-class PhoneDirectory(Protocol):
-    """A directory that makes a batch's claims in order, each atomically per phone (`settle` under the lock)."""
+# A lead's claim: the listing that answers it (the one that found its twin, else its first) and whether the answer
+# is new (False for a redelivered lead).
+Claimed = tuple[Listing, bool]
 
-    async def claim_all(self, listings: Sequence[PhoneListing], ttl_s: float) -> list[tuple[PhoneListing, bool]]: ...
+
+class PhoneDirectory(Protocol):
+    """A directory that makes a batch's claims in order, each lead's atomically over its keys (`settle` under
+    their locks). ``claims``: each lead's listings, one per key."""
+
+    async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]: ...
 
 
 def one_business(a: Profile, b: Profile) -> bool:
@@ -73,38 +88,61 @@ def one_business(a: Profile, b: Profile) -> bool:
     return bool(a.name and b.name) and similar_names(a.name, b.name) and not spellings_conflict(a, b)
 
 
-def twin_across(mine: PhoneListing, listed: list[PhoneListing]) -> PhoneListing | None:
-    """The oldest listing of another state at the phone that is the lead's business, if any."""
+def stated_states(profile: Profile) -> set[str]:
+    """The states a listing names itself, by its ZIP and its state field (not guessed from its city or phone)."""
+    return {s for s in (zip_state(profile.zip), state_code(profile.state)) if s is not None}
+
+
+def one_site(a: Profile, b: Profile) -> bool:
+    """Two listings in two states that share a name word, a street number and a city are one business when their
+    names agree, their street lines are one, their cities are one (aliases and boroughs folded: `normalize_city`)
+    and they do not name two states themselves: the key differs only because a field was missing or guessed (a
+    reservations line of another state's area code). Phones may differ: a business has more than one line."""
+    if not (a.city and a.city == b.city and one_business(a, b) and same_street(a, b)):
+        return False
+    mine, theirs = stated_states(a), stated_states(b)
+    return not (mine and theirs and mine.isdisjoint(theirs))
+
+
+def _kind(key: str) -> tuple[Callable[[Profile, Profile], bool], str, str]:
+    """A key's rule, ``matched_on`` and ``decided_by``."""
+    if key.startswith(NAME_STREET):
+        return one_site, MATCHED_ON_NAME_STREET, "name_street"
+    return one_business, MATCHED_ON, "phone"
+
+
+def twin_across(mine: Listing, listed: list[Listing]) -> Listing | None:
+    """The oldest listing of another state at the key that is the lead's business, if any."""
     me = Profile.from_list(mine.profile)
+    rule = _kind(mine.key)[0]
     for other in listed:
-        if other.geo != mine.geo and other.twin_entity is None and one_business(me, Profile.from_list(other.profile)):
+        if other.geo != mine.geo and other.twin_entity is None and rule(me, Profile.from_list(other.profile)):
             return other
     return None
 
 
-def settle(mine: PhoneListing, listed: list[PhoneListing], ttl_s: float) -> tuple[PhoneListing, bool]:
-    """The lead's claim among the phone's live listings (oldest first), and whether it is new (to be stored).
+def settle(
+    mine: list[Listing], listed: Mapping[str, list[Listing]], ttl_s: float
+) -> tuple[Listing, bool, list[Listing]]:
+    """A lead's claim over its keys' live listings (``listed``: per key, oldest first): the answer, whether it
+    is new, and the listings to store.
 
-    A listing claimed before ``mine.seen - ttl_s`` has expired and is not read; the caller deletes it."""
-    live = [other for other in listed if other.seen >= mine.seen - ttl_s]
-    for other in live:
-        if other.lead_id == mine.lead_id:
-            return other, False
-    twin = twin_across(mine, live)
-    if twin is not None:
-        return dataclasses.replace(mine, twin_entity=twin.entity_id, twin_first=twin.first), True
-    listed_already = any(o.geo == mine.geo and o.entity_id == mine.entity_id for o in live)
-    return mine, not listed_already
-
-
-def listing_for(record: DedupeInput, resolution: Resolution, now: float) -> PhoneListing | None:
-    """The claim a lead makes for the entity the engine gave it, or None when it has no local phone."""
-    profile = Profile.of(record)
-    phone = directory_phone(profile)
-    if phone is None:
-        return None
-    first = resolution.duplicate_of or record.lead_id
-    return PhoneListing(phone, record.lead_id, profile.geo, resolution.entity_id, first, profile.to_list(), now)
+    The keys are tried in the lead's order (its phone first); the first twin found answers, and only the listing
+    that found it is stored (that is enough to answer a redelivery). A listing claimed before
+    ``seen - ttl_s`` has expired and is not read; the caller deletes it."""
+    cutoff = mine[0].seen - ttl_s
+    live = {x.key: [o for o in listed.get(x.key, ()) if o.seen >= cutoff] for x in mine}
+    for x in mine:
+        for other in live[x.key]:
+            if other.lead_id == x.lead_id:
+                return other, False, []
+    for x in mine:
+        twin = twin_across(x, live[x.key])
+        if twin is not None:
+            found = dataclasses.replace(x, twin_entity=twin.entity_id, twin_first=twin.first)
+            return found, True, [found]
+    stored = [x for x in mine if not any(o.geo == x.geo and o.entity_id == x.entity_id for o in live[x.key])]
+    return mine[0], bool(stored), stored
 
 
 def directory_phone(profile: Profile) -> str | None:
@@ -112,13 +150,39 @@ def directory_phone(profile: Profile) -> str | None:
     return profile.phone if profile.phone and profile.phone[2:5] not in TOLL_FREE else None
 
 
-def across(resolution: Resolution, claimed: PhoneListing, fresh: bool) -> Resolution:
+def name_street_keys(profile: Profile) -> list[str]:
+    """Each of the name's strong words with the city and the street number (none without a city or a number): a
+    twin whose phone differs (a second line) and whose key names another state still shares one of them, however
+    its street name is spelt."""
+    number, city = profile.address.number, profile.city
+    if not (number and city):
+        return []
+    return [f"{NAME_STREET}{city}:{token}:{number}" for token in strong_tokens(profile.name)]
+
+
+def directory_keys(profile: Profile) -> list[str]:
+    """The keys a listing is claimed under, its phone first."""
+    phone = directory_phone(profile)
+    return ([phone] if phone else []) + name_street_keys(profile)
+
+
+def listings_for(record: DedupeInput, resolution: Resolution, now: float) -> list[Listing]:
+    """The listings a lead claims for the entity the engine gave it, one per key (none when it has no key)."""
+    profile = Profile.of(record)
+    first = resolution.duplicate_of or record.lead_id
+    stored = profile.to_list()
+    keys = directory_keys(profile)
+    return [Listing(key, record.lead_id, profile.geo, resolution.entity_id, first, stored, now) for key in keys]
+
+
+def across(resolution: Resolution, claimed: Listing, fresh: bool) -> Resolution:
     """The lead's resolution after its claim: a duplicate of the twin found in another state, if any.
 
     A fresh answer carries the merge of the lead's own entity into the twin's (the audit the stream writes to
     ``dedupe_merges``); a repeated one (a redelivery) carries none, as the engine's replay does."""
     if claimed.twin_entity is None:
         return resolution
+    _, matched_on, decided_by = _kind(claimed.key)
     audit = resolution.audit
     if fresh:
         audit = [
@@ -129,13 +193,13 @@ def across(resolution: Resolution, claimed: PhoneListing, fresh: bool) -> Resolu
                 "merged_entity_id": resolution.entity_id,
                 "lead_id": resolution.lead_id,
                 "probability": None,
-                "matched_on": [MATCHED_ON],
-                "decided_by": "phone",
+                "matched_on": [matched_on],
+                "decided_by": decided_by,
                 "fields": {},
             },
         ]
     return Resolution(
-        resolution.lead_id, "duplicate", claimed.twin_entity, claimed.twin_first, None, [MATCHED_ON], audit
+        resolution.lead_id, "duplicate", claimed.twin_entity, claimed.twin_first, None, [matched_on], audit
     )
 
 
@@ -143,11 +207,11 @@ Rows = list[dict[str, Any]]
 
 
 class ClaimStore(Protocol):
-    """Rows of claims kept under per-phone locks (`storage.dedupe_phones.PhoneClaims`)."""
+    """Rows of claims kept under per-key locks (`storage.dedupe_phones.PhoneClaims`)."""
 
     async def claim_all(
-        self, phones: Sequence[str], cutoff: float, settle: Callable[[Rows], list[tuple[dict[str, Any], bool]]]
-    ) -> list[tuple[dict[str, Any], bool]]: ...
+        self, keys: Sequence[str], cutoff: float, settle: Callable[[Rows], tuple[Any, Rows]]
+    ) -> Any: ...
 
 
 class StoredPhoneDirectory:
@@ -156,41 +220,52 @@ class StoredPhoneDirectory:
     def __init__(self, store: ClaimStore) -> None:
         self.store = store
 
-    async def claim_all(self, listings: Sequence[PhoneListing], ttl_s: float) -> list[tuple[PhoneListing, bool]]:
+    async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]:
         """The batch's claims in order, as `MemoryPhoneDirectory` makes them over the stored listings of their
-        phones: a claim sees the claims before it in the batch as it sees stored ones."""
-        if not listings:
+        keys: a claim sees the claims before it in the batch as it sees stored ones."""
+        if not claims:
             return []
-        cutoff = min(listing.seen for listing in listings) - ttl_s
+        cutoff = min(claim[0].seen for claim in claims) - ttl_s
 
-        def settle_rows(rows: Rows) -> list[tuple[dict[str, Any], bool]]:
+        def settle_rows(rows: Rows) -> tuple[list[Claimed], Rows]:
             batch = MemoryPhoneDirectory()
             for row in rows:
-                batch.listings.setdefault(row["phone"], []).append(PhoneListing(**row))
-            return [(dataclasses.asdict(c), fresh) for c, fresh in (batch.claim_now(x, ttl_s) for x in listings)]
+                batch.listings.setdefault(row["key"], []).append(Listing(**row))
+            answers: list[Claimed] = []
+            stored: Rows = []
+            for claim in claims:
+                claimed, fresh, new = batch.claim_made(claim, ttl_s)
+                answers.append((claimed, fresh))
+                stored.extend(dataclasses.asdict(x) for x in new)
+            return answers, stored
 
-        answers = await self.store.claim_all([listing.phone for listing in listings], cutoff, settle_rows)
-        return [(PhoneListing(**row), fresh) for row, fresh in answers]
+        answers: list[Claimed] = await self.store.claim_all([x.key for c in claims for x in c], cutoff, settle_rows)
+        return answers
 
 
 class MemoryPhoneDirectory:
-    """The directory in one process (``leadstream dedupe``, tests): a dict of listings per phone.
+    """The directory in one process (``leadstream dedupe``, tests): a dict of listings per key.
 
     ``aliases`` maps an entity that found a twin to the twin's entity, so the CSV tool reports one
     entity per business as the stream's merge audit does."""
 
     def __init__(self) -> None:
-        self.listings: dict[str, list[PhoneListing]] = {}
+        self.listings: dict[str, list[Listing]] = {}
         self.aliases: dict[str, str] = {}
 
-    def claim_now(self, listing: PhoneListing, ttl_s: float) -> tuple[PhoneListing, bool]:
-        listed = self.listings.get(listing.phone, [])
-        claimed, fresh = settle(listing, listed, ttl_s)
-        if fresh:
-            self.listings[listing.phone] = [o for o in listed if o.seen >= listing.seen - ttl_s] + [claimed]
-            if claimed.twin_entity is not None:
-                self.aliases[claimed.entity_id] = claimed.twin_entity
+    def claim_made(self, claim: list[Listing], ttl_s: float) -> tuple[Listing, bool, list[Listing]]:
+        """`settle` over the listings held, and the new ones added (the expired ones of the claim's keys dropped)."""
+        claimed, fresh, stored = settle(claim, self.listings, ttl_s)
+        cutoff = claim[0].seen - ttl_s
+        for x in stored:
+            self.listings[x.key] = [o for o in self.listings.get(x.key, []) if o.seen >= cutoff] + [x]
+        if stored and claimed.twin_entity is not None:
+            self.aliases[claimed.entity_id] = claimed.twin_entity
+        return claimed, fresh, stored
+
+    def claim_now(self, claim: list[Listing], ttl_s: float) -> Claimed:
+        claimed, fresh, _ = self.claim_made(claim, ttl_s)
         return claimed, fresh
 
-    async def claim_all(self, listings: Sequence[PhoneListing], ttl_s: float) -> list[tuple[PhoneListing, bool]]:
-        return [self.claim_now(listing, ttl_s) for listing in listings]
+    async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]:
+        return [self.claim_now(claim, ttl_s) for claim in claims]

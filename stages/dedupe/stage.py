@@ -4,8 +4,9 @@ The state (blocking index, entities, per-lead outcomes) is a Faust table
 co-partitioned with leads.enriched: both are keyed by the geography key, so
 every candidate duplicate of a lead is on the lead's own partition, except
 twins whose fields name two states: those meet only in the phone directory
-(`phone_look`), which each lead with a local phone claims in, a batch's leads
-together after the batch's last one (`complete_batch`). Events are handled in
+(`phone_look`), which each lead claims its keys in (its local phone, its name
+with its street line and city), a batch's leads together after the batch's last
+one (`complete_batch`). Events are handled in
 order, one at a time, so two duplicates in one batch see each other.
 Duplicates end here; new entities go on to leads.deduplicated.
 """
@@ -20,7 +21,7 @@ from schemas import Lead, TerminalState
 from schemas.versions import REVIEW_DECISION, SchemaVersionError
 from stages.dedupe.engine import EntityResolver, Resolution, to_decision
 from stages.dedupe.judge import OllamaJudge
-from stages.dedupe.phone_look import PhoneDirectory, PhoneListing, across, listing_for
+from stages.dedupe.phone_look import Listing, PhoneDirectory, across, listings_for
 from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope
 from streams.stage import InvalidMessage, Output, Stage
@@ -32,9 +33,9 @@ DedupeSink = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Awaitable[No
 
 @dataclasses.dataclass
 class _Claim:
-    """A lead of the batch waiting for its phone claim, with the outputs `handle` returned for it."""
+    """A lead of the batch waiting for its claim (one listing per key), with the outputs `handle` returned for it."""
 
-    listing: PhoneListing
+    listings: list[Listing]
     lead: Lead
     resolution: Resolution
     outputs: list[Output]
@@ -54,7 +55,7 @@ class DedupeStage(Stage[Lead]):
         self.resolver, self.judge, self.sink, self.phones = resolver, judge, sink, phones
         self._audit: list[dict[str, Any]] = []
         self._review: list[dict[str, Any]] = []
-        self._claims: list[_Claim] = []  # this batch's leads with a phone to claim, in order
+        self._claims: list[_Claim] = []  # this batch's leads with a key to claim, in order
 
     async def stop(self) -> None:
         if self.judge is not None:
@@ -68,11 +69,11 @@ class DedupeStage(Stage[Lead]):
         if resolution.decision == "gray":
             resolution = await self.resolver.judge_gray(resolution, self.judge, self._review)
         outputs = self._outputs(lead, resolution)
-        listing = listing_for(record, resolution, self.resolver.clock()) if self.phones is not None else None
-        if listing is None:
+        listings = listings_for(record, resolution, self.resolver.clock()) if self.phones is not None else []
+        if not listings:
             self._audit.extend(resolution.audit)
         else:  # its outputs and audit wait for the batch's claims (`complete_batch`)
-            self._claims.append(_Claim(listing, lead, resolution, outputs))
+            self._claims.append(_Claim(listings, lead, resolution, outputs))
         return outputs
 
     @staticmethod
@@ -89,7 +90,7 @@ class DedupeStage(Stage[Lead]):
         if not self._claims or self.phones is None:
             return
         claims = self._claims
-        answers = await self.phones.claim_all([c.listing for c in claims], self.resolver.retention.ttl_s)
+        answers = await self.phones.claim_all([c.listings for c in claims], self.resolver.retention.ttl_s)
         ended: set[str] = set()
         for claim, answer in zip(claims, answers):
             resolution = across(claim.resolution, *answer)

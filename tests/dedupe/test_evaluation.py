@@ -413,8 +413,9 @@ def test_em_check_separates_a_clear_mix_without_labels():
 
 def test_partition_split_counts_the_true_pairs_that_two_partitions_keep_apart():
     """A phone-only listing placed by its area code in another state than the business's address (the partition
-    key's miss, which only the phone directory reaches) is split; the same listing with the city is
-    not. Both still count against blocking recall."""
+    key's miss, which only the phone directory reaches) is split; the same listing with the city is not. The
+    split pair is compared all the same (blocking recall) while it shares the phone, as the directory compares it
+    in the stream; with another number nothing compares it."""
     from stages.dedupe.evaluate import evaluate_rows
 
     shop = {"cluster": "1", "name": "Hoboken Bike Works", "address": "101 Washington St", "city": "Hoboken"}
@@ -424,10 +425,28 @@ def test_partition_split_counts_the_true_pairs_that_two_partitions_keep_apart():
         {"id": "c", "cluster": "2", "name": "Joe's Noodle Bar", "address": "1 N Main St", "state": "NJ"},
     ]
     split = evaluate_rows(rows)
-    assert split["partition_split"] == 1.0 and split["blocking_recall"] == 0.0
+    assert split["partition_split"] == 1.0 and split["blocking_recall"] == 1.0
+    apart = evaluate_rows([rows[0], {**rows[1], "phone": "(212) 555-0199"}, rows[2]])
+    assert apart["partition_split"] == 1.0 and apart["blocking_recall"] == 0.0
     rows[1]["city"] = "Hoboken"  # a known city places it in NJ
     together = evaluate_rows(rows)
     assert together["partition_split"] == 0.0 and together["blocking_recall"] == 1.0
+
+
+def test_a_split_pair_sharing_a_name_word_street_number_and_city_is_compared():
+    """The directory's name and street key (`phone_look.name_street_keys`) compares a pair of two partition keys
+    with no phone in common; a pair that shares the keys' words but not the city is not compared."""
+    from stages.dedupe.evaluate import evaluate_rows
+
+    club = {"cluster": "1", "name": "Port Imperial Rowing Club", "address": "500 Port Imperial Blvd"}
+    rows = [
+        {"id": "a", **club, "city": "Weehawken", "state": "NJ", "zip": "07086", "phone": "201-555-0177"},
+        {"id": "b", **club, "city": "Weehawken", "phone": "917-555-0163"},  # a New York cell, no ZIP: keyed NY
+        {"id": "c", "cluster": "2", "name": "Joe's Noodle Bar", "address": "1 N Main St", "state": "NJ"},
+    ]
+    assert evaluate_rows(rows)["partition_split"] == 1.0 and evaluate_rows(rows)["blocking_recall"] == 1.0
+    rows[1]["city"] = "Edgewater"
+    assert evaluate_rows(rows)["blocking_recall"] == 0.0
 
 
 def test_one_mistyped_zip_does_not_split_a_pair():

@@ -14,12 +14,15 @@ from stages.dedupe.engine import EntityResolver
 from stages.dedupe.model import Thresholds
 from stages.dedupe.phone_look import (
     MATCHED_ON,
+    MATCHED_ON_NAME_STREET,
+    Listing,
     MemoryPhoneDirectory,
     across,
-    listing_for,
+    listings_for,
+    one_site,
     settle,
 )
-from stages.dedupe.record import DedupeInput
+from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.retention import DAY_S, RetentionPolicy
 from stages.dedupe.stage import DedupeStage
 from streams.envelope import Envelope
@@ -28,6 +31,13 @@ from streams.stage import Output
 SHOP_NJ = {"name": "Hoboken Bike Works", "address": "101 Washington St", "city": "Hoboken", "state": "NJ"}
 SHOP_NJ |= {"zip": "07030", "phone": "212-555-0142"}
 SHOP_PHONE_ONLY = {"name": "Hoboken Bike Works", "phone": "(212) 555-0142"}  # the area code says New York
+
+
+# A club whose second listing has a New York cell and no ZIP or state: keyed New York, and no phone in common.
+CLUB_NJ = {"name": "Port Imperial Rowing Club", "address": "500 Port Imperial Blvd", "city": "Weehawken"}
+CLUB_NJ |= {"state": "NJ", "zip": "07086", "phone": "201-555-0177"}
+CLUB_CELL = {"name": "Port Imperial Rowing Club", "address": "500 Port Imperial Boulevard", "city": "Weehawken"}
+CLUB_CELL |= {"phone": "917-555-0163"}
 
 
 def rows(*listings: dict) -> list[dict]:
@@ -70,8 +80,8 @@ def test_an_entity_is_listed_once_per_phone():
     resolver = EntityResolver({})
     for row in rows(SHOP_NJ, {**SHOP_NJ, "address": "101 Washington Street"}):
         record = DedupeInput.from_row(row)
-        made = listing_for(record, resolver.resolve(record), 0.0)
-        assert made is not None
+        made = listings_for(record, resolver.resolve(record), 0.0)
+        assert made
         directory.claim_now(made, 7 * DAY_S)
     assert [o.lead_id for o in directory.listings["+12125550142"]] == ["r0"]
 
@@ -94,22 +104,30 @@ def test_two_street_lines_at_one_phone_stay_apart():
 def test_a_toll_free_line_is_not_claimed():
     resolver = EntityResolver({})
     record = DedupeInput.from_row({"id": "a", **SHOP_NJ, "phone": "1-800-555-0142"})
-    assert listing_for(record, resolver.resolve(record), 0.0) is None
+    assert [x.key for x in listings_for(record, resolver.resolve(record), 0.0)] == [
+        "tn:hoboken:hoboken:101",
+        "tn:hoboken:bike:101",
+    ]  # its name and street line only
 
 
-def listing(lead_id: str, geo: str, seen: float, name: str = "Hoboken Bike Works", twin: str | None = None):
+def listing(lead_id: str, geo: str, seen: float, name: str = "Hoboken Bike Works", twin: str | None = None) -> Listing:
     record = DedupeInput(lead_id, name, phone="2125550142", geo_key=geo)
     res = EntityResolver({}).resolve(record)
-    made = listing_for(record, res, seen)
-    assert made is not None
+    [made] = listings_for(record, res, seen)  # no street line: its phone only
     return made if twin is None else dataclasses.replace(made, twin_entity=twin, twin_first="x")
+
+
+def settle_one(mine: Listing, listed: list[Listing]) -> tuple[Listing, bool]:
+    """`settle` for a lead with one key."""
+    claimed, fresh, _ = settle([mine], {mine.key: listed}, 7 * DAY_S)
+    return claimed, fresh
 
 
 def test_a_redelivered_lead_gets_its_first_answer_and_no_second_audit():
     nj, ny = listing("nj", "NJ", 10.0), listing("ny", "NY", 20.0)
-    claimed, fresh = settle(ny, [nj], 7 * DAY_S)
+    claimed, fresh = settle_one(ny, [nj])
     assert fresh and claimed.twin_entity == nj.entity_id and claimed.twin_first == "nj"
-    again, fresh_again = settle(ny, [nj, claimed], 7 * DAY_S)
+    again, fresh_again = settle_one(ny, [nj, claimed])
     assert again == claimed and not fresh_again
     res = EntityResolver({}).resolve(DedupeInput("ny", "Hoboken Bike Works", phone="2125550142", geo_key="NY"))
     first, replayed = across(res, claimed, True), across(res, again, False)
@@ -123,7 +141,7 @@ def test_the_own_state_and_listings_that_found_a_twin_are_no_candidates():
     the answers never chain."""
     same_state = listing("nj1", "NJ", 10.0)
     found_twin = listing("ct", "CT", 11.0, twin="ent_elsewhere")
-    claimed, fresh = settle(listing("nj2", "NJ", 20.0), [same_state, found_twin], 7 * DAY_S)
+    claimed, fresh = settle_one(listing("nj2", "NJ", 20.0), [same_state, found_twin])
     assert fresh and claimed.twin_entity is None
 
 
@@ -133,12 +151,12 @@ def test_a_claim_older_than_the_retention_is_not_read():
     ttl = RetentionPolicy().ttl_s
     directory = MemoryPhoneDirectory()
     nj = listing("nj", "NJ", 1_000.0)
-    asyncio.run(directory.claim_all([nj], ttl))
-    soon, _ = directory.claim_now(listing("ny", "NY", 1_000.0 + ttl - 1), ttl)
+    asyncio.run(directory.claim_all([[nj]], ttl))
+    soon, _ = directory.claim_now([listing("ny", "NY", 1_000.0 + ttl - 1)], ttl)
     assert soon.twin_entity == nj.entity_id
-    late, _ = directory.claim_now(listing("ny2", "NY", 1_000.0 + ttl + 1), ttl)
+    late, _ = directory.claim_now([listing("ny2", "NY", 1_000.0 + ttl + 1)], ttl)
     assert late.twin_entity is None
-    assert [o.lead_id for o in directory.listings[nj.phone]] == ["ny", "ny2"]  # the expired claim is gone
+    assert [o.lead_id for o in directory.listings[nj.key]] == ["ny", "ny2"]  # the expired claim is gone
 
 
 async def _review_after(*leads: Lead) -> tuple[list[dict], list[Output]]:
@@ -169,3 +187,65 @@ async def test_a_gray_lead_whose_twin_is_in_another_state_ends_and_leaves_no_rev
     review, [ended] = await _review_after(nevada, restaurant, gray)
     assert review == [] and ended.terminal is TerminalState.duplicate
     assert ended.lead.dedupe is not None and ended.lead.dedupe.duplicate_of == "nv"
+
+
+def test_twins_in_two_states_with_no_phone_in_common_meet_by_name_and_street_line():
+    records = [DedupeInput.from_row(row) for row in rows(CLUB_NJ, CLUB_CELL)]
+    assert records[0].geo_key == "NJ" and records[1].geo_key == "NY"
+    ids, counts = resolve_rows(rows(CLUB_NJ, CLUB_CELL))
+    assert ids[0] == ids[1] and counts["duplicate"] == 1 and counts["entities"] == 1
+    ids, counts = resolve_rows(rows(CLUB_NJ, CLUB_CELL), phone_directory=False)  # the guard: the engine splits them
+    assert ids[0] != ids[1] and counts["duplicate"] == 0
+
+
+def test_the_name_and_street_answer_says_how_it_was_found():
+    resolver = EntityResolver({})
+    directory = MemoryPhoneDirectory()
+    answers = []
+    for row in rows(CLUB_NJ, CLUB_CELL):
+        record = DedupeInput.from_row(row)
+        resolution = resolver.resolve(record)
+        answers.append(across(resolution, *directory.claim_now(listings_for(record, resolution, 0.0), 7 * DAY_S)))
+    assert answers[0].decision == "new" and answers[1].decision == "duplicate"
+    assert answers[1].matched_on == [MATCHED_ON_NAME_STREET] and answers[1].duplicate_of == "r0"
+    assert [a["decided_by"] for a in answers[1].audit] == ["name_street"]
+
+
+def profile(listing: dict) -> Profile:
+    return Profile.of(DedupeInput.from_row({"id": "p", **listing}))
+
+
+def test_one_site_needs_the_name_the_street_line_and_the_city():
+    assert one_site(profile(CLUB_NJ), profile(CLUB_CELL))
+    assert not one_site(profile(CLUB_NJ), profile({**CLUB_CELL, "name": "Hudson Kayak Tours"}))
+    assert not one_site(profile(CLUB_NJ), profile({**CLUB_CELL, "address": "510 Port Imperial Blvd"}))
+    assert not one_site(profile(CLUB_NJ), profile({**CLUB_CELL, "city": "West New York"}))
+    assert not one_site(profile(CLUB_NJ), profile({**CLUB_CELL, "city": ""}))
+
+
+def test_one_name_and_street_line_in_two_named_states_is_two_businesses():
+    """Springfield, Illinois and Springfield, Missouri: when both listings name their state, the state is no
+    guess and the pair stays apart; the same listing naming no state is taken for the twin (the guard)."""
+    illinois = {"name": "Route 66 Diner", "address": "100 Main St", "city": "Springfield", "state": "IL"}
+    missouri = {**illinois, "state": "MO", "zip": "65806", "phone": "417-555-0101"}
+    assert not one_site(profile(illinois), profile(missouri))
+    assert one_site(profile(illinois), profile({**missouri, "state": "", "zip": ""}))
+    ids, _ = resolve_rows(rows({**illinois, "zip": "62701", "phone": "217-555-0100"}, missouri))
+    assert ids[0] != ids[1]
+
+
+def test_a_lead_found_by_its_phone_stores_one_listing_and_a_redelivery_reads_it():
+    """Only the listing that found the twin is stored (enough to answer the lead again); a lead that found none is
+    listed at each of its keys."""
+    directory = MemoryPhoneDirectory()
+    resolver = EntityResolver({})
+    claims = []
+    for row in rows(SHOP_NJ, {**SHOP_NJ, "state": "", "zip": "", "city": "Weehawken"}):
+        record = DedupeInput.from_row(row)
+        claims.append(listings_for(record, resolver.resolve(record), 0.0))
+    assert [len(c) for c in claims] == [3, 3]  # a phone and two name words each
+    assert directory.claim_now(claims[0], 7 * DAY_S)[1] and sum(map(len, directory.listings.values())) == 3
+    twin, fresh = directory.claim_now(claims[1], 7 * DAY_S)
+    assert fresh and twin.key == "+12125550142" and twin.twin_first == "r0"
+    assert sum(map(len, directory.listings.values())) == 4
+    assert directory.claim_now(claims[1], 7 * DAY_S) == (twin, False)

@@ -1,7 +1,7 @@
 """The stream and ``leadstream dedupe`` give the same entities for one labelled set.
 
 A few hundred rows of the generator's evaluation set (guide listings, venues,
-second phone lines, address forms, one business in two states among them) go through the real pipeline
+second phone lines, address forms, two businesses in two states among them) go through the real pipeline
 (Kafka, the worker's stages, PostgreSQL) and through the CSV tool; the grouping
 of leads into businesses must be the same. The stream's grouping is read from
 each lead's recorded dedupe decision, followed through the merge audit. Both
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 # One business whose listings name two states (two partitions): a New Jersey shop with a New York number,
 # listed once with only that number (keyed New York by its area code), before and after its address. Only the
-# phone directory (`stages.dedupe.phone_look`) brings them together, so both sides must use it alike.
+# directory (`stages.dedupe.phone_look`) brings them together, so both sides must use it alike.
 _EMPTY = {"address": "", "city": "", "state": "", "zip": "", "website": "", "email": "", "category": "retail"}
 _EMPTY |= {"latitude": "", "longitude": ""}
 TWO_STATES = [
@@ -36,6 +36,12 @@ TWO_STATES = [
     | {"address": "101 Washington St", "city": "Hoboken", "state": "NJ", "zip": "07030"},
     {**_EMPTY, "id": "x3", "cluster": "x-hoboken", "name": "Hoboken Bike Works Inc", "phone": ""}
     | {"address": "101 Washington Street", "city": "Hoboken", "state": "NJ", "zip": "07030"},
+    # and one that shares no phone: its second listing has a New York cell and no ZIP or state (keyed New York),
+    # so only the name with the street line and the city brings them together
+    {**_EMPTY, "id": "x4", "cluster": "x-weehawken", "name": "Port Imperial Rowing Club", "phone": "201-555-0177"}
+    | {"address": "500 Port Imperial Blvd", "city": "Weehawken", "state": "NJ", "zip": "07086"},
+    {**_EMPTY, "id": "x5", "cluster": "x-weehawken", "name": "Port Imperial Rowing Club", "phone": "917-555-0163"}
+    | {"address": "500 Port Imperial Boulevard", "city": "Weehawken"},
 ]
 
 
@@ -127,5 +133,6 @@ async def test_stream_and_csv_tool_group_the_same_leads(kafka_broker, database_u
     csv_tool = groups(ids, dict(zip(ids, predicted)))
     assert stream == csv_tool
     assert frozenset({"ld_er_x1", "ld_er_x2", "ld_er_x3"}) in stream  # the two-state business is one
+    assert frozenset({"ld_er_x4", "ld_er_x5"}) in stream  # and the one that shares no phone
     truth = groups(ids, {r["id"]: r["cluster"] for r in rows})
     assert len(stream & truth) >= 0.9 * len(truth)  # and the grouping is mostly right, so the test says something

@@ -15,7 +15,7 @@ import pytest
 
 from schemas import Lead, TerminalState
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.phone_look import MATCHED_ON, PhoneListing, StoredPhoneDirectory, listing_for
+from stages.dedupe.phone_look import MATCHED_ON, MATCHED_ON_NAME_STREET, Listing, StoredPhoneDirectory, listings_for
 from stages.dedupe.record import DedupeInput
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.stage import DedupeStage
@@ -29,16 +29,15 @@ TTL = RetentionPolicy().ttl_s
 PHONE = "212-555-0142"
 
 
-async def one(directory: StoredPhoneDirectory, listing: PhoneListing) -> tuple[PhoneListing, bool]:
+async def one(directory: StoredPhoneDirectory, listing: Listing) -> tuple[Listing, bool]:
     """A batch of one claim."""
-    [answer] = await directory.claim_all([listing], TTL)
+    [answer] = await directory.claim_all([[listing]], TTL)
     return answer
 
 
 def claim_of(lead_id: str, geo: str, seen: float, name: str = "Hoboken Bike Works"):
     record = DedupeInput(lead_id, name, phone=PHONE, geo_key=geo)
-    made = listing_for(record, EntityResolver({}).resolve(record), seen)
-    assert made is not None
+    [made] = listings_for(record, EntityResolver({}).resolve(record), seen)  # no street line: its phone only
     return made
 
 
@@ -46,7 +45,7 @@ async def test_two_partitions_claiming_one_phone_at_once_get_one_new_and_one_dup
     directory = StoredPhoneDirectory(PhoneClaims(pool))
     for round_ in range(5):  # several races, each on a number of its own
         phone_claims = [claim_of(f"nj{round_}", "NJ", 100.0), claim_of(f"ny{round_}", "NY", 100.0)]
-        phone_claims = [dataclasses.replace(c, phone=f"+1212555{round_:04d}") for c in phone_claims]
+        phone_claims = [dataclasses.replace(c, key=f"+1212555{round_:04d}") for c in phone_claims]
         answers = await asyncio.gather(*(one(directory, c) for c in phone_claims))
         twins = [claimed.twin_entity for claimed, _ in answers]
         assert sorted(t is None for t in twins) == [False, True], twins
@@ -72,7 +71,7 @@ async def test_expired_claims_are_not_read_and_are_deleted(pool):
     directory = StoredPhoneDirectory(claims)
     await one(directory, claim_of("nj", "NJ", 1_000.0))
     other = claim_of("old", "CT", 1_000.0)
-    await one(directory, dataclasses.replace(other, phone="+12035550100"))
+    await one(directory, dataclasses.replace(other, key="+12035550100"))
     late, _ = await one(directory, claim_of("ny", "NY", 1_000.0 + TTL + 1))
     assert late.twin_entity is None
     assert await claims.count() == 1  # both expired claims are gone: the phone's own and, by the sweep, the other
@@ -126,14 +125,33 @@ async def test_twins_in_one_batch_meet_in_it(pool):
     assert await PhoneClaims(pool).count() == 2
 
 
+async def test_twins_with_no_phone_in_common_meet_by_name_and_street_line_across_partitions(pool):
+    """A second listing with a New York cell and no ZIP or state is keyed New York; its name, street line and city
+    are its New Jersey twin's, and that claim finds it."""
+    claims = PhoneClaims(pool)
+    directory = StoredPhoneDirectory(claims)
+    new_jersey, new_york = (DedupeStage(EntityResolver({}), phones=directory) for _ in range(2))
+    club = {"source": "test", "name": "Port Imperial Rowing Club", "city": "Weehawken"}
+    nj = Lead(lead_id="club", geo_key="NJ", street="500 Port Imperial Blvd", state="NJ", phone="201-555-0177", **club)
+    cell = Lead(lead_id="cell", geo_key="NY", street="500 Port Imperial Boulevard", phone="917-555-0163", **club)
+    [[first]] = await handled(new_jersey, nj)
+    assert first.terminal is None and await claims.count() == 3  # its phone and two name words
+    [[second]] = await handled(new_york, cell)
+    assert second.terminal is TerminalState.duplicate and second.lead.dedupe is not None
+    assert second.lead.dedupe.matched_on == [MATCHED_ON_NAME_STREET] and second.lead.dedupe.duplicate_of == "club"
+    assert await claims.count() == 4  # the listing that found the twin
+    [[again]] = await handled(new_york, cell)
+    assert again.lead.dedupe == second.lead.dedupe and await claims.count() == 4
+
+
 async def test_batches_sharing_numbers_in_opposite_orders_do_not_deadlock(pool):
     """Each batch locks its numbers in one order (by lock key): were they locked in the batch's order, two
     batches each holding the other's next number would deadlock, and PostgreSQL would fail one of them."""
     directory = StoredPhoneDirectory(PhoneClaims(pool))
     numbers = [f"+1212555{n:04d}" for n in range(100, 140)]
 
-    def batch(geo: str, order: list[str]) -> list[PhoneListing]:
-        return [dataclasses.replace(claim_of(f"{geo}{p}", geo, 100.0), phone=p) for p in order]
+    def batch(geo: str, order: list[str]) -> list[list[Listing]]:
+        return [[dataclasses.replace(claim_of(f"{geo}{p}", geo, 100.0), key=p)] for p in order]
 
     for round_ in range(3):
         mine = [f"{n}{round_}" for n in numbers]
