@@ -8,7 +8,7 @@
     derived.py                             the index, names and counts, derived from entity records (not logged)
     frequency.py                           name-word counts per region (term-frequency weights)
     retention.py                           entity state expires 7 days after it was last seen
-    phone_look.py                          the phone directory: twins whose fields name two states still meet
+    phone_look.py                          the directory (phone; name, street line, city): twins in two states meet
     judge.py                               the LLM's say on gray-zone pairs (adapter: providers.llm)
     stage.py                               DedupeStage and ReviewDecisionStage
     build.py                               build_dedupe(settings, pool, resolver): wired from the settings
