@@ -214,15 +214,23 @@ class ClaimStore(Protocol):
     ) -> Any: ...
 
 
+# Leads per `PhoneDirectory.claim_all` call (the stage's `complete_batch` makes a longer batch's claims in calls of
+# this many, in order, each applied before the next): a lead takes up to three advisory locks (its keys) in the
+# stream's directory, they count against PostgreSQL's shared lock table (``max_locks_per_transaction`` ×
+# ``max_connections``: 6,400 slots by default), and every dedupe worker may hold a full batch's at once. 64 leads
+# keep a transaction under the 200 locks of a full batch of phone keys alone (the release before).
+CLAIMS_PER_CALL = 64
+
+
 class StoredPhoneDirectory:
-    """The directory of the stream: claims in a table that every worker shares, a batch's in one transaction."""
+    """The directory of the stream: claims in a table that every worker shares, a call's in one transaction."""
 
     def __init__(self, store: ClaimStore) -> None:
         self.store = store
 
     async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]:
-        """The batch's claims in order, as `MemoryPhoneDirectory` makes them over the stored listings of their
-        keys: a claim sees the claims before it in the batch as it sees stored ones."""
+        """The claims in order, as `MemoryPhoneDirectory` makes them over the stored listings of their keys: a
+        claim sees the claims before it in the call as it sees stored ones."""
         if not claims:
             return []
         cutoff = min(claim[0].seen for claim in claims) - ttl_s

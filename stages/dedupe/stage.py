@@ -21,7 +21,7 @@ from schemas import Lead, TerminalState
 from schemas.versions import REVIEW_DECISION, SchemaVersionError
 from stages.dedupe.engine import EntityResolver, Resolution, to_decision
 from stages.dedupe.judge import OllamaJudge
-from stages.dedupe.phone_look import Listing, PhoneDirectory, across, listings_for
+from stages.dedupe.phone_look import CLAIMS_PER_CALL, Listing, PhoneDirectory, across, listings_for
 from stages.dedupe.record import DedupeInput
 from streams.envelope import Envelope
 from streams.stage import InvalidMessage, Output, Stage
@@ -84,22 +84,24 @@ class DedupeStage(Stage[Lead]):
         return [Output(lead, topics=(LEADS_DEDUPLICATED,))]
 
     async def complete_batch(self) -> None:
-        """The phone directory's answers after the engine's (`phone_look`): the batch's claims in one call; a lead
-        whose twin is in another state becomes its duplicate, and a review item of the lead is dropped, since
-        no operator needs to decide a lead that has ended."""
-        if not self._claims or self.phones is None:
+        """The phone directory's answers after the engine's (`phone_look`): the batch's claims in one call (in calls
+        of `CLAIMS_PER_CALL` leads for a longer batch); a lead whose twin is in another state becomes its
+        duplicate, and a review item of the lead is dropped, since no operator needs to decide a lead that has
+        ended."""
+        if self.phones is None:
             return
-        claims = self._claims
-        answers = await self.phones.claim_all([c.listings for c in claims], self.resolver.retention.ttl_s)
-        ended: set[str] = set()
-        for claim, answer in zip(claims, answers):
-            resolution = across(claim.resolution, *answer)
-            self._audit.extend(resolution.audit)
-            if resolution is not claim.resolution:
-                claim.outputs[:] = self._outputs(claim.lead, resolution)
-                ended.add(resolution.lead_id)
-        self._review = [item for item in self._review if item["lead_id"] not in ended]
-        self._claims = []
+        while self._claims:  # in calls of CLAIMS_PER_CALL leads; a retry after a failed call goes on from it
+            claims = self._claims[:CLAIMS_PER_CALL]
+            answers = await self.phones.claim_all([c.listings for c in claims], self.resolver.retention.ttl_s)
+            ended: set[str] = set()
+            for claim, answer in zip(claims, answers):
+                resolution = across(claim.resolution, *answer)
+                self._audit.extend(resolution.audit)
+                if resolution is not claim.resolution:
+                    claim.outputs[:] = self._outputs(claim.lead, resolution)
+                    ended.add(resolution.lead_id)
+            self._review = [item for item in self._review if item["lead_id"] not in ended]
+            del self._claims[: len(claims)]
 
     async def after_batch(self) -> None:
         audit, review = self._audit, self._review

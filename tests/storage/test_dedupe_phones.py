@@ -15,7 +15,14 @@ import pytest
 
 from schemas import Lead, TerminalState
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.phone_look import MATCHED_ON, MATCHED_ON_NAME_STREET, Listing, StoredPhoneDirectory, listings_for
+from stages.dedupe.phone_look import (
+    CLAIMS_PER_CALL,
+    MATCHED_ON,
+    MATCHED_ON_NAME_STREET,
+    Listing,
+    StoredPhoneDirectory,
+    listings_for,
+)
 from stages.dedupe.record import DedupeInput
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.stage import DedupeStage
@@ -142,6 +149,49 @@ async def test_twins_with_no_phone_in_common_meet_by_name_and_street_line_across
     assert await claims.count() == 4  # the listing that found the twin
     [[again]] = await handled(new_york, cell)
     assert again.lead.dedupe == second.lead.dedupe and await claims.count() == 4
+
+
+class FailingOnce:
+    """The real claim store, whose ``fail_at``-th call fails once (the database gone for a moment)."""
+
+    def __init__(self, store: PhoneClaims, fail_at: int) -> None:
+        self.store, self.fail_at, self.calls = store, fail_at, 0
+
+    async def claim_all(self, *args):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ConnectionError("the database went away")
+        return await self.store.claim_all(*args)
+
+
+async def test_a_long_batch_claims_in_calls_and_a_retry_goes_on_from_the_failed_one(pool):
+    """A batch longer than `CLAIMS_PER_CALL` is claimed in calls, in order: twins in two calls meet. When a call
+    fails, the runner retries `complete_batch`, which goes on from that call (the calls before are not made
+    again), and every twin's merge audit is written once."""
+    audit: list[dict] = []
+
+    async def sink(entries: list[dict], review: list[dict]) -> None:
+        audit.extend(entries)
+
+    store = FailingOnce(PhoneClaims(pool), fail_at=3)
+    stage = DedupeStage(EntityResolver({}), sink=sink, phones=StoredPhoneDirectory(store))
+    businesses = CLAIMS_PER_CALL + 1
+    shops = [
+        Lead(
+            lead_id=f"nj{i}", geo_key="NJ", source="test", name=f"Hoboken Bike Works {i}", phone=f"212-555-{i:04d}"
+        ).model_copy(update={"street": f"{100 + i} Washington St", "zip": "07030"})
+        for i in range(businesses)
+    ]
+    twins = [lead(f"ny{i}", "NY").model_copy(update={"name": s.name, "phone": s.phone}) for i, s in enumerate(shops)]
+    outputs = [await stage.handle(one_lead, Envelope(payload=b"")) for one_lead in [*shops, *twins]]
+    with pytest.raises(ConnectionError):
+        await stage.complete_batch()  # the third call of three fails
+    await stage.complete_batch()
+    await stage.after_batch()
+    assert store.calls == 4
+    ended = [out for [out] in outputs if out.terminal is TerminalState.duplicate]
+    assert sorted(out.lead.lead_id for out in ended) == sorted(t.lead_id for t in twins)
+    assert sorted(a["lead_id"] for a in audit if a["decided_by"] == "phone") == sorted(t.lead_id for t in twins)
 
 
 async def test_batches_sharing_numbers_in_opposite_orders_do_not_deadlock(pool):
