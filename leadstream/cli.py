@@ -383,6 +383,12 @@ def dedupe(
         "--phone-directory/--no-phone-directory",
         help="Look across states on a shared phone, as the stream does (LEADSTREAM_DEDUPE_PHONE_DIRECTORY).",
     ),
+    name_street_keys: bool = typer.Option(
+        True,
+        "--name-street-keys/--no-name-street-keys",
+        help="Look across states at a name word, street number and city too, as the stream does "
+        "(LEADSTREAM_DEDUPE_NAME_STREET_KEYS).",
+    ),
 ) -> None:
     """Resolve the rows of a CSV into entities with the same engine as the stream stage."""
     from stages.dedupe.csvtool import dedupe_csv
@@ -394,7 +400,9 @@ def dedupe(
         s = _settings()
         judge = OllamaJudge(s.ollama_host, s.ollama_model)
     try:
-        counts = dedupe_csv(input_csv, out, judge=judge, phone_directory=phone_directory)
+        counts = dedupe_csv(
+            input_csv, out, judge=judge, phone_directory=phone_directory, name_street_keys=name_street_keys
+        )
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -2,8 +2,9 @@
 
 Runs the dedupe stage (`DedupeStage.handle` per lead, `complete_batch` per batch, engine over an in-memory dict,
 no LLM) over the same N leads with a local phone, in rounds that alternate between no directory
-(``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``) and the PostgreSQL directory (`storage.dedupe_phones`, one transaction
-per batch) with batches of one lead and of ``--batch`` leads (the stage's batches are up to
+(``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``), the PostgreSQL directory at phone keys only
+(``LEADSTREAM_DEDUPE_NAME_STREET_KEYS=false``) with batches of ``--batch`` leads, and the PostgreSQL directory at
+all its keys (`storage.dedupe_phones`, one transaction per batch) with batches of one lead and of ``--batch`` leads (the stage's batches are up to
 ``LEADSTREAM_BATCH_SIZE``, smaller when leads come slowly), on ``$LEADSTREAM_DATABASE_URL`` in a schema of its own
 (dropped at the end). Every listing has a city and a street line, so it claims its name words with them too. A
 fifth of the leads are the same businesses again under another state (phone only), and about one in fourteen
@@ -113,17 +114,18 @@ async def main() -> None:
     try:
         await migrate(pool)
         claims = PhoneClaims(pool)
-        configs = {
-            "off": (None, args.batch),
-            "postgres, batch 1": (claims, 1),
-            f"postgres, batch {args.batch}": (claims, args.batch),
+        configs = {  # the directory's store, leads per batch, whether the name keys are claimed
+            "off": (None, args.batch, False),
+            f"phone keys, batch {args.batch}": (claims, args.batch, False),
+            "all keys, batch 1": (claims, 1, True),
+            f"all keys, batch {args.batch}": (claims, args.batch, True),
         }
         results: dict[str, list[tuple[float, float, float, int]]] = {label: [] for label in configs}
         for r in range(args.rounds):
             leads = make_leads(args.leads, seed=r)
-            for label, (store, batch) in configs.items():
+            for label, (store, batch, name_street) in configs.items():
                 await pool.execute("TRUNCATE dedupe_phones")  # no configuration reads another's claims
-                directory = StoredPhoneDirectory(store) if store is not None else None
+                directory = StoredPhoneDirectory(store, name_street) if store is not None else None
                 results[label].append(await one_round(leads, directory, batch))
         print(
             f"dedupe stage, {args.leads} leads per round (about a quarter of them twins in another state),"
@@ -135,7 +137,7 @@ async def main() -> None:
             pg = [1e3 * p / args.leads for _, _, p, _ in runs]
             dup = [d for _, _, _, d in runs]
             print(
-                f"  directory {label:18s}: {min(rates):7.0f}-{max(rates):7.0f} leads/s; CPU per lead: this process"
+                f"  directory {label:22s}: {min(rates):7.0f}-{max(rates):7.0f} leads/s; CPU per lead: this process"
                 f" {min(cpu):.3f}-{max(cpu):.3f} ms, postgres {min(pg):.3f}-{max(pg):.3f} ms; duplicates {dup}"
             )
         rows = await claims.count()

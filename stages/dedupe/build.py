@@ -57,7 +57,9 @@ def build_resolver(
 
 async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver) -> DedupeStage:
     guards = ProviderGuards(settings, ProviderCalls(pool))
-    phones = StoredPhoneDirectory(PhoneClaims(pool)) if settings.dedupe_phone_directory else None
+    phones = None
+    if settings.dedupe_phone_directory:
+        phones = StoredPhoneDirectory(PhoneClaims(pool), settings.dedupe_name_street_keys)
     return DedupeStage(resolver, build_judge(settings, guards), DedupeLog(pool).write, phones)
 
 

@@ -12,7 +12,8 @@ PostgreSQL in the stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``
 A key is the lead's local phone (a toll-free line is a chain's central number: none), and, for a lead
 with a city and a street number, each of its name's strong words with the city and the number
 (`name_street_keys`). It is on by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``,
-``--no-phone-directory``). The stage makes a batch's claims together, in the batch's order, once its
+``--no-phone-directory``); the name keys alone can be turned off (``LEADSTREAM_DEDUPE_NAME_STREET_KEYS``,
+``--no-name-street-keys``: phone keys only, as before those keys existed; 853 claims against 2,225 in the demo). The stage makes a batch's claims together, in the batch's order, once its
 last lead is handled (one transaction per batch, or per `CLAIMS_PER_CALL` leads of a longer one:
 `stages.dedupe.stage.DedupeStage.complete_batch`).
 Under its keys' locks a lead's claim reads the listings other states hold at its keys, and those of
@@ -78,7 +79,10 @@ Claimed = tuple[Listing, bool]
 
 class PhoneDirectory(Protocol):
     """A directory that makes a batch's claims in order, each lead's atomically over its keys (`settle` under
-    their locks). ``claims``: each lead's listings, one per key."""
+    their locks). ``claims``: each lead's listings, one per key (`listings_for`); ``name_street``: whether a
+    lead claims its name keys besides its phone."""
+
+    name_street: bool
 
     async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]: ...
 
@@ -161,18 +165,18 @@ def name_street_keys(profile: Profile) -> list[str]:
     return [f"{NAME_STREET}{city}:{token}:{number}" for token in strong_tokens(profile.name)]
 
 
-def directory_keys(profile: Profile) -> list[str]:
-    """The keys a listing is claimed under, its phone first."""
+def directory_keys(profile: Profile, name_street: bool = True) -> list[str]:
+    """The keys a listing is claimed under, its phone first (and only its phone without ``name_street``)."""
     phone = directory_phone(profile)
-    return ([phone] if phone else []) + name_street_keys(profile)
+    return ([phone] if phone else []) + (name_street_keys(profile) if name_street else [])
 
 
-def listings_for(record: DedupeInput, resolution: Resolution, now: float) -> list[Listing]:
+def listings_for(record: DedupeInput, resolution: Resolution, now: float, name_street: bool = True) -> list[Listing]:
     """The listings a lead claims for the entity the engine gave it, one per key (none when it has no key)."""
     profile = Profile.of(record)
     first = resolution.duplicate_of or record.lead_id
     stored = profile.to_list()
-    keys = directory_keys(profile)
+    keys = directory_keys(profile, name_street)
     return [Listing(key, record.lead_id, profile.geo, resolution.entity_id, first, stored, now) for key in keys]
 
 
@@ -226,8 +230,8 @@ CLAIMS_PER_CALL = 64
 class StoredPhoneDirectory:
     """The directory of the stream: claims in a table that every worker shares, a call's in one transaction."""
 
-    def __init__(self, store: ClaimStore) -> None:
-        self.store = store
+    def __init__(self, store: ClaimStore, name_street: bool = True) -> None:
+        self.store, self.name_street = store, name_street
 
     async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]:
         """The claims in order, as `MemoryPhoneDirectory` makes them over the stored listings of their keys: a
@@ -258,7 +262,8 @@ class MemoryPhoneDirectory:
     ``aliases`` maps an entity that found a twin to the twin's entity, so the CSV tool reports one
     entity per business as the stream's merge audit does."""
 
-    def __init__(self) -> None:
+    def __init__(self, name_street: bool = True) -> None:
+        self.name_street = name_street
         self.listings: dict[str, list[Listing]] = {}
         self.aliases: dict[str, str] = {}
 

@@ -69,7 +69,9 @@ class DedupeStage(Stage[Lead]):
         if resolution.decision == "gray":
             resolution = await self.resolver.judge_gray(resolution, self.judge, self._review)
         outputs = self._outputs(lead, resolution)
-        listings = listings_for(record, resolution, self.resolver.clock()) if self.phones is not None else []
+        listings: list[Listing] = []
+        if self.phones is not None:
+            listings = listings_for(record, resolution, self.resolver.clock(), self.phones.name_street)
         if not listings:
             self._audit.extend(resolution.audit)
         else:  # its outputs and audit wait for the batch's claims (`complete_batch`)

@@ -53,6 +53,19 @@ async def test_the_email_claim_waits_are_settings_the_stage_is_built_with(env):
     assert (stage.delivery.settle_after_death_s, stage.delivery.poll_s) == (5.0, 0.5)
 
 
+async def test_the_phone_directorys_keys_are_settings_the_dedupe_stage_is_built_with(env):
+    from stages.dedupe.build import build_dedupe
+    from stages.dedupe.engine import EntityResolver
+
+    for value, name_street in (("false", False), ("true", True)):
+        env.setenv("LEADSTREAM_DEDUPE_LLM", "false")
+        env.setenv("LEADSTREAM_DEDUPE_NAME_STREET_KEYS", value)
+        stage = await build_dedupe(load_settings(), pool=None, resolver=EntityResolver({}))  # type: ignore[arg-type]
+        assert stage.phones is not None and stage.phones.name_street is name_street
+    env.setenv("LEADSTREAM_DEDUPE_PHONE_DIRECTORY", "false")
+    assert (await build_dedupe(load_settings(), pool=None, resolver=EntityResolver({}))).phones is None  # type: ignore[arg-type]
+
+
 def test_stages_tiers_and_waterfall_are_parsed(env):
     env.setenv("LEADSTREAM_STAGES", "score, email")
     env.setenv("LEADSTREAM_MOCKUP_TIERS", "A,B")

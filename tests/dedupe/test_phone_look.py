@@ -18,6 +18,7 @@ from stages.dedupe.phone_look import (
     Listing,
     MemoryPhoneDirectory,
     across,
+    directory_keys,
     listings_for,
     one_site,
     settle,
@@ -196,6 +197,32 @@ def test_twins_in_two_states_with_no_phone_in_common_meet_by_name_and_street_lin
     assert ids[0] == ids[1] and counts["duplicate"] == 1 and counts["entities"] == 1
     ids, counts = resolve_rows(rows(CLUB_NJ, CLUB_CELL), phone_directory=False)  # the guard: the engine splits them
     assert ids[0] != ids[1] and counts["duplicate"] == 0
+
+
+def test_with_the_name_keys_off_only_the_phone_is_claimed():
+    """``LEADSTREAM_DEDUPE_NAME_STREET_KEYS=false``: the club's twins stay two, the shop's phone twins still meet,
+    and the stage claims each lead's phone alone."""
+    ids, counts = resolve_rows(rows(CLUB_NJ, CLUB_CELL), name_street_keys=False)
+    assert ids[0] != ids[1] and counts["duplicate"] == 0
+    ids, counts = resolve_rows(rows(SHOP_NJ, SHOP_PHONE_ONLY), name_street_keys=False)
+    assert ids[0] == ids[1] and counts["duplicate"] == 1
+    club = profile(CLUB_NJ)
+    assert directory_keys(club, name_street=False) == ["+12015550177"]
+    assert len(directory_keys(club)) > 1  # the guard: on, the name keys are claimed too
+
+
+async def test_the_stage_claims_the_keys_its_directory_asks_for():
+    nj = Lead(lead_id="nj", geo_key="NJ", source="test", name=CLUB_NJ["name"], street=CLUB_NJ["address"])
+    nj = nj.model_copy(update={"city": "Weehawken", "state": "NJ", "zip": "07086", "phone": CLUB_NJ["phone"]})
+    ny = Lead(lead_id="ny", geo_key="NY", source="test", name=CLUB_CELL["name"], street=CLUB_CELL["address"])
+    leads = [nj, ny.model_copy(update={"city": "Weehawken", "phone": CLUB_CELL["phone"]})]
+    for name_street, terminal in ((True, TerminalState.duplicate), (False, None)):
+        directory = MemoryPhoneDirectory(name_street=name_street)
+        stage = DedupeStage(EntityResolver({}), judge=None, sink=None, phones=directory)
+        outputs = [await stage.handle(lead, Envelope(payload=b"")) for lead in leads]
+        await stage.complete_batch()
+        assert outputs[1][0].terminal is terminal
+        assert all(key.startswith("+") for key in directory.listings) is not name_street
 
 
 def test_the_name_and_street_answer_says_how_it_was_found():
