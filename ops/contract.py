@@ -33,6 +33,9 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "leadstream_worker_rebalances_total": (COUNTER, ()),
     # tables
     "leadstream_table_keys": (GAUGE, ("table", "partition")),
+    # dedupe's phone directory
+    "leadstream_dedupe_directory_twins_total": (COUNTER, ("key",)),
+    "leadstream_dedupe_directory_call_seconds": (HISTOGRAM, ()),
     # providers
     "leadstream_provider_calls_total": (COUNTER, ("provider", "operation", "outcome")),
     "leadstream_provider_call_seconds": (HISTOGRAM, ("provider", "operation")),

@@ -91,6 +91,20 @@ EMAIL_SENT_ENDED_OTHERWISE = Gauge(
 EMAIL_SENDING_PAUSED = Gauge("leadstream_email_sending_paused", "1 while the deliverability guard pauses sending.")
 OUTBOX_STATUSES = ("pending", "sent", "retryable", "failed", "suppressed")
 
+# ---- dedupe's phone directory (set by the dedupe stage: `stages.dedupe.stage.DedupeStage.complete_batch`) ------
+DEDUPE_DIRECTORY_TWINS = Counter(
+    "leadstream_dedupe_directory_twins_total",
+    "Leads that the phone directory found a twin for in another state (each ends as its duplicate), by the kind "
+    "of key that found it: phone, or name_street (LEADSTREAM_DEDUPE_NAME_STREET_KEYS).",
+    ["key"],
+)
+DEDUPE_DIRECTORY_CALL_SECONDS = Histogram(
+    "leadstream_dedupe_directory_call_seconds",
+    "One call of the phone directory: a dedupe batch's claims (64 leads' of a longer batch), one transaction.",
+    buckets=STAGE_BUCKETS,
+)
+DIRECTORY_KEYS = ("phone", "name_street")
+
 # ---- process --------------------------------------------------------------------------------------
 EVENT_LOOP_LAG = Gauge(
     "leadstream_event_loop_lag_seconds", "How late the event loop ran its last heartbeat (streams.health)."
@@ -118,6 +132,12 @@ def init_stage(stage: str, sinks: tuple[str, ...] | frozenset[str] = ()) -> None
     for state in TERMINAL_STATES:
         TERMINAL.labels(state)
         E2E_SECONDS.labels(state)
+
+
+def init_dedupe_directory() -> None:
+    """The phone directory's series, at zero until its first twin."""
+    for key in DIRECTORY_KEYS:
+        DEDUPE_DIRECTORY_TWINS.labels(key)
 
 
 def init_email() -> None:

@@ -151,6 +151,27 @@ def pipeline_overview() -> db.Dashboard:
         )
     )
 
+    d = d.with_row(db.Row("Dedupe across partitions").id(lay.take()))
+    d = d.with_panel(
+        series(
+            lay,
+            "Twins found in another state, by key",
+            "Leads the phone directory made duplicates of a listing in another state, per minute, by the kind of "
+            "key that found them (phone; name_street: LEADSTREAM_DEDUPE_NAME_STREET_KEYS). What the name keys "
+            "earn, beside their cost on the right.",
+            [Query(f"sum by (key) (rate(leadstream_dedupe_directory_twins_total[{RATE}])) * 60", "{{key}}")],
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Phone directory call p50 / p95",
+            "One call: a dedupe batch's claims in one PostgreSQL transaction (locks, read, write, commit).",
+            [Query(quantile(q, "leadstream_dedupe_directory_call_seconds"), f"p{int(q * 100)}") for q in (0.5, 0.95)],
+            unit="s",
+        )
+    )
+
     d = d.with_row(db.Row("Chromium").id(lay.take()))
     d = d.with_panel(
         series(

@@ -21,6 +21,7 @@ from storage.db import Pool
 from storage.dedupe_phones import PhoneClaims
 from storage.dedupe_review import DedupeLog
 from storage.provider_calls import ProviderCalls
+from streams import metrics
 
 JUDGE_PROVIDER = "ollama"  # its guards: LEADSTREAM_PROVIDERS__OLLAMA__* (rate, cache_ttl_s, cost_usd, budget)
 
@@ -60,6 +61,7 @@ async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver)
     phones = None
     if settings.dedupe_phone_directory:
         phones = StoredPhoneDirectory(PhoneClaims(pool), settings.dedupe_name_street_keys)
+        metrics.init_dedupe_directory()
     return DedupeStage(resolver, build_judge(settings, guards), DedupeLog(pool).write, phones)
 
 

@@ -116,6 +116,11 @@ def _kind(key: str) -> tuple[Callable[[Profile, Profile], bool], str, str]:
     return one_business, MATCHED_ON, "phone"
 
 
+def found_by(claimed: Listing) -> str:
+    """The kind of key a twin was found at: ``phone`` or ``name_street`` (the merge audit's ``decided_by``)."""
+    return _kind(claimed.key)[2]
+
+
 def twin_across(mine: Listing, listed: list[Listing]) -> Listing | None:
     """The oldest listing of another state at the key that is the lead's business, if any."""
     me = Profile.from_list(mine.profile)

@@ -14,6 +14,7 @@ Duplicates end here; new entities go on to leads.deduplicated.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,8 +22,9 @@ from schemas import Lead, TerminalState
 from schemas.versions import REVIEW_DECISION, SchemaVersionError
 from stages.dedupe.engine import EntityResolver, Resolution, to_decision
 from stages.dedupe.judge import OllamaJudge
-from stages.dedupe.phone_look import CLAIMS_PER_CALL, Listing, PhoneDirectory, across, listings_for
+from stages.dedupe.phone_look import CLAIMS_PER_CALL, Listing, PhoneDirectory, across, found_by, listings_for
 from stages.dedupe.record import DedupeInput
+from streams import metrics
 from streams.envelope import Envelope
 from streams.stage import InvalidMessage, Output, Stage
 from streams.topology import LEADS_DEDUPLICATED
@@ -94,9 +96,14 @@ class DedupeStage(Stage[Lead]):
             return
         while self._claims:  # in calls of CLAIMS_PER_CALL leads; a retry after a failed call goes on from it
             claims = self._claims[:CLAIMS_PER_CALL]
+            started = time.perf_counter()  # for the call's histogram only: the decisions use the stage's clock
             answers = await self.phones.claim_all([c.listings for c in claims], self.resolver.retention.ttl_s)
+            metrics.DEDUPE_DIRECTORY_CALL_SECONDS.observe(time.perf_counter() - started)
             ended: set[str] = set()
             for claim, answer in zip(claims, answers):
+                claimed, fresh = answer
+                if fresh and claimed.twin_entity is not None:  # a redelivered lead's twin was counted the first time
+                    metrics.DEDUPE_DIRECTORY_TWINS.labels(found_by(claimed)).inc()
                 resolution = across(claim.resolution, *answer)
                 self._audit.extend(resolution.audit)
                 if resolution is not claim.resolution:

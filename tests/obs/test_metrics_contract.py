@@ -43,6 +43,7 @@ def declared(*owners: object) -> dict[str, tuple[str, set[str]]]:
 def test_every_contract_metric_is_exposed_with_its_type_and_labels():
     stream_metrics.init_stage("enrich", ("leads.enriched",))
     stream_metrics.init_email()
+    stream_metrics.init_dedupe_directory()
     stream_metrics.TABLE_KEYS.labels("dedupe-state", "0").set(1)
     stream_metrics.ASSIGNED_PARTITIONS.labels("leads.scraped").set(1)
     provider_metrics.init_provider("hunter", "domain_search")
