@@ -268,6 +268,33 @@ def test_worker_egress_never_reaches_private_ranges_or_metadata(prod_docs):
     assert "default-deny-ingress" in by_kind(prod_docs, "NetworkPolicy")
 
 
+def pod_templates(docs: list[dict]) -> dict[str, dict]:
+    """Every workload's pod template: StatefulSets, Deployments and CronJobs."""
+    pods = {}
+    for kind in ("StatefulSet", "Deployment"):
+        pods |= {name: w["spec"]["template"] for name, w in by_kind(docs, kind).items()}
+    for name, job in by_kind(docs, "CronJob").items():
+        pods[name] = job["spec"]["jobTemplate"]["spec"]["template"]
+    return pods
+
+
+def admits(rules: list[dict], labels: dict) -> bool:
+    """Whether a pod with `labels` is among the peers of `rules` (each a ``podSelector``)."""
+    return any(r.get("podSelector", {}).get("matchLabels", {}).items() <= labels.items() for r in rules if r)
+
+
+def test_every_pod_that_uses_kafka_is_a_peer_of_its_listener(prod_docs):
+    """Strimzi turns the listener's networkPolicyPeers into a NetworkPolicy: a pod outside them cannot connect.
+    The pods carry the label themselves (kustomize's common label reaches only the workloads' own metadata)."""
+    [kafka] = by_kind(prod_docs, "Kafka").values()
+    [listener] = kafka["spec"]["kafka"]["listeners"]
+    peers = [p for p in listener["networkPolicyPeers"] if "podSelector" in p]
+    clients = {name: pod for name, pod in pod_templates(prod_docs).items() if name != "leadstream-pgbouncer"}
+    assert {"leadstream-worker", "leadstream-mockup", "leadstream-lag-exporter"} <= set(clients)
+    for name, pod in clients.items():
+        assert admits(peers, pod["metadata"]["labels"]), f"{name}: not a peer of Kafka's listener"
+
+
 def test_overlays_differ_only_where_meant(rendered):
     namespaces = {}
     for overlay, path in rendered.items():
