@@ -7,6 +7,10 @@ was fixed: a provider outage over, a bug deployed). The runner's at-least-once
 path and idempotent effects do the rest: a replayed lead that now succeeds
 ends in the state it would have reached without the failure.
 
+Unattended (a CronJob: ``k8s/base/dlq-replay.yaml``), a replay names the transient reasons and
+``--max-replays``: a lead whose dead letters were already replayed that many times and that failed again is
+left for an operator, so a cause that did not go away is not replayed for ever.
+
 Replay happens once per dead letter: the claim in PostgreSQL
 (`storage.dead_letters`) comes before the send, so running the same replay
 twice puts nothing back the second time. A lead that already ended in another
@@ -18,6 +22,7 @@ failed is undone; a crash between claim and send leaves the claim
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -54,6 +59,13 @@ class ReplayReport:
     failed: list[tuple[int, str]] = field(default_factory=list)  # (id, error) claimed, but the broker refused
     would_replay: list[int] = field(default_factory=list)  # --dry-run: what would be put back
 
+    def merge(self, other: ReplayReport) -> None:
+        """Add another stage's report to this one."""
+        self.replayed += other.replayed
+        self.refused += other.refused
+        self.failed += other.failed
+        self.would_replay += other.would_replay
+
 
 def replay_headers(letter: StoredDeadLetter) -> list[tuple[str, bytes]]:
     """The original headers, with one ``dlq-replayed-from`` naming this dead letter (an earlier one replaced)."""
@@ -84,13 +96,21 @@ class Replayer:
         self,
         *,
         stage: str,
-        reason: str | None = None,
+        reasons: Sequence[str] | None = None,
         since: datetime | None = None,
         dry_run: bool = False,
         force: bool = False,
+        max_replays: int | None = None,
     ) -> ReplayReport:
+        """Replay the stage's dead letters of any of `reasons` (all when none) created `since`; with
+        `max_replays`, not those of a lead replayed that many times already (its cause did not go away)."""
         report = ReplayReport()
-        for letter in await self.store.replayable(stage=stage, reason=reason, since=since, include_claimed=force):
+        letters = await self.store.replayable(stage=stage, reasons=reasons, since=since, include_claimed=force)
+        for letter in letters:
+            if max_replays is not None and letter.replays >= max_replays:
+                why = f"lead {letter.lead_id} was replayed {letter.replays} times and failed again (--max-replays)"
+                report.refused.append((letter.id, why))
+                continue
             if dry_run:
                 if letter.lead_state not in (None, "dead_lettered") and not force:
                     report.refused.append((letter.id, f"lead {letter.lead_id} already ended as {letter.lead_state!r}"))

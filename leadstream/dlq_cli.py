@@ -127,24 +127,37 @@ def dlq_show(
 
 @dlq_cli.command("replay")
 def dlq_replay(
-    stage: str = typer.Option(..., help=STAGE_HELP),
-    reason: str | None = typer.Option(None, help=REASON_HELP),
+    stage: list[str] = typer.Option(..., help=STAGE_HELP + " Repeat for several."),
+    reason: list[str] | None = typer.Option(None, help=REASON_HELP + " Repeat for any of several."),
     since: str | None = typer.Option(None, help=SINCE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be replayed."),
     force: bool = typer.Option(
         False, help="Also replay leads that already ended in another state, and claims whose send never finished."
     ),
+    max_replays: int | None = typer.Option(
+        None,
+        min=0,
+        help="Leave a lead that was already replayed this many times (and failed again) for an operator: for "
+        "unattended runs (k8s/base/dlq-replay.yaml).",
+    ),
 ) -> None:
     """Put dead letters back on the stage's input topic with their original key and headers, once each."""
-    from leadstream.dlq import Replayer
+    from leadstream.dlq import Replayer, ReplayReport
 
     settings = get_settings()
-    _stage(stage)
+    for name in stage:
+        _stage(name)
     after = _since(since)
 
     async def replay(store):
+        report = ReplayReport()
         async with Replayer(store, settings.kafka_broker) as replayer:
-            return await replayer.replay(stage=stage, reason=reason, since=after, dry_run=dry_run, force=force)
+            for name in stage:
+                done = await replayer.replay(
+                    stage=name, reasons=reason, since=after, dry_run=dry_run, force=force, max_replays=max_replays
+                )
+                report.merge(done)
+        return report
 
     report = _with_store(replay)
     if dry_run:

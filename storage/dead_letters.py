@@ -16,6 +16,7 @@ headers and payload with the reason); this module reads them back for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,9 +40,10 @@ class StoredDeadLetter:
     sha256: str | None
     replay_status: str | None  # None, "claimed" or "sent"
     lead_state: str | None  # the lead's terminal state now (None: in flight or no such lead)
-    payload: bytes | None = None  # only from `get`
+    payload: bytes | None = None  # only from `get` and `replayable`
     key: bytes | None = None
     headers: tuple[tuple[str, bytes], ...] = ()
+    replays: int = 0  # only from `replayable`: how many of the lead's earlier dead letters were replayed (sent)
 
 
 @dataclass
@@ -64,13 +66,16 @@ LEFT JOIN leads l ON l.lead_id = d.lead_id
 """
 
 
-def _filters(stage: str | None, reason: str | None, since: datetime | None) -> tuple[str, list[Any]]:
+def _filters(stage: str | None, reasons: Sequence[str] | None, since: datetime | None) -> tuple[str, list[Any]]:
+    """The WHERE clause and its arguments: a stage, any of `reasons` (error types), created since."""
     clauses: list[str] = []
     args: list[Any] = []
-    for column, value in (("d.stage", stage), ("d.error_type", reason)):
-        if value is not None:
-            args.append(value)
-            clauses.append(f"{column} = ${len(args)}")
+    if stage is not None:
+        args.append(stage)
+        clauses.append(f"d.stage = ${len(args)}")
+    if reasons:
+        args.append(list(reasons))
+        clauses.append(f"d.error_type = ANY(${len(args)}::text[])")
     if since is not None:
         args.append(since)
         clauses.append(f"d.created_at >= ${len(args)}")
@@ -115,7 +120,7 @@ class DeadLetterStore:
         limit: int = 100,
     ) -> list[StoredDeadLetter]:
         """Dead letters, newest first, without their payloads."""
-        where, args = _filters(stage, reason, since)
+        where, args = _filters(stage, [reason] if reason else None, since)
         args.append(limit)
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} {_FROM} {where} ORDER BY d.id DESC LIMIT ${len(args)}",  # filters are bound
@@ -146,28 +151,35 @@ class DeadLetterStore:
         self,
         *,
         stage: str,
-        reason: str | None = None,
+        reasons: Sequence[str] | None = None,
         since: datetime | None = None,
         include_claimed: bool = False,
     ) -> list[StoredDeadLetter]:
-        """Dead letters matching the filters that have no replay yet (with `include_claimed`, also those
-        whose replay never reached the broker), oldest first.
+        """Dead letters matching the filters (any of `reasons`) that have no replay yet (with
+        `include_claimed`, also those whose replay never reached the broker), oldest first, each with how
+        many times its lead was replayed before (`StoredDeadLetter.replays`).
 
         Only a lead's latest dead letter (of any stage) is replayable: it supersedes the older ones, and
         replaying two would put two copies of the lead back.
         """
-        where, args = _filters(stage, reason, since)
+        where, args = _filters(stage, reasons, since)
         pending = "r.status IS NULL OR r.status = 'claimed'" if include_claimed else "r.status IS NULL"
         rows = await self.pool.fetch(
             f"""
-            SELECT {_COLUMNS}, d.payload, d.message_key, d.header_names, d.header_values
+            SELECT {_COLUMNS}, d.payload, d.message_key, d.header_names, d.header_values,
+                   (SELECT count(*) FROM dead_letters earlier
+                      JOIN dead_letter_replays er ON er.dead_letter_id = earlier.id AND er.status = 'sent'
+                     WHERE earlier.lead_id = d.lead_id AND earlier.id < d.id) AS replays
             {_FROM} {where}{" AND" if where else " WHERE"} ({pending})
               AND NOT EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)
             ORDER BY d.id
             """,  # filters are bound
             *args,
         )
-        return [_letter(r, whole=True) for r in rows]
+        letters = [_letter(r, whole=True) for r in rows]
+        for letter, row in zip(letters, rows):
+            letter.replays = row["replays"]
+        return letters
 
     async def claim(self, letter: StoredDeadLetter, *, force: bool = False) -> Claim:
         """Claim `letter` for replay and clear its lead's terminal state (see the module docstring)."""

@@ -66,7 +66,9 @@ async def test_filters_and_only_the_latest_dead_letter_of_a_lead_is_replayable(p
     await records.dead_letter([letter(5, "ld_c", stage="email", topic="t.emails.queued")])
     replayable = await store.replayable(stage="enrich")
     assert [(d.offset, d.lead_id) for d in replayable] == [(2, "ld_b"), (3, None), (4, "ld_a")]
-    assert [d.offset for d in await store.replayable(stage="enrich", reason="InvalidMessage")] == [2]
+    assert [d.offset for d in await store.replayable(stage="enrich", reasons=["InvalidMessage"])] == [2]
+    both = await store.replayable(stage="enrich", reasons=["InvalidMessage", "TransientProviderError"])
+    assert [d.offset for d in both] == [2, 3, 4]
     assert await store.replayable(stage="enrich", since=datetime.now(UTC) + timedelta(minutes=1)) == []
     assert [d.lead_id for d in await store.replayable(stage="email")] == ["ld_c"]
 
@@ -197,3 +199,28 @@ async def test_the_runner_writes_hostile_dead_letters_into_postgresql(pool):
     assert stored.headers[2] == ("x\x00name", b"v")
     [(topic, key, value, headers)] = sent
     assert topic == "deadletter.enrich" and len(value) + len(key) + sum(map(len, headers.values())) < 64 * 1024
+
+
+async def test_an_unattended_replay_leaves_a_lead_that_keeps_failing_to_an_operator(pool, kafka_broker, unique):
+    """``--max-replays 2``: a lead is replayed after its first and second dead letters; when it fails a third
+    time its cause did not go away, and the replay refuses it (an operator can still replay it without the cap).
+    Only the transient reasons named are replayed."""
+    topic = f"cap-{unique}.leads.scraped"
+    await ensure_topics(kafka_broker, partitions=2, replication=1, prefix=f"cap-{unique}.")
+    records, store = LeadRecords(pool), DeadLetterStore(pool)
+    transient = ["TransientProviderError", "ProviderUnavailable"]
+    await records.dead_letter([letter(90, "ld_bad", topic=topic, error_type="InvalidMessage")])
+    async with Replayer(store, kafka_broker) as replayer:
+        for n, error_type in enumerate(("TransientProviderError", "ProviderUnavailable", "TransientProviderError")):
+            # the lead failed again after each replay (a new dead letter, as the runner writes one)
+            await records.dead_letter([letter(100 + n, "ld_flaky", topic=topic, error_type=error_type)])
+            report = await replayer.replay(stage="enrich", reasons=transient, max_replays=2)
+            if n < 2:
+                assert len(report.replayed) == 1 and report.refused == [], report
+            else:
+                assert report.replayed == [] and len(report.refused) == 1
+                assert "replayed 2 times and failed again" in report.refused[0][1]
+        assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_flaky'") == "dead_lettered"
+        by_hand = await replayer.replay(stage="enrich", reasons=transient)  # the guard: without the cap it goes
+    assert len(by_hand.replayed) == 1
+    assert len(await _read_all(kafka_broker, topic)) == 3  # the invalid message was never put back

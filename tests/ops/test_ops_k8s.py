@@ -290,9 +290,38 @@ def test_every_pod_that_uses_kafka_is_a_peer_of_its_listener(prod_docs):
     [listener] = kafka["spec"]["kafka"]["listeners"]
     peers = [p for p in listener["networkPolicyPeers"] if "podSelector" in p]
     clients = {name: pod for name, pod in pod_templates(prod_docs).items() if name != "leadstream-pgbouncer"}
-    assert {"leadstream-worker", "leadstream-mockup", "leadstream-lag-exporter"} <= set(clients)
+    assert {"leadstream-worker", "leadstream-mockup", "leadstream-lag-exporter", "leadstream-dlq-replay"} <= set(
+        clients
+    )
     for name, pod in clients.items():
         assert admits(peers, pod["metadata"]["labels"]), f"{name}: not a peer of Kafka's listener"
+
+
+def test_the_dlq_replay_job_puts_back_only_transient_failures_with_a_cap(prod_docs):
+    """Its args parse with the real command (a renamed option fails here), name only the transient reasons and
+    every stage, and cap the replays; it is pinned, limited, hardened, and PgBouncer admits it."""
+    import typer.main
+
+    from leadstream.cli import cli
+    from streams.topology import STAGES
+
+    job = by_kind(prod_docs, "CronJob")["leadstream-dlq-replay"]
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]
+    [container] = pod["spec"]["containers"]
+    assert container["args"][:2] == ["dlq", "replay"]
+    replay = typer.main.get_command(cli).get_command(None, "dlq").get_command(None, "replay")  # type: ignore[attr-defined]
+    params = replay.make_context("replay", list(container["args"][2:])).params
+    assert set(params["stage"]) == set(STAGES)
+    assert set(params["reason"]) == {"TransientProviderError", "ProviderUnavailable"}
+    assert params["max_replays"] == 3 and params["since"] == "24h" and not params["force"]
+    image = container["image"]
+    assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
+    assert container["resources"]["limits"]["memory"] and container["securityContext"]["readOnlyRootFilesystem"]
+    policies = by_kind(prod_docs, "NetworkPolicy")
+    pgbouncer = policies["leadstream-pgbouncer"]["spec"]["ingress"][0]["from"]
+    assert admits(pgbouncer, pod["metadata"]["labels"])
+    assert "Egress" in policies["leadstream-dlq-replay"]["spec"]["policyTypes"]
 
 
 def test_overlays_differ_only_where_meant(rendered):
