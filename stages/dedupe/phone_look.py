@@ -13,8 +13,9 @@ A key is the lead's local phone (a toll-free line is a chain's central number: n
 with a city and a street number, each of its name's strong words with the city and the number
 (`name_street_keys`). It is on by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``,
 ``--no-phone-directory``); the name keys alone can be turned off (``LEADSTREAM_DEDUPE_NAME_STREET_KEYS``,
-``--no-name-street-keys``: phone keys only, as before those keys existed; 853 claims against 2,225 in the demo). The stage makes a batch's claims together, in the batch's order, once its
-last lead is handled (one transaction per batch, or per `CLAIMS_PER_CALL` leads of a longer one:
+``--no-name-street-keys``: phone keys only, as before those keys existed; 853 claims against 2,225 in the
+demo). The stage makes a batch's claims together, in the batch's order, once its last lead is handled (one
+transaction per batch, or per `CLAIMS_PER_CALL` leads of a longer one:
 `stages.dedupe.stage.DedupeStage.complete_batch`).
 Under its keys' locks a lead's claim reads the listings other states hold at its keys, and those of
 the batch before it (`settle`); the first one that is the same business (by the key's rule:
