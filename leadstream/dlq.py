@@ -7,9 +7,10 @@ was fixed: a provider outage over, a bug deployed). The runner's at-least-once
 path and idempotent effects do the rest: a replayed lead that now succeeds
 ends in the state it would have reached without the failure.
 
-Unattended (a CronJob: ``k8s/base/dlq-replay.yaml``), a replay names the transient reasons and
-``--max-replays``: a lead whose dead letters were already replayed that many times and that failed again is
-left for an operator, so a cause that did not go away is not replayed for ever.
+Unattended (a CronJob: ``k8s/base/dlq-replay.yaml``), a replay names the transient reasons, waits until a
+dead letter is ``--older-than`` a while (its provider had time to come back), and sets ``--max-replays``: a
+lead whose dead letters were already replayed that many times and that failed again is left for an operator,
+so a cause that did not go away is not replayed for ever.
 
 Replay happens once per dead letter: the claim in PostgreSQL
 (`storage.dead_letters`) comes before the send, so running the same replay
@@ -101,11 +102,14 @@ class Replayer:
         dry_run: bool = False,
         force: bool = False,
         max_replays: int | None = None,
+        before: datetime | None = None,
     ) -> ReplayReport:
-        """Replay the stage's dead letters of any of `reasons` (all when none) created `since`; with
-        `max_replays`, not those of a lead replayed that many times already (its cause did not go away)."""
+        """Replay the stage's dead letters of any of `reasons` (all when none) created from `since` to `before`;
+        with `max_replays`, not those of a lead replayed that many times already (its cause did not go away)."""
         report = ReplayReport()
-        letters = await self.store.replayable(stage=stage, reasons=reasons, since=since, include_claimed=force)
+        letters = await self.store.replayable(
+            stage=stage, reasons=reasons, since=since, before=before, include_claimed=force
+        )
         for letter in letters:
             if max_replays is not None and letter.replays >= max_replays:
                 why = f"lead {letter.lead_id} was replayed {letter.replays} times and failed again (--max-replays)"

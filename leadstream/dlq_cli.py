@@ -48,7 +48,7 @@ def _stage(stage: str | None) -> str | None:
     return stage
 
 
-def _since(since: str | None):
+def _since(since: str | None, option: str = "--since"):
     from leadstream.dlq import parse_since
 
     if since is None:
@@ -56,7 +56,7 @@ def _since(since: str | None):
     try:
         return parse_since(since)
     except ValueError as exc:
-        console.print(f"[red]--since: {exc}[/red]")
+        console.print(f"[red]{option}: {exc}[/red]")
         raise typer.Exit(2) from None
 
 
@@ -130,6 +130,11 @@ def dlq_replay(
     stage: list[str] = typer.Option(..., help=STAGE_HELP + " Repeat for several."),
     reason: list[str] | None = typer.Option(None, help=REASON_HELP + " Repeat for any of several."),
     since: str | None = typer.Option(None, help=SINCE_HELP),
+    older_than: str | None = typer.Option(
+        None,
+        help="Only dead letters at least this old: an age (15m) or an ISO time (before it); a provider that just "
+        "failed gets time to come back.",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be replayed."),
     force: bool = typer.Option(
         False, help="Also replay leads that already ended in another state, and claims whose send never finished."
@@ -148,13 +153,20 @@ def dlq_replay(
     for name in stage:
         _stage(name)
     after = _since(since)
+    before = _since(older_than, "--older-than")
 
     async def replay(store):
         report = ReplayReport()
         async with Replayer(store, settings.kafka_broker) as replayer:
             for name in stage:
                 done = await replayer.replay(
-                    stage=name, reasons=reason, since=after, dry_run=dry_run, force=force, max_replays=max_replays
+                    stage=name,
+                    reasons=reason,
+                    since=after,
+                    before=before,
+                    dry_run=dry_run,
+                    force=force,
+                    max_replays=max_replays,
                 )
                 report.merge(done)
         return report

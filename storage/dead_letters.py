@@ -66,8 +66,10 @@ LEFT JOIN leads l ON l.lead_id = d.lead_id
 """
 
 
-def _filters(stage: str | None, reasons: Sequence[str] | None, since: datetime | None) -> tuple[str, list[Any]]:
-    """The WHERE clause and its arguments: a stage, any of `reasons` (error types), created since."""
+def _filters(
+    stage: str | None, reasons: Sequence[str] | None, since: datetime | None, before: datetime | None = None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause and its arguments: a stage, any of `reasons` (error types), created since, and before."""
     clauses: list[str] = []
     args: list[Any] = []
     if stage is not None:
@@ -79,6 +81,9 @@ def _filters(stage: str | None, reasons: Sequence[str] | None, since: datetime |
     if since is not None:
         args.append(since)
         clauses.append(f"d.created_at >= ${len(args)}")
+    if before is not None:
+        args.append(before)
+        clauses.append(f"d.created_at < ${len(args)}")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -154,15 +159,17 @@ class DeadLetterStore:
         reasons: Sequence[str] | None = None,
         since: datetime | None = None,
         include_claimed: bool = False,
+        before: datetime | None = None,
     ) -> list[StoredDeadLetter]:
-        """Dead letters matching the filters (any of `reasons`) that have no replay yet (with
+        """Dead letters matching the filters (any of `reasons`, created from `since` to `before`) that have no
+        replay yet (with
         `include_claimed`, also those whose replay never reached the broker), oldest first, each with how
         many times its lead was replayed before (`StoredDeadLetter.replays`).
 
         Only a lead's latest dead letter (of any stage) is replayable: it supersedes the older ones, and
         replaying two would put two copies of the lead back.
         """
-        where, args = _filters(stage, reasons, since)
+        where, args = _filters(stage, reasons, since, before)
         pending = "r.status IS NULL OR r.status = 'claimed'" if include_claimed else "r.status IS NULL"
         rows = await self.pool.fetch(
             f"""

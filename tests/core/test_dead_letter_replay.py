@@ -70,6 +70,8 @@ async def test_filters_and_only_the_latest_dead_letter_of_a_lead_is_replayable(p
     both = await store.replayable(stage="enrich", reasons=["InvalidMessage", "TransientProviderError"])
     assert [d.offset for d in both] == [2, 3, 4]
     assert await store.replayable(stage="enrich", since=datetime.now(UTC) + timedelta(minutes=1)) == []
+    assert await store.replayable(stage="enrich", before=datetime.now(UTC) - timedelta(minutes=1)) == []  # too new
+    assert len(await store.replayable(stage="enrich", before=datetime.now(UTC) + timedelta(minutes=1))) == 3
     assert [d.lead_id for d in await store.replayable(stage="email")] == ["ld_c"]
 
 

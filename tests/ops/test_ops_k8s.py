@@ -314,7 +314,8 @@ def test_the_dlq_replay_job_puts_back_only_transient_failures_with_a_cap(prod_do
     params = replay.make_context("replay", list(container["args"][2:])).params
     assert set(params["stage"]) == set(STAGES)
     assert set(params["reason"]) == {"TransientProviderError", "ProviderUnavailable"}
-    assert params["max_replays"] == 3 and params["since"] == "24h" and not params["force"]
+    assert params["max_replays"] == 3 and params["since"] == "24h" and params["older_than"] == "15m"
+    assert not params["force"]
     image = container["image"]
     assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
     assert container["resources"]["limits"]["memory"] and container["securityContext"]["readOnlyRootFilesystem"]
