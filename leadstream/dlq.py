@@ -60,13 +60,6 @@ class ReplayReport:
     failed: list[tuple[int, str]] = field(default_factory=list)  # (id, error) claimed, but the broker refused
     would_replay: list[int] = field(default_factory=list)  # --dry-run: what would be put back
 
-    def merge(self, other: ReplayReport) -> None:
-        """Add another stage's report to this one."""
-        self.replayed += other.replayed
-        self.refused += other.refused
-        self.failed += other.failed
-        self.would_replay += other.would_replay
-
 
 def replay_headers(letter: StoredDeadLetter) -> list[tuple[str, bytes]]:
     """The original headers, with one ``dlq-replayed-from`` naming this dead letter (an earlier one replaced)."""
@@ -96,7 +89,7 @@ class Replayer:
     async def replay(
         self,
         *,
-        stage: str,
+        stages: Sequence[str],
         reasons: Sequence[str] | None = None,
         since: datetime | None = None,
         dry_run: bool = False,
@@ -104,11 +97,12 @@ class Replayer:
         max_replays: int | None = None,
         before: datetime | None = None,
     ) -> ReplayReport:
-        """Replay the stage's dead letters of any of `reasons` (all when none) created from `since` to `before`;
-        with `max_replays`, not those of a lead replayed that many times already (its cause did not go away)."""
+        """Replay the dead letters of any of `stages` and of `reasons` (all when none) created from `since` to
+        `before`; with `max_replays`, not those of a lead replayed that many times already (its cause did not go
+        away)."""
         report = ReplayReport()
         letters = await self.store.replayable(
-            stage=stage, reasons=reasons, since=since, before=before, include_claimed=force
+            stages=stages, reasons=reasons, since=since, before=before, include_claimed=force
         )
         for letter in letters:
             if max_replays is not None and letter.replays >= max_replays:

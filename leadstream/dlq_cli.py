@@ -147,7 +147,7 @@ def dlq_replay(
     ),
 ) -> None:
     """Put dead letters back on the stage's input topic with their original key and headers, once each."""
-    from leadstream.dlq import Replayer, ReplayReport
+    from leadstream.dlq import Replayer
 
     settings = get_settings()
     for name in stage:
@@ -156,20 +156,16 @@ def dlq_replay(
     before = _since(older_than, "--older-than")
 
     async def replay(store):
-        report = ReplayReport()
         async with Replayer(store, settings.kafka_broker) as replayer:
-            for name in stage:
-                done = await replayer.replay(
-                    stage=name,
-                    reasons=reason,
-                    since=after,
-                    before=before,
-                    dry_run=dry_run,
-                    force=force,
-                    max_replays=max_replays,
-                )
-                report.merge(done)
-        return report
+            return await replayer.replay(
+                stages=stage,
+                reasons=reason,
+                since=after,
+                before=before,
+                dry_run=dry_run,
+                force=force,
+                max_replays=max_replays,
+            )
 
     report = _with_store(replay)
     if dry_run:

@@ -67,17 +67,16 @@ LEFT JOIN leads l ON l.lead_id = d.lead_id
 
 
 def _filters(
-    stage: str | None, reasons: Sequence[str] | None, since: datetime | None, before: datetime | None = None
+    stages: Sequence[str] | None, reasons: Sequence[str] | None, since: datetime | None, before: datetime | None = None
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause and its arguments: a stage, any of `reasons` (error types), created since, and before."""
+    """The WHERE clause and its arguments: any of `stages`, any of `reasons` (error types), created since, and
+    before."""
     clauses: list[str] = []
     args: list[Any] = []
-    if stage is not None:
-        args.append(stage)
-        clauses.append(f"d.stage = ${len(args)}")
-    if reasons:
-        args.append(list(reasons))
-        clauses.append(f"d.error_type = ANY(${len(args)}::text[])")
+    for column, values in (("d.stage", stages), ("d.error_type", reasons)):
+        if values:
+            args.append(list(values))
+            clauses.append(f"{column} = ANY(${len(args)}::text[])")
     if since is not None:
         args.append(since)
         clauses.append(f"d.created_at >= ${len(args)}")
@@ -125,7 +124,7 @@ class DeadLetterStore:
         limit: int = 100,
     ) -> list[StoredDeadLetter]:
         """Dead letters, newest first, without their payloads."""
-        where, args = _filters(stage, [reason] if reason else None, since)
+        where, args = _filters([stage] if stage else None, [reason] if reason else None, since)
         args.append(limit)
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} {_FROM} {where} ORDER BY d.id DESC LIMIT ${len(args)}",  # filters are bound
@@ -155,21 +154,20 @@ class DeadLetterStore:
     async def replayable(
         self,
         *,
-        stage: str,
+        stages: Sequence[str],
         reasons: Sequence[str] | None = None,
         since: datetime | None = None,
         include_claimed: bool = False,
         before: datetime | None = None,
     ) -> list[StoredDeadLetter]:
-        """Dead letters matching the filters (any of `reasons`, created from `since` to `before`) that have no
-        replay yet (with
-        `include_claimed`, also those whose replay never reached the broker), oldest first, each with how
-        many times its lead was replayed before (`StoredDeadLetter.replays`).
+        """Dead letters matching the filters (any of `stages` and of `reasons`, created from `since` to `before`)
+        that have no replay yet (with `include_claimed`, also those whose replay never reached the broker),
+        oldest first, each with how many times its lead was replayed before (`StoredDeadLetter.replays`).
 
         Only a lead's latest dead letter (of any stage) is replayable: it supersedes the older ones, and
         replaying two would put two copies of the lead back.
         """
-        where, args = _filters(stage, reasons, since, before)
+        where, args = _filters(stages, reasons, since, before)
         pending = "r.status IS NULL OR r.status = 'claimed'" if include_claimed else "r.status IS NULL"
         rows = await self.pool.fetch(
             f"""

@@ -100,11 +100,10 @@ class DedupeStage(Stage[Lead]):
             answers = await self.phones.claim_all([c.listings for c in claims], self.resolver.retention.ttl_s)
             metrics.DEDUPE_DIRECTORY_CALL_SECONDS.observe(time.perf_counter() - started)
             ended: set[str] = set()
-            for claim, answer in zip(claims, answers):
-                claimed, fresh = answer
+            for claim, (claimed, fresh) in zip(claims, answers):
                 if fresh and claimed.twin_entity is not None:  # a redelivered lead's twin was counted the first time
                     metrics.DEDUPE_DIRECTORY_TWINS.labels(found_by(claimed)).inc()
-                resolution = across(claim.resolution, *answer)
+                resolution = across(claim.resolution, claimed, fresh)
                 self._audit.extend(resolution.audit)
                 if resolution is not claim.resolution:
                     claim.outputs[:] = self._outputs(claim.lead, resolution)

@@ -64,31 +64,32 @@ async def test_filters_and_only_the_latest_dead_letter_of_a_lead_is_replayable(p
     await records.dead_letter([letter(1, "ld_a"), letter(2, "ld_b", error_type="InvalidMessage"), letter(3, None)])
     await records.dead_letter([letter(4, "ld_a")])  # the same lead again, later: supersedes offset 1
     await records.dead_letter([letter(5, "ld_c", stage="email", topic="t.emails.queued")])
-    replayable = await store.replayable(stage="enrich")
+    replayable = await store.replayable(stages=["enrich"])
     assert [(d.offset, d.lead_id) for d in replayable] == [(2, "ld_b"), (3, None), (4, "ld_a")]
-    assert [d.offset for d in await store.replayable(stage="enrich", reasons=["InvalidMessage"])] == [2]
-    both = await store.replayable(stage="enrich", reasons=["InvalidMessage", "TransientProviderError"])
+    assert [d.offset for d in await store.replayable(stages=["enrich"], reasons=["InvalidMessage"])] == [2]
+    both = await store.replayable(stages=["enrich"], reasons=["InvalidMessage", "TransientProviderError"])
     assert [d.offset for d in both] == [2, 3, 4]
-    assert await store.replayable(stage="enrich", since=datetime.now(UTC) + timedelta(minutes=1)) == []
-    assert await store.replayable(stage="enrich", before=datetime.now(UTC) - timedelta(minutes=1)) == []  # too new
-    assert len(await store.replayable(stage="enrich", before=datetime.now(UTC) + timedelta(minutes=1))) == 3
-    assert [d.lead_id for d in await store.replayable(stage="email")] == ["ld_c"]
+    assert await store.replayable(stages=["enrich"], since=datetime.now(UTC) + timedelta(minutes=1)) == []
+    assert await store.replayable(stages=["enrich"], before=datetime.now(UTC) - timedelta(minutes=1)) == []  # too new
+    assert len(await store.replayable(stages=["enrich"], before=datetime.now(UTC) + timedelta(minutes=1))) == 3
+    assert [d.lead_id for d in await store.replayable(stages=["email"])] == ["ld_c"]
+    assert [d.offset for d in await store.replayable(stages=["enrich", "email"])] == [2, 3, 4, 5]  # one query
 
 
 async def test_a_claim_is_taken_once_and_clears_the_lead_state_and_release_gives_it_back(pool):
     records, store = LeadRecords(pool), DeadLetterStore(pool)
     await records.dead_letter([letter(1, "ld_a")])
-    [d] = await store.replayable(stage="enrich")
+    [d] = await store.replayable(stages=["enrich"])
     assert (await store.claim(d)).ok
     assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_a'") is None  # the runner will not skip it
     again = await store.claim(d)
     assert not again.ok and again.refusal == "already replayed"
-    assert await store.replayable(stage="enrich") == []
-    assert [x.id for x in await store.replayable(stage="enrich", include_claimed=True)] == [d.id]  # never sent
+    assert await store.replayable(stages=["enrich"]) == []
+    assert [x.id for x in await store.replayable(stages=["enrich"], include_claimed=True)] == [d.id]  # never sent
     await store.release(d)  # the broker did not take it
     row = await pool.fetchrow("SELECT state, state_reason FROM leads WHERE lead_id = 'ld_a'")
     assert row["state"] == "dead_lettered" and row["state_reason"].startswith("TransientProviderError")
-    assert [x.id for x in await store.replayable(stage="enrich")] == [d.id]
+    assert [x.id for x in await store.replayable(stages=["enrich"])] == [d.id]
 
 
 async def test_a_lead_that_already_ended_otherwise_is_refused_unless_forced(pool):
@@ -97,7 +98,7 @@ async def test_a_lead_that_already_ended_otherwise_is_refused_unless_forced(pool
     await pool.execute("UPDATE leads SET state = NULL WHERE lead_id = 'ld_done'")  # a later copy got through...
     lead = Lead(lead_id="ld_done", geo_key="z989", source="test", name="Valley Heating")
     await records.write([RecordUpdate(lead, "email", "t" * 32, 1, TerminalState.emailed)])  # ...and was emailed
-    [d] = await store.replayable(stage="enrich")
+    [d] = await store.replayable(stages=["enrich"])
     refused = await store.claim(d)
     assert not refused.ok and "already ended as 'emailed'" in (refused.refusal or "")
     assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_done'") == "emailed"
@@ -145,10 +146,10 @@ async def test_replay_puts_the_original_back_once_with_its_headers(pool, kafka_b
     records, store = LeadRecords(pool), DeadLetterStore(pool)
     await records.dead_letter([letter(85, "ld_big", topic=topic, payload=BIG), letter(86, "ld_small", topic=topic)])
     async with Replayer(store, kafka_broker) as replayer:
-        dry = await replayer.replay(stage="enrich", dry_run=True)
+        dry = await replayer.replay(stages=["enrich"], dry_run=True)
         assert len(dry.would_replay) == 2 and await _end_offset(kafka_broker, topic) == 0  # nothing sent
-        first = await replayer.replay(stage="enrich")
-        second = await replayer.replay(stage="enrich")  # the same command again
+        first = await replayer.replay(stages=["enrich"])
+        second = await replayer.replay(stages=["enrich"])  # the same command again
     assert len(first.replayed) == 2 and second.replayed == [] and second.refused == []
     messages = await _read_all(kafka_broker, topic)
     assert len(messages) == 2  # one copy each, however often the replay ran
@@ -216,13 +217,13 @@ async def test_an_unattended_replay_leaves_a_lead_that_keeps_failing_to_an_opera
         for n, error_type in enumerate(("TransientProviderError", "ProviderUnavailable", "TransientProviderError")):
             # the lead failed again after each replay (a new dead letter, as the runner writes one)
             await records.dead_letter([letter(100 + n, "ld_flaky", topic=topic, error_type=error_type)])
-            report = await replayer.replay(stage="enrich", reasons=transient, max_replays=2)
+            report = await replayer.replay(stages=["enrich"], reasons=transient, max_replays=2)
             if n < 2:
                 assert len(report.replayed) == 1 and report.refused == [], report
             else:
                 assert report.replayed == [] and len(report.refused) == 1
                 assert "replayed 2 times and failed again" in report.refused[0][1]
         assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_flaky'") == "dead_lettered"
-        by_hand = await replayer.replay(stage="enrich", reasons=transient)  # the guard: without the cap it goes
+        by_hand = await replayer.replay(stages=["enrich"], reasons=transient)  # the guard: without the cap it goes
     assert len(by_hand.replayed) == 1
     assert len(await _read_all(kafka_broker, topic)) == 3  # the invalid message was never put back

@@ -120,10 +120,10 @@ async def test_leads_dead_lettered_by_an_outage_end_as_they_would_have_after_rep
     demo.sim.config.update({"sendgrid": {"down": False}})
     store = DeadLetterStore(demo.pool)
     async with Replayer(store, demo.env["LEADSTREAM_KAFKA_BROKER"]) as replayer:
-        report = await replayer.replay(stage="email")
+        report = await replayer.replay(stages=["email"])
         assert sorted(d.lead_id for d in letters if d.id in report.replayed) == sorted(r["lead_id"] for r in hit)
         snap = await demo.wait_until_drained(ids)
-        again = await replayer.replay(stage="email")
+        again = await replayer.replay(stages=["email"])
     assert again.replayed == [] and again.refused == []  # each dead letter is replayed once
 
     states = await _states(demo, ids)
