@@ -380,6 +380,12 @@ class Settings(BaseSettings):
         "number and city; about 2.5 claims per lead instead of 1), so two-state twins that share no phone still "
         "meet. Off: the phone key only (the demo's 1,044 leads: 853 claims instead of 2,225).",
     )
+    dedupe_name_city_keys: bool = Field(
+        True,
+        description="With the phone directory on, claim each strong name word with the city too (capped at 8 "
+        "businesses per word and city), so a listing with no phone and no street number (a name and a city: keyed "
+        "by its city alone, or 'unknown') still meets its twin in another partition. Off: no such keys.",
+    )
 
     # --- Scoring / mockups -------------------------------------------------
     rules_file: Path = Field(DEFAULTS_DIR / "rules.yaml", description="Scoring rules (YAML).")

@@ -389,9 +389,16 @@ def dedupe(
         help="Look across states at a name word, street number and city too, as the stream does "
         "(LEADSTREAM_DEDUPE_NAME_STREET_KEYS).",
     ),
+    name_city_keys: bool = typer.Option(
+        True,
+        "--name-city-keys/--no-name-city-keys",
+        help="Look across states at a name word and city too, for listings with no phone or street number, as "
+        "the stream does (LEADSTREAM_DEDUPE_NAME_CITY_KEYS).",
+    ),
 ) -> None:
     """Resolve the rows of a CSV into entities with the same engine as the stream stage."""
     from stages.dedupe.csvtool import dedupe_csv
+    from stages.dedupe.phone_look import key_kinds
 
     judge = None
     if llm:
@@ -400,9 +407,8 @@ def dedupe(
         s = _settings()
         judge = OllamaJudge(s.ollama_host, s.ollama_model)
     try:
-        counts = dedupe_csv(
-            input_csv, out, judge=judge, phone_directory=phone_directory, name_street_keys=name_street_keys
-        )
+        kinds = key_kinds(name_street_keys, name_city_keys)
+        counts = dedupe_csv(input_csv, out, judge=judge, phone_directory=phone_directory, kinds=kinds)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

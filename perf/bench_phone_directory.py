@@ -2,11 +2,13 @@
 
 Runs the dedupe stage (`DedupeStage.handle` per lead, `complete_batch` per batch, engine over an in-memory dict,
 no LLM) over the same N leads with a local phone, in rounds that alternate between no directory
-(``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``), the PostgreSQL directory at phone keys only
-(``LEADSTREAM_DEDUPE_NAME_STREET_KEYS=false``) with batches of ``--batch`` leads, and the PostgreSQL directory at
-all its keys (`storage.dedupe_phones`, one transaction per batch) with batches of one lead and of ``--batch`` leads (the stage's batches are up to
-``LEADSTREAM_BATCH_SIZE``, smaller when leads come slowly), on ``$LEADSTREAM_DATABASE_URL`` in a schema of its own
-(dropped at the end). Every listing has a city and a street line, so it claims its name words with them too. A
+(``LEADSTREAM_DEDUPE_PHONE_DIRECTORY=false``), the PostgreSQL directory at phone keys only (both name keys' switches
+off) and at phone and name-and-street keys (``LEADSTREAM_DEDUPE_NAME_CITY_KEYS=false``) with batches of ``--batch``
+leads, and the PostgreSQL directory at all its keys (`storage.dedupe_phones`, one transaction per batch) with
+batches of one lead and of ``--batch`` leads (the stage's batches are up to ``LEADSTREAM_BATCH_SIZE``, smaller when
+leads come slowly), on ``$LEADSTREAM_DATABASE_URL`` in a schema of its own (dropped at the end). Every listing has a
+city and a street line, so it claims its name words with them too; the names' words are few (four cities, eleven
+words), so most name-and-city keys fill up (`phone_look.NAME_CITY_CAP`) as a common word's would in a city. A
 fifth of the leads are the same businesses again under another state (phone only), and about one in fourteen
 again with another state's phone (a second line) and no ZIP: the directory's duplicates, by phone and by name
 and street line.
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schemas import Lead
 from stages.dedupe.engine import EntityResolver
-from stages.dedupe.phone_look import StoredPhoneDirectory
+from stages.dedupe.phone_look import StoredPhoneDirectory, key_kinds
 from stages.dedupe.stage import DedupeStage
 from storage.db import create_pool, drop_schema, isolated_url, migrate
 from storage.dedupe_phones import PhoneClaims
@@ -114,18 +116,19 @@ async def main() -> None:
     try:
         await migrate(pool)
         claims = PhoneClaims(pool)
-        configs = {  # the directory's store, leads per batch, whether the name keys are claimed
-            "off": (None, args.batch, False),
-            f"phone keys, batch {args.batch}": (claims, args.batch, False),
-            "all keys, batch 1": (claims, 1, True),
-            f"all keys, batch {args.batch}": (claims, args.batch, True),
+        configs = {  # the directory's store, leads per batch, the kinds of key claimed
+            "off": (None, args.batch, key_kinds()),
+            f"phone keys, batch {args.batch}": (claims, args.batch, key_kinds(False, False)),
+            f"phone+street, batch {args.batch}": (claims, args.batch, key_kinds(True, False)),
+            "all keys, batch 1": (claims, 1, key_kinds()),
+            f"all keys, batch {args.batch}": (claims, args.batch, key_kinds()),
         }
         results: dict[str, list[tuple[float, float, float, int]]] = {label: [] for label in configs}
         for r in range(args.rounds):
             leads = make_leads(args.leads, seed=r)
-            for label, (store, batch, name_street) in configs.items():
+            for label, (store, batch, kinds) in configs.items():
                 await pool.execute("TRUNCATE dedupe_phones")  # no configuration reads another's claims
-                directory = StoredPhoneDirectory(store, name_street) if store is not None else None
+                directory = StoredPhoneDirectory(store, kinds) if store is not None else None
                 results[label].append(await one_round(leads, directory, batch))
         print(
             f"dedupe stage, {args.leads} leads per round (about a quarter of them twins in another state),"

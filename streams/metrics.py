@@ -95,15 +95,16 @@ OUTBOX_STATUSES = ("pending", "sent", "retryable", "failed", "suppressed")
 DEDUPE_DIRECTORY_TWINS = Counter(
     "leadstream_dedupe_directory_twins_total",
     "Leads that the phone directory found a twin for in another state (each ends as its duplicate), by the kind "
-    "of key that found it: phone, or name_street (LEADSTREAM_DEDUPE_NAME_STREET_KEYS).",
+    "of key that found it: phone, name_street (LEADSTREAM_DEDUPE_NAME_STREET_KEYS) or name_city "
+    "(LEADSTREAM_DEDUPE_NAME_CITY_KEYS).",
     ["key"],
 )
 DEDUPE_DIRECTORY_CALL_SECONDS = Histogram(
     "leadstream_dedupe_directory_call_seconds",
-    "One call of the phone directory: a dedupe batch's claims (64 leads' of a longer batch), one transaction.",
+    "One call of the phone directory: a dedupe batch's claims (40 leads' of a longer batch), one transaction.",
     buckets=STAGE_BUCKETS,
 )
-DIRECTORY_KEYS = ("phone", "name_street")
+DIRECTORY_KEYS = ("phone", "name_street", "name_city")
 
 # ---- process --------------------------------------------------------------------------------------
 EVENT_LOOP_LAG = Gauge(

@@ -157,7 +157,8 @@ def pipeline_overview() -> db.Dashboard:
             lay,
             "Twins found in another state, by key",
             "Leads the phone directory made duplicates of a listing in another state, per minute, by the kind of "
-            "key that found them (phone; name_street: LEADSTREAM_DEDUPE_NAME_STREET_KEYS). What the name keys "
+            "key that found them (phone; name_street, name_city: LEADSTREAM_DEDUPE_NAME_STREET_KEYS, "
+            "LEADSTREAM_DEDUPE_NAME_CITY_KEYS). What the name keys "
             "earn, beside their cost on the right.",
             [Query(f"sum by (key) (rate(leadstream_dedupe_directory_twins_total[{RATE}])) * 60", "{{key}}")],
         )

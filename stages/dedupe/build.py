@@ -13,7 +13,7 @@ from providers.guards import ProviderGuards
 from providers.llm import Verdict
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.judge import Ask, OllamaJudge
-from stages.dedupe.phone_look import StoredPhoneDirectory
+from stages.dedupe.phone_look import StoredPhoneDirectory, key_kinds
 from stages.dedupe.retention import RetentionPolicy
 from stages.dedupe.stage import DedupeStage, ReviewDecisionStage
 from stages.dedupe.state import KeyValueStore
@@ -60,7 +60,9 @@ async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver)
     guards = ProviderGuards(settings, ProviderCalls(pool))
     phones = None
     if settings.dedupe_phone_directory:
-        phones = StoredPhoneDirectory(PhoneClaims(pool), settings.dedupe_name_street_keys)
+        phones = StoredPhoneDirectory(
+            PhoneClaims(pool), key_kinds(settings.dedupe_name_street_keys, settings.dedupe_name_city_keys)
+        )
         metrics.init_dedupe_directory()
     return DedupeStage(resolver, build_judge(settings, guards), DedupeLog(pool).write, phones)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from stages.dedupe.columns import map_columns, read_listing_file
 from stages.dedupe.engine import EntityResolver, Resolution
-from stages.dedupe.phone_look import MemoryPhoneDirectory, across, listings_for
+from stages.dedupe.phone_look import ALL_KEYS, MemoryPhoneDirectory, across, listings_for
 from stages.dedupe.record import DedupeInput
 
 if TYPE_CHECKING:
@@ -32,14 +32,14 @@ def resolve_rows(
     judge: Judge | None = None,
     resolver: EntityResolver | None = None,
     phone_directory: bool = True,
-    name_street_keys: bool = True,
+    kinds: frozenset[str] = ALL_KEYS,
 ) -> tuple[list[str | None], dict[str, int]]:
     """Entity id per row (input order) and counts; with a judge, gray pairs are asked about; with
     ``phone_directory``, the phone directory looks across states as the stream's does when
-    ``LEADSTREAM_DEDUPE_PHONE_DIRECTORY`` is on, at the name keys too with ``name_street_keys``
-    (``LEADSTREAM_DEDUPE_NAME_STREET_KEYS``; all are on by default)."""
+    ``LEADSTREAM_DEDUPE_PHONE_DIRECTORY`` is on, at the ``kinds`` of key asked for (`phone_look.key_kinds`: the
+    name keys' switches; all are on by default)."""
     resolver = resolver or EntityResolver({})
-    phones = MemoryPhoneDirectory(name_street_keys) if phone_directory else None
+    phones = MemoryPhoneDirectory(kinds) if phone_directory else None
     if judge is not None:
         return asyncio.run(_resolve_rows_judged(rows, judge, resolver, phones))
     records = [DedupeInput.from_row(row) for row in rows]
@@ -52,7 +52,7 @@ def _look_across(
 ) -> Resolution:
     """The phone directory's answer after the engine's (and the judge's), as
     `stages.dedupe.stage.DedupeStage.complete_batch` gives it."""
-    claim = listings_for(record, resolution, resolver.clock(), phones.name_street) if phones is not None else []
+    claim = listings_for(record, resolution, resolver.clock(), phones.kinds) if phones is not None else []
     if phones is None or not claim:
         return resolution
     return across(resolution, *phones.claim_now(claim, resolver.retention.ttl_s))
@@ -122,7 +122,7 @@ def dedupe_csv(
     output_path: str | Path,
     judge: Judge | None = None,
     phone_directory: bool = True,
-    name_street_keys: bool = True,
+    kinds: frozenset[str] = ALL_KEYS,
 ) -> dict[str, int | str]:
     """Write ``id,entity_id`` (one row per input row, input order); returns counts and the columns read.
 
@@ -133,7 +133,7 @@ def dedupe_csv(
     columns = map_columns(listing.headers, str(input_path))
     rows = [columns.row(raw) for raw in listing.rows]
     _check_ids(rows, str(input_path))
-    ids, counts = resolve_rows(rows, judge, phone_directory=phone_directory, name_street_keys=name_street_keys)
+    ids, counts = resolve_rows(rows, judge, phone_directory=phone_directory, kinds=kinds)
     with open(output_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "entity_id"])

@@ -4,24 +4,28 @@ The dedupe state is partitioned by state (`schemas.geo.dedupe_key`), so the engi
 listings only when their fields name the same state. A shop's listings can name two: a New Jersey
 shop with a 212 number, listed once with its address (New Jersey) and once with only the phone
 (New York, by the area code); or listed once with a reservations line of another state's area code
-and no ZIP or state. What such a pair shares is the phone number, or the name, the street line and
-the city.
+and no ZIP or state; or listed once as a guide's bare entry (a name and a city) and once with a line
+of another state. What such a pair shares is the phone number, or the name, the street line and the
+city, or the name and the city.
 
 So every lead also claims its **keys** for its entity in a directory shared by all partitions:
 PostgreSQL in the stream (`storage.dedupe_phones`), `MemoryPhoneDirectory` in ``leadstream dedupe``.
-A key is the lead's local phone (a toll-free line is a chain's central number: none), and, for a lead
+A key is the lead's local phone (a toll-free line is a chain's central number: none); for a lead
 with a city and a street number, each of its name's strong words with the city and the number
-(`name_street_keys`). It is on by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``,
-``--no-phone-directory``); the name keys alone can be turned off (``LEADSTREAM_DEDUPE_NAME_STREET_KEYS``,
-``--no-name-street-keys``: phone keys only, as before those keys existed; 853 claims against 2,225 in the
-demo). The stage makes a batch's claims together, in the batch's order, once its last lead is handled (one
+(`name_street_keys`); and for a lead with a city, each of those words with the city (`name_city_keys`).
+It is on by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--no-phone-directory``); each kind of
+name key can be turned off (``LEADSTREAM_DEDUPE_NAME_STREET_KEYS``, ``--no-name-street-keys``;
+``LEADSTREAM_DEDUPE_NAME_CITY_KEYS``, ``--no-name-city-keys``; with both off, phone keys only, as
+before name keys existed). The stage makes a batch's claims together, in the batch's order, once its last lead is handled (one
 transaction per batch, or per `CLAIMS_PER_CALL` leads of a longer one:
 `stages.dedupe.stage.DedupeStage.complete_batch`).
 Under its keys' locks a lead's claim reads the listings other states hold at its keys, and those of
 the batch before it (`settle`); the first one that is the same business (by the key's rule:
-`one_business` at a phone, `one_site` at a name and street line) makes the lead its duplicate, and the
-lead's entity is recorded as merged into it (a ``merge`` audit entry decided by ``phone`` or
-``name_street``, so a later lead that joins that entity in its own state is grouped with the twin too).
+`one_business` at a phone, `one_site` at a name and street line, and at a name and city `one_town`,
+where the twin must be the one business of the name there: `twin_in_town`) makes the lead its
+duplicate, and the lead's entity is recorded as merged into it (a ``merge`` audit entry decided by
+``phone``, ``name_street`` or ``name_city``, so a later lead that joins that entity in its own state
+is grouped with the twin too).
 Otherwise the lead is listed for the leads after it. A lead that joined an entity in its own state
 claims too: a key may be new to that entity (its first lead had no phone), and arrival order across
 partitions is not the order of the file. The claim comes after the engine and the LLM judge: a gray
@@ -46,14 +50,24 @@ from typing import Any, Protocol
 from schemas.geo import state_code, zip_state
 from stages.dedupe.blocking import strong_tokens
 from stages.dedupe.engine import Resolution, spellings_conflict
-from stages.dedupe.features import TOLL_FREE, same_street
+from stages.dedupe.features import TOLL_FREE, bare_listing, bare_listing_agrees, same_street
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import similar_names
 
 MATCHED_ON = "phone_across_partitions"
 MATCHED_ON_NAME_STREET = "name_street_across_partitions"
-# The prefix of a name-and-street key; a phone key is the number itself ("+1…"), as before such keys existed.
+MATCHED_ON_NAME_CITY = "name_city_across_partitions"
+# The prefixes of a name-and-street key and a name-and-city key; a phone key is the number itself ("+1…"), as
+# before such keys existed.
 NAME_STREET = "tn:"
+NAME_CITY = "nc:"
+# The kinds of key a directory may claim (`directory_keys`); the phone always, the name keys by setting.
+PHONE, BY_NAME_STREET, BY_NAME_CITY = "phone", "name_street", "name_city"
+ALL_KEYS = frozenset({PHONE, BY_NAME_STREET, BY_NAME_CITY})
+# A name word in a city that this many businesses hold (a chain's, or a common word's) lists no more of them: a
+# bare listing joins only the one business of its name in the city, which such a word does not single out, and a
+# lead reads every listing of its keys under their locks.
+NAME_CITY_CAP = 8
 
 
 @dataclass(frozen=True)
@@ -80,10 +94,10 @@ Claimed = tuple[Listing, bool]
 
 class PhoneDirectory(Protocol):
     """A directory that makes a batch's claims in order, each lead's atomically over its keys (`settle` under
-    their locks). ``claims``: each lead's listings, one per key (`listings_for`); ``name_street``: whether a
-    lead claims its name keys besides its phone."""
+    their locks). ``claims``: each lead's listings, one per key (`listings_for`); ``kinds``: the kinds of key a
+    lead claims (`ALL_KEYS` or fewer; its phone always)."""
 
-    name_street: bool
+    kinds: frozenset[str]
 
     async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]: ...
 
@@ -110,15 +124,28 @@ def one_site(a: Profile, b: Profile) -> bool:
     return not (mine and theirs and mine.isdisjoint(theirs))
 
 
+def one_town(a: Profile, b: Profile) -> bool:
+    """A bare listing (a name and a city: no street number, no phone) and a listing in two states that agree as
+    the engine's bare rule asks (`bare_listing_agrees`: one city, one name, nothing that tells them apart), and
+    that do not name two states themselves. The caller takes it only where one business of the name agrees so."""
+    if not bare_listing_agrees(a, b):
+        return False
+    mine, theirs = stated_states(a), stated_states(b)
+    return not (mine and theirs and mine.isdisjoint(theirs))
+
+
 def _kind(key: str) -> tuple[Callable[[Profile, Profile], bool], str, str]:
     """A key's rule, ``matched_on`` and ``decided_by``."""
     if key.startswith(NAME_STREET):
-        return one_site, MATCHED_ON_NAME_STREET, "name_street"
-    return one_business, MATCHED_ON, "phone"
+        return one_site, MATCHED_ON_NAME_STREET, BY_NAME_STREET
+    if key.startswith(NAME_CITY):
+        return one_town, MATCHED_ON_NAME_CITY, BY_NAME_CITY
+    return one_business, MATCHED_ON, PHONE
 
 
 def found_by(claimed: Listing) -> str:
-    """The kind of key a twin was found at: ``phone`` or ``name_street`` (the merge audit's ``decided_by``)."""
+    """The kind of key a twin was found at: ``phone``, ``name_street`` or ``name_city`` (the merge audit's
+    ``decided_by``)."""
     return _kind(claimed.key)[2]
 
 
@@ -132,28 +159,86 @@ def twin_across(mine: Listing, listed: list[Listing]) -> Listing | None:
     return None
 
 
+def twin_in_town(mine: list[Listing], live: Mapping[str, list[Listing]]) -> tuple[Listing, Listing] | None:
+    """The lead's listing and its twin at its name-and-city keys: the one business of the name in the city, as the
+    engine's bare rule asks within a state (`EntityResolver._bare_match`), here over every state's listings.
+
+    A business is an entity with its listings there, a listing that found a twin counted with the twin's. The twin
+    is the only business that agrees with the lead (`one_town`), listed first in another state (one of the lead's
+    own state was the engine's to join), with no full listing of another street line than the lead's (a branch
+    that joined the same bare listing before); and when the twin is bare, no other business listed there agrees
+    with it either (a name and a city beside two branches of the name does not say which)."""
+    me = Profile.from_list(mine[0].profile)
+    own = mine[0].entity_id
+    businesses: dict[str, list[Listing]] = {}
+    for x in mine:
+        for other in live[x.key]:
+            business = other.twin_entity or other.entity_id
+            if business != own and other not in businesses.get(business, ()):
+                businesses.setdefault(business, []).append(other)
+    if not bare_listing(me) and not any(_bare(o.profile) for listed in businesses.values() for o in listed):
+        return None  # one side must be bare: most leads and listings are not, and stop here
+    profiles = {b: [Profile.from_list(o.profile) for o in listed] for b, listed in businesses.items()}
+    agreeing = [b for b, spelt in profiles.items() if any(one_town(me, p) for p in spelt)]
+    if len(agreeing) != 1:
+        return None
+    business = agreeing[0]
+    first = next((o for o in businesses[business] if o.twin_entity is None), None)
+    if first is None or first.geo == mine[0].geo:
+        return None
+    if me.address.number and any(p.address.number and not same_street(me, p) for p in profiles[business]):
+        return None
+    twin = Profile.from_list(first.profile)
+    if bare_listing(twin) and any(one_town(twin, p) for b, spelt in profiles.items() if b != business for p in spelt):
+        return None
+    return next(x for x in mine if first in live[x.key]), first
+
+
+def _bare(stored: list) -> bool:
+    """`bare_listing` of a stored profile (`Profile.to_list`: index 1 is the phone, 4 the street number)."""
+    return not (stored[1] or stored[4])
+
+
 def settle(
     mine: list[Listing], listed: Mapping[str, list[Listing]], ttl_s: float
 ) -> tuple[Listing, bool, list[Listing]]:
     """A lead's claim over its keys' live listings (``listed``: per key, oldest first): the answer, whether it
     is new, and the listings to store.
 
-    The keys are tried in the lead's order (its phone first); the first twin found answers, and only the listing
-    that found it is stored (that is enough to answer a redelivery). A listing claimed before
-    ``seen - ttl_s`` has expired and is not read; the caller deletes it."""
+    The keys are tried in the lead's order (its phone first, its name-and-city keys last and together:
+    `twin_in_town`); the first twin found answers, and only the listing that found it is stored (that is enough
+    to answer a redelivery). A listing claimed before ``seen - ttl_s`` has expired and is not read; the caller
+    deletes it. A name-and-city key that lists `NAME_CITY_CAP` businesses already lists no more."""
     cutoff = mine[0].seen - ttl_s
     live = {x.key: [o for o in listed.get(x.key, ()) if o.seen >= cutoff] for x in mine}
     for x in mine:
         for other in live[x.key]:
             if other.lead_id == x.lead_id:
                 return other, False, []
-    for x in mine:
-        twin = twin_across(x, live[x.key])
-        if twin is not None:
-            found = dataclasses.replace(x, twin_entity=twin.entity_id, twin_first=twin.first)
-            return found, True, [found]
-    stored = [x for x in mine if not any(o.geo == x.geo and o.entity_id == x.entity_id for o in live[x.key])]
+    twin = _first_twin(mine, live)
+    if twin is not None:
+        found = dataclasses.replace(twin[0], twin_entity=twin[1].entity_id, twin_first=twin[1].first)
+        return found, True, [found]
+    stored = [x for x in mine if _listable(x, live[x.key])]
     return mine[0], bool(stored), stored
+
+
+def _first_twin(mine: list[Listing], live: Mapping[str, list[Listing]]) -> tuple[Listing, Listing] | None:
+    """The lead's listing that found a twin, and the twin: at its phone or name-and-street keys in order, else at
+    its name-and-city keys together."""
+    for x in mine:
+        if not x.key.startswith(NAME_CITY) and (twin := twin_across(x, live[x.key])) is not None:
+            return x, twin
+    in_town = [x for x in mine if x.key.startswith(NAME_CITY)]
+    return twin_in_town(in_town, live) if in_town else None
+
+
+def _listable(mine: Listing, live: list[Listing]) -> bool:
+    """Whether a lead that found no twin is listed at a key: its entity is not yet, and a name-and-city key is not
+    full (`NAME_CITY_CAP`)."""
+    if any(o.geo == mine.geo and o.entity_id == mine.entity_id for o in live):
+        return False
+    return not mine.key.startswith(NAME_CITY) or len({(o.geo, o.entity_id) for o in live}) < NAME_CITY_CAP
 
 
 def directory_phone(profile: Profile) -> str | None:
@@ -171,18 +256,41 @@ def name_street_keys(profile: Profile) -> list[str]:
     return [f"{NAME_STREET}{city}:{token}:{number}" for token in strong_tokens(profile.name)]
 
 
-def directory_keys(profile: Profile, name_street: bool = True) -> list[str]:
-    """The keys a listing is claimed under, its phone first (and only its phone without ``name_street``)."""
+def name_city_keys(profile: Profile) -> list[str]:
+    """Each of the name's strong words with the city (none without a city): a bare listing (a name and a city, no
+    phone or street number) and its full twin share one, and nothing else, when their keys name two states (the
+    bare one's has only its city to go by: ``unknown`` for most). Every listing with a city claims them, since a
+    bare twin may come after it."""
+    if not profile.city:
+        return []
+    return [f"{NAME_CITY}{profile.city}:{token}" for token in strong_tokens(profile.name)]
+
+
+def key_kinds(name_street: bool = True, name_city: bool = True) -> frozenset[str]:
+    """The kinds of key a directory claims, from the two switches (``LEADSTREAM_DEDUPE_NAME_STREET_KEYS``,
+    ``LEADSTREAM_DEDUPE_NAME_CITY_KEYS``): the phone always."""
+    return frozenset({PHONE} | ({BY_NAME_STREET} if name_street else set()) | ({BY_NAME_CITY} if name_city else set()))
+
+
+def directory_keys(profile: Profile, kinds: frozenset[str] = ALL_KEYS) -> list[str]:
+    """The keys a listing is claimed under, of the ``kinds`` asked for: its phone first, then its name keys."""
     phone = directory_phone(profile)
-    return ([phone] if phone else []) + (name_street_keys(profile) if name_street else [])
+    keys = [phone] if phone else []
+    if BY_NAME_STREET in kinds:
+        keys += name_street_keys(profile)
+    if BY_NAME_CITY in kinds:
+        keys += name_city_keys(profile)
+    return keys
 
 
-def listings_for(record: DedupeInput, resolution: Resolution, now: float, name_street: bool = True) -> list[Listing]:
+def listings_for(
+    record: DedupeInput, resolution: Resolution, now: float, kinds: frozenset[str] = ALL_KEYS
+) -> list[Listing]:
     """The listings a lead claims for the entity the engine gave it, one per key (none when it has no key)."""
     profile = Profile.of(record)
     first = resolution.duplicate_of or record.lead_id
     stored = profile.to_list()
-    keys = directory_keys(profile, name_street)
+    keys = directory_keys(profile, kinds)
     return [Listing(key, record.lead_id, profile.geo, resolution.entity_id, first, stored, now) for key in keys]
 
 
@@ -226,18 +334,18 @@ class ClaimStore(Protocol):
 
 
 # Leads per `PhoneDirectory.claim_all` call (the stage's `complete_batch` makes a longer batch's claims in calls of
-# this many, in order, each applied before the next): a lead takes up to three advisory locks (its keys) in the
+# this many, in order, each applied before the next): a lead takes up to five advisory locks (its keys) in the
 # stream's directory, they count against PostgreSQL's shared lock table (``max_locks_per_transaction`` ×
-# ``max_connections``: 6,400 slots by default), and every dedupe worker may hold a full batch's at once. 64 leads
-# keep a transaction under the 200 locks of a full batch of phone keys alone (the release before).
-CLAIMS_PER_CALL = 64
+# ``max_connections``: 6,400 slots by default), and every dedupe worker may hold a full batch's at once. 40 leads
+# keep a transaction under the 200 locks of a full batch of phone keys alone (the release before name keys).
+CLAIMS_PER_CALL = 40
 
 
 class StoredPhoneDirectory:
     """The directory of the stream: claims in a table that every worker shares, a call's in one transaction."""
 
-    def __init__(self, store: ClaimStore, name_street: bool = True) -> None:
-        self.store, self.name_street = store, name_street
+    def __init__(self, store: ClaimStore, kinds: frozenset[str] = ALL_KEYS) -> None:
+        self.store, self.kinds = store, kinds
 
     async def claim_all(self, claims: Sequence[list[Listing]], ttl_s: float) -> list[Claimed]:
         """The claims in order, as `MemoryPhoneDirectory` makes them over the stored listings of their keys: a
@@ -268,8 +376,8 @@ class MemoryPhoneDirectory:
     ``aliases`` maps an entity that found a twin to the twin's entity, so the CSV tool reports one
     entity per business as the stream's merge audit does."""
 
-    def __init__(self, name_street: bool = True) -> None:
-        self.name_street = name_street
+    def __init__(self, kinds: frozenset[str] = ALL_KEYS) -> None:
+        self.kinds = kinds
         self.listings: dict[str, list[Listing]] = {}
         self.aliases: dict[str, str] = {}
 

@@ -73,7 +73,7 @@ class DedupeStage(Stage[Lead]):
         outputs = self._outputs(lead, resolution)
         listings: list[Listing] = []
         if self.phones is not None:
-            listings = listings_for(record, resolution, self.resolver.clock(), self.phones.name_street)
+            listings = listings_for(record, resolution, self.resolver.clock(), self.phones.kinds)
         if not listings:
             self._audit.extend(resolution.audit)
         else:  # its outputs and audit wait for the batch's claims (`complete_batch`)

@@ -57,11 +57,16 @@ async def test_the_phone_directorys_keys_are_settings_the_dedupe_stage_is_built_
     from stages.dedupe.build import build_dedupe
     from stages.dedupe.engine import EntityResolver
 
-    for value, name_street in (("false", False), ("true", True)):
-        env.setenv("LEADSTREAM_DEDUPE_LLM", "false")
-        env.setenv("LEADSTREAM_DEDUPE_NAME_STREET_KEYS", value)
+    env.setenv("LEADSTREAM_DEDUPE_LLM", "false")
+    for street, town, kinds in (
+        ("false", "true", {"phone", "name_city"}),
+        ("true", "false", {"phone", "name_street"}),
+        ("true", "true", {"phone", "name_street", "name_city"}),
+    ):
+        env.setenv("LEADSTREAM_DEDUPE_NAME_STREET_KEYS", street)
+        env.setenv("LEADSTREAM_DEDUPE_NAME_CITY_KEYS", town)
         stage = await build_dedupe(load_settings(), pool=None, resolver=EntityResolver({}))  # type: ignore[arg-type]
-        assert stage.phones is not None and stage.phones.name_street is name_street
+        assert stage.phones is not None and stage.phones.kinds == kinds
     env.setenv("LEADSTREAM_DEDUPE_PHONE_DIRECTORY", "false")
     assert (await build_dedupe(load_settings(), pool=None, resolver=EntityResolver({}))).phones is None  # type: ignore[arg-type]
 

@@ -449,6 +449,23 @@ def test_a_split_pair_sharing_a_name_word_street_number_and_city_is_compared():
     assert evaluate_rows(rows)["blocking_recall"] == 0.0
 
 
+def test_a_split_pair_of_a_bare_listing_and_its_twin_is_compared_by_name_and_city():
+    """The directory's name and city key (`phone_look.name_city_keys`) compares a bare entry (a name and a city,
+    keyed "unknown") with its full twin; with another city it does not, and the pair is missed."""
+    from stages.dedupe.evaluate import evaluate_rows
+
+    bakery = {"cluster": "1", "name": "Blue Door Bakery", "city": "Weehawken"}
+    rows = [
+        {"id": "a", **bakery, "address": "10 Gregory Ave", "state": "NJ", "zip": "07086", "phone": "201-555-0110"},
+        {"id": "b", **bakery},
+        {"id": "c", "cluster": "2", "name": "Joe's Noodle Bar", "address": "1 N Main St", "state": "NJ"},
+    ]
+    scores = evaluate_rows(rows)
+    assert scores["partition_split"] == 1.0 and scores["blocking_recall"] == 1.0 and scores["f1"] == 1.0
+    rows[1]["city"] = "Union City"
+    assert evaluate_rows(rows)["blocking_recall"] == 0.0
+
+
 def test_one_mistyped_zip_does_not_split_a_pair():
     """The partition key's fields vote (`schemas.geo.dedupe_key`): a ZIP of another state under the right state
     and city is outvoted, so the twins share a partition and are compared."""

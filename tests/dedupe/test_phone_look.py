@@ -16,13 +16,17 @@ from stages.dedupe.engine import EntityResolver
 from stages.dedupe.model import Thresholds
 from stages.dedupe.phone_look import (
     MATCHED_ON,
+    MATCHED_ON_NAME_CITY,
     MATCHED_ON_NAME_STREET,
+    NAME_CITY_CAP,
     Listing,
     MemoryPhoneDirectory,
     across,
     directory_keys,
+    key_kinds,
     listings_for,
     one_site,
+    one_town,
     settle,
 )
 from stages.dedupe.record import DedupeInput, Profile
@@ -34,6 +38,7 @@ from streams.stage import Output
 SHOP_NJ = {"name": "Hoboken Bike Works", "address": "101 Washington St", "city": "Hoboken", "state": "NJ"}
 SHOP_NJ |= {"zip": "07030", "phone": "212-555-0142"}
 SHOP_PHONE_ONLY = {"name": "Hoboken Bike Works", "phone": "(212) 555-0142"}  # the area code says New York
+PHONE_ONLY = key_kinds(name_street=False, name_city=False)
 
 
 # A club whose second listing has a New York cell and no ZIP or state: keyed New York, and no phone in common.
@@ -110,7 +115,9 @@ def test_a_toll_free_line_is_not_claimed():
     assert [x.key for x in listings_for(record, resolver.resolve(record), 0.0)] == [
         "tn:hoboken:hoboken:101",
         "tn:hoboken:bike:101",
-    ]  # its name and street line only
+        "nc:hoboken:hoboken",
+        "nc:hoboken:bike",
+    ]  # its name keys only
 
 
 def listing(lead_id: str, geo: str, seen: float, name: str = "Hoboken Bike Works", twin: str | None = None) -> Listing:
@@ -204,12 +211,12 @@ def test_twins_in_two_states_with_no_phone_in_common_meet_by_name_and_street_lin
 def test_with_the_name_keys_off_only_the_phone_is_claimed():
     """``LEADSTREAM_DEDUPE_NAME_STREET_KEYS=false``: the club's twins stay two, the shop's phone twins still meet,
     and the stage claims each lead's phone alone."""
-    ids, counts = resolve_rows(rows(CLUB_NJ, CLUB_CELL), name_street_keys=False)
+    ids, counts = resolve_rows(rows(CLUB_NJ, CLUB_CELL), kinds=PHONE_ONLY)
     assert ids[0] != ids[1] and counts["duplicate"] == 0
-    ids, counts = resolve_rows(rows(SHOP_NJ, SHOP_PHONE_ONLY), name_street_keys=False)
+    ids, counts = resolve_rows(rows(SHOP_NJ, SHOP_PHONE_ONLY), kinds=PHONE_ONLY)
     assert ids[0] == ids[1] and counts["duplicate"] == 1
     club = profile(CLUB_NJ)
-    assert directory_keys(club, name_street=False) == ["+12015550177"]
+    assert directory_keys(club, PHONE_ONLY) == ["+12015550177"]
     assert len(directory_keys(club)) > 1  # the guard: on, the name keys are claimed too
 
 
@@ -219,7 +226,7 @@ async def test_the_stage_claims_the_keys_its_directory_asks_for():
     ny = Lead(lead_id="ny", geo_key="NY", source="test", name=CLUB_CELL["name"], street=CLUB_CELL["address"])
     leads = [nj, ny.model_copy(update={"city": "Weehawken", "phone": CLUB_CELL["phone"]})]
     for name_street, terminal in ((True, TerminalState.duplicate), (False, None)):
-        directory = MemoryPhoneDirectory(name_street=name_street)
+        directory = MemoryPhoneDirectory(key_kinds(name_street=name_street, name_city=False))
         stage = DedupeStage(EntityResolver({}), judge=None, sink=None, phones=directory)
         outputs = [await stage.handle(lead, Envelope(payload=b"")) for lead in leads]
         await stage.complete_batch()
@@ -272,11 +279,11 @@ def test_a_lead_found_by_its_phone_stores_one_listing_and_a_redelivery_reads_it(
     for row in rows(SHOP_NJ, {**SHOP_NJ, "state": "", "zip": "", "city": "Weehawken"}):
         record = DedupeInput.from_row(row)
         claims.append(listings_for(record, resolver.resolve(record), 0.0))
-    assert [len(c) for c in claims] == [3, 3]  # a phone and two name words each
-    assert directory.claim_now(claims[0], 7 * DAY_S)[1] and sum(map(len, directory.listings.values())) == 3
+    assert [len(c) for c in claims] == [5, 5]  # a phone, two name words with the street number, two with the city
+    assert directory.claim_now(claims[0], 7 * DAY_S)[1] and sum(map(len, directory.listings.values())) == 5
     twin, fresh = directory.claim_now(claims[1], 7 * DAY_S)
     assert fresh and twin.key == "+12125550142" and twin.twin_first == "r0"
-    assert sum(map(len, directory.listings.values())) == 4
+    assert sum(map(len, directory.listings.values())) == 6
     assert directory.claim_now(claims[1], 7 * DAY_S) == (twin, False)
 
 
@@ -310,3 +317,92 @@ async def test_the_stage_counts_each_twin_once_by_the_key_that_found_it():
         after = _counted()
         assert (after[0] - before[0], after[1] - before[1]) == (1.0, 1.0)
     assert after[2] - before[2] == 2.0  # one call per batch
+
+
+# A bakery of Weehawken (no city of `schemas.geo.CITY_STATES`): a guide's bare entry (a name and a city) is keyed
+# by nothing but "unknown", its full listing by its ZIP; two branches of the name at two street lines.
+BAKERY_NJ = {"name": "Blue Door Bakery", "address": "10 Gregory Ave", "city": "Weehawken", "state": "NJ"}
+BAKERY_NJ |= {"zip": "07086", "phone": "201-555-0110"}
+BAKERY_BARE = {"name": "Blue Door Bakery", "city": "Weehawken"}
+BAKERY_BRANCH = {**BAKERY_NJ, "address": "400 Park Ave", "phone": "201-555-0188"}
+NO_NAME_CITY = key_kinds(name_street=True, name_city=False)
+
+
+def test_a_bare_listing_keyed_unknown_meets_its_twin_by_name_and_city_in_either_order():
+    records = [DedupeInput.from_row(row) for row in rows(BAKERY_NJ, BAKERY_BARE)]
+    assert records[0].geo_key == "NJ" and records[1].geo_key == "unknown"
+    for listings in ((BAKERY_NJ, BAKERY_BARE), (BAKERY_BARE, BAKERY_NJ)):
+        ids, counts = resolve_rows(rows(*listings))
+        assert ids[0] == ids[1] and counts["duplicate"] == 1 and counts["entities"] == 1
+        ids, counts = resolve_rows(rows(*listings), kinds=NO_NAME_CITY)  # the guard: without the key, two
+        assert ids[0] != ids[1] and counts["duplicate"] == 0
+
+
+def test_the_name_and_city_answer_says_how_it_was_found():
+    resolver, directory, answers = EntityResolver({}), MemoryPhoneDirectory(), []
+    for row in rows(BAKERY_NJ, BAKERY_BARE):
+        record = DedupeInput.from_row(row)
+        resolution = resolver.resolve(record)
+        answers.append(across(resolution, *directory.claim_now(listings_for(record, resolution, 0.0), 7 * DAY_S)))
+    assert answers[1].matched_on == [MATCHED_ON_NAME_CITY] and answers[1].duplicate_of == "r0"
+    assert [a["decided_by"] for a in answers[1].audit] == ["name_city"]
+
+
+def test_a_bare_listing_beside_two_branches_of_its_name_joins_one_only_if_it_came_first():
+    """The bare entry does not say which branch it is. Whatever the order, the two branches stay two businesses;
+    the bare entry is the first branch's when it came before the second (then it was the one business of its name
+    in the city), and no one's when it came after both."""
+    for order in ((0, 1, 2), (1, 0, 2), (2, 0, 1), (2, 1, 0), (0, 2, 1), (1, 2, 0)):
+        ids, _ = resolve_rows(rows(*[(BAKERY_NJ, BAKERY_BRANCH, BAKERY_BARE)[i] for i in order]))
+        entity = {listing: ids[n] for n, listing in enumerate(order)}
+        assert entity[0] != entity[1], order
+        first_branch, second_branch = [i for i in order if i != 2]
+        assert (entity[2] == entity[first_branch]) is (order[2] != 2), order  # came before the second branch
+        assert entity[2] != entity[second_branch], order
+
+
+def test_a_bare_listing_beside_two_branches_stays_apart_when_one_branch_is_listed_again():
+    """A branch listed again (joined in its own state) finds the bare entry alone agreeing with it at the name and
+    city keys, but the bare entry agrees with the other branch too: it stays apart."""
+    ids, _ = resolve_rows(rows(BAKERY_NJ, BAKERY_BRANCH, BAKERY_BARE, {**BAKERY_NJ, "phone": ""}))
+    assert ids[0] == ids[3] and len({ids[0], ids[1], ids[2]}) == 3
+
+
+def test_one_town_needs_a_bare_side_one_name_and_one_city():
+    assert one_town(profile(BAKERY_BARE), profile(BAKERY_NJ))
+    assert not one_town(profile(BAKERY_BRANCH), profile(BAKERY_NJ))  # two full listings: the street keys' case
+    assert not one_town(profile(BAKERY_BARE), profile({**BAKERY_NJ, "name": "Red Door Bakery"}))
+    assert not one_town(profile(BAKERY_BARE), profile({**BAKERY_NJ, "city": "Hoboken"}))
+    assert not one_town(profile({**BAKERY_BARE, "state": "NY"}), profile(BAKERY_NJ))  # two named states
+
+
+def test_a_crowded_name_and_city_key_lists_no_more_businesses():
+    """A word that `NAME_CITY_CAP` businesses of a city hold already (a chain's) takes no more listings: each lead
+    reads every listing of its keys under their locks."""
+    directory, resolver = MemoryPhoneDirectory(key_kinds(name_street=False)), EntityResolver({})
+    branches = [
+        {**BAKERY_NJ, "address": f"{10 + n} Gregory Ave", "phone": f"201-555-{100 + n:04d}"}
+        for n in range(NAME_CITY_CAP + 2)
+    ]
+    for row in rows(*branches):
+        record = DedupeInput.from_row(row)
+        directory.claim_now(listings_for(record, resolver.resolve(record), 0.0, directory.kinds), 7 * DAY_S)
+    town = [key for key in directory.listings if key.startswith("nc:")]
+    assert town and all(len(directory.listings[key]) == NAME_CITY_CAP for key in town)
+    assert sum(key.startswith("+") for key in directory.listings) == NAME_CITY_CAP + 2  # phones are not capped
+
+
+def test_the_name_and_city_keys_leave_a_business_of_the_leads_own_state_to_the_engine():
+    """A full listing of the bare entry's own partition that agrees is the engine's to join or not (it compared
+    them); the same listing in another partition is the twin."""
+
+    def town_listings(lead_id: str, row: dict, geo: str) -> list[Listing]:
+        record = dataclasses.replace(DedupeInput.from_row({"id": lead_id, **row}), geo_key=geo)
+        made = listings_for(record, EntityResolver({}).resolve(record), 0.0, key_kinds(False, True))
+        return [dataclasses.replace(x, geo=geo) for x in made]
+
+    bare = town_listings("bare", BAKERY_BARE, "unknown")
+    for geo, twin in (("unknown", None), ("NJ", "full")):
+        full = town_listings("full", BAKERY_NJ, geo)
+        claimed, fresh, _ = settle(bare, {x.key: [x] for x in full}, 7 * DAY_S)
+        assert fresh and claimed.twin_first == twin, geo

@@ -42,6 +42,12 @@ TWO_STATES = [
     | {"address": "500 Port Imperial Blvd", "city": "Weehawken", "state": "NJ", "zip": "07086"},
     {**_EMPTY, "id": "x5", "cluster": "x-weehawken", "name": "Port Imperial Rowing Club", "phone": "917-555-0163"}
     | {"address": "500 Port Imperial Boulevard", "city": "Weehawken"},
+    # and one whose guide entry is bare (a name, a city and its state: no phone or street number to share), its
+    # full listing with a New York cell and no ZIP or state (keyed New York): the name with the city only
+    {**_EMPTY, "id": "x6", "cluster": "x-bakery", "name": "Blue Door Bakery", "phone": ""}
+    | {"city": "Weehawken", "state": "NJ"},
+    {**_EMPTY, "id": "x7", "cluster": "x-bakery", "name": "Blue Door Bakery", "phone": "917-555-0120"}
+    | {"address": "10 Gregory Ave", "city": "Weehawken"},
 ]
 
 
@@ -134,5 +140,6 @@ async def test_stream_and_csv_tool_group_the_same_leads(kafka_broker, database_u
     assert stream == csv_tool
     assert frozenset({"ld_er_x1", "ld_er_x2", "ld_er_x3"}) in stream  # the two-state business is one
     assert frozenset({"ld_er_x4", "ld_er_x5"}) in stream  # and the one that shares no phone
+    assert frozenset({"ld_er_x6", "ld_er_x7"}) in stream  # and the bare entry
     truth = groups(ids, {r["id"]: r["cluster"] for r in rows})
     assert len(stream & truth) >= 0.9 * len(truth)  # and the grouping is mostly right, so the test says something

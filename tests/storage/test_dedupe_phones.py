@@ -18,6 +18,7 @@ from stages.dedupe.engine import EntityResolver
 from stages.dedupe.phone_look import (
     CLAIMS_PER_CALL,
     MATCHED_ON,
+    MATCHED_ON_NAME_CITY,
     MATCHED_ON_NAME_STREET,
     Listing,
     StoredPhoneDirectory,
@@ -142,13 +143,29 @@ async def test_twins_with_no_phone_in_common_meet_by_name_and_street_line_across
     nj = Lead(lead_id="club", geo_key="NJ", street="500 Port Imperial Blvd", state="NJ", phone="201-555-0177", **club)
     cell = Lead(lead_id="cell", geo_key="NY", street="500 Port Imperial Boulevard", phone="917-555-0163", **club)
     [[first]] = await handled(new_jersey, nj)
-    assert first.terminal is None and await claims.count() == 3  # its phone and two name words
+    assert first.terminal is None and await claims.count() == 5  # its phone, two name words with number, two with city
     [[second]] = await handled(new_york, cell)
     assert second.terminal is TerminalState.duplicate and second.lead.dedupe is not None
     assert second.lead.dedupe.matched_on == [MATCHED_ON_NAME_STREET] and second.lead.dedupe.duplicate_of == "club"
-    assert await claims.count() == 4  # the listing that found the twin
+    assert await claims.count() == 6  # the listing that found the twin
     [[again]] = await handled(new_york, cell)
-    assert again.lead.dedupe == second.lead.dedupe and await claims.count() == 4
+    assert again.lead.dedupe == second.lead.dedupe and await claims.count() == 6
+
+
+async def test_a_bare_entry_meets_its_twin_by_name_and_city_across_partitions(pool):
+    """A guide's bare entry (a name, a city and its state) and the business's full listing with a New York cell
+    and no ZIP or state (keyed New York) share only the name and the city; the later one's claim finds the other."""
+    claims = PhoneClaims(pool)
+    directory = StoredPhoneDirectory(claims)
+    new_jersey, new_york = (DedupeStage(EntityResolver({}), phones=directory) for _ in range(2))
+    bakery = {"source": "test", "name": "Blue Door Bakery", "city": "Weehawken"}
+    bare = Lead(lead_id="bare", geo_key="NJ", state="NJ", **bakery)
+    full = Lead(lead_id="full", geo_key="NY", street="10 Gregory Ave", phone="917-555-0120", **bakery)
+    [[first]] = await handled(new_jersey, bare)
+    assert first.terminal is None and await claims.count() == 2  # its two name words with the city
+    [[second]] = await handled(new_york, full)
+    assert second.terminal is TerminalState.duplicate and second.lead.dedupe is not None
+    assert second.lead.dedupe.matched_on == [MATCHED_ON_NAME_CITY] and second.lead.dedupe.duplicate_of == "bare"
 
 
 class FailingOnce:
