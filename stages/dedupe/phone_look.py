@@ -86,6 +86,11 @@ class Listing:
     twin_entity: str | None = None
     twin_first: str | None = None
 
+    def row(self) -> dict[str, Any]:
+        """The listing as a row of the claim store: its fields by name, the profile not copied (`dataclasses.asdict`
+        deep-copies it, a fifth of the directory's CPU in the bench's profile)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
 
 # A lead's claim: the listing that answers it (the one that found its twin, else its first) and whether the answer
 # is new (False for a redelivered lead).
@@ -363,7 +368,7 @@ class StoredPhoneDirectory:
             for claim in claims:
                 claimed, fresh, new = batch.claim_made(claim, ttl_s)
                 answers.append((claimed, fresh))
-                stored.extend(dataclasses.asdict(x) for x in new)
+                stored.extend(x.row() for x in new)
             return answers, stored
 
         answers: list[Claimed] = await self.store.claim_all([x.key for c in claims for x in c], cutoff, settle_rows)
