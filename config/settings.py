@@ -382,9 +382,9 @@ class Settings(BaseSettings):
     )
     dedupe_name_city_keys: bool = Field(
         True,
-        description="With the phone directory on, claim each strong name word with the city too (capped at 8 "
-        "businesses per word and city), so a listing with no phone and no street number (a name and a city: keyed "
-        "by its city alone, or 'unknown') still meets its twin in another partition. Off: no such keys.",
+        description="With the phone directory on, claim each strong name word with the city too (at most 8 "
+        "businesses per word and city), so a guide's bare entry (a name, a city and its state: no phone or street "
+        "number) still meets its twin whose fields name another state. Off: no such keys.",
     )
 
     # --- Scoring / mockups -------------------------------------------------

@@ -19,7 +19,9 @@ outvoted by the others, and fields that agree give the ZIP's state):
 
 Known limits: a business whose phone area code belongs to another state than its
 address (a New Jersey shop with a 212 number), listed once with and once without
-ZIP/state/city, gets two keys and is not found in the stream. Keys are few (one
+ZIP/state/city, gets two keys, and the engine of one partition never sees both;
+the dedupe stage's shared directory (`stages.dedupe.phone_look`: phone, name and
+street, name and city keys) brings such twins together. Keys are few (one
 per state), which is affordable because dedupe is cheap (thousands of leads/s per
 core); the costly stateless stages are spread by lead id instead (scale-out issue).
 """

@@ -406,3 +406,14 @@ def test_the_name_and_city_keys_leave_a_business_of_the_leads_own_state_to_the_e
         full = town_listings("full", BAKERY_NJ, geo)
         claimed, fresh, _ = settle(bare, {x.key: [x] for x in full}, 7 * DAY_S)
         assert fresh and claimed.twin_first == twin, geo
+
+
+def test_a_numberless_listing_with_another_phone_shares_a_name_and_city_key_and_stays_apart():
+    """No street number, but a New York cell: not bare, so the pair the engine would send to the gray zone within a
+    state is compared at the name and city keys (it shares one) and kept apart across partitions."""
+    cell = {**BAKERY_BARE, "phone": "917-555-0120"}
+    assert set(directory_keys(profile(cell))) & set(directory_keys(profile(BAKERY_NJ)))
+    ids, counts = resolve_rows(rows(BAKERY_NJ, cell))
+    assert ids[0] != ids[1] and counts["duplicate"] == 0
+    ids, _ = resolve_rows(rows(BAKERY_NJ, BAKERY_BARE))  # the guard: bare, the same pair is one business
+    assert ids[0] == ids[1]
