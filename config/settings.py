@@ -376,9 +376,9 @@ class Settings(BaseSettings):
     )
     dedupe_name_street_keys: bool = Field(
         True,
-        description="With the phone directory on, claim the name keys too (each strong name word with the street "
-        "number and city; about 2.5 claims per lead instead of 1), so two-state twins that share no phone still "
-        "meet. Off: the phone key only (the demo's 1,044 leads: 853 claims instead of 2,225).",
+        description="With the phone directory on, claim the name and street keys too (each strong name word with "
+        "the street number and city), so two-state twins that share no phone still meet. Off: none of them (the "
+        "demo's 1,044 leads, without the name and city keys: 853 claims instead of 2,225).",
     )
     dedupe_name_city_keys: bool = Field(
         True,
