@@ -16,8 +16,8 @@ with a city and a street number, each of its name's strong words with the city a
 It is on by default (``LEADSTREAM_DEDUPE_PHONE_DIRECTORY``, ``--no-phone-directory``); each kind of
 name key can be turned off (``LEADSTREAM_DEDUPE_NAME_STREET_KEYS``, ``--no-name-street-keys``;
 ``LEADSTREAM_DEDUPE_NAME_CITY_KEYS``, ``--no-name-city-keys``; with both off, phone keys only, as
-before name keys existed). The stage makes a batch's claims together, in the batch's order, once its last lead is handled (one
-transaction per batch, or per `CLAIMS_PER_CALL` leads of a longer one:
+before name keys existed). The stage makes a batch's claims together, in the batch's order, once its
+last lead is handled (one transaction per batch, or per `CLAIMS_PER_CALL` leads of a longer one:
 `stages.dedupe.stage.DedupeStage.complete_batch`).
 Under its keys' locks a lead's claim reads the listings other states hold at its keys, and those of
 the batch before it (`settle`); the first one that is the same business (by the key's rule:
@@ -264,8 +264,8 @@ def name_street_keys(profile: Profile) -> list[str]:
 def name_city_keys(profile: Profile) -> list[str]:
     """Each of the name's strong words with the city (none without a city): a bare listing (a name and a city, no
     phone or street number) and its full twin share one, and nothing else, when their keys name two states (the
-    bare one's has only its city to go by: ``unknown`` for most). Every listing with a city claims them, since a
-    bare twin may come after it."""
+    bare one keyed by its state, or in the CSV tool by its city or ``unknown``; the other by a line of another
+    state). Every listing with a city claims them, since a bare twin may come after it."""
     if not profile.city:
         return []
     return [f"{NAME_CITY}{profile.city}:{token}" for token in strong_tokens(profile.name)]
