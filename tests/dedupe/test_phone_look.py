@@ -287,19 +287,21 @@ def test_a_lead_found_by_its_phone_stores_one_listing_and_a_redelivery_reads_it(
     assert directory.claim_now(claims[1], 7 * DAY_S) == (twin, False)
 
 
-def _counted() -> tuple[float, float, float]:
-    """The directory's twins by phone and by name key, and its calls, as /metrics serves them."""
+def _counted() -> tuple[float, float, float, float]:
+    """The directory's twins by phone, by name and street key and by name and city key, and its calls, as
+    /metrics serves them."""
     twins = "leadstream_dedupe_directory_twins_total"
     return (
         REGISTRY.get_sample_value(twins, {"key": "phone"}) or 0.0,
         REGISTRY.get_sample_value(twins, {"key": "name_street"}) or 0.0,
+        REGISTRY.get_sample_value(twins, {"key": "name_city"}) or 0.0,
         REGISTRY.get_sample_value("leadstream_dedupe_directory_call_seconds_count") or 0.0,
     )
 
 
 async def test_the_stage_counts_each_twin_once_by_the_key_that_found_it():
-    """A batch with a phone twin and a name-key twin counts one of each and one call; the batch redelivered (a
-    new stage over the same directory, as after a crash) gets the same answers and counts no twin again."""
+    """A batch with a twin found by each kind of key counts one of each and one call; the batch redelivered (a new
+    stage over the same directory, as after a crash) gets the same answers and counts no twin again."""
     shop = Lead(lead_id="shop", geo_key="NJ", source="test", name=SHOP_NJ["name"], street=SHOP_NJ["address"])
     shop = shop.model_copy(update={"city": "Hoboken", "state": "NJ", "zip": "07030", "phone": SHOP_NJ["phone"]})
     shop_ny = Lead(lead_id="shop-ny", geo_key="NY", source="test", name=SHOP_NJ["name"], phone=SHOP_NJ["phone"])
@@ -307,16 +309,20 @@ async def test_the_stage_counts_each_twin_once_by_the_key_that_found_it():
     club = club.model_copy(update={"city": "Weehawken", "state": "NJ", "zip": "07086", "phone": CLUB_NJ["phone"]})
     club_ny = Lead(lead_id="club-ny", geo_key="NY", source="test", name=CLUB_CELL["name"], street=CLUB_CELL["address"])
     club_ny = club_ny.model_copy(update={"city": "Weehawken", "phone": CLUB_CELL["phone"]})
+    bare = Lead(lead_id="bare", geo_key="NJ", source="test", name=BAKERY_BARE["name"], city="Weehawken", state="NJ")
+    bakery_ny = Lead(lead_id="bakery-ny", geo_key="NY", source="test", name=BAKERY_NJ["name"], phone="917-555-0120")
+    bakery_ny = bakery_ny.model_copy(update={"city": "Weehawken", "street": BAKERY_NJ["address"]})
     directory = MemoryPhoneDirectory()
     before = _counted()
+    batch = (shop, club, bare, shop_ny, club_ny, bakery_ny)
     for _ in range(2):  # the second time: the batch redelivered
         stage = DedupeStage(EntityResolver({}), judge=None, sink=None, phones=directory)
-        outputs = [await stage.handle(lead, Envelope(payload=b"")) for lead in (shop, club, shop_ny, club_ny)]
+        outputs = [await stage.handle(lead, Envelope(payload=b"")) for lead in batch]
         await stage.complete_batch()
-        assert [out.terminal for [out] in outputs[2:]] == [TerminalState.duplicate] * 2
+        assert [out.terminal for [out] in outputs[3:]] == [TerminalState.duplicate] * 3
         after = _counted()
-        assert (after[0] - before[0], after[1] - before[1]) == (1.0, 1.0)
-    assert after[2] - before[2] == 2.0  # one call per batch
+        assert tuple(a - b for a, b in zip(after[:3], before[:3])) == (1.0, 1.0, 1.0)
+    assert after[3] - before[3] == 2.0  # one call per batch
 
 
 # A bakery of Weehawken (no city of `schemas.geo.CITY_STATES`): a guide's bare entry (a name and a city) is keyed
