@@ -1,11 +1,12 @@
 """The dedupe stage's directory in PostgreSQL (``dedupe_phones``, migration 0013).
 
-Claims by key: a lead's local phone, or a name word with a city and street number (``tn:…``); the column is
-named ``phone`` because the first keys were phones, and a phone key is the number as before. A call's claims
-(a dedupe batch's, up to 64 leads: `stages.dedupe.phone_look.CLAIMS_PER_CALL`) are made in one transaction that
-first takes a transaction-level advisory lock on each of their keys, always in one order (by lock key), so two
-partitions claiming one key at once are answered one after the other (the second sees the first) and two
-batches never wait on each other in a cycle. `stages.dedupe.phone_look` decides; this module only keeps the rows.
+Claims by key: a lead's local phone, a name word with a city and street number (``tn:…``), or a name word with
+a city (``nc:…``); the column is named ``phone`` because the first keys were phones, and a phone key is the
+number as before. A call's claims (a dedupe batch's, up to 40 leads: `stages.dedupe.phone_look.CLAIMS_PER_CALL`)
+are made in one transaction that first takes a transaction-level advisory lock on each of their keys, always in
+one order (by lock key), so two partitions claiming one key at once are answered one after the other (the second
+sees the first) and two batches never wait on each other in a cycle. `stages.dedupe.phone_look` decides; this
+module only keeps the rows.
 The locks are transaction-level, so they hold through PgBouncer's transaction pooling too.
 
 Expired claims (older than the cutoff the caller passes) are never read; those of the call's keys are
@@ -15,8 +16,10 @@ skipping rows another claim has locked, so no claim ever waits on a sweep.
 Migration 0013's ``dedupe_phone_claim_alone`` is the one-claim-per-call path of the release before batches;
 nothing calls it now. It takes the same lock, so workers of both releases exclude each other during a rolling
 upgrade; a later contract migration drops it. Workers of the release before name keys read and lock phone keys
-only; the ``tn:`` rows are never equal to a phone, so they neither see nor disturb them (and after a rollback
-those rows expire and are swept like any other).
+only; the ``tn:`` and ``nc:`` rows are never equal to a phone, so they neither see nor disturb them (and after a
+rollback those rows expire and are swept like any other). Likewise workers of the release before name-and-city
+keys never read the ``nc:`` rows; while both run, a bare entry handled by a new worker does not find a twin
+that an old worker listed (the old one claims no ``nc:`` key), and stays its own entity as it did before.
 """
 
 from __future__ import annotations
