@@ -413,6 +413,32 @@ def _area_code_state(area_code: str) -> str | None:
     return state_code(text.replace("D.C.", "DC"))
 
 
+@lru_cache(maxsize=4096)
+def _exchange_place(number: str) -> tuple[str, str] | None:
+    """The city and state of a ten-digit NANP number's exchange, where `phonenumbers`' geocoding data names one."""
+    import phonenumbers
+    from phonenumbers import geocoder
+
+    try:
+        parsed = phonenumbers.parse(f"+1{number}")
+    except phonenumbers.NumberParseException:
+        return None
+    city, state = split_city_state(geocoder.description_for_number(parsed, "en") or "")
+    return (city, state) if city and state else None
+
+
+def phone_place(phone: str | None) -> tuple[str, str] | None:
+    """The city and state a number's exchange is in, when `phonenumbers`' data names a city for the exchange or for
+    its whole area code ("Springfield", "MO" for 417-831-…; "Chicago", "IL" for 312-…); None where it names only a
+    state or a region (417-555-…: "Missouri"; 917-…, a cell's: "New York")."""
+    digits = _DIGITS.sub("", phone or "")
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01":
+        return None
+    return _exchange_place(digits)
+
+
 def phone_state(phone: str | None) -> str | None:
     digits = _DIGITS.sub("", phone or "")
     if len(digits) == 11 and digits.startswith("1"):

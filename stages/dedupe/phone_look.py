@@ -47,10 +47,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from schemas.geo import state_code, zip_state
+from schemas.geo import phone_place, state_code, zip_state
 from stages.dedupe.blocking import strong_tokens
 from stages.dedupe.engine import Resolution, spellings_conflict
 from stages.dedupe.features import TOLL_FREE, bare_listing, bare_listing_agrees, same_street
+from stages.dedupe.normalize import normalize_city
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import similar_names
 
@@ -118,24 +119,38 @@ def stated_states(profile: Profile) -> set[str]:
     return {s for s in (zip_state(profile.zip), state_code(profile.state)) if s is not None}
 
 
+def placed_states(profile: Profile) -> set[str]:
+    """The states a listing places itself in: those it names (`stated_states`), and its phone's when the phone's
+    exchange is in the listing's own city (`schemas.geo.phone_place`: a Springfield, Missouri landline on a
+    Springfield listing says which Springfield). A phone of another city, or one that names only a state or a
+    region (a cell: "New York"), is no such evidence: a New Jersey shop may well have a New York number."""
+    states = stated_states(profile)
+    place = phone_place(profile.phone)
+    if place is not None and profile.city and normalize_city(place[0]) == profile.city:
+        states.add(place[1])
+    return states
+
+
 def one_site(a: Profile, b: Profile) -> bool:
     """Two listings in two states that share a name word, a street number and a city are one business when their
     names agree, their street lines are one, their cities are one (aliases and boroughs folded: `normalize_city`)
-    and they do not name two states themselves: the key differs only because a field was missing or guessed (a
-    reservations line of another state's area code). Phones may differ: a business has more than one line."""
+    and they do not place themselves in two states (`placed_states`): the key differs only because a field was
+    missing or guessed (a reservations line of another state's area code). Phones may differ: a business has more
+    than one line."""
     if not (a.city and a.city == b.city and one_business(a, b) and same_street(a, b)):
         return False
-    mine, theirs = stated_states(a), stated_states(b)
+    mine, theirs = placed_states(a), placed_states(b)
     return not (mine and theirs and mine.isdisjoint(theirs))
 
 
 def one_town(a: Profile, b: Profile) -> bool:
     """A bare listing (a name and a city: no street number, no phone) and a listing in two states that agree as
     the engine's bare rule asks (`bare_listing_agrees`: one city, one name, nothing that tells them apart), and
-    that do not name two states themselves. The caller takes it only where one business of the name agrees so."""
+    that do not place themselves in two states (`placed_states`). The caller takes it only where one business of
+    the name agrees so."""
     if not bare_listing_agrees(a, b):
         return False
-    mine, theirs = stated_states(a), stated_states(b)
+    mine, theirs = placed_states(a), placed_states(b)
     return not (mine and theirs and mine.isdisjoint(theirs))
 
 

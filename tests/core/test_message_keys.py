@@ -193,3 +193,21 @@ def test_only_a_us_zip_places_a_lead_by_its_zip(written, zip5):
     assert normalize_zip(written) == (zip5 or "")
     # A code that is not a US ZIP says nothing about the state: the phone places the lead instead.
     assert dedupe_key(zip_code=written, phone="+14125550100") == ("PA" if zip5 in ("15219", None) else "MA")
+
+
+@pytest.mark.parametrize(
+    ("phone", "place"),
+    [
+        ("417-831-2200", ("Springfield", "MO")),  # an exchange of one city
+        ("+1 (312) 555-0100", ("Chicago", "IL")),  # an area code of one city
+        ("417-555-0101", None),  # the data names only the state
+        ("917-555-0120", None),  # a cell's area code: a region ("New York")
+        ("1-800-555-0142", None),  # toll-free: nowhere
+        ("555-0100", None),
+        (None, None),
+    ],
+)
+def test_a_phone_places_its_exchange_in_a_city_only_where_the_numbering_data_names_one(phone, place):
+    from schemas.geo import phone_place
+
+    assert phone_place(phone) == place

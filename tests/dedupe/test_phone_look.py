@@ -27,7 +27,9 @@ from stages.dedupe.phone_look import (
     listings_for,
     one_site,
     one_town,
+    placed_states,
     settle,
+    stated_states,
 )
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.retention import DAY_S, RetentionPolicy
@@ -423,3 +425,18 @@ def test_a_numberless_listing_with_another_phone_shares_a_name_and_city_key_and_
     assert ids[0] != ids[1] and counts["duplicate"] == 0
     ids, _ = resolve_rows(rows(BAKERY_NJ, BAKERY_BARE))  # the guard: bare, the same pair is one business
     assert ids[0] == ids[1]
+
+
+def test_a_landline_of_the_listings_own_city_places_it_in_that_citys_state():
+    """417-831 is a Springfield, Missouri exchange: on a Springfield listing that names no state it says which
+    Springfield, so the Illinois one's twin it is not, by street line or as a bare entry's. A number that names only
+    a state (417-555: "Missouri") or another city places nothing, and the pair is one business (the guards)."""
+    illinois = {"name": "Route 66 Diner", "address": "100 Main St", "city": "Springfield", "state": "IL"}
+    landline = {"name": "Route 66 Diner", "address": "100 Main St", "city": "Springfield", "phone": "417-831-2200"}
+    assert placed_states(profile(landline)) == {"MO"} and stated_states(profile(landline)) == set()
+    assert placed_states(profile({**landline, "city": "Branson"})) == set()  # the exchange is another city's
+    assert not one_site(profile(illinois), profile(landline))
+    assert one_site(profile(illinois), profile({**landline, "phone": "417-555-0101"}))
+    bare = {"name": "Route 66 Diner", "city": "Springfield", "state": "IL"}
+    assert not one_town(profile(bare), profile(landline))
+    assert one_town(profile(bare), profile({**landline, "phone": "917-555-0120"}))
