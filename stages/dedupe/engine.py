@@ -32,6 +32,7 @@ from stages.dedupe.features import (
     addresses_conflict,
     bare_listing,
     bare_listing_agrees,
+    bare_stored,
     compare,
     distance_m,
     far_line_stored,
@@ -386,9 +387,8 @@ class EntityResolver:
         caller joins only a candidate that is alone in agreeing so."""
         bare = bare_listing(profile)
         stored = entity["profiles"]
-        # A cheap exit first (most leads and entities are not bare): index 1 is the phone, 4 the street number,
-        # 10 the city of a stored profile.
-        if not any(s[10] == profile.city and (bare or not (s[1] or s[4])) for s in stored):
+        # A cheap exit first (most leads and entities are not bare): index 10 is the city of a stored profile.
+        if not any(s[10] == profile.city and (bare or bare_stored(s)) for s in stored):
             return False
         others = [Profile.from_list(s) for s in stored]
         if not any(bare_listing_agrees(profile, other) for other in others):
@@ -403,7 +403,7 @@ class EntityResolver:
         another line), and the bare listing does not say which it is."""
         if not vetoed or bare_listing(profile):
             return False
-        bares = [Profile.from_list(s) for s in entity["profiles"] if not (s[1] or s[4])]
+        bares = [Profile.from_list(s) for s in entity["profiles"] if bare_stored(s)]
         return any(
             bare_listing_agrees(b, Profile.from_list(s)) for b in bares for other in vetoed for s in other["profiles"]
         )

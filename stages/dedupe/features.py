@@ -313,6 +313,12 @@ def bare_listing(a: Profile) -> bool:
     return not a.phone and not a.address.number
 
 
+def bare_stored(stored: list) -> bool:
+    """`bare_listing` of a stored spelling (`Profile.to_list`: index 1 is the phone, 4 the street number), without
+    building its Profile: most spellings are not bare, and callers test many."""
+    return not (stored[1] or stored[4])
+
+
 def bare_listing_agrees(a: Profile, b: Profile) -> bool:
     """One listing is bare (`bare_listing`: a guide's entry with a name and a city only), both are in one
     city, and the names are one name: the same once glued, or one is the other plus kind-of-business words

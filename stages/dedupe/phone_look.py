@@ -50,7 +50,7 @@ from typing import Any, Protocol
 from schemas.geo import phone_place, state_code, zip_state
 from stages.dedupe.blocking import strong_tokens
 from stages.dedupe.engine import Resolution, spellings_conflict
-from stages.dedupe.features import TOLL_FREE, bare_listing, bare_listing_agrees, same_street
+from stages.dedupe.features import TOLL_FREE, bare_listing, bare_listing_agrees, bare_stored, same_street
 from stages.dedupe.normalize import normalize_city
 from stages.dedupe.record import DedupeInput, Profile
 from stages.dedupe.state import similar_names
@@ -196,7 +196,7 @@ def twin_in_town(mine: list[Listing], live: Mapping[str, list[Listing]]) -> tupl
             business = other.twin_entity or other.entity_id
             if business != own and other not in businesses.get(business, ()):
                 businesses.setdefault(business, []).append(other)
-    if not bare_listing(me) and not any(_bare(o.profile) for listed in businesses.values() for o in listed):
+    if not bare_listing(me) and not any(bare_stored(o.profile) for listed in businesses.values() for o in listed):
         return None  # one side must be bare: most leads and listings are not, and stop here
     profiles = {b: [Profile.from_list(o.profile) for o in listed] for b, listed in businesses.items()}
     agreeing = [b for b, spelt in profiles.items() if any(one_town(me, p) for p in spelt)]
@@ -212,11 +212,6 @@ def twin_in_town(mine: list[Listing], live: Mapping[str, list[Listing]]) -> tupl
     if bare_listing(twin) and any(one_town(twin, p) for b, spelt in profiles.items() if b != business for p in spelt):
         return None
     return next(x for x in mine if first in live[x.key]), first
-
-
-def _bare(stored: list) -> bool:
-    """`bare_listing` of a stored profile (`Profile.to_list`: index 1 is the phone, 4 the street number)."""
-    return not (stored[1] or stored[4])
 
 
 def settle(
