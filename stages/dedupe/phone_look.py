@@ -190,20 +190,22 @@ def twin_in_town(mine: list[Listing], live: Mapping[str, list[Listing]]) -> tupl
     with it either (a name and a city beside two branches of the name does not say which)."""
     me = Profile.from_list(mine[0].profile)
     own = mine[0].entity_id
-    businesses: dict[str, list[Listing]] = {}
+    businesses: dict[str, dict[str, Listing]] = {}  # a business's listings by lead: one lead, one listing
     for x in mine:
         for other in live[x.key]:
             business = other.twin_entity or other.entity_id
-            if business != own and other not in businesses.get(business, ()):
-                businesses.setdefault(business, []).append(other)
-    if not bare_listing(me) and not any(bare_stored(o.profile) for listed in businesses.values() for o in listed):
+            if business != own:
+                businesses.setdefault(business, {}).setdefault(other.lead_id, other)
+    if not bare_listing(me) and not any(
+        bare_stored(o.profile) for listed in businesses.values() for o in listed.values()
+    ):
         return None  # one side must be bare: most leads and listings are not, and stop here
-    profiles = {b: [Profile.from_list(o.profile) for o in listed] for b, listed in businesses.items()}
+    profiles = {b: [Profile.from_list(o.profile) for o in listed.values()] for b, listed in businesses.items()}
     agreeing = [b for b, spelt in profiles.items() if any(one_town(me, p) for p in spelt)]
     if len(agreeing) != 1:
         return None
     business = agreeing[0]
-    first = next((o for o in businesses[business] if o.twin_entity is None), None)
+    first = next((o for o in businesses[business].values() if o.twin_entity is None), None)
     if first is None or first.geo == mine[0].geo:
         return None
     if me.address.number and any(p.address.number and not same_street(me, p) for p in profiles[business]):
