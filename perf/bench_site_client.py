@@ -71,7 +71,7 @@ async def _aiohttp(proxy: str, sites: list[list[str]], concurrency: int) -> tupl
 
     async def one(url: str) -> int:
         async with client.get(url) as response:
-            body, _ = await sitehttp.read_capped(response, MAX_BYTES)
+            body = (await sitehttp.read_capped(response, MAX_BYTES)).body
             dict(response.headers.items())
             return len(body)
 

@@ -21,9 +21,11 @@ map through `providers.web.site_request_errors` as httpx's did.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import NamedTuple
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -115,12 +117,31 @@ class SiteClient:
             self._session = None
 
 
-async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> tuple[bytes, bool]:
-    """The (decoded) body, cut at `max_bytes`: (body, truncated). Stops reading at the cap."""
+class PageBody(NamedTuple):
+    """What `read_capped` read: the body, and whether the size cap or the deadline cut it short."""
+
+    body: bytes
+    truncated: bool = False  # more than `max_bytes`: the rest was not read
+    unfinished: bool = False  # still arriving at the deadline: what came before it
+
+
+async def read_capped(response: aiohttp.ClientResponse, max_bytes: int, *, until: float | None = None) -> PageBody:
+    """The (decoded) body, cut at `max_bytes` and, given `until` (the loop's clock), at that moment.
+
+    A page that answered and is still streaming at the deadline is a live site with a slow page, not a
+    site that did not answer: the caller gets what arrived, marked `unfinished`.
+    """
     body = bytearray()
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            del body[max_bytes:]
-            return bytes(body), True
-    return bytes(body), False
+    deadline = asyncio.timeout_at(until)
+    try:
+        async with deadline:
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                body.extend(chunk)
+                if len(body) > max_bytes:
+                    del body[max_bytes:]
+                    return PageBody(bytes(body), truncated=True)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        return PageBody(bytes(body), unfinished=True)
+    return PageBody(bytes(body))

@@ -4,7 +4,10 @@
 through `NetGuard` and robots.txt. A site's own misbehaviour (refusal, timeout,
 reset, too many redirects) is raised as `FetchRefused` / `RobotsDisallowed` /
 `SiteError`, each with a readable ``reason``; error statuses come back as a
-normal `FetchResult`. Only a problem with our own path to the web (the proxy
+normal `FetchResult`. A page that answered is a result even when it is cut:
+at `max_bytes` (``truncated``) or, still arriving at the deadline, as far as it
+came (``unfinished``: a live site with a page that never finishes loading, not
+a site that did not answer). Only a problem with our own path to the web (the proxy
 unreachable) or a site's explicit 429 raises `TransientProviderError`, since a
 retry can fix those.
 
@@ -68,6 +71,7 @@ PROVIDER = "web"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB
 ROBOTS_WAIT_POLL_S = 0.05
+BODY_CLOSE_GRACE_S = 1.0  # past a page's deadline, for closing a body that is still streaming
 
 
 class RobotsDisallowed(FetchRefused):
@@ -179,6 +183,7 @@ class FetchResult:
     total_ms: float
     redirects: list[str] = field(default_factory=list)
     cookies: dict[str, str] = field(default_factory=dict)
+    unfinished: bool = False  # the page was still arriving at the deadline; `body` is what came before it
 
     @property
     def content_type(self) -> str:
@@ -293,7 +298,7 @@ class WebFetcher:
         for _ in range(self.max_redirects + 1):
             await self.guard.check(current)
             await self.check_robots(current)
-            hop = await self._get_once(current, self.max_bytes, read_body=True)
+            hop = await self._get_once(current, self.max_bytes, read_body=True, keep_unfinished=True)
             location = hop.headers.get("location")
             if hop.status in REDIRECT_STATUSES and location:
                 spent_ms += hop.total_ms
@@ -381,20 +386,29 @@ class WebFetcher:
             return RobotsVerdict(None, True, f"robots.txt answered HTTP {hop.status}: allow all", expires)
         return RobotsVerdict(None, False, f"robots.txt answered HTTP {hop.status}: treated as disallow all", retry_at)
 
-    async def _get_once(self, url: str, max_bytes: int, *, read_body: bool) -> FetchResult:
-        """One GET without redirects, inside the domain's concurrency and rate slots and a whole-request deadline."""
+    async def _get_once(
+        self, url: str, max_bytes: int, *, read_body: bool, keep_unfinished: bool = False
+    ) -> FetchResult:
+        """One GET without redirects, inside the domain's concurrency and rate slots and a whole-request deadline.
+
+        With `keep_unfinished`, a body still arriving at the deadline is kept as far as it came
+        (`FetchResult.unfinished`); otherwise, and always when no answer came, the deadline is a `SiteError`.
+        """
         domain = domain_key(url)
         async with self._limiter.slot(domain):
             await self._take_rate_slot(domain)
             started = time.perf_counter()
             with site_request_errors(url, timeout_s=self.timeout_s, proxy=self.proxy):
-                async with asyncio.timeout(self.timeout_s):
+                async with asyncio.timeout(self.timeout_s) as deadline:
                     async with self._client.get(url) as response:
                         ttfb_ms = (time.perf_counter() - started) * 1000
                         raise_for_site_429(response, domain)
-                        body, truncated = b"", False
+                        page = sitehttp.PageBody(b"")
                         if read_body and response.status not in REDIRECT_STATUSES:
-                            body, truncated = await sitehttp.read_capped(response, max_bytes)
+                            until = deadline.when() if keep_unfinished else None
+                            if until is not None:  # the body stops itself at `until`; closing it gets a moment more
+                                deadline.reschedule(until + BODY_CLOSE_GRACE_S)
+                            page = await sitehttp.read_capped(response, max_bytes, until=until)
             total_ms = (time.perf_counter() - started) * 1000
         headers, cookies = {}, {}
         for key, value in response.headers.items():
@@ -409,11 +423,12 @@ class WebFetcher:
             str(response.url),
             response.status,
             headers,
-            bytes(body),
-            truncated,
+            page.body,
+            page.truncated,
             ttfb_ms,
             total_ms,
             cookies=cookies,
+            unfinished=page.unfinished,
         )
 
     async def _take_rate_slot(self, domain: str) -> None:

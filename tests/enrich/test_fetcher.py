@@ -120,8 +120,23 @@ async def test_error_status_huge_and_binary_are_results(web_sim) -> None:
     finally:
         await fetcher.aclose()
     assert failing.status == 500
-    assert huge.truncated and len(huge.body) == 300_000
+    assert huge.truncated and not huge.unfinished and len(huge.body) == 300_000
     assert binary.content_type == "image/png" and binary.body.startswith(b"\x89PNG")
+
+
+async def test_a_page_still_loading_at_the_deadline_is_what_came_before_it(web_sim) -> None:
+    proxy, sim = web_sim
+    fetcher = _fetcher(proxy, timeout_s=1.0)
+    try:
+        endless = await fetcher.fetch(f"http://{domain(sim, 'endless_stream')}/")
+        with pytest.raises(SiteError) as hang:  # no answer at all is still a timeout
+            await fetcher.fetch(f"http://{domain(sim, 'hang')}/")
+    finally:
+        await fetcher.aclose()
+    assert endless.status == 200 and endless.unfinished and not endless.truncated
+    assert endless.body.startswith(b"<!DOCTYPE html>") and b"Live update #0" in endless.body
+    assert endless.total_ms >= 1000
+    assert hang.value.reason == "timeout after 1s"
 
 
 async def test_site_429_is_transient(web_sim) -> None:
