@@ -187,7 +187,9 @@ class ProviderAttempt(_Model):
 
 class Enrichment(_Model):
     status: Literal["ok", "failed", "skipped"] = "ok"
-    reason: str | None = Field(None, description="Why enrichment failed or was skipped.")
+    reason: str | None = Field(
+        None, description="Why enrichment failed or was skipped; for a home page read only in part, what was cut."
+    )
     final_url: str | None = None
     http_status: int | None = None
     tech: list[Tech] = Field(default_factory=list)

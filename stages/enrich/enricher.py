@@ -2,7 +2,11 @@
 
 `Enricher.enrich(lead)` returns an `Enrichment`: a site that refuses, fails,
 times out or is not HTML gives ``status="failed"`` with a readable reason, a
-lead without a website gives ``status="skipped"``. Only a problem a retry can
+lead without a website gives ``status="skipped"``. A home page that answered
+but was cut (over the size cap, or still loading at the deadline) is a live
+site: what came is read like any page, and ``reason`` says what was cut. Only a
+site that sent nothing in time is "failed" (which the default rules read as
+perhaps closed). Only a problem a retry can
 fix raises `TransientProviderError` for the stage runner to retry: our proxy
 unreachable, a site's 429, or a field none of whose providers could answer
 because one failed transiently (`stages.enrich.waterfall`).
@@ -27,7 +31,14 @@ from providers.web import FetchResult, RobotsDisallowed, SiteError, WebFetcher
 from schemas.lead import Contact, Enrichment, Lead
 from stages.enrich.contacts import extract_contacts
 from stages.enrich.detect import TechDetector
-from stages.enrich.fetch import contact_page_urls, failed_enrichment, is_html, needs_javascript, website_url
+from stages.enrich.fetch import (
+    contact_page_urls,
+    failed_enrichment,
+    is_html,
+    needs_javascript,
+    page_cut,
+    website_url,
+)
 from stages.enrich.performance import ModernThresholds
 from stages.enrich.sources import EnrichSources, SiteVisit
 from stages.enrich.waterfall import Waterfall
@@ -116,20 +127,12 @@ class Enricher:
             contact_pages=lambda: self._contact_page_contacts(home, visit.html),
             check_robots=self.fetcher.check_robots,
         )
-        if home.truncated:  # what the first bytes show is kept; the rest of the page is not ours to read
-            tech = await scan(
-                self.detector.detect, home.final_url, home.headers, visit.html, home.cookies, size=visit.html
-            )
-            return failed_enrichment(
-                f"page too large (over {self.fetcher.max_bytes} bytes)",
-                home,
-                tech=tech,
-                performance=await visit.http_performance(),
-            )
         try:
-            return await self._enrich_visit(visit)
+            enrichment = await self._enrich_visit(visit)
         finally:
             await visit.close()
+        cut = page_cut(home, max_bytes=self.fetcher.max_bytes, timeout_s=self.fetcher.timeout_s)
+        return enrichment.model_copy(update={"reason": cut}) if cut and enrichment.status == "ok" else enrichment
 
     async def _enrich_visit(self, visit: SiteVisit) -> Enrichment:
         if self.sources.render_js and self.sources.renderer is not None and needs_javascript(visit.html):

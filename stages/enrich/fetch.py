@@ -2,7 +2,8 @@
 
 The lead's website as a URL to fetch, whether a response is an HTML page,
 whether that page is an empty single-page-app shell that needs Chromium, which
-links on it lead to a contact page, and the `Enrichment` a failed visit gives.
+links on it lead to a contact page, what was cut of a page read in part, and
+the `Enrichment` a failed visit gives.
 """
 
 from __future__ import annotations
@@ -67,3 +68,12 @@ def failed_enrichment(reason: str, result: FetchResult | None = None, **extra: A
         http_status=result.status if result else None,
         **extra,
     )
+
+
+def page_cut(page: FetchResult, *, max_bytes: int, timeout_s: float) -> str | None:
+    """What was cut of a home page read only in part, as `Enrichment.reason` says it; None for a whole page."""
+    if page.truncated:
+        return f"page over {max_bytes} bytes: its first {max_bytes} read"
+    if page.unfinished:
+        return f"page still loading after {timeout_s:g}s: the {len(page.body)} bytes before that read"
+    return None

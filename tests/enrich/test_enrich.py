@@ -104,7 +104,6 @@ async def test_contacts_come_from_the_contact_page(enricher: Enricher, web_sim) 
         ("redirect_private", "refused: address 169.254.169.254 is link-local"),
         ("redirect_loop", "more than 5 redirects"),
         ("binary", "not HTML (image/png)"),
-        ("huge", "page too large (over 1000000 bytes)"),
         ("reset", "connection reset by the site"),
         ("hang", "timeout after 1.5s"),
     ],
@@ -113,6 +112,37 @@ async def test_failures_have_reasons(enricher: Enricher, web_sim, profile: str, 
     _, sim = web_sim
     result = await enricher.enrich(_lead(domain(sim, profile)))
     assert result.status == "failed" and result.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("profile", "reason"),
+    [
+        ("huge", "page over 1000000 bytes: its first 1000000 read"),
+        ("endless_stream", "page still loading after 1.5s: the "),
+    ],
+)
+async def test_a_cut_home_page_is_a_live_site(enricher: Enricher, web_sim, profile: str, reason: str) -> None:
+    """A page that answered and was cut (too large, never finished) is read as far as it came, not "failed".
+
+    The default rules read "failed" as a site that may belong to a closed business; these sites answered.
+    """
+    _, sim = web_sim
+    n = 0
+    while True:  # a site of the profile with an address on its contact page (the home page shows none)
+        host = f"cutpage{n}.com"
+        spec = site_spec(sim.config.seed, host)
+        if spec.profile == profile and spec.contact_path and any(e.page == spec.contact_path for e in spec.emails):
+            break
+        n += 1
+    result = await enricher.enrich(_lead(host))
+    assert result.status == "ok" and result.reason is not None and result.reason.startswith(reason), result.reason
+    assert {c.email for c in result.contacts} == {e.address for e in spec.emails if e.page == spec.contact_path}
+    assert result.performance is not None and result.performance.page_bytes is not None
+    if profile == "huge":
+        assert result.performance.page_bytes == 1_000_000
+        assert ("jQuery", "1.8.3") in {(t.name, t.version) for t in result.tech}
+    else:  # what streamed in before the deadline, and the fetch's time ran to it
+        assert result.performance.page_bytes > 0 and result.performance.load_ms >= 1500
 
 
 async def test_hostile_but_readable_pages(enricher: Enricher, web_sim) -> None:
