@@ -3,11 +3,10 @@
 `Enricher.enrich(lead)` returns an `Enrichment`: a site that refuses, fails,
 times out or is not HTML gives ``status="failed"`` with a readable reason, a
 lead without a website gives ``status="skipped"``. A home page that answered
-but was cut (over the size cap, or still loading at the deadline) is a live
-site: what came is read like any page, and ``reason`` says what was cut. Only a
-site that sent nothing in time is "failed" (which the default rules read as
-perhaps closed). Only a problem a retry can
-fix raises `TransientProviderError` for the stage runner to retry: our proxy
+but was cut (over the size cap, or still loading at the deadline) is read as
+far as it came like any page, ``status="ok"`` with ``reason`` saying what was
+cut: the default rules read "failed" as a site that may belong to a closed
+business, and this one answered. Only a problem a retry can fix raises `TransientProviderError` for the stage runner to retry: our proxy
 unreachable, a site's 429, or a field none of whose providers could answer
 because one failed transiently (`stages.enrich.waterfall`).
 
