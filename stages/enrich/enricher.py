@@ -6,9 +6,10 @@ lead without a website gives ``status="skipped"``. A home page that answered
 but was cut (over the size cap, or still loading at the deadline) is read as
 far as it came like any page, ``status="ok"`` with ``reason`` saying what was
 cut: the default rules read "failed" as a site that may belong to a closed
-business, and this one answered. Only a problem a retry can fix raises `TransientProviderError` for the stage runner to retry: our proxy
-unreachable, a site's 429, or a field none of whose providers could answer
-because one failed transiently (`stages.enrich.waterfall`).
+business, and this one answered. Only a problem a retry can fix raises
+`TransientProviderError` for the stage runner to retry: our proxy unreachable,
+a site's 429, or a field none of whose providers could answer because one
+failed transiently (`stages.enrich.waterfall`).
 
 The tier (1 basic, 2 + screenshot, 3 + site audit) picks what runs; each
 field (email, performance, screenshot) comes from the first provider in its
