@@ -135,7 +135,6 @@ async def test_a_page_still_loading_at_the_deadline_is_what_came_before_it(web_s
         await fetcher.aclose()
     assert endless.status == 200 and endless.unfinished and not endless.truncated
     assert endless.body.startswith(b"<!DOCTYPE html>") and b"Live update #0" in endless.body
-    assert endless.total_ms >= 1000
     assert hang.value.reason == "timeout after 1s"
 
 
