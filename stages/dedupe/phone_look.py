@@ -131,27 +131,27 @@ def placed_states(profile: Profile) -> set[str]:
     return states
 
 
+def two_places(a: Profile, b: Profile) -> bool:
+    """Both listings place themselves somewhere (`placed_states`), and in no state in common."""
+    mine, theirs = placed_states(a), placed_states(b)
+    return bool(mine and theirs and mine.isdisjoint(theirs))
+
+
 def one_site(a: Profile, b: Profile) -> bool:
     """Two listings in two states that share a name word, a street number and a city are one business when their
     names agree, their street lines are one, their cities are one (aliases and boroughs folded: `normalize_city`)
-    and they do not place themselves in two states (`placed_states`): the key differs only because a field was
+    and they do not place themselves in two states (`two_places`): the key differs only because a field was
     missing or guessed (a reservations line of another state's area code). Phones may differ: a business has more
     than one line."""
-    if not (a.city and a.city == b.city and one_business(a, b) and same_street(a, b)):
-        return False
-    mine, theirs = placed_states(a), placed_states(b)
-    return not (mine and theirs and mine.isdisjoint(theirs))
+    return bool(a.city and a.city == b.city and one_business(a, b) and same_street(a, b)) and not two_places(a, b)
 
 
 def one_town(a: Profile, b: Profile) -> bool:
     """A bare listing (a name and a city: no street number, no phone) and a listing in two states that agree as
     the engine's bare rule asks (`bare_listing_agrees`: one city, one name, nothing that tells them apart), and
-    that do not place themselves in two states (`placed_states`). The caller takes it only where one business of
+    that do not place themselves in two states (`two_places`). The caller takes it only where one business of
     the name agrees so."""
-    if not bare_listing_agrees(a, b):
-        return False
-    mine, theirs = placed_states(a), placed_states(b)
-    return not (mine and theirs and mine.isdisjoint(theirs))
+    return bare_listing_agrees(a, b) and not two_places(a, b)
 
 
 def _kind(key: str) -> tuple[Callable[[Profile, Profile], bool], str, str]:
