@@ -213,7 +213,7 @@ def twin_in_town(mine: list[Listing], live: Mapping[str, list[Listing]]) -> tupl
     twin = Profile.from_list(first.profile)
     if bare_listing(twin) and any(one_town(twin, p) for b, spelt in profiles.items() if b != business for p in spelt):
         return None
-    return next(x for x in mine if first in live[x.key]), first
+    return next(x for x in mine if any(o is first for o in live[x.key])), first
 
 
 def settle(
