@@ -36,6 +36,8 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     # dedupe's phone directory
     "leadstream_dedupe_directory_twins_total": (COUNTER, ("key",)),
     "leadstream_dedupe_directory_call_seconds": (HISTOGRAM, ()),
+    # dedupe's outreach survivor
+    "leadstream_dedupe_stand_ins_total": (COUNTER, ()),
     # providers
     "leadstream_provider_calls_total": (COUNTER, ("provider", "operation", "outcome")),
     "leadstream_provider_call_seconds": (HISTOGRAM, ("provider", "operation")),

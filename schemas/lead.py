@@ -213,6 +213,11 @@ class DedupeDecision(_Model):
     matched_on: list[str] = Field(default_factory=list, description="Keys that matched, e.g. phone, domain.")
     duplicate_of: str | None = Field(None, description="Lead id of the entity's first lead.")
     probability: float | None = None
+    stands_in: bool = Field(
+        False,
+        description="A duplicate that goes on to outreach in place of its entity's first lead, "
+        "which had no address to write to (the entity's only lead that does).",
+    )
 
 
 class RuleHit(_Model):

@@ -105,6 +105,12 @@ DEDUPE_DIRECTORY_CALL_SECONDS = Histogram(
     buckets=STAGE_BUCKETS,
 )
 DIRECTORY_KEYS = ("phone", "name_street", "name_city")
+# ---- dedupe's outreach survivor (the dedupe stage: `stages.dedupe.stage.DedupeStage`, `stages.dedupe.merge`) ----
+DEDUPE_STAND_INS = Counter(
+    "leadstream_dedupe_stand_ins_total",
+    "Duplicates that went on to outreach in place of their entity's lead, which had no address to write to "
+    "(each lead once: a redelivery's replayed answer is not counted again).",
+)
 
 # ---- process --------------------------------------------------------------------------------------
 EVENT_LOOP_LAG = Gauge(

@@ -103,6 +103,8 @@ class Resolution:
     matched_on: list[str] = field(default_factory=list)
     audit: list[dict] = field(default_factory=list)
     gray_pairs: list[GrayPair] = field(default_factory=list)
+    # a duplicate that goes on to outreach in place of its entity's lead, which had no address (`merge.stand_in`)
+    stands_in: bool = False
 
 
 def _outlets(a: Profile, b: Profile) -> bool:
@@ -134,6 +136,7 @@ def to_decision(resolution: Resolution) -> DedupeDecision:
         matched_on=resolution.matched_on,
         duplicate_of=resolution.duplicate_of,
         probability=resolution.probability,
+        stands_in=resolution.stands_in,
     )
 
 
@@ -449,8 +452,11 @@ class EntityResolver:
         ]
         for other, p, other_on in matches[1:]:
             audit.extend(self._merge_records(target, other, record.lead_id, p, other_on, "model"))
+        stands_in = merge.stand_in(target, record)  # after the merges: a merged entity may have reached it already
         self.state.save_entity(target, old=stored)
-        return Resolution(record.lead_id, "duplicate", target["id"], target["first"], round(probability, 4), on, audit)
+        return Resolution(
+            record.lead_id, "duplicate", target["id"], target["first"], round(probability, 4), on, audit, [], stands_in
+        )
 
     # -- merging entities ----------------------------------------------------------
     def _conflict(self, a: dict, b: dict) -> bool:
@@ -469,6 +475,7 @@ class EntityResolver:
         for stored in loser["profiles"]:
             merge.add_profile(winner, stored)
         changed = merge.absorb(winner, {k: v for k, v in loser["fields"].items()}, self.priority)
+        merge.keep_outreach(winner, loser)
         # two entities are one now: counted once (`derived`); the loser's record is unchanged as it was read
         self.state.point(loser["id"], winner["id"], old=loser)
         return [
@@ -509,7 +516,10 @@ class EntityResolver:
         root, entity = self.state.find(done["e"])
         first = entity["first"] if entity else None
         decision: Decision = "duplicate" if first and first != lead_id else done["d"]
-        return Resolution(lead_id, decision, root, first if decision == "duplicate" else None, done["p"], done["m"])
+        if decision != "duplicate":
+            return Resolution(lead_id, decision, root, None, done["p"], done["m"])
+        stands_in = entity is not None and merge.outreach_lead(entity) == lead_id
+        return Resolution(lead_id, decision, root, first, done["p"], done["m"], stands_in=stands_in)
 
     # -- the async gray-zone step ---------------------------------------------------
     async def resolve_with_judge(
@@ -538,7 +548,11 @@ class EntityResolver:
                 root, entity = self.state.find(pair.entity_id)
                 first = entity["first"] if entity else None
                 self.state.save_lead(res.lead_id, {"d": "duplicate", "e": root, "p": pair.probability, "m": ["llm"]})
-                return Resolution(res.lead_id, "duplicate", root, first, pair.probability, ["llm"], audit)
+                # the lead's own entity, merged away, brings its address along (`merge.keep_outreach`)
+                stands_in = entity is not None and merge.outreach_lead(entity) == res.lead_id
+                return Resolution(
+                    res.lead_id, "duplicate", root, first, pair.probability, ["llm"], audit, stands_in=stands_in
+                )
         review_items_out.extend(pending)
         res.decision = "gray" if pending else "new"
         self.state.save_lead(res.lead_id, {"d": res.decision, "e": res.entity_id, "p": res.probability, "m": []})

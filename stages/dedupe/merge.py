@@ -4,6 +4,10 @@ Per field, the value from the highest-priority source wins; between equally
 trusted sources, the more complete (longer) value wins; on a full tie the value
 already held stays, so the result does not depend on arrival order for ties.
 Every kept value remembers the lead it came from (provenance).
+
+Outreach has its own survivor (`stands_in`): an entity writes to a business through one lead, the first
+of its leads that carried an address. Its first lead usually does; when that one had none, the next
+duplicate that has one goes on to outreach in its place instead of ending `duplicate`.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ def new_entity(entity_id: str, seq: int, record: DedupeInput, profile: Profile) 
         "id": entity_id,
         "seq": seq,
         "first": record.lead_id,
+        # before "fields", so a candidate read without its field values has it (`state._spellings_only`)
+        "outreach": record.lead_id if record.email else None,
         "size": 1,
         "profiles": [profile.to_list()],
         "fields": field_values(record),
@@ -80,3 +86,30 @@ def provenance(entity: dict) -> dict[str, str]:
 
 def best_values(entity: dict) -> dict[str, str]:
     return {name: value[0] for name, value in entity["fields"].items()}
+
+
+def outreach_lead(entity: dict) -> str | None:
+    """The entity's lead that went on to outreach with an address to write to; None while none has. A record
+    written before outreach had its own survivor counts its first lead as that one: for it nothing changes."""
+    return entity.get("outreach", entity["first"])
+
+
+def stand_in(entity: dict, record: DedupeInput) -> bool:
+    """Whether ``record``, a duplicate of ``entity``, goes on to outreach in place of the entity's lead: none of the
+    entity's leads carried an address, and this one does. Marks the entity so (the caller saves it), so one lead
+    per entity, at most, ever goes on with an address: a later duplicate ends `duplicate` as before.
+
+    Why: the first listing of a business to arrive may be the one without an email (a directory entry with no
+    website), and it ends ``no_contact`` at scoring; the business's other listing, seconds later, has one. Ending
+    that one as a duplicate threw the business away. The entity's lead without an address is never emailed,
+    so the two never both write to the business."""
+    if outreach_lead(entity) is not None or not record.email:
+        return False
+    entity["outreach"] = record.lead_id
+    return True
+
+
+def keep_outreach(winner: dict, loser: dict) -> None:
+    """Two entities become one: the one that has reached the business by a lead keeps saying so."""
+    if outreach_lead(winner) is None and outreach_lead(loser) is not None:
+        winner["outreach"] = outreach_lead(loser)

@@ -8,7 +8,9 @@ twins whose fields name two states: those meet only in the phone directory
 with its street line and city), a batch's leads together after the batch's last
 one (`complete_batch`). Events are handled in
 order, one at a time, so two duplicates in one batch see each other.
-Duplicates end here; new entities go on to leads.deduplicated.
+Duplicates end here; new entities go on to leads.deduplicated, and so does the
+one duplicate of an entity that stands in for its lead without an address
+(`merge.stand_in`; not a twin found across states: that entity's state is not here).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class DedupeStage(Stage[Lead]):
         if self.phones is not None:
             listings = listings_for(record, resolution, self.resolver.clock(), self.phones.kinds)
         if not listings:
-            self._audit.extend(resolution.audit)
+            self._settled(resolution)
         else:  # its outputs and audit wait for the batch's claims (`complete_batch`)
             self._claims.append(_Claim(listings, lead, resolution, outputs))
         return outputs
@@ -83,7 +85,7 @@ class DedupeStage(Stage[Lead]):
     @staticmethod
     def _outputs(lead: Lead, resolution: Resolution) -> list[Output]:
         lead = lead.model_copy(update={"dedupe": to_decision(resolution)})
-        if resolution.decision == "duplicate":
+        if resolution.decision == "duplicate" and not resolution.stands_in:
             return [Output(lead, terminal=TerminalState.duplicate, reason=f"duplicate of {resolution.duplicate_of}")]
         return [Output(lead, topics=(LEADS_DEDUPLICATED,))]
 
@@ -104,12 +106,19 @@ class DedupeStage(Stage[Lead]):
                 if fresh and claimed.twin_entity is not None:  # a redelivered lead's twin was counted the first time
                     metrics.DEDUPE_DIRECTORY_TWINS.labels(found_by(claimed)).inc()
                 resolution = across(claim.resolution, claimed, fresh)
-                self._audit.extend(resolution.audit)
+                self._settled(resolution)
                 if resolution is not claim.resolution:
                     claim.outputs[:] = self._outputs(claim.lead, resolution)
                     ended.add(resolution.lead_id)
             self._review = [item for item in self._review if item["lead_id"] not in ended]
             del self._claims[: len(claims)]
+
+    def _settled(self, resolution: Resolution) -> None:
+        """A lead's final answer: its audit waits for the batch's end; a stand-in is counted once (an answer
+        replayed for a redelivery carries no audit)."""
+        self._audit.extend(resolution.audit)
+        if resolution.stands_in and resolution.audit:
+            metrics.DEDUPE_STAND_INS.inc()
 
     async def after_batch(self) -> None:
         audit, review = self._audit, self._review

@@ -77,13 +77,13 @@ def _load(raw: str | None) -> Any:
 _UNREAD = object()
 
 # An entity record as the state writes it (orjson's compact text):
-# {"id":…,"seq":…,"first":…,"size":…,"profiles":[…],"fields":{…},"seen":…}.
+# {"id":…,"seq":…,"first":…,"outreach":…,"size":…,"profiles":[…],"fields":{…},"seen":…}.
 _FIELDS = ',"fields":'
 
 
 def _spellings_only(raw: str) -> dict | None:
-    """An entity record (JSON text) decoded up to its field values: its keys before ``fields`` (id, seq, first, size
-    and the spellings, ``profiles``), without ``fields`` and what follows (speed round 4: most of a lead's candidates
+    """An entity record (JSON text) decoded up to its field values: its keys before ``fields`` (id, seq, first,
+    outreach, size and the spellings, ``profiles``), without ``fields`` and what follows (speed round 4: most of a lead's candidates
     are scored and dropped, and their field values were half of decoding them). None where the text does not have
     that shape (a merge pointer, the spellings after the fields): the caller decodes it whole. The cut is exact or the
     text fails to decode: a JSON string cannot hold an unescaped quote, so ``,"fields":`` occurs only as a key, and

@@ -1,0 +1,128 @@
+"""Outreach's survivor (`stages.dedupe.merge.stand_in`): an entity writes to its business through one lead, the
+first of its leads with an address. When the entity's first lead had none, the next duplicate with one goes on in
+its place; every other duplicate ends `duplicate` as before."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY
+
+from schemas import Lead, TerminalState
+from stages.dedupe import merge
+from stages.dedupe.engine import EntityResolver
+from stages.dedupe.phone_look import MemoryPhoneDirectory
+from stages.dedupe.record import DedupeInput
+from stages.dedupe.stage import DedupeStage
+from stages.dedupe.state import entity_id_for
+from streams.envelope import Envelope
+
+PLACE = {"name": "Joe's Plumbing", "street": "12 Main St", "zip": "90210", "phone": "310-555-0101"}
+
+
+def record(lead_id: str, email: str | None = None, **fields: str) -> DedupeInput:
+    return DedupeInput(lead_id=lead_id, source="csv", email=email, **{**PLACE, **fields})
+
+
+def listing(lead_id: str, email: str | None = None, geo_key: str = "CA", **fields: str) -> Lead:
+    values = {**PLACE, **fields}
+    return Lead(lead_id=lead_id, geo_key=geo_key, source="test", email=email, **values)
+
+
+def test_a_duplicate_with_an_address_stands_in_for_a_first_lead_without_one():
+    store: dict = {}
+    resolver = EntityResolver(store)
+    first = resolver.resolve(record("a"))
+    second = resolver.resolve(record("b", "joe@joesplumbing.com"))
+    third = resolver.resolve(record("c", "office@joesplumbing.com"))
+    assert first.decision == "new" and not first.stands_in
+    assert (second.decision, second.duplicate_of, second.stands_in) == ("duplicate", "a", True)
+    assert (third.decision, third.duplicate_of, third.stands_in) == ("duplicate", "a", False)  # one per entity
+    assert merge.outreach_lead(resolver.entity(first.entity_id) or {}) == "b"
+    # a redelivery answers as the first time and changes nothing
+    snapshot = dict(store)
+    assert resolver.resolve(record("b", "joe@joesplumbing.com")).stands_in
+    assert not resolver.resolve(record("c", "office@joesplumbing.com")).stands_in
+    assert store == snapshot
+
+
+def test_a_first_lead_with_an_address_keeps_outreach_and_its_duplicates_end():
+    resolver = EntityResolver({})
+    resolver.resolve(record("a", "joe@joesplumbing.com"))
+    second = resolver.resolve(record("b", "office@joesplumbing.com"))
+    third = resolver.resolve(record("c"))
+    assert (second.decision, second.stands_in) == ("duplicate", False)
+    assert (third.decision, third.stands_in) == ("duplicate", False)
+
+
+def test_a_duplicate_without_an_address_never_stands_in():
+    resolver = EntityResolver({})
+    resolver.resolve(record("a"))
+    assert not resolver.resolve(record("b")).stands_in
+    assert resolver.resolve(record("c", "joe@joesplumbing.com")).stands_in  # the first with one does
+
+
+def test_a_merged_entity_that_reached_the_business_keeps_it_reached():
+    """Two entities become one (an operator's review, the LLM, a lead joining both): the merged one went on with an
+    address, so the survivor has reached the business, and no later duplicate stands in."""
+    resolver = EntityResolver({})
+    resolver.resolve(record("a"))
+    other = resolver.resolve(record("b", "jp@jpservices.com", name="JP Services", street="", phone="310-555-0199"))
+    assert other.decision == "new"
+    assert resolver.merge_entities(entity_id_for("a"), other.entity_id)
+    assert merge.outreach_lead(resolver.entity(entity_id_for("a")) or {}) == "b"
+    assert not resolver.resolve(record("c", "office@joesplumbing.com")).stands_in
+
+
+def test_an_entity_written_before_outreach_had_a_survivor_counts_its_first_lead():
+    """A record of the release before has no ``outreach``: its first lead is taken to have reached the business, so an
+    upgrade never sends a duplicate on that the release before ended."""
+    store: dict = {}
+    resolver = EntityResolver(store)
+    first = resolver.resolve(record("a"))
+    old = resolver.entity(first.entity_id) or {}
+    assert "outreach" in old and merge.outreach_lead(old) is None  # the guard: this release's record
+    del old["outreach"]
+    resolver.state.save_entity(old)
+    assert merge.outreach_lead(resolver.entity(first.entity_id) or {}) == "a"
+    assert not resolver.resolve(record("b", "joe@joesplumbing.com")).stands_in
+
+
+def _stand_ins() -> float:
+    return REGISTRY.get_sample_value("leadstream_dedupe_stand_ins_total") or 0.0
+
+
+async def test_the_stage_sends_the_stand_in_on_and_ends_the_other_duplicates():
+    stage = DedupeStage(EntityResolver({}), judge=None, sink=None, phones=MemoryPhoneDirectory())
+    before = _stand_ins()
+    leads = [listing("a"), listing("b", "joe@joesplumbing.com"), listing("c", "office@joesplumbing.com")]
+    outputs = [await stage.handle(lead, Envelope(payload=b"")) for lead in leads]
+    await stage.complete_batch()
+    assert [out[0].terminal for out in outputs] == [None, None, TerminalState.duplicate]
+    stand_in = outputs[1][0].lead.dedupe
+    assert stand_in is not None and (stand_in.decision, stand_in.duplicate_of, stand_in.stands_in) == (
+        "duplicate",
+        "a",
+        True,
+    )
+    assert _stand_ins() == before + 1
+    # a redelivery of the stand-in goes on again, and is not counted again
+    [again] = await stage.handle(leads[1], Envelope(payload=b""))
+    await stage.complete_batch()
+    assert again.terminal is None and again.lead.dedupe is not None and again.lead.dedupe.stands_in
+    assert _stand_ins() == before + 1
+
+
+async def test_a_stand_in_whose_twin_is_in_another_state_ends_as_the_twins_duplicate():
+    """The directory's twin is another state's entity, which this partition cannot read: whether that one reached the
+    business is not known here, so the lead ends as its duplicate, as before."""
+    nevada = listing("nv", "joe@joesplumbing.com", geo_key="NV", state="NV", street="", zip="")
+    here = [listing("a"), listing("b", "office@joesplumbing.com")]
+    for leads, stood_in in (([nevada, *here], False), (here, True)):  # the second: the guard, no twin elsewhere
+        stage = DedupeStage(EntityResolver({}), judge=None, sink=None, phones=MemoryPhoneDirectory())
+        before = _stand_ins()
+        outputs = [await stage.handle(lead, Envelope(payload=b"")) for lead in leads]
+        await stage.complete_batch()
+        last = outputs[-1][0]
+        assert last.lead.dedupe is not None and last.lead.dedupe.stands_in is stood_in
+        assert last.terminal is (None if stood_in else TerminalState.duplicate)
+        assert last.lead.dedupe.duplicate_of == ("a" if stood_in else "nv")
+        assert _stand_ins() == before + stood_in
