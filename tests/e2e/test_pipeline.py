@@ -147,7 +147,9 @@ async def test_thousand_leads_reach_exactly_one_terminal_state(kafka_broker, dat
         assert sum(states[m] == "emailed" for m in members) <= 1, [(m, states[m]) for m in members]
     multi = [m for m in clusters.values() if len(m) > 1]
     # A stand-in was found as a duplicate too; its entity's first lead had no address (scoring disqualified it:
-    # no_contact, or modern_site, which is checked first), so it was never emailed.
+    # no_contact, or modern_site, which is checked first), so it was never emailed. This world has some (8 with
+    # this seed), so the check is not empty.
+    assert stand_ins
     assert all(
         first_reasons[first] in {("disqualified", "no_contact"), ("disqualified", "modern_site")}
         for first in stand_ins.values()
