@@ -210,6 +210,7 @@ def _detail(row: dict[str, Any]) -> LeadDetail:
         score=score,
         entity_id=row["entity_id"],
         duplicate_of=(record.get("dedupe") or {}).get("duplicate_of"),
+        stands_in=bool((record.get("dedupe") or {}).get("stands_in")),
         duplicates=list(row["duplicates"]),
         email=email,
         dead_letter=dead,

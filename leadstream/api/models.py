@@ -95,7 +95,14 @@ class LeadDetail(BaseModel):
     terminal_at: datetime | None = None
     score: ScoreOut | None = None
     entity_id: str | None = None
-    duplicate_of: str | None = Field(None, description="Lead id of the entity's first lead, when a duplicate.")
+    duplicate_of: str | None = Field(
+        None, description="Lead id of the entity's first lead, when a duplicate (a stand-in included)."
+    )
+    stands_in: bool = Field(
+        False,
+        description="A duplicate that went on to outreach in place of the entity's first lead, "
+        "which had no address to write to.",
+    )
     duplicates: list[str] = Field(default_factory=list, description="Other leads of the same entity.")
     email: EmailOut | None = None
     dead_letter: DeadLetterOut | None = None

@@ -237,6 +237,12 @@ async def test_lead_detail_tells_the_whole_story(client, tokens, pool):
 
     two = (await client.get("/v1/leads/ld_two", headers=auth(tokens["read"]))).json()
     assert two["state"] == "duplicate" and two["duplicate_of"] == "ld_one" and two["duplicates"] == ["ld_one"]
+    assert not two["stands_in"] and not body["stands_in"]
+    # a duplicate that went on in place of a first lead without an address says so (`merge.stand_in`)
+    stand_in = DedupeDecision(decision="duplicate", entity_id="ent_1", duplicate_of="ld_one", stands_in=True)
+    await _write(pool, _lead("ld_three", dedupe=stand_in), "dedupe")
+    three = (await client.get("/v1/leads/ld_three", headers=auth(tokens["read"]))).json()
+    assert three["state"] == "in_flight" and three["duplicate_of"] == "ld_one" and three["stands_in"]
     problem(await client.get("/v1/leads/ld_missing", headers=auth(tokens["read"])), 404, "not-found")
 
 
