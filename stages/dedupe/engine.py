@@ -432,6 +432,7 @@ class EntityResolver:
         for entity, _, _ in matches:
             self.state.whole(entity)  # read for scoring without its field values (`EntityState.candidates`)
         target, probability, on = matches[0]
+        reached = merge.reached(target)  # asked before the lead's own values are absorbed
         # the record as `candidates` read it, before it changes: saving it does not read and decode it again
         stored = {**target, "profiles": [*target["profiles"]], "fields": {**target["fields"]}}
         target["size"] += 1
@@ -451,8 +452,10 @@ class EntityResolver:
             }
         ]
         for other, p, other_on in matches[1:]:
-            audit.extend(self._merge_records(target, other, record.lead_id, p, other_on, "model"))
-        stands_in = merge.stand_in(target, record)  # after the merges: a merged entity may have reached it already
+            merged = self._merge_records(target, other, record.lead_id, p, other_on, "model")
+            reached = reached or bool(merged and merge.reached(other))  # a merged entity had reached it
+            audit.extend(merged)
+        stands_in = not reached and merge.stand_in(target, record)
         self.state.save_entity(target, old=stored)
         return Resolution(
             record.lead_id, "duplicate", target["id"], target["first"], round(probability, 4), on, audit, [], stands_in

@@ -94,10 +94,17 @@ def outreach_lead(entity: dict) -> str | None:
     return entity.get("outreach", entity["first"])
 
 
+def reached(entity: dict) -> bool:
+    """Whether a lead of the entity has carried an address: the one ``outreach`` names, or any whose email the entity
+    keeps among its field values (a record that an older release wrote or merged has no ``outreach`` to say so)."""
+    return outreach_lead(entity) is not None or "email" in entity["fields"]
+
+
 def stand_in(entity: dict, record: DedupeInput) -> bool:
     """Whether ``record``, a duplicate of ``entity``, goes on to outreach in place of the entity's lead: none of the
-    entity's leads carried an address, and this one does. Marks the entity so (the caller saves it), so one lead
-    per entity, at most, ever goes on with an address: a later duplicate ends `duplicate` as before.
+    entity's leads carried an address (`reached`, asked by the caller before the lead's own values are absorbed),
+    and this one does. Marks the entity so (the caller saves it), so one lead per entity, at most, ever goes on with
+    an address: a later duplicate ends `duplicate` as before.
 
     Why: the first listing of a business to arrive may be the one without an email (a directory entry with no
     website), and it ends ``no_contact`` at scoring; the business's other listing, seconds later, has one. Ending

@@ -72,6 +72,42 @@ def test_a_merged_entity_that_reached_the_business_keeps_it_reached():
     assert not resolver.resolve(record("c", "office@joesplumbing.com")).stands_in
 
 
+def test_a_lead_that_joins_two_entities_stands_in_only_when_neither_reached_the_business():
+    """The lead joins the older entity and merges the other into it: that other one's lead with an address has gone
+    on, so the business is reached and the lead ends."""
+    harbor = {"name": "Harbor Auto Repair"}
+    for b_email, stood_in in (("info@harborauto.com", False), (None, True)):  # the second: the guard
+        resolver = EntityResolver({})
+        a = resolver.resolve(DedupeInput(lead_id="a", source="csv", phone="614-555-0199", zip="43215", **harbor))
+        b = resolver.resolve(
+            DedupeInput(
+                lead_id="b",
+                source="csv",
+                street="3151 W Hill St",
+                city="Columbus",
+                website="harborauto.com",
+                email=b_email,
+                **harbor,
+            )
+        )
+        assert b.decision in ("new", "gray") and b.entity_id != a.entity_id
+        c = resolver.resolve(
+            DedupeInput(
+                lead_id="c",
+                source="csv",
+                street="3151 West Hill Street",
+                phone="(614) 555-0199",
+                website="https://www.harborauto.com/",
+                zip="43215",
+                email="service@harborauto.com",
+                **harbor,
+            )
+        )
+        assert [e["kind"] for e in c.audit] == ["join", "merge"]  # c joined a and merged b into it
+        assert c.stands_in is stood_in
+        assert merge.outreach_lead(resolver.entity(a.entity_id) or {}) == ("c" if stood_in else "b")
+
+
 def test_an_entity_written_before_outreach_had_a_survivor_counts_its_first_lead():
     """A record of the release before has no ``outreach``: its first lead is taken to have reached the business, so an
     upgrade never sends a duplicate on that the release before ended."""
@@ -84,6 +120,20 @@ def test_an_entity_written_before_outreach_had_a_survivor_counts_its_first_lead(
     resolver.state.save_entity(old)
     assert merge.outreach_lead(resolver.entity(first.entity_id) or {}) == "a"
     assert not resolver.resolve(record("b", "joe@joesplumbing.com")).stands_in
+
+
+def test_an_entity_that_keeps_an_email_has_reached_its_business():
+    """A worker of the release before merges without carrying ``outreach`` over, but the survivor keeps the merged
+    entity's email among its field values: that says a lead of it had an address, and no duplicate stands in."""
+    for kept_email, stood_in in ((True, False), (False, True)):  # the second: the guard
+        resolver = EntityResolver({})
+        first = resolver.resolve(record("a"))
+        entity = resolver.entity(first.entity_id) or {}
+        if kept_email:
+            entity["fields"]["email"] = ["joe@joesplumbing.com", "csv", "b"]
+        resolver.state.save_entity(entity)
+        assert merge.outreach_lead(resolver.entity(first.entity_id) or {}) is None
+        assert resolver.resolve(record("c", "office@joesplumbing.com")).stands_in is stood_in
 
 
 def _stand_ins() -> float:
