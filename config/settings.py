@@ -91,7 +91,11 @@ class Settings(BaseSettings):
     app_id: str = Field("leadstream", description="Faust app id: consumer group and changelog topic prefix.")
     partitions: int = Field(12, ge=1, description="Partitions of every lead topic; the ceiling on worker instances.")
     replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
-    topic_prefix: str = Field("", description="Prefix for every topic name (isolates runs sharing a broker).")
+    topic_prefix: str = Field(
+        "",
+        description="Prefix for every topic name (isolates runs sharing a broker); the run's cached provider "
+        "answers, MX and robots.txt verdicts and scoring rules in Redis are under it too.",
+    )
     store: str = Field(
         "rocksdb://", description="Faust table store: `rocksdb://` in production, `memory://` for tests."
     )
@@ -481,6 +485,15 @@ class Settings(BaseSettings):
     @property
     def stage_list(self) -> list[str]:
         return list(self.stages)
+
+    def redis_prefix(self, kind: str) -> str:
+        """The Redis key prefix of one kind of state that a run's workers share (``leadstream:<kind>``: cached provider
+        answers, MX verdicts, robots.txt verdicts, scoring rules), scoped to the run's topic prefix when it has one:
+        runs that share a broker under topic prefixes (tests, demos, two deployments) may share a Redis, and none
+        reads another's answers about its world or another's rules. Rate limits are not scoped: they stand for a
+        provider's quota or a website's patience, which every run shares."""
+        base = f"leadstream:{kind}"
+        return f"{base}:{self.topic_prefix}" if self.topic_prefix else base
 
 
 def env_var(loc: tuple[int | str, ...]) -> str:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from config import Settings
 from providers.breaker import CircuitBreaker
-from providers.cache import CACHE_PREFIX, ResponseCache
+from providers.cache import ResponseCache
 from providers.guarded import Guarded
 from providers.ledger import BudgetGuard, CallStore, CostLedger
 from providers.limits import SharedRateLimiter
@@ -37,7 +37,7 @@ class ProviderGuards:
         self.cache = ResponseCache(
             s.redis_url,
             {name: p.cache_ttl_s for name, p in s.providers.items() if p.cache_ttl_s},
-            prefix=f"{CACHE_PREFIX}:{s.topic_prefix}" if s.topic_prefix else CACHE_PREFIX,
+            prefix=s.redis_prefix("cache"),
         )
         self.breakers: dict[str, CircuitBreaker] = {}
 

@@ -10,7 +10,7 @@ callers keep the address but do not count it as verified.
 
 Domain verdicts are cached in-process (known-good for `cache_ttl_s`,
 known-bad for the shorter `negative_ttl_s`, unknown never) and, with a Redis
-URL, in Redis under ``leadstream:mx:<domain>`` so every worker shares them.
+URL, in Redis under ``leadstream:mx:<domain>`` (``key_prefix``) so every worker shares them.
 Concurrent checks of one domain share a single lookup. The resolver uses the
 given nameservers (``ip`` or ``ip:port``, e.g. the simulator's fixture DNS)
 or the system configuration.

@@ -33,7 +33,7 @@ nothing wrong); with Redis unreachable the rate cannot be kept, which is
 transient too.
 
 robots.txt verdicts are cached per origin in process and, with `redis_url`,
-in Redis under ``leadstream:robots:<origin>`` with the same TTLs (shorter for
+in Redis under ``leadstream:robots:<origin>`` (``robots_key_prefix``) with the same TTLs (shorter for
 failures), so N workers fetch a site's robots.txt once per TTL, not once each.
 The in-process cache stays in front (the hot path never touches Redis), and a
 short Redis lock makes workers that miss at the same moment wait for the one
@@ -63,7 +63,7 @@ from providers.clock import SYSTEM_CLOCK, Clock
 from providers.http import USER_AGENT, TransientProviderError, retry_after_seconds
 from providers.limits import SharedRateLimiter
 from providers.netguard import FetchRefused, NetGuard
-from providers.robots import REDIS_ERRORS, RobotsVerdict, SharedRobots
+from providers.robots import REDIS_ERRORS, ROBOTS_KEY_PREFIX, RobotsVerdict, SharedRobots
 
 log = logging.getLogger(__name__)
 
@@ -249,11 +249,13 @@ class WebFetcher:
         max_connections: int = 100,
         per_domain_rate: str | None = None,
         redis_url: str = "",
+        robots_key_prefix: str = ROBOTS_KEY_PREFIX,
         clock: Clock = SYSTEM_CLOCK,
         guard: NetGuard | None = None,
     ) -> None:
         """`per_domain_rate`: requests started per domain (``"2/second"``, ``"30/minute"``), None for no limit.
         `redis_url`: shares both that rate and the robots.txt cache across workers; empty keeps them per process.
+        `robots_key_prefix`: where in Redis the robots.txt verdicts are (`Settings.redis_prefix`).
         `clock`: expires robots.txt verdicts and times rate-limit waits (entries in Redis expire by their TTL).
         `guard`: the SSRF guard to use (else one from `allowlist` and `resolver_nameservers`).
         """
@@ -276,7 +278,7 @@ class WebFetcher:
             if per_domain_rate
             else None
         )
-        self._shared_robots = SharedRobots(redis_url, clock=clock) if redis_url else None
+        self._shared_robots = SharedRobots(redis_url, prefix=robots_key_prefix, clock=clock) if redis_url else None
         self._robots: dict[str, RobotsVerdict] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._client = sitehttp.SiteClient(

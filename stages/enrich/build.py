@@ -44,6 +44,7 @@ async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[
         resolver_nameservers=nameservers,
         per_domain_rate=s.per_domain_rate,
         redis_url=s.redis_url,
+        robots_key_prefix=s.redis_prefix("robots"),
         robots_ttl_s=s.robots_ttl_s,
     )
     guards = ProviderGuards(s, ProviderCalls(pool) if pool is not None else None)
@@ -61,7 +62,7 @@ async def build_enricher(settings: Settings, pool: Pool | None = None) -> tuple[
         renderer=renderer,
         render_js=s.render_js,
         blobs=LocalBlobStore(s.blob_dir),
-        mx=MxChecker(nameservers, redis_url=s.redis_url) if s.mx_check else None,
+        mx=MxChecker(nameservers, redis_url=s.redis_url, key_prefix=s.redis_prefix("mx")) if s.mx_check else None,
     )
     if s.pagespeed_api_key:
         psi = PageSpeedClient(s.pagespeed_base_url, s.pagespeed_api_key, timeout_s=max(s.http_timeout_s, 30.0))

@@ -14,7 +14,7 @@ async def build_score(settings: Settings, pool: Pool | None = None, counters: Co
     s = settings
     source: RulesSource | RuleSet
     if s.redis_url:
-        source = RulesSource(s.rules_file, s.redis_url)
+        source = RulesSource(s.rules_file, s.redis_url, key_prefix=s.redis_prefix("rules"))
         await source.start()  # refuses to start on invalid rules
     else:  # no Redis (the embedded demo): the file's rules, no shared reload
         source = load_rules(s.rules_file)

@@ -336,3 +336,32 @@ async def test_a_single_page_apps_render_leaves_the_screenshot_to_the_api_that_c
     else:
         assert result.sources["screenshot"] == result.sources["performance"] == "pagespeed"
         assert (renderer.renders, renderer.screenshots) == (1, 0)
+
+
+async def test_runs_under_two_topic_prefixes_share_no_cached_verdicts(settings_for, enrich_with, fresh_sim, unique):
+    """Two runs on one Redis (two demos, two tests, each its own simulated world) keep their MX verdicts, robots.txt
+    verdicts and provider answers under their own topic prefix (`Settings.redis_prefix`): run B asks the world
+    again what run A had cached. A second enricher of run A reads run A's (the guard: the cache works)."""
+    _, sim = fresh_sim
+    seed = sim.config.seed
+    # a site that shows an address at its own domain, which takes mail: its check asks the DNS
+    site = next(
+        site
+        for site in (_site(seed, "wordpress_legacy", unique, n) for n in range(50))
+        if site_spec(seed, site).emails and mail_setup(seed, site) == "mx"
+    )
+    asked: list[tuple[int, int]] = []
+    for run in ("a", "a", "b"):
+        enricher = await enrich_with(settings_for(topic_prefix=f"t{unique}{run}."))
+        dns, robots = sim.counters["dns.queries"], len([r for r in sim.records["web"] if r["path"] == "/robots.txt"])
+        result = await enricher.enrich(_lead(site, tier=3))
+        assert result.status == "ok" and result.contacts, result
+        asked.append(
+            (
+                sim.counters["dns.queries"] - dns,
+                len([r for r in sim.records["web"] if r["path"] == "/robots.txt"]) - robots,
+            )
+        )
+    first, same_run, other_run = asked
+    assert first[0] > 0 and first[1] == 1, asked
+    assert same_run == (0, 0) and other_run == first, asked

@@ -166,3 +166,39 @@ def test_poll_interval_must_be_at_most_a_minute(redis_url, tmp_path):
         RulesSource(tmp_path / "r.yaml", redis_url, poll_s=61)
     with pytest.raises(RuntimeError):
         RulesSource(tmp_path / "r.yaml", redis_url).current()
+
+
+async def test_runs_under_two_topic_prefixes_keep_their_own_rules(redis_url, unique, tmp_path):
+    """Two runs on one Redis, each with a rules file of one name (two demos, two tests): each scores with its own,
+    where before the newer file won across runs. Two workers of one run still converge (the guard).
+    The workers' own path: `build_score` with each run's settings (`Settings.redis_prefix`)."""
+    from config import Settings
+    from stages.score.build import build_score
+
+    def rules_file(run: str, version: str, age_s: float):
+        path = tmp_path / run / version / "rules.yaml"  # one stem, so one key without the prefix
+        path.parent.mkdir(parents=True)
+        path.write_text(rules_text(version), encoding="utf-8")
+        past = time.time() - age_s
+        os.utime(path, (past, past))
+        return path
+
+    made = []
+    try:
+        for run, version, age_s in (("a", "a-old", 600), ("b", "b-new", 60), ("a", "a-newer", 30)):
+            settings = Settings(
+                redis_url=redis_url, topic_prefix=f"t{unique}{run}.", rules_file=rules_file(run, version, age_s)
+            )
+            made.append(await build_score(settings))
+        sources = [stage.rules_source for stage in made]
+        for source in sources:
+            assert isinstance(source, RulesSource)
+            await source.refresh()
+        assert [source.version for source in sources] == ["a-newer", "b-new", "a-newer"]
+    finally:
+        keys = [stage.rules_source.key for stage in made if isinstance(stage.rules_source, RulesSource)]
+        for stage in made:
+            await stage.stop()
+        client = aioredis.from_url(redis_url)
+        await client.delete(*keys)
+        await client.aclose()

@@ -1,7 +1,8 @@
 """Where workers get their rules: the file, validated, shared through Redis, reloaded while running.
 
 Every worker reads the same rules file at start and refuses to start when it is
-invalid. The validated text is published to Redis (``leadstream:rules:<name>``,
+invalid. The validated text is published to Redis (``leadstream:rules:<name>``; a run under a topic prefix:
+``leadstream:rules:<topic prefix>:<name>``,
 with its version, digest and an "as of" time) so all workers converge on one
 version: the newest wins, where "newest" is the file's mtime at start, the moment
 a change was noticed while running, or the time carried by the Redis entry.
@@ -29,7 +30,7 @@ from stages.score.rules.model import RuleIssue, RulesError
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "leadstream:rules:"
+KEY_PREFIX = "leadstream:rules"  # a run under a topic prefix has its own (`Settings.redis_prefix`)
 # Write only when the stored entry is absent or older than ours (atomic in Redis).
 _PUBLISH_IF_NEWER = """
 local current = redis.call('HGET', KEYS[1], 'published_at')
@@ -48,7 +49,13 @@ class RulesSource:
     """Provides the current `RuleSet` (``current()``) and keeps it fresh (``refresh()``/``run()``)."""
 
     def __init__(
-        self, path: str | Path, redis_url: str, ttl_s: int = 86400, poll_s: float = 30, name: str | None = None
+        self,
+        path: str | Path,
+        redis_url: str,
+        ttl_s: int = 86400,
+        poll_s: float = 30,
+        name: str | None = None,
+        key_prefix: str = KEY_PREFIX,
     ):
         if not 0 < poll_s <= 60:
             raise ValueError(f"poll_s must be in (0, 60] so changes land within a minute, got {poll_s}")
@@ -56,7 +63,7 @@ class RulesSource:
         self.redis_url = redis_url
         self.ttl_s = int(ttl_s)
         self.poll_s = poll_s
-        self.key = KEY_PREFIX + (name or self.path.stem)
+        self.key = f"{key_prefix}:{name or self.path.stem}"
         self.origin = f"{socket.gethostname()}:{os.getpid()}"
         self.last_error: RulesError | None = None  # why the latest file text was rejected, if it was
         self._redis: aioredis.Redis | None = None
