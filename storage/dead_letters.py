@@ -54,6 +54,22 @@ class Claim:
     refusal: str | None = None
 
 
+@dataclass(frozen=True)
+class UnattendedReplay:
+    """What the unattended replay (the CronJob in k8s/base/dlq-replay.yaml) puts back, and how often it runs: its
+    arguments, kept here so that the gauge watching it (`DeadLetterStore.oldest_unattended_s`) asks the same
+    question; tests/ops checks the manifest against it."""
+
+    reasons: tuple[str, ...] = ("TransientProviderError", "ProviderUnavailable")
+    since_s: float = 24 * 3600  # --since 24h
+    older_than_s: float = 15 * 60  # --older-than 15m
+    max_replays: int = 3  # --max-replays 3
+    every_s: float = 30 * 60  # schedule "*/30 * * * *"
+
+
+UNATTENDED = UnattendedReplay()
+
+
 _COLUMNS = """
     d.id, d.stage, d.lead_id, d.topic, d.kafka_partition, d.kafka_offset, d.error_type, d.reason, d.attempts,
     d.created_at, octet_length(d.payload) AS size, d.payload_sha256, r.status AS replay_status,
@@ -185,6 +201,36 @@ class DeadLetterStore:
         for letter, row in zip(letters, rows):
             letter.replays = row["replays"]
         return letters
+
+    async def oldest_unattended_s(self, policy: UnattendedReplay = UNATTENDED, now: datetime | None = None) -> float:
+        """Age in seconds of the oldest dead letter the unattended replay should have put back by now; 0 when there is
+        none. That is a letter with one of its transient reasons, from its last `since_s`, at least `older_than_s`
+        old, not replayed, its lead's latest, its lead not ended otherwise and replayed fewer than `max_replays`
+        times: what `leadstream dlq replay` with the CronJob's arguments would send. While the replay runs it stays
+        under `older_than_s` + `every_s`; more says the job fails, is suspended or is not deployed."""
+        age = await self.pool.fetchval(
+            """
+            SELECT extract(epoch FROM (coalesce($1::timestamptz, now()) - min(d.created_at)))
+            FROM dead_letters d
+            LEFT JOIN dead_letter_replays r ON r.dead_letter_id = d.id
+            LEFT JOIN leads l ON l.lead_id = d.lead_id
+            WHERE d.error_type = ANY($2::text[])
+              AND d.created_at >= coalesce($1::timestamptz, now()) - make_interval(secs => $3)
+              AND d.created_at <= coalesce($1::timestamptz, now()) - make_interval(secs => $4)
+              AND r.status IS NULL
+              AND (l.state IS NULL OR l.state = 'dead_lettered')
+              AND NOT EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)
+              AND (SELECT count(*) FROM dead_letters earlier
+                     JOIN dead_letter_replays er ON er.dead_letter_id = earlier.id AND er.status = 'sent'
+                    WHERE earlier.lead_id = d.lead_id AND earlier.id < d.id) < $5
+            """,
+            now,
+            list(policy.reasons),
+            policy.since_s,
+            policy.older_than_s,
+            policy.max_replays,
+        )
+        return float(age or 0.0)
 
     async def claim(self, letter: StoredDeadLetter, *, force: bool = False) -> Claim:
         """Claim `letter` for replay and clear its lead's terminal state (see the module docstring)."""

@@ -91,6 +91,14 @@ EMAIL_SENT_ENDED_OTHERWISE = Gauge(
 EMAIL_SENDING_PAUSED = Gauge("leadstream_email_sending_paused", "1 while the deliverability guard pauses sending.")
 OUTBOX_STATUSES = ("pending", "sent", "retryable", "failed", "suppressed")
 
+# ---- the unattended dead-letter replay (set by every worker: `agents.base.sample_dead_letters`) --------------
+DEAD_LETTERS_UNATTENDED_OLDEST = Gauge(
+    "leadstream_dead_letters_unattended_oldest_seconds",
+    "Age of the oldest dead letter that the unattended replay (k8s/base/dlq-replay.yaml) should have put back by "
+    "now (a transient cause, at least 15 min old, not replayed; storage.dead_letters.UNATTENDED); 0 when none. "
+    "Under 45 min while the replay runs every 30 min.",
+)
+
 # ---- dedupe's phone directory (set by the dedupe stage: `stages.dedupe.stage.DedupeStage.complete_batch`) ------
 DEDUPE_DIRECTORY_TWINS = Counter(
     "leadstream_dedupe_directory_twins_total",

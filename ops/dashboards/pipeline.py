@@ -150,6 +150,19 @@ def pipeline_overview() -> db.Dashboard:
             width=8,
         )
     )
+    d = d.with_panel(
+        series(
+            lay,
+            "Oldest transient dead letter waiting for the unattended replay",
+            "Age of the oldest dead letter with a transient cause that the dlq-replay CronJob should have put back "
+            "(storage.dead_letters.UNATTENDED): under 45 min while the replay runs every 30 min; the red line is the "
+            "LeadstreamDeadLetterReplayBehind alert.",
+            [Query("max(leadstream_dead_letters_unattended_oldest_seconds)", "oldest")],
+            unit="s",
+            limits=[(th.DLQ_REPLAY_BEHIND_S, "red")],
+            width=8,
+        )
+    )
 
     d = d.with_row(db.Row("Dedupe across partitions").id(lay.take()))
     d = d.with_panel(

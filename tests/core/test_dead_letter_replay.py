@@ -227,3 +227,57 @@ async def test_an_unattended_replay_leaves_a_lead_that_keeps_failing_to_an_opera
         by_hand = await replayer.replay(stages=["enrich"], reasons=transient)  # the guard: without the cap it goes
     assert len(by_hand.replayed) == 1
     assert len(await _read_all(kafka_broker, topic)) == 3  # the invalid message was never put back
+
+
+async def test_the_unattended_replays_backlog_is_the_age_of_what_it_should_have_sent(pool):
+    """`oldest_unattended_s` asks what the CronJob would send (`UNATTENDED`), as of a given time: a transient letter
+    counts once 15 min old and until 24 h; not bad input, not a letter its lead's later one superseded, not one
+    replayed, not one whose lead ended otherwise, not one of a lead replayed 3 times already. None: 0."""
+    records, store = LeadRecords(pool), DeadLetterStore(pool)
+    t0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+    def at(minutes: float) -> datetime:
+        return t0 + timedelta(minutes=minutes)
+
+    async def dead_letter(offset: int, lead_id: str, minutes: float, **kw) -> None:
+        await records.dead_letter([letter(offset, lead_id, **kw)])
+        await pool.execute("UPDATE dead_letters SET created_at = $1 WHERE kafka_offset = $2", at(minutes), offset)
+
+    async def backlog_min(minutes: float) -> float:
+        return await store.oldest_unattended_s(now=at(minutes)) / 60
+
+    assert await store.oldest_unattended_s() == 0.0
+    await dead_letter(1, "ld_a", 0)
+    await dead_letter(2, "ld_bad", -120, error_type="InvalidMessage")  # waits for a person, not for the job
+    await dead_letter(3, "ld_old", -25 * 60)  # older than the job's 24 h
+    assert await backlog_min(10) == 0  # not 15 min old yet: the job would not take it
+    assert await backlog_min(40) == 40
+    await dead_letter(4, "ld_ended", -30)
+    assert await backlog_min(40) == 70  # the guard of the next line
+    await pool.execute("UPDATE leads SET state = 'emailed' WHERE lead_id = 'ld_ended'")  # a later copy got through
+    assert await backlog_min(40) == 40
+    await dead_letter(5, "ld_a", 20)  # the lead failed again: its later letter is the one the job sends
+    assert await backlog_min(40) == 20
+    [latest] = [d for d in await store.replayable(stages=["enrich"]) if d.lead_id == "ld_a"]
+    assert (await store.claim(latest)).ok
+    assert await backlog_min(40) == 0  # claimed: the job has it
+    for n in range(3):  # a lead whose letters were replayed 3 times, failing again each time
+        await dead_letter(10 + n, "ld_flaky", -60 + n)
+        [flaky] = [d for d in await store.replayable(stages=["enrich"]) if d.lead_id == "ld_flaky"]
+        assert (await store.claim(flaky)).ok
+        await store.mark_sent(flaky.id, 0, n)
+    await dead_letter(13, "ld_flaky", -50)
+    assert await backlog_min(40) == 0  # left to an operator (--max-replays 3)
+    await pool.execute("DELETE FROM dead_letter_replays WHERE dead_letter_id = $1", flaky.id)
+    assert await backlog_min(40) == 90  # the guard: with 2 replays, the job would send it
+
+
+async def test_a_worker_serves_the_backlog_on_metrics(pool):
+    from prometheus_client import REGISTRY
+
+    from agents.base import sample_dead_letters
+
+    await LeadRecords(pool).dead_letter([letter(1, "ld_a")])
+    created = await pool.fetchval("SELECT created_at FROM dead_letters")
+    assert await sample_dead_letters(DeadLetterStore(pool), now=created + timedelta(minutes=50)) == 3000
+    assert REGISTRY.get_sample_value("leadstream_dead_letters_unattended_oldest_seconds") == 3000

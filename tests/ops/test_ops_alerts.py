@@ -36,7 +36,7 @@ def test_promtool_check_rules():
     result = promtool("check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     found = int(re.search(r"SUCCESS: (\d+) rules found", result.stdout).group(1))
-    assert found == sum(len(g["rules"]) for g in RULES["groups"]) == 23
+    assert found == sum(len(g["rules"]) for g in RULES["groups"]) == 24
 
 
 def test_promtool_check_config():
@@ -150,3 +150,14 @@ def test_rendered_config_dir_passes_promtool_and_takes_more_targets(tmp_path):
         promconfig.write_targets(path.parent, "leadstream-nope", [])
     with pytest.raises(ValueError, match="must match"):
         promconfig.write_targets(path.parent, "redis", [], name="../x")
+
+
+def test_the_replay_alert_fires_where_the_dashboard_draws_its_line():
+    """The dashboard's red line and the alert's threshold are one number (`ops.thresholds`), above what a running
+    replay ever lets a letter wait (`storage.dead_letters.UNATTENDED`: its delay and its period)."""
+    from ops import thresholds as th
+    from storage.dead_letters import UNATTENDED
+
+    [rule] = [r for r in ALERTS if r["alert"] == "LeadstreamDeadLetterReplayBehind"]
+    assert rule["expr"].strip() == f"max(leadstream_dead_letters_unattended_oldest_seconds) > {th.DLQ_REPLAY_BEHIND_S}"
+    assert UNATTENDED.older_than_s + 2 * UNATTENDED.every_s <= th.DLQ_REPLAY_BEHIND_S

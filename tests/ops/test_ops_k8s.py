@@ -8,6 +8,8 @@ without them fails these tests instead of skipping them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import yaml
 
@@ -316,6 +318,17 @@ def test_the_dlq_replay_job_puts_back_only_transient_failures_with_a_cap(prod_do
     assert set(params["reason"]) == {"TransientProviderError", "ProviderUnavailable"}
     assert params["max_replays"] == 3 and params["since"] == "24h" and params["older_than"] == "15m"
     assert not params["force"]
+    # the gauge that watches it asks the same question (`storage.dead_letters.UNATTENDED`)
+    from leadstream.dlq import parse_since
+    from storage.dead_letters import UNATTENDED
+
+    now = datetime.now(UTC)
+    assert set(params["reason"]) == set(UNATTENDED.reasons) and params["max_replays"] == UNATTENDED.max_replays
+    assert [parse_since(params[k], now) for k in ("since", "older_than")] == [
+        now - timedelta(seconds=UNATTENDED.since_s),
+        now - timedelta(seconds=UNATTENDED.older_than_s),
+    ]
+    assert job["spec"]["schedule"] == f"*/{int(UNATTENDED.every_s // 60)} * * * *"
     image = container["image"]
     assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
     assert container["resources"]["limits"]["memory"] and container["securityContext"]["readOnlyRootFilesystem"]
