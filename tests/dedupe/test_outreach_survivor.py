@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
+from providers.llm import Verdict
 from schemas import Lead, TerminalState
 from stages.dedupe import merge
 from stages.dedupe.engine import EntityResolver
+from stages.dedupe.model import Thresholds
 from stages.dedupe.phone_look import MemoryPhoneDirectory
 from stages.dedupe.record import DedupeInput
 from stages.dedupe.stage import DedupeStage
@@ -106,6 +108,28 @@ def test_a_lead_that_joins_two_entities_stands_in_only_when_neither_reached_the_
         assert [e["kind"] for e in c.audit] == ["join", "merge"]  # c joined a and merged b into it
         assert c.stands_in is stood_in
         assert merge.outreach_lead(resolver.entity(a.entity_id) or {}) == ("c" if stood_in else "b")
+
+
+class _SaysSame:
+    """A judge that finds every gray pair one business, sure of it."""
+
+    min_confidence = 0.8
+
+    async def judge(self, first: dict, second: dict) -> Verdict:
+        return Verdict(same_business=True, confidence=0.95)
+
+
+async def test_a_gray_lead_the_judge_joins_stands_in_when_it_brings_the_first_address():
+    """The gray lead first gets an entity of its own (its address with it); the judge's merge folds that entity into
+    the older one, which had no address, and the lead goes on in its first lead's place."""
+    for email, stood_in in (("hello@goldendragon.com", True), (None, False)):  # the second: the guard
+        resolver = EntityResolver({}, thresholds=Thresholds(match=0.999, review=0.2))  # as tests/dedupe/test_review.py
+        resolver.resolve(DedupeInput("a", "Golden Dragon Restaurant", street="88 Grant Ave", zip="94108"))
+        gray = DedupeInput("b", "Golden Dragon", zip="94108", email=email)  # no street: the contact rule abstains
+        review: list[dict] = []
+        joined = await resolver.resolve_with_judge(gray, _SaysSame(), review)
+        assert (joined.decision, joined.duplicate_of, joined.stands_in) == ("duplicate", "a", stood_in)
+        assert review == [] and resolver.resolve(gray).stands_in is stood_in  # a redelivery answers the same
 
 
 def test_an_entity_written_before_outreach_had_a_survivor_counts_its_first_lead():
