@@ -432,7 +432,10 @@ class EntityResolver:
         for entity, _, _ in matches:
             self.state.whole(entity)  # read for scoring without its field values (`EntityState.candidates`)
         target, probability, on = matches[0]
-        reached = merge.reached(target)  # asked before the lead's own values are absorbed
+        # An earlier attempt of this lead stood in, and its outcome was lost (a crash between the table's changelog
+        # records): it stands in again. Otherwise: asked before the lead's own values are absorbed.
+        again = merge.outreach_lead(target) == record.lead_id
+        reached = not again and merge.reached(target)
         # the record as `candidates` read it, before it changes: saving it does not read and decode it again
         stored = {**target, "profiles": [*target["profiles"]], "fields": {**target["fields"]}}
         target["size"] += 1
@@ -455,7 +458,7 @@ class EntityResolver:
             merged = self._merge_records(target, other, record.lead_id, p, other_on, "model")
             reached = reached or bool(merged and merge.reached(other))  # a merged entity had reached it
             audit.extend(merged)
-        stands_in = not reached and merge.stand_in(target, record)
+        stands_in = again or (not reached and merge.stand_in(target, record))
         self.state.save_entity(target, old=stored)
         return Resolution(
             record.lead_id, "duplicate", target["id"], target["first"], round(probability, 4), on, audit, [], stands_in

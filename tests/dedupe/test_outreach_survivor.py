@@ -46,6 +46,20 @@ def test_a_duplicate_with_an_address_stands_in_for_a_first_lead_without_one():
     assert store == snapshot
 
 
+def test_a_stand_in_whose_outcome_was_lost_stands_in_again():
+    """A crash can keep the entity's record (naming the stand-in) while losing the lead's outcome (``l:``): the table's
+    writes reach the changelog one record at a time. The redelivered lead is not a new one that finds the business
+    reached: it is the lead that reached it."""
+    store: dict = {}
+    resolver = EntityResolver(store)
+    resolver.resolve(record("a"))
+    assert resolver.resolve(record("b", "joe@joesplumbing.com")).stands_in
+    del store["l:b"]
+    again = resolver.resolve(record("b", "joe@joesplumbing.com"))
+    assert (again.decision, again.duplicate_of, again.stands_in) == ("duplicate", "a", True)
+    assert not resolver.resolve(record("c", "office@joesplumbing.com")).stands_in  # still one per entity
+
+
 def test_a_first_lead_with_an_address_keeps_outreach_and_its_duplicates_end():
     resolver = EntityResolver({})
     resolver.resolve(record("a", "joe@joesplumbing.com"))
