@@ -164,7 +164,7 @@ def pipeline_overview() -> db.Dashboard:
         )
     )
 
-    d = d.with_row(db.Row("Dedupe across partitions").id(lay.take()))
+    d = d.with_row(db.Row("Dedupe: across partitions, and who is written to").id(lay.take()))
     d = d.with_panel(
         series(
             lay,
@@ -183,6 +183,16 @@ def pipeline_overview() -> db.Dashboard:
             "One call: a dedupe batch's claims in one PostgreSQL transaction (locks, read, write, commit).",
             [Query(quantile(q, "leadstream_dedupe_directory_call_seconds"), f"p{int(q * 100)}") for q in (0.5, 0.95)],
             unit="s",
+        )
+    )
+    d = d.with_panel(
+        series(
+            lay,
+            "Duplicates sent on in place of a lead without an address",
+            "Per minute: a business's first listing had no email (scoring ends it no_contact) and a later duplicate "
+            'with one goes on to outreach in its place, once per entity (docs/dedupe.md, "Which listing is written '
+            'to"). A few per thousand leads where directory entries without a website arrive first.',
+            [Query(f"sum(rate(leadstream_dedupe_stand_ins_total[{RATE}])) * 60", "stand-ins")],
         )
     )
 
