@@ -91,32 +91,24 @@ def test_a_merged_entity_that_reached_the_business_keeps_it_reached():
 def test_a_lead_that_joins_two_entities_stands_in_only_when_neither_reached_the_business():
     """The lead joins the older entity and merges the other into it: that other one's lead with an address has gone
     on, so the business is reached and the lead ends."""
-    harbor = {"name": "Harbor Auto Repair"}
+
+    def harbor(lead_id: str, **fields: str | None) -> DedupeInput:
+        return DedupeInput(lead_id=lead_id, name="Harbor Auto Repair", source="csv", **fields)  # type: ignore[arg-type]
+
     for b_email, stood_in in (("info@harborauto.com", False), (None, True)):  # the second: the guard
         resolver = EntityResolver({})
-        a = resolver.resolve(DedupeInput(lead_id="a", source="csv", phone="614-555-0199", zip="43215", **harbor))
-        b = resolver.resolve(
-            DedupeInput(
-                lead_id="b",
-                source="csv",
-                street="3151 W Hill St",
-                city="Columbus",
-                website="harborauto.com",
-                email=b_email,
-                **harbor,
-            )
-        )
+        a = resolver.resolve(harbor("a", phone="614-555-0199", zip="43215"))
+        where = {"street": "3151 W Hill St", "city": "Columbus", "website": "harborauto.com"}
+        b = resolver.resolve(harbor("b", email=b_email, **where))
         assert b.decision in ("new", "gray") and b.entity_id != a.entity_id
         c = resolver.resolve(
-            DedupeInput(
-                lead_id="c",
-                source="csv",
+            harbor(
+                "c",
                 street="3151 West Hill Street",
                 phone="(614) 555-0199",
                 website="https://www.harborauto.com/",
                 zip="43215",
                 email="service@harborauto.com",
-                **harbor,
             )
         )
         assert [e["kind"] for e in c.audit] == ["join", "merge"]  # c joined a and merged b into it
