@@ -173,11 +173,12 @@ class WorkerRuntime:
         return all(result is True for result in results)
 
     async def _sample_forever(self) -> None:
-        store = DeadLetterStore(await self.pool())
+        store: DeadLetterStore | None = None
         while True:
             try:
+                store = store or DeadLetterStore(await self.pool())
                 await sample_dead_letters(store)
-            except Exception as exc:  # the database restarting: the gauge keeps its last value
+            except Exception as exc:  # the database restarting: the gauge keeps its last value, the loop goes on
                 log.warning("dead letters: could not sample the unattended replay's backlog: %r", exc)
             await asyncio.sleep(DEAD_LETTER_SAMPLE_S)
 
