@@ -1,11 +1,10 @@
 """The unattended replay's backlog query on a large table: ``python perf/bench_dead_letter_backlog.py [--rows N]``.
 
 Every worker asks `DeadLetterStore.oldest_unattended_s` once a minute. This fills a schema of its own with N
-synthetic dead letters over 30 days (70 % InvalidMessage, 25 % TransientProviderError, most of those replayed,
-5 % other; one lead each; payloads of ``--payload-bytes``, about a lead's JSON), then times the query as the schema
-stands (with migration 0014's index on (error_type, created_at)) and, in the same run, with that index dropped:
-what it buys. Prints milliseconds per query (each run's after one warm-up, and the median). Needs
-``LEADSTREAM_DATABASE_URL`` (the core services).
+synthetic dead letters over 30 days (`storage.synthetic.dead_letter_backlog`: 25 % transient, payloads of
+``--payload-bytes``), migrated up to 0013, and times the question; then it applies migration 0014 (the index on
+(error_type, created_at)) and times it again, in the same run. Prints milliseconds per ask (each run's after one
+warm-up, and the median). Needs ``LEADSTREAM_DATABASE_URL`` (the core services).
 """
 
 from __future__ import annotations
@@ -23,20 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storage.db import create_pool, drop_isolated, isolated_url, migrate
 from storage.dead_letters import DeadLetterStore
+from storage.synthetic import dead_letter_backlog
 
-# Synthetic rows straight into the tables (a bench's data, not the application's writes).
-SEED_LETTERS = """
-INSERT INTO dead_letters (stage, lead_id, topic, kafka_partition, kafka_offset, error_type, reason, attempts,
-                          payload, created_at)
-SELECT 'enrich', 'ld_' || g, 't', 0, g,
-       CASE WHEN g % 20 < 14 THEN 'InvalidMessage' WHEN g % 20 < 19 THEN 'TransientProviderError' ELSE 'Other' END,
-       'synthetic', 1, convert_to(repeat('x', $2), 'UTF8'), now() - (g::float / $1 * interval '30 days')
-FROM generate_series(1, $1::int) g
-"""
-SEED_REPLAYS = """
-INSERT INTO dead_letter_replays (dead_letter_id, status, topic)
-SELECT id, 'sent', 't' FROM dead_letters WHERE error_type = 'TransientProviderError' AND id % 7 <> 0
-"""
+BEFORE_INDEX = "0013_dedupe_phones.sql"
 
 
 async def timed(store: DeadLetterStore, runs: int) -> tuple[list[float], float]:
@@ -60,14 +48,12 @@ async def main() -> None:
     name = f"bench_dlq_{uuid.uuid4().hex[:8]}"
     pool = await create_pool(await isolated_url(dsn, name), size=2)
     try:
-        await migrate(pool)
-        await pool.execute(SEED_LETTERS, args.rows, args.payload_bytes)
-        await pool.execute(SEED_REPLAYS)
-        await pool.execute("ANALYZE dead_letters; ANALYZE dead_letter_replays")
+        await migrate(pool, until=BEFORE_INDEX)
+        await dead_letter_backlog(pool, args.rows, payload_bytes=args.payload_bytes)
         store = DeadLetterStore(pool)
-        results = {"with migration 0014's index": await timed(store, args.runs)}
-        await pool.execute("DROP INDEX dead_letters_reason_created_idx")
-        results["without it"] = await timed(store, args.runs)
+        results = {"without the index (schema at 0013)": await timed(store, args.runs)}
+        assert await migrate(pool) == ["0014_dead_letters_by_reason.sql"]
+        results["with migration 0014's index"] = await timed(store, args.runs)
         for label, (times, age) in results.items():
             runs = ", ".join(f"{t:.1f}" for t in times)
             print(

@@ -3,7 +3,6 @@
 --   CREATE INDEX CONCURRENTLY (docs/upgrades.md).
 -- The unattended replay's backlog (storage.dead_letters.oldest_unattended_s), which every worker asks once a minute,
 -- reads the last day's dead letters of the transient reasons only. Without this index each ask scans the whole
--- table, payloads included. `python perf/bench_dead_letter_backlog.py --rows N` (1.5 KB payloads, two runs each):
--- without it 17-42 ms on 300,000 rows and 93-353 ms on a million (the lower with the pages cached), with it
--- 6-7 ms and 51-52 ms.
+-- table, payloads included. `python perf/bench_dead_letter_backlog.py --rows N` (1.5 KB payloads; medians of two
+-- runs each): without it 37-39 ms on 300,000 rows and 344-355 ms on a million, with it 15-18 ms and 51-56 ms.
 CREATE INDEX IF NOT EXISTS dead_letters_reason_created_idx ON dead_letters (error_type, created_at);

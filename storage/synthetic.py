@@ -1,0 +1,33 @@
+"""Synthetic rows for benchmarks (perf/): filled in bulk on the server, never written by the pipeline.
+
+A bench that needs a table as it looks after weeks of traffic cannot wait for the pipeline to write it, and its SQL
+belongs here like all SQL (tests/test_sql_only_in_storage.py).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+TRANSIENT_SHARE = 0.25  # of the dead letters; the rest are bad input (70 %) and other reasons (5 %)
+
+
+async def dead_letter_backlog(pool: asyncpg.Pool, rows: int, *, payload_bytes: int = 1500, days: int = 30) -> None:
+    """`rows` dead letters spread evenly over the last `days` days, one lead each: 70 % InvalidMessage, 25 %
+    TransientProviderError, 5 % another reason, each with a payload of `payload_bytes` (about a lead's JSON).
+    Nothing is replayed: every transient letter of the replay's window is one the question must look at."""
+    await pool.execute(
+        """
+        INSERT INTO dead_letters (stage, lead_id, topic, kafka_partition, kafka_offset, error_type, reason, attempts,
+                                  payload, created_at)
+        SELECT 'enrich', 'ld_synthetic_' || g, 'synthetic.leads.scraped', 0, g,
+               CASE WHEN g % 20 < 14 THEN 'InvalidMessage'
+                    WHEN g % 20 < 19 THEN 'TransientProviderError'
+                    ELSE 'InternalError' END,
+               'synthetic', 1, convert_to(repeat('x', $2), 'UTF8'), now() - (g::float / $1 * $3 * interval '1 day')
+        FROM generate_series(1, $1::int) g
+        """,
+        rows,
+        payload_bytes,
+        days,
+    )
+    await pool.execute("ANALYZE dead_letters")
