@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 import faust
@@ -19,9 +18,7 @@ import faust
 from config import Settings
 from providers.chromium import close_shared_browser
 from storage.db import Pool, create_pool
-from storage.dead_letters import DeadLetterStore
 from storage.records import CoalescedRecords, LeadRecords
-from streams import metrics
 from streams.runner import RetryPolicy, StageRunner
 from streams.stage import Stage
 from streams.topology import StageTopics
@@ -31,17 +28,6 @@ from tables.scope import event_scope
 StageBuilder = Callable[[Pool], Awaitable[Stage[Any]]]  # e.g. lambda pool: build_score(settings, pool, ...)
 
 log = logging.getLogger(__name__)
-
-DEAD_LETTER_SAMPLE_S = 60.0  # how often a worker reads the unattended replay's backlog for /metrics
-
-
-async def sample_dead_letters(store: DeadLetterStore, now: datetime | None = None) -> float:
-    """Set `metrics.DEAD_LETTERS_UNATTENDED_OLDEST` from PostgreSQL (as of `now`, the database's clock when None),
-    and return it. Every worker reports the same figure (the alert takes the max): whichever workers run, the
-    backlog is watched."""
-    age = await store.oldest_unattended_s(now=now)
-    metrics.DEAD_LETTERS_UNATTENDED_OLDEST.set(age)
-    return age
 
 
 class WorkerRuntime:
@@ -57,7 +43,6 @@ class WorkerRuntime:
         self._pool_lock = asyncio.Lock()
         self._stages: list[Stage[Any]] = []
         self.runners: list[StageRunner] = []
-        self._sampler: asyncio.Task[None] | None = None  # the dead letters' backlog (`sample_dead_letters`)
         app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]  # faust's stub wants `signal=`
 
     def topic(self, name: str) -> faust.TopicT:
@@ -93,8 +78,6 @@ class WorkerRuntime:
     ) -> StageRunner:
         await stage.start()
         self._stages.append(stage)
-        if self._sampler is None:
-            self._sampler = asyncio.create_task(self._sample_forever(), name="leadstream-dead-letter-sampler")
         s = self.settings
         runner = StageRunner(
             stage,
@@ -172,21 +155,7 @@ class WorkerRuntime:
             log.info("%s: shutdown %s", runner.stage.name, "drained" if result is True else f"abandoned ({result!r})")
         return all(result is True for result in results)
 
-    async def _sample_forever(self) -> None:
-        store: DeadLetterStore | None = None
-        while True:
-            try:
-                store = store or DeadLetterStore(await self.pool())
-                await sample_dead_letters(store)
-            except Exception as exc:  # the database restarting: the gauge keeps its last value, the loop goes on
-                log.warning("dead letters: could not sample the unattended replay's backlog: %r", exc)
-            await asyncio.sleep(DEAD_LETTER_SAMPLE_S)
-
     async def _on_shutdown(self, app: Any = None, **kwargs: Any) -> None:
-        if self._sampler is not None:
-            self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sampler
         await self.drain()  # already done by the app's on_stop; here for runtimes stopped another way
         for stage in self._stages:
             with contextlib.suppress(Exception):

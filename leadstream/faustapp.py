@@ -299,6 +299,7 @@ def create_app(settings: Settings) -> LeadstreamApp:
         return self.json(body, status=200 if report.ok else 503)
 
     runtime = app.runtime = WorkerRuntime(app, settings)
+    app.telemetry.pool = runtime.pool  # the dead-letter backlog's gauge reads PostgreSQL through the stages' pool
     register_stages(runtime, settings.stage_list)
     register_table_views(app, {name: table for name, table in app.tables.items() if name in TABLE_NAMES})
     app.on_partitions_assigned.connect(_log_assignment)  # type: ignore[arg-type]  # faust's stub wants `signal=`

@@ -9,6 +9,8 @@
   (``leadstream_worker_*``) from Faust's assignment signal;
 * samples the tables' keys per partition every `SAMPLE_S`
   (``leadstream_table_keys``; RocksDB's key estimate, exact for memory tables);
+* samples the unattended dead-letter replay's backlog every `DEAD_LETTER_SAMPLE_S`
+  (``leadstream_dead_letters_unattended_oldest_seconds``, from PostgreSQL through `pool`);
 * runs the event-loop heartbeat (``leadstream_event_loop_lag_seconds``);
 * turns tracing on when ``LEADSTREAM_OTLP_ENDPOINT`` is set (`streams.tracing`)
   and puts the trace id in every log line of an event.
@@ -20,10 +22,14 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from config import Settings
 from leadstream import taskdump
+from storage.db import Pool
+from storage.dead_letters import DeadLetterStore
 from streams import metrics, tracing
 from streams.health import MONITOR, HealthMonitor
 from streams.topology import TOPOLOGY
@@ -31,6 +37,16 @@ from streams.topology import TOPOLOGY
 log = logging.getLogger(__name__)
 
 SAMPLE_S = 15.0
+DEAD_LETTER_SAMPLE_S = 60.0  # how often a worker reads the unattended replay's backlog for /metrics
+
+
+async def sample_dead_letters(store: DeadLetterStore, now: datetime | None = None) -> float:
+    """Set `metrics.DEAD_LETTERS_UNATTENDED_OLDEST` from PostgreSQL (as of `now`, the database's clock when None),
+    and return it. Every worker reports the same figure (the alert takes the max): whichever workers run, the
+    backlog is watched."""
+    age = await store.oldest_unattended_s(now=now)
+    metrics.DEAD_LETTERS_UNATTENDED_OLDEST.set(age)
+    return age
 
 
 class WorkerTelemetry:
@@ -48,6 +64,8 @@ class WorkerTelemetry:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._topics_seen: set[str] = set()
+        # the worker's PostgreSQL pool (`WorkerRuntime.pool`), set by `create_app`; None: no dead-letter sampling
+        self.pool: Callable[[], Awaitable[Pool]] | None = None
         tracing.configure(
             settings.otlp_service_name, settings.otlp_endpoint or None, sample_ratio=settings.otlp_sample_ratio
         )
@@ -109,12 +127,25 @@ class WorkerTelemetry:
                 log.debug("table sample failed: %r", exc)
             await asyncio.sleep(SAMPLE_S)
 
+    async def _sample_dead_letters_forever(self, pool: Callable[[], Awaitable[Pool]]) -> None:
+        store: DeadLetterStore | None = None
+        while True:
+            try:
+                store = store or DeadLetterStore(await pool())
+                await sample_dead_letters(store)
+            except Exception as exc:  # the database restarting: the gauge keeps its last value, the loop goes on
+                log.warning("dead letters: could not sample the unattended replay's backlog: %r", exc)
+            await asyncio.sleep(DEAD_LETTER_SAMPLE_S)
+
     # ---- life ------------------------------------------------------------------------------------
     async def start(self) -> None:
         tracing.install_log_trace_ids()  # Faust has set logging up by now
         taskdump.install()  # SIGUSR2: every task's await chain in the log (a stalled worker's diagnosis)
         loop_task = asyncio.create_task(self.monitor.run_heartbeat(), name="leadstream-loop-heartbeat")
         self._tasks = [loop_task, asyncio.create_task(self._sample_forever(), name="leadstream-table-sampler")]
+        if self.pool is not None:
+            sampler = self._sample_dead_letters_forever(self.pool)
+            self._tasks.append(asyncio.create_task(sampler, name="leadstream-dead-letter-sampler"))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -91,7 +91,7 @@ EMAIL_SENT_ENDED_OTHERWISE = Gauge(
 EMAIL_SENDING_PAUSED = Gauge("leadstream_email_sending_paused", "1 while the deliverability guard pauses sending.")
 OUTBOX_STATUSES = ("pending", "sent", "retryable", "failed", "suppressed")
 
-# ---- the unattended dead-letter replay (set by every worker: `agents.base.sample_dead_letters`) --------------
+# ---- the unattended dead-letter replay (set by every worker: `leadstream.telemetry.sample_dead_letters`) -----
 DEAD_LETTERS_UNATTENDED_OLDEST = Gauge(
     "leadstream_dead_letters_unattended_oldest_seconds",
     "Age of the oldest dead letter that the unattended replay (k8s/base/dlq-replay.yaml) should have put back by "

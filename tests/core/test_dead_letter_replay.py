@@ -275,7 +275,7 @@ async def test_the_unattended_replays_backlog_is_the_age_of_what_it_should_have_
 async def test_a_worker_serves_the_backlog_on_metrics(pool):
     from prometheus_client import REGISTRY
 
-    from agents.base import sample_dead_letters
+    from leadstream.telemetry import sample_dead_letters
 
     await LeadRecords(pool).dead_letter([letter(1, "ld_a")])
     created = await pool.fetchval("SELECT created_at FROM dead_letters")
