@@ -1,7 +1,7 @@
 """The settings: one typed object read from ``LEADSTREAM_*`` and validated at start (`config.settings`; its nested parts in `config.sections`, worker checks and the listing in `config.checks`)."""
 
 from config.checks import check_worker_settings
-from config.sections import DEFAULT_PROVIDERS, EmailSettings, ProviderConfig
+from config.sections import DEFAULT_PROVIDERS, EmailSettings, ProviderConfig, RetentionSettings
 from config.settings import (
     VERSION,
     WATERFALL_PROVIDERS,
@@ -20,6 +20,7 @@ __all__ = [
     "WATERFALL_PROVIDERS",
     "EmailSettings",
     "ProviderConfig",
+    "RetentionSettings",
     "Settings",
     "SettingsError",
     "check_worker_settings",

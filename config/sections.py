@@ -245,3 +245,41 @@ class ApiSettings(BaseModel):
         if not checked:
             raise ValueError("the API needs a default rate, e.g. 50/second")
         return str(checked)
+
+
+class RetentionSettings(BaseModel):
+    """How long the system of record keeps what only grows: what `leadstream db prune` (the nightly CronJob,
+    k8s/base/db-prune.yaml) deletes. Leads, their stages, the email outbox and suppressions are never pruned:
+    they are what "never email twice" reads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    audit_months: int = Field(
+        6,
+        ge=1,
+        description="Whole months of the audit tables (provider_calls, email_events, dedupe_merges) kept before "
+        "the current one; an older month's partition is dropped whole (no DELETE, no bloat).",
+    )
+    dead_letters_settled_days: float = Field(
+        30,
+        ge=1,
+        description="A settled dead letter (replayed, superseded by a newer one of its lead, or its lead ended "
+        "in another state) is deleted this many days after it was written.",
+    )
+    dead_letters_days: float = Field(
+        90,
+        ge=2,
+        description="Every dead letter, settled or not, is deleted this many days after it was written: how long "
+        "bad input waits for a person before its original is gone (its lead keeps its dead_lettered state).",
+    )
+
+    @field_validator("dead_letters_days")
+    @classmethod
+    def _not_before_settled(cls, value: float, info: Any) -> float:
+        settled = info.data.get("dead_letters_settled_days")
+        if settled is not None and value < settled:
+            raise ValueError(
+                f"{value:g} days would delete unsettled dead letters before settled ones "
+                f"(dead_letters_settled_days is {settled:g}); give at least that"
+            )
+        return value

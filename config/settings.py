@@ -29,6 +29,7 @@ from config.sections import (
     ApiSettings,
     EmailSettings,
     ProviderConfig,
+    RetentionSettings,
     comma_list,
 )
 from schemas.lifecycle import STAGES
@@ -424,6 +425,12 @@ class Settings(BaseSettings):
     # --- Email -----------------------------------------------------------------
     email: EmailSettings = Field(
         default_factory=EmailSettings, description="The email stage (LEADSTREAM_EMAIL__<FIELD>)."
+    )
+
+    # --- Retention ---------------------------------------------------------------
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings,
+        description="What `leadstream db prune` deletes, and when (LEADSTREAM_RETENTION__<FIELD>).",
     )
 
     # --- validation of the mini-formats, at start -------------------------------

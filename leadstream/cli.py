@@ -280,6 +280,35 @@ def db_migrate() -> None:
     console.print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 
+@db_cli.command("prune")
+def db_prune(dry_run: bool = typer.Option(False, help="Count what would go; delete nothing.")) -> None:
+    """Apply the retention policy (LEADSTREAM_RETENTION__*): drop audit months past the horizon, delete old dead
+    letters. Nightly in k8s (db-prune.yaml); running it again deletes nothing more."""
+    from leadstream.retention import prune
+    from storage.db import create_pool
+
+    settings = _settings()
+
+    async def run():
+        pool = await create_pool(settings.database_url, size=1)
+        try:
+            return await prune(pool, settings.retention, dry_run=dry_run)
+        finally:
+            await pool.close()
+
+    report = asyncio.run(run())
+    verb = "would delete" if dry_run else "deleted"
+    letters = report.dead_letters
+    for kind, counts in (("settled", letters.settled), ("unsettled", letters.unsettled)):
+        detail = ", ".join(f"{stage}/{reason} {n:,}" for (stage, reason), n in sorted(counts.items()))
+        console.print(f"dead letters: {verb} {sum(counts.values()):,} {kind}" + (f" ({detail})" if detail else ""))
+    dropped = ", ".join(p.name for p in report.dropped) or "none"
+    console.print(f"audit months before {report.kept_from:%Y-%m}: {'would drop' if dry_run else 'dropped'} {dropped}")
+    if report.busy:
+        names = ", ".join(p.name for p in report.busy)
+        console.print(f"[yellow]busy, left for the next run (lock not free in time): {names}[/yellow]")
+
+
 @db_cli.command("backup")
 def db_backup(
     dest: Path = typer.Argument(..., help="New folder for the base backup (a label file goes beside it)."),

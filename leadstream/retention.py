@@ -1,0 +1,64 @@
+"""`leadstream db prune`: the retention policy (`config.RetentionSettings`, ``LEADSTREAM_RETENTION__*``) applied
+to the system of record, once a night (k8s/base/db-prune.yaml). The SQL is `storage.retention`'s.
+
+What goes, and when (docs/operating.md, "Retention"):
+
+=====================================  ==================================================================
+rows                                   deleted
+=====================================  ==================================================================
+an audit month (provider_calls,        its partition is dropped once `audit_months` whole months lie
+email_events, dedupe_merges)           between it and the current month
+a settled dead letter                  `dead_letters_settled_days` after it was written
+any other dead letter                  `dead_letters_days` after it was written (its lead stays
+                                       ``dead_lettered``; only the original message is gone)
+leads, lead_stages, email outbox,      never: they are what "never email twice" and the API read
+suppressions
+=====================================  ==================================================================
+
+Running it twice deletes nothing the second time; a month whose table was busy is dropped by the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from config import RetentionSettings
+from storage.db import Pool
+from storage.retention import DeadLetterPrune, MonthPartition, drop_partition, month_partitions, prune_dead_letters
+
+
+def first_kept_month(now: datetime, keep_months: int) -> date:
+    """The oldest month kept: `keep_months` whole months before the month of `now` (6 in December: June)."""
+    months = now.year * 12 + now.month - 1 - keep_months
+    return date(months // 12, months % 12 + 1, 1)
+
+
+@dataclass
+class PruneReport:
+    kept_from: date  # the oldest audit month kept
+    dead_letters: DeadLetterPrune
+    dropped: list[MonthPartition] = field(default_factory=list)  # in a dry run: those that would be
+    busy: list[MonthPartition] = field(default_factory=list)  # due, but their table's lock was not free
+
+
+async def prune(
+    pool: Pool, policy: RetentionSettings, *, now: datetime | None = None, dry_run: bool = False
+) -> PruneReport:
+    """Apply `policy` as of `now`; with `dry_run`, count what would go and delete nothing."""
+    now = now or datetime.now(UTC)
+    letters = await prune_dead_letters(
+        pool,
+        settled_before=now - timedelta(days=policy.dead_letters_settled_days),
+        any_before=now - timedelta(days=policy.dead_letters_days),
+        dry_run=dry_run,
+    )
+    report = PruneReport(first_kept_month(now, policy.audit_months), letters)
+    for partition in await month_partitions(pool):
+        if partition.month >= report.kept_from:
+            continue
+        if dry_run or await drop_partition(pool, partition):
+            report.dropped.append(partition)
+        else:
+            report.busy.append(partition)
+    return report

@@ -1,0 +1,138 @@
+"""Retention: the SQL of `leadstream db prune` (`leadstream.retention` applies the policy, `RetentionSettings`).
+
+Two kinds of rows only grow, and each goes its own way:
+
+* **Audit months** (`storage.db.MONTHLY_TABLES`, range-partitioned by month since migrations 0008 and 0009): a
+  month past the horizon is dropped whole, `DROP TABLE <table>_yYYYYmMM`, never a DELETE that leaves dead rows
+  for vacuum. The drop takes an ACCESS EXCLUSIVE lock on the parent for a moment; it waits at most
+  `LOCK_TIMEOUT` for it (writers queue behind a waiting drop), and a month it could not drop stays for the
+  next run. The default partition (rows outside every month) is never dropped.
+* **Dead letters** (one table: its unique key on the source offset is what makes a redelivered failure one
+  row, so it has no month to drop): each stage's letters older than the settled horizon are walked in chunks
+  along the (stage, created_at) index, oldest first, and the due ones of each chunk deleted by one statement,
+  so no transaction holds many rows' locks, a run can stop anywhere, and a night reads only the letters past
+  the horizon, never the recent ones. A letter's replay rows go with it (``ON DELETE CASCADE``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from storage.db import MONTHLY_TABLES
+
+LOCK_TIMEOUT = "2s"  # the longest a month's drop may hold writers of its table behind it
+CHUNK = 5000  # dead letters looked at per statement
+_MONTH = re.compile(r"_y(\d{4})m(\d{2})$")
+
+# A letter is settled when nothing would replay it and nobody needs to read it: its replay reached the broker,
+# a newer letter of its lead supersedes it (only a lead's latest is replayable), or its lead ended otherwise.
+_SETTLED = """(
+    r.status = 'sent'
+    OR (l.state IS NOT NULL AND l.state <> 'dead_lettered')
+    OR EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)
+)"""
+_STAGES = """
+WITH RECURSIVE s AS (
+    (SELECT stage FROM dead_letters ORDER BY stage LIMIT 1)
+    UNION ALL
+    SELECT (SELECT stage FROM dead_letters WHERE stage > s.stage ORDER BY stage LIMIT 1) FROM s WHERE s.stage IS NOT NULL
+)
+SELECT stage FROM s WHERE stage IS NOT NULL
+"""  # the distinct stages through the index, one probe each, not a scan of the table
+_CHUNK = f"""
+WITH chunk AS (
+    SELECT d.id, d.stage, d.error_type, d.created_at, {_SETTLED} AS settled
+    FROM dead_letters d
+    LEFT JOIN dead_letter_replays r ON r.dead_letter_id = d.id
+    LEFT JOIN leads l ON l.lead_id = d.lead_id
+    WHERE d.stage = $1 AND d.created_at >= $2 AND (d.created_at, d.id) > ($2, $3) AND d.created_at < $4
+    ORDER BY d.created_at, d.id
+    LIMIT $6
+),
+due AS (SELECT * FROM chunk WHERE created_at < $5 OR settled){{delete}}
+SELECT (SELECT count(*) FROM chunk) AS read,
+       (SELECT created_at FROM chunk ORDER BY created_at DESC, id DESC LIMIT 1) AS last_at,
+       (SELECT id FROM chunk ORDER BY created_at DESC, id DESC LIMIT 1) AS last_id,
+       (SELECT array_agg(error_type ORDER BY id) FROM due) AS reasons,
+       (SELECT array_agg(settled ORDER BY id) FROM due) AS settled
+"""
+_DELETE = ",\ngone AS (DELETE FROM dead_letters WHERE id IN (SELECT id FROM due))"
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)  # before every letter
+
+
+@dataclass
+class DeadLetterPrune:
+    """What a prune of dead letters deleted (or, in a dry run, would delete): counts by (stage, reason)."""
+
+    settled: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unsettled: Counter[tuple[str, str]] = field(default_factory=Counter)  # past the last horizon, never settled
+    read: int = 0  # letters older than the settled horizon that were looked at
+
+
+async def prune_dead_letters(
+    pool: asyncpg.Pool,
+    *,
+    settled_before: datetime,
+    any_before: datetime,
+    dry_run: bool = False,
+    chunk: int = CHUNK,
+) -> DeadLetterPrune:
+    """Delete settled dead letters written before `settled_before` and every one written before `any_before`."""
+    sql = _CHUNK.format(delete="" if dry_run else _DELETE)
+    pruned = DeadLetterPrune()
+    for stage in [r["stage"] for r in await pool.fetch(_STAGES)]:
+        last_at, last_id = _EPOCH, 0
+        while True:
+            row = await pool.fetchrow(sql, stage, last_at, last_id, settled_before, any_before, chunk)
+            for reason, settled in zip(row["reasons"] or (), row["settled"] or ()):
+                (pruned.settled if settled else pruned.unsettled)[(stage, reason)] += 1
+            pruned.read += row["read"]
+            if row["read"] < chunk:
+                break
+            last_at, last_id = row["last_at"], row["last_id"]
+    return pruned
+
+
+@dataclass(frozen=True)
+class MonthPartition:
+    table: str  # the partitioned parent, e.g. provider_calls
+    name: str  # the partition, as PostgreSQL names it in this search path
+    month: date  # its first day
+
+
+async def month_partitions(pool: asyncpg.Pool, tables: tuple[str, ...] = MONTHLY_TABLES) -> list[MonthPartition]:
+    """The monthly partitions of `tables` (those that are partitioned here), oldest first; not the default ones."""
+    rows = await pool.fetch(
+        """
+        SELECT p.relname AS parent, c.oid::regclass::text AS name, c.relname
+        FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        JOIN pg_class p ON p.oid = i.inhparent
+        WHERE i.inhparent = ANY(ARRAY(SELECT to_regclass(t) FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL))
+        """,
+        list(tables),
+    )
+    found = []
+    for row in rows:
+        match = _MONTH.search(row["relname"])
+        if match:
+            found.append(MonthPartition(row["parent"], row["name"], date(int(match[1]), int(match[2]), 1)))
+    return sorted(found, key=lambda p: (p.month, p.table))
+
+
+async def drop_partition(pool: asyncpg.Pool, partition: MonthPartition, *, lock_timeout: str = LOCK_TIMEOUT) -> bool:
+    """Drop one month's partition; False when its table's lock was not free within `lock_timeout` (try again
+    later: nothing was dropped)."""
+    async with pool.acquire() as conn:
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('lock_timeout', $1, true)", lock_timeout)
+                await conn.execute(f"DROP TABLE IF EXISTS {partition.name}")  # a regclass name, quoted as needed
+        except asyncpg.LockNotAvailableError:
+            return False
+    return True
