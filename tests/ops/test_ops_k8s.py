@@ -291,7 +291,8 @@ def test_every_pod_that_uses_kafka_is_a_peer_of_its_listener(prod_docs):
     [kafka] = by_kind(prod_docs, "Kafka").values()
     [listener] = kafka["spec"]["kafka"]["listeners"]
     peers = [p for p in listener["networkPolicyPeers"] if "podSelector" in p]
-    clients = {name: pod for name, pod in pod_templates(prod_docs).items() if name != "leadstream-pgbouncer"}
+    only_postgres = {"leadstream-pgbouncer", "leadstream-db-prune"}
+    clients = {name: pod for name, pod in pod_templates(prod_docs).items() if name not in only_postgres}
     assert {"leadstream-worker", "leadstream-mockup", "leadstream-lag-exporter", "leadstream-dlq-replay"} <= set(
         clients
     )
@@ -336,6 +337,44 @@ def test_the_dlq_replay_job_puts_back_only_transient_failures_with_a_cap(prod_do
     pgbouncer = policies["leadstream-pgbouncer"]["spec"]["ingress"][0]["from"]
     assert admits(pgbouncer, pod["metadata"]["labels"])
     assert "Egress" in policies["leadstream-dlq-replay"]["spec"]["policyTypes"]
+
+
+def test_the_nightly_prune_applies_the_configured_retention_and_reaches_only_pgbouncer(prod_docs):
+    """Its args parse with the real command and are not a dry run; the retention it applies is the ConfigMap's,
+    which the settings accept; it is pinned, limited, hardened, and its egress is PgBouncer (and DNS) only."""
+    import typer.main
+
+    from config import RetentionSettings
+    from leadstream.cli import cli
+
+    job = by_kind(prod_docs, "CronJob")["leadstream-db-prune"]
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    minute, hour, *every_day = job["spec"]["schedule"].split()
+    assert minute.isdigit() and hour.isdigit() and every_day == ["*", "*", "*"]  # once a night
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]
+    [container] = pod["spec"]["containers"]
+    assert container["args"][:2] == ["db", "prune"]
+    prune = typer.main.get_command(cli).get_command(None, "db").get_command(None, "prune")  # type: ignore[attr-defined]
+    assert not prune.make_context("prune", list(container["args"][2:])).params["dry_run"]
+    config = by_kind(prod_docs, "ConfigMap")["leadstream-config"]
+    prefix = "LEADSTREAM_RETENTION__"
+    given = {k.removeprefix(prefix).lower(): v for k, v in config["data"].items() if k.startswith(prefix)}
+    assert set(given) == set(RetentionSettings.model_fields)  # every horizon is stated where operators look
+    RetentionSettings.model_validate(given)
+    assert {"configMapRef": {"name": "leadstream-config"}} in container["envFrom"]
+    image = container["image"]
+    assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
+    assert container["resources"]["limits"]["memory"] and container["securityContext"]["readOnlyRootFilesystem"]
+    policies = by_kind(prod_docs, "NetworkPolicy")
+    assert admits(policies["leadstream-pgbouncer"]["spec"]["ingress"][0]["from"], pod["metadata"]["labels"])
+    own = policies["leadstream-db-prune"]
+    assert own["spec"]["podSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert "Egress" in own["spec"]["policyTypes"]
+    reached = [peer for rule in own["spec"]["egress"] for peer in rule["to"]]
+    assert {tuple(p["podSelector"]["matchLabels"].items()) for p in reached} == {
+        (("k8s-app", "kube-dns"),),
+        (("app.kubernetes.io/name", "leadstream-pgbouncer"),),
+    }
 
 
 def test_overlays_differ_only_where_meant(rendered):
