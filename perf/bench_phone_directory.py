@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from perf.proccpu import postgres_cpu_s
 from schemas import Lead
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.phone_look import StoredPhoneDirectory, key_kinds
@@ -70,23 +71,6 @@ def make_leads(n: int, seed: int) -> list[Lead]:
             line = f"{STATES[other][1]}-{rng.randrange(200, 999)}-{rng.randrange(1000, 9999)}"
             leads.append(Lead(lead_id=f"b{i}y", geo_key=other, phone=line, **place))
     return leads
-
-
-def postgres_cpu_s() -> float:
-    """CPU seconds of every ``postgres`` process on this machine (user + system), 0 where /proc has none."""
-    total = 0
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if "(postgres)" in stat:
-            fields = stat.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
 
 
 async def one_round(

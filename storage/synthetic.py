@@ -31,3 +31,17 @@ async def dead_letter_backlog(pool: asyncpg.Pool, rows: int, *, payload_bytes: i
         days,
     )
     await pool.execute("ANALYZE dead_letters")
+
+
+async def replay_share(pool: asyncpg.Pool, every: int) -> int:
+    """Mark every `every`-th transient dead letter as replayed (sent), as the unattended replay leaves them: such a
+    letter is settled for retention. Returns how many."""
+    status = await pool.execute(
+        """
+        INSERT INTO dead_letter_replays (dead_letter_id, status, topic, kafka_partition, kafka_offset, sent_at)
+        SELECT id, 'sent', topic, 0, kafka_offset, created_at + interval '30 minutes'
+        FROM dead_letters WHERE error_type = 'TransientProviderError' AND id % $1 = 0
+        """,
+        every,
+    )
+    return int(status.split()[-1])

@@ -1,0 +1,60 @@
+"""The nightly prune on a large table: ``python perf/bench_retention.py [--rows N] [--days D]``.
+
+Fills a schema of its own with N synthetic dead letters spread over the last D days (`storage.synthetic`: 70 %
+bad input, 25 % transient, one lead each, payloads of ``--payload-bytes``; every second transient one replayed),
+then runs `leadstream.retention.prune` with the default policy (settled after 30 days, all after 90): first as a
+dry run, then for real, then again (a night with nothing new to delete). Prints, for each, the wall time, the
+letters deleted, and CPU seconds of this process and of PostgreSQL. Needs ``LEADSTREAM_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from config import RetentionSettings
+from leadstream.retention import prune
+from perf.proccpu import postgres_cpu_s
+from storage.db import create_pool, drop_isolated, isolated_url, migrate
+from storage.synthetic import dead_letter_backlog, replay_share
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=300_000)
+    parser.add_argument("--days", type=int, default=120, help="the letters' ages are spread over this many days")
+    parser.add_argument("--payload-bytes", type=int, default=1500, help="each dead letter's original message")
+    args = parser.parse_args()
+    dsn = os.environ["LEADSTREAM_DATABASE_URL"]
+    name = f"bench_prune_{uuid.uuid4().hex[:8]}"
+    pool = await create_pool(await isolated_url(dsn, name), size=2)
+    policy = RetentionSettings()
+    try:
+        await migrate(pool)
+        await dead_letter_backlog(pool, args.rows, payload_bytes=args.payload_bytes, days=args.days)
+        replayed = await replay_share(pool, 2)
+        print(f"{args.rows:,} dead letters over {args.days} days, {replayed:,} of them replayed; policy {policy}")
+        for label, dry_run in (("dry run", True), ("prune", False), ("prune again", False)):
+            cpu0, pg0, wall0 = time.process_time(), postgres_cpu_s(), time.perf_counter()
+            report = await prune(pool, policy, dry_run=dry_run)
+            wall, cpu, pg = time.perf_counter() - wall0, time.process_time() - cpu0, postgres_cpu_s() - pg0
+            letters = report.dead_letters
+            settled, unsettled = sum(letters.settled.values()), sum(letters.unsettled.values())
+            print(
+                f"  {label:11s}: {wall:6.2f} s; {settled:,} settled + {unsettled:,} unsettled letters, "
+                f"{letters.read:,} past the settled horizon read; CPU: this process {cpu:.2f} s, postgres {pg:.2f} s"
+            )
+    finally:
+        await pool.close()
+        await drop_isolated(dsn, name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
