@@ -16,6 +16,7 @@ suppressions
 =====================================  ==================================================================
 
 Running it twice deletes nothing the second time; a month whose table was busy is dropped by the next run.
+Every worker watches that it runs (`overdue_s`, ``leadstream_retention_overdue_seconds``).
 """
 
 from __future__ import annotations
@@ -25,13 +26,41 @@ from datetime import UTC, date, datetime, timedelta
 
 from config import RetentionSettings
 from storage.db import Pool
-from storage.retention import DeadLetterPrune, MonthPartition, drop_partition, month_partitions, prune_dead_letters
+from storage.retention import (
+    DeadLetterPrune,
+    MonthPartition,
+    drop_partition,
+    month_partitions,
+    oldest_dead_letter,
+    prune_dead_letters,
+)
 
 
 def first_kept_month(now: datetime, keep_months: int) -> date:
     """The oldest month kept: `keep_months` whole months before the month of `now` (6 in December: June)."""
     months = now.year * 12 + now.month - 1 - keep_months
     return date(months // 12, months % 12 + 1, 1)
+
+
+def month_due(month: date, keep_months: int) -> datetime:
+    """When an audit month becomes due for dropping: the first day of the month `keep_months` + 1 after it."""
+    months = month.year * 12 + month.month + keep_months
+    return datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC)
+
+
+async def overdue_s(pool: Pool, policy: RetentionSettings, *, now: datetime | None = None) -> float:
+    """How long the oldest row that `policy` says is gone has been due: the oldest dead letter past the last
+    horizon, or the oldest audit month past its own; 0 when none is. A nightly prune keeps it under a day; more
+    says the job fails, is suspended or is not deployed (settled letters are not asked: one horizon tells)."""
+    now = now or datetime.now(UTC)
+    due = []
+    letter = await oldest_dead_letter(pool)
+    if letter is not None:
+        due.append(letter + timedelta(days=policy.dead_letters_days))
+    months = await month_partitions(pool)
+    if months:
+        due.append(month_due(months[0].month, policy.audit_months))
+    return max([(now - at).total_seconds() for at in due] + [0.0])
 
 
 @dataclass

@@ -9,8 +9,9 @@
   (``leadstream_worker_*``) from Faust's assignment signal;
 * samples the tables' keys per partition every `SAMPLE_S`
   (``leadstream_table_keys``; RocksDB's key estimate, exact for memory tables);
-* samples the unattended dead-letter replay's backlog every `DEAD_LETTER_SAMPLE_S`
-  (``leadstream_dead_letters_unattended_oldest_seconds``, from PostgreSQL through `pool`);
+* samples, every `DEAD_LETTER_SAMPLE_S`, from PostgreSQL through `pool`, the unattended dead-letter replay's
+  backlog (``leadstream_dead_letters_unattended_oldest_seconds``) and how far the nightly prune is behind its
+  retention policy (``leadstream_retention_overdue_seconds``);
 * runs the event-loop heartbeat (``leadstream_event_loop_lag_seconds``);
 * turns tracing on when ``LEADSTREAM_OTLP_ENDPOINT`` is set (`streams.tracing`)
   and puts the trace id in every log line of an event.
@@ -26,8 +27,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from config import Settings
+from config import RetentionSettings, Settings
 from leadstream import taskdump
+from leadstream.retention import overdue_s
 from storage.db import Pool
 from storage.dead_letters import DeadLetterStore
 from streams import metrics, tracing
@@ -47,6 +49,14 @@ async def sample_dead_letters(store: DeadLetterStore, now: datetime | None = Non
     age = await store.oldest_unattended_s(now=now)
     metrics.DEAD_LETTERS_UNATTENDED_OLDEST.set(age)
     return age
+
+
+async def sample_retention(pool: Pool, policy: RetentionSettings, now: datetime | None = None) -> float:
+    """Set `metrics.RETENTION_OVERDUE` (`leadstream.retention.overdue_s` as of `now`) and return it; every worker
+    reports the same figure, as for the replay's backlog."""
+    overdue = await overdue_s(pool, policy, now=now)
+    metrics.RETENTION_OVERDUE.set(overdue)
+    return overdue
 
 
 class WorkerTelemetry:
@@ -127,14 +137,15 @@ class WorkerTelemetry:
                 log.debug("table sample failed: %r", exc)
             await asyncio.sleep(SAMPLE_S)
 
-    async def _sample_dead_letters_forever(self, pool: Callable[[], Awaitable[Pool]]) -> None:
+    async def _sample_database_forever(self, pool: Callable[[], Awaitable[Pool]]) -> None:
         store: DeadLetterStore | None = None
         while True:
             try:
                 store = store or DeadLetterStore(await pool())
                 await sample_dead_letters(store)
-            except Exception as exc:  # the database restarting: the gauge keeps its last value, the loop goes on
-                log.warning("dead letters: could not sample the unattended replay's backlog: %r", exc)
+                await sample_retention(store.pool, self.settings.retention)
+            except Exception as exc:  # the database restarting: the gauges keep their last values, the loop goes on
+                log.warning("could not sample the dead-letter backlog or the retention: %r", exc)
             await asyncio.sleep(DEAD_LETTER_SAMPLE_S)
 
     # ---- life ------------------------------------------------------------------------------------
@@ -144,8 +155,8 @@ class WorkerTelemetry:
         loop_task = asyncio.create_task(self.monitor.run_heartbeat(), name="leadstream-loop-heartbeat")
         self._tasks = [loop_task, asyncio.create_task(self._sample_forever(), name="leadstream-table-sampler")]
         if self.pool is not None:
-            sampler = self._sample_dead_letters_forever(self.pool)
-            self._tasks.append(asyncio.create_task(sampler, name="leadstream-dead-letter-sampler"))
+            sampler = self._sample_database_forever(self.pool)
+            self._tasks.append(asyncio.create_task(sampler, name="leadstream-database-sampler"))
 
     async def stop(self) -> None:
         for task in self._tasks:

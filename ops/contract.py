@@ -35,6 +35,8 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "leadstream_table_keys": (GAUGE, ("table", "partition")),
     # the unattended dead-letter replay
     "leadstream_dead_letters_unattended_oldest_seconds": (GAUGE, ()),
+    # the nightly retention prune
+    "leadstream_retention_overdue_seconds": (GAUGE, ()),
     # dedupe's phone directory
     "leadstream_dedupe_directory_twins_total": (COUNTER, ("key",)),
     "leadstream_dedupe_directory_call_seconds": (HISTOGRAM, ()),

@@ -29,6 +29,10 @@ EMAIL_SPAM_PAUSE = 0.001
 # dead letters 15 min old every 30 min: none waits 45 min while it runs; the alert fires past 90 min.
 DLQ_REPLAY_BEHIND_S = 5400
 
+# The nightly prune (k8s/base/db-prune.yaml, `leadstream.retention`) keeps what is due under a day overdue; the
+# alert fires past two days: two nights missed.
+RETENTION_OVERDUE_S = 2 * 86400
+
 # Availability SLO: 99.9 % of leads end in a non-dead-letter terminal state within 5 minutes.
 SLO_TARGET = 0.999
 SLO_LATENCY_BOUND_S = 300

@@ -4,7 +4,8 @@ Fills a schema of its own with N synthetic dead letters spread over the last D d
 bad input, 25 % transient, one lead each, payloads of ``--payload-bytes``; every second transient one replayed),
 then runs `leadstream.retention.prune` with the default policy (settled after 30 days, all after 90): first as a
 dry run, then for real, then again (a night with nothing new to delete). Prints, for each, the wall time, the
-letters deleted, and CPU seconds of this process and of PostgreSQL. Needs ``LEADSTREAM_DATABASE_URL``.
+letters deleted, and CPU seconds of this process and of PostgreSQL; then the milliseconds of the question every
+worker asks once a minute (`leadstream.retention.overdue_s`). Needs ``LEADSTREAM_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -20,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import RetentionSettings
-from leadstream.retention import prune
+from leadstream.retention import overdue_s, prune
 from perf.proccpu import postgres_cpu_s
 from storage.db import create_pool, drop_isolated, isolated_url, migrate
 from storage.synthetic import dead_letter_backlog, replay_share
@@ -51,6 +53,14 @@ async def main() -> None:
                 f"  {label:11s}: {wall:6.2f} s; {settled:,} settled + {unsettled:,} unsettled letters, "
                 f"{letters.read:,} past the settled horizon read; CPU: this process {cpu:.2f} s, postgres {pg:.2f} s"
             )
+        times = []
+        for _ in range(6):
+            started = time.perf_counter()
+            overdue = await overdue_s(pool, policy)
+            times.append((time.perf_counter() - started) * 1000)
+        print(
+            f"  overdue_s  : median {statistics.median(times[1:]):.2f} ms of 5 after a warm-up; {overdue:.0f} s overdue"
+        )
     finally:
         await pool.close()
         await drop_isolated(dsn, name)

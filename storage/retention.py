@@ -65,6 +65,16 @@ _DELETE = ",\ngone AS (DELETE FROM dead_letters WHERE id IN (SELECT id FROM due)
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)  # before every letter
 
 
+_OLDEST_LETTER = f"""
+SELECT min((SELECT min(d.created_at) FROM dead_letters d WHERE d.stage = stages.stage)) FROM ({_STAGES}) stages
+"""  # one index probe per stage: cheap enough for every worker to ask once a minute
+
+
+async def oldest_dead_letter(pool: asyncpg.Pool) -> datetime | None:
+    """When the oldest dead letter was written; None when there is none."""
+    return await pool.fetchval(_OLDEST_LETTER)
+
+
 @dataclass
 class DeadLetterPrune:
     """What a prune of dead letters deleted (or, in a dry run, would delete): counts by (stage, reason)."""

@@ -99,6 +99,14 @@ DEAD_LETTERS_UNATTENDED_OLDEST = Gauge(
     "Under 45 min while the replay runs every 30 min.",
 )
 
+# ---- retention (set by every worker: `leadstream.telemetry.sample_retention`) ---------------------------------
+RETENTION_OVERDUE = Gauge(
+    "leadstream_retention_overdue_seconds",
+    "How long the oldest row the retention policy says is gone has been due (a dead letter past "
+    "LEADSTREAM_RETENTION__DEAD_LETTERS_DAYS, an audit month past LEADSTREAM_RETENTION__AUDIT_MONTHS); 0 when none "
+    "is. Under a day while the nightly prune (k8s/base/db-prune.yaml) runs.",
+)
+
 # ---- dedupe's phone directory (set by the dedupe stage: `stages.dedupe.stage.DedupeStage.complete_batch`) ------
 DEDUPE_DIRECTORY_TWINS = Counter(
     "leadstream_dedupe_directory_twins_total",

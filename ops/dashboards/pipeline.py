@@ -163,6 +163,19 @@ def pipeline_overview() -> db.Dashboard:
             width=8,
         )
     )
+    d = d.with_panel(
+        series(
+            lay,
+            "Retention: how long rows have been due for the nightly prune",
+            "The oldest dead letter past LEADSTREAM_RETENTION__DEAD_LETTERS_DAYS or audit month past "
+            "LEADSTREAM_RETENTION__AUDIT_MONTHS, in seconds overdue (leadstream.retention.overdue_s): under a day "
+            "while the db-prune CronJob runs nightly; the red line is the LeadstreamRetentionBehind alert.",
+            [Query("max(leadstream_retention_overdue_seconds)", "overdue")],
+            unit="s",
+            limits=[(th.RETENTION_OVERDUE_S, "red")],
+            width=8,
+        )
+    )
 
     d = d.with_row(db.Row("Dedupe: across partitions, and who is written to").id(lay.take()))
     d = d.with_panel(

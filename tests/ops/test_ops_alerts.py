@@ -36,7 +36,7 @@ def test_promtool_check_rules():
     result = promtool("check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     found = int(re.search(r"SUCCESS: (\d+) rules found", result.stdout).group(1))
-    assert found == sum(len(g["rules"]) for g in RULES["groups"]) == 24
+    assert found == sum(len(g["rules"]) for g in RULES["groups"]) == 25
 
 
 def test_promtool_check_config():
@@ -161,3 +161,13 @@ def test_the_replay_alert_fires_where_the_dashboard_draws_its_line():
     [rule] = [r for r in ALERTS if r["alert"] == "LeadstreamDeadLetterReplayBehind"]
     assert rule["expr"].strip() == f"max(leadstream_dead_letters_unattended_oldest_seconds) > {th.DLQ_REPLAY_BEHIND_S}"
     assert UNATTENDED.older_than_s + 2 * UNATTENDED.every_s <= th.DLQ_REPLAY_BEHIND_S
+
+
+def test_the_retention_alert_fires_where_the_dashboard_draws_its_line_after_two_missed_nights():
+    """One number (`ops.thresholds`) for the alert and the dashboard's line; above the day a nightly prune lets
+    rows stay due, so one late night does not fire it (tests/ops/test_ops_k8s.py: the CronJob runs nightly)."""
+    from ops import thresholds as th
+
+    [rule] = [r for r in ALERTS if r["alert"] == "LeadstreamRetentionBehind"]
+    assert rule["expr"].strip() == f"max(leadstream_retention_overdue_seconds) > {th.RETENTION_OVERDUE_S}"
+    assert th.RETENTION_OVERDUE_S >= 2 * 86400

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from config import RetentionSettings, SettingsError, load_settings
-from leadstream.retention import first_kept_month, prune
+from leadstream.retention import first_kept_month, month_due, overdue_s, prune
 from schemas import Lead, TerminalState
 from storage.db import create_pool, drop_isolated, isolated_url, migrate
 from storage.dead_letters import DeadLetterStore
@@ -148,6 +148,35 @@ async def test_a_month_whose_table_is_busy_is_left_for_the_next_run(pool):
     assert oldest in await month_partitions(pool, ("provider_calls",))
     assert await drop_partition(pool, oldest, lock_timeout="50ms")
     assert oldest not in await month_partitions(pool, ("provider_calls",))
+
+
+async def test_every_worker_reports_how_far_the_prune_is_behind(pool):
+    """`overdue_s`: how long the oldest row the policy says is gone has been due; 0 once the prune ran. Every
+    worker serves it on /metrics (`leadstream_retention_overdue_seconds`), and the alert reads the max."""
+    from prometheus_client import REGISTRY
+
+    from leadstream.telemetry import sample_retention
+
+    today = await pool.fetchval("SELECT now()")
+    assert await overdue_s(pool, POLICY, now=today) == 0  # a fresh database: nothing is due
+    await write_aged(pool, (letter(1, "ld_a", "InvalidMessage"), 95), (letter(2, "ld_b", "InvalidMessage"), 10))
+    assert await overdue_s(pool, POLICY, now=NOW) == 5 * 86400  # 95 days old, due after 90
+    await pool.execute("SELECT leadstream_month_partitions('email_events'::regclass, 9, 0)")
+    [oldest, *_] = await month_partitions(pool)
+    assert oldest.month == first_kept_month(today, 9)
+    expected = (today - month_due(oldest.month, POLICY.audit_months)).total_seconds()
+    assert await sample_retention(pool, POLICY, now=today) == expected > 30 * 86400  # two months past due
+    assert REGISTRY.get_sample_value("leadstream_retention_overdue_seconds") == expected
+    await prune(pool, POLICY, now=today)
+    assert await sample_retention(pool, POLICY, now=today) == 0
+    assert REGISTRY.get_sample_value("leadstream_retention_overdue_seconds") == 0
+
+
+def test_a_month_is_due_the_moment_the_prune_would_drop_it():
+    for month in (date(2025, 1, 1), date(2026, 6, 1), date(2026, 12, 1)):
+        for keep in (1, 6, 12, 13):
+            due = month_due(month, keep)
+            assert first_kept_month(due, keep) > month >= first_kept_month(due - timedelta(seconds=1), keep)
 
 
 def test_the_oldest_month_kept():
