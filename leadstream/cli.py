@@ -304,6 +304,8 @@ def db_prune(dry_run: bool = typer.Option(False, help="Count what would go; dele
         console.print(f"dead letters: {verb} {sum(counts.values()):,} {kind}" + (f" ({detail})" if detail else ""))
     dropped = ", ".join(p.name for p in report.dropped) or "none"
     console.print(f"audit months before {report.kept_from:%Y-%m}: {'would drop' if dry_run else 'dropped'} {dropped}")
+    if report.vacuumed:
+        console.print("dead_letters vacuumed (its index's deleted entries are gone)")
     if report.busy:
         names = ", ".join(p.name for p in report.busy)
         console.print(f"[yellow]busy, left for the next run (lock not free in time): {names}[/yellow]")

@@ -33,6 +33,7 @@ from storage.retention import (
     month_partitions,
     oldest_dead_letter,
     prune_dead_letters,
+    vacuum_dead_letters,
 )
 
 
@@ -69,6 +70,7 @@ class PruneReport:
     dead_letters: DeadLetterPrune
     dropped: list[MonthPartition] = field(default_factory=list)  # in a dry run: those that would be
     busy: list[MonthPartition] = field(default_factory=list)  # due, but their table's lock was not free
+    vacuumed: bool = False  # dead letters were deleted, and the table vacuumed after
 
 
 async def prune(
@@ -83,6 +85,9 @@ async def prune(
         dry_run=dry_run,
     )
     report = PruneReport(first_kept_month(now, policy.audit_months), letters)
+    if not dry_run and (letters.settled or letters.unsettled):
+        await vacuum_dead_letters(pool)
+        report.vacuumed = True
     for partition in await month_partitions(pool):
         if partition.month >= report.kept_from:
             continue

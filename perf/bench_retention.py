@@ -51,7 +51,8 @@ async def main() -> None:
             settled, unsettled = sum(letters.settled.values()), sum(letters.unsettled.values())
             print(
                 f"  {label:11s}: {wall:6.2f} s; {settled:,} settled + {unsettled:,} unsettled letters, "
-                f"{letters.read:,} past the settled horizon read; CPU: this process {cpu:.2f} s, postgres {pg:.2f} s"
+                f"{letters.read:,} past the settled horizon read{', vacuumed' if report.vacuumed else ''}; "
+                f"CPU: this process {cpu:.2f} s, postgres {pg:.2f} s"
             )
         times = []
         for _ in range(6):

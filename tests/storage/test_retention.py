@@ -25,6 +25,7 @@ from storage.retention import drop_partition, month_partitions, prune_dead_lette
 pytestmark = pytest.mark.services
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+LAST_VACUUM = "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = 'dead_letters'::regclass"
 POLICY = RetentionSettings(audit_months=6, dead_letters_settled_days=30, dead_letters_days=90)
 
 
@@ -85,15 +86,18 @@ async def test_settled_letters_go_after_30_days_and_every_letter_after_90(pool):
     assert await pool.fetchval("SELECT count(*) FROM dead_letter_replays") == 2
 
     dry = await prune(pool, POLICY, now=NOW, dry_run=True)
-    assert await offsets(pool) == set(range(1, 9))  # a dry run deletes nothing
+    assert await offsets(pool) == set(range(1, 9)) and not dry.vacuumed  # a dry run deletes nothing
+    assert await pool.fetchval(LAST_VACUUM) is None
     report = await prune(pool, POLICY, now=NOW)
     assert await offsets(pool) == {3, 5, 8}
+    assert report.vacuumed and await pool.fetchval(LAST_VACUUM) is not None  # the index's deleted entries go
     assert report.dead_letters.settled == dry.dead_letters.settled == {("enrich", "TransientProviderError"): 3}
     assert report.dead_letters.unsettled == dry.dead_letters.unsettled == {("enrich", "InvalidMessage"): 2}
     assert await pool.fetchval("SELECT count(*) FROM dead_letter_replays") == 1  # offset 1's went with it
     assert await pool.fetchval("SELECT state FROM leads WHERE lead_id = 'ld_forgotten'") == "dead_lettered"
     again = await prune(pool, POLICY, now=NOW)
     assert not again.dead_letters.settled and not again.dead_letters.unsettled  # twice deletes nothing more
+    assert not again.vacuumed
     assert [d.offset for d in await store.replayable(stages=["enrich"])] == [3, 5]  # what waited still can
 
 
