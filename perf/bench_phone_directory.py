@@ -26,12 +26,11 @@ import asyncio
 import os
 import random
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from perf.proccpu import postgres_cpu_s
+from perf.proccpu import spent
 from schemas import Lead
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.phone_look import StoredPhoneDirectory, key_kinds
@@ -79,13 +78,12 @@ async def one_round(
     stage = DedupeStage(EntityResolver({}), phones=directory)
     envelope = Envelope(payload=b"")
     duplicates = 0
-    cpu0, pg0, wall0 = time.process_time(), postgres_cpu_s(), time.perf_counter()
-    for start in range(0, len(leads), batch):
-        outputs = [await stage.handle(lead, envelope) for lead in leads[start : start + batch]]
-        await stage.complete_batch()
-        duplicates += sum(out.terminal is not None for [out] in outputs)
-    wall, cpu, pg = time.perf_counter() - wall0, time.process_time() - cpu0, postgres_cpu_s() - pg0
-    return wall, cpu, pg, duplicates
+    with spent() as cost:
+        for start in range(0, len(leads), batch):
+            outputs = [await stage.handle(lead, envelope) for lead in leads[start : start + batch]]
+            await stage.complete_batch()
+            duplicates += sum(out.terminal is not None for [out] in outputs)
+    return cost.wall, cost.cpu, cost.postgres, duplicates
 
 
 async def main() -> None:

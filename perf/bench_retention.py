@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import RetentionSettings
 from leadstream.retention import overdue_s, prune
-from perf.proccpu import postgres_cpu_s
+from perf.proccpu import spent
 from storage.db import create_pool, drop_isolated, isolated_url, migrate
 from storage.synthetic import dead_letter_backlog, replay_share
 
@@ -44,15 +44,14 @@ async def main() -> None:
         replayed = await replay_share(pool, 2)
         print(f"{args.rows:,} dead letters over {args.days} days, {replayed:,} of them replayed; policy {policy}")
         for label, dry_run in (("dry run", True), ("prune", False), ("prune again", False)):
-            cpu0, pg0, wall0 = time.process_time(), postgres_cpu_s(), time.perf_counter()
-            report = await prune(pool, policy, dry_run=dry_run)
-            wall, cpu, pg = time.perf_counter() - wall0, time.process_time() - cpu0, postgres_cpu_s() - pg0
+            with spent() as cost:
+                report = await prune(pool, policy, dry_run=dry_run)
             letters = report.dead_letters
             settled, unsettled = sum(letters.settled.values()), sum(letters.unsettled.values())
             print(
-                f"  {label:11s}: {wall:6.2f} s; {settled:,} settled + {unsettled:,} unsettled letters, "
+                f"  {label:11s}: {cost.wall:6.2f} s; {settled:,} settled + {unsettled:,} unsettled letters, "
                 f"{letters.read:,} past the settled horizon read{', vacuumed' if report.vacuumed else ''}; "
-                f"CPU: this process {cpu:.2f} s, postgres {pg:.2f} s"
+                f"CPU: this process {cost.cpu:.2f} s, postgres {cost.postgres:.2f} s"
             )
         times = []
         for _ in range(6):

@@ -3,7 +3,11 @@ or per row beside the bench's own `time.process_time()`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -22,3 +26,22 @@ def postgres_cpu_s() -> float:
             fields = stat.rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / tick
+
+
+@dataclass
+class Spent:
+    wall: float = 0.0  # seconds
+    cpu: float = 0.0  # CPU seconds of this process
+    postgres: float = 0.0  # CPU seconds of every postgres process (`postgres_cpu_s`)
+
+
+@contextlib.contextmanager
+def spent() -> Iterator[Spent]:
+    """What the block spent: wall seconds, this process's CPU and PostgreSQL's, filled in when it ends."""
+    out = Spent()
+    cpu0, pg0, wall0 = time.process_time(), postgres_cpu_s(), time.perf_counter()
+    try:
+        yield out
+    finally:
+        out.wall, out.cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        out.postgres = postgres_cpu_s() - pg0

@@ -67,8 +67,6 @@ SELECT (SELECT count(*) FROM chunk) AS read,
 """
 _DELETE = ",\ngone AS (DELETE FROM dead_letters WHERE id IN (SELECT id FROM due))"
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)  # before every letter
-
-
 _OLDEST_LETTER = f"""
 SELECT min((SELECT min(d.created_at) FROM dead_letters d WHERE d.stage = stages.stage)) FROM ({_STAGES}) stages
 """  # one index probe per stage: cheap enough for every worker to ask once a minute
