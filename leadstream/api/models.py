@@ -105,7 +105,11 @@ class LeadDetail(BaseModel):
     )
     duplicates: list[str] = Field(default_factory=list, description="Other leads of the same entity.")
     email: EmailOut | None = None
-    dead_letter: DeadLetterOut | None = None
+    dead_letter: DeadLetterOut | None = Field(
+        None,
+        description="The lead's latest dead letter; null when it has none, or once the nightly prune deleted it "
+        "(a lead keeps its dead_lettered state).",
+    )
     trace_id: str | None = None
 
 
@@ -131,7 +135,9 @@ class LeadPage(BaseModel):
 class Stats(BaseModel):
     total: int
     in_flight: int
-    dead_letters: int
+    dead_letters: int = Field(
+        description="Dead letters kept in PostgreSQL: the nightly prune deletes old ones, so not a count of all time."
+    )
     by_stage: dict[str, int] = Field(description="Leads in flight whose last stage is this one.")
     by_state: dict[str, int] = Field(description="Leads per terminal state.")
 
