@@ -1,7 +1,7 @@
 """The nightly prune on a large table: ``python perf/bench_retention.py [--rows N] [--days D]``.
 
 Fills a schema of its own with N synthetic dead letters spread over the last D days (`storage.synthetic`: 70 %
-bad input, 25 % transient, one lead each, payloads of ``--payload-bytes``; every second transient one replayed),
+bad input, 25 % transient, one lead each, payloads of ``--payload-bytes``; the transient ones with an even id replayed),
 then runs `leadstream.retention.prune` with the default policy (settled after 30 days, all after 90): first as a
 dry run, then for real, then again (a night with nothing new to delete). Prints, for each, the wall time, the
 letters deleted, and CPU seconds of this process and of PostgreSQL; then the milliseconds of the question every
