@@ -1,7 +1,8 @@
 """The nightly prune on a large table: ``python perf/bench_retention.py [--rows N] [--days D]``.
 
 Fills a schema of its own with N synthetic dead letters spread over the last D days (`storage.synthetic`: 70 %
-bad input, 25 % transient, one lead each, payloads of ``--payload-bytes``; the transient ones with an even id replayed),
+bad input, 25 % transient, one lead each, payloads of ``--payload-bytes``; the transient ones with an even id replayed)
+and a ``leads`` row for each letter's lead (every tenth ended otherwise) plus ``--other-leads`` that never failed,
 then runs `leadstream.retention.prune` with the default policy (settled after 30 days, all after 90): first as a
 dry run, then for real, then again (a night with nothing new to delete). Prints, for each, the wall time, the
 letters deleted, and CPU seconds of this process and of PostgreSQL; then the milliseconds of the question every
@@ -25,7 +26,7 @@ from config import RetentionSettings
 from leadstream.retention import overdue_s, prune
 from perf.proccpu import spent
 from storage.db import create_pool, drop_isolated, isolated_url, migrate
-from storage.synthetic import dead_letter_backlog, replay_share
+from storage.synthetic import dead_letter_backlog, leads_beside, replay_share
 
 
 async def main() -> None:
@@ -33,6 +34,7 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=300_000)
     parser.add_argument("--days", type=int, default=120, help="the letters' ages are spread over this many days")
     parser.add_argument("--payload-bytes", type=int, default=1500, help="each dead letter's original message")
+    parser.add_argument("--other-leads", type=int, default=1_000_000, help="leads rows beside the letters' own")
     args = parser.parse_args()
     dsn = os.environ["LEADSTREAM_DATABASE_URL"]
     name = f"bench_prune_{uuid.uuid4().hex[:8]}"
@@ -42,7 +44,11 @@ async def main() -> None:
         await migrate(pool)
         await dead_letter_backlog(pool, args.rows, payload_bytes=args.payload_bytes, days=args.days)
         replayed = await replay_share(pool, 2)
-        print(f"{args.rows:,} dead letters over {args.days} days, {replayed:,} of them replayed; policy {policy}")
+        leads = await leads_beside(pool, args.other_leads)
+        print(
+            f"{args.rows:,} dead letters over {args.days} days, {replayed:,} of them replayed, {leads:,} leads; "
+            f"policy {policy}"
+        )
         for label, dry_run in (("dry run", True), ("prune", False), ("prune again", False)):
             with spent() as cost:
                 report = await prune(pool, policy, dry_run=dry_run)

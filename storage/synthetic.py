@@ -45,3 +45,24 @@ async def replay_share(pool: asyncpg.Pool, every: int) -> int:
         every,
     )
     return int(status.split()[-1])
+
+
+async def leads_beside(pool: asyncpg.Pool, others: int, *, ended_every: int = 10) -> int:
+    """A ``leads`` row for each dead letter's lead (``dead_lettered``; every `ended_every`-th ended ``emailed``
+    instead: a later copy got through), spread over 50 geo keys, plus `others` leads that never failed, so that
+    the questions joining a letter to its lead probe partitions of a realistic size. Returns the rows written."""
+    status = await pool.execute(
+        """
+        INSERT INTO leads (lead_id, geo_key, stage, stage_rank, state, record)
+        SELECT d.lead_id, 'g' || (d.id % 50), 'enrich', 1,
+               CASE WHEN d.id % $1 = 0 THEN 'emailed' ELSE 'dead_lettered' END, '{}'::jsonb
+        FROM dead_letters d WHERE d.lead_id IS NOT NULL
+        UNION ALL
+        SELECT 'ld_synthetic_other_' || g, 'g' || (g % 50), 'email', 6, 'emailed', '{}'::jsonb
+        FROM generate_series(1, $2::int) g
+        """,
+        ended_every,
+        others,
+    )
+    await pool.execute("ANALYZE leads")
+    return int(status.split()[-1])
