@@ -75,11 +75,17 @@ _COLUMNS = """
     d.created_at, octet_length(d.payload) AS size, d.payload_sha256, r.status AS replay_status,
     l.state AS lead_state
 """
-_FROM = """
+LETTER_JOINS = """
 FROM dead_letters d
 LEFT JOIN dead_letter_replays r ON r.dead_letter_id = d.id
 LEFT JOIN leads l ON l.lead_id = d.lead_id
-"""
+"""  # a letter `d`, its replay `r` and its lead `l`: what the conditions below read
+# What makes a letter no longer the one to replay, said once for the replay, its gauge and retention:
+SUPERSEDED = "EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)"
+LEAD_ENDED_OTHERWISE = "(l.state IS NOT NULL AND l.state <> 'dead_lettered')"  # a later copy got through
+REPLAYS_BEFORE = """(SELECT count(*) FROM dead_letters earlier
+    JOIN dead_letter_replays er ON er.dead_letter_id = earlier.id AND er.status = 'sent'
+    WHERE earlier.lead_id = d.lead_id AND earlier.id < d.id)"""  # how often the lead was replayed (--max-replays)
 
 
 def _filters(
@@ -143,7 +149,7 @@ class DeadLetterStore:
         where, args = _filters([stage] if stage else None, [reason] if reason else None, since)
         args.append(limit)
         rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} {_FROM} {where} ORDER BY d.id DESC LIMIT ${len(args)}",  # filters are bound
+            f"SELECT {_COLUMNS} {LETTER_JOINS} {where} ORDER BY d.id DESC LIMIT ${len(args)}",  # filters are bound
             *args,
         )
         return [_letter(r) for r in rows]
@@ -151,7 +157,7 @@ class DeadLetterStore:
     async def get(self, letter_id: int) -> StoredDeadLetter | None:
         """One dead letter with its original key, headers and payload."""
         row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS}, d.payload, d.message_key, d.header_names, d.header_values {_FROM} WHERE d.id = $1",
+            f"SELECT {_COLUMNS}, d.payload, d.message_key, d.header_names, d.header_values {LETTER_JOINS} WHERE d.id = $1",
             letter_id,
         )
         return _letter(row, whole=True) if row else None
@@ -188,11 +194,9 @@ class DeadLetterStore:
         rows = await self.pool.fetch(
             f"""
             SELECT {_COLUMNS}, d.payload, d.message_key, d.header_names, d.header_values,
-                   (SELECT count(*) FROM dead_letters earlier
-                      JOIN dead_letter_replays er ON er.dead_letter_id = earlier.id AND er.status = 'sent'
-                     WHERE earlier.lead_id = d.lead_id AND earlier.id < d.id) AS replays
-            {_FROM} {where}{" AND" if where else " WHERE"} ({pending})
-              AND NOT EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)
+                   {REPLAYS_BEFORE} AS replays
+            {LETTER_JOINS} {where}{" AND" if where else " WHERE"} ({pending})
+              AND NOT {SUPERSEDED}
             ORDER BY d.id
             """,  # filters are bound
             *args,
@@ -209,20 +213,16 @@ class DeadLetterStore:
         times: what `leadstream dlq replay` with the CronJob's arguments would send. While the replay runs it stays
         under `older_than_s` + `every_s`; more says the job fails, is suspended or is not deployed."""
         age = await self.pool.fetchval(
-            """
+            f"""
             SELECT extract(epoch FROM (coalesce($1::timestamptz, now()) - min(d.created_at)))
-            FROM dead_letters d
-            LEFT JOIN dead_letter_replays r ON r.dead_letter_id = d.id
-            LEFT JOIN leads l ON l.lead_id = d.lead_id
+            {LETTER_JOINS}
             WHERE d.error_type = ANY($2::text[])
               AND d.created_at >= coalesce($1::timestamptz, now()) - make_interval(secs => $3)
               AND d.created_at <= coalesce($1::timestamptz, now()) - make_interval(secs => $4)
               AND r.status IS NULL
-              AND (l.state IS NULL OR l.state = 'dead_lettered')
-              AND NOT EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)
-              AND (SELECT count(*) FROM dead_letters earlier
-                     JOIN dead_letter_replays er ON er.dead_letter_id = earlier.id AND er.status = 'sent'
-                    WHERE earlier.lead_id = d.lead_id AND earlier.id < d.id) < $5
+              AND NOT {LEAD_ENDED_OTHERWISE}
+              AND NOT {SUPERSEDED}
+              AND {REPLAYS_BEFORE} < $5
             """,
             now,
             list(policy.reasons),

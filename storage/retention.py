@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from storage.db import MONTHLY_TABLES
+from storage.dead_letters import LEAD_ENDED_OTHERWISE, LETTER_JOINS, SUPERSEDED
 
 LOCK_TIMEOUT = "2s"  # the longest a month's drop may hold writers of its table behind it
 CHUNK = 5000  # dead letters looked at per statement
@@ -35,11 +36,7 @@ _MONTH = re.compile(r"_y(\d{4})m(\d{2})$")
 
 # A letter is settled when nothing would replay it and nobody needs to read it: its replay reached the broker,
 # a newer letter of its lead supersedes it (only a lead's latest is replayable), or its lead ended otherwise.
-_SETTLED = """(
-    r.status = 'sent'
-    OR (l.state IS NOT NULL AND l.state <> 'dead_lettered')
-    OR EXISTS (SELECT 1 FROM dead_letters newer WHERE newer.lead_id = d.lead_id AND newer.id > d.id)
-)"""
+_SETTLED = f"(r.status = 'sent' OR {LEAD_ENDED_OTHERWISE} OR {SUPERSEDED})"
 _STAGES = """
 WITH RECURSIVE s AS (
     (SELECT stage FROM dead_letters ORDER BY stage LIMIT 1)
@@ -51,9 +48,7 @@ SELECT stage FROM s WHERE stage IS NOT NULL
 _CHUNK = f"""
 WITH chunk AS (
     SELECT d.id, d.stage, d.error_type, d.created_at, {_SETTLED} AS settled
-    FROM dead_letters d
-    LEFT JOIN dead_letter_replays r ON r.dead_letter_id = d.id
-    LEFT JOIN leads l ON l.lead_id = d.lead_id
+    {LETTER_JOINS}
     WHERE d.stage = $1 AND d.created_at >= $2 AND (d.created_at, d.id) > ($2, $3) AND d.created_at < $4
     ORDER BY d.created_at, d.id
     LIMIT $6
