@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.db import create_pool, drop_isolated, isolated_url, migrate
+from storage.db import isolated_pool, migrate
 from storage.dead_letters import DeadLetterStore
 from storage.synthetic import dead_letter_backlog
 
@@ -46,8 +46,7 @@ async def main() -> None:
     args = parser.parse_args()
     dsn = os.environ["LEADSTREAM_DATABASE_URL"]
     name = f"bench_dlq_{uuid.uuid4().hex[:8]}"
-    pool = await create_pool(await isolated_url(dsn, name), size=2)
-    try:
+    async with isolated_pool(dsn, name) as (_, pool):
         await migrate(pool, until=BEFORE_INDEX)
         await dead_letter_backlog(pool, args.rows, payload_bytes=args.payload_bytes)
         store = DeadLetterStore(pool)
@@ -60,9 +59,6 @@ async def main() -> None:
                 f"{args.rows:,} dead letters, {label}: median {statistics.median(times):.1f} ms ({runs}); "
                 f"oldest waiting {age / 3600:.1f} h"
             )
-    finally:
-        await pool.close()
-        await drop_isolated(dsn, name)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from schemas import Lead
 from stages.dedupe.engine import EntityResolver
 from stages.dedupe.phone_look import StoredPhoneDirectory, key_kinds
 from stages.dedupe.stage import DedupeStage
-from storage.db import create_pool, drop_schema, isolated_url, migrate
+from storage.db import isolated_pool, migrate
 from storage.dedupe_phones import PhoneClaims
 from streams.envelope import Envelope
 
@@ -94,8 +94,7 @@ async def main() -> None:
     args = parser.parse_args()
     dsn = os.environ["LEADSTREAM_DATABASE_URL"]
     schema = f"bench_phones_{os.getpid()}"
-    pool = await create_pool(await isolated_url(dsn, schema), size=2)
-    try:
+    async with isolated_pool(dsn, schema) as (_, pool):
         await migrate(pool)
         claims = PhoneClaims(pool)
         configs = {  # the directory's store, leads per batch, the kinds of key claimed
@@ -130,9 +129,6 @@ async def main() -> None:
         print(
             f"  claims stored by the last round: {rows}; table with indexes {size / 1024:.0f} KiB, {size / max(rows, 1):.0f} B per claim"
         )
-    finally:
-        await pool.close()
-        await drop_schema(dsn, schema)
 
 
 if __name__ == "__main__":

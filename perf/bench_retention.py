@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from config import RetentionSettings
 from leadstream.retention import overdue_s, prune
 from perf.proccpu import spent
-from storage.db import create_pool, drop_isolated, isolated_url, migrate
+from storage.db import isolated_pool, migrate
 from storage.synthetic import dead_letter_backlog, leads_beside, replay_share
 
 
@@ -38,9 +38,8 @@ async def main() -> None:
     args = parser.parse_args()
     dsn = os.environ["LEADSTREAM_DATABASE_URL"]
     name = f"bench_prune_{uuid.uuid4().hex[:8]}"
-    pool = await create_pool(await isolated_url(dsn, name), size=2)
     policy = RetentionSettings()
-    try:
+    async with isolated_pool(dsn, name) as (_, pool):
         await migrate(pool)
         await dead_letter_backlog(pool, args.rows, payload_bytes=args.payload_bytes, days=args.days)
         replayed = await replay_share(pool, 2)
@@ -67,9 +66,6 @@ async def main() -> None:
         print(
             f"  overdue_s  : median {statistics.median(times[1:]):.2f} ms of 5 after a warm-up; {overdue:.0f} s overdue"
         )
-    finally:
-        await pool.close()
-        await drop_isolated(dsn, name)
 
 
 if __name__ == "__main__":

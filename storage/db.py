@@ -16,7 +16,9 @@ isolate by database instead, see `isolated_url`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -133,6 +135,23 @@ async def drop_isolated(dsn: str, name: str, admin_dsn: str | None = None) -> No
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def isolated_pool(
+    dsn: str, name: str, admin_dsn: str | None = None, *, size: int = 2
+) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    """A pool on a schema or database of its own (`isolated_url`), with its DSN; both dropped at the end. For a
+    bench or a test that fills tables; it migrates nothing (the caller chooses how far)."""
+    url = await isolated_url(dsn, name, admin_dsn)
+    try:
+        pool = await create_pool(url, size=size)
+        try:
+            yield url, pool
+        finally:
+            await pool.close()
+    finally:
+        await drop_isolated(dsn, name, admin_dsn)
 
 
 async def create_schema(dsn: str, schema: str) -> None:

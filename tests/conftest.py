@@ -68,17 +68,11 @@ def admin_database_url(database_url) -> str:
 async def pool(database_url, admin_database_url, unique):
     """An asyncpg pool on a fresh schema (or, through PgBouncer, a fresh database: a session's
     search_path does not hold under transaction pooling) with every migration applied; dropped afterwards."""
-    from storage.db import create_pool, drop_isolated, isolated_url, migrate
+    from storage.db import isolated_pool, migrate
 
-    name = f"test_{unique}"
-    url = await isolated_url(database_url, name, admin_database_url)
-    pool = await create_pool(url, size=4)
-    try:
+    async with isolated_pool(database_url, f"test_{unique}", admin_database_url, size=4) as (_, pool):
         await migrate(pool)
         yield pool
-    finally:
-        await pool.close()
-        await drop_isolated(database_url, name, admin_database_url)
 
 
 @pytest.fixture

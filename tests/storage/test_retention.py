@@ -16,7 +16,7 @@ import pytest
 from config import RetentionSettings, SettingsError, load_settings
 from leadstream.retention import first_kept_month, month_due, overdue_s, prune
 from schemas import Lead, TerminalState
-from storage.db import create_pool, drop_isolated, isolated_url, migrate
+from storage.db import isolated_pool, migrate
 from storage.dead_letters import DeadLetterStore
 from storage.provider_calls import ProviderCalls
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
@@ -201,10 +201,7 @@ def test_a_policy_that_deletes_waiting_letters_first_is_refused(monkeypatch):
 
 async def test_the_command_prints_what_it_would_delete(database_url, admin_database_url, unique):
     """`leadstream db prune --dry-run` as an operator runs it, on a database of its own."""
-    name = f"test_{unique}"
-    url = await isolated_url(database_url, name, admin_database_url)
-    pool = await create_pool(url, size=2)
-    try:
+    async with isolated_pool(database_url, f"test_{unique}", admin_database_url) as (url, pool):
         await migrate(pool)
         await write_aged(pool, (letter(1, "ld_a", "InvalidMessage"), 400))  # NOW is in the past of the run
         env = {**os.environ, "LEADSTREAM_DATABASE_URL": url}
@@ -215,6 +212,3 @@ async def test_the_command_prints_what_it_would_delete(database_url, admin_datab
         assert "dead letters: would delete 1 unsettled (enrich/InvalidMessage 1)" in done.stderr
         assert "would drop none" in done.stderr
         assert await offsets(pool) == {1}
-    finally:
-        await pool.close()
-        await drop_isolated(database_url, name, admin_database_url)
