@@ -3,10 +3,10 @@
 Fills a schema of its own with N synthetic dead letters spread over the last D days (`storage.synthetic`: 70 %
 bad input, 25 % transient, one lead each, payloads of ``--payload-bytes``; the transient ones with an even id replayed)
 and a ``leads`` row for each letter's lead (every tenth ended otherwise) plus ``--other-leads`` that never failed,
-then runs `leadstream.retention.prune` with the default policy (settled after 30 days, all after 90): first as a
-dry run, then for real, then again (a night with nothing new to delete). Prints, for each, the wall time, the
-letters deleted, and CPU seconds of this process and of PostgreSQL; then the milliseconds of the question every
-worker asks once a minute (`leadstream.retention.overdue_s`). Needs ``LEADSTREAM_DATABASE_URL``.
+then applies the default policy (settled after 30 days, all after 90): a dry run of `leadstream.retention.prune`;
+then its two steps apart, the delete and the VACUUM, timing the question every worker asks once a minute
+(`leadstream.retention.overdue_s`) after each; then `prune` again (a night with nothing new to delete). Prints
+wall time, letters deleted and CPU seconds of this process and of PostgreSQL for each step. Needs ``LEADSTREAM_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import RetentionSettings
 from leadstream.retention import overdue_s, prune
-from perf.proccpu import spent
-from storage.db import isolated_pool, migrate
+from perf.proccpu import Spent, spent
+from storage.db import Pool, isolated_pool, migrate
+from storage.retention import DeadLetterPrune, prune_dead_letters, vacuum_dead_letters
 from storage.synthetic import dead_letter_backlog, leads_beside, replay_share
 
 
@@ -48,24 +50,45 @@ async def main() -> None:
             f"{args.rows:,} dead letters over {args.days} days, {replayed:,} of them replayed, {leads:,} leads; "
             f"policy {policy}"
         )
-        for label, dry_run in (("dry run", True), ("prune", False), ("prune again", False)):
-            with spent() as cost:
-                report = await prune(pool, policy, dry_run=dry_run)
-            letters = report.dead_letters
-            settled, unsettled = sum(letters.settled.values()), sum(letters.unsettled.values())
-            print(
-                f"  {label:11s}: {cost.wall:6.2f} s; {settled:,} settled + {unsettled:,} unsettled letters, "
-                f"{letters.read:,} past the settled horizon read{', vacuumed' if report.vacuumed else ''}; "
-                f"CPU: this process {cost.cpu:.2f} s, postgres {cost.postgres:.2f} s"
+        with spent() as cost:
+            report = await prune(pool, policy, dry_run=True)
+        print(f"  dry run       : {cost.wall:6.2f} s; {counts(report.dead_letters)}; {cpu(cost)}")
+        # prune's two steps apart, so the VACUUM's effect on the workers' minute question shows in this run
+        now = datetime.now(UTC)
+        with spent() as cost:
+            deleted = await prune_dead_letters(
+                pool,
+                settled_before=now - timedelta(days=policy.dead_letters_settled_days),
+                any_before=now - timedelta(days=policy.dead_letters_days),
             )
-        times = []
-        for _ in range(6):
-            started = time.perf_counter()
-            overdue = await overdue_s(pool, policy)
-            times.append((time.perf_counter() - started) * 1000)
-        print(
-            f"  overdue_s  : median {statistics.median(times[1:]):.2f} ms of 5 after a warm-up; {overdue:.0f} s overdue"
-        )
+        print(f"  delete        : {cost.wall:6.2f} s; {counts(deleted)}; {cpu(cost)}")
+        print(f"  overdue_s     : {await asked(pool, policy)}, right after the delete")
+        with spent() as cost:
+            await vacuum_dead_letters(pool)
+        print(f"  VACUUM        : {cost.wall:6.2f} s; {cpu(cost)}")
+        print(f"  overdue_s     : {await asked(pool, policy)}, after the VACUUM")
+        with spent() as cost:
+            report = await prune(pool, policy)
+        print(f"  prune again   : {cost.wall:6.2f} s; {counts(report.dead_letters)}; {cpu(cost)}")
+
+
+def counts(letters: DeadLetterPrune) -> str:
+    settled, unsettled = sum(letters.settled.values()), sum(letters.unsettled.values())
+    return f"{settled:,} settled + {unsettled:,} unsettled letters, {letters.read:,} past the settled horizon read"
+
+
+def cpu(cost: Spent) -> str:
+    return f"CPU: this process {cost.cpu:.2f} s, postgres {cost.postgres:.2f} s"
+
+
+async def asked(pool: Pool, policy: RetentionSettings) -> str:
+    """The workers' minute question, timed: the median of five after a warm-up."""
+    times = []
+    for _ in range(6):
+        started = time.perf_counter()
+        overdue = await overdue_s(pool, policy)
+        times.append((time.perf_counter() - started) * 1000)
+    return f"median {statistics.median(times[1:]):.2f} ms of 5 after a warm-up ({overdue:.0f} s overdue)"
 
 
 if __name__ == "__main__":
