@@ -9,10 +9,6 @@ lead's record (`storage.outbox`): its record says ``emailed`` exactly when its e
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from typing import Any
-
 import pytest
 
 from providers.http import TransientProviderError
@@ -25,7 +21,7 @@ from storage.outbox import LeadEnded, Outbox
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from streams import metrics
 from tests.email.test_delivery import delivery, lead
-from tests.waiting import until
+from tests.waiting import while_held
 
 pytestmark = pytest.mark.services
 
@@ -138,29 +134,6 @@ async def test_a_lead_another_copy_ended_first_is_neither_claimed_nor_sent(pool,
     assert await Outbox(pool).entry(KEY) is None
     assert sim_sendgrid.sent_messages(sim) == []
     assert await record(pool) == ("disqualified", "no_contact")
-
-
-async def while_held(pool, held: list[str], other: Coroutine[Any, Any, Any], waits_in: str, then: tuple[str, ...] = ()):
-    """Run `other` while a transaction that ran `held` holds its rows; once `other` waits on a row lock in a
-    statement containing `waits_in`, run `then` in that transaction, commit it, and return `other`'s result."""
-    async with pool.acquire() as conn:
-        holding = conn.transaction()
-        await holding.start()
-        for statement in held:
-            await conn.execute(statement)
-        task = asyncio.create_task(other)
-        await until(
-            lambda: pool.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
-                f"%{waits_in}%",
-            ),
-            timeout_s=30,
-            what=f"a statement ({waits_in}) waiting on a row lock",
-        )
-        for statement in then:
-            await conn.execute(statement)
-        await holding.commit()
-    return await task
 
 
 async def test_a_claim_waits_for_a_copy_ending_the_lead_then_claims_nothing(pool, fresh_sim):
