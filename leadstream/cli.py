@@ -304,6 +304,12 @@ def db_prune(dry_run: bool = typer.Option(False, help="Count what would go; dele
         console.print(f"dead letters: {verb} {sum(counts.values()):,} {kind}" + (f" ({detail})" if detail else ""))
     dropped = ", ".join(p.name for p in report.dropped) or "none"
     console.print(f"audit months before {report.kept_from:%Y-%m}: {'would drop' if dry_run else 'dropped'} {dropped}")
+    if letters.held:
+        ids = ", ".join(str(i) for i in letters.held[:20]) + (" …" if len(letters.held) > 20 else "")
+        console.print(
+            f"[yellow]dead letters held: {len(letters.held):,} due but claimed for a replay that has not sent "
+            f"(ids {ids}): `leadstream dlq list`, then `leadstream dlq replay --force`[/yellow]"
+        )
     if report.vacuumed:
         console.print("dead_letters vacuumed (its index's deleted entries are gone)")
     if report.busy:

@@ -11,6 +11,8 @@ email_events, dedupe_merges)           between it and the current month
 a settled dead letter                  `dead_letters_settled_days` after it was written
 any other dead letter                  `dead_letters_days` after it was written (its lead stays
                                        ``dead_lettered``; only the original message is gone)
+a dead letter whose replay is          never while claimed (held, and printed): its lead has no state
+claimed, not sent                      until the send (`dlq replay --force` sends a stopped one)
 leads, lead_stages, email outbox,      never: they are what "never email twice" and the API read
 suppressions
 =====================================  ==================================================================

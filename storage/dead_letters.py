@@ -12,6 +12,11 @@ headers and payload with the reason); this module reads them back for
 2. the caller puts the message back on its topic;
 3. `mark_sent` records where it went, or `release` undoes the claim (the
    lead gets its terminal state back) when the broker did not take it.
+
+Retention (`storage.retention`, ``leadstream db prune``) deletes old letters. A claim and a chunk of the prune
+exclude each other (`LETTERS_LOCK`: claims share it, the prune takes it alone, each for one transaction), so the
+prune reads every claim made before its chunk and never deletes a claimed letter; a claim made after finds the
+letter gone and is refused.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ class StoredDeadLetter:
     key: bytes | None = None
     headers: tuple[tuple[str, bytes], ...] = ()
     replays: int = 0  # only from `replayable`: how many of the lead's earlier dead letters were replayed (sent)
+
+
+# Claims take this advisory lock shared, a chunk of the prune alone: the key space of storage.db's migrate lock
+# (7_240_531) and storage.dedupe_phones' locks (7_240_532, …), two int4 keys.
+LETTERS_LOCK = (7_240_533, 0)
 
 
 @dataclass
@@ -235,6 +245,9 @@ class DeadLetterStore:
     async def claim(self, letter: StoredDeadLetter, *, force: bool = False) -> Claim:
         """Claim `letter` for replay and clear its lead's terminal state (see the module docstring)."""
         async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1, $2)", *LETTERS_LOCK)
+            if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM dead_letters WHERE id = $1)", letter.id):
+                return Claim(False, "deleted by retention since it was listed (leadstream db prune)")
             lead = None
             if letter.lead_id is not None:
                 lead = await conn.fetchrow(

@@ -11,7 +11,9 @@ Two kinds of rows only grow, and each goes its own way:
   row, so it has no month to drop): each stage's letters older than the settled horizon are walked in chunks
   along the (stage, created_at) index, oldest first, and the due ones of each chunk deleted by one statement,
   so no transaction holds many rows' locks, a run can stop anywhere, and a night reads only the letters past
-  the horizon, never the recent ones. A letter's replay rows go with it (``ON DELETE CASCADE``). A run that
+  the horizon, never the recent ones. A letter's replay rows go with it (``ON DELETE CASCADE``). A letter whose
+  replay is claimed and not yet sent is **held**, whatever its age: the claim cleared its lead's state, so until
+  the send (or the claim's release) the letter is the lead's only copy (`DeadLetterStore.claim`). A run that
   deleted letters ends with `vacuum_dead_letters`: the deleted rows sit at the low end of the
   (stage, created_at) index, where the workers' minute question (`oldest_dead_letter`) starts, and autovacuum
   comes only once a fifth of the table is dead (`perf/bench_retention.py`, a million letters of which a third
@@ -29,7 +31,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from storage.db import MONTHLY_TABLES
-from storage.dead_letters import LEAD_ENDED_OTHERWISE, LETTER_JOINS, SUPERSEDED
+from storage.dead_letters import LEAD_ENDED_OTHERWISE, LETTER_JOINS, LETTERS_LOCK, SUPERSEDED
 
 LOCK_TIMEOUT = "2s"  # the longest a month's drop may hold writers of its table behind it
 CHUNK = 5000  # dead letters looked at per statement
@@ -38,6 +40,9 @@ _MONTH = re.compile(r"_y(\d{4})m(\d{2})$")
 # A letter is settled when nothing would replay it and nobody needs to read it: its replay reached the broker,
 # a newer letter of its lead supersedes it (only a lead's latest is replayable), or its lead ended otherwise.
 _SETTLED = f"(r.status = 'sent' OR {LEAD_ENDED_OTHERWISE} OR {SUPERSEDED})"
+# A replay in flight, or one that stopped between its claim and its send (`dlq list`, then `dlq replay --force`):
+# its lead has no state until the send, and the letter is what sends it. Never due.
+_HELD = "r.status IS NOT DISTINCT FROM 'claimed'"
 _STAGES = """
 WITH RECURSIVE s AS (
     (SELECT stage FROM dead_letters ORDER BY stage LIMIT 1)
@@ -48,18 +53,19 @@ SELECT stage FROM s WHERE stage IS NOT NULL
 """  # the distinct stages through the index, one probe each, not a scan of the table
 _CHUNK = f"""
 WITH chunk AS (
-    SELECT d.id, d.stage, d.error_type, d.created_at, {_SETTLED} AS settled
+    SELECT d.id, d.stage, d.error_type, d.created_at, {_SETTLED} AS settled, {_HELD} AS held
     {LETTER_JOINS}
     WHERE d.stage = $1 AND d.created_at >= $2 AND (d.created_at, d.id) > ($2, $3) AND d.created_at < $4
     ORDER BY d.created_at, d.id
     LIMIT $6
 ),
-due AS (SELECT * FROM chunk WHERE created_at < $5 OR settled){{delete}}
+due AS (SELECT * FROM chunk WHERE (created_at < $5 OR settled) AND NOT held){{delete}}
 SELECT (SELECT count(*) FROM chunk) AS read,
        (SELECT created_at FROM chunk ORDER BY created_at DESC, id DESC LIMIT 1) AS last_at,
        (SELECT id FROM chunk ORDER BY created_at DESC, id DESC LIMIT 1) AS last_id,
        (SELECT array_agg(error_type ORDER BY id) FROM due) AS reasons,
-       (SELECT array_agg(settled ORDER BY id) FROM due) AS settled
+       (SELECT array_agg(settled ORDER BY id) FROM due) AS settled,
+       (SELECT array_agg(id ORDER BY id) FROM chunk WHERE held AND (created_at < $5 OR settled)) AS held
 """
 _DELETE = ",\ngone AS (DELETE FROM dead_letters WHERE id IN (SELECT id FROM due))"
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)  # before every letter
@@ -87,6 +93,7 @@ class DeadLetterPrune:
     settled: Counter[tuple[str, str]] = field(default_factory=Counter)
     unsettled: Counter[tuple[str, str]] = field(default_factory=Counter)  # past the last horizon, never settled
     read: int = 0  # letters older than the settled horizon that were looked at
+    held: list[int] = field(default_factory=list)  # ids that would be due, kept: their replay is claimed, not sent
 
 
 async def prune_dead_letters(
@@ -103,10 +110,14 @@ async def prune_dead_letters(
     for stage in [r["stage"] for r in await pool.fetch(_STAGES)]:
         last_at, last_id = _EPOCH, 0
         while True:
-            row = await pool.fetchrow(sql, stage, last_at, last_id, settled_before, any_before, chunk)
+            async with pool.acquire() as conn, conn.transaction():
+                if not dry_run:  # the chunk's snapshot comes after every claim before it (storage.dead_letters)
+                    await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *LETTERS_LOCK)
+                row = await conn.fetchrow(sql, stage, last_at, last_id, settled_before, any_before, chunk)
             for reason, settled in zip(row["reasons"] or (), row["settled"] or ()):
                 (pruned.settled if settled else pruned.unsettled)[(stage, reason)] += 1
             pruned.read += row["read"]
+            pruned.held.extend(row["held"] or ())
             if row["read"] < chunk:
                 break
             last_at, last_id = row["last_at"], row["last_id"]

@@ -6,6 +6,7 @@ is injected. Audit months are the partitions `leadstream_month_partitions` makes
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -17,10 +18,11 @@ from config import RetentionSettings, SettingsError, load_settings
 from leadstream.retention import first_kept_month, month_due, overdue_s, prune
 from schemas import Lead, TerminalState
 from storage.db import isolated_pool, migrate
-from storage.dead_letters import DeadLetterStore
+from storage.dead_letters import LETTERS_LOCK, DeadLetterStore
 from storage.provider_calls import ProviderCalls
 from storage.records import DeadLetter, LeadRecords, RecordUpdate
 from storage.retention import drop_partition, month_partitions, prune_dead_letters
+from tests.waiting import waiting_on_lock, while_held
 
 pytestmark = pytest.mark.services
 
@@ -99,6 +101,62 @@ async def test_settled_letters_go_after_30_days_and_every_letter_after_90(pool):
     assert not again.dead_letters.settled and not again.dead_letters.unsettled  # twice deletes nothing more
     assert not again.vacuumed
     assert [d.offset for d in await store.replayable(stages=["enrich"])] == [3, 5]  # what waited still can
+
+
+async def lead_state(pool, lead_id: str) -> str | None:
+    return await pool.fetchval("SELECT state FROM leads WHERE lead_id = $1", lead_id)
+
+
+async def test_a_letter_whose_replay_is_claimed_is_held_past_every_horizon_until_it_is_sent(pool):
+    """A replay that stopped between its claim and its send left the lead without a state: the letter is the
+    lead's only copy until `dlq replay --force` sends it, so no horizon deletes it."""
+    store = DeadLetterStore(pool)
+    await write_aged(pool, (letter(1, "ld_stuck"), 91))
+    [stuck] = await store.replayable(stages=["enrich"])
+    assert (await store.claim(stuck)).ok  # ... and the replay stopped here
+    assert await lead_state(pool, "ld_stuck") is None
+    report = await prune(pool, POLICY, now=NOW)
+    assert await offsets(pool) == {1} and report.dead_letters.held == [stuck.id]
+    assert not report.dead_letters.unsettled and not report.vacuumed
+    assert [d.id for d in await store.replayable(stages=["enrich"], include_claimed=True)] == [stuck.id]
+    await store.mark_sent(stuck.id, 0, 7)  # `dlq replay --force` sent it
+    report = await prune(pool, POLICY, now=NOW)
+    assert await offsets(pool) == set() and report.dead_letters.settled == {("enrich", "TransientProviderError"): 1}
+
+
+async def test_a_claim_made_while_a_prune_deletes_its_letter_is_refused_and_changes_nothing(pool):
+    """The letter was listed, then a chunk of the prune deleted it before the claim: the claim waits for the chunk,
+    then finds the letter gone. The lead keeps its state (before, the claim failed on the foreign key)."""
+    store = DeadLetterStore(pool)
+    await write_aged(pool, (letter(1, "ld_late"), 91))
+    [late] = await store.replayable(stages=["enrich"])
+    chunk = [f"SELECT pg_advisory_xact_lock({LETTERS_LOCK[0]}, {LETTERS_LOCK[1]})"]
+    deleting = (f"DELETE FROM dead_letters WHERE id = {late.id}",)
+    claim = await while_held(pool, chunk, store.claim(late), waits_in="pg_advisory_xact_lock_shared", then=deleting)
+    assert not claim.ok and "deleted by retention" in (claim.refusal or "")
+    assert await lead_state(pool, "ld_late") == "dead_lettered"
+    assert await pool.fetchval("SELECT count(*) FROM dead_letter_replays") == 0
+
+
+async def test_a_prune_waits_for_a_claim_in_flight_and_holds_its_letter(pool):
+    """A claim has begun (it waits on its lead's row here) when the prune's chunk starts: the chunk waits, then
+    reads the claim, and keeps the letter its lead now depends on."""
+    store = DeadLetterStore(pool)
+    await write_aged(pool, (letter(1, "ld_inflight"), 91))
+    [inflight] = await store.replayable(stages=["enrich"])
+    async with pool.acquire() as conn:
+        holding = conn.transaction()
+        await holding.start()
+        await conn.execute("SELECT 1 FROM leads WHERE lead_id = 'ld_inflight' FOR UPDATE")
+        claiming = asyncio.create_task(store.claim(inflight))
+        await waiting_on_lock(pool, "FOR UPDATE")
+        pruning = asyncio.create_task(prune(pool, POLICY, now=NOW))
+        await waiting_on_lock(pool, "pg_advisory_xact_lock(")
+        await holding.commit()
+    assert (await claiming).ok
+    report = await pruning
+    assert await offsets(pool) == {1} and report.dead_letters.held == [inflight.id]
+    assert await lead_state(pool, "ld_inflight") is None  # the replay's send will give it one
 
 
 async def test_a_night_reads_only_the_letters_past_the_horizon_in_every_stage(pool):
