@@ -8,7 +8,9 @@ rows                                   deleted
 =====================================  ==================================================================
 an audit month (provider_calls,        its partition is dropped once `audit_months` whole months lie
 email_events, dedupe_merges)           between it and the current month
-a settled dead letter                  `dead_letters_settled_days` after it was written
+a settled dead letter                  `dead_letters_settled_days` after it was written (a replayed one
+                                       whose lead failed again and waits is not settled: it is counted
+                                       by `dlq replay --max-replays`)
 any other dead letter                  `dead_letters_days` after it was written (its lead stays
                                        ``dead_lettered``; only the original message is gone)
 a dead letter whose replay is          never while claimed (held, and printed): its lead has no state

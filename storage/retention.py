@@ -38,8 +38,13 @@ CHUNK = 5000  # dead letters looked at per statement
 _MONTH = re.compile(r"_y(\d{4})m(\d{2})$")
 
 # A letter is settled when nothing would replay it and nobody needs to read it: its replay reached the broker,
-# a newer letter of its lead supersedes it (only a lead's latest is replayable), or its lead ended otherwise.
-_SETTLED = f"(r.status = 'sent' OR {LEAD_ENDED_OTHERWISE} OR {SUPERSEDED})"
+# a newer letter of its lead supersedes it (only a lead's latest is replayable), or its lead ended otherwise. But a
+# replayed letter that a newer one of its lead supersedes, while that lead waits (``dead_lettered``: the replay
+# failed again), is one of the replays that the newer letter's ``--max-replays`` counts (`REPLAYS_BEFORE`): it goes
+# with the last horizon, not before.
+_SENT = "r.status IS NOT DISTINCT FROM 'sent'"
+_COUNTED = f"({_SENT} AND l.state IS NOT DISTINCT FROM 'dead_lettered')"  # of a superseded letter
+_SETTLED = f"({LEAD_ENDED_OTHERWISE} OR CASE WHEN {SUPERSEDED} THEN NOT {_COUNTED} ELSE {_SENT} END)"
 # A replay in flight, or one that stopped between its claim and its send (`dlq list`, then `dlq replay --force`):
 # its lead has no state until the send, and the letter is what sends it. Never due.
 _HELD = "r.status IS NOT DISTINCT FROM 'claimed'"

@@ -124,6 +124,24 @@ async def test_a_letter_whose_replay_is_claimed_is_held_past_every_horizon_until
     assert await offsets(pool) == set() and report.dead_letters.settled == {("enrich", "TransientProviderError"): 1}
 
 
+async def test_a_lead_that_failed_again_keeps_the_replays_its_max_replays_counts(pool):
+    """`dlq replay --max-replays` counts a lead's earlier letters whose replay was sent. While the lead waits
+    (it failed again), those stay until the last horizon, so the count is the same on day 31 as on day 1."""
+    store = DeadLetterStore(pool)
+    await write_aged(pool, (letter(1, "ld_poison"), 45), (letter(2, "ld_gone"), 45))
+    for first in await store.replayable(stages=["enrich"]):
+        assert (await store.claim(first)).ok
+        await store.mark_sent(first.id, 0, 100 + first.offset)
+    await write_aged(pool, (letter(3, "ld_poison"), 40))  # its replay failed again: the lead waits
+    report = await prune(pool, POLICY, now=NOW)
+    assert await offsets(pool) == {1, 3} and report.dead_letters.settled == {("enrich", "TransientProviderError"): 1}
+    [waiting] = await store.replayable(stages=["enrich"])
+    assert (waiting.offset, waiting.replays) == (3, 1)
+    await pool.execute("UPDATE dead_letters SET created_at = $1 WHERE kafka_offset = 1", NOW - timedelta(days=91))
+    await prune(pool, POLICY, now=NOW)
+    assert await offsets(pool) == {3}  # the last horizon takes it
+
+
 async def test_a_claim_made_while_a_prune_deletes_its_letter_is_refused_and_changes_nothing(pool):
     """The letter was listed, then a chunk of the prune deleted it before the claim: the claim waits for the chunk,
     then finds the letter gone. The lead keeps its state (before, the claim failed on the foreign key)."""
