@@ -11,7 +11,8 @@
   (``leadstream_table_keys``; RocksDB's key estimate, exact for memory tables);
 * samples, every `DEAD_LETTER_SAMPLE_S`, from PostgreSQL through `pool`, the unattended dead-letter replay's
   backlog (``leadstream_dead_letters_unattended_oldest_seconds``) and how far the nightly prune is behind its
-  retention policy (``leadstream_retention_overdue_seconds``);
+  retention policy (``leadstream_retention_overdue_seconds``), and folds the counts the API reads
+  (`storage.row_counts.fold`);
 * runs the event-loop heartbeat (``leadstream_event_loop_lag_seconds``);
 * turns tracing on when ``LEADSTREAM_OTLP_ENDPOINT`` is set (`streams.tracing`)
   and puts the trace id in every log line of an event.
@@ -30,6 +31,7 @@ from typing import Any
 from config import RetentionSettings, Settings
 from leadstream import taskdump
 from leadstream.retention import overdue_s
+from storage import row_counts
 from storage.db import Pool
 from storage.dead_letters import DeadLetterStore
 from streams import metrics, tracing
@@ -144,8 +146,9 @@ class WorkerTelemetry:
                 store = store or DeadLetterStore(await pool())
                 await sample_dead_letters(store)
                 await sample_retention(store.pool, self.settings.retention)
+                await row_counts.fold(store.pool)  # the API's counts read a minute's deltas at most
             except Exception as exc:  # the database restarting: the gauges keep their last values, the loop goes on
-                log.warning("could not sample the dead-letter backlog or the retention: %r", exc)
+                log.warning("could not sample the dead-letter backlog or the retention, or fold the counts: %r", exc)
             await asyncio.sleep(DEAD_LETTER_SAMPLE_S)
 
     # ---- life ------------------------------------------------------------------------------------

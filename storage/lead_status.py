@@ -12,6 +12,8 @@ from typing import Any
 
 import asyncpg
 
+from storage import row_counts
+
 _LEAD = """
 SELECT l.lead_id, l.geo_key, l.source, l.name, l.vertical, l.stage, l.state, l.state_reason, l.entity_id,
        l.score, l.tier, l.trace_id, l.ingested_at, l.updated_at, l.terminal_at, l.record,
@@ -34,6 +36,13 @@ FROM leads l WHERE l.lead_id = $1
 """
 
 _PAGE_COLUMNS = "lead_id, geo_key, source, name, vertical, stage, state, score, tier, entity_id, ingested_at"
+
+
+@dataclass(frozen=True)
+class LeadCounts:
+    in_flight: dict[str, int]  # by the last stage a lead reached
+    terminal: dict[str, int]  # by terminal state
+    dead_letters: int
 
 
 @dataclass(frozen=True)
@@ -87,13 +96,17 @@ class LeadStatus:
         )
         return [dict(r) for r in await self.pool.fetch(sql, *args)]
 
-    async def counts(self) -> list[tuple[str, str | None, int]]:
-        """(last stage, terminal state or None while in flight, leads)."""
-        rows = await self.pool.fetch("SELECT stage, state, count(*) AS n FROM leads GROUP BY stage, state")
-        return [(r["stage"], r["state"], r["n"]) for r in rows]
-
-    async def dead_letter_count(self) -> int:
-        return int(await self.pool.fetchval("SELECT count(*) FROM dead_letters"))
+    async def counts(self) -> LeadCounts:
+        """Leads in flight by last stage (few: read from the leads without a state), leads per terminal state and
+        dead letters (`storage.row_counts`: they only grow), in one snapshot."""
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            rows = await conn.fetch("SELECT stage, count(*) AS n FROM leads WHERE state IS NULL GROUP BY stage")
+            counted = await row_counts.read(conn)
+        return LeadCounts(
+            in_flight={r["stage"]: r["n"] for r in rows},
+            terminal=row_counts.terminal(counted),
+            dead_letters=counted.get(row_counts.DEAD_LETTERS, 0),
+        )
 
 
 @dataclass(frozen=True)

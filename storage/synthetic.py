@@ -66,3 +66,49 @@ async def leads_beside(pool: asyncpg.Pool, others: int, *, ended_every: int = 10
     )
     await pool.execute("ANALYZE leads")
     return int(status.split()[-1])
+
+
+async def leads_in_states(pool: asyncpg.Pool, rows: int, *, in_flight: int) -> None:
+    """`rows` ended leads in the demo's shares (44 % emailed, 39 % disqualified, 15 % duplicate, 2 % dead-lettered)
+    over 50 geo keys, and `in_flight` more without a state, spread over the six stages."""
+    await pool.execute(
+        """
+        INSERT INTO leads (lead_id, geo_key, stage, stage_rank, state, record)
+        SELECT 'ld_synthetic_' || g, 'g' || (g % 50), 'email', 6,
+               CASE WHEN g % 100 < 44 THEN 'emailed' WHEN g % 100 < 83 THEN 'disqualified'
+                    WHEN g % 100 < 98 THEN 'duplicate' ELSE 'dead_lettered' END, '{}'::jsonb
+        FROM generate_series(1, $1::int) g
+        """,
+        rows,
+    )
+    await pool.execute(
+        """
+        INSERT INTO leads (lead_id, geo_key, stage, stage_rank, state, record)
+        SELECT 'ld_synthetic_flight_' || g, 'g' || (g % 50),
+               (ARRAY['scrape', 'enrich', 'dedupe', 'score', 'mockup', 'email'])[g % 6 + 1], g % 6 + 1, NULL, '{}'::jsonb
+        FROM generate_series(1, $1::int) g
+        """,
+        in_flight,
+    )
+    await pool.execute("ANALYZE leads")
+
+
+async def count_every_lead(pool: asyncpg.Pool) -> tuple[dict[tuple[str, str | None], int], int]:
+    """What ``GET /v1/stats`` asked before the counters (migration 0015): every lead counted by (stage, state), and
+    every dead letter. The stats bench compares against it."""
+    rows = await pool.fetch("SELECT stage, state, count(*) AS n FROM leads GROUP BY stage, state")
+    letters = await pool.fetchval("SELECT count(*) FROM dead_letters")
+    return {(r["stage"], r["state"]): r["n"] for r in rows}, letters
+
+
+async def seed_counts(pool: asyncpg.Pool, sql: str) -> None:
+    """Run migration 0016's seed (`sql`, its file's text) again, in one transaction, as `migrate` runs it."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(sql)
+
+
+async def count_triggers(pool: asyncpg.Pool, enabled: bool) -> None:
+    """Turn the counters' triggers on ``leads`` on or off (the stats bench's write-path comparison)."""
+    verb = "ENABLE" if enabled else "DISABLE"
+    for trigger in ("leads_count_inserted", "leads_count_updated", "leads_count_deleted"):
+        await pool.execute(f"ALTER TABLE leads {verb} TRIGGER {trigger}")

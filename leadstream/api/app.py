@@ -399,21 +399,14 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         return LeadPage(items=items, next_cursor=_cursor(last["ingested_at"], last["lead_id"]) if last else None)
 
     async def count_stats() -> Stats:
-        r = res()
-        by_stage: dict[str, int] = {}
-        by_state: dict[str, int] = {}
-        for stage, state, n in await r.status.counts():
-            if state is None:
-                by_stage[stage] = by_stage.get(stage, 0) + n
-            else:
-                by_state[state] = by_state.get(state, 0) + n
-        in_flight = sum(by_stage.values())
+        counts = await res().status.counts()
+        in_flight = sum(counts.in_flight.values())
         return Stats(
-            total=in_flight + sum(by_state.values()),
+            total=in_flight + sum(counts.terminal.values()),
             in_flight=in_flight,
-            dead_letters=await r.status.dead_letter_count(),
-            by_stage=by_stage,
-            by_state=by_state,
+            dead_letters=counts.dead_letters,
+            by_stage=counts.in_flight,
+            by_state=counts.terminal,
         )
 
     stats_cache = CachedValue(count_stats, settings.api.stats_cache_s)
