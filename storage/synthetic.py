@@ -69,23 +69,27 @@ async def leads_beside(pool: asyncpg.Pool, others: int, *, ended_every: int = 10
 
 
 async def leads_in_states(pool: asyncpg.Pool, rows: int, *, in_flight: int) -> None:
-    """`rows` ended leads in the demo's shares (44 % emailed, 39 % disqualified, 15 % duplicate, 2 % dead-lettered)
-    over 50 geo keys, and `in_flight` more without a state, spread over the six stages."""
+    """`rows` ended leads in the demo's shares (44 % emailed, 39 % disqualified, 15 % duplicate, 2 % dead-lettered:
+    those of two geo keys only, as a provider's outage in one region leaves them) over 50 geo keys, ingested one
+    every 60 ms up to now (1,000 a minute), and `in_flight` more without a state, spread over the six stages, the
+    last minute's."""
     await pool.execute(
         """
-        INSERT INTO leads (lead_id, geo_key, stage, stage_rank, state, record)
+        INSERT INTO leads (lead_id, geo_key, stage, stage_rank, state, record, ingested_at)
         SELECT 'ld_synthetic_' || g, 'g' || (g % 50), 'email', 6,
                CASE WHEN g % 100 < 44 THEN 'emailed' WHEN g % 100 < 83 THEN 'disqualified'
-                    WHEN g % 100 < 98 THEN 'duplicate' ELSE 'dead_lettered' END, '{}'::jsonb
+                    WHEN g % 100 < 98 THEN 'duplicate' ELSE 'dead_lettered' END, '{}'::jsonb,
+               now() - (($1::int - g) * interval '60 ms')
         FROM generate_series(1, $1::int) g
         """,
         rows,
     )
     await pool.execute(
         """
-        INSERT INTO leads (lead_id, geo_key, stage, stage_rank, state, record)
+        INSERT INTO leads (lead_id, geo_key, stage, stage_rank, state, record, ingested_at)
         SELECT 'ld_synthetic_flight_' || g, 'g' || (g % 50),
-               (ARRAY['scrape', 'enrich', 'dedupe', 'score', 'mockup', 'email'])[g % 6 + 1], g % 6 + 1, NULL, '{}'::jsonb
+               (ARRAY['scrape', 'enrich', 'dedupe', 'score', 'mockup', 'email'])[g % 6 + 1], g % 6 + 1, NULL, '{}'::jsonb,
+               now() - (($1::int - g) * interval '12 ms')
         FROM generate_series(1, $1::int) g
         """,
         in_flight,
@@ -112,3 +116,14 @@ async def count_triggers(pool: asyncpg.Pool, enabled: bool) -> None:
     verb = "ENABLE" if enabled else "DISABLE"
     for trigger in ("leads_count_inserted", "leads_count_updated", "leads_count_deleted"):
         await pool.execute(f"ALTER TABLE leads {verb} TRIGGER {trigger}")
+
+
+async def state_page_index(pool: asyncpg.Pool, present: bool) -> None:
+    """Build or drop migration 0017's index (the lead pages bench compares the two)."""
+    if present:
+        await pool.execute(
+            "CREATE INDEX IF NOT EXISTS leads_state_ingested_idx ON leads (state, ingested_at DESC, lead_id DESC)"
+        )
+    else:
+        await pool.execute("DROP INDEX IF EXISTS leads_state_ingested_idx")
+    await pool.execute("ANALYZE leads")

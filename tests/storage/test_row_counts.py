@@ -105,7 +105,10 @@ async def test_the_seed_counts_what_was_there_before_the_counters(database_url, 
             + [update(f"ld_{i}", "scrape") for i in range(2, 5)]
         )
         await write_aged(pool, (letter(1, "ld_2"), 1))
-        assert await migrate(pool) == ["0015_row_counts.sql", "0016_row_counts_seed.sql"]
+        assert await migrate(pool, until="0016_row_counts_seed.sql") == [
+            "0015_row_counts.sql",
+            "0016_row_counts_seed.sql",
+        ]
         assert await assert_counts_are_the_tables(pool) == {
             "state:emailed": 1,
             "state:disqualified": 1,

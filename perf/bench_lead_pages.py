@@ -1,0 +1,73 @@
+"""``GET /v1/leads`` pages on a large table, with and without migration 0017's index: ``python perf/bench_lead_pages.py``.
+
+Fills a schema of its own (every migration applied) with ``--leads`` ended leads in the demo's shares, one ingested
+every 60 ms (`storage.synthetic.leads_in_states`: the dead-lettered ones in two geo keys of 50, as one region's
+provider outage leaves them), and 5,000 in flight, then asks the API's page query
+(`storage.lead_status.LeadStatus.page`, 50 leads and one to see whether there is more) for each filter, with the
+index and without it, alternated ``--rounds`` times. Prints the median of ``--asks`` asks after a warm-up and
+PostgreSQL's CPU per ask. Needs ``LEADSTREAM_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from perf.proccpu import spent
+from storage.db import isolated_pool, migrate
+from storage.lead_status import LeadFilter, LeadStatus
+from storage.synthetic import count_triggers, leads_in_states, state_page_index
+
+FILTERS = {
+    "newest": LeadFilter(),
+    "state=emailed": LeadFilter(state="emailed"),
+    "state=dead_lettered": LeadFilter(state="dead_lettered"),
+    "state=suppressed (none)": LeadFilter(state="suppressed"),
+    "state=in_flight": LeadFilter(state="in_flight"),
+    "geo_key=g40&state=duplicate": LeadFilter(geo_key="g40", state="duplicate"),
+}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=3_000_000)
+    parser.add_argument("--asks", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    dsn = os.environ["LEADSTREAM_DATABASE_URL"]
+    async with isolated_pool(dsn, f"bench_pages_{uuid.uuid4().hex[:8]}") as (_, pool):
+        await migrate(pool)
+        await count_triggers(pool, False)  # a bulk fill, not the pipeline's writes
+        await leads_in_states(pool, args.leads, in_flight=5_000)
+        print(f"{args.leads:,} ended leads and 5,000 in flight; medians of {args.asks} asks, postgres CPU per ask")
+        status = LeadStatus(pool)
+        for n in range(args.rounds):
+            for present in (False, True):
+                with spent() as cost:
+                    await state_page_index(pool, present)
+                built = f" (built in {cost.wall:.1f} s)" if present else ""
+                print(f"  round {n + 1}, {'with' if present else 'without'} the index{built}")
+                for name, where in FILTERS.items():
+                    await status.page(where, limit=51)  # warm-up
+                    times = []
+                    with spent() as cost:
+                        for _ in range(args.asks):
+                            started = time.perf_counter()
+                            rows = await status.page(where, limit=51)
+                            times.append((time.perf_counter() - started) * 1000)
+                    print(
+                        f"    {name:28} {len(rows):2} rows  median {statistics.median(times):8.2f} ms  "
+                        f"postgres CPU {cost.postgres / args.asks * 1000:7.1f} ms"
+                    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
