@@ -16,6 +16,8 @@ rather than absent before the first event, and an alert can tell "none" from
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge, Histogram
 
 from providers.metrics import series as series  # re-exported: cached labelled children, for every layer
@@ -120,7 +122,6 @@ DEDUPE_DIRECTORY_CALL_SECONDS = Histogram(
     "One call of the phone directory: a dedupe batch's claims (40 leads' of a longer batch), one transaction.",
     buckets=STAGE_BUCKETS,
 )
-DIRECTORY_KEYS = ("phone", "name_street", "name_city")
 # ---- dedupe's outreach survivor (the dedupe stage: `stages.dedupe.stage.DedupeStage`, `stages.dedupe.merge`) ----
 DEDUPE_STAND_INS = Counter(
     "leadstream_dedupe_stand_ins_total",
@@ -157,9 +158,10 @@ def init_stage(stage: str, sinks: tuple[str, ...] | frozenset[str] = ()) -> None
         E2E_SECONDS.labels(state)
 
 
-def init_dedupe_directory() -> None:
-    """The phone directory's series, at zero until its first twin."""
-    for key in DIRECTORY_KEYS:
+def init_dedupe_directory(key_kinds: Iterable[str]) -> None:
+    """The phone directory's series of the key kinds it claims under (`stages.dedupe.phone_look.key_kinds`), at zero
+    until its first twin."""
+    for key in key_kinds:
         DEDUPE_DIRECTORY_TWINS.labels(key)
 
 

@@ -60,10 +60,9 @@ async def build_dedupe(settings: Settings, pool: Pool, resolver: EntityResolver)
     guards = ProviderGuards(settings, ProviderCalls(pool))
     phones = None
     if settings.dedupe_phone_directory:
-        phones = StoredPhoneDirectory(
-            PhoneClaims(pool), key_kinds(settings.dedupe_name_street_keys, settings.dedupe_name_city_keys)
-        )
-        metrics.init_dedupe_directory()
+        kinds = key_kinds(settings.dedupe_name_street_keys, settings.dedupe_name_city_keys)
+        phones = StoredPhoneDirectory(PhoneClaims(pool), kinds)
+        metrics.init_dedupe_directory(kinds)
     return DedupeStage(resolver, build_judge(settings, guards), DedupeLog(pool).write, phones)
 
 

@@ -15,6 +15,7 @@ import streams.metrics as stream_metrics
 from leadstream.api.middleware import ApiMetrics
 from leadstream.lagexporter import LagExporter, Snapshot
 from ops.contract import METRICS
+from stages.dedupe.phone_look import key_kinds
 
 
 def families(registry) -> dict[str, tuple[str, set[str]]]:
@@ -43,7 +44,7 @@ def declared(*owners: object) -> dict[str, tuple[str, set[str]]]:
 def test_every_contract_metric_is_exposed_with_its_type_and_labels():
     stream_metrics.init_stage("enrich", ("leads.enriched",))
     stream_metrics.init_email()
-    stream_metrics.init_dedupe_directory()
+    stream_metrics.init_dedupe_directory(key_kinds())
     stream_metrics.TABLE_KEYS.labels("dedupe-state", "0").set(1)
     stream_metrics.ASSIGNED_PARTITIONS.labels("leads.scraped").set(1)
     provider_metrics.init_provider("hunter", "domain_search")
