@@ -317,6 +317,37 @@ def db_prune(dry_run: bool = typer.Option(False, help="Count what would go; dele
         console.print(f"[yellow]busy, left for the next run (lock not free in time): {names}[/yellow]")
 
 
+@db_cli.command("recount")
+def db_recount(
+    check: bool = typer.Option(
+        False, help="Only compare the counters with a count of the tables; exit 1 if they differ."
+    ),
+) -> None:
+    """The counters GET /v1/stats reads (leads per terminal state, dead letters): compare them with a count of the
+    tables, or count them again (writers of leads and dead letters wait for the count: about 0.5 s per 3 million
+    leads). Needed only after a change no trigger sees, such as a TRUNCATE."""
+    from storage import row_counts
+    from storage.db import create_pool
+
+    async def run() -> tuple[dict[str, int], dict[str, int]]:
+        pool = await create_pool(_settings().database_url, size=1)
+        try:
+            if not check:
+                await row_counts.recount(pool)
+            return await row_counts.read(pool), await row_counts.counted(pool)
+        finally:
+            await pool.close()
+
+    read, counted = asyncio.run(run())
+    differ = {k for k in read.keys() | counted.keys() if read.get(k, 0) != counted.get(k, 0)}
+    for key in sorted(read.keys() | counted.keys()):
+        mark = "  [red]differs[/red]" if key in differ else ""
+        console.print(f"{key}: counters {read.get(key, 0):,}, tables {counted.get(key, 0):,}{mark}")
+    if differ:
+        console.print("[red]the counters differ: `leadstream db recount` counts them again[/red]")
+        raise typer.Exit(1)
+
+
 @db_cli.command("backup")
 def db_backup(
     dest: Path = typer.Argument(..., help="New folder for the base backup (a label file goes beside it)."),

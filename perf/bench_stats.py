@@ -38,10 +38,8 @@ from storage.synthetic import (
     count_triggers,
     dead_letter_backlog,
     leads_in_states,
-    seed_counts,
 )
 
-SEED = Path(__file__).resolve().parents[1] / "storage" / "migrations" / "0016_row_counts_seed.sql"
 BATCH = 200
 
 
@@ -64,7 +62,7 @@ async def main() -> None:
         await count_triggers(pool, True)
         print(f"{args.leads:,} ended leads, {args.in_flight:,} in flight, {args.letters:,} dead letters")
         with spent() as cost:
-            await seed_counts(pool, SEED.read_text())
+            await row_counts.recount(pool)
         print(f"  seed (0016)   : {cost.wall:.2f} s holding writes; postgres CPU {cost.postgres:.2f} s")
         print(f"  before        : {await asked(lambda: count_every_lead(pool), args.asks)}")
         await LeadRecords(pool).write(

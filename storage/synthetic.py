@@ -105,12 +105,6 @@ async def count_every_lead(pool: asyncpg.Pool) -> tuple[dict[tuple[str, str | No
     return {(r["stage"], r["state"]): r["n"] for r in rows}, letters
 
 
-async def seed_counts(pool: asyncpg.Pool, sql: str) -> None:
-    """Run migration 0016's seed (`sql`, its file's text) again, in one transaction, as `migrate` runs it."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(sql)
-
-
 async def count_triggers(pool: asyncpg.Pool, enabled: bool) -> None:
     """Turn the counters' triggers on ``leads`` on or off (the stats bench's write-path comparison)."""
     verb = "ENABLE" if enabled else "DISABLE"

@@ -6,6 +6,9 @@ the counters must equal a count of the tables, folded or not.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -23,10 +26,6 @@ from tests.storage.test_retention import letter, write_aged
 pytestmark = pytest.mark.services
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-COUNTED = """
-SELECT 'state:' || state AS counter, count(*) AS n FROM leads WHERE state IS NOT NULL GROUP BY state
-UNION ALL SELECT 'dead_letters', count(*) FROM dead_letters
-"""
 
 
 def lead(lead_id: str) -> Lead:
@@ -38,7 +37,7 @@ def update(lead_id: str, stage: str, state: TerminalState | None = None) -> Reco
 
 
 async def assert_counts_are_the_tables(pool) -> dict[str, int]:
-    counted = {r["counter"]: r["n"] for r in await pool.fetch(COUNTED) if r["n"]}
+    counted = {k: n for k, n in (await row_counts.counted(pool)).items() if n}
     read = {k: n for k, n in (await row_counts.read(pool)).items() if n}
     assert read == counted
     return read
@@ -117,3 +116,25 @@ async def test_the_seed_counts_what_was_there_before_the_counters(database_url, 
         }
         await LeadRecords(pool).write([update("ld_3", "email", TerminalState.emailed)])
         assert (await assert_counts_are_the_tables(pool))["state:emailed"] == 2
+
+
+async def test_a_recount_mends_counters_a_change_no_trigger_saw(database_url, admin_database_url, unique):
+    """`leadstream db recount --check` finds counters that differ from the tables (here: set by hand, as after a
+    TRUNCATE no trigger sees) and exits 1; `leadstream db recount` counts them again."""
+    async with isolated_pool(database_url, f"test_{unique}", admin_database_url) as (url, pool):
+        await migrate(pool)
+        await LeadRecords(pool).write([update("ld_0", "email", TerminalState.emailed)])
+        await row_counts.fold(pool)
+        await pool.execute("UPDATE row_counts SET n = n + 5 WHERE counter = 'state:emailed'")
+        env = {**os.environ, "LEADSTREAM_DATABASE_URL": url}
+
+        def command(*args: str) -> subprocess.CompletedProcess:
+            argv = [sys.executable, "-m", "leadstream", "db", "recount", *args]
+            return subprocess.run(argv, env=env, capture_output=True, text=True)
+
+        checked = command("--check")
+        assert checked.returncode == 1 and "state:emailed: counters 6, tables 1  differs" in checked.stderr
+        assert (await row_counts.read(pool))["state:emailed"] == 6  # --check changes nothing
+        mended = command()
+        assert mended.returncode == 0 and "state:emailed: counters 1, tables 1" in mended.stderr, mended.stderr
+        await assert_counts_are_the_tables(pool)
