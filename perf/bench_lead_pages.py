@@ -5,7 +5,9 @@ every 60 ms (`storage.synthetic.leads_in_states`: the dead-lettered ones in two 
 provider outage leaves them), and 5,000 in flight, then asks the API's page query
 (`storage.lead_status.LeadStatus.page`, 50 leads and one to see whether there is more) for each filter, with the
 index and without it, alternated ``--rounds`` times. Prints the median of ``--asks`` asks after a warm-up and
-PostgreSQL's CPU per ask. Needs ``LEADSTREAM_DATABASE_URL``.
+PostgreSQL's CPU per ask; then what the index adds to the pipeline's record writes (`perf.bench_stats.write_leads`:
+batches of 200 leads, each written in flight then ended), PostgreSQL's CPU per lead with and without it. Needs
+``LEADSTREAM_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from perf.bench_stats import BATCH, write_leads
 from perf.proccpu import spent
 from storage.db import isolated_pool, migrate
 from storage.lead_status import LeadFilter, LeadStatus
@@ -41,6 +44,7 @@ async def main() -> None:
     parser.add_argument("--leads", type=int, default=3_000_000)
     parser.add_argument("--asks", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=25, help="write batches of 200 leads per variant and round")
     args = parser.parse_args()
     dsn = os.environ["LEADSTREAM_DATABASE_URL"]
     async with isolated_pool(dsn, f"bench_pages_{uuid.uuid4().hex[:8]}") as (_, pool):
@@ -67,6 +71,13 @@ async def main() -> None:
                         f"    {name:28} {len(rows):2} rows  median {statistics.median(times):8.2f} ms  "
                         f"postgres CPU {cost.postgres / args.asks * 1000:7.1f} ms"
                     )
+                with spent() as cost:
+                    await write_leads(pool, f"{n}{int(present)}", args.batches)
+                leads = args.batches * BATCH
+                print(
+                    f"    writes: postgres CPU {cost.postgres / leads * 1e6:.0f} µs per lead, "
+                    f"{cost.wall / (2 * args.batches) * 1000:.1f} ms per write of {BATCH}"
+                )
 
 
 if __name__ == "__main__":
