@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
-import statistics
 import sys
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from perf.bench_stats import BATCH, write_leads
-from perf.proccpu import spent
+from perf.proccpu import spent, timed_asks
 from storage.db import isolated_pool, migrate
 from storage.lead_status import LeadFilter, LeadStatus
 from storage.synthetic import count_triggers, leads_in_states, state_page_index
@@ -60,16 +59,10 @@ async def main() -> None:
                 built = f" (built in {cost.wall:.1f} s)" if present else ""
                 print(f"  round {n + 1}, {'with' if present else 'without'} the index{built}")
                 for name, where in FILTERS.items():
-                    await status.page(where, limit=51)  # warm-up
-                    times = []
-                    with spent() as cost:
-                        for _ in range(args.asks):
-                            started = time.perf_counter()
-                            rows = await status.page(where, limit=51)
-                            times.append((time.perf_counter() - started) * 1000)
+                    asked = await timed_asks(functools.partial(status.page, where, limit=51), args.asks)
                     print(
-                        f"    {name:28} {len(rows):2} rows  median {statistics.median(times):8.2f} ms  "
-                        f"postgres CPU {cost.postgres / args.asks * 1000:7.1f} ms"
+                        f"    {name:28} {len(asked.answer):2} rows  median {asked.median_ms:8.2f} ms  "
+                        f"postgres CPU {asked.postgres_ms:7.1f} ms"
                     )
                 with spent() as cost:
                     await write_leads(pool, f"{n}{int(present)}", args.batches)

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import RetentionSettings
 from leadstream.retention import overdue_s, prune
-from perf.proccpu import Spent, spent
+from perf.proccpu import Spent, spent, timed_asks
 from storage.db import Pool, isolated_pool, migrate
 from storage.retention import DeadLetterPrune, prune_dead_letters, vacuum_dead_letters
 from storage.synthetic import dead_letter_backlog, leads_beside, replay_share
@@ -83,12 +81,8 @@ def cpu(cost: Spent) -> str:
 
 async def asked(pool: Pool, policy: RetentionSettings) -> str:
     """The workers' minute question, timed: the median of five after a warm-up."""
-    times = []
-    for _ in range(6):
-        started = time.perf_counter()
-        overdue = await overdue_s(pool, policy)
-        times.append((time.perf_counter() - started) * 1000)
-    return f"median {statistics.median(times[1:]):.2f} ms of 5 after a warm-up ({overdue:.0f} s overdue)"
+    asked = await timed_asks(lambda: overdue_s(pool, policy), 5)
+    return f"median {asked.median_ms:.2f} ms of 5 after a warm-up ({asked.answer:.0f} s overdue)"
 
 
 if __name__ == "__main__":

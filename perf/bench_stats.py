@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from perf.proccpu import spent
+from perf.proccpu import spent, timed_asks
 from schemas import Lead, TerminalState
 from storage import row_counts
 from storage.db import Pool, isolated_pool, migrate
@@ -120,15 +118,8 @@ def agree(counts: LeadCounts, before: dict[tuple[str, str | None], int], letters
 
 
 async def asked(ask, asks: int) -> str:
-    """Median wall time of `asks` asks after a warm-up, and PostgreSQL's CPU per ask."""
-    await ask()
-    times = []
-    with spent() as cost:
-        for _ in range(asks):
-            started = time.perf_counter()
-            await ask()
-            times.append((time.perf_counter() - started) * 1000)
-    return f"median {statistics.median(times):8.2f} ms of {asks}, postgres CPU {cost.postgres / asks * 1000:7.1f} ms per ask"
+    asked = await timed_asks(ask, asks)
+    return f"median {asked.median_ms:8.2f} ms of {asks}, postgres CPU {asked.postgres_ms:7.1f} ms per ask"
 
 
 if __name__ == "__main__":
