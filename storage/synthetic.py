@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from storage.db import MIGRATIONS_DIR
+
 TRANSIENT_SHARE = 0.25  # of the dead letters; the rest are bad input (70 %) and other reasons (5 %)
 
 
@@ -113,11 +115,9 @@ async def count_triggers(pool: asyncpg.Pool, enabled: bool) -> None:
 
 
 async def state_page_index(pool: asyncpg.Pool, present: bool) -> None:
-    """Build or drop migration 0017's index (the lead pages bench compares the two)."""
+    """Build migration 0017's index (its file, run again) or drop it: the lead pages bench compares the two."""
     if present:
-        await pool.execute(
-            "CREATE INDEX IF NOT EXISTS leads_state_ingested_idx ON leads (state, ingested_at DESC, lead_id DESC)"
-        )
+        await pool.execute((MIGRATIONS_DIR / "0017_leads_by_state.sql").read_text())
     else:
         await pool.execute("DROP INDEX IF EXISTS leads_state_ingested_idx")
     await pool.execute("ANALYZE leads")
